@@ -1,0 +1,409 @@
+//! The `aftersales` binary: serve | migrate | demo | user | backup. Each subcommand parses its
+//! arguments, opens the store and calls one function of the store or web crate.
+
+mod config;
+
+use std::io::{BufRead, IsTerminal};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aftersales_domain::clock::{Clock, SystemClock};
+use aftersales_domain::i18n::Language;
+use aftersales_store::user::NewUser;
+use aftersales_store::{demo, Engine, Store};
+use aftersales_web::{AppState, WebConfig};
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{FileConfig, Settings};
+
+#[derive(Parser)]
+#[command(
+    name = "aftersales",
+    version,
+    about = "Aftersales service operations for electric-vehicle brands"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Configuration file (TOML). Settings from flags and environment variables win over it.
+    #[arg(long, global = true, env = "AFTERSALES_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// sqlite://FILE or postgres://USER@HOST/DB
+    #[arg(long, global = true, env = "AFTERSALES_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, global = true, env = "AFTERSALES_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// Log filter, e.g. info or aftersales_web=debug,info.
+    #[arg(long, global = true, env = "AFTERSALES_LOG")]
+    pub log_level: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web UI and the API.
+    Serve(ServeArgs),
+    /// Apply the embedded database migrations that have not run yet.
+    Migrate,
+    /// Create (or reset) a demo database with realistic organisations and users, and serve it.
+    Demo(DemoArgs),
+    /// Manage staff users from the command line.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Take a consistent online backup (SQLite), or print how to take one (PostgreSQL).
+    Backup(BackupArgs),
+}
+
+#[derive(Args, Clone, Default)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 0.0.0.0:8080.
+    #[arg(long, env = "AFTERSALES_LISTEN")]
+    pub listen: Option<String>,
+    /// The URL users reach the product at; https:// makes cookies Secure.
+    #[arg(long, env = "AFTERSALES_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Apply pending migrations before serving.
+    #[arg(long, env = "AFTERSALES_MIGRATE_ON_START")]
+    pub migrate: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Allow wiping a PostgreSQL database to load the demo (SQLite demo files are always reset).
+    #[arg(long)]
+    reset_postgres: bool,
+    /// Load the demo data and exit instead of serving.
+    #[arg(long)]
+    no_serve: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user with one role in one organisation. The password is read from standard input.
+    Add {
+        username: String,
+        /// Full name, as colleagues see it.
+        #[arg(long)]
+        name: String,
+        /// Organisation id or exact name.
+        #[arg(long)]
+        org: String,
+        /// service-advisor, service-manager, technician, valet-driver, market-cs-manager,
+        /// importer-staff, hq-analyst or administrator.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        email: Option<String>,
+        /// nb, en or pt.
+        #[arg(long, default_value = "en")]
+        language: String,
+    },
+    /// Set a user's password (read from standard input) and end their sessions.
+    Passwd { username: String },
+    /// Disable an account: the user can no longer sign in; their sessions end.
+    Disable { username: String },
+    /// Enable a disabled account.
+    Enable { username: String },
+    /// Grant a role in an organisation.
+    Grant {
+        username: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// List users and their roles.
+    List,
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// The file to write (must not exist).
+    #[arg(long)]
+    to: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let file = match FileConfig::load(cli.global.config.as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let serve_args = match &cli.command {
+        Command::Serve(a) => a.clone(),
+        Command::Demo(d) => d.serve.clone(),
+        _ => ServeArgs::default(),
+    };
+    let demo = matches!(cli.command, Command::Demo(_));
+    let settings = Settings::resolve(&cli.global, &serve_args, &file, demo);
+    init_logging(&settings);
+    match run(cli.command, settings).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(s: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&s.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if s.log_format == "json" {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
+    let clock = SystemClock;
+    match command {
+        Command::Serve(_) => {
+            let store = Store::connect(&s.database_url)
+                .await
+                .context("connecting to the database")?;
+            if s.migrate_on_start {
+                store.migrate().await.context("applying migrations")?;
+            }
+            let pending = store.pending_migrations().await?;
+            if !pending.is_empty() {
+                bail!("the database needs migrations ({}); run `aftersales migrate` or serve with --migrate", pending.join(", "));
+            }
+            serve(store, &s, None).await
+        }
+        Command::Migrate => {
+            let store = Store::connect(&s.database_url)
+                .await
+                .context("connecting to the database")?;
+            let pending = store.pending_migrations().await?;
+            store.migrate().await.context("applying migrations")?;
+            if pending.is_empty() {
+                println!("The database is up to date.");
+            } else {
+                for m in pending {
+                    println!("applied {m}");
+                }
+            }
+            Ok(())
+        }
+        Command::Demo(args) => {
+            let store = match Engine::from_url(&s.database_url)? {
+                Engine::Sqlite => {
+                    if let Some(path) = aftersales_store::sqlite_path(&s.database_url) {
+                        for suffix in ["", "-wal", "-shm"] {
+                            let f = format!("{path}{suffix}");
+                            if std::path::Path::new(&f).exists() {
+                                std::fs::remove_file(&f)
+                                    .with_context(|| format!("removing the old demo file {f}"))?;
+                            }
+                        }
+                    }
+                    Store::connect(&s.database_url).await?
+                }
+                Engine::Postgres => {
+                    if !args.reset_postgres {
+                        bail!("the demo empties the database; for PostgreSQL confirm with --reset-postgres");
+                    }
+                    let store = Store::connect(&s.database_url).await?;
+                    store.cli().wipe_postgres().await?;
+                    store
+                }
+            };
+            store.migrate().await?;
+            let logins = demo::seed(&store, clock.now()).await?;
+            let mut out = String::from("\nDemo logins (password for all: ");
+            out.push_str(demo::DEMO_PASSWORD);
+            out.push_str(")\n\n");
+            out.push_str(&format!(
+                "  {:<8} {:<24} {:<20} {}\n",
+                "username", "name", "role", "organisation"
+            ));
+            for l in &logins {
+                out.push_str(&format!(
+                    "  {:<8} {:<24} {:<20} {}\n",
+                    l.username, l.display_name, l.role, l.organisation
+                ));
+            }
+            if args.no_serve {
+                println!("{out}\nDemo database ready: {}", s.database_url);
+                return Ok(());
+            }
+            serve(store, &s, Some(out)).await
+        }
+        Command::User(cmd) => {
+            let store = Store::connect(&s.database_url)
+                .await
+                .context("connecting to the database")?;
+            let cli = store.cli();
+            let now = clock.now();
+            match cmd {
+                UserCommand::Add {
+                    username,
+                    name,
+                    org,
+                    role,
+                    email,
+                    language,
+                } => {
+                    let lang = Language::parse("language", &language)
+                        .map_err(|e| anyhow::anyhow!(e.message))?;
+                    let (org_id, org_name) = cli.find_organisation(&org).await?;
+                    let password = read_password(&format!("Password for {username}: "))?;
+                    let new = NewUser::parse(
+                        &username,
+                        &name,
+                        email.as_deref(),
+                        lang.code(),
+                        &password,
+                        &[(org_id, role.clone())],
+                    )?;
+                    cli.add_user(&new, now).await?;
+                    println!("Created {} ({role} at {org_name}).", new.username.as_str());
+                }
+                UserCommand::Passwd { username } => {
+                    let password = read_password(&format!("New password for {username}: "))?;
+                    cli.set_password(&username, &password, now).await?;
+                    println!("Password changed; {username}'s sessions were ended.");
+                }
+                UserCommand::Disable { username } => {
+                    cli.set_disabled(&username, true, now).await?;
+                    println!("{username} is disabled.");
+                }
+                UserCommand::Enable { username } => {
+                    cli.set_disabled(&username, false, now).await?;
+                    println!("{username} is enabled.");
+                }
+                UserCommand::Grant {
+                    username,
+                    org,
+                    role,
+                } => {
+                    cli.grant(&username, &org, &role, now).await?;
+                    println!("Granted {role} at {org} to {username}.");
+                }
+                UserCommand::List => {
+                    for u in cli.list_users().await? {
+                        let roles: Vec<String> =
+                            u.roles.iter().map(|(o, r)| format!("{r}@{o}")).collect();
+                        println!(
+                            "{:<16} {:<28} {:<9} {}",
+                            u.username,
+                            u.display_name,
+                            if u.disabled { "disabled" } else { "active" },
+                            roles.join(", ")
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Backup(args) => match Engine::from_url(&s.database_url)? {
+            Engine::Sqlite => {
+                let url = s.database_url.clone();
+                let to = args.to.clone();
+                tokio::task::spawn_blocking(move || {
+                    aftersales_store::backup::sqlite_backup(&url, &to)
+                })
+                .await??;
+                println!("Backup written to {}", args.to.display());
+                Ok(())
+            }
+            Engine::Postgres => {
+                print!(
+                    "{}",
+                    aftersales_store::backup::postgres_instructions(&s.database_url, &args.to)
+                );
+                Ok(())
+            }
+        },
+    }
+}
+
+/// Reads a password: prompted without echo on a terminal, else one line of standard input.
+fn read_password(prompt: &str) -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(prompt)?;
+        let again = rpassword::prompt_password("Repeat it: ")?;
+        if first != again {
+            bail!("the two passwords differ");
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Result<()> {
+    let web = WebConfig {
+        public_url: s.public_url(),
+        trust_forwarded_for: s.trust_forwarded_for,
+        login: s.login_policy(),
+    };
+    let state = AppState::new(store.clone(), Arc::new(SystemClock), web)?;
+    let app = aftersales_web::app(state);
+    let listener = tokio::net::TcpListener::bind(&s.listen)
+        .await
+        .with_context(|| format!("listening on {}", s.listen))?;
+    let addr = listener.local_addr()?;
+    if let Some(b) = banner {
+        println!("{b}");
+    }
+    println!(
+        "Aftersales is running at {}  (database: {}, listening on {addr})",
+        s.public_url_for(addr),
+        store.engine().name()
+    );
+    println!(
+        "API explorer: {}/api/docs    Stop with Ctrl+C.",
+        s.public_url_for(addr)
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,10 @@
+//! Pure types and rules of the aftersales domain, one module per capability.
+//! No I/O, no async, no clock reads: time and randomness come in as arguments.
+
+pub mod clock;
+pub mod i18n;
+pub mod org;
+pub mod user;
+pub mod validation;
+
+pub use validation::{FieldError, Rule, ValidationErrors};

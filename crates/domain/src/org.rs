@@ -1,0 +1,287 @@
+//! The operating model: organisation kinds, roles, and what each role may do.
+//! Brands and markets are data (see the store); the kinds and roles here are the vocabulary.
+
+use serde::{Deserialize, Serialize};
+
+use crate::validation::{FieldError, Rule};
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrgKind {
+    BrandHq,
+    MarketEntity,
+    Importer,
+    ServicePoint,
+    CustomerCareCentre,
+}
+
+impl OrgKind {
+    pub const ALL: [OrgKind; 5] = [
+        OrgKind::BrandHq,
+        OrgKind::MarketEntity,
+        OrgKind::Importer,
+        OrgKind::ServicePoint,
+        OrgKind::CustomerCareCentre,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrgKind::BrandHq => "brand-hq",
+            OrgKind::MarketEntity => "market-entity",
+            OrgKind::Importer => "importer",
+            OrgKind::ServicePoint => "service-point",
+            OrgKind::CustomerCareCentre => "customer-care-centre",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<OrgKind, FieldError> {
+        OrgKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    Rule::OneOf,
+                    format!(
+                        "{field} must be one of {}",
+                        OrgKind::ALL.map(|k| k.as_str()).join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// Which kinds may sit directly under this one. A brand HQ is always a root.
+    pub fn may_have_child(self, child: OrgKind) -> bool {
+        use OrgKind::*;
+        match self {
+            BrandHq => matches!(child, MarketEntity | CustomerCareCentre | ServicePoint),
+            MarketEntity => matches!(child, Importer | ServicePoint | CustomerCareCentre),
+            Importer => matches!(child, ServicePoint | CustomerCareCentre),
+            ServicePoint | CustomerCareCentre => false,
+        }
+    }
+}
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    ServiceAdvisor,
+    ServiceManager,
+    Technician,
+    ValetDriver,
+    MarketCsManager,
+    ImporterStaff,
+    HqAnalyst,
+    Administrator,
+}
+
+/// What a caller may do. A role granted at an organisation grants its permissions there and in
+/// every organisation below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Permission {
+    /// See the organisation, its place in the tree and its people.
+    OrgRead,
+    /// Create and change organisations below it.
+    OrgManage,
+    /// Create users, grant and revoke roles, disable accounts.
+    UserManage,
+    /// Read the security audit log.
+    AuditRead,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::ServiceAdvisor,
+        Role::ServiceManager,
+        Role::Technician,
+        Role::ValetDriver,
+        Role::MarketCsManager,
+        Role::ImporterStaff,
+        Role::HqAnalyst,
+        Role::Administrator,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ServiceAdvisor => "service-advisor",
+            Role::ServiceManager => "service-manager",
+            Role::Technician => "technician",
+            Role::ValetDriver => "valet-driver",
+            Role::MarketCsManager => "market-cs-manager",
+            Role::ImporterStaff => "importer-staff",
+            Role::HqAnalyst => "hq-analyst",
+            Role::Administrator => "administrator",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<Role, FieldError> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    Rule::OneOf,
+                    format!(
+                        "{field} must be one of {}",
+                        Role::ALL.map(|r| r.as_str()).join(", ")
+                    ),
+                )
+            })
+    }
+
+    pub fn grants(self, p: Permission) -> bool {
+        match p {
+            Permission::OrgRead => true,
+            Permission::OrgManage | Permission::UserManage | Permission::AuditRead => {
+                self == Role::Administrator
+            }
+        }
+    }
+
+    /// The capabilities this role works with, in the order its navigation shows them.
+    pub fn capabilities(self) -> &'static [Capability] {
+        use Capability::*;
+        match self {
+            Role::ServiceAdvisor => &[
+                Inbox,
+                Customers,
+                Workshop,
+                Logistics,
+                Billing,
+                Organisations,
+            ],
+            Role::ServiceManager => &[
+                Inbox,
+                Customers,
+                Workshop,
+                Logistics,
+                Billing,
+                Warranty,
+                Training,
+                Kpis,
+                Organisations,
+            ],
+            Role::Technician => &[Workshop, Training],
+            Role::ValetDriver => &[Logistics],
+            Role::MarketCsManager => &[
+                Inbox,
+                Warranty,
+                Network,
+                Training,
+                Kpis,
+                Pilots,
+                Organisations,
+            ],
+            Role::ImporterStaff => &[Workshop, Warranty, Network, Training, Kpis, Organisations],
+            Role::HqAnalyst => &[Kpis, Warranty, Network, Pilots, Organisations],
+            Role::Administrator => &[Organisations, Users, Audit],
+        }
+    }
+}
+
+/// A part of the product, as it appears in navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    Inbox,
+    Customers,
+    Workshop,
+    Logistics,
+    Billing,
+    Warranty,
+    Network,
+    Training,
+    Kpis,
+    Pilots,
+    Organisations,
+    Users,
+    Audit,
+}
+
+impl Capability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::Inbox => "inbox",
+            Capability::Customers => "customers",
+            Capability::Workshop => "workshop",
+            Capability::Logistics => "logistics",
+            Capability::Billing => "billing",
+            Capability::Warranty => "warranty",
+            Capability::Network => "network",
+            Capability::Training => "training",
+            Capability::Kpis => "kpis",
+            Capability::Pilots => "pilots",
+            Capability::Organisations => "organisations",
+            Capability::Users => "users",
+            Capability::Audit => "audit",
+        }
+    }
+
+    /// The UI path of a capability that is built; `None` for one still to come.
+    pub fn path(self) -> Option<&'static str> {
+        match self {
+            Capability::Organisations => Some("/organisations"),
+            Capability::Users => Some("/users"),
+            Capability::Audit => Some("/audit"),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_roles_round_trip() {
+        for k in OrgKind::ALL {
+            assert_eq!(OrgKind::parse("kind", k.as_str()), Ok(k));
+        }
+        for r in Role::ALL {
+            assert_eq!(Role::parse("role", r.as_str()), Ok(r));
+        }
+        let e = Role::parse("role", "king").unwrap_err();
+        assert_eq!((e.field.as_str(), e.rule), ("role", Rule::OneOf));
+    }
+
+    #[test]
+    fn only_administrators_manage_users() {
+        for r in Role::ALL {
+            assert_eq!(r.grants(Permission::UserManage), r == Role::Administrator);
+            assert!(r.grants(Permission::OrgRead));
+        }
+    }
+
+    #[test]
+    fn tree_shape() {
+        assert!(OrgKind::BrandHq.may_have_child(OrgKind::MarketEntity));
+        assert!(OrgKind::Importer.may_have_child(OrgKind::ServicePoint));
+        assert!(!OrgKind::ServicePoint.may_have_child(OrgKind::Importer));
+        assert!(!OrgKind::MarketEntity.may_have_child(OrgKind::BrandHq));
+    }
+}

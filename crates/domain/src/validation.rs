@@ -1,0 +1,127 @@
+//! Validation errors that name the field and the rule broken; every parse at the edge returns these.
+
+use serde::Serialize;
+
+/// The rule a value broke. Stable identifiers: API clients match on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    Required,
+    TooShort,
+    TooLong,
+    Format,
+    OneOf,
+    Unique,
+    Unknown,
+    NotAllowed,
+    Type,
+}
+
+impl Rule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::Required => "required",
+            Rule::TooShort => "too-short",
+            Rule::TooLong => "too-long",
+            Rule::Format => "format",
+            Rule::OneOf => "one-of",
+            Rule::Unique => "unique",
+            Rule::Unknown => "unknown",
+            Rule::NotAllowed => "not-allowed",
+            Rule::Type => "type",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The field, as a JSON pointer-like dotted path (`password`, `memberships.0.role`).
+    pub field: String,
+    pub rule: Rule,
+    /// A sentence in English for humans; clients translate by `rule`.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, rule: Rule, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            rule,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
+#[error("invalid input: {}", .0.iter().map(|e| format!("{} ({}): {}", e.field, e.rule.as_str(), e.message)).collect::<Vec<_>>().join("; "))]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+impl ValidationErrors {
+    pub fn single(field: impl Into<String>, rule: Rule, message: impl Into<String>) -> Self {
+        Self(vec![FieldError::new(field, rule, message)])
+    }
+    pub fn push(&mut self, e: FieldError) {
+        self.0.push(e);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Collects the error of a parse into this list, passing the value through.
+    pub fn take<T>(&mut self, r: Result<T, FieldError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+    pub fn into_result(self) -> Result<(), ValidationErrors> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl From<FieldError> for ValidationErrors {
+    fn from(e: FieldError) -> Self {
+        Self(vec![e])
+    }
+}
+
+/// Trims a text field and checks its length in characters.
+pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    let v = value.trim();
+    let n = v.chars().count();
+    if n == 0 && min > 0 {
+        return Err(FieldError::new(
+            field,
+            Rule::Required,
+            format!("{field} is required"),
+        ));
+    }
+    if n < min {
+        return Err(FieldError::new(
+            field,
+            Rule::TooShort,
+            format!("{field} must have at least {min} characters"),
+        ));
+    }
+    if n > max {
+        return Err(FieldError::new(
+            field,
+            Rule::TooLong,
+            format!("{field} must have at most {max} characters"),
+        ));
+    }
+    if v.chars().any(|c| c.is_control()) {
+        return Err(FieldError::new(
+            field,
+            Rule::Format,
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(v.to_string())
+}

@@ -1,0 +1,364 @@
+//! Brands, markets and the organisation tree (capability: org).
+
+use aftersales_domain::org::{OrgKind, Permission};
+use aftersales_domain::validation::{text, FieldError, Rule};
+use aftersales_domain::ValidationErrors;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::db::{placeholders, Store};
+use crate::error::StoreError;
+use crate::scope::Scope;
+use crate::{from_micros, micros, new_id, Page};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Brand {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Market {
+    pub id: String,
+    /// ISO 3166-1 alpha-2 country code.
+    pub code: String,
+    pub name: String,
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// Languages served in the market, in order of preference.
+    pub languages: Vec<String>,
+    pub vat_regime: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Organisation {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub kind: OrgKind,
+    pub name: String,
+    pub brand: Brand,
+    pub market_code: Option<String>,
+    pub city: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    pub version: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct OrgRow {
+    id: String,
+    parent_id: Option<String>,
+    kind: String,
+    name: String,
+    brand_id: String,
+    brand_code: String,
+    brand_name: String,
+    market_code: Option<String>,
+    city: Option<String>,
+    created_at: i64,
+    version: i64,
+}
+
+impl OrgRow {
+    fn into_org(self) -> Result<Organisation, StoreError> {
+        Ok(Organisation {
+            kind: OrgKind::parse("kind", &self.kind)
+                .map_err(|e| StoreError::Internal(e.message))?,
+            id: self.id,
+            parent_id: self.parent_id,
+            name: self.name,
+            brand: Brand {
+                id: self.brand_id,
+                code: self.brand_code,
+                name: self.brand_name,
+            },
+            market_code: self.market_code,
+            city: self.city,
+            created_at: from_micros(self.created_at),
+            version: self.version,
+        })
+    }
+}
+
+const ORG_SELECT: &str = "SELECT o.id, o.parent_id, o.kind, o.name, b.id AS brand_id, b.code AS brand_code, \
+    b.name AS brand_name, m.code AS market_code, o.city, o.created_at, o.version \
+    FROM organisations o JOIN brands b ON b.id = o.brand_id LEFT JOIN markets m ON m.id = o.market_id";
+
+/// A new organisation, parsed from a form or JSON body.
+#[derive(Debug, Clone)]
+pub struct NewOrganisation {
+    pub parent_id: String,
+    pub kind: OrgKind,
+    pub name: String,
+    pub market_code: Option<String>,
+    pub city: Option<String>,
+}
+
+impl NewOrganisation {
+    pub fn parse(
+        parent_id: &str,
+        kind: &str,
+        name: &str,
+        market_code: Option<&str>,
+        city: Option<&str>,
+    ) -> Result<NewOrganisation, ValidationErrors> {
+        let mut errs = ValidationErrors::default();
+        if parent_id.trim().is_empty() {
+            errs.push(FieldError::new(
+                "parent_id",
+                Rule::Required,
+                "parent_id is required",
+            ));
+        }
+        let kind = errs.take(OrgKind::parse("kind", kind));
+        let name = errs.take(text("name", name, 2, 120));
+        let city = match city.map(str::trim).filter(|c| !c.is_empty()) {
+            Some(c) => errs.take(text("city", c, 1, 80)),
+            None => None,
+        };
+        let market_code = market_code
+            .map(|m| m.trim().to_ascii_uppercase())
+            .filter(|m| !m.is_empty());
+        errs.clone().into_result()?;
+        match (kind, name) {
+            (Some(kind), Some(name)) => Ok(NewOrganisation {
+                parent_id: parent_id.trim().to_string(),
+                kind,
+                name,
+                market_code,
+                city,
+            }),
+            _ => Err(errs),
+        }
+    }
+}
+
+impl Store {
+    /// The brands of the organisations the caller can see.
+    pub async fn list_brands(&self, scope: &Scope) -> Result<Vec<Brand>, StoreError> {
+        let ids = scope.orgs_with(Permission::OrgRead);
+        let sql = format!(
+            "SELECT id, code, name FROM brands WHERE id IN (SELECT brand_id FROM organisations WHERE id IN ({})) ORDER BY name",
+            placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
+        for id in &ids {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, code, name)| Brand { id, code, name })
+            .collect())
+    }
+
+    /// Markets are reference data every signed-in user may read.
+    pub async fn list_markets(&self, _scope: &Scope) -> Result<Vec<Market>, StoreError> {
+        let rows: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(
+            "SELECT id, code, name, currency, time_zone, languages, vat_regime FROM markets ORDER BY code",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, code, name, currency, time_zone, languages, vat_regime)| Market {
+                    id,
+                    code,
+                    name,
+                    currency,
+                    time_zone,
+                    languages: languages.split(',').map(str::to_string).collect(),
+                    vat_regime,
+                },
+            )
+            .collect())
+    }
+
+    /// The organisations the caller may see, ordered by id (creation), one page.
+    pub async fn list_organisations(
+        &self,
+        scope: &Scope,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<Page<Organisation>, StoreError> {
+        let ids = scope.orgs_with(Permission::OrgRead);
+        let sql = format!(
+            "{ORG_SELECT} WHERE o.id IN ({}) AND o.id > ${} ORDER BY o.id LIMIT ${}",
+            placeholders(1, ids.len()),
+            ids.len() + 1,
+            ids.len() + 2
+        );
+        let mut q = sqlx::query_as::<_, OrgRow>(&sql);
+        for id in &ids {
+            q = q.bind(id);
+        }
+        let rows = q
+            .bind(cursor.unwrap_or(""))
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut items = rows
+            .into_iter()
+            .map(OrgRow::into_org)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|o| o.id.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Every organisation the caller may see (for trees and pickers).
+    pub async fn all_organisations(&self, scope: &Scope) -> Result<Vec<Organisation>, StoreError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .list_organisations(scope, cursor.as_deref(), 200)
+                .await?;
+            all.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    pub async fn get_organisation(
+        &self,
+        scope: &Scope,
+        id: &str,
+    ) -> Result<Organisation, StoreError> {
+        if !scope.permits(id, Permission::OrgRead) {
+            return Err(StoreError::NotFound);
+        }
+        let sql = format!("{ORG_SELECT} WHERE o.id = $1");
+        let row = sqlx::query_as::<_, OrgRow>(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.ok_or(StoreError::NotFound)?.into_org()
+    }
+
+    /// Creates an organisation below one the caller administers. Brand is inherited from the parent;
+    /// the market too unless given.
+    pub async fn create_organisation(
+        &self,
+        scope: &Scope,
+        new: &NewOrganisation,
+        now: OffsetDateTime,
+    ) -> Result<Organisation, StoreError> {
+        let parent = self
+            .get_organisation(scope, &new.parent_id)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ValidationErrors::single(
+                    "parent_id",
+                    Rule::Unknown,
+                    "parent_id names no organisation you can see",
+                )
+                .into(),
+                e => e,
+            })?;
+        scope.require(&parent.id, Permission::OrgManage)?;
+        if !parent.kind.may_have_child(new.kind) {
+            return Err(ValidationErrors::single(
+                "kind",
+                Rule::NotAllowed,
+                format!(
+                    "a {} cannot be placed under a {}",
+                    new.kind.as_str(),
+                    parent.kind.as_str()
+                ),
+            )
+            .into());
+        }
+        let market_id: Option<String> =
+            match new.market_code.as_deref().or(parent.market_code.as_deref()) {
+                Some(code) => Some(
+                    sqlx::query_scalar("SELECT id FROM markets WHERE code = $1")
+                        .bind(code)
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .ok_or_else(|| {
+                            ValidationErrors::single(
+                                "market_code",
+                                Rule::Unknown,
+                                format!("no market has the code {code}"),
+                            )
+                        })?,
+                ),
+                None => None,
+            };
+        let id = new_id();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO organisations (id, parent_id, kind, name, brand_id, market_id, city, created_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
+        )
+        .bind(&id)
+        .bind(&parent.id)
+        .bind(new.kind.as_str())
+        .bind(&new.name)
+        .bind(&parent.brand.id)
+        .bind(market_id)
+        .bind(new.city.clone())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        crate::audit::record(
+            &mut tx,
+            crate::audit::NewEvent {
+                kind: crate::audit::AuditKind::OrganisationCreated,
+                actor_user_id: Some(scope.user_id()),
+                organisation_id: Some(&id),
+                detail: serde_json::json!({"name": new.name, "kind": new.kind.as_str(), "parent_id": parent.id}),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        // The caller's scope predates the new organisation; read it through the parent's reach.
+        let sql = format!("{ORG_SELECT} WHERE o.id = $1");
+        sqlx::query_as::<_, OrgRow>(&sql)
+            .bind(&id)
+            .fetch_one(&self.pool)
+            .await?
+            .into_org()
+    }
+
+    /// Renames an organisation the caller administers, guarded by its version.
+    pub async fn rename_organisation(
+        &self,
+        scope: &Scope,
+        id: &str,
+        name: &str,
+        expected_version: i64,
+    ) -> Result<Organisation, StoreError> {
+        let name = text("name", name, 2, 120).map_err(ValidationErrors::from)?;
+        let current = self.get_organisation(scope, id).await?;
+        scope.require(id, Permission::OrgManage)?;
+        let done = sqlx::query(
+            "UPDATE organisations SET name = $1, version = version + 1 WHERE id = $2 AND version = $3",
+        )
+        .bind(&name)
+        .bind(id)
+        .bind(expected_version)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict {
+                current: current.version,
+            });
+        }
+        self.get_organisation(scope, id).await
+    }
+}

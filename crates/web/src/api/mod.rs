@@ -1,0 +1,295 @@
+//! The JSON API under `/api/v1`: one module per capability, the OpenAPI 3.1 document generated from
+//! the handlers' annotations, and the API explorer (Swagger UI, served from the binary).
+
+pub mod audit;
+pub mod me;
+pub mod org;
+pub mod users;
+
+use aftersales_domain::validation::{FieldError, Rule};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use serde::de::DeserializeOwned;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{ApiError, Problem};
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Aftersales API",
+        description = "Aftersales service operations for electric-vehicle brands. Authenticate with an API token \
+            (`Authorization: Bearer ast_…`, created on your profile page) or, from the browser, with the session \
+            cookie plus the `X-CSRF-Token` header on changes. Errors are RFC 9457 problem+json documents naming \
+            the field and the rule. Mutable resources carry a version: responses send an `ETag`, updates need \
+            `If-Match`.",
+    ),
+    modifiers(&Security),
+    components(schemas(Problem, FieldError, Rule)),
+    tags(
+        (name = "org", description = "Organisations, brands and markets"),
+        (name = "users", description = "Staff users and their roles"),
+        (name = "me", description = "The caller: profile, password, API tokens"),
+        (name = "audit", description = "The security audit log"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token: ast_…"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+        openapi.security = Some(vec![
+            utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new()),
+            utoipa::openapi::security::SecurityRequirement::new("session", Vec::<String>::new()),
+        ]);
+    }
+}
+
+/// Every API route with its OpenAPI annotation: the one list both the router and the document come from.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .routes(routes!(org::list_organisations, org::create_organisation))
+        .routes(routes!(org::get_organisation, org::patch_organisation))
+        .routes(routes!(org::list_brands))
+        .routes(routes!(org::list_markets))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user, users::patch_user))
+        .routes(routes!(users::grant_role))
+        .routes(routes!(users::revoke_role))
+        .routes(routes!(me::get_me, me::patch_me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(me::list_tokens, me::create_token))
+        .routes(routes!(me::revoke_token))
+        .routes(routes!(audit::list_audit_events))
+}
+
+/// The API routes and the OpenAPI document generated from them.
+pub fn router(state: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (routes, doc) = routes().split_for_parts();
+    let api = routes
+        .route("/api/v1", any(not_found))
+        .route("/api/v1/{*rest}", any(not_found))
+        .layer(middleware::from_fn_with_state(state, crate::auth::api_auth))
+        .layer(middleware::from_fn(bare_errors_as_problems));
+    let explorer: Router<AppState> = SwaggerUi::new("/api/docs")
+        .url("/api/openapi.json", doc.clone())
+        .into();
+    (api.merge(explorer), doc)
+}
+
+/// The OpenAPI document as served at `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found().detail("no such API resource; see /api/openapi.json")
+}
+
+/// Errors produced by the framework itself (405, 413, …) get a problem+json body too.
+async fn bare_errors_as_problems(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        let err = match status {
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ApiError::new(status, "method-not-allowed", "Method not allowed")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::new(status, "too-large", "Request body too large")
+            }
+            StatusCode::NOT_FOUND => ApiError::not_found(),
+            s if s.is_server_error() => ApiError::internal(),
+            _ => ApiError::new(status, "bad-request", "Bad request"),
+        };
+        let mut out = err.into_response();
+        if let Some(allow) = res.headers().get(header::ALLOW) {
+            out.headers_mut().insert(header::ALLOW, allow.clone());
+        }
+        return out;
+    }
+    res
+}
+
+/// Turns a serde error at `path` into a field error naming the field and the rule.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let join = |name: &str| {
+        if path.is_empty() || path == "." {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or(rest);
+        let field = join(name);
+        return FieldError::new(
+            field.clone(),
+            Rule::Required,
+            format!("{field} is required"),
+        );
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or(rest);
+        let field = join(name);
+        return FieldError::new(
+            field.clone(),
+            Rule::Unknown,
+            format!("{field} is not a field of this resource"),
+        );
+    }
+    let field = if path.is_empty() || path == "." {
+        "body".to_string()
+    } else {
+        path.to_string()
+    };
+    let message = message.split(" at line ").next().unwrap_or(message);
+    FieldError::new(field.clone(), Rule::Type, format!("{field}: {message}"))
+}
+
+/// A JSON body, parsed with errors that name the field (`memberships[0].role`) and the rule.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Send JSON",
+            )
+            .detail("the request body must be application/json"));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            ApiError::new(e.status(), "bad-body", "The request body could not be read")
+                .detail(e.body_text())
+        })?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de)
+            .map(ApiJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let inner = e.into_inner();
+                if inner.is_syntax() || inner.is_eof() {
+                    ApiError::field(
+                        "body",
+                        Rule::Format,
+                        format!("the body is not valid JSON: {inner}"),
+                    )
+                } else {
+                    ApiError::invalid(vec![field_error(&path, &inner.to_string())])
+                }
+            })
+    }
+}
+
+/// Query parameters, with errors that name the parameter and the rule.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(q));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                ApiError::invalid(vec![field_error(&path, &e.into_inner().to_string())])
+            })
+    }
+}
+
+fn form_urlencoded_parse(q: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(q.as_bytes())
+}
+
+/// `ETag: "<version>"`.
+pub fn etag(version: i64) -> [(header::HeaderName, HeaderValue); 1] {
+    [(
+        header::ETAG,
+        HeaderValue::from_str(&format!("\"{version}\""))
+            .unwrap_or(HeaderValue::from_static("\"0\"")),
+    )]
+}
+
+/// The version an update expects, from `If-Match`; required on every update.
+pub fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "if-match-required",
+            "If-Match required",
+        )
+        .detail("send If-Match with the ETag of the version you read"));
+    };
+    v.to_str()
+        .ok()
+        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or_else(|| {
+            ApiError::field(
+                "If-Match",
+                Rule::Format,
+                "If-Match must be an ETag like \"3\"",
+            )
+        })
+}
+
+/// Paging parameters shared by list endpoints.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

@@ -1,0 +1,172 @@
+//! Translations in Project Fluent (`i18n/{en,nb,pt}.ftl`, embedded in the binary). English is the
+//! reference: a test proves every language has exactly its keys and every template key exists.
+
+use std::collections::HashMap;
+
+use aftersales_domain::i18n::Language;
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+
+pub const SOURCES: [(Language, &str); 3] = [
+    (Language::En, include_str!("../i18n/en.ftl")),
+    (Language::Nb, include_str!("../i18n/nb.ftl")),
+    (Language::Pt, include_str!("../i18n/pt.ftl")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum I18nError {
+    #[error("translation file for {0} does not parse: {1}")]
+    Parse(&'static str, String),
+    #[error("translation file for {0}: {1}")]
+    Bundle(&'static str, String),
+}
+
+pub struct I18n {
+    bundles: HashMap<Language, FluentBundle<FluentResource>>,
+}
+
+impl I18n {
+    pub fn load() -> Result<I18n, I18nError> {
+        let mut bundles = HashMap::new();
+        for (lang, src) in SOURCES {
+            let res = FluentResource::try_new(src.to_string())
+                .map_err(|(_, errs)| I18nError::Parse(lang.code(), format!("{errs:?}")))?;
+            let tag = lang
+                .code()
+                .parse()
+                .map_err(|e| I18nError::Bundle(lang.code(), format!("{e:?}")))?;
+            let mut bundle = FluentBundle::new_concurrent(vec![tag]);
+            // No Unicode isolation marks around arguments: they show as boxes in some fonts.
+            bundle.set_use_isolating(false);
+            bundle
+                .add_resource(res)
+                .map_err(|e| I18nError::Bundle(lang.code(), format!("{e:?}")))?;
+            bundles.insert(lang, bundle);
+        }
+        Ok(I18n { bundles })
+    }
+
+    /// The message `key` in `lang`, falling back to English, then to the key itself.
+    pub fn get(&self, lang: Language, key: &str, args: Option<&FluentArgs>) -> String {
+        for l in [lang, Language::En] {
+            if let Some(bundle) = self.bundles.get(&l) {
+                if let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) {
+                    let mut errors = Vec::new();
+                    let text = bundle.format_pattern(pattern, args, &mut errors);
+                    if !errors.is_empty() {
+                        tracing::warn!(key, lang = l.code(), ?errors, "translation errors");
+                    }
+                    return text.into_owned();
+                }
+            }
+        }
+        tracing::warn!(key, lang = lang.code(), "missing translation");
+        key.to_string()
+    }
+
+    pub fn has(&self, lang: Language, key: &str) -> bool {
+        self.bundles.get(&lang).is_some_and(|b| b.has_message(key))
+    }
+}
+
+/// A translator bound to one language, handed to templates as `t`.
+#[derive(Clone, Copy)]
+pub struct Tr<'a> {
+    pub i18n: &'a I18n,
+    pub lang: Language,
+}
+
+impl Tr<'_> {
+    /// `{{ t.t("nav-home") }}` in a template.
+    pub fn t(&self, key: &str) -> String {
+        self.i18n.get(self.lang, key, None)
+    }
+
+    /// One named argument: `{{ t.t1("hello", "name", user.display_name) }}`.
+    pub fn t1(&self, key: &str, name: &str, value: &str) -> String {
+        let mut args = FluentArgs::new();
+        args.set(name.to_string(), FluentValue::from(value.to_string()));
+        self.i18n.get(self.lang, key, Some(&args))
+    }
+
+    /// A count, for plural rules: `{{ t.n("users-count", n) }}`.
+    pub fn n(&self, key: &str, count: usize) -> String {
+        let mut args = FluentArgs::new();
+        args.set("count", FluentValue::from(count));
+        self.i18n.get(self.lang, key, Some(&args))
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.lang.code()
+    }
+}
+
+/// The message ids defined in a Fluent source.
+pub fn keys(src: &str) -> Vec<String> {
+    src.lines()
+        .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_languages_have_the_same_keys_and_parse() {
+        let i18n = I18n::load().unwrap();
+        let en: Vec<String> = keys(SOURCES[0].1);
+        assert!(
+            en.len() > 50,
+            "expected the English reference to hold the UI strings"
+        );
+        for (lang, src) in SOURCES {
+            let mut theirs = keys(src);
+            theirs.sort();
+            let mut ours = en.clone();
+            ours.sort();
+            assert_eq!(
+                ours,
+                theirs,
+                "{} must translate exactly the English keys",
+                lang.code()
+            );
+            for k in &en {
+                assert!(i18n.has(lang, k), "{} lacks {k}", lang.code());
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_used_in_templates_and_code_exists() {
+        let i18n = I18n::load().unwrap();
+        let dirs = [
+            concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/src/ui"),
+        ];
+        let mut used = Vec::new();
+        for dir in dirs {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                for marker in ["t.t(\"", "t.t1(\"", "t.n(\"", "tr(\""] {
+                    for part in text.split(marker).skip(1) {
+                        if let Some(key) = part.split('"').next() {
+                            used.push(key.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(used.len() > 30);
+        for k in used {
+            for lang in Language::ALL {
+                assert!(
+                    i18n.has(lang, &k),
+                    "template key {k} is missing in {}",
+                    lang.code()
+                );
+            }
+        }
+    }
+}

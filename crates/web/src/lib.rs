@@ -1,0 +1,130 @@
+//! The HTTP layer: the JSON API under `/api/v1` (with its OpenAPI document and explorer), the
+//! server-rendered UI, authentication, problem+json errors, health and metrics.
+//! Handlers are thin: extract, parse, call one store function, render.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod i18n;
+pub mod metrics;
+pub mod ui;
+
+use std::sync::Arc;
+
+use aftersales_domain::clock::Clock;
+use aftersales_store::Store;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+pub use config::WebConfig;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<WebConfig>,
+    pub metrics: Arc<metrics::Metrics>,
+    pub i18n: Arc<i18n::I18n>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: WebConfig,
+    ) -> Result<AppState, i18n::I18nError> {
+        Ok(AppState {
+            store,
+            clock,
+            config: Arc::new(config),
+            metrics: Arc::new(metrics::Metrics::default()),
+            i18n: Arc::new(i18n::I18n::load()?),
+        })
+    }
+
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+}
+
+/// The whole application: API, UI, health, metrics, with request ids, tracing and security headers.
+pub fn app(state: AppState) -> Router {
+    let (api_router, _) = api::router(state.clone());
+    Router::new()
+        .merge(api_router)
+        .merge(ui::router(state.clone()))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics::render))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(middleware::from_fn(security_headers))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or("-")
+                .to_string();
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` when the process runs and the database answers, else `degraded`.
+    pub status: &'static str,
+    pub database: &'static str,
+    pub engine: &'static str,
+    pub version: &'static str,
+}
+
+/// Liveness and database readiness: 200 when the database answers, 503 when it does not.
+async fn health(State(state): State<AppState>) -> Response {
+    let db_ok = state.store.ping().await.is_ok();
+    let body = Health {
+        status: if db_ok { "ok" } else { "degraded" },
+        database: if db_ok { "ok" } else { "unavailable" },
+        engine: state.store.engine().name(),
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    let status = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let is_explorer = req.uri().path().starts_with("/api/docs");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !is_explorer {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        );
+    }
+    res
+}

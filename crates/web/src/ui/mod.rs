@@ -1,0 +1,450 @@
+//! The server-rendered UI: askama templates, Fluent strings, no third-party JavaScript or CSS.
+//! A middleware resolves the session and the language once per request and checks the CSRF
+//! token of every form post, so no handler can forget it.
+
+mod audit;
+mod home;
+mod org;
+mod profile;
+mod session;
+mod users;
+
+use std::net::SocketAddr;
+
+use aftersales_domain::i18n::Language;
+use aftersales_domain::org::{Capability, Permission};
+use aftersales_domain::validation::FieldError;
+use aftersales_store::auth::{AuthVia, Caller};
+use aftersales_store::StoreError;
+use askama::Template;
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::auth::{
+    client_ip, cookie, is_unsafe, set_cookie, ClientIp, LANG_COOKIE, PRE_SESSION_CSRF_COOKIE,
+    SESSION_COOKIE,
+};
+use crate::i18n::Tr;
+use crate::AppState;
+
+/// Every UI route. The isolation test walks this list.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/organisations"),
+    ("POST", "/organisations"),
+    ("GET", "/organisations/{id}"),
+    ("GET", "/users"),
+    ("GET", "/users/new"),
+    ("POST", "/users"),
+    ("GET", "/users/{id}"),
+    ("POST", "/users/{id}/roles"),
+    ("POST", "/users/{id}/roles/revoke"),
+    ("POST", "/users/{id}/status"),
+    ("GET", "/audit"),
+    ("GET", "/profile"),
+    ("POST", "/profile"),
+    ("POST", "/profile/password"),
+    ("POST", "/profile/tokens"),
+    ("POST", "/profile/tokens/{id}/revoke"),
+    ("GET", "/static/app.css"),
+];
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
+        .route("/organisations", get(org::list).post(org::create))
+        .route("/organisations/{id}", get(org::detail))
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/new", get(users::new_form))
+        .route("/users/{id}", get(users::detail))
+        .route("/users/{id}/roles", post(users::grant))
+        .route("/users/{id}/roles/revoke", post(users::revoke))
+        .route("/users/{id}/status", post(users::set_status))
+        .route("/audit", get(audit::list))
+        .route("/profile", get(profile::page).post(profile::update))
+        .route("/profile/password", post(profile::password))
+        .route("/profile/tokens", post(profile::create_token))
+        .route("/profile/tokens/{id}/revoke", post(profile::revoke_token))
+        .route("/static/app.css", get(stylesheet))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state, ui_context))
+}
+
+static APP_CSS: &str = include_str!("../../static/app.css");
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        APP_CSS,
+    )
+        .into_response()
+}
+
+/// What the middleware learned about the request, for handlers and templates.
+#[derive(Clone)]
+pub struct RequestCtx {
+    pub caller: Option<Caller>,
+    pub lang: Language,
+    /// The token forms must send back: the session's, or the pre-session cookie's.
+    pub csrf: String,
+    pub path: String,
+    pub ip: Option<String>,
+}
+
+/// Resolves session and language, enforces CSRF on form posts, remembers `?lang=`.
+async fn ui_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let now = state.now();
+    let (mut parts, body) = req.into_parts();
+    let ip = client_ip(
+        &state,
+        &parts.headers,
+        parts.extensions.get::<ConnectInfo<SocketAddr>>(),
+    );
+    let caller = match cookie(&parts.headers, SESSION_COOKIE) {
+        Some(sid) => match state
+            .store
+            .resolve_session(sid, now, &state.config.login)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "session lookup failed");
+                return error_page(
+                    &state,
+                    Language::En,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "error-unavailable",
+                );
+            }
+        },
+        None => None,
+    };
+    let query_lang = parts.uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v.into_owned())
+    });
+    let lang =
+        crate::auth::negotiate_language(&parts.headers, query_lang.as_deref(), caller.as_ref());
+    let (csrf, new_pre_session) = match caller.as_ref().map(|c| &c.via) {
+        Some(AuthVia::Session { csrf_token }) => (csrf_token.clone(), None),
+        _ => match cookie(&parts.headers, PRE_SESSION_CSRF_COOKIE) {
+            Some(c) => (c.to_string(), None),
+            None => {
+                let fresh = uuid::Uuid::new_v4().simple().to_string();
+                (fresh.clone(), Some(fresh))
+            }
+        },
+    };
+
+    let body = if is_unsafe(&parts.method) {
+        // Forms are small; a larger body is refused before it is read whole.
+        let bytes = match to_bytes(body, 256 * 1024).await {
+            Ok(b) => b,
+            Err(_) => {
+                return error_page(
+                    &state,
+                    lang,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "error-too-large",
+                )
+            }
+        };
+        let sent = form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf_token")
+            .map(|(_, v)| v.into_owned());
+        let expected = if new_pre_session.is_some() {
+            None
+        } else {
+            Some(csrf.as_str())
+        };
+        if !matches!((sent.as_deref(), expected), (Some(s), Some(e)) if crate::auth::constant_time_eq(s, e))
+        {
+            return error_page(&state, lang, StatusCode::FORBIDDEN, "error-csrf");
+        }
+        Body::from(bytes)
+    } else {
+        body
+    };
+
+    parts.extensions.insert(ClientIp(ip.clone()));
+    parts.extensions.insert(RequestCtx {
+        caller,
+        lang,
+        csrf,
+        path: parts.uri.path().to_string(),
+        ip,
+    });
+    let mut res = next.run(Request::from_parts(parts, body)).await;
+    if let Some(q) = query_lang.as_deref().and_then(Language::from_tag) {
+        append_cookie(
+            &mut res,
+            &set_cookie(&state, LANG_COOKIE, q.code(), 365 * 24 * 3600, "Lax"),
+        );
+    }
+    if let Some(fresh) = new_pre_session {
+        append_cookie(
+            &mut res,
+            &set_cookie(&state, PRE_SESSION_CSRF_COOKIE, &fresh, 24 * 3600, "Strict"),
+        );
+    }
+    res
+}
+
+pub(crate) fn append_cookie(res: &mut Response, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
+    type Rejection = StatusCode;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<RequestCtx>()
+            .cloned()
+            .ok_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+/// A signed-in UI request; anyone else is sent to the login page and brought back afterwards.
+pub struct SignedIn {
+    pub caller: Caller,
+    pub ctx: RequestCtx,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
+        let ctx = RequestCtx::from_request_parts(parts, s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match ctx.caller.clone() {
+            Some(caller) => Ok(SignedIn { caller, ctx }),
+            None => {
+                let next = if parts.method == axum::http::Method::GET {
+                    parts.uri.path()
+                } else {
+                    "/"
+                };
+                let target = format!(
+                    "/login?next={}",
+                    form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                );
+                Err(Redirect::to(&target).into_response())
+            }
+        }
+    }
+}
+
+/// A link in the navigation bar.
+pub struct NavItem {
+    pub label: String,
+    pub href: Option<&'static str>,
+    pub current: bool,
+}
+
+pub struct LangLink {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+/// The frame every page shares: navigation, user, language switch, CSRF token.
+pub struct Chrome {
+    pub nav: Vec<NavItem>,
+    pub user_name: Option<String>,
+    pub csrf: String,
+    pub langs: Vec<LangLink>,
+    pub version: &'static str,
+    pub home_current: bool,
+}
+
+impl Chrome {
+    pub fn new(t: &Tr<'_>, ctx: &RequestCtx) -> Chrome {
+        let nav = match &ctx.caller {
+            Some(c) => {
+                let mut caps: Vec<Capability> = c
+                    .scope
+                    .all_roles()
+                    .iter()
+                    .flat_map(|r| r.capabilities().iter().copied())
+                    .collect();
+                caps.sort();
+                caps.dedup();
+                caps.into_iter()
+                    .map(|cap| NavItem {
+                        label: t.t(&format!("cap-{}", cap.as_str())),
+                        href: cap.path(),
+                        current: cap.path().is_some_and(|p| ctx.path.starts_with(p)),
+                    })
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        let langs = Language::ALL
+            .into_iter()
+            .map(|l| LangLink {
+                code: l.code(),
+                name: l.native_name(),
+                href: format!("{}?lang={}", ctx.path, l.code()),
+                current: l == ctx.lang,
+            })
+            .collect();
+        Chrome {
+            nav,
+            user_name: ctx.caller.as_ref().map(|c| c.display_name.clone()),
+            csrf: ctx.csrf.clone(),
+            langs,
+            version: env!("CARGO_PKG_VERSION"),
+            home_current: ctx.path == "/",
+        }
+    }
+}
+
+/// Field errors of a form, shown next to their fields and in a summary.
+#[derive(Default)]
+pub struct FormErrors(pub Vec<FieldError>);
+
+impl FormErrors {
+    /// The translated message for `field`, if it broke a rule.
+    pub fn of(&self, t: &Tr<'_>, field: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|e| e.field == field || e.field.ends_with(&format!(".{field}")))
+            .map(|e| t.t(&format!("rule-{}", e.rule.as_str())))
+    }
+    pub fn has(&self, field: &str) -> bool {
+        self.0
+            .iter()
+            .any(|e| e.field == field || e.field.ends_with(&format!(".{field}")))
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+pub fn render<T: Template>(tpl: &T) -> Response {
+    match tpl.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "template error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    status: u16,
+    message: String,
+}
+
+pub fn error_page(state: &AppState, lang: Language, status: StatusCode, key: &str) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang,
+    };
+    let ctx = RequestCtx {
+        caller: None,
+        lang,
+        csrf: String::new(),
+        path: "/".into(),
+        ip: None,
+    };
+    let page = ErrorPage {
+        chrome: Chrome::new(&t, &ctx),
+        status: status.as_u16(),
+        message: t.t(key),
+        t,
+    };
+    (status, render(&page)).into_response()
+}
+
+/// An error page inside a signed-in request (keeps navigation).
+pub fn error_for(state: &AppState, ctx: &RequestCtx, status: StatusCode, key: &str) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: ctx.lang,
+    };
+    let page = ErrorPage {
+        chrome: Chrome::new(&t, ctx),
+        status: status.as_u16(),
+        message: t.t(key),
+        t,
+    };
+    (status, render(&page)).into_response()
+}
+
+/// Maps a store error to a page; validation errors are handled by the forms themselves.
+pub fn store_error(state: &AppState, ctx: &RequestCtx, e: StoreError) -> Response {
+    match e {
+        StoreError::NotFound => error_for(state, ctx, StatusCode::NOT_FOUND, "error-not-found"),
+        StoreError::Forbidden(_) => error_for(state, ctx, StatusCode::FORBIDDEN, "error-forbidden"),
+        StoreError::Conflict { .. } => {
+            error_for(state, ctx, StatusCode::CONFLICT, "error-conflict")
+        }
+        StoreError::Invalid(_) => error_for(
+            state,
+            ctx,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "error-invalid",
+        ),
+        other => {
+            tracing::error!(error = %other, "store error in UI");
+            error_for(
+                state,
+                ctx,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error-internal",
+            )
+        }
+    }
+}
+
+async fn not_found(State(state): State<AppState>, ctx: RequestCtx) -> Response {
+    error_for(&state, &ctx, StatusCode::NOT_FOUND, "error-not-found")
+}
+
+/// Parses an urlencoded form body into pairs (repeated keys kept in order).
+pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// Whether the caller administers at least one organisation.
+pub fn is_admin(caller: &Caller) -> bool {
+    !caller.scope.orgs_with(Permission::UserManage).is_empty()
+}
+
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}

@@ -1,0 +1,250 @@
+//! Organisation pages (capability org): the tree the caller can see, one organisation with its
+//! people and children, and creating an organisation below one the caller administers.
+
+use aftersales_domain::org::{OrgKind, Permission};
+use aftersales_store::org::{NewOrganisation, Organisation};
+use aftersales_store::user::User;
+use aftersales_store::StoreError;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::{field, form_pairs, render, see_other, store_error, Chrome, FormErrors, SignedIn};
+use crate::i18n::Tr;
+use crate::AppState;
+
+pub struct TreeRow {
+    pub org: Organisation,
+    pub depth: usize,
+    pub kind: String,
+}
+
+#[derive(Default)]
+pub struct OrgForm {
+    pub parent_id: String,
+    pub kind: String,
+    pub name: String,
+    pub city: String,
+}
+
+#[derive(Template)]
+#[template(path = "organisations.html")]
+struct ListPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    rows: Vec<TreeRow>,
+    parents: Vec<Organisation>,
+    kinds: Vec<(&'static str, String)>,
+    form: OrgForm,
+    errors: FormErrors,
+}
+
+/// Orders organisations depth-first under their parents; roots are those whose parent is out of reach.
+pub fn tree(t: &Tr<'_>, orgs: Vec<Organisation>) -> Vec<TreeRow> {
+    let ids: Vec<String> = orgs.iter().map(|o| o.id.clone()).collect();
+    let mut out = Vec::new();
+    fn walk(
+        t: &Tr<'_>,
+        all: &[Organisation],
+        parent: Option<&str>,
+        ids: &[String],
+        depth: usize,
+        out: &mut Vec<TreeRow>,
+    ) {
+        let mut children: Vec<&Organisation> = all
+            .iter()
+            .filter(|o| match parent {
+                None => o.parent_id.as_ref().is_none_or(|p| !ids.contains(p)),
+                Some(p) => o.parent_id.as_deref() == Some(p),
+            })
+            .collect();
+        children.sort_by(|a, b| a.name.cmp(&b.name));
+        for c in children {
+            out.push(TreeRow {
+                org: c.clone(),
+                depth,
+                kind: t.t(&format!("kind-{}", c.kind.as_str())),
+            });
+            walk(t, all, Some(&c.id), ids, depth + 1, out);
+        }
+    }
+    walk(t, &orgs, None, &ids, 0, &mut out);
+    out
+}
+
+async fn list_page(
+    state: &AppState,
+    s: &SignedIn,
+    form: OrgForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let orgs = match state.store.all_organisations(&s.caller.scope).await {
+        Ok(o) => o,
+        Err(e) => return store_error(state, &s.ctx, e),
+    };
+    let parents: Vec<Organisation> = orgs
+        .iter()
+        .filter(|o| {
+            s.caller.scope.permits(&o.id, Permission::OrgManage)
+                && o.kind != OrgKind::ServicePoint
+                && o.kind != OrgKind::CustomerCareCentre
+        })
+        .cloned()
+        .collect();
+    let kinds = [
+        OrgKind::MarketEntity,
+        OrgKind::Importer,
+        OrgKind::ServicePoint,
+        OrgKind::CustomerCareCentre,
+    ]
+    .into_iter()
+    .map(|k| (k.as_str(), t.t(&format!("kind-{}", k.as_str()))))
+    .collect();
+    let page = ListPage {
+        chrome: Chrome::new(&t, &s.ctx),
+        rows: tree(&t, orgs),
+        parents,
+        kinds,
+        form,
+        errors,
+        t,
+    };
+    (status, render(&page)).into_response()
+}
+
+pub async fn list(State(state): State<AppState>, s: SignedIn) -> Response {
+    list_page(
+        &state,
+        &s,
+        OrgForm::default(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
+    let p = form_pairs(&body);
+    let form = OrgForm {
+        parent_id: field(&p, "parent_id").to_string(),
+        kind: field(&p, "kind").to_string(),
+        name: field(&p, "name").to_string(),
+        city: field(&p, "city").to_string(),
+    };
+    let new = match NewOrganisation::parse(
+        &form.parent_id,
+        &form.kind,
+        &form.name,
+        None,
+        Some(&form.city),
+    ) {
+        Ok(n) => n,
+        Err(e) => {
+            return list_page(
+                &state,
+                &s,
+                form,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    match state
+        .store
+        .create_organisation(&s.caller.scope, &new, state.now())
+        .await
+    {
+        Ok(org) => see_other(&format!("/organisations/{}", org.id)),
+        Err(StoreError::Invalid(e)) => {
+            list_page(
+                &state,
+                &s,
+                form,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "organisation.html")]
+struct DetailPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    org: Organisation,
+    kind: String,
+    parent: Option<Organisation>,
+    children: Vec<TreeRow>,
+    people: Vec<(User, Vec<String>)>,
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let scope = &s.caller.scope;
+    let org = match state.store.get_organisation(scope, &id).await {
+        Ok(o) => o,
+        Err(e) => return store_error(&state, &s.ctx, e),
+    };
+    let parent = match &org.parent_id {
+        Some(p) => state.store.get_organisation(scope, p).await.ok(),
+        None => None,
+    };
+    let all = state
+        .store
+        .all_organisations(scope)
+        .await
+        .unwrap_or_default();
+    let children = tree(
+        &t,
+        all.into_iter()
+            .filter(|o| o.parent_id.as_deref() == Some(org.id.as_str()))
+            .collect(),
+    );
+    let people = state
+        .store
+        .list_users(scope, None, 200)
+        .await
+        .map(|p| {
+            p.items
+                .into_iter()
+                .filter_map(|u| {
+                    let roles: Vec<String> = u
+                        .memberships
+                        .iter()
+                        .filter(|m| m.organisation_id == org.id)
+                        .map(|m| t.t(&format!("role-{}", m.role.as_str())))
+                        .collect();
+                    (!roles.is_empty()).then_some((u, roles))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let kind = t.t(&format!("kind-{}", org.kind.as_str()));
+    render(&DetailPage {
+        chrome: Chrome::new(&t, &s.ctx),
+        t,
+        org,
+        kind,
+        parent,
+        children,
+        people,
+    })
+}

@@ -1,0 +1,127 @@
+//! Sign-in and sign-out pages.
+
+use aftersales_store::auth::LoginError;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::{append_cookie, field, form_pairs, render, see_other, Chrome, RequestCtx, SignedIn};
+use crate::auth::{cookie, set_cookie, SESSION_COOKIE};
+use crate::i18n::Tr;
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    username: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct NextParam {
+    next: Option<String>,
+}
+
+/// Only same-site paths are followed after sign-in (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Query(q): Query<NextParam>,
+) -> Response {
+    if ctx.caller.is_some() {
+        return see_other(&safe_next(q.next.as_deref()));
+    }
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: ctx.lang,
+    };
+    render(&LoginPage {
+        chrome: Chrome::new(&t, &ctx),
+        t,
+        username: String::new(),
+        next: safe_next(q.next.as_deref()),
+        error: None,
+    })
+}
+
+pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Bytes) -> Response {
+    let pairs = form_pairs(&body);
+    let username = field(&pairs, "username").to_string();
+    let next = safe_next(Some(field(&pairs, "next")));
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: ctx.lang,
+    };
+    let result = state
+        .store
+        .login(
+            &username,
+            field(&pairs, "password"),
+            ctx.ip.as_deref(),
+            state.now(),
+            &state.config.login,
+        )
+        .await;
+    match result {
+        Ok(session) => {
+            let mut res = see_other(&next);
+            let ttl = state.config.login.session_ttl.whole_seconds();
+            append_cookie(
+                &mut res,
+                &set_cookie(&state, SESSION_COOKIE, &session.raw_id, ttl, "Lax"),
+            );
+            res
+        }
+        Err(e) => {
+            let (status, key) = match e {
+                LoginError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "login-invalid"),
+                LoginError::RateLimited { .. } => {
+                    (StatusCode::TOO_MANY_REQUESTS, "login-rate-limited")
+                }
+                LoginError::Store(err) => {
+                    tracing::error!(error = %err, "login failed");
+                    (StatusCode::SERVICE_UNAVAILABLE, "error-unavailable")
+                }
+            };
+            let page = LoginPage {
+                chrome: Chrome::new(&t, &ctx),
+                error: Some(t.t(key)),
+                t,
+                username,
+                next,
+            };
+            (status, render(&page)).into_response()
+        }
+    }
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if let Some(sid) = cookie(&headers, SESSION_COOKIE) {
+        if let Err(e) = state
+            .store
+            .logout(&signed.caller, sid, signed.ctx.ip.as_deref(), state.now())
+            .await
+        {
+            tracing::error!(error = %e, "logout failed");
+        }
+    }
+    let mut res = see_other("/login");
+    append_cookie(&mut res, &set_cookie(&state, SESSION_COOKIE, "", 0, "Lax"));
+    res
+}

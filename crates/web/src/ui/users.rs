@@ -1,0 +1,417 @@
+//! People pages (capability org): the staff the caller can see, creating users and granting or
+//! revoking roles (administrators), disabling accounts.
+
+use aftersales_domain::org::{Permission, Role};
+use aftersales_domain::validation::{FieldError, Rule};
+use aftersales_store::org::Organisation;
+use aftersales_store::user::{NewUser, User, UserPatch};
+use aftersales_store::StoreError;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::{
+    error_for, field, form_pairs, is_admin, render, see_other, store_error, Chrome, FormErrors,
+    SignedIn,
+};
+use crate::i18n::Tr;
+use crate::AppState;
+
+pub struct UserRow {
+    pub user: User,
+    pub roles: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct ListPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    rows: Vec<UserRow>,
+    can_create: bool,
+}
+
+fn role_labels(t: &Tr<'_>, u: &User) -> Vec<String> {
+    u.memberships
+        .iter()
+        .map(|m| {
+            format!(
+                "{} · {}",
+                t.t(&format!("role-{}", m.role.as_str())),
+                m.organisation_name
+            )
+        })
+        .collect()
+}
+
+pub async fn list(State(state): State<AppState>, s: SignedIn) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let mut rows = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        match state
+            .store
+            .list_users(&s.caller.scope, cursor.as_deref(), 200)
+            .await
+        {
+            Ok(page) => {
+                rows.extend(page.items.into_iter().map(|u| UserRow {
+                    roles: role_labels(&t, &u),
+                    user: u,
+                }));
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            Err(e) => return store_error(&state, &s.ctx, e),
+        }
+    }
+    render(&ListPage {
+        chrome: Chrome::new(&t, &s.ctx),
+        can_create: is_admin(&s.caller),
+        rows,
+        t,
+    })
+}
+
+#[derive(Default)]
+pub struct UserForm {
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub language: String,
+    pub organisation_id: String,
+    pub role: String,
+}
+
+#[derive(Template)]
+#[template(path = "user_new.html")]
+struct NewPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    form: UserForm,
+    errors: FormErrors,
+    orgs: Vec<Organisation>,
+    roles: Vec<(&'static str, String)>,
+}
+
+fn role_options(t: &Tr<'_>) -> Vec<(&'static str, String)> {
+    Role::ALL
+        .into_iter()
+        .map(|r| (r.as_str(), t.t(&format!("role-{}", r.as_str()))))
+        .collect()
+}
+
+async fn managed_orgs(state: &AppState, s: &SignedIn) -> Result<Vec<Organisation>, StoreError> {
+    let mut orgs = state.store.all_organisations(&s.caller.scope).await?;
+    orgs.retain(|o| s.caller.scope.permits(&o.id, Permission::UserManage));
+    orgs.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(orgs)
+}
+
+async fn new_page(
+    state: &AppState,
+    s: &SignedIn,
+    form: UserForm,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let orgs = match managed_orgs(state, s).await {
+        Ok(o) if !o.is_empty() => o,
+        Ok(_) => return error_for(state, &s.ctx, StatusCode::FORBIDDEN, "error-forbidden"),
+        Err(e) => return store_error(state, &s.ctx, e),
+    };
+    let page = NewPage {
+        chrome: Chrome::new(&t, &s.ctx),
+        form,
+        errors,
+        orgs,
+        roles: role_options(&t),
+        t,
+    };
+    (status, render(&page)).into_response()
+}
+
+pub async fn new_form(State(state): State<AppState>, s: SignedIn) -> Response {
+    let form = UserForm {
+        language: s.ctx.lang.code().to_string(),
+        ..Default::default()
+    };
+    new_page(&state, &s, form, FormErrors::default(), StatusCode::OK).await
+}
+
+pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
+    let p = form_pairs(&body);
+    let form = UserForm {
+        username: field(&p, "username").to_string(),
+        display_name: field(&p, "display_name").to_string(),
+        email: field(&p, "email").to_string(),
+        language: field(&p, "language").to_string(),
+        organisation_id: field(&p, "organisation_id").to_string(),
+        role: field(&p, "role").to_string(),
+    };
+    let ms = vec![(form.organisation_id.clone(), form.role.clone())];
+    let parsed = NewUser::parse(
+        &form.username,
+        &form.display_name,
+        Some(&form.email),
+        &form.language,
+        field(&p, "password"),
+        &ms,
+    );
+    let new = match parsed {
+        Ok(n) => n,
+        Err(e) => {
+            return new_page(
+                &state,
+                &s,
+                form,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    match state
+        .store
+        .create_user(&s.caller.scope, new, state.now())
+        .await
+    {
+        Ok(u) => see_other(&format!("/users/{}", u.id)),
+        Err(StoreError::Invalid(e)) => {
+            new_page(
+                &state,
+                &s,
+                form,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
+}
+
+pub struct MembershipRow {
+    pub organisation_id: String,
+    pub organisation_name: String,
+    pub role_code: &'static str,
+    pub role: String,
+    pub can_revoke: bool,
+}
+
+#[derive(Template)]
+#[template(path = "user.html")]
+struct DetailPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    user: User,
+    memberships: Vec<MembershipRow>,
+    can_manage: bool,
+    orgs: Vec<Organisation>,
+    roles: Vec<(&'static str, String)>,
+    errors: FormErrors,
+}
+
+async fn detail_page(
+    state: &AppState,
+    s: &SignedIn,
+    id: &str,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let user = match state.store.get_user(&s.caller.scope, id).await {
+        Ok(u) => u,
+        Err(e) => return store_error(state, &s.ctx, e),
+    };
+    let scope = &s.caller.scope;
+    let memberships: Vec<MembershipRow> = user
+        .memberships
+        .iter()
+        .map(|m| MembershipRow {
+            organisation_id: m.organisation_id.clone(),
+            organisation_name: m.organisation_name.clone(),
+            role_code: m.role.as_str(),
+            role: t.t(&format!("role-{}", m.role.as_str())),
+            can_revoke: scope.permits(&m.organisation_id, Permission::UserManage),
+        })
+        .collect();
+    let can_manage = memberships.iter().any(|m| m.can_revoke);
+    let orgs = if can_manage {
+        managed_orgs(state, s).await.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let page = DetailPage {
+        chrome: Chrome::new(&t, &s.ctx),
+        user,
+        memberships,
+        can_manage,
+        orgs,
+        roles: role_options(&t),
+        errors,
+        t,
+    };
+    (status, render(&page)).into_response()
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    detail_page(&state, &s, &id, FormErrors::default(), StatusCode::OK).await
+}
+
+pub async fn grant(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let role = match Role::parse("role", field(&p, "role")) {
+        Ok(r) => r,
+        Err(e) => {
+            return detail_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(vec![e]),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    match state
+        .store
+        .grant_role(
+            &s.caller.scope,
+            &id,
+            field(&p, "organisation_id"),
+            role,
+            state.now(),
+        )
+        .await
+    {
+        Ok(_) => see_other(&format!("/users/{id}")),
+        Err(StoreError::Invalid(e)) => {
+            detail_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let role = match Role::parse("role", field(&p, "role")) {
+        Ok(r) => r,
+        Err(e) => {
+            return detail_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(vec![e]),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    match state
+        .store
+        .revoke_role(
+            &s.caller.scope,
+            &id,
+            field(&p, "organisation_id"),
+            role,
+            state.now(),
+        )
+        .await
+    {
+        Ok(_) => see_other(&format!("/users/{id}")),
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
+}
+
+pub async fn set_status(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let disabled = match field(&p, "disabled") {
+        "true" => true,
+        "false" => false,
+        _ => {
+            let e = FieldError::new("disabled", Rule::OneOf, "disabled must be true or false");
+            return detail_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(vec![e]),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let Ok(version) = field(&p, "version").parse::<i64>() else {
+        let e = FieldError::new("version", Rule::Format, "version must be a number");
+        return detail_page(
+            &state,
+            &s,
+            &id,
+            FormErrors(vec![e]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let patch = UserPatch {
+        disabled: Some(disabled),
+        ..Default::default()
+    };
+    match state
+        .store
+        .update_user(&s.caller.scope, &id, patch, version, state.now())
+        .await
+    {
+        Ok(_) => see_other(&format!("/users/{id}")),
+        Err(StoreError::Invalid(e)) => {
+            detail_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
+}
