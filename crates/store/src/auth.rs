@@ -197,11 +197,18 @@ impl Store {
         if user_failures >= policy.max_failures_per_user
             || ip_failures >= policy.max_failures_per_ip
         {
+            let user_id: Option<String> =
+                sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+                    .bind(&username)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(StoreError::from)?;
             let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
             record(
                 &mut conn,
                 NewEvent {
                     kind: AuditKind::LoginRateLimited,
+                    subject_user_id: user_id.as_deref(),
                     subject_username: Some(&username),
                     ip,
                     detail: serde_json::json!({"user_failures": user_failures, "ip_failures": ip_failures}),

@@ -45,3 +45,6 @@ pub struct Page<T> {
 pub fn page_limit(limit: Option<u32>) -> i64 {
     i64::from(limit.unwrap_or(50).clamp(1, 200))
 }
+
+#[cfg(feature = "test-support")]
+pub mod testing;

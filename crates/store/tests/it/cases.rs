@@ -1,0 +1,694 @@
+//! The conformance cases, each a function of a fresh, migrated store.
+
+use aftersales_domain::org::{Permission, Role};
+use aftersales_domain::validation::Rule;
+use aftersales_store::audit::AuditKind;
+use aftersales_store::auth::{Caller, LoginError, LoginPolicy};
+use aftersales_store::org::NewOrganisation;
+use aftersales_store::user::{NewUser, UserPatch};
+use aftersales_store::{demo, testing, Store, StoreError};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2026-11-21 09:00 UTC);
+
+async fn seeded(store: &Store) {
+    demo::seed(store, T0).await.unwrap();
+}
+
+async fn caller(store: &Store, username: &str) -> Caller {
+    let s = store
+        .login(
+            username,
+            demo::DEMO_PASSWORD,
+            Some("10.0.0.1"),
+            T0,
+            &LoginPolicy::default(),
+        )
+        .await
+        .unwrap();
+    store
+        .resolve_session(&s.raw_id, T0, &LoginPolicy::default())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn org_id(store: &Store, name: &str) -> String {
+    store.cli().find_organisation(name).await.unwrap().0
+}
+
+fn rule_of(e: &StoreError) -> Option<(String, Rule)> {
+    match e {
+        StoreError::Invalid(v) => v.0.first().map(|f| (f.field.clone(), f.rule)),
+        _ => None,
+    }
+}
+
+pub async fn migrations_are_idempotent(store: &Store) {
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    assert!(store.pending_migrations().await.unwrap().is_empty());
+    store.ping().await.unwrap();
+}
+
+pub async fn scopes_follow_the_organisation_tree(store: &Store) {
+    seeded(store).await;
+    let names = |orgs: Vec<aftersales_store::org::Organisation>| {
+        let mut n: Vec<String> = orgs.into_iter().map(|o| o.name).collect();
+        n.sort();
+        n
+    };
+    let ingrid = caller(store, "ingrid").await;
+    assert_eq!(
+        names(store.all_organisations(&ingrid.scope).await.unwrap()),
+        vec!["Tesla Service Centre Trondheim"]
+    );
+    let ana = caller(store, "ana").await;
+    assert_eq!(
+        names(store.all_organisations(&ana.scope).await.unwrap()),
+        vec![
+            "Polestar Portugal",
+            "Polestar Service Point Braga",
+            "Polestar Service Point Lisboa",
+            "Polestar Service Point Porto",
+            "Volvo Cars Portugal"
+        ]
+    );
+    let marta = caller(store, "marta").await;
+    assert_eq!(
+        names(store.all_organisations(&marta.scope).await.unwrap()),
+        vec!["Polestar Service Point Porto"]
+    );
+    let admin = caller(store, "admin").await;
+    assert_eq!(
+        store.all_organisations(&admin.scope).await.unwrap().len(),
+        10
+    );
+
+    // Foreign organisations are not found, not forbidden: their existence does not leak.
+    let trondheim = org_id(store, "Tesla Service Centre Trondheim").await;
+    assert!(matches!(
+        store.get_organisation(&marta.scope, &trondheim).await,
+        Err(StoreError::NotFound)
+    ));
+    let ingrid_id = ingrid.user_id.clone();
+    assert!(matches!(
+        store.get_user(&marta.scope, &ingrid_id).await,
+        Err(StoreError::NotFound)
+    ));
+    let marta_users = store.list_users(&marta.scope, None, 200).await.unwrap();
+    assert!(marta_users.items.iter().all(|u| u.username == "marta"));
+    // Brands follow the scope too.
+    let brands = store.list_brands(&marta.scope).await.unwrap();
+    assert_eq!(
+        brands.iter().map(|b| b.code.as_str()).collect::<Vec<_>>(),
+        vec!["POLESTAR"]
+    );
+    // Roles are inherited down the tree.
+    let porto = org_id(store, "Polestar Service Point Porto").await;
+    assert!(ana
+        .scope
+        .roles_at(&porto)
+        .unwrap()
+        .contains(&Role::MarketCsManager));
+    assert!(!ana.scope.permits(&porto, Permission::UserManage));
+    assert!(admin.scope.permits(&porto, Permission::UserManage));
+}
+
+pub async fn login_sessions_and_expiry(store: &Store) {
+    seeded(store).await;
+    let policy = LoginPolicy::default();
+    let s = store
+        .login("Ingrid", demo::DEMO_PASSWORD, None, T0, &policy)
+        .await
+        .unwrap();
+    let c = store
+        .resolve_session(&s.raw_id, T0 + Duration::hours(1), &policy)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.username, "ingrid");
+    // Sliding expiry: used after an hour, the session lives 12 h from then, not from sign-in.
+    assert!(store
+        .resolve_session(&s.raw_id, T0 + Duration::hours(12), &policy)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .resolve_session(&s.raw_id, T0 + Duration::hours(23), &policy)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .resolve_session(&s.raw_id, T0 + Duration::hours(36), &policy)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .resolve_session("not-a-session", T0, &policy)
+        .await
+        .unwrap()
+        .is_none());
+    // Logout ends the session.
+    let s2 = store
+        .login("ingrid", demo::DEMO_PASSWORD, None, T0, &policy)
+        .await
+        .unwrap();
+    let c2 = store
+        .resolve_session(&s2.raw_id, T0, &policy)
+        .await
+        .unwrap()
+        .unwrap();
+    store.logout(&c2, &s2.raw_id, None, T0).await.unwrap();
+    assert!(store
+        .resolve_session(&s2.raw_id, T0, &policy)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn failed_logins_are_rate_limited_and_audited(store: &Store) {
+    seeded(store).await;
+    let policy = LoginPolicy::default();
+    for _ in 0..5 {
+        let e = store
+            .login("lars", "wrong password!", Some("10.1.1.1"), T0, &policy)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, LoginError::InvalidCredentials));
+    }
+    // The sixth attempt is refused even with the right password.
+    let e = store
+        .login("lars", demo::DEMO_PASSWORD, Some("10.1.1.1"), T0, &policy)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LoginError::RateLimited { .. }), "{e:?}");
+    // After the window the right password works again.
+    store
+        .login(
+            "lars",
+            demo::DEMO_PASSWORD,
+            Some("10.1.1.1"),
+            T0 + Duration::minutes(16),
+            &policy,
+        )
+        .await
+        .unwrap();
+    // Unknown usernames fail the same way and are audited too.
+    let e = store
+        .login("nobody", "whatever pass", Some("10.1.1.2"), T0, &policy)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LoginError::InvalidCredentials));
+    let admin = caller(store, "admin").await;
+    let failed = store
+        .list_audit_events(&admin.scope, Some(AuditKind::LoginFailed), None, 200)
+        .await
+        .unwrap();
+    assert_eq!(
+        failed
+            .items
+            .iter()
+            .filter(|e| e.subject_username.as_deref() == Some("lars"))
+            .count(),
+        5
+    );
+    assert_eq!(failed.items[0].ip.as_deref(), Some("10.1.1.1"));
+    let limited = store
+        .list_audit_events(&admin.scope, Some(AuditKind::LoginRateLimited), None, 200)
+        .await
+        .unwrap();
+    assert_eq!(limited.items.len(), 1);
+}
+
+pub async fn disabled_users_cannot_sign_in(store: &Store) {
+    seeded(store).await;
+    let policy = LoginPolicy::default();
+    let ole = store
+        .login("ole", demo::DEMO_PASSWORD, None, T0, &policy)
+        .await
+        .unwrap();
+    store.cli().set_disabled("ole", true, T0).await.unwrap();
+    assert!(
+        store
+            .resolve_session(&ole.raw_id, T0, &policy)
+            .await
+            .unwrap()
+            .is_none(),
+        "sessions end"
+    );
+    let e = store
+        .login("ole", demo::DEMO_PASSWORD, None, T0, &policy)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LoginError::InvalidCredentials));
+    store.cli().set_disabled("ole", false, T0).await.unwrap();
+    store
+        .login("ole", demo::DEMO_PASSWORD, None, T0, &policy)
+        .await
+        .unwrap();
+}
+
+pub async fn api_tokens_resolve_until_revoked_or_expired(store: &Store) {
+    seeded(store).await;
+    let kari = caller(store, "kari").await;
+    let (tok, raw) = store
+        .create_api_token(&kari, "DMS sync", Some(T0 + Duration::days(30)), T0)
+        .await
+        .unwrap();
+    assert!(raw.starts_with("ast_") && raw.starts_with(&tok.prefix));
+    let c = store
+        .resolve_api_token(&raw, T0 + Duration::days(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.username, "kari");
+    assert!(
+        store
+            .resolve_api_token(&raw, T0 + Duration::days(31))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    let listed = store.list_api_tokens(&kari).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].last_used_at.is_some());
+    // Another user cannot revoke it.
+    let ole = caller(store, "ole").await;
+    assert!(matches!(
+        store.revoke_api_token(&ole, &tok.id, T0).await,
+        Err(StoreError::NotFound)
+    ));
+    store.revoke_api_token(&kari, &tok.id, T0).await.unwrap();
+    assert!(
+        store.resolve_api_token(&raw, T0).await.unwrap().is_none(),
+        "revoked"
+    );
+    let e = store
+        .create_api_token(&kari, "  ", None, T0)
+        .await
+        .unwrap_err();
+    assert_eq!(rule_of(&e), Some(("name".into(), Rule::Required)));
+}
+
+fn new_user(username: &str, org: &str, role: &str) -> NewUser {
+    NewUser::parse(
+        username,
+        "Test Person",
+        Some("test@example.no"),
+        "nb",
+        "a long enough password",
+        &[(org.to_string(), role.to_string())],
+    )
+    .unwrap()
+}
+
+pub async fn administrators_create_users_only_in_their_reach(store: &Store) {
+    seeded(store).await;
+    let nora = caller(store, "nora").await;
+    let trondheim = org_id(store, "Tesla Service Centre Trondheim").await;
+    let porto = org_id(store, "Polestar Service Point Porto").await;
+    let u = store
+        .create_user(
+            &nora.scope,
+            new_user("hilde", &trondheim, "service-advisor"),
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.memberships[0].role, Role::ServiceAdvisor);
+    store
+        .login(
+            "hilde",
+            "a long enough password",
+            None,
+            T0,
+            &LoginPolicy::default(),
+        )
+        .await
+        .unwrap();
+    // Outside her tree: the organisation is unknown to her.
+    let e = store
+        .create_user(&nora.scope, new_user("zeca", &porto, "technician"), T0)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        rule_of(&e),
+        Some(("memberships.0.organisation_id".into(), Rule::Unknown))
+    );
+    // Inside her reach but without the administrator role: forbidden.
+    let kari = caller(store, "kari").await;
+    let e = store
+        .create_user(&kari.scope, new_user("per", &trondheim, "technician"), T0)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e:?}");
+    // Usernames are unique.
+    let e = store
+        .create_user(
+            &nora.scope,
+            new_user("ingrid", &trondheim, "technician"),
+            T0,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(rule_of(&e), Some(("username".into(), Rule::Unique)));
+    // Bad input names the field and the rule.
+    let e = NewUser::parse("x", "", Some("nope"), "de", "short", &[]).unwrap_err();
+    let got: Vec<(&str, Rule)> = e.0.iter().map(|f| (f.field.as_str(), f.rule)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("username", Rule::TooShort),
+            ("display_name", Rule::Required),
+            ("email", Rule::Format),
+            ("language", Rule::OneOf),
+            ("password", Rule::TooShort),
+            ("memberships", Rule::Required)
+        ]
+    );
+}
+
+pub async fn roles_granted_and_revoked_are_audited(store: &Store) {
+    seeded(store).await;
+    let nora = caller(store, "nora").await;
+    let ole = caller(store, "ole").await;
+    let care = org_id(store, "Tesla Customer Care Nordics").await;
+    let u = store
+        .grant_role(&nora.scope, &ole.user_id, &care, Role::ServiceAdvisor, T0)
+        .await
+        .unwrap();
+    assert_eq!(u.memberships.len(), 2);
+    // Ole's scope now includes the care centre.
+    let ole = caller(store, "ole").await;
+    assert!(ole.scope.permits(&care, Permission::OrgRead));
+    let u = store
+        .revoke_role(&nora.scope, &ole.user_id, &care, Role::ServiceAdvisor, T0)
+        .await
+        .unwrap();
+    assert_eq!(u.memberships.len(), 1);
+    let events = store
+        .list_audit_events(&nora.scope, None, None, 200)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events
+        .items
+        .iter()
+        .filter(|e| e.subject_username.as_deref() == Some("ole"))
+        .map(|e| e.kind.as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"role-granted") && kinds.contains(&"role-revoked"),
+        "{kinds:?}"
+    );
+    let granted = events
+        .items
+        .iter()
+        .find(|e| e.kind == "role-granted" && e.subject_username.as_deref() == Some("ole"))
+        .unwrap();
+    assert_eq!(granted.actor_username.as_deref(), Some("nora"));
+    assert_eq!(granted.detail["role"], "service-advisor");
+    // Revoking a role not held is not found; a technician cannot grant.
+    assert!(matches!(
+        store
+            .revoke_role(&nora.scope, &ole.user_id, &care, Role::ServiceAdvisor, T0)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store
+            .grant_role(&ole.scope, &ole.user_id, &care, Role::Administrator, T0)
+            .await,
+        Err(StoreError::Forbidden(_)) | Err(StoreError::Invalid(_))
+    ));
+}
+
+pub async fn stale_versions_are_refused(store: &Store) {
+    seeded(store).await;
+    let ingrid = caller(store, "ingrid").await;
+    let me = store.me(&ingrid.scope).await.unwrap();
+    let patch = UserPatch {
+        display_name: Some("Ingrid S.".into()),
+        ..Default::default()
+    };
+    let updated = store
+        .update_user(&ingrid.scope, &me.id, patch.clone(), me.version, T0)
+        .await
+        .unwrap();
+    assert_eq!(updated.version, me.version + 1);
+    let e = store
+        .update_user(&ingrid.scope, &me.id, patch, me.version, T0)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict { current } if current == me.version + 1));
+    // One cannot disable oneself; an advisor cannot disable a colleague.
+    let lars = caller(store, "lars").await;
+    let e = store
+        .update_user(
+            &ingrid.scope,
+            &lars.user_id,
+            UserPatch {
+                disabled: Some(true),
+                ..Default::default()
+            },
+            1,
+            T0,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)));
+}
+
+pub async fn audit_log_is_append_only(store: &Store) {
+    seeded(store).await;
+    caller(store, "ingrid").await;
+    assert!(
+        testing::execute_raw(store, "UPDATE audit_events SET kind = 'x'")
+            .await
+            .is_err()
+    );
+    assert!(testing::execute_raw(store, "DELETE FROM audit_events")
+        .await
+        .is_err());
+    let admin = caller(store, "admin").await;
+    let page = store
+        .list_audit_events(&admin.scope, Some(AuditKind::Login), None, 200)
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+}
+
+pub async fn audit_log_is_scoped(store: &Store) {
+    seeded(store).await;
+    caller(store, "joao").await;
+    caller(store, "ingrid").await;
+    let nora = caller(store, "nora").await;
+    let events = store
+        .list_audit_events(&nora.scope, Some(AuditKind::Login), None, 200)
+        .await
+        .unwrap();
+    let who: Vec<&str> = events
+        .items
+        .iter()
+        .filter_map(|e| e.subject_username.as_deref())
+        .collect();
+    assert!(who.contains(&"ingrid") && who.contains(&"nora"));
+    assert!(
+        !who.contains(&"joao"),
+        "a Tesla administrator must not see Polestar sign-ins"
+    );
+    let ingrid = caller(store, "ingrid").await;
+    assert!(matches!(
+        store.list_audit_events(&ingrid.scope, None, None, 10).await,
+        Err(StoreError::Forbidden(_))
+    ));
+}
+
+pub async fn organisations_are_created_under_managed_parents(store: &Store) {
+    seeded(store).await;
+    let nora = caller(store, "nora").await;
+    let norway = org_id(store, "Tesla Norway AS").await;
+    let new = NewOrganisation::parse(
+        &norway,
+        "service-point",
+        "Tesla Service Centre Bergen",
+        None,
+        Some("Bergen"),
+    )
+    .unwrap();
+    let org = store
+        .create_organisation(&nora.scope, &new, T0)
+        .await
+        .unwrap();
+    assert_eq!(org.market_code.as_deref(), Some("NO"));
+    assert_eq!(org.brand.code, "TESLA");
+    assert_eq!(org.parent_id.as_deref(), Some(norway.as_str()));
+    // The new organisation is in reach from the next request on.
+    let nora = caller(store, "nora").await;
+    // A service point cannot hold an importer.
+    let new = NewOrganisation::parse(&org.id, "importer", "Nope AS", None, None).unwrap();
+    let e = store
+        .create_organisation(&nora.scope, &new, T0)
+        .await
+        .unwrap_err();
+    assert_eq!(rule_of(&e), Some(("kind".into(), Rule::NotAllowed)));
+    // A parent outside the caller's reach is unknown.
+    let porto = org_id(store, "Polestar Service Point Porto").await;
+    let new = NewOrganisation::parse(&porto, "service-point", "X", None, None);
+    assert!(new.is_err(), "a one-letter name is too short");
+    let new =
+        NewOrganisation::parse(&porto, "customer-care-centre", "Care Porto", None, None).unwrap();
+    let e = store
+        .create_organisation(&nora.scope, &new, T0)
+        .await
+        .unwrap_err();
+    assert_eq!(rule_of(&e), Some(("parent_id".into(), Rule::Unknown)));
+    // Rename with version.
+    let renamed = store
+        .rename_organisation(&nora.scope, &org.id, "Tesla Bergen", org.version)
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Tesla Bergen");
+    assert!(matches!(
+        store
+            .rename_organisation(&nora.scope, &org.id, "Again", org.version)
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+}
+
+pub async fn user_lists_page_by_cursor(store: &Store) {
+    seeded(store).await;
+    let admin = caller(store, "admin").await;
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_users(&admin.scope, cursor.as_deref(), 4)
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 4);
+        seen.extend(page.items.into_iter().map(|u| u.username));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted, "pages are ordered and do not overlap");
+    assert_eq!(seen.len(), 17);
+    let orgs = store
+        .list_organisations(&admin.scope, None, 3)
+        .await
+        .unwrap();
+    assert_eq!(orgs.items.len(), 3);
+    let rest = store
+        .list_organisations(&admin.scope, orgs.next_cursor.as_deref(), 200)
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 7);
+    assert!(rest.next_cursor.is_none());
+}
+
+pub async fn cli_operations(store: &Store) {
+    seeded(store).await;
+    let cli = store.cli();
+    let (lisboa, _) = cli
+        .find_organisation("polestar service point lisboa")
+        .await
+        .unwrap();
+    let new = NewUser::parse(
+        "ines",
+        "Inês Rocha",
+        None,
+        "pt",
+        "palavra-passe longa",
+        &[(lisboa, "technician".into())],
+    )
+    .unwrap();
+    cli.add_user(&new, T0).await.unwrap();
+    cli.set_password("ines", "uma nova palavra-passe", T0)
+        .await
+        .unwrap();
+    store
+        .login(
+            "ines",
+            "uma nova palavra-passe",
+            None,
+            T0,
+            &LoginPolicy::default(),
+        )
+        .await
+        .unwrap();
+    cli.grant("ines", "Polestar Service Point Porto", "technician", T0)
+        .await
+        .unwrap();
+    let users = cli.list_users().await.unwrap();
+    let ines = users.iter().find(|u| u.username == "ines").unwrap();
+    assert_eq!(ines.roles.len(), 2);
+    let e = cli.find_organisation("Atlantis").await.unwrap_err();
+    assert_eq!(rule_of(&e), Some(("org".into(), Rule::Unknown)));
+    let e = cli.set_password("ines", "short", T0).await.unwrap_err();
+    assert_eq!(rule_of(&e), Some(("password".into(), Rule::TooShort)));
+}
+
+pub async fn sqlite_backup() {
+    let db = testing::sqlite().await.unwrap();
+    seeded(&db.store).await;
+    let src = db.store.url().to_string();
+    let dest = std::env::temp_dir().join(format!("aftersales-backup-{}.db", uuid_like()));
+    // The product keeps writing while the backup runs.
+    let writer = {
+        let store = db.store.clone();
+        tokio::spawn(async move {
+            for i in 0..20 {
+                let _ = store
+                    .login(
+                        "ingrid",
+                        demo::DEMO_PASSWORD,
+                        Some(&format!("10.9.0.{i}")),
+                        T0,
+                        &LoginPolicy::default(),
+                    )
+                    .await;
+            }
+        })
+    };
+    let d = dest.clone();
+    tokio::task::spawn_blocking(move || aftersales_store::backup::sqlite_backup(&src, &d))
+        .await
+        .unwrap()
+        .unwrap();
+    writer.await.unwrap();
+    let copy = Store::connect(&format!("sqlite://{}", dest.display()))
+        .await
+        .unwrap();
+    assert!(copy.pending_migrations().await.unwrap().is_empty());
+    let users = copy.cli().list_users().await.unwrap();
+    assert_eq!(users.len(), 17);
+    // A second backup to the same file is refused rather than overwriting it.
+    let src = db.store.url().to_string();
+    let d = dest.clone();
+    assert!(
+        tokio::task::spawn_blocking(move || aftersales_store::backup::sqlite_backup(&src, &d))
+            .await
+            .unwrap()
+            .is_err()
+    );
+    copy.close().await;
+    let _ = std::fs::remove_file(&dest);
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
