@@ -64,6 +64,19 @@ struct OrgRow {
 }
 
 impl OrgRow {
+    /// The parent is named only when the caller may see it: an id above one's reach is data too.
+    fn into_org_for(self, scope: &Scope) -> Result<Organisation, StoreError> {
+        let mut org = self.into_org()?;
+        if org
+            .parent_id
+            .as_deref()
+            .is_some_and(|p| !scope.permits(p, Permission::OrgRead))
+        {
+            org.parent_id = None;
+        }
+        Ok(org)
+    }
+
     fn into_org(self) -> Result<Organisation, StoreError> {
         Ok(Organisation {
             kind: OrgKind::parse("kind", &self.kind)
@@ -204,7 +217,7 @@ impl Store {
             .await?;
         let mut items = rows
             .into_iter()
-            .map(OrgRow::into_org)
+            .map(|r| r.into_org_for(scope))
             .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = if items.len() as i64 > limit {
             items.truncate(limit as usize);
@@ -244,7 +257,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.ok_or(StoreError::NotFound)?.into_org()
+        row.ok_or(StoreError::NotFound)?.into_org_for(scope)
     }
 
     /// Creates an organisation below one the caller administers. Brand is inherited from the parent;

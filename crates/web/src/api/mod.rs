@@ -145,9 +145,12 @@ async fn bare_errors_as_problems(req: Request, next: Next) -> Response {
 
 /// Turns a serde error at `path` into a field error naming the field and the rule.
 fn field_error(path: &str, message: &str) -> FieldError {
+    // The path may already end at the field (unknown fields) or stop at its parent (missing ones).
     let join = |name: &str| {
         if path.is_empty() || path == "." {
             name.to_string()
+        } else if path == name || path.ends_with(&format!(".{name}")) {
+            path.to_string()
         } else {
             format!("{path}.{name}")
         }

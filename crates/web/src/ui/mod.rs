@@ -386,8 +386,13 @@ pub fn error_for(state: &AppState, ctx: &RequestCtx, status: StatusCode, key: &s
         i18n: &state.i18n,
         lang: ctx.lang,
     };
+    // The language links lead home: an error page does not echo the path it was asked for.
+    let ctx = RequestCtx {
+        path: "/".into(),
+        ..ctx.clone()
+    };
     let page = ErrorPage {
-        chrome: Chrome::new(&t, ctx),
+        chrome: Chrome::new(&t, &ctx),
         status: status.as_u16(),
         message: t.t(key),
         t,

@@ -1,0 +1,305 @@
+//! Real-browser tests: Debian's headless Chromium driven through chromedriver (WebDriver) against
+//! the product served on a loopback port. Skipped (with a message) where Chromium is missing,
+//! failing instead under CI=true.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aftersales_store::demo;
+use aftersales_store::testing::{in_ci, say};
+use fantoccini::{Client, ClientBuilder, Locator};
+
+use crate::support::TestApp;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn find_tool(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Serves the app and opens a headless Chromium session, or says why it cannot.
+async fn browser(app: &TestApp) -> Option<(Client, Driver, String)> {
+    let chromium = find_tool(&["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+    let driver = find_tool(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
+    let (Some(chromium), Some(driver)) = (chromium, driver) else {
+        if in_ci() {
+            panic!("CI=true but chromium/chromedriver are not installed (apt-get install chromium chromium-driver)");
+        }
+        say("skipped: real-browser test (apt-get install chromium chromium-driver to run it)");
+        return None;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let port = free_port();
+    let child = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let guard = Driver(child);
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile =
+        std::env::temp_dir().join(format!("aftersales-chromium-{}-{port}", std::process::id()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--lang=en-GB", "--window-size=1280,900", format!("--user-data-dir={}", profile.display())],
+            "prefs": {"intl.accept_languages": "en-GB,en"}
+        }),
+    );
+    let client = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap_or_else(|e| panic!("chromedriver session failed: {e}"));
+    Some((client, guard, format!("http://{addr}")))
+}
+
+async fn h1(c: &Client) -> String {
+    c.wait()
+        .for_element(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn sign_in(c: &Client, base: &str, user: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("#username"))
+        .await
+        .unwrap()
+        .send_keys(user)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys(demo::DEMO_PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_url(url_of(base, "/")).await.unwrap();
+}
+
+fn url_of(base: &str, path: &str) -> url::Url {
+    url::Url::parse(&format!("{base}{path}")).unwrap()
+}
+
+fn shot_dir() -> std::path::PathBuf {
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisor_signs_in_switches_language_and_sees_her_home() {
+    let app = TestApp::new().await;
+    let Some((c, _driver, base)) = browser(&app).await else {
+        return;
+    };
+    c.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(
+        h1(&c).await,
+        "Sign in",
+        "anonymous visitors land on the login page"
+    );
+    // A wrong password shows the error next to the form.
+    c.find(Locator::Css("#username"))
+        .await
+        .unwrap()
+        .send_keys("ingrid")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#password"))
+        .await
+        .unwrap()
+        .send_keys("wrong password")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let alert = c
+        .wait()
+        .for_element(Locator::Css("#login-error"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(alert, "Unknown username or wrong password.");
+
+    sign_in(&c, &base, "ingrid").await;
+    assert_eq!(
+        h1(&c).await,
+        "Hei, Ingrid Solberg",
+        "Ingrid's own language is Norwegian"
+    );
+    let section = c
+        .find(Locator::Css("section.role-service-advisor h2"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section, "Servicerådgiver · Tesla Service Centre Trondheim");
+
+    c.find(Locator::Css("nav.lang a[hreflang=en]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_url(url_of(&base, "/?lang=en")).await.unwrap();
+    assert_eq!(h1(&c).await, "Hello, Ingrid Solberg");
+    let nav = c
+        .find(Locator::Css("nav.main-nav"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        nav.contains("Organisations") && nav.contains("Inbox"),
+        "{nav}"
+    );
+
+    c.find(Locator::Css("nav.lang a[hreflang=pt]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_url(url_of(&base, "/?lang=pt")).await.unwrap();
+    assert_eq!(h1(&c).await, "Olá, Ingrid Solberg");
+    // The choice sticks while she moves on.
+    c.find(Locator::LinkText("Organizações"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(h1(&c).await, "Organizações");
+    let rows = c
+        .find_all(Locator::Css("table.tree tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "an advisor sees only her service centre");
+    std::fs::write(
+        shot_dir().join("advisor-organisations-pt.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Keyboard users reach the content first.
+    c.goto(&format!("{base}/")).await.unwrap();
+    let first = c
+        .execute(
+            "document.body.querySelector('a').focus(); return document.activeElement.className;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, "skip");
+
+    c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_url(url_of(&base, "/login")).await.unwrap();
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn driver_and_technician_homes_fit_a_phone() {
+    let app = TestApp::new().await;
+    let Some((c, _driver, base)) = browser(&app).await else {
+        return;
+    };
+    c.set_window_size(390, 844).await.unwrap();
+    for (user, text) in [("mats", "Logistikk"), ("pedro", "Oficina")] {
+        sign_in(&c, &base, user).await;
+        let home = c
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(home.contains(text), "{user}: {home}");
+        let fits: bool = c
+            .execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap();
+        assert!(fits, "{user}'s home scrolls sideways on a phone");
+        std::fs::write(
+            shot_dir().join(format!("phone-{user}.png")),
+            c.screenshot().await.unwrap(),
+        )
+        .unwrap();
+        c.find(Locator::Css("form[action='/logout'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait().for_url(url_of(&base, "/login")).await.unwrap();
+    }
+    c.close().await.unwrap();
+}

@@ -1,0 +1,352 @@
+//! Data isolation, proven by walking every route: every API operation of the OpenAPI document and
+//! every UI route, called by users of foreign organisations against another organisation's data.
+//! Addressed resources answer 403/404, lists hold nothing foreign, and nothing changes.
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{Auth, Browser, TestApp};
+
+#[tokio::test]
+async fn nothing_leaks_across_organisations_sqlite() {
+    let app = TestApp::on(
+        aftersales_store::testing::sqlite().await.unwrap(),
+        Default::default(),
+    )
+    .await;
+    walk(&app).await;
+}
+
+#[tokio::test]
+async fn nothing_leaks_across_organisations_postgres() {
+    if let Some(db) = aftersales_store::testing::postgres().await {
+        let app = TestApp::on(db, Default::default()).await;
+        walk(&app).await;
+    }
+}
+
+struct Victim {
+    org: String,
+    importer: String,
+    user: String,
+    token_id: String,
+    token: String,
+}
+
+async fn ids(app: &TestApp, admin: &str) -> (Vec<Value>, Vec<Value>) {
+    let orgs = app
+        .api(
+            Method::GET,
+            "/api/v1/organisations?limit=200",
+            Auth::Bearer(admin),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let users = app
+        .api(
+            Method::GET,
+            "/api/v1/users?limit=200",
+            Auth::Bearer(admin),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    (
+        orgs["items"].as_array().unwrap().clone(),
+        users["items"].as_array().unwrap().clone(),
+    )
+}
+
+/// Everything that identifies data the intruder must not see.
+async fn markers(
+    app: &TestApp,
+    admin_token: &str,
+    intruder_token: &str,
+    victim: &Victim,
+) -> Vec<String> {
+    let (all_orgs, all_users) = ids(app, admin_token).await;
+    let (my_orgs, my_users) = ids(app, intruder_token).await;
+    let mine = |list: &[Value], id: &Value| list.iter().any(|x| x["id"] == *id);
+    let mut out = vec![victim.token_id.clone(), victim.token[..10].to_string()];
+    for o in all_orgs.iter().filter(|o| !mine(&my_orgs, &o["id"])) {
+        out.push(o["id"].as_str().unwrap().to_string());
+        out.push(o["name"].as_str().unwrap().to_string());
+    }
+    for u in all_users.iter().filter(|u| !mine(&my_users, &u["id"])) {
+        for k in ["id", "display_name", "email"] {
+            if let Some(s) = u[k].as_str() {
+                out.push(s.to_string());
+            }
+        }
+        out.push(format!("\"{}\"", u["username"].as_str().unwrap()));
+        out.push(format!(">{}<", u["username"].as_str().unwrap()));
+    }
+    out
+}
+
+fn assert_clean(ctx: &str, body: &str, markers: &[String]) {
+    for m in markers {
+        assert!(
+            !body.contains(m.as_str()),
+            "{ctx}: the body holds foreign data {m:?}:\n{}",
+            &body[..body.len().min(2000)]
+        );
+    }
+}
+
+fn fill(template: &str, v: &Victim) -> String {
+    let mut p = template
+        .replace("{organisation_id}", &v.org)
+        .replace("{role}", "service-advisor");
+    if p.contains("/api-tokens/") || p.contains("/tokens/") {
+        p = p.replace("{id}", &v.token_id);
+    } else if p.contains("/users/") {
+        p = p.replace("{id}", &v.user);
+    } else {
+        p = p.replace("{id}", &v.org);
+    }
+    p
+}
+
+fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
+    match (method, template) {
+        ("post", "/api/v1/organisations") => Some(
+            json!({"parent_id": v.importer, "kind": "service-point", "name": "Intruder Point"}),
+        ),
+        ("patch", "/api/v1/organisations/{id}") => Some(json!({"name": "Hacked"})),
+        ("post", "/api/v1/users") => Some(
+            json!({"username": "intruder", "display_name": "In Truder", "language": "en",
+            "password": "intruder password", "memberships": [{"organisation_id": v.org, "role": "administrator"}]}),
+        ),
+        ("patch", "/api/v1/users/{id}") => Some(json!({"disabled": true})),
+        ("post", "/api/v1/users/{id}/roles") => {
+            Some(json!({"organisation_id": v.org, "role": "administrator"}))
+        }
+        ("patch", "/api/v1/me") => Some(json!({"language": "en"})),
+        ("post", "/api/v1/me/password") => {
+            Some(json!({"current_password": "nope", "new_password": "another long password"}))
+        }
+        ("post", "/api/v1/me/api-tokens") => Some(json!({"name": "intruder"})),
+        ("post", _) | ("patch", _) | ("put", _) => Some(json!({})),
+        _ => None,
+    }
+}
+
+fn ui_form(path: &str, v: &Victim) -> Vec<(String, String)> {
+    let f = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    match path {
+        "/organisations" => f(&[
+            ("parent_id", &v.importer),
+            ("kind", "service-point"),
+            ("name", "Intruder Point"),
+        ]),
+        "/users" => f(&[
+            ("username", "intruder2"),
+            ("display_name", "In Truder"),
+            ("language", "en"),
+            ("password", "intruder password"),
+            ("organisation_id", &v.org),
+            ("role", "administrator"),
+        ]),
+        "/users/{id}/roles" => f(&[("organisation_id", &v.org), ("role", "administrator")]),
+        "/users/{id}/roles/revoke" => {
+            f(&[("organisation_id", &v.org), ("role", "service-advisor")])
+        }
+        "/users/{id}/status" => f(&[("disabled", "true"), ("version", "2")]),
+        "/login" => f(&[("username", "intruder"), ("password", "whatever it is")]),
+        "/profile/password" => f(&[
+            ("current_password", "nope"),
+            ("new_password", "another long password"),
+        ]),
+        "/profile/tokens" => f(&[("token_name", "intruder")]),
+        _ => Vec::new(),
+    }
+}
+
+async fn walk(app: &TestApp) {
+    let admin_token = app.token_for("admin").await;
+    let joao = app.login("joao").await;
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/me/api-tokens",
+            Auth::Browser(&joao),
+            Some(json!({"name": "Lisboa DMS"})),
+            &[],
+        )
+        .await;
+    let victim = Victim {
+        org: app.org_id("Polestar Service Point Lisboa").await,
+        importer: app.org_id("Volvo Cars Portugal").await,
+        user: app
+            .api(Method::GET, "/api/v1/me", Auth::Browser(&joao), None, &[])
+            .await
+            .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        token_id: r.json()["id"].as_str().unwrap().to_string(),
+        token: r.json()["secret"].as_str().unwrap().to_string(),
+    };
+    let doc: Value = serde_json::to_value(aftersales_web::api::openapi()).unwrap();
+    let mut api_ops = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            api_ops.push((method.clone(), path.clone()));
+        }
+    }
+    assert!(
+        api_ops.len() >= 18,
+        "the walk must cover every API operation, found {}",
+        api_ops.len()
+    );
+
+    // Anonymous callers get nothing anywhere.
+    for (method, template) in &api_ops {
+        let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let r = app
+            .api(
+                m,
+                &fill(template, &victim),
+                Auth::None,
+                api_body(method, template, &victim),
+                &[],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "anonymous {method} {template}"
+        );
+    }
+    for (method, template) in aftersales_web::ui::ROUTES {
+        let path = fill(template, &victim);
+        let r = if *method == "GET" {
+            app.get(&path, None).await
+        } else {
+            app.post_raw_form(&path, None, &[]).await
+        };
+        if ["/login", "/static/app.css"].contains(template) {
+            assert!(
+                r.status != StatusCode::NOT_FOUND,
+                "{method} {template} is routed"
+            );
+        } else if *method == "GET" {
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "anonymous GET {template}");
+            assert!(r.header("location").unwrap().starts_with("/login"));
+        } else {
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "anonymous POST {template} (no CSRF token, no session)"
+            );
+        }
+    }
+
+    // Intruders: an administrator of another brand, a manager of a sibling workshop, an advisor.
+    for intruder in ["nora", "marta", "ingrid", "emily"] {
+        let token = app.token_for(intruder).await;
+        let marks = markers(app, &admin_token, &token, &victim).await;
+        assert!(marks.iter().any(|m| m == "Polestar Service Point Lisboa"));
+        for (method, template) in &api_ops {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let path = fill(template, &victim);
+            let extra: &[(&str, &str)] = if method == "patch" {
+                &[("if-match", "\"2\"")]
+            } else {
+                &[]
+            };
+            let r = app
+                .api(
+                    m,
+                    &path,
+                    Auth::Bearer(&token),
+                    api_body(method, template, &victim),
+                    extra,
+                )
+                .await;
+            let ctx = format!("{intruder}: {method} {template}");
+            assert!(!r.status.is_server_error(), "{ctx}: {}", r.status);
+            if template.contains('{') && !template.starts_with("/api/v1/me/") {
+                assert!(
+                    matches!(r.status.as_u16(), 403 | 404),
+                    "{ctx} answered {}: {}",
+                    r.status,
+                    r.body
+                );
+            } else if template.starts_with("/api/v1/me/api-tokens/") {
+                assert_eq!(r.status, StatusCode::NOT_FOUND, "{ctx}");
+            }
+            assert_clean(&ctx, &r.body, &marks);
+        }
+        let mut b: Browser = app.login(intruder).await;
+        for (method, template) in aftersales_web::ui::ROUTES {
+            let path = fill(template, &victim);
+            let ctx = format!("{intruder}: UI {method} {template}");
+            let r = if *method == "GET" {
+                app.get(&path, Some(&b)).await
+            } else {
+                let form = ui_form(template, &victim);
+                let pairs: Vec<(&str, &str)> =
+                    form.iter().map(|(a, c)| (a.as_str(), c.as_str())).collect();
+                app.post_form(&path, &b, &pairs).await
+            };
+            assert!(!r.status.is_server_error(), "{ctx}: {}", r.status);
+            if template.contains('{') {
+                assert!(
+                    matches!(r.status.as_u16(), 403 | 404),
+                    "{ctx} answered {}",
+                    r.status
+                );
+            }
+            assert_clean(&ctx, &r.body, &marks);
+            if let Some(loc) = r.header("location") {
+                assert_clean(&ctx, loc, &marks);
+            }
+            if *template == "/logout" {
+                b = app.login(intruder).await;
+            }
+        }
+    }
+
+    // Nothing about the victim changed.
+    let me = app
+        .api(
+            Method::GET,
+            "/api/v1/me",
+            Auth::Bearer(&victim.token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(me.status, StatusCode::OK, "the victim's token still works");
+    let me = me.json();
+    assert_eq!(me["display_name"], "João Silva");
+    assert_eq!(me["disabled"], false);
+    assert_eq!(me["memberships"].as_array().unwrap().len(), 1);
+    assert_eq!(me["memberships"][0]["role"], "service-advisor");
+    let org = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/organisations/{}", victim.org),
+            Auth::Bearer(&admin_token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(org["name"], "Polestar Service Point Lisboa");
+    let (orgs, users) = ids(app, &admin_token).await;
+    assert_eq!(orgs.len(), 10, "no organisation was created");
+    assert!(users
+        .iter()
+        .all(|u| !u["username"].as_str().unwrap().starts_with("intruder")));
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the HTTP layer, in-process (`tower::ServiceExt::oneshot`) against a real
+//! SQLite file (and PostgreSQL where a test says so), plus a real-browser test in `browser`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api;
+mod browser;
+mod isolation;
+mod support;
+mod ui;

@@ -1,0 +1,240 @@
+//! `TestApp`: a seeded database, the whole router, and helpers that speak HTTP to it like a
+//! browser (cookies, CSRF tokens) or an API client (bearer tokens, JSON).
+
+use std::sync::Arc;
+
+use aftersales_domain::clock::FixedClock;
+use aftersales_store::testing::{self, TestDb};
+use aftersales_store::{demo, Store};
+use aftersales_web::{AppState, WebConfig};
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use time::macros::datetime;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Store,
+    pub clock: Arc<FixedClock>,
+    _db: TestDb,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// A signed-in browser: its session cookie and the CSRF token its pages carry.
+#[derive(Clone, Debug)]
+pub struct Browser {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+pub fn cookie_value(set_cookies: &[String], name: &str) -> Option<String> {
+    set_cookies.iter().find_map(|c| {
+        c.strip_prefix(&format!("{name}="))
+            .map(|v| v.split(';').next().unwrap_or("").to_string())
+    })
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    let i = html.find("name=\"csrf_token\" value=\"")? + "name=\"csrf_token\" value=\"".len();
+    Some(html[i..].split('"').next()?.to_string())
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        Self::on(testing::sqlite().await.unwrap(), WebConfig::default()).await
+    }
+
+    pub async fn with_config(config: WebConfig) -> TestApp {
+        Self::on(testing::sqlite().await.unwrap(), config).await
+    }
+
+    pub async fn on(db: TestDb, config: WebConfig) -> TestApp {
+        let clock = Arc::new(FixedClock::new(datetime!(2026-11-21 09:00 UTC)));
+        demo::seed(&db.store, datetime!(2026-11-21 08:00 UTC))
+            .await
+            .unwrap();
+        let state = AppState::new(db.store.clone(), clock.clone(), config).unwrap();
+        TestApp {
+            router: aftersales_web::app(state),
+            store: db.store.clone(),
+            clock,
+            _db: db,
+        }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&self, path: &str, who: Option<&Browser>) -> Resp {
+        let mut b = Request::builder().uri(path);
+        if let Some(w) = who {
+            b = b.header(header::COOKIE, &w.cookie);
+        }
+        self.send(b.body(Body::empty()).unwrap()).await
+    }
+
+    /// Posts a form as a signed-in browser, adding its CSRF token.
+    pub async fn post_form(&self, path: &str, who: &Browser, fields: &[(&str, &str)]) -> Resp {
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", who.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post_raw_form(path, Some(&who.cookie), &all).await
+    }
+
+    pub async fn post_raw_form(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Resp {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let mut b = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        self.send(b.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Signs in through the login form, as a person would.
+    pub async fn login(&self, username: &str) -> Browser {
+        self.try_login(username, demo::DEMO_PASSWORD)
+            .await
+            .unwrap_or_else(|r| panic!("login of {username} failed: {r:?}"))
+    }
+
+    pub async fn try_login(&self, username: &str, password: &str) -> Result<Browser, Resp> {
+        let page = self.get("/login", None).await;
+        let pre = cookie_value(&page.cookies(), "as_csrf").unwrap();
+        let token = csrf_in(&page.body).unwrap();
+        assert_eq!(pre, token);
+        let cookie = format!("as_csrf={pre}");
+        let res = self
+            .post_raw_form(
+                "/login",
+                Some(&cookie),
+                &[
+                    ("csrf_token", &token),
+                    ("username", username),
+                    ("password", password),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        if res.status != StatusCode::SEE_OTHER {
+            return Err(res);
+        }
+        let session = cookie_value(&res.cookies(), "as_session").unwrap();
+        let cookie = format!("as_session={session}");
+        let home = self
+            .get(
+                "/",
+                Some(&Browser {
+                    cookie: cookie.clone(),
+                    csrf: String::new(),
+                }),
+            )
+            .await;
+        assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+        let csrf = csrf_in(&home.body).unwrap();
+        Ok(Browser { cookie, csrf })
+    }
+
+    /// An API request. `auth` is a bearer token, or a browser (cookie + X-CSRF-Token).
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<serde_json::Value>,
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        let mut b = Request::builder().method(method).uri(path);
+        match auth {
+            Auth::None => {}
+            Auth::Bearer(t) => b = b.header(header::AUTHORIZATION, format!("Bearer {t}")),
+            Auth::Browser(w) => {
+                b = b
+                    .header(header::COOKIE, &w.cookie)
+                    .header("x-csrf-token", &w.csrf)
+            }
+            Auth::CookieOnly(w) => b = b.header(header::COOKIE, &w.cookie),
+        }
+        for (k, v) in extra {
+            b = b.header(*k, *v);
+        }
+        let body = match body {
+            Some(j) => {
+                b = b.header(header::CONTENT_TYPE, "application/json");
+                Body::from(j.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(b.body(body).unwrap()).await
+    }
+
+    /// Creates an API token for a user through the API and returns its secret.
+    pub async fn token_for(&self, username: &str) -> String {
+        let b = self.login(username).await;
+        let r = self
+            .api(
+                Method::POST,
+                "/api/v1/me/api-tokens",
+                Auth::Browser(&b),
+                Some(serde_json::json!({"name": "test"})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.json()["secret"].as_str().unwrap().to_string()
+    }
+
+    pub async fn org_id(&self, name: &str) -> String {
+        self.store.cli().find_organisation(name).await.unwrap().0
+    }
+}
+
+#[derive(Clone, Copy)]
+pub enum Auth<'a> {
+    None,
+    Bearer(&'a str),
+    Browser(&'a Browser),
+    CookieOnly(&'a Browser),
+}

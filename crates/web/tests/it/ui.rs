@@ -1,0 +1,492 @@
+//! The server-rendered UI: sign-in, sessions, CSRF, languages, the home page of every role, forms.
+
+use aftersales_store::demo;
+use aftersales_web::WebConfig;
+use axum::http::StatusCode;
+
+use crate::support::{cookie_value, TestApp};
+
+#[tokio::test]
+async fn sign_in_and_out_with_safe_cookies() {
+    let app = TestApp::new().await;
+    let r = app.get("/", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), Some("/login?next=%2F"));
+    let b = app.login("ingrid").await;
+    let home = app.get("/", Some(&b)).await;
+    assert!(home.body.contains("Ingrid Solberg"));
+    // The session cookie is HttpOnly and SameSite, not Secure on plain http.
+    let page = app.get("/login", None).await;
+    let token = crate::support::csrf_in(&page.body).unwrap();
+    let pre = cookie_value(&page.cookies(), "as_csrf").unwrap();
+    let r = app
+        .post_raw_form(
+            "/login",
+            Some(&format!("as_csrf={pre}")),
+            &[
+                ("csrf_token", &token),
+                ("username", "lars"),
+                ("password", demo::DEMO_PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(r.header("location"), Some("/"), "no open redirect");
+    let set = r
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("as_session="))
+        .unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax") && !set.contains("Secure"),
+        "{set}"
+    );
+    // Logout ends the session on the server, not only in the browser.
+    let r = app.post_form("/logout", &b, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r
+        .cookies()
+        .iter()
+        .any(|c| c.starts_with("as_session=;") && c.contains("Max-Age=0")));
+    let r = app.get("/", Some(&b)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn cookies_are_secure_behind_tls() {
+    let app = TestApp::with_config(WebConfig {
+        public_url: "https://service.example.no".into(),
+        ..WebConfig::default()
+    })
+    .await;
+    let page = app.get("/login", None).await;
+    assert!(
+        page.cookies().iter().all(|c| c.contains("; Secure")),
+        "{:?}",
+        page.cookies()
+    );
+    let token = crate::support::csrf_in(&page.body).unwrap();
+    let pre = cookie_value(&page.cookies(), "as_csrf").unwrap();
+    let r = app
+        .post_raw_form(
+            "/login",
+            Some(&format!("as_csrf={pre}")),
+            &[
+                ("csrf_token", &token),
+                ("username", "kari"),
+                ("password", demo::DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    let set = r
+        .cookies()
+        .into_iter()
+        .find(|c| c.starts_with("as_session="))
+        .unwrap();
+    assert!(
+        set.contains("; Secure") && set.contains("HttpOnly"),
+        "{set}"
+    );
+}
+
+#[tokio::test]
+async fn every_form_post_needs_its_csrf_token() {
+    let app = TestApp::new().await;
+    let b = app.login("kari").await;
+    for path in [
+        "/profile",
+        "/logout",
+        "/profile/tokens",
+        "/organisations",
+        "/users",
+    ] {
+        let r = app
+            .post_raw_form(path, Some(&b.cookie), &[("display_name", "Hacked")])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+        let r = app
+            .post_raw_form(
+                path,
+                Some(&b.cookie),
+                &[("csrf_token", "forged"), ("display_name", "Hacked")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    // The login form itself is protected by the pre-session token.
+    let r = app
+        .post_raw_form(
+            "/login",
+            None,
+            &[("username", "kari"), ("password", demo::DEMO_PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .post_raw_form(
+            "/login",
+            Some("as_csrf=abc"),
+            &[
+                ("csrf_token", "abd"),
+                ("username", "kari"),
+                ("password", demo::DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Nothing was changed by the refused posts.
+    let page = app.get("/profile", Some(&b)).await;
+    assert!(page.body.contains("Kari Nilsen") && !page.body.contains("Hacked"));
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_rate_limited() {
+    let app = TestApp::new().await;
+    for _ in 0..5 {
+        let r = app.try_login("mats", "not the password").await.unwrap_err();
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("Unknown username or wrong password"));
+        assert!(r.body.contains("value=\"mats\""), "the username is kept");
+    }
+    let r = app
+        .try_login("mats", demo::DEMO_PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.body.contains("Too many failed attempts"));
+    app.clock.advance(time::Duration::minutes(16));
+    app.login("mats").await;
+}
+
+#[tokio::test]
+async fn language_follows_switch_then_preference_then_browser() {
+    let app = TestApp::new().await;
+    let req = |lang: &'static str| {
+        axum::http::Request::get("/login")
+            .header("accept-language", lang)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let r = app.send(req("pt-PT,pt;q=0.9")).await;
+    assert!(r.body.contains("<html lang=\"pt\">") && r.body.contains("Iniciar sessão"));
+    let r = app.send(req("nb-NO")).await;
+    assert!(r.body.contains("Logg inn"));
+    let r = app.send(req("de-DE")).await;
+    assert!(r.body.contains("Sign in"));
+    // The switch is remembered in a cookie.
+    let r = app.get("/login?lang=pt", None).await;
+    assert!(r.body.contains("Iniciar sessão"));
+    assert!(r.cookies().iter().any(|c| c.starts_with("as_lang=pt")));
+    // Signed in, the user's own preference applies (Ingrid: Norwegian, Emily: English, Ana: Portuguese).
+    for (user, text) in [
+        ("ingrid", "Hei, Ingrid Solberg"),
+        ("emily", "Hello, Emily Carter"),
+        ("ana", "Olá, Ana Ferreira"),
+    ] {
+        let b = app.login(user).await;
+        let r = app.get("/", Some(&b)).await;
+        assert!(r.body.contains(text), "{user}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn every_demo_user_sees_the_home_of_their_role() {
+    let app = TestApp::new().await;
+    let expectations: &[(&str, &[&str])] = &[
+        (
+            "admin",
+            &["Administrator", "Security log", "Recent security events"],
+        ),
+        (
+            "emily",
+            &[
+                "HQ analyst",
+                "Tesla Service HQ",
+                "Your service network",
+                "Tesla Service Centre Trondheim",
+            ],
+        ),
+        ("nora", &["Administrasjon", "Tesla Norway AS"]),
+        (
+            "ingrid",
+            &["Servicerådgiver", "Innboks", "Teamet ditt", "Kari Nilsen"],
+        ),
+        ("kari", &["Servicesjef", "Nøkkeltall", "Teamet ditt"]),
+        ("ole", &["Tekniker", "Verksted", "Opplæring"]),
+        ("mats", &["Sjåfør", "Logistikk"]),
+        ("sofie", &["Tesla Customer Care Nordics"]),
+        ("johan", &["HQ analyst", "Polestar Service Point Braga"]),
+        (
+            "ana",
+            &[
+                "Gestor de apoio ao cliente do mercado",
+                "A sua rede de serviço",
+                "Polestar Service Point Porto",
+            ],
+        ),
+        (
+            "rui",
+            &["Colaborador do importador", "Polestar Service Point Lisboa"],
+        ),
+        (
+            "joao",
+            &["Consultor de serviço", "Polestar Service Point Lisboa"],
+        ),
+        (
+            "marta",
+            &["Chefe de oficina", "Polestar Service Point Porto"],
+        ),
+        ("pedro", &["Técnico", "Polestar Service Point Braga"]),
+    ];
+    for (user, texts) in expectations {
+        let b = app.login(user).await;
+        let r = app.get("/", Some(&b)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        for t in *texts {
+            assert!(r.body.contains(t), "{user}'s home lacks {t:?}");
+        }
+        // Only administrators see the administration panel.
+        let is_admin = matches!(*user, "admin" | "nora");
+        assert_eq!(r.body.contains("id=\"admin-h\""), is_admin, "{user}");
+    }
+    // Tesla people never see Polestar on their home, and the reverse.
+    let b = app.login("ingrid").await;
+    assert!(!app.get("/", Some(&b)).await.body.contains("Polestar"));
+    let b = app.login("ana").await;
+    assert!(!app.get("/", Some(&b)).await.body.contains("Tesla"));
+}
+
+#[tokio::test]
+async fn admin_creates_a_user_and_bad_input_keeps_what_was_typed() {
+    let app = TestApp::new().await;
+    let nora = app.login("nora").await;
+    let trondheim = app.org_id("Tesla Service Centre Trondheim").await;
+    let form = app.get("/users/new", Some(&nora)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains("<label for=\"username\">"));
+    let r = app
+        .post_form(
+            "/users",
+            &nora,
+            &[
+                ("username", "h"),
+                ("display_name", "Hilde Vik"),
+                ("email", "hilde@"),
+                ("language", "nb"),
+                ("password", "short"),
+                ("organisation_id", &trondheim),
+                ("role", "technician"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("value=\"Hilde Vik\""),
+        "typed values are kept"
+    );
+    assert!(
+        r.body.contains("id=\"err-username\"")
+            && r.body.contains("id=\"err-email\"")
+            && r.body.contains("id=\"err-password\"")
+    );
+    assert!(r.body.contains("aria-invalid=\"true\""));
+    let r = app
+        .post_form(
+            "/users",
+            &nora,
+            &[
+                ("username", "hilde"),
+                ("display_name", "Hilde Vik"),
+                ("email", "hilde@tesla.example"),
+                ("language", "nb"),
+                ("password", "a good long password"),
+                ("organisation_id", &trondheim),
+                ("role", "technician"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(r.header("location").unwrap(), Some(&nora)).await;
+    assert!(page.body.contains("Hilde Vik") && page.body.contains("Tekniker"));
+    app.try_login("hilde", "a good long password")
+        .await
+        .unwrap();
+    // Ingrid (no administrator) cannot open the form.
+    let ingrid = app.login("ingrid").await;
+    assert_eq!(
+        app.get("/users/new", Some(&ingrid)).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn profile_changes_language_password_and_tokens() {
+    let app = TestApp::new().await;
+    let b = app.login("pedro").await;
+    let page = app.get("/profile", Some(&b)).await;
+    assert!(page.body.contains("O seu perfil"));
+    let version = page
+        .body
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post_form(
+            "/profile",
+            &b,
+            &[
+                ("version", &version),
+                ("display_name", "Pedro Santos"),
+                ("email", "not-an-email"),
+                ("language", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("id=\"err-email\""));
+    let r = app
+        .post_form(
+            "/profile",
+            &b,
+            &[
+                ("version", &version),
+                ("display_name", "Pedro Santos"),
+                ("email", "pedro@volvocars.example"),
+                ("language", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = app.get("/profile?saved=1", Some(&b)).await;
+    assert!(
+        page.body.contains("Your changes were saved."),
+        "{}",
+        page.body
+    );
+    // A stale form is refused, not silently applied.
+    let r = app
+        .post_form(
+            "/profile",
+            &b,
+            &[
+                ("version", &version),
+                ("display_name", "Old"),
+                ("email", ""),
+                ("language", "pt"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    // Password: the current one must be right; the new one long enough.
+    let r = app
+        .post_form(
+            "/profile/password",
+            &b,
+            &[
+                ("current_password", "wrong"),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("id=\"err-current_password\""));
+    let r = app
+        .post_form(
+            "/profile/password",
+            &b,
+            &[
+                ("current_password", demo::DEMO_PASSWORD),
+                ("new_password", "short"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("id=\"err-new_password\""));
+    let r = app
+        .post_form(
+            "/profile/password",
+            &b,
+            &[
+                ("current_password", demo::DEMO_PASSWORD),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("Your password was changed"), "{}", r.body);
+    assert!(app.try_login("pedro", demo::DEMO_PASSWORD).await.is_err());
+    app.try_login("pedro", "a brand new passphrase")
+        .await
+        .unwrap();
+    // Tokens: created, shown once, revoked.
+    let r = app
+        .post_form("/profile/tokens", &b, &[("token_name", "Workshop tablet")])
+        .await;
+    let secret = r
+        .body
+        .split("<code class=\"secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(secret.starts_with("ast_"));
+    let again = app.get("/profile", Some(&b)).await;
+    assert!(!again.body.contains(&secret) && again.body.contains("Workshop tablet"));
+}
+
+#[tokio::test]
+async fn pages_are_accessible_and_phone_ready() {
+    let app = TestApp::new().await;
+    let b = app.login("admin").await;
+    for path in [
+        "/",
+        "/organisations",
+        "/users",
+        "/users/new",
+        "/audit",
+        "/profile",
+    ] {
+        let r = app.get(path, Some(&b)).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        let html = &r.body;
+        assert!(
+            html.contains(
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            ),
+            "{path}"
+        );
+        assert!(html.contains("class=\"skip\" href=\"#main\""), "{path}");
+        assert!(html.contains("<html lang=\"en\">"), "{path}");
+        assert_eq!(html.matches("<h1").count(), 1, "{path} has one h1");
+        // Every input, select and textarea that is not hidden has a label.
+        for part in html
+            .split("<input")
+            .skip(1)
+            .chain(html.split("<select").skip(1))
+        {
+            let tag = part.split('>').next().unwrap();
+            if tag.contains("type=\"hidden\"") {
+                continue;
+            }
+            let id = tag
+                .split("id=\"")
+                .nth(1)
+                .unwrap_or_else(|| panic!("{path}: control without id: {tag}"))
+                .split('"')
+                .next()
+                .unwrap();
+            assert!(
+                html.contains(&format!("<label for=\"{id}\">")),
+                "{path}: #{id} has no label"
+            );
+        }
+        assert!(r
+            .header("content-security-policy")
+            .is_some_and(|c| c.contains("default-src 'self'")));
+    }
+    let css = app.get("/static/app.css", None).await;
+    assert!(css.body.contains("@media (max-width: 40rem)") && css.body.contains(":focus-visible"));
+}
