@@ -226,6 +226,8 @@ impl TestApp {
         r.json()["secret"].as_str().unwrap().to_string()
     }
 
+    /// Looks a fixture up as the operator would (tests may; handlers may not).
+    #[allow(clippy::disallowed_methods)]
     pub async fn org_id(&self, name: &str) -> String {
         self.store.cli().find_organisation(name).await.unwrap().0
     }
