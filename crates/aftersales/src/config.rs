@@ -83,8 +83,8 @@ impl Settings {
             log_level: g
                 .log_level
                 .clone()
-                .or(f.log_level.clone())
                 .or(std::env::var("RUST_LOG").ok())
+                .or(f.log_level.clone())
                 .unwrap_or("info,sqlx=warn".into()),
             session_ttl_hours: f.session_ttl_hours.unwrap_or(12).clamp(1, 24 * 30),
             max_failures_per_user: f.login_max_failures_per_user.unwrap_or(5).max(1),
@@ -114,5 +114,16 @@ impl Settings {
         self.public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+}
+
+/// A database URL fit to print: the password, if any, replaced by `***`.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
     }
 }

@@ -60,6 +60,74 @@ enum Command {
     User(UserCommand),
     /// Take a consistent online backup (SQLite), or print how to take one (PostgreSQL).
     Backup(BackupArgs),
+    /// Register brands (the first step of a new installation).
+    #[command(subcommand)]
+    Brand(BrandCommand),
+    /// Register markets: country, currency, time zone, languages, VAT regime.
+    #[command(subcommand)]
+    Market(MarketCommand),
+    /// Create and list organisations (brand HQ, market entity, importer, service point, care centre).
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+#[derive(Subcommand)]
+enum BrandCommand {
+    /// Add a brand, e.g. `aftersales brand add TESLA --name Tesla`.
+    Add {
+        /// Short code, 2-20 letters, digits or -.
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MarketCommand {
+    /// Add a market, e.g. `aftersales market add NO --name Norway --currency NOK --time-zone Europe/Oslo --languages nb,en --vat-regime NO-MVA`.
+    Add {
+        /// ISO 3166-1 alpha-2 country code.
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// ISO 4217 currency code.
+        #[arg(long)]
+        currency: String,
+        /// IANA time zone.
+        #[arg(long)]
+        time_zone: String,
+        /// Languages served, comma-separated, from nb, en, pt.
+        #[arg(long)]
+        languages: String,
+        /// VAT regime, e.g. NO-MVA or PT-IVA.
+        #[arg(long)]
+        vat_regime: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Add an organisation: a brand-hq needs --brand; every other kind needs --parent.
+    Add {
+        /// The organisation's name.
+        name: String,
+        /// brand-hq, market-entity, importer, service-point or customer-care-centre.
+        #[arg(long)]
+        kind: String,
+        /// Brand code, for a brand-hq.
+        #[arg(long)]
+        brand: Option<String>,
+        /// Parent organisation, by id or exact name.
+        #[arg(long)]
+        parent: Option<String>,
+        /// Market code; inherited from the parent when left out.
+        #[arg(long)]
+        market: Option<String>,
+        #[arg(long)]
+        city: Option<String>,
+    },
+    /// List all organisations.
+    List,
 }
 
 #[derive(Args, Clone, Default)]
@@ -91,6 +159,7 @@ struct DemoArgs {
 enum UserCommand {
     /// Create a user with one role in one organisation. The password is read from standard input.
     Add {
+        /// Login name: 3-64 characters a-z, 0-9, . _ - (stored in lower case).
         username: String,
         /// Full name, as colleagues see it.
         #[arg(long)]
@@ -102,6 +171,7 @@ enum UserCommand {
         /// importer-staff, hq-analyst or administrator.
         #[arg(long)]
         role: String,
+        /// E-mail address.
         #[arg(long)]
         email: Option<String>,
         /// nb, en or pt.
@@ -180,6 +250,70 @@ fn init_logging(s: &Settings) {
 async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
     let clock = SystemClock;
     match command {
+        Command::Brand(BrandCommand::Add { code, name }) => {
+            let store = Store::connect(&s.database_url)
+                .await
+                .context("connecting to the database")?;
+            store.cli().add_brand(&code, &name).await?;
+            println!("Added the brand {}.", code.to_ascii_uppercase());
+            Ok(())
+        }
+        Command::Market(MarketCommand::Add {
+            code,
+            name,
+            currency,
+            time_zone,
+            languages,
+            vat_regime,
+        }) => {
+            let store = Store::connect(&s.database_url)
+                .await
+                .context("connecting to the database")?;
+            let m = aftersales_store::cli::NewMarket {
+                code: &code,
+                name: &name,
+                currency: &currency,
+                time_zone: &time_zone,
+                languages: &languages,
+                vat_regime: &vat_regime,
+            };
+            store.cli().add_market(&m).await?;
+            println!("Added the market {}.", code.to_ascii_uppercase());
+            Ok(())
+        }
+        Command::Org(OrgCommand::Add {
+            name,
+            kind,
+            brand,
+            parent,
+            market,
+            city,
+        }) => {
+            let store = Store::connect(&s.database_url)
+                .await
+                .context("connecting to the database")?;
+            let spec = aftersales_store::cli::OrgSpec {
+                name: &name,
+                kind: &kind,
+                brand: brand.as_deref(),
+                parent: parent.as_deref(),
+                market: market.as_deref(),
+                city: city.as_deref(),
+            };
+            let id = store.cli().add_organisation(&spec, clock.now()).await?;
+            println!("Added {name} ({kind}), id {id}.");
+            Ok(())
+        }
+        Command::Org(OrgCommand::List) => {
+            let store = Store::connect(&s.database_url)
+                .await
+                .context("connecting to the database")?;
+            println!("{:<36}  {:<20}  name", "id", "kind");
+            for (id, kind, name) in store.cli().organisations().await? {
+                println!("{id:<36}  {kind:<20}  {name}");
+            }
+            Ok(())
+        }
         Command::Serve(_) => {
             let store = Store::connect(&s.database_url)
                 .await
@@ -247,7 +381,10 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
                 ));
             }
             if args.no_serve {
-                println!("{out}\nDemo database ready: {}", s.database_url);
+                println!(
+                    "{out}\nDemo database ready: {}",
+                    config::redact(&s.database_url)
+                );
                 return Ok(());
             }
             serve(store, &s, Some(out)).await
@@ -304,6 +441,7 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
                     println!("Granted {role} at {org} to {username}.");
                 }
                 UserCommand::List => {
+                    println!("{:<16} {:<28} {:<9} roles", "username", "name", "status");
                     for u in cli.list_users().await? {
                         let roles: Vec<String> =
                             u.roles.iter().map(|(o, r)| format!("{r}@{o}")).collect();

@@ -99,6 +99,20 @@ pub enum Role {
     Administrator,
 }
 
+impl Permission {
+    /// What the permission allows, in words for error messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::OrgRead => "seeing this organisation",
+            Permission::OrgManage => {
+                "changing organisations here, which needs the administrator role"
+            }
+            Permission::UserManage => "managing people here, which needs the administrator role",
+            Permission::AuditRead => "reading the security log, which needs the administrator role",
+        }
+    }
+}
+
 /// What a caller may do. A role granted at an organisation grants its permissions there and in
 /// every organisation below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -152,6 +166,22 @@ impl Role {
                     ),
                 )
             })
+    }
+
+    /// Whether this role can be held at an organisation of `kind`: a technician works at a service
+    /// point or care centre, an importer's staff at an importer, and so on. Administrators fit anywhere.
+    pub fn fits(self, kind: OrgKind) -> bool {
+        use OrgKind::*;
+        match self {
+            Role::Administrator => true,
+            Role::HqAnalyst => kind == BrandHq,
+            Role::MarketCsManager => matches!(kind, MarketEntity | BrandHq),
+            Role::ImporterStaff => kind == Importer,
+            Role::ServiceAdvisor | Role::ServiceManager => {
+                matches!(kind, ServicePoint | CustomerCareCentre)
+            }
+            Role::Technician | Role::ValetDriver => kind == ServicePoint,
+        }
     }
 
     pub fn grants(self, p: Permission) -> bool {
@@ -275,6 +305,16 @@ mod tests {
             assert_eq!(r.grants(Permission::UserManage), r == Role::Administrator);
             assert!(r.grants(Permission::OrgRead));
         }
+    }
+
+    #[test]
+    fn roles_fit_their_organisations() {
+        assert!(Role::Technician.fits(OrgKind::ServicePoint));
+        assert!(!Role::Technician.fits(OrgKind::Importer));
+        assert!(Role::ImporterStaff.fits(OrgKind::Importer));
+        assert!(Role::ServiceAdvisor.fits(OrgKind::CustomerCareCentre));
+        assert!(!Role::MarketCsManager.fits(OrgKind::ServicePoint));
+        assert!(OrgKind::ALL.iter().all(|k| Role::Administrator.fits(*k)));
     }
 
     #[test]

@@ -63,7 +63,7 @@ impl NewPassword {
 
     pub fn parse(field: &str, s: &str) -> Result<NewPassword, FieldError> {
         let n = s.chars().count();
-        if n == 0 {
+        if s.trim().is_empty() {
             return Err(FieldError::new(
                 field,
                 Rule::Required,

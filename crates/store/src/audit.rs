@@ -135,7 +135,9 @@ struct Row {
 }
 
 impl Store {
-    /// Events about the organisations the caller administers, or about their people; newest first.
+    /// Events about the organisations the caller administers, and events about no organisation
+    /// (sign-ins, password changes) of people with a role there; newest first. An event tied to
+    /// another organisation (a role granted elsewhere to a shared user) stays hidden.
     /// The cursor is the id of the last event of the previous page.
     pub async fn list_audit_events(
         &self,
@@ -159,7 +161,8 @@ impl Store {
                     e.subject_username, e.organisation_id, e.ip, e.detail \
              FROM audit_events e LEFT JOIN users a ON a.id = e.actor_user_id \
              WHERE (e.organisation_id IN ({list_a}) \
-                    OR e.subject_user_id IN (SELECT user_id FROM memberships WHERE organisation_id IN ({list_b}))) \
+                    OR (e.organisation_id IS NULL \
+                        AND e.subject_user_id IN (SELECT user_id FROM memberships WHERE organisation_id IN ({list_b})))) \
                AND (${} = '' OR e.kind = ${}) \
                AND (${} = '' OR e.id < ${}) \
              ORDER BY e.id DESC LIMIT ${}",

@@ -50,6 +50,9 @@ async fn verify_password(password: &str, hash: &str) -> bool {
     .unwrap_or(false)
 }
 
+/// At most this many sign-in checks run at once (argon2id is CPU- and memory-bound by design).
+static LOGIN_PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// A hash of a password nobody knows, checked when the username is unknown so that the answer
 /// takes as long as for a known one.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$x4Jm1n2eHXHQnSe4XWtLZWeJdwBnjMXtRjpQdGtOZbE";
@@ -174,6 +177,13 @@ impl Store {
         policy: &LoginPolicy,
     ) -> Result<NewSession, LoginError> {
         let username = username.trim().to_ascii_lowercase();
+        // Counting, checking and recording happen under one of a few permits: parallel guesses
+        // cannot all pass the count before the first failure is written, and hashing cannot
+        // flood the blocking pool.
+        let _permit = LOGIN_PERMITS
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
         let since = micros(now - policy.window);
         let user_failures: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM audit_events WHERE kind = 'login-failed' AND subject_username = $1 AND at > $2",

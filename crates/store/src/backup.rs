@@ -44,17 +44,46 @@ pub fn sqlite_backup(url: &str, dest: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// What to run for a PostgreSQL backup and restore of `url`.
+/// What to run for a PostgreSQL backup and restore of `url`. A password in the URL is left out
+/// of the printed command (it would land in shell history); `PGPASSWORD` or `~/.pgpass` supplies it.
 pub fn postgres_instructions(url: &str, dest: &Path) -> String {
-    format!(
+    let (shown, had_password) = match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(None);
+            (u.to_string(), true)
+        }
+        _ => (url.to_string(), false),
+    };
+    let quoted = format!("'{}'", shown.replace('\'', "'\\''"));
+    let dest = format!("'{}'", dest.display().to_string().replace('\'', "'\\''"));
+    let mut out = format!(
         "PostgreSQL backups are taken by the server's own tool, consistent while the product runs:\n\n  \
-         pg_dump --format=custom --no-owner --file={dest} '{url}'\n\n\
+         pg_dump --format=custom --no-owner --file={dest} {quoted}\n\n\
          Restore into an empty database with:\n\n  \
-         pg_restore --no-owner --dbname='<new database url>' {dest}\n",
-        dest = dest.display()
-    )
+         pg_restore --no-owner --dbname='<new database url>' {dest}\n"
+    );
+    if had_password {
+        out.push_str("\nThe password was left out: set PGPASSWORD or use ~/.pgpass.\n");
+    }
+    out
 }
 
 pub fn engine_of(url: &str) -> Result<Engine, StoreError> {
     Engine::from_url(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_instructions_hide_the_password() {
+        let text = postgres_instructions(
+            "postgres://app:s3cret@db.example/aftersales",
+            Path::new("/backups/a.dump"),
+        );
+        assert!(text.contains("pg_dump --format=custom --no-owner --file='/backups/a.dump' 'postgres://app@db.example/aftersales'"), "{text}");
+        assert!(!text.contains("s3cret"));
+        assert!(text.contains("PGPASSWORD"));
+    }
 }

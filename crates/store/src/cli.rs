@@ -2,8 +2,9 @@
 //! installation, without a caller's scope. The web crate must never call `Store::cli`; its
 //! `clippy.toml` forbids it, so no HTTP route reaches an unscoped query.
 
-use aftersales_domain::org::Role;
+use aftersales_domain::org::{OrgKind, Role};
 use aftersales_domain::user::{NewPassword, Username};
+use aftersales_domain::validation::text;
 use aftersales_domain::validation::Rule;
 use aftersales_domain::ValidationErrors;
 use time::OffsetDateTime;
@@ -13,6 +14,41 @@ use crate::auth::hash_password;
 use crate::db::{Engine, Store};
 use crate::error::StoreError;
 use crate::user::NewUser;
+
+/// An organisation as given on the command line (`parent` and `brand` by id, name or code).
+#[derive(Clone, Copy)]
+pub struct OrgSpec<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub brand: Option<&'a str>,
+    pub parent: Option<&'a str>,
+    pub market: Option<&'a str>,
+    pub city: Option<&'a str>,
+}
+
+/// A market as given on the command line.
+pub struct NewMarket<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub currency: &'a str,
+    pub time_zone: &'a str,
+    pub languages: &'a str,
+    pub vat_regime: &'a str,
+}
+
+fn unique_as_field(
+    r: Result<sqlx::any::AnyQueryResult, sqlx::Error>,
+    field: &str,
+    msg: &str,
+) -> Result<(), StoreError> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if StoreError::is_unique_violation(&e) => {
+            Err(ValidationErrors::single(field, Rule::Unique, msg).into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
 
 pub struct Cli<'a> {
     store: &'a Store,
@@ -224,6 +260,224 @@ impl Cli<'_> {
         crate::user::grant_in_tx(&mut tx, None, &id, &username, &org_id, role, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Registers a brand (`TESLA`, "Tesla"). Brands are data: a new one needs no code.
+    pub async fn add_brand(&self, code: &str, name: &str) -> Result<(), StoreError> {
+        let mut errs = ValidationErrors::default();
+        let code = code.trim().to_ascii_uppercase();
+        if code.len() < 2
+            || code.len() > 20
+            || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            errs.push(aftersales_domain::FieldError::new(
+                "code",
+                Rule::Format,
+                "code must be 2-20 letters, digits or -",
+            ));
+        }
+        let name = errs.take(text("name", name, 1, 80));
+        errs.clone().into_result()?;
+        let inserted = sqlx::query("INSERT INTO brands (id, code, name) VALUES ($1, $2, $3)")
+            .bind(format!("brand-{}", code.to_ascii_lowercase()))
+            .bind(&code)
+            .bind(name.unwrap_or_default())
+            .execute(&self.store.pool)
+            .await;
+        unique_as_field(
+            inserted,
+            "code",
+            &format!("a brand with the code {code} exists"),
+        )
+    }
+
+    /// Registers a market: country code, currency, time zone, languages, VAT regime.
+    pub async fn add_market(&self, m: &NewMarket<'_>) -> Result<(), StoreError> {
+        let mut errs = ValidationErrors::default();
+        let code = m.code.trim().to_ascii_uppercase();
+        if code.len() != 2 || !code.chars().all(|c| c.is_ascii_uppercase()) {
+            errs.push(aftersales_domain::FieldError::new(
+                "code",
+                Rule::Format,
+                "code must be an ISO 3166-1 alpha-2 country code like NO",
+            ));
+        }
+        let currency = m.currency.trim().to_ascii_uppercase();
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            errs.push(aftersales_domain::FieldError::new(
+                "currency",
+                Rule::Format,
+                "currency must be an ISO 4217 code like NOK",
+            ));
+        }
+        let tz = m.time_zone.trim();
+        if !tz.contains('/') || tz.chars().any(|c| c.is_whitespace()) {
+            errs.push(aftersales_domain::FieldError::new(
+                "time_zone",
+                Rule::Format,
+                "time_zone must be an IANA zone like Europe/Oslo",
+            ));
+        }
+        let mut langs = Vec::new();
+        for l in m
+            .languages
+            .split(',')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            if let Some(l) = errs.take(aftersales_domain::i18n::Language::parse("languages", l)) {
+                langs.push(l.code());
+            }
+        }
+        if langs.is_empty() {
+            errs.push(aftersales_domain::FieldError::new(
+                "languages",
+                Rule::Required,
+                "languages needs at least one of nb, en, pt",
+            ));
+        }
+        let name = errs.take(text("name", m.name, 1, 80));
+        let vat = errs.take(text("vat_regime", m.vat_regime, 1, 40));
+        errs.clone().into_result()?;
+        let inserted = sqlx::query(
+            "INSERT INTO markets (id, code, name, currency, time_zone, languages, vat_regime) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(format!("market-{}", code.to_ascii_lowercase()))
+        .bind(&code)
+        .bind(name.unwrap_or_default())
+        .bind(&currency)
+        .bind(tz)
+        .bind(langs.join(","))
+        .bind(vat.unwrap_or_default())
+        .execute(&self.store.pool)
+        .await;
+        unique_as_field(
+            inserted,
+            "code",
+            &format!("a market with the code {code} exists"),
+        )
+    }
+
+    /// Creates an organisation from the command line: a brand headquarters (a root), or any kind
+    /// under a parent. The first administrator of a new installation is then added with `add_user`.
+    pub async fn add_organisation(
+        &self,
+        spec: &OrgSpec<'_>,
+        now: OffsetDateTime,
+    ) -> Result<String, StoreError> {
+        let OrgSpec {
+            name,
+            kind,
+            brand: brand_code,
+            parent,
+            market: market_code,
+            city,
+        } = *spec;
+        let mut errs = ValidationErrors::default();
+        let kind = errs.take(OrgKind::parse("kind", kind));
+        let name = errs.take(text("name", name, 2, 120));
+        errs.clone().into_result()?;
+        let (Some(kind), Some(name)) = (kind, name) else {
+            return Err(errs.into());
+        };
+        let (parent_id, parent_brand, parent_market) = match parent {
+            Some(p) => {
+                let (id, _) = self.find_organisation(p).await?;
+                let (pkind, brand, market): (String, String, Option<String>) = sqlx::query_as(
+                    "SELECT kind, brand_id, market_id FROM organisations WHERE id = $1",
+                )
+                .bind(&id)
+                .fetch_one(&self.store.pool)
+                .await?;
+                let pkind = OrgKind::parse("parent", &pkind).map_err(ValidationErrors::from)?;
+                if !pkind.may_have_child(kind) {
+                    return Err(ValidationErrors::single(
+                        "kind",
+                        Rule::NotAllowed,
+                        format!(
+                            "a {} cannot be placed under a {}",
+                            kind.as_str(),
+                            pkind.as_str()
+                        ),
+                    )
+                    .into());
+                }
+                (Some(id), Some(brand), market)
+            }
+            None if kind == OrgKind::BrandHq => (None, None, None),
+            None => {
+                return Err(ValidationErrors::single(
+                    "parent",
+                    Rule::Required,
+                    "only a brand-hq may stand without a parent",
+                )
+                .into())
+            }
+        };
+        if kind == OrgKind::BrandHq && parent_id.is_some() {
+            return Err(ValidationErrors::single(
+                "parent",
+                Rule::NotAllowed,
+                "a brand-hq is always a root",
+            )
+            .into());
+        }
+        let brand_id = match (parent_brand, brand_code) {
+            (Some(b), _) => b,
+            (None, Some(code)) => sqlx::query_scalar("SELECT id FROM brands WHERE code = $1")
+                .bind(code.trim().to_ascii_uppercase())
+                .fetch_optional(&self.store.pool)
+                .await?
+                .ok_or_else(|| {
+                    ValidationErrors::single(
+                        "brand",
+                        Rule::Unknown,
+                        format!("no brand has the code {code}; add it with `aftersales brand add`"),
+                    )
+                })?,
+            (None, None) => {
+                return Err(ValidationErrors::single(
+                    "brand",
+                    Rule::Required,
+                    "a brand-hq needs --brand",
+                )
+                .into())
+            }
+        };
+        let market_id: Option<String> = match market_code {
+            Some(code) => Some(
+                sqlx::query_scalar("SELECT id FROM markets WHERE code = $1")
+                    .bind(code.trim().to_ascii_uppercase())
+                    .fetch_optional(&self.store.pool)
+                    .await?
+                    .ok_or_else(|| ValidationErrors::single("market", Rule::Unknown, format!("no market has the code {code}; add it with `aftersales market add`")))?,
+            ),
+            None => parent_market,
+        };
+        if kind == OrgKind::MarketEntity && market_id.is_none() {
+            return Err(ValidationErrors::single(
+                "market",
+                Rule::Required,
+                "a market-entity needs --market",
+            )
+            .into());
+        }
+        let id = crate::new_id();
+        sqlx::query(
+            "INSERT INTO organisations (id, parent_id, kind, name, brand_id, market_id, city, created_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
+        )
+        .bind(&id)
+        .bind(parent_id)
+        .bind(kind.as_str())
+        .bind(&name)
+        .bind(brand_id)
+        .bind(market_id)
+        .bind(city.map(str::trim).filter(|c| !c.is_empty()).map(str::to_string))
+        .bind(crate::micros(now))
+        .execute(&self.store.pool)
+        .await?;
+        Ok(id)
     }
 
     /// Empties a PostgreSQL database for a demo reset (the caller asked for it explicitly).

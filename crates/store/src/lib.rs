@@ -9,6 +9,7 @@ pub mod cli;
 mod db;
 pub mod demo;
 mod error;
+pub mod idempotency;
 pub mod org;
 mod scope;
 pub mod user;

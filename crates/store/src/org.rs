@@ -310,6 +310,14 @@ impl Store {
                 ),
                 None => None,
             };
+        if new.kind == OrgKind::MarketEntity && market_id.is_none() {
+            return Err(ValidationErrors::single(
+                "market_code",
+                Rule::Required,
+                "a market entity needs its market",
+            )
+            .into());
+        }
         let id = new_id();
         let mut tx = self.pool.begin().await?;
         sqlx::query(

@@ -50,7 +50,8 @@ impl Scope {
             Ok(())
         } else if self.permits(org_id, Permission::OrgRead) {
             Err(StoreError::Forbidden(format!(
-                "your roles do not allow this here ({p:?})"
+                "your roles here do not allow {}",
+                p.describe()
             )))
         } else {
             Err(StoreError::NotFound)

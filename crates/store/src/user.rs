@@ -370,6 +370,7 @@ impl Store {
         self.get_user(scope, user_id).await
     }
 
+    /// Revokes a role. Revoking one that is not held changes nothing and is not an error.
     pub async fn revoke_role(
         &self,
         scope: &Scope,
@@ -380,6 +381,14 @@ impl Store {
     ) -> Result<User, StoreError> {
         let user = self.get_user_for_admin(scope, user_id).await?;
         scope.require(org_id, Permission::UserManage)?;
+        if user_id == scope.user_id() && role == Role::Administrator {
+            return Err(ValidationErrors::single(
+                "role",
+                Rule::NotAllowed,
+                "you cannot revoke your own administrator role; ask another administrator",
+            )
+            .into());
+        }
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "DELETE FROM memberships WHERE user_id = $1 AND organisation_id = $2 AND role = $3",
@@ -390,7 +399,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+            // Not held (any more): a second click or a stale tab. Nothing to change or record.
+            return self.get_user(scope, user_id).await;
         }
         sqlx::query("UPDATE users SET version = version + 1 WHERE id = $1")
             .bind(&user.id)
@@ -431,6 +441,87 @@ impl Store {
         }
     }
 
+    /// A user whose whole account the caller administers: every one of the user's memberships,
+    /// including those the caller cannot see, lies where the caller holds UserManage. An account
+    /// shared with another organisation is changed only by an administrator over both.
+    async fn get_user_for_full_admin(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+    ) -> Result<User, StoreError> {
+        let user = self.get_user_for_admin(scope, user_id).await?;
+        let all = self
+            .memberships_of(std::slice::from_ref(&user.id))
+            .await?
+            .remove(&user.id)
+            .unwrap_or_default();
+        if all
+            .iter()
+            .all(|m| scope.permits(&m.organisation_id, Permission::UserManage))
+        {
+            Ok(user)
+        } else {
+            Err(StoreError::Forbidden(
+                "this account also belongs to organisations you do not administer; ask their administrator".into(),
+            ))
+        }
+    }
+
+    /// Members of one organisation the caller can see, with their roles there, ordered by name.
+    pub async fn list_members(&self, scope: &Scope, org_id: &str) -> Result<Vec<User>, StoreError> {
+        scope.require(org_id, Permission::OrgRead)?;
+        let rows = sqlx::query_as::<_, UserRow>(
+            "SELECT id, username, display_name, email, language, disabled, created_at, version FROM users \
+             WHERE id IN (SELECT user_id FROM memberships WHERE organisation_id = $1) ORDER BY display_name, username",
+        )
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut ms = self.memberships_of(&ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let visible = ms
+                    .remove(&r.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|m| scope.permits(&m.organisation_id, Permission::OrgRead))
+                    .collect();
+                Self::user_from_row(r, visible)
+            })
+            .collect())
+    }
+
+    /// How many people have a role in an organisation the caller can see.
+    pub async fn count_users(&self, scope: &Scope) -> Result<i64, StoreError> {
+        let orgs = scope.orgs_with(Permission::OrgRead);
+        let sql = format!(
+            "SELECT COUNT(DISTINCT user_id) FROM memberships WHERE organisation_id IN ({})",
+            placeholders(1, orgs.len())
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for id in &orgs {
+            q = q.bind(id);
+        }
+        Ok(q.fetch_one(&self.pool).await?)
+    }
+
+    /// Remembers the caller's language choice (from the language switch). A preference, so the
+    /// last choice wins without a version check.
+    pub async fn set_own_language(
+        &self,
+        scope: &Scope,
+        language: Language,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET language = $1, version = version + 1 WHERE id = $2 AND language <> $1")
+            .bind(language.code())
+            .bind(scope.user_id())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Changes profile fields (self: name, e-mail, language; administrators also `disabled`),
     /// guarded by the version. Disabling ends every session and revokes API tokens' use.
     pub async fn update_user(
@@ -445,7 +536,7 @@ impl Store {
         let user = if is_self && patch.disabled.is_none() {
             self.get_user(scope, user_id).await?
         } else {
-            self.get_user_for_admin(scope, user_id).await?
+            self.get_user_for_full_admin(scope, user_id).await?
         };
         if is_self && patch.disabled == Some(true) {
             return Err(ValidationErrors::single(
@@ -516,39 +607,44 @@ pub(crate) async fn grant_in_tx(
     role: Role,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let exists: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM memberships WHERE user_id = $1 AND organisation_id = $2 AND role = $3",
+    let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM organisations WHERE id = $1")
+        .bind(org_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let kind = kind.ok_or_else(|| {
+        StoreError::from(ValidationErrors::single(
+            "organisation_id",
+            Rule::Unknown,
+            "organisation_id names no organisation",
+        ))
+    })?;
+    if let Ok(kind) = aftersales_domain::org::OrgKind::parse("kind", &kind) {
+        if !role.fits(kind) {
+            return Err(ValidationErrors::single(
+                "role",
+                Rule::NotAllowed,
+                format!(
+                    "a {} role cannot be held at a {}",
+                    role.as_str(),
+                    kind.as_str()
+                ),
+            )
+            .into());
+        }
+    }
+    // A concurrent identical grant is not an error: the role is held either way.
+    let inserted = sqlx::query(
+        "INSERT INTO memberships (user_id, organisation_id, role, granted_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, organisation_id, role) DO NOTHING",
     )
     .bind(user_id)
     .bind(org_id)
     .bind(role.as_str())
-    .fetch_optional(&mut *tx)
+    .bind(micros(now))
+    .execute(&mut *tx)
     .await?;
-    if exists.is_some() {
+    if inserted.rows_affected() == 0 {
         return Ok(());
-    }
-    let inserted = sqlx::query("INSERT INTO memberships (user_id, organisation_id, role, granted_at) VALUES ($1, $2, $3, $4)")
-        .bind(user_id)
-        .bind(org_id)
-        .bind(role.as_str())
-        .bind(micros(now))
-        .execute(&mut *tx)
-        .await;
-    if let Err(e) = inserted {
-        return Err(
-            if e.as_database_error()
-                .is_some_and(|d| d.is_foreign_key_violation())
-            {
-                ValidationErrors::single(
-                    "organisation_id",
-                    Rule::Unknown,
-                    "organisation_id names no organisation",
-                )
-                .into()
-            } else {
-                e.into()
-            },
-        );
     }
     sqlx::query("UPDATE users SET version = version + 1 WHERE id = $1")
         .bind(user_id)

@@ -141,3 +141,22 @@ token-created = Created
 token-last-used = Last used
 token-revoked = Revoked
 token-revoke = Revoke
+
+form-not-saved = The change was not saved:
+profile-wrong-password = This is not your current password.
+market-inherit = As the parent organisation
+hint-market = A market entity needs its market; other kinds take the parent's unless you choose one.
+
+audit-kind-login = Signed in
+audit-kind-login-failed = Failed sign-in
+audit-kind-login-rate-limited = Sign-in blocked (too many failures)
+audit-kind-logout = Signed out
+audit-kind-user-created = User created
+audit-kind-user-disabled = Account disabled
+audit-kind-user-enabled = Account enabled
+audit-kind-password-changed = Password changed
+audit-kind-role-granted = Role granted
+audit-kind-role-revoked = Role revoked
+audit-kind-api-token-created = API token created
+audit-kind-api-token-revoked = API token revoked
+audit-kind-organisation-created = Organisation created

@@ -141,3 +141,22 @@ token-created = Opprettet
 token-last-used = Sist brukt
 token-revoked = Tilbakekalt
 token-revoke = Tilbakekall
+
+form-not-saved = Endringen ble ikke lagret:
+profile-wrong-password = Dette er ikke det nåværende passordet ditt.
+market-inherit = Som den overordnede organisasjonen
+hint-market = Et markedsselskap trenger sitt marked; andre typer arver det overordnede med mindre du velger et.
+
+audit-kind-login = Logget inn
+audit-kind-login-failed = Mislykket innlogging
+audit-kind-login-rate-limited = Innlogging sperret (for mange feil)
+audit-kind-logout = Logget ut
+audit-kind-user-created = Bruker opprettet
+audit-kind-user-disabled = Konto deaktivert
+audit-kind-user-enabled = Konto aktivert
+audit-kind-password-changed = Passord byttet
+audit-kind-role-granted = Rolle gitt
+audit-kind-role-revoked = Rolle fjernet
+audit-kind-api-token-created = API-nøkkel opprettet
+audit-kind-api-token-revoked = API-nøkkel tilbakekalt
+audit-kind-organisation-created = Organisasjon opprettet

@@ -141,3 +141,22 @@ token-created = Criada
 token-last-used = Última utilização
 token-revoked = Revogada
 token-revoke = Revogar
+
+form-not-saved = A alteração não foi guardada:
+profile-wrong-password = Esta não é a sua palavra-passe atual.
+market-inherit = Como a organização superior
+hint-market = Uma entidade de mercado precisa do seu mercado; os outros tipos herdam o da organização superior, a menos que escolha um.
+
+audit-kind-login = Sessão iniciada
+audit-kind-login-failed = Início de sessão falhado
+audit-kind-login-rate-limited = Início de sessão bloqueado (demasiadas falhas)
+audit-kind-logout = Sessão terminada
+audit-kind-user-created = Utilizador criado
+audit-kind-user-disabled = Conta desativada
+audit-kind-user-enabled = Conta ativada
+audit-kind-password-changed = Palavra-passe alterada
+audit-kind-role-granted = Função atribuída
+audit-kind-role-revoked = Função retirada
+audit-kind-api-token-created = Chave de API criada
+audit-kind-api-token-revoked = Chave de API revogada
+audit-kind-organisation-created = Organização criada

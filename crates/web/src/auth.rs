@@ -51,11 +51,23 @@ pub fn set_cookie(
     )
 }
 
+/// The session cookie: no Max-Age, so it lasts while the browser runs and the server's sliding
+/// expiry alone decides when the session ends.
+pub fn session_cookie(state: &AppState, raw_id: &str) -> String {
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{SESSION_COOKIE}={raw_id}; Path=/; HttpOnly; SameSite=Lax{secure}")
+}
+
 pub fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
+/// The client's address: the socket peer, or behind a trusted proxy the last `X-Forwarded-For`
+/// entry (the one that proxy appended; earlier entries come from the client and can be forged).
 pub fn client_ip(
     state: &AppState,
     req_headers: &HeaderMap,
@@ -65,7 +77,7 @@ pub fn client_ip(
         if let Some(first) = req_headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.split(',').next_back())
         {
             return Some(first.trim().to_string());
         }

@@ -139,6 +139,46 @@ mod tests {
     }
 
     #[test]
+    fn every_generated_key_exists() {
+        use aftersales_domain::org::{OrgKind, Role};
+        use aftersales_domain::validation::Rule;
+        let i18n = I18n::load().unwrap();
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(Role::ALL.iter().map(|r| format!("role-{}", r.as_str())));
+        keys.extend(OrgKind::ALL.iter().map(|k| format!("kind-{}", k.as_str())));
+        keys.extend(
+            aftersales_store::audit::AuditKind::ALL
+                .iter()
+                .map(|k| format!("audit-kind-{}", k.as_str())),
+        );
+        for r in [
+            Rule::Required,
+            Rule::TooShort,
+            Rule::TooLong,
+            Rule::Format,
+            Rule::OneOf,
+            Rule::Unique,
+            Rule::Unknown,
+            Rule::NotAllowed,
+            Rule::Type,
+        ] {
+            keys.push(format!("rule-{}", r.as_str()));
+        }
+        for role in Role::ALL {
+            keys.extend(
+                role.capabilities()
+                    .iter()
+                    .map(|c| format!("cap-{}", c.as_str())),
+            );
+        }
+        for k in keys {
+            for lang in Language::ALL {
+                assert!(i18n.has(lang, &k), "{k} is missing in {}", lang.code());
+            }
+        }
+    }
+
+    #[test]
     fn every_key_used_in_templates_and_code_exists() {
         let i18n = I18n::load().unwrap();
         let dirs = [

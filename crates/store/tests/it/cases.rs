@@ -410,13 +410,29 @@ pub async fn roles_granted_and_revoked_are_audited(store: &Store) {
         .unwrap();
     assert_eq!(granted.actor_username.as_deref(), Some("nora"));
     assert_eq!(granted.detail["role"], "service-advisor");
-    // Revoking a role not held is not found; a technician cannot grant.
-    assert!(matches!(
-        store
-            .revoke_role(&nora.scope, &ole.user_id, &care, Role::ServiceAdvisor, T0)
-            .await,
-        Err(StoreError::NotFound)
-    ));
+    // Revoking a role not held changes nothing; a technician cannot grant.
+    let again = store
+        .revoke_role(&nora.scope, &ole.user_id, &care, Role::ServiceAdvisor, T0)
+        .await
+        .unwrap();
+    assert_eq!(again.memberships.len(), 1);
+    let revoked = store
+        .list_audit_events(&nora.scope, Some(AuditKind::RoleRevoked), None, 200)
+        .await
+        .unwrap();
+    assert_eq!(revoked.items.len(), 1, "the no-op is not audited");
+    // Roles fit their organisations; nobody revokes their own administrator role.
+    let e = store
+        .grant_role(&nora.scope, &ole.user_id, &care, Role::Technician, T0)
+        .await
+        .unwrap_err();
+    assert_eq!(rule_of(&e), Some(("role".into(), Rule::NotAllowed)));
+    let norway = org_id(store, "Tesla Norway AS").await;
+    let e = store
+        .revoke_role(&nora.scope, &nora.user_id, &norway, Role::Administrator, T0)
+        .await
+        .unwrap_err();
+    assert_eq!(rule_of(&e), Some(("role".into(), Rule::NotAllowed)));
     assert!(matches!(
         store
             .grant_role(&ole.scope, &ole.user_id, &care, Role::Administrator, T0)

@@ -21,7 +21,7 @@ use crate::AppState;
 pub struct Me {
     #[serde(flatten)]
     pub user: User,
-    /// The parts of the product the caller's roles work with.
+    /// The parts of the product in the caller's navigation (built or still to come).
     pub capabilities: Vec<Capability>,
 }
 
@@ -31,14 +31,7 @@ pub async fn get_me(
     ApiCaller(caller): ApiCaller,
 ) -> Result<Response, ApiError> {
     let user = state.store.me(&caller.scope).await?;
-    let mut capabilities: Vec<Capability> = caller
-        .scope
-        .all_roles()
-        .iter()
-        .flat_map(|r| r.capabilities().iter().copied())
-        .collect();
-    capabilities.sort();
-    capabilities.dedup();
+    let capabilities = crate::ui::navigation(&caller);
     Ok((etag(user.version), Json(Me { user, capabilities })).into_response())
 }
 

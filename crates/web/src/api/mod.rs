@@ -7,8 +7,10 @@ pub mod org;
 pub mod users;
 
 use aftersales_domain::validation::{FieldError, Rule};
+use aftersales_store::auth::Caller;
+use aftersales_store::idempotency::Claim;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -33,7 +35,8 @@ use crate::AppState;
             (`Authorization: Bearer ast_…`, created on your profile page) or, from the browser, with the session \
             cookie plus the `X-CSRF-Token` header on changes. Errors are RFC 9457 problem+json documents naming \
             the field and the rule. Mutable resources carry a version: responses send an `ETag`, updates need \
-            `If-Match`.",
+            `If-Match`. A POST may carry an `Idempotency-Key` header (1–255 visible ASCII characters): \
+            a retry with the same key within 24 hours returns the first answer instead of acting twice.",
     ),
     modifiers(&Security),
     components(schemas(Problem, FieldError, Rule)),
@@ -97,6 +100,7 @@ pub fn router(state: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = routes
         .route("/api/v1", any(not_found))
         .route("/api/v1/{*rest}", any(not_found))
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency))
         .layer(middleware::from_fn_with_state(state, crate::auth::api_auth))
         .layer(middleware::from_fn(bare_errors_as_problems));
     let explorer: Router<AppState> = SwaggerUi::new("/api/docs")
@@ -143,6 +147,112 @@ async fn bare_errors_as_problems(req: Request, next: Next) -> Response {
     res
 }
 
+/// POST routes whose answers hold a secret and are therefore never stored for replay.
+const NOT_REPLAYABLE: &[&str] = &["/api/v1/me/api-tokens"];
+
+/// `Idempotency-Key` on POSTs: the first request claims the key and its successful answer is
+/// stored; a retry gets the stored answer (`Idempotent-Replayed: true`) instead of acting twice.
+async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != axum::http::Method::POST {
+        return next.run(req).await;
+    }
+    let Some(key) = req.headers().get("idempotency-key") else {
+        return next.run(req).await;
+    };
+    let key = match key.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            k.to_string()
+        }
+        _ => {
+            return ApiError::field(
+                "Idempotency-Key",
+                Rule::Format,
+                "Idempotency-Key must be 1-255 visible ASCII characters",
+            )
+            .into_response()
+        }
+    };
+    // Unauthenticated requests are refused by the handler; there is nobody to key them to.
+    let Some(caller) = req.extensions().get::<Caller>().cloned() else {
+        return next.run(req).await;
+    };
+    let path = req.uri().path().to_string();
+    // A created API token's secret must never be stored, so its creation is not replayable.
+    if NOT_REPLAYABLE.contains(&path.as_str()) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Request body too large",
+            )
+            .into_response()
+        }
+    };
+    let req = Request::from_parts(parts, axum::body::Body::from(body.clone()));
+    match state
+        .store
+        .claim_idempotency_key(&caller, &key, "POST", &path, &body, state.now())
+        .await
+    {
+        Err(e) => ApiError::from(e).into_response(),
+        Ok(Claim::InProgress) => ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency-in-progress",
+            "A request with this Idempotency-Key is still running",
+        )
+        .into_response(),
+        Ok(Claim::Mismatch) => ApiError::field(
+            "Idempotency-Key",
+            Rule::NotAllowed,
+            "this Idempotency-Key was used for a different request",
+        )
+        .into_response(),
+        Ok(Claim::Replay { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let has_body = !body.is_empty();
+            let mut res = (status, body).into_response();
+            if has_body {
+                res.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+            }
+            res.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            res
+        }
+        Ok(Claim::Claimed) => {
+            let res = next.run(req).await;
+            let (parts, body) = res.into_parts();
+            let bytes = match axum::body::to_bytes(body, 4 * 1024 * 1024).await {
+                Ok(b) => b,
+                Err(_) => {
+                    let _ = state.store.release_idempotency_key(&caller, &key).await;
+                    return ApiError::internal().into_response();
+                }
+            };
+            let stored = if parts.status.is_success() {
+                let text = String::from_utf8_lossy(&bytes);
+                state
+                    .store
+                    .complete_idempotency_key(&caller, &key, parts.status.as_u16(), &text)
+                    .await
+            } else {
+                state.store.release_idempotency_key(&caller, &key).await
+            };
+            if let Err(e) = stored {
+                tracing::error!(error = %e, "idempotency key bookkeeping failed");
+            }
+            Response::from_parts(parts, axum::body::Body::from(bytes))
+        }
+    }
+}
+
 /// Turns a serde error at `path` into a field error naming the field and the rule.
 fn field_error(path: &str, message: &str) -> FieldError {
     // The path may already end at the field (unknown fields) or stop at its parent (missing ones).
@@ -173,11 +283,14 @@ fn field_error(path: &str, message: &str) -> FieldError {
             format!("{field} is not a field of this resource"),
         );
     }
-    let field = if path.is_empty() || path == "." {
-        "body".to_string()
-    } else {
-        path.to_string()
-    };
+    if path.is_empty() || path == "." {
+        return FieldError::new(
+            "body",
+            Rule::Type,
+            "the body must be a JSON object with the documented fields",
+        );
+    }
+    let field = path.to_string();
     let message = message.split(" at line ").next().unwrap_or(message);
     FieldError::new(field.clone(), Rule::Type, format!("{field}: {message}"))
 }

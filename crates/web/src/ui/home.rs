@@ -75,9 +75,9 @@ pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
     let admin = if is_admin(&s.caller) {
         let users = state
             .store
-            .list_users(scope, None, 200)
+            .count_users(scope)
             .await
-            .map(|p| p.items.len())
+            .map(|n| usize::try_from(n).unwrap_or(0))
             .unwrap_or(0);
         let events = state
             .store
@@ -108,27 +108,20 @@ pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
             Role::ServiceAdvisor | Role::ServiceManager | Role::Technician | Role::ValetDriver
         )
     }) {
-        let mine: Vec<&str> = me
-            .memberships
-            .iter()
-            .map(|m| m.organisation_id.as_str())
-            .collect();
-        state
-            .store
-            .list_users(scope, None, 200)
-            .await
-            .map(|p| {
-                p.items
-                    .into_iter()
-                    .filter(|u| {
-                        u.id != me.id
-                            && u.memberships
-                                .iter()
-                                .any(|m| mine.contains(&m.organisation_id.as_str()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        let mut team: Vec<User> = Vec::new();
+        for m in &me.memberships {
+            for u in state
+                .store
+                .list_members(scope, &m.organisation_id)
+                .await
+                .unwrap_or_default()
+            {
+                if u.id != me.id && !team.iter().any(|t| t.id == u.id) {
+                    team.push(u);
+                }
+            }
+        }
+        team
     } else {
         Vec::new()
     };

@@ -52,7 +52,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/audit"),
     ("GET", "/profile"),
     ("POST", "/profile"),
+    ("GET", "/profile/password"),
     ("POST", "/profile/password"),
+    ("GET", "/profile/tokens"),
     ("POST", "/profile/tokens"),
     ("POST", "/profile/tokens/{id}/revoke"),
     ("GET", "/static/app.css"),
@@ -73,12 +75,20 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/users/{id}/status", post(users::set_status))
         .route("/audit", get(audit::list))
         .route("/profile", get(profile::page).post(profile::update))
-        .route("/profile/password", post(profile::password))
-        .route("/profile/tokens", post(profile::create_token))
+        .route("/profile/password", get(to_profile).post(profile::password))
+        .route(
+            "/profile/tokens",
+            get(to_profile).post(profile::create_token),
+        )
         .route("/profile/tokens/{id}/revoke", post(profile::revoke_token))
         .route("/static/app.css", get(stylesheet))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state, ui_context))
+}
+
+/// A reload or bookmark of a page that was the answer to a form post lands on the profile.
+async fn to_profile(_signed_in: SignedIn) -> Response {
+    see_other("/profile")
 }
 
 static APP_CSS: &str = include_str!("../../static/app.css");
@@ -252,6 +262,21 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     }
 }
 
+/// The capabilities in the navigation: those of every role held, plus the organisation tree and
+/// the people in it, which every signed-in user may browse.
+pub fn navigation(c: &Caller) -> Vec<Capability> {
+    let mut caps: Vec<Capability> = c
+        .scope
+        .all_roles()
+        .iter()
+        .flat_map(|r| r.capabilities().iter().copied())
+        .collect();
+    caps.extend([Capability::Organisations, Capability::Users]);
+    caps.sort();
+    caps.dedup();
+    caps
+}
+
 /// A link in the navigation bar.
 pub struct NavItem {
     pub label: String,
@@ -279,23 +304,14 @@ pub struct Chrome {
 impl Chrome {
     pub fn new(t: &Tr<'_>, ctx: &RequestCtx) -> Chrome {
         let nav = match &ctx.caller {
-            Some(c) => {
-                let mut caps: Vec<Capability> = c
-                    .scope
-                    .all_roles()
-                    .iter()
-                    .flat_map(|r| r.capabilities().iter().copied())
-                    .collect();
-                caps.sort();
-                caps.dedup();
-                caps.into_iter()
-                    .map(|cap| NavItem {
-                        label: t.t(&format!("cap-{}", cap.as_str())),
-                        href: cap.path(),
-                        current: cap.path().is_some_and(|p| ctx.path.starts_with(p)),
-                    })
-                    .collect()
-            }
+            Some(c) => navigation(c)
+                .into_iter()
+                .map(|cap| NavItem {
+                    label: t.t(&format!("cap-{}", cap.as_str())),
+                    href: cap.path(),
+                    current: cap.path().is_some_and(|p| ctx.path.starts_with(p)),
+                })
+                .collect(),
             None => Vec::new(),
         };
         let langs = Language::ALL
@@ -452,4 +468,37 @@ pub fn is_admin(caller: &Caller) -> bool {
 
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    /// `ROUTES` (walked by the isolation test) lists exactly the routes the router serves.
+    #[test]
+    fn routes_list_matches_the_router() {
+        let src = include_str!("mod.rs");
+        let router = &src[src.find("pub fn router").unwrap()..src.find("static APP_CSS").unwrap()];
+        let mut served: Vec<(String, String)> = Vec::new();
+        let flat: String = router.split_whitespace().collect::<Vec<_>>().join("");
+        for call in flat.split(".route(").skip(1) {
+            let path = call
+                .trim_start_matches('"')
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string();
+            let handlers = call.split_once("\",").unwrap().1;
+            for (m, needle) in [("GET", "get("), ("POST", "post(")] {
+                if handlers.starts_with(needle) || handlers.contains(&format!(".{needle}")) {
+                    served.push((m.to_string(), path.clone()));
+                }
+            }
+        }
+        let mut listed: Vec<(String, String)> = super::ROUTES
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        served.sort();
+        listed.sort();
+        assert_eq!(served, listed);
+    }
 }

@@ -26,6 +26,7 @@ pub struct OrgForm {
     pub parent_id: String,
     pub kind: String,
     pub name: String,
+    pub market_code: String,
     pub city: String,
 }
 
@@ -37,6 +38,7 @@ struct ListPage<'a> {
     rows: Vec<TreeRow>,
     parents: Vec<Organisation>,
     kinds: Vec<(&'static str, String)>,
+    markets: Vec<aftersales_store::org::Market>,
     form: OrgForm,
     errors: FormErrors,
 }
@@ -107,11 +109,17 @@ async fn list_page(
     .into_iter()
     .map(|k| (k.as_str(), t.t(&format!("kind-{}", k.as_str()))))
     .collect();
+    let markets = state
+        .store
+        .list_markets(&s.caller.scope)
+        .await
+        .unwrap_or_default();
     let page = ListPage {
         chrome: Chrome::new(&t, &s.ctx),
         rows: tree(&t, orgs),
         parents,
         kinds,
+        markets,
         form,
         errors,
         t,
@@ -136,13 +144,14 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
         parent_id: field(&p, "parent_id").to_string(),
         kind: field(&p, "kind").to_string(),
         name: field(&p, "name").to_string(),
+        market_code: field(&p, "market_code").to_string(),
         city: field(&p, "city").to_string(),
     };
     let new = match NewOrganisation::parse(
         &form.parent_id,
         &form.kind,
         &form.name,
-        None,
+        Some(&form.market_code),
         Some(&form.city),
     ) {
         Ok(n) => n,
@@ -220,19 +229,19 @@ pub async fn detail(
     );
     let people = state
         .store
-        .list_users(scope, None, 200)
+        .list_members(scope, &org.id)
         .await
-        .map(|p| {
-            p.items
+        .map(|members| {
+            members
                 .into_iter()
-                .filter_map(|u| {
+                .map(|u| {
                     let roles: Vec<String> = u
                         .memberships
                         .iter()
                         .filter(|m| m.organisation_id == org.id)
                         .map(|m| t.t(&format!("role-{}", m.role.as_str())))
                         .collect();
-                    (!roles.is_empty()).then_some((u, roles))
+                    (u, roles)
                 })
                 .collect()
         })

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::{append_cookie, field, form_pairs, render, see_other, Chrome, RequestCtx, SignedIn};
-use crate::auth::{cookie, set_cookie, SESSION_COOKIE};
+use crate::auth::{cookie, session_cookie, set_cookie, SESSION_COOKIE};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -27,10 +27,20 @@ pub struct NextParam {
     next: Option<String>,
 }
 
-/// Only same-site paths are followed after sign-in (no open redirect).
+/// Only same-site paths are followed after sign-in (no open redirect): one leading `/`, then no
+/// second `/` or `\\`, no spaces or control characters (browsers drop tabs, turning `/\t/x` into `//x`).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n[1..].starts_with(['/', '\\'])
+                && !n
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+                && n.parse::<axum::http::uri::PathAndQuery>().is_ok() =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -77,11 +87,8 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Bytes) 
     match result {
         Ok(session) => {
             let mut res = see_other(&next);
-            let ttl = state.config.login.session_ttl.whole_seconds();
-            append_cookie(
-                &mut res,
-                &set_cookie(&state, SESSION_COOKIE, &session.raw_id, ttl, "Lax"),
-            );
+            // No Max-Age: the server's sliding expiry decides how long the session lives.
+            append_cookie(&mut res, &session_cookie(&state, &session.raw_id));
             res
         }
         Err(e) => {
@@ -124,4 +131,26 @@ pub async fn logout(
     let mut res = see_other("/login");
     append_cookie(&mut res, &set_cookie(&state, SESSION_COOKIE, "", 0, "Lax"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/users?x=1")), "/users?x=1");
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil",
+            "https://evil.example",
+            "/a\r\nSet-Cookie: x",
+            "/ /x",
+            "x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

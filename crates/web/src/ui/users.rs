@@ -355,6 +355,16 @@ pub async fn revoke(
         .await
     {
         Ok(_) => see_other(&format!("/users/{id}")),
+        Err(StoreError::Invalid(e)) => {
+            detail_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(e) => store_error(&state, &s.ctx, e),
     }
 }

@@ -569,3 +569,138 @@ async fn health_reports_an_unavailable_database() {
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.json()["database"], "unavailable");
 }
+
+#[tokio::test]
+async fn idempotency_keys_make_retries_safe() {
+    let app = TestApp::new().await;
+    let token = app.token_for("nora").await;
+    let trondheim = app.org_id("Tesla Service Centre Trondheim").await;
+    let body = json!({"username": "hilde", "display_name": "Hilde Vik", "language": "nb", "password": "long enough pass",
+        "memberships": [{"organisation_id": trondheim, "role": "technician"}]});
+    let first = app
+        .api(
+            Method::POST,
+            "/api/v1/users",
+            Auth::Bearer(&token),
+            Some(body.clone()),
+            &[("idempotency-key", "create-hilde-1")],
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    let again = app
+        .api(
+            Method::POST,
+            "/api/v1/users",
+            Auth::Bearer(&token),
+            Some(body.clone()),
+            &[("idempotency-key", "create-hilde-1")],
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::CREATED,
+        "a retry gets the first answer, not a unique-username error"
+    );
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.json()["id"], first.json()["id"]);
+    // The same key with another body or on another resource is refused; a bad key is named.
+    let mut other_body = body.clone();
+    other_body["username"] = json!("hilde3");
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/users",
+            Auth::Bearer(&token),
+            Some(other_body),
+            &[("idempotency-key", "create-hilde-1")],
+        )
+        .await;
+    assert_eq!(
+        field_rules(&r),
+        vec![("Idempotency-Key".into(), "not-allowed".into())]
+    );
+    let norway = app.org_id("Tesla Norway AS").await;
+    let org = json!({"parent_id": norway, "kind": "service-point", "name": "Tesla Bergen"});
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/organisations",
+            Auth::Bearer(&token),
+            Some(org.clone()),
+            &[("idempotency-key", "create-hilde-1")],
+        )
+        .await;
+    assert_eq!(
+        field_rules(&r),
+        vec![("Idempotency-Key".into(), "not-allowed".into())]
+    );
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/organisations",
+            Auth::Bearer(&token),
+            Some(org.clone()),
+            &[("idempotency-key", "has space")],
+        )
+        .await;
+    assert_eq!(
+        field_rules(&r),
+        vec![("Idempotency-Key".into(), "format".into())]
+    );
+    // Token creation is never replayed: its answer holds a secret that must not be stored.
+    let t1 = app
+        .api(
+            Method::POST,
+            "/api/v1/me/api-tokens",
+            Auth::Bearer(&token),
+            Some(json!({"name": "x"})),
+            &[("idempotency-key", "tok")],
+        )
+        .await;
+    let t2 = app
+        .api(
+            Method::POST,
+            "/api/v1/me/api-tokens",
+            Auth::Bearer(&token),
+            Some(json!({"name": "x"})),
+            &[("idempotency-key", "tok")],
+        )
+        .await;
+    assert_ne!(t1.json()["id"], t2.json()["id"]);
+    // A failed request does not burn its key.
+    let bad = json!({"username": "h", "display_name": "H", "language": "nb", "password": "long enough pass", "memberships": []});
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/users",
+            Auth::Bearer(&token),
+            Some(bad),
+            &[("idempotency-key", "k2")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut good = body.clone();
+    good["username"] = json!("hilde2");
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/users",
+            Auth::Bearer(&token),
+            Some(good),
+            &[("idempotency-key", "k2")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Keys are per caller: another administrator's identical key is independent.
+    let other = app.token_for("admin").await;
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/organisations",
+            Auth::Bearer(&other),
+            Some(org),
+            &[("idempotency-key", "create-hilde-1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}

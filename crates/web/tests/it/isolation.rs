@@ -196,6 +196,36 @@ async fn walk(app: &TestApp) {
         token_id: r.json()["id"].as_str().unwrap().to_string(),
         token: r.json()["secret"].as_str().unwrap().to_string(),
     };
+    // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
+    let ole = app
+        .api(
+            Method::GET,
+            "/api/v1/users?limit=200",
+            Auth::Bearer(&admin_token),
+            None,
+            &[],
+        )
+        .await
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "ole")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let braga = app.org_id("Polestar Service Point Braga").await;
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/users/{ole}/roles"),
+            Auth::Bearer(&admin_token),
+            Some(json!({"organisation_id": braga, "role": "technician"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let doc: Value = serde_json::to_value(aftersales_web::api::openapi()).unwrap();
     let mut api_ops = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
@@ -316,6 +346,44 @@ async fn walk(app: &TestApp) {
             }
         }
     }
+
+    // Tesla's administrator sees Ole's Tesla side only, and cannot change the shared account.
+    let nora = app.token_for("nora").await;
+    let r = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/users/{ole}"),
+            Auth::Bearer(&nora),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.json()["memberships"].as_array().unwrap().len(), 1);
+    assert!(!r.body.contains(&braga));
+    let etag = r.header("etag").unwrap().to_string();
+    let r = app
+        .api(
+            Method::PATCH,
+            &format!("/api/v1/users/{ole}"),
+            Auth::Bearer(&nora),
+            Some(json!({"disabled": true})),
+            &[("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let events = app
+        .api(
+            Method::GET,
+            "/api/v1/audit-events?limit=200",
+            Auth::Bearer(&nora),
+            None,
+            &[],
+        )
+        .await;
+    assert!(
+        !events.body.contains(&braga),
+        "the grant in Braga is Polestar's business"
+    );
 
     // Nothing about the victim changed.
     let me = app

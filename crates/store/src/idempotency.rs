@@ -1,0 +1,114 @@
+//! Idempotency keys for API requests that create things: the first request with a key claims it,
+//! its response is stored, and a retry with the same key gets that response instead of a duplicate.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::auth::Caller;
+use crate::db::Store;
+use crate::error::StoreError;
+use crate::micros;
+
+/// How long a key is remembered.
+pub const KEY_LIFETIME: Duration = Duration::hours(24);
+/// A claim without an answer after this long belongs to a request that died; it may be retried.
+pub const STALE_CLAIM: Duration = Duration::minutes(2);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is new: run the request, then `complete` or `release` it.
+    Claimed,
+    /// A request with this key finished before: here is its answer.
+    Replay { status: u16, body: String },
+    /// A request with this key is still running.
+    InProgress,
+    /// The key was used for a different request (other method, path or body).
+    Mismatch,
+}
+
+impl Store {
+    pub async fn claim_idempotency_key(
+        &self,
+        caller: &Caller,
+        key: &str,
+        method: &str,
+        path: &str,
+        body: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<Claim, StoreError> {
+        // Expired keys go, and so do claims whose request died without an answer.
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 OR (status = 0 AND created_at < $2)")
+            .bind(micros(now - KEY_LIFETIME))
+            .bind(micros(now - STALE_CLAIM))
+            .execute(&self.pool)
+            .await?;
+        let fingerprint = crate::auth::secret_hash(&format!(
+            "{method} {path} {}",
+            String::from_utf8_lossy(body)
+        ));
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (user_id, key, method, path, fingerprint, status, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, NULL, $6) ON CONFLICT (user_id, key) DO NOTHING",
+        )
+        .bind(&caller.user_id)
+        .bind(key)
+        .bind(method)
+        .bind(path)
+        .bind(&fingerprint)
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(Claim::Claimed);
+        }
+        let row: Option<(String, i64, Option<String>)> = sqlx::query_as(
+            "SELECT fingerprint, status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+        )
+        .bind(&caller.user_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            None => Claim::InProgress,
+            Some((f, _, _)) if f != fingerprint => Claim::Mismatch,
+            Some((_, 0, _)) => Claim::InProgress,
+            Some((_, status, body)) => Claim::Replay {
+                status: u16::try_from(status).unwrap_or(200),
+                body: body.unwrap_or_default(),
+            },
+        })
+    }
+
+    /// Stores the answer of a claimed key.
+    pub async fn complete_idempotency_key(
+        &self,
+        caller: &Caller,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 AND key = $4",
+        )
+        .bind(i64::from(status))
+        .bind(body)
+        .bind(&caller.user_id)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets a claimed key whose request failed, so that a retry runs again.
+    pub async fn release_idempotency_key(
+        &self,
+        caller: &Caller,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = 0")
+            .bind(&caller.user_id)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
