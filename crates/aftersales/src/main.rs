@@ -315,6 +315,11 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(_) => {
+            if let Some(path) = aftersales_store::sqlite_path(&s.database_url) {
+                if !s.migrate_on_start && !std::path::Path::new(&path).exists() {
+                    bail!("{path} does not exist; create it with `aftersales migrate` (or serve with --migrate), or try `aftersales demo`");
+                }
+            }
             let store = Store::connect(&s.database_url)
                 .await
                 .context("connecting to the database")?;
