@@ -467,6 +467,61 @@ impl Store {
         }
     }
 
+    /// Whether the caller administers the whole account of this user (see `get_user_for_full_admin`).
+    pub async fn manages_account(&self, scope: &Scope, user_id: &str) -> Result<bool, StoreError> {
+        match self.get_user_for_full_admin(scope, user_id).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::Forbidden(_)) | Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An administrator sets a new password for someone else's account (who forgot theirs, or
+    /// whose password may be known to others): their sessions end.
+    pub async fn set_password_by_admin(
+        &self,
+        scope: &Scope,
+        user_id: &str,
+        new: &NewPassword,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if user_id == scope.user_id() {
+            return Err(ValidationErrors::single(
+                "new_password",
+                Rule::NotAllowed,
+                "change your own password on your profile page",
+            )
+            .into());
+        }
+        let user = self.get_user_for_full_admin(scope, user_id).await?;
+        let hash = hash_password(new.expose()).await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $1, version = version + 1 WHERE id = $2")
+            .bind(&hash)
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(&user.id)
+            .execute(&mut *tx)
+            .await?;
+        record(
+            &mut tx,
+            NewEvent {
+                kind: AuditKind::PasswordChanged,
+                actor_user_id: Some(scope.user_id()),
+                subject_user_id: Some(&user.id),
+                subject_username: Some(&user.username),
+                detail: serde_json::json!({"by": "administrator"}),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Members of one organisation the caller can see, with their roles there, ordered by name.
     pub async fn list_members(&self, scope: &Scope, org_id: &str) -> Result<Vec<User>, StoreError> {
         scope.require(org_id, Permission::OrgRead)?;

@@ -160,3 +160,12 @@ audit-kind-role-revoked = Role revoked
 audit-kind-api-token-created = API token created
 audit-kind-api-token-revoked = API token revoked
 audit-kind-organisation-created = Organisation created
+
+user-edit-details = Details
+user-set-password = Set a new password
+user-set-password-intro = For a colleague who forgot theirs. Their sessions end; tell them the new password in person.
+done-role-granted = The role was granted.
+done-role-revoked = The role was revoked.
+done-status = The account status was changed.
+done-details = The details were saved.
+done-password = The new password is set; the user's sessions were ended.

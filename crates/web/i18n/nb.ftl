@@ -160,3 +160,12 @@ audit-kind-role-revoked = Rolle fjernet
 audit-kind-api-token-created = API-nøkkel opprettet
 audit-kind-api-token-revoked = API-nøkkel tilbakekalt
 audit-kind-organisation-created = Organisasjon opprettet
+
+user-edit-details = Opplysninger
+user-set-password = Sett nytt passord
+user-set-password-intro = For en kollega som har glemt sitt. Øktene deres avsluttes; gi dem det nye passordet personlig.
+done-role-granted = Rollen er gitt.
+done-role-revoked = Rollen er fjernet.
+done-status = Kontostatusen er endret.
+done-details = Opplysningene er lagret.
+done-password = Det nye passordet er satt; brukerens økter er avsluttet.

@@ -160,3 +160,12 @@ audit-kind-role-revoked = Função retirada
 audit-kind-api-token-created = Chave de API criada
 audit-kind-api-token-revoked = Chave de API revogada
 audit-kind-organisation-created = Organização criada
+
+user-edit-details = Dados
+user-set-password = Definir nova palavra-passe
+user-set-password-intro = Para um colega que se esqueceu da sua. As sessões dele terminam; comunique-lhe a nova palavra-passe pessoalmente.
+done-role-granted = A função foi atribuída.
+done-role-revoked = A função foi retirada.
+done-status = O estado da conta foi alterado.
+done-details = Os dados foram guardados.
+done-password = A nova palavra-passe foi definida; as sessões do utilizador foram terminadas.

@@ -49,6 +49,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/users/{id}/roles"),
     ("POST", "/users/{id}/roles/revoke"),
     ("POST", "/users/{id}/status"),
+    ("POST", "/users/{id}/details"),
+    ("POST", "/users/{id}/password"),
     ("GET", "/audit"),
     ("GET", "/profile"),
     ("POST", "/profile"),
@@ -73,6 +75,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/users/{id}/roles", post(users::grant))
         .route("/users/{id}/roles/revoke", post(users::revoke))
         .route("/users/{id}/status", post(users::set_status))
+        .route("/users/{id}/details", post(users::set_details))
+        .route("/users/{id}/password", post(users::set_password))
         .route("/audit", get(audit::list))
         .route("/profile", get(profile::page).post(profile::update))
         .route("/profile/password", get(to_profile).post(profile::password))

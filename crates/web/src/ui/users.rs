@@ -2,13 +2,14 @@
 //! revoking roles (administrators), disabling accounts.
 
 use aftersales_domain::org::{Permission, Role};
+use aftersales_domain::user::NewPassword;
 use aftersales_domain::validation::{FieldError, Rule};
 use aftersales_store::org::Organisation;
 use aftersales_store::user::{NewUser, User, UserPatch};
 use aftersales_store::StoreError;
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -218,10 +219,23 @@ struct DetailPage<'a> {
     user: User,
     memberships: Vec<MembershipRow>,
     can_manage: bool,
+    /// The caller administers every organisation of this account: may edit it and set a password.
+    can_manage_account: bool,
     orgs: Vec<Organisation>,
     roles: Vec<(&'static str, String)>,
     errors: FormErrors,
+    done: Option<String>,
+    languages: Vec<(&'static str, &'static str)>,
 }
+
+/// What a successful change shows on the page it returns to (`?done=…`).
+const DONE: &[(&str, &str)] = &[
+    ("granted", "done-role-granted"),
+    ("revoked", "done-role-revoked"),
+    ("status", "done-status"),
+    ("details", "done-details"),
+    ("password", "done-password"),
+];
 
 async fn detail_page(
     state: &AppState,
@@ -229,6 +243,17 @@ async fn detail_page(
     id: &str,
     errors: FormErrors,
     status: StatusCode,
+) -> Response {
+    detail_page_done(state, s, id, errors, status, None).await
+}
+
+async fn detail_page_done(
+    state: &AppState,
+    s: &SignedIn,
+    id: &str,
+    errors: FormErrors,
+    status: StatusCode,
+    done: Option<&str>,
 ) -> Response {
     let t = Tr {
         i18n: &state.i18n,
@@ -251,6 +276,13 @@ async fn detail_page(
         })
         .collect();
     let can_manage = memberships.iter().any(|m| m.can_revoke);
+    let can_manage_account = can_manage
+        && user.id != s.caller.user_id
+        && state
+            .store
+            .manages_account(scope, &user.id)
+            .await
+            .unwrap_or(false);
     let orgs = if can_manage {
         managed_orgs(state, s).await.unwrap_or_default()
     } else {
@@ -261,9 +293,16 @@ async fn detail_page(
         user,
         memberships,
         can_manage,
+        can_manage_account,
         orgs,
         roles: role_options(&t),
         errors,
+        done: done
+            .and_then(|d| DONE.iter().find(|(k, _)| *k == d))
+            .map(|(_, key)| t.t(key)),
+        languages: aftersales_domain::i18n::Language::ALL
+            .map(|l| (l.code(), l.native_name()))
+            .to_vec(),
         t,
     };
     (status, render(&page)).into_response()
@@ -273,8 +312,112 @@ pub async fn detail(
     State(state): State<AppState>,
     s: SignedIn,
     Path(id): Path<String>,
+    RawQuery(q): RawQuery,
 ) -> Response {
-    detail_page(&state, &s, &id, FormErrors::default(), StatusCode::OK).await
+    let done = q.as_deref().and_then(|q| q.strip_prefix("done="));
+    detail_page_done(&state, &s, &id, FormErrors::default(), StatusCode::OK, done).await
+}
+
+/// An administrator corrects a colleague's name, e-mail or language.
+pub async fn set_details(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let patch_body = crate::api::users::PatchUser {
+        display_name: Some(field(&p, "display_name").to_string()),
+        email: Some(Some(field(&p, "email").to_string())),
+        language: Some(field(&p, "language").to_string()),
+        disabled: None,
+    };
+    let patch = match crate::api::users::parse_patch(&patch_body) {
+        Ok(p) => p,
+        Err(e) => {
+            return detail_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(e.errors),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    let Ok(version) = field(&p, "version").parse::<i64>() else {
+        let e = FieldError::new("version", Rule::Format, "version must be a number");
+        return detail_page(
+            &state,
+            &s,
+            &id,
+            FormErrors(vec![e]),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    if id == s.caller.user_id {
+        return see_other("/profile");
+    }
+    match state
+        .store
+        .update_user(&s.caller.scope, &id, patch, version, state.now())
+        .await
+    {
+        Ok(_) => see_other(&format!("/users/{id}?done=details")),
+        Err(StoreError::Invalid(e)) => {
+            detail_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
+}
+
+/// An administrator sets a new password for a colleague.
+pub async fn set_password(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let new = match NewPassword::parse("new_password", field(&p, "new_password")) {
+        Ok(n) => n,
+        Err(e) => {
+            return detail_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(vec![e]),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    match state
+        .store
+        .set_password_by_admin(&s.caller.scope, &id, &new, state.now())
+        .await
+    {
+        Ok(()) => see_other(&format!("/users/{id}?done=password")),
+        Err(StoreError::Invalid(e)) => {
+            detail_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
 }
 
 pub async fn grant(
@@ -308,7 +451,7 @@ pub async fn grant(
         )
         .await
     {
-        Ok(_) => see_other(&format!("/users/{id}")),
+        Ok(_) => see_other(&format!("/users/{id}?done=granted")),
         Err(StoreError::Invalid(e)) => {
             detail_page(
                 &state,
@@ -354,7 +497,7 @@ pub async fn revoke(
         )
         .await
     {
-        Ok(_) => see_other(&format!("/users/{id}")),
+        Ok(_) => see_other(&format!("/users/{id}?done=revoked")),
         Err(StoreError::Invalid(e)) => {
             detail_page(
                 &state,
@@ -411,7 +554,7 @@ pub async fn set_status(
         .update_user(&s.caller.scope, &id, patch, version, state.now())
         .await
     {
-        Ok(_) => see_other(&format!("/users/{id}")),
+        Ok(_) => see_other(&format!("/users/{id}?done=status")),
         Err(StoreError::Invalid(e)) => {
             detail_page(
                 &state,

@@ -490,3 +490,94 @@ async fn pages_are_accessible_and_phone_ready() {
     let css = app.get("/static/app.css", None).await;
     assert!(css.body.contains("@media (max-width: 40rem)") && css.body.contains(":focus-visible"));
 }
+
+#[tokio::test]
+async fn administrators_edit_accounts_they_fully_administer() {
+    let app = TestApp::new().await;
+    let nora = app.login("nora").await;
+    let ole_session = app.login("ole").await;
+    let users = app.get("/users", Some(&nora)).await.body;
+    let ole_id = users
+        .split("/users/")
+        .find(|p| p.contains(">Ole Berg<"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = app.get(&format!("/users/{ole_id}"), Some(&nora)).await;
+    assert!(page.body.contains("Sett nytt passord"));
+    let version = page
+        .body
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post_form(
+            &format!("/users/{ole_id}/details"),
+            &nora,
+            &[
+                ("version", &version),
+                ("display_name", "Ole K. Berg"),
+                ("email", "ole@tesla.example"),
+                ("language", "en"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/users/{ole_id}?done=details").as_str())
+    );
+    let page = app.get(r.header("location").unwrap(), Some(&nora)).await;
+    assert!(page.body.contains("Opplysningene er lagret.") && page.body.contains("Ole K. Berg"));
+    let r = app
+        .post_form(
+            &format!("/users/{ole_id}/password"),
+            &nora,
+            &[("new_password", "short")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .post_form(
+            &format!("/users/{ole_id}/password"),
+            &nora,
+            &[("new_password", "a reset long password")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get("/", Some(&ole_session)).await.status,
+        StatusCode::SEE_OTHER,
+        "Ole's session ended"
+    );
+    app.try_login("ole", "a reset long password").await.unwrap();
+    // Once Ole also works for Polestar, Tesla's administrator no longer controls his whole account.
+    let admin = app.login("admin").await;
+    let braga = app.org_id("Polestar Service Point Braga").await;
+    let r = app
+        .post_form(
+            &format!("/users/{ole_id}/roles"),
+            &admin,
+            &[("organisation_id", &braga), ("role", "technician")],
+        )
+        .await;
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/users/{ole_id}?done=granted").as_str())
+    );
+    let page = app.get(&format!("/users/{ole_id}"), Some(&nora)).await;
+    assert!(!page.body.contains("Sett nytt passord") && !page.body.contains("Braga"));
+    let r = app
+        .post_form(
+            &format!("/users/{ole_id}/password"),
+            &nora,
+            &[("new_password", "nora wants in now")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
