@@ -431,37 +431,18 @@ impl Store {
             )
             .into());
         }
-        let new_hash = hash_password(new.expose()).await?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $1, version = version + 1 WHERE id = $2")
-            .bind(&new_hash)
-            .bind(&caller.user_id)
-            .execute(&mut *tx)
-            .await?;
         let keep = match &caller.via {
-            AuthVia::Session { csrf_token } => csrf_token.clone(),
-            AuthVia::ApiToken { .. } => String::new(),
+            AuthVia::Session { csrf_token } => Some(csrf_token.as_str()),
+            AuthVia::ApiToken { .. } => None,
         };
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND csrf_token <> $2")
-            .bind(&caller.user_id)
-            .bind(keep)
-            .execute(&mut *tx)
-            .await?;
-        record(
-            &mut tx,
-            NewEvent {
-                kind: AuditKind::PasswordChanged,
-                actor_user_id: Some(&caller.user_id),
-                subject_user_id: Some(&caller.user_id),
-                subject_username: Some(&caller.username),
-                detail: serde_json::json!({"by": "self"}),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let change = PasswordChange {
+            user_id: &caller.user_id,
+            username: &caller.username,
+            actor: Some(&caller.user_id),
+            by: "self",
+            keep_session_csrf: keep,
+        };
+        replace_password(&self.pool, &change, new, now).await
     }
 
     /// Creates an API token for the caller. The raw token is returned once and never stored.
@@ -615,6 +596,53 @@ async fn insert_session(
         expires_at,
         user_id: user_id.to_string(),
     })
+}
+
+/// Who sets whose password, and which of their sessions survive.
+pub(crate) struct PasswordChange<'a> {
+    pub user_id: &'a str,
+    pub username: &'a str,
+    pub actor: Option<&'a str>,
+    /// `self`, `administrator` or `cli`, for the audit log.
+    pub by: &'a str,
+    /// The session (by its CSRF token) that made the change and stays signed in.
+    pub keep_session_csrf: Option<&'a str>,
+}
+
+/// Hashes and stores a new password, ends the user's other sessions and audits it, in one transaction.
+pub(crate) async fn replace_password(
+    pool: &sqlx::AnyPool,
+    c: &PasswordChange<'_>,
+    new: &NewPassword,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let hash = hash_password(new.expose()).await?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $1, version = version + 1 WHERE id = $2")
+        .bind(&hash)
+        .bind(c.user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND csrf_token <> $2")
+        .bind(c.user_id)
+        .bind(c.keep_session_csrf.unwrap_or(""))
+        .execute(&mut *tx)
+        .await?;
+    record(
+        &mut tx,
+        NewEvent {
+            kind: AuditKind::PasswordChanged,
+            actor_user_id: c.actor,
+            subject_user_id: Some(c.user_id),
+            subject_username: Some(c.username),
+            detail: serde_json::json!({"by": c.by}),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]

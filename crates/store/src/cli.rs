@@ -10,7 +10,6 @@ use aftersales_domain::ValidationErrors;
 use time::OffsetDateTime;
 
 use crate::audit::{record, AuditKind, NewEvent};
-use crate::auth::hash_password;
 use crate::db::{Engine, Store};
 use crate::error::StoreError;
 use crate::user::NewUser;
@@ -120,11 +119,9 @@ impl Cli<'_> {
     ) -> Result<(), StoreError> {
         let username = Username::parse("username", username).map_err(ValidationErrors::from)?;
         let password = NewPassword::parse("password", password).map_err(ValidationErrors::from)?;
-        let hash = hash_password(password.expose()).await?;
-        let mut tx = self.store.pool.begin().await?;
         let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
             .bind(username.as_str())
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&self.store.pool)
             .await?;
         let id = id.ok_or_else(|| {
             StoreError::from(ValidationErrors::single(
@@ -133,29 +130,14 @@ impl Cli<'_> {
                 format!("no user is named {}", username.as_str()),
             ))
         })?;
-        sqlx::query("UPDATE users SET password_hash = $1, version = version + 1 WHERE id = $2")
-            .bind(&hash)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        record(
-            &mut tx,
-            NewEvent {
-                kind: AuditKind::PasswordChanged,
-                subject_user_id: Some(&id),
-                subject_username: Some(username.as_str()),
-                detail: serde_json::json!({"by": "cli"}),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let change = crate::auth::PasswordChange {
+            user_id: &id,
+            username: username.as_str(),
+            actor: None,
+            by: "cli",
+            keep_session_csrf: None,
+        };
+        crate::auth::replace_password(&self.store.pool, &change, &password, now).await
     }
 
     pub async fn set_disabled(

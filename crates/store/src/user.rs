@@ -494,32 +494,14 @@ impl Store {
             .into());
         }
         let user = self.get_user_for_full_admin(scope, user_id).await?;
-        let hash = hash_password(new.expose()).await?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $1, version = version + 1 WHERE id = $2")
-            .bind(&hash)
-            .bind(&user.id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(&user.id)
-            .execute(&mut *tx)
-            .await?;
-        record(
-            &mut tx,
-            NewEvent {
-                kind: AuditKind::PasswordChanged,
-                actor_user_id: Some(scope.user_id()),
-                subject_user_id: Some(&user.id),
-                subject_username: Some(&user.username),
-                detail: serde_json::json!({"by": "administrator"}),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let change = crate::auth::PasswordChange {
+            user_id: &user.id,
+            username: &user.username,
+            actor: Some(scope.user_id()),
+            by: "administrator",
+            keep_session_csrf: None,
+        };
+        crate::auth::replace_password(&self.pool, &change, new, now).await
     }
 
     /// Members of one organisation the caller can see, with their roles there, ordered by name.

@@ -426,44 +426,7 @@ pub async fn grant(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let p = form_pairs(&body);
-    let role = match Role::parse("role", field(&p, "role")) {
-        Ok(r) => r,
-        Err(e) => {
-            return detail_page(
-                &state,
-                &s,
-                &id,
-                FormErrors(vec![e]),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    };
-    match state
-        .store
-        .grant_role(
-            &s.caller.scope,
-            &id,
-            field(&p, "organisation_id"),
-            role,
-            state.now(),
-        )
-        .await
-    {
-        Ok(_) => see_other(&format!("/users/{id}?done=granted")),
-        Err(StoreError::Invalid(e)) => {
-            detail_page(
-                &state,
-                &s,
-                &id,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+    change_role(&state, &s, &id, &body, true).await
 }
 
 pub async fn revoke(
@@ -472,43 +435,53 @@ pub async fn revoke(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let p = form_pairs(&body);
+    change_role(&state, &s, &id, &body, false).await
+}
+
+/// Grants or revokes the role named in the form, then shows the user page again.
+async fn change_role(
+    state: &AppState,
+    s: &SignedIn,
+    id: &str,
+    body: &[u8],
+    grant: bool,
+) -> Response {
+    let p = form_pairs(body);
     let role = match Role::parse("role", field(&p, "role")) {
         Ok(r) => r,
         Err(e) => {
             return detail_page(
-                &state,
-                &s,
-                &id,
+                state,
+                s,
+                id,
                 FormErrors(vec![e]),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
     };
-    match state
-        .store
-        .revoke_role(
-            &s.caller.scope,
-            &id,
-            field(&p, "organisation_id"),
-            role,
-            state.now(),
-        )
-        .await
-    {
-        Ok(_) => see_other(&format!("/users/{id}?done=revoked")),
+    let (scope, org, now) = (&s.caller.scope, field(&p, "organisation_id"), state.now());
+    let result = if grant {
+        state.store.grant_role(scope, id, org, role, now).await
+    } else {
+        state.store.revoke_role(scope, id, org, role, now).await
+    };
+    match result {
+        Ok(_) => see_other(&format!(
+            "/users/{id}?done={}",
+            if grant { "granted" } else { "revoked" }
+        )),
         Err(StoreError::Invalid(e)) => {
             detail_page(
-                &state,
-                &s,
-                &id,
+                state,
+                s,
+                id,
                 FormErrors(e.0),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
-        Err(e) => store_error(&state, &s.ctx, e),
+        Err(e) => store_error(state, &s.ctx, e),
     }
 }
 
