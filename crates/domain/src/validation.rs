@@ -15,6 +15,8 @@ pub enum Rule {
     Unknown,
     NotAllowed,
     Type,
+    /// A check digit (VIN, organisation number, NIF) does not match.
+    CheckDigit,
 }
 
 impl Rule {
@@ -29,6 +31,7 @@ impl Rule {
             Rule::Unknown => "unknown",
             Rule::NotAllowed => "not-allowed",
             Rule::Type => "type",
+            Rule::CheckDigit => "check-digit",
         }
     }
 }

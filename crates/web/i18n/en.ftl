@@ -169,3 +169,4 @@ done-role-revoked = The role was revoked.
 done-status = The account status was changed.
 done-details = The details were saved.
 done-password = The new password is set; the user's sessions were ended.
+rule-check-digit = The check digit does not match: please check the number.

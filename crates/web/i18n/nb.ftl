@@ -169,3 +169,4 @@ done-role-revoked = Rollen er fjernet.
 done-status = Kontostatusen er endret.
 done-details = Opplysningene er lagret.
 done-password = Det nye passordet er satt; brukerens økter er avsluttet.
+rule-check-digit = Kontrollsifferet stemmer ikke: sjekk nummeret.

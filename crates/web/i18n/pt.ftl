@@ -169,3 +169,4 @@ done-role-revoked = A função foi retirada.
 done-status = O estado da conta foi alterado.
 done-details = Os dados foram guardados.
 done-password = A nova palavra-passe foi definida; as sessões do utilizador foram terminadas.
+rule-check-digit = O dígito de controlo não confere: verifique o número.
