@@ -20,6 +20,19 @@ pub enum Rule {
 }
 
 impl Rule {
+    pub const ALL: [Rule; 10] = [
+        Rule::Required,
+        Rule::TooShort,
+        Rule::TooLong,
+        Rule::Format,
+        Rule::OneOf,
+        Rule::Unique,
+        Rule::Unknown,
+        Rule::NotAllowed,
+        Rule::Type,
+        Rule::CheckDigit,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Rule::Required => "required",

@@ -151,17 +151,7 @@ mod tests {
                 .iter()
                 .map(|k| format!("audit-kind-{}", k.as_str())),
         );
-        for r in [
-            Rule::Required,
-            Rule::TooShort,
-            Rule::TooLong,
-            Rule::Format,
-            Rule::OneOf,
-            Rule::Unique,
-            Rule::Unknown,
-            Rule::NotAllowed,
-            Rule::Type,
-        ] {
+        for r in Rule::ALL {
             keys.push(format!("rule-{}", r.as_str()));
         }
         for role in Role::ALL {
