@@ -109,6 +109,10 @@ impl Permission {
             }
             Permission::UserManage => "managing people here, which needs the administrator role",
             Permission::AuditRead => "reading the security log, which needs the administrator role",
+            Permission::CrmRead => "seeing customers and vehicles here",
+            Permission::CrmWrite => {
+                "changing customers and vehicles, which valet drivers and HQ analysts may not"
+            }
         }
     }
 }
@@ -125,6 +129,10 @@ pub enum Permission {
     UserManage,
     /// Read the security audit log.
     AuditRead,
+    /// See customers, vehicles and their timelines.
+    CrmRead,
+    /// Create and change customers, vehicles, consents, notes, odometer readings.
+    CrmWrite,
 }
 
 impl Role {
@@ -186,7 +194,8 @@ impl Role {
 
     pub fn grants(self, p: Permission) -> bool {
         match p {
-            Permission::OrgRead => true,
+            Permission::OrgRead | Permission::CrmRead => true,
+            Permission::CrmWrite => !matches!(self, Role::ValetDriver | Role::HqAnalyst),
             Permission::OrgManage | Permission::UserManage | Permission::AuditRead => {
                 self == Role::Administrator
             }

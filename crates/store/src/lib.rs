@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod cli;
+pub mod crm;
 mod db;
 pub mod demo;
 mod error;

@@ -14,6 +14,9 @@ pub struct Scope {
     user_id: String,
     /// Every organisation the user reaches, with the roles in force there (granted there or above).
     roles: BTreeMap<String, BTreeSet<Role>>,
+    /// Organisations above the user's memberships, with the roles held below them. Shared records
+    /// owned there (the market's customers and vehicles) are visible to the people below.
+    above: BTreeMap<String, BTreeSet<Role>>,
 }
 
 impl Scope {
@@ -43,6 +46,43 @@ impl Scope {
     /// All roles the caller holds anywhere.
     pub fn all_roles(&self) -> BTreeSet<Role> {
         self.roles.values().flatten().copied().collect()
+    }
+
+    /// Owners of shared records (customers, vehicles) the caller may see or change with `p`:
+    /// the organisations in reach, and those above them (a market's CRM serves its service points).
+    pub fn record_owners_with(&self, p: Permission) -> Vec<String> {
+        let mut out = self.orgs_with(p);
+        out.extend(
+            self.above
+                .iter()
+                .filter(|(id, roles)| {
+                    !self.roles.contains_key(*id) && roles.iter().any(|r| r.grants(p))
+                })
+                .map(|(id, _)| id.clone()),
+        );
+        out
+    }
+
+    pub fn permits_record(&self, owner_org: &str, p: Permission) -> bool {
+        self.permits(owner_org, p)
+            || self
+                .above
+                .get(owner_org)
+                .is_some_and(|roles| roles.iter().any(|r| r.grants(p)))
+    }
+
+    /// Like `require`, for shared records owned at `owner_org`.
+    pub fn require_record(&self, owner_org: &str, p: Permission) -> Result<(), StoreError> {
+        if self.permits_record(owner_org, p) {
+            Ok(())
+        } else if self.permits_record(owner_org, Permission::CrmRead) {
+            Err(StoreError::Forbidden(format!(
+                "your roles here do not allow {}",
+                p.describe()
+            )))
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 
     pub fn require(&self, org_id: &str, p: Permission) -> Result<(), StoreError> {
@@ -79,9 +119,27 @@ impl Store {
                 roles.entry(org).or_default().insert(role);
             }
         }
+        let up: Vec<(String, String)> = sqlx::query_as(
+            "WITH RECURSIVE up(id, role) AS ( \
+                SELECT o.parent_id, m.role FROM memberships m JOIN organisations o ON o.id = m.organisation_id \
+                 WHERE m.user_id = $1 AND o.parent_id IS NOT NULL \
+                UNION \
+                SELECT o.parent_id, up.role FROM organisations o JOIN up ON o.id = up.id WHERE o.parent_id IS NOT NULL \
+             ) SELECT id, role FROM up",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut above: BTreeMap<String, BTreeSet<Role>> = BTreeMap::new();
+        for (org, role) in up {
+            if let Ok(role) = Role::parse("role", &role) {
+                above.entry(org).or_default().insert(role);
+            }
+        }
         Ok(Scope {
             user_id: user_id.to_string(),
             roles,
+            above,
         })
     }
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cases;
+mod crm;
 
 /// Generates `sqlite::<case>` and `postgres::<case>` tests for each case in `cases`.
 macro_rules! conformance {
@@ -12,7 +13,7 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let db = aftersales_store::testing::sqlite().await.unwrap();
-                    crate::cases::$name(&db.store).await;
+                    crate::$name(&db.store).await;
                 }
             )*
         }
@@ -21,13 +22,16 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     if let Some(db) = aftersales_store::testing::postgres().await {
-                        crate::cases::$name(&db.store).await;
+                        crate::$name(&db.store).await;
                     }
                 }
             )*
         }
     };
 }
+
+use cases::*;
+use crm::*;
 
 conformance!(
     migrations_are_idempotent,
@@ -44,6 +48,11 @@ conformance!(
     organisations_are_created_under_managed_parents,
     user_lists_page_by_cursor,
     cli_operations,
+    customers_are_validated_and_shared_within_the_market,
+    vehicles_are_decoded_owned_and_read,
+    consents_decide_what_may_be_sent,
+    search_finds_by_every_handle_within_reach,
+    timeline_and_gdpr_export_and_erasure,
 );
 
 #[tokio::test]
