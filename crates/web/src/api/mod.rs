@@ -2,6 +2,7 @@
 //! the handlers' annotations, and the API explorer (Swagger UI, served from the binary).
 
 pub mod audit;
+pub mod crm;
 pub mod me;
 pub mod org;
 pub mod users;
@@ -45,6 +46,7 @@ use crate::AppState;
         (name = "users", description = "Staff users and their roles"),
         (name = "me", description = "The caller: profile, password, API tokens"),
         (name = "audit", description = "The security audit log"),
+        (name = "crm", description = "Customers, consents, vehicles, timeline, search, GDPR"),
     )
 )]
 struct ApiDoc;
@@ -92,6 +94,21 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(me::list_tokens, me::create_token))
         .routes(routes!(me::revoke_token))
         .routes(routes!(audit::list_audit_events))
+        .routes(routes!(crm::list_customers, crm::create_customer))
+        .routes(routes!(crm::get_customer, crm::put_customer))
+        .routes(routes!(crm::add_contact))
+        .routes(routes!(crm::list_consents, crm::record_consent))
+        .routes(routes!(crm::customer_timeline, crm::add_timeline_entry))
+        .routes(routes!(crm::customer_vehicles))
+        .routes(routes!(crm::export_customer))
+        .routes(routes!(crm::erase_customer))
+        .routes(routes!(crm::create_vehicle))
+        .routes(routes!(crm::get_vehicle))
+        .routes(routes!(crm::record_odometer))
+        .routes(routes!(crm::transfer_vehicle))
+        .routes(routes!(crm::vehicle_timeline))
+        .routes(routes!(crm::decode_vin))
+        .routes(routes!(crm::search))
 }
 
 /// The API routes and the OpenAPI document generated from them.
