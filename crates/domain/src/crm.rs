@@ -271,6 +271,19 @@ impl Phone {
         } else if let Some(rest) = digits.strip_prefix("00") {
             rest.to_string()
         } else {
+            // National numbers have a fixed length in the markets we serve.
+            let national_len = match country_code {
+                "47" => Some(8),
+                "351" => Some(9),
+                _ => None,
+            };
+            if let Some(n) = national_len.filter(|n| digits.len() != *n) {
+                return Err(FieldError::new(
+                    field,
+                    Rule::Format,
+                    format!("{field} must have {n} digits, or start with + and the country code"),
+                ));
+            }
             format!("{country_code}{digits}")
         };
         if !(8..=15).contains(&full.len()) {

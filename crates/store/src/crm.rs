@@ -296,6 +296,14 @@ impl NewCustomer {
     }
 }
 
+fn to_e6(deg: f64) -> i64 {
+    (deg * 1_000_000.0).round() as i64
+}
+
+fn from_e6(e6: i64) -> f64 {
+    e6 as f64 / 1_000_000.0
+}
+
 /// Runs of letters and of digits: `AA00AA` → `AA`, `00`, `AA`.
 fn runs(s: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -405,8 +413,8 @@ struct CustomerRow {
     postal_code: Option<String>,
     city: Option<String>,
     country: String,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
+    latitude_e6: Option<i64>,
+    longitude_e6: Option<i64>,
     erased_at: Option<i64>,
     created_at: i64,
     version: i64,
@@ -414,7 +422,7 @@ struct CustomerRow {
 
 const CUSTOMER_COLUMNS: &str =
     "id, organisation_id, kind, name, org_number, nif, email, phone, language, preferred_channel, \
-    street, postal_code, city, country, latitude, longitude, erased_at, created_at, version";
+    street, postal_code, city, country, latitude_e6, longitude_e6, erased_at, created_at, version";
 
 impl CustomerRow {
     fn into_customer(self, contacts: Vec<Contact>) -> Customer {
@@ -434,8 +442,8 @@ impl CustomerRow {
             postal_code: self.postal_code,
             city: self.city,
             country: self.country,
-            latitude: self.latitude,
-            longitude: self.longitude,
+            latitude: self.latitude_e6.map(from_e6),
+            longitude: self.longitude_e6.map(from_e6),
             erased_at: self.erased_at.map(from_micros),
             contacts,
             created_at: from_micros(self.created_at),
@@ -899,7 +907,14 @@ impl Store {
                 customer_id: Some(&id),
                 vehicle_id: None,
                 kind: "customer-created",
-                summary: format!("Customer {} registered", new.name),
+                summary: format!(
+                    "{} registered",
+                    if new.kind == CustomerKind::Company {
+                        "Company"
+                    } else {
+                        "Customer"
+                    }
+                ),
                 body: None,
                 actor: Some(scope.user_id()),
             },
@@ -995,7 +1010,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE customers SET kind = $1, name = $2, org_number = $3, nif = $4, email = $5, phone = $6, language = $7, \
-             preferred_channel = $8, street = $9, postal_code = $10, city = $11, country = $12, latitude = $13, longitude = $14, \
+             preferred_channel = $8, street = $9, postal_code = $10, city = $11, country = $12, latitude_e6 = $13, longitude_e6 = $14, \
              version = version + 1 WHERE id = $15 AND version = $16",
         )
         .bind(new.kind.as_str())
@@ -1010,8 +1025,8 @@ impl Store {
         .bind(new.postal_code.clone())
         .bind(new.city.clone())
         .bind(&new.country)
-        .bind(new.position.map(|p| p.0))
-        .bind(new.position.map(|p| p.1))
+        .bind(new.position.map(|p| to_e6(p.0)))
+        .bind(new.position.map(|p| to_e6(p.1)))
         .bind(id)
         .bind(expected_version)
         .execute(&mut *tx)
@@ -1250,7 +1265,7 @@ pub(crate) async fn insert_customer(
     let id = new_id();
     sqlx::query(
         "INSERT INTO customers (id, organisation_id, kind, name, org_number, nif, email, phone, language, preferred_channel, \
-         street, postal_code, city, country, latitude, longitude, erased_at, created_at, version) \
+         street, postal_code, city, country, latitude_e6, longitude_e6, erased_at, created_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, $17, 1)",
     )
     .bind(&id)
@@ -1267,8 +1282,8 @@ pub(crate) async fn insert_customer(
     .bind(new.postal_code.clone())
     .bind(new.city.clone())
     .bind(&new.country)
-    .bind(new.position.map(|p| p.0))
-    .bind(new.position.map(|p| p.1))
+    .bind(new.position.map(|p| to_e6(p.0)))
+    .bind(new.position.map(|p| to_e6(p.1)))
     .bind(micros(now))
     .execute(&mut *conn)
     .await?;
@@ -1613,7 +1628,7 @@ impl Store {
                 customer_id: Some(&customer.id),
                 vehicle_id: Some(vehicle_id),
                 kind: "ownership",
-                summary: format!("{} owns {} from {}", customer.name, v.vin, date),
+                summary: format!("New owner of {} from {}", v.vin, date),
                 body: None,
                 actor: Some(scope.user_id()),
             },
@@ -1921,7 +1936,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE customers SET name = $1, org_number = NULL, nif = NULL, email = NULL, phone = NULL, street = NULL, \
-             postal_code = NULL, city = NULL, latitude = NULL, longitude = NULL, erased_at = $2, version = version + 1 WHERE id = $3",
+             postal_code = NULL, city = NULL, latitude_e6 = NULL, longitude_e6 = NULL, erased_at = $2, version = version + 1 WHERE id = $3",
         )
         .bind(&pseudonym)
         .bind(micros(now))
@@ -1936,6 +1951,14 @@ impl Store {
             .bind(customer_id)
             .execute(&mut *tx)
             .await?;
+        // What people wrote by hand may name the person; what the system wrote does not.
+        let manual = placeholders(2, MANUAL_KINDS.len());
+        let sql = format!("UPDATE timeline_events SET summary = '(removed on erasure)' WHERE customer_id = $1 AND kind IN ({manual})");
+        let mut q = sqlx::query(&sql).bind(customer_id);
+        for k in MANUAL_KINDS {
+            q = q.bind(*k);
+        }
+        q.execute(&mut *tx).await?;
         // Consent records stay as proof, without the wording's personal context.
         sqlx::query("DELETE FROM crm_search WHERE entity_kind = 'customer' AND entity_id = $1")
             .bind(customer_id)

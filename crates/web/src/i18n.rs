@@ -186,6 +186,28 @@ mod tests {
                         }
                     }
                 }
+                // Keys handed around as string literals (form field labels, hints, confirmations).
+                // (Not HTML attributes such as class="field-error".)
+                for prefix in [
+                    "field-", "hint-", "crm-", "channel-", "purpose-", "consent-", "done-",
+                ] {
+                    let needle = format!("\"{prefix}");
+                    for (at, _) in text.match_indices(&needle) {
+                        if text[..at].ends_with('=') {
+                            continue;
+                        }
+                        let part = &text[at + needle.len()..];
+                        let rest: String = part
+                            .chars()
+                            .take_while(|c| {
+                                c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'
+                            })
+                            .collect();
+                        if part[rest.len()..].starts_with('"') && !rest.is_empty() {
+                            used.push(format!("{prefix}{rest}"));
+                        }
+                    }
+                }
             }
         }
         assert!(used.len() > 30);

@@ -56,8 +56,10 @@ CREATE TABLE customers (
     postal_code TEXT,
     city TEXT,
     country TEXT NOT NULL,
-    latitude DOUBLE PRECISION,
-    longitude DOUBLE PRECISION,
+    -- Coordinates in millionths of a degree (about 0.1 m): exact, and no floating-point
+    -- parameters (sqlx's Any driver binds a NULL double as float4 on PostgreSQL).
+    latitude_e6 BIGINT,
+    longitude_e6 BIGINT,
     erased_at BIGINT,
     created_at BIGINT NOT NULL,
     version BIGINT NOT NULL DEFAULT 1

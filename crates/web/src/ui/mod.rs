@@ -3,6 +3,7 @@
 //! token of every form post, so no handler can forget it.
 
 mod audit;
+mod crm;
 mod home;
 mod org;
 mod profile;
@@ -59,7 +60,21 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/profile/tokens"),
     ("POST", "/profile/tokens"),
     ("POST", "/profile/tokens/{id}/revoke"),
+    ("GET", "/customers"),
+    ("GET", "/customers/new"),
+    ("POST", "/customers"),
+    ("GET", "/customers/{id}"),
+    ("POST", "/customers/{id}"),
+    ("GET", "/customers/{id}/edit"),
+    ("POST", "/customers/{id}/timeline"),
+    ("POST", "/customers/{id}/consents"),
+    ("POST", "/customers/{id}/vehicles"),
+    ("POST", "/customers/{id}/erase"),
+    ("GET", "/customers/{id}/export"),
+    ("GET", "/vehicles/{id}"),
+    ("POST", "/vehicles/{id}/odometer"),
     ("GET", "/static/app.css"),
+    ("GET", "/static/app.js"),
 ];
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -85,7 +100,19 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(to_profile).post(profile::create_token),
         )
         .route("/profile/tokens/{id}/revoke", post(profile::revoke_token))
+        .route("/customers", get(crm::list).post(crm::create))
+        .route("/customers/new", get(crm::new_form))
+        .route("/customers/{id}", get(crm::detail).post(crm::update))
+        .route("/customers/{id}/edit", get(crm::edit_form))
+        .route("/customers/{id}/timeline", post(crm::log_entry))
+        .route("/customers/{id}/consents", post(crm::record_consent))
+        .route("/customers/{id}/vehicles", post(crm::add_vehicle))
+        .route("/customers/{id}/erase", post(crm::erase))
+        .route("/customers/{id}/export", get(crm::export))
+        .route("/vehicles/{id}", get(crm::vehicle))
+        .route("/vehicles/{id}/odometer", post(crm::odometer))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state, ui_context))
 }
@@ -96,6 +123,18 @@ async fn to_profile(_signed_in: SignedIn) -> Response {
 }
 
 static APP_CSS: &str = include_str!("../../static/app.css");
+static APP_JS: &str = include_str!("../../static/app.js");
+
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        APP_JS,
+    )
+        .into_response()
+}
 
 async fn stylesheet() -> Response {
     (

@@ -361,7 +361,7 @@ async fn walk(app: &TestApp) {
         } else {
             app.post_raw_form(&path, None, &[]).await
         };
-        if ["/login", "/static/app.css"].contains(template) {
+        if ["/login", "/static/app.css", "/static/app.js"].contains(template) {
             assert!(
                 r.status != StatusCode::NOT_FOUND,
                 "{method} {template} is routed"

@@ -4,6 +4,7 @@
 
 mod api;
 mod browser;
+mod crm;
 mod isolation;
 mod support;
 mod ui;
