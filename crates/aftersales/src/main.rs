@@ -2,6 +2,7 @@
 //! arguments, opens the store and calls one function of the store or web crate.
 
 mod config;
+mod import;
 
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
@@ -69,6 +70,32 @@ enum Command {
     /// Create and list organisations (brand HQ, market entity, importer, service point, care centre).
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Import customers or vehicles from a CSV file (valid rows land, invalid rows are reported).
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Columns: kind,name,org_number,nif,email,phone,language,preferred_channel,street,postal_code,city,country,latitude,longitude
+    Customers(ImportArgs),
+    /// Columns: vin,registration,delivery_date,warranty_version,owner_email,owner_phone
+    Vehicles(ImportArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The CSV file (UTF-8, comma-separated, with a header row).
+    file: PathBuf,
+    /// The organisation whose CRM receives the records (id or exact name), normally the market entity.
+    #[arg(long)]
+    org: String,
+    /// Check every row and report, but write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also write every rejected row's errors to this CSV file.
+    #[arg(long)]
+    errors: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -302,6 +329,30 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
             };
             let id = store.cli().add_organisation(&spec, clock.now()).await?;
             println!("Added {name} ({kind}), id {id}.");
+            Ok(())
+        }
+        Command::Import(cmd) => {
+            let store = Store::connect(&s.database_url)
+                .await
+                .context("connecting to the database")?;
+            let (kind, args) = match &cmd {
+                ImportCommand::Customers(a) => ("customers", a),
+                ImportCommand::Vehicles(a) => ("vehicles", a),
+            };
+            let report = import::run(&store, kind, args, clock.now()).await?;
+            import::print(&report, args.errors.as_deref())?;
+            if report.rejected_rows() > 0 {
+                bail!(
+                    "{} of {} rows were rejected (see above); the other rows {}",
+                    report.rejected_rows(),
+                    report.rows,
+                    if report.dry_run {
+                        "would be imported"
+                    } else {
+                        "were imported"
+                    }
+                );
+            }
             Ok(())
         }
         Command::Org(OrgCommand::List) => {

@@ -69,6 +69,12 @@ impl Store {
     }
 }
 
+impl<'a> Cli<'a> {
+    pub(crate) fn store(&self) -> &'a Store {
+        self.store
+    }
+}
+
 impl Cli<'_> {
     /// Finds an organisation by id or exact name (case-insensitive).
     pub async fn find_organisation(

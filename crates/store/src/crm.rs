@@ -87,7 +87,7 @@ codes!(Channel, Email => "email", Sms => "sms", Phone => "phone");
 codes!(Purpose, Service => "service", Marketing => "marketing");
 
 /// The calling code for national phone numbers of a country.
-fn calling_code(country: &str) -> Option<&'static str> {
+pub(crate) fn calling_code(country: &str) -> Option<&'static str> {
     match country {
         "NO" => Some("47"),
         "PT" => Some("351"),
@@ -145,7 +145,7 @@ pub struct NewCustomer {
     pub position: Option<(f64, f64)>,
 }
 
-fn opt(s: &Option<String>) -> Option<&str> {
+pub(crate) fn opt(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
@@ -575,7 +575,7 @@ pub struct VinDecode {
     pub check_digit: Option<CheckDigit>,
 }
 
-fn parse_date(field: &str, s: &str) -> Result<Date, FieldError> {
+pub(crate) fn parse_date(field: &str, s: &str) -> Result<Date, FieldError> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(s.trim(), &fmt).map_err(|_| {
         FieldError::new(
@@ -586,7 +586,7 @@ fn parse_date(field: &str, s: &str) -> Result<Date, FieldError> {
     })
 }
 
-fn registration(field: &str, s: &str) -> Result<String, FieldError> {
+pub(crate) fn registration(field: &str, s: &str) -> Result<String, FieldError> {
     let v: String = s
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -692,22 +692,67 @@ async fn index(
     org: &str,
     terms: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM crm_search WHERE entity_kind = $1 AND entity_id = $2")
-        .bind(kind)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    if terms.is_empty() {
-        return Ok(());
+    match engine {
+        // FTS5 rows are found through crm_search_keys: a DELETE by an UNINDEXED column would scan.
+        Engine::Sqlite => {
+            let old: Option<i64> = sqlx::query_scalar(
+                "SELECT fts_rowid FROM crm_search_keys WHERE entity_kind = $1 AND entity_id = $2",
+            )
+            .bind(kind)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(rowid) = old {
+                sqlx::query("DELETE FROM crm_search WHERE rowid = $1")
+                    .bind(rowid)
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query(
+                    "DELETE FROM crm_search_keys WHERE entity_kind = $1 AND entity_id = $2",
+                )
+                .bind(kind)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            if terms.is_empty() {
+                return Ok(());
+            }
+            sqlx::query("INSERT INTO crm_search (entity_kind, entity_id, organisation_id, terms) VALUES ($1, $2, $3, $4)")
+                .bind(kind)
+                .bind(id)
+                .bind(org)
+                .bind(terms)
+                .execute(&mut *conn)
+                .await?;
+            let rowid: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
+                .fetch_one(&mut *conn)
+                .await?;
+            sqlx::query("INSERT INTO crm_search_keys (entity_kind, entity_id, fts_rowid) VALUES ($1, $2, $3)")
+                .bind(kind)
+                .bind(id)
+                .bind(rowid)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Engine::Postgres => {
+            sqlx::query("DELETE FROM crm_search WHERE entity_kind = $1 AND entity_id = $2")
+                .bind(kind)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            if terms.is_empty() {
+                return Ok(());
+            }
+            sqlx::query("INSERT INTO crm_search (entity_kind, entity_id, organisation_id, terms) VALUES ($1, $2, $3, $4)")
+                .bind(kind)
+                .bind(id)
+                .bind(org)
+                .bind(terms)
+                .execute(&mut *conn)
+                .await?;
+        }
     }
-    let _ = engine;
-    sqlx::query("INSERT INTO crm_search (entity_kind, entity_id, organisation_id, terms) VALUES ($1, $2, $3, $4)")
-        .bind(kind)
-        .bind(id)
-        .bind(org)
-        .bind(terms)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 
@@ -756,7 +801,11 @@ impl Store {
         Ok(flag.is_some_and(|f| f != 0))
     }
 
-    async fn parse_vin(&self, field: &str, input: &str) -> Result<(Vin, CheckDigit), StoreError> {
+    pub(crate) async fn parse_vin(
+        &self,
+        field: &str,
+        input: &str,
+    ) -> Result<(Vin, CheckDigit), StoreError> {
         let normalised: String = input
             .chars()
             .filter(|c| !c.is_whitespace())
@@ -767,7 +816,7 @@ impl Store {
         Vin::parse(field, input, |_| enforce).map_err(|e| ValidationErrors::from(e).into())
     }
 
-    async fn decode_parsed(
+    pub(crate) async fn decode_parsed(
         &self,
         vin: &Vin,
         check: Option<CheckDigit>,
@@ -1419,87 +1468,22 @@ impl Store {
         .bind(vin.wmi())
         .fetch_optional(&self.pool)
         .await?;
-        let id = new_id();
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO vehicles (id, organisation_id, vin, brand_id, model, model_year, plant, check_digit, registration, delivery_date, \
-             warranty_version, created_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)",
-        )
-        .bind(&id)
-        .bind(&owner)
-        .bind(vin.as_str())
-        .bind(brand_id)
-        .bind(decoded.model.clone())
-        .bind(decoded.model_year.map(i64::from))
-        .bind(decoded.plant.clone())
-        .bind(if check == CheckDigit::Valid { "valid" } else { "mismatch" })
-        .bind(registration.clone())
-        .bind(delivery.map(|d| d.to_string()))
-        .bind(warranty)
-        .bind(micros(now))
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            return Err(if StoreError::is_unique_violation(&e) {
-                ValidationErrors::single(
-                    "vin",
-                    Rule::Unique,
-                    format!(
-                        "a vehicle with the VIN {} is registered already",
-                        vin.as_str()
-                    ),
-                )
-                .into()
-            } else {
-                e.into()
-            });
-        }
-        if let Some(c) = &owner_customer {
-            let from = delivery
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| now.date().to_string());
-            sqlx::query("INSERT INTO vehicle_ownerships (id, vehicle_id, customer_id, from_date, to_date) VALUES ($1, $2, $3, $4, NULL)")
-                .bind(new_id())
-                .bind(&id)
-                .bind(&c.id)
-                .bind(from)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let terms = Self::vehicle_terms(
-            vin.as_str(),
-            registration.as_deref(),
-            decoded.model.as_deref(),
-            owner_customer.as_ref().map(|c| c.name.as_str()),
-        );
-        index(&mut tx, self.engine(), "vehicle", &id, &owner, &terms).await?;
-        let summary = format!(
-            "Vehicle {} registered{}",
-            [decoded.model.clone(), Some(vin.as_str().to_string())]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" "),
-            if check == CheckDigit::Mismatch {
-                " (check digit mismatch, accepted for this manufacturer)"
-            } else {
-                ""
-            }
-        );
-        add_entry(
-            &mut tx,
-            NewEntry {
-                organisation_id: &owner,
-                customer_id: owner_customer.as_ref().map(|c| c.id.as_str()),
-                vehicle_id: Some(&id),
-                kind: "vehicle-added",
-                summary,
-                body: None,
-                actor: Some(scope.user_id()),
-            },
-            now,
-        )
-        .await?;
+        let record = VehicleRecord {
+            owner_org: &owner,
+            vin: &vin,
+            check,
+            decoded: &decoded,
+            brand_id,
+            registration,
+            delivery,
+            warranty,
+            owner_customer: owner_customer
+                .as_ref()
+                .map(|c| (c.id.as_str(), c.name.as_str())),
+            actor: Some(scope.user_id()),
+        };
+        let id = insert_vehicle(&mut tx, self.engine(), &record, now).await?;
         tx.commit().await?;
         self.get_vehicle(scope, &id).await
     }
@@ -1960,10 +1944,15 @@ impl Store {
         }
         q.execute(&mut *tx).await?;
         // Consent records stay as proof, without the wording's personal context.
-        sqlx::query("DELETE FROM crm_search WHERE entity_kind = 'customer' AND entity_id = $1")
-            .bind(customer_id)
-            .execute(&mut *tx)
-            .await?;
+        index(
+            &mut tx,
+            self.engine(),
+            "customer",
+            customer_id,
+            &c.organisation_id,
+            "",
+        )
+        .await?;
         add_entry(
             &mut tx,
             NewEntry {
@@ -2006,4 +1995,107 @@ impl Store {
         }
         self.get_customer(scope, customer_id).await
     }
+}
+
+/// A validated vehicle, ready to be written.
+pub(crate) struct VehicleRecord<'a> {
+    pub owner_org: &'a str,
+    pub vin: &'a Vin,
+    pub check: CheckDigit,
+    pub decoded: &'a VinDecode,
+    pub brand_id: Option<String>,
+    pub registration: Option<String>,
+    pub delivery: Option<Date>,
+    pub warranty: Option<String>,
+    /// (customer id, name) of the current owner.
+    pub owner_customer: Option<(&'a str, &'a str)>,
+    pub actor: Option<&'a str>,
+}
+
+/// Writes a vehicle, its first ownership, its search row and its timeline entry.
+pub(crate) async fn insert_vehicle(
+    conn: &mut sqlx::AnyConnection,
+    engine: Engine,
+    r: &VehicleRecord<'_>,
+    now: OffsetDateTime,
+) -> Result<String, StoreError> {
+    let id = new_id();
+    let inserted = sqlx::query(
+        "INSERT INTO vehicles (id, organisation_id, vin, brand_id, model, model_year, plant, check_digit, registration, delivery_date, \
+         warranty_version, created_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1)",
+    )
+    .bind(&id)
+    .bind(r.owner_org)
+    .bind(r.vin.as_str())
+    .bind(r.brand_id.clone())
+    .bind(r.decoded.model.clone())
+    .bind(r.decoded.model_year.map(i64::from))
+    .bind(r.decoded.plant.clone())
+    .bind(if r.check == CheckDigit::Valid { "valid" } else { "mismatch" })
+    .bind(r.registration.clone())
+    .bind(r.delivery.map(|d| d.to_string()))
+    .bind(r.warranty.clone())
+    .bind(micros(now))
+    .execute(&mut *conn)
+    .await;
+    if let Err(e) = inserted {
+        return Err(if StoreError::is_unique_violation(&e) {
+            ValidationErrors::single(
+                "vin",
+                Rule::Unique,
+                "a vehicle with this VIN is registered already",
+            )
+            .into()
+        } else {
+            e.into()
+        });
+    }
+    if let Some((customer_id, _)) = r.owner_customer {
+        let from = r
+            .delivery
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| now.date().to_string());
+        sqlx::query("INSERT INTO vehicle_ownerships (id, vehicle_id, customer_id, from_date, to_date) VALUES ($1, $2, $3, $4, NULL)")
+            .bind(new_id())
+            .bind(&id)
+            .bind(customer_id)
+            .bind(from)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let terms = Store::vehicle_terms(
+        r.vin.as_str(),
+        r.registration.as_deref(),
+        r.decoded.model.as_deref(),
+        r.owner_customer.map(|c| c.1),
+    );
+    index(conn, engine, "vehicle", &id, r.owner_org, &terms).await?;
+    let summary = format!(
+        "Vehicle {} registered{}",
+        [r.decoded.model.clone(), Some(r.vin.as_str().to_string())]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
+        if r.check == CheckDigit::Mismatch {
+            " (check digit mismatch, accepted for this manufacturer)"
+        } else {
+            ""
+        }
+    );
+    add_entry(
+        conn,
+        NewEntry {
+            organisation_id: r.owner_org,
+            customer_id: r.owner_customer.map(|c| c.0),
+            vehicle_id: Some(&id),
+            kind: "vehicle-added",
+            summary,
+            body: None,
+            actor: r.actor,
+        },
+        now,
+    )
+    .await?;
+    Ok(id)
 }

@@ -11,6 +11,7 @@ mod db;
 pub mod demo;
 mod error;
 pub mod idempotency;
+pub mod import;
 pub mod org;
 mod scope;
 pub mod user;

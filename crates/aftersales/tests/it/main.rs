@@ -402,3 +402,187 @@ fn every_command_has_help() {
     let err = fails(&dir, &["teleport"], None);
     assert!(err.contains("unrecognized subcommand"), "{err}");
 }
+
+fn count(dir: &Dir, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(dir.0.join("aftersales.db")).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn csv_import_of_100000_customers_reports_bad_rows_and_lands_the_rest() {
+    let dir = temp_dir("import");
+    ok(&dir, &["demo", "--no-serve"], None);
+    let before = count(&dir, "SELECT COUNT(*) FROM customers");
+    let mut csv = String::from("kind,name,org_number,nif,email,phone,language,preferred_channel,street,postal_code,city,country,latitude,longitude\n");
+    let mut expected_bad = Vec::new();
+    for i in 0..100_000u32 {
+        let row = i as usize + 2;
+        let (mut phone, mut email, mut lat) = (
+            format!("{}", 40_000_000 + i),
+            format!("c{i}@example.no"),
+            "63.43".to_string(),
+        );
+        match i % 10_000 {
+            7 => {
+                phone = "12".into();
+                expected_bad.push((row, "phone", "format"));
+            }
+            13 => {
+                email = "broken@".into();
+                expected_bad.push((row, "email", "format"));
+            }
+            21 => {
+                phone = format!("{}", 40_000_000 + i - 1);
+                expected_bad.push((row, "phone", "unique"));
+            }
+            33 => {
+                lat = "north".into();
+                expected_bad.push((row, "latitude", "type"));
+            }
+            _ => {}
+        }
+        csv.push_str(&format!("person,Kunde {i},,,{email},{phone},nb,sms,Fjordgata {},7010,Trondheim,NO,{lat},10.39\n", i % 300));
+    }
+    std::fs::write(dir.0.join("customers.csv"), csv).unwrap();
+    let errors = dir.0.join("errors.csv");
+    let args = [
+        "import",
+        "customers",
+        "customers.csv",
+        "--org",
+        "Tesla Norway AS",
+        "--errors",
+        errors.to_str().unwrap(),
+    ];
+
+    // A dry run checks everything and writes nothing.
+    let out = run(&dir, &[&args[..], &["--dry-run"]].concat(), None);
+    assert!(
+        !out.status.success(),
+        "rejected rows make the exit status non-zero"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "100000 rows read, 99960 would be imported (dry run, nothing written), 40 rejected."
+        ),
+        "{text}"
+    );
+    assert_eq!(count(&dir, "SELECT COUNT(*) FROM customers"), before);
+
+    let out = run(&dir, &args, None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("100000 rows read, 99960 imported, 40 rejected."),
+        "{text}"
+    );
+    assert_eq!(
+        count(&dir, "SELECT COUNT(*) FROM customers"),
+        before + 99_960
+    );
+    assert_eq!(
+        count(
+            &dir,
+            "SELECT COUNT(*) FROM crm_search WHERE entity_kind = 'customer'"
+        ),
+        before + 99_960
+    );
+    let report = std::fs::read_to_string(&errors).unwrap();
+    let mut got: Vec<(usize, String, String)> = report
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.splitn(4, ',');
+            (
+                f.next().unwrap().parse().unwrap(),
+                f.next().unwrap().to_string(),
+                f.next().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(usize, String, String)> = expected_bad
+        .iter()
+        .map(|(r, f, k)| (*r, f.to_string(), k.to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(
+        got, want,
+        "the error report names each bad row, field and rule"
+    );
+
+    // Importing the same file again lands nothing twice: every row is now a duplicate or invalid.
+    let out = run(&dir, &args, None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("100000 rows read, 0 imported, 100000 rejected."),
+        "{text}"
+    );
+    assert_eq!(
+        count(&dir, "SELECT COUNT(*) FROM customers"),
+        before + 99_960
+    );
+}
+
+#[test]
+fn csv_import_of_vehicles_links_owners() {
+    let dir = temp_dir("import-vehicles");
+    ok(&dir, &["demo", "--no-serve"], None);
+    std::fs::write(
+        dir.0.join("customers.csv"),
+        "kind,name,email,phone,language,preferred_channel,country\nperson,Ana Lima,ana.lima@example.pt,912345678,pt,sms,PT\n",
+    )
+    .unwrap();
+    ok(
+        &dir,
+        &[
+            "import",
+            "customers",
+            "customers.csv",
+            "--org",
+            "Polestar Portugal",
+        ],
+        None,
+    );
+    std::fs::write(
+        dir.0.join("vehicles.csv"),
+        "vin,registration,delivery_date,warranty_version,owner_email,owner_phone\n\
+         LPSED3KA9NL123456,AA-00-AA,2022-05-02,polestar-eu-2022,ana.lima@example.pt,\n\
+         LPSED3KA1NL075645,,2022-01-10,,,912 345 678\n\
+         LPSED3KA2NL075645,,,,,\n\
+         LPSED3KA9NL123456,,,,,\n\
+         7SYEJ3YB5SG028826,,31/12/2025,,nobody@example.pt,\n",
+    )
+    .unwrap();
+    let out = run(
+        &dir,
+        &[
+            "import",
+            "vehicles",
+            "vehicles.csv",
+            "--org",
+            "Polestar Portugal",
+        ],
+        None,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("5 rows read, 2 imported, 3 rejected."),
+        "{text}"
+    );
+    assert!(text.contains("vin                  check-digit"), "{text}");
+    assert!(text.contains("vin                  unique"), "{text}");
+    assert!(
+        text.contains("delivery_date        format")
+            && text.contains("owner_email          unknown"),
+        "{text}"
+    );
+    assert_eq!(count(&dir, "SELECT COUNT(*) FROM vehicle_ownerships"), 2);
+    assert_eq!(
+        count(
+            &dir,
+            "SELECT COUNT(*) FROM vehicles WHERE model = 'Polestar 2' AND model_year = 2022"
+        ),
+        2
+    );
+}

@@ -152,3 +152,10 @@ CREATE VIRTUAL TABLE crm_search USING fts5(
     terms,
     tokenize = 'unicode61 remove_diacritics 2'
 );
+-- FTS5 cannot look rows up by an UNINDEXED column quickly; this table finds a record's row.
+CREATE TABLE crm_search_keys (
+    entity_kind TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    fts_rowid INTEGER NOT NULL,
+    PRIMARY KEY (entity_kind, entity_id)
+);
