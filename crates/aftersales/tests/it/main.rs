@@ -530,7 +530,7 @@ fn csv_import_of_vehicles_links_owners() {
     ok(&dir, &["demo", "--no-serve"], None);
     std::fs::write(
         dir.0.join("customers.csv"),
-        "kind,name,email,phone,language,preferred_channel,country\nperson,Ana Lima,ana.lima@example.pt,912345678,pt,sms,PT\n",
+        "kind,name,email,phone,language,preferred_channel,country\nperson,Ana Lima,ana.lima@example.pt,912000999,pt,sms,PT\n",
     )
     .unwrap();
     ok(
@@ -548,12 +548,17 @@ fn csv_import_of_vehicles_links_owners() {
         dir.0.join("vehicles.csv"),
         "vin,registration,delivery_date,warranty_version,owner_email,owner_phone\n\
          LPSED3KA9NL123456,AA-00-AA,2022-05-02,polestar-eu-2022,ana.lima@example.pt,\n\
-         LPSED3KA1NL075645,,2022-01-10,,,912 345 678\n\
+         LPSED3KA1NL075645,,2022-01-10,,,912 000 999\n\
          LPSED3KA2NL075645,,,,,\n\
          LPSED3KA9NL123456,,,,,\n\
          7SYEJ3YB5SG028826,,31/12/2025,,nobody@example.pt,\n",
     )
     .unwrap();
+    let owned_before = count(&dir, "SELECT COUNT(*) FROM vehicle_ownerships");
+    let polestar2_before = count(
+        &dir,
+        "SELECT COUNT(*) FROM vehicles WHERE model = 'Polestar 2' AND model_year = 2022",
+    );
     let out = run(
         &dir,
         &[
@@ -577,12 +582,15 @@ fn csv_import_of_vehicles_links_owners() {
             && text.contains("owner_email          unknown"),
         "{text}"
     );
-    assert_eq!(count(&dir, "SELECT COUNT(*) FROM vehicle_ownerships"), 2);
+    assert_eq!(
+        count(&dir, "SELECT COUNT(*) FROM vehicle_ownerships"),
+        owned_before + 2
+    );
     assert_eq!(
         count(
             &dir,
             "SELECT COUNT(*) FROM vehicles WHERE model = 'Polestar 2' AND model_year = 2022"
         ),
-        2
+        polestar2_before + 2
     );
 }
