@@ -154,7 +154,7 @@ async fn advisor_registers_a_caller_and_their_car() {
     let api = app
         .api(
             Method::GET,
-            "/api/v1/search?q=tr%C3%B8nd",
+            "/api/v1/search?q=tr%C3%B8ndelag+taxi",
             Auth::CookieOnly(&ingrid),
             None,
             &[],
