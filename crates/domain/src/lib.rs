@@ -1,6 +1,7 @@
 //! Pure types and rules of the aftersales domain, one module per capability.
 //! No I/O, no async, no clock reads: time and randomness come in as arguments.
 
+pub mod calendar;
 pub mod clock;
 pub mod crm;
 pub mod i18n;
