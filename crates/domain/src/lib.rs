@@ -2,6 +2,7 @@
 //! No I/O, no async, no clock reads: time and randomness come in as arguments.
 
 pub mod calendar;
+pub mod cases;
 pub mod clock;
 pub mod crm;
 pub mod i18n;
