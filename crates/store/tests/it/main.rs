@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cases;
+mod cases_it;
 mod crm;
 
 /// Generates `sqlite::<case>` and `postgres::<case>` tests for each case in `cases`.
@@ -31,6 +32,7 @@ macro_rules! conformance {
 }
 
 use cases::*;
+use cases_it::*;
 use crm::*;
 
 conformance!(
@@ -53,6 +55,9 @@ conformance!(
     consents_decide_what_may_be_sent,
     search_finds_by_every_handle_within_reach,
     timeline_and_gdpr_export_and_erasure,
+    sla_timers_run_on_the_business_calendar,
+    escalation_rules_and_the_managers_queue,
+    follow_up_tasks,
 );
 
 #[tokio::test]

@@ -1,0 +1,424 @@
+//! Conformance cases of cases: SLA timers on business calendars, escalation rules, messages,
+//! status machine, follow-up tasks.
+
+use aftersales_domain::calendar::Zone;
+use aftersales_domain::cases::{Category, EscalationReason, Priority, Status, Timer};
+use aftersales_domain::validation::Rule;
+use aftersales_store::auth::{Caller, LoginPolicy};
+use aftersales_store::cases::{CaseInput, InboxFilter};
+use aftersales_store::{demo, Store, StoreError};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
+    let s = store
+        .login(
+            username,
+            demo::DEMO_PASSWORD,
+            None,
+            now,
+            &LoginPolicy::default(),
+        )
+        .await
+        .unwrap();
+    store
+        .resolve_session(&s.raw_id, now, &LoginPolicy::default())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn oslo(local: time::PrimitiveDateTime) -> OffsetDateTime {
+    Zone::parse("tz", "Europe/Oslo").unwrap().instant(local)
+}
+
+fn phone_case(subject: &str, contact: &str) -> CaseInput {
+    CaseInput {
+        contact: Some(contact.into()),
+        channel: "phone".into(),
+        category: "technical".into(),
+        priority: "normal".into(),
+        subject: subject.into(),
+        ..Default::default()
+    }
+}
+
+pub async fn sla_timers_run_on_the_business_calendar(store: &Store) {
+    let t0 = oslo(datetime!(2026-05-13 15:00));
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let nora = caller(store, "nora", t0).await;
+    let trondheim = store
+        .cli()
+        .find_organisation("Tesla Service Centre Trondheim")
+        .await
+        .unwrap()
+        .0;
+    store
+        .set_sla_policy(
+            &nora.scope,
+            &trondheim,
+            Category::Technical,
+            Priority::Normal,
+            60,
+            8 * 60,
+        )
+        .await
+        .unwrap();
+    let ingrid = caller(store, "ingrid", t0).await;
+    // A known caller is recognised by the phone number she gives, however it is typed.
+    let case = store
+        .create_case(
+            &ingrid.scope,
+            &phone_case("Screen freezes when reversing", "912 34 567"),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        case.customer.as_ref().map(|c| c.label.as_str()),
+        Some("Kari Nordmann")
+    );
+    assert!(case.number.starts_with("CASE-2026-"));
+    assert_eq!(case.status, Status::New);
+    assert_eq!(
+        (case.first_response.minutes, case.resolution.minutes),
+        (60, 480)
+    );
+    // Wednesday 15:00 + 8 business hours, Thursday 14 May being Ascension Day: Friday 15:00.
+    assert_eq!(
+        case.resolution.due_at,
+        Some(oslo(datetime!(2026-05-15 15:00)))
+    );
+    assert_eq!(
+        case.first_response.due_at,
+        Some(oslo(datetime!(2026-05-13 16:00)))
+    );
+    assert_eq!(case.first_response.state, Timer::Running);
+
+    // Wednesday 15:50: 50 of 60 minutes used, at risk: the inbox escalates it.
+    let at = oslo(datetime!(2026-05-13 15:50));
+    let inbox = store
+        .inbox(&ingrid.scope, InboxFilter::All, at)
+        .await
+        .unwrap();
+    let c = inbox.iter().find(|c| c.id == case.id).unwrap();
+    assert_eq!(c.first_response.state, Timer::AtRisk);
+    let c = store.get_case(&ingrid.scope, &case.id, at).await.unwrap();
+    assert_eq!(c.escalation_reason, Some(EscalationReason::SlaAtRisk));
+    // Thursday (a holiday) at noon: the first response was missed; the breach is recorded once.
+    let thu = oslo(datetime!(2026-05-14 12:00));
+    store
+        .inbox(&ingrid.scope, InboxFilter::All, thu)
+        .await
+        .unwrap();
+    store
+        .inbox(&ingrid.scope, InboxFilter::All, thu)
+        .await
+        .unwrap();
+    let c = store.get_case(&ingrid.scope, &case.id, thu).await.unwrap();
+    assert_eq!(c.first_response.state, Timer::Breached);
+    assert_eq!(
+        c.resolution.used_minutes, 60,
+        "no time runs on the holiday or at night"
+    );
+    let breaches = store
+        .case_events(&ingrid.scope, &case.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "breach")
+        .count();
+    assert_eq!(breaches, 1);
+
+    // Friday 09:00 the advisor answers and waits for the customer until Monday 10:00: the
+    // resolution clock stops for the wait, so it is due Monday 16:00 instead of Friday 15:00.
+    let fri = oslo(datetime!(2026-05-15 09:00));
+    let c = store
+        .add_case_message(
+            &ingrid.scope,
+            &case.id,
+            "Could you send a photo of the screen?",
+            true,
+            fri,
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status, Status::Open);
+    assert_eq!(
+        c.first_response.state,
+        Timer::Breached,
+        "answered, but late"
+    );
+    let c = store
+        .set_case_status(
+            &ingrid.scope,
+            &case.id,
+            Status::WaitingForCustomer,
+            c.version,
+            fri,
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.resolution.state, Timer::Paused);
+    let mon = oslo(datetime!(2026-05-18 10:00));
+    let c = store
+        .set_case_status(&ingrid.scope, &case.id, Status::Open, c.version, mon)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.resolution.used_minutes,
+        60 + 60,
+        "Wednesday 15–16 and Friday 08–09"
+    );
+    assert_eq!(c.resolution.due_at, Some(oslo(datetime!(2026-05-18 16:00))));
+    let c = store
+        .set_case_status(
+            &ingrid.scope,
+            &case.id,
+            Status::Resolved,
+            c.version,
+            oslo(datetime!(2026-05-18 11:00)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.resolution.state, Timer::Met);
+    assert!(!store
+        .inbox(&ingrid.scope, InboxFilter::All, mon)
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.id == case.id));
+    // The status machine refuses what makes no sense, and stale versions.
+    let e = store
+        .set_case_status(
+            &ingrid.scope,
+            &case.id,
+            Status::WaitingForCustomer,
+            c.version,
+            mon,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid(v) if v.0[0].rule == Rule::NotAllowed),
+        "{e:?}"
+    );
+    let e = store
+        .set_case_status(&ingrid.scope, &case.id, Status::Closed, c.version - 1, mon)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict { .. }));
+}
+
+pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
+    let t0 = datetime!(2026-06-02 08:30 UTC);
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let ingrid = caller(store, "ingrid", t0).await;
+    // Safety words in the customer's own words escalate at once.
+    let mut input = phone_case("Strange smell", "41 52 22 33");
+    input.symptoms = Some("Det kommer røyk fra under panseret når den lader".into());
+    let smoke = store.create_case(&ingrid.scope, &input, t0).await.unwrap();
+    assert_eq!(smoke.escalation_reason, Some(EscalationReason::Safety));
+    // A second contact about the same concern escalates as a repeat contact.
+    let first = store
+        .create_case(
+            &ingrid.scope,
+            &phone_case("Charging stops at 80 %", "934 56 789"),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.escalation_reason, None);
+    let again = store
+        .create_case(
+            &ingrid.scope,
+            &phone_case("Still charging problems", "934 56 789"),
+            t0 + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again.escalation_reason,
+        Some(EscalationReason::RepeatContact)
+    );
+    // One action escalates by hand, once.
+    let other = store
+        .create_case(
+            &ingrid.scope,
+            &phone_case("Wants a loan car", "415 22 333"),
+            t0,
+        )
+        .await
+        .unwrap();
+    let other = store
+        .escalate_case(
+            &ingrid.scope,
+            &other.id,
+            Some("VIP customer, car needed tomorrow"),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.escalation_reason, Some(EscalationReason::Manual));
+    assert!(store
+        .escalate_case(&ingrid.scope, &other.id, None, t0)
+        .await
+        .is_err());
+    // The service manager's queue holds the three escalated cases; Porto sees none of them.
+    let kari = caller(store, "kari", t0).await;
+    let queue = store
+        .inbox(&kari.scope, InboxFilter::Escalated, t0 + Duration::hours(1))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = queue.iter().map(|c| c.id.as_str()).collect();
+    for c in [&smoke, &again, &other] {
+        assert!(ids.contains(&c.id.as_str()), "{}", c.subject);
+    }
+    assert!(!ids.contains(&first.id.as_str()));
+    let marta = caller(store, "marta", t0).await;
+    assert!(store
+        .inbox(&marta.scope, InboxFilter::All, t0)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(matches!(
+        store.get_case(&marta.scope, &smoke.id, t0).await,
+        Err(StoreError::NotFound)
+    ));
+    // A driver reads but does not change cases.
+    let mats = caller(store, "mats", t0).await;
+    assert!(matches!(
+        store
+            .add_case_message(&mats.scope, &smoke.id, "hei", false, t0)
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    // Notes stay internal and do not count as a response; the owner takes the case.
+    let c = store
+        .add_case_message(
+            &kari.scope,
+            &smoke.id,
+            "Customer must not drive the car; send the tow truck",
+            false,
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.status, c.first_response.state),
+        (Status::New, Timer::Running)
+    );
+    let c = store.take_case(&kari.scope, &smoke.id, t0).await.unwrap();
+    assert_eq!(c.owner.map(|o| o.label), Some("Kari Nilsen".into()));
+    let mine = store
+        .inbox(&kari.scope, InboxFilter::Mine, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        vec![smoke.id.clone()]
+    );
+    // Bad input names the fields.
+    let bad = CaseInput {
+        channel: "pigeon".into(),
+        category: "gossip".into(),
+        priority: "now".into(),
+        subject: "x".into(),
+        ..Default::default()
+    };
+    let e = store
+        .create_case(&ingrid.scope, &bad, t0)
+        .await
+        .unwrap_err();
+    let got: Vec<(String, Rule)> = match e {
+        StoreError::Invalid(v) => v.0.into_iter().map(|f| (f.field, f.rule)).collect(),
+        e => panic!("{e:?}"),
+    };
+    assert_eq!(
+        got,
+        vec![
+            ("channel".to_string(), Rule::OneOf),
+            ("category".into(), Rule::OneOf),
+            ("priority".into(), Rule::OneOf),
+            ("subject".into(), Rule::TooShort),
+            ("contact".into(), Rule::Required),
+        ]
+    );
+}
+
+pub async fn follow_up_tasks(store: &Store) {
+    let t0 = datetime!(2026-06-02 08:30 UTC);
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let ingrid = caller(store, "ingrid", t0).await;
+    let lars = caller(store, "lars", t0).await;
+    let case = store
+        .create_case(
+            &ingrid.scope,
+            &phone_case("Call back about tyre change", "980 11 223"),
+            t0,
+        )
+        .await
+        .unwrap();
+    let t1 = store
+        .add_task(
+            &ingrid.scope,
+            &case.id,
+            "Call Magnus back",
+            t0 + Duration::days(2),
+            None,
+            t0,
+        )
+        .await
+        .unwrap();
+    let t2 = store
+        .add_task(
+            &ingrid.scope,
+            &case.id,
+            "Order winter tyres",
+            t0 + Duration::days(1),
+            Some(&lars.user_id),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .my_tasks(&ingrid.scope)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.id.clone())
+            .collect::<Vec<_>>(),
+        vec![t1.id.clone()]
+    );
+    assert_eq!(
+        store.my_tasks(&lars.scope).await.unwrap()[0].title,
+        "Order winter tyres"
+    );
+    let done = store
+        .complete_task(&lars.scope, &t2.id, t0 + Duration::hours(3))
+        .await
+        .unwrap();
+    assert!(done.done_at.is_some());
+    assert!(store.my_tasks(&lars.scope).await.unwrap().is_empty());
+    let marta = caller(store, "marta", t0).await;
+    let e = store
+        .add_task(
+            &ingrid.scope,
+            &case.id,
+            "Hand to Porto",
+            t0,
+            Some(&marta.user_id),
+            t0,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid(v) if v.0[0].field == "assignee_user_id"),
+        "{e:?}"
+    );
+    assert!(matches!(
+        store.complete_task(&marta.scope, &t1.id, t0).await,
+        Err(StoreError::NotFound)
+    ));
+}
