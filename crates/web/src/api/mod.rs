@@ -2,6 +2,7 @@
 //! the handlers' annotations, and the API explorer (Swagger UI, served from the binary).
 
 pub mod audit;
+pub mod cases;
 pub mod crm;
 pub mod me;
 pub mod org;
@@ -47,6 +48,7 @@ use crate::AppState;
         (name = "me", description = "The caller: profile, password, API tokens"),
         (name = "audit", description = "The security audit log"),
         (name = "crm", description = "Customers, consents, vehicles, timeline, search, GDPR"),
+        (name = "cases", description = "The inbox: cases, SLA timers, escalation, follow-up tasks"),
     )
 )]
 struct ApiDoc;
@@ -109,6 +111,18 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crm::vehicle_timeline))
         .routes(routes!(crm::decode_vin))
         .routes(routes!(crm::search))
+        .routes(routes!(cases::inbox, cases::create_case))
+        .routes(routes!(cases::get_case))
+        .routes(routes!(cases::events))
+        .routes(routes!(cases::add_message))
+        .routes(routes!(cases::set_status))
+        .routes(routes!(cases::escalate))
+        .routes(routes!(cases::take))
+        .routes(routes!(cases::list_tasks, cases::add_task))
+        .routes(routes!(cases::my_tasks))
+        .routes(routes!(cases::complete_task))
+        .routes(routes!(cases::set_sla_policy))
+        .routes(routes!(cases::set_opening_hours))
 }
 
 /// The API routes and the OpenAPI document generated from them.

@@ -33,6 +33,8 @@ struct Victim {
     token: String,
     customer: String,
     vehicle: String,
+    case: String,
+    task: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -44,6 +46,9 @@ fn is_market_shared(template: &str) -> bool {
     ["/customers", "/vehicles", "/search", "/vin-decoder"]
         .iter()
         .any(|p| template.contains(p))
+        // Opening a case for a customer of one's own market is legitimate too.
+        || template == "/api/v1/cases"
+        || template == "/cases"
 }
 
 async fn ids(app: &TestApp, admin: &str) -> (Vec<Value>, Vec<Value>) {
@@ -142,14 +147,30 @@ fn assert_clean(ctx: &str, body: &str, markers: &[String]) {
 fn fill(template: &str, v: &Victim) -> String {
     let mut p = template
         .replace("{organisation_id}", &v.org)
-        .replace("{role}", "service-advisor");
-    if p.contains("/api-tokens/") || p.contains("/tokens/") {
-        p = p.replace("{id}", &v.token_id);
+        .replace("{role}", "service-advisor")
+        .replace("{vin}", VICTIM_VIN)
+        .replace("{category}", "technical")
+        .replace("{priority}", "normal");
+    let id = if p.contains("/cases/") {
+        &v.case
+    } else if p.contains("/api-tokens/") || p.contains("/profile/tokens/") {
+        &v.token_id
+    } else if p.contains("/tasks/") {
+        &v.task
+    } else if p.contains("/customers/") {
+        &v.customer
+    } else if p.contains("/vehicles/") {
+        &v.vehicle
     } else if p.contains("/users/") {
-        p = p.replace("{id}", &v.user);
+        &v.user
     } else {
-        p = p.replace("{id}", &v.org);
-    }
+        &v.org
+    };
+    p = p.replace("{id}", id);
+    assert!(
+        !p.contains('{'),
+        "the walk does not know how to fill {template}"
+    );
     p
 }
 
@@ -190,6 +211,23 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
         }
         ("post", "/api/v1/vehicles/{id}/ownership") => {
             Some(json!({"customer_id": v.customer, "from_date": "2030-01-01"}))
+        }
+        ("post", "/api/v1/cases") => Some(
+            json!({"customer_id": v.customer, "channel": "phone", "category": "technical", "priority": "normal", "subject": "Intruder case"}),
+        ),
+        ("post", "/api/v1/cases/{id}/messages") => {
+            Some(json!({"body": "Intruder message", "to_customer": true}))
+        }
+        ("post", "/api/v1/cases/{id}/status") => Some(json!({"status": "resolved"})),
+        ("post", "/api/v1/cases/{id}/escalation") => Some(json!({"note": "Intruder"})),
+        ("post", "/api/v1/cases/{id}/tasks") => {
+            Some(json!({"title": "Intruder task", "due_at": "2026-11-24T10:00:00Z"}))
+        }
+        ("put", "/api/v1/organisations/{id}/sla-policies/{category}/{priority}") => {
+            Some(json!({"first_response_minutes": 1, "resolution_minutes": 2}))
+        }
+        ("put", "/api/v1/organisations/{id}/opening-hours") => {
+            Some(json!([{"weekday": 6, "opens": "00:00", "closes": "00:01"}]))
         }
         ("post", _) | ("patch", _) | ("put", _) => Some(json!({})),
         _ => None,
@@ -272,6 +310,8 @@ async fn walk(app: &TestApp) {
         token: r.json()["secret"].as_str().unwrap().to_string(),
         customer: String::new(),
         vehicle: String::new(),
+        case: String::new(),
+        task: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -293,6 +333,30 @@ async fn walk(app: &TestApp) {
         .await;
     assert_eq!(v.status, StatusCode::CREATED, "{}", v.body);
     victim.vehicle = v.json()["id"].as_str().unwrap().to_string();
+    let c = app
+        .api(
+            Method::POST,
+            "/api/v1/cases",
+            Auth::Browser(&joao),
+            Some(json!({"customer_id": victim.customer, "channel": "phone",
+            "category": "technical", "priority": "normal", "subject": "Rattle from the boot"})),
+            &[],
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    victim.case = c.json()["id"].as_str().unwrap().to_string();
+    let t = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/cases/{}/tasks", victim.case),
+            Auth::Browser(&joao),
+            Some(json!({"title": "Call Beatriz back",
+            "due_at": "2026-11-24T10:00:00Z"})),
+            &[],
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
+    victim.task = t.json()["id"].as_str().unwrap().to_string();
     // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
     let ole = app
         .api(
@@ -392,11 +456,8 @@ async fn walk(app: &TestApp) {
             if template == "/api/v1/search" {
                 path = format!("{path}?q=beatriz");
             }
-            let extra: &[(&str, &str)] = if method == "patch" || method == "put" {
-                &[("if-match", "\"2\"")]
-            } else {
-                &[]
-            };
+            // Every request carries a version, so that guarded changes reach the scope check.
+            let extra: &[(&str, &str)] = &[("if-match", "\"2\"")];
             let r = app
                 .api(
                     m,
@@ -529,4 +590,60 @@ async fn walk(app: &TestApp) {
     assert!(users
         .iter()
         .all(|u| !u["username"].as_str().unwrap().starts_with("intruder")));
+    let joao = app.token_for("joao").await;
+    let get = |path: String| {
+        let joao = joao.clone();
+        async move {
+            app.api(Method::GET, &path, Auth::Bearer(&joao), None, &[])
+                .await
+        }
+    };
+    let c = get(format!("/api/v1/customers/{}", victim.customer))
+        .await
+        .json();
+    assert_eq!(
+        (
+            c["name"].as_str(),
+            c["erased_at"].is_null(),
+            c["version"].as_i64()
+        ),
+        (Some(VICTIM_NAME), true, Some(1))
+    );
+    assert!(
+        !get(format!("/api/v1/customers/{}/timeline", victim.customer))
+            .await
+            .body
+            .contains("Intruder")
+    );
+    assert_eq!(
+        get(format!("/api/v1/customers/{}/consents", victim.customer))
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let v = get(format!("/api/v1/vehicles/{}", victim.vehicle))
+        .await
+        .json();
+    assert_eq!(
+        (
+            v["odometer"].as_array().unwrap().len(),
+            v["owners"].as_array().unwrap().len()
+        ),
+        (0, 1)
+    );
+    let case = get(format!("/api/v1/cases/{}", victim.case)).await.json();
+    assert_eq!(
+        (case["status"].as_str(), case["escalated_at"].is_null()),
+        (Some("new"), true)
+    );
+    assert!(!get(format!("/api/v1/cases/{}/events", victim.case))
+        .await
+        .body
+        .contains("Intruder"));
+    let tasks = get("/api/v1/me/tasks".to_string()).await.json();
+    assert_eq!(tasks.as_array().unwrap().len(), 1);
+    assert!(tasks[0]["done_at"].is_null());
 }

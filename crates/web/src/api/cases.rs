@@ -1,0 +1,323 @@
+//! API of capability cases: the inbox, intake, messages and notes, status, escalation, tasks,
+//! and the SLA settings of an organisation (policies, opening hours).
+
+use aftersales_domain::cases::{Category, Priority, Status};
+use aftersales_domain::validation::Rule;
+use aftersales_store::cases::{Case, CaseEvent, CaseInput, InboxFilter, Task};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::{etag, if_match, ApiJson, ApiQuery};
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, Problem};
+use crate::AppState;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct InboxParams {
+    /// `all` (default), `mine` or `escalated` (the service manager's queue).
+    pub view: Option<String>,
+}
+
+pub fn inbox_filter(view: Option<&str>) -> Result<InboxFilter, ApiError> {
+    match view.unwrap_or("all") {
+        "all" => Ok(InboxFilter::All),
+        "mine" => Ok(InboxFilter::Mine),
+        "escalated" => Ok(InboxFilter::Escalated),
+        _ => Err(ApiError::field(
+            "view",
+            Rule::OneOf,
+            "view must be one of all, mine, escalated",
+        )),
+    }
+}
+
+/// Active cases, the most urgent first, with their SLA timers.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(InboxParams), responses((status = 200, body = Vec<Case>)))]
+pub async fn inbox(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiQuery(p): ApiQuery<InboxParams>,
+) -> Result<Json<Vec<Case>>, ApiError> {
+    let filter = inbox_filter(p.view.as_deref())?;
+    Ok(Json(
+        state
+            .store
+            .inbox(&caller.scope, filter, state.now())
+            .await?,
+    ))
+}
+
+/// Takes in a case (a phone call, an e-mail, a form).
+#[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = CaseInput,
+    responses((status = 201, body = Case), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_case(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiJson(b): ApiJson<CaseInput>,
+) -> Result<Response, ApiError> {
+    let c = state
+        .store
+        .create_case(&caller.scope, &b, state.now())
+        .await?;
+    Ok((StatusCode::CREATED, etag(c.version), Json(c)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = Case), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_case(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = state
+        .store
+        .get_case(&caller.scope, &id, state.now())
+        .await?;
+    Ok((etag(c.version), Json(c)).into_response())
+}
+
+/// What happened on the case, oldest first: intake, messages, notes, status changes, escalations, breaches.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/events", tag = "cases", params(("id" = String, Path)), responses((status = 200, body = Vec<CaseEvent>)))]
+pub async fn events(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<CaseEvent>>, ApiError> {
+    Ok(Json(state.store.case_events(&caller.scope, &id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageInput {
+    pub body: String,
+    /// `true`: a message to the customer (counts as a response); `false`: an internal note.
+    pub to_customer: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{id}/messages", tag = "cases", params(("id" = String, Path)), request_body = MessageInput,
+    responses((status = 200, body = Case), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn add_message(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<MessageInput>,
+) -> Result<Response, ApiError> {
+    let c = state
+        .store
+        .add_case_message(&caller.scope, &id, &b.body, b.to_customer, state.now())
+        .await?;
+    Ok((etag(c.version), Json(c)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusInput {
+    /// `open`, `waiting-for-customer`, `resolved` or `closed`.
+    pub status: String,
+}
+
+/// Moves the case along its status machine. Needs `If-Match`.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/status", tag = "cases", params(("id" = String, Path), ("If-Match" = String, Header)), request_body = StatusInput,
+    responses((status = 200, body = Case), (status = 412, body = Problem, content_type = "application/problem+json")))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<StatusInput>,
+) -> Result<Response, ApiError> {
+    let version = if_match(&headers)?;
+    let status = Status::parse("status", &b.status).map_err(|e| ApiError::invalid(vec![e]))?;
+    let c = state
+        .store
+        .set_case_status(&caller.scope, &id, status, version, state.now())
+        .await?;
+    Ok((etag(c.version), Json(c)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationInput {
+    pub note: Option<String>,
+}
+
+/// Escalates the case to the service manager.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/escalation", tag = "cases", params(("id" = String, Path)), request_body = EscalationInput,
+    responses((status = 200, body = Case), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn escalate(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<EscalationInput>,
+) -> Result<Response, ApiError> {
+    let c = state
+        .store
+        .escalate_case(&caller.scope, &id, b.note.as_deref(), state.now())
+        .await?;
+    Ok((etag(c.version), Json(c)).into_response())
+}
+
+/// Makes you the case's owner.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/owner", tag = "cases", params(("id" = String, Path)), responses((status = 200, body = Case)))]
+pub async fn take(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = state
+        .store
+        .take_case(&caller.scope, &id, state.now())
+        .await?;
+    Ok((etag(c.version), Json(c)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskInput {
+    pub title: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub due_at: OffsetDateTime,
+    /// A colleague; you when left out.
+    pub assignee_user_id: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{id}/tasks", tag = "cases", params(("id" = String, Path)), responses((status = 200, body = Vec<Task>)))]
+pub async fn list_tasks(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Task>>, ApiError> {
+    Ok(Json(state.store.case_tasks(&caller.scope, &id).await?))
+}
+
+/// Adds a follow-up task with a due date.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/tasks", tag = "cases", params(("id" = String, Path)), request_body = TaskInput,
+    responses((status = 201, body = Task), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn add_task(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<TaskInput>,
+) -> Result<Response, ApiError> {
+    let t = state
+        .store
+        .add_task(
+            &caller.scope,
+            &id,
+            &b.title,
+            b.due_at,
+            b.assignee_user_id.as_deref(),
+            state.now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(t)).into_response())
+}
+
+/// Your open follow-ups, soonest first.
+#[utoipa::path(get, path = "/api/v1/me/tasks", tag = "cases", responses((status = 200, body = Vec<Task>)))]
+pub async fn my_tasks(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+) -> Result<Json<Vec<Task>>, ApiError> {
+    Ok(Json(state.store.my_tasks(&caller.scope).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/completion", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn complete_task(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Task>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .complete_task(&caller.scope, &id, state.now())
+            .await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlaPolicyInput {
+    pub first_response_minutes: i64,
+    pub resolution_minutes: i64,
+}
+
+/// Sets an SLA policy (business minutes) of an organisation you administer.
+#[utoipa::path(put, path = "/api/v1/organisations/{id}/sla-policies/{category}/{priority}", tag = "cases",
+    params(("id" = String, Path), ("category" = String, Path), ("priority" = String, Path)), request_body = SlaPolicyInput,
+    responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn set_sla_policy(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path((id, category, priority)): Path<(String, String, String)>,
+    ApiJson(b): ApiJson<SlaPolicyInput>,
+) -> Result<StatusCode, ApiError> {
+    let mut errs = Vec::new();
+    let c = Category::parse("category", &category)
+        .map_err(|e| errs.push(e))
+        .ok();
+    let p = Priority::parse("priority", &priority)
+        .map_err(|e| errs.push(e))
+        .ok();
+    let (Some(c), Some(p)) = (c, p) else {
+        return Err(ApiError::invalid(errs));
+    };
+    state
+        .store
+        .set_sla_policy(
+            &caller.scope,
+            &id,
+            c,
+            p,
+            b.first_response_minutes,
+            b.resolution_minutes,
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningSlot {
+    /// 0 = Monday … 6 = Sunday.
+    pub weekday: u8,
+    /// `HH:MM`, local time.
+    pub opens: String,
+    pub closes: String,
+}
+
+/// Replaces the opening hours of an organisation you administer (SLA time runs only then).
+#[utoipa::path(put, path = "/api/v1/organisations/{id}/opening-hours", tag = "cases", params(("id" = String, Path)), request_body = Vec<OpeningSlot>,
+    responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn set_opening_hours(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(slots): ApiJson<Vec<OpeningSlot>>,
+) -> Result<StatusCode, ApiError> {
+    let fmt = time::macros::format_description!("[hour]:[minute]");
+    let mut hours = Vec::new();
+    for (i, s) in slots.iter().enumerate() {
+        let o = time::Time::parse(&s.opens, &fmt).map_err(|_| {
+            ApiError::field(format!("{i}.opens"), Rule::Format, "opens must be HH:MM")
+        })?;
+        let c = time::Time::parse(&s.closes, &fmt).map_err(|_| {
+            ApiError::field(format!("{i}.closes"), Rule::Format, "closes must be HH:MM")
+        })?;
+        hours.push((s.weekday, o, c));
+    }
+    state
+        .store
+        .set_opening_hours(&caller.scope, &id, &hours)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
