@@ -284,6 +284,7 @@ impl Capability {
     /// The UI path of a capability that is built; `None` for one still to come.
     pub fn path(self) -> Option<&'static str> {
         match self {
+            Capability::Inbox => Some("/inbox"),
             Capability::Customers => Some("/customers"),
             Capability::Organisations => Some("/organisations"),
             Capability::Users => Some("/users"),

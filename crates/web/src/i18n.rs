@@ -154,6 +154,39 @@ mod tests {
         for r in Rule::ALL {
             keys.push(format!("rule-{}", r.as_str()));
         }
+        use aftersales_domain::cases::{Category, Priority, Status};
+        keys.extend(
+            Category::ALL
+                .iter()
+                .map(|c| format!("category-{}", c.as_str())),
+        );
+        keys.extend(
+            Priority::ALL
+                .iter()
+                .map(|c| format!("priority-{}", c.as_str())),
+        );
+        keys.extend(Status::ALL.iter().map(|c| format!("status-{}", c.as_str())));
+        keys.extend(
+            ["met", "running", "at-risk", "breached", "paused"].map(|k| format!("timer-{k}")),
+        );
+        keys.extend(
+            ["manual", "safety", "sla-at-risk", "repeat-contact"]
+                .map(|k| format!("escalation-{k}")),
+        );
+        keys.extend(
+            [
+                "created",
+                "status",
+                "note",
+                "message",
+                "escalated",
+                "assigned",
+                "breach",
+                "task",
+            ]
+            .map(|k| format!("case-event-{k}")),
+        );
+        keys.extend(["phone", "email", "web"].map(|k| format!("case-channel-{k}")));
         for role in Role::ALL {
             keys.extend(
                 role.capabilities()

@@ -3,6 +3,7 @@
 //! token of every form post, so no handler can forget it.
 
 mod audit;
+mod cases;
 mod crm;
 mod home;
 mod org;
@@ -73,6 +74,17 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/customers/{id}/export"),
     ("GET", "/vehicles/{id}"),
     ("POST", "/vehicles/{id}/odometer"),
+    ("GET", "/inbox"),
+    ("GET", "/cases/new"),
+    ("POST", "/cases"),
+    ("GET", "/cases/{id}"),
+    ("POST", "/cases/{id}/messages"),
+    ("POST", "/cases/{id}/status"),
+    ("POST", "/cases/{id}/escalate"),
+    ("POST", "/cases/{id}/take"),
+    ("POST", "/cases/{id}/tasks"),
+    ("GET", "/tasks"),
+    ("POST", "/tasks/{id}/done"),
     ("GET", "/static/app.css"),
     ("GET", "/static/app.js"),
 ];
@@ -111,6 +123,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/customers/{id}/export", get(crm::export))
         .route("/vehicles/{id}", get(crm::vehicle))
         .route("/vehicles/{id}/odometer", post(crm::odometer))
+        .route("/inbox", get(cases::inbox))
+        .route("/cases/new", get(cases::new_form))
+        .route("/cases", post(cases::create))
+        .route("/cases/{id}", get(cases::detail))
+        .route("/cases/{id}/messages", post(cases::message))
+        .route("/cases/{id}/status", post(cases::set_status))
+        .route("/cases/{id}/escalate", post(cases::escalate))
+        .route("/cases/{id}/take", post(cases::take))
+        .route("/cases/{id}/tasks", post(cases::add_task))
+        .route("/tasks", get(cases::tasks))
+        .route("/tasks/{id}/done", post(cases::complete_task))
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))
         .fallback(not_found)

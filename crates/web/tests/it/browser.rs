@@ -94,14 +94,47 @@ async fn browser(app: &TestApp) -> Option<(Client, Driver, String)> {
     Some((client, guard, format!("http://{addr}")))
 }
 
+/// The page's heading; retried while a navigation replaces the page under our feet.
 async fn h1(c: &Client) -> String {
-    c.wait()
-        .for_element(Locator::Css("h1"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..50 {
+        if let Ok(el) = c.wait().for_element(Locator::Css("h1")).await {
+            if let Ok(text) = el.text().await {
+                return text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no h1 on the page");
+}
+
+/// Waits until the element at `xpath` reads `expected` (the page may reload meanwhile).
+async fn wait_for_text(c: &Client, xpath: &str, expected: &str) {
+    let mut last = String::new();
+    for _ in 0..100 {
+        if let Ok(el) = c.find(Locator::XPath(xpath)).await {
+            if let Ok(text) = el.text().await {
+                if text == expected {
+                    return;
+                }
+                last = text;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{xpath} reads {last:?}, not {expected:?}");
+}
+
+/// Waits until the browser is on a page whose path starts with `prefix` (and is not `not`).
+async fn wait_for_path(c: &Client, prefix: &str, not: &str) {
+    for _ in 0..100 {
+        if let Ok(url) = c.current_url().await {
+            if url.path().starts_with(prefix) && url.path() != not {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never reached {prefix}");
 }
 
 async fn sign_in(c: &Client, base: &str, user: &str) {
@@ -228,6 +261,7 @@ async fn advisor_signs_in_switches_language_and_sees_her_home() {
         .click()
         .await
         .unwrap();
+    wait_for_path(&c, "/organisations", "").await;
     assert_eq!(h1(&c).await, "Organizações");
     let rows = c
         .find_all(Locator::Css("table.tree tbody tr"))
@@ -301,5 +335,126 @@ async fn driver_and_technician_homes_fit_a_phone() {
             .unwrap();
         c.wait().for_url(url_of(&base, "/login")).await.unwrap();
     }
+    c.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_call_is_logged_and_escalated_in_the_browser() {
+    let app = TestApp::new().await;
+    let Some((c, _driver, base)) = browser(&app).await else {
+        return;
+    };
+    sign_in(&c, &base, "ingrid").await;
+    c.find(Locator::LinkText("Innboks"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&c, "/inbox", "").await;
+    assert_eq!(h1(&c).await, "Innboks");
+    c.find(Locator::LinkText("Registrer en samtale"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("#contact"))
+        .await
+        .unwrap()
+        .send_keys("934 56 789")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#subject"))
+        .await
+        .unwrap()
+        .send_keys("Bremsene hviner")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#symptoms"))
+        .await
+        .unwrap()
+        .send_keys("Bremsene hviner og drar skjevt")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/cases'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&c, "/cases/", "/cases/new").await;
+    let title = h1(&c).await;
+    assert!(
+        title.starts_with("CASE-") && title.ends_with("Bremsene hviner"),
+        "{title}"
+    );
+    let alert = c
+        .find(Locator::Css(".alert.escalated"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(alert, "Eskalert: sikkerhetsrisiko");
+    let customer = c
+        .find(Locator::Css("dl.facts a[href^='/customers/']"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        customer, "Ola Hansen",
+        "the caller is recognised by the phone number"
+    );
+    c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_url(url_of(&base, "/login")).await.unwrap();
+
+    sign_in(&c, &base, "kari").await;
+    c.goto(&format!("{base}/inbox?view=escalated"))
+        .await
+        .unwrap();
+    let row = c
+        .find(Locator::Css("table.inbox tbody tr"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.contains("Bremsene hviner") && row.contains("sikkerhetsrisiko"),
+        "{row}"
+    );
+    std::fs::write(
+        shot_dir().join("escalation-queue-nb.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    c.find(Locator::Css("table.inbox tbody tr a[href^='/cases/']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&c, "/cases/", "/cases/new").await;
+    c.find(Locator::Css("form[action$='/take'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(
+        &c,
+        "//dt[.='Ansvarlig']/following-sibling::dd[1]",
+        "Kari Nilsen",
+    )
+    .await;
     c.close().await.unwrap();
 }

@@ -4,6 +4,7 @@
 
 mod api;
 mod browser;
+mod cases;
 mod crm;
 mod isolation;
 mod support;

@@ -1,0 +1,567 @@
+//! Case pages (capability cases): the advisor's inbox with SLA timers, logging a call in a few
+//! keystrokes, a case with its messages and notes, escalation, follow-up tasks.
+
+use std::collections::HashMap;
+
+use aftersales_domain::calendar::Zone;
+use aftersales_domain::cases::{Category, Priority, Status, Timer};
+use aftersales_store::cases::{Case, CaseEvent, CaseInput, InboxFilter, SlaTimer, Task};
+use aftersales_store::crm::Customer;
+use aftersales_store::StoreError;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use time::OffsetDateTime;
+
+use super::{field, form_pairs, render, see_other, store_error, Chrome, FormErrors, SignedIn};
+use crate::i18n::Tr;
+use crate::AppState;
+
+fn query_param(q: &Option<String>, name: &str) -> Option<String> {
+    q.as_deref().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+/// A timer as shown: its state (in words, not colour only) and its deadline in local time.
+pub struct TimerView {
+    pub state: &'static str,
+    pub label: String,
+    pub due: String,
+}
+
+/// A case as a row of the inbox.
+pub struct Row {
+    pub case: Case,
+    pub first: TimerView,
+    pub resolution: TimerView,
+    pub urgent: bool,
+}
+
+fn state_code(t: Timer) -> &'static str {
+    match t {
+        Timer::Met => "met",
+        Timer::Running => "running",
+        Timer::AtRisk => "at-risk",
+        Timer::Breached => "breached",
+        Timer::Paused => "paused",
+    }
+}
+
+fn local(zone: Zone, at: OffsetDateTime) -> String {
+    let l = zone.local(at);
+    format!("{} {:02}:{:02}", l.date(), l.hour(), l.minute())
+}
+
+fn timer_view(t: &Tr<'_>, zone: Zone, timer: &SlaTimer) -> TimerView {
+    let state = state_code(timer.state);
+    TimerView {
+        state,
+        label: t.t(&format!("timer-{state}")),
+        due: timer.due_at.map(|d| local(zone, d)).unwrap_or_default(),
+    }
+}
+
+async fn zones(state: &AppState, cases: &[Case], now: OffsetDateTime) -> HashMap<String, Zone> {
+    let mut out = HashMap::new();
+    for c in cases {
+        if !out.contains_key(&c.organisation.id) {
+            let zone = state
+                .store
+                .calendar_for(&c.organisation.id, now)
+                .await
+                .map(|cal| cal.zone)
+                .unwrap_or(Zone::KNOWN[0]);
+            out.insert(c.organisation.id.clone(), zone);
+        }
+    }
+    out
+}
+
+fn row(t: &Tr<'_>, zones: &HashMap<String, Zone>, case: Case) -> Row {
+    let zone = zones
+        .get(&case.organisation.id)
+        .copied()
+        .unwrap_or(Zone::KNOWN[0]);
+    let first = timer_view(t, zone, &case.first_response);
+    let resolution = timer_view(t, zone, &case.resolution);
+    let urgent = [&case.first_response, &case.resolution]
+        .iter()
+        .any(|x| matches!(x.state, Timer::AtRisk | Timer::Breached));
+    Row {
+        case,
+        first,
+        resolution,
+        urgent,
+    }
+}
+
+// ------------------------------------------------------------ inbox
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    view: &'static str,
+    rows: Vec<Row>,
+    tasks: Vec<Task>,
+}
+
+impl InboxPage<'_> {
+    fn label(&self, kind: &str, code: &str) -> String {
+        self.t.t(&format!("{kind}-{code}"))
+    }
+}
+
+pub async fn inbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let (view, filter) = match query_param(&q, "view").as_deref() {
+        Some("mine") => ("mine", InboxFilter::Mine),
+        Some("escalated") => ("escalated", InboxFilter::Escalated),
+        _ => ("all", InboxFilter::All),
+    };
+    let now = state.now();
+    let cases = match state.store.inbox(&s.caller.scope, filter, now).await {
+        Ok(c) => c,
+        Err(e) => return store_error(&state, &s.ctx, e),
+    };
+    let zones = zones(&state, &cases, now).await;
+    let rows = cases.into_iter().map(|c| row(&t, &zones, c)).collect();
+    let tasks = state
+        .store
+        .my_tasks(&s.caller.scope)
+        .await
+        .unwrap_or_default();
+    render(&InboxPage {
+        chrome: Chrome::new(&t, &s.ctx),
+        view,
+        rows,
+        tasks,
+        t,
+    })
+}
+
+// ------------------------------------------------------------ logging a call
+
+#[derive(Template)]
+#[template(path = "case_new.html")]
+struct NewPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    customer: Option<Customer>,
+    vehicles: Vec<(String, String)>,
+    form: CaseInput,
+    errors: FormErrors,
+}
+
+impl NewPage<'_> {
+    fn label(&self, kind: &str, code: &str) -> String {
+        self.t.t(&format!("{kind}-{code}"))
+    }
+    fn categories(&self) -> Vec<&'static str> {
+        Category::ALL.iter().map(|c| c.as_str()).collect()
+    }
+    fn priorities(&self) -> Vec<&'static str> {
+        Priority::ALL.iter().map(|c| c.as_str()).collect()
+    }
+    fn val<'b>(&self, v: &'b Option<String>) -> &'b str {
+        v.as_deref().unwrap_or("")
+    }
+    fn selected(&self, value: &str, option: &str) -> bool {
+        value == option
+    }
+    fn is_vehicle(&self, id: &str) -> bool {
+        self.form.vehicle_id.as_deref() == Some(id)
+    }
+}
+
+async fn new_page(
+    state: &AppState,
+    s: &SignedIn,
+    form: CaseInput,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let customer = match form.customer_id.as_deref().filter(|c| !c.is_empty()) {
+        Some(id) => match state.store.get_customer(&s.caller.scope, id).await {
+            Ok(c) => Some(c),
+            Err(e) => return store_error(state, &s.ctx, e),
+        },
+        None => None,
+    };
+    let vehicles = match &customer {
+        Some(c) => state
+            .store
+            .vehicles_of(&s.caller.scope, &c.id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| {
+                (
+                    v.id,
+                    [v.registration, v.model, Some(v.vin)]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" · "),
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    (
+        status,
+        render(&NewPage {
+            chrome: Chrome::new(&t, &s.ctx),
+            customer,
+            vehicles,
+            form,
+            errors,
+            t,
+        }),
+    )
+        .into_response()
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    s: SignedIn,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let form = CaseInput {
+        customer_id: query_param(&q, "customer"),
+        channel: "phone".into(),
+        category: "technical".into(),
+        priority: "normal".into(),
+        ..Default::default()
+    };
+    new_page(&state, &s, form, FormErrors::default(), StatusCode::OK).await
+}
+
+pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
+    let p = form_pairs(&body);
+    let o = |name: &str| Some(field(&p, name).to_string()).filter(|v| !v.trim().is_empty());
+    let form = CaseInput {
+        customer_id: o("customer_id"),
+        vehicle_id: o("vehicle_id"),
+        contact: o("contact"),
+        channel: field(&p, "channel").into(),
+        category: field(&p, "category").into(),
+        priority: field(&p, "priority").into(),
+        subject: field(&p, "subject").into(),
+        symptoms: o("symptoms"),
+    };
+    match state
+        .store
+        .create_case(&s.caller.scope, &form, state.now())
+        .await
+    {
+        Ok(c) => see_other(&format!("/cases/{}", c.id)),
+        Err(StoreError::Invalid(e)) => {
+            new_page(
+                &state,
+                &s,
+                form,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
+}
+
+// ------------------------------------------------------------ a case
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    row: Row,
+    events: Vec<(String, CaseEvent)>,
+    tasks: Vec<(String, Task)>,
+    next_statuses: Vec<&'static str>,
+    errors: FormErrors,
+    today: String,
+}
+
+impl CasePage<'_> {
+    fn label(&self, kind: &str, code: &str) -> String {
+        self.t.t(&format!("{kind}-{code}"))
+    }
+}
+
+async fn case_page(
+    state: &AppState,
+    s: &SignedIn,
+    id: &str,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let now = state.now();
+    let case = match state.store.get_case(&s.caller.scope, id, now).await {
+        Ok(c) => c,
+        Err(e) => return store_error(state, &s.ctx, e),
+    };
+    let zones = zones(state, std::slice::from_ref(&case), now).await;
+    let zone = zones
+        .get(&case.organisation.id)
+        .copied()
+        .unwrap_or(Zone::KNOWN[0]);
+    let events = state
+        .store
+        .case_events(&s.caller.scope, id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| (local(zone, e.at), e))
+        .collect();
+    let tasks = state
+        .store
+        .case_tasks(&s.caller.scope, id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|x| (local(zone, x.due_at), x))
+        .collect();
+    let next_statuses = Status::ALL
+        .iter()
+        .copied()
+        .filter(|n| case.status.may_become(*n))
+        .map(|n| n.as_str())
+        .collect();
+    let today = zone.local(now).date().to_string();
+    let row = row(&t, &zones, case);
+    (
+        status,
+        render(&CasePage {
+            chrome: Chrome::new(&t, &s.ctx),
+            row,
+            events,
+            tasks,
+            next_statuses,
+            errors,
+            today,
+            t,
+        }),
+    )
+        .into_response()
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    case_page(&state, &s, &id, FormErrors::default(), StatusCode::OK).await
+}
+
+async fn after(state: &AppState, s: &SignedIn, id: &str, r: Result<(), StoreError>) -> Response {
+    match r {
+        Ok(()) => see_other(&format!("/cases/{id}")),
+        Err(StoreError::Invalid(e)) => {
+            case_page(
+                state,
+                s,
+                id,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => store_error(state, &s.ctx, e),
+    }
+}
+
+pub async fn message(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let r = state
+        .store
+        .add_case_message(
+            &s.caller.scope,
+            &id,
+            field(&p, "body"),
+            field(&p, "to_customer") == "true",
+            state.now(),
+        )
+        .await
+        .map(|_| ());
+    after(&state, &s, &id, r).await
+}
+
+pub async fn set_status(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let r = match (
+        Status::parse("status", field(&p, "status")),
+        field(&p, "version").parse::<i64>(),
+    ) {
+        (Ok(st), Ok(v)) => state
+            .store
+            .set_case_status(&s.caller.scope, &id, st, v, state.now())
+            .await
+            .map(|_| ()),
+        (Err(e), _) => {
+            if let Err(e) = state
+                .store
+                .get_case(&s.caller.scope, &id, state.now())
+                .await
+            {
+                return store_error(&state, &s.ctx, e);
+            }
+            Err(aftersales_domain::ValidationErrors::from(e).into())
+        }
+        (_, Err(_)) => Err(StoreError::Conflict { current: 0 }),
+    };
+    after(&state, &s, &id, r).await
+}
+
+pub async fn escalate(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let r = state
+        .store
+        .escalate_case(&s.caller.scope, &id, Some(field(&p, "note")), state.now())
+        .await
+        .map(|_| ());
+    after(&state, &s, &id, r).await
+}
+
+pub async fn take(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {
+    let r = state
+        .store
+        .take_case(&s.caller.scope, &id, state.now())
+        .await
+        .map(|_| ());
+    after(&state, &s, &id, r).await
+}
+
+pub async fn add_task(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let now = state.now();
+    let case = match state.store.get_case(&s.caller.scope, &id, now).await {
+        Ok(c) => c,
+        Err(e) => return store_error(&state, &s.ctx, e),
+    };
+    let date_fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let time_fmt = time::macros::format_description!("[hour]:[minute]");
+    let when = match (
+        time::Date::parse(field(&p, "due_date"), &date_fmt),
+        time::Time::parse(field(&p, "due_time"), &time_fmt),
+    ) {
+        (Ok(d), Ok(tm)) => d.with_time(tm),
+        _ => {
+            let e = aftersales_domain::FieldError::new(
+                "due_date",
+                aftersales_domain::Rule::Format,
+                "due_date must be a date and due_time a time like 14:30",
+            );
+            return case_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(vec![e]),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let zone = state
+        .store
+        .calendar_for(&case.organisation.id, now)
+        .await
+        .map(|c| c.zone)
+        .unwrap_or(Zone::KNOWN[0]);
+    let r = state
+        .store
+        .add_task(
+            &s.caller.scope,
+            &id,
+            field(&p, "title"),
+            zone.instant(when),
+            None,
+            now,
+        )
+        .await
+        .map(|_| ());
+    after(&state, &s, &id, r).await
+}
+
+#[derive(Template)]
+#[template(path = "tasks.html")]
+struct TasksPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    tasks: Vec<Task>,
+}
+
+impl TasksPage<'_> {
+    fn when(&self, at: &OffsetDateTime) -> String {
+        format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
+    }
+}
+
+pub async fn tasks(State(state): State<AppState>, s: SignedIn) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    match state.store.my_tasks(&s.caller.scope).await {
+        Ok(tasks) => render(&TasksPage {
+            chrome: Chrome::new(&t, &s.ctx),
+            tasks,
+            t,
+        }),
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
+}
+
+pub async fn complete_task(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match state
+        .store
+        .complete_task(&s.caller.scope, &id, state.now())
+        .await
+    {
+        Ok(task) => see_other(&format!("/cases/{}", task.case_id)),
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
+}
