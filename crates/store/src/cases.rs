@@ -115,6 +115,22 @@ pub struct Task {
     pub done_at: Option<OffsetDateTime>,
 }
 
+/// A case ready to be written, resolved and validated by its intake.
+pub(crate) struct NewCase<'a> {
+    pub org: &'a str,
+    /// (customer id, the customer's owning organisation)
+    pub customer: Option<(&'a str, &'a str)>,
+    pub vehicle_id: Option<&'a str>,
+    pub channel: Channel,
+    pub category: Category,
+    pub priority: Priority,
+    pub subject: &'a str,
+    pub symptoms: Option<&'a str>,
+    pub contact: Option<&'a str>,
+    /// Who took it in (and owns it); `None` for the public web form.
+    pub actor: Option<&'a str>,
+}
+
 /// Which cases an inbox shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboxFilter {
@@ -431,16 +447,46 @@ impl Store {
                 }
             }
         }
-        let (fr, res) = self.policy_for(&org, category, priority).await?;
-        let text_for_rules = format!("{subject} {}", symptoms.clone().unwrap_or_default());
+        let id = self
+            .insert_case(
+                &NewCase {
+                    org: &org,
+                    customer: customer
+                        .as_ref()
+                        .map(|c| (c.id.as_str(), c.organisation_id.as_str())),
+                    vehicle_id: vehicle.as_ref().map(|v| v.id.as_str()),
+                    channel,
+                    category,
+                    priority,
+                    subject: &subject,
+                    symptoms: symptoms.as_deref(),
+                    contact: contact.as_deref(),
+                    actor: Some(scope.user_id()),
+                },
+                now,
+            )
+            .await?;
+        self.get_case(scope, &id, now).await
+    }
+
+    /// Writes a new case with its SLA targets and the escalation rules applied at intake.
+    pub(crate) async fn insert_case(
+        &self,
+        n: &NewCase<'_>,
+        now: OffsetDateTime,
+    ) -> Result<String, StoreError> {
+        let (org, channel, category, priority, subject) =
+            (n.org, n.channel, n.category, n.priority, n.subject);
+        let (fr, res) = self.policy_for(org, category, priority).await?;
+        let text_for_rules = format!("{subject} {}", n.symptoms.unwrap_or_default());
         let signals = safety_signals(&text_for_rules);
-        let repeat = match &customer {
-            Some(c) => {
+        let repeat = match n.customer {
+            Some((customer_id, _)) => {
                 let since = micros(now - Duration::days(7));
                 let n: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM cases WHERE customer_id = $1 AND category = $2 AND (status IN ('new', 'open', 'waiting-for-customer') OR resolved_at > $3)",
                 )
-                .bind(&c.id)
+                .bind(customer_id)
                 .bind(category.as_str())
                 .bind(since)
                 .fetch_one(&self.pool)
@@ -472,16 +518,16 @@ impl Store {
         )
         .bind(&id)
         .bind(&number)
-        .bind(&org)
-        .bind(customer.as_ref().map(|c| c.id.clone()))
-        .bind(vehicle.as_ref().map(|v| v.id.clone()))
+        .bind(org)
+        .bind(n.customer.map(|c| c.0.to_string()))
+        .bind(n.vehicle_id.map(str::to_string))
         .bind(channel.as_str())
         .bind(category.as_str())
         .bind(priority.as_str())
-        .bind(&subject)
-        .bind(symptoms.clone())
-        .bind(contact.clone())
-        .bind(scope.user_id())
+        .bind(subject)
+        .bind(n.symptoms.map(str::to_string))
+        .bind(n.contact.map(str::to_string))
+        .bind(n.actor.map(str::to_string))
         .bind(escalation.as_ref().map(|_| micros(now)))
         .bind(escalation.as_ref().map(|(r, _)| r.as_str().to_string()))
         .bind(fr)
@@ -495,7 +541,7 @@ impl Store {
             "created",
             Some(Status::New),
             Some(format!("{} via {}", subject, channel.as_str())),
-            Some(scope.user_id()),
+            n.actor,
             now,
         )
         .await?;
@@ -511,24 +557,24 @@ impl Store {
             )
             .await?;
         }
-        if let Some(c) = &customer {
+        if let Some((customer_id, customer_org)) = n.customer {
             add_entry(
                 &mut tx,
                 NewEntry {
-                    organisation_id: &c.organisation_id,
-                    customer_id: Some(&c.id),
-                    vehicle_id: vehicle.as_ref().map(|v| v.id.as_str()),
+                    organisation_id: customer_org,
+                    customer_id: Some(customer_id),
+                    vehicle_id: n.vehicle_id,
                     kind: "case",
                     summary: format!("{number} opened: {subject}"),
                     body: None,
-                    actor: Some(scope.user_id()),
+                    actor: n.actor,
                 },
                 now,
             )
             .await?;
         }
         tx.commit().await?;
-        self.get_case(scope, &id, now).await
+        Ok(id)
     }
 
     /// A visible customer of the market whose phone or e-mail is `contact`.
@@ -1193,7 +1239,7 @@ impl Store {
     }
 }
 
-async fn event(
+pub(crate) async fn event(
     conn: &mut sqlx::AnyConnection,
     case_id: &str,
     kind: &str,

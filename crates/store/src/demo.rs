@@ -387,6 +387,25 @@ pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, 
             .unwrap_or_default()
     };
     seed_crm(store, &org("tesla-no"), &org("polestar-pt"), now).await?;
+    // Intake channels: the service points take web inquiries and have an inbox address.
+    for (key, address) in [
+        ("tesla-trd", "service.trondheim@tesla.example"),
+        ("tesla-care", "kundeservice@tesla.example"),
+        ("ws-lisboa", "lisboa@polestar-service.example"),
+        ("ws-porto", "porto@polestar-service.example"),
+        ("ws-braga", "braga@polestar-service.example"),
+    ] {
+        sqlx::query("INSERT INTO inbound_addresses (address, organisation_id) VALUES ($1, $2)")
+            .bind(address)
+            .bind(org(key))
+            .execute(&store.pool)
+            .await?;
+        sqlx::query("UPDATE organisations SET web_intake = 1 WHERE id = $1")
+            .bind(org(key))
+            .execute(&store.pool)
+            .await?;
+    }
+    seed_cases(store, &org("tesla-trd"), &org("ws-lisboa"), now).await?;
     Ok(logins())
 }
 
@@ -739,5 +758,134 @@ async fn seed_crm(
         }
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// A handful of cases in each market: open, waiting, escalated by rule.
+async fn seed_cases(
+    store: &Store,
+    trondheim: &str,
+    lisboa: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    use aftersales_domain::cases::{Category, Channel, Priority};
+    type Seed<'a> = (
+        &'a str,
+        &'static str,
+        &'static str,
+        &'static str,
+        Category,
+        Priority,
+        Channel,
+        Option<&'static str>,
+        i64,
+    );
+    let cases: [Seed<'_>; 7] = [
+        (
+            trondheim,
+            "ingrid",
+            "Kari Nordmann",
+            "Knirkelyd fra bakakselen",
+            Category::Technical,
+            Priority::Normal,
+            Channel::Phone,
+            Some("Hører det under 30 km/t på humpete vei."),
+            2,
+        ),
+        (
+            trondheim,
+            "lars",
+            "Ola Hansen",
+            "Ønsker vinterdekkskift med henting",
+            Category::Maintenance,
+            Priority::Low,
+            Channel::Email,
+            None,
+            26,
+        ),
+        (
+            trondheim,
+            "ingrid",
+            "Magnus Aune",
+            "Brent lukt etter lading",
+            Category::Technical,
+            Priority::High,
+            Channel::Phone,
+            Some("Kunden kjente brent lukt fra ladeporten i går kveld."),
+            1,
+        ),
+        (
+            trondheim,
+            "lars",
+            "Hanne Moen",
+            "Spørsmål om faktura for service",
+            Category::Invoice,
+            Priority::Normal,
+            Channel::Web,
+            None,
+            50,
+        ),
+        (
+            lisboa,
+            "joao",
+            "Beatriz Quaresma",
+            "Ruído na suspensão dianteira",
+            Category::Technical,
+            Priority::Normal,
+            Channel::Phone,
+            Some("Acontece em piso irregular."),
+            3,
+        ),
+        (
+            lisboa,
+            "joao",
+            "Miguel Costa",
+            "Marcação de revisão anual",
+            Category::Maintenance,
+            Priority::Low,
+            Channel::Web,
+            None,
+            30,
+        ),
+        (
+            lisboa,
+            "joao",
+            "Rui Matos",
+            "Travões a chiar ao parar",
+            Category::Technical,
+            Priority::High,
+            Channel::Phone,
+            Some("Os travões chiam sempre que para."),
+            4,
+        ),
+    ];
+    for (org, who, name, subject, category, priority, channel, symptoms, hours_ago) in cases {
+        let actor: String = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(who)
+            .fetch_one(&store.pool)
+            .await?;
+        let cust: Option<(String, String)> =
+            sqlx::query_as("SELECT id, organisation_id FROM customers WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&store.pool)
+                .await?;
+        store
+            .insert_case(
+                &crate::cases::NewCase {
+                    org,
+                    customer: cust.as_ref().map(|(id, o)| (id.as_str(), o.as_str())),
+                    vehicle_id: None,
+                    channel,
+                    category,
+                    priority,
+                    subject,
+                    symptoms,
+                    contact: None,
+                    actor: Some(&actor),
+                },
+                now - time::Duration::hours(hours_ago),
+            )
+            .await?;
+    }
     Ok(())
 }

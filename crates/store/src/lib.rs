@@ -13,6 +13,7 @@ pub mod demo;
 mod error;
 pub mod idempotency;
 pub mod import;
+pub mod intake;
 pub mod org;
 mod scope;
 pub mod user;

@@ -422,7 +422,9 @@ async fn a_phone_call_is_logged_and_escalated_in_the_browser() {
         .await
         .unwrap();
     let row = c
-        .find(Locator::Css("table.inbox tbody tr"))
+        .find(Locator::XPath(
+            "//table[contains(@class,'inbox')]//tr[contains(., 'Bremsene hviner')]",
+        ))
         .await
         .unwrap()
         .text()
@@ -437,7 +439,7 @@ async fn a_phone_call_is_logged_and_escalated_in_the_browser() {
         c.screenshot().await.unwrap(),
     )
     .unwrap();
-    c.find(Locator::Css("table.inbox tbody tr a[href^='/cases/']"))
+    c.find(Locator::XPath("//table[contains(@class,'inbox')]//tr[contains(., 'Bremsene hviner')]//a[starts-with(@href, '/cases/')]"))
         .await
         .unwrap()
         .click()

@@ -1,0 +1,442 @@
+//! Intake channels besides the phone: inbound e-mail (from a mail gateway, threaded into the
+//! case it answers) and the public web form. The web form is the one entry that works without
+//! a signed-in caller; it can only create a case in an organisation that takes web inquiries,
+//! answers nothing but the new case number, and is rate limited per client address.
+
+use aftersales_domain::cases::{Category, Channel, Priority, Status};
+use aftersales_domain::crm::Phone;
+use aftersales_domain::org::Permission;
+use aftersales_domain::user::Email;
+use aftersales_domain::validation::{text, FieldError, Rule};
+use aftersales_domain::ValidationErrors;
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::cases::NewCase;
+use crate::db::Store;
+use crate::error::StoreError;
+use crate::scope::Scope;
+use crate::{micros, new_id};
+
+/// A mail as a gateway hands it over.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboundEmail {
+    pub from: String,
+    /// The address it was sent to: decides the inbox.
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    /// The `Message-ID` header: each mail is taken once.
+    pub message_id: String,
+    /// The `In-Reply-To` header, for threading.
+    pub in_reply_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct IntakeResult {
+    pub case_id: String,
+    pub case_number: String,
+    /// `created`, `threaded` (added to an existing case) or `duplicate` (taken before).
+    pub outcome: String,
+}
+
+/// An organisation that takes web inquiries, as the public form lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicServicePoint {
+    pub id: String,
+    pub name: String,
+    pub city: Option<String>,
+    pub brand: String,
+}
+
+/// What a customer types into the public form.
+#[derive(Debug, Clone, Default)]
+pub struct WebInquiry {
+    pub service_point: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub vehicle: String,
+    pub subject: String,
+    pub message: String,
+}
+
+/// How many web inquiries one client address may send in an hour.
+pub const WEB_LIMIT_PER_HOUR: i64 = 5;
+
+fn case_number_in(subject: &str) -> Option<String> {
+    let i = subject.find("CASE-")?;
+    let candidate: String = subject[i..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    (candidate.len() >= 15).then_some(candidate)
+}
+
+impl Store {
+    /// Registers the mail address of an organisation's inbox (administrators).
+    pub async fn add_inbound_address(
+        &self,
+        scope: &Scope,
+        org_id: &str,
+        address: &str,
+    ) -> Result<(), StoreError> {
+        scope.require(org_id, Permission::OrgManage)?;
+        let address = Email::parse("address", address).map_err(ValidationErrors::from)?;
+        let inserted =
+            sqlx::query("INSERT INTO inbound_addresses (address, organisation_id) VALUES ($1, $2)")
+                .bind(address.as_str().to_lowercase())
+                .bind(org_id)
+                .execute(&self.pool)
+                .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if StoreError::is_unique_violation(&e) => Err(ValidationErrors::single(
+                "address",
+                Rule::Unique,
+                "the address belongs to an inbox already",
+            )
+            .into()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Takes in a mail: a reply (by `In-Reply-To` or a case number in the subject) joins its case
+    /// and reopens it; anything else opens a new case linked to the sender when known.
+    pub async fn receive_email(
+        &self,
+        scope: &Scope,
+        mail: &InboundEmail,
+        now: OffsetDateTime,
+    ) -> Result<IntakeResult, StoreError> {
+        let mut errs = ValidationErrors::default();
+        let from = errs.take(Email::parse("from", &mail.from));
+        let to = errs.take(Email::parse("to", &mail.to));
+        let message_id = errs.take(text("message_id", &mail.message_id, 3, 500));
+        let body = errs.take(text("text", &mail.text, 1, 100_000));
+        let subject = mail.subject.trim();
+        errs.clone().into_result()?;
+        let (Some(from), Some(to), Some(message_id), Some(body)) = (from, to, message_id, body)
+        else {
+            return Err(errs.into());
+        };
+        let org: Option<String> =
+            sqlx::query_scalar("SELECT organisation_id FROM inbound_addresses WHERE address = $1")
+                .bind(to.as_str().to_lowercase())
+                .fetch_optional(&self.pool)
+                .await?;
+        let org = org.ok_or_else(|| {
+            StoreError::from(ValidationErrors::single(
+                "to",
+                Rule::Unknown,
+                "no inbox has this address",
+            ))
+        })?;
+        if !scope.permits(&org, Permission::CrmRead) {
+            return Err(
+                ValidationErrors::single("to", Rule::Unknown, "no inbox has this address").into(),
+            );
+        }
+        scope.require(&org, Permission::CrmWrite)?;
+        // The same mail twice (a gateway retry) is taken once.
+        let seen: Option<(String, String)> = sqlx::query_as("SELECT m.case_id, c.number FROM case_mail m JOIN cases c ON c.id = m.case_id WHERE m.message_id = $1")
+            .bind(&message_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some((case_id, case_number)) = seen {
+            return Ok(IntakeResult {
+                case_id,
+                case_number,
+                outcome: "duplicate".into(),
+            });
+        }
+        let mut thread: Option<(String, String, String)> = None;
+        if let Some(parent) = mail
+            .in_reply_to
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            thread = sqlx::query_as("SELECT c.id, c.number, c.status FROM case_mail m JOIN cases c ON c.id = m.case_id WHERE m.message_id = $1 AND c.organisation_id = $2")
+                .bind(parent)
+                .bind(&org)
+                .fetch_optional(&self.pool)
+                .await?;
+        }
+        if thread.is_none() {
+            if let Some(number) = case_number_in(subject) {
+                thread = sqlx::query_as("SELECT id, number, status FROM cases WHERE number = $1 AND organisation_id = $2")
+                    .bind(number)
+                    .bind(&org)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            }
+        }
+        if let Some((case_id, number, status)) = thread.filter(|t| t.2 != "closed") {
+            let mut tx = self.pool.begin().await?;
+            crate::cases::event(
+                &mut tx,
+                &case_id,
+                "inbound",
+                None,
+                Some(format!("{subject}\n\n{body}")),
+                None,
+                now,
+            )
+            .await?;
+            let status = Status::parse("status", &status).unwrap_or(Status::Open);
+            if matches!(status, Status::WaitingForCustomer | Status::Resolved) {
+                sqlx::query("UPDATE cases SET status = 'open', resolved_at = NULL, updated_at = $1, version = version + 1 WHERE id = $2")
+                    .bind(micros(now))
+                    .bind(&case_id)
+                    .execute(&mut *tx)
+                    .await?;
+                crate::cases::event(
+                    &mut tx,
+                    &case_id,
+                    "status",
+                    Some(Status::Open),
+                    Some("The customer wrote".into()),
+                    None,
+                    now,
+                )
+                .await?;
+            }
+            sqlx::query("INSERT INTO case_mail (message_id, case_id, direction, at) VALUES ($1, $2, 'in', $3)")
+                .bind(&message_id)
+                .bind(&case_id)
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(IntakeResult {
+                case_id,
+                case_number: number,
+                outcome: "threaded".into(),
+            });
+        }
+        let customer = self.customer_for_intake(&org, from.as_str()).await?;
+        let subject = if subject.chars().count() < 3 {
+            "(no subject)".to_string()
+        } else {
+            subject.chars().take(200).collect()
+        };
+        let case_id = self
+            .insert_case(
+                &NewCase {
+                    org: &org,
+                    customer: customer.as_ref().map(|(id, o)| (id.as_str(), o.as_str())),
+                    vehicle_id: None,
+                    channel: Channel::Email,
+                    category: Category::Other,
+                    priority: Priority::Normal,
+                    subject: &subject,
+                    symptoms: Some(&body),
+                    contact: Some(from.as_str()),
+                    actor: None,
+                },
+                now,
+            )
+            .await?;
+        sqlx::query(
+            "INSERT INTO case_mail (message_id, case_id, direction, at) VALUES ($1, $2, 'in', $3)",
+        )
+        .bind(&message_id)
+        .bind(&case_id)
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        let number: String = sqlx::query_scalar("SELECT number FROM cases WHERE id = $1")
+            .bind(&case_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(IntakeResult {
+            case_id,
+            case_number: number,
+            outcome: "created".into(),
+        })
+    }
+
+    /// A customer of the organisation's market (owned at or above it) with this phone or e-mail.
+    async fn customer_for_intake(
+        &self,
+        org: &str,
+        handle: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "WITH RECURSIVE up(id, parent_id) AS ( \
+                SELECT id, parent_id FROM organisations WHERE id = $1 \
+                UNION ALL SELECT p.id, p.parent_id FROM organisations p JOIN up ON p.id = up.parent_id \
+             ) SELECT c.id, c.organisation_id FROM customers c JOIN up ON up.id = c.organisation_id \
+             WHERE (LOWER(c.email) = LOWER($2) OR c.phone = $2) AND c.erased_at IS NULL ORDER BY c.created_at LIMIT 1",
+        )
+        .bind(org)
+        .bind(handle)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Service points that take inquiries from the public web form, for its picker.
+    pub async fn public_service_points(&self) -> Result<Vec<PublicServicePoint>, StoreError> {
+        let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT o.id, o.name, o.city, b.name FROM organisations o JOIN brands b ON b.id = o.brand_id WHERE o.web_intake = 1 ORDER BY b.name, o.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, city, brand)| PublicServicePoint {
+                id,
+                name,
+                city,
+                brand,
+            })
+            .collect())
+    }
+
+    /// Lets (or stops) an organisation take inquiries from the public web form (administrators).
+    pub async fn set_web_intake(
+        &self,
+        scope: &Scope,
+        org_id: &str,
+        on: bool,
+    ) -> Result<(), StoreError> {
+        scope.require(org_id, Permission::OrgManage)?;
+        sqlx::query("UPDATE organisations SET web_intake = $1 WHERE id = $2")
+            .bind(i64::from(on))
+            .bind(org_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The public web form: validates, rate limits by client address, and opens a case at the
+    /// chosen service point. Answers only with the case number.
+    pub async fn submit_web_inquiry(
+        &self,
+        w: &WebInquiry,
+        ip: &str,
+        now: OffsetDateTime,
+    ) -> Result<String, StoreError> {
+        let recent: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM public_submissions WHERE ip = $1 AND at > $2")
+                .bind(ip)
+                .bind(micros(now - Duration::hours(1)))
+                .fetch_one(&self.pool)
+                .await?;
+        if recent >= WEB_LIMIT_PER_HOUR {
+            return Err(StoreError::Forbidden(
+                "too many inquiries from this address; please try again in an hour or call us"
+                    .into(),
+            ));
+        }
+        let mut errs = ValidationErrors::default();
+        let org: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT o.id, m.code FROM organisations o LEFT JOIN markets m ON m.id = o.market_id WHERE o.id = $1 AND o.web_intake = 1",
+        )
+        .bind(w.service_point.trim())
+        .fetch_optional(&self.pool)
+        .await?;
+        if org.is_none() {
+            errs.push(FieldError::new(
+                "service_point",
+                Rule::OneOf,
+                "choose one of the listed service points",
+            ));
+        }
+        let name = errs.take(text("name", &w.name, 2, 200));
+        let email = Some(w.email.trim())
+            .filter(|e| !e.is_empty())
+            .and_then(|e| errs.take(Email::parse("email", e)));
+        let country = org.as_ref().and_then(|o| o.1.clone()).unwrap_or_default();
+        let phone = Some(w.phone.trim())
+            .filter(|p| !p.is_empty())
+            .and_then(|p| {
+                errs.take(Phone::parse(
+                    "phone",
+                    p,
+                    crate::crm::calling_code(&country).unwrap_or(""),
+                ))
+            });
+        if w.email.trim().is_empty() && w.phone.trim().is_empty() {
+            errs.push(FieldError::new(
+                "email",
+                Rule::Required,
+                "give an e-mail address or a phone number so that we can answer",
+            ));
+        }
+        let subject = errs.take(text("subject", &w.subject, 3, 200));
+        let message = errs.take(text("message", &w.message, 10, 5000));
+        let vehicle = Some(w.vehicle.trim())
+            .filter(|v| !v.is_empty())
+            .and_then(|v| errs.take(text("vehicle", v, 2, 40)));
+        errs.clone().into_result()?;
+        let (Some((org, _)), Some(name), Some(subject), Some(message)) =
+            (org, name, subject, message)
+        else {
+            return Err(errs.into());
+        };
+        let contact = email
+            .as_ref()
+            .map(|e| e.as_str().to_string())
+            .or(phone.as_ref().map(|p| p.as_str().to_string()))
+            .unwrap_or_default();
+        let mut customer = None;
+        for handle in [
+            email.as_ref().map(|e| e.as_str().to_string()),
+            phone.as_ref().map(|p| p.as_str().to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if customer.is_none() {
+                customer = self.customer_for_intake(&org, &handle).await?;
+            }
+        }
+        let symptoms = format!(
+            "{message}\n\n— {name}{}",
+            vehicle.map(|v| format!(", {v}")).unwrap_or_default()
+        );
+        let case_id = self
+            .insert_case(
+                &NewCase {
+                    org: &org,
+                    customer: customer.as_ref().map(|(id, o)| (id.as_str(), o.as_str())),
+                    vehicle_id: None,
+                    channel: Channel::Web,
+                    category: Category::Other,
+                    priority: Priority::Normal,
+                    subject: &subject,
+                    symptoms: Some(&symptoms),
+                    contact: Some(&contact),
+                    actor: None,
+                },
+                now,
+            )
+            .await?;
+        sqlx::query("INSERT INTO public_submissions (id, ip, at, case_id) VALUES ($1, $2, $3, $4)")
+            .bind(new_id())
+            .bind(ip)
+            .bind(micros(now))
+            .bind(&case_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT number FROM cases WHERE id = $1")
+            .bind(&case_id)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn case_numbers_in_subjects() {
+        assert_eq!(
+            super::case_number_in("Re: [CASE-2026-00042] Rattle").as_deref(),
+            Some("CASE-2026-00042")
+        );
+        assert_eq!(super::case_number_in("Rattle"), None);
+    }
+}
