@@ -24,6 +24,10 @@ impl FixedClock {
     pub fn new(at: OffsetDateTime) -> Self {
         Self(std::sync::Mutex::new(at))
     }
+    /// Seconds since the Unix epoch, as a form field carries them.
+    pub fn now_unix(&self) -> i64 {
+        self.now().unix_timestamp()
+    }
     pub fn advance(&self, by: time::Duration) {
         if let Ok(mut t) = self.0.lock() {
             *t += by;

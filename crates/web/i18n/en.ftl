@@ -343,3 +343,16 @@ category-delivery = Delivery
 category-warranty = Warranty
 category-invoice = Invoice
 category-other = Other
+
+# Public contact form
+contact-title = Contact the service centre
+contact-intro = Tell us what is wrong or what you need. We answer by e-mail or phone, in your language.
+contact-service-point = Service point
+contact-email-or-phone = Give your e-mail address, your phone number, or both.
+contact-vehicle = Your car (registration plate or VIN), if it is about a car
+contact-message = Your message
+contact-privacy = We use what you write only to answer your inquiry and to serve your car.
+contact-send = Send
+contact-thanks = Thank you. Your case number is { $number }; we will be in touch soon.
+contact-refused = Your message could not be taken in. Please try again, or call us.
+contact-limit = We received many messages from your connection just now. Please try again in an hour, or call us.

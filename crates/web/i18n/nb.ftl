@@ -343,3 +343,16 @@ category-delivery = Levering
 category-warranty = Garanti
 category-invoice = Faktura
 category-other = Annet
+
+# Offentlig kontaktskjema
+contact-title = Kontakt servicesenteret
+contact-intro = Fortell oss hva som er galt eller hva du trenger. Vi svarer på e-post eller telefon, på ditt språk.
+contact-service-point = Servicepunkt
+contact-email-or-phone = Oppgi e-postadresse, telefonnummer eller begge.
+contact-vehicle = Bilen din (registreringsnummer eller VIN), hvis det gjelder en bil
+contact-message = Meldingen din
+contact-privacy = Vi bruker det du skriver bare til å svare på henvendelsen og betjene bilen din.
+contact-send = Send
+contact-thanks = Takk. Saksnummeret ditt er { $number }; vi tar kontakt snart.
+contact-refused = Meldingen kunne ikke tas imot. Prøv igjen, eller ring oss.
+contact-limit = Vi har fått mange meldinger fra tilkoblingen din akkurat nå. Prøv igjen om en time, eller ring oss.

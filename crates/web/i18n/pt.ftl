@@ -343,3 +343,16 @@ category-delivery = Entrega
 category-warranty = Garantia
 category-invoice = Fatura
 category-other = Outro
+
+# Formulário de contacto público
+contact-title = Contactar o centro de assistência
+contact-intro = Diga-nos o que se passa ou de que precisa. Respondemos por e-mail ou telefone, no seu idioma.
+contact-service-point = Ponto de serviço
+contact-email-or-phone = Indique o seu e-mail, o seu telefone ou ambos.
+contact-vehicle = O seu carro (matrícula ou VIN), se for sobre um carro
+contact-message = A sua mensagem
+contact-privacy = Usamos o que escreve apenas para responder ao seu pedido e assistir o seu carro.
+contact-send = Enviar
+contact-thanks = Obrigado. O número do seu caso é { $number }; entraremos em contacto em breve.
+contact-refused = Não foi possível receber a sua mensagem. Tente novamente ou ligue-nos.
+contact-limit = Recebemos muitas mensagens da sua ligação neste momento. Tente novamente dentro de uma hora ou ligue-nos.

@@ -422,3 +422,180 @@ pub async fn follow_up_tasks(store: &Store) {
         Err(StoreError::NotFound)
     ));
 }
+
+pub async fn email_and_web_intake(store: &Store) {
+    use aftersales_store::intake::{InboundEmail, WebInquiry};
+    let t0 = datetime!(2026-06-02 08:30 UTC);
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let ingrid = caller(store, "ingrid", t0).await;
+    let mail = |id: &str, subject: &str, reply_to: Option<&str>| InboundEmail {
+        from: "siri.3@example.no".into(),
+        to: "Service.Trondheim@tesla.example".into(),
+        subject: subject.into(),
+        text: "Ladingen stopper på 80 prosent.".into(),
+        message_id: id.into(),
+        in_reply_to: reply_to.map(str::to_string),
+    };
+    let first = store
+        .receive_email(
+            &ingrid.scope,
+            &mail("<m1@example>", "Lading stopper", None),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.outcome, "created");
+    let case = store
+        .get_case(&ingrid.scope, &first.case_id, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        case.customer.as_ref().map(|c| c.label.as_str()),
+        Some("Siri Berg"),
+        "the sender is recognised"
+    );
+    assert_eq!(case.channel, aftersales_domain::cases::Channel::Email);
+    // The gateway retries: taken once.
+    let again = store
+        .receive_email(
+            &ingrid.scope,
+            &mail("<m1@example>", "Lading stopper", None),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.outcome.as_str(), again.case_id.as_str()),
+        ("duplicate", first.case_id.as_str())
+    );
+    // The advisor waits for the customer; the reply threads in and reopens the case.
+    let c = store
+        .set_case_status(
+            &ingrid.scope,
+            &case.id,
+            Status::WaitingForCustomer,
+            case.version,
+            t0,
+        )
+        .await
+        .unwrap();
+    let reply = store
+        .receive_email(
+            &ingrid.scope,
+            &mail("<m2@example>", "Re: Lading stopper", Some("<m1@example>")),
+            t0 + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (reply.outcome.as_str(), reply.case_id.as_str()),
+        ("threaded", c.id.as_str())
+    );
+    assert_eq!(
+        store
+            .get_case(&ingrid.scope, &c.id, t0)
+            .await
+            .unwrap()
+            .status,
+        Status::Open
+    );
+    // Or by the case number in the subject.
+    let by_number = store
+        .receive_email(
+            &ingrid.scope,
+            &mail(
+                "<m3@example>",
+                &format!("Sv: [{}] bilde", case.number),
+                None,
+            ),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_number.outcome, "threaded");
+    let events = store.case_events(&ingrid.scope, &c.id).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.kind == "inbound").count(), 2);
+    // Mail to an unknown inbox, or to another market's inbox, is refused.
+    let mut foreign = mail("<m4@example>", "Hei", None);
+    foreign.to = "lisboa@polestar-service.example".into();
+    let e = store
+        .receive_email(&ingrid.scope, &foreign, t0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid(v) if v.0[0].field == "to"),
+        "{e:?}"
+    );
+
+    // The public web form: validated, linked, rate limited.
+    let points = store.public_service_points().await.unwrap();
+    let trd = points
+        .iter()
+        .find(|p| p.name == "Tesla Service Centre Trondheim")
+        .unwrap()
+        .id
+        .clone();
+    let bad = WebInquiry {
+        service_point: "nope".into(),
+        name: "K".into(),
+        subject: "Hi".into(),
+        message: "short".into(),
+        ..Default::default()
+    };
+    let e = store
+        .submit_web_inquiry(&bad, "198.51.100.7", t0)
+        .await
+        .unwrap_err();
+    let fields: Vec<String> = match e {
+        StoreError::Invalid(v) => v.0.into_iter().map(|f| f.field).collect(),
+        e => panic!("{e:?}"),
+    };
+    assert_eq!(
+        fields,
+        vec!["service_point", "name", "email", "subject", "message"]
+    );
+    let good = WebInquiry {
+        service_point: trd.clone(),
+        name: "Nina Dahl".into(),
+        phone: "481 90 554".into(),
+        subject: "Bremsene skraper".into(),
+        message: "Det skraper fra bremsene foran når jeg bremser.".into(),
+        ..Default::default()
+    };
+    let number = store
+        .submit_web_inquiry(&good, "198.51.100.7", t0)
+        .await
+        .unwrap();
+    let inbox = store
+        .inbox(&ingrid.scope, InboxFilter::All, t0)
+        .await
+        .unwrap();
+    let web = inbox.iter().find(|c| c.number == number).unwrap();
+    assert_eq!(
+        web.customer.as_ref().map(|c| c.label.as_str()),
+        Some("Nina Dahl")
+    );
+    assert_eq!(
+        web.escalation_reason,
+        Some(EscalationReason::Safety),
+        "web inquiries get the same rules"
+    );
+    for _ in 0..4 {
+        store
+            .submit_web_inquiry(&good, "198.51.100.7", t0)
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        store.submit_web_inquiry(&good, "198.51.100.7", t0).await,
+        Err(StoreError::Forbidden(_))
+    ));
+    store
+        .submit_web_inquiry(&good, "198.51.100.8", t0)
+        .await
+        .unwrap();
+    store
+        .submit_web_inquiry(&good, "198.51.100.7", t0 + Duration::minutes(61))
+        .await
+        .unwrap();
+}

@@ -58,6 +58,7 @@ conformance!(
     sla_timers_run_on_the_business_calendar,
     escalation_rules_and_the_managers_queue,
     follow_up_tasks,
+    email_and_web_intake,
 );
 
 #[tokio::test]

@@ -321,3 +321,70 @@ pub async fn set_opening_hours(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Takes in a mail from the mail gateway (authenticate with an API token of an account that
+/// may write cases at the inbox's organisation). Replies join their case; a retried mail is
+/// taken once.
+#[utoipa::path(post, path = "/api/v1/inbound-email", tag = "cases", request_body = aftersales_store::intake::InboundEmail,
+    responses((status = 201, body = aftersales_store::intake::IntakeResult), (status = 200, body = aftersales_store::intake::IntakeResult),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn inbound_email(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiJson(mail): ApiJson<aftersales_store::intake::InboundEmail>,
+) -> Result<Response, ApiError> {
+    let r = state
+        .store
+        .receive_email(&caller.scope, &mail, state.now())
+        .await?;
+    let status = if r.outcome == "created" {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(r)).into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InboundAddressInput {
+    pub address: String,
+}
+
+/// Registers a mail address whose mail lands in this organisation's inbox.
+#[utoipa::path(post, path = "/api/v1/organisations/{id}/inbound-addresses", tag = "cases", params(("id" = String, Path)), request_body = InboundAddressInput,
+    responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn add_inbound_address(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<InboundAddressInput>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .add_inbound_address(&caller.scope, &id, &b.address)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebIntakeInput {
+    pub enabled: bool,
+}
+
+/// Lets the organisation take inquiries from the public web form, or stops it.
+#[utoipa::path(put, path = "/api/v1/organisations/{id}/web-intake", tag = "cases", params(("id" = String, Path)), request_body = WebIntakeInput,
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn set_web_intake(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<WebIntakeInput>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .set_web_intake(&caller.scope, &id, b.enabled)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

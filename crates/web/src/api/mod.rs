@@ -123,6 +123,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::complete_task))
         .routes(routes!(cases::set_sla_policy))
         .routes(routes!(cases::set_opening_hours))
+        .routes(routes!(cases::inbound_email))
+        .routes(routes!(cases::add_inbound_address))
+        .routes(routes!(cases::set_web_intake))
 }
 
 /// The API routes and the OpenAPI document generated from them.

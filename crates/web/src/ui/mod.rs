@@ -4,6 +4,7 @@
 
 mod audit;
 mod cases;
+mod contact;
 mod crm;
 mod home;
 mod org;
@@ -74,6 +75,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/customers/{id}/export"),
     ("GET", "/vehicles/{id}"),
     ("POST", "/vehicles/{id}/odometer"),
+    ("GET", "/contact"),
+    ("POST", "/contact"),
     ("GET", "/inbox"),
     ("GET", "/cases/new"),
     ("POST", "/cases"),
@@ -123,6 +126,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/customers/{id}/export", get(crm::export))
         .route("/vehicles/{id}", get(crm::vehicle))
         .route("/vehicles/{id}/odometer", post(crm::odometer))
+        .route("/contact", get(contact::form).post(contact::submit))
         .route("/inbox", get(cases::inbox))
         .route("/cases/new", get(cases::new_form))
         .route("/cases", post(cases::create))

@@ -153,3 +153,101 @@ async fn a_call_about_smoke_goes_straight_to_the_manager() {
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn the_public_form_and_the_mail_gateway_open_cases() {
+    use axum::http::Method;
+    use serde_json::json;
+
+    use crate::support::{cookie_value, csrf_in, Auth};
+
+    let app = TestApp::new().await;
+    let page = app.get("/contact?lang=pt", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Contactar o centro de assistência")
+            && page.body.contains("Polestar Service Point Porto")
+    );
+    let token = csrf_in(&page.body).unwrap();
+    let cookie = format!(
+        "as_csrf={}; as_lang=pt",
+        cookie_value(&page.cookies(), "as_csrf").unwrap()
+    );
+    let porto = page
+        .body
+        .split("<option value=\"")
+        .find(|p| p.contains("Polestar Service Point Porto"))
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let started = (app.clock.now_unix() - 60).to_string();
+    let fields = |extra: &[(&'static str, String)]| {
+        let mut f: Vec<(&str, String)> = vec![
+            ("csrf_token", token.clone()),
+            ("started", started.clone()),
+            ("service_point", porto.clone()),
+            ("name", "Carolina Sá".into()),
+            ("email", "carolina.5@example.pt".into()),
+            ("subject", "Pedido de marcação".into()),
+            (
+                "message",
+                "Gostaria de marcar a revisão anual do meu Polestar 2.".into(),
+            ),
+        ];
+        f.extend_from_slice(extra);
+        f
+    };
+    let post = |f: Vec<(&'static str, String)>| {
+        let cookie = cookie.clone();
+        let app = &app;
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_raw_form("/contact", Some(&cookie), &pairs).await
+        }
+    };
+    // A filled honeypot or a form sent within a second of loading is taken for a robot.
+    let r = post(fields(&[("website", "http://spam.example".into())])).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Não foi possível receber"));
+    let mut quick = fields(&[]);
+    quick[1].1 = app.clock.now_unix().to_string();
+    assert_eq!(post(quick).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A person's inquiry opens a case at the chosen service point.
+    let r = post(fields(&[])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("O número do seu caso é CASE-"));
+    let marta = app.login("marta").await;
+    let inbox = app.get("/inbox", Some(&marta)).await;
+    assert!(inbox.body.contains("Pedido de marcação") && inbox.body.contains("Carolina Sá"));
+
+    // The mail gateway, with an API token of an account of the Lisboa workshop.
+    let joao = app.token_for("joao").await;
+    let mail = json!({"from": "rui.6@example.pt", "to": "lisboa@polestar-service.example", "subject": "Travões",
+        "text": "Os travões continuam a chiar.", "message_id": "<abc@mail.example>"});
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/inbound-email",
+            Auth::Bearer(&joao),
+            Some(mail.clone()),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.json()["outcome"], "created");
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/inbound-email",
+            Auth::Bearer(&joao),
+            Some(mail),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["outcome"].as_str()),
+        (StatusCode::OK, Some("duplicate"))
+    );
+}
