@@ -113,6 +113,9 @@ impl Permission {
             Permission::CrmWrite => {
                 "changing customers and vehicles, which valet drivers and HQ analysts may not"
             }
+            Permission::KnowledgeManage => {
+                "writing the knowledge base, which needs a service manager, market manager or administrator"
+            }
         }
     }
 }
@@ -133,6 +136,8 @@ pub enum Permission {
     CrmRead,
     /// Create and change customers, vehicles, consents, notes, odometer readings.
     CrmWrite,
+    /// Write the knowledge base of remote fixes.
+    KnowledgeManage,
 }
 
 impl Role {
@@ -196,6 +201,10 @@ impl Role {
         match p {
             Permission::OrgRead | Permission::CrmRead => true,
             Permission::CrmWrite => !matches!(self, Role::ValetDriver | Role::HqAnalyst),
+            Permission::KnowledgeManage => matches!(
+                self,
+                Role::ServiceManager | Role::MarketCsManager | Role::Administrator
+            ),
             Permission::OrgManage | Permission::UserManage | Permission::AuditRead => {
                 self == Role::Administrator
             }

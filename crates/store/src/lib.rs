@@ -16,6 +16,7 @@ pub mod import;
 pub mod intake;
 pub mod org;
 mod scope;
+pub mod triage;
 pub mod user;
 
 pub use db::{sqlite_path, Engine, Store};

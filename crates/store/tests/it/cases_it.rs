@@ -599,3 +599,202 @@ pub async fn email_and_web_intake(store: &Store) {
         .await
         .unwrap();
 }
+
+pub async fn triage_suggests_learns_and_counts(store: &Store) {
+    use aftersales_domain::i18n::Language;
+    use aftersales_store::triage::{ArticleInput, DecisionInput};
+    let t0 = datetime!(2026-06-02 08:30 UTC);
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let ingrid = caller(store, "ingrid", t0).await;
+    let mut input = phone_case("Skjermen fryser ved rygging", "415 22 333");
+    input.symptoms = Some("Berøringsskjermen blir svart og fryser".into());
+    let case = store.create_case(&ingrid.scope, &input, t0).await.unwrap();
+    let s = store
+        .triage_suggestions(&ingrid.scope, &case.id, Language::Nb, t0)
+        .await
+        .unwrap();
+    assert_eq!(s[0].kind, "remote-fix");
+    let screen = s[0].article.clone().unwrap();
+    assert_eq!(screen.title, "Omstart av berøringsskjermen");
+    assert!(
+        s[0].matched.iter().any(|m| m == "skjerm"),
+        "{:?}",
+        s[0].matched
+    );
+    assert_eq!(
+        s[0].outcomes.as_ref().unwrap().rate_percent,
+        None,
+        "no outcomes yet"
+    );
+    assert_eq!(
+        s.iter()
+            .rev()
+            .take(2)
+            .map(|x| x.kind.as_str())
+            .collect::<Vec<_>>(),
+        vec!["workshop", "mobile-service"]
+    );
+    // Polestar's fixes are not Tesla's to suggest.
+    assert!(s
+        .iter()
+        .filter_map(|x| x.article.as_ref())
+        .all(|a| !a.title.contains("infotainment")));
+
+    // The advisor applies the fix; the case is resolved; 30 days pass without a comeback: success.
+    let bad = DecisionInput {
+        kind: "remote-fix".into(),
+        article_id: None,
+    };
+    let e = store
+        .record_triage(&ingrid.scope, &case.id, &bad, t0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid(v) if v.0[0].field == "article_id"),
+        "{e:?}"
+    );
+    store
+        .record_triage(
+            &ingrid.scope,
+            &case.id,
+            &DecisionInput {
+                kind: "remote-fix".into(),
+                article_id: Some(screen.id.clone()),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let c = store.get_case(&ingrid.scope, &case.id, t0).await.unwrap();
+    store
+        .set_case_status(
+            &ingrid.scope,
+            &case.id,
+            Status::Resolved,
+            c.version,
+            t0 + Duration::minutes(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .article_outcomes(&screen.id, t0 + Duration::days(5))
+            .await
+            .unwrap()
+            .settled,
+        0,
+        "not known before 30 days"
+    );
+    let later = t0 + Duration::days(31);
+    let o = store.article_outcomes(&screen.id, later).await.unwrap();
+    assert_eq!((o.settled, o.successes, o.rate_percent), (1, 1, Some(100)));
+    // A second customer's identical fix fails: they call again about the same concern.
+    let mut input2 = phone_case("Skjermen fryser igjen", "952 88 104");
+    input2.symptoms = Some("skjerm svart".into());
+    let c2 = store.create_case(&ingrid.scope, &input2, t0).await.unwrap();
+    store
+        .record_triage(
+            &ingrid.scope,
+            &c2.id,
+            &DecisionInput {
+                kind: "remote-fix".into(),
+                article_id: Some(screen.id.clone()),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let v = store
+        .get_case(&ingrid.scope, &c2.id, t0)
+        .await
+        .unwrap()
+        .version;
+    store
+        .set_case_status(
+            &ingrid.scope,
+            &c2.id,
+            Status::Resolved,
+            v,
+            t0 + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    store
+        .create_case(
+            &ingrid.scope,
+            &phone_case("Skjermen er svart igjen", "952 88 104"),
+            t0 + Duration::days(3),
+        )
+        .await
+        .unwrap();
+    let o = store.article_outcomes(&screen.id, later).await.unwrap();
+    assert_eq!((o.settled, o.successes, o.rate_percent), (2, 1, Some(50)));
+    // The KPI over the period: technical cases resolved remotely without a comeback ÷ technical cases.
+    let (num, den) = store
+        .remote_resolution_rate(
+            &ingrid.scope,
+            t0 - Duration::hours(1),
+            t0 + Duration::days(10),
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!((num, den), (1, 3));
+    // The decisions show on the customer's timeline.
+    let customer = case.customer.unwrap().id;
+    let tl = store
+        .customer_timeline(&ingrid.scope, &customer)
+        .await
+        .unwrap();
+    assert!(tl
+        .iter()
+        .any(|e| e.kind == "triage" && e.summary.contains("Restart the touchscreen")));
+
+    // Writing the knowledge base: a service manager may, an advisor may not.
+    let trondheim = store
+        .cli()
+        .find_organisation("Tesla Service Centre Trondheim")
+        .await
+        .unwrap()
+        .0;
+    let article = ArticleInput {
+        category: "technical".into(),
+        keywords: "wiper, vindusvisker, escovas".into(),
+        fix_kind: "setting".into(),
+        title_nb: "Vindusviskeren går av seg selv".into(),
+        title_en: "The wipers start by themselves".into(),
+        title_pt: "As escovas ligam sozinhas".into(),
+        steps_nb: "Slå av automatisk visking under Kontroller.".into(),
+        steps_en: "Turn off auto wipers under Controls.".into(),
+        steps_pt: "Desligue a limpeza automática em Controlos.".into(),
+    };
+    assert!(matches!(
+        store
+            .create_article(&ingrid.scope, &trondheim, &article, t0)
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    let kari = caller(store, "kari", t0).await;
+    let a = store
+        .create_article(&kari.scope, &trondheim, &article, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_article(&ingrid.scope, &a.id, Language::Pt)
+            .await
+            .unwrap()
+            .title,
+        "As escovas ligam sozinhas"
+    );
+    let bad = ArticleInput {
+        fix_kind: "magic".into(),
+        ..article.clone()
+    };
+    assert!(matches!(
+        store
+            .create_article(&kari.scope, &trondheim, &bad, t0)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+}

@@ -59,6 +59,7 @@ conformance!(
     escalation_rules_and_the_managers_queue,
     follow_up_tasks,
     email_and_web_intake,
+    triage_suggests_learns_and_counts,
 );
 
 #[tokio::test]
