@@ -157,14 +157,6 @@ impl Store {
         input: &ArticleInput,
         now: OffsetDateTime,
     ) -> Result<Article, StoreError> {
-        if !scope.permits_record(org_id, Permission::CrmRead) {
-            return Err(ValidationErrors::single(
-                "organisation_id",
-                Rule::Unknown,
-                "organisation_id names no organisation you can see",
-            )
-            .into());
-        }
         scope.require_record(org_id, Permission::KnowledgeManage)?;
         let mut errs = ValidationErrors::default();
         let category = errs.take(Category::parse("category", &input.category));

@@ -356,3 +356,21 @@ contact-send = Send
 contact-thanks = Thank you. Your case number is { $number }; we will be in touch soon.
 contact-refused = Your message could not be taken in. Please try again, or call us.
 contact-limit = We received many messages from your connection just now. Please try again in an hour, or call us.
+
+# Triage
+triage-title = Triage: can it be fixed remotely?
+triage-success = worked
+triage-no-outcomes = no outcomes yet
+triage-steps = Steps
+triage-matched = Matched
+triage-apply = Apply this remote fix
+triage-kind-remote-fix = Remote fix
+triage-kind-mobile-service = Send mobile service
+triage-kind-workshop = Book the workshop
+triage-fix-reboot = restart
+triage-fix-setting = setting
+triage-fix-ota = software update
+triage-fix-guidance = guidance
+case-event-triage = Triage
+case-event-inbound = From the customer
+timeline-triage = Triage

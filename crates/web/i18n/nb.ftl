@@ -356,3 +356,21 @@ contact-send = Send
 contact-thanks = Takk. Saksnummeret ditt er { $number }; vi tar kontakt snart.
 contact-refused = Meldingen kunne ikke tas imot. Prøv igjen, eller ring oss.
 contact-limit = Vi har fått mange meldinger fra tilkoblingen din akkurat nå. Prøv igjen om en time, eller ring oss.
+
+# Triage
+triage-title = Triage: kan det løses på avstand?
+triage-success = virket
+triage-no-outcomes = ingen resultater ennå
+triage-steps = Steg
+triage-matched = Treff
+triage-apply = Bruk denne fjernløsningen
+triage-kind-remote-fix = Fjernløsning
+triage-kind-mobile-service = Send mobil service
+triage-kind-workshop = Book verkstedet
+triage-fix-reboot = omstart
+triage-fix-setting = innstilling
+triage-fix-ota = programvareoppdatering
+triage-fix-guidance = veiledning
+case-event-triage = Triage
+case-event-inbound = Fra kunden
+timeline-triage = Triage

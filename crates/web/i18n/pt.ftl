@@ -356,3 +356,21 @@ contact-send = Enviar
 contact-thanks = Obrigado. O número do seu caso é { $number }; entraremos em contacto em breve.
 contact-refused = Não foi possível receber a sua mensagem. Tente novamente ou ligue-nos.
 contact-limit = Recebemos muitas mensagens da sua ligação neste momento. Tente novamente dentro de uma hora ou ligue-nos.
+
+# Triagem
+triage-title = Triagem: pode resolver-se à distância?
+triage-success = resultou
+triage-no-outcomes = ainda sem resultados
+triage-steps = Passos
+triage-matched = Correspondências
+triage-apply = Aplicar esta solução remota
+triage-kind-remote-fix = Solução remota
+triage-kind-mobile-service = Enviar assistência móvel
+triage-kind-workshop = Marcar oficina
+triage-fix-reboot = reinício
+triage-fix-setting = definição
+triage-fix-ota = atualização de software
+triage-fix-guidance = orientação
+case-event-triage = Triagem
+case-event-inbound = Do cliente
+timeline-triage = Triagem

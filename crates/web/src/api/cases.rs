@@ -388,3 +388,129 @@ pub async fn set_web_intake(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Ranked triage suggestions for the case: remote fixes with their observed success rates,
+/// then mobile service and the workshop. In your language.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/triage-suggestions", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<aftersales_store::triage::Suggestion>)))]
+pub async fn triage_suggestions(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<aftersales_store::triage::Suggestion>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .triage_suggestions(&caller.scope, &id, caller.language, state.now())
+            .await?,
+    ))
+}
+
+/// Records the triage decision: `remote-fix` (with the article applied), `mobile-service` or `workshop`.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/triage", tag = "cases", params(("id" = String, Path)), request_body = aftersales_store::triage::DecisionInput,
+    responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn record_triage(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<aftersales_store::triage::DecisionInput>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .record_triage(&caller.scope, &id, &b, state.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The knowledge base you can use, in your language.
+#[utoipa::path(get, path = "/api/v1/knowledge-articles", tag = "cases", responses((status = 200, body = Vec<aftersales_store::triage::Article>)))]
+pub async fn list_articles(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+) -> Result<Json<Vec<aftersales_store::triage::Article>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .list_articles(&caller.scope, caller.language)
+            .await?,
+    ))
+}
+
+/// Publishes a remote fix to everyone at or below the organisation (service managers, market managers, administrators).
+#[utoipa::path(post, path = "/api/v1/organisations/{id}/knowledge-articles", tag = "cases", params(("id" = String, Path)),
+    request_body = aftersales_store::triage::ArticleInput,
+    responses((status = 201, body = aftersales_store::triage::Article), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_article(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<aftersales_store::triage::ArticleInput>,
+) -> Result<Response, ApiError> {
+    let a = state
+        .store
+        .create_article(&caller.scope, &id, &b, state.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(a)).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodParams {
+    /// Start (inclusive), RFC 3339.
+    pub from: String,
+    /// End (exclusive), RFC 3339.
+    pub to: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Rate {
+    pub numerator: i64,
+    pub denominator: i64,
+    /// numerator ÷ denominator in percent, one decimal; `null` without cases.
+    pub percent: Option<f64>,
+    /// The published definition.
+    pub definition: &'static str,
+}
+
+/// Remote-resolution rate over cases created in the period (kpi-definitions.md).
+#[utoipa::path(get, path = "/api/v1/kpis/remote-resolution-rate", tag = "cases", params(PeriodParams),
+    responses((status = 200, body = Rate), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn remote_resolution_rate(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiQuery(p): ApiQuery<PeriodParams>,
+) -> Result<Json<Rate>, ApiError> {
+    let rfc = time::format_description::well_known::Rfc3339;
+    let from = OffsetDateTime::parse(&p.from, &rfc).map_err(|_| {
+        ApiError::field(
+            "from",
+            Rule::Format,
+            "from must be an RFC 3339 time like 2026-11-01T00:00:00Z",
+        )
+    })?;
+    let to = OffsetDateTime::parse(&p.to, &rfc).map_err(|_| {
+        ApiError::field(
+            "to",
+            Rule::Format,
+            "to must be an RFC 3339 time like 2026-12-01T00:00:00Z",
+        )
+    })?;
+    if to <= from {
+        return Err(ApiError::field(
+            "to",
+            Rule::NotAllowed,
+            "to must be after from",
+        ));
+    }
+    let (n, d) = state
+        .store
+        .remote_resolution_rate(&caller.scope, from, to, state.now())
+        .await?;
+    Ok(Json(Rate {
+        numerator: n,
+        denominator: d,
+        percent: (d > 0).then(|| (n as f64 * 1000.0 / d as f64).round() / 10.0),
+        definition: "cases closed by a remote fix (phone guidance, OTA, settings) with no visit within 30 days ÷ technical cases",
+    }))
+}

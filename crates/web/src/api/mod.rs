@@ -126,6 +126,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::inbound_email))
         .routes(routes!(cases::add_inbound_address))
         .routes(routes!(cases::set_web_intake))
+        .routes(routes!(cases::triage_suggestions))
+        .routes(routes!(cases::record_triage))
+        .routes(routes!(cases::list_articles))
+        .routes(routes!(cases::create_article))
+        .routes(routes!(cases::remote_resolution_rate))
 }
 
 /// The API routes and the OpenAPI document generated from them.

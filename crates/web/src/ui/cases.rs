@@ -296,6 +296,7 @@ struct CasePage<'a> {
     next_statuses: Vec<&'static str>,
     errors: FormErrors,
     today: String,
+    suggestions: Vec<aftersales_store::triage::Suggestion>,
 }
 
 impl CasePage<'_> {
@@ -348,6 +349,11 @@ async fn case_page(
         .map(|n| n.as_str())
         .collect();
     let today = zone.local(now).date().to_string();
+    let suggestions = state
+        .store
+        .triage_suggestions(&s.caller.scope, id, s.ctx.lang, now)
+        .await
+        .unwrap_or_default();
     let row = row(&t, &zones, case);
     (
         status,
@@ -359,6 +365,7 @@ async fn case_page(
             next_statuses,
             errors,
             today,
+            suggestions,
             t,
         }),
     )
@@ -564,4 +571,22 @@ pub async fn complete_task(
         Ok(task) => see_other(&format!("/cases/{}", task.case_id)),
         Err(e) => store_error(&state, &s.ctx, e),
     }
+}
+
+pub async fn triage(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let input = aftersales_store::triage::DecisionInput {
+        kind: field(&p, "kind").into(),
+        article_id: Some(field(&p, "article_id").to_string()).filter(|a| !a.is_empty()),
+    };
+    let r = state
+        .store
+        .record_triage(&s.caller.scope, &id, &input, state.now())
+        .await;
+    after(&state, &s, &id, r).await
 }

@@ -85,6 +85,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/cases/{id}/status"),
     ("POST", "/cases/{id}/escalate"),
     ("POST", "/cases/{id}/take"),
+    ("POST", "/cases/{id}/triage"),
     ("POST", "/cases/{id}/tasks"),
     ("GET", "/tasks"),
     ("POST", "/tasks/{id}/done"),
@@ -135,6 +136,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cases/{id}/status", post(cases::set_status))
         .route("/cases/{id}/escalate", post(cases::escalate))
         .route("/cases/{id}/take", post(cases::take))
+        .route("/cases/{id}/triage", post(cases::triage))
         .route("/cases/{id}/tasks", post(cases::add_task))
         .route("/tasks", get(cases::tasks))
         .route("/tasks/{id}/done", post(cases::complete_task))

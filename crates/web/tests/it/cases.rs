@@ -251,3 +251,100 @@ async fn the_public_form_and_the_mail_gateway_open_cases() {
         (StatusCode::OK, Some("duplicate"))
     );
 }
+
+#[tokio::test]
+async fn triage_suggests_a_remote_fix_and_records_it() {
+    use axum::http::Method;
+    use serde_json::json;
+
+    use crate::support::Auth;
+
+    let app = TestApp::new().await;
+    let ingrid = app.login("ingrid").await;
+    let r = app
+        .post_form(
+            "/cases",
+            &ingrid,
+            &[
+                ("contact", "415 22 333"),
+                ("subject", "Skjermen fryser"),
+                ("symptoms", "Skjermen blir svart under kjøring"),
+                ("category", "technical"),
+                ("priority", "normal"),
+                ("channel", "phone"),
+            ],
+        )
+        .await;
+    let case_url = location(&r);
+    let page = app.get(&case_url, Some(&ingrid)).await;
+    assert!(page.body.contains("Triage: kan det løses på avstand?"));
+    assert!(
+        page.body.contains("Omstart av berøringsskjermen")
+            && page.body.contains("ingen resultater ennå")
+    );
+    let article = page
+        .body
+        .split("name=\"article_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let case_id = case_url.trim_start_matches("/cases/").to_string();
+    let r = app
+        .post_form(
+            &format!("/cases/{case_id}/triage"),
+            &ingrid,
+            &[("kind", "remote-fix"), ("article_id", &article)],
+        )
+        .await;
+    assert_eq!(location(&r), case_url);
+    let page = app.get(&case_url, Some(&ingrid)).await;
+    assert!(page.body.contains("remote-fix: Restart the touchscreen"));
+
+    // Through the API: suggestions in the user's language, the KPI with its definition.
+    let token = app.token_for("ingrid").await;
+    let s = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/cases/{case_id}/triage-suggestions"),
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(s[0]["article"]["title"], "Omstart av berøringsskjermen");
+    let r = app
+        .api(
+            Method::GET,
+            "/api/v1/kpis/remote-resolution-rate?from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.json()["denominator"].as_i64().unwrap() >= 1);
+    let r = app
+        .api(
+            Method::GET,
+            "/api/v1/kpis/remote-resolution-rate?from=yesterday&to=2026-12-01T00:00:00Z",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.json()["errors"][0]["field"], "from");
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/cases/{case_id}/triage"),
+            Auth::Bearer(&token),
+            Some(json!({"kind": "teleport"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.json()["errors"][0]["rule"], "one-of");
+}

@@ -212,6 +212,12 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
         ("post", "/api/v1/vehicles/{id}/ownership") => {
             Some(json!({"customer_id": v.customer, "from_date": "2030-01-01"}))
         }
+        ("post", "/api/v1/cases/{id}/triage") => Some(json!({"kind": "workshop"})),
+        ("post", "/api/v1/organisations/{id}/knowledge-articles") => {
+            Some(json!({"category": "technical", "keywords": "intruder",
+            "fix_kind": "guidance", "title_nb": "Intruder", "title_en": "Intruder", "title_pt": "Intruder",
+            "steps_nb": "Intruder", "steps_en": "Intruder", "steps_pt": "Intruder"}))
+        }
         ("post", "/api/v1/inbound-email") => Some(
             json!({"from": "beatriz@example.pt", "to": "lisboa@polestar-service.example",
             "subject": "Intruder mail", "text": "Hello", "message_id": "<intruder@example>"}),
