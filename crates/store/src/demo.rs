@@ -407,6 +407,31 @@ pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, 
     }
     seed_cases(store, &org("tesla-trd"), &org("ws-lisboa"), now).await?;
     seed_knowledge(store, &org("tesla-hq"), &org("polestar-hq"), now).await?;
+    // Working procedures: delivery questions in Norway go to the customer-care centre; technical
+    // cases taken in by Polestar Portugal go to the importer's Lisboa workshop.
+    for (owner, category, target, targets) in [
+        (
+            "tesla-no",
+            "delivery",
+            "tesla-care",
+            (Some(120_i64), Some(960_i64)),
+        ),
+        ("polestar-pt", "technical", "ws-lisboa", (None, None)),
+    ] {
+        sqlx::query(
+            "INSERT INTO routing_rules (id, organisation_id, category, target_organisation_id, first_response_minutes, resolution_minutes, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(crate::new_id())
+        .bind(org(owner))
+        .bind(category)
+        .bind(org(target))
+        .bind(targets.0)
+        .bind(targets.1)
+        .bind(micros(now))
+        .execute(&store.pool)
+        .await?;
+    }
     Ok(logins())
 }
 

@@ -798,3 +798,152 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
         Err(StoreError::Invalid(_))
     ));
 }
+
+pub async fn working_procedures_route_and_hand_off(store: &Store) {
+    let t0 = datetime!(2026-06-02 08:30 UTC);
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let ingrid = caller(store, "ingrid", t0).await;
+    let sofie = caller(store, "sofie", t0).await;
+    let care = store
+        .cli()
+        .find_organisation("Tesla Customer Care Nordics")
+        .await
+        .unwrap()
+        .0;
+    // A delivery question taken in at Trondheim goes to the customer-care centre, with its SLA.
+    let mut input = phone_case("Når blir bilen min levert?", "980 11 223");
+    input.category = "delivery".into();
+    let c = store.create_case(&ingrid.scope, &input, t0).await.unwrap();
+    assert_eq!(c.organisation.id, care);
+    assert_eq!((c.first_response.minutes, c.resolution.minutes), (120, 960));
+    let handoffs = store.case_handoffs(&ingrid.scope, &c.id).await.unwrap();
+    assert_eq!(handoffs.len(), 1);
+    assert!(handoffs[0].rule_id.is_some());
+    assert_eq!(handoffs[0].from.label, "Tesla Service Centre Trondheim");
+    // The care centre has it in its inbox; Trondheim follows it read-only.
+    assert!(store
+        .inbox(&sofie.scope, InboxFilter::All, t0)
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.id == c.id));
+    assert!(!store
+        .inbox(&ingrid.scope, InboxFilter::All, t0)
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.id == c.id));
+    assert_eq!(
+        store.get_case(&ingrid.scope, &c.id, t0).await.unwrap().id,
+        c.id
+    );
+    assert!(store
+        .add_case_message(&ingrid.scope, &c.id, "hei", false, t0)
+        .await
+        .is_err());
+    store
+        .add_case_message(
+            &sofie.scope,
+            &c.id,
+            "Levering er planlagt til fredag.",
+            true,
+            t0,
+        )
+        .await
+        .unwrap();
+    // Polestar Portugal's technical calls go to the importer's Lisboa workshop; Porto does not see them.
+    let ana = caller(store, "ana", t0).await;
+    let mut pt = phone_case("Ruído ao travar", "935 112 009");
+    pt.contact = Some("935 112 009".into());
+    let pc = store.create_case(&ana.scope, &pt, t0).await.unwrap();
+    assert_eq!(pc.organisation.label, "Polestar Service Point Lisboa");
+    let joao = caller(store, "joao", t0).await;
+    assert!(store
+        .inbox(&joao.scope, InboxFilter::All, t0)
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.id == pc.id));
+    let marta = caller(store, "marta", t0).await;
+    assert!(matches!(
+        store.get_case(&marta.scope, &pc.id, t0).await,
+        Err(StoreError::NotFound)
+    ));
+    // By hand: only to a party a procedure names.
+    let tech = store
+        .create_case(
+            &ingrid.scope,
+            &phone_case("Spørsmål om levering av deler", "415 22 333"),
+            t0,
+        )
+        .await
+        .unwrap();
+    let porto = store
+        .cli()
+        .find_organisation("Polestar Service Point Porto")
+        .await
+        .unwrap()
+        .0;
+    let e = store
+        .hand_off_case(&ingrid.scope, &tech.id, &porto, None, t0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid(v) if v.0[0].rule == Rule::NotAllowed),
+        "{e:?}"
+    );
+    let moved = store
+        .hand_off_case(&ingrid.scope, &tech.id, &care, Some("Gjelder levering"), t0)
+        .await
+        .unwrap();
+    assert_eq!(moved.organisation.id, care);
+    assert!(store
+        .inbox(&sofie.scope, InboxFilter::All, t0)
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.id == tech.id));
+    // Setting procedures is for administrators, within one brand.
+    let norway = store
+        .cli()
+        .find_organisation("Tesla Norway AS")
+        .await
+        .unwrap()
+        .0;
+    assert!(store
+        .set_routing_rule(&ingrid.scope, &norway, Category::Invoice, &care, None, t0)
+        .await
+        .is_err());
+    let nora = caller(store, "nora", t0).await;
+    let e = store
+        .set_routing_rule(&nora.scope, &norway, Category::Invoice, &porto, None, t0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Invalid(v) if v.0[0].field == "target_organisation_id"),
+        "{e:?}"
+    );
+    let rule = store
+        .set_routing_rule(
+            &nora.scope,
+            &norway,
+            Category::Invoice,
+            &care,
+            Some((60, 480)),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(rule.target.label, "Tesla Customer Care Nordics");
+    assert_eq!(
+        store.routing_rules(&ingrid.scope).await.unwrap().len(),
+        2,
+        "Trondheim works under Norway's procedures"
+    );
+    assert!(store
+        .routing_rules(&marta.scope)
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| r.organisation.label == "Polestar Portugal"));
+}

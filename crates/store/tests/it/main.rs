@@ -60,6 +60,7 @@ conformance!(
     follow_up_tasks,
     email_and_web_intake,
     triage_suggests_learns_and_counts,
+    working_procedures_route_and_hand_off,
 );
 
 #[tokio::test]
