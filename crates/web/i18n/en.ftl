@@ -374,3 +374,11 @@ triage-fix-guidance = guidance
 case-event-triage = Triage
 case-event-inbound = From the customer
 timeline-triage = Triage
+
+# Hand-offs between parties
+handoff-title = Parties and hand-offs
+handoff-none = Handled where it was taken in.
+handoff-by-rule = working procedure
+handoff-to = Hand to
+handoff-submit = Hand over
+case-event-handoff = Handed over

@@ -374,3 +374,11 @@ triage-fix-guidance = veiledning
 case-event-triage = Triage
 case-event-inbound = Fra kunden
 timeline-triage = Triage
+
+# Overleveringer mellom parter
+handoff-title = Parter og overleveringer
+handoff-none = Behandles der den kom inn.
+handoff-by-rule = arbeidsrutine
+handoff-to = Overlever til
+handoff-submit = Overlever
+case-event-handoff = Overlevert

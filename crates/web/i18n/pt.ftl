@@ -374,3 +374,11 @@ triage-fix-guidance = orientação
 case-event-triage = Triagem
 case-event-inbound = Do cliente
 timeline-triage = Triagem
+
+# Passagens entre entidades
+handoff-title = Entidades e passagens
+handoff-none = Tratado onde entrou.
+handoff-by-rule = procedimento
+handoff-to = Passar a
+handoff-submit = Passar
+case-event-handoff = Passado

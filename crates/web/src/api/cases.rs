@@ -514,3 +514,97 @@ pub async fn remote_resolution_rate(
         definition: "cases closed by a remote fix (phone guidance, OTA, settings) with no visit within 30 days ÷ technical cases",
     }))
 }
+
+/// The working procedures that apply within your reach.
+#[utoipa::path(get, path = "/api/v1/routing-rules", tag = "cases", responses((status = 200, body = Vec<aftersales_store::cases::RoutingRule>)))]
+pub async fn routing_rules(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+) -> Result<Json<Vec<aftersales_store::cases::RoutingRule>>, ApiError> {
+    Ok(Json(state.store.routing_rules(&caller.scope).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRuleInput {
+    pub target_organisation_id: String,
+    pub first_response_minutes: Option<i64>,
+    pub resolution_minutes: Option<i64>,
+}
+
+/// Sets the working procedure for a category at an organisation you administer.
+#[utoipa::path(put, path = "/api/v1/organisations/{id}/routing-rules/{category}", tag = "cases",
+    params(("id" = String, Path), ("category" = String, Path)), request_body = RoutingRuleInput,
+    responses((status = 200, body = aftersales_store::cases::RoutingRule), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn set_routing_rule(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path((id, category)): Path<(String, String)>,
+    ApiJson(b): ApiJson<RoutingRuleInput>,
+) -> Result<Json<aftersales_store::cases::RoutingRule>, ApiError> {
+    let category =
+        Category::parse("category", &category).map_err(|e| ApiError::invalid(vec![e]))?;
+    let targets = match (b.first_response_minutes, b.resolution_minutes) {
+        (Some(f), Some(r)) => Some((f, r)),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::field(
+                "resolution_minutes",
+                Rule::Required,
+                "give both targets, or neither",
+            ))
+        }
+    };
+    Ok(Json(
+        state
+            .store
+            .set_routing_rule(
+                &caller.scope,
+                &id,
+                category,
+                &b.target_organisation_id,
+                targets,
+                state.now(),
+            )
+            .await?,
+    ))
+}
+
+/// The hand-offs of the case between parties.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/handoffs", tag = "cases", params(("id" = String, Path)), responses((status = 200, body = Vec<aftersales_store::cases::Handoff>)))]
+pub async fn handoffs(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<aftersales_store::cases::Handoff>>, ApiError> {
+    Ok(Json(state.store.case_handoffs(&caller.scope, &id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffInput {
+    pub to_organisation_id: String,
+    pub note: Option<String>,
+}
+
+/// Hands the case to a party a working procedure names.
+#[utoipa::path(post, path = "/api/v1/cases/{id}/handoff", tag = "cases", params(("id" = String, Path)), request_body = HandoffInput,
+    responses((status = 200, body = Case), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn hand_off(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<HandoffInput>,
+) -> Result<Response, ApiError> {
+    let c = state
+        .store
+        .hand_off_case(
+            &caller.scope,
+            &id,
+            &b.to_organisation_id,
+            b.note.as_deref(),
+            state.now(),
+        )
+        .await?;
+    Ok((etag(c.version), Json(c)).into_response())
+}

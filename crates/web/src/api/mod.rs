@@ -131,6 +131,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::list_articles))
         .routes(routes!(cases::create_article))
         .routes(routes!(cases::remote_resolution_rate))
+        .routes(routes!(cases::routing_rules))
+        .routes(routes!(cases::set_routing_rule))
+        .routes(routes!(cases::handoffs))
+        .routes(routes!(cases::hand_off))
 }
 
 /// The API routes and the OpenAPI document generated from them.

@@ -297,6 +297,8 @@ struct CasePage<'a> {
     errors: FormErrors,
     today: String,
     suggestions: Vec<aftersales_store::triage::Suggestion>,
+    handoffs: Vec<(String, aftersales_store::cases::Handoff)>,
+    hand_to: Vec<aftersales_store::cases::Ref>,
 }
 
 impl CasePage<'_> {
@@ -354,6 +356,25 @@ async fn case_page(
         .triage_suggestions(&s.caller.scope, id, s.ctx.lang, now)
         .await
         .unwrap_or_default();
+    let handoffs = state
+        .store
+        .case_handoffs(&s.caller.scope, id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|h| (local(zone, h.at), h))
+        .collect();
+    let mut hand_to: Vec<aftersales_store::cases::Ref> = Vec::new();
+    for r in state
+        .store
+        .routing_rules(&s.caller.scope)
+        .await
+        .unwrap_or_default()
+    {
+        if r.target.id != case.organisation.id && !hand_to.iter().any(|x| x.id == r.target.id) {
+            hand_to.push(r.target);
+        }
+    }
     let row = row(&t, &zones, case);
     (
         status,
@@ -366,6 +387,8 @@ async fn case_page(
             errors,
             today,
             suggestions,
+            handoffs,
+            hand_to,
             t,
         }),
     )
@@ -589,4 +612,38 @@ pub async fn triage(
         .record_triage(&s.caller.scope, &id, &input, state.now())
         .await;
     after(&state, &s, &id, r).await
+}
+
+pub async fn hand_off(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let now = state.now();
+    match state
+        .store
+        .hand_off_case(
+            &s.caller.scope,
+            &id,
+            field(&p, "to_organisation_id"),
+            Some(field(&p, "note")),
+            now,
+        )
+        .await
+    {
+        Ok(_) => see_other(&format!("/cases/{id}")),
+        Err(StoreError::Invalid(e)) => {
+            case_page(
+                &state,
+                &s,
+                &id,
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
 }

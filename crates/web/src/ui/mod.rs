@@ -86,6 +86,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/cases/{id}/escalate"),
     ("POST", "/cases/{id}/take"),
     ("POST", "/cases/{id}/triage"),
+    ("POST", "/cases/{id}/handoff"),
     ("POST", "/cases/{id}/tasks"),
     ("GET", "/tasks"),
     ("POST", "/tasks/{id}/done"),
@@ -137,6 +138,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cases/{id}/escalate", post(cases::escalate))
         .route("/cases/{id}/take", post(cases::take))
         .route("/cases/{id}/triage", post(cases::triage))
+        .route("/cases/{id}/handoff", post(cases::hand_off))
         .route("/cases/{id}/tasks", post(cases::add_task))
         .route("/tasks", get(cases::tasks))
         .route("/tasks/{id}/done", post(cases::complete_task))

@@ -213,6 +213,10 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"customer_id": v.customer, "from_date": "2030-01-01"}))
         }
         ("post", "/api/v1/cases/{id}/triage") => Some(json!({"kind": "workshop"})),
+        ("post", "/api/v1/cases/{id}/handoff") => Some(json!({"to_organisation_id": v.org})),
+        ("put", "/api/v1/organisations/{id}/routing-rules/{category}") => {
+            Some(json!({"target_organisation_id": v.org}))
+        }
         ("post", "/api/v1/organisations/{id}/knowledge-articles") => {
             Some(json!({"category": "technical", "keywords": "intruder",
             "fix_kind": "guidance", "title_nb": "Intruder", "title_en": "Intruder", "title_pt": "Intruder",
@@ -495,6 +499,16 @@ async fn walk(app: &TestApp) {
                 );
             } else if template.starts_with("/api/v1/me/api-tokens/") {
                 assert_eq!(r.status, StatusCode::NOT_FOUND, "{ctx}");
+            }
+            if template == "/api/v1/routing-rules" {
+                // The market's working procedures name sibling parties by design; other brands' never.
+                let other_brand = if intruder == "marta" {
+                    "Tesla"
+                } else {
+                    "Polestar"
+                };
+                assert!(!r.body.contains(other_brand), "{ctx}: {}", r.body);
+                continue;
             }
             assert_clean(&ctx, &r.body, &marks);
         }

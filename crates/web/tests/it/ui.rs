@@ -441,14 +441,33 @@ async fn profile_changes_language_password_and_tokens() {
 async fn pages_are_accessible_and_phone_ready() {
     let app = TestApp::new().await;
     let b = app.login("admin").await;
-    for path in [
-        "/",
-        "/organisations",
-        "/users",
-        "/users/new",
-        "/audit",
-        "/profile",
-    ] {
+    let first_link = |html: String, prefix: &str| {
+        html.split(&format!("href=\"{prefix}"))
+            .skip(1)
+            .map(|p| p.split('"').next().unwrap_or("").to_string())
+            .find(|id| id.len() > 30)
+    };
+    let case = first_link(app.get("/inbox", Some(&b)).await.body, "/cases/")
+        .expect("a case in the demo inbox");
+    let customer = first_link(app.get("/customers", Some(&b)).await.body, "/customers/")
+        .expect("a demo customer");
+    let paths = [
+        "/".to_string(),
+        "/organisations".into(),
+        "/users".into(),
+        "/users/new".into(),
+        "/audit".into(),
+        "/profile".into(),
+        "/inbox".into(),
+        "/cases/new".into(),
+        "/customers".into(),
+        "/customers/new".into(),
+        "/tasks".into(),
+        "/contact".into(),
+        format!("/cases/{case}"),
+        format!("/customers/{customer}"),
+    ];
+    for path in paths.iter().map(String::as_str) {
         let r = app.get(path, Some(&b)).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
         let html = &r.body;
@@ -461,25 +480,33 @@ async fn pages_are_accessible_and_phone_ready() {
         assert!(html.contains("class=\"skip\" href=\"#main\""), "{path}");
         assert!(html.contains("<html lang=\"en\">"), "{path}");
         assert_eq!(html.matches("<h1").count(), 1, "{path} has one h1");
-        // Every input, select and textarea that is not hidden has a label.
-        for part in html
-            .split("<input")
-            .skip(1)
-            .chain(html.split("<select").skip(1))
+        // Every input, select and textarea that is not hidden has a label: one naming its id,
+        // or one wrapped around it.
+        for (at, _) in html
+            .match_indices("<input")
+            .chain(html.match_indices("<select"))
+            .chain(html.match_indices("<textarea"))
         {
-            let tag = part.split('>').next().unwrap();
+            let tag = html[at..].split('>').next().unwrap();
             if tag.contains("type=\"hidden\"") {
+                continue;
+            }
+            let before = &html[..at];
+            let wrapped = before.rfind("<label").unwrap_or(0)
+                > before.rfind("</label>").unwrap_or(0)
+                && before.contains("<label");
+            if wrapped {
                 continue;
             }
             let id = tag
                 .split("id=\"")
                 .nth(1)
-                .unwrap_or_else(|| panic!("{path}: control without id: {tag}"))
+                .unwrap_or_else(|| panic!("{path}: control without id or label: {tag}"))
                 .split('"')
                 .next()
                 .unwrap();
             assert!(
-                html.contains(&format!("<label for=\"{id}\">")),
+                html.contains(&format!("<label for=\"{id}\"")),
                 "{path}: #{id} has no label"
             );
         }
