@@ -1087,6 +1087,16 @@ impl Store {
             now,
         )
         .await?;
+        if matches!(next, Status::Resolved | Status::Closed) {
+            on_customer_timeline(
+                &mut tx,
+                &row,
+                format!("{} {}", row.number, next.as_str()),
+                Some(scope.user_id()),
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         self.get_case(scope, id, now).await
     }
@@ -1129,6 +1139,14 @@ impl Store {
                 Some(n) => format!("manual: {n}"),
                 None => "manual".into(),
             }),
+            Some(scope.user_id()),
+            now,
+        )
+        .await?;
+        on_customer_timeline(
+            &mut tx,
+            &row,
+            format!("{} escalated to the service manager", row.number),
             Some(scope.user_id()),
             now,
         )
@@ -1242,8 +1260,15 @@ impl Store {
             now,
         )
         .await?;
+        on_customer_timeline(
+            &mut tx,
+            &row,
+            format!("{} follow-up: {title}", row.number),
+            Some(scope.user_id()),
+            now,
+        )
+        .await?;
         tx.commit().await?;
-        let _ = row;
         self.task(&id).await
     }
 
@@ -1327,6 +1352,41 @@ impl Store {
             .await?;
         self.task(task_id).await
     }
+}
+
+/// Mirrors a case event on the customer's timeline, so everything about them reads in one place.
+async fn on_customer_timeline(
+    conn: &mut sqlx::AnyConnection,
+    row: &CaseRow,
+    summary: String,
+    actor: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let Some(customer) = &row.customer_id else {
+        return Ok(());
+    };
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT organisation_id FROM customers WHERE id = $1")
+            .bind(customer)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some(owner) = owner {
+        add_entry(
+            conn,
+            NewEntry {
+                organisation_id: &owner,
+                customer_id: Some(customer),
+                vehicle_id: row.vehicle_id.as_deref(),
+                kind: "case",
+                summary,
+                body: None,
+                actor,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn event(

@@ -404,6 +404,7 @@ struct DetailPage<'a> {
     consents: Vec<Consent>,
     cells: Vec<ConsentCell>,
     timeline: Vec<TimelineEntry>,
+    cases: Vec<aftersales_store::cases::Case>,
     can_write: bool,
     errors: FormErrors,
     done: Option<String>,
@@ -437,6 +438,11 @@ async fn detail_page(
     let timeline = state
         .store
         .customer_timeline(scope, id)
+        .await
+        .unwrap_or_default();
+    let cases = state
+        .store
+        .cases_of_customer(scope, id, state.now())
         .await
         .unwrap_or_default();
     let mut cells = Vec::new();
@@ -476,6 +482,7 @@ async fn detail_page(
         consents,
         cells,
         timeline,
+        cases,
         can_write,
         errors,
         done,

@@ -460,3 +460,132 @@ async fn a_phone_call_is_logged_and_escalated_in_the_browser() {
     .await;
     c.close().await.unwrap();
 }
+
+/// The whole advisor flow of the CRM and cases issue, as a person clicks it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisor_finds_the_car_triages_and_follows_up() {
+    let app = TestApp::new().await;
+    let Some((c, _driver, base)) = browser(&app).await else {
+        return;
+    };
+    sign_in(&c, &base, "ingrid").await;
+    c.goto(&format!("{base}/customers")).await.unwrap();
+    // Results while typing: the last six of the VIN the caller reads out.
+    c.find(Locator::Css("#crm-search"))
+        .await
+        .unwrap()
+        .send_keys("107919")
+        .await
+        .unwrap();
+    let hit = c
+        .wait()
+        .for_element(Locator::Css("#crm-results a[href^='/vehicles/']"))
+        .await
+        .unwrap();
+    assert!(hit.text().await.unwrap().contains("Model 3"));
+    hit.click().await.unwrap();
+    wait_for_path(&c, "/vehicles/", "").await;
+    c.find(Locator::Css("p.crumbs a[href^='/customers/']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&c, "/customers/", "/customers").await;
+    assert_eq!(h1(&c).await, "Kari Nordmann");
+    let customer_url = c.current_url().await.unwrap();
+    c.find(Locator::LinkText("Registrer en samtale"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&c, "/cases/new", "").await;
+    c.find(Locator::Css("#subject"))
+        .await
+        .unwrap()
+        .send_keys("Skjermen fryser")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#symptoms"))
+        .await
+        .unwrap()
+        .send_keys("Berøringsskjermen blir svart")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/cases'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&c, "/cases/", "/cases/new").await;
+    // Triage: the remote fix is suggested; the advisor applies it.
+    let suggestion = c
+        .wait()
+        .for_element(Locator::Css("ol.suggestions li strong"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(suggestion, "Omstart av berøringsskjermen");
+    let case_url = c.current_url().await.unwrap();
+    c.find(Locator::Css("ol.suggestions form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(
+        &c,
+        "(//ol[contains(@class,'timeline')]//span[@class='badge'])[last()]",
+        "Triage",
+    )
+    .await;
+    // A follow-up for the default date and time.
+    c.find(Locator::Css("#title"))
+        .await
+        .unwrap()
+        .send_keys("Ring Kari etter omstart")
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action$='/tasks'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(
+        &c,
+        "(//ol[contains(@class,'timeline')]//span[@class='badge'])[last()]",
+        "Oppfølging",
+    )
+    .await;
+    assert_eq!(c.current_url().await.unwrap(), case_url);
+    // All of it on the customer's timeline.
+    c.goto(customer_url.as_str()).await.unwrap();
+    let timeline = c
+        .find(Locator::Css("ol.timeline"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "Skjermen fryser",
+        "remote-fix: Restart the touchscreen",
+        "follow-up: Ring Kari etter omstart",
+    ] {
+        assert!(
+            timeline.contains(needle),
+            "{needle} missing from the timeline: {timeline}"
+        );
+    }
+    std::fs::write(
+        shot_dir().join("customer-timeline-nb.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    c.close().await.unwrap();
+}
