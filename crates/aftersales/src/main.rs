@@ -559,6 +559,20 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
     };
     let state = AppState::new(store.clone(), Arc::new(SystemClock), web)?;
     let app = aftersales_web::app(state);
+    // SLA timers keep running when nobody looks: breaches are recorded and at-risk cases
+    // escalated once a minute.
+    let sweeper = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = store.cli().sweep_sla(SystemClock.now()).await {
+                    tracing::warn!(error = %e, "SLA sweep failed");
+                }
+            }
+        })
+    };
     let listener = tokio::net::TcpListener::bind(&s.listen)
         .await
         .with_context(|| format!("listening on {}", s.listen))?;
@@ -581,6 +595,7 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
     )
     .with_graceful_shutdown(shutdown())
     .await?;
+    sweeper.abort();
     store.close().await;
     Ok(())
 }

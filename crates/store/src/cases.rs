@@ -1671,3 +1671,29 @@ impl Store {
         self.get_case(scope, case_id, now).await
     }
 }
+
+impl crate::cli::Cli<'_> {
+    /// The SLA sweep the server runs every minute: applies the SLA rules (breaches recorded,
+    /// at-risk cases escalated) to every active case, whether or not anyone opens an inbox.
+    /// Returns how many active cases were looked at.
+    pub async fn sweep_sla(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
+        let store = self.store();
+        let sql = format!("{CASE_SELECT} WHERE c.status IN ('new', 'open', 'waiting-for-customer') ORDER BY c.created_at LIMIT 5000");
+        let rows = sqlx::query_as::<_, CaseRow>(&sql)
+            .fetch_all(&store.pool)
+            .await?;
+        let n = rows.len();
+        for row in rows {
+            let flags = (
+                row.first_response_breached_at.is_some(),
+                row.resolution_breached_at.is_some(),
+                row.escalated_at.is_some(),
+            );
+            let case = store.case_from_row(row, now).await?;
+            store
+                .apply_sla_rules(&case, flags.0, flags.1, flags.2, now)
+                .await?;
+        }
+        Ok(n)
+    }
+}

@@ -947,3 +947,36 @@ pub async fn working_procedures_route_and_hand_off(store: &Store) {
         .iter()
         .all(|r| r.organisation.label == "Polestar Portugal"));
 }
+
+pub async fn the_sla_sweep_works_without_anyone_looking(store: &Store) {
+    let t0 = oslo(datetime!(2026-05-13 15:00));
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let ingrid = caller(store, "ingrid", t0).await;
+    let mut input = phone_case("Dørhåndtak kommer ikke ut", "481 90 554");
+    input.priority = "urgent".into();
+    let case = store.create_case(&ingrid.scope, &input, t0).await.unwrap();
+    // Urgent: 30 business minutes to the first response. At 15:40 nobody has opened the inbox.
+    let n = store
+        .cli()
+        .sweep_sla(oslo(datetime!(2026-05-13 15:40)))
+        .await
+        .unwrap();
+    assert!(n >= 1);
+    let events = store.case_events(&ingrid.scope, &case.id).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.kind == "breach").count(), 1);
+    assert!(events.iter().any(|e| e.kind == "escalated"
+        && e.body
+            .as_deref()
+            .is_some_and(|b| b.starts_with("sla-at-risk"))));
+    store
+        .cli()
+        .sweep_sla(oslo(datetime!(2026-05-13 15:45)))
+        .await
+        .unwrap();
+    let events = store.case_events(&ingrid.scope, &case.id).await.unwrap();
+    assert_eq!(
+        events.iter().filter(|e| e.kind == "breach").count(),
+        1,
+        "recorded once"
+    );
+}

@@ -61,6 +61,7 @@ conformance!(
     email_and_web_intake,
     triage_suggests_learns_and_counts,
     working_procedures_route_and_hand_off,
+    the_sla_sweep_works_without_anyone_looking,
 );
 
 #[tokio::test]
