@@ -154,12 +154,8 @@ pub struct OrgNumber(String);
 impl OrgNumber {
     pub fn parse(field: &str, s: &str) -> Result<OrgNumber, FieldError> {
         let v: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        let v = v
-            .strip_suffix("MVA")
-            .unwrap_or(&v)
-            .strip_prefix("NO")
-            .unwrap_or(&v)
-            .to_string();
+        let v = v.strip_suffix("MVA").unwrap_or(&v);
+        let v = v.strip_prefix("NO").unwrap_or(v).to_string();
         if v.len() != 9 || !v.chars().all(|c| c.is_ascii_digit()) {
             return Err(FieldError::new(
                 field,

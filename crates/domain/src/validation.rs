@@ -107,6 +107,45 @@ impl From<FieldError> for ValidationErrors {
     }
 }
 
+/// Like `text`, for free text that may span lines (notes, messages, symptoms, mail bodies):
+/// line breaks and tabs are allowed, other control characters are not.
+pub fn text_block(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
+    let cleaned: String = value.replace("\r\n", "\n");
+    let v = cleaned.trim();
+    let n = v.chars().count();
+    if n == 0 && min > 0 {
+        return Err(FieldError::new(
+            field,
+            Rule::Required,
+            format!("{field} is required"),
+        ));
+    }
+    if n < min {
+        return Err(FieldError::new(
+            field,
+            Rule::TooShort,
+            format!("{field} must have at least {min} characters"),
+        ));
+    }
+    if n > max {
+        return Err(FieldError::new(
+            field,
+            Rule::TooLong,
+            format!("{field} must have at most {max} characters"),
+        ));
+    }
+    if v.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+    {
+        return Err(FieldError::new(
+            field,
+            Rule::Format,
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
 /// Trims a text field and checks its length in characters.
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, FieldError> {
     let v = value.trim();
@@ -140,4 +179,17 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
         ));
     }
     Ok(v.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn blocks_keep_lines() {
+        assert_eq!(
+            super::text_block("body", " a\r\nb\tc ", 1, 10).unwrap(),
+            "a\nb\tc"
+        );
+        assert!(super::text("body", "a\nb", 1, 10).is_err());
+        assert!(super::text_block("body", "a\u{7}b", 1, 10).is_err());
+    }
 }

@@ -8,7 +8,7 @@ use aftersales_domain::cases::{
 };
 use aftersales_domain::crm::Phone;
 use aftersales_domain::org::{Permission, Role};
-use aftersales_domain::validation::{text, FieldError, Rule};
+use aftersales_domain::validation::{text, text_block, FieldError, Rule};
 use aftersales_domain::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, Time};
@@ -284,6 +284,18 @@ impl Store {
     ) -> Result<(), StoreError> {
         scope.require(org_id, Permission::OrgManage)?;
         for (i, (d, o, c)) in hours.iter().enumerate() {
+            let overlaps = hours
+                .iter()
+                .enumerate()
+                .any(|(j, (d2, o2, c2))| j != i && d2 == d && o < c2 && o2 < c);
+            if overlaps {
+                return Err(ValidationErrors::single(
+                    format!("hours.{i}"),
+                    Rule::NotAllowed,
+                    "opening hours of one day must not overlap",
+                )
+                .into());
+            }
             if *d > 6 || o >= c {
                 return Err(ValidationErrors::single(
                     format!("hours.{i}"),
@@ -375,7 +387,7 @@ impl Store {
     /// The organisation that handles cases the caller takes in: their first membership whose
     /// roles may write customer records.
     async fn case_home(&self, scope: &Scope) -> Result<String, StoreError> {
-        let ms: Vec<(String, String)> = sqlx::query_as("SELECT organisation_id, role FROM memberships WHERE user_id = $1 ORDER BY organisation_id")
+        let ms: Vec<(String, String)> = sqlx::query_as("SELECT organisation_id, role FROM memberships WHERE user_id = $1 ORDER BY granted_at, organisation_id")
             .bind(scope.user_id())
             .fetch_all(&self.pool)
             .await?;
@@ -421,8 +433,8 @@ impl Store {
         let category = errs.take(Category::parse("category", &input.category));
         let priority = errs.take(Priority::parse("priority", &input.priority));
         let subject = errs.take(text("subject", &input.subject, 3, 200));
-        let symptoms =
-            crate::crm::opt(&input.symptoms).and_then(|s| errs.take(text("symptoms", s, 1, 5000)));
+        let symptoms = crate::crm::opt(&input.symptoms)
+            .and_then(|s| errs.take(text_block("symptoms", s, 1, 5000)));
         let contact =
             crate::crm::opt(&input.contact).and_then(|s| errs.take(text("contact", s, 3, 200)));
         let mut customer = match crate::crm::opt(&input.customer_id) {
@@ -996,7 +1008,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Case, StoreError> {
         let row = self.writable_case(scope, id).await?;
-        let body = text("body", body, 1, 10_000).map_err(ValidationErrors::from)?;
+        let body = text_block("body", body, 1, 10_000).map_err(ValidationErrors::from)?;
         let mut tx = self.pool.begin().await?;
         event(
             &mut tx,
@@ -1121,7 +1133,7 @@ impl Store {
         let note = note
             .map(str::trim)
             .filter(|n| !n.is_empty())
-            .map(|n| text("note", n, 1, 2000))
+            .map(|n| text_block("note", n, 1, 2000))
             .transpose()
             .map_err(ValidationErrors::from)?;
         let mut tx = self.pool.begin().await?;
@@ -1312,7 +1324,11 @@ impl Store {
             .await?;
         let mut out = Vec::new();
         for id in ids {
-            out.push(self.task(&id).await?);
+            let task = self.task(&id).await?;
+            // A case handed out of the caller's reach takes its tasks with it.
+            if self.case_row(scope, &task.case_id).await.is_ok() {
+                out.push(task);
+            }
         }
         Ok(out)
     }
@@ -1472,7 +1488,7 @@ impl Store {
             .into());
         }
         if let Some((f, r)) = targets {
-            if f < 1 || r < f {
+            if !(1..=60 * 24 * 30).contains(&f) || !(f..=60 * 24 * 90).contains(&r) {
                 return Err(ValidationErrors::single(
                     "resolution_minutes",
                     Rule::Format,
@@ -1618,7 +1634,7 @@ impl Store {
         let note = note
             .map(str::trim)
             .filter(|n| !n.is_empty())
-            .map(|n| text("note", n, 1, 2000))
+            .map(|n| text_block("note", n, 1, 2000))
             .transpose()
             .map_err(ValidationErrors::from)?;
         let category = Category::parse("category", &row.category).unwrap_or(Category::Other);

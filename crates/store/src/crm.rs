@@ -7,7 +7,7 @@ use aftersales_domain::crm::{CheckDigit, Nif, OrgNumber, Phone, Vin};
 use aftersales_domain::i18n::Language;
 use aftersales_domain::org::{OrgKind, Permission};
 use aftersales_domain::user::Email;
-use aftersales_domain::validation::{text, FieldError, Rule};
+use aftersales_domain::validation::{text, text_block, FieldError, Rule};
 use aftersales_domain::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
@@ -862,7 +862,7 @@ impl Store {
     /// Where the caller's new customers and vehicles are kept: the market entity above (or at)
     /// their first membership that may write CRM records, else that organisation itself.
     pub async fn crm_home(&self, scope: &Scope) -> Result<String, StoreError> {
-        let ms: Vec<(String, String)> = sqlx::query_as("SELECT organisation_id, role FROM memberships WHERE user_id = $1 ORDER BY organisation_id")
+        let ms: Vec<(String, String)> = sqlx::query_as("SELECT organisation_id, role FROM memberships WHERE user_id = $1 ORDER BY granted_at, organisation_id")
             .bind(scope.user_id())
             .fetch_all(&self.pool)
             .await?;
@@ -1171,7 +1171,7 @@ impl Store {
         let purpose = errs.take(Purpose::parse("purpose", &input.purpose));
         let channel = errs.take(Channel::parse("channel", &input.channel));
         let source = errs.take(text("source", &input.source, 2, 200));
-        let wording = errs.take(text("wording", &input.wording, 5, 2000));
+        let wording = errs.take(text_block("wording", &input.wording, 5, 2000));
         errs.clone().into_result()?;
         let (Some(purpose), Some(channel), Some(source), Some(wording)) =
             (purpose, channel, source, wording)
@@ -1648,7 +1648,7 @@ impl Store {
         let reason = reason
             .map(str::trim)
             .filter(|r| !r.is_empty())
-            .and_then(|r| errs.take(text("reason", r, 5, 500)));
+            .and_then(|r| errs.take(text_block("reason", r, 5, 500)));
         if let Some(last) = v.odometer.first() {
             if km < last.km && reason.is_none() && errs.is_empty() {
                 errs.push(FieldError::new(
@@ -1713,7 +1713,7 @@ impl Store {
             ));
         }
         let summary = errs.take(text("summary", &input.summary, 2, 200));
-        let body = opt(&input.body).and_then(|b| errs.take(text("body", b, 1, 10_000)));
+        let body = opt(&input.body).and_then(|b| errs.take(text_block("body", b, 1, 10_000)));
         if let Some(vid) = opt(&input.vehicle_id) {
             match self.get_vehicle(scope, vid).await {
                 Ok(_) => {}

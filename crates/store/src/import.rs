@@ -257,13 +257,19 @@ impl crate::cli::Cli<'_> {
                     .ok()
             });
             let warranty = opt(&r.warranty_version).map(str::to_string);
-            let owner_handle = opt(&r.owner_email).map(str::to_lowercase).or_else(|| {
-                opt(&r.owner_phone).and_then(|p| {
-                    aftersales_domain::crm::Phone::parse("owner_phone", p, calling_code)
-                        .ok()
-                        .map(|p| p.as_str().to_string())
-                })
-            });
+            let owner_handle = match (opt(&r.owner_email), opt(&r.owner_phone)) {
+                (Some(e), _) => Some(e.to_lowercase()),
+                (None, Some(p)) => {
+                    match aftersales_domain::crm::Phone::parse("owner_phone", p, calling_code) {
+                        Ok(p) => Some(p.as_str().to_string()),
+                        Err(e) => {
+                            errs.push(e);
+                            None
+                        }
+                    }
+                }
+                (None, None) => None,
+            };
             let owner_customer = match owner_handle {
                 Some(h) => match by_handle.get(&h) {
                     Some(c) => Some(c.clone()),

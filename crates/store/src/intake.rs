@@ -7,7 +7,7 @@ use aftersales_domain::cases::{Category, Channel, Priority, Status};
 use aftersales_domain::crm::Phone;
 use aftersales_domain::org::Permission;
 use aftersales_domain::user::Email;
-use aftersales_domain::validation::{text, FieldError, Rule};
+use aftersales_domain::validation::{text, text_block, FieldError, Rule};
 use aftersales_domain::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -114,7 +114,7 @@ impl Store {
         let from = errs.take(Email::parse("from", &mail.from));
         let to = errs.take(Email::parse("to", &mail.to));
         let message_id = errs.take(text("message_id", &mail.message_id, 3, 500));
-        let body = errs.take(text("text", &mail.text, 1, 100_000));
+        let body = errs.take(text_block("text", &mail.text, 1, 100_000));
         let subject = mail.subject.trim();
         errs.clone().into_result()?;
         let (Some(from), Some(to), Some(message_id), Some(body)) = (from, to, message_id, body)
@@ -140,8 +140,11 @@ impl Store {
         }
         scope.require(&org, Permission::CrmWrite)?;
         // The same mail twice (a gateway retry) is taken once.
-        let seen: Option<(String, String)> = sqlx::query_as("SELECT m.case_id, c.number FROM case_mail m JOIN cases c ON c.id = m.case_id WHERE m.message_id = $1")
-            .bind(&message_id)
+        let seen: Option<(String, String)> = sqlx::query_as(
+            "SELECT m.case_id, c.number FROM case_mail m JOIN cases c ON c.id = m.case_id WHERE m.message_id = $1 AND m.organisation_id = $2",
+        )
+        .bind(&message_id)
+        .bind(&org)
             .fetch_optional(&self.pool)
             .await?;
         if let Some((case_id, case_number)) = seen {
@@ -158,7 +161,8 @@ impl Store {
             .map(str::trim)
             .filter(|p| !p.is_empty())
         {
-            thread = sqlx::query_as("SELECT c.id, c.number, c.status FROM case_mail m JOIN cases c ON c.id = m.case_id WHERE m.message_id = $1 AND c.organisation_id = $2")
+            // A reply to a mail of this inbox joins its case, also when the case was handed on.
+            thread = sqlx::query_as("SELECT c.id, c.number, c.status FROM case_mail m JOIN cases c ON c.id = m.case_id WHERE m.message_id = $1 AND m.organisation_id = $2")
                 .bind(parent)
                 .bind(&org)
                 .fetch_optional(&self.pool)
@@ -166,11 +170,17 @@ impl Store {
         }
         if thread.is_none() {
             if let Some(number) = case_number_in(subject) {
-                thread = sqlx::query_as("SELECT id, number, status FROM cases WHERE number = $1 AND organisation_id = $2")
-                    .bind(number)
-                    .bind(&org)
-                    .fetch_optional(&self.pool)
-                    .await?;
+                // A case number alone is guessable: the sender must be the case's customer or contact.
+                thread = sqlx::query_as(
+                    "SELECT c.id, c.number, c.status FROM cases c LEFT JOIN customers cu ON cu.id = c.customer_id \
+                     WHERE c.number = $1 AND (LOWER(c.contact) = LOWER($3) OR LOWER(cu.email) = LOWER($3)) \
+                     AND (c.organisation_id = $2 OR c.id IN (SELECT case_id FROM case_handoffs WHERE from_organisation_id = $2))",
+                )
+                .bind(number)
+                .bind(&org)
+                .bind(from.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
             }
         }
         if let Some((case_id, number, status)) = thread.filter(|t| t.2 != "closed") {
@@ -203,10 +213,11 @@ impl Store {
                 )
                 .await?;
             }
-            sqlx::query("INSERT INTO case_mail (message_id, case_id, direction, at) VALUES ($1, $2, 'in', $3)")
+            sqlx::query("INSERT INTO case_mail (message_id, organisation_id, case_id, direction, at) VALUES ($1, $4, $2, 'in', $3)")
                 .bind(&message_id)
                 .bind(&case_id)
                 .bind(micros(now))
+                .bind(&org)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -240,11 +251,12 @@ impl Store {
             )
             .await?;
         sqlx::query(
-            "INSERT INTO case_mail (message_id, case_id, direction, at) VALUES ($1, $2, 'in', $3)",
+            "INSERT INTO case_mail (message_id, organisation_id, case_id, direction, at) VALUES ($1, $4, $2, 'in', $3)",
         )
         .bind(&message_id)
         .bind(&case_id)
         .bind(micros(now))
+        .bind(&org)
         .execute(&self.pool)
         .await?;
         let number: String = sqlx::query_scalar("SELECT number FROM cases WHERE id = $1")
@@ -367,7 +379,7 @@ impl Store {
             ));
         }
         let subject = errs.take(text("subject", &w.subject, 3, 200));
-        let message = errs.take(text("message", &w.message, 10, 5000));
+        let message = errs.take(text_block("message", &w.message, 10, 5000));
         let vehicle = Some(w.vehicle.trim())
             .filter(|v| !v.is_empty())
             .and_then(|v| errs.take(text("vehicle", v, 2, 40)));
@@ -382,7 +394,8 @@ impl Store {
             .map(|e| e.as_str().to_string())
             .or(phone.as_ref().map(|p| p.as_str().to_string()))
             .unwrap_or_default();
-        let mut customer = None;
+        // Unverified: link a customer only when every handle given belongs to the same one.
+        let mut matches = Vec::new();
         for handle in [
             email.as_ref().map(|e| e.as_str().to_string()),
             phone.as_ref().map(|p| p.as_str().to_string()),
@@ -390,10 +403,18 @@ impl Store {
         .into_iter()
         .flatten()
         {
-            if customer.is_none() {
-                customer = self.customer_for_intake(&org, &handle).await?;
-            }
+            matches.push(self.customer_for_intake(&org, &handle).await?);
         }
+        let customer = match matches.first() {
+            Some(Some(first))
+                if matches
+                    .iter()
+                    .all(|m| m.as_ref().map(|c| &c.0) == Some(&first.0)) =>
+            {
+                Some(first.clone())
+            }
+            _ => None,
+        };
         let symptoms = format!(
             "{message}\n\n— {name}{}",
             vehicle.map(|v| format!(", {v}")).unwrap_or_default()

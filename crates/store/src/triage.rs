@@ -9,7 +9,7 @@
 use aftersales_domain::cases::Category;
 use aftersales_domain::i18n::Language;
 use aftersales_domain::org::Permission;
-use aftersales_domain::validation::{text, FieldError, Rule};
+use aftersales_domain::validation::{text, text_block, FieldError, Rule};
 use aftersales_domain::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -157,7 +157,8 @@ impl Store {
         input: &ArticleInput,
         now: OffsetDateTime,
     ) -> Result<Article, StoreError> {
-        scope.require_record(org_id, Permission::KnowledgeManage)?;
+        // Published to everyone below the owner, so only where the caller's own roles reach.
+        scope.require(org_id, Permission::KnowledgeManage)?;
         let mut errs = ValidationErrors::default();
         let category = errs.take(Category::parse("category", &input.category));
         let keywords = errs.take(text("keywords", &input.keywords, 2, 1000));
@@ -177,7 +178,12 @@ impl Store {
             ("steps_en", &input.steps_en, 5000),
             ("steps_pt", &input.steps_pt, 5000),
         ] {
-            texts.push(errs.take(text(field, value, 3, max)).unwrap_or_default());
+            let parsed = if field.starts_with("steps") {
+                text_block(field, value, 3, max)
+            } else {
+                text(field, value, 3, max)
+            };
+            texts.push(errs.take(parsed).unwrap_or_default());
         }
         errs.clone().into_result()?;
         let (Some(category), Some(keywords)) = (category, keywords) else {
@@ -490,12 +496,13 @@ impl Store {
                     .bind(c)
                     .bind(id)
                     .bind(*resolved)
-                    .bind(end.min(micros(now)))
+                    .bind(end)
                     .fetch_one(&self.pool)
                     .await?,
                 None => 0,
             };
-            if comeback == 0 {
+            // Counted once the 30 days have passed without a comeback.
+            if comeback == 0 && end <= micros(now) {
                 fixed += 1;
             }
         }

@@ -6,10 +6,12 @@ CREATE TABLE inbound_addresses (
 );
 
 CREATE TABLE case_mail (
-    message_id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
     case_id TEXT NOT NULL REFERENCES cases(id),
     direction TEXT NOT NULL,
-    at BIGINT NOT NULL
+    at BIGINT NOT NULL,
+    PRIMARY KEY (message_id, organisation_id)
 );
 CREATE INDEX case_mail_case ON case_mail(case_id);
 

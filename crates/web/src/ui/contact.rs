@@ -94,7 +94,7 @@ pub async fn submit(State(state): State<AppState>, ctx: RequestCtx, body: Bytes)
         lang: ctx.lang,
     };
     let started = field(&p, "started").parse::<i64>().unwrap_or(i64::MAX);
-    let too_fast = state.now().unix_timestamp() - started < MIN_SECONDS;
+    let too_fast = state.now().unix_timestamp().saturating_sub(started) < MIN_SECONDS;
     if !field(&p, "website").is_empty() || too_fast {
         // Looks like a robot: answer politely, take nothing in.
         return page(
