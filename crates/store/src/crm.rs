@@ -759,11 +759,24 @@ async fn index(
 /// The engine's own full-text query for "every word, as a prefix": FTS5 `"a"* AND "b"*`, or
 /// PostgreSQL `a:* & b:*`. Words are normalised to letters and digits, so nothing can inject syntax.
 fn match_expression(engine: Engine, q: &str) -> Option<String> {
-    let words: Vec<String> = normalise_terms(q)
-        .split(' ')
-        .filter(|w| !w.is_empty())
+    // Digits typed in groups ("912 34 567", "0047 91234567") are one number.
+    let mut words: Vec<String> = Vec::new();
+    for w in normalise_terms(q).split(' ').filter(|w| !w.is_empty()) {
+        let numeric = w.chars().all(|c| c.is_ascii_digit());
+        match words.last_mut() {
+            Some(last) if numeric && last.chars().all(|c| c.is_ascii_digit()) => last.push_str(w),
+            _ => words.push(w.to_string()),
+        }
+    }
+    let words: Vec<String> = words
+        .into_iter()
+        .map(|w| {
+            w.strip_prefix("00")
+                .filter(|r| r.len() > 6 && w.chars().all(|c| c.is_ascii_digit()))
+                .map(str::to_string)
+                .unwrap_or(w)
+        })
         .take(8)
-        .map(str::to_string)
         .collect();
     if words.is_empty() {
         return None;
@@ -1770,7 +1783,7 @@ impl Store {
         );
         let sql = format!(
             "SELECT t.id, t.at, t.kind, t.summary, t.body, t.customer_id, t.vehicle_id, u.display_name FROM timeline_events t \
-             LEFT JOIN users u ON u.id = t.actor_user_id WHERE t.{column} = $1 ORDER BY t.at DESC, t.id DESC LIMIT 500"
+             LEFT JOIN users u ON u.id = t.actor_user_id WHERE t.{column} = $1 ORDER BY t.at DESC, t.id DESC LIMIT 5000"
         );
         let rows: Vec<Row> = sqlx::query_as(&sql).bind(id).fetch_all(&self.pool).await?;
         Ok(rows
@@ -1892,12 +1905,20 @@ impl Store {
         let consents = self.consent_rows(customer_id).await?;
         let vehicles = self.vehicles_of(scope, customer_id).await?;
         let timeline = self.timeline_where("customer_id", customer_id).await?;
+        // Their cases, with every message, note and follow-up, as far as the caller may read them.
+        let mut cases = Vec::new();
+        for case in self.cases_of_customer(scope, customer_id, now).await? {
+            let events = self.case_events(scope, &case.id).await?;
+            let tasks = self.case_tasks(scope, &case.id).await?;
+            cases.push(serde_json::json!({"case": case, "events": events, "tasks": tasks}));
+        }
         Ok(serde_json::json!({
             "exported_at": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             "customer": customer,
             "consents": consents,
             "vehicles": vehicles,
             "timeline": timeline,
+            "cases": cases,
         }))
     }
 
@@ -1943,7 +1964,19 @@ impl Store {
             q = q.bind(*k);
         }
         q.execute(&mut *tx).await?;
-        // Consent records stay as proof, without the wording's personal context.
+        // Cases keep their numbers, dates and timers (needed for SLA and KPI history), not the
+        // person's words or contact details.
+        for sql in [
+            "UPDATE cases SET subject = '(removed on erasure)', symptoms = NULL, contact = NULL WHERE customer_id = $1",
+            "UPDATE case_events SET body = NULL WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
+            "UPDATE case_tasks SET title = '(removed on erasure)' WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
+            "UPDATE case_handoffs SET note = NULL WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
+            "DELETE FROM public_submissions WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
+            "UPDATE timeline_events SET summary = kind WHERE customer_id = $1 AND kind IN ('case', 'triage', 'consent', 'ownership')",
+            "UPDATE consents SET source = '(removed on erasure)', wording = '(removed on erasure)' WHERE customer_id = $1",
+        ] {
+            sqlx::query(sql).bind(customer_id).execute(&mut *tx).await?;
+        }
         index(
             &mut tx,
             self.engine(),
