@@ -276,6 +276,18 @@ fn init_logging(s: &Settings) {
 
 async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
     let clock = SystemClock;
+    // Only `migrate`, `demo` and `serve` (which checks itself) may bring a new SQLite file into
+    // being; anything else against a missing file is a mistyped path, not a wish for an empty db.
+    if !matches!(
+        command,
+        Command::Serve(_) | Command::Migrate | Command::Demo(_)
+    ) {
+        if let Some(path) = aftersales_store::sqlite_path(&s.database_url) {
+            if !std::path::Path::new(&path).exists() {
+                bail!("{path} does not exist; create it with `aftersales migrate`, or try `aftersales demo`");
+            }
+        }
+    }
     match command {
         Command::Brand(BrandCommand::Add { code, name }) => {
             let store = Store::connect(&s.database_url)

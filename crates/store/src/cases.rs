@@ -232,6 +232,20 @@ fn parse_hm(s: &str) -> Option<Time> {
 }
 
 impl Store {
+    /// The time zone an organisation's people read times in: its market's (Oslo when it has none).
+    pub async fn zone_of(&self, org_id: &str) -> Zone {
+        let tz: Option<(String,)> = sqlx::query_as(
+            "SELECT m.time_zone FROM organisations o JOIN markets m ON m.id = o.market_id WHERE o.id = $1",
+        )
+        .bind(org_id)
+        .fetch_optional(&self.pool)
+        .await
+        .ok()
+        .flatten();
+        tz.and_then(|(tz,)| Zone::parse("time_zone", &tz).ok())
+            .unwrap_or(Zone::KNOWN[0])
+    }
+
     /// The business calendar of an organisation: its opening hours (Monday–Friday 08:00–16:00
     /// when none are set), its market's time zone and public holidays.
     pub async fn calendar_for(

@@ -235,22 +235,36 @@ impl NewCustomer {
         });
         let position = match (i.latitude, i.longitude) {
             (None, None) => None,
-            (Some(lat), Some(lon))
-                if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) =>
-            {
-                Some((lat, lon))
+            (Some(lat), Some(lon)) => {
+                let lat_ok = lat.is_finite() && (-90.0..=90.0).contains(&lat);
+                let lon_ok = lon.is_finite() && (-180.0..=180.0).contains(&lon);
+                if !lat_ok {
+                    errs.push(FieldError::new(
+                        "latitude",
+                        Rule::Format,
+                        "latitude must lie between -90 and 90",
+                    ));
+                }
+                if !lon_ok {
+                    errs.push(FieldError::new(
+                        "longitude",
+                        Rule::Format,
+                        "longitude must lie between -180 and 180",
+                    ));
+                }
+                (lat_ok && lon_ok).then_some((lat, lon))
             }
-            (Some(_), Some(_)) => {
+            (Some(_), None) => {
                 errs.push(FieldError::new(
-                    "latitude",
-                    Rule::Format,
-                    "latitude must lie in -90..90 and longitude in -180..180",
+                    "longitude",
+                    Rule::Required,
+                    "give both latitude and longitude, or neither",
                 ));
                 None
             }
-            _ => {
+            (None, Some(_)) => {
                 errs.push(FieldError::new(
-                    "longitude",
+                    "latitude",
                     Rule::Required,
                     "give both latitude and longitude, or neither",
                 ));

@@ -74,6 +74,16 @@ fn case_number_in(subject: &str) -> Option<String> {
     (candidate.len() >= 15).then_some(candidate)
 }
 
+/// The address of a mailbox as mail headers write it: `Kari Nordmann <kari@example.no>` gives
+/// `kari@example.no`; a bare address is returned as it is.
+fn bare_address(s: &str) -> &str {
+    let s = s.trim();
+    match (s.rfind('<'), s.ends_with('>')) {
+        (Some(open), true) => s[open + 1..s.len() - 1].trim(),
+        _ => s,
+    }
+}
+
 impl Store {
     /// Registers the mail address of an organisation's inbox (administrators).
     pub async fn add_inbound_address(
@@ -111,8 +121,8 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<IntakeResult, StoreError> {
         let mut errs = ValidationErrors::default();
-        let from = errs.take(Email::parse("from", &mail.from));
-        let to = errs.take(Email::parse("to", &mail.to));
+        let from = errs.take(Email::parse("from", bare_address(&mail.from)));
+        let to = errs.take(Email::parse("to", bare_address(&mail.to)));
         let message_id = errs.take(text("message_id", &mail.message_id, 3, 500));
         let body = errs.take(text_block("text", &mail.text, 1, 100_000));
         let subject = mail.subject.trim();
@@ -459,5 +469,19 @@ mod tests {
             Some("CASE-2026-00042")
         );
         assert_eq!(super::case_number_in("Rattle"), None);
+    }
+
+    #[test]
+    fn display_names_around_addresses() {
+        assert_eq!(
+            super::bare_address("Kari Nordmann <kari@example.no>"),
+            "kari@example.no"
+        );
+        assert_eq!(
+            super::bare_address("\"Nordmann, Kari\" < kari@example.no >"),
+            "kari@example.no"
+        );
+        assert_eq!(super::bare_address(" kari@example.no "), "kari@example.no");
+        assert_eq!(super::bare_address("<broken"), "<broken");
     }
 }

@@ -288,6 +288,7 @@ case-resolution = Resolution
 case-owner = Owner
 case-handled-by = Handled by
 case-take = Take it
+case-read-only = You can read this case, but it is handled by another organisation now.
 case-escalate = Escalate to the service manager
 case-escalation-note = Why (optional)
 case-escalated = Escalated

@@ -288,6 +288,7 @@ case-resolution = Løsning
 case-owner = Ansvarlig
 case-handled-by = Behandles av
 case-take = Ta saken
+case-read-only = Du kan lese denne saken, men den behandles nå av en annen organisasjon.
 case-escalate = Eskaler til servicesjefen
 case-escalation-note = Hvorfor (valgfritt)
 case-escalated = Eskalert

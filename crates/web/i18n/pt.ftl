@@ -288,6 +288,7 @@ case-resolution = Resolução
 case-owner = Responsável
 case-handled-by = Tratado por
 case-take = Assumir
+case-read-only = Pode ler este processo, mas agora é tratado por outra organização.
 case-escalate = Escalar ao chefe de oficina
 case-escalation-note = Porquê (opcional)
 case-escalated = Escalado

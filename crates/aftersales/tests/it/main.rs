@@ -88,6 +88,23 @@ fn a_new_installation_is_bootstrapped_from_the_command_line() {
         "{err}"
     );
     assert!(!dir.0.join("aftersales.db").exists());
+    // So is any other command, a dry-run import included.
+    for args in [
+        &["org", "list"][..],
+        &["brand", "add", "POLESTAR", "--name", "Polestar"][..],
+        &[
+            "import",
+            "customers",
+            "--org",
+            "X",
+            "--dry-run",
+            "nothing.csv",
+        ][..],
+    ] {
+        let err = fails(&dir, args, None);
+        assert!(err.contains("does not exist"), "{args:?}: {err}");
+        assert!(!dir.0.join("aftersales.db").exists(), "{args:?}");
+    }
 
     assert!(ok(&dir, &["migrate"], None).contains("applied"));
     assert!(ok(&dir, &["migrate"], None).contains("up to date"));

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use aftersales_domain::calendar::Zone;
 use aftersales_domain::cases::{Category, Priority, Status, Timer};
+use aftersales_domain::org::Permission;
 use aftersales_store::cases::{Case, CaseEvent, CaseInput, InboxFilter, SlaTimer, Task};
 use aftersales_store::crm::Customer;
 use aftersales_store::StoreError;
@@ -299,6 +300,10 @@ struct CasePage<'a> {
     suggestions: Vec<aftersales_store::triage::Suggestion>,
     handoffs: Vec<(String, aftersales_store::cases::Handoff)>,
     hand_to: Vec<aftersales_store::cases::Ref>,
+    /// The caller may change this case (the read-only intake party of a handed-on case may not).
+    can_act: bool,
+    /// The caller already owns this case.
+    is_owner: bool,
 }
 
 impl CasePage<'_> {
@@ -375,6 +380,14 @@ async fn case_page(
             hand_to.push(r.target);
         }
     }
+    let can_act = s
+        .caller
+        .scope
+        .permits(&case.organisation.id, Permission::CrmWrite);
+    let is_owner = case
+        .owner
+        .as_ref()
+        .is_some_and(|o| o.id == s.caller.user_id);
     let row = row(&t, &zones, case);
     (
         status,
@@ -389,6 +402,8 @@ async fn case_page(
             suggestions,
             handoffs,
             hand_to,
+            can_act,
+            is_owner,
             t,
         }),
     )

@@ -406,13 +406,15 @@ struct DetailPage<'a> {
     timeline: Vec<TimelineEntry>,
     cases: Vec<aftersales_store::cases::Case>,
     can_write: bool,
+    zone: aftersales_domain::calendar::Zone,
     errors: FormErrors,
     done: Option<String>,
 }
 
 impl DetailPage<'_> {
     fn when(&self, at: &time::OffsetDateTime) -> String {
-        format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute())
+        let l = self.zone.local(*at);
+        format!("{} {:02}:{:02}", l.date(), l.hour(), l.minute())
     }
     fn kind_label(&self, kind: &str) -> String {
         self.t.t(&format!("timeline-{kind}"))
@@ -475,7 +477,9 @@ async fn detail_page(
                 .unwrap_or("")
         ))
     });
+    let zone = state.store.zone_of(&c.organisation_id).await;
     let page = DetailPage {
+        zone,
         chrome: Chrome::new(&t, &s.ctx),
         cust: c,
         vehicles,
@@ -676,11 +680,13 @@ struct VehiclePage<'a> {
     can_write: bool,
     errors: FormErrors,
     done: bool,
+    zone: aftersales_domain::calendar::Zone,
 }
 
 impl VehiclePage<'_> {
     fn when(&self, at: &time::OffsetDateTime) -> String {
-        format!("{} {:02}:{:02}", at.date(), at.hour(), at.minute())
+        let l = self.zone.local(*at);
+        format!("{} {:02}:{:02}", l.date(), l.hour(), l.minute())
     }
     fn kind_label(&self, kind: &str) -> String {
         self.t.t(&format!("timeline-{kind}"))
@@ -709,9 +715,11 @@ async fn vehicle_page(
         .caller
         .scope
         .permits_record(&v.organisation_id, Permission::CrmWrite);
+    let zone = state.store.zone_of(&v.organisation_id).await;
     (
         status,
         render(&VehiclePage {
+            zone,
             chrome: Chrome::new(&t, &s.ctx),
             v,
             timeline,

@@ -348,3 +348,51 @@ async fn triage_suggests_a_remote_fix_and_records_it() {
         .await;
     assert_eq!(r.json()["errors"][0]["rule"], "one-of");
 }
+
+#[tokio::test]
+async fn a_handed_on_case_is_read_only_for_the_intake_party() {
+    let app = TestApp::new().await;
+    // Tesla Norway's procedure sends delivery questions to the customer-care centre.
+    let ingrid = app.login("ingrid").await;
+    let r = app
+        .post_form(
+            "/cases",
+            &ingrid,
+            &[
+                ("contact", "+47 993 11 222"),
+                ("subject", "Når kommer bilen?"),
+                ("category", "delivery"),
+                ("priority", "normal"),
+                ("channel", "phone"),
+            ],
+        )
+        .await;
+    let case_url = location(&r);
+    let page = app.get(&case_url, Some(&ingrid)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("Du kan lese denne saken"),
+        "the intake party is told why it cannot act: {}",
+        page.body
+    );
+    for action in [
+        "/take\"",
+        "/escalate\"",
+        "/messages\"",
+        "/tasks\"",
+        "/handoff\"",
+    ] {
+        assert!(!page.body.contains(action), "{action} offered read-only");
+    }
+    // Customer care can act on it; once Sofie owns it she is not offered to take it again.
+    let sofie = app.login("sofie").await;
+    let page = app.get(&case_url, Some(&sofie)).await;
+    assert!(page.body.contains("/take\"") && page.body.contains("/messages\""));
+    let case_id = case_url.trim_start_matches("/cases/");
+    let r = app
+        .post_form(&format!("/cases/{case_id}/take"), &sofie, &[])
+        .await;
+    assert_eq!(location(&r), case_url);
+    let page = app.get(&case_url, Some(&sofie)).await;
+    assert!(!page.body.contains("/take\"") && page.body.contains("/messages\""));
+}
