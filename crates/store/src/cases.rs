@@ -557,9 +557,16 @@ impl Store {
         let repeat = match n.customer {
             Some((customer_id, _)) => {
                 let since = micros(now - Duration::days(7));
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM cases WHERE customer_id = $1 AND category = $2 AND (status IN ('new', 'open', 'waiting-for-customer') OR resolved_at > $3)",
-                )
+                // A mail or web form is not classified yet ("other"): any open or recent concern
+                // of the same customer makes it a repeat contact.
+                let same_concern = if category == Category::Other {
+                    "$2 = $2"
+                } else {
+                    "category = $2"
+                };
+                let n: i64 = sqlx::query_scalar(&format!(
+                    "SELECT COUNT(*) FROM cases WHERE customer_id = $1 AND {same_concern} AND (status IN ('new', 'open', 'waiting-for-customer') OR resolved_at > $3)",
+                ))
                 .bind(customer_id)
                 .bind(category.as_str())
                 .bind(since)
@@ -859,6 +866,27 @@ impl Store {
         } else {
             Err(StoreError::NotFound)
         }
+    }
+
+    /// The id of the case with this number (`CASE-2026-00042`, any case, spaces ignored) when
+    /// the caller may read it; `NotFound` otherwise, so numbers out of reach reveal nothing.
+    pub async fn case_id_by_number(
+        &self,
+        scope: &Scope,
+        number: &str,
+    ) -> Result<String, StoreError> {
+        let number: String = number
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_uppercase();
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM cases WHERE number = $1")
+            .bind(&number)
+            .fetch_optional(&self.pool)
+            .await?;
+        let id = id.ok_or(StoreError::NotFound)?;
+        self.case_row(scope, &id).await?;
+        Ok(id)
     }
 
     pub async fn get_case(

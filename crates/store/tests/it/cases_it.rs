@@ -241,6 +241,27 @@ pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
         again.escalation_reason,
         Some(EscalationReason::RepeatContact)
     );
+    // An unclassified contact (a mail or web form lands as "other") from the same customer is a
+    // repeat contact too, whatever the category of the open case.
+    let mut unclassified = phone_case("Any news?", "934 56 789");
+    unclassified.channel = "email".into();
+    unclassified.category = "other".into();
+    let unclassified = store
+        .create_case(&ingrid.scope, &unclassified, t0 + Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        unclassified.escalation_reason,
+        Some(EscalationReason::RepeatContact)
+    );
+    // A classified contact about another concern is not.
+    let mut invoice = phone_case("Invoice address", "934 56 789");
+    invoice.category = "invoice".into();
+    let invoice = store
+        .create_case(&ingrid.scope, &invoice, t0 + Duration::hours(3))
+        .await
+        .unwrap();
+    assert_eq!(invoice.escalation_reason, None);
     // One action escalates by hand, once.
     let other = store
         .create_case(

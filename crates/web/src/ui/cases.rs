@@ -111,6 +111,8 @@ struct InboxPage<'a> {
     view: &'static str,
     rows: Vec<Row>,
     tasks: Vec<Task>,
+    /// A case number searched for that is not (or not for this caller) a case.
+    not_found: Option<String>,
 }
 
 impl InboxPage<'_> {
@@ -124,6 +126,18 @@ pub async fn inbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
+    let mut not_found = None;
+    if let Some(number) = query_param(&q, "number").filter(|n| !n.trim().is_empty()) {
+        match state
+            .store
+            .case_id_by_number(&s.caller.scope, &number)
+            .await
+        {
+            Ok(id) => return see_other(&format!("/cases/{id}")),
+            Err(StoreError::NotFound) => not_found = Some(number),
+            Err(e) => return store_error(&state, &s.ctx, e),
+        }
+    }
     let (view, filter) = match query_param(&q, "view").as_deref() {
         Some("mine") => ("mine", InboxFilter::Mine),
         Some("escalated") => ("escalated", InboxFilter::Escalated),
@@ -146,6 +160,7 @@ pub async fn inbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         view,
         rows,
         tasks,
+        not_found,
         t,
     })
 }

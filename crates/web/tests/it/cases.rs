@@ -395,4 +395,28 @@ async fn a_handed_on_case_is_read_only_for_the_intake_party() {
     assert_eq!(location(&r), case_url);
     let page = app.get(&case_url, Some(&sofie)).await;
     assert!(!page.body.contains("/take\"") && page.body.contains("/messages\""));
+
+    // A caller reading out the case number finds it from the inbox, typed loosely.
+    let number = page
+        .body
+        .split("CASE-")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect::<String>();
+    let r = app
+        .get(
+            &format!("/inbox?number=case-{}", number.replace('-', "-+")),
+            Some(&ingrid),
+        )
+        .await;
+    assert_eq!(location(&r), case_url);
+    // Out of reach it is as unknown as a number that does not exist.
+    let ana = app.login("ana").await;
+    let r = app
+        .get(&format!("/inbox?number=CASE-{number}"), Some(&ana))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("id=\"err-number\"") && r.body.contains(&number));
 }
