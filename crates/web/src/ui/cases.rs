@@ -67,16 +67,11 @@ fn timer_view(t: &Tr<'_>, zone: Zone, timer: &SlaTimer) -> TimerView {
     }
 }
 
-async fn zones(state: &AppState, cases: &[Case], now: OffsetDateTime) -> HashMap<String, Zone> {
+async fn zones(state: &AppState, cases: &[Case]) -> HashMap<String, Zone> {
     let mut out = HashMap::new();
     for c in cases {
         if !out.contains_key(&c.organisation.id) {
-            let zone = state
-                .store
-                .calendar_for(&c.organisation.id, now)
-                .await
-                .map(|cal| cal.zone)
-                .unwrap_or(Zone::KNOWN[0]);
+            let zone = state.store.zone_of(&c.organisation.id).await;
             out.insert(c.organisation.id.clone(), zone);
         }
     }
@@ -148,7 +143,7 @@ pub async fn inbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         Ok(c) => c,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
-    let zones = zones(&state, &cases, now).await;
+    let zones = zones(&state, &cases).await;
     let rows = cases.into_iter().map(|c| row(&t, &zones, c)).collect();
     let tasks = state
         .store
@@ -343,7 +338,7 @@ async fn case_page(
         Ok(c) => c,
         Err(e) => return store_error(state, &s.ctx, e),
     };
-    let zones = zones(state, std::slice::from_ref(&case), now).await;
+    let zones = zones(state, std::slice::from_ref(&case)).await;
     let zone = zones
         .get(&case.organisation.id)
         .copied()
