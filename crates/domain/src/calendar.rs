@@ -225,7 +225,7 @@ impl BusinessCalendar {
     }
 
     /// The open intervals (UTC) of one local date.
-    fn open_on(&self, date: Date) -> Vec<(OffsetDateTime, OffsetDateTime)> {
+    pub fn open_on(&self, date: Date) -> Vec<(OffsetDateTime, OffsetDateTime)> {
         if self.closed.contains(&date) {
             return Vec::new();
         }

@@ -5,27 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::validation::{FieldError, Rule};
 
-macro_rules! vocabulary {
-    ($(#[$m:meta])* $t:ident { $($v:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "kebab-case")]
-        pub enum $t { $($v),+ }
-        impl $t {
-            pub const ALL: &'static [$t] = &[$($t::$v),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($t::$v => $s),+ }
-            }
-            pub fn parse(field: &str, s: &str) -> Result<$t, FieldError> {
-                match s.trim() {
-                    $($s => Ok($t::$v),)+
-                    _ => Err(FieldError::new(field, Rule::OneOf, format!("{field} must be one of {}", [$($s),+].join(", ")))),
-                }
-            }
-        }
-    };
-}
-
 vocabulary!(
     /// What the customer's inquiry is about; SLA policies and routing rules key on it.
     Category {

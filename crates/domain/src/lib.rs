@@ -1,13 +1,39 @@
 //! Pure types and rules of the aftersales domain, one module per capability.
 //! No I/O, no async, no clock reads: time and randomness come in as arguments.
 
+/// A closed vocabulary: a kebab-case code per variant, `ALL`, `as_str` and a `parse` that names
+/// the field and lists the allowed codes.
+macro_rules! vocabulary {
+    ($(#[$m:meta])* $t:ident { $($v:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum $t { $($v),+ }
+        impl $t {
+            pub const ALL: &'static [$t] = &[$($t::$v),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($t::$v => $s),+ }
+            }
+            pub fn parse(field: &str, s: &str) -> Result<$t, FieldError> {
+                match s.trim() {
+                    $($s => Ok($t::$v),)+
+                    _ => Err(FieldError::new(field, Rule::OneOf, format!("{field} must be one of {}", [$($s),+].join(", ")))),
+                }
+            }
+        }
+    };
+}
+
 pub mod calendar;
 pub mod cases;
 pub mod clock;
 pub mod crm;
 pub mod i18n;
+pub mod money;
+pub mod notify;
 pub mod org;
 pub mod user;
 pub mod validation;
+pub mod workshop;
 
 pub use validation::{FieldError, Rule, ValidationErrors};

@@ -116,6 +116,15 @@ impl Permission {
             Permission::KnowledgeManage => {
                 "writing the knowledge base, which needs a service manager, market manager or administrator"
             }
+            Permission::WorkshopWrite => {
+                "booking and working on repair orders, which needs a service advisor, service manager or technician"
+            }
+            Permission::WorkshopManage => {
+                "setting up bays, technicians and catalogues, which needs a service manager, market manager, importer staff or administrator"
+            }
+            Permission::NotifyManage => {
+                "changing customer messages and the outbox, which needs an administrator or market manager"
+            }
         }
     }
 }
@@ -138,6 +147,12 @@ pub enum Permission {
     CrmWrite,
     /// Write the knowledge base of remote fixes.
     KnowledgeManage,
+    /// Book appointments, work on repair orders, clock time.
+    WorkshopWrite,
+    /// Bays, technicians' shifts and certificates, labour operations, parts and stock.
+    WorkshopManage,
+    /// Notification rules, templates and the outbox's dead letters.
+    NotifyManage,
 }
 
 impl Role {
@@ -208,6 +223,20 @@ impl Role {
             Permission::OrgManage | Permission::UserManage | Permission::AuditRead => {
                 self == Role::Administrator
             }
+            Permission::WorkshopWrite => matches!(
+                self,
+                Role::ServiceAdvisor | Role::ServiceManager | Role::Technician
+            ),
+            Permission::WorkshopManage => matches!(
+                self,
+                Role::ServiceManager
+                    | Role::MarketCsManager
+                    | Role::ImporterStaff
+                    | Role::Administrator
+            ),
+            Permission::NotifyManage => {
+                matches!(self, Role::MarketCsManager | Role::Administrator)
+            }
         }
     }
 
@@ -243,11 +272,12 @@ impl Role {
                 Training,
                 Kpis,
                 Pilots,
+                Messages,
                 Organisations,
             ],
             Role::ImporterStaff => &[Workshop, Warranty, Network, Training, Kpis, Organisations],
             Role::HqAnalyst => &[Kpis, Warranty, Network, Pilots, Organisations],
-            Role::Administrator => &[Organisations, Users, Audit],
+            Role::Administrator => &[Organisations, Users, Messages, Audit],
         }
     }
 }
@@ -266,6 +296,8 @@ pub enum Capability {
     Training,
     Kpis,
     Pilots,
+    /// Customer messages: notification rules, templates, the outbox.
+    Messages,
     Organisations,
     Users,
     Audit,
@@ -284,6 +316,7 @@ impl Capability {
             Capability::Training => "training",
             Capability::Kpis => "kpis",
             Capability::Pilots => "pilots",
+            Capability::Messages => "messages",
             Capability::Organisations => "organisations",
             Capability::Users => "users",
             Capability::Audit => "audit",
@@ -295,6 +328,8 @@ impl Capability {
         match self {
             Capability::Inbox => Some("/inbox"),
             Capability::Customers => Some("/customers"),
+            Capability::Workshop => Some("/workshop"),
+            Capability::Messages => Some("/messages"),
             Capability::Organisations => Some("/organisations"),
             Capability::Users => Some("/users"),
             Capability::Audit => Some("/audit"),

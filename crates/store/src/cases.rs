@@ -1068,11 +1068,44 @@ impl Store {
             id,
             if to_customer { "message" } else { "note" },
             None,
-            Some(body),
+            Some(body.clone()),
             Some(scope.user_id()),
             now,
         )
         .await?;
+        if let (true, Some(customer_id)) = (to_customer, &row.customer_id) {
+            // The message goes to the customer through the outbox, in the same transaction.
+            let seq: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_events WHERE case_id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            crate::notify::enqueue(
+                &mut tx,
+                self.public_url(),
+                &crate::notify::Notice {
+                    event: aftersales_domain::notify::Event::CaseMessage,
+                    ro: None,
+                    case_id: Some(id),
+                    dedupe: format!("case:{id}:message:{seq}"),
+                    extra: Vec::new(),
+                    place: None,
+                    message: Some(body),
+                    calendar: None,
+                    delay: Duration::ZERO,
+                },
+                &crate::workshop::RoContext {
+                    org_id: row.organisation_id.clone(),
+                    org_name: row.organisation_name.clone(),
+                    customer_id: customer_id.clone(),
+                    number: row.number.clone(),
+                    token: String::new(),
+                    vehicle: row.vehicle_label.clone().unwrap_or_default(),
+                    eta: None,
+                },
+                now,
+            )
+            .await?;
+        }
         if to_customer {
             sqlx::query("UPDATE cases SET first_responded_at = COALESCE(first_responded_at, $1), updated_at = $1, version = version + 1 WHERE id = $2")
                 .bind(micros(now))

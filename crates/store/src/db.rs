@@ -41,6 +41,8 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     engine: Engine,
     url: String,
+    /// Where customers reach the product, for links in their messages.
+    public_url: std::sync::Arc<str>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -80,7 +82,22 @@ impl Store {
             })
             .connect_with(opts)
             .await?;
-        Ok(Store { pool, engine, url })
+        Ok(Store {
+            pool,
+            engine,
+            url,
+            public_url: "http://localhost:8080".into(),
+        })
+    }
+
+    /// Sets the address customers reach the product at (links in messages to them).
+    pub fn with_public_url(mut self, url: &str) -> Store {
+        self.public_url = url.trim_end_matches('/').into();
+        self
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 
     pub fn engine(&self) -> Engine {

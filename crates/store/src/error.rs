@@ -15,6 +15,12 @@ pub enum StoreError {
     /// Optimistic concurrency: the caller's version is stale.
     #[error("version conflict: the current version is {current}")]
     Conflict { current: i64 },
+    /// A technician may not take a job: the reason names the certificate.
+    #[error("refused: {}", .0.message())]
+    Refused(aftersales_domain::workshop::Refusal),
+    /// A bay or technician was taken by another booking between reading and booking.
+    #[error("taken: {0}")]
+    Taken(String),
     #[error("unsupported database url: {0}")]
     Url(String),
     #[error("database error: {0}")]

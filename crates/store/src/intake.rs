@@ -281,7 +281,7 @@ impl Store {
     }
 
     /// A customer of the organisation's market (owned at or above it) with this phone or e-mail.
-    async fn customer_for_intake(
+    pub(crate) async fn customer_for_intake(
         &self,
         org: &str,
         handle: &str,

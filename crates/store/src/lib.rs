@@ -14,10 +14,13 @@ mod error;
 pub mod idempotency;
 pub mod import;
 pub mod intake;
+pub mod notify;
+pub mod public;
 pub mod org;
 mod scope;
 pub mod triage;
 pub mod user;
+pub mod workshop;
 
 pub use db::{sqlite_path, Engine, Store};
 pub use error::StoreError;

@@ -1,0 +1,413 @@
+//! Customer updates (capability notify): which events can notify, through which channel, the
+//! default wording per language, placeholder rendering, quiet hours and the retry schedule.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime, Time};
+
+use crate::calendar::Zone;
+use crate::i18n::Language;
+use crate::validation::{FieldError, Rule};
+use crate::workshop::RoStatus;
+
+vocabulary!(
+    /// Something that happened which the customer may hear about.
+    Event {
+        AppointmentBooked => "appointment-booked",
+        RoCheckedIn => "ro-checked-in",
+        RoDiagnosing => "ro-diagnosing",
+        RoWaitingApproval => "ro-waiting-approval",
+        RoWaitingParts => "ro-waiting-parts",
+        RoInRepair => "ro-in-repair",
+        RoQualityCheck => "ro-quality-check",
+        RoCleaning => "ro-cleaning",
+        RoReady => "ro-ready",
+        RoDelivered => "ro-delivered",
+        RoCancelled => "ro-cancelled",
+        Survey => "survey",
+        CaseMessage => "case-message",
+    }
+);
+
+vocabulary!(
+    MessageChannel {
+        Email => "email",
+        Sms => "sms",
+    }
+);
+
+impl Event {
+    /// The event of a repair order entering `status`; booking and closing have none of their own.
+    pub fn for_status(status: RoStatus) -> Option<Event> {
+        use RoStatus::*;
+        Some(match status {
+            CheckedIn => Event::RoCheckedIn,
+            Diagnosing => Event::RoDiagnosing,
+            WaitingApproval => Event::RoWaitingApproval,
+            WaitingParts => Event::RoWaitingParts,
+            InRepair => Event::RoInRepair,
+            QualityCheck => Event::RoQualityCheck,
+            Cleaning => Event::RoCleaning,
+            Ready => Event::RoReady,
+            Delivered => Event::RoDelivered,
+            Cancelled => Event::RoCancelled,
+            Booked | Closed => return None,
+        })
+    }
+
+    /// Whether the event notifies through `channel` when the market has set nothing: the
+    /// moments a customer must act or wants to know at once go by SMS too.
+    pub fn default_enabled(self, channel: MessageChannel) -> bool {
+        use Event::*;
+        match channel {
+            MessageChannel::Email => matches!(
+                self,
+                AppointmentBooked
+                    | RoCheckedIn
+                    | RoWaitingApproval
+                    | RoWaitingParts
+                    | RoReady
+                    | RoDelivered
+                    | RoCancelled
+                    | Survey
+                    | CaseMessage
+            ),
+            MessageChannel::Sms => matches!(self, AppointmentBooked | RoWaitingApproval | RoReady),
+        }
+    }
+}
+
+/// The placeholders a template may use.
+pub const PLACEHOLDERS: &[(&str, &str)] = &[
+    ("name", "the customer's name"),
+    ("number", "the repair order or case number"),
+    ("vehicle", "the vehicle: model and registration"),
+    ("status", "the new status, in the customer's language"),
+    ("link", "the customer's status page"),
+    ("when", "the appointment's date and time"),
+    ("place", "the service point, or the address of a mobile visit"),
+    ("eta", "the expected ready time, when set"),
+    ("message", "the advisor's message (case messages)"),
+    ("survey_link", "the satisfaction survey"),
+];
+
+/// Replaces `{name}`-style placeholders; unknown ones stay as written.
+pub fn render(template: &str, vars: &BTreeMap<&str, String>) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.find('}') {
+            Some(j) if vars.contains_key(&after[..j]) => {
+                out.push_str(vars.get(&after[..j]).map(String::as_str).unwrap_or(""));
+                rest = &after[j + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A template's text must only use known placeholders.
+pub fn check_placeholders(field: &str, text: &str) -> Result<(), FieldError> {
+    let mut rest = text;
+    while let Some(i) = rest.find('{') {
+        let after = &rest[i + 1..];
+        let Some(j) = after.find('}') else { break };
+        let key = &after[..j];
+        if !PLACEHOLDERS.iter().any(|(k, _)| *k == key) {
+            return Err(FieldError::new(
+                field,
+                Rule::Unknown,
+                format!(
+                    "{field} uses the unknown placeholder {{{key}}}; known are {}",
+                    PLACEHOLDERS
+                        .iter()
+                        .map(|(k, _)| format!("{{{k}}}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        rest = &after[j + 1..];
+    }
+    Ok(())
+}
+
+/// A repair-order status as the customer reads it.
+pub fn status_label(status: RoStatus, lang: Language) -> &'static str {
+    use Language::*;
+    use RoStatus::*;
+    match (status, lang) {
+        (Booked, Nb) => "Bestilt",
+        (Booked, En) => "Booked",
+        (Booked, Pt) => "Marcado",
+        (CheckedIn, Nb) => "Mottatt på verkstedet",
+        (CheckedIn, En) => "Received at the workshop",
+        (CheckedIn, Pt) => "Recebido na oficina",
+        (Diagnosing, Nb) => "Feilsøking",
+        (Diagnosing, En) => "Diagnosing",
+        (Diagnosing, Pt) => "Em diagnóstico",
+        (WaitingApproval, Nb) => "Venter på din godkjenning",
+        (WaitingApproval, En) => "Waiting for your approval",
+        (WaitingApproval, Pt) => "A aguardar a sua aprovação",
+        (WaitingParts, Nb) => "Venter på deler",
+        (WaitingParts, En) => "Waiting for parts",
+        (WaitingParts, Pt) => "A aguardar peças",
+        (InRepair, Nb) => "Under reparasjon",
+        (InRepair, En) => "In repair",
+        (InRepair, Pt) => "Em reparação",
+        (QualityCheck, Nb) => "Kvalitetskontroll",
+        (QualityCheck, En) => "Quality check",
+        (QualityCheck, Pt) => "Controlo de qualidade",
+        (Cleaning, Nb) => "Vask",
+        (Cleaning, En) => "Cleaning",
+        (Cleaning, Pt) => "Limpeza",
+        (Ready, Nb) => "Klar til henting",
+        (Ready, En) => "Ready",
+        (Ready, Pt) => "Pronto",
+        (Delivered, Nb) => "Levert",
+        (Delivered, En) => "Delivered",
+        (Delivered, Pt) => "Entregue",
+        (Closed, Nb) => "Avsluttet",
+        (Closed, En) => "Closed",
+        (Closed, Pt) => "Encerrado",
+        (Cancelled, Nb) => "Avbestilt",
+        (Cancelled, En) => "Cancelled",
+        (Cancelled, Pt) => "Cancelado",
+    }
+}
+
+/// Subject and body of one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Template {
+    pub subject: String,
+    pub body: String,
+}
+
+fn tpl(subject: &str, body: &str) -> Template {
+    Template {
+        subject: subject.to_string(),
+        body: body.to_string(),
+    }
+}
+
+/// The built-in wording, used until a market's administrator writes its own.
+pub fn default_template(event: Event, channel: MessageChannel, lang: Language) -> Template {
+    use Event::*;
+    use Language::*;
+    use MessageChannel::*;
+    match (event, channel, lang) {
+        (AppointmentBooked, Email, Nb) => tpl(
+            "Timen din er bestilt: {when}",
+            "Hei {name},\n\nvi har satt av tid til {vehicle} {when} hos {place}.\nArbeidsordre: {number}\n\nFølg bilen din her: {link}\n\nKalenderinvitasjon ligger ved.",
+        ),
+        (AppointmentBooked, Email, En) => tpl(
+            "Your appointment is booked: {when}",
+            "Hello {name},\n\nwe have booked {vehicle} for {when} at {place}.\nRepair order: {number}\n\nFollow your car here: {link}\n\nA calendar invitation is attached.",
+        ),
+        (AppointmentBooked, Email, Pt) => tpl(
+            "A sua marcação está confirmada: {when}",
+            "Olá {name},\n\nmarcámos {vehicle} para {when} em {place}.\nOrdem de reparação: {number}\n\nAcompanhe o seu carro aqui: {link}\n\nSegue em anexo o convite para o calendário.",
+        ),
+        (AppointmentBooked, Sms, Nb) => tpl("", "Time bestilt for {vehicle}: {when}, {place}. {link}"),
+        (AppointmentBooked, Sms, En) => tpl("", "Booked for {vehicle}: {when}, {place}. {link}"),
+        (AppointmentBooked, Sms, Pt) => tpl("", "Marcação para {vehicle}: {when}, {place}. {link}"),
+        (RoWaitingApproval, Email, Nb) => tpl(
+            "Vi trenger din godkjenning – {number}",
+            "Hei {name},\n\nvi har funnet mer arbeid på {vehicle}. Se overslaget og godkjenn eller avslå her: {link}",
+        ),
+        (RoWaitingApproval, Email, En) => tpl(
+            "We need your approval – {number}",
+            "Hello {name},\n\nwe found more work on {vehicle}. See the estimate and approve or decline it here: {link}",
+        ),
+        (RoWaitingApproval, Email, Pt) => tpl(
+            "Precisamos da sua aprovação – {number}",
+            "Olá {name},\n\nencontrámos mais trabalho em {vehicle}. Veja o orçamento e aprove ou recuse aqui: {link}",
+        ),
+        (RoWaitingApproval, Sms, Nb) => tpl("", "{vehicle}: vi trenger din godkjenning for mer arbeid. {link}"),
+        (RoWaitingApproval, Sms, En) => tpl("", "{vehicle}: we need your approval for more work. {link}"),
+        (RoWaitingApproval, Sms, Pt) => tpl("", "{vehicle}: precisamos da sua aprovação para mais trabalho. {link}"),
+        (RoReady, Email, Nb) => tpl(
+            "Bilen din er klar – {number}",
+            "Hei {name},\n\n{vehicle} er klar til henting hos {place}.\n\nDetaljer: {link}",
+        ),
+        (RoReady, Email, En) => tpl(
+            "Your car is ready – {number}",
+            "Hello {name},\n\n{vehicle} is ready for collection at {place}.\n\nDetails: {link}",
+        ),
+        (RoReady, Email, Pt) => tpl(
+            "O seu carro está pronto – {number}",
+            "Olá {name},\n\n{vehicle} está pronto para levantamento em {place}.\n\nDetalhes: {link}",
+        ),
+        (RoReady, Sms, Nb) => tpl("", "{vehicle} er klar til henting hos {place}. {link}"),
+        (RoReady, Sms, En) => tpl("", "{vehicle} is ready for collection at {place}. {link}"),
+        (RoReady, Sms, Pt) => tpl("", "{vehicle} está pronto para levantamento em {place}. {link}"),
+        (Survey, _, Nb) => tpl(
+            "Hvordan var besøket? – {number}",
+            "Hei {name},\n\ntakk for at du valgte oss. Har du ett minutt til å fortelle hvordan det gikk?\n{survey_link}",
+        ),
+        (Survey, _, En) => tpl(
+            "How was your visit? – {number}",
+            "Hello {name},\n\nthank you for choosing us. Do you have a minute to tell us how it went?\n{survey_link}",
+        ),
+        (Survey, _, Pt) => tpl(
+            "Como correu a sua visita? – {number}",
+            "Olá {name},\n\nobrigado pela sua preferência. Tem um minuto para nos dizer como correu?\n{survey_link}",
+        ),
+        (CaseMessage, Email, Nb) => tpl("Sak {number}", "Hei {name},\n\n{message}"),
+        (CaseMessage, Email, En) => tpl("Case {number}", "Hello {name},\n\n{message}"),
+        (CaseMessage, Email, Pt) => tpl("Processo {number}", "Olá {name},\n\n{message}"),
+        (CaseMessage, Sms, _) => tpl("", "{message}"),
+        (_, Email, Nb) => tpl(
+            "{number}: {status}",
+            "Hei {name},\n\nny status for {vehicle}: {status}.\n\nFølg bilen din her: {link}",
+        ),
+        (_, Email, En) => tpl(
+            "{number}: {status}",
+            "Hello {name},\n\nnew status for {vehicle}: {status}.\n\nFollow your car here: {link}",
+        ),
+        (_, Email, Pt) => tpl(
+            "{number}: {status}",
+            "Olá {name},\n\nnovo estado de {vehicle}: {status}.\n\nAcompanhe o seu carro aqui: {link}",
+        ),
+        (_, Sms, Nb) => tpl("", "{vehicle}: {status}. {link}"),
+        (_, Sms, En) => tpl("", "{vehicle}: {status}. {link}"),
+        (_, Sms, Pt) => tpl("", "{vehicle}: {status}. {link}"),
+    }
+}
+
+/// A local date and time as a customer reads it: "mandag 23. november 2026 kl. 09:00".
+pub fn format_when(local: time::PrimitiveDateTime, lang: Language) -> String {
+    let d = local.date();
+    let wd = d.weekday().number_days_from_monday() as usize;
+    let m = u8::from(d.month()) as usize - 1;
+    let (h, min) = (local.hour(), local.minute());
+    match lang {
+        Language::Nb => {
+            const W: [&str; 7] = ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"];
+            const M: [&str; 12] = ["januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober", "november", "desember"];
+            format!("{} {}. {} {} kl. {h:02}:{min:02}", W[wd], d.day(), M[m], d.year())
+        }
+        Language::En => {
+            const W: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+            const M: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+            format!("{} {} {} {} at {h:02}:{min:02}", W[wd], d.day(), M[m], d.year())
+        }
+        Language::Pt => {
+            const W: [&str; 7] = ["segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo"];
+            const M: [&str; 12] = ["janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro", "dezembro"];
+            format!("{}, {} de {} de {} às {h:02}:{min:02}", W[wd], d.day(), M[m], d.year())
+        }
+    }
+}
+
+/// SMS are not sent between 21:00 and 08:00 local time; one written then waits until morning.
+pub const QUIET_FROM: (u8, u8) = (21, 0);
+pub const QUIET_UNTIL: (u8, u8) = (8, 0);
+
+/// When a message written at `at` may go out through `channel` in `zone`.
+pub fn send_after(channel: MessageChannel, zone: Zone, at: OffsetDateTime) -> OffsetDateTime {
+    if channel != MessageChannel::Sms {
+        return at;
+    }
+    let local = zone.local(at);
+    let (Ok(from), Ok(until)) = (
+        Time::from_hms(QUIET_FROM.0, QUIET_FROM.1, 0),
+        Time::from_hms(QUIET_UNTIL.0, QUIET_UNTIL.1, 0),
+    ) else {
+        return at;
+    };
+    let t = local.time();
+    let morning = if t >= from {
+        local.date() + Duration::days(1)
+    } else if t < until {
+        local.date()
+    } else {
+        return at;
+    };
+    zone.instant(morning.with_time(until))
+}
+
+/// How long to wait after the `attempt`-th failed delivery (1-based); `None`: give up (dead letter).
+pub fn retry_delay(attempt: i64) -> Option<Duration> {
+    match attempt {
+        1 => Some(Duration::minutes(1)),
+        2 => Some(Duration::minutes(5)),
+        3 => Some(Duration::minutes(30)),
+        4 => Some(Duration::hours(2)),
+        5 => Some(Duration::hours(8)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn renders_known_placeholders_only() {
+        let mut v = BTreeMap::new();
+        v.insert("name", "Kari".to_string());
+        v.insert("number", "RO-1".to_string());
+        assert_eq!(render("Hei {name}, {number} {x} {", &v), "Hei Kari, RO-1 {x} {");
+        assert!(check_placeholders("body", "Hei {name} {link}").is_ok());
+        let e = check_placeholders("body", "Hei {navn}").unwrap_err();
+        assert_eq!((e.field.as_str(), e.rule), ("body", Rule::Unknown));
+    }
+
+    #[test]
+    fn every_default_template_uses_known_placeholders() {
+        for e in Event::ALL {
+            for c in MessageChannel::ALL {
+                for l in Language::ALL {
+                    let t = default_template(*e, *c, l);
+                    assert!(check_placeholders("subject", &t.subject).is_ok());
+                    assert!(check_placeholders("body", &t.body).is_ok(), "{e:?} {c:?} {l:?}");
+                    assert!(!t.body.is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dates_read_naturally() {
+        let t = time::macros::datetime!(2026-11-23 09:00);
+        assert_eq!(format_when(t, Language::Nb), "mandag 23. november 2026 kl. 09:00");
+        assert_eq!(format_when(t, Language::En), "Monday 23 November 2026 at 09:00");
+        assert_eq!(format_when(t, Language::Pt), "segunda-feira, 23 de novembro de 2026 às 09:00");
+    }
+
+    #[test]
+    fn sms_waits_for_the_morning() {
+        let oslo = Zone::KNOWN[0];
+        // 22:30 in Oslo (winter, UTC+1) → 08:00 next day = 07:00 UTC
+        let late = datetime!(2026-11-23 21:30 UTC);
+        assert_eq!(
+            send_after(MessageChannel::Sms, oslo, late),
+            datetime!(2026-11-24 07:00 UTC)
+        );
+        let early = datetime!(2026-11-24 05:00 UTC);
+        assert_eq!(
+            send_after(MessageChannel::Sms, oslo, early),
+            datetime!(2026-11-24 07:00 UTC)
+        );
+        let day = datetime!(2026-11-24 12:00 UTC);
+        assert_eq!(send_after(MessageChannel::Sms, oslo, day), day);
+        assert_eq!(send_after(MessageChannel::Email, oslo, late), late);
+    }
+
+    #[test]
+    fn retries_back_off_then_stop() {
+        assert_eq!(retry_delay(1), Some(Duration::minutes(1)));
+        assert!(retry_delay(5) > retry_delay(4));
+        assert_eq!(retry_delay(6), None);
+    }
+}
