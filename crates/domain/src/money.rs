@@ -81,7 +81,11 @@ pub fn format_centi(v: i64) -> String {
 /// Price × quantity, both in hundredths, rounded half away from zero to the minor unit.
 pub fn line_total(unit_price_minor: i64, quantity_centi: i64) -> i64 {
     let p = i128::from(unit_price_minor) * i128::from(quantity_centi);
-    let rounded = if p >= 0 { (p + 50) / 100 } else { (p - 50) / 100 };
+    let rounded = if p >= 0 {
+        (p + 50) / 100
+    } else {
+        (p - 50) / 100
+    };
     i64::try_from(rounded).unwrap_or(i64::MAX)
 }
 
@@ -111,11 +115,26 @@ mod tests {
         assert_eq!(parse_centi("h", "0,05", 5, 10_000), Ok(5));
         assert_eq!(parse_centi("p", "1 234,5", 0, i64::MAX), Ok(123_450));
         assert_eq!(parse_centi("p", "7", 0, i64::MAX), Ok(700));
-        assert_eq!(parse_centi("h", "0.04", 5, 10_000).unwrap_err().rule, Rule::NotAllowed);
-        assert_eq!(parse_centi("h", "1.234", 5, 10_000).unwrap_err().rule, Rule::Format);
-        assert_eq!(parse_centi("h", "abc", 5, 10_000).unwrap_err().rule, Rule::Format);
-        assert_eq!(parse_centi("h", "", 5, 10_000).unwrap_err().rule, Rule::Required);
-        assert_eq!(parse_centi("h", ".", 5, 10_000).unwrap_err().rule, Rule::Format);
+        assert_eq!(
+            parse_centi("h", "0.04", 5, 10_000).unwrap_err().rule,
+            Rule::NotAllowed
+        );
+        assert_eq!(
+            parse_centi("h", "1.234", 5, 10_000).unwrap_err().rule,
+            Rule::Format
+        );
+        assert_eq!(
+            parse_centi("h", "abc", 5, 10_000).unwrap_err().rule,
+            Rule::Format
+        );
+        assert_eq!(
+            parse_centi("h", "", 5, 10_000).unwrap_err().rule,
+            Rule::Required
+        );
+        assert_eq!(
+            parse_centi("h", ".", 5, 10_000).unwrap_err().rule,
+            Rule::Format
+        );
         assert_eq!(format_centi(123_450), "1234.50");
         assert_eq!(format_centi(-5), "-0.05");
     }

@@ -86,7 +86,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("status", "the new status, in the customer's language"),
     ("link", "the customer's status page"),
     ("when", "the appointment's date and time"),
-    ("place", "the service point, or the address of a mobile visit"),
+    (
+        "place",
+        "the service point, or the address of a mobile visit",
+    ),
     ("eta", "the expected ready time, when set"),
     ("message", "the advisor's message (case messages)"),
     ("survey_link", "the satisfaction survey"),
@@ -291,19 +294,94 @@ pub fn format_when(local: time::PrimitiveDateTime, lang: Language) -> String {
     let (h, min) = (local.hour(), local.minute());
     match lang {
         Language::Nb => {
-            const W: [&str; 7] = ["mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag"];
-            const M: [&str; 12] = ["januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober", "november", "desember"];
-            format!("{} {}. {} {} kl. {h:02}:{min:02}", W[wd], d.day(), M[m], d.year())
+            const W: [&str; 7] = [
+                "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag",
+            ];
+            const M: [&str; 12] = [
+                "januar",
+                "februar",
+                "mars",
+                "april",
+                "mai",
+                "juni",
+                "juli",
+                "august",
+                "september",
+                "oktober",
+                "november",
+                "desember",
+            ];
+            format!(
+                "{} {}. {} {} kl. {h:02}:{min:02}",
+                W[wd],
+                d.day(),
+                M[m],
+                d.year()
+            )
         }
         Language::En => {
-            const W: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
-            const M: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-            format!("{} {} {} {} at {h:02}:{min:02}", W[wd], d.day(), M[m], d.year())
+            const W: [&str; 7] = [
+                "Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+                "Saturday",
+                "Sunday",
+            ];
+            const M: [&str; 12] = [
+                "January",
+                "February",
+                "March",
+                "April",
+                "May",
+                "June",
+                "July",
+                "August",
+                "September",
+                "October",
+                "November",
+                "December",
+            ];
+            format!(
+                "{} {} {} {} at {h:02}:{min:02}",
+                W[wd],
+                d.day(),
+                M[m],
+                d.year()
+            )
         }
         Language::Pt => {
-            const W: [&str; 7] = ["segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo"];
-            const M: [&str; 12] = ["janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro", "dezembro"];
-            format!("{}, {} de {} de {} às {h:02}:{min:02}", W[wd], d.day(), M[m], d.year())
+            const W: [&str; 7] = [
+                "segunda-feira",
+                "terça-feira",
+                "quarta-feira",
+                "quinta-feira",
+                "sexta-feira",
+                "sábado",
+                "domingo",
+            ];
+            const M: [&str; 12] = [
+                "janeiro",
+                "fevereiro",
+                "março",
+                "abril",
+                "maio",
+                "junho",
+                "julho",
+                "agosto",
+                "setembro",
+                "outubro",
+                "novembro",
+                "dezembro",
+            ];
+            format!(
+                "{}, {} de {} de {} às {h:02}:{min:02}",
+                W[wd],
+                d.day(),
+                M[m],
+                d.year()
+            )
         }
     }
 }
@@ -357,7 +435,10 @@ mod tests {
         let mut v = BTreeMap::new();
         v.insert("name", "Kari".to_string());
         v.insert("number", "RO-1".to_string());
-        assert_eq!(render("Hei {name}, {number} {x} {", &v), "Hei Kari, RO-1 {x} {");
+        assert_eq!(
+            render("Hei {name}, {number} {x} {", &v),
+            "Hei Kari, RO-1 {x} {"
+        );
         assert!(check_placeholders("body", "Hei {name} {link}").is_ok());
         let e = check_placeholders("body", "Hei {navn}").unwrap_err();
         assert_eq!((e.field.as_str(), e.rule), ("body", Rule::Unknown));
@@ -370,7 +451,10 @@ mod tests {
                 for l in Language::ALL {
                     let t = default_template(*e, *c, l);
                     assert!(check_placeholders("subject", &t.subject).is_ok());
-                    assert!(check_placeholders("body", &t.body).is_ok(), "{e:?} {c:?} {l:?}");
+                    assert!(
+                        check_placeholders("body", &t.body).is_ok(),
+                        "{e:?} {c:?} {l:?}"
+                    );
                     assert!(!t.body.is_empty());
                 }
             }
@@ -380,9 +464,18 @@ mod tests {
     #[test]
     fn dates_read_naturally() {
         let t = time::macros::datetime!(2026-11-23 09:00);
-        assert_eq!(format_when(t, Language::Nb), "mandag 23. november 2026 kl. 09:00");
-        assert_eq!(format_when(t, Language::En), "Monday 23 November 2026 at 09:00");
-        assert_eq!(format_when(t, Language::Pt), "segunda-feira, 23 de novembro de 2026 às 09:00");
+        assert_eq!(
+            format_when(t, Language::Nb),
+            "mandag 23. november 2026 kl. 09:00"
+        );
+        assert_eq!(
+            format_when(t, Language::En),
+            "Monday 23 November 2026 at 09:00"
+        );
+        assert_eq!(
+            format_when(t, Language::Pt),
+            "segunda-feira, 23 de novembro de 2026 às 09:00"
+        );
     }
 
     #[test]

@@ -348,7 +348,9 @@ pub fn find_slots(
             let bay = if need.mobile {
                 Some(None)
             } else {
-                bays.iter().find(|b| free(&b.id, s, e)).map(|b| Some(b.id.clone()))
+                bays.iter()
+                    .find(|b| free(&b.id, s, e))
+                    .map(|b| Some(b.id.clone()))
             };
             if let (Some(t), Some(bay)) = (candidates.first(), bay) {
                 out.push(Slot {
@@ -514,7 +516,10 @@ mod tests {
             check_competence("Ola", &[], &need, date!(2026 - 11 - 01)),
             Err(Refusal::MissingCertification { .. })
         ));
-        assert_eq!(check_competence("Ola", &[], &[], date!(2026 - 11 - 01)), Ok(()));
+        assert_eq!(
+            check_competence("Ola", &[], &[], date!(2026 - 11 - 01)),
+            Ok(())
+        );
     }
 
     fn tech(id: &str, certs: &[&str], mobile: bool, shifts: Vec<(i64, i64)>) -> TechCap {
@@ -529,8 +534,16 @@ mod tests {
     #[test]
     fn slots_respect_bays_shifts_competence_and_bookings() {
         let bays = vec![
-            BayCap { id: "b1".into(), lift: true, hv_area: false },
-            BayCap { id: "b2".into(), lift: true, hv_area: true },
+            BayCap {
+                id: "b1".into(),
+                lift: true,
+                hv_area: false,
+            },
+            BayCap {
+                id: "b2".into(),
+                lift: true,
+                hv_area: true,
+            },
         ];
         let techs = vec![
             tech("t1", &[], false, vec![(0, 32)]),
@@ -538,7 +551,10 @@ mod tests {
         ];
         let open = [(0, 32)];
         let mut busy = HashSet::new();
-        let plain = Need { units: 4, ..Need::default() };
+        let plain = Need {
+            units: 4,
+            ..Need::default()
+        };
         let s = find_slots(&open, &bays, &techs, &busy, &plain, 0).unwrap();
         assert_eq!(s.len(), 29);
         assert_eq!(s[0].technician, "t1");
@@ -550,7 +566,10 @@ mod tests {
             ..Need::default()
         };
         let s = find_slots(&open, &bays, &techs, &busy, &hv, 0).unwrap();
-        assert_eq!((s[0].start, s[0].bay.as_deref(), s[0].technician.as_str()), (8, Some("b2"), "t2"));
+        assert_eq!(
+            (s[0].start, s[0].bay.as_deref(), s[0].technician.as_str()),
+            (8, Some("b2"), "t2")
+        );
         // Book b2 from 8 to 32: no high-voltage slot left.
         for u in 8..32 {
             busy.insert(("b2".to_string(), u));
@@ -571,13 +590,21 @@ mod tests {
             find_slots(&[], &bays, &techs, &busy, &plain, 0),
             Err(NoSlotReason::Closed)
         );
-        let long = Need { units: 40, ..plain.clone() };
+        let long = Need {
+            units: 40,
+            ..plain.clone()
+        };
         assert_eq!(
             find_slots(&open, &bays, &techs, &busy, &long, 0),
             Err(NoSlotReason::TooLong)
         );
         // Mobile: no bay, travel buffer inside the shift.
-        let mobile = Need { units: 4, buffer_units: 2, mobile: true, ..Need::default() };
+        let mobile = Need {
+            units: 4,
+            buffer_units: 2,
+            mobile: true,
+            ..Need::default()
+        };
         let s = find_slots(&open, &[], &techs, &HashSet::new(), &mobile, 0).unwrap();
         assert_eq!((s[0].start, s[0].bay.clone()), (10, None));
         assert_eq!(occupied_units(&s[0], 2).len(), 8);
@@ -592,7 +619,10 @@ mod tests {
         let t = datetime!(2026-11-23 08:07 UTC);
         assert_eq!(unit_start(unit_floor(t)), datetime!(2026-11-23 08:00 UTC));
         assert_eq!(unit_start(unit_ceil(t)), datetime!(2026-11-23 08:15 UTC));
-        assert_eq!(unit_ceil(datetime!(2026-11-23 08:00 UTC)), unit_floor(datetime!(2026-11-23 08:00 UTC)));
+        assert_eq!(
+            unit_ceil(datetime!(2026-11-23 08:00 UTC)),
+            unit_floor(datetime!(2026-11-23 08:00 UTC))
+        );
     }
 
     #[test]
@@ -655,6 +685,9 @@ mod kpi_tests {
         assert_eq!(csat_percent(&[]), None);
         assert_eq!(nps(&[10, 9, 8, 6, 0]), Some(0));
         assert_eq!(nps(&[10, 10]), Some(100));
-        assert_eq!(productivity_percent(Duration::hours(6), Duration::hours(8)), Some(75));
+        assert_eq!(
+            productivity_percent(Duration::hours(6), Duration::hours(8)),
+            Some(75)
+        );
     }
 }

@@ -179,7 +179,13 @@ impl SmsGateway {
         if status.is_success() {
             return Ok(());
         }
-        let body: String = res.text().await.unwrap_or_default().chars().take(300).collect();
+        let body: String = res
+            .text()
+            .await
+            .unwrap_or_default()
+            .chars()
+            .take(300)
+            .collect();
         let msg = format!("sms provider answered {status}: {body}");
         if status.as_u16() == 429 || status.is_server_error() || status.as_u16() == 408 {
             Err(SendError::Transient(msg))
@@ -220,7 +226,11 @@ pub struct Round {
 
 /// Delivers every due message once: the worker loop calls this every few seconds; tests call it
 /// directly with a controlled `now`.
-pub async fn deliver_due(store: &Store, t: &Transports, now: OffsetDateTime) -> Result<Round, StoreError> {
+pub async fn deliver_due(
+    store: &Store,
+    t: &Transports,
+    now: OffsetDateTime,
+) -> Result<Round, StoreError> {
     let mut round = Round::default();
     loop {
         let jobs = store.cli().claim_outbox(&t.channels(), now, 50).await?;
@@ -241,7 +251,11 @@ pub async fn deliver_due(store: &Store, t: &Transports, now: OffsetDateTime) -> 
                 Err(e) => {
                     let permanent = matches!(e, SendError::Permanent(_));
                     tracing::warn!(outbox = %job.id, channel = job.channel.as_str(), error = %e, "delivery failed");
-                    if store.cli().outbox_failed(&job.id, &e.to_string(), permanent, now).await? {
+                    if store
+                        .cli()
+                        .outbox_failed(&job.id, &e.to_string(), permanent, now)
+                        .await?
+                    {
                         round.dead += 1;
                     } else {
                         round.retried += 1;

@@ -82,7 +82,12 @@ impl SmtpSink {
             .expect("smtp sink did not start in 20 s")
             .unwrap();
         assert_eq!(ready.as_deref(), Some("ready"));
-        Some(SmtpSink { port, out, child, _dir: dir })
+        Some(SmtpSink {
+            port,
+            out,
+            child,
+            _dir: dir,
+        })
     }
 
     pub fn config(&self) -> crate::SmtpConfig {
@@ -148,18 +153,33 @@ pub struct SmsReceiver {
 impl SmsReceiver {
     pub async fn start() -> SmsReceiver {
         let state = SmsState::default();
-        async fn receive(State(s): State<SmsState>, headers: HeaderMap, Json(body): Json<serde_json::Value>) -> StatusCode {
-            let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+        async fn receive(
+            State(s): State<SmsState>,
+            headers: HeaderMap,
+            Json(body): Json<serde_json::Value>,
+        ) -> StatusCode {
+            let h = |n: &str| {
+                headers
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
             s.got.lock().unwrap().push(ReceivedSms {
                 authorization: h("authorization"),
                 idempotency_key: h("idempotency-key"),
                 body,
             });
             let mut script = s.script.lock().unwrap();
-            let code = if script.is_empty() { 202 } else { script.remove(0) };
+            let code = if script.is_empty() {
+                202
+            } else {
+                script.remove(0)
+            };
             StatusCode::from_u16(code).unwrap()
         }
-        let app = Router::new().route("/messages", post(receive)).with_state(state.clone());
+        let app = Router::new()
+            .route("/messages", post(receive))
+            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/messages", listener.local_addr().unwrap());
         let task = tokio::spawn(async move {

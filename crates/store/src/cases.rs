@@ -1075,10 +1075,11 @@ impl Store {
         .await?;
         if let (true, Some(customer_id)) = (to_customer, &row.customer_id) {
             // The message goes to the customer through the outbox, in the same transaction.
-            let seq: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_events WHERE case_id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let seq: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM case_events WHERE case_id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
             crate::notify::enqueue(
                 &mut tx,
                 self.public_url(),

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use aftersales_domain::calendar::Zone;
 use aftersales_domain::i18n::Language;
 use aftersales_domain::notify::{
-    check_placeholders, default_template, format_when, render, retry_delay, send_after, status_label, Event,
-    MessageChannel, Template,
+    check_placeholders, default_template, format_when, render, retry_delay, send_after,
+    status_label, Event, MessageChannel, Template,
 };
 use aftersales_domain::org::Permission;
 use aftersales_domain::validation::{text, text_block, Rule};
@@ -53,10 +53,11 @@ async fn lineage_in(conn: &mut sqlx::AnyConnection, org: &str) -> Result<Vec<Str
     let mut out = vec![org.to_string()];
     let mut cur = org.to_string();
     for _ in 0..8 {
-        let parent: Option<Option<String>> = sqlx::query_scalar("SELECT parent_id FROM organisations WHERE id = $1")
-            .bind(&cur)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let parent: Option<Option<String>> =
+            sqlx::query_scalar("SELECT parent_id FROM organisations WHERE id = $1")
+                .bind(&cur)
+                .fetch_optional(&mut *conn)
+                .await?;
         match parent.flatten() {
             Some(p) => {
                 out.push(p.clone());
@@ -79,10 +80,12 @@ pub(crate) async fn enqueue(
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     let customer: Option<(String, Option<String>, Option<String>, String, Option<i64>)> =
-        sqlx::query_as("SELECT name, email, phone, language, erased_at FROM customers WHERE id = $1")
-            .bind(&ctx.customer_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+        sqlx::query_as(
+            "SELECT name, email, phone, language, erased_at FROM customers WHERE id = $1",
+        )
+        .bind(&ctx.customer_id)
+        .fetch_optional(&mut *conn)
+        .await?;
     let Some((name, email, phone, lang, erased)) = customer else {
         return Ok(());
     };
@@ -92,24 +95,59 @@ pub(crate) async fn enqueue(
         .bind(&ctx.org_id)
         .fetch_optional(&mut *conn)
         .await?;
-    let zone = tz.and_then(|t| Zone::parse("tz", &t).ok()).unwrap_or(Zone::KNOWN[0]);
+    let zone = tz
+        .and_then(|t| Zone::parse("tz", &t).ok())
+        .unwrap_or(Zone::KNOWN[0]);
     let status = ro_status_of(n.event);
     let base = public_url.trim_end_matches('/');
     let mut vars: BTreeMap<&str, String> = BTreeMap::new();
     vars.insert("name", name);
     vars.insert("number", ctx.number.clone());
-    vars.insert("vehicle", if ctx.vehicle.is_empty() { ctx.number.clone() } else { ctx.vehicle.clone() });
-    vars.insert("status", status.map(|s| status_label(s, lang).to_string()).unwrap_or_default());
-    vars.insert("link", if ctx.token.is_empty() { String::new() } else { format!("{base}/s/{}", ctx.token) });
-    vars.insert("place", n.place.clone().unwrap_or_else(|| ctx.org_name.clone()));
-    vars.insert("eta", ctx.eta.map(|e| format_when(local(zone, e), lang)).unwrap_or_default());
+    vars.insert(
+        "vehicle",
+        if ctx.vehicle.is_empty() {
+            ctx.number.clone()
+        } else {
+            ctx.vehicle.clone()
+        },
+    );
+    vars.insert(
+        "status",
+        status
+            .map(|s| status_label(s, lang).to_string())
+            .unwrap_or_default(),
+    );
+    vars.insert(
+        "link",
+        if ctx.token.is_empty() {
+            String::new()
+        } else {
+            format!("{base}/s/{}", ctx.token)
+        },
+    );
+    vars.insert(
+        "place",
+        n.place.clone().unwrap_or_else(|| ctx.org_name.clone()),
+    );
+    vars.insert(
+        "eta",
+        ctx.eta
+            .map(|e| format_when(local(zone, e), lang))
+            .unwrap_or_default(),
+    );
     vars.insert("when", String::new());
     for (k, t) in &n.extra {
         vars.insert(k, format_when(local(zone, *t), lang));
     }
     match n.event {
         Event::Survey => {
-            vars.insert("survey_link", n.message.as_ref().map(|m| format!("{base}{m}")).unwrap_or_default());
+            vars.insert(
+                "survey_link",
+                n.message
+                    .as_ref()
+                    .map(|m| format!("{base}{m}"))
+                    .unwrap_or_default(),
+            );
             vars.insert("message", String::new());
         }
         _ => {
@@ -127,12 +165,17 @@ pub(crate) async fn enqueue(
         if !rule_enabled(conn, &lineage, n.event, *channel).await? {
             continue;
         }
-        let template = template_in(conn, &lineage, n.event, *channel, lang).await?.0;
+        let template = template_in(conn, &lineage, n.event, *channel, lang)
+            .await?
+            .0;
         let recipient = match channel {
             MessageChannel::Email => email.clone(),
             MessageChannel::Sms => phone.clone(),
         };
-        let refused = consents.iter().find(|(c, _)| c == channel.as_str()).is_some_and(|(_, g)| *g == 0);
+        let refused = consents
+            .iter()
+            .find(|(c, _)| c == channel.as_str())
+            .is_some_and(|(_, g)| *g == 0);
         let skip = if erased.is_some() {
             Some("the customer was erased")
         } else if recipient.is_none() {
@@ -155,7 +198,11 @@ pub(crate) async fn enqueue(
                     end: c.end,
                     summary: &c.summary,
                     location: &c.location,
-                    description: &format!("{} {}", ctx.number, vars.get("link").map(String::as_str).unwrap_or("")),
+                    description: &format!(
+                        "{} {}",
+                        ctx.number,
+                        vars.get("link").map(String::as_str).unwrap_or("")
+                    ),
                 })),
             ),
             _ => (None, None),
@@ -196,15 +243,25 @@ fn local(zone: Zone, t: OffsetDateTime) -> time::PrimitiveDateTime {
 }
 
 fn ro_status_of(e: Event) -> Option<RoStatus> {
-    RoStatus::ALL.iter().copied().find(|s| Event::for_status(*s) == Some(e))
+    RoStatus::ALL
+        .iter()
+        .copied()
+        .find(|s| Event::for_status(*s) == Some(e))
 }
 
-async fn rule_enabled(conn: &mut sqlx::AnyConnection, lineage: &[String], event: Event, channel: MessageChannel) -> Result<bool, StoreError> {
+async fn rule_enabled(
+    conn: &mut sqlx::AnyConnection,
+    lineage: &[String],
+    event: Event,
+    channel: MessageChannel,
+) -> Result<bool, StoreError> {
     let sql = format!(
         "SELECT organisation_id, enabled FROM notification_rules WHERE event = $1 AND channel = $2 AND organisation_id IN ({})",
         placeholders(3, lineage.len())
     );
-    let mut q = sqlx::query_as::<_, (String, i64)>(&sql).bind(event.as_str()).bind(channel.as_str());
+    let mut q = sqlx::query_as::<_, (String, i64)>(&sql)
+        .bind(event.as_str())
+        .bind(channel.as_str());
     for o in lineage {
         q = q.bind(o);
     }
@@ -237,7 +294,13 @@ async fn template_in(
     let rows = q.fetch_all(&mut *conn).await?;
     for o in lineage {
         if let Some((org, subject, body)) = rows.iter().find(|(r, _, _)| r == o) {
-            return Ok((Template { subject: subject.clone(), body: body.clone() }, Some(org.clone())));
+            return Ok((
+                Template {
+                    subject: subject.clone(),
+                    body: body.clone(),
+                },
+                Some(org.clone()),
+            ));
         }
     }
     Ok((default_template(event, channel, lang), None))
@@ -363,13 +426,20 @@ pub fn preview_vars(lang: Language) -> BTreeMap<&'static str, String> {
         ("place", "Tesla Trondheim".to_string()),
         ("eta", format_when(when, lang)),
         ("message", "…".to_string()),
-        ("survey_link", "https://service.example/survey/abc123".to_string()),
+        (
+            "survey_link",
+            "https://service.example/survey/abc123".to_string(),
+        ),
     ])
 }
 
 impl Store {
     /// The rules in force at an organisation for every event and channel.
-    pub async fn notification_rules(&self, scope: &Scope, org: &str) -> Result<Vec<RuleView>, StoreError> {
+    pub async fn notification_rules(
+        &self,
+        scope: &Scope,
+        org: &str,
+    ) -> Result<Vec<RuleView>, StoreError> {
         scope.require(org, Permission::NotifyManage)?;
         let lineage = self.lineage(org).await?;
         let sql = format!(
@@ -385,12 +455,15 @@ impl Store {
         for e in Event::ALL {
             for c in MessageChannel::ALL {
                 let found = lineage.iter().find_map(|o| {
-                    rows.iter().find(|r| &r.0 == o && r.1 == e.as_str() && r.2 == c.as_str())
+                    rows.iter()
+                        .find(|r| &r.0 == o && r.1 == e.as_str() && r.2 == c.as_str())
                 });
                 out.push(RuleView {
                     event: *e,
                     channel: *c,
-                    enabled: found.map(|r| r.3 == 1).unwrap_or_else(|| e.default_enabled(*c)),
+                    enabled: found
+                        .map(|r| r.3 == 1)
+                        .unwrap_or_else(|| e.default_enabled(*c)),
                     set_at: found.map(|r| r.4.clone()),
                 });
             }
@@ -440,10 +513,22 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let (t, from) = template_in(&mut conn, &lineage, event, channel, lang).await?;
         let set_at = match from {
-            Some(o) => sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1").bind(o).fetch_optional(&mut *conn).await?,
+            Some(o) => {
+                sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
+                    .bind(o)
+                    .fetch_optional(&mut *conn)
+                    .await?
+            }
             None => None,
         };
-        Ok(TemplateView { event, channel, language: lang, subject: t.subject, body: t.body, set_at })
+        Ok(TemplateView {
+            event,
+            channel,
+            language: lang,
+            subject: t.subject,
+            body: t.body,
+            set_at,
+        })
     }
 
     /// Saves a market's wording; placeholders must be known ones. E-mails need a subject; SMS
@@ -482,7 +567,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        self.notification_template(scope, org, event, channel, lang).await
+        self.notification_template(scope, org, event, channel, lang)
+            .await
     }
 
     /// Goes back to the inherited (or built-in) wording.
@@ -502,13 +588,21 @@ impl Store {
             .bind(lang.code())
             .execute(&self.pool)
             .await?;
-        self.notification_template(scope, org, event, channel, lang).await
+        self.notification_template(scope, org, event, channel, lang)
+            .await
     }
 
     /// Messages of the organisations the caller manages messages for, newest first.
-    pub async fn outbox(&self, scope: &Scope, status: Option<&str>) -> Result<Vec<OutboxItem>, StoreError> {
+    pub async fn outbox(
+        &self,
+        scope: &Scope,
+        status: Option<&str>,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
         let orgs = scope.orgs_with(Permission::NotifyManage);
-        let mut sql = format!("{OUTBOX_SELECT} WHERE x.organisation_id IN ({})", placeholders(1, orgs.len()));
+        let mut sql = format!(
+            "{OUTBOX_SELECT} WHERE x.organisation_id IN ({})",
+            placeholders(1, orgs.len())
+        );
         if status.is_some() {
             sql.push_str(&format!(" AND x.status = ${}", orgs.len() + 1));
         }
@@ -520,28 +614,55 @@ impl Store {
         if let Some(s) = status {
             q = q.bind(s);
         }
-        Ok(q.fetch_all(&self.pool).await?.into_iter().map(outbox_item).collect())
+        Ok(q.fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(outbox_item)
+            .collect())
     }
 
     /// The messages written to the customer about one repair order.
-    pub async fn ro_messages(&self, scope: &Scope, ro_id: &str) -> Result<Vec<OutboxItem>, StoreError> {
+    pub async fn ro_messages(
+        &self,
+        scope: &Scope,
+        ro_id: &str,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
         self.repair_order(scope, ro_id).await?;
-        let sql = format!("{OUTBOX_SELECT} WHERE x.repair_order_id = $1 ORDER BY x.created_at, x.channel");
-        Ok(sqlx::query_as::<_, OutboxRow>(&sql).bind(ro_id).fetch_all(&self.pool).await?.into_iter().map(outbox_item).collect())
+        let sql = format!(
+            "{OUTBOX_SELECT} WHERE x.repair_order_id = $1 ORDER BY x.created_at, x.channel"
+        );
+        Ok(sqlx::query_as::<_, OutboxRow>(&sql)
+            .bind(ro_id)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(outbox_item)
+            .collect())
     }
 
     /// Puts a dead letter back in line (after the address was corrected, say).
-    pub async fn retry_outbox(&self, scope: &Scope, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        let org: Option<(String, String)> = sqlx::query_as("SELECT organisation_id, status FROM outbox WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn retry_outbox(
+        &self,
+        scope: &Scope,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let org: Option<(String, String)> =
+            sqlx::query_as("SELECT organisation_id, status FROM outbox WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         let (org, status) = org.ok_or(StoreError::NotFound)?;
         if !scope.permits(&org, Permission::NotifyManage) {
             return Err(StoreError::NotFound);
         }
         if status != "dead" {
-            return Err(ValidationErrors::single("status", Rule::NotAllowed, "only a dead letter can be retried").into());
+            return Err(ValidationErrors::single(
+                "status",
+                Rule::NotAllowed,
+                "only a dead letter can be retried",
+            )
+            .into());
         }
         sqlx::query("UPDATE outbox SET status = 'pending', attempts = 0, not_before = $1, lease_until = NULL WHERE id = $2 AND status = 'dead'")
             .bind(micros(now))
@@ -552,17 +673,26 @@ impl Store {
     }
 }
 
-fn validate_template(channel: MessageChannel, subject: &str, body: &str) -> Result<(String, String), ValidationErrors> {
+fn validate_template(
+    channel: MessageChannel,
+    subject: &str,
+    body: &str,
+) -> Result<(String, String), ValidationErrors> {
     let mut errs = ValidationErrors::default();
     let subject = match channel {
-        MessageChannel::Email => errs.take(text("subject", subject, 1, 200).and_then(|s| check_placeholders("subject", &s).map(|_| s))),
+        MessageChannel::Email => errs.take(
+            text("subject", subject, 1, 200)
+                .and_then(|s| check_placeholders("subject", &s).map(|_| s)),
+        ),
         MessageChannel::Sms => Some(String::new()),
     };
     let max = match channel {
         MessageChannel::Email => 5000,
         MessageChannel::Sms => 459,
     };
-    let body = errs.take(text_block("body", body, 1, max).and_then(|b| check_placeholders("body", &b).map(|_| b)));
+    let body = errs.take(
+        text_block("body", body, 1, max).and_then(|b| check_placeholders("body", &b).map(|_| b)),
+    );
     errs.clone().into_result()?;
     match (subject, body) {
         (Some(s), Some(b)) => Ok((s, b)),
@@ -571,16 +701,29 @@ fn validate_template(channel: MessageChannel, subject: &str, body: &str) -> Resu
 }
 
 /// Renders a template with sample values, for the administrator's preview.
-pub fn preview(channel: MessageChannel, lang: Language, subject: &str, body: &str) -> Result<Template, ValidationErrors> {
+pub fn preview(
+    channel: MessageChannel,
+    lang: Language,
+    subject: &str,
+    body: &str,
+) -> Result<Template, ValidationErrors> {
     let (s, b) = validate_template(channel, subject, body)?;
     let vars = preview_vars(lang);
-    Ok(Template { subject: render(&s, &vars), body: render(&b, &vars) })
+    Ok(Template {
+        subject: render(&s, &vars),
+        body: render(&b, &vars),
+    })
 }
 
 impl crate::cli::Cli<'_> {
     /// Claims up to `limit` due messages of the given channels for five minutes. The claim is a
     /// conditional update, so two workers (or two app instances) never take the same message.
-    pub async fn claim_outbox(&self, channels: &[MessageChannel], now: OffsetDateTime, limit: i64) -> Result<Vec<OutboxJob>, StoreError> {
+    pub async fn claim_outbox(
+        &self,
+        channels: &[MessageChannel],
+        now: OffsetDateTime,
+        limit: i64,
+    ) -> Result<Vec<OutboxJob>, StoreError> {
         if channels.is_empty() {
             return Ok(Vec::new());
         }
@@ -612,9 +755,27 @@ impl crate::cli::Cli<'_> {
             .bind(&id)
             .fetch_optional(pool)
             .await?;
-            if let Some((channel, Some(recipient), subject, body, attachment_name, attachment, attempts)) = row {
+            if let Some((
+                channel,
+                Some(recipient),
+                subject,
+                body,
+                attachment_name,
+                attachment,
+                attempts,
+            )) = row
+            {
                 if let Ok(channel) = MessageChannel::parse("channel", &channel) {
-                    out.push(OutboxJob { id, channel, recipient, subject, body, attachment_name, attachment, attempts });
+                    out.push(OutboxJob {
+                        id,
+                        channel,
+                        recipient,
+                        subject,
+                        body,
+                        attachment_name,
+                        attachment,
+                        attempts,
+                    });
                 }
             }
         }
@@ -632,14 +793,24 @@ impl crate::cli::Cli<'_> {
 
     /// Records a failed attempt: retried later with backoff, or a dead letter when `permanent`
     /// (the provider refused the message itself) or the attempts are used up.
-    pub async fn outbox_failed(&self, id: &str, error: &str, permanent: bool, now: OffsetDateTime) -> Result<bool, StoreError> {
+    pub async fn outbox_failed(
+        &self,
+        id: &str,
+        error: &str,
+        permanent: bool,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         let attempts: Option<i64> = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.store().pool)
             .await?;
         let attempts = attempts.ok_or(StoreError::NotFound)? + 1;
         let error: String = error.chars().take(1000).collect();
-        let next = if permanent { None } else { retry_delay(attempts) };
+        let next = if permanent {
+            None
+        } else {
+            retry_delay(attempts)
+        };
         match next {
             Some(d) => {
                 sqlx::query("UPDATE outbox SET attempts = $1, last_error = $2, not_before = $3, lease_until = NULL WHERE id = $4")

@@ -101,7 +101,22 @@ pub struct SelfBooking {
 }
 
 impl Store {
-    async fn ro_by_token(&self, token: &str) -> Result<(String, String, String, String, Option<String>, String, Option<i64>, Option<String>), StoreError> {
+    async fn ro_by_token(
+        &self,
+        token: &str,
+    ) -> Result<
+        (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            Option<i64>,
+            Option<String>,
+        ),
+        StoreError,
+    > {
         if token.len() < 20 || token.len() > 64 {
             return Err(StoreError::NotFound);
         }
@@ -119,8 +134,13 @@ impl Store {
     /// The customer's view of a repair order: status, timeline, ETA, and the estimate of work
     /// waiting for their decision. Internal notes, costs and staff names stay out.
     pub async fn status_page(&self, token: &str) -> Result<StatusPage, StoreError> {
-        let (id, number, status, sp, vehicle, lang, eta, appointment) = self.ro_by_token(token).await?;
-        let org: String = sqlx::query_scalar("SELECT organisation_id FROM repair_orders WHERE id = $1").bind(&id).fetch_one(&self.pool).await?;
+        let (id, number, status, sp, vehicle, lang, eta, appointment) =
+            self.ro_by_token(token).await?;
+        let org: String =
+            sqlx::query_scalar("SELECT organisation_id FROM repair_orders WHERE id = $1")
+                .bind(&id)
+                .fetch_one(&self.pool)
+                .await?;
         let currency = self.currency_of(&org).await?;
         let timeline: Vec<(i64, String)> = sqlx::query_as("SELECT at, status FROM ro_events WHERE repair_order_id = $1 AND kind = 'status' ORDER BY at, id")
             .bind(&id)
@@ -139,13 +159,20 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let app: Option<(i64, i64, String)> = match &appointment {
-            Some(a) => sqlx::query_as("SELECT starts_at, ends_at, kind FROM appointments WHERE id = $1").bind(a).fetch_optional(&self.pool).await?,
+            Some(a) => {
+                sqlx::query_as("SELECT starts_at, ends_at, kind FROM appointments WHERE id = $1")
+                    .bind(a)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
             None => None,
         };
-        let survey: Option<String> = sqlx::query_scalar("SELECT token FROM surveys WHERE repair_order_id = $1 AND answered_at IS NULL")
-            .bind(&id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let survey: Option<String> = sqlx::query_scalar(
+            "SELECT token FROM surveys WHERE repair_order_id = $1 AND answered_at IS NULL",
+        )
+        .bind(&id)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(StatusPage {
             number,
             status: RoStatus::parse("status", &status).unwrap_or(RoStatus::Booked),
@@ -153,23 +180,40 @@ impl Store {
             vehicle,
             language: Language::from_tag(&lang).unwrap_or(Language::En),
             eta: eta.map(from_micros),
-            appointment: app.map(|(s, e, k)| (from_micros(s), from_micros(e), AppointmentKind::parse("kind", &k).unwrap_or(AppointmentKind::Workshop))),
-            timeline: timeline.into_iter().filter_map(|(at, s)| Some((from_micros(at), RoStatus::parse("s", &s).ok()?))).collect(),
+            appointment: app.map(|(s, e, k)| {
+                (
+                    from_micros(s),
+                    from_micros(e),
+                    AppointmentKind::parse("kind", &k).unwrap_or(AppointmentKind::Workshop),
+                )
+            }),
+            timeline: timeline
+                .into_iter()
+                .filter_map(|(at, s)| Some((from_micros(at), RoStatus::parse("s", &s).ok()?)))
+                .collect(),
             jobs: jobs
                 .into_iter()
                 .map(|(jid, title, complaint, approval, at)| {
-                    let mine: Vec<&(String, String, i64, i64, String)> = lines.iter().filter(|l| l.0 == jid && l.4 == PayType::Customer.as_str()).collect();
+                    let mine: Vec<&(String, String, i64, i64, String)> = lines
+                        .iter()
+                        .filter(|l| l.0 == jid && l.4 == PayType::Customer.as_str())
+                        .collect();
                     let estimate: i64 = mine.iter().map(|l| line_total(l.3, l.2)).sum();
                     PublicJob {
                         lines: mine
                             .iter()
-                            .map(|l| PublicLine { description: l.1.clone(), quantity: format_centi(l.2), total: Money::new(line_total(l.3, l.2), &currency) })
+                            .map(|l| PublicLine {
+                                description: l.1.clone(),
+                                quantity: format_centi(l.2),
+                                total: Money::new(line_total(l.3, l.2), &currency),
+                            })
                             .collect(),
                         estimate: Money::new(estimate, &currency),
                         id: jid,
                         title,
                         complaint,
-                        approval: Approval::parse("approval", &approval).unwrap_or(Approval::NotRequired),
+                        approval: Approval::parse("approval", &approval)
+                            .unwrap_or(Approval::NotRequired),
                         approval_at: at.map(from_micros),
                     }
                 })
@@ -180,7 +224,13 @@ impl Store {
     }
 
     /// The customer approves or declines added work on their status page; time and channel are recorded.
-    pub async fn decide_on_status_page(&self, token: &str, job_id: &str, approve: bool, now: OffsetDateTime) -> Result<(), StoreError> {
+    pub async fn decide_on_status_page(
+        &self,
+        token: &str,
+        job_id: &str,
+        approve: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let (id, ..) = self.ro_by_token(token).await?;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE ro_jobs SET approval = $1, approval_at = $2, approval_via = 'status-page' WHERE id = $3 AND repair_order_id = $4 AND approval = 'pending'")
@@ -191,11 +241,35 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(ValidationErrors::single("job_id", Rule::NotAllowed, "this work does not wait for your decision").into());
+            return Err(ValidationErrors::single(
+                "job_id",
+                Rule::NotAllowed,
+                "this work does not wait for your decision",
+            )
+            .into());
         }
-        let title: String = sqlx::query_scalar("SELECT title FROM ro_jobs WHERE id = $1").bind(job_id).fetch_one(&mut *tx).await?;
-        sqlx::query("UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2").bind(micros(now)).bind(&id).execute(&mut *tx).await?;
-        crate::workshop::ro_event(&mut tx, &id, if approve { "approved" } else { "declined" }, None, Some(title), None, "status-page", now).await?;
+        let title: String = sqlx::query_scalar("SELECT title FROM ro_jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
+        )
+        .bind(micros(now))
+        .bind(&id)
+        .execute(&mut *tx)
+        .await?;
+        crate::workshop::ro_event(
+            &mut tx,
+            &id,
+            if approve { "approved" } else { "declined" },
+            None,
+            Some(title),
+            None,
+            "status-page",
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -211,28 +285,52 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         let (number, service_point, lang, answered) = r.ok_or(StoreError::NotFound)?;
-        Ok(SurveyPage { number, service_point, language: Language::from_tag(&lang).unwrap_or(Language::En), answered: answered.is_some() })
+        Ok(SurveyPage {
+            number,
+            service_point,
+            language: Language::from_tag(&lang).unwrap_or(Language::En),
+            answered: answered.is_some(),
+        })
     }
 
     /// Stores one answer per survey: CSAT 1–5, NPS 0–10, optional words.
-    pub async fn answer_survey(&self, token: &str, csat: &str, nps: &str, comment: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+    pub async fn answer_survey(
+        &self,
+        token: &str,
+        csat: &str,
+        nps: &str,
+        comment: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         self.survey(token).await?;
         let mut errs = ValidationErrors::default();
         let csat = match csat.trim().parse::<i64>() {
             Ok(v) if (1..=5).contains(&v) => Some(v),
             _ => {
-                errs.push(FieldError::new("csat", Rule::OneOf, "csat must be a whole number from 1 to 5"));
+                errs.push(FieldError::new(
+                    "csat",
+                    Rule::OneOf,
+                    "csat must be a whole number from 1 to 5",
+                ));
                 None
             }
         };
         let nps = match nps.trim().parse::<i64>() {
             Ok(v) if (0..=10).contains(&v) => Some(v),
             _ => {
-                errs.push(FieldError::new("nps", Rule::OneOf, "nps must be a whole number from 0 to 10"));
+                errs.push(FieldError::new(
+                    "nps",
+                    Rule::OneOf,
+                    "nps must be a whole number from 0 to 10",
+                ));
                 None
             }
         };
-        let comment = if comment.trim().is_empty() { None } else { errs.take(text_block("comment", comment, 1, 5000)) };
+        let comment = if comment.trim().is_empty() {
+            None
+        } else {
+            errs.take(text_block("comment", comment, 1, 5000))
+        };
         errs.into_result()?;
         let done = sqlx::query("UPDATE surveys SET csat = $1, nps = $2, comment = $3, answered_at = $4 WHERE token = $5 AND answered_at IS NULL")
             .bind(csat)
@@ -243,7 +341,12 @@ impl Store {
             .execute(&self.pool)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(ValidationErrors::single("csat", Rule::NotAllowed, "this survey was already answered").into());
+            return Err(ValidationErrors::single(
+                "csat",
+                Rule::NotAllowed,
+                "this survey was already answered",
+            )
+            .into());
         }
         Ok(())
     }
@@ -262,15 +365,33 @@ impl Store {
                 .public_operations(&id)
                 .await?
                 .into_iter()
-                .map(|o| BookableOperation { code: o.code, description: o.description, hours: o.hours })
+                .map(|o| BookableOperation {
+                    code: o.code,
+                    description: o.description,
+                    hours: o.hours,
+                })
                 .collect();
-            out.push(BookingPoint { id, name, city, brand, operations });
+            out.push(BookingPoint {
+                id,
+                name,
+                city,
+                brand,
+                operations,
+            });
         }
         Ok(out)
     }
 
-    async fn public_operations(&self, org: &str) -> Result<Vec<crate::workshop::LabourOperation>, StoreError> {
-        Ok(self.operations_at(org).await?.into_iter().filter(|o| o.bookable).collect())
+    async fn public_operations(
+        &self,
+        org: &str,
+    ) -> Result<Vec<crate::workshop::LabourOperation>, StoreError> {
+        Ok(self
+            .operations_at(org)
+            .await?
+            .into_iter()
+            .filter(|o| o.bookable)
+            .collect())
     }
 
     async fn bookable(&self, org: &str, op: &str) -> Result<bool, StoreError> {
@@ -279,15 +400,33 @@ impl Store {
             .bind(OrgKind::ServicePoint.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        Ok(on == Some(1) && self.public_operations(org).await?.iter().any(|o| o.code.eq_ignore_ascii_case(op)))
+        Ok(on == Some(1)
+            && self
+                .public_operations(org)
+                .await?
+                .iter()
+                .any(|o| o.code.eq_ignore_ascii_case(op)))
     }
 
     /// Free starts for one bookable operation on one day, without staff names.
-    pub async fn public_availability(&self, org: &str, op: &str, date: Date, now: OffsetDateTime) -> Result<Availability, StoreError> {
+    pub async fn public_availability(
+        &self,
+        org: &str,
+        op: &str,
+        date: Date,
+        now: OffsetDateTime,
+    ) -> Result<Availability, StoreError> {
         if !self.bookable(org, op).await? {
-            return Err(ValidationErrors::single("operation", Rule::OneOf, "choose one of the listed services").into());
+            return Err(ValidationErrors::single(
+                "operation",
+                Rule::OneOf,
+                "choose one of the listed services",
+            )
+            .into());
         }
-        let (need, _) = self.need_for(org, &[op.to_string()], AppointmentKind::Workshop).await?;
+        let (need, _) = self
+            .need_for(org, &[op.to_string()], AppointmentKind::Workshop)
+            .await?;
         let (_, slots, _) = self.day_slots(org, date, &need, now + LEAD).await?;
         Ok(availability_view(date, &need, slots, None))
     }
@@ -295,25 +434,43 @@ impl Store {
     /// Books online: validates, limits per client address, links the customer when every
     /// contact given belongs to one known customer (else records a new one), and books the slot
     /// like an advisor would. Answers with the booking; the confirmation goes by e-mail.
-    pub async fn book_self_service(&self, b: &SelfBooking, lang: Language, ip: &str, now: OffsetDateTime) -> Result<(Booked, String), StoreError> {
-        let recent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM public_submissions WHERE ip = $1 AND at > $2")
-            .bind(ip)
-            .bind(micros(now - Duration::hours(1)))
-            .fetch_one(&self.pool)
-            .await?;
+    pub async fn book_self_service(
+        &self,
+        b: &SelfBooking,
+        lang: Language,
+        ip: &str,
+        now: OffsetDateTime,
+    ) -> Result<(Booked, String), StoreError> {
+        let recent: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM public_submissions WHERE ip = $1 AND at > $2")
+                .bind(ip)
+                .bind(micros(now - Duration::hours(1)))
+                .fetch_one(&self.pool)
+                .await?;
         if recent >= PUBLIC_LIMIT_PER_HOUR {
-            return Err(StoreError::Forbidden("too many bookings from this address; please try again in an hour or call us".into()));
+            return Err(StoreError::Forbidden(
+                "too many bookings from this address; please try again in an hour or call us"
+                    .into(),
+            ));
         }
         let org = b.service_point.trim();
         let mut errs = ValidationErrors::default();
         let bookable = self.bookable(org, b.operation.trim()).await?;
         if !bookable {
-            errs.push(FieldError::new("operation", Rule::OneOf, "choose one of the listed services"));
+            errs.push(FieldError::new(
+                "operation",
+                Rule::OneOf,
+                "choose one of the listed services",
+            ));
         }
         let start = errs.take(crate::workshop::parse_instant("starts_at", &b.starts_at));
         if let Some(s) = start {
             if s < now + LEAD {
-                errs.push(FieldError::new("starts_at", Rule::NotAllowed, "online bookings start two hours from now at the earliest"));
+                errs.push(FieldError::new(
+                    "starts_at",
+                    Rule::NotAllowed,
+                    "online bookings start two hours from now at the earliest",
+                ));
             }
         }
         let name = errs.take(text("name", &b.name, 2, 200));
@@ -325,21 +482,43 @@ impl Store {
         let country = country.unwrap_or_else(|| "NO".into());
         let phone = Some(b.phone.trim())
             .filter(|p| !p.is_empty())
-            .and_then(|p| errs.take(Phone::parse("phone", p, crate::crm::calling_code(&country).unwrap_or(""))));
+            .and_then(|p| {
+                errs.take(Phone::parse(
+                    "phone",
+                    p,
+                    crate::crm::calling_code(&country).unwrap_or(""),
+                ))
+            });
         let registration = Some(b.registration.trim())
             .filter(|r| !r.is_empty())
             .and_then(|r| errs.take(crate::crm::registration("registration", r)));
-        let message = Some(b.message.trim()).filter(|m| !m.is_empty()).and_then(|m| errs.take(text_block("message", m, 2, 2000)));
+        let message = Some(b.message.trim())
+            .filter(|m| !m.is_empty())
+            .and_then(|m| errs.take(text_block("message", m, 2, 2000)));
         errs.into_result()?;
         let (Some(start), Some(name), Some(email)) = (start, name, email) else {
-            return Err(StoreError::Internal("validated booking lost a field".into()));
+            return Err(StoreError::Internal(
+                "validated booking lost a field".into(),
+            ));
         };
         let mut matches = Vec::new();
-        for handle in [Some(email.as_str().to_string()), phone.as_ref().map(|p| p.as_str().to_string())].into_iter().flatten() {
+        for handle in [
+            Some(email.as_str().to_string()),
+            phone.as_ref().map(|p| p.as_str().to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        {
             matches.push(self.customer_for_intake(org, &handle).await?);
         }
         let known = match matches.first() {
-            Some(Some(first)) if matches.iter().all(|m| m.as_ref().map(|c| &c.0) == Some(&first.0)) => Some(first.0.clone()),
+            Some(Some(first))
+                if matches
+                    .iter()
+                    .all(|m| m.as_ref().map(|c| &c.0) == Some(&first.0)) =>
+            {
+                Some(first.0.clone())
+            }
             _ => None,
         };
         let customer_id = match known {
@@ -383,9 +562,17 @@ impl Store {
         };
         let mut complaint = message.unwrap_or_default();
         if let (Some(reg), None) = (&registration, &vehicle_id) {
-            complaint = format!("{complaint}\n(Vehicle given online: {reg})").trim().to_string();
+            complaint = format!("{complaint}\n(Vehicle given online: {reg})")
+                .trim()
+                .to_string();
         }
-        let (need, ops) = self.need_for(org, &[b.operation.trim().to_string()], AppointmentKind::Workshop).await?;
+        let (need, ops) = self
+            .need_for(
+                org,
+                &[b.operation.trim().to_string()],
+                AppointmentKind::Workshop,
+            )
+            .await?;
         let booked = self
             .book_slot(
                 &BookingPlan {
@@ -406,23 +593,30 @@ impl Store {
                 now,
             )
             .await?;
-        sqlx::query("INSERT INTO public_submissions (id, ip, at, case_id) VALUES ($1, $2, $3, NULL)")
-            .bind(new_id())
-            .bind(ip)
-            .bind(micros(now))
-            .execute(&self.pool)
-            .await?;
-        let token: String = sqlx::query_scalar("SELECT public_token FROM repair_orders WHERE id = $1")
-            .bind(&booked.repair_order_id)
-            .fetch_one(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO public_submissions (id, ip, at, case_id) VALUES ($1, $2, $3, NULL)",
+        )
+        .bind(new_id())
+        .bind(ip)
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        let token: String =
+            sqlx::query_scalar("SELECT public_token FROM repair_orders WHERE id = $1")
+                .bind(&booked.repair_order_id)
+                .fetch_one(&self.pool)
+                .await?;
         Ok((booked, token))
     }
 
     /// Where a service point's customers are kept: its nearest market entity (or itself).
     async fn crm_owner(&self, org: &str) -> Result<String, StoreError> {
         for o in self.lineage(org).await? {
-            let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM organisations WHERE id = $1").bind(&o).fetch_optional(&self.pool).await?;
+            let kind: Option<String> =
+                sqlx::query_scalar("SELECT kind FROM organisations WHERE id = $1")
+                    .bind(&o)
+                    .fetch_optional(&self.pool)
+                    .await?;
             if kind.as_deref() == Some(OrgKind::MarketEntity.as_str()) {
                 return Ok(o);
             }

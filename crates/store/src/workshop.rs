@@ -12,9 +12,9 @@ use aftersales_domain::org::{OrgKind, Permission, Role};
 use aftersales_domain::validation::{text, text_block, FieldError, Rule};
 use aftersales_domain::workshop::{
     certification_code, check_competence, efficiency_percent, find_slots, occupied_units,
-    unit_ceil, unit_floor, units_for_hours, Approval, AppointmentKind, BayCap,
-    Certificate, LineKind, Need, NoSlotReason, PayType, Refusal, RoStatus, Slot, TechCap,
-    MIN_HOURS_CENTI, UNIT_MINUTES,
+    unit_ceil, unit_floor, units_for_hours, AppointmentKind, Approval, BayCap, Certificate,
+    LineKind, Need, NoSlotReason, PayType, Refusal, RoStatus, Slot, TechCap, MIN_HOURS_CENTI,
+    UNIT_MINUTES,
 };
 use aftersales_domain::ValidationErrors;
 use serde::{Deserialize, Serialize};
@@ -42,7 +42,13 @@ pub(crate) fn token() -> String {
 }
 
 fn parse_time_of_day(field: &str, s: &str) -> Result<Time, FieldError> {
-    let bad = || FieldError::new(field, Rule::Format, format!("{field} must be a time like 08:00"));
+    let bad = || {
+        FieldError::new(
+            field,
+            Rule::Format,
+            format!("{field} must be a time like 08:00"),
+        )
+    };
     let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
     let (h, m): (u8, u8) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
     Time::from_hms(h, m, 0).map_err(|_| bad())
@@ -587,7 +593,12 @@ impl Store {
         Ok(k.and_then(|k| OrgKind::parse("kind", &k).ok()))
     }
 
-    async fn require_service_point(&self, scope: &Scope, org: &str, p: Permission) -> Result<(), StoreError> {
+    async fn require_service_point(
+        &self,
+        scope: &Scope,
+        org: &str,
+        p: Permission,
+    ) -> Result<(), StoreError> {
         scope.require(org, p)?;
         if self.org_kind(org).await? != Some(OrgKind::ServicePoint) {
             return Err(ValidationErrors::single(
@@ -613,7 +624,11 @@ impl Store {
 
     // ---- Settings, bays, technicians -----------------------------------------------------------
 
-    pub async fn workshop_settings(&self, scope: &Scope, org: &str) -> Result<WorkshopSettings, StoreError> {
+    pub async fn workshop_settings(
+        &self,
+        scope: &Scope,
+        org: &str,
+    ) -> Result<WorkshopSettings, StoreError> {
         scope.require(org, Permission::CrmRead)?;
         self.settings_of(org).await
     }
@@ -644,12 +659,22 @@ impl Store {
         org: &str,
         input: &SettingsInput,
     ) -> Result<WorkshopSettings, StoreError> {
-        self.require_service_point(scope, org, Permission::WorkshopManage).await?;
+        self.require_service_point(scope, org, Permission::WorkshopManage)
+            .await?;
         let mut errs = ValidationErrors::default();
-        let rate = errs.take(parse_centi("labour_rate", &input.labour_rate, 0, 100_000_000));
+        let rate = errs.take(parse_centi(
+            "labour_rate",
+            &input.labour_rate,
+            0,
+            100_000_000,
+        ));
         let travel = input.mobile_travel_minutes.unwrap_or(30);
         if !(0..=240).contains(&travel) {
-            errs.push(FieldError::new("mobile_travel_minutes", Rule::NotAllowed, "mobile_travel_minutes must be 0–240"));
+            errs.push(FieldError::new(
+                "mobile_travel_minutes",
+                Rule::NotAllowed,
+                "mobile_travel_minutes must be 0–240",
+            ));
         }
         let address = opt(&input.address).and_then(|a| errs.take(text("address", a, 3, 300)));
         errs.into_result()?;
@@ -692,7 +717,12 @@ impl Store {
             .collect())
     }
 
-    pub async fn add_bay(&self, scope: &Scope, input: &BayInput, now: OffsetDateTime) -> Result<Bay, StoreError> {
+    pub async fn add_bay(
+        &self,
+        scope: &Scope,
+        input: &BayInput,
+        now: OffsetDateTime,
+    ) -> Result<Bay, StoreError> {
         self.require_service_point(scope, &input.organisation_id, Permission::WorkshopManage)
             .await?;
         let name = text("name", &input.name, 1, 80).map_err(ValidationErrors::from)?;
@@ -725,11 +755,17 @@ impl Store {
         }
     }
 
-    pub async fn set_bay_active(&self, scope: &Scope, bay_id: &str, active: bool) -> Result<(), StoreError> {
-        let org: Option<String> = sqlx::query_scalar("SELECT organisation_id FROM bays WHERE id = $1")
-            .bind(bay_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn set_bay_active(
+        &self,
+        scope: &Scope,
+        bay_id: &str,
+        active: bool,
+    ) -> Result<(), StoreError> {
+        let org: Option<String> =
+            sqlx::query_scalar("SELECT organisation_id FROM bays WHERE id = $1")
+                .bind(bay_id)
+                .fetch_optional(&self.pool)
+                .await?;
         let org = org.ok_or(StoreError::NotFound)?;
         scope.require(&org, Permission::WorkshopManage)?;
         sqlx::query("UPDATE bays SET active = $1 WHERE id = $2")
@@ -741,7 +777,12 @@ impl Store {
     }
 
     /// The technicians of a service point: people holding the technician role there.
-    pub async fn technicians(&self, scope: &Scope, org: &str, today: Date) -> Result<Vec<Technician>, StoreError> {
+    pub async fn technicians(
+        &self,
+        scope: &Scope,
+        org: &str,
+        today: Date,
+    ) -> Result<Vec<Technician>, StoreError> {
         scope.require(org, Permission::CrmRead)?;
         self.technicians_of(org, today).await
     }
@@ -799,7 +840,11 @@ impl Store {
         Ok(out)
     }
 
-    async fn certifications_of(&self, user_id: &str, today: Date) -> Result<Vec<Certification>, StoreError> {
+    async fn certifications_of(
+        &self,
+        user_id: &str,
+        today: Date,
+    ) -> Result<Vec<Certification>, StoreError> {
         let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
             "SELECT id, code, issued_on, expires_on FROM certifications WHERE user_id = $1 ORDER BY code, issued_on",
         )
@@ -810,7 +855,8 @@ impl Store {
             .into_iter()
             .filter_map(|(id, code, issued, expires)| {
                 let issued_on = crate::crm::parse_date("issued_on", &issued).ok()?;
-                let expires_on = expires.and_then(|e| crate::crm::parse_date("expires_on", &e).ok());
+                let expires_on =
+                    expires.and_then(|e| crate::crm::parse_date("expires_on", &e).ok());
                 Some(Certification {
                     valid: issued_on <= today && expires_on.is_none_or(|e| today <= e),
                     id,
@@ -849,19 +895,35 @@ impl Store {
             let a = errs.take(parse_time_of_day(&format!("shifts.{i}.starts"), &s.starts));
             let b = errs.take(parse_time_of_day(&format!("shifts.{i}.ends"), &s.ends));
             if s.weekday > 6 {
-                errs.push(FieldError::new(format!("shifts.{i}.weekday"), Rule::NotAllowed, "weekday must be 0 (Monday) to 6 (Sunday)"));
+                errs.push(FieldError::new(
+                    format!("shifts.{i}.weekday"),
+                    Rule::NotAllowed,
+                    "weekday must be 0 (Monday) to 6 (Sunday)",
+                ));
             }
             if let (Some(a), Some(b)) = (a, b) {
                 if a >= b {
-                    errs.push(FieldError::new(format!("shifts.{i}.ends"), Rule::NotAllowed, "a shift must end after it starts"));
+                    errs.push(FieldError::new(
+                        format!("shifts.{i}.ends"),
+                        Rule::NotAllowed,
+                        "a shift must end after it starts",
+                    ));
                 } else {
                     shifts.push((s.weekday, a, b));
                 }
             }
         }
         for (i, (d, a, b)) in shifts.iter().enumerate() {
-            if shifts.iter().enumerate().any(|(j, (d2, a2, b2))| i != j && d == d2 && a < b2 && a2 < b) {
-                errs.push(FieldError::new(format!("shifts.{i}"), Rule::NotAllowed, "shifts of one day must not overlap"));
+            if shifts
+                .iter()
+                .enumerate()
+                .any(|(j, (d2, a2, b2))| i != j && d == d2 && a < b2 && a2 < b)
+            {
+                errs.push(FieldError::new(
+                    format!("shifts.{i}"),
+                    Rule::NotAllowed,
+                    "shifts of one day must not overlap",
+                ));
                 break;
             }
         }
@@ -877,12 +939,14 @@ impl Store {
             .bind(org)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO technicians (user_id, organisation_id, mobile) VALUES ($1, $2, $3)")
-            .bind(user_id)
-            .bind(org)
-            .bind(flag(input.mobile))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO technicians (user_id, organisation_id, mobile) VALUES ($1, $2, $3)",
+        )
+        .bind(user_id)
+        .bind(org)
+        .bind(flag(input.mobile))
+        .execute(&mut *tx)
+        .await?;
         for (d, a, b) in shifts {
             sqlx::query("INSERT INTO technician_shifts (id, user_id, organisation_id, weekday, starts, ends) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(new_id())
@@ -911,10 +975,15 @@ impl Store {
         let mut errs = ValidationErrors::default();
         let code = errs.take(certification_code("code", &input.code));
         let issued = errs.take(crate::crm::parse_date("issued_on", &input.issued_on));
-        let expires = opt(&input.expires_on).and_then(|e| errs.take(crate::crm::parse_date("expires_on", e)));
+        let expires =
+            opt(&input.expires_on).and_then(|e| errs.take(crate::crm::parse_date("expires_on", e)));
         if let (Some(i), Some(e)) = (issued, expires) {
             if e < i {
-                errs.push(FieldError::new("expires_on", Rule::NotAllowed, "expires_on must not be before issued_on"));
+                errs.push(FieldError::new(
+                    "expires_on",
+                    Rule::NotAllowed,
+                    "expires_on must not be before issued_on",
+                ));
             }
         }
         errs.into_result()?;
@@ -946,7 +1015,11 @@ impl Store {
         let reason = errs.take(text("reason", &input.reason, 2, 200));
         if let (Some(a), Some(b)) = (a, b) {
             if b <= a {
-                errs.push(FieldError::new("ends_at", Rule::NotAllowed, "ends_at must be after starts_at"));
+                errs.push(FieldError::new(
+                    "ends_at",
+                    Rule::NotAllowed,
+                    "ends_at must be after starts_at",
+                ));
             }
         }
         errs.into_result()?;
@@ -966,19 +1039,39 @@ impl Store {
 
     /// The labour operations that apply at an organisation: its own and those of the
     /// organisations above it (a market's catalogue serves its service points).
-    pub async fn labour_operations(&self, scope: &Scope, org: &str) -> Result<Vec<LabourOperation>, StoreError> {
+    pub async fn labour_operations(
+        &self,
+        scope: &Scope,
+        org: &str,
+    ) -> Result<Vec<LabourOperation>, StoreError> {
         scope.require(org, Permission::CrmRead)?;
         self.operations_at(org).await
     }
 
-    pub(crate) async fn operations_at(&self, org: &str) -> Result<Vec<LabourOperation>, StoreError> {
+    pub(crate) async fn operations_at(
+        &self,
+        org: &str,
+    ) -> Result<Vec<LabourOperation>, StoreError> {
         let lineage = self.lineage(org).await?;
         let sql = format!(
             "SELECT id, organisation_id, code, description, hours_centi, certification, needs_lift, needs_hv_area, bookable \
              FROM labour_operations WHERE organisation_id IN ({}) ORDER BY code",
             placeholders(1, lineage.len())
         );
-        let mut q = sqlx::query_as::<_, (String, String, String, String, i64, Option<String>, i64, i64, i64)>(&sql);
+        let mut q = sqlx::query_as::<
+            _,
+            (
+                String,
+                String,
+                String,
+                String,
+                i64,
+                Option<String>,
+                i64,
+                i64,
+                i64,
+            ),
+        >(&sql);
         for o in &lineage {
             q = q.bind(o);
         }
@@ -986,7 +1079,10 @@ impl Store {
         // The nearest organisation's operation wins when codes repeat.
         let mut by_code: BTreeMap<String, (usize, LabourOperation)> = BTreeMap::new();
         for (id, organisation_id, code, description, hours, cert, lift, hv, bookable) in rows {
-            let depth = lineage.iter().position(|o| *o == organisation_id).unwrap_or(usize::MAX);
+            let depth = lineage
+                .iter()
+                .position(|o| *o == organisation_id)
+                .unwrap_or(usize::MAX);
             let op = LabourOperation {
                 id,
                 organisation_id,
@@ -1017,15 +1113,22 @@ impl Store {
         scope.require(&input.organisation_id, Permission::WorkshopManage)?;
         let mut errs = ValidationErrors::default();
         let code = errs.take(text("code", &input.code, 2, 30).and_then(|c| {
-            if c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '.') {
+            if c.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '.')
+            {
                 Ok(c.to_ascii_uppercase())
             } else {
-                Err(FieldError::new("code", Rule::Format, "code must be letters, digits, dots or dashes"))
+                Err(FieldError::new(
+                    "code",
+                    Rule::Format,
+                    "code must be letters, digits, dots or dashes",
+                ))
             }
         }));
         let description = errs.take(text("description", &input.description, 2, 200));
         let hours = errs.take(parse_centi("hours", &input.hours, MIN_HOURS_CENTI, 10_000));
-        let cert = opt(&input.certification).and_then(|c| errs.take(certification_code("certification", c)));
+        let cert = opt(&input.certification)
+            .and_then(|c| errs.take(certification_code("certification", c)));
         errs.into_result()?;
         let id = new_id();
         let r = sqlx::query("INSERT INTO labour_operations (id, organisation_id, code, description, hours_centi, certification, needs_lift, needs_hv_area, bookable, created_at) \
@@ -1043,7 +1146,12 @@ impl Store {
             .execute(&self.pool)
             .await;
         match r {
-            Err(e) if StoreError::is_unique_violation(&e) => Err(ValidationErrors::single("code", Rule::Unique, "this organisation already has an operation with that code").into()),
+            Err(e) if StoreError::is_unique_violation(&e) => Err(ValidationErrors::single(
+                "code",
+                Rule::Unique,
+                "this organisation already has an operation with that code",
+            )
+            .into()),
             Err(e) => Err(e.into()),
             Ok(_) => Ok(LabourOperation {
                 id,
@@ -1070,32 +1178,43 @@ impl Store {
              WHERE p.organisation_id IN ({}) ORDER BY p.part_number",
             placeholders(2, lineage.len())
         );
-        let mut q = sqlx::query_as::<_, (String, String, String, String, i64, i64, Option<i64>)>(&sql).bind(org);
+        let mut q =
+            sqlx::query_as::<_, (String, String, String, String, i64, i64, Option<i64>)>(&sql)
+                .bind(org);
         for o in &lineage {
             q = q.bind(o);
         }
         Ok(q.fetch_all(&self.pool)
             .await?
             .into_iter()
-            .map(|(id, organisation_id, part_number, description, price, cost, qty)| Part {
-                id,
-                organisation_id,
-                part_number,
-                description,
-                price: Money::new(price, &currency),
-                cost: Money::new(cost, &currency),
-                stock: vec![Stock {
-                    organisation_id: org.to_string(),
-                    quantity: format_centi(qty.unwrap_or(0)),
-                }],
-            })
+            .map(
+                |(id, organisation_id, part_number, description, price, cost, qty)| Part {
+                    id,
+                    organisation_id,
+                    part_number,
+                    description,
+                    price: Money::new(price, &currency),
+                    cost: Money::new(cost, &currency),
+                    stock: vec![Stock {
+                        organisation_id: org.to_string(),
+                        quantity: format_centi(qty.unwrap_or(0)),
+                    }],
+                },
+            )
             .collect())
     }
 
-    pub async fn add_part(&self, scope: &Scope, input: &PartInput, now: OffsetDateTime) -> Result<String, StoreError> {
+    pub async fn add_part(
+        &self,
+        scope: &Scope,
+        input: &PartInput,
+        now: OffsetDateTime,
+    ) -> Result<String, StoreError> {
         scope.require(&input.organisation_id, Permission::WorkshopManage)?;
         let mut errs = ValidationErrors::default();
-        let number = errs.take(text("part_number", &input.part_number, 2, 40)).map(|n| n.to_ascii_uppercase());
+        let number = errs
+            .take(text("part_number", &input.part_number, 2, 40))
+            .map(|n| n.to_ascii_uppercase());
         let description = errs.take(text("description", &input.description, 2, 200));
         let price = errs.take(parse_centi("price", &input.price, 0, 100_000_000_00));
         let cost = errs.take(parse_centi("cost", &input.cost, 0, 100_000_000_00));
@@ -1112,65 +1231,107 @@ impl Store {
             .execute(&self.pool)
             .await;
         match r {
-            Err(e) if StoreError::is_unique_violation(&e) => Err(ValidationErrors::single("part_number", Rule::Unique, "this organisation already has a part with that number").into()),
+            Err(e) if StoreError::is_unique_violation(&e) => Err(ValidationErrors::single(
+                "part_number",
+                Rule::Unique,
+                "this organisation already has a part with that number",
+            )
+            .into()),
             Err(e) => Err(e.into()),
             Ok(_) => Ok(id),
         }
     }
 
     /// Sets the stock of a part at a service point (a count, not a movement).
-    pub async fn set_stock(&self, scope: &Scope, part_id: &str, input: &StockInput) -> Result<(), StoreError> {
+    pub async fn set_stock(
+        &self,
+        scope: &Scope,
+        part_id: &str,
+        input: &StockInput,
+    ) -> Result<(), StoreError> {
         self.require_service_point(scope, &input.organisation_id, Permission::WorkshopManage)
             .await?;
-        let owner: Option<String> = sqlx::query_scalar("SELECT organisation_id FROM parts WHERE id = $1")
-            .bind(part_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT organisation_id FROM parts WHERE id = $1")
+                .bind(part_id)
+                .fetch_optional(&self.pool)
+                .await?;
         let owner = owner.ok_or(StoreError::NotFound)?;
         if !self.lineage(&input.organisation_id).await?.contains(&owner) {
             return Err(StoreError::NotFound);
         }
-        let qty = parse_centi("quantity", &input.quantity, 0, 100_000_000).map_err(ValidationErrors::from)?;
+        let qty = parse_centi("quantity", &input.quantity, 0, 100_000_000)
+            .map_err(ValidationErrors::from)?;
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM part_stock WHERE part_id = $1 AND organisation_id = $2")
             .bind(part_id)
             .bind(&input.organisation_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO part_stock (part_id, organisation_id, quantity_centi) VALUES ($1, $2, $3)")
-            .bind(part_id)
-            .bind(&input.organisation_id)
-            .bind(qty)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO part_stock (part_id, organisation_id, quantity_centi) VALUES ($1, $2, $3)",
+        )
+        .bind(part_id)
+        .bind(&input.organisation_id)
+        .bind(qty)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     // ---- Availability and booking -----------------------------------------------------------------
 
-    pub(crate) async fn need_for(&self, org: &str, codes: &[String], kind: AppointmentKind) -> Result<(Need, Vec<LabourOperation>), StoreError> {
+    pub(crate) async fn need_for(
+        &self,
+        org: &str,
+        codes: &[String],
+        kind: AppointmentKind,
+    ) -> Result<(Need, Vec<LabourOperation>), StoreError> {
         let catalogue = self.operations_at(org).await?;
         let mut errs = ValidationErrors::default();
         let mut ops = Vec::new();
         if codes.is_empty() {
-            errs.push(FieldError::new("operations", Rule::Required, "choose at least one labour operation"));
+            errs.push(FieldError::new(
+                "operations",
+                Rule::Required,
+                "choose at least one labour operation",
+            ));
         }
         for (i, c) in codes.iter().enumerate() {
-            match catalogue.iter().find(|o| o.code.eq_ignore_ascii_case(c.trim())) {
+            match catalogue
+                .iter()
+                .find(|o| o.code.eq_ignore_ascii_case(c.trim()))
+            {
                 Some(o) => ops.push(o.clone()),
-                None => errs.push(FieldError::new(format!("operations.{i}"), Rule::Unknown, format!("no labour operation {c} in this service point's catalogue"))),
+                None => errs.push(FieldError::new(
+                    format!("operations.{i}"),
+                    Rule::Unknown,
+                    format!("no labour operation {c} in this service point's catalogue"),
+                )),
             }
         }
         errs.into_result()?;
-        let hours: i64 = ops.iter().filter_map(|o| parse_centi("hours", &o.hours, 0, i64::MAX).ok()).sum();
+        let hours: i64 = ops
+            .iter()
+            .filter_map(|o| parse_centi("hours", &o.hours, 0, i64::MAX).ok())
+            .sum();
         let travel = self.settings_of(org).await?.mobile_travel_minutes;
         let need = Need {
             units: units_for_hours(hours),
-            buffer_units: if kind == AppointmentKind::Mobile { (travel + UNIT_MINUTES - 1) / UNIT_MINUTES } else { 0 },
+            buffer_units: if kind == AppointmentKind::Mobile {
+                (travel + UNIT_MINUTES - 1) / UNIT_MINUTES
+            } else {
+                0
+            },
             lift: kind == AppointmentKind::Workshop && ops.iter().any(|o| o.needs_lift),
             hv_area: kind == AppointmentKind::Workshop && ops.iter().any(|o| o.needs_hv_area),
-            certifications: ops.iter().filter_map(|o| o.certification.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
+            certifications: ops
+                .iter()
+                .filter_map(|o| o.certification.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
             mobile: kind == AppointmentKind::Mobile,
         };
         Ok((need, ops))
@@ -1183,7 +1344,14 @@ impl Store {
         date: Date,
         need: &Need,
         earliest: OffsetDateTime,
-    ) -> Result<(Zone, Result<Vec<Slot>, NoSlotReason>, BTreeMap<String, String>), StoreError> {
+    ) -> Result<
+        (
+            Zone,
+            Result<Vec<Slot>, NoSlotReason>,
+            BTreeMap<String, String>,
+        ),
+        StoreError,
+    > {
         let cal = self.calendar_for(org, date.midnight().assume_utc()).await?;
         let zone = cal.zone;
         let open: Vec<(i64, i64)> = cal
@@ -1211,10 +1379,17 @@ impl Store {
                 .filter_map(|s| {
                     let a = parse_time_of_day("starts", &s.starts).ok()?;
                     let b = parse_time_of_day("ends", &s.ends).ok()?;
-                    Some((unit_ceil(zone.instant(date.with_time(a))), unit_floor(zone.instant(date.with_time(b)))))
+                    Some((
+                        unit_ceil(zone.instant(date.with_time(a))),
+                        unit_floor(zone.instant(date.with_time(b))),
+                    ))
                 })
                 .collect();
-            for a in t.absences.iter().filter(|a| a.starts_at < day_end && a.ends_at > day_start) {
+            for a in t
+                .absences
+                .iter()
+                .filter(|a| a.starts_at < day_end && a.ends_at > day_start)
+            {
                 let (x, y) = (unit_floor(a.starts_at), unit_ceil(a.ends_at));
                 shifts = shifts
                     .into_iter()
@@ -1233,12 +1408,21 @@ impl Store {
             names.insert(t.user_id.clone(), t.name.clone());
             techs.push(TechCap {
                 id: t.user_id,
-                certifications: t.certifications.into_iter().filter(|c| c.valid).map(|c| c.code).collect(),
+                certifications: t
+                    .certifications
+                    .into_iter()
+                    .filter(|c| c.valid)
+                    .map(|c| c.code)
+                    .collect(),
                 mobile: t.mobile,
                 shifts,
             });
         }
-        let resources: Vec<String> = bays.iter().map(|b| b.id.clone()).chain(techs.iter().map(|t| t.id.clone())).collect();
+        let resources: Vec<String> = bays
+            .iter()
+            .map(|b| b.id.clone())
+            .chain(techs.iter().map(|t| t.id.clone()))
+            .collect();
         let sql = format!(
             "SELECT resource_id, unit FROM resource_units WHERE unit >= $1 AND unit < $2 AND resource_id IN ({})",
             placeholders(3, resources.len())
@@ -1250,7 +1434,11 @@ impl Store {
             q = q.bind(r);
         }
         let busy: HashSet<(String, i64)> = q.fetch_all(&self.pool).await?.into_iter().collect();
-        Ok((zone, find_slots(&open, &bays, &techs, &busy, need, unit_ceil(earliest)), names))
+        Ok((
+            zone,
+            find_slots(&open, &bays, &techs, &busy, need, unit_ceil(earliest)),
+            names,
+        ))
     }
 
     /// Free appointment starts on one day for the given labour operations (staff view).
@@ -1263,7 +1451,8 @@ impl Store {
         operations: &[String],
         now: OffsetDateTime,
     ) -> Result<Availability, StoreError> {
-        self.require_service_point(scope, org, Permission::CrmRead).await?;
+        self.require_service_point(scope, org, Permission::CrmRead)
+            .await?;
         let (need, _) = self.need_for(org, operations, kind).await?;
         let (_, slots, names) = self.day_slots(org, date, &need, now).await?;
         Ok(availability_view(date, &need, slots, Some(&names)))
@@ -1278,15 +1467,21 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Booked, StoreError> {
         let org = input.organisation_id.trim();
-        self.require_service_point(scope, org, Permission::WorkshopWrite).await?;
+        self.require_service_point(scope, org, Permission::WorkshopWrite)
+            .await?;
         let mut errs = ValidationErrors::default();
         let kind = errs.take(AppointmentKind::parse("kind", &input.kind));
         let start = errs.take(parse_instant("starts_at", &input.starts_at));
-        let complaint = opt(&input.complaint).and_then(|c| errs.take(text_block("complaint", c, 2, 5000)));
+        let complaint =
+            opt(&input.complaint).and_then(|c| errs.take(text_block("complaint", c, 2, 5000)));
         let customer = match self.get_customer(scope, input.customer_id.trim()).await {
             Ok(c) => Some(c),
             Err(StoreError::NotFound) => {
-                errs.push(FieldError::new("customer_id", Rule::Unknown, "customer_id names no customer you can see"));
+                errs.push(FieldError::new(
+                    "customer_id",
+                    Rule::Unknown,
+                    "customer_id names no customer you can see",
+                ));
                 None
             }
             Err(e) => return Err(e),
@@ -1295,7 +1490,11 @@ impl Store {
             Some(v) => match self.get_vehicle(scope, v).await {
                 Ok(v) => Some(v.id),
                 Err(StoreError::NotFound) => {
-                    errs.push(FieldError::new("vehicle_id", Rule::Unknown, "vehicle_id names no vehicle you can see"));
+                    errs.push(FieldError::new(
+                        "vehicle_id",
+                        Rule::Unknown,
+                        "vehicle_id names no vehicle you can see",
+                    ));
                     None
                 }
                 Err(e) => return Err(e),
@@ -1306,7 +1505,11 @@ impl Store {
             Some(c) => match self.get_case(scope, c, now).await {
                 Ok(c) => Some(c.id),
                 Err(StoreError::NotFound) => {
-                    errs.push(FieldError::new("case_id", Rule::Unknown, "case_id names no case you can see"));
+                    errs.push(FieldError::new(
+                        "case_id",
+                        Rule::Unknown,
+                        "case_id names no case you can see",
+                    ));
                     None
                 }
                 Err(e) => return Err(e),
@@ -1315,23 +1518,42 @@ impl Store {
         };
         if let Some(s) = start {
             if s.unix_timestamp() % (UNIT_MINUTES * 60) != 0 {
-                errs.push(FieldError::new("starts_at", Rule::Format, "starts_at must be on a quarter hour"));
+                errs.push(FieldError::new(
+                    "starts_at",
+                    Rule::Format,
+                    "starts_at must be on a quarter hour",
+                ));
             } else if s < now {
-                errs.push(FieldError::new("starts_at", Rule::NotAllowed, "starts_at must not be in the past"));
+                errs.push(FieldError::new(
+                    "starts_at",
+                    Rule::NotAllowed,
+                    "starts_at must not be in the past",
+                ));
             }
         }
         let address = match kind {
             Some(AppointmentKind::Mobile) => {
                 let a = opt(&input.address).map(str::to_string).or_else(|| {
                     customer.as_ref().and_then(|c| {
-                        let parts: Vec<&str> = [c.street.as_deref(), c.postal_code.as_deref(), c.city.as_deref()].into_iter().flatten().collect();
+                        let parts: Vec<&str> = [
+                            c.street.as_deref(),
+                            c.postal_code.as_deref(),
+                            c.city.as_deref(),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect();
                         (!parts.is_empty()).then(|| parts.join(", "))
                     })
                 });
                 match a {
                     Some(a) => errs.take(text("address", &a, 3, 300)),
                     None => {
-                        errs.push(FieldError::new("address", Rule::Required, "a mobile appointment needs the address to drive to"));
+                        errs.push(FieldError::new(
+                            "address",
+                            Rule::Required,
+                            "a mobile appointment needs the address to drive to",
+                        ));
                         None
                     }
                 }
@@ -1340,7 +1562,9 @@ impl Store {
         };
         errs.into_result()?;
         let (Some(kind), Some(start), Some(customer)) = (kind, start, customer) else {
-            return Err(StoreError::Internal("validated booking lost a field".into()));
+            return Err(StoreError::Internal(
+                "validated booking lost a field".into(),
+            ));
         };
         let (need, ops) = self.need_for(org, &input.operations, kind).await?;
         let wanted_tech = opt(&input.technician_id).map(str::to_string);
@@ -1368,7 +1592,11 @@ impl Store {
     /// Claims the slot's quarter hours and writes appointment, repair order, jobs, lines and the
     /// confirmation. Another booking that got there first makes the unique key refuse the claim;
     /// then the day is read again and, if the start is still free with other resources, retried.
-    pub(crate) async fn book_slot(&self, p: &BookingPlan<'_>, now: OffsetDateTime) -> Result<Booked, StoreError> {
+    pub(crate) async fn book_slot(
+        &self,
+        p: &BookingPlan<'_>,
+        now: OffsetDateTime,
+    ) -> Result<Booked, StoreError> {
         let local_date = self.zone_of(p.org).await.local(p.start).date();
         for _attempt in 0..3 {
             let (_, slots, _) = self.day_slots(p.org, local_date, p.need, now).await?;
@@ -1381,7 +1609,9 @@ impl Store {
             let slot = match (slot, p.technician) {
                 (Some(s), _) => s,
                 (None, Some(_)) | (None, None) => {
-                    return Err(StoreError::Taken("starts_at: this time is not free; choose another slot".into()))
+                    return Err(StoreError::Taken(
+                        "starts_at: this time is not free; choose another slot".into(),
+                    ))
                 }
             };
             match self.write_booking(p, &slot, now).await {
@@ -1390,13 +1620,24 @@ impl Store {
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Taken("starts_at: this time was just taken; choose another slot".into()))
+        Err(StoreError::Taken(
+            "starts_at: this time was just taken; choose another slot".into(),
+        ))
     }
 
-    async fn write_booking(&self, p: &BookingPlan<'_>, slot: &Slot, now: OffsetDateTime) -> Result<Booked, StoreError> {
+    async fn write_booking(
+        &self,
+        p: &BookingPlan<'_>,
+        slot: &Slot,
+        now: OffsetDateTime,
+    ) -> Result<Booked, StoreError> {
         let settings = self.settings_of(p.org).await?;
-        let rate = parse_centi("rate", &settings.labour_rate.amount, 0, i64::MAX).unwrap_or(DEFAULT_LABOUR_RATE_MINOR);
-        let org_name: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1").bind(p.org).fetch_one(&self.pool).await?;
+        let rate = parse_centi("rate", &settings.labour_rate.amount, 0, i64::MAX)
+            .unwrap_or(DEFAULT_LABOUR_RATE_MINOR);
+        let org_name: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
+            .bind(p.org)
+            .fetch_one(&self.pool)
+            .await?;
         let appointment_id = new_id();
         let ro_id = new_id();
         let public_token = token();
@@ -1445,8 +1686,23 @@ impl Store {
             .await?;
         for (i, op) in p.ops.iter().enumerate() {
             let job_id = new_id();
-            let complaint = if i == 0 { p.complaint.unwrap_or(&op.description) } else { &op.description };
-            insert_job(&mut tx, &job_id, &ro_id, i64::try_from(i).unwrap_or(0) + 1, &op.description, complaint, PayType::Customer, Approval::NotRequired, now).await?;
+            let complaint = if i == 0 {
+                p.complaint.unwrap_or(&op.description)
+            } else {
+                &op.description
+            };
+            insert_job(
+                &mut tx,
+                &job_id,
+                &ro_id,
+                i64::try_from(i).unwrap_or(0) + 1,
+                &op.description,
+                complaint,
+                PayType::Customer,
+                Approval::NotRequired,
+                now,
+            )
+            .await?;
             let hours = parse_centi("hours", &op.hours, 0, i64::MAX).unwrap_or(MIN_HOURS_CENTI);
             sqlx::query("INSERT INTO ro_lines (id, job_id, repair_order_id, kind, code, description, quantity_centi, unit_price_minor, unit_cost_minor, pay_type, labour_operation_id, part_id, certification, backordered, created_at) \
                  VALUES ($1, $2, $3, 'labour', $4, $5, $6, $7, 0, 'customer', $8, NULL, $9, 0, $10)")
@@ -1463,9 +1719,32 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        ro_event(&mut tx, &ro_id, "status", Some(RoStatus::Booked), None, p.actor, if p.actor.is_some() { "staff" } else { "self-service" }, now).await?;
+        ro_event(
+            &mut tx,
+            &ro_id,
+            "status",
+            Some(RoStatus::Booked),
+            None,
+            p.actor,
+            if p.actor.is_some() {
+                "staff"
+            } else {
+                "self-service"
+            },
+            now,
+        )
+        .await?;
         if let Some(case_id) = p.case_id {
-            crate::cases::event(&mut tx, case_id, "note", None, Some(format!("Appointment booked: {number}")), p.actor, now).await?;
+            crate::cases::event(
+                &mut tx,
+                case_id,
+                "note",
+                None,
+                Some(format!("Appointment booked: {number}")),
+                p.actor,
+                now,
+            )
+            .await?;
         }
         let vehicle = vehicle_label(&mut tx, p.vehicle_id).await?;
         let place = match p.address {
@@ -1484,7 +1763,15 @@ impl Store {
             vehicle,
             eta: None,
         };
-        let summary = format!("{} – {}", org_name, p.ops.iter().map(|o| o.description.as_str()).collect::<Vec<_>>().join(", "));
+        let summary = format!(
+            "{} – {}",
+            org_name,
+            p.ops
+                .iter()
+                .map(|o| o.description.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         enqueue(
             &mut tx,
             self.public_url(),
@@ -1493,7 +1780,7 @@ impl Store {
                 ro: Some(&ro_id),
                 case_id: p.case_id,
                 dedupe: format!("ro:{ro_id}:booked"),
-                extra: vec![("when", slot.starts_at()), ],
+                extra: vec![("when", slot.starts_at())],
                 place: Some(place.clone()),
                 message: None,
                 calendar: Some(crate::notify::CalendarFile {
@@ -1529,13 +1816,18 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<RepairOrder, StoreError> {
         let org = input.organisation_id.trim();
-        self.require_service_point(scope, org, Permission::WorkshopWrite).await?;
+        self.require_service_point(scope, org, Permission::WorkshopWrite)
+            .await?;
         let mut errs = ValidationErrors::default();
         let complaint = errs.take(text_block("complaint", &input.complaint, 2, 5000));
         let customer = match self.get_customer(scope, input.customer_id.trim()).await {
             Ok(c) => Some(c),
             Err(StoreError::NotFound) => {
-                errs.push(FieldError::new("customer_id", Rule::Unknown, "customer_id names no customer you can see"));
+                errs.push(FieldError::new(
+                    "customer_id",
+                    Rule::Unknown,
+                    "customer_id names no customer you can see",
+                ));
                 None
             }
             Err(e) => return Err(e),
@@ -1544,7 +1836,11 @@ impl Store {
             Some(v) => match self.get_vehicle(scope, v).await {
                 Ok(v) => Some(v.id),
                 Err(StoreError::NotFound) => {
-                    errs.push(FieldError::new("vehicle_id", Rule::Unknown, "vehicle_id names no vehicle you can see"));
+                    errs.push(FieldError::new(
+                        "vehicle_id",
+                        Rule::Unknown,
+                        "vehicle_id names no vehicle you can see",
+                    ));
                     None
                 }
                 Err(e) => return Err(e),
@@ -1555,7 +1851,11 @@ impl Store {
             Some(c) => match self.get_case(scope, c, now).await {
                 Ok(c) => Some(c.id),
                 Err(StoreError::NotFound) => {
-                    errs.push(FieldError::new("case_id", Rule::Unknown, "case_id names no case you can see"));
+                    errs.push(FieldError::new(
+                        "case_id",
+                        Rule::Unknown,
+                        "case_id names no case you can see",
+                    ));
                     None
                 }
                 Err(e) => return Err(e),
@@ -1564,7 +1864,9 @@ impl Store {
         };
         errs.into_result()?;
         let (Some(customer), Some(complaint)) = (customer, complaint) else {
-            return Err(StoreError::Internal("validated repair order lost a field".into()));
+            return Err(StoreError::Internal(
+                "validated repair order lost a field".into(),
+            ));
         };
         let id = new_id();
         let mut tx = self.pool.begin().await?;
@@ -1583,10 +1885,40 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let title: String = complaint.chars().take(80).collect();
-        insert_job(&mut tx, &new_id(), &id, 1, &title, &complaint, PayType::Customer, Approval::NotRequired, now).await?;
-        ro_event(&mut tx, &id, "status", Some(RoStatus::Booked), None, Some(scope.user_id()), "staff", now).await?;
+        insert_job(
+            &mut tx,
+            &new_id(),
+            &id,
+            1,
+            &title,
+            &complaint,
+            PayType::Customer,
+            Approval::NotRequired,
+            now,
+        )
+        .await?;
+        ro_event(
+            &mut tx,
+            &id,
+            "status",
+            Some(RoStatus::Booked),
+            None,
+            Some(scope.user_id()),
+            "staff",
+            now,
+        )
+        .await?;
         if let Some(case_id) = &case_id {
-            crate::cases::event(&mut tx, case_id, "note", None, Some(format!("Repair order opened: {number}")), Some(scope.user_id()), now).await?;
+            crate::cases::event(
+                &mut tx,
+                case_id,
+                "note",
+                None,
+                Some(format!("Repair order opened: {number}")),
+                Some(scope.user_id()),
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.repair_order(scope, &id).await
@@ -1626,9 +1958,13 @@ impl Store {
         let jobs = self.jobs_of(&row.id, &currency).await?;
         let mut totals: BTreeMap<PayType, i64> = BTreeMap::new();
         for l in jobs.iter().flat_map(|j| j.lines.iter()) {
-            *totals.entry(l.pay_type).or_default() += parse_centi("t", &l.total.amount, i64::MIN, i64::MAX).unwrap_or(0);
+            *totals.entry(l.pay_type).or_default() +=
+                parse_centi("t", &l.total.amount, i64::MIN, i64::MAX).unwrap_or(0);
         }
-        let flat: i64 = jobs.iter().map(|j| parse_centi("h", &j.flat_rate_hours, 0, i64::MAX).unwrap_or(0)).sum();
+        let flat: i64 = jobs
+            .iter()
+            .map(|j| parse_centi("h", &j.flat_rate_hours, 0, i64::MAX).unwrap_or(0))
+            .sum();
         let clocked: i64 = jobs.iter().map(|j| j.clocked_minutes).sum();
         let appointment = match &row.appointment_id {
             Some(a) => self.appointment_view(a).await?,
@@ -1638,14 +1974,32 @@ impl Store {
         Ok(RepairOrder {
             next: status.next().to_vec(),
             status,
-            organisation: Ref { id: row.organisation_id.clone(), label: row.org_name },
-            customer: Ref { id: row.customer_id, label: row.customer_name },
-            vehicle: row.vehicle_id.map(|id| Ref { id, label: row.vehicle_label.unwrap_or_default() }),
-            case: row.case_id.map(|id| Ref { id, label: row.case_number.unwrap_or_default() }),
+            organisation: Ref {
+                id: row.organisation_id.clone(),
+                label: row.org_name,
+            },
+            customer: Ref {
+                id: row.customer_id,
+                label: row.customer_name,
+            },
+            vehicle: row.vehicle_id.map(|id| Ref {
+                id,
+                label: row.vehicle_label.unwrap_or_default(),
+            }),
+            case: row.case_id.map(|id| Ref {
+                id,
+                label: row.case_number.unwrap_or_default(),
+            }),
             appointment,
             eta: row.eta.map(from_micros),
             status_page: format!("/s/{}", row.public_token),
-            totals: totals.into_iter().map(|(pay_type, m)| PayTotal { pay_type, amount: Money::new(m, &currency) }).collect(),
+            totals: totals
+                .into_iter()
+                .map(|(pay_type, m)| PayTotal {
+                    pay_type,
+                    amount: Money::new(m, &currency),
+                })
+                .collect(),
             efficiency_percent: efficiency_percent(flat, Duration::minutes(clocked)),
             currency,
             jobs,
@@ -1665,17 +2019,22 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(id, kind, s, e, bay, tid, tname, address, status, source)| AppointmentView {
-            id,
-            kind: AppointmentKind::parse("kind", &kind).unwrap_or(AppointmentKind::Workshop),
-            starts_at: from_micros(s),
-            ends_at: from_micros(e),
-            bay,
-            technician: Ref { id: tid, label: tname },
-            address,
-            status,
-            source,
-        }))
+        Ok(row.map(
+            |(id, kind, s, e, bay, tid, tname, address, status, source)| AppointmentView {
+                id,
+                kind: AppointmentKind::parse("kind", &kind).unwrap_or(AppointmentKind::Workshop),
+                starts_at: from_micros(s),
+                ends_at: from_micros(e),
+                bay,
+                technician: Ref {
+                    id: tid,
+                    label: tname,
+                },
+                address,
+                status,
+                source,
+            },
+        ))
     }
 
     async fn jobs_of(&self, ro_id: &str, currency: &str) -> Result<Vec<Job>, StoreError> {
@@ -1713,8 +2072,12 @@ impl Store {
                         description: l.description.clone(),
                         quantity: format_centi(l.quantity_centi),
                         unit_price: Money::new(l.unit_price_minor, currency),
-                        total: Money::new(line_total(l.unit_price_minor, l.quantity_centi), currency),
-                        pay_type: PayType::parse("pay_type", &l.pay_type).unwrap_or(PayType::Customer),
+                        total: Money::new(
+                            line_total(l.unit_price_minor, l.quantity_centi),
+                            currency,
+                        ),
+                        pay_type: PayType::parse("pay_type", &l.pay_type)
+                            .unwrap_or(PayType::Customer),
                         certification: l.certification.clone(),
                         backordered: l.backordered == 1,
                     })
@@ -1729,17 +2092,29 @@ impl Store {
                     .filter(|l| l.pay_type == PayType::Customer)
                     .map(|l| parse_centi("t", &l.total.amount, i64::MIN, i64::MAX).unwrap_or(0))
                     .sum();
-                let mine: Vec<&(String, i64, Option<i64>, String)> = clocks.iter().filter(|c| c.0 == j.id).collect();
+                let mine: Vec<&(String, i64, Option<i64>, String)> =
+                    clocks.iter().filter(|c| c.0 == j.id).collect();
                 let clocked_minutes = mine
                     .iter()
                     .filter_map(|(_, s, e, _)| e.map(|e| (e - s) / 60_000_000))
                     .sum();
-                let clocked_on = mine.iter().filter(|c| c.2.is_none()).map(|c| c.3.clone()).collect();
-                let certifications: BTreeSet<String> = lines.iter().filter_map(|l| l.certification.clone()).collect();
+                let clocked_on = mine
+                    .iter()
+                    .filter(|c| c.2.is_none())
+                    .map(|c| c.3.clone())
+                    .collect();
+                let certifications: BTreeSet<String> = lines
+                    .iter()
+                    .filter_map(|l| l.certification.clone())
+                    .collect();
                 Job {
-                    technician: j.technician_id.map(|id| Ref { id, label: j.technician_name.unwrap_or_default() }),
+                    technician: j.technician_id.map(|id| Ref {
+                        id,
+                        label: j.technician_name.unwrap_or_default(),
+                    }),
                     pay_type: PayType::parse("pay_type", &j.pay_type).unwrap_or(PayType::Customer),
-                    approval: Approval::parse("approval", &j.approval).unwrap_or(Approval::NotRequired),
+                    approval: Approval::parse("approval", &j.approval)
+                        .unwrap_or(Approval::NotRequired),
                     approval_at: j.approval_at.map(from_micros),
                     approval_via: j.approval_via,
                     certifications: certifications.into_iter().collect(),
@@ -1805,10 +2180,23 @@ impl Store {
             None => sql.push_str(" AND r.status NOT IN ('delivered', 'closed', 'cancelled')"),
         }
         if day.is_some() {
-            sql.push_str(&format!(" AND a.starts_at >= ${} AND a.starts_at < ${}", n + 1, n + 2));
+            sql.push_str(&format!(
+                " AND a.starts_at >= ${} AND a.starts_at < ${}",
+                n + 1,
+                n + 2
+            ));
         }
         sql.push_str(" ORDER BY COALESCE(a.starts_at, r.created_at), r.number LIMIT 500");
-        type Row = (String, String, String, String, Option<String>, String, Option<i64>, Option<i64>);
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            Option<i64>,
+            Option<i64>,
+        );
         let mut q = sqlx::query_as::<_, Row>(&sql);
         for o in &orgs {
             q = q.bind(o);
@@ -1844,16 +2232,28 @@ impl Store {
     }
 
     /// The repair order of a case, if one was opened from it.
-    pub async fn repair_orders_of_case(&self, scope: &Scope, case_id: &str) -> Result<Vec<RoSummary>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM repair_orders WHERE case_id = $1 ORDER BY created_at")
-            .bind(case_id)
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn repair_orders_of_case(
+        &self,
+        scope: &Scope,
+        case_id: &str,
+    ) -> Result<Vec<RoSummary>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM repair_orders WHERE case_id = $1 ORDER BY created_at",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
         let mut out = Vec::new();
         for id in ids {
             if let Ok(ro) = self.repair_order(scope, &id).await {
                 out.push(RoSummary {
-                    technicians: ro.jobs.iter().filter_map(|j| j.technician.as_ref().map(|t| t.label.clone())).collect::<BTreeSet<_>>().into_iter().collect(),
+                    technicians: ro
+                        .jobs
+                        .iter()
+                        .filter_map(|j| j.technician.as_ref().map(|t| t.label.clone()))
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect(),
                     starts_at: ro.appointment.as_ref().map(|a| a.starts_at),
                     id: ro.id,
                     number: ro.number,
@@ -1868,7 +2268,13 @@ impl Store {
         Ok(out)
     }
 
-    pub async fn add_job(&self, scope: &Scope, ro_id: &str, input: &JobInput, now: OffsetDateTime) -> Result<RepairOrder, StoreError> {
+    pub async fn add_job(
+        &self,
+        scope: &Scope,
+        ro_id: &str,
+        input: &JobInput,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
         let status = RoStatus::parse("status", &row.status).unwrap_or(RoStatus::Booked);
         require_active(status)?;
@@ -1882,28 +2288,59 @@ impl Store {
         errs.into_result()?;
         let pay = pay.unwrap_or(PayType::Customer);
         // Work found after the car came in and paid by the customer waits for their approval.
-        let approval = if matches!(status, RoStatus::Booked | RoStatus::CheckedIn) || pay != PayType::Customer {
+        let approval = if matches!(status, RoStatus::Booked | RoStatus::CheckedIn)
+            || pay != PayType::Customer
+        {
             Approval::NotRequired
         } else {
             Approval::Pending
         };
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2")
-            .bind(micros(now))
-            .bind(ro_id)
-            .execute(&mut *tx)
-            .await?;
-        let pos: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) + 1 FROM ro_jobs WHERE repair_order_id = $1")
-            .bind(ro_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        insert_job(&mut tx, &new_id(), ro_id, pos, title.as_deref().unwrap_or(""), complaint.as_deref().unwrap_or(""), pay, approval, now).await?;
-        ro_event(&mut tx, ro_id, "job", None, title, Some(scope.user_id()), "staff", now).await?;
+        sqlx::query(
+            "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
+        )
+        .bind(micros(now))
+        .bind(ro_id)
+        .execute(&mut *tx)
+        .await?;
+        let pos: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(position), 0) + 1 FROM ro_jobs WHERE repair_order_id = $1",
+        )
+        .bind(ro_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_job(
+            &mut tx,
+            &new_id(),
+            ro_id,
+            pos,
+            title.as_deref().unwrap_or(""),
+            complaint.as_deref().unwrap_or(""),
+            pay,
+            approval,
+            now,
+        )
+        .await?;
+        ro_event(
+            &mut tx,
+            ro_id,
+            "job",
+            None,
+            title,
+            Some(scope.user_id()),
+            "staff",
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.repair_order(scope, ro_id).await
     }
 
-    async fn job_of(&self, ro_id: &str, job_id: &str) -> Result<(String, String, Option<String>), StoreError> {
+    async fn job_of(
+        &self,
+        ro_id: &str,
+        job_id: &str,
+    ) -> Result<(String, String, Option<String>), StoreError> {
         let r: Option<(String, String, Option<String>)> = sqlx::query_as("SELECT pay_type, approval, technician_id FROM ro_jobs WHERE id = $1 AND repair_order_id = $2")
             .bind(job_id)
             .bind(ro_id)
@@ -1913,34 +2350,78 @@ impl Store {
     }
 
     /// Writes the three Cs and the pay type of a job.
-    pub async fn update_job(&self, scope: &Scope, ro_id: &str, job_id: &str, input: &JobUpdate, now: OffsetDateTime) -> Result<RepairOrder, StoreError> {
+    pub async fn update_job(
+        &self,
+        scope: &Scope,
+        ro_id: &str,
+        job_id: &str,
+        input: &JobUpdate,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
         require_active(RoStatus::parse("status", &row.status).unwrap_or(RoStatus::Booked))?;
         self.job_of(ro_id, job_id).await?;
         let mut errs = ValidationErrors::default();
-        let complaint = input.complaint.as_deref().map(|c| errs.take(text_block("complaint", c, 2, 5000)));
-        let cause = input.cause.as_deref().map(|c| if c.trim().is_empty() { None } else { errs.take(text_block("cause", c, 2, 5000)) });
-        let correction = input.correction.as_deref().map(|c| if c.trim().is_empty() { None } else { errs.take(text_block("correction", c, 2, 5000)) });
+        let complaint = input
+            .complaint
+            .as_deref()
+            .map(|c| errs.take(text_block("complaint", c, 2, 5000)));
+        let cause = input.cause.as_deref().map(|c| {
+            if c.trim().is_empty() {
+                None
+            } else {
+                errs.take(text_block("cause", c, 2, 5000))
+            }
+        });
+        let correction = input.correction.as_deref().map(|c| {
+            if c.trim().is_empty() {
+                None
+            } else {
+                errs.take(text_block("correction", c, 2, 5000))
+            }
+        });
         let pay = opt(&input.pay_type).and_then(|p| errs.take(PayType::parse("pay_type", p)));
         errs.into_result()?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2")
-            .bind(micros(now))
-            .bind(ro_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
+        )
+        .bind(micros(now))
+        .bind(ro_id)
+        .execute(&mut *tx)
+        .await?;
         if let Some(Some(c)) = complaint {
-            sqlx::query("UPDATE ro_jobs SET complaint = $1 WHERE id = $2").bind(c).bind(job_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE ro_jobs SET complaint = $1 WHERE id = $2")
+                .bind(c)
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(c) = cause {
-            sqlx::query("UPDATE ro_jobs SET cause = $1 WHERE id = $2").bind(c).bind(job_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE ro_jobs SET cause = $1 WHERE id = $2")
+                .bind(c)
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(c) = correction {
-            sqlx::query("UPDATE ro_jobs SET correction = $1 WHERE id = $2").bind(c).bind(job_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE ro_jobs SET correction = $1 WHERE id = $2")
+                .bind(c)
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
         }
         if let Some(p) = pay {
-            sqlx::query("UPDATE ro_jobs SET pay_type = $1 WHERE id = $2").bind(p.as_str()).bind(job_id).execute(&mut *tx).await?;
-            sqlx::query("UPDATE ro_lines SET pay_type = $1 WHERE job_id = $2").bind(p.as_str()).bind(job_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE ro_jobs SET pay_type = $1 WHERE id = $2")
+                .bind(p.as_str())
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE ro_lines SET pay_type = $1 WHERE job_id = $2")
+                .bind(p.as_str())
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
             if p != PayType::Customer {
                 sqlx::query("UPDATE ro_jobs SET approval = 'not-required' WHERE id = $1 AND approval = 'pending'").bind(job_id).execute(&mut *tx).await?;
             }
@@ -1951,7 +2432,14 @@ impl Store {
 
     /// Adds a labour, part or sublet line to a job. Parts come off the service point's stock;
     /// what is not in stock is marked as on order.
-    pub async fn add_line(&self, scope: &Scope, ro_id: &str, job_id: &str, input: &LineInput, now: OffsetDateTime) -> Result<RepairOrder, StoreError> {
+    pub async fn add_line(
+        &self,
+        scope: &Scope,
+        ro_id: &str,
+        job_id: &str,
+        input: &LineInput,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
         require_active(RoStatus::parse("status", &row.status).unwrap_or(RoStatus::Booked))?;
         let (job_pay, _, _) = self.job_of(ro_id, job_id).await?;
@@ -1976,20 +2464,46 @@ impl Store {
         let line = match kind {
             Some(LineKind::Labour) => {
                 let code = opt(&input.code).unwrap_or("");
-                let op = self.operations_at(&org).await?.into_iter().find(|o| o.code.eq_ignore_ascii_case(code));
+                let op = self
+                    .operations_at(&org)
+                    .await?
+                    .into_iter()
+                    .find(|o| o.code.eq_ignore_ascii_case(code));
                 match op {
                     None => {
-                        errs.push(FieldError::new("code", Rule::Unknown, "code names no labour operation in this service point's catalogue"));
+                        errs.push(FieldError::new(
+                            "code",
+                            Rule::Unknown,
+                            "code names no labour operation in this service point's catalogue",
+                        ));
                         None
                     }
                     Some(op) => {
-                        let flat = parse_centi("hours", &op.hours, 0, i64::MAX).unwrap_or(MIN_HOURS_CENTI);
+                        let flat =
+                            parse_centi("hours", &op.hours, 0, i64::MAX).unwrap_or(MIN_HOURS_CENTI);
                         let qty = match opt(&input.quantity) {
-                            Some(q) => errs.take(parse_centi("quantity", q, MIN_HOURS_CENTI, 10_000)),
+                            Some(q) => {
+                                errs.take(parse_centi("quantity", q, MIN_HOURS_CENTI, 10_000))
+                            }
                             None => Some(flat),
                         };
-                        let rate = parse_centi("rate", &self.settings_of(&org).await?.labour_rate.amount, 0, i64::MAX).unwrap_or(DEFAULT_LABOUR_RATE_MINOR);
-                        qty.map(|qty| NewLine { code: Some(op.code), description: op.description, qty, price: rate, cost: 0, op: Some(op.id), part: None, cert: op.certification })
+                        let rate = parse_centi(
+                            "rate",
+                            &self.settings_of(&org).await?.labour_rate.amount,
+                            0,
+                            i64::MAX,
+                        )
+                        .unwrap_or(DEFAULT_LABOUR_RATE_MINOR);
+                        qty.map(|qty| NewLine {
+                            code: Some(op.code),
+                            description: op.description,
+                            qty,
+                            price: rate,
+                            cost: 0,
+                            op: Some(op.id),
+                            part: None,
+                            cert: op.certification,
+                        })
                     }
                 }
             }
@@ -1997,7 +2511,8 @@ impl Store {
                 let code = opt(&input.code).unwrap_or("").to_ascii_uppercase();
                 let lineage = self.lineage(&org).await?;
                 let sql = format!("SELECT id, part_number, description, price_minor, cost_minor, organisation_id FROM parts WHERE part_number = $1 AND organisation_id IN ({})", placeholders(2, lineage.len()));
-                let mut q = sqlx::query_as::<_, (String, String, String, i64, i64, String)>(&sql).bind(&code);
+                let mut q = sqlx::query_as::<_, (String, String, String, i64, i64, String)>(&sql)
+                    .bind(&code);
                 for o in &lineage {
                     q = q.bind(o);
                 }
@@ -2005,7 +2520,11 @@ impl Store {
                 found.sort_by_key(|p| lineage.iter().position(|o| *o == p.5));
                 match found.into_iter().next() {
                     None => {
-                        errs.push(FieldError::new("code", Rule::Unknown, "code names no part number in this service point's catalogue"));
+                        errs.push(FieldError::new(
+                            "code",
+                            Rule::Unknown,
+                            "code names no part number in this service point's catalogue",
+                        ));
                         None
                     }
                     Some((id, number, description, price, cost, _)) => {
@@ -2013,19 +2532,47 @@ impl Store {
                             Some(q) => errs.take(parse_centi("quantity", q, 1, 100_000_000)),
                             None => Some(100),
                         };
-                        qty.map(|qty| NewLine { code: Some(number), description, qty, price, cost, op: None, part: Some(id), cert: None })
+                        qty.map(|qty| NewLine {
+                            code: Some(number),
+                            description,
+                            qty,
+                            price,
+                            cost,
+                            op: None,
+                            part: Some(id),
+                            cert: None,
+                        })
                     }
                 }
             }
             Some(LineKind::Sublet) => {
-                let description = errs.take(text("description", opt(&input.description).unwrap_or(""), 2, 200));
-                let price = errs.take(parse_centi("unit_price", opt(&input.unit_price).unwrap_or(""), 0, 100_000_000_00));
+                let description = errs.take(text(
+                    "description",
+                    opt(&input.description).unwrap_or(""),
+                    2,
+                    200,
+                ));
+                let price = errs.take(parse_centi(
+                    "unit_price",
+                    opt(&input.unit_price).unwrap_or(""),
+                    0,
+                    100_000_000_00,
+                ));
                 let qty = match opt(&input.quantity) {
                     Some(q) => errs.take(parse_centi("quantity", q, 1, 100_000_000)),
                     None => Some(100),
                 };
                 match (description, price, qty) {
-                    (Some(d), Some(p), Some(q)) => Some(NewLine { code: opt(&input.code).map(str::to_string), description: d, qty: q, price: p, cost: p, op: None, part: None, cert: None }),
+                    (Some(d), Some(p), Some(q)) => Some(NewLine {
+                        code: opt(&input.code).map(str::to_string),
+                        description: d,
+                        qty: q,
+                        price: p,
+                        cost: p,
+                        op: None,
+                        part: None,
+                        cert: None,
+                    }),
                     _ => None,
                 }
             }
@@ -2036,11 +2583,13 @@ impl Store {
             return Err(StoreError::Internal("validated line lost a field".into()));
         };
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2")
-            .bind(micros(now))
-            .bind(ro_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
+        )
+        .bind(micros(now))
+        .bind(ro_id)
+        .execute(&mut *tx)
+        .await?;
         let mut backordered = false;
         if let Some(part) = &line.part {
             // Take from stock only when it covers the quantity; otherwise the part is ordered.
@@ -2075,7 +2624,13 @@ impl Store {
         self.repair_order(scope, ro_id).await
     }
 
-    pub async fn remove_line(&self, scope: &Scope, ro_id: &str, line_id: &str, now: OffsetDateTime) -> Result<RepairOrder, StoreError> {
+    pub async fn remove_line(
+        &self,
+        scope: &Scope,
+        ro_id: &str,
+        line_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
         require_active(RoStatus::parse("status", &row.status).unwrap_or(RoStatus::Booked))?;
         let line: Option<(Option<String>, i64, i64)> = sqlx::query_as("SELECT part_id, quantity_centi, backordered FROM ro_lines WHERE id = $1 AND repair_order_id = $2")
@@ -2085,7 +2640,10 @@ impl Store {
             .await?;
         let (part, qty, backordered) = line.ok_or(StoreError::NotFound)?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM ro_lines WHERE id = $1").bind(line_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM ro_lines WHERE id = $1")
+            .bind(line_id)
+            .execute(&mut *tx)
+            .await?;
         if let (Some(part), 0) = (part, backordered) {
             sqlx::query("UPDATE part_stock SET quantity_centi = quantity_centi + $1 WHERE part_id = $2 AND organisation_id = $3")
                 .bind(qty)
@@ -2094,30 +2652,51 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2")
-            .bind(micros(now))
-            .bind(ro_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
+        )
+        .bind(micros(now))
+        .bind(ro_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.repair_order(scope, ro_id).await
     }
 
     /// Gives a job to a technician of the service point who holds every certificate its labour
     /// needs, valid today. A refusal names the person and the certificate.
-    pub async fn assign_technician(&self, scope: &Scope, ro_id: &str, job_id: &str, technician_id: &str, now: OffsetDateTime) -> Result<RepairOrder, StoreError> {
+    pub async fn assign_technician(
+        &self,
+        scope: &Scope,
+        ro_id: &str,
+        job_id: &str,
+        technician_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
         require_active(RoStatus::parse("status", &row.status).unwrap_or(RoStatus::Booked))?;
         self.job_of(ro_id, job_id).await?;
-        let name: Option<String> = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
-            .bind(technician_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let name: Option<String> =
+            sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
+                .bind(technician_id)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some(name) = name else {
-            return Err(ValidationErrors::single("technician_id", Rule::Unknown, "technician_id names nobody").into());
+            return Err(ValidationErrors::single(
+                "technician_id",
+                Rule::Unknown,
+                "technician_id names nobody",
+            )
+            .into());
         };
-        if self.require_technician_at(&row.organisation_id, technician_id).await.is_err() {
-            return Err(StoreError::Refused(Refusal::NotTechnicianHere { technician: name }));
+        if self
+            .require_technician_at(&row.organisation_id, technician_id)
+            .await
+            .is_err()
+        {
+            return Err(StoreError::Refused(Refusal::NotTechnicianHere {
+                technician: name,
+            }));
         }
         let required: Vec<String> = sqlx::query_scalar("SELECT DISTINCT certification FROM ro_lines WHERE job_id = $1 AND certification IS NOT NULL ORDER BY certification")
             .bind(job_id)
@@ -2128,24 +2707,59 @@ impl Store {
             .certifications_of(technician_id, today)
             .await?
             .into_iter()
-            .map(|c| Certificate { code: c.code, issued_on: c.issued_on, expires_on: c.expires_on })
+            .map(|c| Certificate {
+                code: c.code,
+                issued_on: c.issued_on,
+                expires_on: c.expires_on,
+            })
             .collect();
         check_competence(&name, &certs, &required, today).map_err(StoreError::Refused)?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE ro_jobs SET technician_id = $1 WHERE id = $2").bind(technician_id).bind(job_id).execute(&mut *tx).await?;
-        sqlx::query("UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2").bind(micros(now)).bind(ro_id).execute(&mut *tx).await?;
-        ro_event(&mut tx, ro_id, "assignment", None, Some(name), Some(scope.user_id()), "staff", now).await?;
+        sqlx::query("UPDATE ro_jobs SET technician_id = $1 WHERE id = $2")
+            .bind(technician_id)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
+        )
+        .bind(micros(now))
+        .bind(ro_id)
+        .execute(&mut *tx)
+        .await?;
+        ro_event(
+            &mut tx,
+            ro_id,
+            "assignment",
+            None,
+            Some(name),
+            Some(scope.user_id()),
+            "staff",
+            now,
+        )
+        .await?;
         tx.commit().await?;
         self.repair_order(scope, ro_id).await
     }
 
     /// The caller clocks on a job assigned to them; a running clocking elsewhere stops first.
-    pub async fn clock_on(&self, scope: &Scope, ro_id: &str, job_id: &str, now: OffsetDateTime) -> Result<RepairOrder, StoreError> {
+    pub async fn clock_on(
+        &self,
+        scope: &Scope,
+        ro_id: &str,
+        job_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
         require_active(RoStatus::parse("status", &row.status).unwrap_or(RoStatus::Booked))?;
         let (_, _, tech) = self.job_of(ro_id, job_id).await?;
         if tech.as_deref() != Some(scope.user_id()) {
-            return Err(ValidationErrors::single("job_id", Rule::NotAllowed, "only the technician assigned to a job clocks on it").into());
+            return Err(ValidationErrors::single(
+                "job_id",
+                Rule::NotAllowed,
+                "only the technician assigned to a job clocks on it",
+            )
+            .into());
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE ro_clockings SET stopped_at = $1 WHERE technician_id = $2 AND stopped_at IS NULL")
@@ -2165,7 +2779,13 @@ impl Store {
         self.repair_order(scope, ro_id).await
     }
 
-    pub async fn clock_off(&self, scope: &Scope, ro_id: &str, job_id: &str, now: OffsetDateTime) -> Result<RepairOrder, StoreError> {
+    pub async fn clock_off(
+        &self,
+        scope: &Scope,
+        ro_id: &str,
+        job_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
         self.writable_ro(scope, ro_id).await?;
         self.job_of(ro_id, job_id).await?;
         let done = sqlx::query("UPDATE ro_clockings SET stopped_at = $1 WHERE job_id = $2 AND technician_id = $3 AND stopped_at IS NULL")
@@ -2175,13 +2795,24 @@ impl Store {
             .execute(&self.pool)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(ValidationErrors::single("job_id", Rule::NotAllowed, "you are not clocked on this job").into());
+            return Err(ValidationErrors::single(
+                "job_id",
+                Rule::NotAllowed,
+                "you are not clocked on this job",
+            )
+            .into());
         }
         self.repair_order(scope, ro_id).await
     }
 
     /// Sets or clears the expected ready time.
-    pub async fn set_eta(&self, scope: &Scope, ro_id: &str, eta: Option<OffsetDateTime>, now: OffsetDateTime) -> Result<RepairOrder, StoreError> {
+    pub async fn set_eta(
+        &self,
+        scope: &Scope,
+        ro_id: &str,
+        eta: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
         self.writable_ro(scope, ro_id).await?;
         sqlx::query("UPDATE repair_orders SET eta = $1, updated_at = $2, version = version + 1 WHERE id = $3")
             .bind(eta.map(micros))
@@ -2193,13 +2824,29 @@ impl Store {
     }
 
     /// Records the customer's answer taken by phone or at the desk.
-    pub async fn decide_job(&self, scope: &Scope, ro_id: &str, job_id: &str, approve: bool, now: OffsetDateTime) -> Result<RepairOrder, StoreError> {
+    pub async fn decide_job(
+        &self,
+        scope: &Scope,
+        ro_id: &str,
+        job_id: &str,
+        approve: bool,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
-        self.decide(&row, job_id, approve, Some(scope.user_id()), "staff", now).await?;
+        self.decide(&row, job_id, approve, Some(scope.user_id()), "staff", now)
+            .await?;
         self.repair_order(scope, ro_id).await
     }
 
-    async fn decide(&self, row: &RoRow, job_id: &str, approve: bool, actor: Option<&str>, via: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn decide(
+        &self,
+        row: &RoRow,
+        job_id: &str,
+        approve: bool,
+        actor: Option<&str>,
+        via: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE ro_jobs SET approval = $1, approval_at = $2, approval_via = $3 WHERE id = $4 AND repair_order_id = $5 AND approval = 'pending'")
             .bind(if approve { "approved" } else { "declined" })
@@ -2210,39 +2857,92 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(ValidationErrors::single("job_id", Rule::NotAllowed, "this job does not wait for a decision").into());
+            return Err(ValidationErrors::single(
+                "job_id",
+                Rule::NotAllowed,
+                "this job does not wait for a decision",
+            )
+            .into());
         }
-        let title: String = sqlx::query_scalar("SELECT title FROM ro_jobs WHERE id = $1").bind(job_id).fetch_one(&mut *tx).await?;
-        sqlx::query("UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2").bind(micros(now)).bind(&row.id).execute(&mut *tx).await?;
-        ro_event(&mut tx, &row.id, if approve { "approved" } else { "declined" }, None, Some(title), actor, via, now).await?;
+        let title: String = sqlx::query_scalar("SELECT title FROM ro_jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
+        )
+        .bind(micros(now))
+        .bind(&row.id)
+        .execute(&mut *tx)
+        .await?;
+        ro_event(
+            &mut tx,
+            &row.id,
+            if approve { "approved" } else { "declined" },
+            None,
+            Some(title),
+            actor,
+            via,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Moves a repair order along its status machine, guarded by its version, and tells the
     /// customer through the outbox where the market's rules say so.
-    pub async fn set_ro_status(&self, scope: &Scope, ro_id: &str, next: RoStatus, expected_version: i64, now: OffsetDateTime) -> Result<RepairOrder, StoreError> {
+    pub async fn set_ro_status(
+        &self,
+        scope: &Scope,
+        ro_id: &str,
+        next: RoStatus,
+        expected_version: i64,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
         let current = RoStatus::parse("status", &row.status).unwrap_or(RoStatus::Booked);
         if !current.may_become(next) {
             return Err(ValidationErrors::single(
                 "status",
                 Rule::NotAllowed,
-                format!("a repair order that is {} cannot become {}; next can be {}", current.as_str(), next.as_str(), current.next().iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "a repair order that is {} cannot become {}; next can be {}",
+                    current.as_str(),
+                    next.as_str(),
+                    current
+                        .next()
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )
             .into());
         }
-        let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ro_jobs WHERE repair_order_id = $1 AND approval = 'pending'")
-            .bind(ro_id)
-            .fetch_one(&self.pool)
-            .await?;
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM ro_jobs WHERE repair_order_id = $1 AND approval = 'pending'",
+        )
+        .bind(ro_id)
+        .fetch_one(&self.pool)
+        .await?;
         if next == RoStatus::WaitingApproval && pending == 0 {
             return Err(ValidationErrors::single("status", Rule::NotAllowed, "nothing waits for the customer's approval: add the work found as a job paid by the customer first").into());
         }
         if current == RoStatus::WaitingApproval && pending > 0 {
-            return Err(ValidationErrors::single("status", Rule::NotAllowed, "some jobs still wait for the customer's decision").into());
+            return Err(ValidationErrors::single(
+                "status",
+                Rule::NotAllowed,
+                "some jobs still wait for the customer's decision",
+            )
+            .into());
         }
-        let place = self.settings_of(&row.organisation_id).await?.address.map(|a| format!("{}, {a}", row.org_name)).unwrap_or_else(|| row.org_name.clone());
+        let place = self
+            .settings_of(&row.organisation_id)
+            .await?
+            .address
+            .map(|a| format!("{}, {a}", row.org_name))
+            .unwrap_or_else(|| row.org_name.clone());
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE repair_orders SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4")
             .bind(next.as_str())
@@ -2252,18 +2952,39 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::Conflict { current: row.version });
+            return Err(StoreError::Conflict {
+                current: row.version,
+            });
         }
-        ro_event(&mut tx, ro_id, "status", Some(next), None, Some(scope.user_id()), "staff", now).await?;
+        ro_event(
+            &mut tx,
+            ro_id,
+            "status",
+            Some(next),
+            None,
+            Some(scope.user_id()),
+            "staff",
+            now,
+        )
+        .await?;
         if next == RoStatus::Cancelled {
             if let Some(a) = &row.appointment_id {
-                sqlx::query("DELETE FROM resource_units WHERE appointment_id = $1").bind(a).execute(&mut *tx).await?;
-                sqlx::query("UPDATE appointments SET status = 'cancelled' WHERE id = $1").bind(a).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM resource_units WHERE appointment_id = $1")
+                    .bind(a)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE appointments SET status = 'cancelled' WHERE id = $1")
+                    .bind(a)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         if next == RoStatus::CheckedIn {
             if let Some(a) = &row.appointment_id {
-                sqlx::query("UPDATE appointments SET status = 'arrived' WHERE id = $1").bind(a).execute(&mut *tx).await?;
+                sqlx::query("UPDATE appointments SET status = 'arrived' WHERE id = $1")
+                    .bind(a)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         if next == RoStatus::Closed {
@@ -2280,22 +3001,37 @@ impl Store {
             eta: row.eta.map(from_micros),
         };
         if let Some(event) = Event::for_status(next) {
-            let seq: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ro_events WHERE repair_order_id = $1 AND kind = 'status'").bind(ro_id).fetch_one(&mut *tx).await?;
-            enqueue(&mut tx, self.public_url(), &Notice {
-                event,
-                ro: Some(ro_id),
-                case_id: row.case_id.as_deref(),
-                dedupe: format!("ro:{ro_id}:status:{seq}"),
-                extra: Vec::new(),
-                place: Some(place.clone()),
-                message: None,
-                calendar: None,
-                delay: Duration::ZERO,
-            }, &ctx, now).await?;
+            let seq: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM ro_events WHERE repair_order_id = $1 AND kind = 'status'",
+            )
+            .bind(ro_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            enqueue(
+                &mut tx,
+                self.public_url(),
+                &Notice {
+                    event,
+                    ro: Some(ro_id),
+                    case_id: row.case_id.as_deref(),
+                    dedupe: format!("ro:{ro_id}:status:{seq}"),
+                    extra: Vec::new(),
+                    place: Some(place.clone()),
+                    message: None,
+                    calendar: None,
+                    delay: Duration::ZERO,
+                },
+                &ctx,
+                now,
+            )
+            .await?;
         }
         if next == RoStatus::Delivered {
             let survey_token = token();
-            let lang: String = sqlx::query_scalar("SELECT language FROM customers WHERE id = $1").bind(&row.customer_id).fetch_one(&mut *tx).await?;
+            let lang: String = sqlx::query_scalar("SELECT language FROM customers WHERE id = $1")
+                .bind(&row.customer_id)
+                .fetch_one(&mut *tx)
+                .await?;
             sqlx::query("INSERT INTO surveys (repair_order_id, organisation_id, token, language, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repair_order_id) DO NOTHING")
                 .bind(ro_id)
                 .bind(&row.organisation_id)
@@ -2304,28 +3040,47 @@ impl Store {
                 .bind(micros(now))
                 .execute(&mut *tx)
                 .await?;
-            let survey_token: String = sqlx::query_scalar("SELECT token FROM surveys WHERE repair_order_id = $1").bind(ro_id).fetch_one(&mut *tx).await?;
-            enqueue(&mut tx, self.public_url(), &Notice {
-                event: Event::Survey,
-                ro: Some(ro_id),
-                case_id: row.case_id.as_deref(),
-                dedupe: format!("ro:{ro_id}:survey"),
-                extra: Vec::new(),
-                place: Some(place),
-                message: Some(format!("/survey/{survey_token}")),
-                calendar: None,
-                delay: SURVEY_DELAY,
-            }, &ctx, now).await?;
+            let survey_token: String =
+                sqlx::query_scalar("SELECT token FROM surveys WHERE repair_order_id = $1")
+                    .bind(ro_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            enqueue(
+                &mut tx,
+                self.public_url(),
+                &Notice {
+                    event: Event::Survey,
+                    ro: Some(ro_id),
+                    case_id: row.case_id.as_deref(),
+                    dedupe: format!("ro:{ro_id}:survey"),
+                    extra: Vec::new(),
+                    place: Some(place),
+                    message: Some(format!("/survey/{survey_token}")),
+                    calendar: None,
+                    delay: SURVEY_DELAY,
+                },
+                &ctx,
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.repair_order(scope, ro_id).await
     }
 
     /// The appointments of one local day at a service point, for the workshop board.
-    pub async fn day_board(&self, scope: &Scope, org: &str, date: Date) -> Result<Vec<(AppointmentView, RoSummary)>, StoreError> {
+    pub async fn day_board(
+        &self,
+        scope: &Scope,
+        org: &str,
+        date: Date,
+    ) -> Result<Vec<(AppointmentView, RoSummary)>, StoreError> {
         scope.require(org, Permission::CrmRead)?;
         let zone = self.zone_of(org).await;
-        let (a, b) = (zone.instant(date.midnight()), zone.instant((date + Duration::days(1)).midnight()));
+        let (a, b) = (
+            zone.instant(date.midnight()),
+            zone.instant((date + Duration::days(1)).midnight()),
+        );
         let ids: Vec<(String, String)> = sqlx::query_as(
             "SELECT a.id, r.id FROM appointments a JOIN repair_orders r ON r.appointment_id = a.id WHERE a.organisation_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3 AND a.status <> 'cancelled' ORDER BY a.starts_at",
         )
@@ -2336,11 +3091,22 @@ impl Store {
         .await?;
         let mut out = Vec::new();
         for (aid, rid) in ids {
-            let (Some(app), Ok(ro)) = (self.appointment_view(&aid).await?, self.repair_order(scope, &rid).await) else { continue };
+            let (Some(app), Ok(ro)) = (
+                self.appointment_view(&aid).await?,
+                self.repair_order(scope, &rid).await,
+            ) else {
+                continue;
+            };
             out.push((
                 app,
                 RoSummary {
-                    technicians: ro.jobs.iter().filter_map(|j| j.technician.as_ref().map(|t| t.label.clone())).collect::<BTreeSet<_>>().into_iter().collect(),
+                    technicians: ro
+                        .jobs
+                        .iter()
+                        .filter_map(|j| j.technician.as_ref().map(|t| t.label.clone()))
+                        .collect::<BTreeSet<_>>()
+                        .into_iter()
+                        .collect(),
                     starts_at: ro.appointment.as_ref().map(|a| a.starts_at),
                     id: ro.id,
                     number: ro.number,
@@ -2365,7 +3131,9 @@ impl Store {
         .await?;
         let mut out = Vec::new();
         for id in ids {
-            let Ok(ro) = self.repair_order(scope, &id).await else { continue };
+            let Ok(ro) = self.repair_order(scope, &id).await else {
+                continue;
+            };
             let summary = RoSummary {
                 technicians: Vec::new(),
                 starts_at: ro.appointment.as_ref().map(|a| a.starts_at),
@@ -2377,7 +3145,11 @@ impl Store {
                 status: ro.status,
                 eta: ro.eta,
             };
-            for j in ro.jobs.into_iter().filter(|j| j.technician.as_ref().is_some_and(|t| t.id == scope.user_id())) {
+            for j in ro.jobs.into_iter().filter(|j| {
+                j.technician
+                    .as_ref()
+                    .is_some_and(|t| t.id == scope.user_id())
+            }) {
                 out.push((summary.clone(), j));
             }
         }
@@ -2389,11 +3161,24 @@ fn require_active(status: RoStatus) -> Result<(), StoreError> {
     if status.is_active() {
         Ok(())
     } else {
-        Err(ValidationErrors::single("status", Rule::NotAllowed, format!("a repair order that is {} can no longer change", status.as_str())).into())
+        Err(ValidationErrors::single(
+            "status",
+            Rule::NotAllowed,
+            format!(
+                "a repair order that is {} can no longer change",
+                status.as_str()
+            ),
+        )
+        .into())
     }
 }
 
-pub(crate) fn availability_view(date: Date, need: &Need, slots: Result<Vec<Slot>, NoSlotReason>, names: Option<&BTreeMap<String, String>>) -> Availability {
+pub(crate) fn availability_view(
+    date: Date,
+    need: &Need,
+    slots: Result<Vec<Slot>, NoSlotReason>,
+    names: Option<&BTreeMap<String, String>>,
+) -> Availability {
     let (slots, reason) = match slots {
         Ok(s) => (s, None),
         Err(r) => (Vec::new(), Some(r)),
@@ -2437,10 +3222,11 @@ async fn next_ro_number(conn: &mut sqlx::AnyConnection, year: i32) -> Result<Str
         .bind(&name)
         .execute(&mut *conn)
         .await?;
-    let n: i64 = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
-        .bind(&name)
-        .fetch_one(&mut *conn)
-        .await?;
+    let n: i64 =
+        sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value")
+            .bind(&name)
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(format!("RO-{year}-{n:05}"))
 }
 
@@ -2496,17 +3282,31 @@ pub(crate) async fn ro_event(
     Ok(())
 }
 
-async fn vehicle_label(conn: &mut sqlx::AnyConnection, vehicle_id: Option<&str>) -> Result<String, StoreError> {
-    let Some(v) = vehicle_id else { return Ok(String::new()) };
-    let r: Option<(Option<String>, Option<String>, String)> = sqlx::query_as("SELECT model, registration, vin FROM vehicles WHERE id = $1")
-        .bind(v)
-        .fetch_optional(conn)
-        .await?;
-    Ok(r.map(|(m, reg, vin)| format!("{} {}", m.unwrap_or_else(|| "Vehicle".into()), reg.unwrap_or(vin)))
-        .unwrap_or_default())
+async fn vehicle_label(
+    conn: &mut sqlx::AnyConnection,
+    vehicle_id: Option<&str>,
+) -> Result<String, StoreError> {
+    let Some(v) = vehicle_id else {
+        return Ok(String::new());
+    };
+    let r: Option<(Option<String>, Option<String>, String)> =
+        sqlx::query_as("SELECT model, registration, vin FROM vehicles WHERE id = $1")
+            .bind(v)
+            .fetch_optional(conn)
+            .await?;
+    Ok(r.map(|(m, reg, vin)| {
+        format!(
+            "{} {}",
+            m.unwrap_or_else(|| "Vehicle".into()),
+            reg.unwrap_or(vin)
+        )
+    })
+    .unwrap_or_default())
 }
 
 /// Roles that may be asked to do workshop work at a service point.
 pub fn is_technician(scope: &Scope, org: &str) -> bool {
-    scope.roles_at(org).is_some_and(|r| r.contains(&Role::Technician))
+    scope
+        .roles_at(org)
+        .is_some_and(|r| r.contains(&Role::Technician))
 }

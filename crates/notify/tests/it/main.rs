@@ -20,21 +20,32 @@ fn job(channel: MessageChannel, to: &str) -> OutboxJob {
 
 #[tokio::test]
 async fn mail_with_calendar_arrives_decoded_at_a_real_smtp_server() {
-    let Some(sink) = SmtpSink::start().await else { return };
+    let Some(sink) = SmtpSink::start().await else {
+        return;
+    };
     let mailer = Mailer::new(&sink.config()).unwrap();
-    mailer.send(&job(MessageChannel::Email, "kare@example.no")).await.unwrap();
+    mailer
+        .send(&job(MessageChannel::Email, "kare@example.no"))
+        .await
+        .unwrap();
     let got = sink.received();
     assert_eq!(got.len(), 1);
     let m = &got[0];
     assert_eq!(m.rcpt_tos, vec!["kare@example.no".to_string()]);
     assert_eq!(m.subject, "Bilen din er klar – RO-2026-00001");
     assert!(m.text.contains("Ærlig talt: ø å æ."), "{}", m.text);
-    assert!(m.message_id.contains("0193a1b2-test@aftersales.test"), "{}", m.message_id);
+    assert!(
+        m.message_id.contains("0193a1b2-test@aftersales.test"),
+        "{}",
+        m.message_id
+    );
     assert_eq!(m.attachments.len(), 1);
     assert_eq!(m.attachments[0].content_type, "text/calendar");
     assert!(m.attachments[0].content.contains("BEGIN:VCALENDAR"));
     // A bad recipient is refused before anything is sent, and never retried.
-    let bad = mailer.send(&job(MessageChannel::Email, "not an address")).await;
+    let bad = mailer
+        .send(&job(MessageChannel::Email, "not an address"))
+        .await;
     assert!(matches!(bad, Err(SendError::Permanent(_))), "{bad:?}");
 }
 
@@ -42,12 +53,17 @@ async fn mail_with_calendar_arrives_decoded_at_a_real_smtp_server() {
 async fn sms_goes_to_the_provider_with_token_and_idempotency_key() {
     let rx = SmsReceiver::start().await;
     let gw = SmsGateway::new(&rx.config()).unwrap();
-    gw.send(&job(MessageChannel::Sms, "+4791234567")).await.unwrap();
+    gw.send(&job(MessageChannel::Sms, "+4791234567"))
+        .await
+        .unwrap();
     rx.answer_with(&[503, 400]);
     let busy = gw.send(&job(MessageChannel::Sms, "+4791234567")).await;
     assert!(matches!(busy, Err(SendError::Transient(_))), "{busy:?}");
     let refused = gw.send(&job(MessageChannel::Sms, "+4791234567")).await;
-    assert!(matches!(refused, Err(SendError::Permanent(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(SendError::Permanent(_))),
+        "{refused:?}"
+    );
     let got = rx.received();
     assert_eq!(got.len(), 3);
     assert_eq!(got[0].authorization.as_deref(), Some("Bearer test-token"));
@@ -62,6 +78,14 @@ async fn sms_goes_to_the_provider_with_token_and_idempotency_key() {
         sender: "x".into(),
     })
     .unwrap();
-    assert!(matches!(gone.send(&job(MessageChannel::Sms, "+4791234567")).await, Err(SendError::Transient(_))));
-    assert!(SmsGateway::new(&aftersales_notify::SmsConfig { endpoint: "ftp://x".into(), token: None, sender: "x".into() }).is_err());
+    assert!(matches!(
+        gone.send(&job(MessageChannel::Sms, "+4791234567")).await,
+        Err(SendError::Transient(_))
+    ));
+    assert!(SmsGateway::new(&aftersales_notify::SmsConfig {
+        endpoint: "ftp://x".into(),
+        token: None,
+        sender: "x".into()
+    })
+    .is_err());
 }

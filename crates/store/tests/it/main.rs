@@ -5,6 +5,7 @@
 mod cases;
 mod cases_it;
 mod crm;
+mod workshop;
 
 /// Generates `sqlite::<case>` and `postgres::<case>` tests for each case in `cases`.
 macro_rules! conformance {
@@ -34,6 +35,7 @@ macro_rules! conformance {
 use cases::*;
 use cases_it::*;
 use crm::*;
+use workshop::*;
 
 conformance!(
     migrations_are_idempotent,
@@ -62,6 +64,10 @@ conformance!(
     triage_suggests_learns_and_counts,
     working_procedures_route_and_hand_off,
     the_sla_sweep_works_without_anyone_looking,
+    availability_follows_bays_shifts_and_competence,
+    fifty_parallel_bookings_of_the_last_slot_make_one,
+    repair_order_from_booking_to_survey,
+    outbox_respects_rules_consent_and_quiet_hours,
 );
 
 #[tokio::test]

@@ -1,0 +1,823 @@
+//! Conformance cases of the workshop and customer updates: availability from bays, shifts and
+//! competences; double booking refused under concurrency; the repair-order status machine with
+//! the customer's approval, clocking and the survey; the outbox with consent and quiet hours.
+
+use std::sync::Arc;
+
+use aftersales_domain::calendar::Zone;
+use aftersales_domain::i18n::Language;
+use aftersales_domain::notify::{Event, MessageChannel};
+use aftersales_domain::workshop::{AppointmentKind, Approval, NoSlotReason, Refusal, RoStatus};
+use aftersales_store::auth::{Caller, LoginPolicy};
+use aftersales_store::workshop::{BookingInput, JobInput, JobUpdate, LineInput};
+use aftersales_store::{demo, Store, StoreError};
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+
+async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
+    let s = store
+        .login(
+            username,
+            demo::DEMO_PASSWORD,
+            None,
+            now,
+            &LoginPolicy::default(),
+        )
+        .await
+        .unwrap();
+    store
+        .resolve_session(&s.raw_id, now, &LoginPolicy::default())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn oslo(local: time::PrimitiveDateTime) -> OffsetDateTime {
+    Zone::parse("tz", "Europe/Oslo").unwrap().instant(local)
+}
+
+async fn setup(store: &Store) -> (OffsetDateTime, String, String) {
+    let t0 = oslo(datetime!(2026-11-23 07:00));
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let trd = store
+        .cli()
+        .find_organisation("Tesla Service Centre Trondheim")
+        .await
+        .unwrap()
+        .0;
+    let ingrid = caller(store, "ingrid", t0).await;
+    let hits = store
+        .search_crm(&ingrid.scope, "Kari Nordmann", 5)
+        .await
+        .unwrap();
+    let kari = hits
+        .iter()
+        .find(|h| h.kind == "customer")
+        .unwrap()
+        .id
+        .clone();
+    (t0, trd, kari)
+}
+
+fn booking(trd: &str, customer: &str, ops: &[&str], at: &str) -> BookingInput {
+    BookingInput {
+        organisation_id: trd.into(),
+        customer_id: customer.into(),
+        kind: "workshop".into(),
+        operations: ops.iter().map(|s| s.to_string()).collect(),
+        starts_at: at.into(),
+        complaint: Some("Knocking from the front left over bumps".into()),
+        ..Default::default()
+    }
+}
+
+pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
+    let (t0, trd, kari) = setup(store).await;
+    let ingrid = caller(store, "ingrid", t0).await;
+    let day = date!(2026 - 11 - 23);
+    let a = store
+        .availability(
+            &ingrid.scope,
+            &trd,
+            day,
+            AppointmentKind::Workshop,
+            &["SRV-ANNUAL".into()],
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.duration_minutes, 60);
+    // Opening 08:00–16:00 (the default calendar); the last start leaves an hour.
+    assert_eq!(
+        a.slots.first().unwrap().starts_at,
+        oslo(datetime!(2026-11-23 08:00))
+    );
+    assert_eq!(
+        a.slots.last().unwrap().starts_at,
+        oslo(datetime!(2026-11-23 15:00))
+    );
+    // High-voltage work: only Ole holds a valid certificate (Sindre's expired).
+    let hv = store
+        .availability(
+            &ingrid.scope,
+            &trd,
+            day,
+            AppointmentKind::Workshop,
+            &["HV-DIAG".into()],
+            t0,
+        )
+        .await
+        .unwrap();
+    assert!(hv
+        .slots
+        .iter()
+        .all(|s| s.technician.as_deref() == Some("Ole Berg")));
+    // Ole works 07:30–15:30: the last 1.5 h job starts at 14:00.
+    assert_eq!(
+        hv.slots.last().unwrap().starts_at,
+        oslo(datetime!(2026-11-23 14:00))
+    );
+    // Saturday: closed. An unknown operation names the field.
+    let sat = store
+        .availability(
+            &ingrid.scope,
+            &trd,
+            date!(2026 - 11 - 28),
+            AppointmentKind::Workshop,
+            &["SRV-ANNUAL".into()],
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(sat.reason, Some(NoSlotReason::Closed));
+    match store
+        .availability(
+            &ingrid.scope,
+            &trd,
+            day,
+            AppointmentKind::Workshop,
+            &["NOPE".into()],
+            t0,
+        )
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "operations.0"),
+        other => panic!("{other:?}"),
+    }
+    // Two technicians and two lift bays: two bookings at 08:00, not three.
+    for _ in 0..2 {
+        store
+            .book_appointment(
+                &ingrid.scope,
+                &booking(&trd, &kari, &["SRV-ANNUAL"], "2026-11-23T08:00:00+01:00"),
+                t0,
+            )
+            .await
+            .unwrap();
+    }
+    let third = store
+        .book_appointment(
+            &ingrid.scope,
+            &booking(&trd, &kari, &["SRV-ANNUAL"], "2026-11-23T08:00:00+01:00"),
+            t0,
+        )
+        .await;
+    assert!(matches!(third, Err(StoreError::Taken(_))), "{third:?}");
+    let after = store
+        .availability(
+            &ingrid.scope,
+            &trd,
+            day,
+            AppointmentKind::Workshop,
+            &["SRV-ANNUAL".into()],
+            t0,
+        )
+        .await
+        .unwrap();
+    assert!(after
+        .slots
+        .iter()
+        .all(|s| s.starts_at >= oslo(datetime!(2026-11-23 09:00))));
+    // Mobile service: Ole drives out, with 30 minutes' travel each way inside his shift.
+    let mobile = store
+        .availability(
+            &ingrid.scope,
+            &trd,
+            date!(2026 - 11 - 24),
+            AppointmentKind::Mobile,
+            &["WIPER".into()],
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        mobile.slots.first().unwrap().starts_at,
+        oslo(datetime!(2026-11-24 08:00))
+    );
+    assert!(mobile
+        .slots
+        .iter()
+        .all(|s| s.technician.as_deref() == Some("Ole Berg")));
+    let mut m = booking(&trd, &kari, &["WIPER"], "2026-11-24T08:00:00+01:00");
+    m.kind = "mobile".into();
+    let b = store.book_appointment(&ingrid.scope, &m, t0).await.unwrap();
+    let ro = store
+        .repair_order(&ingrid.scope, &b.repair_order_id)
+        .await
+        .unwrap();
+    let app = ro.appointment.unwrap();
+    assert_eq!(
+        (app.kind, app.bay, app.address.as_deref()),
+        (
+            AppointmentKind::Mobile,
+            None,
+            Some("Elgeseter gate 10, 7030, Trondheim")
+        )
+    );
+    // Bad input names the field; a foreign service point is not found.
+    match store
+        .book_appointment(
+            &ingrid.scope,
+            &booking(&trd, &kari, &["SRV-ANNUAL"], "2026-11-23T08:05:00+01:00"),
+            t0,
+        )
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "starts_at"),
+        other => panic!("{other:?}"),
+    }
+    let lisboa = store
+        .cli()
+        .find_organisation("Polestar Service Point Lisboa")
+        .await
+        .unwrap()
+        .0;
+    assert!(matches!(
+        store
+            .availability(
+                &ingrid.scope,
+                &lisboa,
+                day,
+                AppointmentKind::Workshop,
+                &["PS-REVISAO".into()],
+                t0
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn fifty_parallel_bookings_of_the_last_slot_make_one(store: &Store) {
+    let (t0, trd, kari) = setup(store).await;
+    let ingrid = Arc::new(caller(store, "ingrid", t0).await);
+    // High-voltage diagnosis at 10:00 needs Ole and the HV bay: one slot, fifty takers.
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (store, ingrid, input) = (
+            store.clone(),
+            ingrid.clone(),
+            booking(&trd, &kari, &["HV-DIAG"], "2026-11-23T10:00:00+01:00"),
+        );
+        tasks.push(tokio::spawn(async move {
+            store.book_appointment(&ingrid.scope, &input, t0).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::Taken(_)) => {}
+            Err(e) => panic!("unexpected error: {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    let day = store
+        .day_board(&ingrid.scope, &trd, date!(2026 - 11 - 23))
+        .await
+        .unwrap();
+    assert_eq!(day.len(), 1);
+}
+
+pub async fn repair_order_from_booking_to_survey(store: &Store) {
+    let (t0, trd, kari) = setup(store).await;
+    let ingrid = caller(store, "ingrid", t0).await;
+    let b = store
+        .book_appointment(
+            &ingrid.scope,
+            &booking(&trd, &kari, &["DIAG"], "2026-11-23T09:00:00+01:00"),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert!(b.repair_order_number.starts_with("RO-2026-"));
+    let ro = store
+        .repair_order(&ingrid.scope, &b.repair_order_id)
+        .await
+        .unwrap();
+    assert_eq!(ro.status, RoStatus::Booked);
+    assert_eq!(ro.jobs.len(), 1);
+    assert_eq!(
+        ro.jobs[0].complaint,
+        "Knocking from the front left over bumps"
+    );
+    assert_eq!(ro.jobs[0].lines[0].total.amount, "725.00"); // 0.5 h × 1 450.00
+                                                            // The booking mail carries the calendar file; SMS too (market default rules).
+    let msgs = store.ro_messages(&ingrid.scope, &ro.id).await.unwrap();
+    assert_eq!(
+        msgs.iter().map(|m| m.channel.as_str()).collect::<Vec<_>>(),
+        vec!["email", "sms"]
+    );
+    assert!(
+        msgs[0]
+            .subject
+            .starts_with("Timen din er bestilt: mandag 23. november 2026 kl. 09:00"),
+        "{}",
+        msgs[0].subject
+    );
+    // Only allowed transitions, guarded by version.
+    let bad = store
+        .set_ro_status(&ingrid.scope, &ro.id, RoStatus::Ready, ro.version, t0)
+        .await;
+    assert!(matches!(bad, Err(StoreError::Invalid(_))));
+    let ro = store
+        .set_ro_status(&ingrid.scope, &ro.id, RoStatus::CheckedIn, ro.version, t0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .set_ro_status(
+                &ingrid.scope,
+                &ro.id,
+                RoStatus::Diagnosing,
+                ro.version - 1,
+                t0
+            )
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let mut ro = store
+        .set_ro_status(&ingrid.scope, &ro.id, RoStatus::Diagnosing, ro.version, t0)
+        .await
+        .unwrap();
+    // Found: a worn coolant pump. Added work paid by the customer waits for approval.
+    ro = store
+        .add_job(
+            &ingrid.scope,
+            &ro.id,
+            &JobInput {
+                title: "Coolant pump".into(),
+                complaint: "Found during diagnosis: coolant pump noise".into(),
+                pay_type: None,
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let job = ro.jobs[1].clone();
+    assert_eq!(job.approval, Approval::Pending);
+    ro = store
+        .add_line(
+            &ingrid.scope,
+            &ro.id,
+            &job.id,
+            &LineInput {
+                kind: "labour".into(),
+                code: Some("hv-coolant-pump".into()),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    ro = store
+        .add_line(
+            &ingrid.scope,
+            &ro.id,
+            &job.id,
+            &LineInput {
+                kind: "part".into(),
+                code: Some("1495837-00-C".into()),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let j = &ro.jobs[1];
+    assert_eq!(j.certifications, vec!["hv-work".to_string()]);
+    assert!(j.lines[1].backordered, "no pump in stock");
+    assert_eq!(j.estimate.amount, "10380.00"); // 2.4 h × 1 450 + 6 900
+    match store
+        .add_line(
+            &ingrid.scope,
+            &ro.id,
+            &job.id,
+            &LineInput {
+                kind: "labour".into(),
+                code: Some("HV-DIAG".into()),
+                quantity: Some("0.04".into()),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "quantity"),
+        other => panic!("{other:?}"),
+    }
+    // Competence: Sindre's high-voltage certificate expired; Ole's is valid.
+    let sindre = caller(store, "sindre", t0).await;
+    let ole = caller(store, "ole", t0).await;
+    match store
+        .assign_technician(&ingrid.scope, &ro.id, &job.id, sindre.scope.user_id(), t0)
+        .await
+    {
+        Err(StoreError::Refused(Refusal::ExpiredCertification {
+            technician,
+            certification,
+            ..
+        })) => {
+            assert_eq!(
+                (technician.as_str(), certification.as_str()),
+                ("Sindre Moe", "hv-work")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    match store
+        .assign_technician(&ingrid.scope, &ro.id, &job.id, ingrid.scope.user_id(), t0)
+        .await
+    {
+        Err(StoreError::Refused(Refusal::NotTechnicianHere { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+    ro = store
+        .assign_technician(&ingrid.scope, &ro.id, &job.id, ole.scope.user_id(), t0)
+        .await
+        .unwrap();
+    assert_eq!(ro.jobs[1].technician.as_ref().unwrap().label, "Ole Berg");
+    // Waiting for approval: the customer decides on the status page.
+    ro = store
+        .set_ro_status(
+            &ingrid.scope,
+            &ro.id,
+            RoStatus::WaitingApproval,
+            ro.version,
+            t0,
+        )
+        .await
+        .unwrap();
+    let token = ro.status_page.trim_start_matches("/s/").to_string();
+    let page = store.status_page(&token).await.unwrap();
+    assert_eq!(
+        (page.status, page.language),
+        (RoStatus::WaitingApproval, Language::Nb)
+    );
+    assert_eq!(page.jobs[1].approval, Approval::Pending);
+    assert!(store
+        .status_page("not-a-real-token-at-all-xx")
+        .await
+        .is_err());
+    let t1 = t0 + Duration::minutes(20);
+    store
+        .decide_on_status_page(&token, &job.id, true, t1)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .decide_on_status_page(&token, &job.id, false, t1)
+            .await
+            .is_err(),
+        "decided once"
+    );
+    let ro = store.repair_order(&ingrid.scope, &ro.id).await.unwrap();
+    assert_eq!(
+        (
+            ro.jobs[1].approval,
+            ro.jobs[1].approval_at,
+            ro.jobs[1].approval_via.as_deref()
+        ),
+        (Approval::Approved, Some(t1), Some("status-page"))
+    );
+    // Repair with clocking: only the assigned technician clocks on.
+    let mut ro = store
+        .set_ro_status(&ingrid.scope, &ro.id, RoStatus::InRepair, ro.version, t1)
+        .await
+        .unwrap();
+    assert!(store
+        .clock_on(&sindre.scope, &ro.id, &job.id, t1)
+        .await
+        .is_err());
+    store
+        .clock_on(&ole.scope, &ro.id, &job.id, t1)
+        .await
+        .unwrap();
+    ro = store
+        .clock_off(&ole.scope, &ro.id, &job.id, t1 + Duration::minutes(120))
+        .await
+        .unwrap();
+    assert_eq!(ro.jobs[1].clocked_minutes, 120);
+    assert_eq!(ro.efficiency_percent, Some(145)); // (0.5 + 2.4) h sold ÷ 2 h clocked
+    ro = store
+        .update_job(
+            &ingrid.scope,
+            &ro.id,
+            &job.id,
+            &JobUpdate {
+                cause: Some("Bearing wear in the coolant pump".into()),
+                correction: Some("Replaced the coolant pump, bled the loop".into()),
+                ..Default::default()
+            },
+            t1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ro.jobs[1].cause.as_deref(),
+        Some("Bearing wear in the coolant pump")
+    );
+    for s in [
+        RoStatus::QualityCheck,
+        RoStatus::Cleaning,
+        RoStatus::Ready,
+        RoStatus::Delivered,
+    ] {
+        ro = store
+            .set_ro_status(
+                &ingrid.scope,
+                &ro.id,
+                s,
+                ro.version,
+                t1 + Duration::hours(3),
+            )
+            .await
+            .unwrap();
+    }
+    assert!(store
+        .add_job(
+            &ingrid.scope,
+            &ro.id,
+            &JobInput {
+                title: "x".into(),
+                complaint: "late".into(),
+                pay_type: None
+            },
+            t1
+        )
+        .await
+        .is_err());
+    // Messages: booked, checked-in, waiting-approval, ready by e-mail and SMS where the rules say.
+    let msgs = store.ro_messages(&ingrid.scope, &ro.id).await.unwrap();
+    let events: Vec<(String, String)> = msgs
+        .iter()
+        .map(|m| (m.event.clone(), m.channel.clone()))
+        .collect();
+    for want in [
+        ("appointment-booked", "email"),
+        ("ro-checked-in", "email"),
+        ("ro-waiting-approval", "sms"),
+        ("ro-ready", "sms"),
+        ("ro-ready", "email"),
+        ("ro-delivered", "email"),
+        ("survey", "email"),
+    ] {
+        assert!(
+            events.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} in {events:?}"
+        );
+    }
+    assert!(!events.iter().any(|e| e.0 == "ro-diagnosing"));
+    let survey = msgs.iter().find(|m| m.event == "survey").unwrap();
+    assert!(
+        survey.not_before > t1 + Duration::hours(3),
+        "the survey waits an hour"
+    );
+    // The survey: one answer, validated.
+    let stoken = survey
+        .body
+        .split("/survey/")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    match store.answer_survey(&stoken, "6", "11", "", t1).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(
+            e.0.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
+            vec!["csat", "nps"]
+        ),
+        other => panic!("{other:?}"),
+    }
+    store
+        .answer_survey(&stoken, "5", "9", "Rask og hyggelig", t1)
+        .await
+        .unwrap();
+    assert!(store
+        .answer_survey(&stoken, "4", "8", "", t1)
+        .await
+        .is_err());
+    assert!(store.survey(&stoken).await.unwrap().answered);
+}
+
+pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
+    let (t0, trd, kari) = setup(store).await;
+    let ingrid = caller(store, "ingrid", t0).await;
+    let nora = caller(store, "nora", t0).await; // administrator of Tesla Norway
+    let tesla_no = store
+        .cli()
+        .find_organisation("Tesla Norway AS")
+        .await
+        .unwrap()
+        .0;
+    // The market turns booking SMS off and words its own booking mail.
+    store
+        .set_notification_rule(
+            &nora.scope,
+            &tesla_no,
+            Event::AppointmentBooked,
+            MessageChannel::Sms,
+            false,
+            t0,
+        )
+        .await
+        .unwrap();
+    match store
+        .set_notification_template(
+            &nora.scope,
+            &tesla_no,
+            Event::AppointmentBooked,
+            MessageChannel::Email,
+            Language::Nb,
+            "Velkommen {navn}",
+            "x",
+            t0,
+        )
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "subject"),
+        other => panic!("{other:?}"),
+    }
+    store
+        .set_notification_template(
+            &nora.scope,
+            &tesla_no,
+            Event::AppointmentBooked,
+            MessageChannel::Email,
+            Language::Nb,
+            "Velkommen til verkstedet, {name}",
+            "Vi ses {when}.",
+            t0,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .set_notification_rule(
+                &ingrid.scope,
+                &tesla_no,
+                Event::RoReady,
+                MessageChannel::Sms,
+                false,
+                t0
+            )
+            .await,
+        Err(StoreError::Forbidden(_)) | Err(StoreError::NotFound)
+    ));
+    let b = store
+        .book_appointment(
+            &ingrid.scope,
+            &booking(&trd, &kari, &["WIPER"], "2026-11-23T13:00:00+01:00"),
+            t0,
+        )
+        .await
+        .unwrap();
+    let msgs = store
+        .ro_messages(&ingrid.scope, &b.repair_order_id)
+        .await
+        .unwrap();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].subject, "Velkommen til verkstedet, Kari Nordmann");
+    assert_eq!(msgs[0].body, "Vi ses mandag 23. november 2026 kl. 13:00.");
+    // Kari refuses service SMS: the ready SMS is recorded as skipped, with the reason.
+    store
+        .record_consent(
+            &ingrid.scope,
+            &kari,
+            &aftersales_store::crm::ConsentInput {
+                purpose: "service".into(),
+                channel: "sms".into(),
+                granted: false,
+                source: "phone".into(),
+                wording: "Kunden vil ikke ha SMS".into(),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let mut ro = store
+        .repair_order(&ingrid.scope, &b.repair_order_id)
+        .await
+        .unwrap();
+    for s in [
+        RoStatus::CheckedIn,
+        RoStatus::InRepair,
+        RoStatus::QualityCheck,
+        RoStatus::Ready,
+    ] {
+        ro = store
+            .set_ro_status(&ingrid.scope, &ro.id, s, ro.version, t0)
+            .await
+            .unwrap();
+    }
+    let msgs = store.ro_messages(&ingrid.scope, &ro.id).await.unwrap();
+    let sms = msgs
+        .iter()
+        .find(|m| m.event == "ro-ready" && m.channel == "sms")
+        .unwrap();
+    assert_eq!(sms.status, "skipped");
+    assert!(sms.last_error.as_deref().unwrap().contains("declined"));
+    // Quiet hours: an SMS written at 22:30 waits for 08:00 (another customer, who allows SMS).
+    let hits = store.search_crm(&ingrid.scope, "Ola", 5).await.unwrap();
+    let other = hits
+        .iter()
+        .find(|h| h.kind == "customer")
+        .unwrap()
+        .id
+        .clone();
+    let late = oslo(datetime!(2026-11-23 22:30));
+    let b2 = store
+        .book_appointment(
+            &ingrid.scope,
+            &booking(&trd, &other, &["WIPER"], "2026-11-24T13:00:00+01:00"),
+            t0,
+        )
+        .await
+        .unwrap();
+    let mut ro2 = store
+        .repair_order(&ingrid.scope, &b2.repair_order_id)
+        .await
+        .unwrap();
+    for s in [
+        RoStatus::CheckedIn,
+        RoStatus::InRepair,
+        RoStatus::QualityCheck,
+        RoStatus::Ready,
+    ] {
+        ro2 = store
+            .set_ro_status(&ingrid.scope, &ro2.id, s, ro2.version, late)
+            .await
+            .unwrap();
+    }
+    let m2 = store.ro_messages(&ingrid.scope, &ro2.id).await.unwrap();
+    let sms2 = m2
+        .iter()
+        .find(|m| m.event == "ro-ready" && m.channel == "sms")
+        .unwrap();
+    assert_eq!(
+        (sms2.status.as_str(), sms2.not_before),
+        ("pending", oslo(datetime!(2026-11-24 08:00)))
+    );
+    // Delivery bookkeeping: claim, fail with backoff, dead letter, retry by an administrator.
+    let claimed = store
+        .cli()
+        .claim_outbox(&[MessageChannel::Sms], late, 50)
+        .await
+        .unwrap();
+    assert!(
+        claimed.iter().all(|j| j.id != sms2.id),
+        "not before the morning"
+    );
+    let morning = oslo(datetime!(2026-11-24 08:00));
+    let claimed = store
+        .cli()
+        .claim_outbox(&[MessageChannel::Sms], morning, 50)
+        .await
+        .unwrap();
+    let job = claimed.iter().find(|j| j.id == sms2.id).unwrap();
+    assert!(
+        store
+            .cli()
+            .claim_outbox(&[MessageChannel::Sms], morning, 50)
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| j.id != job.id),
+        "claimed once"
+    );
+    let mut at = morning;
+    let mut dead = false;
+    for _ in 0..6 {
+        dead = store
+            .cli()
+            .outbox_failed(&job.id, "provider down", false, at)
+            .await
+            .unwrap();
+        at += Duration::hours(12);
+    }
+    assert!(dead);
+    let dead_list = store.outbox(&nora.scope, Some("dead")).await.unwrap();
+    assert!(dead_list.iter().any(|m| m.id == job.id && m.attempts == 6));
+    assert!(
+        store
+            .outbox(&ingrid.scope, Some("dead"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "advisors do not manage the outbox"
+    );
+    store.retry_outbox(&nora.scope, &job.id, at).await.unwrap();
+    let again = store
+        .cli()
+        .claim_outbox(&[MessageChannel::Sms], at, 50)
+        .await
+        .unwrap();
+    assert!(again.iter().any(|j| j.id == job.id));
+    store.cli().outbox_sent(&job.id, at).await.unwrap();
+    assert!(store
+        .outbox(&nora.scope, Some("sent"))
+        .await
+        .unwrap()
+        .iter()
+        .any(|m| m.id == job.id));
+}
