@@ -140,6 +140,10 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::PRECONDITION_FAILED, "stale-version", "The resource changed since you read it")
                     .detail(format!("the current version is {current}; read it again and retry with If-Match: \"{current}\""))
             }
+            StoreError::Refused(r) => ApiError::field("technician_id", Rule::NotAllowed, r.message()),
+            StoreError::Taken(d) => {
+                ApiError::new(StatusCode::CONFLICT, "slot-taken", "This time is no longer free").detail(d)
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::internal()

@@ -5,8 +5,10 @@ pub mod audit;
 pub mod cases;
 pub mod crm;
 pub mod me;
+pub mod notify;
 pub mod org;
 pub mod users;
+pub mod workshop;
 
 use aftersales_domain::validation::{FieldError, Rule};
 use aftersales_store::auth::Caller;
@@ -49,6 +51,8 @@ use crate::AppState;
         (name = "audit", description = "The security audit log"),
         (name = "crm", description = "Customers, consents, vehicles, timeline, search, GDPR"),
         (name = "cases", description = "The inbox: cases, SLA timers, escalation, follow-up tasks"),
+        (name = "workshop", description = "Capacity, catalogues, availability, appointments and repair orders"),
+        (name = "notify", description = "Customer messages: rules, templates, the outbox"),
     )
 )]
 struct ApiDoc;
@@ -135,6 +139,38 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::set_routing_rule))
         .routes(routes!(cases::handoffs))
         .routes(routes!(cases::hand_off))
+        .routes(routes!(workshop::get_settings, workshop::put_settings))
+        .routes(routes!(workshop::list_bays))
+        .routes(routes!(workshop::add_bay))
+        .routes(routes!(workshop::set_bay_active))
+        .routes(routes!(workshop::list_technicians))
+        .routes(routes!(workshop::put_technician))
+        .routes(routes!(workshop::add_certification))
+        .routes(routes!(workshop::add_absence))
+        .routes(routes!(workshop::list_operations))
+        .routes(routes!(workshop::add_operation))
+        .routes(routes!(workshop::list_parts))
+        .routes(routes!(workshop::add_part))
+        .routes(routes!(workshop::set_stock))
+        .routes(routes!(workshop::availability))
+        .routes(routes!(workshop::book))
+        .routes(routes!(workshop::list_repair_orders, workshop::create_repair_order))
+        .routes(routes!(workshop::get_repair_order))
+        .routes(routes!(workshop::set_status))
+        .routes(routes!(workshop::add_job))
+        .routes(routes!(workshop::update_job))
+        .routes(routes!(workshop::add_line))
+        .routes(routes!(workshop::remove_line))
+        .routes(routes!(workshop::assign))
+        .routes(routes!(workshop::clock))
+        .routes(routes!(workshop::decide))
+        .routes(routes!(workshop::set_eta))
+        .routes(routes!(workshop::messages))
+        .routes(routes!(notify::list_rules, notify::put_rule))
+        .routes(routes!(notify::get_template, notify::put_template, notify::reset_template))
+        .routes(routes!(notify::preview))
+        .routes(routes!(notify::outbox))
+        .routes(routes!(notify::retry))
 }
 
 /// The API routes and the OpenAPI document generated from them.
