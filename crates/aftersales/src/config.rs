@@ -24,6 +24,10 @@ pub struct FileConfig {
     pub login_max_failures_per_user: Option<i64>,
     pub login_max_failures_per_ip: Option<i64>,
     pub login_window_minutes: Option<i64>,
+    /// Outgoing e-mail to customers; without it, e-mails wait in the outbox.
+    pub smtp: Option<aftersales_notify::SmtpConfig>,
+    /// The SMS provider's HTTP API; without it, SMS wait in the outbox.
+    pub sms: Option<aftersales_notify::SmsConfig>,
 }
 
 impl FileConfig {
@@ -52,6 +56,8 @@ pub struct Settings {
     pub max_failures_per_user: i64,
     pub max_failures_per_ip: i64,
     pub window_minutes: i64,
+    pub smtp: Option<aftersales_notify::SmtpConfig>,
+    pub sms: Option<aftersales_notify::SmsConfig>,
 }
 
 impl Settings {
@@ -90,6 +96,8 @@ impl Settings {
             max_failures_per_user: f.login_max_failures_per_user.unwrap_or(5).max(1),
             max_failures_per_ip: f.login_max_failures_per_ip.unwrap_or(30).max(1),
             window_minutes: f.login_window_minutes.unwrap_or(15).max(1),
+            smtp: f.smtp.clone(),
+            sms: f.sms.clone(),
         }
     }
 

@@ -569,6 +569,7 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
         trust_forwarded_for: s.trust_forwarded_for,
         login: s.login_policy(),
     };
+    let store = store.with_public_url(&s.public_url());
     let state = AppState::new(store.clone(), Arc::new(SystemClock), web)?;
     let app = aftersales_web::app(state);
     // SLA timers keep running when nobody looks: breaches are recorded and at-risk cases
@@ -581,6 +582,38 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
                 tick.tick().await;
                 if let Err(e) = store.cli().sweep_sla(SystemClock.now()).await {
                     tracing::warn!(error = %e, "SLA sweep failed");
+                }
+            }
+        })
+    };
+    // Customer messages leave through the outbox: every few seconds the due ones are sent,
+    // failures retried with backoff. A channel without configuration keeps its messages waiting.
+    let transports = aftersales_notify::Transports {
+        mail: s
+            .smtp
+            .as_ref()
+            .map(aftersales_notify::Mailer::new)
+            .transpose()?,
+        sms: s
+            .sms
+            .as_ref()
+            .map(aftersales_notify::SmsGateway::new)
+            .transpose()?,
+    };
+    if transports.mail.is_none() {
+        tracing::warn!("no [smtp] configured: e-mails to customers wait in the outbox");
+    }
+    if transports.sms.is_none() {
+        tracing::warn!("no [sms] configured: SMS to customers wait in the outbox");
+    }
+    let courier = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                if let Err(e) = aftersales_notify::deliver_due(&store, &transports, SystemClock.now()).await {
+                    tracing::warn!(error = %e, "outbox delivery failed");
                 }
             }
         })
@@ -608,6 +641,7 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
     .with_graceful_shutdown(shutdown())
     .await?;
     sweeper.abort();
+    courier.abort();
     store.close().await;
     Ok(())
 }

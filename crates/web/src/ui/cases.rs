@@ -314,6 +314,10 @@ struct CasePage<'a> {
     can_act: bool,
     /// The caller already owns this case.
     is_owner: bool,
+    /// Repair orders opened from this case.
+    orders: Vec<aftersales_store::workshop::RoSummary>,
+    /// The caller may book workshop time for it.
+    can_book: bool,
 }
 
 impl CasePage<'_> {
@@ -398,10 +402,24 @@ async fn case_page(
         .owner
         .as_ref()
         .is_some_and(|o| o.id == s.caller.user_id);
+    let orders = state
+        .store
+        .repair_orders_of_case(&s.caller.scope, &case.id)
+        .await
+        .unwrap_or_default();
+    let can_book = can_act
+        && case.customer.is_some()
+        && !s
+            .caller
+            .scope
+            .orgs_with(aftersales_domain::org::Permission::WorkshopWrite)
+            .is_empty();
     let row = row(&t, &zones, case);
     (
         status,
         render(&CasePage {
+            orders,
+            can_book,
             chrome: Chrome::new(&t, &s.ctx),
             row,
             events,

@@ -409,6 +409,8 @@ struct DetailPage<'a> {
     zone: aftersales_domain::calendar::Zone,
     errors: FormErrors,
     done: Option<String>,
+    /// The caller books workshop time somewhere.
+    can_book: bool,
 }
 
 impl DetailPage<'_> {
@@ -490,6 +492,7 @@ async fn detail_page(
         can_write,
         errors,
         done,
+        can_book: !scope.orgs_with(Permission::WorkshopWrite).is_empty(),
         t,
     };
     (status, render(&page)).into_response()
