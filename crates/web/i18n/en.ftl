@@ -95,6 +95,7 @@ cap-kpis = KPIs
 cap-pilots = Pilots
 cap-organisations = Organisations
 cap-users = People
+cap-messages = Customer messages
 cap-audit = Security log
 
 kind-brand-hq = Brand headquarters

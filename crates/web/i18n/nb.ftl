@@ -95,6 +95,7 @@ cap-kpis = Nøkkeltall
 cap-pilots = Piloter
 cap-organisations = Organisasjoner
 cap-users = Personer
+cap-messages = Kundemeldinger
 cap-audit = Sikkerhetslogg
 
 kind-brand-hq = Hovedkontor for merket

@@ -95,6 +95,7 @@ cap-kpis = Indicadores
 cap-pilots = Pilotos
 cap-organisations = Organizações
 cap-users = Pessoas
+cap-messages = Mensagens a clientes
 cap-audit = Registo de segurança
 
 kind-brand-hq = Sede da marca

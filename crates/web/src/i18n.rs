@@ -187,6 +187,33 @@ mod tests {
             .map(|k| format!("case-event-{k}")),
         );
         keys.extend(["phone", "email", "web"].map(|k| format!("case-channel-{k}")));
+        {
+            use aftersales_domain::notify::Event;
+            use aftersales_domain::workshop::{Approval, LineKind, NoSlotReason, PayType, RoStatus};
+            keys.extend(RoStatus::ALL.iter().map(|s| format!("ro-status-{}", s.as_str())));
+            keys.extend(PayType::ALL.iter().map(|s| format!("pay-{}", s.as_str())));
+            keys.extend(Approval::ALL.iter().map(|s| format!("approval-{}", s.as_str())));
+            keys.extend(LineKind::ALL.iter().map(|s| format!("line-{}", s.as_str())));
+            keys.extend(Event::ALL.iter().map(|s| format!("event-{}", s.as_str())));
+            for r in [
+                NoSlotReason::Closed,
+                NoSlotReason::NoSuitableBay,
+                NoSlotReason::NoCompetentTechnician,
+                NoSlotReason::NoMobileTechnician,
+                NoSlotReason::TooLong,
+                NoSlotReason::FullyBooked,
+            ] {
+                let code = serde_json::to_value(r).unwrap();
+                keys.push(format!("ws-no-slot-{}", code.as_str().unwrap()));
+            }
+            keys.extend(
+                ["status", "job", "assignment", "approved", "declined"]
+                    .map(|k| format!("ws-event-{k}")),
+            );
+            keys.extend(["staff", "status-page", "self-service"].map(|k| format!("ws-via-{k}")));
+            keys.extend(["pending", "sent", "dead", "skipped"].map(|k| format!("msg-status-{k}")));
+            keys.extend(["email", "sms"].map(|k| format!("msg-{k}")));
+        }
         for role in Role::ALL {
             keys.extend(
                 role.capabilities()

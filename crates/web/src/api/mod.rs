@@ -156,7 +156,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workshop::book))
         .routes(routes!(workshop::list_repair_orders, workshop::create_repair_order))
         .routes(routes!(workshop::get_repair_order))
-        .routes(routes!(workshop::set_status))
+        .routes(routes!(workshop::set_repair_order_status))
         .routes(routes!(workshop::add_job))
         .routes(routes!(workshop::update_job))
         .routes(routes!(workshop::add_line))

@@ -134,21 +134,24 @@ pub async fn set_stock(State(state): State<AppState>, ApiCaller(caller): ApiCall
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilityParams {
-    /// The local date, `YYYY-MM-DD`.
-    pub date: String,
+    /// The local date, `YYYY-MM-DD`; today when left out.
+    pub date: Option<String>,
     /// `workshop` (default) or `mobile`.
     pub kind: Option<String>,
-    /// Labour operation codes, comma-separated.
-    pub operations: String,
+    /// Labour operation codes, comma-separated (at least one).
+    pub operations: Option<String>,
 }
 
 /// Free appointment starts on one day, from bays, shifts, absences, competences and bookings.
 #[utoipa::path(get, path = "/api/v1/service-points/{id}/availability", tag = "workshop", params(("id" = String, Path), AvailabilityParams),
     responses((status = 200, body = Availability), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn availability(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(id): Path<String>, ApiQuery(p): ApiQuery<AvailabilityParams>) -> Result<Json<Availability>, ApiError> {
-    let date = parse_date("date", &p.date)?;
+    let date = match p.date.as_deref() {
+        Some(d) => parse_date("date", d)?,
+        None => state.store.zone_of(&id).await.local(state.now()).date(),
+    };
     let kind = AppointmentKind::parse("kind", p.kind.as_deref().unwrap_or("workshop")).map_err(|e| ApiError::invalid(vec![e]))?;
-    let ops: Vec<String> = p.operations.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let ops: Vec<String> = p.operations.unwrap_or_default().split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
     Ok(Json(state.store.availability(&caller.scope, &id, date, kind, &ops, state.now()).await?))
 }
 
@@ -206,7 +209,7 @@ pub struct RoStatusInput {
 /// Moves the order along its status machine (needs `If-Match`); the customer hears of it per the market's rules.
 #[utoipa::path(post, path = "/api/v1/repair-orders/{id}/status", tag = "workshop", params(("id" = String, Path), ("If-Match" = String, Header)), request_body = RoStatusInput,
     responses((status = 200, body = RepairOrder), (status = 412, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn set_status(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(id): Path<String>, headers: HeaderMap, ApiJson(b): ApiJson<RoStatusInput>) -> Result<Response, ApiError> {
+pub async fn set_repair_order_status(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(id): Path<String>, headers: HeaderMap, ApiJson(b): ApiJson<RoStatusInput>) -> Result<Response, ApiError> {
     let version = if_match(&headers)?;
     let status = RoStatus::parse("status", &b.status).map_err(|e| ApiError::invalid(vec![e]))?;
     Ok(ro_response(state.store.set_ro_status(&caller.scope, &id, status, version, state.now()).await?))

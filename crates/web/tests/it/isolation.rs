@@ -35,6 +35,12 @@ struct Victim {
     vehicle: String,
     case: String,
     task: String,
+    ro: String,
+    job: String,
+    line: String,
+    outbox: String,
+    bay: String,
+    part: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -144,19 +150,42 @@ fn assert_clean(ctx: &str, body: &str, markers: &[String]) {
     }
 }
 
+/// The customer's own pages: reached by an unguessable token, without an account.
+fn is_public_by_token(template: &str) -> bool {
+    template.starts_with("/s/") || template.starts_with("/survey/")
+}
+
 fn fill(template: &str, v: &Victim) -> String {
     let mut p = template
         .replace("{organisation_id}", &v.org)
         .replace("{role}", "service-advisor")
         .replace("{vin}", VICTIM_VIN)
         .replace("{category}", "technical")
-        .replace("{priority}", "normal");
+        .replace("{priority}", "normal")
+        .replace("{job_id}", &v.job)
+        .replace("{line_id}", &v.line)
+        .replace("{user_id}", &v.user)
+        .replace("{event}", "ro-ready")
+        .replace("{channel}", "email")
+        .replace("{language}", "pt")
+        // A guessed status-page or survey token: the only key to those pages.
+        .replace("{token}", "guessed-token-0000000000000000");
     let id = if p.contains("/cases/") {
         &v.case
     } else if p.contains("/api-tokens/") || p.contains("/profile/tokens/") {
         &v.token_id
     } else if p.contains("/tasks/") {
         &v.task
+    } else if p.contains("/repair-orders/") {
+        &v.ro
+    } else if p.contains("/outbox/") {
+        &v.outbox
+    } else if p.contains("/parts/") {
+        &v.part
+    } else if p.contains("/bays/") {
+        &v.bay
+    } else if p.contains("/technicians/") {
+        &v.user
     } else if p.contains("/customers/") {
         &v.customer
     } else if p.contains("/vehicles/") {
@@ -247,6 +276,61 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
         ("put", "/api/v1/organisations/{id}/opening-hours") => {
             Some(json!([{"weekday": 6, "opens": "00:00", "closes": "00:01"}]))
         }
+        ("put", "/api/v1/service-points/{id}/workshop-settings") => {
+            Some(json!({"labour_rate": "1", "self_booking": true}))
+        }
+        ("post", "/api/v1/bays") => Some(json!({"organisation_id": v.org, "name": "Intruder bay"})),
+        ("put", "/api/v1/bays/{id}/active") => Some(json!({"active": false})),
+        ("put", "/api/v1/service-points/{id}/technicians/{user_id}") => {
+            Some(json!({"mobile": true, "shifts": []}))
+        }
+        ("post", "/api/v1/service-points/{id}/technicians/{user_id}/certifications") => {
+            Some(json!({"code": "hv-work", "issued_on": "2026-01-01"}))
+        }
+        ("post", "/api/v1/service-points/{id}/technicians/{user_id}/absences") => Some(
+            json!({"starts_at": "2026-11-24T08:00:00Z", "ends_at": "2026-11-24T10:00:00Z", "reason": "Intruder"}),
+        ),
+        ("post", "/api/v1/labour-operations") => Some(
+            json!({"organisation_id": v.org, "code": "INTRUDER", "description": "Intruder", "hours": "1"}),
+        ),
+        ("post", "/api/v1/parts") => Some(
+            json!({"organisation_id": v.org, "part_number": "INTRUDER", "description": "Intruder", "price": "1", "cost": "1"}),
+        ),
+        ("put", "/api/v1/parts/{id}/stock") => {
+            Some(json!({"organisation_id": v.org, "quantity": "0"}))
+        }
+        ("post", "/api/v1/appointments") => Some(
+            json!({"organisation_id": v.org, "customer_id": v.customer, "kind": "workshop",
+            "operations": ["PS-REVISAO"], "starts_at": "2026-11-24T09:00:00Z"}),
+        ),
+        ("post", "/api/v1/repair-orders") => Some(
+            json!({"organisation_id": v.org, "customer_id": v.customer, "complaint": "Intruder order"}),
+        ),
+        ("post", "/api/v1/repair-orders/{id}/status") => Some(json!({"status": "diagnosing"})),
+        ("post", "/api/v1/repair-orders/{id}/jobs") => {
+            Some(json!({"title": "Intruder", "complaint": "Intruder job"}))
+        }
+        ("patch", "/api/v1/repair-orders/{id}/jobs/{job_id}") => Some(json!({"cause": "Intruder"})),
+        ("post", "/api/v1/repair-orders/{id}/jobs/{job_id}/lines") => {
+            Some(json!({"kind": "sublet", "description": "Intruder", "unit_price": "1"}))
+        }
+        ("post", "/api/v1/repair-orders/{id}/jobs/{job_id}/assignment") => {
+            Some(json!({"technician_id": v.user}))
+        }
+        ("post", "/api/v1/repair-orders/{id}/jobs/{job_id}/clock") => Some(json!({"action": "on"})),
+        ("post", "/api/v1/repair-orders/{id}/jobs/{job_id}/decision") => {
+            Some(json!({"approve": true}))
+        }
+        ("put", "/api/v1/repair-orders/{id}/eta") => Some(json!({"eta": null})),
+        ("put", "/api/v1/organisations/{id}/notification-rules") => {
+            Some(json!({"event": "ro-ready", "channel": "sms", "enabled": false}))
+        }
+        ("put", "/api/v1/organisations/{id}/notification-templates/{event}/{channel}/{language}") => {
+            Some(json!({"subject": "Intruder", "body": "Intruder"}))
+        }
+        ("post", "/api/v1/notification-templates/preview") => Some(
+            json!({"channel": "email", "language": "pt", "subject": "Olá {name}", "body": "{link}"}),
+        ),
         ("post", _) | ("patch", _) | ("put", _) => Some(json!({})),
         _ => None,
     }
@@ -330,6 +414,12 @@ async fn walk(app: &TestApp) {
         vehicle: String::new(),
         case: String::new(),
         task: String::new(),
+        ro: String::new(),
+        job: String::new(),
+        line: String::new(),
+        outbox: String::new(),
+        bay: String::new(),
+        part: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -375,6 +465,73 @@ async fn walk(app: &TestApp) {
         .await;
     assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
     victim.task = t.json()["id"].as_str().unwrap().to_string();
+    // A repair order at Lisboa with a line, checked in (so a message to Beatriz is in the outbox).
+    let ro = app
+        .api(
+            Method::POST,
+            "/api/v1/repair-orders",
+            Auth::Browser(&joao),
+            Some(json!({"organisation_id": victim.org, "customer_id": victim.customer,
+            "vehicle_id": victim.vehicle, "case_id": victim.case, "complaint": "Rattle from the boot"})),
+            &[],
+        )
+        .await;
+    assert_eq!(ro.status, StatusCode::CREATED, "{}", ro.body);
+    victim.ro = ro.json()["id"].as_str().unwrap().to_string();
+    victim.job = ro.json()["jobs"][0]["id"].as_str().unwrap().to_string();
+    let line = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/repair-orders/{}/jobs/{}/lines", victim.ro, victim.job),
+            Auth::Browser(&joao),
+            Some(json!({"kind": "sublet", "description": "Boot lid glass repair", "unit_price": "120"})),
+            &[],
+        )
+        .await;
+    assert_eq!(line.status, StatusCode::CREATED, "{}", line.body);
+    victim.line = line.json()["jobs"][0]["lines"][0]["id"].as_str().unwrap().to_string();
+    let etag = line.header("etag").unwrap().to_string();
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/repair-orders/{}/status", victim.ro),
+            Auth::Browser(&joao),
+            Some(json!({"status": "checked-in"})),
+            &[("if-match", etag.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let msgs = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/repair-orders/{}/messages", victim.ro),
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await;
+    victim.outbox = msgs.json()[0]["id"].as_str().unwrap().to_string();
+    let bay = app
+        .api(
+            Method::POST,
+            "/api/v1/bays",
+            Auth::Bearer(&admin_token),
+            Some(json!({"organisation_id": victim.org, "name": "Box 1", "lift": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(bay.status, StatusCode::CREATED, "{}", bay.body);
+    victim.bay = bay.json()["id"].as_str().unwrap().to_string();
+    let parts = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/organisations/{}/parts", victim.org),
+            Auth::Bearer(&admin_token),
+            None,
+            &[],
+        )
+        .await;
+    victim.part = parts.json()[0]["id"].as_str().unwrap().to_string();
     // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
     let ole = app
         .api(
@@ -443,11 +600,14 @@ async fn walk(app: &TestApp) {
         } else {
             app.post_raw_form(&path, None, &[]).await
         };
-        if ["/login", "/contact", "/static/app.css", "/static/app.js"].contains(template) {
+        if ["/login", "/contact", "/book", "/static/app.css", "/static/app.js"].contains(template) {
             assert!(
                 r.status != StatusCode::NOT_FOUND,
                 "{method} {template} is routed"
             );
+        } else if *method == "GET" && is_public_by_token(template) {
+            // The customer's pages need no login; a guessed token finds nothing.
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "anonymous GET {template}");
         } else if *method == "GET" {
             assert_eq!(r.status, StatusCode::SEE_OTHER, "anonymous GET {template}");
             assert!(r.header("location").unwrap().starts_with("/login"));
@@ -517,8 +677,9 @@ async fn walk(app: &TestApp) {
             if intruder == "marta" && is_market_shared(template) {
                 continue;
             }
-            // The public contact form lists the service points of every brand: public by design.
-            if *template == "/contact" {
+            // The public contact and booking forms list the service points of every brand:
+            // public by design.
+            if *template == "/contact" || *template == "/book" {
                 continue;
             }
             let mut path = fill(template, &victim);
