@@ -612,7 +612,9 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
             loop {
                 tick.tick().await;
-                if let Err(e) = aftersales_notify::deliver_due(&store, &transports, SystemClock.now()).await {
+                if let Err(e) =
+                    aftersales_notify::deliver_due(&store, &transports, SystemClock.now()).await
+                {
                     tracing::warn!(error = %e, "outbox delivery failed");
                 }
             }

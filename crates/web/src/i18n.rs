@@ -189,10 +189,20 @@ mod tests {
         keys.extend(["phone", "email", "web"].map(|k| format!("case-channel-{k}")));
         {
             use aftersales_domain::notify::Event;
-            use aftersales_domain::workshop::{Approval, LineKind, NoSlotReason, PayType, RoStatus};
-            keys.extend(RoStatus::ALL.iter().map(|s| format!("ro-status-{}", s.as_str())));
+            use aftersales_domain::workshop::{
+                Approval, LineKind, NoSlotReason, PayType, RoStatus,
+            };
+            keys.extend(
+                RoStatus::ALL
+                    .iter()
+                    .map(|s| format!("ro-status-{}", s.as_str())),
+            );
             keys.extend(PayType::ALL.iter().map(|s| format!("pay-{}", s.as_str())));
-            keys.extend(Approval::ALL.iter().map(|s| format!("approval-{}", s.as_str())));
+            keys.extend(
+                Approval::ALL
+                    .iter()
+                    .map(|s| format!("approval-{}", s.as_str())),
+            );
             keys.extend(LineKind::ALL.iter().map(|s| format!("line-{}", s.as_str())));
             keys.extend(Event::ALL.iter().map(|s| format!("event-{}", s.as_str())));
             for r in [

@@ -154,7 +154,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workshop::set_stock))
         .routes(routes!(workshop::availability))
         .routes(routes!(workshop::book))
-        .routes(routes!(workshop::list_repair_orders, workshop::create_repair_order))
+        .routes(routes!(
+            workshop::list_repair_orders,
+            workshop::create_repair_order
+        ))
         .routes(routes!(workshop::get_repair_order))
         .routes(routes!(workshop::set_repair_order_status))
         .routes(routes!(workshop::add_job))
@@ -167,7 +170,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workshop::set_eta))
         .routes(routes!(workshop::messages))
         .routes(routes!(notify::list_rules, notify::put_rule))
-        .routes(routes!(notify::get_template, notify::put_template, notify::reset_template))
+        .routes(routes!(
+            notify::get_template,
+            notify::put_template,
+            notify::reset_template
+        ))
         .routes(routes!(notify::preview))
         .routes(routes!(notify::outbox))
         .routes(routes!(notify::retry))

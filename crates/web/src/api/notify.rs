@@ -14,12 +14,20 @@ use crate::auth::ApiCaller;
 use crate::error::{ApiError, Problem};
 use crate::AppState;
 
-fn parse_key(event: &str, channel: &str, language: Option<&str>) -> Result<(Event, MessageChannel, Language), ApiError> {
+fn parse_key(
+    event: &str,
+    channel: &str,
+    language: Option<&str>,
+) -> Result<(Event, MessageChannel, Language), ApiError> {
     let mut errs = Vec::new();
     let e = Event::parse("event", event).map_err(|e| errs.push(e)).ok();
-    let c = MessageChannel::parse("channel", channel).map_err(|e| errs.push(e)).ok();
+    let c = MessageChannel::parse("channel", channel)
+        .map_err(|e| errs.push(e))
+        .ok();
     let l = match language {
-        Some(l) => Language::parse("language", l).map_err(|e| errs.push(e)).ok(),
+        Some(l) => Language::parse("language", l)
+            .map_err(|e| errs.push(e))
+            .ok(),
         None => Some(Language::En),
     };
     match (e, c, l) {
@@ -30,8 +38,14 @@ fn parse_key(event: &str, channel: &str, language: Option<&str>) -> Result<(Even
 
 /// Which events notify through which channel at this organisation (own, inherited or built-in).
 #[utoipa::path(get, path = "/api/v1/organisations/{id}/notification-rules", tag = "notify", params(("id" = String, Path)), responses((status = 200, body = Vec<RuleView>)))]
-pub async fn list_rules(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(id): Path<String>) -> Result<Json<Vec<RuleView>>, ApiError> {
-    Ok(Json(state.store.notification_rules(&caller.scope, &id).await?))
+pub async fn list_rules(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<RuleView>>, ApiError> {
+    Ok(Json(
+        state.store.notification_rules(&caller.scope, &id).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -45,34 +59,81 @@ pub struct RuleInput {
 
 #[utoipa::path(put, path = "/api/v1/organisations/{id}/notification-rules", tag = "notify", params(("id" = String, Path)), request_body = RuleInput,
     responses((status = 200, body = Vec<RuleView>), (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn put_rule(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(id): Path<String>, ApiJson(b): ApiJson<RuleInput>) -> Result<Json<Vec<RuleView>>, ApiError> {
+pub async fn put_rule(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<RuleInput>,
+) -> Result<Json<Vec<RuleView>>, ApiError> {
     let (e, c, _) = parse_key(&b.event, &b.channel, None)?;
-    state.store.set_notification_rule(&caller.scope, &id, e, c, b.enabled, state.now()).await?;
-    Ok(Json(state.store.notification_rules(&caller.scope, &id).await?))
+    state
+        .store
+        .set_notification_rule(&caller.scope, &id, e, c, b.enabled, state.now())
+        .await?;
+    Ok(Json(
+        state.store.notification_rules(&caller.scope, &id).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/organisations/{id}/notification-templates/{event}/{channel}/{language}", tag = "notify",
     params(("id" = String, Path), ("event" = String, Path), ("channel" = String, Path), ("language" = String, Path)), responses((status = 200, body = TemplateView)))]
-pub async fn get_template(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path((id, event, channel, language)): Path<(String, String, String, String)>) -> Result<Json<TemplateView>, ApiError> {
+pub async fn get_template(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path((id, event, channel, language)): Path<(String, String, String, String)>,
+) -> Result<Json<TemplateView>, ApiError> {
     let (e, c, l) = parse_key(&event, &channel, Some(&language))?;
-    Ok(Json(state.store.notification_template(&caller.scope, &id, e, c, l).await?))
+    Ok(Json(
+        state
+            .store
+            .notification_template(&caller.scope, &id, e, c, l)
+            .await?,
+    ))
 }
 
 /// Saves the organisation's wording; only known placeholders (`{name}`, `{link}`, …) are allowed.
 #[utoipa::path(put, path = "/api/v1/organisations/{id}/notification-templates/{event}/{channel}/{language}", tag = "notify",
     params(("id" = String, Path), ("event" = String, Path), ("channel" = String, Path), ("language" = String, Path)), request_body = Template,
     responses((status = 200, body = TemplateView), (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn put_template(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path((id, event, channel, language)): Path<(String, String, String, String)>, ApiJson(b): ApiJson<Template>) -> Result<Json<TemplateView>, ApiError> {
+pub async fn put_template(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path((id, event, channel, language)): Path<(String, String, String, String)>,
+    ApiJson(b): ApiJson<Template>,
+) -> Result<Json<TemplateView>, ApiError> {
     let (e, c, l) = parse_key(&event, &channel, Some(&language))?;
-    Ok(Json(state.store.set_notification_template(&caller.scope, &id, e, c, l, &b.subject, &b.body, state.now()).await?))
+    Ok(Json(
+        state
+            .store
+            .set_notification_template(
+                &caller.scope,
+                &id,
+                e,
+                c,
+                l,
+                &b.subject,
+                &b.body,
+                state.now(),
+            )
+            .await?,
+    ))
 }
 
 /// Back to the inherited or built-in wording.
 #[utoipa::path(delete, path = "/api/v1/organisations/{id}/notification-templates/{event}/{channel}/{language}", tag = "notify",
     params(("id" = String, Path), ("event" = String, Path), ("channel" = String, Path), ("language" = String, Path)), responses((status = 200, body = TemplateView)))]
-pub async fn reset_template(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path((id, event, channel, language)): Path<(String, String, String, String)>) -> Result<Json<TemplateView>, ApiError> {
+pub async fn reset_template(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path((id, event, channel, language)): Path<(String, String, String, String)>,
+) -> Result<Json<TemplateView>, ApiError> {
     let (e, c, l) = parse_key(&event, &channel, Some(&language))?;
-    Ok(Json(state.store.reset_notification_template(&caller.scope, &id, e, c, l).await?))
+    Ok(Json(
+        state
+            .store
+            .reset_notification_template(&caller.scope, &id, e, c, l)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -87,9 +148,14 @@ pub struct PreviewInput {
 /// Renders a template with sample values, without saving it.
 #[utoipa::path(post, path = "/api/v1/notification-templates/preview", tag = "notify", request_body = PreviewInput,
     responses((status = 200, body = Template), (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn preview(ApiCaller(_caller): ApiCaller, ApiJson(b): ApiJson<PreviewInput>) -> Result<Json<Template>, ApiError> {
+pub async fn preview(
+    ApiCaller(_caller): ApiCaller,
+    ApiJson(b): ApiJson<PreviewInput>,
+) -> Result<Json<Template>, ApiError> {
     let (_, c, l) = parse_key("survey", &b.channel, Some(&b.language))?;
-    Ok(Json(aftersales_store::notify::preview(c, l, &b.subject, &b.body)?))
+    Ok(Json(aftersales_store::notify::preview(
+        c, l, &b.subject, &b.body,
+    )?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -102,19 +168,39 @@ pub struct OutboxParams {
 
 /// Messages of the organisations whose customer messages the caller manages, newest first.
 #[utoipa::path(get, path = "/api/v1/outbox", tag = "notify", params(OutboxParams), responses((status = 200, body = Vec<OutboxItem>)))]
-pub async fn outbox(State(state): State<AppState>, ApiCaller(caller): ApiCaller, ApiQuery(p): ApiQuery<OutboxParams>) -> Result<Json<Vec<OutboxItem>>, ApiError> {
+pub async fn outbox(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiQuery(p): ApiQuery<OutboxParams>,
+) -> Result<Json<Vec<OutboxItem>>, ApiError> {
     if let Some(s) = p.status.as_deref() {
         if !["pending", "sent", "dead", "skipped"].contains(&s) {
-            return Err(ApiError::field("status", aftersales_domain::validation::Rule::OneOf, "status must be one of pending, sent, dead, skipped"));
+            return Err(ApiError::field(
+                "status",
+                aftersales_domain::validation::Rule::OneOf,
+                "status must be one of pending, sent, dead, skipped",
+            ));
         }
     }
-    Ok(Json(state.store.outbox(&caller.scope, p.status.as_deref()).await?))
+    Ok(Json(
+        state
+            .store
+            .outbox(&caller.scope, p.status.as_deref())
+            .await?,
+    ))
 }
 
 /// Puts a dead letter back in line.
 #[utoipa::path(post, path = "/api/v1/outbox/{id}/retry", tag = "notify", params(("id" = String, Path)),
     responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn retry(State(state): State<AppState>, ApiCaller(caller): ApiCaller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    state.store.retry_outbox(&caller.scope, &id, state.now()).await?;
+pub async fn retry(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .retry_outbox(&caller.scope, &id, state.now())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,7 +16,9 @@ use crate::i18n::Tr;
 use crate::AppState;
 
 fn query(q: &Option<String>) -> Vec<(String, String)> {
-    q.as_deref().map(|q| form_pairs(q.as_bytes())).unwrap_or_default()
+    q.as_deref()
+        .map(|q| form_pairs(q.as_bytes()))
+        .unwrap_or_default()
 }
 
 /// Organisations whose customer messages the caller manages, by name.
@@ -68,9 +70,16 @@ pub async fn rules(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
     let q = query(&q);
     let orgs = managed(&state, &s).await;
     let org = pick(&orgs, field(&q, "org"));
-    let t = Tr { i18n: &state.i18n, lang: s.ctx.lang };
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
     if org.is_empty() {
-        return store_error(&state, &s.ctx, StoreError::Forbidden(Permission::NotifyManage.describe().into()));
+        return store_error(
+            &state,
+            &s.ctx,
+            StoreError::Forbidden(Permission::NotifyManage.describe().into()),
+        );
     }
     let list = match state.store.notification_rules(&s.caller.scope, &org).await {
         Ok(l) => l,
@@ -79,11 +88,21 @@ pub async fn rules(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
     let rows = Event::ALL
         .iter()
         .filter_map(|e| {
-            let of = |c: MessageChannel| list.iter().find(|r| r.event == *e && r.channel == c).cloned();
+            let of = |c: MessageChannel| {
+                list.iter()
+                    .find(|r| r.event == *e && r.channel == c)
+                    .cloned()
+            };
             Some((*e, of(MessageChannel::Email)?, of(MessageChannel::Sms)?))
         })
         .collect();
-    render(&RulesPage { chrome: Chrome::new(&t, &s.ctx), orgs, org, rows, t })
+    render(&RulesPage {
+        chrome: Chrome::new(&t, &s.ctx),
+        orgs,
+        org,
+        rows,
+        t,
+    })
 }
 
 /// Saves the whole table of rules: a box per event and channel.
@@ -92,8 +111,14 @@ pub async fn save_rules(State(state): State<AppState>, s: SignedIn, body: Bytes)
     let org = field(&p, "org").to_string();
     for e in Event::ALL {
         for c in MessageChannel::ALL {
-            let on = p.iter().any(|(k, _)| *k == format!("{}:{}", e.as_str(), c.as_str()));
-            if let Err(err) = state.store.set_notification_rule(&s.caller.scope, &org, *e, *c, on, state.now()).await {
+            let on = p
+                .iter()
+                .any(|(k, _)| *k == format!("{}:{}", e.as_str(), c.as_str()));
+            if let Err(err) = state
+                .store
+                .set_notification_rule(&s.caller.scope, &org, *e, *c, on, state.now())
+                .await
+            {
                 return store_error(&state, &s.ctx, err);
             }
         }
@@ -151,7 +176,8 @@ fn key(p: &[(String, String)], orgs: &[(String, String)]) -> Key {
     Key {
         org: pick(orgs, field(p, "org")),
         event: Event::parse("event", field(p, "event")).unwrap_or(Event::RoReady),
-        channel: MessageChannel::parse("channel", field(p, "channel")).unwrap_or(MessageChannel::Email),
+        channel: MessageChannel::parse("channel", field(p, "channel"))
+            .unwrap_or(MessageChannel::Email),
         language: Language::from_tag(field(p, "language")).unwrap_or(Language::Nb),
     }
 }
@@ -168,8 +194,15 @@ async fn template_page(
     saved: bool,
     status: StatusCode,
 ) -> Response {
-    let t = Tr { i18n: &state.i18n, lang: s.ctx.lang };
-    let current = match state.store.notification_template(&s.caller.scope, &k.org, k.event, k.channel, k.language).await {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let current = match state
+        .store
+        .notification_template(&s.caller.scope, &k.org, k.event, k.channel, k.language)
+        .await
+    {
         Ok(c) => c,
         Err(e) => return store_error(state, &s.ctx, e),
     };
@@ -195,11 +228,26 @@ async fn template_page(
         .into_response()
 }
 
-pub async fn template(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
+pub async fn template(
+    State(state): State<AppState>,
+    s: SignedIn,
+    RawQuery(q): RawQuery,
+) -> Response {
     let q = query(&q);
     let orgs = managed(&state, &s).await;
     let k = key(&q, &orgs);
-    template_page(&state, &s, orgs, k, None, None, FormErrors::default(), field(&q, "saved") == "1", StatusCode::OK).await
+    template_page(
+        &state,
+        &s,
+        orgs,
+        k,
+        None,
+        None,
+        FormErrors::default(),
+        field(&q, "saved") == "1",
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `action=preview` renders with sample values; `save` stores; `reset` goes back to the inherited wording.
@@ -207,20 +255,87 @@ pub async fn save_template(State(state): State<AppState>, s: SignedIn, body: Byt
     let p = form_pairs(&body);
     let orgs = managed(&state, &s).await;
     let k = key(&p, &orgs);
-    let (subject, text) = (field(&p, "subject").to_string(), field(&p, "body").to_string());
-    let back = format!("/messages/template?org={}&event={}&channel={}&language={}&saved=1", k.org, k.event.as_str(), k.channel.as_str(), k.language.code());
+    let (subject, text) = (
+        field(&p, "subject").to_string(),
+        field(&p, "body").to_string(),
+    );
+    let back = format!(
+        "/messages/template?org={}&event={}&channel={}&language={}&saved=1",
+        k.org,
+        k.event.as_str(),
+        k.channel.as_str(),
+        k.language.code()
+    );
     match field(&p, "action") {
-        "preview" => match aftersales_store::notify::preview(k.channel, k.language, &subject, &text) {
-            Ok(pv) => template_page(&state, &s, orgs, k, Some((subject, text)), Some(pv), FormErrors::default(), false, StatusCode::OK).await,
-            Err(e) => template_page(&state, &s, orgs, k, Some((subject, text)), None, FormErrors(e.0), false, StatusCode::UNPROCESSABLE_ENTITY).await,
-        },
-        "reset" => match state.store.reset_notification_template(&s.caller.scope, &k.org, k.event, k.channel, k.language).await {
+        "preview" => {
+            match aftersales_store::notify::preview(k.channel, k.language, &subject, &text) {
+                Ok(pv) => {
+                    template_page(
+                        &state,
+                        &s,
+                        orgs,
+                        k,
+                        Some((subject, text)),
+                        Some(pv),
+                        FormErrors::default(),
+                        false,
+                        StatusCode::OK,
+                    )
+                    .await
+                }
+                Err(e) => {
+                    template_page(
+                        &state,
+                        &s,
+                        orgs,
+                        k,
+                        Some((subject, text)),
+                        None,
+                        FormErrors(e.0),
+                        false,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    )
+                    .await
+                }
+            }
+        }
+        "reset" => match state
+            .store
+            .reset_notification_template(&s.caller.scope, &k.org, k.event, k.channel, k.language)
+            .await
+        {
             Ok(_) => see_other(&back),
             Err(e) => store_error(&state, &s.ctx, e),
         },
-        _ => match state.store.set_notification_template(&s.caller.scope, &k.org, k.event, k.channel, k.language, &subject, &text, state.now()).await {
+        _ => match state
+            .store
+            .set_notification_template(
+                &s.caller.scope,
+                &k.org,
+                k.event,
+                k.channel,
+                k.language,
+                &subject,
+                &text,
+                state.now(),
+            )
+            .await
+        {
             Ok(_) => see_other(&back),
-            Err(StoreError::Invalid(e)) => template_page(&state, &s, orgs, k, Some((subject, text)), None, FormErrors(e.0), false, StatusCode::UNPROCESSABLE_ENTITY).await,
+            Err(StoreError::Invalid(e)) => {
+                template_page(
+                    &state,
+                    &s,
+                    orgs,
+                    k,
+                    Some((subject, text)),
+                    None,
+                    FormErrors(e.0),
+                    false,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
             Err(e) => store_error(&state, &s.ctx, e),
         },
     }
@@ -243,16 +358,30 @@ impl OutboxPage<'_> {
 
 pub async fn outbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
-    let status = Some(field(&q, "status")).filter(|x| ["pending", "sent", "dead", "skipped"].contains(x)).map(str::to_string);
-    let t = Tr { i18n: &state.i18n, lang: s.ctx.lang };
+    let status = Some(field(&q, "status"))
+        .filter(|x| ["pending", "sent", "dead", "skipped"].contains(x))
+        .map(str::to_string);
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
     match state.store.outbox(&s.caller.scope, status.as_deref()).await {
-        Ok(items) => render(&OutboxPage { chrome: Chrome::new(&t, &s.ctx), status: status.unwrap_or_default(), items, t }),
+        Ok(items) => render(&OutboxPage {
+            chrome: Chrome::new(&t, &s.ctx),
+            status: status.unwrap_or_default(),
+            items,
+            t,
+        }),
         Err(e) => store_error(&state, &s.ctx, e),
     }
 }
 
 pub async fn retry(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {
-    match state.store.retry_outbox(&s.caller.scope, &id, state.now()).await {
+    match state
+        .store
+        .retry_outbox(&s.caller.scope, &id, state.now())
+        .await
+    {
         Ok(()) => see_other("/messages/outbox?status=dead"),
         Err(e) => store_error(&state, &s.ctx, e),
     }

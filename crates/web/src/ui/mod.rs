@@ -103,10 +103,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/workshop/repair-orders/{id}/jobs"),
     ("POST", "/workshop/repair-orders/{id}/jobs/{job_id}"),
     ("POST", "/workshop/repair-orders/{id}/jobs/{job_id}/lines"),
-    ("POST", "/workshop/repair-orders/{id}/lines/{line_id}/remove"),
+    (
+        "POST",
+        "/workshop/repair-orders/{id}/lines/{line_id}/remove",
+    ),
     ("POST", "/workshop/repair-orders/{id}/jobs/{job_id}/assign"),
     ("POST", "/workshop/repair-orders/{id}/jobs/{job_id}/clock"),
-    ("POST", "/workshop/repair-orders/{id}/jobs/{job_id}/decision"),
+    (
+        "POST",
+        "/workshop/repair-orders/{id}/jobs/{job_id}/decision",
+    ),
     ("GET", "/workshop/setup"),
     ("POST", "/workshop/setup/settings"),
     ("POST", "/workshop/setup/bays"),
@@ -181,35 +187,86 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/tasks", get(cases::tasks))
         .route("/tasks/{id}/done", post(cases::complete_task))
         .route("/workshop", get(workshop::board))
-        .route("/workshop/book", get(workshop::book_get).post(workshop::book_post))
+        .route(
+            "/workshop/book",
+            get(workshop::book_get).post(workshop::book_post),
+        )
         .route("/workshop/repair-orders", post(workshop::create_order))
         .route("/workshop/repair-orders/{id}", get(workshop::order))
-        .route("/workshop/repair-orders/{id}/status", post(workshop::order_status))
-        .route("/workshop/repair-orders/{id}/eta", post(workshop::order_eta))
-        .route("/workshop/repair-orders/{id}/jobs", post(workshop::order_add_job))
-        .route("/workshop/repair-orders/{id}/jobs/{job_id}", post(workshop::order_update_job))
-        .route("/workshop/repair-orders/{id}/jobs/{job_id}/lines", post(workshop::order_add_line))
-        .route("/workshop/repair-orders/{id}/lines/{line_id}/remove", post(workshop::order_remove_line))
-        .route("/workshop/repair-orders/{id}/jobs/{job_id}/assign", post(workshop::order_assign))
-        .route("/workshop/repair-orders/{id}/jobs/{job_id}/clock", post(workshop::order_clock))
-        .route("/workshop/repair-orders/{id}/jobs/{job_id}/decision", post(workshop::order_decide))
+        .route(
+            "/workshop/repair-orders/{id}/status",
+            post(workshop::order_status),
+        )
+        .route(
+            "/workshop/repair-orders/{id}/eta",
+            post(workshop::order_eta),
+        )
+        .route(
+            "/workshop/repair-orders/{id}/jobs",
+            post(workshop::order_add_job),
+        )
+        .route(
+            "/workshop/repair-orders/{id}/jobs/{job_id}",
+            post(workshop::order_update_job),
+        )
+        .route(
+            "/workshop/repair-orders/{id}/jobs/{job_id}/lines",
+            post(workshop::order_add_line),
+        )
+        .route(
+            "/workshop/repair-orders/{id}/lines/{line_id}/remove",
+            post(workshop::order_remove_line),
+        )
+        .route(
+            "/workshop/repair-orders/{id}/jobs/{job_id}/assign",
+            post(workshop::order_assign),
+        )
+        .route(
+            "/workshop/repair-orders/{id}/jobs/{job_id}/clock",
+            post(workshop::order_clock),
+        )
+        .route(
+            "/workshop/repair-orders/{id}/jobs/{job_id}/decision",
+            post(workshop::order_decide),
+        )
         .route("/workshop/setup", get(workshop::setup))
         .route("/workshop/setup/settings", post(workshop::setup_settings))
         .route("/workshop/setup/bays", post(workshop::setup_bay))
-        .route("/workshop/setup/technicians/{id}", post(workshop::setup_technician))
-        .route("/workshop/setup/technicians/{id}/certifications", post(workshop::setup_certification))
-        .route("/workshop/setup/technicians/{id}/absences", post(workshop::setup_absence))
-        .route("/workshop/setup/operations", post(workshop::setup_operation))
+        .route(
+            "/workshop/setup/technicians/{id}",
+            post(workshop::setup_technician),
+        )
+        .route(
+            "/workshop/setup/technicians/{id}/certifications",
+            post(workshop::setup_certification),
+        )
+        .route(
+            "/workshop/setup/technicians/{id}/absences",
+            post(workshop::setup_absence),
+        )
+        .route(
+            "/workshop/setup/operations",
+            post(workshop::setup_operation),
+        )
         .route("/workshop/setup/parts", post(workshop::setup_part))
-        .route("/workshop/setup/parts/{id}/stock", post(workshop::setup_stock))
+        .route(
+            "/workshop/setup/parts/{id}/stock",
+            post(workshop::setup_stock),
+        )
         .route("/messages", get(messages::rules))
         .route("/messages/rules", post(messages::save_rules))
-        .route("/messages/template", get(messages::template).post(messages::save_template))
+        .route(
+            "/messages/template",
+            get(messages::template).post(messages::save_template),
+        )
         .route("/messages/outbox", get(messages::outbox))
         .route("/messages/outbox/{id}/retry", post(messages::retry))
         .route("/s/{token}", get(public::status_page))
         .route("/s/{token}/jobs/{job_id}", post(public::decide))
-        .route("/survey/{token}", get(public::survey).post(public::answer_survey))
+        .route(
+            "/survey/{token}",
+            get(public::survey).post(public::answer_survey),
+        )
         .route("/book", get(public::book_form).post(public::book))
         .route("/static/app.css", get(stylesheet))
         .route("/static/app.js", get(script))

@@ -18,7 +18,9 @@ use crate::i18n::Tr;
 use crate::AppState;
 
 fn query(q: &Option<String>) -> Vec<(String, String)> {
-    q.as_deref().map(|q| form_pairs(q.as_bytes())).unwrap_or_default()
+    q.as_deref()
+        .map(|q| form_pairs(q.as_bytes()))
+        .unwrap_or_default()
 }
 
 /// The page speaks the customer's language unless they chose another with `?lang=`.
@@ -56,18 +58,38 @@ impl StatusView<'_> {
     }
 }
 
-async fn status_view(state: &AppState, ctx: &RequestCtx, token: &str, q: &[(String, String)], errors: FormErrors, status: StatusCode) -> Response {
+async fn status_view(
+    state: &AppState,
+    ctx: &RequestCtx,
+    token: &str,
+    q: &[(String, String)],
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
     let page = match state.store.status_page(token).await {
         Ok(p) => p,
-        Err(StoreError::NotFound) => return error_page(state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found"),
+        Err(StoreError::NotFound) => {
+            return error_page(state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found")
+        }
         Err(e) => {
             tracing::error!(error = %e, "status page");
-            return error_page(state, ctx.lang, StatusCode::INTERNAL_SERVER_ERROR, "error-internal");
+            return error_page(
+                state,
+                ctx.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error-internal",
+            );
         }
     };
     let lang = page_lang(ctx, q, page.language);
-    let t = Tr { i18n: &state.i18n, lang };
-    let ctx = RequestCtx { lang, ..ctx.clone() };
+    let t = Tr {
+        i18n: &state.i18n,
+        lang,
+    };
+    let ctx = RequestCtx {
+        lang,
+        ..ctx.clone()
+    };
     let zone = page.zone;
     (
         status,
@@ -75,8 +97,18 @@ async fn status_view(state: &AppState, ctx: &RequestCtx, token: &str, q: &[(Stri
             chrome: Chrome::new(&t, &ctx),
             token: token.to_string(),
             eta: page.eta.map(|e| local(zone, e)),
-            appointment: page.appointment.map(|(a, b, _)| format!("{}–{}", local(zone, a), local(zone, b).split(' ').nth(1).unwrap_or(""))),
-            timeline: page.timeline.iter().map(|(at, s)| (local(zone, *at), *s)).collect(),
+            appointment: page.appointment.map(|(a, b, _)| {
+                format!(
+                    "{}–{}",
+                    local(zone, a),
+                    local(zone, b).split(' ').nth(1).unwrap_or("")
+                )
+            }),
+            timeline: page
+                .timeline
+                .iter()
+                .map(|(at, s)| (local(zone, *at), *s))
+                .collect(),
             decided: q.iter().any(|(k, _)| k == "done"),
             page,
             errors,
@@ -86,19 +118,58 @@ async fn status_view(state: &AppState, ctx: &RequestCtx, token: &str, q: &[(Stri
         .into_response()
 }
 
-pub async fn status_page(State(state): State<AppState>, ctx: RequestCtx, Path(token): Path<String>, RawQuery(q): RawQuery) -> Response {
-    status_view(&state, &ctx, &token, &query(&q), FormErrors::default(), StatusCode::OK).await
+pub async fn status_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(token): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    status_view(
+        &state,
+        &ctx,
+        &token,
+        &query(&q),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
 }
 
-pub async fn decide(State(state): State<AppState>, ctx: RequestCtx, Path((token, job)): Path<(String, String)>, body: Bytes) -> Response {
+pub async fn decide(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path((token, job)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
-    match state.store.decide_on_status_page(&token, &job, field(&p, "approve") == "true", state.now()).await {
+    match state
+        .store
+        .decide_on_status_page(&token, &job, field(&p, "approve") == "true", state.now())
+        .await
+    {
         Ok(()) => see_other(&format!("/s/{token}?done=1")),
-        Err(StoreError::Invalid(e)) => status_view(&state, &ctx, &token, &[], FormErrors(e.0), StatusCode::UNPROCESSABLE_ENTITY).await,
-        Err(StoreError::NotFound) => error_page(&state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found"),
+        Err(StoreError::Invalid(e)) => {
+            status_view(
+                &state,
+                &ctx,
+                &token,
+                &[],
+                FormErrors(e.0),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(StoreError::NotFound) => {
+            error_page(&state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found")
+        }
         Err(e) => {
             tracing::error!(error = %e, "status page decision");
-            error_page(&state, ctx.lang, StatusCode::INTERNAL_SERVER_ERROR, "error-internal")
+            error_page(
+                &state,
+                ctx.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error-internal",
+            )
         }
     }
 }
@@ -117,41 +188,120 @@ struct SurveyView<'a> {
     comment: String,
 }
 
-async fn survey_view(state: &AppState, ctx: &RequestCtx, token: &str, q: &[(String, String)], form: (String, String, String), errors: FormErrors, thanks: bool, status: StatusCode) -> Response {
+async fn survey_view(
+    state: &AppState,
+    ctx: &RequestCtx,
+    token: &str,
+    q: &[(String, String)],
+    form: (String, String, String),
+    errors: FormErrors,
+    thanks: bool,
+    status: StatusCode,
+) -> Response {
     let page = match state.store.survey(token).await {
         Ok(p) => p,
-        Err(StoreError::NotFound) => return error_page(state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found"),
+        Err(StoreError::NotFound) => {
+            return error_page(state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found")
+        }
         Err(e) => {
             tracing::error!(error = %e, "survey");
-            return error_page(state, ctx.lang, StatusCode::INTERNAL_SERVER_ERROR, "error-internal");
+            return error_page(
+                state,
+                ctx.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error-internal",
+            );
         }
     };
     let lang = page_lang(ctx, q, page.language);
-    let t = Tr { i18n: &state.i18n, lang };
-    let ctx = RequestCtx { lang, ..ctx.clone() };
+    let t = Tr {
+        i18n: &state.i18n,
+        lang,
+    };
+    let ctx = RequestCtx {
+        lang,
+        ..ctx.clone()
+    };
     (
         status,
-        render(&SurveyView { chrome: Chrome::new(&t, &ctx), token: token.into(), page, thanks, errors, csat: form.0, nps: form.1, comment: form.2, t }),
+        render(&SurveyView {
+            chrome: Chrome::new(&t, &ctx),
+            token: token.into(),
+            page,
+            thanks,
+            errors,
+            csat: form.0,
+            nps: form.1,
+            comment: form.2,
+            t,
+        }),
     )
         .into_response()
 }
 
-pub async fn survey(State(state): State<AppState>, ctx: RequestCtx, Path(token): Path<String>, RawQuery(q): RawQuery) -> Response {
+pub async fn survey(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(token): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let q = query(&q);
     let thanks = q.iter().any(|(k, _)| k == "thanks");
-    survey_view(&state, &ctx, &token, &q, Default::default(), FormErrors::default(), thanks, StatusCode::OK).await
+    survey_view(
+        &state,
+        &ctx,
+        &token,
+        &q,
+        Default::default(),
+        FormErrors::default(),
+        thanks,
+        StatusCode::OK,
+    )
+    .await
 }
 
-pub async fn answer_survey(State(state): State<AppState>, ctx: RequestCtx, Path(token): Path<String>, body: Bytes) -> Response {
+pub async fn answer_survey(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Path(token): Path<String>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
-    let form = (field(&p, "csat").to_string(), field(&p, "nps").to_string(), field(&p, "comment").to_string());
-    match state.store.answer_survey(&token, &form.0, &form.1, &form.2, state.now()).await {
+    let form = (
+        field(&p, "csat").to_string(),
+        field(&p, "nps").to_string(),
+        field(&p, "comment").to_string(),
+    );
+    match state
+        .store
+        .answer_survey(&token, &form.0, &form.1, &form.2, state.now())
+        .await
+    {
         Ok(()) => see_other(&format!("/survey/{token}?thanks=1")),
-        Err(StoreError::Invalid(e)) => survey_view(&state, &ctx, &token, &[], form, FormErrors(e.0), false, StatusCode::UNPROCESSABLE_ENTITY).await,
-        Err(StoreError::NotFound) => error_page(&state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found"),
+        Err(StoreError::Invalid(e)) => {
+            survey_view(
+                &state,
+                &ctx,
+                &token,
+                &[],
+                form,
+                FormErrors(e.0),
+                false,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(StoreError::NotFound) => {
+            error_page(&state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found")
+        }
         Err(e) => {
             tracing::error!(error = %e, "survey answer");
-            error_page(&state, ctx.lang, StatusCode::INTERNAL_SERVER_ERROR, "error-internal")
+            error_page(
+                &state,
+                ctx.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error-internal",
+            )
         }
     }
 }
@@ -180,37 +330,113 @@ impl BookView<'_> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn book_view(state: &AppState, ctx: &RequestCtx, sp: String, op: String, date: String, form: SelfBooking, errors: FormErrors, done: Option<(String, String)>, refused: Option<String>, status: StatusCode) -> Response {
-    let t = Tr { i18n: &state.i18n, lang: ctx.lang };
-    let points = state.store.public_booking_points().await.unwrap_or_default();
-    let sp = if points.iter().any(|p| p.id == sp) { sp } else { points.first().map(|p| p.id.clone()).unwrap_or_default() };
+async fn book_view(
+    state: &AppState,
+    ctx: &RequestCtx,
+    sp: String,
+    op: String,
+    date: String,
+    form: SelfBooking,
+    errors: FormErrors,
+    done: Option<(String, String)>,
+    refused: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: ctx.lang,
+    };
+    let points = state
+        .store
+        .public_booking_points()
+        .await
+        .unwrap_or_default();
+    let sp = if points.iter().any(|p| p.id == sp) {
+        sp
+    } else {
+        points.first().map(|p| p.id.clone()).unwrap_or_default()
+    };
     let zone = state.store.zone_of(&sp).await;
-    let day = time::Date::parse(date.trim(), &time::macros::format_description!("[year]-[month]-[day]")).ok();
+    let day = time::Date::parse(
+        date.trim(),
+        &time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok();
     let (mut slots, mut no_slot) = (Vec::new(), None);
     if let (Some(d), false) = (day, op.is_empty()) {
-        match state.store.public_availability(&sp, &op, d, state.now()).await {
+        match state
+            .store
+            .public_availability(&sp, &op, d, state.now())
+            .await
+        {
             Ok(a) => {
                 slots = a
                     .slots
                     .iter()
-                    .map(|s| (s.starts_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(), local(zone, s.starts_at)))
+                    .map(|s| {
+                        (
+                            s.starts_at
+                                .format(&time::format_description::well_known::Rfc3339)
+                                .unwrap_or_default(),
+                            local(zone, s.starts_at),
+                        )
+                    })
                     .collect();
-                no_slot = a.reason.map(|r| t.t(&format!("ws-no-slot-{}", serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())));
+                no_slot = a.reason.map(|r| {
+                    t.t(&format!(
+                        "ws-no-slot-{}",
+                        serde_json::to_value(r)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    ))
+                });
             }
             Err(_) => no_slot = Some(t.t("ws-no-slot-fully-booked")),
         }
     }
-    let date = day.map(|d| d.to_string()).unwrap_or_else(|| (zone.local(state.now()).date() + time::Duration::days(1)).to_string());
+    let date = day
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| (zone.local(state.now()).date() + time::Duration::days(1)).to_string());
     (
         status,
-        render(&BookView { chrome: Chrome::new(&t, ctx), points, sp, op, date, slots, no_slot, form, errors, done, refused, t }),
+        render(&BookView {
+            chrome: Chrome::new(&t, ctx),
+            points,
+            sp,
+            op,
+            date,
+            slots,
+            no_slot,
+            form,
+            errors,
+            done,
+            refused,
+            t,
+        }),
     )
         .into_response()
 }
 
-pub async fn book_form(State(state): State<AppState>, ctx: RequestCtx, RawQuery(q): RawQuery) -> Response {
+pub async fn book_form(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    RawQuery(q): RawQuery,
+) -> Response {
     let q = query(&q);
-    book_view(&state, &ctx, field(&q, "sp").into(), field(&q, "op").into(), field(&q, "date").into(), SelfBooking::default(), FormErrors::default(), None, None, StatusCode::OK).await
+    book_view(
+        &state,
+        &ctx,
+        field(&q, "sp").into(),
+        field(&q, "op").into(),
+        field(&q, "date").into(),
+        SelfBooking::default(),
+        FormErrors::default(),
+        None,
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub async fn book(State(state): State<AppState>, ctx: RequestCtx, body: Bytes) -> Response {
@@ -225,10 +451,21 @@ pub async fn book(State(state): State<AppState>, ctx: RequestCtx, body: Bytes) -
         registration: field(&p, "registration").into(),
         message: field(&p, "message").into(),
     };
-    let (sp, op, date) = (form.service_point.clone(), form.operation.clone(), field(&p, "date").to_string());
-    let t = Tr { i18n: &state.i18n, lang: ctx.lang };
+    let (sp, op, date) = (
+        form.service_point.clone(),
+        form.operation.clone(),
+        field(&p, "date").to_string(),
+    );
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: ctx.lang,
+    };
     let ip = ctx.ip.clone().unwrap_or_else(|| "unknown".into());
-    match state.store.book_self_service(&form, ctx.lang, &ip, state.now()).await {
+    match state
+        .store
+        .book_self_service(&form, ctx.lang, &ip, state.now())
+        .await
+    {
         Ok((b, token)) => {
             let zone = state.store.zone_of(&sp).await;
             let msg = {
@@ -237,14 +474,73 @@ pub async fn book(State(state): State<AppState>, ctx: RequestCtx, body: Bytes) -
                 args.set("number", b.repair_order_number.clone());
                 t.i18n.get(t.lang, "book-done", Some(&args))
             };
-            book_view(&state, &ctx, sp, op, date, SelfBooking::default(), FormErrors::default(), Some((msg, format!("/s/{token}"))), None, StatusCode::OK).await
+            book_view(
+                &state,
+                &ctx,
+                sp,
+                op,
+                date,
+                SelfBooking::default(),
+                FormErrors::default(),
+                Some((msg, format!("/s/{token}"))),
+                None,
+                StatusCode::OK,
+            )
+            .await
         }
-        Err(StoreError::Invalid(e)) => book_view(&state, &ctx, sp, op, date, form, FormErrors(e.0), None, None, StatusCode::UNPROCESSABLE_ENTITY).await,
-        Err(StoreError::Taken(_)) => book_view(&state, &ctx, sp, op, date, form, FormErrors::default(), None, Some(t.t("ws-taken")), StatusCode::CONFLICT).await,
-        Err(StoreError::Forbidden(_)) => book_view(&state, &ctx, sp, op, date, form, FormErrors::default(), None, Some(t.t("book-limit")), StatusCode::TOO_MANY_REQUESTS).await,
+        Err(StoreError::Invalid(e)) => {
+            book_view(
+                &state,
+                &ctx,
+                sp,
+                op,
+                date,
+                form,
+                FormErrors(e.0),
+                None,
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(StoreError::Taken(_)) => {
+            book_view(
+                &state,
+                &ctx,
+                sp,
+                op,
+                date,
+                form,
+                FormErrors::default(),
+                None,
+                Some(t.t("ws-taken")),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(StoreError::Forbidden(_)) => {
+            book_view(
+                &state,
+                &ctx,
+                sp,
+                op,
+                date,
+                form,
+                FormErrors::default(),
+                None,
+                Some(t.t("book-limit")),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
+            .await
+        }
         Err(e) => {
             tracing::error!(error = %e, "self-service booking");
-            error_page(&state, ctx.lang, StatusCode::INTERNAL_SERVER_ERROR, "error-internal")
+            error_page(
+                &state,
+                ctx.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "error-internal",
+            )
         }
     }
 }

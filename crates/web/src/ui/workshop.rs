@@ -24,7 +24,9 @@ use crate::i18n::Tr;
 use crate::AppState;
 
 fn query(q: &Option<String>) -> Vec<(String, String)> {
-    q.as_deref().map(|q| form_pairs(q.as_bytes())).unwrap_or_default()
+    q.as_deref()
+        .map(|q| form_pairs(q.as_bytes()))
+        .unwrap_or_default()
 }
 
 pub fn local(zone: Zone, at: OffsetDateTime) -> String {
@@ -38,7 +40,11 @@ fn hm(zone: Zone, at: OffsetDateTime) -> String {
 }
 
 fn parse_day(s: &str) -> Option<Date> {
-    Date::parse(s.trim(), &time::macros::format_description!("[year]-[month]-[day]")).ok()
+    Date::parse(
+        s.trim(),
+        &time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()
 }
 
 /// Service points where the caller works in the workshop (or may see it), by name.
@@ -62,12 +68,19 @@ fn refusal_text(t: &Tr<'_>, r: &Refusal) -> String {
             args.set("technician", technician.clone());
             "refusal-not-technician-here"
         }
-        Refusal::MissingCertification { technician, certification } => {
+        Refusal::MissingCertification {
+            technician,
+            certification,
+        } => {
             args.set("technician", technician.clone());
             args.set("certification", certification.clone());
             "refusal-missing-certification"
         }
-        Refusal::ExpiredCertification { technician, certification, expired_on } => {
+        Refusal::ExpiredCertification {
+            technician,
+            certification,
+            expired_on,
+        } => {
             args.set("technician", technician.clone());
             args.set("certification", certification.clone());
             args.set("date", expired_on.to_string());
@@ -123,7 +136,10 @@ pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         .unwrap_or_default();
     let zone = state.store.zone_of(&org).await;
     let date = parse_day(field(&q, "date")).unwrap_or_else(|| zone.local(state.now()).date());
-    let t = Tr { i18n: &state.i18n, lang: s.ctx.lang };
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
     let mut rows = Vec::new();
     if !org.is_empty() {
         match state.store.day_board(&s.caller.scope, &org, date).await {
@@ -131,7 +147,11 @@ pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
                 for (a, ro) in list {
                     rows.push(BoardRow {
                         time: format!("{}–{}", hm(zone, a.starts_at), hm(zone, a.ends_at)),
-                        app_kind: if a.kind == AppointmentKind::Mobile { "ws-kind-mobile" } else { "ws-kind-workshop" },
+                        app_kind: if a.kind == AppointmentKind::Mobile {
+                            "ws-kind-mobile"
+                        } else {
+                            "ws-kind-workshop"
+                        },
                         bay: a.bay.unwrap_or_else(|| a.address.unwrap_or_default()),
                         technician: a.technician.label,
                         ro,
@@ -158,7 +178,11 @@ pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|(ro, j)| JobRow { clocked_on: j.clocked_on.iter().any(|n| *n == s.caller.display_name), job_title: j.title, ro })
+        .map(|(ro, j)| JobRow {
+            clocked_on: j.clocked_on.iter().any(|n| *n == s.caller.display_name),
+            job_title: j.title,
+            ro,
+        })
         .collect();
     render(&BoardPage {
         chrome: Chrome::new(&t, &s.ctx),
@@ -205,10 +229,15 @@ impl BookPage<'_> {
         self.chosen.iter().any(|c| c == code)
     }
     fn no_slot(&self) -> Option<String> {
-        self.availability
-            .as_ref()
-            .and_then(|a| a.reason)
-            .map(|r| self.t.t(&format!("ws-no-slot-{}", serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())))
+        self.availability.as_ref().and_then(|a| a.reason).map(|r| {
+            self.t.t(&format!(
+                "ws-no-slot-{}",
+                serde_json::to_value(r)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ))
+        })
     }
 }
 
@@ -230,16 +259,33 @@ fn book_form(p: &[(String, String)]) -> BookForm {
         customer_id: field(p, "customer").into(),
         case_id: field(p, "case").into(),
         vehicle_id: field(p, "vehicle").into(),
-        kind: Some(field(p, "kind")).filter(|k| !k.is_empty()).unwrap_or("workshop").into(),
+        kind: Some(field(p, "kind"))
+            .filter(|k| !k.is_empty())
+            .unwrap_or("workshop")
+            .into(),
         date: field(p, "date").into(),
-        ops: p.iter().filter(|(k, _)| k == "op").map(|(_, v)| v.clone()).collect(),
+        ops: p
+            .iter()
+            .filter(|(k, _)| k == "op")
+            .map(|(_, v)| v.clone())
+            .collect(),
         complaint: field(p, "complaint").into(),
         address: field(p, "address").into(),
     }
 }
 
-async fn book_page(state: &AppState, s: &SignedIn, mut f: BookForm, errors: FormErrors, taken: bool, status: StatusCode) -> Response {
-    let t = Tr { i18n: &state.i18n, lang: s.ctx.lang };
+async fn book_page(
+    state: &AppState,
+    s: &SignedIn,
+    mut f: BookForm,
+    errors: FormErrors,
+    taken: bool,
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
     let points: Vec<(String, String)> = service_points(state, s)
         .await
         .into_iter()
@@ -250,10 +296,18 @@ async fn book_page(state: &AppState, s: &SignedIn, mut f: BookForm, errors: Form
     }
     // Coming from a case: its customer, vehicle and words.
     if !f.case_id.is_empty() {
-        match state.store.get_case(&s.caller.scope, &f.case_id, state.now()).await {
+        match state
+            .store
+            .get_case(&s.caller.scope, &f.case_id, state.now())
+            .await
+        {
             Ok(c) => {
                 if f.customer_id.is_empty() {
-                    f.customer_id = c.customer.as_ref().map(|r| r.id.clone()).unwrap_or_default();
+                    f.customer_id = c
+                        .customer
+                        .as_ref()
+                        .map(|r| r.id.clone())
+                        .unwrap_or_default();
                 }
                 if f.vehicle_id.is_empty() {
                     f.vehicle_id = c.vehicle.as_ref().map(|r| r.id.clone()).unwrap_or_default();
@@ -265,7 +319,11 @@ async fn book_page(state: &AppState, s: &SignedIn, mut f: BookForm, errors: Form
             Err(e) => return store_error(state, &s.ctx, e),
         }
     }
-    let customer = match state.store.get_customer(&s.caller.scope, &f.customer_id).await {
+    let customer = match state
+        .store
+        .get_customer(&s.caller.scope, &f.customer_id)
+        .await
+    {
         Ok(c) => c,
         Err(e) => return store_error(state, &s.ctx, e),
     };
@@ -275,16 +333,34 @@ async fn book_page(state: &AppState, s: &SignedIn, mut f: BookForm, errors: Form
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|v| (v.id, format!("{} {}", v.model.unwrap_or_default(), v.registration.unwrap_or(v.vin))))
+        .map(|v| {
+            (
+                v.id,
+                format!(
+                    "{} {}",
+                    v.model.unwrap_or_default(),
+                    v.registration.unwrap_or(v.vin)
+                ),
+            )
+        })
         .collect();
     let zone = state.store.zone_of(&f.org).await;
-    let date = parse_day(&f.date).unwrap_or_else(|| zone.local(state.now()).date() + time::Duration::days(1));
-    let operations = state.store.labour_operations(&s.caller.scope, &f.org).await.unwrap_or_default();
+    let date = parse_day(&f.date)
+        .unwrap_or_else(|| zone.local(state.now()).date() + time::Duration::days(1));
+    let operations = state
+        .store
+        .labour_operations(&s.caller.scope, &f.org)
+        .await
+        .unwrap_or_default();
     let kind = AppointmentKind::parse("kind", &f.kind).unwrap_or(AppointmentKind::Workshop);
     let availability = if f.ops.is_empty() {
         None
     } else {
-        state.store.availability(&s.caller.scope, &f.org, date, kind, &f.ops, state.now()).await.ok()
+        state
+            .store
+            .availability(&s.caller.scope, &f.org, date, kind, &f.ops, state.now())
+            .await
+            .ok()
     };
     let slots = availability
         .as_ref()
@@ -292,8 +368,15 @@ async fn book_page(state: &AppState, s: &SignedIn, mut f: BookForm, errors: Form
             a.slots
                 .iter()
                 .map(|sl| {
-                    let value = sl.starts_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-                    (value, hm(zone, sl.starts_at), sl.technician.clone().unwrap_or_default())
+                    let value = sl
+                        .starts_at
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default();
+                    (
+                        value,
+                        hm(zone, sl.starts_at),
+                        sl.technician.clone().unwrap_or_default(),
+                    )
                 })
                 .collect()
         })
@@ -325,7 +408,11 @@ async fn book_page(state: &AppState, s: &SignedIn, mut f: BookForm, errors: Form
         .into_response()
 }
 
-pub async fn book_get(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
+pub async fn book_get(
+    State(state): State<AppState>,
+    s: SignedIn,
+    RawQuery(q): RawQuery,
+) -> Response {
     let f = book_form(&query(&q));
     book_page(&state, &s, f, FormErrors::default(), false, StatusCode::OK).await
 }
@@ -345,10 +432,34 @@ pub async fn book_post(State(state): State<AppState>, s: SignedIn, body: Bytes) 
         complaint: Some(f.complaint.clone()),
         technician_id: None,
     };
-    match state.store.book_appointment(&s.caller.scope, &input, state.now()).await {
+    match state
+        .store
+        .book_appointment(&s.caller.scope, &input, state.now())
+        .await
+    {
         Ok(b) => see_other(&format!("/workshop/repair-orders/{}", b.repair_order_id)),
-        Err(StoreError::Invalid(e)) => book_page(&state, &s, f, FormErrors(e.0), false, StatusCode::UNPROCESSABLE_ENTITY).await,
-        Err(StoreError::Taken(_)) => book_page(&state, &s, f, FormErrors::default(), true, StatusCode::CONFLICT).await,
+        Err(StoreError::Invalid(e)) => {
+            book_page(
+                &state,
+                &s,
+                f,
+                FormErrors(e.0),
+                false,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(StoreError::Taken(_)) => {
+            book_page(
+                &state,
+                &s,
+                f,
+                FormErrors::default(),
+                true,
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
         Err(e) => store_error(&state, &s.ctx, e),
     }
 }
@@ -363,9 +474,23 @@ pub async fn create_order(State(state): State<AppState>, s: SignedIn, body: Byte
         case_id: Some(field(&p, "case").into()),
         complaint: field(&p, "complaint").into(),
     };
-    match state.store.create_repair_order(&s.caller.scope, &input, state.now()).await {
+    match state
+        .store
+        .create_repair_order(&s.caller.scope, &input, state.now())
+        .await
+    {
         Ok(ro) => see_other(&format!("/workshop/repair-orders/{}", ro.id)),
-        Err(StoreError::Invalid(e)) => book_page(&state, &s, book_form(&p), FormErrors(e.0), false, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(StoreError::Invalid(e)) => {
+            book_page(
+                &state,
+                &s,
+                book_form(&p),
+                FormErrors(e.0),
+                false,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(e) => store_error(&state, &s.ctx, e),
     }
 }
@@ -416,17 +541,39 @@ impl RoPage<'_> {
     }
 }
 
-async fn ro_page(state: &AppState, s: &SignedIn, id: &str, errors: FormErrors, refusal: Option<String>, status: StatusCode) -> Response {
+async fn ro_page(
+    state: &AppState,
+    s: &SignedIn,
+    id: &str,
+    errors: FormErrors,
+    refusal: Option<String>,
+    status: StatusCode,
+) -> Response {
     let ro = match state.store.repair_order(&s.caller.scope, id).await {
         Ok(r) => r,
         Err(e) => return store_error(state, &s.ctx, e),
     };
-    let t = Tr { i18n: &state.i18n, lang: s.ctx.lang };
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
     let zone = state.store.zone_of(&ro.organisation.id).await;
     let today = zone.local(state.now()).date();
-    let technicians = state.store.technicians(&s.caller.scope, &ro.organisation.id, today).await.unwrap_or_default();
-    let operations = state.store.labour_operations(&s.caller.scope, &ro.organisation.id).await.unwrap_or_default();
-    let parts = state.store.parts(&s.caller.scope, &ro.organisation.id).await.unwrap_or_default();
+    let technicians = state
+        .store
+        .technicians(&s.caller.scope, &ro.organisation.id, today)
+        .await
+        .unwrap_or_default();
+    let operations = state
+        .store
+        .labour_operations(&s.caller.scope, &ro.organisation.id)
+        .await
+        .unwrap_or_default();
+    let parts = state
+        .store
+        .parts(&s.caller.scope, &ro.organisation.id)
+        .await
+        .unwrap_or_default();
     let messages = state
         .store
         .ro_messages(&s.caller.scope, id)
@@ -460,7 +607,11 @@ async fn ro_page(state: &AppState, s: &SignedIn, id: &str, errors: FormErrors, r
             format!("{}–{}", local(zone, a.starts_at), hm(zone, a.ends_at)),
             format!(
                 "{} · {} · {}",
-                t.t(if a.kind == AppointmentKind::Mobile { "ws-kind-mobile" } else { "ws-kind-workshop" }),
+                t.t(if a.kind == AppointmentKind::Mobile {
+                    "ws-kind-mobile"
+                } else {
+                    "ws-kind-workshop"
+                }),
                 a.bay.clone().or(a.address.clone()).unwrap_or_default(),
                 a.technician.label
             ),
@@ -474,7 +625,11 @@ async fn ro_page(state: &AppState, s: &SignedIn, id: &str, errors: FormErrors, r
         status,
         render(&RoPage {
             chrome: Chrome::new(&t, &s.ctx),
-            can_write: s.caller.scope.permits(&ro.organisation.id, Permission::WorkshopWrite) && ro.status.is_active(),
+            can_write: s
+                .caller
+                .scope
+                .permits(&ro.organisation.id, Permission::WorkshopWrite)
+                && ro.status.is_active(),
             me: s.caller.scope.user_id().to_string(),
             eta: eta.unwrap_or_default(),
             appointment,
@@ -496,56 +651,138 @@ pub async fn order(State(state): State<AppState>, s: SignedIn, Path(id): Path<St
     ro_page(&state, &s, &id, FormErrors::default(), None, StatusCode::OK).await
 }
 
-async fn after(state: &AppState, s: &SignedIn, id: &str, r: Result<RepairOrder, StoreError>) -> Response {
+async fn after(
+    state: &AppState,
+    s: &SignedIn,
+    id: &str,
+    r: Result<RepairOrder, StoreError>,
+) -> Response {
     match r {
         Ok(_) => see_other(&format!("/workshop/repair-orders/{id}")),
-        Err(StoreError::Invalid(e)) => ro_page(state, s, id, FormErrors(e.0), None, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(StoreError::Invalid(e)) => {
+            ro_page(
+                state,
+                s,
+                id,
+                FormErrors(e.0),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(StoreError::Refused(r)) => {
-            let t = Tr { i18n: &state.i18n, lang: s.ctx.lang };
+            let t = Tr {
+                i18n: &state.i18n,
+                lang: s.ctx.lang,
+            };
             let msg = refusal_text(&t, &r);
-            ro_page(state, s, id, FormErrors::default(), Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
+            ro_page(
+                state,
+                s,
+                id,
+                FormErrors::default(),
+                Some(msg),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         Err(e) => store_error(state, &s.ctx, e),
     }
 }
 
-pub async fn order_status(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn order_status(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
-    let r = match (RoStatus::parse("status", field(&p, "status")), field(&p, "version").parse::<i64>()) {
-        (Ok(st), Ok(v)) => state.store.set_ro_status(&s.caller.scope, &id, st, v, state.now()).await,
+    let r = match (
+        RoStatus::parse("status", field(&p, "status")),
+        field(&p, "version").parse::<i64>(),
+    ) {
+        (Ok(st), Ok(v)) => {
+            state
+                .store
+                .set_ro_status(&s.caller.scope, &id, st, v, state.now())
+                .await
+        }
         (Err(e), _) => Err(StoreError::Invalid(e.into())),
-        (_, Err(_)) => Err(StoreError::Invalid(aftersales_domain::ValidationErrors::single("version", aftersales_domain::Rule::Format, "the form lost its version; reload the page"))),
+        (_, Err(_)) => Err(StoreError::Invalid(
+            aftersales_domain::ValidationErrors::single(
+                "version",
+                aftersales_domain::Rule::Format,
+                "the form lost its version; reload the page",
+            ),
+        )),
     };
     after(&state, &s, &id, r).await
 }
 
-pub async fn order_eta(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn order_eta(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
     let raw = field(&p, "eta").trim();
     let r = if raw.is_empty() {
-        state.store.set_eta(&s.caller.scope, &id, None, state.now()).await
+        state
+            .store
+            .set_eta(&s.caller.scope, &id, None, state.now())
+            .await
     } else {
-        let parsed = time::PrimitiveDateTime::parse(raw, &time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]"));
+        let parsed = time::PrimitiveDateTime::parse(
+            raw,
+            &time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]"),
+        );
         match (parsed, state.store.repair_order(&s.caller.scope, &id).await) {
             (Ok(l), Ok(ro)) => {
                 let zone = state.store.zone_of(&ro.organisation.id).await;
-                state.store.set_eta(&s.caller.scope, &id, Some(zone.instant(l)), state.now()).await
+                state
+                    .store
+                    .set_eta(&s.caller.scope, &id, Some(zone.instant(l)), state.now())
+                    .await
             }
             (_, Err(e)) => Err(e),
-            (Err(_), _) => Err(StoreError::Invalid(aftersales_domain::ValidationErrors::single("eta", aftersales_domain::Rule::Format, "eta must be a date and time"))),
+            (Err(_), _) => Err(StoreError::Invalid(
+                aftersales_domain::ValidationErrors::single(
+                    "eta",
+                    aftersales_domain::Rule::Format,
+                    "eta must be a date and time",
+                ),
+            )),
         }
     };
     after(&state, &s, &id, r).await
 }
 
-pub async fn order_add_job(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn order_add_job(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
-    let input = JobInput { title: field(&p, "title").into(), complaint: field(&p, "complaint").into(), pay_type: Some(field(&p, "pay_type").into()) };
-    let r = state.store.add_job(&s.caller.scope, &id, &input, state.now()).await;
+    let input = JobInput {
+        title: field(&p, "title").into(),
+        complaint: field(&p, "complaint").into(),
+        pay_type: Some(field(&p, "pay_type").into()),
+    };
+    let r = state
+        .store
+        .add_job(&s.caller.scope, &id, &input, state.now())
+        .await;
     after(&state, &s, &id, r).await
 }
 
-pub async fn order_update_job(State(state): State<AppState>, s: SignedIn, Path((id, job)): Path<(String, String)>, body: Bytes) -> Response {
+pub async fn order_update_job(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path((id, job)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
     let input = JobUpdate {
         complaint: Some(field(&p, "complaint").into()),
@@ -553,11 +790,19 @@ pub async fn order_update_job(State(state): State<AppState>, s: SignedIn, Path((
         correction: Some(field(&p, "correction").into()),
         pay_type: Some(field(&p, "pay_type").into()),
     };
-    let r = state.store.update_job(&s.caller.scope, &id, &job, &input, state.now()).await;
+    let r = state
+        .store
+        .update_job(&s.caller.scope, &id, &job, &input, state.now())
+        .await;
     after(&state, &s, &id, r).await
 }
 
-pub async fn order_add_line(State(state): State<AppState>, s: SignedIn, Path((id, job)): Path<(String, String)>, body: Bytes) -> Response {
+pub async fn order_add_line(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path((id, job)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
     let input = LineInput {
         kind: field(&p, "kind").into(),
@@ -567,34 +812,83 @@ pub async fn order_add_line(State(state): State<AppState>, s: SignedIn, Path((id
         unit_price: Some(field(&p, "unit_price").into()),
         pay_type: None,
     };
-    let r = state.store.add_line(&s.caller.scope, &id, &job, &input, state.now()).await;
+    let r = state
+        .store
+        .add_line(&s.caller.scope, &id, &job, &input, state.now())
+        .await;
     after(&state, &s, &id, r).await
 }
 
-pub async fn order_remove_line(State(state): State<AppState>, s: SignedIn, Path((id, line)): Path<(String, String)>) -> Response {
-    let r = state.store.remove_line(&s.caller.scope, &id, &line, state.now()).await;
+pub async fn order_remove_line(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path((id, line)): Path<(String, String)>,
+) -> Response {
+    let r = state
+        .store
+        .remove_line(&s.caller.scope, &id, &line, state.now())
+        .await;
     after(&state, &s, &id, r).await
 }
 
-pub async fn order_assign(State(state): State<AppState>, s: SignedIn, Path((id, job)): Path<(String, String)>, body: Bytes) -> Response {
+pub async fn order_assign(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path((id, job)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
-    let r = state.store.assign_technician(&s.caller.scope, &id, &job, field(&p, "technician_id"), state.now()).await;
+    let r = state
+        .store
+        .assign_technician(
+            &s.caller.scope,
+            &id,
+            &job,
+            field(&p, "technician_id"),
+            state.now(),
+        )
+        .await;
     after(&state, &s, &id, r).await
 }
 
-pub async fn order_clock(State(state): State<AppState>, s: SignedIn, Path((id, job)): Path<(String, String)>, body: Bytes) -> Response {
+pub async fn order_clock(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path((id, job)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
     let r = if field(&p, "action") == "off" {
-        state.store.clock_off(&s.caller.scope, &id, &job, state.now()).await
+        state
+            .store
+            .clock_off(&s.caller.scope, &id, &job, state.now())
+            .await
     } else {
-        state.store.clock_on(&s.caller.scope, &id, &job, state.now()).await
+        state
+            .store
+            .clock_on(&s.caller.scope, &id, &job, state.now())
+            .await
     };
     after(&state, &s, &id, r).await
 }
 
-pub async fn order_decide(State(state): State<AppState>, s: SignedIn, Path((id, job)): Path<(String, String)>, body: Bytes) -> Response {
+pub async fn order_decide(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path((id, job)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
-    let r = state.store.decide_job(&s.caller.scope, &id, &job, field(&p, "approve") == "true", state.now()).await;
+    let r = state
+        .store
+        .decide_job(
+            &s.caller.scope,
+            &id,
+            &job,
+            field(&p, "approve") == "true",
+            state.now(),
+        )
+        .await;
     after(&state, &s, &id, r).await
 }
 
@@ -622,8 +916,18 @@ struct SetupPage<'a> {
     saved: bool,
 }
 
-async fn setup_page(state: &AppState, s: &SignedIn, org: &str, errors: FormErrors, saved: bool, status: StatusCode) -> Response {
-    let t = Tr { i18n: &state.i18n, lang: s.ctx.lang };
+async fn setup_page(
+    state: &AppState,
+    s: &SignedIn,
+    org: &str,
+    errors: FormErrors,
+    saved: bool,
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
     let points = service_points(state, s).await;
     let org = Some(org.to_string())
         .filter(|o| points.iter().any(|(id, _)| id == o))
@@ -645,7 +949,16 @@ async fn setup_page(state: &AppState, s: &SignedIn, org: &str, errors: FormError
             let hours = tech
                 .shifts
                 .iter()
-                .map(|sh: &Shift| format!("{} {}–{}", ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"].get(usize::from(sh.weekday)).unwrap_or(&"?"), sh.starts, sh.ends))
+                .map(|sh: &Shift| {
+                    format!(
+                        "{} {}–{}",
+                        ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
+                            .get(usize::from(sh.weekday))
+                            .unwrap_or(&"?"),
+                        sh.starts,
+                        sh.ends
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             TechView { tech, hours }
@@ -656,9 +969,21 @@ async fn setup_page(state: &AppState, s: &SignedIn, org: &str, errors: FormError
         render(&SetupPage {
             chrome: Chrome::new(&t, &s.ctx),
             can_manage: s.caller.scope.permits(&org, Permission::WorkshopManage),
-            bays: state.store.bays(&s.caller.scope, &org).await.unwrap_or_default(),
-            operations: state.store.labour_operations(&s.caller.scope, &org).await.unwrap_or_default(),
-            parts: state.store.parts(&s.caller.scope, &org).await.unwrap_or_default(),
+            bays: state
+                .store
+                .bays(&s.caller.scope, &org)
+                .await
+                .unwrap_or_default(),
+            operations: state
+                .store
+                .labour_operations(&s.caller.scope, &org)
+                .await
+                .unwrap_or_default(),
+            parts: state
+                .store
+                .parts(&s.caller.scope, &org)
+                .await
+                .unwrap_or_default(),
             points,
             org,
             settings,
@@ -673,13 +998,36 @@ async fn setup_page(state: &AppState, s: &SignedIn, org: &str, errors: FormError
 
 pub async fn setup(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
-    setup_page(&state, &s, field(&q, "org"), FormErrors::default(), field(&q, "saved") == "1", StatusCode::OK).await
+    setup_page(
+        &state,
+        &s,
+        field(&q, "org"),
+        FormErrors::default(),
+        field(&q, "saved") == "1",
+        StatusCode::OK,
+    )
+    .await
 }
 
-async fn after_setup(state: &AppState, s: &SignedIn, org: &str, r: Result<(), StoreError>) -> Response {
+async fn after_setup(
+    state: &AppState,
+    s: &SignedIn,
+    org: &str,
+    r: Result<(), StoreError>,
+) -> Response {
     match r {
         Ok(()) => see_other(&format!("/workshop/setup?org={org}&saved=1")),
-        Err(StoreError::Invalid(e)) => setup_page(state, s, org, FormErrors(e.0), false, StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(StoreError::Invalid(e)) => {
+            setup_page(
+                state,
+                s,
+                org,
+                FormErrors(e.0),
+                false,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
         Err(e) => store_error(state, &s.ctx, e),
     }
 }
@@ -693,52 +1041,113 @@ pub async fn setup_settings(State(state): State<AppState>, s: SignedIn, body: By
         mobile_travel_minutes: field(&p, "travel").trim().parse().ok(),
         address: Some(field(&p, "address").into()),
     };
-    let r = state.store.set_workshop_settings(&s.caller.scope, &org, &input).await.map(|_| ());
+    let r = state
+        .store
+        .set_workshop_settings(&s.caller.scope, &org, &input)
+        .await
+        .map(|_| ());
     after_setup(&state, &s, &org, r).await
 }
 
 pub async fn setup_bay(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
     let p = form_pairs(&body);
     let org = field(&p, "org").to_string();
-    let input = BayInput { organisation_id: org.clone(), name: field(&p, "name").into(), lift: field(&p, "lift") == "on", hv_area: field(&p, "hv_area") == "on" };
-    let r = state.store.add_bay(&s.caller.scope, &input, state.now()).await.map(|_| ());
+    let input = BayInput {
+        organisation_id: org.clone(),
+        name: field(&p, "name").into(),
+        lift: field(&p, "lift") == "on",
+        hv_area: field(&p, "hv_area") == "on",
+    };
+    let r = state
+        .store
+        .add_bay(&s.caller.scope, &input, state.now())
+        .await
+        .map(|_| ());
     after_setup(&state, &s, &org, r).await
 }
 
-pub async fn setup_technician(State(state): State<AppState>, s: SignedIn, Path(user): Path<String>, body: Bytes) -> Response {
+pub async fn setup_technician(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
     let org = field(&p, "org").to_string();
     let (a, b) = (field(&p, "starts"), field(&p, "ends"));
     let shifts = if a.is_empty() && b.is_empty() {
         Vec::new()
     } else {
-        (0..5).map(|d| Shift { weekday: d, starts: a.into(), ends: b.into() }).collect()
+        (0..5)
+            .map(|d| Shift {
+                weekday: d,
+                starts: a.into(),
+                ends: b.into(),
+            })
+            .collect()
     };
-    let input = TechnicianInput { mobile: field(&p, "mobile") == "on", shifts };
-    let r = state.store.set_technician(&s.caller.scope, &org, &user, &input).await;
+    let input = TechnicianInput {
+        mobile: field(&p, "mobile") == "on",
+        shifts,
+    };
+    let r = state
+        .store
+        .set_technician(&s.caller.scope, &org, &user, &input)
+        .await;
     after_setup(&state, &s, &org, r).await
 }
 
-pub async fn setup_certification(State(state): State<AppState>, s: SignedIn, Path(user): Path<String>, body: Bytes) -> Response {
+pub async fn setup_certification(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
     let org = field(&p, "org").to_string();
-    let input = CertificationInput { code: field(&p, "code").into(), issued_on: field(&p, "issued_on").into(), expires_on: Some(field(&p, "expires_on").into()) };
-    let r = state.store.add_certification(&s.caller.scope, &org, &user, &input, state.now()).await;
+    let input = CertificationInput {
+        code: field(&p, "code").into(),
+        issued_on: field(&p, "issued_on").into(),
+        expires_on: Some(field(&p, "expires_on").into()),
+    };
+    let r = state
+        .store
+        .add_certification(&s.caller.scope, &org, &user, &input, state.now())
+        .await;
     after_setup(&state, &s, &org, r).await
 }
 
-pub async fn setup_absence(State(state): State<AppState>, s: SignedIn, Path(user): Path<String>, body: Bytes) -> Response {
+pub async fn setup_absence(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(user): Path<String>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
     let org = field(&p, "org").to_string();
     let zone = state.store.zone_of(&org).await;
     let to_rfc = |v: &str| {
-        time::PrimitiveDateTime::parse(v.trim(), &time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]"))
-            .ok()
-            .and_then(|l| zone.instant(l).format(&time::format_description::well_known::Rfc3339).ok())
-            .unwrap_or_else(|| v.to_string())
+        time::PrimitiveDateTime::parse(
+            v.trim(),
+            &time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]"),
+        )
+        .ok()
+        .and_then(|l| {
+            zone.instant(l)
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| v.to_string())
     };
-    let input = AbsenceInput { starts_at: to_rfc(field(&p, "starts_at")), ends_at: to_rfc(field(&p, "ends_at")), reason: field(&p, "reason").into() };
-    let r = state.store.add_absence(&s.caller.scope, &org, &user, &input, state.now()).await;
+    let input = AbsenceInput {
+        starts_at: to_rfc(field(&p, "starts_at")),
+        ends_at: to_rfc(field(&p, "ends_at")),
+        reason: field(&p, "reason").into(),
+    };
+    let r = state
+        .store
+        .add_absence(&s.caller.scope, &org, &user, &input, state.now())
+        .await;
     after_setup(&state, &s, &org, r).await
 }
 
@@ -755,22 +1164,44 @@ pub async fn setup_operation(State(state): State<AppState>, s: SignedIn, body: B
         needs_hv_area: field(&p, "needs_hv_area") == "on",
         bookable: field(&p, "bookable") == "on",
     };
-    let r = state.store.add_labour_operation(&s.caller.scope, &input, state.now()).await.map(|_| ());
+    let r = state
+        .store
+        .add_labour_operation(&s.caller.scope, &input, state.now())
+        .await
+        .map(|_| ());
     after_setup(&state, &s, &org, r).await
 }
 
 pub async fn setup_part(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
     let p = form_pairs(&body);
     let org = field(&p, "org").to_string();
-    let input = PartInput { organisation_id: org.clone(), part_number: field(&p, "part_number").into(), description: field(&p, "description").into(), price: field(&p, "price").into(), cost: field(&p, "cost").into() };
-    let r = state.store.add_part(&s.caller.scope, &input, state.now()).await.map(|_| ());
+    let input = PartInput {
+        organisation_id: org.clone(),
+        part_number: field(&p, "part_number").into(),
+        description: field(&p, "description").into(),
+        price: field(&p, "price").into(),
+        cost: field(&p, "cost").into(),
+    };
+    let r = state
+        .store
+        .add_part(&s.caller.scope, &input, state.now())
+        .await
+        .map(|_| ());
     after_setup(&state, &s, &org, r).await
 }
 
-pub async fn setup_stock(State(state): State<AppState>, s: SignedIn, Path(part): Path<String>, body: Bytes) -> Response {
+pub async fn setup_stock(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(part): Path<String>,
+    body: Bytes,
+) -> Response {
     let p = form_pairs(&body);
     let org = field(&p, "org").to_string();
-    let input = StockInput { organisation_id: org.clone(), quantity: field(&p, "quantity").into() };
+    let input = StockInput {
+        organisation_id: org.clone(),
+        quantity: field(&p, "quantity").into(),
+    };
     let r = state.store.set_stock(&s.caller.scope, &part, &input).await;
     after_setup(&state, &s, &org, r).await
 }

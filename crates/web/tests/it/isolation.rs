@@ -325,9 +325,10 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
         ("put", "/api/v1/organisations/{id}/notification-rules") => {
             Some(json!({"event": "ro-ready", "channel": "sms", "enabled": false}))
         }
-        ("put", "/api/v1/organisations/{id}/notification-templates/{event}/{channel}/{language}") => {
-            Some(json!({"subject": "Intruder", "body": "Intruder"}))
-        }
+        (
+            "put",
+            "/api/v1/organisations/{id}/notification-templates/{event}/{channel}/{language}",
+        ) => Some(json!({"subject": "Intruder", "body": "Intruder"})),
         ("post", "/api/v1/notification-templates/preview") => Some(
             json!({"channel": "email", "language": "pt", "subject": "Olá {name}", "body": "{link}"}),
         ),
@@ -489,7 +490,10 @@ async fn walk(app: &TestApp) {
         )
         .await;
     assert_eq!(line.status, StatusCode::CREATED, "{}", line.body);
-    victim.line = line.json()["jobs"][0]["lines"][0]["id"].as_str().unwrap().to_string();
+    victim.line = line.json()["jobs"][0]["lines"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let etag = line.header("etag").unwrap().to_string();
     let r = app
         .api(
@@ -600,7 +604,15 @@ async fn walk(app: &TestApp) {
         } else {
             app.post_raw_form(&path, None, &[]).await
         };
-        if ["/login", "/contact", "/book", "/static/app.css", "/static/app.js"].contains(template) {
+        if [
+            "/login",
+            "/contact",
+            "/book",
+            "/static/app.css",
+            "/static/app.js",
+        ]
+        .contains(template)
+        {
             assert!(
                 r.status != StatusCode::NOT_FOUND,
                 "{method} {template} is routed"

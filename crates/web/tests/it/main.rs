@@ -9,3 +9,4 @@ mod crm;
 mod isolation;
 mod support;
 mod ui;
+mod workshop;

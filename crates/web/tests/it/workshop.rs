@@ -1,0 +1,424 @@
+//! The workshop issue's "done when", over HTTP: a case becomes an appointment, the car is checked
+//! in, a certified technician is assigned (an expired one refused with the reason), the customer
+//! approves added work on the status page, the order moves to ready and is delivered, the mails
+//! and SMS reach a real SMTP server and the SMS endpoint in the customer's language, and the
+//! survey answer is stored. Also: fifty parallel bookings of the last slot make one booking.
+
+use std::sync::Arc;
+
+use aftersales_domain::clock::Clock;
+use aftersales_notify::testing::{SmsReceiver, SmtpSink};
+use aftersales_notify::{deliver_due, Mailer, SmsGateway, Transports};
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use time::Duration;
+
+use crate::support::{cookie_value, csrf_in, Auth, TestApp};
+
+async fn ro_json(app: &TestApp, token: &str, id: &str) -> (Value, String) {
+    let r = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/repair-orders/{id}"),
+            Auth::Bearer(token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let version = r.json()["version"].to_string();
+    (r.json(), version)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_becomes_a_repair_the_customer_follows_and_rates() {
+    let Some(smtp) = SmtpSink::start().await else {
+        return;
+    };
+    let sms = SmsReceiver::start().await;
+    let app = TestApp::new().await;
+    let transports = Transports {
+        mail: Some(Mailer::new(&smtp.config()).unwrap()),
+        sms: Some(SmsGateway::new(&sms.config()).unwrap()),
+    };
+    let ingrid = app.login("ingrid").await;
+    let token = app.token_for("ingrid").await;
+    let trd = app.org_id("Tesla Service Centre Trondheim").await;
+    let hits = app
+        .api(
+            Method::GET,
+            "/api/v1/search?q=Kari%20Nordmann",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let kari = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "customer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let case = app
+        .api(Method::POST, "/api/v1/cases", Auth::Bearer(&token), Some(json!({"customer_id": kari, "channel": "phone",
+            "category": "technical", "priority": "normal", "subject": "Coolant warning on the screen"})), &[])
+        .await;
+    assert_eq!(case.status, StatusCode::CREATED, "{}", case.body);
+    let case_id = case.json()["id"].as_str().unwrap().to_string();
+
+    // The case page offers booking; the booking page shows free times for the chosen work.
+    let page = app.get(&format!("/cases/{case_id}"), Some(&ingrid)).await;
+    assert!(page
+        .body
+        .contains(&format!("/workshop/book?case={case_id}")));
+    let slots = app
+        .get(
+            &format!("/workshop/book?case={case_id}&org={trd}&op=DIAG&date=2026-11-23"),
+            Some(&ingrid),
+        )
+        .await;
+    assert_eq!(slots.status, StatusCode::OK);
+    assert!(slots.body.contains("Kari Nordmann"));
+    assert!(
+        slots.body.contains(">09:00<"),
+        "{}",
+        &slots.body[..2000.min(slots.body.len())]
+    );
+    let booked = app
+        .post_form(
+            "/workshop/book",
+            &ingrid,
+            &[
+                ("org", &trd),
+                ("customer", &kari),
+                ("case", &case_id),
+                ("kind", "workshop"),
+                ("op", "DIAG"),
+                ("date", "2026-11-23"),
+                ("complaint", "Coolant warning on the screen"),
+                ("starts_at", "2026-11-23T09:00:00+01:00"),
+            ],
+        )
+        .await;
+    assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
+    let ro_path = booked.header("location").unwrap().to_string();
+    let ro_id = ro_path.rsplit('/').next().unwrap().to_string();
+    // The same time again: refused, nothing doubled (Ole and Sindre could both take 09:00 once each).
+    for expect in [StatusCode::SEE_OTHER, StatusCode::CONFLICT] {
+        let again = app
+            .post_form(
+                "/workshop/book",
+                &ingrid,
+                &[
+                    ("org", &trd),
+                    ("customer", &kari),
+                    ("kind", "workshop"),
+                    ("op", "DIAG"),
+                    ("date", "2026-11-23"),
+                    ("starts_at", "2026-11-23T09:00:00+01:00"),
+                ],
+            )
+            .await;
+        assert_eq!(again.status, expect);
+    }
+
+    let move_to = |status: &'static str| {
+        let (app, ingrid, token, ro_id) = (&app, &ingrid, &token, &ro_id);
+        async move {
+            let (_, v) = ro_json(app, token, ro_id).await;
+            let r = app
+                .post_form(
+                    &format!("/workshop/repair-orders/{ro_id}/status"),
+                    ingrid,
+                    &[("status", status), ("version", &v)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{status}: {}", r.body);
+        }
+    };
+    move_to("checked-in").await;
+    move_to("diagnosing").await;
+    let r = app
+        .post_form(
+            &format!("/workshop/repair-orders/{ro_id}/jobs"),
+            &ingrid,
+            &[
+                ("title", "Coolant pump"),
+                (
+                    "complaint",
+                    "Found during diagnosis: the coolant pump is noisy",
+                ),
+                ("pay_type", "customer"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (ro, _) = ro_json(&app, &token, &ro_id).await;
+    let job = ro["jobs"][1]["id"].as_str().unwrap().to_string();
+    assert_eq!(ro["jobs"][1]["approval"], "pending");
+    let r = app
+        .post_form(
+            &format!("/workshop/repair-orders/{ro_id}/jobs/{job}/lines"),
+            &ingrid,
+            &[("kind", "labour"), ("code", "HV-COOLANT-PUMP")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // A line with a flat-rate time under 0.05 h is refused, naming the field.
+    let r = app
+        .post_form(
+            &format!("/workshop/repair-orders/{ro_id}/jobs/{job}/lines"),
+            &ingrid,
+            &[
+                ("kind", "labour"),
+                ("code", "HV-DIAG"),
+                ("quantity", "0.01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("quantity must be at least 0.05"),
+        "{}",
+        r.body
+    );
+
+    // Sindre's high-voltage certificate expired: refused, with the reason; Ole's is valid.
+    let users = app
+        .api(
+            Method::GET,
+            "/api/v1/users?limit=200",
+            Auth::Bearer(&app.token_for("admin").await),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let id_of = |name: &str| {
+        users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let r = app
+        .post_form(
+            &format!("/workshop/repair-orders/{ro_id}/jobs/{job}/assign"),
+            &ingrid,
+            &[("technician_id", &id_of("sindre"))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("Sindre Moe")
+            && r.body.contains("hv-work")
+            && r.body.contains("2026-11-01"),
+        "{}",
+        r.body
+    );
+    let api = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/repair-orders/{ro_id}/jobs/{job}/assignment"),
+            Auth::Bearer(&token),
+            Some(json!({"technician_id": id_of("sindre")})),
+            &[],
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(api.json()["errors"][0]["field"], "technician_id");
+    let r = app
+        .post_form(
+            &format!("/workshop/repair-orders/{ro_id}/jobs/{job}/assign"),
+            &ingrid,
+            &[("technician_id", &id_of("ole"))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    move_to("waiting-approval").await;
+
+    // The customer opens the status page (no login), in her language, and approves.
+    let (ro, _) = ro_json(&app, &token, &ro_id).await;
+    let status_path = ro["status_page"].as_str().unwrap().to_string();
+    let page = app.get(&status_path, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("lang=\"nb\""), "Kari reads Norwegian");
+    assert!(page.body.contains("Coolant pump"));
+    let pre = cookie_value(&page.cookies(), "as_csrf").unwrap();
+    let csrf = csrf_in(&page.body).unwrap();
+    let r = app
+        .post_raw_form(
+            &format!("{status_path}/jobs/{job}"),
+            Some(&format!("as_csrf={pre}")),
+            &[("csrf_token", &csrf), ("approve", "true")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let (ro, _) = ro_json(&app, &token, &ro_id).await;
+    assert_eq!(ro["jobs"][1]["approval"], "approved");
+    assert_eq!(ro["jobs"][1]["approval_via"], "status-page");
+    for s in [
+        "in-repair",
+        "quality-check",
+        "cleaning",
+        "ready",
+        "delivered",
+    ] {
+        move_to(s).await;
+    }
+
+    // Delivery through the outbox: e-mails to the SMTP server, SMS to the provider endpoint.
+    let later = app.clock.now() + Duration::hours(2);
+    let round = deliver_due(&app.store, &transports, later).await.unwrap();
+    assert_eq!(round.dead, 0);
+    assert!(round.sent >= 8, "{round:?}");
+    let mails: Vec<_> = smtp
+        .received()
+        .into_iter()
+        .filter(|m| m.rcpt_tos == vec!["kari.1@example.no".to_string()])
+        .collect();
+    let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
+    for want in [
+        "Timen din er bestilt",
+        "Vi trenger din godkjenning",
+        "Bilen din er klar",
+        "Hvordan var besøket?",
+    ] {
+        assert!(
+            subjects.iter().any(|s| s.starts_with(want)),
+            "{want} in {subjects:?}"
+        );
+    }
+    let booking = mails
+        .iter()
+        .find(|m| m.subject.starts_with("Timen din er bestilt"))
+        .unwrap();
+    assert_eq!(booking.attachments[0].content_type, "text/calendar");
+    assert!(booking.attachments[0]
+        .content
+        .contains("DTSTART:20261123T080000Z"));
+    assert!(
+        booking.text.contains("mandag 23. november 2026 kl. 09:00"),
+        "{}",
+        booking.text
+    );
+    let texts: Vec<String> = sms
+        .received()
+        .iter()
+        .map(|r| r.body["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(sms.received().iter().all(|r| r.body["to"] == "+4791234567"));
+    assert!(texts.iter().any(|t| t.contains("godkjenning")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("klar til henting")),
+        "{texts:?}"
+    );
+    // A second round sends nothing again.
+    assert_eq!(
+        deliver_due(&app.store, &transports, later)
+            .await
+            .unwrap()
+            .sent,
+        0
+    );
+
+    // The survey link in the mail leads to the form; the answer is stored once.
+    let survey_mail = mails
+        .iter()
+        .find(|m| m.subject.starts_with("Hvordan var besøket?"))
+        .unwrap();
+    let link = survey_mail
+        .text
+        .split_whitespace()
+        .find(|w| w.contains("/survey/"))
+        .unwrap();
+    let path = &link[link.find("/survey/").unwrap()..];
+    let form = app.get(path, None).await;
+    assert_eq!(form.status, StatusCode::OK);
+    let pre = cookie_value(&form.cookies(), "as_csrf").unwrap();
+    let csrf = csrf_in(&form.body).unwrap();
+    let cookie = format!("as_csrf={pre}");
+    let bad = app
+        .post_raw_form(
+            path,
+            Some(&cookie),
+            &[("csrf_token", &csrf), ("csat", "9"), ("nps", "9")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = app
+        .post_raw_form(
+            path,
+            Some(&cookie),
+            &[
+                ("csrf_token", &csrf),
+                ("csat", "5"),
+                ("nps", "9"),
+                ("comment", "Rask og hyggelig"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let token = path.trim_start_matches("/survey/");
+    assert!(app.store.survey(token).await.unwrap().answered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_parallel_bookings_of_the_last_slot_over_http_make_one() {
+    let app = Arc::new(TestApp::new().await);
+    let token = Arc::new(app.token_for("ingrid").await);
+    let trd = app.org_id("Tesla Service Centre Trondheim").await;
+    let hits = app
+        .api(
+            Method::GET,
+            "/api/v1/search?q=Ola%20Hansen",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let ola = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "customer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = json!({"organisation_id": trd, "customer_id": ola, "kind": "workshop", "operations": ["HV-DIAG"],
+        "starts_at": "2026-11-24T10:00:00+01:00"});
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (app, token, body) = (app.clone(), token.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            app.api(
+                Method::POST,
+                "/api/v1/appointments",
+                Auth::Bearer(&token),
+                Some(body),
+                &[],
+            )
+            .await
+            .status
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(created, 1);
+}
