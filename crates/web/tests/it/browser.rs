@@ -47,6 +47,7 @@ async fn browser(app: &TestApp) -> Option<(Client, Driver, String)> {
         say("skipped: real-browser test (apt-get install chromium chromium-driver to run it)");
         return None;
     };
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = app.router.clone();
@@ -588,4 +589,227 @@ async fn advisor_finds_the_car_triages_and_follows_up() {
     )
     .unwrap();
     c.close().await.unwrap();
+}
+
+/// Clicks a submit button and waits until the answer page has replaced the current one.
+async fn click_and_wait(c: &Client, css: &str) {
+    let old = c.find(Locator::Css("h1")).await.unwrap();
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if old.text().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h1(c).await;
+}
+
+async fn choose(c: &Client, css: &str, value: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .select_by_value(value)
+        .await
+        .unwrap();
+}
+
+async fn move_to(c: &Client, status: &str) {
+    choose(c, "#status", status).await;
+    click_and_wait(c, "#status-form button").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisor_books_from_a_case_and_the_customer_approves_on_her_phone() {
+    let app = TestApp::new().await;
+    let Some((c, _driver, base)) = browser(&app).await else {
+        return;
+    };
+    let token = app.token_for("ingrid").await;
+    let hits = app
+        .api(
+            axum::http::Method::GET,
+            "/api/v1/search?q=Kari%20Nordmann",
+            crate::support::Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let kari = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "customer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let case = app
+        .api(axum::http::Method::POST, "/api/v1/cases", crate::support::Auth::Bearer(&token),
+            Some(serde_json::json!({"customer_id": kari, "channel": "phone", "category": "technical", "priority": "normal",
+            "subject": "Coolant warning on the screen"})), &[])
+        .await
+        .json();
+    let case_id = case["id"].as_str().unwrap().to_string();
+    let users = app
+        .api(
+            axum::http::Method::GET,
+            "/api/v1/users?limit=200",
+            crate::support::Auth::Bearer(&app.token_for("admin").await),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let id_of = |name: &str| {
+        users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    sign_in(&c, &base, "ingrid").await;
+    c.goto(&format!("{base}/cases/{case_id}")).await.unwrap();
+    c.find(Locator::Css("#book-appointment"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&c, "/workshop/book", "").await;
+    c.find(Locator::Css("input[name=op][value=DIAG]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.execute(
+        "document.getElementById('date').value = '2026-11-23';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click_and_wait(&c, "#find-slots").await;
+    click_and_wait(&c, "button.slot[title='Sindre Moe'], button.slot").await;
+    wait_for_path(&c, "/workshop/repair-orders/", "").await;
+    let ro_url = c.current_url().await.unwrap();
+    move_to(&c, "checked-in").await;
+    move_to(&c, "diagnosing").await;
+    // Work found: added as a job, priced from the catalogue.
+    c.find(Locator::Css("#job-title"))
+        .await
+        .unwrap()
+        .send_keys("Coolant pump")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#job-complaint"))
+        .await
+        .unwrap()
+        .send_keys("Found during diagnosis: the coolant pump is noisy")
+        .await
+        .unwrap();
+    click_and_wait(&c, "#add-job button[type=submit]").await;
+    c.find(Locator::Css("#job-2 .add-line input[name=code]"))
+        .await
+        .unwrap()
+        .send_keys("HV-COOLANT-PUMP")
+        .await
+        .unwrap();
+    click_and_wait(&c, "#job-2 .add-line button").await;
+    // An expired certificate: refused with the reason. A valid one: assigned.
+    choose(&c, "#job-2 .assign select", &id_of("sindre")).await;
+    click_and_wait(&c, "#job-2 .assign button").await;
+    let refusal = c
+        .find(Locator::Css("#refusal"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        refusal.contains("Sindre Moe") && refusal.contains("hv-work"),
+        "{refusal}"
+    );
+    choose(&c, "#job-2 .assign select", &id_of("ole")).await;
+    click_and_wait(&c, "#job-2 .assign button").await;
+    assert!(c.find(Locator::Css("#refusal")).await.is_err());
+    assert!(c
+        .find(Locator::Css("#job-2"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .contains("Ole Berg"));
+    move_to(&c, "waiting-approval").await;
+    let status_page = c
+        .find(Locator::Css("#status-page-link"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // The customer, on her phone, without an account: sees the estimate and approves.
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}{status_page}")).await.unwrap();
+    assert!(h1(&c).await.contains("RO-2026-"));
+    let lang = c
+        .find(Locator::Css("html"))
+        .await
+        .unwrap()
+        .attr("lang")
+        .await
+        .unwrap();
+    assert_eq!(lang.as_deref(), Some("nb"), "Kari reads Norwegian");
+    let fits: bool = c
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(fits, "the status page fits a phone");
+    click_and_wait(&c, "#job-2 button.approve").await;
+    assert!(c.find(Locator::Css("p.ok[role=status]")).await.is_ok());
+    assert!(
+        c.find(Locator::Css("#job-2 button.approve")).await.is_err(),
+        "decided once"
+    );
+    std::fs::write(
+        shot_dir().join("status-page-phone.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // Back at the desk: the repair goes on to ready.
+    c.set_window_size(1280, 900).await.unwrap();
+    c.goto(ro_url.as_str()).await.unwrap();
+    for s in ["in-repair", "quality-check", "ready"] {
+        move_to(&c, s).await;
+    }
+    c.goto(&format!("{base}{status_page}")).await.unwrap();
+    let approval = c
+        .find(Locator::Css("#job-2 .badge"))
+        .await
+        .unwrap()
+        .attr("class")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(approval.contains("approval-approved"), "{approval}");
+    let _ = c.close().await;
 }
