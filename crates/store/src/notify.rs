@@ -79,13 +79,13 @@ pub(crate) async fn enqueue(
     ctx: &RoContext,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let customer: Option<(String, Option<String>, Option<String>, String, Option<i64>)> =
-        sqlx::query_as(
-            "SELECT name, email, phone, language, erased_at FROM customers WHERE id = $1",
-        )
-        .bind(&ctx.customer_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    type Row = (String, Option<String>, Option<String>, String, Option<i64>);
+    let customer: Option<Row> = sqlx::query_as(
+        "SELECT name, email, phone, language, erased_at FROM customers WHERE id = $1",
+    )
+    .bind(&ctx.customer_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let Some((name, email, phone, lang, erased)) = customer else {
         return Ok(());
     };
@@ -749,7 +749,16 @@ impl crate::cli::Cli<'_> {
             if took.rows_affected() != 1 {
                 continue;
             }
-            let row: Option<(String, Option<String>, String, String, Option<String>, Option<String>, i64)> = sqlx::query_as(
+            type Row = (
+                String,
+                Option<String>,
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                i64,
+            );
+            let row: Option<Row> = sqlx::query_as(
                 "SELECT channel, recipient, subject, body, attachment_name, attachment, attempts FROM outbox WHERE id = $1",
             )
             .bind(&id)

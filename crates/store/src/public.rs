@@ -120,7 +120,17 @@ impl Store {
         if token.len() < 20 || token.len() > 64 {
             return Err(StoreError::NotFound);
         }
-        let r: Option<(String, String, String, String, Option<String>, String, Option<i64>, Option<String>)> = sqlx::query_as(
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            Option<i64>,
+            Option<String>,
+        );
+        let r: Option<Row> = sqlx::query_as(
             "SELECT r.id, r.number, r.status, o.name, CASE WHEN v.id IS NULL THEN NULL ELSE COALESCE(v.model, 'Vehicle') || ' ' || COALESCE(v.registration, v.vin) END, \
              c.language, r.eta, r.appointment_id FROM repair_orders r JOIN organisations o ON o.id = r.organisation_id JOIN customers c ON c.id = r.customer_id \
              LEFT JOIN vehicles v ON v.id = r.vehicle_id WHERE r.public_token = $1",

@@ -1216,8 +1216,8 @@ impl Store {
             .take(text("part_number", &input.part_number, 2, 40))
             .map(|n| n.to_ascii_uppercase());
         let description = errs.take(text("description", &input.description, 2, 200));
-        let price = errs.take(parse_centi("price", &input.price, 0, 100_000_000_00));
-        let cost = errs.take(parse_centi("cost", &input.cost, 0, 100_000_000_00));
+        let price = errs.take(parse_centi("price", &input.price, 0, 10_000_000_000));
+        let cost = errs.take(parse_centi("cost", &input.cost, 0, 10_000_000_000));
         errs.into_result()?;
         let id = new_id();
         let r = sqlx::query("INSERT INTO parts (id, organisation_id, part_number, description, price_minor, cost_minor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
@@ -2012,7 +2012,19 @@ impl Store {
     }
 
     async fn appointment_view(&self, id: &str) -> Result<Option<AppointmentView>, StoreError> {
-        let row: Option<(String, String, i64, i64, Option<String>, String, String, Option<String>, String, String)> = sqlx::query_as(
+        type Row = (
+            String,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+        );
+        let row: Option<Row> = sqlx::query_as(
             "SELECT a.id, a.kind, a.starts_at, a.ends_at, b.name, a.technician_id, u.display_name, a.address, a.status, a.source \
              FROM appointments a JOIN users u ON u.id = a.technician_id LEFT JOIN bays b ON b.id = a.bay_id WHERE a.id = $1",
         )
@@ -2135,7 +2147,15 @@ impl Store {
     }
 
     async fn ro_events(&self, ro_id: &str) -> Result<Vec<RoEvent>, StoreError> {
-        let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>, String)> = sqlx::query_as(
+        type Row = (
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT e.at, e.kind, e.status, e.body, u.display_name, e.via FROM ro_events e LEFT JOIN users u ON u.id = e.actor_user_id \
              WHERE e.repair_order_id = $1 ORDER BY e.at, e.id",
         )
@@ -2556,7 +2576,7 @@ impl Store {
                     "unit_price",
                     opt(&input.unit_price).unwrap_or(""),
                     0,
-                    100_000_000_00,
+                    10_000_000_000,
                 ));
                 let qty = match opt(&input.quantity) {
                     Some(q) => errs.take(parse_centi("quantity", q, 1, 100_000_000)),

@@ -188,6 +188,7 @@ struct SurveyView<'a> {
     comment: String,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn survey_view(
     state: &AppState,
     ctx: &RequestCtx,

@@ -179,7 +179,7 @@ pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         .unwrap_or_default()
         .into_iter()
         .map(|(ro, j)| JobRow {
-            clocked_on: j.clocked_on.iter().any(|n| *n == s.caller.display_name),
+            clocked_on: j.clocked_on.contains(&s.caller.display_name),
             job_title: j.title,
             ro,
         })
