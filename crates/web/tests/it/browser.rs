@@ -811,5 +811,78 @@ async fn advisor_books_from_a_case_and_the_customer_approves_on_her_phone() {
         .unwrap()
         .unwrap();
     assert!(approval.contains("approval-approved"), "{approval}");
+
+    // Delivered: the messages go out through the outbox to a real SMTP server and the SMS
+    // endpoint, in Kari's language; she answers the survey from the link in her mail.
+    c.goto(ro_url.as_str()).await.unwrap();
+    move_to(&c, "delivered").await;
+    if let Some(smtp) = aftersales_notify::testing::SmtpSink::start().await {
+        let sms = aftersales_notify::testing::SmsReceiver::start().await;
+        let transports = aftersales_notify::Transports {
+            mail: Some(aftersales_notify::Mailer::new(&smtp.config()).unwrap()),
+            sms: Some(aftersales_notify::SmsGateway::new(&sms.config()).unwrap()),
+        };
+        use aftersales_domain::clock::Clock;
+        let later = app.clock.now() + time::Duration::hours(2);
+        aftersales_notify::deliver_due(&app.store, &transports, later)
+            .await
+            .unwrap();
+        let mails = smtp.received();
+        let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
+        for want in [
+            "Timen din er bestilt",
+            "Vi trenger din godkjenning",
+            "Bilen din er klar",
+            "Hvordan var besøket?",
+        ] {
+            assert!(
+                subjects.iter().any(|s| s.starts_with(want)),
+                "{want} in {subjects:?}"
+            );
+        }
+        assert!(sms.received().iter().any(|r| r.body["text"]
+            .as_str()
+            .unwrap()
+            .contains("klar til henting")));
+        let survey = mails
+            .iter()
+            .find(|m| m.subject.starts_with("Hvordan var besøket?"))
+            .unwrap();
+        let link = survey
+            .text
+            .split_whitespace()
+            .find(|w| w.contains("/survey/"))
+            .unwrap();
+        let path = &link[link.find("/survey/").unwrap()..];
+        c.set_window_size(390, 844).await.unwrap();
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        c.find(Locator::Css("input[name=csat][value='5']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Css("input[name=nps][value='9']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.find(Locator::Css("#comment"))
+            .await
+            .unwrap()
+            .send_keys("Rask og hyggelig")
+            .await
+            .unwrap();
+        click_and_wait(&c, "form[action^='/survey/'] button[type=submit]").await;
+        assert!(c.find(Locator::Css("#survey-thanks")).await.is_ok());
+        assert!(
+            app.store
+                .survey(path.trim_start_matches("/survey/"))
+                .await
+                .unwrap()
+                .answered
+        );
+    }
     let _ = c.close().await;
 }
