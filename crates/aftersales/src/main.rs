@@ -613,7 +613,7 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
             loop {
                 tick.tick().await;
                 if let Err(e) =
-                    aftersales_notify::deliver_due(&store, &transports, SystemClock.now()).await
+                    aftersales_notify::deliver_due(&store, &transports, &SystemClock).await
                 {
                     tracing::warn!(error = %e, "outbox delivery failed");
                 }

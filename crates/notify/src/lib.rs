@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use aftersales_domain::clock::Clock;
 use aftersales_domain::notify::MessageChannel;
 use aftersales_store::notify::OutboxJob;
 use aftersales_store::{Store, StoreError};
@@ -14,7 +15,6 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 /// How to reach the SMTP server.
 #[derive(Debug, Clone, Deserialize)]
@@ -225,15 +225,19 @@ pub struct Round {
 }
 
 /// Delivers every due message once: the worker loop calls this every few seconds; tests call it
-/// directly with a controlled `now`.
+/// with a controlled clock. Messages are claimed ten at a time, each claim leased from the
+/// clock's time then, so a slow round never outlives its leases.
 pub async fn deliver_due(
     store: &Store,
     t: &Transports,
-    now: OffsetDateTime,
+    clock: &dyn Clock,
 ) -> Result<Round, StoreError> {
     let mut round = Round::default();
     loop {
-        let jobs = store.cli().claim_outbox(&t.channels(), now, 50).await?;
+        let jobs = store
+            .cli()
+            .claim_outbox(&t.channels(), clock.now(), 10)
+            .await?;
         if jobs.is_empty() {
             return Ok(round);
         }
@@ -245,7 +249,7 @@ pub async fn deliver_due(
             };
             match outcome {
                 Ok(()) => {
-                    store.cli().outbox_sent(&job.id, now).await?;
+                    store.cli().outbox_sent(&job.id, clock.now()).await?;
                     round.sent += 1;
                 }
                 Err(e) => {
@@ -253,7 +257,7 @@ pub async fn deliver_due(
                     tracing::warn!(outbox = %job.id, channel = job.channel.as_str(), error = %e, "delivery failed");
                     if store
                         .cli()
-                        .outbox_failed(&job.id, &e.to_string(), permanent, now)
+                        .outbox_failed(&job.id, &e.to_string(), permanent, clock.now())
                         .await?
                     {
                         round.dead += 1;

@@ -189,12 +189,12 @@ pub fn default_policy(priority: Priority) -> (i64, i64) {
 }
 
 #[derive(sqlx::FromRow)]
-struct CaseRow {
-    id: String,
+pub(crate) struct CaseRow {
+    pub(crate) id: String,
     number: String,
     organisation_id: String,
     organisation_name: String,
-    customer_id: Option<String>,
+    pub(crate) customer_id: Option<String>,
     customer_name: Option<String>,
     vehicle_id: Option<String>,
     vehicle_label: Option<String>,
@@ -1044,7 +1044,11 @@ impl Store {
         Ok(())
     }
 
-    async fn writable_case(&self, scope: &Scope, id: &str) -> Result<CaseRow, StoreError> {
+    pub(crate) async fn writable_case(
+        &self,
+        scope: &Scope,
+        id: &str,
+    ) -> Result<CaseRow, StoreError> {
         let row = self.case_row(scope, id).await?;
         scope.require(&row.organisation_id, Permission::CrmWrite)?;
         Ok(row)

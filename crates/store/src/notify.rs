@@ -24,6 +24,10 @@ use crate::scope::Scope;
 use crate::workshop::RoContext;
 use crate::{from_micros, micros, new_id};
 
+/// How long a claimed message is reserved for the worker that claimed it. Sending times out after
+/// 20 seconds and a worker claims at most `limit` messages at once, well inside this.
+const LEASE: Duration = Duration::minutes(15);
+
 /// A calendar file for the booking mail.
 pub(crate) struct CalendarFile {
     pub uid: String,
@@ -741,7 +745,7 @@ impl crate::cli::Cli<'_> {
         let mut out = Vec::new();
         for id in ids {
             let took = sqlx::query("UPDATE outbox SET lease_until = $1 WHERE id = $2 AND status = 'pending' AND (lease_until IS NULL OR lease_until < $3)")
-                .bind(micros(now + Duration::minutes(5)))
+                .bind(micros(now + LEASE))
                 .bind(&id)
                 .bind(micros(now))
                 .execute(pool)
@@ -764,6 +768,16 @@ impl crate::cli::Cli<'_> {
             .bind(&id)
             .fetch_optional(pool)
             .await?;
+            // Consent and erasure are read again at sending time: a survey or an SMS held for the
+            // morning does not go to someone who said no (or was erased) meanwhile.
+            if let Some(reason) = self.blocked(&id).await? {
+                sqlx::query("UPDATE outbox SET status = 'skipped', last_error = $1, lease_until = NULL WHERE id = $2")
+                    .bind(reason)
+                    .bind(&id)
+                    .execute(pool)
+                    .await?;
+                continue;
+            }
             if let Some((
                 channel,
                 Some(recipient),
@@ -791,8 +805,33 @@ impl crate::cli::Cli<'_> {
         Ok(out)
     }
 
+    /// Why a claimed message may no longer go out, if it may not.
+    async fn blocked(&self, id: &str) -> Result<Option<&'static str>, StoreError> {
+        let row: Option<(String, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT x.channel, x.customer_id, c.erased_at FROM outbox x LEFT JOIN customers c ON c.id = x.customer_id WHERE x.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.store().pool)
+        .await?;
+        let Some((channel, Some(customer), erased)) = row else {
+            return Ok(None);
+        };
+        if erased.is_some() {
+            return Ok(Some("the customer was erased"));
+        }
+        let latest: Option<i64> = sqlx::query_scalar(
+            "SELECT granted FROM consents WHERE customer_id = $1 AND purpose = 'service' AND channel = $2 ORDER BY at DESC, id DESC LIMIT 1",
+        )
+        .bind(&customer)
+        .bind(&channel)
+        .fetch_optional(&self.store().pool)
+        .await?;
+        Ok((latest == Some(0)).then_some("the customer declined service messages on this channel"))
+    }
+
+    /// Records a delivery; only a message still pending (its lease not taken over) changes.
     pub async fn outbox_sent(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, lease_until = NULL, last_error = NULL WHERE id = $2")
+        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, lease_until = NULL, last_error = NULL WHERE id = $2 AND status = 'pending'")
             .bind(micros(now))
             .bind(id)
             .execute(&self.store().pool)
@@ -809,11 +848,19 @@ impl crate::cli::Cli<'_> {
         permanent: bool,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let attempts: Option<i64> = sqlx::query_scalar("SELECT attempts FROM outbox WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.store().pool)
-            .await?;
-        let attempts = attempts.ok_or(StoreError::NotFound)? + 1;
+        let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT x.attempts, x.channel, m.time_zone FROM outbox x JOIN organisations o ON o.id = x.organisation_id \
+             LEFT JOIN markets m ON m.id = o.market_id WHERE x.id = $1 AND x.status = 'pending'",
+        )
+        .bind(id)
+        .fetch_optional(&self.store().pool)
+        .await?;
+        let (attempts, channel, tz) = row.ok_or(StoreError::NotFound)?;
+        let attempts = attempts + 1;
+        let zone = tz
+            .and_then(|t| Zone::parse("tz", &t).ok())
+            .unwrap_or(Zone::KNOWN[0]);
+        let channel = MessageChannel::parse("channel", &channel).unwrap_or(MessageChannel::Email);
         let error: String = error.chars().take(1000).collect();
         let next = if permanent {
             None
@@ -825,7 +872,8 @@ impl crate::cli::Cli<'_> {
                 sqlx::query("UPDATE outbox SET attempts = $1, last_error = $2, not_before = $3, lease_until = NULL WHERE id = $4")
                     .bind(attempts)
                     .bind(&error)
-                    .bind(micros(now + d))
+                    // A retried SMS still waits out the quiet hours.
+                    .bind(micros(send_after(channel, zone, now + d)))
                     .bind(id)
                     .execute(&self.store().pool)
                     .await?;

@@ -241,7 +241,15 @@ impl Store {
         approve: bool,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let (id, ..) = self.ro_by_token(token).await?;
+        let (id, _, status, ..) = self.ro_by_token(token).await?;
+        if !RoStatus::parse("status", &status).is_ok_and(|s| s.is_active()) {
+            return Err(ValidationErrors::single(
+                "job_id",
+                Rule::NotAllowed,
+                "this repair order is finished; call us if something is wrong",
+            )
+            .into());
+        }
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE ro_jobs SET approval = $1, approval_at = $2, approval_via = 'status-page' WHERE id = $3 AND repair_order_id = $4 AND approval = 'pending'")
             .bind(if approve { "approved" } else { "declined" })
@@ -437,20 +445,21 @@ impl Store {
         let (need, _) = self
             .need_for(org, &[op.to_string()], AppointmentKind::Workshop)
             .await?;
-        let (_, slots, _) = self.day_slots(org, date, &need, now + LEAD).await?;
+        let (_, slots, _) = self.day_slots(org, date, &need, now + LEAD, None).await?;
         Ok(availability_view(date, &need, slots, None))
     }
 
     /// Books online: validates, limits per client address, links the customer when every
     /// contact given belongs to one known customer (else records a new one), and books the slot
-    /// like an advisor would. Answers with the booking; the confirmation goes by e-mail.
+    /// like an advisor would. Answers with the booking, and with the status-page token only when
+    /// the booking made a new customer; the confirmation goes by e-mail.
     pub async fn book_self_service(
         &self,
         b: &SelfBooking,
         lang: Language,
         ip: &str,
         now: OffsetDateTime,
-    ) -> Result<(Booked, String), StoreError> {
+    ) -> Result<(Booked, Option<String>), StoreError> {
         let recent: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM public_submissions WHERE ip = $1 AND at > $2")
                 .bind(ip)
@@ -521,6 +530,32 @@ impl Store {
         {
             matches.push(self.customer_for_intake(org, &handle).await?);
         }
+        // Every valid attempt counts towards the limit, booked or not.
+        sqlx::query(
+            "INSERT INTO public_submissions (id, ip, at, case_id) VALUES ($1, $2, $3, NULL)",
+        )
+        .bind(new_id())
+        .bind(ip)
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await?;
+        let (need, ops) = self
+            .need_for(
+                org,
+                &[b.operation.trim().to_string()],
+                AppointmentKind::Workshop,
+            )
+            .await?;
+        // Nobody is recorded for a time that is not free.
+        let local_date = self.zone_of(org).await.local(start).date();
+        let (_, free, _) = self
+            .day_slots(org, local_date, &need, now + LEAD, None)
+            .await?;
+        if !free.is_ok_and(|f| f.iter().any(|s| s.starts_at() == start)) {
+            return Err(StoreError::Taken(
+                "starts_at: this time is not free; choose another".into(),
+            ));
+        }
         let known = match matches.first() {
             Some(Some(first))
                 if matches
@@ -531,6 +566,7 @@ impl Store {
             }
             _ => None,
         };
+        let known_customer = known.is_some();
         let customer_id = match known {
             Some(id) => id,
             None => {
@@ -576,13 +612,6 @@ impl Store {
                 .trim()
                 .to_string();
         }
-        let (need, ops) = self
-            .need_for(
-                org,
-                &[b.operation.trim().to_string()],
-                AppointmentKind::Workshop,
-            )
-            .await?;
         let booked = self
             .book_slot(
                 &BookingPlan {
@@ -603,19 +632,19 @@ impl Store {
                 now,
             )
             .await?;
-        sqlx::query(
-            "INSERT INTO public_submissions (id, ip, at, case_id) VALUES ($1, $2, $3, NULL)",
-        )
-        .bind(new_id())
-        .bind(ip)
-        .bind(micros(now))
-        .execute(&self.pool)
-        .await?;
-        let token: String =
-            sqlx::query_scalar("SELECT public_token FROM repair_orders WHERE id = $1")
-                .bind(&booked.repair_order_id)
-                .fetch_one(&self.pool)
-                .await?;
+        // The status page is shown to the person at the form only when the booking made a new
+        // customer record; a booking linked to a known customer by their e-mail could be typed by
+        // anyone, so its link goes to that customer's mailbox only.
+        let token: Option<String> = if known_customer {
+            None
+        } else {
+            Some(
+                sqlx::query_scalar("SELECT public_token FROM repair_orders WHERE id = $1")
+                    .bind(&booked.repair_order_id)
+                    .fetch_one(&self.pool)
+                    .await?,
+            )
+        };
         Ok((booked, token))
     }
 

@@ -1280,6 +1280,112 @@ impl Store {
         Ok(())
     }
 
+    /// The customer, vehicle and case of a booking or repair order, checked to belong together:
+    /// the customer is one of this service point's market, the vehicle is currently theirs, the
+    /// case is about them and the caller may write to it (the booking is noted on it).
+    async fn parties(
+        &self,
+        scope: &Scope,
+        org: &str,
+        customer_id: &str,
+        vehicle_id: &Option<String>,
+        case_id: &Option<String>,
+        errs: &mut ValidationErrors,
+    ) -> Result<(Option<crate::crm::Customer>, Option<String>, Option<String>), StoreError> {
+        let lineage = self.lineage(org).await?;
+        let customer = match self.get_customer(scope, customer_id.trim()).await {
+            Ok(c) if lineage.contains(&c.organisation_id) && c.erased_at.is_none() => Some(c),
+            Ok(_) => {
+                errs.push(FieldError::new(
+                    "customer_id",
+                    Rule::NotAllowed,
+                    "the customer belongs to another market than this service point, or was erased",
+                ));
+                None
+            }
+            Err(StoreError::NotFound) => {
+                errs.push(FieldError::new(
+                    "customer_id",
+                    Rule::Unknown,
+                    "customer_id names no customer you can see",
+                ));
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        let vehicle = match opt(vehicle_id) {
+            Some(v) => match self.get_vehicle(scope, v).await {
+                Ok(v) => {
+                    let owned: Option<String> = sqlx::query_scalar("SELECT customer_id FROM vehicle_ownerships WHERE vehicle_id = $1 AND to_date IS NULL")
+                        .bind(&v.id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    if customer
+                        .as_ref()
+                        .is_some_and(|c| owned.as_deref() != Some(c.id.as_str()))
+                    {
+                        errs.push(FieldError::new(
+                            "vehicle_id",
+                            Rule::NotAllowed,
+                            "the vehicle is not the customer's (by its current ownership)",
+                        ));
+                        None
+                    } else {
+                        Some(v.id)
+                    }
+                }
+                Err(StoreError::NotFound) => {
+                    errs.push(FieldError::new(
+                        "vehicle_id",
+                        Rule::Unknown,
+                        "vehicle_id names no vehicle you can see",
+                    ));
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        let case = match opt(case_id) {
+            Some(c) => match self.writable_case(scope, c).await {
+                Ok(row)
+                    if row.customer_id.is_none()
+                        || row.customer_id.as_deref()
+                            == customer.as_ref().map(|c| c.id.as_str()) =>
+                {
+                    Some(row.id)
+                }
+                Ok(_) => {
+                    errs.push(FieldError::new(
+                        "case_id",
+                        Rule::NotAllowed,
+                        "the case is about another customer",
+                    ));
+                    None
+                }
+                Err(StoreError::NotFound) => {
+                    errs.push(FieldError::new(
+                        "case_id",
+                        Rule::Unknown,
+                        "case_id names no case you can see",
+                    ));
+                    None
+                }
+                Err(StoreError::Forbidden(_)) => {
+                    errs.push(FieldError::new(
+                        "case_id",
+                        Rule::NotAllowed,
+                        "you follow this case read-only; its handling party books",
+                    ));
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        Ok((customer, vehicle, case))
+    }
+
     // ---- Availability and booking -----------------------------------------------------------------
 
     pub(crate) async fn need_for(
@@ -1344,6 +1450,7 @@ impl Store {
         date: Date,
         need: &Need,
         earliest: OffsetDateTime,
+        only: Option<&str>,
     ) -> Result<
         (
             Zone,
@@ -1352,6 +1459,7 @@ impl Store {
         ),
         StoreError,
     > {
+        check_day(date)?;
         let cal = self.calendar_for(org, date.midnight().assume_utc()).await?;
         let zone = cal.zone;
         let open: Vec<(i64, i64)> = cal
@@ -1372,6 +1480,10 @@ impl Store {
         let mut techs = Vec::new();
         let mut names = BTreeMap::new();
         for t in self.technicians_of(org, date).await? {
+            // A technician asked for by name: the day is planned with them alone.
+            if only.is_some_and(|o| o != t.user_id) {
+                continue;
+            }
             let mut shifts: Vec<(i64, i64)> = t
                 .shifts
                 .iter()
@@ -1454,7 +1566,7 @@ impl Store {
         self.require_service_point(scope, org, Permission::CrmRead)
             .await?;
         let (need, _) = self.need_for(org, operations, kind).await?;
-        let (_, slots, names) = self.day_slots(org, date, &need, now).await?;
+        let (_, slots, names) = self.day_slots(org, date, &need, now, None).await?;
         Ok(availability_view(date, &need, slots, Some(&names)))
     }
 
@@ -1474,48 +1586,16 @@ impl Store {
         let start = errs.take(parse_instant("starts_at", &input.starts_at));
         let complaint =
             opt(&input.complaint).and_then(|c| errs.take(text_block("complaint", c, 2, 5000)));
-        let customer = match self.get_customer(scope, input.customer_id.trim()).await {
-            Ok(c) => Some(c),
-            Err(StoreError::NotFound) => {
-                errs.push(FieldError::new(
-                    "customer_id",
-                    Rule::Unknown,
-                    "customer_id names no customer you can see",
-                ));
-                None
-            }
-            Err(e) => return Err(e),
-        };
-        let vehicle_id = match opt(&input.vehicle_id) {
-            Some(v) => match self.get_vehicle(scope, v).await {
-                Ok(v) => Some(v.id),
-                Err(StoreError::NotFound) => {
-                    errs.push(FieldError::new(
-                        "vehicle_id",
-                        Rule::Unknown,
-                        "vehicle_id names no vehicle you can see",
-                    ));
-                    None
-                }
-                Err(e) => return Err(e),
-            },
-            None => None,
-        };
-        let case_id = match opt(&input.case_id) {
-            Some(c) => match self.get_case(scope, c, now).await {
-                Ok(c) => Some(c.id),
-                Err(StoreError::NotFound) => {
-                    errs.push(FieldError::new(
-                        "case_id",
-                        Rule::Unknown,
-                        "case_id names no case you can see",
-                    ));
-                    None
-                }
-                Err(e) => return Err(e),
-            },
-            None => None,
-        };
+        let (customer, vehicle_id, case_id) = self
+            .parties(
+                scope,
+                org,
+                &input.customer_id,
+                &input.vehicle_id,
+                &input.case_id,
+                &mut errs,
+            )
+            .await?;
         if let Some(s) = start {
             if s.unix_timestamp() % (UNIT_MINUTES * 60) != 0 {
                 errs.push(FieldError::new(
@@ -1599,20 +1679,16 @@ impl Store {
     ) -> Result<Booked, StoreError> {
         let local_date = self.zone_of(p.org).await.local(p.start).date();
         for _attempt in 0..3 {
-            let (_, slots, _) = self.day_slots(p.org, local_date, p.need, now).await?;
-            let slot = slots.ok().and_then(|s| {
-                s.into_iter()
-                    .filter(|s| s.start == unit_floor(p.start))
-                    .find(|s| p.technician.is_none_or(|t| s.technician == t))
-            });
-            // The finder offers each start once; with a technician asked for, look for their slot.
-            let slot = match (slot, p.technician) {
-                (Some(s), _) => s,
-                (None, Some(_)) | (None, None) => {
-                    return Err(StoreError::Taken(
-                        "starts_at: this time is not free; choose another slot".into(),
-                    ))
-                }
+            let (_, slots, _) = self
+                .day_slots(p.org, local_date, p.need, now, p.technician)
+                .await?;
+            let Some(slot) = slots
+                .ok()
+                .and_then(|s| s.into_iter().find(|s| s.start == unit_floor(p.start)))
+            else {
+                return Err(StoreError::Taken(
+                    "starts_at: this time is not free; choose another slot".into(),
+                ));
             };
             match self.write_booking(p, &slot, now).await {
                 Ok(b) => return Ok(b),
@@ -1820,48 +1896,16 @@ impl Store {
             .await?;
         let mut errs = ValidationErrors::default();
         let complaint = errs.take(text_block("complaint", &input.complaint, 2, 5000));
-        let customer = match self.get_customer(scope, input.customer_id.trim()).await {
-            Ok(c) => Some(c),
-            Err(StoreError::NotFound) => {
-                errs.push(FieldError::new(
-                    "customer_id",
-                    Rule::Unknown,
-                    "customer_id names no customer you can see",
-                ));
-                None
-            }
-            Err(e) => return Err(e),
-        };
-        let vehicle_id = match opt(&input.vehicle_id) {
-            Some(v) => match self.get_vehicle(scope, v).await {
-                Ok(v) => Some(v.id),
-                Err(StoreError::NotFound) => {
-                    errs.push(FieldError::new(
-                        "vehicle_id",
-                        Rule::Unknown,
-                        "vehicle_id names no vehicle you can see",
-                    ));
-                    None
-                }
-                Err(e) => return Err(e),
-            },
-            None => None,
-        };
-        let case_id = match opt(&input.case_id) {
-            Some(c) => match self.get_case(scope, c, now).await {
-                Ok(c) => Some(c.id),
-                Err(StoreError::NotFound) => {
-                    errs.push(FieldError::new(
-                        "case_id",
-                        Rule::Unknown,
-                        "case_id names no case you can see",
-                    ));
-                    None
-                }
-                Err(e) => return Err(e),
-            },
-            None => None,
-        };
+        let (customer, vehicle_id, case_id) = self
+            .parties(
+                scope,
+                org,
+                &input.customer_id,
+                &input.vehicle_id,
+                &input.case_id,
+                &mut errs,
+            )
+            .await?;
         errs.into_result()?;
         let (Some(customer), Some(complaint)) = (customer, complaint) else {
             return Err(StoreError::Internal(
@@ -2462,7 +2506,7 @@ impl Store {
     ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
         require_active(RoStatus::parse("status", &row.status).unwrap_or(RoStatus::Booked))?;
-        let (job_pay, _, _) = self.job_of(ro_id, job_id).await?;
+        let (job_pay, _, job_tech) = self.job_of(ro_id, job_id).await?;
         let mut errs = ValidationErrors::default();
         let kind = errs.take(LineKind::parse("kind", &input.kind));
         let pay = match opt(&input.pay_type) {
@@ -2602,6 +2646,27 @@ impl Store {
         let (Some(line), Some(pay)) = (line, pay) else {
             return Err(StoreError::Internal("validated line lost a field".into()));
         };
+        // Work that needs a certificate cannot slip onto a job already given to someone without it.
+        if let (Some(tech), Some(cert)) = (&job_tech, &line.cert) {
+            let name: String = sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
+                .bind(tech)
+                .fetch_one(&self.pool)
+                .await?;
+            let today = self.zone_of(&org).await.local(now).date();
+            let certs: Vec<Certificate> = self
+                .certifications_of(tech, today)
+                .await?
+                .into_iter()
+                .map(|c| Certificate {
+                    code: c.code,
+                    issued_on: c.issued_on,
+                    expires_on: c.expires_on,
+                })
+                .collect();
+            check_competence(&name, &certs, std::slice::from_ref(cert), today)
+                .map_err(StoreError::Refused)?;
+        }
+        let status = RoStatus::parse("status", &row.status).unwrap_or(RoStatus::Booked);
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
@@ -2640,6 +2705,13 @@ impl Store {
             .bind(micros(now))
             .execute(&mut *tx)
             .await?;
+        // An estimate the customer approved has grown: they decide again.
+        if pay == PayType::Customer && !matches!(status, RoStatus::Booked | RoStatus::CheckedIn) {
+            sqlx::query("UPDATE ro_jobs SET approval = 'pending', approval_at = NULL, approval_via = NULL WHERE id = $1 AND approval = 'approved'")
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         self.repair_order(scope, ro_id).await
     }
@@ -2660,10 +2732,14 @@ impl Store {
             .await?;
         let (part, qty, backordered) = line.ok_or(StoreError::NotFound)?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM ro_lines WHERE id = $1")
+        let gone = sqlx::query("DELETE FROM ro_lines WHERE id = $1")
             .bind(line_id)
             .execute(&mut *tx)
             .await?;
+        if gone.rows_affected() == 0 {
+            // Removed meanwhile (a double submit): nothing to give back twice.
+            return Err(StoreError::NotFound);
+        }
         if let (Some(part), 0) = (part, backordered) {
             sqlx::query("UPDATE part_stock SET quantity_centi = quantity_centi + $1 WHERE part_id = $2 AND organisation_id = $3")
                 .bind(qty)
@@ -2867,6 +2943,7 @@ impl Store {
         via: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        require_active(RoStatus::parse("status", &row.status).unwrap_or(RoStatus::Booked))?;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE ro_jobs SET approval = $1, approval_at = $2, approval_via = $3 WHERE id = $4 AND repair_order_id = $5 AND approval = 'pending'")
             .bind(if approve { "approved" } else { "declined" })
@@ -2949,7 +3026,12 @@ impl Store {
         if next == RoStatus::WaitingApproval && pending == 0 {
             return Err(ValidationErrors::single("status", Rule::NotAllowed, "nothing waits for the customer's approval: add the work found as a job paid by the customer first").into());
         }
-        if current == RoStatus::WaitingApproval && pending > 0 {
+        // The car is not finished (or handed back) while the customer still has to decide on work.
+        let finishing = matches!(
+            next,
+            RoStatus::QualityCheck | RoStatus::Cleaning | RoStatus::Ready | RoStatus::Delivered
+        );
+        if (current == RoStatus::WaitingApproval || finishing) && pending > 0 {
             return Err(ValidationErrors::single(
                 "status",
                 Rule::NotAllowed,
@@ -3096,6 +3178,7 @@ impl Store {
         date: Date,
     ) -> Result<Vec<(AppointmentView, RoSummary)>, StoreError> {
         scope.require(org, Permission::CrmRead)?;
+        check_day(date)?;
         let zone = self.zone_of(org).await;
         let (a, b) = (
             zone.instant(date.midnight()),
@@ -3174,6 +3257,20 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+/// Days the calendar can plan: a date far outside working life is a typing error, not a plan.
+pub(crate) fn check_day(date: Date) -> Result<(), StoreError> {
+    if (2000..=2999).contains(&date.year()) {
+        Ok(())
+    } else {
+        Err(ValidationErrors::single(
+            "date",
+            Rule::NotAllowed,
+            "date must be between the years 2000 and 2999",
+        )
+        .into())
     }
 }
 

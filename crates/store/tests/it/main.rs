@@ -68,6 +68,7 @@ conformance!(
     fifty_parallel_bookings_of_the_last_slot_make_one,
     repair_order_from_booking_to_survey,
     outbox_respects_rules_consent_and_quiet_hours,
+    approvals_competence_and_consent_hold_to_the_end,
 );
 
 #[tokio::test]

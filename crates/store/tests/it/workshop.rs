@@ -821,3 +821,197 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         .iter()
         .any(|m| m.id == job.id));
 }
+
+pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
+    let (t0, trd, kari) = setup(store).await;
+    let ingrid = caller(store, "ingrid", t0).await;
+    let sindre = caller(store, "sindre", t0).await;
+    // A technician asked for by name gets the slot even when the other is less loaded.
+    let mut b = booking(&trd, &kari, &["DIAG"], "2026-11-23T12:00:00+01:00");
+    b.technician_id = Some(sindre.scope.user_id().to_string());
+    let booked = store.book_appointment(&ingrid.scope, &b, t0).await.unwrap();
+    let mut ro = store
+        .repair_order(&ingrid.scope, &booked.repair_order_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        ro.appointment.as_ref().unwrap().technician.label,
+        "Sindre Moe"
+    );
+    // A far-future day is refused, not a crash.
+    assert!(matches!(
+        store
+            .availability(
+                &ingrid.scope,
+                &trd,
+                date!(9999 - 12 - 31),
+                AppointmentKind::Workshop,
+                &["DIAG".into()],
+                t0
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Another customer's car cannot be booked on Kari.
+    let ola = store
+        .search_crm(&ingrid.scope, "Ola Hansen", 5)
+        .await
+        .unwrap();
+    let ola = ola
+        .iter()
+        .find(|h| h.kind == "customer")
+        .unwrap()
+        .id
+        .clone();
+    let car = store.vehicles_of(&ingrid.scope, &ola).await.unwrap()[0]
+        .id
+        .clone();
+    let mut wrong = booking(&trd, &kari, &["DIAG"], "2026-11-23T13:00:00+01:00");
+    wrong.vehicle_id = Some(car);
+    match store.book_appointment(&ingrid.scope, &wrong, t0).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "vehicle_id"),
+        other => panic!("{other:?}"),
+    }
+    for s in [RoStatus::CheckedIn, RoStatus::Diagnosing] {
+        ro = store
+            .set_ro_status(&ingrid.scope, &ro.id, s, ro.version, t0)
+            .await
+            .unwrap();
+    }
+    // Sindre holds the diagnosis job; high-voltage work cannot be slipped onto it.
+    let job1 = ro.jobs[0].id.clone();
+    store
+        .assign_technician(&ingrid.scope, &ro.id, &job1, sindre.scope.user_id(), t0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .add_line(
+                &ingrid.scope,
+                &ro.id,
+                &job1,
+                &LineInput {
+                    kind: "labour".into(),
+                    code: Some("HV-DIAG".into()),
+                    ..Default::default()
+                },
+                t0
+            )
+            .await,
+        Err(StoreError::Refused(Refusal::ExpiredCertification { .. }))
+    ));
+    // Added work waiting for the customer blocks finishing the car.
+    ro = store
+        .add_job(
+            &ingrid.scope,
+            &ro.id,
+            &JobInput {
+                title: "Wipers".into(),
+                complaint: "Worn wiper blades".into(),
+                pay_type: None,
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let job2 = ro.jobs[1].id.clone();
+    ro = store
+        .add_line(
+            &ingrid.scope,
+            &ro.id,
+            &job2,
+            &LineInput {
+                kind: "labour".into(),
+                code: Some("WIPER".into()),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    ro = store
+        .set_ro_status(&ingrid.scope, &ro.id, RoStatus::InRepair, ro.version, t0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .set_ro_status(
+                &ingrid.scope,
+                &ro.id,
+                RoStatus::QualityCheck,
+                ro.version,
+                t0
+            )
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    ro = store
+        .decide_job(&ingrid.scope, &ro.id, &job2, true, t0)
+        .await
+        .unwrap();
+    // The approved estimate grows: the customer decides again.
+    ro = store
+        .add_line(
+            &ingrid.scope,
+            &ro.id,
+            &job2,
+            &LineInput {
+                kind: "part".into(),
+                code: Some("1089472-00-B".into()),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ro.jobs[1].approval, Approval::Pending);
+    ro = store
+        .decide_job(&ingrid.scope, &ro.id, &job2, true, t0)
+        .await
+        .unwrap();
+    for s in [
+        RoStatus::QualityCheck,
+        RoStatus::Ready,
+        RoStatus::Delivered,
+        RoStatus::Closed,
+    ] {
+        ro = store
+            .set_ro_status(&ingrid.scope, &ro.id, s, ro.version, t0)
+            .await
+            .unwrap();
+    }
+    // Consent withdrawn after the survey was written: it is not sent.
+    store
+        .record_consent(
+            &ingrid.scope,
+            &kari,
+            &aftersales_store::crm::ConsentInput {
+                purpose: "service".into(),
+                channel: "email".into(),
+                granted: false,
+                source: "phone".into(),
+                wording: "Ingen e-post".into(),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let claimed = store
+        .cli()
+        .claim_outbox(&[MessageChannel::Email], t0 + Duration::hours(3), 100)
+        .await
+        .unwrap();
+    let msgs = store.ro_messages(&ingrid.scope, &ro.id).await.unwrap();
+    let survey = msgs.iter().find(|m| m.event == "survey").unwrap();
+    assert!(claimed.iter().all(|j| j.id != survey.id));
+    assert_eq!(survey.status, "skipped");
+    // Erasure blanks what was written to the person.
+    store
+        .erase_customer(&ingrid.scope, &kari, t0)
+        .await
+        .unwrap();
+    let msgs = store.ro_messages(&ingrid.scope, &ro.id).await.unwrap();
+    assert!(msgs
+        .iter()
+        .all(|m| m.recipient.is_none() && m.body.is_empty()));
+}

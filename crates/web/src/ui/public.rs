@@ -320,7 +320,8 @@ struct BookView<'a> {
     no_slot: Option<String>,
     form: SelfBooking,
     errors: FormErrors,
-    done: Option<(String, String)>,
+    /// The confirmation, and the status-page link when the person may see it here.
+    done: Option<(String, Option<String>)>,
     refused: Option<String>,
 }
 
@@ -339,7 +340,7 @@ async fn book_view(
     date: String,
     form: SelfBooking,
     errors: FormErrors,
-    done: Option<(String, String)>,
+    done: Option<(String, Option<String>)>,
     refused: Option<String>,
     status: StatusCode,
 ) -> Response {
@@ -483,7 +484,7 @@ pub async fn book(State(state): State<AppState>, ctx: RequestCtx, body: Bytes) -
                 date,
                 SelfBooking::default(),
                 FormErrors::default(),
-                Some((msg, format!("/s/{token}"))),
+                Some((msg, token.map(|t| format!("/s/{t}")))),
                 None,
                 StatusCode::OK,
             )

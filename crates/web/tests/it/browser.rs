@@ -824,9 +824,13 @@ async fn advisor_books_from_a_case_and_the_customer_approves_on_her_phone() {
         };
         use aftersales_domain::clock::Clock;
         let later = app.clock.now() + time::Duration::hours(2);
-        aftersales_notify::deliver_due(&app.store, &transports, later)
-            .await
-            .unwrap();
+        aftersales_notify::deliver_due(
+            &app.store,
+            &transports,
+            &aftersales_domain::clock::FixedClock::new(later),
+        )
+        .await
+        .unwrap();
         let mails = smtp.received();
         let subjects: Vec<&str> = mails.iter().map(|m| m.subject.as_str()).collect();
         for want in [

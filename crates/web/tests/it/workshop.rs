@@ -277,7 +277,13 @@ async fn a_case_becomes_a_repair_the_customer_follows_and_rates() {
 
     // Delivery through the outbox: e-mails to the SMTP server, SMS to the provider endpoint.
     let later = app.clock.now() + Duration::hours(2);
-    let round = deliver_due(&app.store, &transports, later).await.unwrap();
+    let round = deliver_due(
+        &app.store,
+        &transports,
+        &aftersales_domain::clock::FixedClock::new(later),
+    )
+    .await
+    .unwrap();
     assert_eq!(round.dead, 0);
     assert!(round.sent >= 8, "{round:?}");
     let mails: Vec<_> = smtp
@@ -323,10 +329,14 @@ async fn a_case_becomes_a_repair_the_customer_follows_and_rates() {
     );
     // A second round sends nothing again.
     assert_eq!(
-        deliver_due(&app.store, &transports, later)
-            .await
-            .unwrap()
-            .sent,
+        deliver_due(
+            &app.store,
+            &transports,
+            &aftersales_domain::clock::FixedClock::new(later)
+        )
+        .await
+        .unwrap()
+        .sent,
         0
     );
 
@@ -421,4 +431,108 @@ async fn fifty_parallel_bookings_of_the_last_slot_over_http_make_one() {
         }
     }
     assert_eq!(created, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_book_online_against_real_availability() {
+    let app = TestApp::new().await;
+    let trd = app.org_id("Tesla Service Centre Trondheim").await;
+    let pt = app.get("/book?lang=pt", None).await;
+    assert_eq!(pt.status, StatusCode::OK);
+    assert!(pt.body.contains("lang=\"pt\""));
+    assert!(pt.body.contains("Tesla Service Centre Trondheim"));
+    assert!(
+        !pt.body.contains("Polestar Service Point Lisboa"),
+        "Lisboa does not take online bookings"
+    );
+    let page = app
+        .get(
+            &format!("/book?sp={trd}&op=SRV-ANNUAL&date=2026-11-23"),
+            None,
+        )
+        .await;
+    assert!(
+        page.body.contains("value=\"2026-11-23T07:00:00Z\""),
+        "08:00 Oslo is offered"
+    );
+    let pre = cookie_value(&page.cookies(), "as_csrf").unwrap();
+    let csrf = csrf_in(&page.body).unwrap();
+    let cookie = format!("as_csrf={pre}");
+    let form = |email: &'static str, at: &'static str| {
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("sp", trd.clone()),
+            ("op", "SRV-ANNUAL".to_string()),
+            ("date", "2026-11-23".to_string()),
+            ("starts_at", at.to_string()),
+            ("name", "Nina Ny".to_string()),
+            ("email", email.to_string()),
+            ("phone", "+47 955 44 333".to_string()),
+            ("registration", "EV 12345".to_string()),
+        ]
+    };
+    let send = |fields: Vec<(&'static str, String)>| {
+        let (app, cookie) = (&app, &cookie);
+        async move {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_raw_form("/book", Some(cookie), &pairs).await
+        }
+    };
+    // Bad input names the field and keeps what was typed.
+    let mut bad = form("not-an-email", "2026-11-23T07:00:00Z");
+    bad.retain(|(k, _)| *k != "starts_at");
+    let r = send(bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Nina Ny"));
+    // A new customer books and may follow the booking from here.
+    let r = send(form("nina@example.no", "2026-11-23T07:00:00Z")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("id=\"booked\"") && r.body.contains("/s/"),
+        "{}",
+        r.body
+    );
+    // Someone typing a known customer's e-mail books, but gets no link to that customer's order.
+    let mut known = form("kari.1@example.no", "2026-11-23T08:00:00Z");
+    known.retain(|(k, _)| *k != "phone");
+    let r = send(known).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("id=\"booked\"") && !r.body.contains("/s/"),
+        "{}",
+        r.body
+    );
+    // Both bookings are on the board, confirmed by mail with the calendar file.
+    let token = app.token_for("ingrid").await;
+    let list = app
+        .api(
+            Method::GET,
+            "/api/v1/repair-orders",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let mine: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["customer"] == "Nina Ny" || r["customer"] == "Kari Nordmann")
+        .collect();
+    assert_eq!(mine.len(), 2);
+    // Before the lead time, or a taken time: refused, nobody recorded.
+    let r = send(form("late@example.no", "2026-11-21T09:15:00Z")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let hits = app
+        .api(
+            Method::GET,
+            "/api/v1/search?q=late%40example.no",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    assert!(hits.as_array().unwrap().is_empty());
 }
