@@ -448,6 +448,29 @@ pub struct RoSummary {
     pub technicians: Vec<String>,
 }
 
+impl RoSummary {
+    /// The row of a list for a whole repair order: its technicians, named once each.
+    pub fn of(ro: &RepairOrder) -> RoSummary {
+        RoSummary {
+            technicians: ro
+                .jobs
+                .iter()
+                .filter_map(|j| j.technician.as_ref().map(|t| t.label.clone()))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            starts_at: ro.appointment.as_ref().map(|a| a.starts_at),
+            id: ro.id.clone(),
+            number: ro.number.clone(),
+            organisation: ro.organisation.label.clone(),
+            customer: ro.customer.label.clone(),
+            vehicle: ro.vehicle.as_ref().map(|v| v.label.clone()),
+            status: ro.status,
+            eta: ro.eta,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RepairOrderInput {
@@ -2310,23 +2333,7 @@ impl Store {
         let mut out = Vec::new();
         for id in ids {
             if let Ok(ro) = self.repair_order(scope, &id).await {
-                out.push(RoSummary {
-                    technicians: ro
-                        .jobs
-                        .iter()
-                        .filter_map(|j| j.technician.as_ref().map(|t| t.label.clone()))
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect(),
-                    starts_at: ro.appointment.as_ref().map(|a| a.starts_at),
-                    id: ro.id,
-                    number: ro.number,
-                    organisation: ro.organisation.label,
-                    customer: ro.customer.label,
-                    vehicle: ro.vehicle.map(|v| v.label),
-                    status: ro.status,
-                    eta: ro.eta,
-                });
+                out.push(RoSummary::of(&ro));
             }
         }
         Ok(out)
@@ -3200,26 +3207,7 @@ impl Store {
             ) else {
                 continue;
             };
-            out.push((
-                app,
-                RoSummary {
-                    technicians: ro
-                        .jobs
-                        .iter()
-                        .filter_map(|j| j.technician.as_ref().map(|t| t.label.clone()))
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect(),
-                    starts_at: ro.appointment.as_ref().map(|a| a.starts_at),
-                    id: ro.id,
-                    number: ro.number,
-                    organisation: ro.organisation.label,
-                    customer: ro.customer.label,
-                    vehicle: ro.vehicle.map(|v| v.label),
-                    status: ro.status,
-                    eta: ro.eta,
-                },
-            ));
+            out.push((app, RoSummary::of(&ro)));
         }
         Ok(out)
     }
@@ -3237,17 +3225,7 @@ impl Store {
             let Ok(ro) = self.repair_order(scope, &id).await else {
                 continue;
             };
-            let summary = RoSummary {
-                technicians: Vec::new(),
-                starts_at: ro.appointment.as_ref().map(|a| a.starts_at),
-                id: ro.id.clone(),
-                number: ro.number.clone(),
-                organisation: ro.organisation.label.clone(),
-                customer: ro.customer.label.clone(),
-                vehicle: ro.vehicle.as_ref().map(|v| v.label.clone()),
-                status: ro.status,
-                eta: ro.eta,
-            };
+            let summary = RoSummary::of(&ro);
             for j in ro.jobs.into_iter().filter(|j| {
                 j.technician
                     .as_ref()
