@@ -54,6 +54,9 @@ enum Cmd {
         /// Parallel runs, each pinned to its own core.
         #[arg(long, default_value_t = 1)]
         jobs: usize,
+        /// The first core to pin runs to (run k uses core first_core + k).
+        #[arg(long, default_value_t = 0)]
+        first_core: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         #[arg(long, default_value = "docs/bench")]
@@ -93,6 +96,7 @@ fn main() -> Result<()> {
             solvers,
             only,
             jobs,
+            first_core,
             seed,
             out,
             summary,
@@ -105,6 +109,7 @@ fn main() -> Result<()> {
             solvers,
             only,
             jobs,
+            first_core,
             seed,
             out,
             summary,
@@ -134,11 +139,11 @@ fn solve_one(format: &str, file: &Path, time: f64, seed: u64) -> String {
         let started = Instant::now();
         let plan = solve(
             &inst.problem,
-            Config {
+            tuned(Config {
                 time_limit: Some(Duration::from_secs_f64(time)),
                 seed,
                 ..Config::default()
-            },
+            }),
         );
         let wall = started.elapsed().as_secs_f64();
         if let Err(errors) = check(&inst.problem, &plan) {
@@ -167,6 +172,21 @@ fn solve_one(format: &str, file: &Path, time: f64, seed: u64) -> String {
     }
 }
 
+/// Tuning experiments: PLANNER_FLEET_SHARE, PLANNER_T0, PLANNER_TF override the defaults.
+fn tuned(mut c: Config) -> Config {
+    let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
+    if let Some(x) = var("PLANNER_FLEET_SHARE") {
+        c.fleet_share = x;
+    }
+    if let Some(x) = var("PLANNER_T0") {
+        c.temperature.0 = x;
+    }
+    if let Some(x) = var("PLANNER_TF") {
+        c.temperature.1 = x;
+    }
+    c
+}
+
 struct RunArgs {
     data: PathBuf,
     sets: Vec<String>,
@@ -174,6 +194,7 @@ struct RunArgs {
     solvers: Vec<String>,
     only: Vec<String>,
     jobs: usize,
+    first_core: usize,
     seed: u64,
     out: PathBuf,
     summary: PathBuf,
@@ -268,7 +289,7 @@ fn run(a: RunArgs) -> Result<()> {
     let python = a.reference_dir.join("venv").join("bin").join("python");
     let started = Instant::now();
     let mut workers = Vec::new();
-    for core in 0..a.jobs.max(1) {
+    for core in a.first_core..a.first_core + a.jobs.max(1) {
         let queue = Arc::clone(&queue);
         let results = Arc::clone(&results);
         let (exe, adapter, python, ref_dir) = (

@@ -76,7 +76,7 @@ impl BreakLog for Vec<(usize, f64, bool)> {
 }
 
 #[inline]
-fn travel(p: &Problem, from: Option<usize>, to: Option<usize>, departure: f64) -> f64 {
+pub(crate) fn travel(p: &Problem, from: Option<usize>, to: Option<usize>, departure: f64) -> f64 {
     match (from, to) {
         (Some(a), Some(b)) => p.travel.time(a, b, departure),
         _ => 0.0,

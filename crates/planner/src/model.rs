@@ -222,6 +222,9 @@ pub struct Problem {
     /// Tasks: a single stop or a pickup with its delivery. `task_of[stop]` is the task's index.
     pub(crate) tasks: Vec<Task>,
     pub(crate) task_of: Vec<usize>,
+    /// Granular neighbourhood: `near[a * size + b]` when `b` is among the nearest locations of `a`, or a vehicle's
+    /// start or end. The search only tries a stop next to places near it.
+    pub(crate) near: Vec<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,7 +258,42 @@ impl ModelError {
     }
 }
 
+/// How many nearest places count as near in the granular neighbourhood.
+pub(crate) const GRANULAR: usize = 100;
+
+fn granular(distance: &Matrix, stops: &[Stop], vehicles: &[Vehicle]) -> Vec<bool> {
+    let size = distance.size();
+    let mut near = vec![false; size * size];
+    let used: Vec<usize> = {
+        let mut u: Vec<usize> = stops.iter().map(|s| s.location).collect();
+        u.sort_unstable();
+        u.dedup();
+        u
+    };
+    for &a in &used {
+        let mut others: Vec<usize> = used.iter().copied().filter(|b| *b != a).collect();
+        others.sort_by(|x, y| distance.get(a, *x).total_cmp(&distance.get(a, *y)));
+        for &b in others.iter().take(GRANULAR) {
+            near[a * size + b] = true;
+            near[b * size + a] = true;
+        }
+        near[a * size + a] = true;
+        for v in vehicles {
+            for d in [v.start, v.end].into_iter().flatten() {
+                near[a * size + d] = true;
+            }
+        }
+    }
+    near
+}
+
 impl Problem {
+    /// Whether place `b` is near `a` (a missing place, an open start or end, always is).
+    #[inline]
+    pub(crate) fn is_near(&self, a: usize, b: Option<usize>) -> bool {
+        b.is_none_or(|b| self.near[a * self.distance.size() + b])
+    }
+
     /// Validates and indexes a problem.
     pub fn new(
         distance: Matrix,
@@ -471,7 +509,9 @@ impl Problem {
                 Role::PairedDelivery { .. } => {}
             }
         }
+        let near = granular(&distance, &stops, &vehicles);
         let problem = Self {
+            near,
             distance,
             travel,
             stops,
@@ -485,6 +525,12 @@ impl Problem {
         for (i, v) in problem.vehicles.iter().enumerate() {
             if v.fixed_prefix.is_empty() {
                 continue;
+            }
+            if let Some(k) = v.fixed_prefix.iter().position(|s| !problem.skilled(i, *s)) {
+                return Err(ModelError::new(
+                    format!("vehicles[{i}].fixed_prefix[{k}]"),
+                    "the vehicle lacks a skill the stop needs",
+                ));
             }
             let mut route = crate::route::RouteCache {
                 vehicle: i,

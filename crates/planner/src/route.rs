@@ -1,7 +1,8 @@
 //! One vehicle's route during the search, with the cached schedule and loads that make an insertion cheap to test:
 //! the schedule after an inserted stop is simulated only until it meets the old one again.
 
-use crate::eval::{finish, start_state, step, NoLog, Reason, State};
+use crate::eval::{finish, start_state, step, travel, NoLog, Reason, State};
+use crate::model::TravelTimes;
 use crate::model::{Load, Problem, Role, MAX_DIMS};
 
 #[derive(Debug, Default)]
@@ -19,6 +20,13 @@ pub(crate) struct RouteCache {
     pub distance: f64,
     pub end: f64,
     pub cost: f64,
+    /// Without breaks, time-of-day travel or time cost, `latest[k]` is the latest arrival at stop `k` (at the end
+    /// for `k = len`) that keeps the rest of the route feasible: an insertion is then checked in constant time.
+    pub fast: bool,
+    pub latest: Vec<f64>,
+    /// `places`: start, each stop's location, end; `arcs[g]`: the distance across gap `g` (zero on an empty route).
+    pub places: Vec<Option<usize>>,
+    pub arcs: Vec<f64>,
 }
 
 impl Clone for RouteCache {
@@ -40,6 +48,10 @@ impl Clone for RouteCache {
         self.distance = o.distance;
         self.end = o.end;
         self.cost = o.cost;
+        self.fast = o.fast;
+        self.latest.clone_from(&o.latest);
+        self.places.clone_from(&o.places);
+        self.arcs.clone_from(&o.arcs);
     }
 }
 
@@ -99,22 +111,14 @@ impl RouteCache {
 
     /// The place before gap `g` (the start, or the stop before it).
     #[inline]
-    fn before(&self, p: &Problem, g: usize) -> Option<usize> {
-        if g == 0 {
-            p.vehicles[self.vehicle].start
-        } else {
-            self.loc(p, g - 1)
-        }
+    fn before(&self, _: &Problem, g: usize) -> Option<usize> {
+        self.places[g]
     }
 
     /// The place after gap `g` (the stop after it, or the end).
     #[inline]
-    fn after(&self, p: &Problem, g: usize) -> Option<usize> {
-        if g == self.stops.len() {
-            p.vehicles[self.vehicle].end
-        } else {
-            self.loc(p, g)
-        }
+    fn after(&self, _: &Problem, g: usize) -> Option<usize> {
+        self.places[g + 1]
     }
 
     /// Recomputes schedule, loads, distance and cost; fails if the sequence is infeasible.
@@ -195,6 +199,42 @@ impl RouteCache {
             self.smax[k] = m;
         }
         self.distance = distance;
+        self.places.clear();
+        self.places.push(v.start);
+        self.places
+            .extend(self.stops.iter().map(|s| Some(p.stops[*s].location)));
+        self.places.push(v.end);
+        self.arcs.clear();
+        for g in 0..=n {
+            self.arcs.push(if n == 0 {
+                0.0
+            } else {
+                dist(p, self.places[g], self.places[g + 1])
+            });
+        }
+        self.fast =
+            v.breaks.is_empty() && v.time_cost == 0.0 && matches!(p.travel, TravelTimes::Static(_));
+        self.latest.clear();
+        if self.fast {
+            self.latest.resize(n + 1, f64::NEG_INFINITY);
+            self.latest[n] = v.shift.close;
+            let mut next = v.end;
+            for k in (0..n).rev() {
+                let stop = &p.stops[self.stops[k]];
+                let bound =
+                    (self.latest[k + 1] - travel(p, Some(stop.location), next, 0.0) - stop.service)
+                        .min(v.shift.close);
+                self.latest[k] = if stop.windows.is_empty() {
+                    bound
+                } else {
+                    match stop.windows.partition_point(|w| w.open <= bound) {
+                        0 => f64::NEG_INFINITY,
+                        w => stop.windows[w - 1].close.min(bound),
+                    }
+                };
+                next = Some(stop.location);
+            }
+        }
         self.cost = if n == 0 {
             0.0
         } else {
@@ -225,6 +265,35 @@ impl RouteCache {
         finish(p, v, from, st, &mut NoLog).map(|(_, end)| end)
     }
 
+    /// The schedule after an insertion that ends in state `st` at `from`, before original stop `k`: new end time.
+    #[inline]
+    fn run_after(
+        &self,
+        p: &Problem,
+        from: Option<usize>,
+        st: State,
+        k: usize,
+    ) -> Result<f64, Reason> {
+        if self.fast {
+            if st.time + travel(p, from, self.after(p, k), st.time) <= self.latest[k] {
+                Ok(self.end)
+            } else {
+                Err(self.late_reason(k))
+            }
+        } else {
+            self.run_on(p, from, st, k)
+        }
+    }
+
+    /// Arriving after `latest[k]` breaks a later window, or the shift when `k` is the end.
+    fn late_reason(&self, k: usize) -> Reason {
+        if k == self.stops.len() {
+            Reason::Shift
+        } else {
+            Reason::TimeWindow
+        }
+    }
+
     #[inline]
     fn delta_cost(&self, p: &Problem, ddist: f64, new_end: f64) -> f64 {
         let v = &p.vehicles[self.vehicle];
@@ -243,12 +312,8 @@ impl RouteCache {
 
     /// The cost of leaving gap `g` and coming back (zero on an empty route, which has no arc to break).
     #[inline]
-    fn arc(&self, p: &Problem, g: usize) -> f64 {
-        if self.stops.is_empty() {
-            0.0
-        } else {
-            dist(p, self.before(p, g), self.after(p, g))
-        }
+    fn arc(&self, _: &Problem, g: usize) -> f64 {
+        self.arcs[g]
     }
 
     /// Tries one stop (a single task, or a delivery whose pickup is under way) in every gap after the fixed prefix.
@@ -258,6 +323,7 @@ impl RouteCache {
         p: &Problem,
         s: usize,
         best: &mut f64,
+        granular: bool,
         blink: &mut impl FnMut() -> bool,
         on: &mut impl FnMut(Found),
     ) {
@@ -283,6 +349,9 @@ impl RouteCache {
                 continue;
             }
             let (a, b) = (self.before(p, g), self.after(p, g));
+            if granular && !p.is_near(stop.location, a) && !p.is_near(stop.location, b) {
+                continue;
+            }
             let ddist = dist(p, a, loc) + dist(p, loc, b) - self.arc(p, g);
             // Without a time cost the distance is the whole delta: a bound that skips the simulation.
             if v.time_cost == 0.0 && self.delta_cost(p, ddist, self.end) >= *best {
@@ -302,7 +371,8 @@ impl RouteCache {
                     continue;
                 }
             };
-            match self.run_on(p, loc, at, g) {
+            let end = self.run_after(p, loc, at, g);
+            match end {
                 Ok(end) => {
                     let delta = self.delta_cost(p, ddist, end);
                     if delta < *best {
@@ -319,9 +389,9 @@ impl RouteCache {
     pub fn scan_pair(
         &self,
         p: &Problem,
-        pick: usize,
-        drop: usize,
+        (pick, drop): (usize, usize),
         best: &mut f64,
+        granular: bool,
         blink: &mut impl FnMut() -> bool,
         on: &mut impl FnMut(Found),
     ) {
@@ -335,6 +405,10 @@ impl RouteCache {
                 continue;
             }
             let (a, b) = (self.before(p, g), self.after(p, g));
+            let pl = p.stops[pick].location;
+            if granular && !p.is_near(pl, a) && !p.is_near(pl, b) {
+                continue;
+            }
             let arc_g = self.arc(p, g);
             let dpick = dist(p, a, lp) + dist(p, lp, b) - arc_g;
             if v.time_cost == 0.0
@@ -371,7 +445,7 @@ impl RouteCache {
                 let lower = v.distance_cost * ddist + if n == 0 { v.fixed_cost } else { 0.0 };
                 if (v.time_cost > 0.0 || lower < *best) && !blink() {
                     match step(p, v, from, cur, drop, &mut NoLog) {
-                        Ok((st, _)) => match self.run_on(p, ld, st, h) {
+                        Ok((st, _)) => match self.run_after(p, ld, st, h) {
                             Ok(end) => {
                                 let delta = self.delta_cost(p, ddist, end);
                                 if delta < *best {
@@ -394,6 +468,10 @@ impl RouteCache {
                 }
                 // Carry the pickup past original stop h.
                 match step(p, v, from, cur, self.stops[h], &mut NoLog) {
+                    Ok((_, m)) if self.fast && m.arrival > self.latest[h] => {
+                        on(Found::Blocked(Reason::TimeWindow));
+                        break;
+                    }
                     Ok((st, _)) => cur = st,
                     Err(e) => {
                         on(Found::Blocked(e));

@@ -26,6 +26,8 @@ pub struct Config {
     pub warm_start: Vec<(usize, Vec<usize>)>,
     /// Share of the budget spent removing vehicles before minimising cost.
     pub fleet_share: f64,
+    /// Annealing temperatures at the start and the end, as multiples of the first plan's cost per stop.
+    pub temperature: (f64, f64),
 }
 
 impl Default for Config {
@@ -37,6 +39,7 @@ impl Default for Config {
             cancel: None,
             warm_start: Vec::new(),
             fleet_share: 0.5,
+            temperature: (10.0, 0.1),
         }
     }
 }
@@ -266,8 +269,10 @@ impl<'a> Search<'a> {
                 }
             };
             match stops {
-                (s, None) => r.scan_single(p, s, &mut best, &mut coin, &mut on),
-                (pick, Some(drop)) => r.scan_pair(p, pick, drop, &mut best, &mut coin, &mut on),
+                (s, None) => r.scan_single(p, s, &mut best, blink > 0.0, &mut coin, &mut on),
+                (pick, Some(drop)) => {
+                    r.scan_pair(p, (pick, drop), &mut best, blink > 0.0, &mut coin, &mut on)
+                }
             }
         }
         let used = sol.routes.iter().filter(|r| !r.is_empty()).count();
@@ -285,9 +290,9 @@ impl<'a> Search<'a> {
                     }
                 };
                 match stops {
-                    (s, None) => r.scan_single(p, s, &mut best, &mut never, &mut on),
+                    (s, None) => r.scan_single(p, s, &mut best, false, &mut never, &mut on),
                     (pick, Some(drop)) => {
-                        r.scan_pair(p, pick, drop, &mut best, &mut never, &mut on)
+                        r.scan_pair(p, (pick, drop), &mut best, false, &mut never, &mut on)
                     }
                 }
             }
@@ -314,11 +319,13 @@ impl<'a> Search<'a> {
             match self.best_insertion(sol, t, max_routes, blink) {
                 Some((r, g, h)) => {
                     let stops = self.task_stops(sol, t);
-                    let mut trial = sol.routes[r].clone();
-                    if trial.insert(self.p, stops, g, h).is_ok() {
-                        sol.routes[r] = trial;
+                    if sol.routes[r].insert(self.p, stops, g, h).is_ok() {
                         sol.index(r);
                     } else {
+                        // Cannot happen (the scan simulated this very sequence); undo rather than keep a bad route.
+                        let route = &mut sol.routes[r];
+                        route.stops.retain(|s| *s != stops.0 && Some(*s) != stops.1);
+                        let _ = route.rebuild(self.p);
                         sol.unassigned.push(t);
                     }
                 }
@@ -520,7 +527,10 @@ impl<'a> Search<'a> {
         let mut time_to_best = self.elapsed();
         let mut time_to_first = cur.unassigned.is_empty().then(|| self.elapsed());
         let scale = (cur_obj.cost / (p.stops.len().max(1) as f64)).max(1e-9);
-        let (t0, tf) = (10.0 * scale, 0.1 * scale);
+        let (t0, tf) = (
+            self.config.temperature.0 * scale,
+            self.config.temperature.1 * scale,
+        );
         let mut cand = Sol::default();
 
         // Phase 1: remove vehicles. A route's stops go to the pool; the search accepts fewer unassigned stops, or
@@ -803,8 +813,10 @@ impl<'a> Search<'a> {
             Found::Blocked(e) => reasons.push(e),
         };
         match stops {
-            (s, None) => r.scan_single(self.p, s, &mut best, &mut never, &mut on),
-            (pick, Some(drop)) => r.scan_pair(self.p, pick, drop, &mut best, &mut never, &mut on),
+            (s, None) => r.scan_single(self.p, s, &mut best, false, &mut never, &mut on),
+            (pick, Some(drop)) => {
+                r.scan_pair(self.p, (pick, drop), &mut best, false, &mut never, &mut on)
+            }
         }
         (!ok).then_some(reasons)
     }
