@@ -172,7 +172,8 @@ fn solve_one(format: &str, file: &Path, time: f64, seed: u64) -> String {
     }
 }
 
-/// Tuning experiments: PLANNER_FLEET_SHARE, PLANNER_T0, PLANNER_TF override the defaults.
+/// Tuning experiments: PLANNER_FLEET_SHARE, PLANNER_T0, PLANNER_TF and PLANNER_ITERATIONS (instead of the time
+/// limit, for repeatable comparisons) override the defaults.
 fn tuned(mut c: Config) -> Config {
     let var = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
     if let Some(x) = var("PLANNER_FLEET_SHARE") {
@@ -183,6 +184,10 @@ fn tuned(mut c: Config) -> Config {
     }
     if let Some(x) = var("PLANNER_TF") {
         c.temperature.1 = x;
+    }
+    if let Some(x) = var("PLANNER_ITERATIONS") {
+        c.iteration_limit = Some(x as u64);
+        c.time_limit = None;
     }
     c
 }
@@ -210,6 +215,40 @@ struct Job {
     path: PathBuf,
     budget: f64,
     solver: String,
+}
+
+const CSV_HEAD: &str = "set,instance,budget_s,solver,version,vehicles,distance,bks_vehicles,bks_distance,gap_pct,time_to_first_s,time_to_best_s,wall_s,error\n";
+
+fn csv_row(j: &Job, o: &Outcome, b: Option<&Bks>) -> String {
+    let gap = match (o.distance, b) {
+        (Some(d), Some(b)) => Some((d / b.distance - 1.0) * 100.0),
+        _ => None,
+    };
+    format!(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+        j.set,
+        j.instance,
+        j.budget,
+        j.solver,
+        o.version,
+        o.vehicles.map_or(String::new(), |v| v.to_string()),
+        o.distance.map_or(String::new(), |d| format!("{d:.4}")),
+        b.map_or(String::new(), |b| b.vehicles.to_string()),
+        b.map_or(String::new(), |b| format!("{:.2}", b.distance)),
+        gap.map_or(String::new(), |g| format!("{g:.3}")),
+        o.time_to_first.map_or(String::new(), |t| format!("{t:.3}")),
+        o.time_to_best.map_or(String::new(), |t| format!("{t:.3}")),
+        o.wall.map_or(String::new(), |t| format!("{t:.3}")),
+        o.error.as_deref().unwrap_or("").replace([',', '\n'], ";"),
+    )
+}
+
+/// The order sets appear in on the benchmarks page.
+fn set_rank(set: &str) -> usize {
+    ["solomon", "li_lim_100", "homberger_200", "li_lim_200"]
+        .iter()
+        .position(|s| *s == set)
+        .unwrap_or(9)
 }
 
 /// One finished run: its place in the queue, what ran, and how it went.
@@ -514,7 +553,10 @@ fn machine_label() -> String {
 }
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {
-    v.map_or("–".to_string(), |x| format!("{x:.digits$}"))
+    // No "-0.00" for a distance that equals the best-known one up to rounding.
+    v.map_or("–".to_string(), |x| {
+        format!("{:.digits$}", if x.abs() < 0.005 { 0.0 } else { x })
+    })
 }
 
 fn write_reports(
@@ -528,45 +570,8 @@ fn write_reports(
     let date = today();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     let bks_of = |inst: &str| bks.iter().find(|b| b.instance.eq_ignore_ascii_case(inst));
-    // CSV of every run.
-    let mut csv = String::from("set,instance,budget_s,solver,version,vehicles,distance,bks_vehicles,bks_distance,gap_pct,time_to_first_s,time_to_best_s,wall_s,error\n");
-    for (_, j, o) in results {
-        let b = bks_of(&j.instance);
-        let gap = match (o.distance, b) {
-            (Some(d), Some(b)) => Some((d / b.distance - 1.0) * 100.0),
-            _ => None,
-        };
-        let _ = writeln!(
-            csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            j.set,
-            j.instance,
-            j.budget,
-            j.solver,
-            o.version,
-            o.vehicles.map_or(String::new(), |v| v.to_string()),
-            o.distance.map_or(String::new(), |d| format!("{d:.4}")),
-            b.map_or(String::new(), |b| b.vehicles.to_string()),
-            b.map_or(String::new(), |b| format!("{:.2}", b.distance)),
-            gap.map_or(String::new(), |g| format!("{g:.3}")),
-            o.time_to_first.map_or(String::new(), |t| format!("{t:.3}")),
-            o.time_to_best.map_or(String::new(), |t| format!("{t:.3}")),
-            o.wall.map_or(String::new(), |t| format!("{t:.3}")),
-            o.error.as_deref().unwrap_or("").replace([',', '\n'], ";"),
-        );
-    }
-    std::fs::write(a.out.join("vrp-results.csv"), csv)?;
 
-    // Per set and budget: a table per instance and a summary row per solver.
-    let mut summary = String::new();
-    let _ = writeln!(
-        summary,
-        "Machine: {machine}. Date: {date}. Seed {}. Wall time of the run: {:.0} min.",
-        a.seed,
-        took.as_secs_f64() / 60.0
-    );
-    let _ = writeln!(summary, "Command: `{command}`\n");
-    let _ = writeln!(summary, "Each run is one process pinned to one core (`taskset`); {} run(s) in parallel. Every solution, ours and the reference solvers', was re-checked by `planner::check_sequences` (double precision); a run that is infeasible, incomplete or failed counts as not solved. CNV/CTD are summed over the instances every solver in the row solved; gap = (distance / BKS − 1) × 100, mean over the instances solved with the BKS vehicle count (n). Times are means in seconds.\n", a.jobs.max(1));
+    // Per set and budget: a table per instance, a CSV, and a summary row per solver.
     let mut groups: BTreeMap<(String, String), Vec<&Ran>> = BTreeMap::new();
     for r in results {
         groups
@@ -595,6 +600,12 @@ fn write_reports(
                 .find(|r| r.1.instance == inst && r.1.solver == solver)
                 .map(|r| &r.2)
         };
+        let mut csv = String::from(CSV_HEAD);
+        for r in rows {
+            csv.push_str(&csv_row(&r.1, &r.2, bks_of(&r.1.instance)));
+        }
+        std::fs::write(a.out.join(format!("vrp-results-{set}-{budget}s.csv")), csv)?;
+        let mut summary = String::new();
         let bks_cnv: usize = instances
             .iter()
             .filter_map(|i| bks_of(i))
@@ -656,7 +667,11 @@ fn write_reports(
                     format!("({ctd:.2})")
                 },
                 gaps.len(),
-                mean_gap.map_or("–".into(), |g| format!("{g:.2} ({})", gaps.len())),
+                mean_gap.map_or("–".into(), |g| format!(
+                    "{} ({})",
+                    fmt_opt(Some(g), 2),
+                    gaps.len()
+                )),
                 if nfirst > 0 {
                     format!("{:.2}", first / nfirst as f64)
                 } else {
@@ -669,7 +684,18 @@ fn write_reports(
                 },
             );
         }
-        let _ = writeln!(summary);
+        let _ = writeln!(
+            summary,
+            "\nMachine: {machine}. Date: {date}. Seed {}. {} run(s) in parallel, one core each; this invocation took {:.0} min. \
+             Per instance: [docs/bench/vrp-{set}-{budget}s.md](bench/vrp-{set}-{budget}s.md).\n\nCommand: `{command}`\n",
+            a.seed,
+            a.jobs.max(1),
+            took.as_secs_f64() / 60.0
+        );
+        std::fs::write(
+            a.out.join(format!("vrp-summary-{set}-{budget}s.md")),
+            &summary,
+        )?;
         // Per-instance table in its own file.
         let mut md = String::new();
         let _ = writeln!(md, "# {set}, {budget} s per instance\n\nMachine: {machine}. Date: {date}. Command: `{command}`\n");
@@ -716,6 +742,25 @@ fn write_reports(
             let _ = writeln!(md);
         }
         std::fs::write(a.out.join(format!("vrp-{set}-{budget}s.md")), md)?;
+    }
+    // The page shows every set and budget measured so far, each with its own machine, date and command.
+    let mut parts: Vec<(usize, f64, PathBuf)> = std::fs::read_dir(&a.out)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|p| {
+            let name = p.file_name()?.to_str()?.to_string();
+            let rest = name
+                .strip_prefix("vrp-summary-")?
+                .strip_suffix("s.md")?
+                .to_string();
+            let (set, budget) = rest.rsplit_once('-')?;
+            Some((set_rank(set), budget.parse().ok()?, p))
+        })
+        .collect();
+    parts.sort_by(|x, y| x.0.cmp(&y.0).then(x.1.total_cmp(&y.1)));
+    let mut summary = String::new();
+    for (_, _, path) in parts {
+        summary.push_str(&std::fs::read_to_string(path)?);
+        summary.push('\n');
     }
     // Splice the summary into the marked section of the benchmarks page.
     let begin = "<!-- vrp:begin -->";

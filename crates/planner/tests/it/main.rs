@@ -1,6 +1,11 @@
 //! The planner's tests: constructed cases for every constraint and reason, benchmark readers, and property tests
 //! that every plan the solver returns passes the independent checker with locks respected.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::type_complexity)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 
 mod cases;
 mod properties;
