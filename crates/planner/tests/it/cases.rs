@@ -191,7 +191,9 @@ fn locks_and_work_under_way_are_kept() {
         &[2, 1],
         "work under way first, in order: {near:?}"
     );
-    assert_eq!(route_of(1), Some(vec![0]));
+    // The locked stop rides the far vehicle even though the near one passes by it.
+    assert!(route_of(1).unwrap_or_default().contains(&0));
+    assert!(!near.contains(&0));
 }
 
 #[test]
