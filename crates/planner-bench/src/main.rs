@@ -137,10 +137,12 @@ fn solve_one(format: &str, file: &Path, time: f64, seed: u64) -> String {
     let result = (|| -> Result<serde_json::Value> {
         let inst = load(format, file)?;
         let started = Instant::now();
+        let limit = Duration::try_from_secs_f64(time)
+            .map_err(|_| anyhow::anyhow!("--time: a number of seconds above zero"))?;
         let plan = solve(
             &inst.problem,
             tuned(Config {
-                time_limit: Some(Duration::from_secs_f64(time)),
+                time_limit: Some(limit),
                 seed,
                 ..Config::default()
             }),
@@ -230,7 +232,7 @@ fn csv_row(j: &Job, o: &Outcome, b: Option<&Bks>) -> String {
         j.instance,
         j.budget,
         j.solver,
-        o.version,
+        o.version.replace(',', ";"),
         o.vehicles.map_or(String::new(), |v| v.to_string()),
         o.distance.map_or(String::new(), |d| format!("{d:.4}")),
         b.map_or(String::new(), |b| b.vehicles.to_string()),
@@ -281,6 +283,13 @@ fn instance_name(path: &Path) -> String {
 }
 
 fn run(a: RunArgs) -> Result<()> {
+    if let Some(b) = a
+        .budgets
+        .iter()
+        .find(|b| !(b.is_finite() && **b > 0.0 && **b <= 3600.0))
+    {
+        bail!("--budgets: {b} is not a number of seconds between 0 and 3600");
+    }
     let bks_text = std::fs::read_to_string(a.data.join("bks.csv")).context("reading bks.csv")?;
     let bks: Vec<Bks> = read_bks(&bks_text)?
         .into_iter()
@@ -420,7 +429,8 @@ fn run_job(
     }
     cmd.env("RAYON_NUM_THREADS", "1")
         .env("OMP_NUM_THREADS", "1");
-    let limit = Duration::from_secs_f64(job.budget * 3.0 + 60.0);
+    let limit =
+        Duration::try_from_secs_f64(job.budget * 3.0 + 60.0).unwrap_or(Duration::from_secs(60));
     let raw = match run_with_limit(cmd, limit) {
         Ok(s) => s,
         Err(e) => {
@@ -445,7 +455,19 @@ fn run_job(
     }
 }
 
+/// Kills the run and whatever it started (the Python adapter starts vrp-cli): each run is its own process group.
+fn kill_group(child: &mut std::process::Child) {
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .arg("--")
+        .arg(format!("-{}", child.id()))
+        .status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 fn run_with_limit(mut cmd: Command, limit: Duration) -> Result<String> {
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -459,12 +481,15 @@ fn run_with_limit(mut cmd: Command, limit: Duration) -> Result<String> {
     });
     let started = Instant::now();
     loop {
-        if child.try_wait()?.is_some() {
+        let done = child.try_wait();
+        if !matches!(done, Ok(None)) {
+            if done.is_err() {
+                kill_group(&mut child);
+            }
             break;
         }
         if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill_group(&mut child);
             bail!("killed after {:.0} s", limit.as_secs_f64());
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -575,7 +600,7 @@ fn write_reports(
     let mut groups: BTreeMap<(String, String), Vec<&Ran>> = BTreeMap::new();
     for r in results {
         groups
-            .entry((r.1.set.clone(), format!("{:08.2}", r.1.budget)))
+            .entry((r.1.set.clone(), format!("{:016.6}", r.1.budget)))
             .or_default()
             .push(r);
     }

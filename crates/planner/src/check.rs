@@ -1,7 +1,7 @@
 //! The independent feasibility checker: re-verifies a plan against the problem with its own arithmetic, sharing no
 //! code with the solver's schedule. Every test and benchmark solution goes through it.
 
-use crate::model::{Problem, Role, MAX_DIMS};
+use crate::model::{Problem, Role, TravelTimes, MAX_DIMS};
 use crate::plan::{Plan, Route};
 
 /// What a feasible plan amounts to, recomputed.
@@ -19,11 +19,48 @@ fn tol(x: f64) -> f64 {
     EPS * x.abs().max(1.0)
 }
 
+/// A reported number disagrees with the recomputed one (a NaN or infinity always does).
+fn differs(recomputed: f64, reported: f64) -> bool {
+    !(recomputed.is_finite() && reported.is_finite())
+        || (recomputed - reported).abs() > tol(recomputed)
+}
+
 fn travel(p: &Problem, a: Option<usize>, b: Option<usize>, at: f64) -> f64 {
-    match (a, b) {
-        (Some(a), Some(b)) => p.travel().time(a, b, at),
-        _ => 0.0,
+    let (Some(a), Some(b)) = (a, b) else {
+        return 0.0;
+    };
+    match p.travel() {
+        TravelTimes::Static(m) => m.get(a, b),
+        // The slot in force at departure: the last one begun by then (the first also covers earlier times).
+        TravelTimes::Slots { starts, matrices } => {
+            let mut slot = 0;
+            for (k, s) in starts.iter().enumerate() {
+                if *s <= at {
+                    slot = k;
+                }
+            }
+            matrices[slot].get(a, b)
+        }
     }
+}
+
+/// Every number a route reports, which must all be finite.
+fn numbers(route: &Route) -> impl Iterator<Item = f64> + '_ {
+    [
+        route.start,
+        route.end_arrival,
+        route.end,
+        route.distance,
+        route.cost,
+    ]
+    .into_iter()
+    .chain(
+        route
+            .visits
+            .iter()
+            .flat_map(|v| [v.arrival, v.start, v.departure]),
+    )
+    .chain(route.breaks.iter().flat_map(|b| [b.start, b.end]))
 }
 
 fn distance(p: &Problem, a: Option<usize>, b: Option<usize>) -> f64 {
@@ -52,6 +89,18 @@ pub fn check(p: &Problem, plan: &Plan) -> Result<Summary, Vec<String>> {
             errors.push(format!("route {ri}: an empty route is listed"));
             continue;
         }
+        if numbers(route).any(|x| !x.is_finite()) {
+            errors.push(format!(
+                "route {ri}: a time, distance or cost is not a finite number"
+            ));
+            continue;
+        }
+        if let Some(b) = route.breaks.iter().find(|b| b.gap > route.visits.len()) {
+            errors.push(format!(
+                "route {ri}: break {} is placed after the end of the route",
+                b.index
+            ));
+        }
         for (k, visit) in route.visits.iter().enumerate() {
             let Some(stop) = p.stops().get(visit.stop) else {
                 errors.push(format!("route {ri}: no stop {}", visit.stop));
@@ -63,7 +112,8 @@ pub fn check(p: &Problem, plan: &Plan) -> Result<Summary, Vec<String>> {
                     stop.name
                 ));
             }
-            if !p.skilled(route.vehicle, visit.stop) {
+            // Skills compared by name, not through the solver's bit sets.
+            if !stop.skills.iter().all(|s| v.skills.contains(s)) {
                 errors.push(format!(
                     "stop {}: vehicle {} lacks a skill",
                     stop.name, v.name
@@ -89,14 +139,14 @@ pub fn check(p: &Problem, plan: &Plan) -> Result<Summary, Vec<String>> {
             from = to;
         }
         d += distance(p, from, v.end);
-        if (d - route.distance).abs() > tol(d) {
+        if differs(d, route.distance) {
             errors.push(format!(
                 "route {ri}: distance is {d}, the plan says {}",
                 route.distance
             ));
         }
         let cost = v.fixed_cost + v.distance_cost * d + v.time_cost * (route.end - v.shift.open);
-        if (cost - route.cost).abs() > tol(cost) {
+        if differs(cost, route.cost) {
             errors.push(format!(
                 "route {ri}: cost is {cost}, the plan says {}",
                 route.cost
@@ -104,6 +154,14 @@ pub fn check(p: &Problem, plan: &Plan) -> Result<Summary, Vec<String>> {
         }
         total_distance += d;
         total_cost += cost;
+    }
+    for (k, v) in p.vehicles().iter().enumerate() {
+        if !v.fixed_prefix.is_empty() && !plan.routes.iter().any(|r| r.vehicle == k) {
+            errors.push(format!(
+                "vehicle {}: its work under way is missing from the plan",
+                v.name
+            ));
+        }
     }
     // Pairs: same route, pickup first; or both out (a pickup under way may leave its delivery out).
     for (i, s) in p.stops().iter().enumerate() {
@@ -171,10 +229,7 @@ pub fn check(p: &Problem, plan: &Plan) -> Result<Summary, Vec<String>> {
     }
     let vehicles = plan.routes.len();
     let o = &plan.objective;
-    if o.vehicles != vehicles
-        || (o.unassigned - unassigned).abs() > tol(unassigned)
-        || (o.cost - total_cost).abs() > tol(total_cost)
-    {
+    if o.vehicles != vehicles || differs(unassigned, o.unassigned) || differs(total_cost, o.cost) {
         errors.push(format!(
             "objective: recomputed {unassigned} unassigned, {vehicles} vehicles, cost {total_cost}; the plan says {o:?}"
         ));

@@ -56,7 +56,7 @@ fn build(
         stops.push(i);
     }
     let mut problem_stops = Vec::with_capacity(stops.len());
-    for (si, &i) in stops.iter().enumerate() {
+    for &i in &stops {
         let n = &nodes[i];
         let mut demand = [0; MAX_DIMS];
         demand[0] = n.demand.abs() as i64;
@@ -77,7 +77,6 @@ fn build(
                 })?,
             }
         };
-        let _ = si;
         problem_stops.push(Stop {
             name: i.to_string(),
             location: i,
@@ -89,6 +88,9 @@ fn build(
             priority: 1.0,
             vehicle: None,
         });
+    }
+    if vehicles > 100_000 {
+        return Err(ModelError::new("vehicles", "at most 100000 vehicles"));
     }
     let mut cap = [0; MAX_DIMS];
     cap[0] = capacity as i64;

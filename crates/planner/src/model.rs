@@ -18,7 +18,12 @@ pub type Load = [i64; MAX_DIMS];
 pub struct Matrix {
     size: usize,
     values: Vec<f64>,
+    /// Known to satisfy the triangle inequality (Euclidean, or checked): the search may then stop a scan early.
+    metric: bool,
 }
+
+/// Largest demand or capacity per dimension: sums over a route stay far from overflow.
+pub const MAX_AMOUNT: i64 = 1 << 40;
 
 impl Matrix {
     /// A matrix from rows; every row must have as many entries as there are rows, each finite and not negative.
@@ -42,7 +47,19 @@ impl Matrix {
             }
             values.extend(row);
         }
-        Ok(Self { size, values })
+        let mut m = Self {
+            size,
+            values,
+            metric: false,
+        };
+        // Checking the triangle inequality is cubic: done for small matrices, assumed false for large ones.
+        m.metric = size <= 150
+            && (0..size).all(|i| {
+                (0..size).all(|j| {
+                    (0..size).all(|k| m.get(i, j) <= m.get(i, k) + m.get(k, j) + 1e-9 * m.get(i, j))
+                })
+            });
+        Ok(m)
     }
 
     /// Euclidean distances between points, in double precision (the benchmark convention).
@@ -54,11 +71,19 @@ impl Matrix {
                 values.push(((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt());
             }
         }
-        Self { size, values }
+        Self {
+            size,
+            values,
+            metric: true,
+        }
     }
 
     pub fn size(&self) -> usize {
         self.size
+    }
+
+    fn finite(&self) -> bool {
+        self.values.iter().all(|v| v.is_finite() && *v >= 0.0)
     }
 
     #[inline]
@@ -225,6 +250,8 @@ pub struct Problem {
     /// Granular neighbourhood: `near[a * size + b]` when `b` is among the nearest locations of `a`, or a vehicle's
     /// start or end. The search only tries a stop next to places near it.
     pub(crate) near: Vec<bool>,
+    /// Travel times satisfy the triangle inequality and do not depend on the time of day.
+    pub(crate) metric: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,6 +290,10 @@ pub(crate) const GRANULAR: usize = 100;
 
 fn granular(distance: &Matrix, stops: &[Stop], vehicles: &[Vehicle]) -> Vec<bool> {
     let size = distance.size();
+    if size > 3000 {
+        // Too large for a dense table: everything counts as near.
+        return Vec::new();
+    }
     let mut near = vec![false; size * size];
     let used: Vec<usize> = {
         let mut u: Vec<usize> = stops.iter().map(|s| s.location).collect();
@@ -291,7 +322,12 @@ impl Problem {
     /// Whether place `b` is near `a` (a missing place, an open start or end, always is).
     #[inline]
     pub(crate) fn is_near(&self, a: usize, b: Option<usize>) -> bool {
-        b.is_none_or(|b| self.near[a * self.distance.size() + b])
+        b.is_none_or(|b| {
+            self.near
+                .get(a * self.distance.size() + b)
+                .copied()
+                .unwrap_or(true)
+        })
     }
 
     /// Validates and indexes a problem.
@@ -308,8 +344,27 @@ impl Problem {
                 "every travel-time matrix must have the size of the distance matrix",
             ));
         }
+        if !distance.finite() {
+            return Err(ModelError::new(
+                "distance",
+                "every entry must be a finite number not below zero",
+            ));
+        }
+        let travel_finite = match &travel {
+            TravelTimes::Static(m) => m.finite(),
+            TravelTimes::Slots { matrices, .. } => matrices.iter().all(Matrix::finite),
+        };
+        if !travel_finite {
+            return Err(ModelError::new(
+                "travel",
+                "every entry must be a finite number not below zero",
+            ));
+        }
         if let TravelTimes::Slots { starts, matrices } = &travel {
-            if starts.len() != matrices.len() || starts.windows(2).any(|w| w[0] >= w[1]) {
+            if starts.len() != matrices.len()
+                || starts.iter().any(|s| !s.is_finite())
+                || starts.windows(2).any(|w| w[0] >= w[1])
+            {
                 return Err(ModelError::new(
                     "travel.starts",
                     "one increasing start time per matrix",
@@ -353,10 +408,10 @@ impl Problem {
                     "must be a finite number above zero",
                 ));
             }
-            if s.demand.iter().any(|d| *d < 0) {
+            if s.demand.iter().any(|d| *d < 0 || *d > MAX_AMOUNT) {
                 return Err(ModelError::new(
                     f("demand"),
-                    "amounts must not be negative; the role gives the direction",
+                    "amounts must be between 0 and 2^40; the role gives the direction",
                 ));
             }
             for (k, w) in s.windows.iter().enumerate() {
@@ -435,8 +490,8 @@ impl Problem {
             {
                 return Err(ModelError::new(f("shift"), "start must not be after end"));
             }
-            if v.capacity.iter().any(|c| *c < 0) {
-                return Err(ModelError::new(f("capacity"), "must not be negative"));
+            if v.capacity.iter().any(|c| *c < 0 || *c > MAX_AMOUNT) {
+                return Err(ModelError::new(f("capacity"), "must be between 0 and 2^40"));
             }
             for (name, c) in [
                 ("fixed_cost", v.fixed_cost),
@@ -510,8 +565,10 @@ impl Problem {
             }
         }
         let near = granular(&distance, &stops, &vehicles);
+        let metric = matches!(&travel, TravelTimes::Static(m) if m.metric) && distance.metric;
         let problem = Self {
             near,
+            metric,
             distance,
             travel,
             stops,

@@ -24,6 +24,8 @@ pub(crate) struct RouteCache {
     /// for `k = len`) that keeps the rest of the route feasible: an insertion is then checked in constant time.
     pub fast: bool,
     pub latest: Vec<f64>,
+    /// Whether `latest[k]` is set by the shift's end (else by a later stop's window): the reason a late arrival gives.
+    pub shift_bound: Vec<bool>,
     /// `places`: start, each stop's location, end; `arcs[g]`: the distance across gap `g` (zero on an empty route).
     pub places: Vec<Option<usize>>,
     pub arcs: Vec<f64>,
@@ -50,6 +52,7 @@ impl Clone for RouteCache {
         self.cost = o.cost;
         self.fast = o.fast;
         self.latest.clone_from(&o.latest);
+        self.shift_bound.clone_from(&o.shift_bound);
         self.places.clone_from(&o.places);
         self.arcs.clone_from(&o.arcs);
     }
@@ -215,21 +218,27 @@ impl RouteCache {
         self.fast =
             v.breaks.is_empty() && v.time_cost == 0.0 && matches!(p.travel, TravelTimes::Static(_));
         self.latest.clear();
+        self.shift_bound.clear();
         if self.fast {
             self.latest.resize(n + 1, f64::NEG_INFINITY);
+            self.shift_bound.resize(n + 1, true);
             self.latest[n] = v.shift.close;
             let mut next = v.end;
             for k in (0..n).rev() {
                 let stop = &p.stops[self.stops[k]];
-                let bound =
-                    (self.latest[k + 1] - travel(p, Some(stop.location), next, 0.0) - stop.service)
-                        .min(v.shift.close);
-                self.latest[k] = if stop.windows.is_empty() {
-                    bound
+                let carried =
+                    self.latest[k + 1] - travel(p, Some(stop.location), next, 0.0) - stop.service;
+                let bound = carried.min(v.shift.close);
+                let by_shift = v.shift.close < carried || self.shift_bound[k + 1];
+                (self.latest[k], self.shift_bound[k]) = if stop.windows.is_empty() {
+                    (bound, by_shift)
                 } else {
                     match stop.windows.partition_point(|w| w.open <= bound) {
-                        0 => f64::NEG_INFINITY,
-                        w => stop.windows[w - 1].close.min(bound),
+                        0 => (f64::NEG_INFINITY, false),
+                        w => {
+                            let close = stop.windows[w - 1].close;
+                            (close.min(bound), close >= bound && by_shift)
+                        }
                     }
                 };
                 next = Some(stop.location);
@@ -287,7 +296,7 @@ impl RouteCache {
 
     /// Arriving after `latest[k]` breaks a later window, or the shift when `k` is the end.
     fn late_reason(&self, k: usize) -> Reason {
-        if k == self.stops.len() {
+        if self.shift_bound.get(k).copied().unwrap_or(true) {
             Reason::Shift
         } else {
             Reason::TimeWindow
@@ -364,8 +373,8 @@ impl RouteCache {
                 Ok((st, _)) => st,
                 Err(e) => {
                     on(Found::Blocked(e));
-                    if e == Reason::TimeWindow || e == Reason::Shift {
-                        // Later gaps only arrive later.
+                    if p.metric && (e == Reason::TimeWindow || e == Reason::Shift) {
+                        // With metric, time-independent travel, later gaps only arrive later.
                         break;
                     }
                     continue;
@@ -411,7 +420,8 @@ impl RouteCache {
             }
             let arc_g = self.arc(p, g);
             let dpick = dist(p, a, lp) + dist(p, lp, b) - arc_g;
-            if v.time_cost == 0.0
+            if p.metric
+                && v.time_cost == 0.0
                 && v.distance_cost * dpick + if n == 0 { v.fixed_cost } else { 0.0 } >= *best
             {
                 continue;
@@ -420,7 +430,7 @@ impl RouteCache {
                 Ok((st, _)) => st,
                 Err(e) => {
                     on(Found::Blocked(e));
-                    if e == Reason::TimeWindow || e == Reason::Shift {
+                    if p.metric && (e == Reason::TimeWindow || e == Reason::Shift) {
                         break;
                     }
                     continue;
@@ -457,7 +467,7 @@ impl RouteCache {
                         },
                         Err(e) => {
                             on(Found::Blocked(e));
-                            if e == Reason::TimeWindow || e == Reason::Shift {
+                            if p.metric && (e == Reason::TimeWindow || e == Reason::Shift) {
                                 break;
                             }
                         }
@@ -469,7 +479,7 @@ impl RouteCache {
                 // Carry the pickup past original stop h.
                 match step(p, v, from, cur, self.stops[h], &mut NoLog) {
                     Ok((_, m)) if self.fast && m.arrival > self.latest[h] => {
-                        on(Found::Blocked(Reason::TimeWindow));
+                        on(Found::Blocked(self.late_reason(h)));
                         break;
                     }
                     Ok((st, _)) => cur = st,

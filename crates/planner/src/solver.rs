@@ -111,7 +111,12 @@ struct Search<'a> {
 }
 
 /// Solves a problem; never fails: what cannot be served is returned as unassigned with its reason.
-pub fn solve(problem: &Problem, config: Config) -> Plan {
+pub fn solve(problem: &Problem, mut config: Config) -> Plan {
+    config.fleet_share = if config.fleet_share.is_finite() {
+        config.fleet_share.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let mut search = Search::new(problem, config);
     search.run()
 }
@@ -674,7 +679,12 @@ impl<'a> Search<'a> {
             .routes
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.len() > r.fixed && r.fixed == 0)
+            // A route with work under way or stops locked to its vehicle cannot be dissolved.
+            .filter(|(_, r)| {
+                r.len() > r.fixed
+                    && r.fixed == 0
+                    && !r.stops.iter().any(|s| self.p.stops[*s].vehicle.is_some())
+            })
             .map(|(i, r)| (r.len(), i))
             .collect();
         routes.sort();
@@ -771,7 +781,13 @@ impl<'a> Search<'a> {
         let p = self.p;
         let stops = self.task_stops(sol, t);
         let members: Vec<usize> = std::iter::once(stops.0).chain(stops.1).collect();
+        // The delivery of a pickup under way can only ride the vehicle that carries it.
+        let carrier = match p.stops[stops.0].role {
+            Role::PairedDelivery { pickup } => sol.route_of[pickup].map(|r| sol.routes[r].vehicle),
+            _ => None,
+        };
         let skilled: Vec<usize> = (0..p.vehicles.len())
+            .filter(|v| carrier.is_none_or(|c| c == *v))
             .filter(|v| members.iter().all(|s| p.allowed(*v, *s)))
             .collect();
         if skilled.is_empty() {
@@ -800,7 +816,8 @@ impl<'a> Search<'a> {
                 Some(reasons) => {
                     // A pair whose halves each fit alone but not together is a pairing problem.
                     if let (pick, Some(drop)) = stops {
-                        if self.half_fits(&r, pick) && self.half_fits(&r, drop) {
+                        let load_blocks = reasons.contains(&Reason::Capacity);
+                        if !load_blocks && self.half_fits(&r, pick) && self.half_fits(&r, drop) {
                             alone.push(Reason::Pairing);
                             continue;
                         }

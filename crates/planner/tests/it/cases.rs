@@ -361,3 +361,87 @@ fn the_checker_catches_a_tampered_plan() {
     assert!(check(&p, &lost).is_err());
     let _ = load(0);
 }
+
+#[test]
+fn a_full_shift_blocks_by_shift_not_by_a_window() {
+    // Either stop fits the 100-unit shift alone; together they need 130.
+    let p = problem(
+        &[0.0, 10.0],
+        vec![stop("a", 1, None, 60.0, 0), stop("b", 1, None, 50.0, 0)],
+        vec![vehicle("v", 0, (0.0, 100.0), 10)],
+    );
+    let plan = solve(&p, iterations(30));
+    assert!(check(&p, &plan).is_ok());
+    assert_eq!(plan.unassigned.len(), 1);
+    assert_eq!(plan.unassigned[0].reason, Reason::Shift);
+}
+
+#[test]
+fn numbers_that_are_not_finite_or_too_large_are_refused() {
+    let m = Matrix::euclidean(&[(0.0, 0.0), (f64::NAN, 1.0)]);
+    let err = Problem::new(m.clone(), TravelTimes::Static(m), vec![], vec![]).err();
+    assert_eq!(err.map(|e| e.field), Some("distance".to_string()));
+    let (m, t) = line(&[0.0, 10.0]);
+    let huge = Problem::new(
+        m.clone(),
+        t.clone(),
+        vec![stop("x", 1, None, 0.0, i64::MAX)],
+        vec![],
+    )
+    .err();
+    assert_eq!(huge.map(|e| e.field), Some("stops[0].demand".to_string()));
+    let slots = TravelTimes::Slots {
+        starts: vec![f64::NAN],
+        matrices: vec![m.clone()],
+    };
+    assert_eq!(
+        Problem::new(m, slots, vec![], vec![])
+            .err()
+            .map(|e| e.field),
+        Some("travel.starts".to_string())
+    );
+}
+
+#[test]
+fn the_checker_refuses_dropped_work_under_way_stray_breaks_and_nan() {
+    let mut v = vehicle("v", 0, (0.0, 1000.0), 10);
+    v.fixed_prefix = vec![0];
+    v.breaks = vec![Break {
+        duration: 5.0,
+        window: Window::new(900.0, 950.0),
+    }];
+    let p = problem(
+        &[0.0, 10.0],
+        vec![stop("under way", 1, None, 1.0, 0)],
+        vec![v],
+    );
+    let plan = solve(&p, iterations(5));
+    assert!(check(&p, &plan).is_ok(), "{:?}", check(&p, &plan));
+    let mut dropped = plan.clone();
+    dropped.routes.clear();
+    dropped.unassigned = vec![planner::Unassigned {
+        stop: 0,
+        reason: Reason::Shift,
+    }];
+    dropped.objective.vehicles = 0;
+    dropped.objective.cost = 0.0;
+    dropped.objective.unassigned = 1.0;
+    let errors = check(&p, &dropped).err().unwrap_or_default();
+    assert!(
+        errors.iter().any(|e| e.contains("work under way")),
+        "{errors:?}"
+    );
+    let mut stray = plan.clone();
+    stray.routes[0].breaks.push(planner::BreakTaken {
+        index: 0,
+        start: 900.0,
+        end: 905.0,
+        gap: 9,
+        before_travel: false,
+    });
+    assert!(check(&p, &stray).is_err());
+    let mut nan = plan.clone();
+    nan.routes[0].distance = f64::NAN;
+    nan.objective.cost = f64::NAN;
+    assert!(check(&p, &nan).is_err());
+}
