@@ -169,7 +169,7 @@ fn solve_one(format: &str, file: &Path, time: f64, seed: u64) -> String {
     })();
     match result {
         Ok(v) => v.to_string(),
-        Err(e) => serde_json::json!({"solver": "aftersales", "routes": [], "error": e.to_string()})
+        Err(e) => serde_json::json!({"solver": "aftersales", "routes": [], "error": format!("{e:#}")})
             .to_string(),
     }
 }
