@@ -169,8 +169,10 @@ fn solve_one(format: &str, file: &Path, time: f64, seed: u64) -> String {
     })();
     match result {
         Ok(v) => v.to_string(),
-        Err(e) => serde_json::json!({"solver": "aftersales", "routes": [], "error": format!("{e:#}")})
-            .to_string(),
+        Err(e) => {
+            serde_json::json!({"solver": "aftersales", "routes": [], "error": format!("{e:#}")})
+                .to_string()
+        }
     }
 }
 
@@ -186,6 +188,9 @@ fn tuned(mut c: Config) -> Config {
     }
     if let Some(x) = var("PLANNER_TF") {
         c.temperature.1 = x;
+    }
+    if let Some(x) = var("PLANNER_LOCAL_SEARCH") {
+        c.local_search = x > 0.0;
     }
     if let Some(x) = var("PLANNER_ITERATIONS") {
         c.iteration_limit = Some(x as u64);
@@ -594,6 +599,14 @@ fn write_reports(
     let machine = a.machine.clone().unwrap_or_else(machine_label);
     let date = today();
     let command = std::env::args().collect::<Vec<_>>().join(" ");
+    // The code that produced the numbers: the commit, marked dirty when the tree had changes.
+    let commit = Command::new("git")
+        .args(["describe", "--always", "--dirty"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
     let bks_of = |inst: &str| bks.iter().find(|b| b.instance.eq_ignore_ascii_case(inst));
 
     // Per set and budget: a table per instance, a CSV, and a summary row per solver.
@@ -711,7 +724,7 @@ fn write_reports(
         }
         let _ = writeln!(
             summary,
-            "\nMachine: {machine}. Date: {date}. Seed {}. {} run(s) in parallel, one core each; this invocation took {:.0} min. \
+            "\nMachine: {machine}. Date: {date}. Commit {commit}. Seed {}. {} run(s) in parallel, one core each; this invocation took {:.0} min. \
              Per instance: [docs/bench/vrp-{set}-{budget}s.md](bench/vrp-{set}-{budget}s.md).\n\nCommand: `{command}`\n",
             a.seed,
             a.jobs.max(1),

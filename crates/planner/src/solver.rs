@@ -28,6 +28,8 @@ pub struct Config {
     pub fleet_share: f64,
     /// Annealing temperatures at the start and the end, as multiples of the first plan's cost per stop.
     pub temperature: (f64, f64),
+    /// Polish promising candidates with a relocate descent.
+    pub local_search: bool,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
             warm_start: Vec::new(),
             fleet_share: 0.7,
             temperature: (10.0, 0.1),
+            local_search: true,
         }
     }
 }
@@ -611,7 +614,15 @@ impl<'a> Search<'a> {
             cand.copy_from(&cur);
             self.ruin(&mut cand);
             self.recreate(&mut cand, fleet, BLINK);
-            let obj = cand.objective(p);
+            let mut obj = cand.objective(p);
+            // Polish the promising candidates only: the descent costs about as much as ten recreates.
+            if self.config.local_search
+                && obj.cost < cur_obj.cost + temp
+                && obj.vehicles <= cur_obj.vehicles
+            {
+                self.relocate_descent(&mut cand);
+                obj = cand.objective(p);
+            }
             let accept = match (
                 obj.unassigned.total_cmp(&cur_obj.unassigned),
                 obj.vehicles.cmp(&cur_obj.vehicles),
@@ -652,6 +663,94 @@ impl<'a> Search<'a> {
                 .is_some_and(|c| c.load(AtomicOrdering::Relaxed)),
         };
         self.plan(&best, stats)
+    }
+
+    /// Relocate descent: moves single stops to a cheaper place on a route of one of their neighbours until no move
+    /// saves distance. Only on plain routes (metric, static travel, no breaks or time cost), where taking a stop out
+    /// never breaks the rest and an insertion is checked in constant time.
+    fn relocate_descent(&mut self, sol: &mut Sol) {
+        let p = self.p;
+        if !p.metric {
+            return;
+        }
+        let mut candidates: Vec<usize> = Vec::new();
+        for _round in 0..20 {
+            let mut improved = false;
+            let mut order: Vec<usize> = (0..p.stops.len())
+                .filter(|s| {
+                    matches!(p.stops[*s].role, Role::Delivery | Role::Pickup)
+                        && sol.route_of[*s].is_some()
+                })
+                .collect();
+            for i in (1..order.len()).rev() {
+                let j = self.rng.below(i + 1);
+                order.swap(i, j);
+            }
+            for u in order {
+                let Some(ra) = sol.route_of[u] else { continue };
+                let a = &sol.routes[ra];
+                if !a.fast {
+                    continue;
+                }
+                let Some(k) = a.stops.iter().position(|s| *s == u) else {
+                    continue;
+                };
+                if k < a.fixed {
+                    continue;
+                }
+                let va = &p.vehicles[a.vehicle];
+                let loc = p.stops[u].location;
+                let (prev, next) = (a.places[k], a.places[k + 2]);
+                let d = |x: Option<usize>, y: Option<usize>| match (x, y) {
+                    (Some(x), Some(y)) => p.distance.get(x, y),
+                    _ => 0.0,
+                };
+                let gain = va.distance_cost
+                    * (d(prev, Some(loc)) + d(Some(loc), next) - d(prev, next))
+                    + if a.len() == 1 { va.fixed_cost } else { 0.0 };
+                if gain <= 1e-9 {
+                    continue;
+                }
+                candidates.clear();
+                for n in self.neighbours[u].iter().take(15) {
+                    if let Some(r) = sol.route_of[*n] {
+                        if r != ra && !candidates.contains(&r) {
+                            candidates.push(r);
+                        }
+                    }
+                }
+                let mut best = gain - 1e-9;
+                let mut found = None;
+                for &rb in &candidates {
+                    let b = &sol.routes[rb];
+                    if !b.fast || !p.allowed(b.vehicle, u) {
+                        continue;
+                    }
+                    let mut never = || false;
+                    let mut on = |f: Found| {
+                        if let Found::Better { p: g, .. } = f {
+                            found = Some((rb, g));
+                        }
+                    };
+                    b.scan_single(p, u, &mut best, true, &mut never, &mut on);
+                }
+                let Some((rb, g)) = found else { continue };
+                let before = (sol.routes[ra].clone(), sol.routes[rb].clone());
+                sol.routes[ra].stops.remove(k);
+                let ok = sol.routes[ra].rebuild(p).is_ok()
+                    && sol.routes[rb].insert(p, (u, None), g, g).is_ok();
+                if ok {
+                    sol.index(rb);
+                    improved = true;
+                } else {
+                    // Cannot happen on plain routes; put both back rather than keep a broken one.
+                    (sol.routes[ra], sol.routes[rb]) = before;
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
     }
 
     /// No fewer vehicles can carry the total demand (per dimension, with the largest capacity).
