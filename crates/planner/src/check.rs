@@ -476,6 +476,7 @@ pub fn check_sequences(
     };
     let unassigned: Vec<crate::plan::Unassigned> = (0..p.stops().len())
         .filter(|i| !served[*i])
+        // The checker does not judge reasons; bare sequences carry none, so any value serves here.
         .map(|stop| crate::plan::Unassigned {
             stop,
             reason: crate::eval::Reason::Shift,

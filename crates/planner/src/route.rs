@@ -112,18 +112,6 @@ impl RouteCache {
         Some(p.stops[self.stops[k]].location)
     }
 
-    /// The place before gap `g` (the start, or the stop before it).
-    #[inline]
-    fn before(&self, _: &Problem, g: usize) -> Option<usize> {
-        self.places[g]
-    }
-
-    /// The place after gap `g` (the stop after it, or the end).
-    #[inline]
-    fn after(&self, _: &Problem, g: usize) -> Option<usize> {
-        self.places[g + 1]
-    }
-
     /// Recomputes schedule, loads, distance and cost; fails if the sequence is infeasible.
     pub fn rebuild(&mut self, p: &Problem) -> Result<(), Reason> {
         let v = &p.vehicles[self.vehicle];
@@ -284,7 +272,7 @@ impl RouteCache {
         k: usize,
     ) -> Result<f64, Reason> {
         if self.fast {
-            if st.time + travel(p, from, self.after(p, k), st.time) <= self.latest[k] {
+            if st.time + travel(p, from, self.places[k + 1], st.time) <= self.latest[k] {
                 Ok(self.end)
             } else {
                 Err(self.late_reason(k))
@@ -319,12 +307,6 @@ impl RouteCache {
         fixed + v.distance_cost * ddist + v.time_cost * (new_end - old_end)
     }
 
-    /// The cost of leaving gap `g` and coming back (zero on an empty route, which has no arc to break).
-    #[inline]
-    fn arc(&self, _: &Problem, g: usize) -> f64 {
-        self.arcs[g]
-    }
-
     /// Tries one stop (a single task, or a delivery whose pickup is under way) in every gap after the fixed prefix.
     /// `best` is the delta to beat; each gap is skipped with probability `blink` (drawn from `coin`).
     pub fn scan_single(
@@ -357,11 +339,11 @@ impl RouteCache {
                 on(Found::Blocked(Reason::Capacity));
                 continue;
             }
-            let (a, b) = (self.before(p, g), self.after(p, g));
+            let (a, b) = (self.places[g], self.places[g + 1]);
             if granular && !p.is_near(stop.location, a) && !p.is_near(stop.location, b) {
                 continue;
             }
-            let ddist = dist(p, a, loc) + dist(p, loc, b) - self.arc(p, g);
+            let ddist = dist(p, a, loc) + dist(p, loc, b) - self.arcs[g];
             // Without a time cost the distance is the whole delta: a bound that skips the simulation.
             if v.time_cost == 0.0 && self.delta_cost(p, ddist, self.end) >= *best {
                 continue;
@@ -413,12 +395,12 @@ impl RouteCache {
                 on(Found::Blocked(Reason::Capacity));
                 continue;
             }
-            let (a, b) = (self.before(p, g), self.after(p, g));
+            let (a, b) = (self.places[g], self.places[g + 1]);
             let pl = p.stops[pick].location;
             if granular && !p.is_near(pl, a) && !p.is_near(pl, b) {
                 continue;
             }
-            let arc_g = self.arc(p, g);
+            let arc_g = self.arcs[g];
             let dpick = dist(p, a, lp) + dist(p, lp, b) - arc_g;
             if p.metric
                 && v.time_cost == 0.0
@@ -446,7 +428,7 @@ impl RouteCache {
                     on(Found::Blocked(Reason::Capacity));
                     break;
                 }
-                let next = self.after(p, h);
+                let next = self.places[h + 1];
                 let ddist = if h == g {
                     dist(p, a, lp) + dist(p, lp, ld) + dist(p, ld, b) - arc_g
                 } else {
