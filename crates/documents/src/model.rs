@@ -6,7 +6,7 @@ use aftersales_domain::billing::{
 };
 use time::{Date, PrimitiveDateTime};
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Party {
     pub name: String,
     pub street: Option<String>,
@@ -21,7 +21,7 @@ pub struct Party {
     pub email: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Seller {
     pub party: Party,
     /// Registered for VAT: the organisation number is printed with "MVA" (NO).

@@ -27,6 +27,7 @@ vocabulary!(
         RoCancelled => "ro-cancelled",
         Survey => "survey",
         CaseMessage => "case-message",
+        InvoiceIssued => "invoice-issued",
     }
 );
 
@@ -72,6 +73,7 @@ impl Event {
                     | RoCancelled
                     | Survey
                     | CaseMessage
+                    | InvoiceIssued
             ),
             MessageChannel::Sms => matches!(self, AppointmentBooked | RoWaitingApproval | RoReady),
         }
@@ -268,6 +270,21 @@ pub fn default_template(event: Event, channel: MessageChannel, lang: Language) -
         (CaseMessage, Email, En) => tpl("Case {number}", "Hello {name},\n\n{message}"),
         (CaseMessage, Email, Pt) => tpl("Processo {number}", "Olá {name},\n\n{message}"),
         (CaseMessage, Sms, _) => tpl("", "{message}"),
+        (InvoiceIssued, Email, Nb) => tpl(
+            "Faktura {number} fra {place}",
+            "Hei {name},\n\nher er faktura {number} fra {place}.\n\nSe og last ned fakturaen: {link}",
+        ),
+        (InvoiceIssued, Email, En) => tpl(
+            "Invoice {number} from {place}",
+            "Hello {name},\n\nhere is invoice {number} from {place}.\n\nView and download it: {link}",
+        ),
+        (InvoiceIssued, Email, Pt) => tpl(
+            "Fatura {number} de {place}",
+            "Olá {name},\n\naqui está a fatura {number} de {place}.\n\nVer e descarregar: {link}",
+        ),
+        (InvoiceIssued, Sms, Nb) => tpl("", "Faktura {number} fra {place}: {link}"),
+        (InvoiceIssued, Sms, En) => tpl("", "Invoice {number} from {place}: {link}"),
+        (InvoiceIssued, Sms, Pt) => tpl("", "Fatura {number} de {place}: {link}"),
         (_, Email, Nb) => tpl(
             "{number}: {status}",
             "Hei {name},\n\nny status for {vehicle}: {status}.\n\nFølg bilen din her: {link}",

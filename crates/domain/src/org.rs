@@ -125,6 +125,15 @@ impl Permission {
             Permission::NotifyManage => {
                 "changing customer messages and the outbox, which needs an administrator or market manager"
             }
+            Permission::BillingRead => {
+                "seeing invoices and payments here, which needs a service advisor, service manager, market manager, importer staff or administrator"
+            }
+            Permission::BillingWrite => {
+                "invoicing, crediting and recording payments, which needs a service advisor or service manager"
+            }
+            Permission::BillingManage => {
+                "setting up the legal entity and number series, which needs a service manager, market manager or administrator"
+            }
         }
     }
 }
@@ -153,6 +162,12 @@ pub enum Permission {
     WorkshopManage,
     /// Notification rules, templates and the outbox's dead letters.
     NotifyManage,
+    /// See invoices, credit notes, payments and open items.
+    BillingRead,
+    /// Issue invoices and credit notes, record payments.
+    BillingWrite,
+    /// The legal entity that invoices, its number series and payers.
+    BillingManage,
 }
 
 impl Role {
@@ -237,6 +252,21 @@ impl Role {
             Permission::NotifyManage => {
                 matches!(self, Role::MarketCsManager | Role::Administrator)
             }
+            Permission::BillingRead => matches!(
+                self,
+                Role::ServiceAdvisor
+                    | Role::ServiceManager
+                    | Role::MarketCsManager
+                    | Role::ImporterStaff
+                    | Role::Administrator
+            ),
+            Permission::BillingWrite => {
+                matches!(self, Role::ServiceAdvisor | Role::ServiceManager)
+            }
+            Permission::BillingManage => matches!(
+                self,
+                Role::ServiceManager | Role::MarketCsManager | Role::Administrator
+            ),
         }
     }
 

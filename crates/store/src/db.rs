@@ -43,6 +43,8 @@ pub struct Store {
     url: String,
     /// Where customers reach the product, for links in their messages.
     public_url: std::sync::Arc<str>,
+    /// The producer's key for Portuguese document signatures (from configuration, never the repository).
+    pub(crate) pt_signer: Option<std::sync::Arc<documents::pt::PtSigner>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -87,6 +89,7 @@ impl Store {
             engine,
             url,
             public_url: "http://localhost:8080".into(),
+            pt_signer: None,
         })
     }
 
@@ -94,6 +97,16 @@ impl Store {
     pub fn with_public_url(mut self, url: &str) -> Store {
         self.public_url = url.trim_end_matches('/').into();
         self
+    }
+
+    /// Sets the key that signs Portuguese documents (SAF-T HashControl = its version).
+    pub fn with_pt_signer(mut self, signer: documents::pt::PtSigner) -> Store {
+        self.pt_signer = Some(std::sync::Arc::new(signer));
+        self
+    }
+
+    pub fn has_pt_signer(&self) -> bool {
+        self.pt_signer.is_some()
     }
 
     pub fn public_url(&self) -> &str {

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod billing;
 pub mod cases;
 pub mod cli;
 pub mod crm;

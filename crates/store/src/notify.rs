@@ -154,6 +154,18 @@ pub(crate) async fn enqueue(
             );
             vars.insert("message", String::new());
         }
+        Event::InvoiceIssued => {
+            // The message carries the document's own path: the link is the document, not the status page.
+            vars.insert(
+                "link",
+                n.message
+                    .as_ref()
+                    .map(|m| format!("{base}{m}"))
+                    .unwrap_or_default(),
+            );
+            vars.insert("message", String::new());
+            vars.insert("survey_link", String::new());
+        }
         _ => {
             vars.insert("message", n.message.clone().unwrap_or_default());
             vars.insert("survey_link", String::new());

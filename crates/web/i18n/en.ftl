@@ -577,6 +577,7 @@ event-ro-delivered = Car delivered
 event-ro-cancelled = Booking cancelled
 event-survey = Satisfaction survey
 event-case-message = Message on a case
+event-invoice-issued = Invoice issued
 
 ## Customer's own pages
 sp-title = Repair order { $number }

@@ -577,6 +577,7 @@ event-ro-delivered = Bilen er utlevert
 event-ro-cancelled = Bestilling kansellert
 event-survey = Tilfredshetsundersøkelse
 event-case-message = Melding i en sak
+event-invoice-issued = Faktura utstedt
 
 ## Customer's own pages
 sp-title = Arbeidsordre { $number }

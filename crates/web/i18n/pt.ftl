@@ -577,6 +577,7 @@ event-ro-delivered = Viatura entregue
 event-ro-cancelled = Marcação cancelada
 event-survey = Inquérito de satisfação
 event-case-message = Mensagem num processo
+event-invoice-issued = Fatura emitida
 
 ## Customer's own pages
 sp-title = Ordem de reparação { $number }

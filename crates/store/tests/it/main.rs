@@ -2,6 +2,7 @@
 //! with the same assertions, so the two engines cannot drift apart in behaviour.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod billing;
 mod cases;
 mod cases_it;
 mod crm;
@@ -32,6 +33,7 @@ macro_rules! conformance {
     };
 }
 
+use billing::*;
 use cases::*;
 use cases_it::*;
 use crm::*;
@@ -69,6 +71,9 @@ conformance!(
     repair_order_from_booking_to_survey,
     outbox_respects_rules_consent_and_quiet_hours,
     approvals_competence_and_consent_hold_to_the_end,
+    norwegian_repair_order_invoiced_paid_and_credited,
+    concurrent_issuing_is_gapless_with_an_unbroken_chain,
+    portuguese_rules_hold,
 );
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use aftersales_store::{demo, Store, StoreError};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 
-async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
+pub(crate) async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
     let s = store
         .login(
             username,
@@ -32,7 +32,7 @@ async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
         .unwrap()
 }
 
-fn oslo(local: time::PrimitiveDateTime) -> OffsetDateTime {
+pub(crate) fn oslo(local: time::PrimitiveDateTime) -> OffsetDateTime {
     Zone::parse("tz", "Europe/Oslo").unwrap().instant(local)
 }
 

@@ -1,0 +1,737 @@
+//! Conformance cases of billing: a Norwegian repair order invoiced to its payers, paid and credited; gapless
+//! numbers and an unbroken signature chain under concurrent issuing; the Portuguese rules; SAF-T (PT) and EHF
+//! from what the store issued, checked by the official validators.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use aftersales_domain::billing::{Kid, KidScheme};
+use aftersales_store::billing::{
+    DraftInput, DraftUpdate, LineInput, PaymentInput, PaymentStatus, SaftRequest,
+};
+use aftersales_store::workshop::{JobInput, LineInput as RoLineInput, RepairOrderInput};
+use aftersales_store::{demo, testing, Store, StoreError};
+use documents::pt::{signing_message, PtSigner};
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+
+use crate::workshop::{caller, oslo};
+
+fn shared() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+fn signer() -> PtSigner {
+    let pem = std::fs::read(shared().join("reference/pt-at-sample-private-key.pem")).unwrap();
+    PtSigner::from_pem(&pem, 1).unwrap()
+}
+
+fn python_has(module: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            !testing::in_ci(),
+            "python3 with {module} is required under CI=true"
+        );
+        testing::say(&format!(
+            "skipped: python3 module {module} is not installed"
+        ));
+    }
+    ok
+}
+
+fn temp(name: &str, bytes: &[u8]) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("{}-{}-{name}", std::process::id(), uuid_like()));
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn uuid_like() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// Both official schematron files, zero fatal findings.
+fn assert_ehf_valid(xml: &str) {
+    if !python_has("saxonche") {
+        return;
+    }
+    let path = temp("ehf.xml", xml.as_bytes());
+    for sch in ["CEN-EN16931-UBL.sch", "PEPPOL-EN16931-UBL.sch"] {
+        let out = Command::new("python3")
+            .arg(shared().join("validation/schematron.py"))
+            .arg(shared().join("validation/peppol/sch").join(sch))
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{sch}: {}\n{xml}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+fn assert_saft_valid(bytes: &[u8]) {
+    if !python_has("xmlschema") {
+        return;
+    }
+    let path = temp("saft.xml", bytes);
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xmlschema\ns = xmlschema.XMLSchema11(sys.argv[1])\nerrs = [f'{e.path}: {e.reason}' for e in s.iter_errors(sys.argv[2])]\nprint('\\n'.join(errs))\nsys.exit(1 if errs else 0)",
+        ])
+        .arg(shared().join("validation/saft-pt/SAFTPT1.04_01.xsd"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn sublet(desc: &str, qty: &str, price: &str) -> RoLineInput {
+    RoLineInput {
+        kind: "sublet".into(),
+        description: Some(desc.into()),
+        quantity: Some(qty.into()),
+        unit_price: Some(price.into()),
+        ..Default::default()
+    }
+}
+
+fn line(desc: &str, qty: &str, price: &str) -> LineInput {
+    LineInput {
+        kind: Some("part".into()),
+        description: desc.into(),
+        quantity: qty.into(),
+        unit_price: price.into(),
+        ..Default::default()
+    }
+}
+
+async fn seeded(store: &Store) -> (OffsetDateTime, HashMap<&'static str, String>) {
+    let t0 = oslo(datetime!(2026-11-23 10:00));
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let mut orgs = HashMap::new();
+    for (k, name) in [
+        ("trd", "Tesla Service Centre Trondheim"),
+        ("lisboa", "Polestar Service Point Lisboa"),
+    ] {
+        orgs.insert(k, store.cli().find_organisation(name).await.unwrap().0);
+    }
+    (t0, orgs)
+}
+
+async fn customer(store: &Store, scope: &aftersales_store::Scope, name: &str) -> String {
+    store
+        .search_crm(scope, name, 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|h| h.kind == "customer")
+        .unwrap_or_else(|| panic!("no customer {name}"))
+        .id
+}
+
+pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
+    let (t0, orgs) = seeded(store).await;
+    let trd = &orgs["trd"];
+    let ingrid = caller(store, "ingrid", t0).await;
+    let s = &ingrid.scope;
+    let kari = customer(store, s, "Kari Nordmann").await;
+    let ro = store
+        .create_repair_order(
+            s,
+            &RepairOrderInput {
+                organisation_id: trd.clone(),
+                customer_id: kari.clone(),
+                complaint: "Wipers smear and the drive unit whines".into(),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let job1 = ro.jobs[0].id.clone();
+    store
+        .add_line(
+            s,
+            &ro.id,
+            &job1,
+            &sublet("Wiper blades, pair", "2", "199.50"),
+            t0,
+        )
+        .await
+        .unwrap();
+    let ro = store
+        .add_job(
+            s,
+            &ro.id,
+            &JobInput {
+                title: "Drive unit".into(),
+                complaint: "Whine at 80 km/h".into(),
+                pay_type: Some("warranty".into()),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let job2 = ro.jobs[1].id.clone();
+    store
+        .add_line(
+            s,
+            &ro.id,
+            &job2,
+            &sublet("Rear drive unit replaced", "1", "12000"),
+            t0,
+        )
+        .await
+        .unwrap();
+    let ro = store
+        .add_job(
+            s,
+            &ro.id,
+            &JobInput {
+                title: "Wash".into(),
+                complaint: "Courtesy wash".into(),
+                pay_type: Some("internal".into()),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    store
+        .add_line(s, &ro.id, &ro.jobs[2].id, &sublet("Wash", "1", "300"), t0)
+        .await
+        .unwrap();
+
+    // Two clicks: invoice the repair order (one draft per payer; internal work is not invoiced), then issue.
+    let drafts = store.invoice_repair_order(s, &ro.id, t0).await.unwrap();
+    assert_eq!(drafts.len(), 2);
+    assert!(drafts
+        .iter()
+        .all(|d| d.number.is_none() && d.status == "draft"));
+    let cust = drafts
+        .iter()
+        .find(|d| d.pay_type.as_deref() == Some("customer"))
+        .unwrap();
+    let warr = drafts
+        .iter()
+        .find(|d| d.pay_type.as_deref() == Some("warranty"))
+        .unwrap();
+    assert_eq!(cust.customer.id, kari);
+    assert_eq!(warr.customer.label, "Tesla Motors Norway Warranty AS");
+    // 2 × 199.50 = 399.00 + 25 % = 498.75; 12 000.00 + 25 % = 15 000.00.
+    assert_eq!(cust.gross.amount, "498.75");
+    assert_eq!(warr.gross.amount, "15000.00");
+    // Invoicing again refreshes the drafts instead of duplicating them.
+    let again = store.invoice_repair_order(s, &ro.id, t0).await.unwrap();
+    assert_eq!(
+        again.iter().map(|d| &d.id).collect::<Vec<_>>(),
+        drafts.iter().map(|d| &d.id).collect::<Vec<_>>()
+    );
+    let d = store.document(s, &cust.id, t0).await.unwrap();
+    // A stale version is refused; the right one issues.
+    assert!(matches!(
+        store.issue(s, &cust.id, d.version + 1, None, t0).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let inv = store.issue(s, &cust.id, d.version, None, t0).await.unwrap();
+    assert_eq!(inv.number.as_deref(), Some("F-1"));
+    assert_eq!(inv.issue_date.as_deref(), Some("2026-11-23"));
+    assert_eq!(inv.due_date.as_deref(), Some("2026-12-07"));
+    let kid = inv.kid.clone().unwrap();
+    assert_eq!(&kid[..8], "10000001");
+    assert!(Kid::parse("kid", KidScheme::Mod10, &kid).is_ok());
+    assert_eq!(inv.tax.amount, "99.75");
+    assert_eq!(inv.payment_status, PaymentStatus::Open);
+    // Issued means final: not again, not edited, not deleted, not even with SQL.
+    assert!(store
+        .issue(s, &cust.id, inv.version, None, t0)
+        .await
+        .is_err());
+    assert!(store
+        .update_draft(
+            s,
+            &cust.id,
+            &DraftUpdate {
+                lines: vec![line("x", "1", "1")],
+                ..Default::default()
+            },
+            inv.version,
+            t0
+        )
+        .await
+        .is_err());
+    assert!(store.delete_draft(s, &cust.id).await.is_err());
+    assert!(testing::execute_raw(
+        store,
+        &format!(
+            "UPDATE billing_documents SET gross_minor = 1 WHERE id = '{}'",
+            cust.id
+        )
+    )
+    .await
+    .is_err());
+    assert!(testing::execute_raw(
+        store,
+        &format!(
+            "UPDATE billing_lines SET net_minor = 1 WHERE document_id = '{}'",
+            cust.id
+        )
+    )
+    .await
+    .is_err());
+    assert!(testing::execute_raw(
+        store,
+        &format!("DELETE FROM billing_documents WHERE id = '{}'", cust.id)
+    )
+    .await
+    .is_err());
+    // The customer's message went into the outbox with the issue.
+    let msgs = store.ro_messages(s, &ro.id).await.unwrap();
+    let mail = msgs
+        .iter()
+        .find(|m| m.subject.contains("F-1"))
+        .expect("invoice mail");
+    assert!(
+        mail.subject.starts_with("Faktura F-1 fra"),
+        "{}",
+        mail.subject
+    );
+    assert!(mail.body.contains(&inv.public_path), "{}", mail.body);
+    // A consumer gets no EHF, with the reason.
+    let e = store.ehf(s, &cust.id).await.unwrap_err();
+    assert!(e.to_string().contains("organisation number"), "{e}");
+
+    // Only the warranty share is left to invoice; its EHF passes the official rules.
+    let left = store.invoice_repair_order(s, &ro.id, t0).await.unwrap();
+    assert_eq!(left.len(), 1);
+    let w = store.document(s, &warr.id, t0).await.unwrap();
+    let w = store
+        .issue(s, &w.id, w.version, None, t0 + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(w.number.as_deref(), Some("F-2"));
+    assert_ehf_valid(&store.ehf(s, &w.id).await.unwrap());
+
+    // Payments: part, too much, the rest.
+    let pay = |amount: &str| PaymentInput {
+        amount: amount.into(),
+        method: "bank-transfer".into(),
+        paid_on: "2026-11-25".into(),
+        reference: Some(kid.clone()),
+    };
+    let p = store
+        .record_payment(s, &inv.id, &pay("100.00"), t0)
+        .await
+        .unwrap();
+    assert_eq!(p.payment_status, PaymentStatus::PartlyPaid);
+    assert_eq!(p.open.amount, "398.75");
+    let too_much = store
+        .record_payment(s, &inv.id, &pay("400.00"), t0)
+        .await
+        .unwrap_err();
+    assert!(too_much.to_string().contains("amount"));
+    let bad = store
+        .record_payment(
+            s,
+            &inv.id,
+            &PaymentInput {
+                amount: "x".into(),
+                method: "barter".into(),
+                paid_on: "25.11.2026".into(),
+                reference: None,
+            },
+            t0,
+        )
+        .await
+        .unwrap_err();
+    let StoreError::Invalid(errs) = bad else {
+        panic!()
+    };
+    assert_eq!(
+        errs.0.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+        vec!["amount", "method", "paid_on"]
+    );
+    // Unpaid past the due date: overdue.
+    let later = store
+        .document(s, &inv.id, t0 + Duration::days(30))
+        .await
+        .unwrap();
+    assert_eq!(later.payment_status, PaymentStatus::Overdue);
+    let p = store
+        .record_payment(s, &inv.id, &pay("398.75"), t0)
+        .await
+        .unwrap();
+    assert_eq!(p.payment_status, PaymentStatus::Paid);
+
+    // Credit the warranty invoice with a reason: a numbered credit note in its own series, EHF-valid.
+    assert!(store.credit_draft(s, &w.id, "", t0).await.is_err());
+    let cn = store
+        .credit_draft(s, &w.id, "Claim rejected by the manufacturer", t0)
+        .await
+        .unwrap();
+    assert_eq!(cn.status, "draft");
+    let cn = store.issue(s, &cn.id, cn.version, None, t0).await.unwrap();
+    assert_eq!(cn.number.as_deref(), Some("K-1"));
+    assert!(cn.kid.is_none());
+    assert_eq!(cn.credited.as_ref().unwrap().label, "F-2");
+    assert_ehf_valid(&store.ehf(s, &cn.id).await.unwrap());
+    let w = store.document(s, &w.id, t0).await.unwrap();
+    assert_eq!(w.open.amount, "0.00");
+    assert_eq!(w.credit_notes.len(), 1);
+    assert!(store
+        .credit_draft(s, &w.id, "Again", t0)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("in full"));
+    // The credited warranty lines can be invoiced again.
+    assert_eq!(
+        store
+            .invoice_repair_order(s, &ro.id, t0)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Lists: by customer, and open items only.
+    let kari_docs = store
+        .documents(s, Some(&kari), None, false, t0)
+        .await
+        .unwrap();
+    assert_eq!(kari_docs.len(), 1);
+    assert!(store
+        .documents(s, Some(&kari), None, true, t0)
+        .await
+        .unwrap()
+        .is_empty());
+    // Someone from another market sees none of it.
+    let joao = caller(store, "joao", t0).await;
+    assert!(matches!(
+        store.document(&joao.scope, &inv.id, t0).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store
+        .documents(&joao.scope, None, None, false, t0)
+        .await
+        .unwrap()
+        .is_empty());
+    // A technician may not invoice.
+    let ole = caller(store, "ole", t0).await;
+    assert!(store
+        .invoice_repair_order(&ole.scope, &ro.id, t0)
+        .await
+        .is_err());
+}
+
+pub async fn concurrent_issuing_is_gapless_with_an_unbroken_chain(store: &Store) {
+    let (t0, orgs) = seeded(store).await;
+    let store = store.clone().with_pt_signer(signer());
+    const N: usize = 16;
+    for (user, org, payer, prefix) in [
+        ("ingrid", &orgs["trd"], "Fjord Taxi AS", "F-"),
+        (
+            "joao",
+            &orgs["lisboa"],
+            "Polestar Portugal Unipessoal",
+            "FT A/",
+        ),
+    ] {
+        let c = caller(&store, user, t0).await;
+        let payer = customer(&store, &c.scope, payer).await;
+        let mut drafts = Vec::new();
+        for i in 0..N {
+            let d = store
+                .create_draft(
+                    &c.scope,
+                    &DraftInput {
+                        organisation_id: org.clone(),
+                        customer_id: payer.clone(),
+                        lines: vec![line(
+                            &format!("Part {i}"),
+                            "1",
+                            &format!("{}.{:02}", 10 + i, i),
+                        )],
+                        ..Default::default()
+                    },
+                    t0,
+                )
+                .await
+                .unwrap();
+            drafts.push((d.id, d.version));
+        }
+        let mut tasks = Vec::new();
+        for (id, version) in drafts {
+            let store = store.clone();
+            let scope = c.scope.clone();
+            tasks.push(tokio::spawn(async move {
+                store.issue(&scope, &id, version, None, t0).await
+            }));
+        }
+        let mut issued = Vec::new();
+        for t in tasks {
+            issued.push(t.await.unwrap().unwrap());
+        }
+        let mut seqs: Vec<usize> = issued
+            .iter()
+            .map(|d| {
+                d.number
+                    .as_deref()
+                    .unwrap()
+                    .strip_prefix(prefix)
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        seqs.sort();
+        assert_eq!(
+            seqs,
+            (1..=N).collect::<Vec<_>>(),
+            "{user}: gapless and unique"
+        );
+        if prefix.starts_with("FT") {
+            // Each document's signature covers its predecessor's: the chain is unbroken in number order.
+            let signer = signer();
+            let mut models = Vec::new();
+            for d in &issued {
+                models.push(store.document_model(&c.scope, &d.id).await.unwrap());
+            }
+            models.sort_by_key(|m| m.pt.as_ref().unwrap().sequence);
+            let mut previous = String::new();
+            for m in &models {
+                let pt = m.pt.as_ref().unwrap();
+                let msg = signing_message(
+                    m.issue_date,
+                    pt.system_entry,
+                    &m.number,
+                    m.totals.gross_minor,
+                    &previous,
+                );
+                assert!(
+                    signer.verify(&msg, &pt.hash),
+                    "{} breaks the chain",
+                    m.number
+                );
+                assert_eq!(pt.atcud, format!("JFJ6H7KT-{}", pt.sequence));
+                previous = pt.hash.clone();
+            }
+            let entity = store.legal_entity(&c.scope, org).await.unwrap().unwrap();
+            // The export covers every workshop of the legal entity: the importer's staff may run it, an
+            // advisor of one workshop may not.
+            let rui = caller(&store, "rui", t0).await;
+            let req = SaftRequest {
+                from: date!(2026 - 11 - 01),
+                to: date!(2026 - 11 - 30),
+                created: date!(2026 - 12 - 01),
+                producer_nif: "999999990".into(),
+                product_version: "test".into(),
+            };
+            assert!(matches!(
+                store.saft_pt(&c.scope, &entity.id, &req).await,
+                Err(StoreError::NotFound)
+            ));
+            let saft = store
+                .saft_pt(
+                    &rui.scope,
+                    &entity.id,
+                    &SaftRequest {
+                        from: date!(2026 - 11 - 01),
+                        to: date!(2026 - 11 - 30),
+                        created: date!(2026 - 12 - 01),
+                        producer_nif: "999999990".into(),
+                        product_version: "test".into(),
+                    },
+                )
+                .await
+                .unwrap();
+            let text = String::from_utf8_lossy(&saft);
+            assert!(text.contains(&format!("<NumberOfEntries>{N}</NumberOfEntries>")));
+            assert!(text.contains(&format!("<Hash>{previous}</Hash>")));
+            assert_saft_valid(&saft);
+        }
+    }
+}
+
+pub async fn portuguese_rules_hold(store: &Store) {
+    let (t0, orgs) = seeded(store).await;
+    let lisboa = &orgs["lisboa"];
+    let joao = caller(store, "joao", t0).await;
+    let s = &joao.scope;
+    let buyer = customer(store, s, "Beatriz Quaresma").await;
+    let draft = |lines: Vec<LineInput>, doc_type: Option<&str>| DraftInput {
+        organisation_id: lisboa.clone(),
+        customer_id: buyer.clone(),
+        doc_type: doc_type.map(str::to_string),
+        lines,
+        ..Default::default()
+    };
+    // An exempt line names its exemption; a wrong type names the field.
+    let mut exempt = line("Formação", "1", "50");
+    exempt.tax_code = Some("exempt".into());
+    let e = store
+        .create_draft(s, &draft(vec![exempt.clone()], None), t0)
+        .await
+        .unwrap_err();
+    let StoreError::Invalid(errs) = e else {
+        panic!()
+    };
+    assert_eq!(errs.0[0].field, "lines.0.exemption_code");
+    let e = store
+        .create_draft(s, &draft(vec![line("x", "1", "1")], Some("NC")), t0)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("doc_type"));
+
+    // No signing key configured: refused, and no number is used up.
+    let d = store
+        .create_draft(s, &draft(vec![line("Escovas", "2", "19.99")], None), t0)
+        .await
+        .unwrap();
+    let e = store
+        .issue(s, &d.id, d.version, None, t0)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("signing_key"), "{e}");
+    let store = store.clone().with_pt_signer(signer());
+    let ft = store.issue(s, &d.id, d.version, None, t0).await.unwrap();
+    assert_eq!(ft.number.as_deref(), Some("FT A/1"));
+    assert_eq!(ft.atcud.as_deref(), Some("JFJ6H7KT-1"));
+    assert!(ft
+        .certificate_line
+        .as_deref()
+        .unwrap()
+        .ends_with("-Processado por programa certificado n.º 0000/AT"));
+    let qr = ft.qr.clone().unwrap();
+    assert!(qr.starts_with("A:"), "{qr}");
+    assert!(
+        qr.contains(
+            "*D:FT*E:N*F:20261123*G:FT A/1*H:JFJ6H7KT-1*I1:PT*I7:39.98*I8:9.20*N:9.20*O:49.18*"
+        ),
+        "{qr}"
+    );
+
+    // Dates never go back within a series; the refused attempt leaves no gap.
+    let d2 = store
+        .create_draft(s, &draft(vec![exempt_line()], None), t0)
+        .await
+        .unwrap();
+    let e = store
+        .issue(s, &d2.id, d2.version, None, t0 - Duration::days(2))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("issue_date"), "{e}");
+    let ft2 = store.issue(s, &d2.id, d2.version, None, t0).await.unwrap();
+    assert_eq!(ft2.number.as_deref(), Some("FT A/2"));
+
+    // A simplified invoice has a ceiling; an invoice-receipt is paid at issue.
+    let big = store
+        .create_draft(
+            s,
+            &draft(vec![line("Bateria", "1", "2000")], Some("FS")),
+            t0,
+        )
+        .await
+        .unwrap();
+    let e = store
+        .issue(s, &big.id, big.version, None, t0)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("FS"), "{e}");
+    let fr = store
+        .create_draft(
+            s,
+            &draft(vec![line("Lâmpada", "1", "12.30")], Some("FR")),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .issue(s, &fr.id, fr.version, None, t0)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("payment_method"));
+    let fr = store
+        .issue(s, &fr.id, fr.version, Some("mb"), t0)
+        .await
+        .unwrap();
+    assert_eq!(fr.number.as_deref(), Some("FR A/1"));
+    assert_eq!(fr.payment_status, PaymentStatus::Paid);
+    assert!(fr.due_date.is_none());
+
+    // A credit note (NC) of the first invoice, in its own chain.
+    let nc = store
+        .credit_draft(s, &ft.id, "Preço errado", t0)
+        .await
+        .unwrap();
+    let nc = store.issue(s, &nc.id, nc.version, None, t0).await.unwrap();
+    assert_eq!(nc.number.as_deref(), Some("NC A/1"));
+    assert_eq!(nc.atcud.as_deref(), Some("KZ3P9QWX-1"));
+    let entity = store.legal_entity(s, lisboa).await.unwrap().unwrap();
+    let rui = caller(&store, "rui", t0).await;
+    let saft = store
+        .saft_pt(
+            &rui.scope,
+            &entity.id,
+            &SaftRequest {
+                from: date!(2026 - 11 - 01),
+                to: date!(2026 - 11 - 30),
+                created: date!(2026 - 12 - 01),
+                producer_nif: "999999990".into(),
+                product_version: "test".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&saft);
+    assert!(
+        text.contains("<NumberOfEntries>4</NumberOfEntries>"),
+        "{text}"
+    );
+    assert!(text.contains("<Reference>FT A/1</Reference>"));
+    assert!(text.contains("<TaxExemptionCode>M07</TaxExemptionCode>"));
+    assert_saft_valid(&saft);
+    // A period across years is refused, naming the field.
+    let e = store
+        .saft_pt(
+            &rui.scope,
+            &entity.id,
+            &SaftRequest {
+                from: date!(2026 - 12 - 01),
+                to: date!(2027 - 01 - 31),
+                created: date!(2027 - 02 - 01),
+                producer_nif: "999999990".into(),
+                product_version: "t".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("to"));
+}
+
+fn exempt_line() -> LineInput {
+    LineInput {
+        kind: Some("other".into()),
+        description: "Formação de condução".into(),
+        quantity: "1".into(),
+        unit_price: "50".into(),
+        tax_code: Some("exempt".into()),
+        exemption_code: Some("M07".into()),
+        exemption_reason: None,
+        code: None,
+    }
+}
