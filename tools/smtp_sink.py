@@ -26,6 +26,8 @@ class Sink:
                     "filename": part.get_filename(),
                     "content_type": part.get_content_type(),
                     "content": part.get_content() if part.get_content_maintype() == "text" else "",
+                    "size": len(part.get_payload(decode=True) or b""),
+                    "head": (part.get_payload(decode=True) or b"")[:8].decode("latin-1"),
                 })
             elif part.get_content_type() == "text/plain":
                 text += part.get_content()

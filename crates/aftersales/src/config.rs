@@ -28,6 +28,20 @@ pub struct FileConfig {
     pub smtp: Option<aftersales_notify::SmtpConfig>,
     /// The SMS provider's HTTP API; without it, SMS wait in the outbox.
     pub sms: Option<aftersales_notify::SmsConfig>,
+    /// Billing: the Portuguese signing key and the software producer's NIF.
+    pub billing: Option<BillingConfig>,
+}
+
+/// `[billing]` in the config file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingConfig {
+    /// PEM file with the producer's RSA private key that signs Portuguese documents (never in the repository).
+    pub pt_key_file: Option<std::path::PathBuf>,
+    /// The key's version (SAF-T HashControl), 1 unless AT was told of a new key.
+    pub pt_key_version: Option<u32>,
+    /// NIF of the software producer, written into SAF-T (PT) files.
+    pub producer_nif: Option<String>,
 }
 
 impl FileConfig {
@@ -58,6 +72,9 @@ pub struct Settings {
     pub window_minutes: i64,
     pub smtp: Option<aftersales_notify::SmtpConfig>,
     pub sms: Option<aftersales_notify::SmsConfig>,
+    pub pt_key_file: Option<std::path::PathBuf>,
+    pub pt_key_version: u32,
+    pub producer_nif: String,
 }
 
 impl Settings {
@@ -98,6 +115,19 @@ impl Settings {
             window_minutes: f.login_window_minutes.unwrap_or(15).max(1),
             smtp: f.smtp.clone(),
             sms: f.sms.clone(),
+            pt_key_file: std::env::var_os("AFTERSALES_PT_KEY_FILE")
+                .map(std::path::PathBuf::from)
+                .or(f.billing.as_ref().and_then(|b| b.pt_key_file.clone())),
+            pt_key_version: f
+                .billing
+                .as_ref()
+                .and_then(|b| b.pt_key_version)
+                .unwrap_or(1),
+            producer_nif: f
+                .billing
+                .as_ref()
+                .and_then(|b| b.producer_nif.clone())
+                .unwrap_or_else(|| "999999990".into()),
         }
     }
 

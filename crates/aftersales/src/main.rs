@@ -73,6 +73,28 @@ enum Command {
     /// Import customers or vehicles from a CSV file (valid rows land, invalid rows are reported).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Legal exports for the authorities.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// SAF-T (PT) 1.04_01 of the documents a Portuguese legal entity issued in a period (one fiscal year).
+    SaftPt {
+        /// The organisation whose legal entity invoices (id or exact name), e.g. "Volvo Cars Portugal".
+        #[arg(long)]
+        org: String,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+        /// Where to write the file (default: saft-pt-FROM-TO.xml in the current folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -395,6 +417,36 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
             }
             serve(store, &s, None).await
         }
+        Command::Export(ExportCommand::SaftPt { org, from, to, out }) => {
+            let store = Store::connect(&s.database_url)
+                .await
+                .context("connecting to the database")?;
+            let from_d = aftersales_store::billing::parse_date("from", &from)
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
+            let to_d = aftersales_store::billing::parse_date("to", &to)
+                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?;
+            let (entity, bytes) = store
+                .cli()
+                .saft_pt(
+                    &org,
+                    &aftersales_store::billing::SaftRequest {
+                        from: from_d,
+                        to: to_d,
+                        created: clock.now().date(),
+                        producer_nif: s.producer_nif.clone(),
+                        product_version: env!("CARGO_PKG_VERSION").into(),
+                    },
+                )
+                .await?;
+            let path = out.unwrap_or_else(|| PathBuf::from(format!("saft-pt-{from_d}-{to_d}.xml")));
+            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            println!(
+                "SAF-T (PT) of {entity}, {from_d} to {to_d}: {} ({} bytes)",
+                path.display(),
+                bytes.len()
+            );
+            Ok(())
+        }
         Command::Migrate => {
             let store = Store::connect(&s.database_url)
                 .await
@@ -448,6 +500,7 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
                     l.username, l.display_name, l.role, l.organisation
                 ));
             }
+            out.push_str("\nPortuguese documents are signed with a throw-away demo key kept beside the database:\nthey show the flow, but are not valid in Portugal. Configure [billing] pt_key_file for real ones.\n");
             if args.no_serve {
                 println!(
                     "{out}\nDemo database ready: {}",
@@ -563,13 +616,43 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
     }
 }
 
+/// The key that signs Portuguese documents: the configured one; for the demo, a throw-away key kept beside the
+/// demo database (documents signed with it are not valid in Portugal).
+fn pt_signer(s: &Settings, demo: bool) -> anyhow::Result<Option<documents::pt::PtSigner>> {
+    let path = match (&s.pt_key_file, demo) {
+        (Some(p), _) => p.clone(),
+        (None, true) => {
+            let base = aftersales_store::sqlite_path(&s.database_url)
+                .unwrap_or_else(|| "aftersales-demo".into());
+            let p = PathBuf::from(format!("{base}.pt-demo-key.pem"));
+            if !p.exists() {
+                let pem =
+                    documents::pt::PtSigner::generate_pem().map_err(|e| anyhow::anyhow!("{e}"))?;
+                std::fs::write(&p, pem).with_context(|| format!("writing {}", p.display()))?;
+            }
+            p
+        }
+        (None, false) => return Ok(None),
+    };
+    let pem = std::fs::read(&path)
+        .with_context(|| format!("reading the PT signing key {}", path.display()))?;
+    let signer = documents::pt::PtSigner::from_pem(&pem, s.pt_key_version)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(Some(signer))
+}
+
 async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Result<()> {
     let web = WebConfig {
         public_url: s.public_url(),
         trust_forwarded_for: s.trust_forwarded_for,
         login: s.login_policy(),
+        producer_nif: s.producer_nif.clone(),
     };
-    let store = store.with_public_url(&s.public_url());
+    let mut store = store.with_public_url(&s.public_url());
+    match pt_signer(s, banner.is_some())? {
+        Some(signer) => store = store.with_pt_signer(signer),
+        None => tracing::info!("no PT signing key configured ([billing] pt_key_file): Portuguese documents cannot be issued"),
+    }
     let state = AppState::new(store.clone(), Arc::new(SystemClock), web)?;
     let app = aftersales_web::app(state);
     // SLA timers keep running when nobody looks: breaches are recorded and at-risk cases

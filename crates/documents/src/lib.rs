@@ -4,6 +4,7 @@
 
 pub mod ehf;
 pub mod model;
+pub mod pdf;
 pub mod pt;
 pub mod saft;
 

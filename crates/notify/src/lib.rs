@@ -115,8 +115,12 @@ impl Mailer {
             .message_id(Some(format!("<{}@{domain}>", job.id)));
         let message = match (&job.attachment_name, &job.attachment) {
             (Some(name), Some(content)) => {
-                let ct = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
-                    .map_err(|e| SendError::Permanent(e.to_string()))?;
+                let ct = if name.ends_with(".pdf") {
+                    ContentType::parse("application/pdf")
+                } else {
+                    ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                }
+                .map_err(|e| SendError::Permanent(e.to_string()))?;
                 builder.multipart(
                     MultiPart::mixed()
                         .singlepart(text)

@@ -34,6 +34,11 @@ pub struct ReceivedAttachment {
     pub filename: String,
     pub content_type: String,
     pub content: String,
+    /// Decoded size in bytes and the first bytes (as Latin-1), for binary parts such as PDFs.
+    #[serde(default)]
+    pub size: usize,
+    #[serde(default)]
+    pub head: String,
 }
 
 pub struct SmtpSink {

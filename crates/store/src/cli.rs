@@ -485,3 +485,24 @@ impl Cli<'_> {
         Ok(())
     }
 }
+
+impl Cli<'_> {
+    /// SAF-T (PT) of the legal entity invoicing for `org` (id or exact name) over a period: the operator's
+    /// export for the tax authority (`aftersales export saft-pt`).
+    pub async fn saft_pt(
+        &self,
+        org: &str,
+        req: &crate::billing::SaftRequest,
+    ) -> Result<(String, Vec<u8>), StoreError> {
+        let (org_id, _) = self.find_organisation(org).await?;
+        let entity = self.store.entity_for(&org_id).await?.ok_or_else(|| {
+            StoreError::from(ValidationErrors::single(
+                "org",
+                Rule::NotAllowed,
+                "no legal entity invoices for this organisation",
+            ))
+        })?;
+        let bytes = self.store.saft_of(&entity, req).await?;
+        Ok((entity.name, bytes))
+    }
+}

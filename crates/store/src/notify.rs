@@ -221,6 +221,21 @@ pub(crate) async fn enqueue(
                     ),
                 })),
             ),
+            // The invoice's PDF is rendered when the mail goes out, from the issued (immutable) document.
+            (None, MessageChannel::Email) if n.event == Event::InvoiceIssued => (
+                Some(format!(
+                    "{}.pdf",
+                    ctx.number
+                        .chars()
+                        .map(|c| if c.is_ascii_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        })
+                        .collect::<String>()
+                )),
+                Some(n.dedupe.clone()),
+            ),
             _ => (None, None),
         };
         let not_before = send_after(*channel, zone, now + n.delay);
@@ -425,7 +440,7 @@ pub struct OutboxJob {
     pub subject: String,
     pub body: String,
     pub attachment_name: Option<String>,
-    pub attachment: Option<String>,
+    pub attachment: Option<Vec<u8>>,
     pub attempts: i64,
 }
 
@@ -800,6 +815,22 @@ impl crate::cli::Cli<'_> {
                 attempts,
             )) = row
             {
+                let attachment = match attachment {
+                    Some(a) if a.starts_with("document:") => {
+                        match self.store().pdf_of(a.trim_start_matches("document:")).await {
+                            Ok((_, pdf)) => Some(pdf),
+                            Err(e) => {
+                                sqlx::query("UPDATE outbox SET status = 'pending', lease_until = NULL, attempts = attempts + 1, last_error = $1 WHERE id = $2")
+                                    .bind(format!("rendering the PDF: {e}"))
+                                    .bind(&id)
+                                    .execute(pool)
+                                    .await?;
+                                continue;
+                            }
+                        }
+                    }
+                    other => other.map(String::into_bytes),
+                };
                 if let Ok(channel) = MessageChannel::parse("channel", &channel) {
                     out.push(OutboxJob {
                         id,

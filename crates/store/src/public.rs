@@ -59,6 +59,8 @@ pub struct StatusPage {
     pub jobs: Vec<PublicJob>,
     /// The survey token, once delivered and not yet answered.
     pub survey: Option<String>,
+    /// Invoices and credit notes issued to the customer for this order: (number, link, total).
+    pub documents: Vec<(String, String, aftersales_domain::money::Money)>,
     #[serde(skip)]
     pub zone: aftersales_domain::calendar::Zone,
 }
@@ -183,7 +185,9 @@ impl Store {
         .bind(&id)
         .fetch_optional(&self.pool)
         .await?;
+        let documents = self.ro_documents(&id).await?;
         Ok(StatusPage {
+            documents,
             number,
             status: RoStatus::parse("status", &status).unwrap_or(RoStatus::Booked),
             service_point: sp,

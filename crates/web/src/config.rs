@@ -9,6 +9,8 @@ pub struct WebConfig {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
     pub login: LoginPolicy,
+    /// NIF of the software producer, written into SAF-T (PT) files (ProductCompanyTaxID).
+    pub producer_nif: String,
 }
 
 impl Default for WebConfig {
@@ -17,6 +19,7 @@ impl Default for WebConfig {
             public_url: "http://127.0.0.1:8080".into(),
             trust_forwarded_for: false,
             login: LoginPolicy::default(),
+            producer_nif: "999999990".into(),
         }
     }
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod ehf;
+mod pdf;
 mod pt;
 mod saft;
 mod support;

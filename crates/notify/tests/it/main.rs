@@ -13,7 +13,7 @@ fn job(channel: MessageChannel, to: &str) -> OutboxJob {
         subject: "Bilen din er klar – RO-2026-00001".into(),
         body: "Hei Kåre,\n\nModel Y er klar til henting på Tiller. Ærlig talt: ø å æ.".into(),
         attachment_name: Some("appointment.ics".into()),
-        attachment: Some("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n".into()),
+        attachment: Some(b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n".to_vec()),
         attempts: 0,
     }
 }

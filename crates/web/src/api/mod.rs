@@ -2,6 +2,7 @@
 //! the handlers' annotations, and the API explorer (Swagger UI, served from the binary).
 
 pub mod audit;
+pub mod billing;
 pub mod cases;
 pub mod crm;
 pub mod me;
@@ -53,6 +54,7 @@ use crate::AppState;
         (name = "cases", description = "The inbox: cases, SLA timers, escalation, follow-up tasks"),
         (name = "workshop", description = "Capacity, catalogues, availability, appointments and repair orders"),
         (name = "notify", description = "Customer messages: rules, templates, the outbox"),
+        (name = "billing", description = "Invoices, credit notes, payments; PDF, EHF and SAF-T (PT)"),
     )
 )]
 struct ApiDoc;
@@ -178,6 +180,24 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(notify::preview))
         .routes(routes!(notify::outbox))
         .routes(routes!(notify::retry))
+        .routes(routes!(
+            billing::get_legal_entity,
+            billing::put_legal_entity
+        ))
+        .routes(routes!(billing::list_series, billing::add_series))
+        .routes(routes!(billing::saft_pt))
+        .routes(routes!(billing::invoice_repair_order))
+        .routes(routes!(billing::list_documents, billing::create_document))
+        .routes(routes!(
+            billing::get_document,
+            billing::put_document,
+            billing::delete_document
+        ))
+        .routes(routes!(billing::issue))
+        .routes(routes!(billing::credit))
+        .routes(routes!(billing::add_payment))
+        .routes(routes!(billing::pdf))
+        .routes(routes!(billing::ehf))
 }
 
 /// The API routes and the OpenAPI document generated from them.

@@ -3,6 +3,7 @@
 //! token of every form post, so no handler can forget it.
 
 mod audit;
+mod billing;
 mod cases;
 mod contact;
 mod crm;
@@ -128,6 +129,21 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/messages/template"),
     ("GET", "/messages/outbox"),
     ("POST", "/messages/outbox/{id}/retry"),
+    ("POST", "/workshop/repair-orders/{id}/invoice"),
+    ("GET", "/billing"),
+    ("GET", "/billing/settings"),
+    ("POST", "/billing/organisations/{id}/entity"),
+    ("POST", "/billing/entities/{id}/series"),
+    ("GET", "/billing/entities/{id}/saft-pt"),
+    ("GET", "/billing/documents/{id}"),
+    ("POST", "/billing/documents/{id}/issue"),
+    ("POST", "/billing/documents/{id}/delete"),
+    ("POST", "/billing/documents/{id}/credit"),
+    ("POST", "/billing/documents/{id}/payments"),
+    ("GET", "/billing/documents/{id}/pdf"),
+    ("GET", "/billing/documents/{id}/ehf"),
+    ("GET", "/d/{token}"),
+    ("GET", "/d/{token}/pdf"),
     ("GET", "/s/{token}"),
     ("POST", "/s/{token}/jobs/{job_id}"),
     ("GET", "/survey/{token}"),
@@ -261,6 +277,27 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/messages/outbox", get(messages::outbox))
         .route("/messages/outbox/{id}/retry", post(messages::retry))
+        .route(
+            "/workshop/repair-orders/{id}/invoice",
+            post(billing::invoice_order),
+        )
+        .route("/billing", get(billing::list))
+        .route("/billing/settings", get(billing::settings))
+        .route(
+            "/billing/organisations/{id}/entity",
+            post(billing::save_entity),
+        )
+        .route("/billing/entities/{id}/series", post(billing::add_series))
+        .route("/billing/entities/{id}/saft-pt", get(billing::saft))
+        .route("/billing/documents/{id}", get(billing::document))
+        .route("/billing/documents/{id}/issue", post(billing::issue))
+        .route("/billing/documents/{id}/delete", post(billing::delete))
+        .route("/billing/documents/{id}/credit", post(billing::credit))
+        .route("/billing/documents/{id}/payments", post(billing::payment))
+        .route("/billing/documents/{id}/pdf", get(billing::pdf))
+        .route("/billing/documents/{id}/ehf", get(billing::ehf))
+        .route("/d/{token}", get(billing::public_page))
+        .route("/d/{token}/pdf", get(billing::public_pdf))
         .route("/s/{token}", get(public::status_page))
         .route("/s/{token}/jobs/{job_id}", post(public::decide))
         .route(

@@ -517,6 +517,8 @@ struct RoPage<'a> {
     parts: Vec<Part>,
     messages: Vec<(OutboxItem, String)>,
     events: Vec<EventView>,
+    documents: Vec<aftersales_store::billing::DocSummary>,
+    can_invoice: bool,
     can_write: bool,
     me: String,
     errors: FormErrors,
@@ -617,6 +619,15 @@ async fn ro_page(
             ),
         )
     });
+    let documents = state
+        .store
+        .documents(&s.caller.scope, None, Some(id), false, state.now())
+        .await
+        .unwrap_or_default();
+    let can_invoice = s
+        .caller
+        .scope
+        .permits(&ro.organisation.id, Permission::BillingWrite);
     let eta = ro.eta.map(|e| {
         let l = zone.local(e);
         format!("{}T{:02}:{:02}", l.date(), l.hour(), l.minute())
@@ -631,6 +642,8 @@ async fn ro_page(
                 .permits(&ro.organisation.id, Permission::WorkshopWrite)
                 && ro.status.is_active(),
             me: s.caller.scope.user_id().to_string(),
+            documents,
+            can_invoice,
             eta: eta.unwrap_or_default(),
             appointment,
             ro,
@@ -645,6 +658,16 @@ async fn ro_page(
         }),
     )
         .into_response()
+}
+
+/// The repair order page with errors of an action started elsewhere (invoicing it).
+pub(crate) async fn order_with_errors(
+    state: &AppState,
+    s: &SignedIn,
+    id: &str,
+    errors: FormErrors,
+) -> Response {
+    ro_page(state, s, id, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 pub async fn order(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {

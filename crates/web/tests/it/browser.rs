@@ -890,3 +890,170 @@ async fn advisor_books_from_a_case_and_the_customer_approves_on_her_phone() {
     }
     let _ = c.close().await;
 }
+
+/// The advisor invoices a repair order in two clicks, views the PDF and credits the invoice with a reason:
+/// in Trondheim (Norwegian invoice with KID) and in Lisboa (signed FT with ATCUD and QR).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn advisor_issues_views_and_credits_an_invoice_in_norway_and_portugal() {
+    let app = TestApp::new().await;
+    let Some((c, _driver, base)) = browser(&app).await else {
+        return;
+    };
+    for (user, org, customer, invoice_no, credit_no) in [
+        (
+            "ingrid",
+            "Tesla Service Centre Trondheim",
+            "Kari Nordmann",
+            "F-1",
+            "K-1",
+        ),
+        (
+            "joao",
+            "Polestar Service Point Lisboa",
+            "Beatriz Quaresma",
+            "FT A/1",
+            "NC A/1",
+        ),
+    ] {
+        let token = app.token_for(user).await;
+        let auth = crate::support::Auth::Bearer(&token);
+        let hits = app
+            .api(
+                axum::http::Method::GET,
+                &format!("/api/v1/search?q={}", customer.replace(' ', "%20")),
+                auth,
+                None,
+                &[],
+            )
+            .await
+            .json();
+        let cust = hits
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["kind"] == "customer")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let org_id = app.org_id(org).await;
+        let ro = app
+            .api(
+                axum::http::Method::POST,
+                "/api/v1/repair-orders",
+                auth,
+                Some(serde_json::json!({"organisation_id": org_id, "customer_id": cust, "complaint": "Wipers smear"})),
+                &[],
+            )
+            .await
+            .json();
+        let ro_id = ro["id"].as_str().unwrap().to_string();
+        let job = ro["jobs"][0]["id"].as_str().unwrap().to_string();
+        let r = app
+            .api(
+                axum::http::Method::POST,
+                &format!("/api/v1/repair-orders/{ro_id}/jobs/{job}/lines"),
+                auth,
+                Some(serde_json::json!({"kind": "sublet", "description": "Wiper blades, pair", "quantity": "1", "unit_price": "399"})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.body);
+
+        sign_in(&c, &base, user).await;
+        c.goto(&format!("{base}/workshop/repair-orders/{ro_id}"))
+            .await
+            .unwrap();
+        // Click one: a draft per payer, the customer's opens.
+        click_and_wait(&c, "#invoice-ro").await;
+        wait_for_path(&c, "/billing/documents/", "").await;
+        // Click two: issued, numbered.
+        click_and_wait(&c, "#issue").await;
+        wait_for_text(&c, "//*[@id='doc-number']", invoice_no).await;
+        if user == "ingrid" {
+            let kid = c
+                .find(Locator::Css("#kid"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(kid.starts_with("10000001"), "{kid}");
+        } else {
+            let atcud = c
+                .find(Locator::Css("#atcud"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert_eq!(atcud, "JFJ6H7KT-1");
+            let line = c
+                .find(Locator::Css("#certificate-line"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(
+                line.contains("-Processado por programa certificado"),
+                "{line}"
+            );
+        }
+        // The PDF behind the link is a PDF.
+        let href = c
+            .find(Locator::Css("#pdf-link"))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap();
+        let got = c
+            .execute_async(
+                "const [url, done] = arguments; fetch(url).then(r => r.arrayBuffer().then(b => done(r.headers.get('content-type') + ' ' + String.fromCharCode(...new Uint8Array(b.slice(0, 5))) + ' ' + b.byteLength)));",
+                vec![serde_json::json!(href)],
+            )
+            .await
+            .unwrap();
+        let got = got.as_str().unwrap().to_string();
+        assert!(got.starts_with("application/pdf %PDF-"), "{got}");
+        c.screenshot()
+            .await
+            .map(|png| std::fs::write(shot_dir().join(format!("invoice-{user}.png")), png))
+            .unwrap()
+            .unwrap();
+        // Credit it with a reason: the credit note is issued and opens.
+        c.find(Locator::Css("#reason"))
+            .await
+            .unwrap()
+            .send_keys("Wrong wiper size fitted")
+            .await
+            .unwrap();
+        click_and_wait(&c, "#credit").await;
+        wait_for_text(&c, "//*[@id='doc-number']", credit_no).await;
+        // Back on the repair order, both documents are listed.
+        c.goto(&format!("{base}/workshop/repair-orders/{ro_id}"))
+            .await
+            .unwrap();
+        let billing = c
+            .find(Locator::Css("#ro-billing"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            billing.contains(invoice_no) && billing.contains(credit_no),
+            "{billing}"
+        );
+        c.find(Locator::Css("form[action='/logout'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        c.wait().for_url(url_of(&base, "/login")).await.unwrap();
+    }
+    c.close().await.unwrap();
+}

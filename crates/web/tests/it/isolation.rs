@@ -41,6 +41,8 @@ struct Victim {
     outbox: String,
     bay: String,
     part: String,
+    doc: String,
+    entity: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -152,7 +154,7 @@ fn assert_clean(ctx: &str, body: &str, markers: &[String]) {
 
 /// The customer's own pages: reached by an unguessable token, without an account.
 fn is_public_by_token(template: &str) -> bool {
-    template.starts_with("/s/") || template.starts_with("/survey/")
+    template.starts_with("/s/") || template.starts_with("/survey/") || template.starts_with("/d/")
 }
 
 fn fill(template: &str, v: &Victim) -> String {
@@ -170,7 +172,11 @@ fn fill(template: &str, v: &Victim) -> String {
         .replace("{language}", "pt")
         // A guessed status-page or survey token: the only key to those pages.
         .replace("{token}", "guessed-token-0000000000000000");
-    let id = if p.contains("/cases/") {
+    let id = if p.contains("/billing-documents/") || p.contains("/billing/documents/") {
+        &v.doc
+    } else if p.contains("/legal-entities/") || p.contains("/billing/entities/") {
+        &v.entity
+    } else if p.contains("/cases/") {
         &v.case
     } else if p.contains("/api-tokens/") || p.contains("/profile/tokens/") {
         &v.token_id
@@ -332,6 +338,25 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
         ("post", "/api/v1/notification-templates/preview") => Some(
             json!({"channel": "email", "language": "pt", "subject": "Olá {name}", "body": "{link}"}),
         ),
+        ("put", "/api/v1/organisations/{id}/legal-entity") => {
+            Some(json!({"region": "PT", "name": "Intruder Lda", "nif": "123456789"}))
+        }
+        ("post", "/api/v1/legal-entities/{id}/series") => {
+            Some(json!({"doc_type": "FT", "code": "X", "validation_code": "INTRUDER1"}))
+        }
+        ("post", "/api/v1/billing-documents") => {
+            Some(json!({"organisation_id": v.org, "customer_id": v.customer,
+            "lines": [{"description": "Intruder", "quantity": "1", "unit_price": "1"}]}))
+        }
+        ("put", "/api/v1/billing-documents/{id}") => Some(
+            json!({"lines": [{"description": "Intruder", "quantity": "1", "unit_price": "1"}]}),
+        ),
+        ("post", "/api/v1/billing-documents/{id}/credit-note") => {
+            Some(json!({"reason": "Intruder"}))
+        }
+        ("post", "/api/v1/billing-documents/{id}/payments") => {
+            Some(json!({"amount": "1", "method": "cash", "paid_on": "2026-11-21"}))
+        }
         ("post", _) | ("patch", _) | ("put", _) => Some(json!({})),
         _ => None,
     }
@@ -378,6 +403,22 @@ fn ui_form(path: &str, v: &Victim) -> Vec<(String, String)> {
             ("wording", "I consent to everything"),
         ]),
         "/customers/{id}/erase" => f(&[("confirm", "yes")]),
+        "/billing/documents/{id}/credit" => f(&[("reason", "Intruder credit")]),
+        "/billing/documents/{id}/payments" => f(&[
+            ("amount", "1"),
+            ("method", "cash"),
+            ("paid_on", "2026-11-21"),
+        ]),
+        "/billing/organisations/{id}/entity" => f(&[
+            ("region", "PT"),
+            ("name", "Intruder Lda"),
+            ("nif", "123456789"),
+        ]),
+        "/billing/entities/{id}/series" => f(&[
+            ("doc_type", "FT"),
+            ("code", "X"),
+            ("validation_code", "INTRUDER1"),
+        ]),
         "/vehicles/{id}/odometer" => f(&[
             ("km", "1"),
             ("source", "intruder"),
@@ -421,6 +462,8 @@ async fn walk(app: &TestApp) {
         outbox: String::new(),
         bay: String::new(),
         part: String::new(),
+        doc: String::new(),
+        entity: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -536,6 +579,42 @@ async fn walk(app: &TestApp) {
         )
         .await;
     victim.part = parts.json()[0]["id"].as_str().unwrap().to_string();
+    // Beatriz's repair order invoiced and the invoice issued (signed), so the billing routes have a target.
+    let drafts = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/repair-orders/{}/invoice", victim.ro),
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(drafts.status, StatusCode::CREATED, "{}", drafts.body);
+    victim.doc = drafts.json()[0]["id"].as_str().unwrap().to_string();
+    let d = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/billing-documents/{}", victim.doc),
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await;
+    let etag = d.header("etag").unwrap().to_string();
+    let issued = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/billing-documents/{}/issue", victim.doc),
+            Auth::Browser(&joao),
+            Some(json!({})),
+            &[("if-match", etag.as_str())],
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    victim.entity = issued.json()["legal_entity"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
     let ole = app
         .api(
@@ -646,6 +725,9 @@ async fn walk(app: &TestApp) {
             if template == "/api/v1/search" {
                 path = format!("{path}?q=beatriz");
             }
+            if template.ends_with("/saft-pt") {
+                path = format!("{path}?from=2026-11-01&to=2026-11-30");
+            }
             // Every request carries a version, so that guarded changes reach the scope check.
             let extra: &[(&str, &str)] = &[("if-match", "\"2\"")];
             let r = app
@@ -697,6 +779,9 @@ async fn walk(app: &TestApp) {
             let mut path = fill(template, &victim);
             if *template == "/search" {
                 path = format!("{path}?q=beatriz");
+            }
+            if template.ends_with("/saft-pt") {
+                path = format!("{path}?from=2026-11-01&to=2026-11-30");
             }
             let ctx = format!("{intruder}: UI {method} {template}");
             let r = if *method == "GET" {

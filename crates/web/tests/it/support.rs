@@ -78,10 +78,20 @@ impl TestApp {
         demo::seed(&db.store, datetime!(2026-11-21 08:00 UTC))
             .await
             .unwrap();
-        let state = AppState::new(db.store.clone(), clock.clone(), config).unwrap();
+        // Portuguese documents are signed with the tax authority's published sample key.
+        let pem = std::fs::read(
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../../shared/reference/pt-at-sample-private-key.pem"),
+        )
+        .unwrap();
+        let store = db
+            .store
+            .clone()
+            .with_pt_signer(documents::pt::PtSigner::from_pem(&pem, 1).unwrap());
+        let state = AppState::new(store.clone(), clock.clone(), config).unwrap();
         TestApp {
             router: aftersales_web::app(state),
-            store: db.store.clone(),
+            store,
             clock,
             _db: db,
         }
