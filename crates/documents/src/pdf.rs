@@ -97,7 +97,7 @@ pub fn money(minor: i64, lang: Language) -> String {
     };
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(sep);
         }
         grouped.push(c);

@@ -1,13 +1,15 @@
 //! The binary as an operator uses it: real processes, a real SQLite file, a real HTTP port.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod billing;
+
 use std::io::{Read, Write};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_aftersales");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_aftersales");
 
-struct Dir(std::path::PathBuf);
+pub(crate) struct Dir(pub(crate) std::path::PathBuf);
 
 impl Drop for Dir {
     fn drop(&mut self) {
@@ -15,7 +17,7 @@ impl Drop for Dir {
     }
 }
 
-fn temp_dir(name: &str) -> Dir {
+pub(crate) fn temp_dir(name: &str) -> Dir {
     let d = std::env::temp_dir().join(format!("aftersales-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
@@ -49,7 +51,7 @@ fn run(dir: &Dir, args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn ok(dir: &Dir, args: &[&str], stdin: Option<&str>) -> String {
+pub(crate) fn ok(dir: &Dir, args: &[&str], stdin: Option<&str>) -> String {
     let out = run(dir, args, stdin);
     assert!(
         out.status.success(),

@@ -1,0 +1,366 @@
+//! Billing over HTTP: the API's answers and errors, the invoice mailed to the customer with its PDF through a
+//! real SMTP server, the customer's link and the status page, EHF and SAF-T downloads.
+
+use aftersales_domain::clock::Clock;
+use aftersales_notify::testing::SmtpSink;
+use aftersales_notify::{deliver_due, Mailer, Transports};
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+use time::Duration;
+
+use crate::support::{Auth, TestApp};
+
+async fn customer(app: &TestApp, token: &str, name: &str) -> String {
+    let hits = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/search?q={}", name.replace(' ', "%20")),
+            Auth::Bearer(token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    hits.as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "customer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn invoice_is_mailed_with_its_pdf_and_shown_to_the_customer() {
+    let Some(smtp) = SmtpSink::start().await else {
+        return;
+    };
+    let app = TestApp::new().await;
+    let transports = Transports {
+        mail: Some(Mailer::new(&smtp.config()).unwrap()),
+        sms: None,
+    };
+    let token = app.token_for("ingrid").await;
+    let auth = Auth::Bearer(&token);
+    let trd = app.org_id("Tesla Service Centre Trondheim").await;
+    let kari = customer(&app, &token, "Kari Nordmann").await;
+    let ro = app
+        .api(
+            Method::POST,
+            "/api/v1/repair-orders",
+            auth,
+            Some(json!({"organisation_id": trd, "customer_id": kari, "complaint": "Wipers smear"})),
+            &[],
+        )
+        .await
+        .json();
+    let ro_id = ro["id"].as_str().unwrap();
+    let job = ro["jobs"][0]["id"].as_str().unwrap();
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/repair-orders/{ro_id}/jobs/{job}/lines"),
+            auth,
+            Some(
+                json!({"kind": "sublet", "description": "Wiper blades, pair", "unit_price": "399"}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    let drafts = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/repair-orders/{ro_id}/invoice"),
+            auth,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(drafts.status, StatusCode::CREATED, "{}", drafts.body);
+    let id = drafts.json()[0]["id"].as_str().unwrap().to_string();
+    // A draft has no PDF, and issuing needs the version.
+    let r = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/billing-documents/{id}/pdf"),
+            auth,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/billing-documents/{id}/issue"),
+            auth,
+            Some(json!({})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PRECONDITION_REQUIRED, "{}", r.body);
+    // Bad input names the field and the rule, and loses nothing.
+    let d = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/billing-documents/{id}"),
+            auth,
+            None,
+            &[],
+        )
+        .await;
+    let etag = d.header("etag").unwrap().to_string();
+    let bad = app
+        .api(Method::PUT, &format!("/api/v1/billing-documents/{id}"), auth,
+            Some(json!({"lines": [{"description": "", "quantity": "x", "unit_price": "1", "tax_code": "luxury"}]})),
+            &[("if-match", etag.as_str())])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let fields: Vec<String> = bad.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["field"].as_str().unwrap(),
+                e["rule"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            "lines.0.description required",
+            "lines.0.quantity format",
+            "lines.0.tax_code one-of"
+        ],
+        "{}",
+        bad.body
+    );
+    let same = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/billing-documents/{id}"),
+            auth,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(same.json()["gross"]["amount"], "498.75");
+
+    let issued = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/billing-documents/{id}/issue"),
+            auth,
+            Some(json!({})),
+            &[("if-match", etag.as_str())],
+        )
+        .await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    let doc: Value = issued.json();
+    assert_eq!(doc["number"], "F-1");
+    let public = doc["public_path"].as_str().unwrap().to_string();
+
+    // The PDF, for staff and behind the customer's link.
+    let pdf = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/billing-documents/{id}/pdf"),
+            auth,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(pdf.body.starts_with("%PDF-"));
+    let page = app.get(&public, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("F-1") && page.body.contains("498.75"),
+        "{}",
+        page.body
+    );
+    let p = app.get(&format!("{public}/pdf"), None).await;
+    assert_eq!(p.header("content-type"), Some("application/pdf"));
+    // The repair order's status page lists it.
+    let status_page = ro["status_page"].as_str().unwrap();
+    let sp = app.get(status_page, None).await;
+    assert!(sp.body.contains(&public), "{}", sp.body);
+
+    // The customer gets the mail with the PDF attached.
+    let later = app.clock.now() + Duration::minutes(5);
+    let round = deliver_due(
+        &app.store,
+        &transports,
+        &aftersales_domain::clock::FixedClock::new(later),
+    )
+    .await
+    .unwrap();
+    assert_eq!(round.dead, 0, "{round:?}");
+    let mail = smtp
+        .received()
+        .into_iter()
+        .find(|m| m.subject.starts_with("Faktura F-1"))
+        .expect("the invoice mail");
+    assert_eq!(mail.rcpt_tos, vec!["kari.1@example.no".to_string()]);
+    assert!(mail.text.contains(&public), "{}", mail.text);
+    assert_eq!(mail.attachments.len(), 1);
+    assert_eq!(mail.attachments[0].filename, "F-1.pdf");
+    assert_eq!(mail.attachments[0].content_type, "application/pdf");
+    assert!(mail.attachments[0].head.starts_with("%PDF-"));
+    assert!(
+        mail.attachments[0].size > 10_000,
+        "{}",
+        mail.attachments[0].size
+    );
+
+    // A consumer's invoice has no EHF: the reason comes back as a problem.
+    let e = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/billing-documents/{id}/ehf"),
+            auth,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(e.body.contains("organisation number"), "{}", e.body);
+    // A company's invoice has one.
+    let fleet = customer(&app, &token, "Fjord Taxi AS").await;
+    let d = app
+        .api(Method::POST, "/api/v1/billing-documents", auth,
+            Some(json!({"organisation_id": trd, "customer_id": fleet,
+                "lines": [{"kind": "labour", "description": "Tyre change", "quantity": "1.5", "unit_price": "1450"}]})), &[])
+        .await;
+    assert_eq!(d.status, StatusCode::CREATED, "{}", d.body);
+    let fid = d.json()["id"].as_str().unwrap().to_string();
+    let etag = d.header("etag").unwrap().to_string();
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/billing-documents/{fid}/issue"),
+            auth,
+            Some(json!({})),
+            &[("if-match", etag.as_str())],
+        )
+        .await;
+    assert_eq!(r.json()["number"], "F-2");
+    let x = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/billing-documents/{fid}/ehf"),
+            auth,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(x.status, StatusCode::OK);
+    assert!(
+        x.body
+            .contains("<cbc:EndpointID schemeID=\"0192\">974760673</cbc:EndpointID>"),
+        "{}",
+        x.body
+    );
+    // Credit with a reason, over the API.
+    let cn = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/billing-documents/{fid}/credit-note"),
+            auth,
+            Some(json!({"reason": "Charged twice"})),
+            &[],
+        )
+        .await;
+    assert_eq!(cn.status, StatusCode::CREATED, "{}", cn.body);
+    assert_eq!(cn.json()["number"], "K-1");
+    // Open items: Kari's invoice is still open.
+    let open = app
+        .api(
+            Method::GET,
+            "/api/v1/billing-documents?open=true",
+            auth,
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let numbers: Vec<&str> = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, vec!["F-1"]);
+}
+
+#[tokio::test]
+async fn saft_pt_downloads_for_the_importer() {
+    let app = TestApp::new().await;
+    let joao = app.token_for("joao").await;
+    let lisboa = app.org_id("Polestar Service Point Lisboa").await;
+    let beatriz = customer(&app, &joao, "Beatriz Quaresma").await;
+    let d = app
+        .api(Method::POST, "/api/v1/billing-documents", Auth::Bearer(&joao),
+            Some(json!({"organisation_id": lisboa, "customer_id": beatriz, "doc_type": "FR",
+                "lines": [{"kind": "part", "description": "Escovas", "quantity": "2", "unit_price": "19.99"}]})), &[])
+        .await;
+    let etag = d.header("etag").unwrap().to_string();
+    let id = d.json()["id"].as_str().unwrap().to_string();
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/billing-documents/{id}/issue"),
+            Auth::Bearer(&joao),
+            Some(json!({"payment_method": "mb"})),
+            &[("if-match", etag.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["payment_status"], "paid");
+    let entity = r.json()["legal_entity"]["id"].as_str().unwrap().to_string();
+    let rui = app.token_for("rui").await;
+    let bad = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/legal-entities/{entity}/saft-pt?from=2026-11-01"),
+            Auth::Bearer(&rui),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("\"to\""), "{}", bad.body);
+    let x = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/legal-entities/{entity}/saft-pt?from=2026-11-01&to=2026-11-30"),
+            Auth::Bearer(&rui),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(x.status, StatusCode::OK, "{}", x.body);
+    assert!(x.body.contains("<InvoiceNo>FR A/1</InvoiceNo>"));
+    assert!(x
+        .header("content-disposition")
+        .unwrap()
+        .contains("saft-pt-2026-11-01-2026-11-30.xml"));
+    // The advisor of one workshop may not export the whole company.
+    let r = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/legal-entities/{entity}/saft-pt?from=2026-11-01&to=2026-11-30"),
+            Auth::Bearer(&joao),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
