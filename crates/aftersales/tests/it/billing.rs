@@ -25,25 +25,27 @@ fn key_file() -> std::path::PathBuf {
 }
 
 async fn start(dir: &Dir, port: u16) -> Server {
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(&dir.0)
-        .env(
-            "AFTERSALES_DATABASE_URL",
-            format!("sqlite://{}/aftersales.db", dir.0.display()),
-        )
-        .env("AFTERSALES_PT_KEY_FILE", key_file())
-        .env_remove("AFTERSALES_CONFIG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let server = Server(
+        Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .current_dir(&dir.0)
+            .env(
+                "AFTERSALES_DATABASE_URL",
+                format!("sqlite://{}/aftersales.db", dir.0.display()),
+            )
+            .env("AFTERSALES_PT_KEY_FILE", key_file())
+            .env_remove("AFTERSALES_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     for _ in 0..200 {
         if reqwest::get(format!("http://127.0.0.1:{port}/health"))
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            return Server(child);
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
