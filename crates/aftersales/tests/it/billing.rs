@@ -322,4 +322,72 @@ async fn a_killed_server_loses_no_invoice_and_leaves_no_gap() {
         assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     }
     assert_eq!(assert_consistent(&dir), N);
+
+    // The operator exports the year's SAF-T (PT) from the shell; it passes the AT schema.
+    let year = time::OffsetDateTime::now_utc().year();
+    let out = ok(
+        &dir,
+        &[
+            "export",
+            "saft-pt",
+            "--org",
+            "Polestar Service Point Lisboa",
+            "--from",
+            &format!("{year}-01-01"),
+            "--to",
+            &format!("{year}-12-31"),
+            "--out",
+            "saft.xml",
+        ],
+        None,
+    );
+    assert!(out.contains("Volvo Cars Portugal, S.A."), "{out}");
+    let xml = std::fs::read(dir.0.join("saft.xml")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&xml).contains(&format!("<NumberOfEntries>{N}</NumberOfEntries>"))
+    );
+    let has_xmlschema = Command::new("python3")
+        .args(["-c", "import xmlschema"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_xmlschema {
+        let check = Command::new("python3")
+            .args([
+                "-c",
+                "import sys, xmlschema; xmlschema.XMLSchema11(sys.argv[1]).validate(sys.argv[2])",
+            ])
+            .arg(
+                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../../shared/validation/saft-pt/SAFTPT1.04_01.xsd"),
+            )
+            .arg(dir.0.join("saft.xml"))
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+    } else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true needs python3 with xmlschema"
+        );
+        eprintln!("skipped: SAF-T validation (pip install xmlschema)");
+    }
+    let bad = super::fails(
+        &dir,
+        &[
+            "export",
+            "saft-pt",
+            "--org",
+            "Nowhere",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+        ],
+        None,
+    );
+    assert!(bad.contains("Nowhere"), "{bad}");
 }

@@ -62,7 +62,7 @@ pub(crate) fn ok(dir: &Dir, args: &[&str], stdin: Option<&str>) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn fails(dir: &Dir, args: &[&str], stdin: Option<&str>) -> String {
+pub(crate) fn fails(dir: &Dir, args: &[&str], stdin: Option<&str>) -> String {
     let out = run(dir, args, stdin);
     assert!(!out.status.success(), "{args:?} should fail");
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -414,6 +414,7 @@ fn every_command_has_help() {
         vec!["brand", "add", "--help"],
         vec!["market", "add", "--help"],
         vec!["org", "add", "--help"],
+        vec!["export", "saft-pt", "--help"],
     ] {
         let out = ok(&dir, &args, None);
         assert!(out.contains("Usage:"), "{args:?}: {out}");
