@@ -114,8 +114,14 @@ pub fn write(doc: &Document) -> Result<String, DocumentError> {
         }
         x.leaf("cbc:InvoiceTypeCode", "380");
     }
-    x.opt("cbc:Note", doc.reason.as_deref());
-    x.opt("cbc:Note", doc.note.as_deref());
+    // At most one document note (PEPPOL-EN16931-R002): the credit reason and the note together.
+    let note = [doc.reason.as_deref(), doc.note.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|n| !n.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" — ");
+    x.leaf("cbc:Note", &note);
     x.leaf("cbc:DocumentCurrencyCode", &doc.currency);
     x.leaf("cbc:BuyerReference", &doc.buyer_reference);
     if let Some(c) = &doc.credited {

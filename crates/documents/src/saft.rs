@@ -176,6 +176,24 @@ pub fn write(h: &Header, docs: &[Document]) -> Result<Vec<u8>, DocumentError> {
             x.close();
         }
     }
+    // Codes used by the documents beyond the table above (outside the scope of VAT), once per region.
+    let mut extra: Vec<(TaxRegion, TaxCode)> = Vec::new();
+    for d in docs {
+        for l in &d.lines {
+            if l.tax_code == TaxCode::OutsideScope && !extra.contains(&(d.region, l.tax_code)) {
+                extra.push((d.region, l.tax_code));
+            }
+        }
+    }
+    for (region, code) in extra {
+        x.open("TaxTableEntry");
+        x.leaf("TaxType", "IVA");
+        x.leaf("TaxCountryRegion", region.as_str());
+        x.leaf("TaxCode", code.saft_pt());
+        x.leaf("Description", "Não sujeito");
+        x.leaf("TaxPercentage", "0");
+        x.close();
+    }
     x.close();
     x.close();
 

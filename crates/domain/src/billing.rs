@@ -393,6 +393,13 @@ impl Kid {
                 format!("{field} has 2 to 25 characters"),
             ));
         }
+        if !s.is_ascii() {
+            return Err(FieldError::new(
+                field,
+                Rule::Format,
+                format!("{field} must be digits"),
+            ));
+        }
         let (body, last) = s.split_at(s.len() - 1);
         let kid = Kid::generate(field, scheme, body)?;
         if kid.0.ends_with(last) {
@@ -429,9 +436,11 @@ impl PtDocType {
         }
     }
 
-    /// The largest simplified invoice (CIVA art. 40: €1 000 to consumers, €100 otherwise), in cents.
-    pub fn fs_limit_minor(buyer_is_business: bool) -> i64 {
-        if buyer_is_business {
+    /// The largest simplified invoice in cents (CIVA art. 40(1)): €1 000 for retail sales of goods to
+    /// consumers, €100 otherwise, so €100 as soon as the document holds a service (labour, sublet) or the buyer
+    /// is a business.
+    pub fn fs_limit_minor(buyer_is_business: bool, has_services: bool) -> i64 {
+        if buyer_is_business || has_services {
             10_000
         } else {
             100_000

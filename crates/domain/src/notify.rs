@@ -28,6 +28,7 @@ vocabulary!(
         Survey => "survey",
         CaseMessage => "case-message",
         InvoiceIssued => "invoice-issued",
+        CreditNoteIssued => "credit-note-issued",
     }
 );
 
@@ -74,6 +75,7 @@ impl Event {
                     | Survey
                     | CaseMessage
                     | InvoiceIssued
+                    | CreditNoteIssued
             ),
             MessageChannel::Sms => matches!(self, AppointmentBooked | RoWaitingApproval | RoReady),
         }
@@ -285,6 +287,21 @@ pub fn default_template(event: Event, channel: MessageChannel, lang: Language) -
         (InvoiceIssued, Sms, Nb) => tpl("", "Faktura {number} fra {place}: {link}"),
         (InvoiceIssued, Sms, En) => tpl("", "Invoice {number} from {place}: {link}"),
         (InvoiceIssued, Sms, Pt) => tpl("", "Fatura {number} de {place}: {link}"),
+        (CreditNoteIssued, Email, Nb) => tpl(
+            "Kreditnota {number} fra {place}",
+            "Hei {name},\n\nher er kreditnota {number} fra {place}.\n\nSe og last ned kreditnotaen: {link}",
+        ),
+        (CreditNoteIssued, Email, En) => tpl(
+            "Credit note {number} from {place}",
+            "Hello {name},\n\nhere is credit note {number} from {place}.\n\nView and download it: {link}",
+        ),
+        (CreditNoteIssued, Email, Pt) => tpl(
+            "Nota de crédito {number} de {place}",
+            "Olá {name},\n\naqui está a nota de crédito {number} de {place}.\n\nVer e descarregar: {link}",
+        ),
+        (CreditNoteIssued, Sms, Nb) => tpl("", "Kreditnota {number} fra {place}: {link}"),
+        (CreditNoteIssued, Sms, En) => tpl("", "Credit note {number} from {place}: {link}"),
+        (CreditNoteIssued, Sms, Pt) => tpl("", "Nota de crédito {number} de {place}: {link}"),
         (_, Email, Nb) => tpl(
             "{number}: {status}",
             "Hei {name},\n\nny status for {vehicle}: {status}.\n\nFølg bilen din her: {link}",

@@ -228,6 +228,8 @@ pub struct BillingDocument {
     pub qr: Option<String>,
     pub payments: Vec<Payment>,
     pub paid: Money,
+    /// What issued credit notes took off this invoice.
+    pub credited_total: Money,
     pub open: Money,
     pub payment_status: PaymentStatus,
     /// The customer's own link to the document (no login).
@@ -944,6 +946,42 @@ impl Store {
                 ));
             }
         }
+        // Norway: numbers are `<series>-<n>` for every type, so a code serves one type only; a KID is the prefix
+        // and the number, so each invoice series has its own prefix (or KIDs would repeat).
+        if e.market == Market::Norway {
+            let others: Vec<(String, String, Option<String>)> = sqlx::query_as(
+                "SELECT doc_type, code, kid_prefix FROM billing_series WHERE legal_entity_id = $1",
+            )
+            .bind(entity_id)
+            .fetch_all(&self.pool)
+            .await?;
+            if let (Some(t), Some(c)) = (&doc_type, &code) {
+                if others.iter().any(|(ot, oc, _)| oc == c && ot != t) {
+                    errs.push(FieldError::new(
+                        "code",
+                        Rule::Unique,
+                        "another document type uses this series code: numbers would repeat",
+                    ));
+                }
+                if t == DocKind::Invoice.as_str() {
+                    match &kid_prefix {
+                        None => errs.push(FieldError::new(
+                            "kid_prefix",
+                            Rule::Required,
+                            "an invoice series needs its own KID prefix, so KIDs never repeat across series",
+                        )),
+                        Some(p) if others.iter().any(|(_, _, op)| op.as_deref() == Some(p.as_str())) => {
+                            errs.push(FieldError::new(
+                                "kid_prefix",
+                                Rule::Unique,
+                                "another series uses this KID prefix",
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
         errs.into_result()?;
         let (Some(doc_type), Some(code)) = (doc_type, code) else {
             return Err(StoreError::Internal("validated input incomplete".into()));
@@ -1272,7 +1310,11 @@ impl Store {
         // Lines that came from the repair order keep their link when their position is kept.
         let old = self.lines_of(id).await?;
         for (new, old) in lines.iter_mut().zip(old.iter()) {
-            if new.description == old.description {
+            // A changed line (a partial credit, a corrected price) is no longer the repair order's line.
+            if new.description == old.description
+                && new.quantity_centi == old.quantity_centi
+                && new.unit_price_minor == old.unit_price_minor
+            {
                 new.ro_line_id = old.ro_line_id.clone();
             }
         }
@@ -1297,6 +1339,37 @@ impl Store {
         self.document(scope, id, now).await
     }
 
+    /// Changes a draft's document type (Portugal: FT, FS, FR).
+    pub async fn set_draft_type(
+        &self,
+        scope: &Scope,
+        id: &str,
+        doc_type: &str,
+        expected_version: i64,
+        now: OffsetDateTime,
+    ) -> Result<BillingDocument, StoreError> {
+        let row = self.readable_doc(scope, id).await?;
+        scope.require(&row.organisation_id, Permission::BillingWrite)?;
+        let entity = self.entity_by_id(&row.legal_entity_id).await?;
+        let kind = DocKind::parse("kind", &row.kind).unwrap_or(DocKind::Invoice);
+        let doc_type = parse_doc_type("doc_type", entity.market, kind, Some(doc_type))
+            .map_err(ValidationErrors::from)?;
+        let done = sqlx::query(
+            "UPDATE billing_documents SET doc_type = $1, version = version + 1 WHERE id = $2 AND status = 'draft' AND version = $3",
+        )
+        .bind(&doc_type)
+        .bind(id)
+        .bind(expected_version)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict {
+                current: row.version,
+            });
+        }
+        self.document(scope, id, now).await
+    }
+
     /// Deletes a draft (issued documents are kept for ever).
     pub async fn delete_draft(&self, scope: &Scope, id: &str) -> Result<(), StoreError> {
         let row = self.readable_doc(scope, id).await?;
@@ -1310,6 +1383,22 @@ impl Store {
             .into());
         }
         let mut tx = self.pool.begin().await?;
+        // The first statement claims the draft: an issuer working on it at the same time either finished
+        // first (nothing matches here) or finds it gone.
+        let claimed = sqlx::query(
+            "UPDATE billing_documents SET version = version + 1 WHERE id = $1 AND status = 'draft'",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Err(ValidationErrors::single(
+                "status",
+                Rule::NotAllowed,
+                "the document was issued meanwhile; it cannot be deleted, only credited",
+            )
+            .into());
+        }
         sqlx::query("DELETE FROM billing_lines WHERE document_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -1384,32 +1473,30 @@ impl Store {
                     description: l.3.chars().take(200).collect(),
                     quantity_centi: l.4,
                     unit_price_minor: l.5,
-                    tax_code: if entity.vat_registered {
-                        TaxCode::Standard
-                    } else {
-                        TaxCode::OutsideScope
+                    // Not registered for VAT: Norway charges none (outside the scope); Portugal's small
+                    // businesses are exempt under art. 53 CIVA (M10).
+                    tax_code: match (entity.vat_registered, entity.market) {
+                        (true, _) => TaxCode::Standard,
+                        (false, Market::Norway) => TaxCode::OutsideScope,
+                        (false, Market::Portugal) => TaxCode::Exempt,
                     },
                     rate_bp: if entity.vat_registered {
                         rate_bp(entity.region, TaxCode::Standard)
                     } else {
                         0
                     },
-                    exemption: if entity.vat_registered {
-                        None
-                    } else {
-                        Exemption::parse(
-                            "l",
-                            entity.market,
-                            TaxCode::OutsideScope,
-                            if entity.market == Market::Portugal {
-                                "M99"
-                            } else {
-                                ""
-                            },
-                            "",
-                        )
-                        .ok()
-                        .flatten()
+                    exemption: match (entity.vat_registered, entity.market) {
+                        (true, _) => None,
+                        (false, Market::Norway) => {
+                            Exemption::parse("l", Market::Norway, TaxCode::OutsideScope, "", "")
+                                .ok()
+                                .flatten()
+                        }
+                        (false, Market::Portugal) => {
+                            Exemption::parse("l", Market::Portugal, TaxCode::Exempt, "M10", "")
+                                .ok()
+                                .flatten()
+                        }
                     },
                 })
                 .collect();
@@ -1446,6 +1533,12 @@ impl Store {
         }
         let mut ids = Vec::new();
         let mut tx = self.pool.begin().await?;
+        // The first statement writes: two advisors invoicing the same order at once queue here, and the second
+        // finds (and refreshes) the first one's drafts instead of making more.
+        sqlx::query("UPDATE repair_orders SET updated_at = updated_at WHERE id = $1")
+            .bind(ro_id)
+            .execute(&mut *tx)
+            .await?;
         for (pay, payer, lines) in plans {
             let buyer = self.buyer(&payer).await?;
             let existing: Option<String> = sqlx::query_scalar(
@@ -1457,11 +1550,14 @@ impl Store {
             .await?;
             let id = match existing {
                 Some(id) => {
-                    sqlx::query("UPDATE billing_documents SET customer_id = $1, version = version + 1 WHERE id = $2")
+                    let done = sqlx::query("UPDATE billing_documents SET customer_id = $1, version = version + 1 WHERE id = $2 AND status = 'draft'")
                         .bind(&payer)
                         .bind(&id)
                         .execute(&mut *tx)
                         .await?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::Conflict { current: 0 });
+                    }
                     id
                 }
                 None => {
@@ -1659,15 +1755,15 @@ impl Store {
             }
             Market::Norway => None,
         };
-        if pt_type == Some(PtDocType::Fs)
-            && totals.gross_minor > PtDocType::fs_limit_minor(!buyer.consumer)
-        {
+        let has_services = lines.iter().any(|l| l.kind != "part");
+        let fs_limit = PtDocType::fs_limit_minor(!buyer.consumer, has_services);
+        if pt_type == Some(PtDocType::Fs) && totals.gross_minor > fs_limit {
             return Err(ValidationErrors::single(
                 "doc_type",
                 Rule::NotAllowed,
                 format!(
                     "a simplified invoice (FS) may not exceed {} EUR for this buyer: issue an FT",
-                    format_centi(PtDocType::fs_limit_minor(!buyer.consumer))
+                    format_centi(fs_limit)
                 ),
             )
             .into());
@@ -1790,6 +1886,58 @@ impl Store {
         .bind(&series_id)
         .fetch_optional(&mut *tx)
         .await?;
+        // Credit notes of one invoice are issued one after the other (the series lock above): what is credited
+        // already is read again here, so two concurrent credit notes cannot exceed the invoice together.
+        if let Some(inv) = &row.credited_document_id {
+            let gross: i64 =
+                sqlx::query_scalar("SELECT gross_minor FROM billing_documents WHERE id = $1")
+                    .bind(inv)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let already: i64 = sqlx::query_scalar(
+                "SELECT CAST(COALESCE(SUM(gross_minor), 0) AS BIGINT) FROM billing_documents WHERE credited_document_id = $1 AND status = 'issued'",
+            )
+            .bind(inv)
+            .fetch_one(&mut *tx)
+            .await?;
+            if already + totals.gross_minor > gross {
+                return Err(ValidationErrors::single(
+                    "lines",
+                    Rule::NotAllowed,
+                    format!(
+                        "credit notes would exceed the invoice: {} of {} is credited already",
+                        format_centi(already),
+                        format_centi(gross)
+                    ),
+                )
+                .into());
+            }
+        }
+        // A repair-order line is invoiced once (until credited): read under the series lock, so two drafts with
+        // the same line cannot both be issued.
+        if kind == DocKind::Invoice && row.repair_order_id.is_some() {
+            let twice: Vec<String> = sqlx::query_scalar(
+                "SELECT bl.description FROM billing_lines bl WHERE bl.document_id = $1 AND bl.ro_line_id IS NOT NULL AND \
+                 (SELECT COUNT(*) FROM billing_lines x JOIN billing_documents d ON d.id = x.document_id \
+                   WHERE x.ro_line_id = bl.ro_line_id AND d.status = 'issued' AND d.kind = 'invoice') > \
+                 (SELECT COUNT(*) FROM billing_lines x JOIN billing_documents d ON d.id = x.document_id \
+                   WHERE x.ro_line_id = bl.ro_line_id AND d.status = 'issued' AND d.kind = 'credit-note')",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            if !twice.is_empty() {
+                return Err(ValidationErrors::single(
+                    "lines",
+                    Rule::NotAllowed,
+                    format!(
+                        "already invoiced: {}; invoice the repair order again to refresh the draft",
+                        twice.join(", ")
+                    ),
+                )
+                .into());
+            }
+        }
         let Some((seq, previous_hash, last_date)) = claimed else {
             return Err(ValidationErrors::single(
                 "series",
@@ -1923,7 +2071,11 @@ impl Store {
             &mut tx,
             self.public_url(),
             &Notice {
-                event: Event::InvoiceIssued,
+                event: if kind == DocKind::CreditNote {
+                    Event::CreditNoteIssued
+                } else {
+                    Event::InvoiceIssued
+                },
                 ro: row.repair_order_id.as_deref(),
                 case_id: None,
                 dedupe: format!("document:{id}"),
@@ -1974,13 +2126,39 @@ impl Store {
         let (Some(amount), Some(paid_on)) = (amount, paid_on) else {
             return Err(StoreError::Internal("validated input incomplete".into()));
         };
-        let view = self.document(scope, id, now).await?;
-        let open = parse_centi("open", &view.open.amount, i64::MIN, i64::MAX).unwrap_or(0);
+        // The first statement writes: it locks the invoice (PostgreSQL row lock, SQLite write lock), so two
+        // payments recorded at once cannot both fit into what was open.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE billing_documents SET version = version + 1 WHERE id = $1 AND status = 'issued'")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let gross: i64 =
+            sqlx::query_scalar("SELECT gross_minor FROM billing_documents WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let paid: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM billing_payments WHERE document_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let credited: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(gross_minor), 0) AS BIGINT) FROM billing_documents WHERE credited_document_id = $1 AND status = 'issued'",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let open = gross - paid - credited;
         if amount > open {
             return Err(ValidationErrors::single(
                 "amount",
                 Rule::NotAllowed,
-                format!("amount is more than what is open ({})", view.open.amount),
+                format!(
+                    "amount is more than what is open ({})",
+                    format_centi(open.max(0))
+                ),
             )
             .into());
         }
@@ -1996,8 +2174,9 @@ impl Store {
         .bind(&reference)
         .bind(scope.user_id())
         .bind(micros(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         self.document(scope, id, now).await
     }
 
@@ -2190,6 +2369,7 @@ impl Store {
                 })
                 .collect(),
             paid: Money::new(paid, &cur),
+            credited_total: Money::new(credited_total, &cur),
             open: Money::new(open, &cur),
             payment_status,
             public_path: format!("/d/{}", row.public_token),
@@ -2375,7 +2555,11 @@ impl Store {
             sql.push_str(&format!(" AND d.repair_order_id = ${n}"));
         }
         if only_open {
-            sql.push_str(" AND d.status = 'issued' AND d.kind = 'invoice'");
+            sql.push_str(
+                " AND d.status = 'issued' AND d.kind = 'invoice' AND d.gross_minor \
+                 - COALESCE((SELECT SUM(p.amount_minor) FROM billing_payments p WHERE p.document_id = d.id), 0) \
+                 - COALESCE((SELECT SUM(c.gross_minor) FROM billing_documents c WHERE c.credited_document_id = d.id AND c.status = 'issued'), 0) > 0",
+            );
         }
         sql.push_str(" ORDER BY d.created_at DESC LIMIT 200");
         let mut q = sqlx::query_as::<_, DocRow>(&sql);

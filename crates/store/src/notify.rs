@@ -154,7 +154,7 @@ pub(crate) async fn enqueue(
             );
             vars.insert("message", String::new());
         }
-        Event::InvoiceIssued => {
+        Event::InvoiceIssued | Event::CreditNoteIssued => {
             // The message carries the document's own path: the link is the document, not the status page.
             vars.insert(
                 "link",
@@ -222,20 +222,24 @@ pub(crate) async fn enqueue(
                 })),
             ),
             // The invoice's PDF is rendered when the mail goes out, from the issued (immutable) document.
-            (None, MessageChannel::Email) if n.event == Event::InvoiceIssued => (
-                Some(format!(
-                    "{}.pdf",
-                    ctx.number
-                        .chars()
-                        .map(|c| if c.is_ascii_alphanumeric() || c == '-' {
-                            c
-                        } else {
-                            '_'
-                        })
-                        .collect::<String>()
-                )),
-                Some(n.dedupe.clone()),
-            ),
+            (None, MessageChannel::Email)
+                if matches!(n.event, Event::InvoiceIssued | Event::CreditNoteIssued) =>
+            {
+                (
+                    Some(format!(
+                        "{}.pdf",
+                        ctx.number
+                            .chars()
+                            .map(|c| if c.is_ascii_alphanumeric() || c == '-' {
+                                c
+                            } else {
+                                '_'
+                            })
+                            .collect::<String>()
+                    )),
+                    Some(n.dedupe.clone()),
+                )
+            }
             _ => (None, None),
         };
         let not_before = send_after(*channel, zone, now + n.delay);
@@ -820,11 +824,14 @@ impl crate::cli::Cli<'_> {
                         match self.store().pdf_of(a.trim_start_matches("document:")).await {
                             Ok((_, pdf)) => Some(pdf),
                             Err(e) => {
-                                sqlx::query("UPDATE outbox SET status = 'pending', lease_until = NULL, attempts = attempts + 1, last_error = $1 WHERE id = $2")
-                                    .bind(format!("rendering the PDF: {e}"))
-                                    .bind(&id)
-                                    .execute(pool)
-                                    .await?;
+                                // Retried with the usual backoff, then a dead letter: never a hot loop.
+                                self.outbox_failed(
+                                    &id,
+                                    &format!("rendering the PDF: {e}"),
+                                    false,
+                                    now,
+                                )
+                                .await?;
                                 continue;
                             }
                         }

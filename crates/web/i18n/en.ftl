@@ -578,6 +578,7 @@ event-ro-cancelled = Booking cancelled
 event-survey = Satisfaction survey
 event-case-message = Message on a case
 event-invoice-issued = Invoice issued
+event-credit-note-issued = Credit note issued
 
 ## Customer's own pages
 sp-title = Repair order { $number }
@@ -691,3 +692,11 @@ bill-vat-registered = Registered for VAT
 bill-warranty-payer = Warranty payer (customer id)
 bill-goodwill-payer = Goodwill payer (customer id)
 bill-your-documents = Your invoices
+bill-pt-FT = FT · Invoice
+bill-pt-FS = FS · Simplified invoice
+bill-pt-FR = FR · Invoice-receipt (paid now)
+bill-edit-lines = Lines of the draft
+bill-exemption-code = Exemption code
+bill-new-line = New line
+bill-edit-lines-hint = Empty the description to remove a line. Lines without VAT need a reason (Portugal: the AT exemption code, e.g. M07).
+bill-note = Note on the document

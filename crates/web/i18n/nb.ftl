@@ -578,6 +578,7 @@ event-ro-cancelled = Bestilling kansellert
 event-survey = Tilfredshetsundersøkelse
 event-case-message = Melding i en sak
 event-invoice-issued = Faktura utstedt
+event-credit-note-issued = Kreditnota utstedt
 
 ## Customer's own pages
 sp-title = Arbeidsordre { $number }
@@ -691,3 +692,11 @@ bill-vat-registered = MVA-registrert
 bill-warranty-payer = Garantibetaler (kunde-id)
 bill-goodwill-payer = Goodwill-betaler (kunde-id)
 bill-your-documents = Dine fakturaer
+bill-pt-FT = FT · Faktura
+bill-pt-FS = FS · Forenklet faktura
+bill-pt-FR = FR · Faktura-kvittering (betalt nå)
+bill-edit-lines = Linjer i utkastet
+bill-exemption-code = Fritakskode
+bill-new-line = Ny linje
+bill-edit-lines-hint = Tøm beskrivelsen for å fjerne en linje. Linjer uten MVA trenger en årsak.
+bill-note = Merknad på dokumentet

@@ -578,6 +578,7 @@ event-ro-cancelled = Marcação cancelada
 event-survey = Inquérito de satisfação
 event-case-message = Mensagem num processo
 event-invoice-issued = Fatura emitida
+event-credit-note-issued = Nota de crédito emitida
 
 ## Customer's own pages
 sp-title = Ordem de reparação { $number }
@@ -691,3 +692,11 @@ bill-vat-registered = Registado para IVA
 bill-warranty-payer = Pagador da garantia (id de cliente)
 bill-goodwill-payer = Pagador do goodwill (id de cliente)
 bill-your-documents = As suas faturas
+bill-pt-FT = FT · Fatura
+bill-pt-FS = FS · Fatura simplificada
+bill-pt-FR = FR · Fatura-recibo (paga agora)
+bill-edit-lines = Linhas do rascunho
+bill-exemption-code = Código de isenção
+bill-new-line = Nova linha
+bill-edit-lines-hint = Apague a descrição para retirar uma linha. Linhas sem IVA precisam do código de isenção da AT (p. ex. M07).
+bill-note = Observação no documento

@@ -89,6 +89,9 @@ CREATE INDEX billing_documents_org ON billing_documents(organisation_id, status)
 CREATE INDEX billing_documents_customer ON billing_documents(customer_id);
 CREATE INDEX billing_documents_ro ON billing_documents(repair_order_id);
 CREATE INDEX billing_documents_entity_date ON billing_documents(legal_entity_id, issue_date);
+-- One draft invoice per repair order and payer: invoicing again refreshes it.
+CREATE UNIQUE INDEX billing_documents_one_draft_per_payer ON billing_documents(repair_order_id, pay_type)
+    WHERE status = 'draft' AND kind = 'invoice' AND repair_order_id IS NOT NULL;
 
 CREATE TABLE billing_lines (
     id TEXT PRIMARY KEY,
@@ -122,7 +125,8 @@ CREATE TABLE billing_payments (
 );
 CREATE INDEX billing_payments_document ON billing_payments(document_id);
 
--- An issued document is final: only its mail state may change; it is never deleted; its lines are fixed.
+-- An issued document is final: only its mail state (sent_at) and version may change; it is never deleted; its lines
+-- are fixed.
 CREATE FUNCTION billing_documents_final() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
@@ -132,16 +136,18 @@ BEGIN
         RETURN OLD;
     END IF;
     IF OLD.status = 'issued' AND (
-        NEW.status IS DISTINCT FROM OLD.status OR NEW.number IS DISTINCT FROM OLD.number
-        OR NEW.sequence IS DISTINCT FROM OLD.sequence OR NEW.series_id IS DISTINCT FROM OLD.series_id
-        OR NEW.customer_id IS DISTINCT FROM OLD.customer_id OR NEW.issue_date IS DISTINCT FROM OLD.issue_date
-        OR NEW.due_date IS DISTINCT FROM OLD.due_date OR NEW.net_minor IS DISTINCT FROM OLD.net_minor
-        OR NEW.tax_minor IS DISTINCT FROM OLD.tax_minor OR NEW.gross_minor IS DISTINCT FROM OLD.gross_minor
-        OR NEW.hash IS DISTINCT FROM OLD.hash OR NEW.kid IS DISTINCT FROM OLD.kid
-        OR NEW.seller_json IS DISTINCT FROM OLD.seller_json OR NEW.buyer_json IS DISTINCT FROM OLD.buyer_json
-        OR NEW.atcud IS DISTINCT FROM OLD.atcud OR NEW.system_entry IS DISTINCT FROM OLD.system_entry
-        OR NEW.credited_document_id IS DISTINCT FROM OLD.credited_document_id
-        OR NEW.reason IS DISTINCT FROM OLD.reason) THEN
+        NEW.id IS DISTINCT FROM OLD.id OR NEW.legal_entity_id IS DISTINCT FROM OLD.legal_entity_id OR NEW.organisation_id IS DISTINCT FROM OLD.organisation_id
+        OR NEW.kind IS DISTINCT FROM OLD.kind OR NEW.doc_type IS DISTINCT FROM OLD.doc_type OR NEW.status IS DISTINCT FROM OLD.status
+        OR NEW.series_id IS DISTINCT FROM OLD.series_id OR NEW.sequence IS DISTINCT FROM OLD.sequence OR NEW.number IS DISTINCT FROM OLD.number
+        OR NEW.customer_id IS DISTINCT FROM OLD.customer_id OR NEW.repair_order_id IS DISTINCT FROM OLD.repair_order_id OR NEW.pay_type IS DISTINCT FROM OLD.pay_type
+        OR NEW.credited_document_id IS DISTINCT FROM OLD.credited_document_id OR NEW.reason IS DISTINCT FROM OLD.reason OR NEW.note IS DISTINCT FROM OLD.note
+        OR NEW.language IS DISTINCT FROM OLD.language OR NEW.currency IS DISTINCT FROM OLD.currency OR NEW.region IS DISTINCT FROM OLD.region
+        OR NEW.seller_json IS DISTINCT FROM OLD.seller_json OR NEW.buyer_json IS DISTINCT FROM OLD.buyer_json OR NEW.issue_date IS DISTINCT FROM OLD.issue_date
+        OR NEW.due_date IS DISTINCT FROM OLD.due_date OR NEW.delivery_date IS DISTINCT FROM OLD.delivery_date OR NEW.system_entry IS DISTINCT FROM OLD.system_entry
+        OR NEW.net_minor IS DISTINCT FROM OLD.net_minor OR NEW.tax_minor IS DISTINCT FROM OLD.tax_minor OR NEW.gross_minor IS DISTINCT FROM OLD.gross_minor
+        OR NEW.kid IS DISTINCT FROM OLD.kid OR NEW.hash IS DISTINCT FROM OLD.hash OR NEW.hash_control IS DISTINCT FROM OLD.hash_control
+        OR NEW.atcud IS DISTINCT FROM OLD.atcud OR NEW.public_token IS DISTINCT FROM OLD.public_token OR NEW.created_by IS DISTINCT FROM OLD.created_by
+        OR NEW.created_at IS DISTINCT FROM OLD.created_at OR NEW.issued_by IS DISTINCT FROM OLD.issued_by OR NEW.issued_at IS DISTINCT FROM OLD.issued_at) THEN
         RAISE EXCEPTION 'an issued document cannot be changed; credit it';
     END IF;
     RETURN NEW;
@@ -153,9 +159,15 @@ CREATE TRIGGER billing_documents_issued_final BEFORE UPDATE OR DELETE ON billing
 CREATE FUNCTION billing_lines_final() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     doc TEXT;
+    st TEXT;
 BEGIN
     IF TG_OP = 'INSERT' THEN doc := NEW.document_id; ELSE doc := OLD.document_id; END IF;
-    IF (SELECT status FROM billing_documents WHERE id = doc) = 'issued' THEN
+    -- FOR SHARE waits for an issuer that is changing the document, and sees its outcome.
+    SELECT status INTO st FROM billing_documents WHERE id = doc FOR SHARE;
+    IF st = 'issued' THEN
+        RAISE EXCEPTION 'an issued document cannot be changed; credit it';
+    END IF;
+    IF TG_OP = 'UPDATE' AND (SELECT status FROM billing_documents WHERE id = NEW.document_id) = 'issued' THEN
         RAISE EXCEPTION 'an issued document cannot be changed; credit it';
     END IF;
     IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;

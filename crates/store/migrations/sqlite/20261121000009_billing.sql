@@ -89,6 +89,9 @@ CREATE INDEX billing_documents_org ON billing_documents(organisation_id, status)
 CREATE INDEX billing_documents_customer ON billing_documents(customer_id);
 CREATE INDEX billing_documents_ro ON billing_documents(repair_order_id);
 CREATE INDEX billing_documents_entity_date ON billing_documents(legal_entity_id, issue_date);
+-- One draft invoice per repair order and payer: invoicing again refreshes it.
+CREATE UNIQUE INDEX billing_documents_one_draft_per_payer ON billing_documents(repair_order_id, pay_type)
+    WHERE status = 'draft' AND kind = 'invoice' AND repair_order_id IS NOT NULL;
 
 CREATE TABLE billing_lines (
     id TEXT PRIMARY KEY,
@@ -122,17 +125,19 @@ CREATE TABLE billing_payments (
 );
 CREATE INDEX billing_payments_document ON billing_payments(document_id);
 
--- An issued document is final: only its mail state may change; it is never deleted; its lines are fixed.
+-- An issued document is final: only its mail state (sent_at) and version may change; it is never deleted; its lines
+-- are fixed.
 CREATE TRIGGER billing_documents_issued_final BEFORE UPDATE ON billing_documents
 WHEN OLD.status = 'issued' AND (
-    NEW.status IS NOT OLD.status OR NEW.number IS NOT OLD.number OR NEW.sequence IS NOT OLD.sequence
-    OR NEW.series_id IS NOT OLD.series_id OR NEW.customer_id IS NOT OLD.customer_id
-    OR NEW.issue_date IS NOT OLD.issue_date OR NEW.due_date IS NOT OLD.due_date
-    OR NEW.net_minor IS NOT OLD.net_minor OR NEW.tax_minor IS NOT OLD.tax_minor
-    OR NEW.gross_minor IS NOT OLD.gross_minor OR NEW.hash IS NOT OLD.hash OR NEW.kid IS NOT OLD.kid
-    OR NEW.seller_json IS NOT OLD.seller_json OR NEW.buyer_json IS NOT OLD.buyer_json
-    OR NEW.atcud IS NOT OLD.atcud OR NEW.system_entry IS NOT OLD.system_entry
-    OR NEW.credited_document_id IS NOT OLD.credited_document_id OR NEW.reason IS NOT OLD.reason)
+    NEW.id IS NOT OLD.id OR NEW.legal_entity_id IS NOT OLD.legal_entity_id OR NEW.organisation_id IS NOT OLD.organisation_id OR NEW.kind IS NOT OLD.kind
+    OR NEW.doc_type IS NOT OLD.doc_type OR NEW.status IS NOT OLD.status OR NEW.series_id IS NOT OLD.series_id OR NEW.sequence IS NOT OLD.sequence
+    OR NEW.number IS NOT OLD.number OR NEW.customer_id IS NOT OLD.customer_id OR NEW.repair_order_id IS NOT OLD.repair_order_id OR NEW.pay_type IS NOT OLD.pay_type
+    OR NEW.credited_document_id IS NOT OLD.credited_document_id OR NEW.reason IS NOT OLD.reason OR NEW.note IS NOT OLD.note OR NEW.language IS NOT OLD.language
+    OR NEW.currency IS NOT OLD.currency OR NEW.region IS NOT OLD.region OR NEW.seller_json IS NOT OLD.seller_json OR NEW.buyer_json IS NOT OLD.buyer_json
+    OR NEW.issue_date IS NOT OLD.issue_date OR NEW.due_date IS NOT OLD.due_date OR NEW.delivery_date IS NOT OLD.delivery_date OR NEW.system_entry IS NOT OLD.system_entry
+    OR NEW.net_minor IS NOT OLD.net_minor OR NEW.tax_minor IS NOT OLD.tax_minor OR NEW.gross_minor IS NOT OLD.gross_minor OR NEW.kid IS NOT OLD.kid
+    OR NEW.hash IS NOT OLD.hash OR NEW.hash_control IS NOT OLD.hash_control OR NEW.atcud IS NOT OLD.atcud OR NEW.public_token IS NOT OLD.public_token
+    OR NEW.created_by IS NOT OLD.created_by OR NEW.created_at IS NOT OLD.created_at OR NEW.issued_by IS NOT OLD.issued_by OR NEW.issued_at IS NOT OLD.issued_at)
 BEGIN SELECT RAISE(ABORT, 'an issued document cannot be changed; credit it'); END;
 CREATE TRIGGER billing_documents_issued_kept BEFORE DELETE ON billing_documents
 WHEN OLD.status = 'issued'
@@ -142,6 +147,7 @@ WHEN (SELECT status FROM billing_documents WHERE id = NEW.document_id) = 'issued
 BEGIN SELECT RAISE(ABORT, 'an issued document cannot be changed; credit it'); END;
 CREATE TRIGGER billing_lines_update_final BEFORE UPDATE ON billing_lines
 WHEN (SELECT status FROM billing_documents WHERE id = OLD.document_id) = 'issued'
+  OR (SELECT status FROM billing_documents WHERE id = NEW.document_id) = 'issued'
 BEGIN SELECT RAISE(ABORT, 'an issued document cannot be changed; credit it'); END;
 CREATE TRIGGER billing_lines_delete_final BEFORE DELETE ON billing_lines
 WHEN (SELECT status FROM billing_documents WHERE id = OLD.document_id) = 'issued'

@@ -387,6 +387,12 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     assert_eq!(cn.number.as_deref(), Some("K-1"));
     assert!(cn.kid.is_none());
     assert_eq!(cn.credited.as_ref().unwrap().label, "F-2");
+    let msgs = store.ro_messages(s, &ro.id).await.unwrap();
+    assert!(
+        msgs.iter().any(|m| m.subject.starts_with("Kreditnota K-1")),
+        "{:?}",
+        msgs.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
     assert_ehf_valid(&store.ehf(s, &cn.id).await.unwrap());
     let w = store.document(s, &w.id, t0).await.unwrap();
     assert_eq!(w.open.amount, "0.00");
@@ -566,6 +572,65 @@ pub async fn concurrent_issuing_is_gapless_with_an_unbroken_chain(store: &Store)
     }
 }
 
+/// Two payments or two credit notes at the same moment cannot together exceed the invoice.
+pub async fn concurrent_payments_and_credits_never_exceed_the_invoice(store: &Store) {
+    let (t0, orgs) = seeded(store).await;
+    let ingrid = caller(store, "ingrid", t0).await;
+    let s = &ingrid.scope;
+    let fleet = customer(store, s, "Fjord Taxi AS").await;
+    let mk = || DraftInput {
+        organisation_id: orgs["trd"].clone(),
+        customer_id: fleet.clone(),
+        lines: vec![line("Tyres", "4", "2500")],
+        ..Default::default()
+    };
+    // 4 × 2 500.00 + 25 % = 12 500.00; two payments of 7 000.00 at once: one fits.
+    let d = store.create_draft(s, &mk(), t0).await.unwrap();
+    let inv = store.issue(s, &d.id, d.version, None, t0).await.unwrap();
+    let pay = PaymentInput {
+        amount: "7000".into(),
+        method: "card".into(),
+        paid_on: "2026-11-23".into(),
+        reference: None,
+    };
+    let (a, b) = tokio::join!(
+        store.record_payment(s, &inv.id, &pay, t0),
+        store.record_payment(s, &inv.id, &pay, t0)
+    );
+    assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");
+    let after = store.document(s, &inv.id, t0).await.unwrap();
+    assert_eq!(after.paid.amount, "7000.00");
+    assert_eq!(after.open.amount, "5500.00");
+    // Two full credit notes drafted, issued at once: one is issued, the other refused.
+    let d = store.create_draft(s, &mk(), t0).await.unwrap();
+    let inv = store.issue(s, &d.id, d.version, None, t0).await.unwrap();
+    let c1 = store
+        .credit_draft(s, &inv.id, "Returned tyres", t0)
+        .await
+        .unwrap();
+    let c2 = store
+        .credit_draft(s, &inv.id, "Returned tyres", t0)
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        store.issue(s, &c1.id, c1.version, None, t0),
+        store.issue(s, &c2.id, c2.version, None, t0)
+    );
+    assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");
+    let refused = if a.is_ok() { b } else { a };
+    assert!(refused.unwrap_err().to_string().contains("exceed"));
+    // The refused one used no number: the next credit note continues the series.
+    let numbers: Vec<String> = store
+        .documents(s, Some(&fleet), None, false, t0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|d| d.number)
+        .filter(|n| n.starts_with("K-"))
+        .collect();
+    assert_eq!(numbers, vec!["K-1".to_string()]);
+}
+
 pub async fn portuguese_rules_hold(store: &Store) {
     let (t0, orgs) = seeded(store).await;
     let lisboa = &orgs["lisboa"];
@@ -651,14 +716,32 @@ pub async fn portuguese_rules_hold(store: &Store) {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("FS"), "{e}");
+    // The type of a draft can change; an NC is made by crediting, not chosen.
     let fr = store
-        .create_draft(
-            s,
-            &draft(vec![line("Lâmpada", "1", "12.30")], Some("FR")),
-            t0,
-        )
+        .create_draft(s, &draft(vec![line("Lâmpada", "1", "12.30")], None), t0)
         .await
         .unwrap();
+    assert!(store
+        .set_draft_type(s, &fr.id, "NC", fr.version, t0)
+        .await
+        .is_err());
+    let fr = store
+        .set_draft_type(s, &fr.id, "FR", fr.version, t0)
+        .await
+        .unwrap();
+    assert_eq!(fr.doc_type, "FR");
+    // A simplified invoice with a service is capped at 100 EUR.
+    let mut labour = line("Mão de obra", "2", "45");
+    labour.kind = Some("labour".into());
+    let fs = store
+        .create_draft(s, &draft(vec![labour], Some("FS")), t0)
+        .await
+        .unwrap();
+    let e = store
+        .issue(s, &fs.id, fs.version, None, t0)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("100.00"), "{e}");
     assert!(store
         .issue(s, &fr.id, fr.version, None, t0)
         .await

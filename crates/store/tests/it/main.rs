@@ -74,6 +74,7 @@ conformance!(
     norwegian_repair_order_invoiced_paid_and_credited,
     concurrent_issuing_is_gapless_with_an_unbroken_chain,
     portuguese_rules_hold,
+    concurrent_payments_and_credits_never_exceed_the_invoice,
 );
 
 #[tokio::test]

@@ -300,10 +300,18 @@ pub async fn credit(
         .credit_draft(&caller.scope, &id, &b.reason, now)
         .await?;
     if b.issue.unwrap_or(true) {
-        d = state
+        match state
             .store
             .issue(&caller.scope, &d.id, d.version, None, now)
-            .await?;
+            .await
+        {
+            Ok(issued) => d = issued,
+            Err(e) => {
+                // Crediting is one step for the caller: a credit note that could not be issued is not left behind.
+                let _ = state.store.delete_draft(&caller.scope, &d.id).await;
+                return Err(e.into());
+            }
+        }
     }
     Ok(doc_response(StatusCode::CREATED, d))
 }

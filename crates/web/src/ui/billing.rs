@@ -129,7 +129,45 @@ impl DocPage<'_> {
         self.d.doc_type == "FR"
     }
     fn open(&self) -> bool {
-        self.d.open.amount != "0.00"
+        !self.d.open.amount.starts_with('-') && self.d.open.amount != "0.00"
+    }
+    /// Something is left to credit.
+    fn creditable(&self) -> bool {
+        let v = |m: &str| {
+            aftersales_domain::money::parse_centi("m", m, i64::MIN, i64::MAX).unwrap_or(0)
+        };
+        v(&self.d.credited_total.amount) < v(&self.d.gross.amount)
+    }
+    fn portugal(&self) -> bool {
+        self.d.market == Market::Portugal
+    }
+    fn tax_codes(&self) -> &'static [aftersales_domain::billing::TaxCode] {
+        aftersales_domain::billing::TaxCode::ALL
+    }
+    fn kinds(&self) -> &'static [&'static str] {
+        &["labour", "part", "sublet", "other"]
+    }
+    fn is_code(
+        &self,
+        l: &aftersales_store::billing::DocLine,
+        c: &aftersales_domain::billing::TaxCode,
+    ) -> bool {
+        l.tax_code == *c
+    }
+    fn is_kind(&self, l: &aftersales_store::billing::DocLine, k: &str) -> bool {
+        l.kind == k
+    }
+    fn note_text(&self) -> String {
+        self.d.note.clone().unwrap_or_default()
+    }
+    fn pt_types(&self) -> &'static [&'static str] {
+        &["FT", "FS", "FR"]
+    }
+    fn is_type(&self, ty: &str) -> bool {
+        self.d.doc_type == ty
+    }
+    fn pt_label(&self, ty: &str) -> String {
+        self.t.t(&format!("bill-pt-{ty}"))
     }
 }
 
@@ -229,6 +267,96 @@ pub async fn issue(
     after(&state, &s, &id, r).await
 }
 
+/// Save a draft's lines (the editor on the draft page): each line's fields repeat in order; a line whose
+/// description is empty is dropped.
+pub async fn save_lines(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let all = |k: &str| -> Vec<String> {
+        p.iter()
+            .filter(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let (desc, qty, price, tax, ex, kind, code) = (
+        all("description"),
+        all("quantity"),
+        all("unit_price"),
+        all("tax_code"),
+        all("exemption_code"),
+        all("kind"),
+        all("code"),
+    );
+    let get = |v: &Vec<String>, i: usize| v.get(i).cloned().unwrap_or_default();
+    let lines: Vec<aftersales_store::billing::LineInput> = (0..desc.len())
+        .filter(|&i| !desc[i].trim().is_empty())
+        .map(|i| aftersales_store::billing::LineInput {
+            kind: Some(get(&kind, i)).filter(|k| !k.is_empty()),
+            code: Some(get(&code, i)).filter(|k| !k.trim().is_empty()),
+            description: desc[i].clone(),
+            quantity: get(&qty, i),
+            unit_price: get(&price, i),
+            tax_code: Some(get(&tax, i)).filter(|k| !k.is_empty()),
+            exemption_code: Some(get(&ex, i)).filter(|k| !k.trim().is_empty()),
+            exemption_reason: None,
+        })
+        .collect();
+    let r = match version(&p) {
+        Ok(v) => {
+            let note = Some(field(&p, "note").to_string()).filter(|n| !n.trim().is_empty());
+            let current = state
+                .store
+                .document(&s.caller.scope, &id, state.now())
+                .await;
+            match current {
+                Ok(d) => {
+                    state
+                        .store
+                        .update_draft(
+                            &s.caller.scope,
+                            &id,
+                            &aftersales_store::billing::DraftUpdate {
+                                doc_type: Some(d.doc_type),
+                                note,
+                                lines,
+                            },
+                            v,
+                            state.now(),
+                        )
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    after(&state, &s, &id, r).await
+}
+
+/// Change a Portuguese draft's type (FT, FS, FR).
+pub async fn set_type(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let r = match version(&p) {
+        Ok(v) => {
+            state
+                .store
+                .set_draft_type(&s.caller.scope, &id, field(&p, "doc_type"), v, state.now())
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    after(&state, &s, &id, r).await
+}
+
 pub async fn delete(
     State(state): State<AppState>,
     s: SignedIn,
@@ -265,10 +393,15 @@ pub async fn credit(
         .await
     {
         Ok(d) => {
-            state
+            let r = state
                 .store
                 .issue(&s.caller.scope, &d.id, d.version, None, now)
-                .await
+                .await;
+            if r.is_err() {
+                // A credit note that could not be issued is not left behind as a draft.
+                let _ = state.store.delete_draft(&s.caller.scope, &d.id).await;
+            }
+            r
         }
         Err(e) => Err(e),
     };

@@ -138,6 +138,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/billing/documents/{id}"),
     ("POST", "/billing/documents/{id}/issue"),
     ("POST", "/billing/documents/{id}/delete"),
+    ("POST", "/billing/documents/{id}/type"),
+    ("POST", "/billing/documents/{id}/lines"),
     ("POST", "/billing/documents/{id}/credit"),
     ("POST", "/billing/documents/{id}/payments"),
     ("GET", "/billing/documents/{id}/pdf"),
@@ -292,6 +294,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/billing/documents/{id}", get(billing::document))
         .route("/billing/documents/{id}/issue", post(billing::issue))
         .route("/billing/documents/{id}/delete", post(billing::delete))
+        .route("/billing/documents/{id}/type", post(billing::set_type))
+        .route("/billing/documents/{id}/lines", post(billing::save_lines))
         .route("/billing/documents/{id}/credit", post(billing::credit))
         .route("/billing/documents/{id}/payments", post(billing::payment))
         .route("/billing/documents/{id}/pdf", get(billing::pdf))
