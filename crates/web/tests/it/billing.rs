@@ -364,3 +364,95 @@ async fn saft_pt_downloads_for_the_importer() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_draft_editor_names_bad_lines_and_keeps_the_draft() {
+    let app = TestApp::new().await;
+    let joao_token = app.token_for("joao").await;
+    let joao = app.login("joao").await;
+    let lisboa = app.org_id("Polestar Service Point Lisboa").await;
+    let beatriz = customer(&app, &joao_token, "Beatriz Quaresma").await;
+    let d = app
+        .api(Method::POST, "/api/v1/billing-documents", Auth::Bearer(&joao_token),
+            Some(json!({"organisation_id": lisboa, "customer_id": beatriz,
+                "lines": [{"kind": "part", "description": "Escovas", "quantity": "2", "unit_price": "19.99"}]})), &[])
+        .await;
+    let id = d.json()["id"].as_str().unwrap().to_string();
+    let version = d.json()["version"].as_i64().unwrap().to_string();
+    let page = app
+        .get(&format!("/billing/documents/{id}"), Some(&joao))
+        .await;
+    assert!(page.body.contains("id=\"lines-form\"") && page.body.contains("id=\"type-form\""));
+    // An exempt line without its AT code: refused, named, nothing lost.
+    let path = format!("/billing/documents/{id}/lines");
+    let form = |ex: &'static str| {
+        vec![
+            ("version", version.clone()),
+            ("kind", "part".to_string()),
+            ("code", String::new()),
+            ("description", "Escovas".to_string()),
+            ("quantity", "2".to_string()),
+            ("unit_price", "19.99".to_string()),
+            ("tax_code", "standard".to_string()),
+            ("exemption_code", String::new()),
+            ("kind", "other".to_string()),
+            ("code", String::new()),
+            ("description", "Formação".to_string()),
+            ("quantity", "1".to_string()),
+            ("unit_price", "50".to_string()),
+            ("tax_code", "exempt".to_string()),
+            ("exemption_code", ex.to_string()),
+        ]
+    };
+    let f = form("");
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let r = app.post_form(&path, &joao, &pairs).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("M01…M99"), "{}", r.body);
+    let same = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/billing-documents/{id}"),
+            Auth::Bearer(&joao_token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(same.json()["lines"].as_array().unwrap().len(), 1);
+    let f = form("M07");
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let r = app.post_form(&path, &joao, &pairs).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let now = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/billing-documents/{id}"),
+            Auth::Bearer(&joao_token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(now["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(now["lines"][1]["exemption_code"], "M07");
+    assert_eq!(
+        now["lines"][1]["exemption_reason"],
+        "Isento artigo 9.º do CIVA"
+    );
+    // 39.98 + 23 % = 49.18 (VAT 9.20), plus 50.00 exempt.
+    assert_eq!(now["gross"]["amount"], "99.18");
+    // The type becomes FR, which asks for the payment method at issue.
+    let v = now["version"].as_i64().unwrap().to_string();
+    let r = app
+        .post_form(
+            &format!("/billing/documents/{id}/type"),
+            &joao,
+            &[("version", v.as_str()), ("doc_type", "FR")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app
+        .get(&format!("/billing/documents/{id}"), Some(&joao))
+        .await;
+    assert!(page.body.contains("id=\"payment_method\""), "{}", page.body);
+}
