@@ -10,6 +10,44 @@ use time::Duration;
 
 use crate::support::{Auth, TestApp};
 
+fn shared() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+/// Runs an official validator (python3 with `module`); under CI=true a missing tool fails.
+fn validate(module: &str, args: &[std::path::PathBuf]) {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            !aftersales_store::testing::in_ci(),
+            "CI=true needs python3 with {module}"
+        );
+        aftersales_store::testing::say(&format!(
+            "skipped: validation with {module} (not installed)"
+        ));
+        return;
+    }
+    let out = std::process::Command::new("python3")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn temp_file(name: &str, body: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("{}-{name}", std::process::id()));
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
 async fn customer(app: &TestApp, token: &str, name: &str) -> String {
     let hits = app
         .api(
@@ -268,6 +306,17 @@ async fn invoice_is_mailed_with_its_pdf_and_shown_to_the_customer() {
         "{}",
         x.body
     );
+    let f = temp_file("web-ehf.xml", &x.body);
+    for sch in ["CEN-EN16931-UBL.sch", "PEPPOL-EN16931-UBL.sch"] {
+        validate(
+            "saxonche",
+            &[
+                shared().join("validation/schematron.py"),
+                shared().join("validation/peppol/sch").join(sch),
+                f.clone(),
+            ],
+        );
+    }
     // Credit with a reason, over the API.
     let cn = app
         .api(
@@ -348,6 +397,20 @@ async fn saft_pt_downloads_for_the_importer() {
         .await;
     assert_eq!(x.status, StatusCode::OK, "{}", x.body);
     assert!(x.body.contains("<InvoiceNo>FR A/1</InvoiceNo>"));
+    // The body is Windows-1252 on the wire; validate the bytes as received.
+    let f = std::env::temp_dir().join(format!("{}-web-saft.xml", std::process::id()));
+    std::fs::write(&f, &x.bytes).unwrap();
+    validate(
+        "xmlschema",
+        &[
+            std::path::PathBuf::from("-c"),
+            std::path::PathBuf::from(
+                "import sys, xmlschema; xmlschema.XMLSchema11(sys.argv[1]).validate(sys.argv[2])",
+            ),
+            shared().join("validation/saft-pt/SAFTPT1.04_01.xsd"),
+            f,
+        ],
+    );
     assert!(x
         .header("content-disposition")
         .unwrap()

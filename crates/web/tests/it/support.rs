@@ -26,6 +26,8 @@ pub struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    /// The body as received (binary downloads, other encodings).
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -106,6 +108,7 @@ impl TestApp {
             status,
             headers,
             body: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 
