@@ -31,6 +31,9 @@ pub struct Seller {
     /// IBAN or Norwegian account number the buyer pays to.
     pub bank_account: Option<String>,
     pub bic: Option<String>,
+    /// Portugal: AT's certificate number of the software, as it was when the document was issued.
+    #[serde(default)]
+    pub certificate: Option<String>,
 }
 
 /// Unit of a line: hours of labour or pieces.

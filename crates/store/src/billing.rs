@@ -387,6 +387,7 @@ impl LegalEntity {
             foretaksregisteret: self.foretaksregisteret,
             bank_account: self.bank_account.clone(),
             bic: self.bic.clone(),
+            certificate: (self.market == Market::Portugal).then(|| self.certificate.clone()),
         }
     }
 }
@@ -2263,7 +2264,7 @@ impl Store {
             0
         };
         let due = parse_stored_date(&row.due_date);
-        let today = now.date();
+        let today = self.zone_of(&row.organisation_id).await.local(now).date();
         let payment_status = if !(issued && invoice) {
             PaymentStatus::None
         } else if open <= 0 {
@@ -2284,10 +2285,10 @@ impl Store {
             .as_ref()
             .filter(|m| m.pt.is_some())
             .and_then(|m| documents::pt::qr_string(m).ok());
-        let certificate_line = row
-            .hash
-            .as_ref()
-            .map(|h| documents::pt::certificate_line(h, &entity.certificate));
+        let certificate_line = model.as_ref().and_then(|m| {
+            m.pt.as_ref()
+                .map(|p| documents::pt::certificate_line(&p.hash, &p.certificate))
+        });
         Ok(BillingDocument {
             kind: DocKind::parse("kind", &row.kind).unwrap_or(DocKind::Invoice),
             doc_type: row.doc_type.clone(),
@@ -2450,7 +2451,10 @@ impl Store {
                     .as_deref()
                     .and_then(|s| PrimitiveDateTime::parse(s, ENTRY).ok())
                     .unwrap_or(PrimitiveDateTime::MIN),
-                certificate: entity.certificate.clone(),
+                certificate: seller
+                    .certificate
+                    .clone()
+                    .unwrap_or_else(|| entity.certificate.clone()),
             }),
             _ => None,
         };

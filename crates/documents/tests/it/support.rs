@@ -136,6 +136,7 @@ pub fn norwegian_invoice() -> Document {
             foretaksregisteret: true,
             bank_account: Some("86011117947".into()),
             bic: Some("DNBANOKK".into()),
+            certificate: None,
         },
         buyer: Party {
             name: "Fjord & Fjell Transport AS".into(),
