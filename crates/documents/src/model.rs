@@ -132,4 +132,6 @@ pub struct Document {
     pub reason: Option<String>,
     pub note: Option<String>,
     pub pt: Option<PtSeal>,
+    /// Payments taken with the document (an invoice-receipt): SAF-T mechanism code, amount, date.
+    pub settled: Vec<(String, i64, Date)>,
 }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use aftersales_domain::billing::{format_rate, rate_bp, DocKind, TaxCode, TaxRegion};
+use aftersales_domain::billing::{format_rate, rate_bp, DocKind, PtDocType, TaxCode, TaxRegion};
 use time::macros::format_description;
 use time::Date;
 
@@ -300,6 +300,16 @@ pub fn write(h: &Header, docs: &[Document]) -> Result<Vec<u8>, DocumentError> {
         x.leaf("TaxPayable", &amount(d.totals.tax_minor.abs()));
         x.leaf("NetTotal", &amount(d.totals.net_minor.abs()));
         x.leaf("GrossTotal", &amount(d.totals.gross_minor.abs()));
+        // How an invoice-receipt (or a simplified invoice paid at once) was paid.
+        if matches!(pt.doc_type, PtDocType::Fr | PtDocType::Fs) {
+            for (mechanism, paid, on) in &d.settled {
+                x.open("Payment");
+                x.leaf("PaymentMechanism", mechanism);
+                x.leaf("PaymentAmount", &amount(paid.abs()));
+                x.leaf("PaymentDate", &date(*on));
+                x.close();
+            }
+        }
         x.close();
         x.close();
     }

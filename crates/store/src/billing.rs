@@ -2438,6 +2438,22 @@ impl Store {
             None => None,
         };
         let issue_date = parse_stored_date(&row.issue_date).unwrap_or(Date::MIN);
+        let payments: Vec<(String, i64, String)> = sqlx::query_as(
+            "SELECT method, amount_minor, paid_on FROM billing_payments WHERE document_id = $1 ORDER BY paid_on, created_at",
+        )
+        .bind(&row.id)
+        .fetch_all(&self.pool)
+        .await?;
+        let settled = payments
+            .into_iter()
+            .filter_map(|(m, a, d)| {
+                Some((
+                    saft_mechanism(&m).to_string(),
+                    a,
+                    parse_stored_date(&Some(d))?,
+                ))
+            })
+            .collect();
         let pt = match (entity.market, &row.hash) {
             (Market::Portugal, Some(hash)) => Some(PtSeal {
                 doc_type: PtDocType::parse("doc_type", &row.doc_type).unwrap_or(PtDocType::Ft),
@@ -2498,6 +2514,7 @@ impl Store {
             reason: row.reason.clone(),
             note: row.note.clone(),
             pt,
+            settled,
         })
     }
 

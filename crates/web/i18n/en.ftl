@@ -700,3 +700,4 @@ bill-exemption-code = Exemption code
 bill-new-line = New line
 bill-edit-lines-hint = Empty the description to remove a line. Lines without VAT need a reason (Portugal: the AT exemption code, e.g. M07).
 bill-note = Note on the document
+bill-new-invoice = New invoice

@@ -700,3 +700,4 @@ bill-exemption-code = Fritakskode
 bill-new-line = Ny linje
 bill-edit-lines-hint = Tøm beskrivelsen for å fjerne en linje. Linjer uten MVA trenger en årsak.
 bill-note = Merknad på dokumentet
+bill-new-invoice = Ny faktura

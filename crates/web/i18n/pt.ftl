@@ -700,3 +700,4 @@ bill-exemption-code = Código de isenção
 bill-new-line = Nova linha
 bill-edit-lines-hint = Apague a descrição para retirar uma linha. Linhas sem IVA precisam do código de isenção da AT (p. ex. M07).
 bill-note = Observação no documento
+bill-new-invoice = Nova fatura

@@ -121,6 +121,7 @@ fn qr_string_follows_the_at_specification() {
         reason: None,
         note: None,
         pt: None,
+        settled: vec![],
     });
     assert!(qr_string(&doc).is_err(), "no seal, no QR");
     doc.pt = Some(PtSeal {

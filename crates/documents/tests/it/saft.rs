@@ -65,6 +65,7 @@ pub fn documents() -> Vec<Document> {
             reason: None,
             note: None,
             pt: None,
+            settled: vec![],
         })
     };
     let mut docs = vec![
@@ -245,6 +246,25 @@ fn export_refuses_what_it_cannot_write() {
     assert!(write(&h, &documents()).is_err());
     // An empty period is a valid file.
     let bytes = write(&header(), &[]).unwrap();
+    if let Some(errors) = xsd_errors(&bytes) {
+        assert!(errors.is_empty(), "{errors}");
+    }
+}
+
+#[test]
+fn an_invoice_receipt_states_how_it_was_paid() {
+    let mut docs = documents();
+    let fr = &mut docs[1];
+    fr.number = "FR A/1".into();
+    if let Some(pt) = fr.pt.as_mut() {
+        pt.doc_type = PtDocType::Fr;
+        pt.sequence = 1;
+    }
+    fr.settled = vec![("MB".into(), fr.totals.gross_minor, date!(2026 - 11 - 20))];
+    let bytes = write(&header(), &docs).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("<InvoiceType>FR</InvoiceType>"));
+    assert!(text.contains("<Payment>\n            <PaymentMechanism>MB</PaymentMechanism>\n            <PaymentAmount>50.00</PaymentAmount>\n            <PaymentDate>2026-11-20</PaymentDate>"), "{text}");
     if let Some(errors) = xsd_errors(&bytes) {
         assert!(errors.is_empty(), "{errors}");
     }

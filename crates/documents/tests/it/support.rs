@@ -181,5 +181,6 @@ pub fn norwegian_invoice() -> Document {
         reason: None,
         note: None,
         pt: None,
+        settled: vec![],
     })
 }

@@ -49,6 +49,7 @@ struct ListPage<'a> {
     chrome: Chrome,
     docs: Vec<DocSummary>,
     open_only: bool,
+    errors: FormErrors,
 }
 
 impl ListPage<'_> {
@@ -83,6 +84,7 @@ pub async fn list(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
         chrome: Chrome::new(&t, &s.ctx),
         docs,
         open_only,
+        errors: FormErrors::default(),
         t,
     })
 }
@@ -265,6 +267,57 @@ pub async fn issue(
         Err(e) => Err(e),
     };
     after(&state, &s, &id, r).await
+}
+
+/// A free-standing draft invoice started from the customer's page; more lines are added on the draft.
+pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
+    let p = form_pairs(&body);
+    let input = aftersales_store::billing::DraftInput {
+        organisation_id: field(&p, "organisation_id").into(),
+        customer_id: field(&p, "customer_id").into(),
+        doc_type: None,
+        note: None,
+        lines: vec![aftersales_store::billing::LineInput {
+            kind: Some("other".into()),
+            code: None,
+            description: field(&p, "description").into(),
+            quantity: field(&p, "quantity").into(),
+            unit_price: field(&p, "unit_price").into(),
+            tax_code: None,
+            exemption_code: None,
+            exemption_reason: None,
+        }],
+    };
+    match state
+        .store
+        .create_draft(&s.caller.scope, &input, state.now())
+        .await
+    {
+        Ok(d) => see_other(&format!("/billing/documents/{}", d.id)),
+        Err(StoreError::Invalid(e)) => {
+            let t = Tr {
+                i18n: &state.i18n,
+                lang: s.ctx.lang,
+            };
+            let docs = state
+                .store
+                .documents(&s.caller.scope, None, None, false, state.now())
+                .await
+                .unwrap_or_default();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                render(&ListPage {
+                    chrome: Chrome::new(&t, &s.ctx),
+                    docs,
+                    open_only: false,
+                    errors: FormErrors(e.0),
+                    t,
+                }),
+            )
+                .into_response()
+        }
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
 }
 
 /// Save a draft's lines (the editor on the draft page): each line's fields repeat in order; a line whose

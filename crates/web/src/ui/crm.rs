@@ -411,6 +411,10 @@ struct DetailPage<'a> {
     done: Option<String>,
     /// The caller books workshop time somewhere.
     can_book: bool,
+    /// The customer's invoices and credit notes (open items first in meaning: what is open shows).
+    documents: Vec<aftersales_store::billing::DocSummary>,
+    /// Where the caller may invoice: (organisation id, name).
+    invoice_points: Vec<(String, String)>,
 }
 
 impl DetailPage<'_> {
@@ -480,7 +484,20 @@ async fn detail_page(
         ))
     });
     let zone = state.store.zone_of(&c.organisation_id).await;
+    let documents = state
+        .store
+        .documents(scope, Some(&c.id), None, false, state.now())
+        .await
+        .unwrap_or_default();
+    let mut invoice_points = Vec::new();
+    for id in scope.orgs_with(Permission::BillingWrite) {
+        if let Ok(o) = state.store.get_organisation(scope, &id).await {
+            invoice_points.push((id, o.name));
+        }
+    }
     let page = DetailPage {
+        documents,
+        invoice_points,
         zone,
         chrome: Chrome::new(&t, &s.ctx),
         cust: c,

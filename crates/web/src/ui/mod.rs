@@ -135,6 +135,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/billing/organisations/{id}/entity"),
     ("POST", "/billing/entities/{id}/series"),
     ("GET", "/billing/entities/{id}/saft-pt"),
+    ("POST", "/billing/documents"),
     ("GET", "/billing/documents/{id}"),
     ("POST", "/billing/documents/{id}/issue"),
     ("POST", "/billing/documents/{id}/delete"),
@@ -291,6 +292,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/billing/entities/{id}/series", post(billing::add_series))
         .route("/billing/entities/{id}/saft-pt", get(billing::saft))
+        .route("/billing/documents", post(billing::create))
         .route("/billing/documents/{id}", get(billing::document))
         .route("/billing/documents/{id}/issue", post(billing::issue))
         .route("/billing/documents/{id}/delete", post(billing::delete))

@@ -519,3 +519,58 @@ async fn the_draft_editor_names_bad_lines_and_keeps_the_draft() {
         .await;
     assert!(page.body.contains("id=\"payment_method\""), "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_free_standing_invoice_starts_on_the_customers_page() {
+    let app = TestApp::new().await;
+    let token = app.token_for("ingrid").await;
+    let ingrid = app.login("ingrid").await;
+    let trd = app.org_id("Tesla Service Centre Trondheim").await;
+    let fleet = customer(&app, &token, "Fjord Taxi AS").await;
+    let page = app.get(&format!("/customers/{fleet}"), Some(&ingrid)).await;
+    assert!(page.body.contains("id=\"new-invoice\""), "{}", page.body);
+    let bad = app
+        .post_form(
+            "/billing/documents",
+            &ingrid,
+            &[
+                ("organisation_id", trd.as_str()),
+                ("customer_id", fleet.as_str()),
+                ("description", ""),
+                ("quantity", "1"),
+                ("unit_price", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("unit_price") || bad.body.contains("two decimals"),
+        "{}",
+        bad.body
+    );
+    let ok = app
+        .post_form(
+            "/billing/documents",
+            &ingrid,
+            &[
+                ("organisation_id", trd.as_str()),
+                ("customer_id", fleet.as_str()),
+                ("description", "Winter tyre storage"),
+                ("quantity", "1"),
+                ("unit_price", "990"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let at = ok.header("location").unwrap().to_string();
+    assert!(at.starts_with("/billing/documents/"));
+    let draft = app.get(&at, Some(&ingrid)).await;
+    assert!(
+        draft.body.contains("Winter tyre storage") && draft.body.contains("1237.50"),
+        "{}",
+        draft.body
+    );
+    // The customer's page lists it.
+    let page = app.get(&format!("/customers/{fleet}"), Some(&ingrid)).await;
+    assert!(page.body.contains(&at), "{}", page.body);
+}
