@@ -82,9 +82,10 @@ enum Command {
 enum ExportCommand {
     /// SAF-T (PT) 1.04_01 of the documents a Portuguese legal entity issued in a period (one fiscal year).
     SaftPt {
-        /// The organisation whose legal entity invoices (id or exact name), e.g. "Volvo Cars Portugal".
+        /// The organisation whose legal entity invoices (id or exact name), e.g. "Volvo Cars Portugal";
+        /// may be left out when the installation has one Portuguese legal entity.
         #[arg(long)]
-        org: String,
+        org: Option<String>,
         /// First day, YYYY-MM-DD.
         #[arg(long)]
         from: String,
@@ -428,7 +429,7 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
             let (entity, bytes) = store
                 .cli()
                 .saft_pt(
-                    &org,
+                    org.as_deref(),
                     &aftersales_store::billing::SaftRequest {
                         from: from_d,
                         to: to_d,

@@ -383,6 +383,28 @@ impl Kid {
         Ok(Kid(format!("{body}{check}")))
     }
 
+    /// The KID of a payment reference `body`. MOD10 appends the check digit. MOD11 appends one filler digit
+    /// (the first of 0…9) that keeps the check digit from being `-`, which some bank channels refuse
+    /// (domain-rules §1.3); the length stays fixed per series and the reference stays unique.
+    pub fn for_reference(field: &str, scheme: KidScheme, body: &str) -> Result<Kid, FieldError> {
+        match scheme {
+            KidScheme::Mod10 => Kid::generate(field, scheme, body),
+            KidScheme::Mod11 => {
+                for filler in '0'..='9' {
+                    let kid = Kid::generate(field, scheme, &format!("{body}{filler}"))?;
+                    if !kid.0.ends_with('-') {
+                        return Ok(kid);
+                    }
+                }
+                Err(FieldError::new(
+                    field,
+                    Rule::CheckDigit,
+                    format!("{field}: no MOD11 check digit without '-'"),
+                ))
+            }
+        }
+    }
+
     /// Validates a complete KID under `scheme`.
     pub fn parse(field: &str, scheme: KidScheme, s: &str) -> Result<Kid, FieldError> {
         let s = s.trim();
@@ -602,6 +624,26 @@ mod tests {
                 .rule,
             Rule::CheckDigit
         );
+    }
+
+    #[test]
+    fn mod11_references_never_end_in_a_dash() {
+        // 10000013 alone gives remainder 1 under MOD11, i.e. a "-" check digit.
+        assert_eq!(kid_mod11("10000013"), '-');
+        for n in 0..2_000u32 {
+            let body = format!("1{n:07}");
+            let kid = Kid::for_reference("kid", KidScheme::Mod11, &body).unwrap();
+            assert!(!kid.as_str().ends_with('-'), "{}", kid.as_str());
+            assert_eq!(kid.as_str().len(), body.len() + 2);
+            assert!(Kid::parse("kid", KidScheme::Mod11, kid.as_str()).is_ok());
+            assert_eq!(
+                Kid::for_reference("kid", KidScheme::Mod10, &body)
+                    .unwrap()
+                    .as_str()
+                    .len(),
+                body.len() + 1
+            );
+        }
     }
 
     proptest::proptest! {

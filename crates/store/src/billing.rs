@@ -1965,7 +1965,7 @@ impl Store {
             (Market::Norway, DocKind::Invoice) => {
                 let body = format!("{}{seq:07}", kid_prefix.clone().unwrap_or_default());
                 Some(
-                    Kid::generate("kid", entity.kid_scheme, &body)
+                    Kid::for_reference("kid", entity.kid_scheme, &body)
                         .map_err(ValidationErrors::from)?
                         .as_str()
                         .to_string(),

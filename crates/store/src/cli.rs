@@ -491,10 +491,41 @@ impl Cli<'_> {
     /// export for the tax authority (`aftersales export saft-pt`).
     pub async fn saft_pt(
         &self,
-        org: &str,
+        org: Option<&str>,
         req: &crate::billing::SaftRequest,
     ) -> Result<(String, Vec<u8>), StoreError> {
-        let (org_id, _) = self.find_organisation(org).await?;
+        let org_id = match org {
+            Some(o) => self.find_organisation(o).await?.0,
+            None => {
+                let pt: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT organisation_id, name FROM legal_entities WHERE market = 'PT' ORDER BY name",
+                )
+                .fetch_all(&self.store.pool)
+                .await?;
+                match pt.as_slice() {
+                    [(id, _)] => id.clone(),
+                    [] => {
+                        return Err(ValidationErrors::single(
+                            "org",
+                            Rule::NotAllowed,
+                            "no Portuguese legal entity is set up",
+                        )
+                        .into())
+                    }
+                    many => {
+                        return Err(ValidationErrors::single(
+                            "org",
+                            Rule::Required,
+                            format!(
+                                "several Portuguese legal entities invoice here; name one with --org: {}",
+                                many.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ")
+                            ),
+                        )
+                        .into())
+                    }
+                }
+            }
+        };
         let entity = self.store.entity_for(&org_id).await?.ok_or_else(|| {
             StoreError::from(ValidationErrors::single(
                 "org",

@@ -330,8 +330,6 @@ async fn a_killed_server_loses_no_invoice_and_leaves_no_gap() {
         &[
             "export",
             "saft-pt",
-            "--org",
-            "Polestar Service Point Lisboa",
             "--from",
             &format!("{year}-01-01"),
             "--to",
