@@ -704,12 +704,13 @@ impl Store {
         }
         let market = region.map(TaxRegion::market);
         match market {
-            Some(Market::Norway) if org_number.is_none() => errs.push(FieldError::new(
+            // A given but invalid number is reported once, by its own check.
+            Some(Market::Norway) if opt(&input.org_number).is_none() => errs.push(FieldError::new(
                 "org_number",
                 Rule::Required,
                 "a Norwegian legal entity needs its organisation number",
             )),
-            Some(Market::Portugal) if nif.is_none() => errs.push(FieldError::new(
+            Some(Market::Portugal) if opt(&input.nif).is_none() => errs.push(FieldError::new(
                 "nif",
                 Rule::Required,
                 "a Portuguese legal entity needs its NIF",
@@ -767,7 +768,8 @@ impl Store {
             opt(&input.email).map(str::to_string),
             opt(&input.bic).map(str::to_string),
         );
-        match existing {
+        // A new entity is created with what identifies it, then everything is written by the one UPDATE below.
+        let (id, version) = match existing {
             Some((id, version)) => {
                 if let Some(v) = expected_version {
                     if v != version {
@@ -789,73 +791,67 @@ impl Store {
                     )
                     .into());
                 }
-                sqlx::query(
-                    "UPDATE legal_entities SET market = $1, region = $2, name = $3, org_number = $4, nif = $5, vat_registered = $6, \
-                     foretaksregisteret = $7, street = $8, postal_code = $9, city = $10, country = $11, email = $12, bank_account = $13, \
-                     bic = $14, currency = $15, payment_days = $16, kid_scheme = $17, certificate = $18, warranty_customer_id = $19, \
-                     goodwill_customer_id = $20, version = version + 1 WHERE id = $21",
-                )
-                .bind(market.as_str())
-                .bind(region.as_str())
-                .bind(&name)
-                .bind(org_number.as_ref().map(|o| o.as_str().to_string()))
-                .bind(nif.as_ref().map(|n| n.as_str().to_string()))
-                .bind(i64::from(input.vat_registered.unwrap_or(true)))
-                .bind(i64::from(input.foretaksregisteret.unwrap_or(false)))
-                .bind(vals.0)
-                .bind(vals.1)
-                .bind(vals.2)
-                .bind(country)
-                .bind(vals.3)
-                .bind(bank)
-                .bind(vals.4)
-                .bind(currency)
-                .bind(payment_days)
-                .bind(kid_scheme.as_str())
-                .bind(&certificate)
-                .bind(opt(&input.warranty_customer_id).map(str::to_string))
-                .bind(opt(&input.goodwill_customer_id).map(str::to_string))
-                .bind(&id)
-                .execute(&self.pool)
-                .await?;
-                self.entity_by_id(&id).await
+                (id, version)
             }
             None => {
                 let id = new_id();
-                sqlx::query(
-                    "INSERT INTO legal_entities (id, organisation_id, market, region, name, org_number, nif, vat_registered, foretaksregisteret, \
-                     street, postal_code, city, country, email, bank_account, bic, currency, payment_days, kid_scheme, certificate, \
-                     warranty_customer_id, goodwill_customer_id, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+                let r = sqlx::query(
+                    "INSERT INTO legal_entities (id, organisation_id, market, region, name, country, currency, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
                 .bind(&id)
                 .bind(org)
                 .bind(market.as_str())
                 .bind(region.as_str())
                 .bind(&name)
-                .bind(org_number.as_ref().map(|o| o.as_str().to_string()))
-                .bind(nif.as_ref().map(|n| n.as_str().to_string()))
-                .bind(i64::from(input.vat_registered.unwrap_or(true)))
-                .bind(i64::from(input.foretaksregisteret.unwrap_or(false)))
-                .bind(vals.0)
-                .bind(vals.1)
-                .bind(vals.2)
                 .bind(country)
-                .bind(vals.3)
-                .bind(bank)
-                .bind(vals.4)
                 .bind(currency)
-                .bind(payment_days)
-                .bind(kid_scheme.as_str())
-                .bind(&certificate)
-                .bind(opt(&input.warranty_customer_id).map(str::to_string))
-                .bind(opt(&input.goodwill_customer_id).map(str::to_string))
                 .bind(micros(now))
                 .execute(&self.pool)
-                .await?;
-                self.entity_by_id(&id).await
+                .await;
+                match r {
+                    Ok(_) => (id, 1),
+                    Err(e) if StoreError::is_unique_violation(&e) => {
+                        return Err(StoreError::Conflict { current: 1 })
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
+        };
+        let done = sqlx::query(
+            "UPDATE legal_entities SET market = $1, region = $2, name = $3, org_number = $4, nif = $5, vat_registered = $6, \
+             foretaksregisteret = $7, street = $8, postal_code = $9, city = $10, country = $11, email = $12, bank_account = $13, \
+             bic = $14, currency = $15, payment_days = $16, kid_scheme = $17, certificate = $18, warranty_customer_id = $19, \
+             goodwill_customer_id = $20, version = version + 1 WHERE id = $21 AND version = $22",
+        )
+        .bind(market.as_str())
+        .bind(region.as_str())
+        .bind(&name)
+        .bind(org_number.as_ref().map(|o| o.as_str().to_string()))
+        .bind(nif.as_ref().map(|n| n.as_str().to_string()))
+        .bind(i64::from(input.vat_registered.unwrap_or(true)))
+        .bind(i64::from(input.foretaksregisteret.unwrap_or(false)))
+        .bind(vals.0)
+        .bind(vals.1)
+        .bind(vals.2)
+        .bind(country)
+        .bind(vals.3)
+        .bind(bank)
+        .bind(vals.4)
+        .bind(currency)
+        .bind(payment_days)
+        .bind(kid_scheme.as_str())
+        .bind(&certificate)
+        .bind(opt(&input.warranty_customer_id).map(str::to_string))
+        .bind(opt(&input.goodwill_customer_id).map(str::to_string))
+        .bind(&id)
+        .bind(version)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict { current: version });
         }
+        self.entity_by_id(&id).await
     }
 
     /// A legal entity by its id, if the caller may see its documents.

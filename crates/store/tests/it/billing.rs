@@ -818,3 +818,89 @@ fn exempt_line() -> LineInput {
         code: None,
     }
 }
+
+pub async fn legal_entities_are_validated_and_versioned(store: &Store) {
+    let t0 = oslo(datetime!(2026-11-23 10:00));
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let ana = caller(store, "ana", t0).await;
+    let pt = store
+        .cli()
+        .find_organisation("Polestar Portugal")
+        .await
+        .unwrap()
+        .0;
+    assert!(store.legal_entity(&ana.scope, &pt).await.unwrap().is_none());
+    let mut input = aftersales_store::billing::LegalEntityInput {
+        region: "PT-MA".into(),
+        name: "Polestar Portugal Unipessoal, Lda.".into(),
+        nif: Some("501964842".into()),
+        payment_days: Some(500),
+        kid_scheme: Some("mod12".into()),
+        ..Default::default()
+    };
+    let StoreError::Invalid(errs) = store
+        .set_legal_entity(&ana.scope, &pt, &input, None, t0)
+        .await
+        .unwrap_err()
+    else {
+        panic!()
+    };
+    let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        vec!["nif", "kid_scheme", "payment_days"],
+        "{errs:?}"
+    );
+    input.nif = Some("501964843".into());
+    input.payment_days = Some(30);
+    input.kid_scheme = None;
+    let e = store
+        .set_legal_entity(&ana.scope, &pt, &input, None, t0)
+        .await
+        .unwrap();
+    assert_eq!(e.region.as_str(), "PT-MA");
+    assert_eq!(e.currency, "EUR");
+    // Madeira's rates apply to what it invoices.
+    assert_eq!(
+        aftersales_domain::billing::rate_bp(
+            e.region,
+            aftersales_domain::billing::TaxCode::Standard
+        ),
+        2200
+    );
+    input.city = Some("Funchal".into());
+    assert!(matches!(
+        store
+            .set_legal_entity(&ana.scope, &pt, &input, Some(e.version + 1), t0)
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let e2 = store
+        .set_legal_entity(&ana.scope, &pt, &input, Some(e.version), t0)
+        .await
+        .unwrap();
+    assert_eq!(e2.city.as_deref(), Some("Funchal"));
+    assert_eq!(e2.version, e.version + 1);
+    // An advisor may read but not set it up.
+    let joao = caller(store, "joao", t0).await;
+    let lisboa = store
+        .cli()
+        .find_organisation("Polestar Service Point Lisboa")
+        .await
+        .unwrap()
+        .0;
+    assert!(store
+        .set_legal_entity(&joao.scope, &lisboa, &input, None, t0)
+        .await
+        .is_err());
+    // The entity below (Volvo Cars Portugal) still invoices for its workshops.
+    assert_eq!(
+        store
+            .legal_entity(&joao.scope, &lisboa)
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Volvo Cars Portugal, S.A."
+    );
+}

@@ -75,6 +75,7 @@ conformance!(
     concurrent_issuing_is_gapless_with_an_unbroken_chain,
     portuguese_rules_hold,
     concurrent_payments_and_credits_never_exceed_the_invoice,
+    legal_entities_are_validated_and_versioned,
 );
 
 #[tokio::test]

@@ -626,6 +626,16 @@ async fn settings_page(
         .into_response()
 }
 
+/// A settings form that failed: its errors on the settings page, anything else as an error page.
+async fn settings_error(state: &AppState, s: &SignedIn, e: StoreError) -> Response {
+    match e {
+        StoreError::Invalid(e) => {
+            settings_page(state, s, FormErrors(e.0), StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        e => store_error(state, &s.ctx, e),
+    }
+}
+
 pub async fn settings(State(state): State<AppState>, s: SignedIn) -> Response {
     settings_page(&state, &s, FormErrors::default(), StatusCode::OK).await
 }
@@ -664,16 +674,7 @@ pub async fn save_entity(
         .await
     {
         Ok(_) => see_other("/billing/settings"),
-        Err(StoreError::Invalid(e)) => {
-            settings_page(
-                &state,
-                &s,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
+        Err(e) => settings_error(&state, &s, e).await,
     }
 }
 
@@ -696,16 +697,7 @@ pub async fn add_series(
         .await
     {
         Ok(_) => see_other("/billing/settings"),
-        Err(StoreError::Invalid(e)) => {
-            settings_page(
-                &state,
-                &s,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
+        Err(e) => settings_error(&state, &s, e).await,
     }
 }
 
@@ -760,16 +752,7 @@ pub async fn saft(
             bytes,
         )
             .into_response(),
-        Err(StoreError::Invalid(e)) => {
-            settings_page(
-                &state,
-                &s,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
+        Err(e) => settings_error(&state, &s, e).await,
     }
 }
 
