@@ -528,6 +528,7 @@ approval-approved = Approved
 approval-declined = Declined
 line-labour = Labour
 line-part = Part
+line-other = Other
 line-sublet = Sublet
 refusal-not-technician-here = { $technician } is not a technician at this service point.
 refusal-missing-certification = { $technician } does not hold the { $certification } certificate this job needs.

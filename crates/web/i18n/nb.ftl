@@ -528,6 +528,7 @@ approval-approved = Godkjent
 approval-declined = Avslått
 line-labour = Arbeid
 line-part = Del
+line-other = Annet
 line-sublet = Fremmedarbeid
 refusal-not-technician-here = { $technician } er ikke tekniker ved dette servicepunktet.
 refusal-missing-certification = { $technician } har ikke sertifikatet { $certification } som denne jobben krever.

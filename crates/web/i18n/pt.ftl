@@ -528,6 +528,7 @@ approval-approved = Aprovado
 approval-declined = Recusado
 line-labour = Mão de obra
 line-part = Peça
+line-other = Outro
 line-sublet = Subcontratado
 refusal-not-technician-here = { $technician } não é técnico neste ponto de serviço.
 refusal-missing-certification = { $technician } não tem o certificado { $certification } que este trabalho exige.

@@ -156,6 +156,9 @@ impl DocPage<'_> {
     ) -> bool {
         l.tax_code == *c
     }
+    fn kind_label(&self, k: &str) -> String {
+        self.t.t(&format!("line-{k}"))
+    }
     fn is_kind(&self, l: &aftersales_store::billing::DocLine, k: &str) -> bool {
         l.kind == k
     }
