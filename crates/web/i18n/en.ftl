@@ -702,3 +702,4 @@ bill-new-line = New line
 bill-edit-lines-hint = Empty the description to remove a line. Lines without VAT need a reason (Portugal: the AT exemption code, e.g. M07).
 bill-note = Note on the document
 bill-new-invoice = New invoice
+bill-partial = Only part of it: edit the lines before issuing

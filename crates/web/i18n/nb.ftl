@@ -702,3 +702,4 @@ bill-new-line = Ny linje
 bill-edit-lines-hint = Tøm beskrivelsen for å fjerne en linje. Linjer uten MVA trenger en årsak.
 bill-note = Merknad på dokumentet
 bill-new-invoice = Ny faktura
+bill-partial = Bare en del: rediger linjene før utstedelse

@@ -702,3 +702,4 @@ bill-new-line = Nova linha
 bill-edit-lines-hint = Apague a descrição para retirar uma linha. Linhas sem IVA precisam do código de isenção da AT (p. ex. M07).
 bill-note = Observação no documento
 bill-new-invoice = Nova fatura
+bill-partial = Só uma parte: editar as linhas antes de emitir

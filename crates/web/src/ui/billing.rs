@@ -448,6 +448,8 @@ pub async fn credit(
         .credit_draft(&s.caller.scope, &id, field(&p, "reason"), now)
         .await
     {
+        // A partial credit: the draft opens in the editor, to be issued from there.
+        Ok(d) if field(&p, "partial") == "on" => Ok(d),
         Ok(d) => {
             let r = state
                 .store

@@ -574,3 +574,98 @@ async fn a_free_standing_invoice_starts_on_the_customers_page() {
     let page = app.get(&format!("/customers/{fleet}"), Some(&ingrid)).await;
     assert!(page.body.contains(&at), "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_partial_credit_is_edited_before_it_is_issued() {
+    let app = TestApp::new().await;
+    let token = app.token_for("ingrid").await;
+    let ingrid = app.login("ingrid").await;
+    let trd = app.org_id("Tesla Service Centre Trondheim").await;
+    let fleet = customer(&app, &token, "Fjord Taxi AS").await;
+    let d = app
+        .api(Method::POST, "/api/v1/billing-documents", Auth::Bearer(&token),
+            Some(json!({"organisation_id": trd, "customer_id": fleet,
+                "lines": [{"kind": "part", "description": "Winter tyre", "quantity": "4", "unit_price": "2500"}]})), &[])
+        .await;
+    let id = d.json()["id"].as_str().unwrap().to_string();
+    let etag = d.header("etag").unwrap().to_string();
+    app.api(
+        Method::POST,
+        &format!("/api/v1/billing-documents/{id}/issue"),
+        Auth::Bearer(&token),
+        Some(json!({})),
+        &[("if-match", etag.as_str())],
+    )
+    .await;
+    let r = app
+        .post_form(
+            &format!("/billing/documents/{id}/credit"),
+            &ingrid,
+            &[("reason", "One tyre returned"), ("partial", "on")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let draft_path = r.header("location").unwrap().to_string();
+    assert_ne!(draft_path, format!("/billing/documents/{id}"));
+    let page = app.get(&draft_path, Some(&ingrid)).await;
+    assert!(
+        page.body.contains("id=\"lines-form\"") && page.body.contains("id=\"issue-form\""),
+        "{}",
+        page.body
+    );
+    // One tyre of four: edit the credit note's line, then issue it.
+    let cn_id = draft_path
+        .trim_start_matches("/billing/documents/")
+        .to_string();
+    let cn = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/billing-documents/{cn_id}"),
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(cn["status"], "draft");
+    let v = cn["version"].as_i64().unwrap().to_string();
+    let r = app
+        .post_form(
+            &format!("/billing/documents/{cn_id}/lines"),
+            &ingrid,
+            &[
+                ("version", v.as_str()),
+                ("kind", "part"),
+                ("code", ""),
+                ("description", "Winter tyre"),
+                ("quantity", "1"),
+                ("unit_price", "2500"),
+                ("tax_code", "standard"),
+                ("exemption_code", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let v = (cn["version"].as_i64().unwrap() + 1).to_string();
+    let r = app
+        .post_form(
+            &format!("/billing/documents/{cn_id}/issue"),
+            &ingrid,
+            &[("version", v.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let inv = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/billing-documents/{id}"),
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(inv["credited_total"]["amount"], "3125.00");
+    assert_eq!(inv["open"]["amount"], "9375.00");
+    assert_eq!(inv["credit_notes"][0]["label"], "K-1");
+}
