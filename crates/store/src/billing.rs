@@ -1715,37 +1715,8 @@ impl Store {
             )
             .into());
         }
+        // What credit notes already took from the invoice is checked under the series lock, in the transaction.
         let buyer = self.buyer(&row.customer_id).await?;
-        if let Some(inv) = &row.credited_document_id {
-            let (number, gross): (Option<String>, i64) =
-                sqlx::query_as("SELECT number, gross_minor FROM billing_documents WHERE id = $1")
-                    .bind(inv)
-                    .fetch_one(&self.pool)
-                    .await?;
-            let already: i64 = sqlx::query_scalar(
-                "SELECT CAST(COALESCE(SUM(gross_minor), 0) AS BIGINT) FROM billing_documents WHERE credited_document_id = $1 AND status = 'issued'",
-            )
-            .bind(inv)
-            .fetch_one(&self.pool)
-            .await?;
-            if already + totals.gross_minor > gross {
-                return Err(ValidationErrors::single(
-                    "lines",
-                    Rule::NotAllowed,
-                    format!(
-                        "credit notes would exceed the invoice: {} of {} is credited already",
-                        format_centi(already),
-                        format_centi(gross)
-                    ),
-                )
-                .into());
-            }
-            if number.is_none() {
-                return Err(StoreError::Internal(
-                    "credited document has no number".into(),
-                ));
-            }
-        }
         let pt_type = match entity.market {
             Market::Portugal => {
                 Some(PtDocType::parse("doc_type", &row.doc_type).map_err(ValidationErrors::from)?)
@@ -2185,13 +2156,16 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<BillingDocument, StoreError> {
         let row = self.readable_doc(scope, id).await?;
-        self.assemble_doc(row, now).await
+        self.assemble_doc(row, now, true).await
     }
 
+    /// The document view; `legal` adds what needs its legal model (the QR text, the certificate line), which
+    /// lists and the customer's page do not show.
     async fn assemble_doc(
         &self,
         row: DocRow,
         now: OffsetDateTime,
+        legal: bool,
     ) -> Result<BillingDocument, StoreError> {
         let entity = self.entity_by_id(&row.legal_entity_id).await?;
         let lines = self.lines_of(&row.id).await?;
@@ -2272,7 +2246,7 @@ impl Store {
         } else {
             PaymentStatus::Open
         };
-        let model = if issued {
+        let model = if issued && legal {
             Some(self.model_of(&row, &entity, &lines).await?)
         } else {
             None
@@ -2592,7 +2566,7 @@ impl Store {
         let rows = q.fetch_all(&self.pool).await?;
         let mut out = Vec::new();
         for r in rows {
-            let d = self.assemble_doc(r, now).await?;
+            let d = self.assemble_doc(r, now, false).await?;
             if only_open && matches!(d.payment_status, PaymentStatus::Paid) {
                 continue;
             }
@@ -2796,7 +2770,7 @@ impl Store {
     ) -> Result<PublicDocument, StoreError> {
         let row = self.doc_by_token(token).await?;
         let entity = self.entity_by_id(&row.legal_entity_id).await?;
-        let d = self.assemble_doc(row.clone(), now).await?;
+        let d = self.assemble_doc(row.clone(), now, false).await?;
         Ok(PublicDocument {
             kind: d.kind,
             title_number: d.number.clone().unwrap_or_default(),
