@@ -183,6 +183,9 @@ fn tuned(mut c: Config) -> Config {
     if let Some(x) = var("PLANNER_FLEET_SHARE") {
         c.fleet_share = x;
     }
+    if let Some(x) = var("PLANNER_FLEET_PATIENCE") {
+        c.fleet_patience = x;
+    }
     if let Some(x) = var("PLANNER_T0") {
         c.temperature.0 = x;
     }

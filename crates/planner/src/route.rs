@@ -264,7 +264,7 @@ impl RouteCache {
 
     /// The schedule after an insertion that ends in state `st` at `from`, before original stop `k`: new end time.
     #[inline]
-    fn run_after(
+    pub(crate) fn run_after(
         &self,
         p: &Problem,
         from: Option<usize>,

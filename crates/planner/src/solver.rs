@@ -12,6 +12,8 @@ use crate::plan::{BreakTaken, Objective, Plan, Route, Stats, Unassigned, Visit};
 use crate::rng::Rng;
 use crate::route::{Found, RouteCache};
 
+mod local;
+
 /// How long and how to search.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -26,6 +28,8 @@ pub struct Config {
     pub warm_start: Vec<(usize, Vec<usize>)>,
     /// Share of the budget spent removing vehicles before minimising cost.
     pub fleet_share: f64,
+    /// Phase 1 gives up when this share of the budget passes without removing a vehicle.
+    pub fleet_patience: f64,
     /// Annealing temperatures at the start and the end, as multiples of the first plan's cost per stop.
     pub temperature: (f64, f64),
     /// Polish promising candidates with a relocate descent.
@@ -41,6 +45,7 @@ impl Default for Config {
             cancel: None,
             warm_start: Vec::new(),
             fleet_share: 0.7,
+            fleet_patience: 1.0,
             temperature: (10.0, 0.1),
             local_search: true,
         }
@@ -52,6 +57,8 @@ const AVG_REMOVED: f64 = 10.0;
 const MAX_STRING: f64 = 10.0;
 /// Chance to skip a position while recreating (SISR's blinks).
 const BLINK: f64 = 0.01;
+/// How many nearest neighbours the local search pairs a stop with (tried 6, 10, 20, 30 on Solomon at 1 s).
+const GRANULAR: usize = 10;
 /// How many nearest neighbours the ruin walks through.
 const NEIGHBOURS: usize = 100;
 
@@ -62,6 +69,13 @@ struct Sol {
     unassigned: Vec<usize>,
     /// For each stop, the route serving it.
     route_of: Vec<Option<usize>>,
+    /// For each stop on a route, its index there (valid while `route_of` is set).
+    pos_of: Vec<usize>,
+    /// A counter of route changes; `stamp[r]`: when route `r` last changed; `tested[s]`: when the local search last
+    /// found no move for stop `s` (moves between routes unchanged since need no second look).
+    clock: u64,
+    stamp: Vec<u64>,
+    tested: Vec<u64>,
 }
 
 impl Sol {
@@ -75,6 +89,10 @@ impl Sol {
         }
         self.unassigned.clone_from(&o.unassigned);
         self.route_of.clone_from(&o.route_of);
+        self.pos_of.clone_from(&o.pos_of);
+        self.clock = o.clock;
+        self.stamp.clone_from(&o.stamp);
+        self.tested.clone_from(&o.tested);
     }
 
     fn objective(&self, p: &Problem) -> Objective {
@@ -90,8 +108,13 @@ impl Sol {
     }
 
     fn index(&mut self, r: usize) {
-        for &s in &self.routes[r].stops {
+        self.clock += 1;
+        if let Some(t) = self.stamp.get_mut(r) {
+            *t = self.clock;
+        }
+        for (k, &s) in self.routes[r].stops.iter().enumerate() {
             self.route_of[s] = Some(r);
+            self.pos_of[s] = k;
         }
     }
 }
@@ -108,6 +131,10 @@ struct Search<'a> {
     started: Instant,
     config: Config,
     iterations: u64,
+    /// Whether the distance matrix is symmetric (a reversed segment keeps its length).
+    symmetric: bool,
+    /// How many nearest neighbours of a stop the local search pairs it with (the granular neighbourhood).
+    granular: usize,
     /// Scratch buffers for the insertion scan.
     order: Vec<usize>,
     seen: Vec<bool>,
@@ -181,8 +208,12 @@ impl<'a> Search<'a> {
             .iter()
             .map(|t| origin.map_or(0.0, |o| p.distance.get(o, p.stops[t.first()].location)))
             .collect();
+        let symmetric = (0..p.distance.size())
+            .all(|a| (0..a).all(|b| p.distance.get(a, b) == p.distance.get(b, a)));
         Search {
             p,
+            symmetric,
+            granular: GRANULAR,
             rng: Rng::new(config.seed),
             neighbours,
             class,
@@ -241,6 +272,10 @@ impl<'a> Search<'a> {
                 .collect(),
             unassigned: Vec::new(),
             route_of: vec![None; p.stops.len()],
+            pos_of: vec![0; p.stops.len()],
+            clock: 0,
+            stamp: vec![0; p.vehicles.len()],
+            tested: vec![0; p.stops.len()],
         };
         for r in 0..sol.routes.len() {
             sol.index(r);
@@ -356,6 +391,7 @@ impl<'a> Search<'a> {
                         let route = &mut sol.routes[r];
                         route.stops.retain(|s| *s != stops.0 && Some(*s) != stops.1);
                         let _ = route.rebuild(self.p);
+                        sol.index(r);
                         sol.unassigned.push(t);
                     }
                 }
@@ -476,6 +512,7 @@ impl<'a> Search<'a> {
                 }
                 let _ = route.rebuild(p);
             }
+            sol.index(r);
         }
         let mut tasks: Vec<usize> = Vec::new();
         for (s, gone) in out.iter().enumerate() {
@@ -567,7 +604,13 @@ impl<'a> Search<'a> {
         // the same number with a lower absence count, until the pool is empty (one vehicle fewer) or time is up.
         let lower = self.fleet_lower_bound();
         let mut absence = vec![0u64; p.tasks.len()];
-        'fleet: while self.progress() < self.config.fleet_share && best_obj.vehicles > lower {
+        let mut last_removal = self.progress();
+        let patience = self.config.fleet_patience;
+        let fleet_open = |s: &Self, last: f64| {
+            let at = s.progress();
+            at < s.config.fleet_share && at - last < patience
+        };
+        'fleet: while fleet_open(self, last_removal) && best_obj.vehicles > lower {
             let Some(victim) = self.pick_route_to_remove(&best) else {
                 break;
             };
@@ -575,7 +618,7 @@ impl<'a> Search<'a> {
             let mut fm = best.clone();
             let stops: Vec<usize> = fm.routes[victim].stops[fm.routes[victim].fixed..].to_vec();
             self.remove(&mut fm, &stops);
-            while self.progress() < self.config.fleet_share {
+            while fleet_open(self, last_removal) {
                 self.iterations += 1;
                 cand.copy_from(&fm);
                 self.ruin(&mut cand);
@@ -593,6 +636,7 @@ impl<'a> Search<'a> {
                     }
                     cur.copy_from(&cand);
                     cur_obj = obj;
+                    last_removal = self.progress();
                     continue 'fleet;
                 }
                 // Both sums with today's counters: a task that keeps falling out weighs more and more.
@@ -620,7 +664,7 @@ impl<'a> Search<'a> {
                 && obj.cost < cur_obj.cost + temp
                 && obj.vehicles <= cur_obj.vehicles
             {
-                self.relocate_descent(&mut cand);
+                self.local_search(&mut cand);
                 obj = cand.objective(p);
             }
             let accept = match (
@@ -663,94 +707,6 @@ impl<'a> Search<'a> {
                 .is_some_and(|c| c.load(AtomicOrdering::Relaxed)),
         };
         self.plan(&best, stats)
-    }
-
-    /// Relocate descent: moves single stops to a cheaper place on a route of one of their neighbours until no move
-    /// saves distance. Only on plain routes (metric, static travel, no breaks or time cost), where taking a stop out
-    /// never breaks the rest and an insertion is checked in constant time.
-    fn relocate_descent(&mut self, sol: &mut Sol) {
-        let p = self.p;
-        if !p.metric {
-            return;
-        }
-        let mut candidates: Vec<usize> = Vec::new();
-        for _round in 0..20 {
-            let mut improved = false;
-            let mut order: Vec<usize> = (0..p.stops.len())
-                .filter(|s| {
-                    matches!(p.stops[*s].role, Role::Delivery | Role::Pickup)
-                        && sol.route_of[*s].is_some()
-                })
-                .collect();
-            for i in (1..order.len()).rev() {
-                let j = self.rng.below(i + 1);
-                order.swap(i, j);
-            }
-            for u in order {
-                let Some(ra) = sol.route_of[u] else { continue };
-                let a = &sol.routes[ra];
-                if !a.fast {
-                    continue;
-                }
-                let Some(k) = a.stops.iter().position(|s| *s == u) else {
-                    continue;
-                };
-                if k < a.fixed {
-                    continue;
-                }
-                let va = &p.vehicles[a.vehicle];
-                let loc = p.stops[u].location;
-                let (prev, next) = (a.places[k], a.places[k + 2]);
-                let d = |x: Option<usize>, y: Option<usize>| match (x, y) {
-                    (Some(x), Some(y)) => p.distance.get(x, y),
-                    _ => 0.0,
-                };
-                let gain = va.distance_cost
-                    * (d(prev, Some(loc)) + d(Some(loc), next) - d(prev, next))
-                    + if a.len() == 1 { va.fixed_cost } else { 0.0 };
-                if gain <= 1e-9 {
-                    continue;
-                }
-                candidates.clear();
-                for n in self.neighbours[u].iter().take(15) {
-                    if let Some(r) = sol.route_of[*n] {
-                        if r != ra && !candidates.contains(&r) {
-                            candidates.push(r);
-                        }
-                    }
-                }
-                let mut best = gain - 1e-9;
-                let mut found = None;
-                for &rb in &candidates {
-                    let b = &sol.routes[rb];
-                    if !b.fast || !p.allowed(b.vehicle, u) {
-                        continue;
-                    }
-                    let mut never = || false;
-                    let mut on = |f: Found| {
-                        if let Found::Better { p: g, .. } = f {
-                            found = Some((rb, g));
-                        }
-                    };
-                    b.scan_single(p, u, &mut best, true, &mut never, &mut on);
-                }
-                let Some((rb, g)) = found else { continue };
-                let before = (sol.routes[ra].clone(), sol.routes[rb].clone());
-                sol.routes[ra].stops.remove(k);
-                let ok = sol.routes[ra].rebuild(p).is_ok()
-                    && sol.routes[rb].insert(p, (u, None), g, g).is_ok();
-                if ok {
-                    sol.index(rb);
-                    improved = true;
-                } else {
-                    // Cannot happen on plain routes; put both back rather than keep a broken one.
-                    (sol.routes[ra], sol.routes[rb]) = before;
-                }
-            }
-            if !improved {
-                break;
-            }
-        }
     }
 
     /// No fewer vehicles can carry the total demand (per dimension, with the largest capacity).
