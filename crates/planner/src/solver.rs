@@ -28,7 +28,7 @@ pub struct Config {
     pub warm_start: Vec<(usize, Vec<usize>)>,
     /// Share of the budget spent removing vehicles before minimising cost.
     pub fleet_share: f64,
-    /// Phase 1 gives up when this share of the budget passes without removing a vehicle.
+    /// Phase 1 gives up when this share of the budget passes without removing a vehicle: the rest goes to cost.
     pub fleet_patience: f64,
     /// Annealing temperatures at the start and the end, as multiples of the first plan's cost per stop.
     pub temperature: (f64, f64),
@@ -45,7 +45,7 @@ impl Default for Config {
             cancel: None,
             warm_start: Vec::new(),
             fleet_share: 0.7,
-            fleet_patience: 1.0,
+            fleet_patience: 0.35,
             temperature: (10.0, 0.1),
             local_search: true,
         }
@@ -146,6 +146,12 @@ pub fn solve(problem: &Problem, mut config: Config) -> Plan {
         config.fleet_share.clamp(0.0, 1.0)
     } else {
         0.0
+    };
+    // Patience is a share of the budget too; anything that is not a number means no limit.
+    config.fleet_patience = if config.fleet_patience.is_nan() {
+        1.0
+    } else {
+        config.fleet_patience.max(0.0)
     };
     let mut search = Search::new(problem, config);
     search.run()
