@@ -133,6 +133,8 @@ struct Search<'a> {
     iterations: u64,
     /// Whether the distance matrix is symmetric (a reversed segment keeps its length).
     symmetric: bool,
+    /// Whether every stop is a delivery from the depot (a route's load is then highest at its start).
+    deliveries_only: bool,
     /// How many nearest neighbours of a stop the local search pairs it with (the granular neighbourhood).
     granular: usize,
     /// Scratch buffers for the insertion scan.
@@ -219,6 +221,7 @@ impl<'a> Search<'a> {
         Search {
             p,
             symmetric,
+            deliveries_only: p.stops.iter().all(|s| s.role == Role::Delivery),
             granular: GRANULAR,
             rng: Rng::new(config.seed),
             neighbours,
