@@ -79,6 +79,9 @@ impl Search<'_> {
                     Some((ra, k, mv)) => {
                         if self.apply(sol, u, ra, k, mv) {
                             improved = true;
+                        } else {
+                            // Refused by the full check: do not find the same move again and again.
+                            sol.tested[u] = sol.clock;
                         }
                     }
                     None => sol.tested[u] = sol.clock,
