@@ -32,7 +32,7 @@ pub struct Config {
     pub fleet_patience: f64,
     /// Annealing temperatures at the start and the end, as multiples of the first plan's cost per stop.
     pub temperature: (f64, f64),
-    /// Polish promising candidates with a relocate descent.
+    /// Polish promising candidates with a granular local search (relocate, strings, swap, 2-opt*, 2-opt).
     pub local_search: bool,
 }
 

@@ -33,6 +33,13 @@ enum Move {
     Reverse { i: usize, j: usize },
 }
 
+/// A checked move: the new route `ra`, and the other route changed with it.
+struct Trial {
+    ra: usize,
+    a: RouteCache,
+    b: Option<(usize, RouteCache)>,
+}
+
 #[inline]
 fn dist(p: &Problem, a: Option<usize>, b: Option<usize>) -> f64 {
     match (a, b) {
@@ -76,13 +83,14 @@ impl Search<'_> {
             }
             for &u in &order {
                 match self.find_move(sol, u, tails) {
-                    Some((ra, k, mv)) => {
-                        if self.apply(sol, u, ra, k, mv) {
-                            improved = true;
-                        } else {
-                            // Refused by the full check: do not find the same move again and again.
-                            sol.tested[u] = sol.clock;
+                    Some(t) => {
+                        sol.routes[t.ra] = t.a;
+                        sol.index(t.ra);
+                        if let Some((rb, b)) = t.b {
+                            sol.routes[rb] = b;
+                            sol.index(rb);
                         }
+                        improved = true;
                     }
                     None => sol.tested[u] = sol.clock,
                 }
@@ -93,8 +101,9 @@ impl Search<'_> {
         }
     }
 
-    /// The first move of `u` with one of its neighbours that saves cost and passes the constant-time checks.
-    fn find_move(&self, sol: &Sol, u: usize, tails: bool) -> Option<(usize, usize, Move)> {
+    /// The first move of `u` with one of its neighbours that saves cost: it passes the constant-time checks,
+    /// then the full one (`trial`); a move the full check refuses does not stop the look at the others.
+    fn find_move(&self, sol: &Sol, u: usize, tails: bool) -> Option<Trial> {
         let p = self.p;
         let ra = sol.route_of[u]?;
         let a = &sol.routes[ra];
@@ -141,7 +150,9 @@ impl Search<'_> {
                     let ins = dist(p, x, lu) + dist(p, lu, y) - a.arcs[g];
                     let removal = dist(p, prev_u, next_u) - a.arcs[k] - a.arcs[k + 1];
                     if va.distance_cost * (ins + removal) < -EPS && self.within_fits(a, k, g) {
-                        return Some((ra, k, Move::Within { g }));
+                        if let Some(t) = self.trial(sol, u, ra, k, Move::Within { g }) {
+                            return Some(t);
+                        }
                     }
                 }
                 // 2-opt: reverse the stops between u and v so that they become adjacent.
@@ -157,7 +168,9 @@ impl Search<'_> {
                         if va.distance_cost * delta < -EPS
                             && self.seq_fits(a, i, a.stops[i..=j].iter().rev().copied(), j + 1)
                         {
-                            return Some((ra, k, Move::Reverse { i, j }));
+                            if let Some(t) = self.trial(sol, u, ra, k, Move::Reverse { i, j }) {
+                                return Some(t);
+                            }
                         }
                     }
                 }
@@ -171,7 +184,9 @@ impl Search<'_> {
                     let (x, y) = (b.places[g], b.places[g + 1]);
                     let ins = vb.distance_cost * (dist(p, x, lu) + dist(p, lu, y) - b.arcs[g]);
                     if out_a + ins < -EPS && self.insert_fits(b, u, g) {
-                        return Some((ra, k, Move::Relocate { rb, g }));
+                        if let Some(t) = self.trial(sol, u, ra, k, Move::Relocate { rb, g }) {
+                            return Some(t);
+                        }
                     }
                 }
             }
@@ -186,20 +201,25 @@ impl Search<'_> {
                     break;
                 }
                 let last = a.places[end];
+                // The arcs inside the string travel with it, priced by the vehicle that drives them.
+                let inside: f64 = a.arcs[k + 1..end].iter().sum();
                 let out = if end - k == a.len() {
                     -a.cost
                 } else {
                     va.distance_cost
-                        * (dist(p, prev_u, a.places[end + 1]) - a.arcs[k] - a.arcs[end])
+                        * (dist(p, prev_u, a.places[end + 1]) - a.arcs[k] - a.arcs[end] - inside)
                 };
                 for g in [m, m + 1] {
                     let (x, y) = (b.places[g], b.places[g + 1]);
-                    let ins = vb.distance_cost * (dist(p, x, lu) + dist(p, last, y) - b.arcs[g]);
+                    let ins =
+                        vb.distance_cost * (dist(p, x, lu) + inside + dist(p, last, y) - b.arcs[g]);
                     if out + ins < -EPS
                         && self.string_load_fits(b, &a.stops[k..end], g)
                         && self.seq_fits(b, g, a.stops[k..end].iter().copied(), g)
                     {
-                        return Some((ra, k, Move::String { rb, g, len }));
+                        if let Some(t) = self.trial(sol, u, ra, k, Move::String { rb, g, len }) {
+                            return Some(t);
+                        }
                     }
                 }
             }
@@ -215,7 +235,9 @@ impl Search<'_> {
                     && self.replace_fits(a, k, v)
                     && self.replace_fits(b, m, u)
                 {
-                    return Some((ra, k, Move::Swap { rb, m }));
+                    if let Some(t) = self.trial(sol, u, ra, k, Move::Swap { rb, m }) {
+                        return Some(t);
+                    }
                 }
             }
             if !tails || !tails_compatible(p, a.vehicle, b.vehicle) {
@@ -249,7 +271,9 @@ impl Search<'_> {
                             + travel(p, b.places[m], a.places[k + 2], b.states[m].time)
                             <= a.latest[k + 1])
                 {
-                    return Some((ra, k, Move::TailsAfter { rb, m }));
+                    if let Some(t) = self.trial(sol, u, ra, k, Move::TailsAfter { rb, m }) {
+                        return Some(t);
+                    }
                 }
             }
             // v then u: B[..=m] + A[k..], A[..k] + B[m+1..].
@@ -272,7 +296,9 @@ impl Search<'_> {
                             + travel(p, a.places[k], b.places[m + 2], a.states[k].time)
                             <= b.latest[m + 1])
                 {
-                    return Some((ra, k, Move::TailsBefore { rb, m }));
+                    if let Some(t) = self.trial(sol, u, ra, k, Move::TailsBefore { rb, m }) {
+                        return Some(t);
+                    }
                 }
             }
         }
@@ -378,8 +404,9 @@ impl Search<'_> {
         r.run_after(p, at, st, resume).is_ok()
     }
 
-    /// Applies a move found by `find_move`; returns whether it was kept (it is undone if a full check fails).
-    fn apply(&mut self, sol: &mut Sol, u: usize, ra: usize, k: usize, mv: Move) -> bool {
+    /// The routes after a move, rebuilt and checked in full (skills, locks, pairs, capacity, schedule); `None` if
+    /// the move is infeasible or does not save cost after all.
+    fn trial(&self, sol: &Sol, u: usize, ra: usize, k: usize, mv: Move) -> Option<Trial> {
         let p = self.p;
         let rb = match mv {
             Move::Relocate { rb, .. }
@@ -452,16 +479,11 @@ impl Search<'_> {
                 && b.rebuild(p).is_ok()
                 && a.cost + b.cost < old - EPS
         };
-        if !ok {
-            return false;
-        }
-        sol.routes[ra] = a;
-        sol.index(ra);
-        if rb != ra {
-            sol.routes[rb] = b;
-            sol.index(rb);
-        }
-        true
+        ok.then(|| Trial {
+            ra,
+            a,
+            b: (rb != ra).then_some((rb, b)),
+        })
     }
 }
 
@@ -538,6 +560,19 @@ mod tests {
                     assert_eq!(sol.pos_of[*s], k, "seed {seed}: position of {s}");
                 }
             }
+            // And the independent checker, with its own arithmetic, on the sequences.
+            let routes: Vec<(usize, Vec<usize>)> = sol
+                .routes
+                .iter()
+                .filter(|r| !r.is_empty())
+                .map(|r| (r.vehicle, r.stops.clone()))
+                .collect();
+            let summary =
+                crate::check_sequences(p, &routes).unwrap_or_else(|e| panic!("seed {seed}: {e:?}"));
+            assert!(
+                (summary.cost - after.cost).abs() < 1e-6,
+                "seed {seed}: cost"
+            );
             let served = seen.iter().filter(|c| **c == 1).count();
             assert!(seen.iter().all(|c| *c <= 1), "seed {seed}: a stop twice");
             assert_eq!(served + sol.unassigned.len(), p.stops.len(), "seed {seed}");
