@@ -135,8 +135,6 @@ struct Search<'a> {
     symmetric: bool,
     /// Whether every stop is a delivery from the depot (a route's load is then highest at its start).
     deliveries_only: bool,
-    /// How many nearest neighbours of a stop the local search pairs it with (the granular neighbourhood).
-    granular: usize,
     /// Scratch buffers for the insertion scan.
     order: Vec<usize>,
     seen: Vec<bool>,
@@ -222,7 +220,6 @@ impl<'a> Search<'a> {
             p,
             symmetric,
             deliveries_only: p.stops.iter().all(|s| s.role == Role::Delivery),
-            granular: GRANULAR,
             rng: Rng::new(config.seed),
             neighbours,
             class,

@@ -6,7 +6,7 @@
 //! reverse the stretch between them (2-opt, symmetric distances only). Capacity, skills, locks and pairs are
 //! checked again when a move is applied by rebuilding the routes; a move that fails there is dropped.
 
-use super::{Search, Sol};
+use super::{Search, Sol, GRANULAR};
 use crate::eval::{step, travel, NoLog};
 use crate::model::{Problem, Role, Task, MAX_DIMS};
 use crate::route::RouteCache;
@@ -72,9 +72,7 @@ impl Search<'_> {
         }
         // Tail exchanges would split a pickup from its delivery.
         let tails = !p.tasks.iter().any(|t| matches!(t, Task::Pair(..)));
-        let mut order: Vec<usize> = (0..p.stops.len())
-            .filter(|s| matches!(p.stops[*s].role, Role::Delivery | Role::Pickup))
-            .collect();
+        let mut order: Vec<usize> = (0..p.stops.len()).filter(|s| plain(p, *s)).collect();
         for _round in 0..30 {
             let mut improved = false;
             for i in (1..order.len()).rev() {
@@ -126,7 +124,7 @@ impl Search<'_> {
         };
         let since = sol.tested[u];
         let a_changed = sol.stamp[ra] > since;
-        for &v in self.neighbours[u].iter().take(self.granular) {
+        for &v in self.neighbours[u].iter().take(GRANULAR) {
             let Some(rb) = sol.route_of[v] else { continue };
             if !a_changed && sol.stamp[rb] <= since {
                 continue;
@@ -158,9 +156,7 @@ impl Search<'_> {
                 // 2-opt: reverse the stops between u and v so that they become adjacent.
                 if self.symmetric {
                     let (i, j) = if k < m { (k + 1, m) } else { (m, k - 1) };
-                    let plain =
-                        |s: &usize| matches!(p.stops[*s].role, Role::Delivery | Role::Pickup);
-                    if i < j && i >= a.fixed && a.stops[i..=j].iter().all(plain) {
+                    if i < j && i >= a.fixed && a.stops[i..=j].iter().all(|s| plain(p, *s)) {
                         let delta = dist(p, a.places[i], a.places[j + 1])
                             + dist(p, a.places[i + 1], a.places[j + 2])
                             - a.arcs[i]
@@ -224,10 +220,7 @@ impl Search<'_> {
                 }
             }
             // Swap u and v.
-            if matches!(p.stops[v].role, Role::Delivery | Role::Pickup)
-                && p.allowed(a.vehicle, v)
-                && p.allowed(b.vehicle, u)
-            {
+            if plain(p, v) && p.allowed(a.vehicle, v) && p.allowed(b.vehicle, u) {
                 let (prev_v, next_v) = (b.places[m], b.places[m + 2]);
                 let da = dist(p, prev_u, lv) + dist(p, lv, next_u) - a.arcs[k] - a.arcs[k + 1];
                 let db = dist(p, prev_v, lu) + dist(p, lu, next_v) - b.arcs[m] - b.arcs[m + 1];
