@@ -23,10 +23,8 @@ enum Move {
     String { rb: usize, g: usize, len: usize },
     /// Exchange `u` (route `ra`, index `k`) and `v` (route `rb`, index `m`).
     Swap { rb: usize, m: usize },
-    /// `A[..=k] + B[m..]` and `B[..m] + A[k+1..]`: `u` is followed by `v`.
-    TailsAfter { rb: usize, m: usize },
-    /// `B[..=m] + A[k..]` and `A[..k] + B[m+1..]`: `v` is followed by `u`.
-    TailsBefore { rb: usize, m: usize },
+    /// 2-opt* with route `rb`: `A[..i] + B[j..]` and `B[..j] + A[i..]`.
+    Tails { rb: usize, i: usize, j: usize },
     /// Move `u` within its own route to before original index `g`.
     Within { g: usize },
     /// Reverse the stops `i..=j` of `u`'s route.
@@ -236,66 +234,53 @@ impl Search<'_> {
             if !tails || !tails_compatible(p, a.vehicle, b.vehicle) {
                 continue;
             }
-            let dc = va.distance_cost;
-            // With deliveries only, a route's load is what it starts with: the two new routes' totals decide.
-            let loads_fit = |x: &RouteCache, xk: usize, y: &RouteCache, ym: usize| {
-                let cap = &p.vehicles[x.vehicle].capacity;
-                !self.deliveries_only
-                    || (0..MAX_DIMS)
-                        .all(|d| x.loads[0][d] - x.loads[xk][d] + y.loads[ym][d] <= cap[d])
-            };
-            // u then v: A[..=k] + B[m..], B[..m] + A[k+1..].
-            {
-                let b_empty = m == 0 && k + 1 == a.len();
-                let mut delta = dist(p, lu, lv) + dist(p, b.places[m], a.places[k + 2])
-                    - a.arcs[k + 1]
-                    - b.arcs[m];
-                let mut fixed = 0.0;
-                if b_empty {
-                    delta -= dist(p, b.places[m], a.places[k + 2]);
-                    fixed = vb.fixed_cost;
-                }
-                if dc * delta - fixed < -EPS
-                    && loads_fit(a, k + 1, b, m)
-                    && loads_fit(b, m, a, k + 1)
-                    && a.states[k + 1].time + travel(p, lu, lv, a.states[k + 1].time) <= b.latest[m]
-                    && (b_empty
-                        || b.states[m].time
-                            + travel(p, b.places[m], a.places[k + 2], b.states[m].time)
-                            <= a.latest[k + 1])
-                {
-                    if let Some(t) = self.trial(sol, u, ra, k, Move::TailsAfter { rb, m }) {
-                        return Some(t);
-                    }
-                }
-            }
-            // v then u: B[..=m] + A[k..], A[..k] + B[m+1..].
-            {
-                let a_empty = k == 0 && m + 1 == b.len();
-                let mut delta = dist(p, lv, lu) + dist(p, a.places[k], b.places[m + 2])
-                    - b.arcs[m + 1]
-                    - a.arcs[k];
-                let mut fixed = 0.0;
-                if a_empty {
-                    delta -= dist(p, a.places[k], b.places[m + 2]);
-                    fixed = va.fixed_cost;
-                }
-                if dc * delta - fixed < -EPS
-                    && loads_fit(b, m + 1, a, k)
-                    && loads_fit(a, k, b, m + 1)
-                    && b.states[m + 1].time + travel(p, lv, lu, b.states[m + 1].time) <= a.latest[k]
-                    && (a_empty
-                        || a.states[k].time
-                            + travel(p, a.places[k], b.places[m + 2], a.states[k].time)
-                            <= b.latest[m + 1])
-                {
-                    if let Some(t) = self.trial(sol, u, ra, k, Move::TailsBefore { rb, m }) {
+            // u then v (A[..=k] + B[m..]), then v then u (B[..=m] + A[k..]).
+            for (i, j) in [(k + 1, m), (k, m + 1)] {
+                if self.tails_fit(a, i, b, j) {
+                    if let Some(t) = self.trial(sol, u, ra, k, Move::Tails { rb, i, j }) {
                         return Some(t);
                     }
                 }
             }
         }
         None
+    }
+
+    /// Whether exchanging tails, `A[..i] + B[j..]` and `B[..j] + A[i..]`, saves cost and passes the constant-time
+    /// checks (the vehicles are `tails_compatible`).
+    fn tails_fit(&self, a: &RouteCache, i: usize, b: &RouteCache, j: usize) -> bool {
+        let p = self.p;
+        let (a_empty, b_empty) = (i == 0 && j == b.len(), j == 0 && i == a.len());
+        // The two new arcs: A's prefix to B's tail, B's prefix to A's tail (an emptied route drives neither).
+        let to_b = dist(p, a.places[i], b.places[j + 1]);
+        let to_a = dist(p, b.places[j], a.places[i + 1]);
+        let mut delta = -a.arcs[i] - b.arcs[j];
+        let mut fixed = 0.0;
+        if a_empty {
+            fixed += p.vehicles[a.vehicle].fixed_cost;
+        } else {
+            delta += to_b;
+        }
+        if b_empty {
+            fixed += p.vehicles[b.vehicle].fixed_cost;
+        } else {
+            delta += to_a;
+        }
+        // With deliveries only, a route's load is what it starts with: the two new routes' totals decide.
+        let loads_fit = |x: &RouteCache, xi: usize, y: &RouteCache, yj: usize| {
+            let cap = &p.vehicles[x.vehicle].capacity;
+            !self.deliveries_only
+                || (0..MAX_DIMS).all(|d| x.loads[0][d] - x.loads[xi][d] + y.loads[yj][d] <= cap[d])
+        };
+        let on_time = |x: &RouteCache, xi: usize, y: &RouteCache, yj: usize| {
+            let st = x.states[xi];
+            st.time + travel(p, x.places[xi], y.places[yj + 1], st.time) <= y.latest[yj]
+        };
+        p.vehicles[a.vehicle].distance_cost * delta - fixed < -EPS
+            && loads_fit(a, i, b, j)
+            && loads_fit(b, j, a, i)
+            && (a_empty || on_time(a, i, b, j))
+            && (b_empty || on_time(b, j, a, i))
     }
 
     /// Whether stop `s` fits route `r` before original stop `g` (load and time; the route is fast).
@@ -405,8 +390,7 @@ impl Search<'_> {
             Move::Relocate { rb, .. }
             | Move::String { rb, .. }
             | Move::Swap { rb, .. }
-            | Move::TailsAfter { rb, .. }
-            | Move::TailsBefore { rb, .. } => rb,
+            | Move::Tails { rb, .. } => rb,
             Move::Within { .. } | Move::Reverse { .. } => ra,
         };
         let old = if rb == ra {
@@ -432,15 +416,9 @@ impl Search<'_> {
             Move::Swap { m, .. } => {
                 std::mem::swap(&mut a.stops[k], &mut b.stops[m]);
             }
-            Move::TailsAfter { m, .. } => {
-                let tail_a = a.stops.split_off(k + 1);
-                let tail_b = b.stops.split_off(m);
-                a.stops.extend(tail_b);
-                b.stops.extend(tail_a);
-            }
-            Move::TailsBefore { m, .. } => {
-                let tail_a = a.stops.split_off(k);
-                let tail_b = b.stops.split_off(m + 1);
+            Move::Tails { i, j, .. } => {
+                let tail_a = a.stops.split_off(i);
+                let tail_b = b.stops.split_off(j);
                 a.stops.extend(tail_b);
                 b.stops.extend(tail_a);
             }
