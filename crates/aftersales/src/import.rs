@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use aftersales_domain::validation::{FieldError, Rule};
+use aftersales_store::crm::import::{ImportReport, VehicleRow};
 use aftersales_store::crm::CustomerInput;
-use aftersales_store::import::{ImportReport, VehicleRow};
 use aftersales_store::Store;
 use anyhow::Context;
 use serde::de::DeserializeOwned;

@@ -526,9 +526,315 @@ pub fn atcud(validation_code: &str, n: i64) -> String {
     format!("{validation_code}-{n}")
 }
 
+/// Payment methods a payment (or an invoice-receipt paid at issue) may name.
+pub const PAYMENT_METHODS: &[&str] = &["bank-transfer", "card", "cash", "mb", "other"];
+
+/// What the decision to issue a draft depends on, read before the transaction.
+#[derive(Debug, Clone)]
+pub struct IssueFacts<'a> {
+    pub market: Market,
+    pub kind: DocKind,
+    /// The draft's stored document type (PT: FT, FS, FR, NC).
+    pub doc_type: &'a str,
+    pub is_draft: bool,
+    pub line_count: usize,
+    /// The document's gross total in minor units, from its VAT breakdown.
+    pub gross_minor: i64,
+    pub buyer_is_business: bool,
+    /// Whether a line is labour or sublet (a service), which lowers the PT simplified-invoice limit.
+    pub has_services: bool,
+    pub payment_method: Option<&'a str>,
+    pub signer_configured: bool,
+    pub bank_account_set: bool,
+}
+
+/// What issuing will write, decided from [`IssueFacts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuePlan {
+    pub pt_type: Option<PtDocType>,
+    /// The payment recorded at issue (an invoice-receipt is paid when it is issued).
+    pub payment_method: Option<String>,
+}
+
+/// Decides whether a draft may be issued, before anything is written: a draft with lines and a
+/// total that is not negative; Portugal: a known type, a simplified invoice (FS) within its limit
+/// (CIVA art. 40), an invoice-receipt (FR) with its payment method, the producer's signing key;
+/// Norway: an invoice states the account to pay to. Each refusal names the field.
+pub fn check_issue(f: &IssueFacts) -> Result<IssuePlan, FieldError> {
+    if !f.is_draft {
+        return Err(FieldError::new(
+            "status",
+            Rule::NotAllowed,
+            "the document is issued already",
+        ));
+    }
+    if f.line_count == 0 {
+        return Err(FieldError::new(
+            "lines",
+            Rule::Required,
+            "a document has at least one line",
+        ));
+    }
+    if f.gross_minor < 0 {
+        return Err(FieldError::new(
+            "lines",
+            Rule::NotAllowed,
+            "the total is negative: issue a credit note instead",
+        ));
+    }
+    let pt_type = match f.market {
+        Market::Portugal => Some(PtDocType::parse("doc_type", f.doc_type)?),
+        Market::Norway => None,
+    };
+    let limit = PtDocType::fs_limit_minor(f.buyer_is_business, f.has_services);
+    if pt_type == Some(PtDocType::Fs) && f.gross_minor > limit {
+        return Err(FieldError::new(
+            "doc_type",
+            Rule::NotAllowed,
+            format!(
+                "a simplified invoice (FS) may not exceed {} EUR for this buyer: issue an FT",
+                crate::money::format_centi(limit)
+            ),
+        ));
+    }
+    let method = f.payment_method.map(str::trim).filter(|m| !m.is_empty());
+    let payment_method = match (pt_type, method) {
+        (Some(PtDocType::Fr), None) => {
+            return Err(FieldError::new(
+                "payment_method",
+                Rule::Required,
+                "an invoice-receipt (FR) is paid at issue: give the payment method",
+            ))
+        }
+        (_, Some(m)) if !PAYMENT_METHODS.contains(&m) => {
+            return Err(FieldError::new(
+                "payment_method",
+                Rule::OneOf,
+                format!(
+                    "payment_method must be one of {}",
+                    PAYMENT_METHODS.join(", ")
+                ),
+            ))
+        }
+        (Some(PtDocType::Fr), Some(m)) => Some(m.to_string()),
+        _ => None,
+    };
+    if f.market == Market::Portugal && !f.signer_configured {
+        return Err(FieldError::new(
+            "signing_key",
+            Rule::Required,
+            "Portuguese documents are signed: configure the producer's private key (billing.pt_key_file)",
+        ));
+    }
+    if f.market == Market::Norway && f.kind == DocKind::Invoice && !f.bank_account_set {
+        return Err(FieldError::new(
+            "bank_account",
+            Rule::Required,
+            "a Norwegian invoice states the account to pay to: set it in the billing settings",
+        ));
+    }
+    Ok(IssuePlan {
+        pt_type,
+        payment_method,
+    })
+}
+
+/// The due date of an issued document: invoices (and Portuguese FT) fall due after the entity's
+/// payment days; credit notes, simplified invoices and invoice-receipts have none.
+pub fn due_date(
+    kind: DocKind,
+    pt_type: Option<PtDocType>,
+    issue_date: time::Date,
+    payment_days: i64,
+) -> Option<time::Date> {
+    match (kind, pt_type) {
+        (DocKind::Invoice, None | Some(PtDocType::Ft)) => {
+            Some(issue_date + time::Duration::days(payment_days))
+        }
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn facts(market: Market) -> IssueFacts<'static> {
+        IssueFacts {
+            market,
+            kind: DocKind::Invoice,
+            doc_type: if market == Market::Portugal {
+                "FT"
+            } else {
+                "invoice"
+            },
+            is_draft: true,
+            line_count: 1,
+            gross_minor: 10_000,
+            buyer_is_business: false,
+            has_services: true,
+            payment_method: None,
+            signer_configured: true,
+            bank_account_set: true,
+        }
+    }
+
+    #[test]
+    fn issuing_is_decided_before_anything_is_written() {
+        let ok = check_issue(&facts(Market::Norway)).unwrap();
+        assert_eq!(
+            ok,
+            IssuePlan {
+                pt_type: None,
+                payment_method: None
+            }
+        );
+        let field = |f: IssueFacts| check_issue(&f).unwrap_err().field;
+        assert_eq!(
+            field(IssueFacts {
+                is_draft: false,
+                ..facts(Market::Norway)
+            }),
+            "status"
+        );
+        assert_eq!(
+            field(IssueFacts {
+                line_count: 0,
+                ..facts(Market::Norway)
+            }),
+            "lines"
+        );
+        assert_eq!(
+            field(IssueFacts {
+                gross_minor: -1,
+                ..facts(Market::Norway)
+            }),
+            "lines"
+        );
+        assert_eq!(
+            field(IssueFacts {
+                bank_account_set: false,
+                ..facts(Market::Norway)
+            }),
+            "bank_account"
+        );
+        // A Norwegian credit note needs no account to pay to.
+        assert!(check_issue(&IssueFacts {
+            bank_account_set: false,
+            kind: DocKind::CreditNote,
+            ..facts(Market::Norway)
+        })
+        .is_ok());
+        assert_eq!(
+            field(IssueFacts {
+                signer_configured: false,
+                ..facts(Market::Portugal)
+            }),
+            "signing_key"
+        );
+        assert_eq!(
+            field(IssueFacts {
+                doc_type: "XX",
+                ..facts(Market::Portugal)
+            }),
+            "doc_type"
+        );
+    }
+
+    #[test]
+    fn portuguese_simplified_invoices_and_receipts() {
+        let pt = facts(Market::Portugal);
+        // FS: 100 EUR with a service, 1 000 EUR for goods to a consumer.
+        assert!(check_issue(&IssueFacts {
+            doc_type: "FS",
+            gross_minor: 10_000,
+            ..pt.clone()
+        })
+        .is_ok());
+        let over = check_issue(&IssueFacts {
+            doc_type: "FS",
+            gross_minor: 10_001,
+            ..pt.clone()
+        })
+        .unwrap_err();
+        assert_eq!(
+            (over.field.as_str(), over.rule),
+            ("doc_type", Rule::NotAllowed)
+        );
+        assert!(check_issue(&IssueFacts {
+            doc_type: "FS",
+            gross_minor: 99_000,
+            has_services: false,
+            ..pt.clone()
+        })
+        .is_ok());
+        assert!(check_issue(&IssueFacts {
+            doc_type: "FS",
+            gross_minor: 99_000,
+            has_services: false,
+            buyer_is_business: true,
+            ..pt.clone()
+        })
+        .is_err());
+        // FR: paid at issue, with a known method.
+        assert_eq!(
+            check_issue(&IssueFacts {
+                doc_type: "FR",
+                ..pt.clone()
+            })
+            .unwrap_err()
+            .field,
+            "payment_method"
+        );
+        assert_eq!(
+            check_issue(&IssueFacts {
+                doc_type: "FR",
+                payment_method: Some("bitcoin"),
+                ..pt.clone()
+            })
+            .unwrap_err()
+            .rule,
+            Rule::OneOf
+        );
+        let fr = check_issue(&IssueFacts {
+            doc_type: "FR",
+            payment_method: Some(" card "),
+            ..pt.clone()
+        })
+        .unwrap();
+        assert_eq!(
+            fr,
+            IssuePlan {
+                pt_type: Some(PtDocType::Fr),
+                payment_method: Some("card".into())
+            }
+        );
+        // A method given for an FT is not recorded as a payment.
+        assert_eq!(
+            check_issue(&IssueFacts {
+                payment_method: Some("card"),
+                ..pt
+            })
+            .unwrap()
+            .payment_method,
+            None
+        );
+    }
+
+    #[test]
+    fn due_dates() {
+        let d = time::macros::date!(2026 - 12 - 06);
+        assert_eq!(
+            due_date(DocKind::Invoice, None, d, 14),
+            Some(time::macros::date!(2026 - 12 - 20))
+        );
+        assert_eq!(
+            due_date(DocKind::Invoice, Some(PtDocType::Ft), d, 30),
+            Some(time::macros::date!(2027 - 01 - 05))
+        );
+        assert_eq!(due_date(DocKind::Invoice, Some(PtDocType::Fr), d, 30), None);
+        assert_eq!(due_date(DocKind::CreditNote, None, d, 14), None);
+    }
 
     #[test]
     fn rates_per_region() {

@@ -5,10 +5,15 @@ use aftersales_domain::org::Permission;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::db::{placeholders, Store};
+use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{from_micros, micros, new_id, Page};
+
+crate::capability!(
+    /// The security audit log: `store.audit().events(..)`.
+    Audit, audit
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -134,13 +139,13 @@ struct Row {
     detail: String,
 }
 
-impl Store {
+impl Audit<'_> {
     /// Events about the organisations the caller administers, and events about no organisation
     /// (sign-ins, password changes) of people with a role there; newest first. An event tied to
     /// another organisation (a role granted elsewhere to a shared user) stays hidden.
     /// The cursor is the id of the last event of the previous page.
     pub async fn list_audit_events(
-        &self,
+        self,
         scope: &Scope,
         kind: Option<AuditKind>,
         cursor: Option<&str>,
@@ -180,7 +185,7 @@ impl Store {
             .bind(kind.map(|k| k.as_str()).unwrap_or(""))
             .bind(cursor.unwrap_or(""))
             .bind(limit + 1)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         let mut items: Vec<AuditEvent> = rows
             .into_iter()

@@ -16,10 +16,14 @@ use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use crate::audit::{record, AuditKind, NewEvent};
-use crate::db::Store;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{from_micros, micros, new_id};
+
+crate::capability!(
+    /// Sign-in, sessions and API tokens: `store.auth().login(..)`.
+    Auth, auth
+);
 
 /// Argon2id with the crate's defaults (m = 19 MiB, t = 2, p = 1: the OWASP recommendation).
 pub async fn hash_password(password: &str) -> Result<String, StoreError> {
@@ -164,12 +168,12 @@ struct CallerRow {
     language: String,
 }
 
-impl Store {
+impl Auth<'_> {
     /// Checks a username and password and opens a session. Failures and rate-limited attempts are
     /// audited; the limit counts recent failures per username and per client address, in the
     /// database, so it holds across several app instances.
     pub async fn login(
-        &self,
+        self,
         username: &str,
         password: &str,
         ip: Option<&str>,
@@ -190,7 +194,7 @@ impl Store {
         )
         .bind(&username)
         .bind(since)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.store.pool)
         .await
         .map_err(StoreError::from)?;
         let ip_failures: i64 = match ip {
@@ -199,7 +203,7 @@ impl Store {
             )
             .bind(ip)
             .bind(since)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await
             .map_err(StoreError::from)?,
             None => 0,
@@ -210,10 +214,10 @@ impl Store {
             let user_id: Option<String> =
                 sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
                     .bind(&username)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.store.pool)
                     .await
                     .map_err(StoreError::from)?;
-            let mut conn = self.pool.acquire().await.map_err(StoreError::from)?;
+            let mut conn = self.store.pool.acquire().await.map_err(StoreError::from)?;
             record(
                 &mut conn,
                 NewEvent {
@@ -235,7 +239,7 @@ impl Store {
         let row: Option<(String, String, i64)> =
             sqlx::query_as("SELECT id, password_hash, disabled FROM users WHERE username = $1")
                 .bind(&username)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.store.pool)
                 .await
                 .map_err(StoreError::from)?;
         let ok = match &row {
@@ -245,7 +249,7 @@ impl Store {
                 false
             }
         };
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.store.pool.begin().await.map_err(StoreError::from)?;
         match row {
             Some((user_id, _, disabled)) if ok && disabled == 0 => {
                 let session = insert_session(&mut tx, &user_id, now, policy.session_ttl).await?;
@@ -293,7 +297,7 @@ impl Store {
 
     /// The caller behind a session cookie, if the session is live; extends it (sliding expiry).
     pub async fn resolve_session(
-        &self,
+        self,
         raw_id: &str,
         now: OffsetDateTime,
         policy: &LoginPolicy,
@@ -304,7 +308,7 @@ impl Store {
              JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND u.disabled = 0",
         )
         .bind(&hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         let Some((user_id, csrf_token, expires_at, last_seen_at)) = row else {
             return Ok(None);
@@ -312,7 +316,7 @@ impl Store {
         if expires_at <= micros(now) {
             sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
                 .bind(&hash)
-                .execute(&self.pool)
+                .execute(&self.store.pool)
                 .await?;
             return Ok(None);
         }
@@ -324,7 +328,7 @@ impl Store {
             .bind(micros(now))
             .bind(micros(now + policy.session_ttl))
             .bind(&hash)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         }
         self.caller(&user_id, AuthVia::Session { csrf_token }).await
@@ -332,7 +336,7 @@ impl Store {
 
     /// The caller behind an API token (`Authorization: Bearer ast_…`), if it is live.
     pub async fn resolve_api_token(
-        &self,
+        self,
         raw: &str,
         now: OffsetDateTime,
     ) -> Result<Option<Caller>, StoreError> {
@@ -342,7 +346,7 @@ impl Store {
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
         )
         .bind(&hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         let Some((token_id, user_id, expires_at, last_used_at)) = row else {
             return Ok(None);
@@ -354,23 +358,27 @@ impl Store {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(micros(now))
                 .bind(&token_id)
-                .execute(&self.pool)
+                .execute(&self.store.pool)
                 .await?;
         }
         self.caller(&user_id, AuthVia::ApiToken { token_id }).await
     }
 
-    async fn caller(&self, user_id: &str, via: AuthVia) -> Result<Option<Caller>, StoreError> {
+    pub(crate) async fn caller(
+        self,
+        user_id: &str,
+        via: AuthVia,
+    ) -> Result<Option<Caller>, StoreError> {
         let row = sqlx::query_as::<_, CallerRow>(
             "SELECT id, username, display_name, language FROM users WHERE id = $1",
         )
         .bind(user_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let scope = self.scope_of(&row.id).await?;
+        let scope = self.store.scope_of(&row.id).await?;
         Ok(Some(Caller {
-            language: Language::parse("language", &row.language).unwrap_or(Language::En),
+            language: crate::decode("users", "language", &row.language, Language::parse)?,
             user_id: row.id,
             username: row.username,
             display_name: row.display_name,
@@ -381,13 +389,13 @@ impl Store {
 
     /// Ends a session (logout).
     pub async fn logout(
-        &self,
+        self,
         caller: &Caller,
         raw_id: &str,
         ip: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
             .bind(secret_hash(raw_id))
             .bind(&caller.user_id)
@@ -413,7 +421,7 @@ impl Store {
 
     /// Changes the caller's own password after checking the current one; ends their other sessions.
     pub async fn change_own_password(
-        &self,
+        self,
         caller: &Caller,
         current: &str,
         new: &NewPassword,
@@ -421,7 +429,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
             .bind(&caller.user_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?;
         if !verify_password(current, &hash).await {
             return Err(ValidationErrors::single(
@@ -442,12 +450,12 @@ impl Store {
             by: "self",
             keep_session_csrf: keep,
         };
-        replace_password(&self.pool, &change, new, now).await
+        replace_password(&self.store.pool, &change, new, now).await
     }
 
     /// Creates an API token for the caller. The raw token is returned once and never stored.
     pub async fn create_api_token(
-        &self,
+        self,
         caller: &Caller,
         name: &str,
         expires_at: Option<OffsetDateTime>,
@@ -466,7 +474,7 @@ impl Store {
         let raw = format!("ast_{}", random_secret());
         let prefix: String = raw.chars().take(10).collect();
         let id = new_id();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -506,13 +514,13 @@ impl Store {
     }
 
     /// The caller's own API tokens, newest first.
-    pub async fn list_api_tokens(&self, caller: &Caller) -> Result<Vec<ApiToken>, StoreError> {
+    pub async fn list_api_tokens(self, caller: &Caller) -> Result<Vec<ApiToken>, StoreError> {
         let rows: Vec<TokenRow> = sqlx::query_as(
             "SELECT id, name, prefix, created_at, expires_at, last_used_at, revoked_at FROM api_tokens \
              WHERE user_id = $1 ORDER BY id DESC",
         )
         .bind(&caller.user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         Ok(rows
             .into_iter()
@@ -531,12 +539,12 @@ impl Store {
     }
 
     pub async fn revoke_api_token(
-        &self,
+        self,
         caller: &Caller,
         token_id: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
             .bind(micros(now))
             .bind(token_id)
@@ -650,7 +658,7 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn dummy_hash_is_a_valid_argon2id_hash() {
+    pub(crate) async fn dummy_hash_is_a_valid_argon2id_hash() {
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
         assert!(!verify_password("anything", DUMMY_HASH).await);
         let h = hash_password("correct horse battery").await.unwrap();

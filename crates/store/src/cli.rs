@@ -50,7 +50,7 @@ fn unique_as_field(
 }
 
 pub struct Cli<'a> {
-    store: &'a Store,
+    pub(crate) store: &'a Store,
 }
 
 /// A user as the operator sees it in `aftersales user list`.
@@ -114,7 +114,7 @@ impl Cli<'_> {
 
     /// Creates a user from the command line (recorded in the audit log with no actor).
     pub async fn add_user(&self, new: &NewUser, now: OffsetDateTime) -> Result<String, StoreError> {
-        self.store.insert_user(None, new, now).await
+        self.store.users().insert_user(None, new, now).await
     }
 
     pub async fn set_password(
@@ -483,57 +483,5 @@ impl Cli<'_> {
             .execute(&self.store.pool)
             .await?;
         Ok(())
-    }
-}
-
-impl Cli<'_> {
-    /// SAF-T (PT) of the legal entity invoicing for `org` (id or exact name) over a period: the operator's
-    /// export for the tax authority (`aftersales export saft-pt`).
-    pub async fn saft_pt(
-        &self,
-        org: Option<&str>,
-        req: &crate::billing::SaftRequest,
-    ) -> Result<(String, Vec<u8>), StoreError> {
-        let org_id = match org {
-            Some(o) => self.find_organisation(o).await?.0,
-            None => {
-                let pt: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT organisation_id, name FROM legal_entities WHERE market = 'PT' ORDER BY name",
-                )
-                .fetch_all(&self.store.pool)
-                .await?;
-                match pt.as_slice() {
-                    [(id, _)] => id.clone(),
-                    [] => {
-                        return Err(ValidationErrors::single(
-                            "org",
-                            Rule::NotAllowed,
-                            "no Portuguese legal entity is set up",
-                        )
-                        .into())
-                    }
-                    many => {
-                        return Err(ValidationErrors::single(
-                            "org",
-                            Rule::Required,
-                            format!(
-                                "several Portuguese legal entities invoice here; name one with --org: {}",
-                                many.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ")
-                            ),
-                        )
-                        .into())
-                    }
-                }
-            }
-        };
-        let entity = self.store.entity_for(&org_id).await?.ok_or_else(|| {
-            StoreError::from(ValidationErrors::single(
-                "org",
-                Rule::NotAllowed,
-                "no legal entity invoices for this organisation",
-            ))
-        })?;
-        let bytes = self.store.saft_of(&entity, req).await?;
-        Ok((entity.name, bytes))
     }
 }

@@ -378,7 +378,10 @@ pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, 
             DEMO_PASSWORD,
             &memberships,
         )?;
-        store.insert_user_with_hash(None, &new, &hash, now).await?;
+        store
+            .users()
+            .insert_user_with_hash(None, &new, &hash, now)
+            .await?;
     }
     let org = |key: &str| {
         ids.iter()
@@ -696,6 +699,7 @@ async fn seed_crm(
             let (parsed, check) = aftersales_domain::crm::Vin::parse("vin", &vin_text, |_| true)
                 .map_err(aftersales_domain::ValidationErrors::from)?;
             let decoded = store
+                .crm()
                 .decode_parsed(&parsed, Some(check), now.year() + 1)
                 .await?;
             let brand_id: Option<String> = sqlx::query_scalar("SELECT b.id FROM vin_wmis w JOIN brands b ON b.code = w.brand_code WHERE w.wmi = $1")
@@ -898,6 +902,7 @@ async fn seed_cases(
                 .fetch_optional(&store.pool)
                 .await?;
         store
+            .cases()
             .insert_case(
                 &crate::cases::NewCase {
                     org,

@@ -29,6 +29,13 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("backup error: {0}")]
     Backup(String),
+    /// A stored value the code does not know: a damaged row, or one written by a newer version.
+    #[error("unreadable row: {table}.{column} holds {value:?}")]
+    Corrupt {
+        table: &'static str,
+        column: &'static str,
+        value: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }

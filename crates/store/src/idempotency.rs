@@ -4,9 +4,13 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::Caller;
-use crate::db::Store;
 use crate::error::StoreError;
 use crate::micros;
+
+crate::capability!(
+    /// Idempotency-Key claims and stored answers: `store.idempotency().claim_idempotency_key(..)`.
+    Idempotency, idempotency
+);
 
 /// How long a key is remembered.
 pub const KEY_LIFETIME: Duration = Duration::hours(24);
@@ -25,9 +29,9 @@ pub enum Claim {
     Mismatch,
 }
 
-impl Store {
+impl Idempotency<'_> {
     pub async fn claim_idempotency_key(
-        &self,
+        self,
         caller: &Caller,
         key: &str,
         method: &str,
@@ -39,7 +43,7 @@ impl Store {
         sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1 OR (status = 0 AND created_at < $2)")
             .bind(micros(now - KEY_LIFETIME))
             .bind(micros(now - STALE_CLAIM))
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         let fingerprint = crate::auth::secret_hash(&format!(
             "{method} {path} {}",
@@ -55,7 +59,7 @@ impl Store {
         .bind(path)
         .bind(&fingerprint)
         .bind(micros(now))
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(Claim::Claimed);
@@ -65,7 +69,7 @@ impl Store {
         )
         .bind(&caller.user_id)
         .bind(key)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         Ok(match row {
             None => Claim::InProgress,
@@ -80,7 +84,7 @@ impl Store {
 
     /// Stores the answer of a claimed key.
     pub async fn complete_idempotency_key(
-        &self,
+        self,
         caller: &Caller,
         key: &str,
         status: u16,
@@ -93,21 +97,21 @@ impl Store {
         .bind(body)
         .bind(&caller.user_id)
         .bind(key)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         Ok(())
     }
 
     /// Forgets a claimed key whose request failed, so that a retry runs again.
     pub async fn release_idempotency_key(
-        &self,
+        self,
         caller: &Caller,
         key: &str,
     ) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = 0")
             .bind(&caller.user_id)
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(())
     }

@@ -12,14 +12,12 @@ pub mod crm;
 mod db;
 pub mod demo;
 mod error;
+pub mod gdpr;
 pub mod idempotency;
-pub mod import;
-pub mod intake;
 pub mod notify;
 pub mod org;
 pub mod public;
 mod scope;
-pub mod triage;
 pub mod user;
 pub mod workshop;
 
@@ -29,6 +27,26 @@ pub use scope::Scope;
 
 use time::OffsetDateTime;
 
+/// Declares a capability's handle: a borrowed view of the store that holds that capability's
+/// operations, so a call site names it (`store.billing().issue(..)`). See docs/decisions/0004.
+macro_rules! capability {
+    ($(#[$doc:meta])* $name:ident, $method:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub struct $name<'s> {
+            pub(crate) store: &'s crate::Store,
+        }
+
+        impl crate::Store {
+            $(#[$doc])*
+            pub fn $method(&self) -> $name<'_> {
+                $name { store: self }
+            }
+        }
+    };
+}
+pub(crate) use capability;
+
 /// Times are stored as Unix microseconds (UTC) on both engines: same type, same ordering.
 pub(crate) fn micros(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
@@ -37,6 +55,30 @@ pub(crate) fn micros(t: OffsetDateTime) -> i64 {
 pub(crate) fn from_micros(us: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Reads back a value stored as text through its domain parser. A value the parser refuses is an
+/// error naming the table, the column and the value, never a silent default.
+pub(crate) fn decode<T>(
+    table: &'static str,
+    column: &'static str,
+    value: &str,
+    parse: impl FnOnce(&str, &str) -> Result<T, aftersales_domain::validation::FieldError>,
+) -> Result<T, StoreError> {
+    parse(column, value).map_err(|_| StoreError::Corrupt {
+        table,
+        column,
+        value: value.to_string(),
+    })
+}
+
+/// An unguessable token for a customer's link (status page, survey, document): 24 random bytes.
+pub(crate) fn new_token() -> String {
+    use base64::Engine as _;
+    use rand::RngCore;
+    let mut b = [0u8; 24];
+    rand::thread_rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
 /// A new opaque id: UUIDv7, so ids sort by creation without leaking volumes.

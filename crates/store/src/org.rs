@@ -1,15 +1,21 @@
 //! Brands, markets and the organisation tree (capability: org).
 
+use aftersales_domain::calendar::Zone;
 use aftersales_domain::org::{OrgKind, Permission};
 use aftersales_domain::validation::{text, FieldError, Rule};
 use aftersales_domain::ValidationErrors;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::db::{placeholders, Store};
+use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{from_micros, micros, new_id, Page};
+
+crate::capability!(
+    /// Organisations, brands and markets: `store.org().organisation(..)`.
+    Org, org
+);
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Brand {
@@ -65,7 +71,7 @@ struct OrgRow {
 
 impl OrgRow {
     /// The parent is named only when the caller may see it: an id above one's reach is data too.
-    fn into_org_for(self, scope: &Scope) -> Result<Organisation, StoreError> {
+    pub(crate) fn into_org_for(self, scope: &Scope) -> Result<Organisation, StoreError> {
         let mut org = self.into_org()?;
         if org
             .parent_id
@@ -77,7 +83,7 @@ impl OrgRow {
         Ok(org)
     }
 
-    fn into_org(self) -> Result<Organisation, StoreError> {
+    pub(crate) fn into_org(self) -> Result<Organisation, StoreError> {
         Ok(Organisation {
             kind: OrgKind::parse("kind", &self.kind)
                 .map_err(|e| StoreError::Internal(e.message))?,
@@ -150,9 +156,44 @@ impl NewOrganisation {
     }
 }
 
-impl Store {
+impl Org<'_> {
+    /// The time zone an organisation's people read times in: its market's (Oslo when it has none).
+    pub async fn zone_of(self, org_id: &str) -> Result<Zone, StoreError> {
+        let tz: Option<(String,)> = sqlx::query_as(
+            "SELECT m.time_zone FROM organisations o JOIN markets m ON m.id = o.market_id WHERE o.id = $1",
+        )
+        .bind(org_id)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        match tz {
+            Some((tz,)) => crate::decode("markets", "time_zone", &tz, Zone::parse),
+            None => Ok(Zone::KNOWN[0]),
+        }
+    }
+
+    /// The organisation and its ancestors, nearest first.
+    pub(crate) async fn lineage(self, org_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut out = vec![org_id.to_string()];
+        let mut cur = org_id.to_string();
+        for _ in 0..8 {
+            let parent: Option<Option<String>> =
+                sqlx::query_scalar("SELECT parent_id FROM organisations WHERE id = $1")
+                    .bind(&cur)
+                    .fetch_optional(&self.store.pool)
+                    .await?;
+            match parent.flatten() {
+                Some(p) => {
+                    out.push(p.clone());
+                    cur = p;
+                }
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
     /// The brands of the organisations the caller can see.
-    pub async fn list_brands(&self, scope: &Scope) -> Result<Vec<Brand>, StoreError> {
+    pub async fn list_brands(self, scope: &Scope) -> Result<Vec<Brand>, StoreError> {
         let ids = scope.orgs_with(Permission::OrgRead);
         let sql = format!(
             "SELECT id, code, name FROM brands WHERE id IN (SELECT brand_id FROM organisations WHERE id IN ({})) ORDER BY name",
@@ -162,7 +203,7 @@ impl Store {
         for id in &ids {
             q = q.bind(id);
         }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = q.fetch_all(&self.store.pool).await?;
         Ok(rows
             .into_iter()
             .map(|(id, code, name)| Brand { id, code, name })
@@ -170,11 +211,11 @@ impl Store {
     }
 
     /// Markets are reference data every signed-in user may read.
-    pub async fn list_markets(&self, _scope: &Scope) -> Result<Vec<Market>, StoreError> {
+    pub async fn list_markets(self, _scope: &Scope) -> Result<Vec<Market>, StoreError> {
         let rows: Vec<(String, String, String, String, String, String, String)> = sqlx::query_as(
             "SELECT id, code, name, currency, time_zone, languages, vat_regime FROM markets ORDER BY code",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         Ok(rows
             .into_iter()
@@ -194,7 +235,7 @@ impl Store {
 
     /// The organisations the caller may see, ordered by id (creation), one page.
     pub async fn list_organisations(
-        &self,
+        self,
         scope: &Scope,
         cursor: Option<&str>,
         limit: i64,
@@ -213,7 +254,7 @@ impl Store {
         let rows = q
             .bind(cursor.unwrap_or(""))
             .bind(limit + 1)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         let mut items = rows
             .into_iter()
@@ -229,7 +270,7 @@ impl Store {
     }
 
     /// Every organisation the caller may see (for trees and pickers).
-    pub async fn all_organisations(&self, scope: &Scope) -> Result<Vec<Organisation>, StoreError> {
+    pub async fn all_organisations(self, scope: &Scope) -> Result<Vec<Organisation>, StoreError> {
         let mut all = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -245,7 +286,7 @@ impl Store {
     }
 
     pub async fn get_organisation(
-        &self,
+        self,
         scope: &Scope,
         id: &str,
     ) -> Result<Organisation, StoreError> {
@@ -255,7 +296,7 @@ impl Store {
         let sql = format!("{ORG_SELECT} WHERE o.id = $1");
         let row = sqlx::query_as::<_, OrgRow>(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?;
         row.ok_or(StoreError::NotFound)?.into_org_for(scope)
     }
@@ -263,7 +304,7 @@ impl Store {
     /// Creates an organisation below one the caller administers. Brand is inherited from the parent;
     /// the market too unless given.
     pub async fn create_organisation(
-        &self,
+        self,
         scope: &Scope,
         new: &NewOrganisation,
         now: OffsetDateTime,
@@ -298,7 +339,7 @@ impl Store {
                 Some(code) => Some(
                     sqlx::query_scalar("SELECT id FROM markets WHERE code = $1")
                         .bind(code)
-                        .fetch_optional(&self.pool)
+                        .fetch_optional(&self.store.pool)
                         .await?
                         .ok_or_else(|| {
                             ValidationErrors::single(
@@ -319,7 +360,7 @@ impl Store {
             .into());
         }
         let id = new_id();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         sqlx::query(
             "INSERT INTO organisations (id, parent_id, kind, name, brand_id, market_id, city, created_at, version) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
@@ -351,14 +392,14 @@ impl Store {
         let sql = format!("{ORG_SELECT} WHERE o.id = $1");
         sqlx::query_as::<_, OrgRow>(&sql)
             .bind(&id)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?
             .into_org()
     }
 
     /// Renames an organisation the caller administers, guarded by its version.
     pub async fn rename_organisation(
-        &self,
+        self,
         scope: &Scope,
         id: &str,
         name: &str,
@@ -373,7 +414,7 @@ impl Store {
         .bind(&name)
         .bind(id)
         .bind(expected_version)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict {

@@ -16,13 +16,17 @@ use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::crm::{CustomerKind, NewCustomer};
-use crate::db::Store;
 use crate::error::StoreError;
 use crate::workshop::{availability_view, Availability, Booked, BookingPlan};
 use crate::{from_micros, micros, new_id};
 
+crate::capability!(
+    /// The customer's own entries, reached by token: `store.public().status_page(..)`.
+    Public, public
+);
+
 /// At most this many self-service bookings and web inquiries per client address and hour.
-const PUBLIC_LIMIT_PER_HOUR: i64 = crate::intake::WEB_LIMIT_PER_HOUR;
+const PUBLIC_LIMIT_PER_HOUR: i64 = crate::cases::intake::WEB_LIMIT_PER_HOUR;
 /// Online booking starts this long from now at the earliest.
 const LEAD: Duration = Duration::hours(2);
 
@@ -102,9 +106,9 @@ pub struct SelfBooking {
     pub message: String,
 }
 
-impl Store {
-    async fn ro_by_token(
-        &self,
+impl Public<'_> {
+    pub(crate) async fn ro_by_token(
+        self,
         token: &str,
     ) -> Result<
         (
@@ -138,43 +142,43 @@ impl Store {
              LEFT JOIN vehicles v ON v.id = r.vehicle_id WHERE r.public_token = $1",
         )
         .bind(token)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         r.ok_or(StoreError::NotFound)
     }
 
     /// The customer's view of a repair order: status, timeline, ETA, and the estimate of work
     /// waiting for their decision. Internal notes, costs and staff names stay out.
-    pub async fn status_page(&self, token: &str) -> Result<StatusPage, StoreError> {
+    pub async fn status_page(self, token: &str) -> Result<StatusPage, StoreError> {
         let (id, number, status, sp, vehicle, lang, eta, appointment) =
             self.ro_by_token(token).await?;
         let org: String =
             sqlx::query_scalar("SELECT organisation_id FROM repair_orders WHERE id = $1")
                 .bind(&id)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.store.pool)
                 .await?;
-        let currency = self.currency_of(&org).await?;
+        let currency = self.store.workshop().currency_of(&org).await?;
         let timeline: Vec<(i64, String)> = sqlx::query_as("SELECT at, status FROM ro_events WHERE repair_order_id = $1 AND kind = 'status' ORDER BY at, id")
             .bind(&id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         let jobs: Vec<(String, String, String, String, Option<i64>)> = sqlx::query_as(
             "SELECT id, title, complaint, approval, approval_at FROM ro_jobs WHERE repair_order_id = $1 ORDER BY position",
         )
         .bind(&id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let lines: Vec<(String, String, i64, i64, String)> = sqlx::query_as(
             "SELECT job_id, description, quantity_centi, unit_price_minor, pay_type FROM ro_lines WHERE repair_order_id = $1 ORDER BY created_at, id",
         )
         .bind(&id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let app: Option<(i64, i64, String)> = match &appointment {
             Some(a) => {
                 sqlx::query_as("SELECT starts_at, ends_at, kind FROM appointments WHERE id = $1")
                     .bind(a)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.store.pool)
                     .await?
             }
             None => None,
@@ -183,28 +187,32 @@ impl Store {
             "SELECT token FROM surveys WHERE repair_order_id = $1 AND answered_at IS NULL",
         )
         .bind(&id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
-        let documents = self.ro_documents(&id).await?;
+        let documents = self.store.billing().ro_documents(&id).await?;
         Ok(StatusPage {
             documents,
             number,
-            status: RoStatus::parse("status", &status).unwrap_or(RoStatus::Booked),
+            status: crate::decode("repair_orders", "status", &status, RoStatus::parse)?,
             service_point: sp,
             vehicle,
             language: Language::from_tag(&lang).unwrap_or(Language::En),
             eta: eta.map(from_micros),
-            appointment: app.map(|(s, e, k)| {
-                (
-                    from_micros(s),
-                    from_micros(e),
-                    AppointmentKind::parse("kind", &k).unwrap_or(AppointmentKind::Workshop),
-                )
-            }),
+            appointment: app
+                .map(|(s, e, k)| {
+                    crate::decode("appointments", "kind", &k, AppointmentKind::parse)
+                        .map(|k| (from_micros(s), from_micros(e), k))
+                })
+                .transpose()?,
             timeline: timeline
                 .into_iter()
-                .filter_map(|(at, s)| Some((from_micros(at), RoStatus::parse("s", &s).ok()?)))
-                .collect(),
+                .map(|(at, s)| {
+                    Ok((
+                        from_micros(at),
+                        crate::decode("ro_events", "status", &s, RoStatus::parse)?,
+                    ))
+                })
+                .collect::<Result<_, StoreError>>()?,
             jobs: jobs
                 .into_iter()
                 .map(|(jid, title, complaint, approval, at)| {
@@ -213,7 +221,7 @@ impl Store {
                         .filter(|l| l.0 == jid && l.4 == PayType::Customer.as_str())
                         .collect();
                     let estimate: i64 = mine.iter().map(|l| line_total(l.3, l.2)).sum();
-                    PublicJob {
+                    Ok(PublicJob {
                         lines: mine
                             .iter()
                             .map(|l| PublicLine {
@@ -226,20 +234,19 @@ impl Store {
                         id: jid,
                         title,
                         complaint,
-                        approval: Approval::parse("approval", &approval)
-                            .unwrap_or(Approval::NotRequired),
+                        approval: crate::decode("ro_jobs", "approval", &approval, Approval::parse)?,
                         approval_at: at.map(from_micros),
-                    }
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, StoreError>>()?,
             survey,
-            zone: self.zone_of(&org).await,
+            zone: self.store.org().zone_of(&org).await?,
         })
     }
 
     /// The customer approves or declines added work on their status page; time and channel are recorded.
     pub async fn decide_on_status_page(
-        &self,
+        self,
         token: &str,
         job_id: &str,
         approve: bool,
@@ -254,7 +261,7 @@ impl Store {
             )
             .into());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         let done = sqlx::query("UPDATE ro_jobs SET approval = $1, approval_at = $2, approval_via = 'status-page' WHERE id = $3 AND repair_order_id = $4 AND approval = 'pending'")
             .bind(if approve { "approved" } else { "declined" })
             .bind(micros(now))
@@ -296,7 +303,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn survey(&self, token: &str) -> Result<SurveyPage, StoreError> {
+    pub async fn survey(self, token: &str) -> Result<SurveyPage, StoreError> {
         if token.len() < 20 || token.len() > 64 {
             return Err(StoreError::NotFound);
         }
@@ -304,7 +311,7 @@ impl Store {
             "SELECT r.number, o.name, s.language, s.answered_at FROM surveys s JOIN repair_orders r ON r.id = s.repair_order_id JOIN organisations o ON o.id = s.organisation_id WHERE s.token = $1",
         )
         .bind(token)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         let (number, service_point, lang, answered) = r.ok_or(StoreError::NotFound)?;
         Ok(SurveyPage {
@@ -317,7 +324,7 @@ impl Store {
 
     /// Stores one answer per survey: CSAT 1–5, NPS 0–10, optional words.
     pub async fn answer_survey(
-        &self,
+        self,
         token: &str,
         csat: &str,
         nps: &str,
@@ -360,7 +367,7 @@ impl Store {
             .bind(comment)
             .bind(micros(now))
             .bind(token)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         if done.rows_affected() == 0 {
             return Err(ValidationErrors::single(
@@ -374,12 +381,12 @@ impl Store {
     }
 
     /// Service points that take online bookings, with the operations customers may book.
-    pub async fn public_booking_points(&self) -> Result<Vec<BookingPoint>, StoreError> {
+    pub async fn public_booking_points(self) -> Result<Vec<BookingPoint>, StoreError> {
         let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
             "SELECT o.id, o.name, o.city, b.name FROM workshop_settings w JOIN organisations o ON o.id = w.organisation_id JOIN brands b ON b.id = o.brand_id \
              WHERE w.self_booking = 1 AND o.kind = 'service-point' ORDER BY b.name, o.name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let mut out = Vec::new();
         for (id, name, city, brand) in rows {
@@ -404,11 +411,13 @@ impl Store {
         Ok(out)
     }
 
-    async fn public_operations(
-        &self,
+    pub(crate) async fn public_operations(
+        self,
         org: &str,
     ) -> Result<Vec<crate::workshop::LabourOperation>, StoreError> {
         Ok(self
+            .store
+            .workshop()
             .operations_at(org)
             .await?
             .into_iter()
@@ -416,11 +425,11 @@ impl Store {
             .collect())
     }
 
-    async fn bookable(&self, org: &str, op: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn bookable(self, org: &str, op: &str) -> Result<bool, StoreError> {
         let on: Option<i64> = sqlx::query_scalar("SELECT w.self_booking FROM workshop_settings w JOIN organisations o ON o.id = w.organisation_id WHERE w.organisation_id = $1 AND o.kind = $2")
             .bind(org)
             .bind(OrgKind::ServicePoint.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?;
         Ok(on == Some(1)
             && self
@@ -432,7 +441,7 @@ impl Store {
 
     /// Free starts for one bookable operation on one day, without staff names.
     pub async fn public_availability(
-        &self,
+        self,
         org: &str,
         op: &str,
         date: Date,
@@ -447,9 +456,15 @@ impl Store {
             .into());
         }
         let (need, _) = self
+            .store
+            .workshop()
             .need_for(org, &[op.to_string()], AppointmentKind::Workshop)
             .await?;
-        let (_, slots, _) = self.day_slots(org, date, &need, now + LEAD, None).await?;
+        let (_, slots, _) = self
+            .store
+            .workshop()
+            .day_slots(org, date, &need, now + LEAD, None)
+            .await?;
         Ok(availability_view(date, &need, slots, None))
     }
 
@@ -458,7 +473,7 @@ impl Store {
     /// like an advisor would. Answers with the booking, and with the status-page token only when
     /// the booking made a new customer; the confirmation goes by e-mail.
     pub async fn book_self_service(
-        &self,
+        self,
         b: &SelfBooking,
         lang: Language,
         ip: &str,
@@ -468,7 +483,7 @@ impl Store {
             sqlx::query_scalar("SELECT COUNT(*) FROM public_submissions WHERE ip = $1 AND at > $2")
                 .bind(ip)
                 .bind(micros(now - Duration::hours(1)))
-                .fetch_one(&self.pool)
+                .fetch_one(&self.store.pool)
                 .await?;
         if recent >= PUBLIC_LIMIT_PER_HOUR {
             return Err(StoreError::Forbidden(
@@ -500,7 +515,7 @@ impl Store {
         let email = errs.take(Email::parse("email", &b.email));
         let country: Option<String> = sqlx::query_scalar("SELECT m.code FROM organisations o JOIN markets m ON m.id = o.market_id WHERE o.id = $1")
             .bind(org)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?;
         let country = country.unwrap_or_else(|| "NO".into());
         let phone = Some(b.phone.trim())
@@ -532,7 +547,14 @@ impl Store {
         .into_iter()
         .flatten()
         {
-            matches.push(self.customer_for_intake(org, &handle).await?);
+            matches.push(
+                self.store
+                    .cases()
+                    .store
+                    .cases()
+                    .customer_for_intake(org, &handle)
+                    .await?,
+            );
         }
         // Every valid attempt counts towards the limit, booked or not.
         sqlx::query(
@@ -541,9 +563,11 @@ impl Store {
         .bind(new_id())
         .bind(ip)
         .bind(micros(now))
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         let (need, ops) = self
+            .store
+            .workshop()
             .need_for(
                 org,
                 &[b.operation.trim().to_string()],
@@ -551,8 +575,10 @@ impl Store {
             )
             .await?;
         // Nobody is recorded for a time that is not free.
-        let local_date = self.zone_of(org).await.local(start).date();
+        let local_date = self.store.org().zone_of(org).await?.local(start).date();
         let (_, free, _) = self
+            .store
+            .workshop()
             .day_slots(org, local_date, &need, now + LEAD, None)
             .await?;
         if !free.is_ok_and(|f| f.iter().any(|s| s.starts_at() == start)) {
@@ -575,10 +601,10 @@ impl Store {
             Some(id) => id,
             None => {
                 let owner = self.crm_owner(org).await?;
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.store.pool.acquire().await?;
                 crate::crm::insert_customer(
                     &mut conn,
-                    self.engine(),
+                    self.store.engine(),
                     &owner,
                     &NewCustomer {
                         kind: CustomerKind::Person,
@@ -606,7 +632,7 @@ impl Store {
             )
             .bind(reg)
             .bind(&customer_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?,
             None => None,
         };
@@ -617,6 +643,8 @@ impl Store {
                 .to_string();
         }
         let booked = self
+            .store
+            .workshop()
             .book_slot(
                 &BookingPlan {
                     org,
@@ -645,7 +673,7 @@ impl Store {
             Some(
                 sqlx::query_scalar("SELECT public_token FROM repair_orders WHERE id = $1")
                     .bind(&booked.repair_order_id)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.store.pool)
                     .await?,
             )
         };
@@ -653,12 +681,12 @@ impl Store {
     }
 
     /// Where a service point's customers are kept: its nearest market entity (or itself).
-    async fn crm_owner(&self, org: &str) -> Result<String, StoreError> {
-        for o in self.lineage(org).await? {
+    pub(crate) async fn crm_owner(self, org: &str) -> Result<String, StoreError> {
+        for o in self.store.org().lineage(org).await? {
             let kind: Option<String> =
                 sqlx::query_scalar("SELECT kind FROM organisations WHERE id = $1")
                     .bind(&o)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&self.store.pool)
                     .await?;
             if kind.as_deref() == Some(OrgKind::MarketEntity.as_str()) {
                 return Ok(o);

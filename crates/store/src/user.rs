@@ -12,10 +12,15 @@ use time::OffsetDateTime;
 
 use crate::audit::{record, AuditKind, NewEvent};
 use crate::auth::hash_password;
-use crate::db::{placeholders, Store};
+use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{from_micros, micros, new_id, Page};
+
+crate::capability!(
+    /// People and their roles: `store.users().create_user(..)`.
+    Users, users
+);
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Membership {
@@ -41,7 +46,7 @@ pub struct User {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: String,
     username: String,
     display_name: String,
@@ -128,9 +133,9 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
 }
 
-impl Store {
-    async fn memberships_of(
-        &self,
+impl Users<'_> {
+    pub(crate) async fn memberships_of(
+        self,
         user_ids: &[String],
     ) -> Result<BTreeMap<String, Vec<Membership>>, StoreError> {
         let sql = format!(
@@ -143,7 +148,9 @@ impl Store {
             q = q.bind(id);
         }
         let mut out: BTreeMap<String, Vec<Membership>> = BTreeMap::new();
-        for (user_id, organisation_id, organisation_name, role) in q.fetch_all(&self.pool).await? {
+        for (user_id, organisation_id, organisation_name, role) in
+            q.fetch_all(&self.store.pool).await?
+        {
             if let Ok(role) = Role::parse("role", &role) {
                 out.entry(user_id).or_default().push(Membership {
                     organisation_id,
@@ -155,9 +162,12 @@ impl Store {
         Ok(out)
     }
 
-    fn user_from_row(row: UserRow, memberships: Vec<Membership>) -> User {
-        User {
-            language: Language::parse("language", &row.language).unwrap_or(Language::En),
+    pub(crate) fn user_from_row(
+        row: UserRow,
+        memberships: Vec<Membership>,
+    ) -> Result<User, StoreError> {
+        Ok(User {
+            language: crate::decode("users", "language", &row.language, Language::parse)?,
             id: row.id,
             username: row.username,
             display_name: row.display_name,
@@ -166,13 +176,13 @@ impl Store {
             memberships,
             created_at: from_micros(row.created_at),
             version: row.version,
-        }
+        })
     }
 
     /// People with a role in an organisation the caller can see, ordered by username.
     /// Only the memberships inside the caller's reach are shown.
     pub async fn list_users(
-        &self,
+        self,
         scope: &Scope,
         cursor: Option<&str>,
         limit: i64,
@@ -194,7 +204,7 @@ impl Store {
         let rows = q
             .bind(cursor.unwrap_or(""))
             .bind(limit + 1)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut ms = self.memberships_of(&ids).await?;
@@ -209,7 +219,7 @@ impl Store {
                     .collect();
                 Self::user_from_row(r, visible)
             })
-            .collect();
+            .collect::<Result<_, StoreError>>()?;
         let next_cursor = if items.len() as i64 > limit {
             items.truncate(limit as usize);
             items.last().map(|u| u.username.clone())
@@ -219,12 +229,12 @@ impl Store {
         Ok(Page { items, next_cursor })
     }
 
-    pub async fn get_user(&self, scope: &Scope, id: &str) -> Result<User, StoreError> {
+    pub async fn get_user(self, scope: &Scope, id: &str) -> Result<User, StoreError> {
         let row = sqlx::query_as::<_, UserRow>(
             "SELECT id, username, display_name, email, language, disabled, created_at, version FROM users WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
         let all = self
@@ -240,17 +250,17 @@ impl Store {
         if visible.is_empty() && !is_self {
             return Err(StoreError::NotFound);
         }
-        Ok(Self::user_from_row(row, visible))
+        Self::user_from_row(row, visible)
     }
 
     /// The caller's own record, with all of their memberships.
-    pub async fn me(&self, scope: &Scope) -> Result<User, StoreError> {
+    pub async fn me(self, scope: &Scope) -> Result<User, StoreError> {
         self.get_user(scope, scope.user_id()).await
     }
 
     /// Creates a user with roles in organisations the caller administers.
     pub async fn create_user(
-        &self,
+        self,
         scope: &Scope,
         new: NewUser,
         now: OffsetDateTime,
@@ -272,7 +282,7 @@ impl Store {
 
     /// Inserts the user, their memberships and the audit events in one transaction.
     pub(crate) async fn insert_user(
-        &self,
+        self,
         actor: Option<&str>,
         new: &NewUser,
         now: OffsetDateTime,
@@ -282,14 +292,14 @@ impl Store {
     }
 
     pub(crate) async fn insert_user_with_hash(
-        &self,
+        self,
         actor: Option<&str>,
         new: &NewUser,
         hash: &str,
         now: OffsetDateTime,
     ) -> Result<String, StoreError> {
         let id = new_id();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, username, display_name, email, password_hash, language, disabled, created_at, version) \
              VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 1)",
@@ -338,7 +348,7 @@ impl Store {
 
     /// Grants a role; granting one already held changes nothing and records nothing.
     pub async fn grant_role(
-        &self,
+        self,
         scope: &Scope,
         user_id: &str,
         org_id: &str,
@@ -355,7 +365,7 @@ impl Store {
             .into());
         }
         scope.require(org_id, Permission::UserManage)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         grant_in_tx(
             &mut tx,
             Some(scope.user_id()),
@@ -372,7 +382,7 @@ impl Store {
 
     /// Revokes a role. Revoking one that is not held changes nothing and is not an error.
     pub async fn revoke_role(
-        &self,
+        self,
         scope: &Scope,
         user_id: &str,
         org_id: &str,
@@ -389,7 +399,7 @@ impl Store {
             )
             .into());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         let done = sqlx::query(
             "DELETE FROM memberships WHERE user_id = $1 AND organisation_id = $2 AND role = $3",
         )
@@ -425,7 +435,11 @@ impl Store {
     }
 
     /// A user the caller may administer: one with a membership where the caller holds UserManage.
-    async fn get_user_for_admin(&self, scope: &Scope, user_id: &str) -> Result<User, StoreError> {
+    pub(crate) async fn get_user_for_admin(
+        self,
+        scope: &Scope,
+        user_id: &str,
+    ) -> Result<User, StoreError> {
         let user = self.get_user(scope, user_id).await?;
         if user
             .memberships
@@ -444,8 +458,8 @@ impl Store {
     /// A user whose whole account the caller administers: every one of the user's memberships,
     /// including those the caller cannot see, lies where the caller holds UserManage. An account
     /// shared with another organisation is changed only by an administrator over both.
-    async fn get_user_for_full_admin(
-        &self,
+    pub(crate) async fn get_user_for_full_admin(
+        self,
         scope: &Scope,
         user_id: &str,
     ) -> Result<User, StoreError> {
@@ -468,7 +482,7 @@ impl Store {
     }
 
     /// Whether the caller administers the whole account of this user (see `get_user_for_full_admin`).
-    pub async fn manages_account(&self, scope: &Scope, user_id: &str) -> Result<bool, StoreError> {
+    pub async fn manages_account(self, scope: &Scope, user_id: &str) -> Result<bool, StoreError> {
         match self.get_user_for_full_admin(scope, user_id).await {
             Ok(_) => Ok(true),
             Err(StoreError::Forbidden(_)) | Err(StoreError::NotFound) => Ok(false),
@@ -479,7 +493,7 @@ impl Store {
     /// An administrator sets a new password for someone else's account (who forgot theirs, or
     /// whose password may be known to others): their sessions end.
     pub async fn set_password_by_admin(
-        &self,
+        self,
         scope: &Scope,
         user_id: &str,
         new: &NewPassword,
@@ -501,23 +515,22 @@ impl Store {
             by: "administrator",
             keep_session_csrf: None,
         };
-        crate::auth::replace_password(&self.pool, &change, new, now).await
+        crate::auth::replace_password(&self.store.pool, &change, new, now).await
     }
 
     /// Members of one organisation the caller can see, with their roles there, ordered by name.
-    pub async fn list_members(&self, scope: &Scope, org_id: &str) -> Result<Vec<User>, StoreError> {
+    pub async fn list_members(self, scope: &Scope, org_id: &str) -> Result<Vec<User>, StoreError> {
         scope.require(org_id, Permission::OrgRead)?;
         let rows = sqlx::query_as::<_, UserRow>(
             "SELECT id, username, display_name, email, language, disabled, created_at, version FROM users \
              WHERE id IN (SELECT user_id FROM memberships WHERE organisation_id = $1) ORDER BY display_name, username",
         )
         .bind(org_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut ms = self.memberships_of(&ids).await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(|r| {
                 let visible = ms
                     .remove(&r.id)
@@ -527,11 +540,11 @@ impl Store {
                     .collect();
                 Self::user_from_row(r, visible)
             })
-            .collect())
+            .collect()
     }
 
     /// How many people have a role in an organisation the caller can see.
-    pub async fn count_users(&self, scope: &Scope) -> Result<i64, StoreError> {
+    pub async fn count_users(self, scope: &Scope) -> Result<i64, StoreError> {
         let orgs = scope.orgs_with(Permission::OrgRead);
         let sql = format!(
             "SELECT COUNT(DISTINCT user_id) FROM memberships WHERE organisation_id IN ({})",
@@ -541,20 +554,20 @@ impl Store {
         for id in &orgs {
             q = q.bind(id);
         }
-        Ok(q.fetch_one(&self.pool).await?)
+        Ok(q.fetch_one(&self.store.pool).await?)
     }
 
     /// Remembers the caller's language choice (from the language switch). A preference, so the
     /// last choice wins without a version check.
     pub async fn set_own_language(
-        &self,
+        self,
         scope: &Scope,
         language: Language,
     ) -> Result<(), StoreError> {
         sqlx::query("UPDATE users SET language = $1, version = version + 1 WHERE id = $2 AND language <> $1")
             .bind(language.code())
             .bind(scope.user_id())
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(())
     }
@@ -562,7 +575,7 @@ impl Store {
     /// Changes profile fields (self: name, e-mail, language; administrators also `disabled`),
     /// guarded by the version. Disabling ends every session and revokes API tokens' use.
     pub async fn update_user(
-        &self,
+        self,
         scope: &Scope,
         user_id: &str,
         patch: UserPatch,
@@ -583,7 +596,7 @@ impl Store {
             )
             .into());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE users SET display_name = $1, email = $2, language = $3, disabled = $4, version = version + 1 \
              WHERE id = $5 AND version = $6",

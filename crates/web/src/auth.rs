@@ -110,7 +110,7 @@ pub async fn api_auth(State(state): State<AppState>, mut req: Request, next: Nex
     );
     req.extensions_mut().insert(ClientIp(ip));
     let resolved = if let Some(token) = bearer(req.headers()) {
-        match state.store.resolve_api_token(token, now).await {
+        match state.store.auth().resolve_api_token(token, now).await {
             Ok(Some(c)) => Some(c),
             Ok(None) => {
                 return ApiError::unauthorized()
@@ -122,6 +122,7 @@ pub async fn api_auth(State(state): State<AppState>, mut req: Request, next: Nex
     } else if let Some(sid) = cookie(req.headers(), SESSION_COOKIE) {
         match state
             .store
+            .auth()
             .resolve_session(sid, now, &state.config.login)
             .await
         {

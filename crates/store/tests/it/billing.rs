@@ -134,6 +134,7 @@ async fn seeded(store: &Store) -> (OffsetDateTime, HashMap<&'static str, String>
 
 async fn customer(store: &Store, scope: &aftersales_store::Scope, name: &str) -> String {
     store
+        .crm()
         .search_crm(scope, name, 5)
         .await
         .unwrap()
@@ -150,6 +151,7 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     let s = &ingrid.scope;
     let kari = customer(store, s, "Kari Nordmann").await;
     let ro = store
+        .workshop()
         .create_repair_order(
             s,
             &RepairOrderInput {
@@ -164,6 +166,7 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
         .unwrap();
     let job1 = ro.jobs[0].id.clone();
     store
+        .workshop()
         .add_line(
             s,
             &ro.id,
@@ -174,6 +177,7 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
         .await
         .unwrap();
     let ro = store
+        .workshop()
         .add_job(
             s,
             &ro.id,
@@ -188,6 +192,7 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
         .unwrap();
     let job2 = ro.jobs[1].id.clone();
     store
+        .workshop()
         .add_line(
             s,
             &ro.id,
@@ -198,6 +203,7 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
         .await
         .unwrap();
     let ro = store
+        .workshop()
         .add_job(
             s,
             &ro.id,
@@ -211,12 +217,17 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
         .await
         .unwrap();
     store
+        .workshop()
         .add_line(s, &ro.id, &ro.jobs[2].id, &sublet("Wash", "1", "300"), t0)
         .await
         .unwrap();
 
     // Two clicks: invoice the repair order (one draft per payer; internal work is not invoiced), then issue.
-    let drafts = store.invoice_repair_order(s, &ro.id, t0).await.unwrap();
+    let drafts = store
+        .billing()
+        .invoice_repair_order(s, &ro.id, t0)
+        .await
+        .unwrap();
     assert_eq!(drafts.len(), 2);
     assert!(drafts
         .iter()
@@ -235,18 +246,29 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     assert_eq!(cust.gross.amount, "498.75");
     assert_eq!(warr.gross.amount, "15000.00");
     // Invoicing again refreshes the drafts instead of duplicating them.
-    let again = store.invoice_repair_order(s, &ro.id, t0).await.unwrap();
+    let again = store
+        .billing()
+        .invoice_repair_order(s, &ro.id, t0)
+        .await
+        .unwrap();
     assert_eq!(
         again.iter().map(|d| &d.id).collect::<Vec<_>>(),
         drafts.iter().map(|d| &d.id).collect::<Vec<_>>()
     );
-    let d = store.document(s, &cust.id, t0).await.unwrap();
+    let d = store.billing().document(s, &cust.id, t0).await.unwrap();
     // A stale version is refused; the right one issues.
     assert!(matches!(
-        store.issue(s, &cust.id, d.version + 1, None, t0).await,
+        store
+            .billing()
+            .issue(s, &cust.id, d.version + 1, None, t0)
+            .await,
         Err(StoreError::Conflict { .. })
     ));
-    let inv = store.issue(s, &cust.id, d.version, None, t0).await.unwrap();
+    let inv = store
+        .billing()
+        .issue(s, &cust.id, d.version, None, t0)
+        .await
+        .unwrap();
     assert_eq!(inv.number.as_deref(), Some("F-1"));
     assert_eq!(inv.issue_date.as_deref(), Some("2026-11-23"));
     assert_eq!(inv.due_date.as_deref(), Some("2026-12-07"));
@@ -257,10 +279,12 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     assert_eq!(inv.payment_status, PaymentStatus::Open);
     // Issued means final: not again, not edited, not deleted, not even with SQL.
     assert!(store
+        .billing()
         .issue(s, &cust.id, inv.version, None, t0)
         .await
         .is_err());
     assert!(store
+        .billing()
         .update_draft(
             s,
             &cust.id,
@@ -273,7 +297,7 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
         )
         .await
         .is_err());
-    assert!(store.delete_draft(s, &cust.id).await.is_err());
+    assert!(store.billing().delete_draft(s, &cust.id).await.is_err());
     assert!(testing::execute_raw(
         store,
         &format!(
@@ -299,7 +323,7 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     .await
     .is_err());
     // The customer's message went into the outbox with the issue.
-    let msgs = store.ro_messages(s, &ro.id).await.unwrap();
+    let msgs = store.workshop().ro_messages(s, &ro.id).await.unwrap();
     let mail = msgs
         .iter()
         .find(|m| m.subject.contains("F-1"))
@@ -311,19 +335,24 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     );
     assert!(mail.body.contains(&inv.public_path), "{}", mail.body);
     // A consumer gets no EHF, with the reason.
-    let e = store.ehf(s, &cust.id).await.unwrap_err();
+    let e = store.billing().ehf(s, &cust.id).await.unwrap_err();
     assert!(e.to_string().contains("organisation number"), "{e}");
 
     // Only the warranty share is left to invoice; its EHF passes the official rules.
-    let left = store.invoice_repair_order(s, &ro.id, t0).await.unwrap();
+    let left = store
+        .billing()
+        .invoice_repair_order(s, &ro.id, t0)
+        .await
+        .unwrap();
     assert_eq!(left.len(), 1);
-    let w = store.document(s, &warr.id, t0).await.unwrap();
+    let w = store.billing().document(s, &warr.id, t0).await.unwrap();
     let w = store
+        .billing()
         .issue(s, &w.id, w.version, None, t0 + Duration::minutes(5))
         .await
         .unwrap();
     assert_eq!(w.number.as_deref(), Some("F-2"));
-    assert_ehf_valid(&store.ehf(s, &w.id).await.unwrap());
+    assert_ehf_valid(&store.billing().ehf(s, &w.id).await.unwrap());
 
     // Payments: part, too much, the rest.
     let pay = |amount: &str| PaymentInput {
@@ -333,17 +362,20 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
         reference: Some(kid.clone()),
     };
     let p = store
+        .billing()
         .record_payment(s, &inv.id, &pay("100.00"), t0)
         .await
         .unwrap();
     assert_eq!(p.payment_status, PaymentStatus::PartlyPaid);
     assert_eq!(p.open.amount, "398.75");
     let too_much = store
+        .billing()
         .record_payment(s, &inv.id, &pay("400.00"), t0)
         .await
         .unwrap_err();
     assert!(too_much.to_string().contains("amount"));
     let bad = store
+        .billing()
         .record_payment(
             s,
             &inv.id,
@@ -366,38 +398,50 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     );
     // Unpaid past the due date: overdue.
     let later = store
+        .billing()
         .document(s, &inv.id, t0 + Duration::days(30))
         .await
         .unwrap();
     assert_eq!(later.payment_status, PaymentStatus::Overdue);
     let p = store
+        .billing()
         .record_payment(s, &inv.id, &pay("398.75"), t0)
         .await
         .unwrap();
     assert_eq!(p.payment_status, PaymentStatus::Paid);
 
     // Credit the warranty invoice with a reason: a numbered credit note in its own series, EHF-valid.
-    assert!(store.credit_draft(s, &w.id, "", t0).await.is_err());
+    assert!(store
+        .billing()
+        .credit_draft(s, &w.id, "", t0)
+        .await
+        .is_err());
     let cn = store
+        .billing()
         .credit_draft(s, &w.id, "Claim rejected by the manufacturer", t0)
         .await
         .unwrap();
     assert_eq!(cn.status, "draft");
-    let cn = store.issue(s, &cn.id, cn.version, None, t0).await.unwrap();
+    let cn = store
+        .billing()
+        .issue(s, &cn.id, cn.version, None, t0)
+        .await
+        .unwrap();
     assert_eq!(cn.number.as_deref(), Some("K-1"));
     assert!(cn.kid.is_none());
     assert_eq!(cn.credited.as_ref().unwrap().label, "F-2");
-    let msgs = store.ro_messages(s, &ro.id).await.unwrap();
+    let msgs = store.workshop().ro_messages(s, &ro.id).await.unwrap();
     assert!(
         msgs.iter().any(|m| m.subject.starts_with("Kreditnota K-1")),
         "{:?}",
         msgs.iter().map(|m| &m.subject).collect::<Vec<_>>()
     );
-    assert_ehf_valid(&store.ehf(s, &cn.id).await.unwrap());
-    let w = store.document(s, &w.id, t0).await.unwrap();
+    assert_ehf_valid(&store.billing().ehf(s, &cn.id).await.unwrap());
+    let w = store.billing().document(s, &w.id, t0).await.unwrap();
     assert_eq!(w.open.amount, "0.00");
     assert_eq!(w.credit_notes.len(), 1);
     assert!(store
+        .billing()
         .credit_draft(s, &w.id, "Again", t0)
         .await
         .unwrap_err()
@@ -406,6 +450,7 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     // The credited warranty lines can be invoiced again.
     assert_eq!(
         store
+            .billing()
             .invoice_repair_order(s, &ro.id, t0)
             .await
             .unwrap()
@@ -415,11 +460,13 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
 
     // Lists: by customer, and open items only.
     let kari_docs = store
+        .billing()
         .documents(s, Some(&kari), None, false, t0)
         .await
         .unwrap();
     assert_eq!(kari_docs.len(), 1);
     assert!(store
+        .billing()
         .documents(s, Some(&kari), None, true, t0)
         .await
         .unwrap()
@@ -427,10 +474,11 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     // Someone from another market sees none of it.
     let joao = caller(store, "joao", t0).await;
     assert!(matches!(
-        store.document(&joao.scope, &inv.id, t0).await,
+        store.billing().document(&joao.scope, &inv.id, t0).await,
         Err(StoreError::NotFound)
     ));
     assert!(store
+        .billing()
         .documents(&joao.scope, None, None, false, t0)
         .await
         .unwrap()
@@ -438,6 +486,7 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     // A technician may not invoice.
     let ole = caller(store, "ole", t0).await;
     assert!(store
+        .billing()
         .invoice_repair_order(&ole.scope, &ro.id, t0)
         .await
         .is_err());
@@ -461,6 +510,7 @@ pub async fn concurrent_issuing_is_gapless_with_an_unbroken_chain(store: &Store)
         let mut drafts = Vec::new();
         for i in 0..N {
             let d = store
+                .billing()
                 .create_draft(
                     &c.scope,
                     &DraftInput {
@@ -484,7 +534,7 @@ pub async fn concurrent_issuing_is_gapless_with_an_unbroken_chain(store: &Store)
             let store = store.clone();
             let scope = c.scope.clone();
             tasks.push(tokio::spawn(async move {
-                store.issue(&scope, &id, version, None, t0).await
+                store.billing().issue(&scope, &id, version, None, t0).await
             }));
         }
         let mut issued = Vec::new();
@@ -514,7 +564,13 @@ pub async fn concurrent_issuing_is_gapless_with_an_unbroken_chain(store: &Store)
             let signer = signer();
             let mut models = Vec::new();
             for d in &issued {
-                models.push(store.document_model(&c.scope, &d.id).await.unwrap());
+                models.push(
+                    store
+                        .billing()
+                        .document_model(&c.scope, &d.id)
+                        .await
+                        .unwrap(),
+                );
             }
             models.sort_by_key(|m| m.pt.as_ref().unwrap().sequence);
             let mut previous = String::new();
@@ -535,7 +591,12 @@ pub async fn concurrent_issuing_is_gapless_with_an_unbroken_chain(store: &Store)
                 assert_eq!(pt.atcud, format!("JFJ6H7KT-{}", pt.sequence));
                 previous = pt.hash.clone();
             }
-            let entity = store.legal_entity(&c.scope, org).await.unwrap().unwrap();
+            let entity = store
+                .billing()
+                .legal_entity(&c.scope, org)
+                .await
+                .unwrap()
+                .unwrap();
             // The export covers every workshop of the legal entity: the importer's staff may run it, an
             // advisor of one workshop may not.
             let rui = caller(&store, "rui", t0).await;
@@ -547,10 +608,11 @@ pub async fn concurrent_issuing_is_gapless_with_an_unbroken_chain(store: &Store)
                 product_version: "test".into(),
             };
             assert!(matches!(
-                store.saft_pt(&c.scope, &entity.id, &req).await,
+                store.billing().saft_pt(&c.scope, &entity.id, &req).await,
                 Err(StoreError::NotFound)
             ));
             let saft = store
+                .billing()
                 .saft_pt(
                     &rui.scope,
                     &entity.id,
@@ -585,8 +647,12 @@ pub async fn concurrent_payments_and_credits_never_exceed_the_invoice(store: &St
         ..Default::default()
     };
     // 4 × 2 500.00 + 25 % = 12 500.00; two payments of 7 000.00 at once: one fits.
-    let d = store.create_draft(s, &mk(), t0).await.unwrap();
-    let inv = store.issue(s, &d.id, d.version, None, t0).await.unwrap();
+    let d = store.billing().create_draft(s, &mk(), t0).await.unwrap();
+    let inv = store
+        .billing()
+        .issue(s, &d.id, d.version, None, t0)
+        .await
+        .unwrap();
     let pay = PaymentInput {
         amount: "7000".into(),
         method: "card".into(),
@@ -594,33 +660,40 @@ pub async fn concurrent_payments_and_credits_never_exceed_the_invoice(store: &St
         reference: None,
     };
     let (a, b) = tokio::join!(
-        store.record_payment(s, &inv.id, &pay, t0),
-        store.record_payment(s, &inv.id, &pay, t0)
+        store.billing().record_payment(s, &inv.id, &pay, t0),
+        store.billing().record_payment(s, &inv.id, &pay, t0)
     );
     assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");
-    let after = store.document(s, &inv.id, t0).await.unwrap();
+    let after = store.billing().document(s, &inv.id, t0).await.unwrap();
     assert_eq!(after.paid.amount, "7000.00");
     assert_eq!(after.open.amount, "5500.00");
     // Two full credit notes drafted, issued at once: one is issued, the other refused.
-    let d = store.create_draft(s, &mk(), t0).await.unwrap();
-    let inv = store.issue(s, &d.id, d.version, None, t0).await.unwrap();
+    let d = store.billing().create_draft(s, &mk(), t0).await.unwrap();
+    let inv = store
+        .billing()
+        .issue(s, &d.id, d.version, None, t0)
+        .await
+        .unwrap();
     let c1 = store
+        .billing()
         .credit_draft(s, &inv.id, "Returned tyres", t0)
         .await
         .unwrap();
     let c2 = store
+        .billing()
         .credit_draft(s, &inv.id, "Returned tyres", t0)
         .await
         .unwrap();
     let (a, b) = tokio::join!(
-        store.issue(s, &c1.id, c1.version, None, t0),
-        store.issue(s, &c2.id, c2.version, None, t0)
+        store.billing().issue(s, &c1.id, c1.version, None, t0),
+        store.billing().issue(s, &c2.id, c2.version, None, t0)
     );
     assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");
     let refused = if a.is_ok() { b } else { a };
     assert!(refused.unwrap_err().to_string().contains("exceed"));
     // The refused one used no number: the next credit note continues the series.
     let numbers: Vec<String> = store
+        .billing()
         .documents(s, Some(&fleet), None, false, t0)
         .await
         .unwrap()
@@ -648,6 +721,7 @@ pub async fn portuguese_rules_hold(store: &Store) {
     let mut exempt = line("Formação", "1", "50");
     exempt.tax_code = Some("exempt".into());
     let e = store
+        .billing()
         .create_draft(s, &draft(vec![exempt.clone()], None), t0)
         .await
         .unwrap_err();
@@ -656,6 +730,7 @@ pub async fn portuguese_rules_hold(store: &Store) {
     };
     assert_eq!(errs.0[0].field, "lines.0.exemption_code");
     let e = store
+        .billing()
         .create_draft(s, &draft(vec![line("x", "1", "1")], Some("NC")), t0)
         .await
         .unwrap_err();
@@ -663,16 +738,22 @@ pub async fn portuguese_rules_hold(store: &Store) {
 
     // No signing key configured: refused, and no number is used up.
     let d = store
+        .billing()
         .create_draft(s, &draft(vec![line("Escovas", "2", "19.99")], None), t0)
         .await
         .unwrap();
     let e = store
+        .billing()
         .issue(s, &d.id, d.version, None, t0)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("signing_key"), "{e}");
     let store = store.clone().with_pt_signer(signer());
-    let ft = store.issue(s, &d.id, d.version, None, t0).await.unwrap();
+    let ft = store
+        .billing()
+        .issue(s, &d.id, d.version, None, t0)
+        .await
+        .unwrap();
     assert_eq!(ft.number.as_deref(), Some("FT A/1"));
     assert_eq!(ft.atcud.as_deref(), Some("JFJ6H7KT-1"));
     assert!(ft
@@ -691,19 +772,26 @@ pub async fn portuguese_rules_hold(store: &Store) {
 
     // Dates never go back within a series; the refused attempt leaves no gap.
     let d2 = store
+        .billing()
         .create_draft(s, &draft(vec![exempt_line()], None), t0)
         .await
         .unwrap();
     let e = store
+        .billing()
         .issue(s, &d2.id, d2.version, None, t0 - Duration::days(2))
         .await
         .unwrap_err();
     assert!(e.to_string().contains("issue_date"), "{e}");
-    let ft2 = store.issue(s, &d2.id, d2.version, None, t0).await.unwrap();
+    let ft2 = store
+        .billing()
+        .issue(s, &d2.id, d2.version, None, t0)
+        .await
+        .unwrap();
     assert_eq!(ft2.number.as_deref(), Some("FT A/2"));
 
     // A simplified invoice has a ceiling; an invoice-receipt is paid at issue.
     let big = store
+        .billing()
         .create_draft(
             s,
             &draft(vec![line("Bateria", "1", "2000")], Some("FS")),
@@ -712,20 +800,24 @@ pub async fn portuguese_rules_hold(store: &Store) {
         .await
         .unwrap();
     let e = store
+        .billing()
         .issue(s, &big.id, big.version, None, t0)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("FS"), "{e}");
     // The type of a draft can change; an NC is made by crediting, not chosen.
     let fr = store
+        .billing()
         .create_draft(s, &draft(vec![line("Lâmpada", "1", "12.30")], None), t0)
         .await
         .unwrap();
     assert!(store
+        .billing()
         .set_draft_type(s, &fr.id, "NC", fr.version, t0)
         .await
         .is_err());
     let fr = store
+        .billing()
         .set_draft_type(s, &fr.id, "FR", fr.version, t0)
         .await
         .unwrap();
@@ -734,21 +826,25 @@ pub async fn portuguese_rules_hold(store: &Store) {
     let mut labour = line("Mão de obra", "2", "45");
     labour.kind = Some("labour".into());
     let fs = store
+        .billing()
         .create_draft(s, &draft(vec![labour], Some("FS")), t0)
         .await
         .unwrap();
     let e = store
+        .billing()
         .issue(s, &fs.id, fs.version, None, t0)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("100.00"), "{e}");
     assert!(store
+        .billing()
         .issue(s, &fr.id, fr.version, None, t0)
         .await
         .unwrap_err()
         .to_string()
         .contains("payment_method"));
     let fr = store
+        .billing()
         .issue(s, &fr.id, fr.version, Some("mb"), t0)
         .await
         .unwrap();
@@ -758,15 +854,26 @@ pub async fn portuguese_rules_hold(store: &Store) {
 
     // A credit note (NC) of the first invoice, in its own chain.
     let nc = store
+        .billing()
         .credit_draft(s, &ft.id, "Preço errado", t0)
         .await
         .unwrap();
-    let nc = store.issue(s, &nc.id, nc.version, None, t0).await.unwrap();
+    let nc = store
+        .billing()
+        .issue(s, &nc.id, nc.version, None, t0)
+        .await
+        .unwrap();
     assert_eq!(nc.number.as_deref(), Some("NC A/1"));
     assert_eq!(nc.atcud.as_deref(), Some("KZ3P9QWX-1"));
-    let entity = store.legal_entity(s, lisboa).await.unwrap().unwrap();
+    let entity = store
+        .billing()
+        .legal_entity(s, lisboa)
+        .await
+        .unwrap()
+        .unwrap();
     let rui = caller(&store, "rui", t0).await;
     let saft = store
+        .billing()
         .saft_pt(
             &rui.scope,
             &entity.id,
@@ -790,6 +897,7 @@ pub async fn portuguese_rules_hold(store: &Store) {
     assert_saft_valid(&saft);
     // A period across years is refused, naming the field.
     let e = store
+        .billing()
         .saft_pt(
             &rui.scope,
             &entity.id,
@@ -829,7 +937,12 @@ pub async fn legal_entities_are_validated_and_versioned(store: &Store) {
         .await
         .unwrap()
         .0;
-    assert!(store.legal_entity(&ana.scope, &pt).await.unwrap().is_none());
+    assert!(store
+        .billing()
+        .legal_entity(&ana.scope, &pt)
+        .await
+        .unwrap()
+        .is_none());
     let mut input = aftersales_store::billing::LegalEntityInput {
         region: "PT-MA".into(),
         name: "Polestar Portugal Unipessoal, Lda.".into(),
@@ -839,6 +952,7 @@ pub async fn legal_entities_are_validated_and_versioned(store: &Store) {
         ..Default::default()
     };
     let StoreError::Invalid(errs) = store
+        .billing()
         .set_legal_entity(&ana.scope, &pt, &input, None, t0)
         .await
         .unwrap_err()
@@ -855,6 +969,7 @@ pub async fn legal_entities_are_validated_and_versioned(store: &Store) {
     input.payment_days = Some(30);
     input.kid_scheme = None;
     let e = store
+        .billing()
         .set_legal_entity(&ana.scope, &pt, &input, None, t0)
         .await
         .unwrap();
@@ -871,11 +986,13 @@ pub async fn legal_entities_are_validated_and_versioned(store: &Store) {
     input.city = Some("Funchal".into());
     assert!(matches!(
         store
+            .billing()
             .set_legal_entity(&ana.scope, &pt, &input, Some(e.version + 1), t0)
             .await,
         Err(StoreError::Conflict { .. })
     ));
     let e2 = store
+        .billing()
         .set_legal_entity(&ana.scope, &pt, &input, Some(e.version), t0)
         .await
         .unwrap();
@@ -890,12 +1007,14 @@ pub async fn legal_entities_are_validated_and_versioned(store: &Store) {
         .unwrap()
         .0;
     assert!(store
+        .billing()
         .set_legal_entity(&joao.scope, &lisboa, &input, None, t0)
         .await
         .is_err());
     // The entity below (Volvo Cars Portugal) still invoices for its workshops.
     assert_eq!(
         store
+            .billing()
             .legal_entity(&joao.scope, &lisboa)
             .await
             .unwrap()

@@ -18,6 +18,7 @@ async fn seeded(store: &Store) {
 
 async fn caller(store: &Store, username: &str) -> Caller {
     let s = store
+        .auth()
         .login(
             username,
             demo::DEMO_PASSWORD,
@@ -28,6 +29,7 @@ async fn caller(store: &Store, username: &str) -> Caller {
         .await
         .unwrap();
     store
+        .auth()
         .resolve_session(&s.raw_id, T0, &LoginPolicy::default())
         .await
         .unwrap()
@@ -61,12 +63,12 @@ pub async fn scopes_follow_the_organisation_tree(store: &Store) {
     };
     let ingrid = caller(store, "ingrid").await;
     assert_eq!(
-        names(store.all_organisations(&ingrid.scope).await.unwrap()),
+        names(store.org().all_organisations(&ingrid.scope).await.unwrap()),
         vec!["Tesla Service Centre Trondheim"]
     );
     let ana = caller(store, "ana").await;
     assert_eq!(
-        names(store.all_organisations(&ana.scope).await.unwrap()),
+        names(store.org().all_organisations(&ana.scope).await.unwrap()),
         vec![
             "Polestar Portugal",
             "Polestar Service Point Braga",
@@ -77,30 +79,39 @@ pub async fn scopes_follow_the_organisation_tree(store: &Store) {
     );
     let marta = caller(store, "marta").await;
     assert_eq!(
-        names(store.all_organisations(&marta.scope).await.unwrap()),
+        names(store.org().all_organisations(&marta.scope).await.unwrap()),
         vec!["Polestar Service Point Porto"]
     );
     let admin = caller(store, "admin").await;
     assert_eq!(
-        store.all_organisations(&admin.scope).await.unwrap().len(),
+        store
+            .org()
+            .all_organisations(&admin.scope)
+            .await
+            .unwrap()
+            .len(),
         10
     );
 
     // Foreign organisations are not found, not forbidden: their existence does not leak.
     let trondheim = org_id(store, "Tesla Service Centre Trondheim").await;
     assert!(matches!(
-        store.get_organisation(&marta.scope, &trondheim).await,
+        store.org().get_organisation(&marta.scope, &trondheim).await,
         Err(StoreError::NotFound)
     ));
     let ingrid_id = ingrid.user_id.clone();
     assert!(matches!(
-        store.get_user(&marta.scope, &ingrid_id).await,
+        store.users().get_user(&marta.scope, &ingrid_id).await,
         Err(StoreError::NotFound)
     ));
-    let marta_users = store.list_users(&marta.scope, None, 200).await.unwrap();
+    let marta_users = store
+        .users()
+        .list_users(&marta.scope, None, 200)
+        .await
+        .unwrap();
     assert!(marta_users.items.iter().all(|u| u.username == "marta"));
     // Brands follow the scope too.
-    let brands = store.list_brands(&marta.scope).await.unwrap();
+    let brands = store.org().list_brands(&marta.scope).await.unwrap();
     assert_eq!(
         brands.iter().map(|b| b.code.as_str()).collect::<Vec<_>>(),
         vec!["POLESTAR"]
@@ -120,10 +131,12 @@ pub async fn login_sessions_and_expiry(store: &Store) {
     seeded(store).await;
     let policy = LoginPolicy::default();
     let s = store
+        .auth()
         .login("Ingrid", demo::DEMO_PASSWORD, None, T0, &policy)
         .await
         .unwrap();
     let c = store
+        .auth()
         .resolve_session(&s.raw_id, T0 + Duration::hours(1), &policy)
         .await
         .unwrap()
@@ -131,37 +144,48 @@ pub async fn login_sessions_and_expiry(store: &Store) {
     assert_eq!(c.username, "ingrid");
     // Sliding expiry: used after an hour, the session lives 12 h from then, not from sign-in.
     assert!(store
+        .auth()
         .resolve_session(&s.raw_id, T0 + Duration::hours(12), &policy)
         .await
         .unwrap()
         .is_some());
     assert!(store
+        .auth()
         .resolve_session(&s.raw_id, T0 + Duration::hours(23), &policy)
         .await
         .unwrap()
         .is_some());
     assert!(store
+        .auth()
         .resolve_session(&s.raw_id, T0 + Duration::hours(36), &policy)
         .await
         .unwrap()
         .is_none());
     assert!(store
+        .auth()
         .resolve_session("not-a-session", T0, &policy)
         .await
         .unwrap()
         .is_none());
     // Logout ends the session.
     let s2 = store
+        .auth()
         .login("ingrid", demo::DEMO_PASSWORD, None, T0, &policy)
         .await
         .unwrap();
     let c2 = store
+        .auth()
         .resolve_session(&s2.raw_id, T0, &policy)
         .await
         .unwrap()
         .unwrap();
-    store.logout(&c2, &s2.raw_id, None, T0).await.unwrap();
+    store
+        .auth()
+        .logout(&c2, &s2.raw_id, None, T0)
+        .await
+        .unwrap();
     assert!(store
+        .auth()
         .resolve_session(&s2.raw_id, T0, &policy)
         .await
         .unwrap()
@@ -173,6 +197,7 @@ pub async fn failed_logins_are_rate_limited_and_audited(store: &Store) {
     let policy = LoginPolicy::default();
     for _ in 0..5 {
         let e = store
+            .auth()
             .login("lars", "wrong password!", Some("10.1.1.1"), T0, &policy)
             .await
             .unwrap_err();
@@ -180,12 +205,14 @@ pub async fn failed_logins_are_rate_limited_and_audited(store: &Store) {
     }
     // The sixth attempt is refused even with the right password.
     let e = store
+        .auth()
         .login("lars", demo::DEMO_PASSWORD, Some("10.1.1.1"), T0, &policy)
         .await
         .unwrap_err();
     assert!(matches!(e, LoginError::RateLimited { .. }), "{e:?}");
     // After the window the right password works again.
     store
+        .auth()
         .login(
             "lars",
             demo::DEMO_PASSWORD,
@@ -197,12 +224,14 @@ pub async fn failed_logins_are_rate_limited_and_audited(store: &Store) {
         .unwrap();
     // Unknown usernames fail the same way and are audited too.
     let e = store
+        .auth()
         .login("nobody", "whatever pass", Some("10.1.1.2"), T0, &policy)
         .await
         .unwrap_err();
     assert!(matches!(e, LoginError::InvalidCredentials));
     let admin = caller(store, "admin").await;
     let failed = store
+        .audit()
         .list_audit_events(&admin.scope, Some(AuditKind::LoginFailed), None, 200)
         .await
         .unwrap();
@@ -216,6 +245,7 @@ pub async fn failed_logins_are_rate_limited_and_audited(store: &Store) {
     );
     assert_eq!(failed.items[0].ip.as_deref(), Some("10.1.1.1"));
     let limited = store
+        .audit()
         .list_audit_events(&admin.scope, Some(AuditKind::LoginRateLimited), None, 200)
         .await
         .unwrap();
@@ -226,12 +256,14 @@ pub async fn disabled_users_cannot_sign_in(store: &Store) {
     seeded(store).await;
     let policy = LoginPolicy::default();
     let ole = store
+        .auth()
         .login("ole", demo::DEMO_PASSWORD, None, T0, &policy)
         .await
         .unwrap();
     store.cli().set_disabled("ole", true, T0).await.unwrap();
     assert!(
         store
+            .auth()
             .resolve_session(&ole.raw_id, T0, &policy)
             .await
             .unwrap()
@@ -239,12 +271,14 @@ pub async fn disabled_users_cannot_sign_in(store: &Store) {
         "sessions end"
     );
     let e = store
+        .auth()
         .login("ole", demo::DEMO_PASSWORD, None, T0, &policy)
         .await
         .unwrap_err();
     assert!(matches!(e, LoginError::InvalidCredentials));
     store.cli().set_disabled("ole", false, T0).await.unwrap();
     store
+        .auth()
         .login("ole", demo::DEMO_PASSWORD, None, T0, &policy)
         .await
         .unwrap();
@@ -254,11 +288,13 @@ pub async fn api_tokens_resolve_until_revoked_or_expired(store: &Store) {
     seeded(store).await;
     let kari = caller(store, "kari").await;
     let (tok, raw) = store
+        .auth()
         .create_api_token(&kari, "DMS sync", Some(T0 + Duration::days(30)), T0)
         .await
         .unwrap();
     assert!(raw.starts_with("ast_") && raw.starts_with(&tok.prefix));
     let c = store
+        .auth()
         .resolve_api_token(&raw, T0 + Duration::days(1))
         .await
         .unwrap()
@@ -266,27 +302,38 @@ pub async fn api_tokens_resolve_until_revoked_or_expired(store: &Store) {
     assert_eq!(c.username, "kari");
     assert!(
         store
+            .auth()
             .resolve_api_token(&raw, T0 + Duration::days(31))
             .await
             .unwrap()
             .is_none(),
         "expired"
     );
-    let listed = store.list_api_tokens(&kari).await.unwrap();
+    let listed = store.auth().list_api_tokens(&kari).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].last_used_at.is_some());
     // Another user cannot revoke it.
     let ole = caller(store, "ole").await;
     assert!(matches!(
-        store.revoke_api_token(&ole, &tok.id, T0).await,
+        store.auth().revoke_api_token(&ole, &tok.id, T0).await,
         Err(StoreError::NotFound)
     ));
-    store.revoke_api_token(&kari, &tok.id, T0).await.unwrap();
+    store
+        .auth()
+        .revoke_api_token(&kari, &tok.id, T0)
+        .await
+        .unwrap();
     assert!(
-        store.resolve_api_token(&raw, T0).await.unwrap().is_none(),
+        store
+            .auth()
+            .resolve_api_token(&raw, T0)
+            .await
+            .unwrap()
+            .is_none(),
         "revoked"
     );
     let e = store
+        .auth()
         .create_api_token(&kari, "  ", None, T0)
         .await
         .unwrap_err();
@@ -311,6 +358,7 @@ pub async fn administrators_create_users_only_in_their_reach(store: &Store) {
     let trondheim = org_id(store, "Tesla Service Centre Trondheim").await;
     let porto = org_id(store, "Polestar Service Point Porto").await;
     let u = store
+        .users()
         .create_user(
             &nora.scope,
             new_user("hilde", &trondheim, "service-advisor"),
@@ -320,6 +368,7 @@ pub async fn administrators_create_users_only_in_their_reach(store: &Store) {
         .unwrap();
     assert_eq!(u.memberships[0].role, Role::ServiceAdvisor);
     store
+        .auth()
         .login(
             "hilde",
             "a long enough password",
@@ -331,6 +380,7 @@ pub async fn administrators_create_users_only_in_their_reach(store: &Store) {
         .unwrap();
     // Outside her tree: the organisation is unknown to her.
     let e = store
+        .users()
         .create_user(&nora.scope, new_user("zeca", &porto, "technician"), T0)
         .await
         .unwrap_err();
@@ -341,12 +391,14 @@ pub async fn administrators_create_users_only_in_their_reach(store: &Store) {
     // Inside her reach but without the administrator role: forbidden.
     let kari = caller(store, "kari").await;
     let e = store
+        .users()
         .create_user(&kari.scope, new_user("per", &trondheim, "technician"), T0)
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Forbidden(_)), "{e:?}");
     // Usernames are unique.
     let e = store
+        .users()
         .create_user(
             &nora.scope,
             new_user("ingrid", &trondheim, "technician"),
@@ -377,6 +429,7 @@ pub async fn roles_granted_and_revoked_are_audited(store: &Store) {
     let ole = caller(store, "ole").await;
     let care = org_id(store, "Tesla Customer Care Nordics").await;
     let u = store
+        .users()
         .grant_role(&nora.scope, &ole.user_id, &care, Role::ServiceAdvisor, T0)
         .await
         .unwrap();
@@ -385,11 +438,13 @@ pub async fn roles_granted_and_revoked_are_audited(store: &Store) {
     let ole = caller(store, "ole").await;
     assert!(ole.scope.permits(&care, Permission::OrgRead));
     let u = store
+        .users()
         .revoke_role(&nora.scope, &ole.user_id, &care, Role::ServiceAdvisor, T0)
         .await
         .unwrap();
     assert_eq!(u.memberships.len(), 1);
     let events = store
+        .audit()
         .list_audit_events(&nora.scope, None, None, 200)
         .await
         .unwrap();
@@ -412,29 +467,34 @@ pub async fn roles_granted_and_revoked_are_audited(store: &Store) {
     assert_eq!(granted.detail["role"], "service-advisor");
     // Revoking a role not held changes nothing; a technician cannot grant.
     let again = store
+        .users()
         .revoke_role(&nora.scope, &ole.user_id, &care, Role::ServiceAdvisor, T0)
         .await
         .unwrap();
     assert_eq!(again.memberships.len(), 1);
     let revoked = store
+        .audit()
         .list_audit_events(&nora.scope, Some(AuditKind::RoleRevoked), None, 200)
         .await
         .unwrap();
     assert_eq!(revoked.items.len(), 1, "the no-op is not audited");
     // Roles fit their organisations; nobody revokes their own administrator role.
     let e = store
+        .users()
         .grant_role(&nora.scope, &ole.user_id, &care, Role::Technician, T0)
         .await
         .unwrap_err();
     assert_eq!(rule_of(&e), Some(("role".into(), Rule::NotAllowed)));
     let norway = org_id(store, "Tesla Norway AS").await;
     let e = store
+        .users()
         .revoke_role(&nora.scope, &nora.user_id, &norway, Role::Administrator, T0)
         .await
         .unwrap_err();
     assert_eq!(rule_of(&e), Some(("role".into(), Rule::NotAllowed)));
     assert!(matches!(
         store
+            .users()
             .grant_role(&ole.scope, &ole.user_id, &care, Role::Administrator, T0)
             .await,
         Err(StoreError::Forbidden(_)) | Err(StoreError::Invalid(_))
@@ -444,17 +504,19 @@ pub async fn roles_granted_and_revoked_are_audited(store: &Store) {
 pub async fn stale_versions_are_refused(store: &Store) {
     seeded(store).await;
     let ingrid = caller(store, "ingrid").await;
-    let me = store.me(&ingrid.scope).await.unwrap();
+    let me = store.users().me(&ingrid.scope).await.unwrap();
     let patch = UserPatch {
         display_name: Some("Ingrid S.".into()),
         ..Default::default()
     };
     let updated = store
+        .users()
         .update_user(&ingrid.scope, &me.id, patch.clone(), me.version, T0)
         .await
         .unwrap();
     assert_eq!(updated.version, me.version + 1);
     let e = store
+        .users()
         .update_user(&ingrid.scope, &me.id, patch, me.version, T0)
         .await
         .unwrap_err();
@@ -462,6 +524,7 @@ pub async fn stale_versions_are_refused(store: &Store) {
     // One cannot disable oneself; an advisor cannot disable a colleague.
     let lars = caller(store, "lars").await;
     let e = store
+        .users()
         .update_user(
             &ingrid.scope,
             &lars.user_id,
@@ -490,6 +553,7 @@ pub async fn audit_log_is_append_only(store: &Store) {
         .is_err());
     let admin = caller(store, "admin").await;
     let page = store
+        .audit()
         .list_audit_events(&admin.scope, Some(AuditKind::Login), None, 200)
         .await
         .unwrap();
@@ -502,6 +566,7 @@ pub async fn audit_log_is_scoped(store: &Store) {
     caller(store, "ingrid").await;
     let nora = caller(store, "nora").await;
     let events = store
+        .audit()
         .list_audit_events(&nora.scope, Some(AuditKind::Login), None, 200)
         .await
         .unwrap();
@@ -517,7 +582,10 @@ pub async fn audit_log_is_scoped(store: &Store) {
     );
     let ingrid = caller(store, "ingrid").await;
     assert!(matches!(
-        store.list_audit_events(&ingrid.scope, None, None, 10).await,
+        store
+            .audit()
+            .list_audit_events(&ingrid.scope, None, None, 10)
+            .await,
         Err(StoreError::Forbidden(_))
     ));
 }
@@ -535,6 +603,7 @@ pub async fn organisations_are_created_under_managed_parents(store: &Store) {
     )
     .unwrap();
     let org = store
+        .org()
         .create_organisation(&nora.scope, &new, T0)
         .await
         .unwrap();
@@ -546,6 +615,7 @@ pub async fn organisations_are_created_under_managed_parents(store: &Store) {
     // A service point cannot hold an importer.
     let new = NewOrganisation::parse(&org.id, "importer", "Nope AS", None, None).unwrap();
     let e = store
+        .org()
         .create_organisation(&nora.scope, &new, T0)
         .await
         .unwrap_err();
@@ -557,18 +627,21 @@ pub async fn organisations_are_created_under_managed_parents(store: &Store) {
     let new =
         NewOrganisation::parse(&porto, "customer-care-centre", "Care Porto", None, None).unwrap();
     let e = store
+        .org()
         .create_organisation(&nora.scope, &new, T0)
         .await
         .unwrap_err();
     assert_eq!(rule_of(&e), Some(("parent_id".into(), Rule::Unknown)));
     // Rename with version.
     let renamed = store
+        .org()
         .rename_organisation(&nora.scope, &org.id, "Tesla Bergen", org.version)
         .await
         .unwrap();
     assert_eq!(renamed.name, "Tesla Bergen");
     assert!(matches!(
         store
+            .org()
             .rename_organisation(&nora.scope, &org.id, "Again", org.version)
             .await,
         Err(StoreError::Conflict { .. })
@@ -582,6 +655,7 @@ pub async fn user_lists_page_by_cursor(store: &Store) {
     let mut cursor: Option<String> = None;
     loop {
         let page = store
+            .users()
             .list_users(&admin.scope, cursor.as_deref(), 4)
             .await
             .unwrap();
@@ -598,11 +672,13 @@ pub async fn user_lists_page_by_cursor(store: &Store) {
     assert_eq!(seen, sorted, "pages are ordered and do not overlap");
     assert_eq!(seen.len(), 17);
     let orgs = store
+        .org()
         .list_organisations(&admin.scope, None, 3)
         .await
         .unwrap();
     assert_eq!(orgs.items.len(), 3);
     let rest = store
+        .org()
         .list_organisations(&admin.scope, orgs.next_cursor.as_deref(), 200)
         .await
         .unwrap();
@@ -631,6 +707,7 @@ pub async fn cli_operations(store: &Store) {
         .await
         .unwrap();
     store
+        .auth()
         .login(
             "ines",
             "uma nova palavra-passe",
@@ -663,6 +740,7 @@ pub async fn sqlite_backup() {
         tokio::spawn(async move {
             for i in 0..20 {
                 let _ = store
+                    .auth()
                     .login(
                         "ingrid",
                         demo::DEMO_PASSWORD,

@@ -12,6 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
     let s = store
+        .auth()
         .login(
             username,
             demo::DEMO_PASSWORD,
@@ -22,6 +23,7 @@ async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
         .await
         .unwrap();
     store
+        .auth()
         .resolve_session(&s.raw_id, now, &LoginPolicy::default())
         .await
         .unwrap()
@@ -54,6 +56,7 @@ pub async fn sla_timers_run_on_the_business_calendar(store: &Store) {
         .unwrap()
         .0;
     store
+        .cases()
         .set_sla_policy(
             &nora.scope,
             &trondheim,
@@ -67,6 +70,7 @@ pub async fn sla_timers_run_on_the_business_calendar(store: &Store) {
     let ingrid = caller(store, "ingrid", t0).await;
     // A known caller is recognised by the phone number she gives, however it is typed.
     let case = store
+        .cases()
         .create_case(
             &ingrid.scope,
             &phone_case("Screen freezes when reversing", "415 22 333"),
@@ -98,30 +102,42 @@ pub async fn sla_timers_run_on_the_business_calendar(store: &Store) {
     // Wednesday 15:50: 50 of 60 minutes used, at risk: the inbox escalates it.
     let at = oslo(datetime!(2026-05-13 15:50));
     let inbox = store
+        .cases()
         .inbox(&ingrid.scope, InboxFilter::All, at)
         .await
         .unwrap();
     let c = inbox.iter().find(|c| c.id == case.id).unwrap();
     assert_eq!(c.first_response.state, Timer::AtRisk);
-    let c = store.get_case(&ingrid.scope, &case.id, at).await.unwrap();
+    let c = store
+        .cases()
+        .get_case(&ingrid.scope, &case.id, at)
+        .await
+        .unwrap();
     assert_eq!(c.escalation_reason, Some(EscalationReason::SlaAtRisk));
     // Thursday (a holiday) at noon: the first response was missed; the breach is recorded once.
     let thu = oslo(datetime!(2026-05-14 12:00));
     store
+        .cases()
         .inbox(&ingrid.scope, InboxFilter::All, thu)
         .await
         .unwrap();
     store
+        .cases()
         .inbox(&ingrid.scope, InboxFilter::All, thu)
         .await
         .unwrap();
-    let c = store.get_case(&ingrid.scope, &case.id, thu).await.unwrap();
+    let c = store
+        .cases()
+        .get_case(&ingrid.scope, &case.id, thu)
+        .await
+        .unwrap();
     assert_eq!(c.first_response.state, Timer::Breached);
     assert_eq!(
         c.resolution.used_minutes, 60,
         "no time runs on the holiday or at night"
     );
     let breaches = store
+        .cases()
         .case_events(&ingrid.scope, &case.id)
         .await
         .unwrap()
@@ -134,6 +150,7 @@ pub async fn sla_timers_run_on_the_business_calendar(store: &Store) {
     // resolution clock stops for the wait, so it is due Monday 16:00 instead of Friday 15:00.
     let fri = oslo(datetime!(2026-05-15 09:00));
     let c = store
+        .cases()
         .add_case_message(
             &ingrid.scope,
             &case.id,
@@ -150,6 +167,7 @@ pub async fn sla_timers_run_on_the_business_calendar(store: &Store) {
         "answered, but late"
     );
     let c = store
+        .cases()
         .set_case_status(
             &ingrid.scope,
             &case.id,
@@ -162,6 +180,7 @@ pub async fn sla_timers_run_on_the_business_calendar(store: &Store) {
     assert_eq!(c.resolution.state, Timer::Paused);
     let mon = oslo(datetime!(2026-05-18 10:00));
     let c = store
+        .cases()
         .set_case_status(&ingrid.scope, &case.id, Status::Open, c.version, mon)
         .await
         .unwrap();
@@ -172,6 +191,7 @@ pub async fn sla_timers_run_on_the_business_calendar(store: &Store) {
     );
     assert_eq!(c.resolution.due_at, Some(oslo(datetime!(2026-05-18 16:00))));
     let c = store
+        .cases()
         .set_case_status(
             &ingrid.scope,
             &case.id,
@@ -183,6 +203,7 @@ pub async fn sla_timers_run_on_the_business_calendar(store: &Store) {
         .unwrap();
     assert_eq!(c.resolution.state, Timer::Met);
     assert!(!store
+        .cases()
         .inbox(&ingrid.scope, InboxFilter::All, mon)
         .await
         .unwrap()
@@ -190,6 +211,7 @@ pub async fn sla_timers_run_on_the_business_calendar(store: &Store) {
         .any(|x| x.id == case.id));
     // The status machine refuses what makes no sense, and stale versions.
     let e = store
+        .cases()
         .set_case_status(
             &ingrid.scope,
             &case.id,
@@ -204,6 +226,7 @@ pub async fn sla_timers_run_on_the_business_calendar(store: &Store) {
         "{e:?}"
     );
     let e = store
+        .cases()
         .set_case_status(&ingrid.scope, &case.id, Status::Closed, c.version - 1, mon)
         .await
         .unwrap_err();
@@ -217,10 +240,15 @@ pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
     // Safety words in the customer's own words escalate at once.
     let mut input = phone_case("Strange smell", "41 52 22 33");
     input.symptoms = Some("Det kommer røyk fra under panseret når den lader".into());
-    let smoke = store.create_case(&ingrid.scope, &input, t0).await.unwrap();
+    let smoke = store
+        .cases()
+        .create_case(&ingrid.scope, &input, t0)
+        .await
+        .unwrap();
     assert_eq!(smoke.escalation_reason, Some(EscalationReason::Safety));
     // A second contact about the same concern escalates as a repeat contact.
     let first = store
+        .cases()
         .create_case(
             &ingrid.scope,
             &phone_case("Charging stops at 80 %", "934 56 789"),
@@ -230,6 +258,7 @@ pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
         .unwrap();
     assert_eq!(first.escalation_reason, None);
     let again = store
+        .cases()
         .create_case(
             &ingrid.scope,
             &phone_case("Still charging problems", "934 56 789"),
@@ -247,6 +276,7 @@ pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
     unclassified.channel = "email".into();
     unclassified.category = "other".into();
     let unclassified = store
+        .cases()
         .create_case(&ingrid.scope, &unclassified, t0 + Duration::hours(2))
         .await
         .unwrap();
@@ -258,12 +288,14 @@ pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
     let mut invoice = phone_case("Invoice address", "934 56 789");
     invoice.category = "invoice".into();
     let invoice = store
+        .cases()
         .create_case(&ingrid.scope, &invoice, t0 + Duration::hours(3))
         .await
         .unwrap();
     assert_eq!(invoice.escalation_reason, None);
     // One action escalates by hand, once.
     let other = store
+        .cases()
         .create_case(
             &ingrid.scope,
             &phone_case("Wants a loan car", "415 22 333"),
@@ -272,6 +304,7 @@ pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
         .await
         .unwrap();
     let other = store
+        .cases()
         .escalate_case(
             &ingrid.scope,
             &other.id,
@@ -282,12 +315,14 @@ pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
         .unwrap();
     assert_eq!(other.escalation_reason, Some(EscalationReason::Manual));
     assert!(store
+        .cases()
         .escalate_case(&ingrid.scope, &other.id, None, t0)
         .await
         .is_err());
     // The service manager's queue holds the three escalated cases; Porto sees none of them.
     let kari = caller(store, "kari", t0).await;
     let queue = store
+        .cases()
         .inbox(&kari.scope, InboxFilter::Escalated, t0 + Duration::hours(1))
         .await
         .unwrap();
@@ -298,24 +333,27 @@ pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
     assert!(!ids.contains(&first.id.as_str()));
     let marta = caller(store, "marta", t0).await;
     assert!(store
+        .cases()
         .inbox(&marta.scope, InboxFilter::All, t0)
         .await
         .unwrap()
         .is_empty());
     assert!(matches!(
-        store.get_case(&marta.scope, &smoke.id, t0).await,
+        store.cases().get_case(&marta.scope, &smoke.id, t0).await,
         Err(StoreError::NotFound)
     ));
     // A driver reads but does not change cases.
     let mats = caller(store, "mats", t0).await;
     assert!(matches!(
         store
+            .cases()
             .add_case_message(&mats.scope, &smoke.id, "hei", false, t0)
             .await,
         Err(StoreError::Forbidden(_))
     ));
     // Notes stay internal and do not count as a response; the owner takes the case.
     let c = store
+        .cases()
         .add_case_message(
             &kari.scope,
             &smoke.id,
@@ -329,9 +367,14 @@ pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
         (c.status, c.first_response.state),
         (Status::New, Timer::Running)
     );
-    let c = store.take_case(&kari.scope, &smoke.id, t0).await.unwrap();
+    let c = store
+        .cases()
+        .take_case(&kari.scope, &smoke.id, t0)
+        .await
+        .unwrap();
     assert_eq!(c.owner.map(|o| o.label), Some("Kari Nilsen".into()));
     let mine = store
+        .cases()
         .inbox(&kari.scope, InboxFilter::Mine, t0)
         .await
         .unwrap();
@@ -348,6 +391,7 @@ pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
         ..Default::default()
     };
     let e = store
+        .cases()
         .create_case(&ingrid.scope, &bad, t0)
         .await
         .unwrap_err();
@@ -373,6 +417,7 @@ pub async fn follow_up_tasks(store: &Store) {
     let ingrid = caller(store, "ingrid", t0).await;
     let lars = caller(store, "lars", t0).await;
     let case = store
+        .cases()
         .create_case(
             &ingrid.scope,
             &phone_case("Call back about tyre change", "980 11 223"),
@@ -381,6 +426,7 @@ pub async fn follow_up_tasks(store: &Store) {
         .await
         .unwrap();
     let t1 = store
+        .cases()
         .add_task(
             &ingrid.scope,
             &case.id,
@@ -392,6 +438,7 @@ pub async fn follow_up_tasks(store: &Store) {
         .await
         .unwrap();
     let t2 = store
+        .cases()
         .add_task(
             &ingrid.scope,
             &case.id,
@@ -404,6 +451,7 @@ pub async fn follow_up_tasks(store: &Store) {
         .unwrap();
     assert_eq!(
         store
+            .cases()
             .my_tasks(&ingrid.scope)
             .await
             .unwrap()
@@ -413,17 +461,24 @@ pub async fn follow_up_tasks(store: &Store) {
         vec![t1.id.clone()]
     );
     assert_eq!(
-        store.my_tasks(&lars.scope).await.unwrap()[0].title,
+        store.cases().my_tasks(&lars.scope).await.unwrap()[0].title,
         "Order winter tyres"
     );
     let done = store
+        .cases()
         .complete_task(&lars.scope, &t2.id, t0 + Duration::hours(3))
         .await
         .unwrap();
     assert!(done.done_at.is_some());
-    assert!(store.my_tasks(&lars.scope).await.unwrap().is_empty());
+    assert!(store
+        .cases()
+        .my_tasks(&lars.scope)
+        .await
+        .unwrap()
+        .is_empty());
     let marta = caller(store, "marta", t0).await;
     let e = store
+        .cases()
         .add_task(
             &ingrid.scope,
             &case.id,
@@ -439,13 +494,13 @@ pub async fn follow_up_tasks(store: &Store) {
         "{e:?}"
     );
     assert!(matches!(
-        store.complete_task(&marta.scope, &t1.id, t0).await,
+        store.cases().complete_task(&marta.scope, &t1.id, t0).await,
         Err(StoreError::NotFound)
     ));
 }
 
 pub async fn email_and_web_intake(store: &Store) {
-    use aftersales_store::intake::{InboundEmail, WebInquiry};
+    use aftersales_store::cases::intake::{InboundEmail, WebInquiry};
     let t0 = datetime!(2026-06-02 08:30 UTC);
     demo::seed(store, t0 - Duration::days(1)).await.unwrap();
     let ingrid = caller(store, "ingrid", t0).await;
@@ -458,6 +513,7 @@ pub async fn email_and_web_intake(store: &Store) {
         in_reply_to: reply_to.map(str::to_string),
     };
     let first = store
+        .cases()
         .receive_email(
             &ingrid.scope,
             &mail("<m1@example>", "Lading stopper", None),
@@ -467,6 +523,7 @@ pub async fn email_and_web_intake(store: &Store) {
         .unwrap();
     assert_eq!(first.outcome, "created");
     let case = store
+        .cases()
         .get_case(&ingrid.scope, &first.case_id, t0)
         .await
         .unwrap();
@@ -478,6 +535,7 @@ pub async fn email_and_web_intake(store: &Store) {
     assert_eq!(case.channel, aftersales_domain::cases::Channel::Email);
     // The gateway retries: taken once.
     let again = store
+        .cases()
         .receive_email(
             &ingrid.scope,
             &mail("<m1@example>", "Lading stopper", None),
@@ -491,6 +549,7 @@ pub async fn email_and_web_intake(store: &Store) {
     );
     // The advisor waits for the customer; the reply threads in and reopens the case.
     let c = store
+        .cases()
         .set_case_status(
             &ingrid.scope,
             &case.id,
@@ -501,6 +560,7 @@ pub async fn email_and_web_intake(store: &Store) {
         .await
         .unwrap();
     let reply = store
+        .cases()
         .receive_email(
             &ingrid.scope,
             &mail("<m2@example>", "Re: Lading stopper", Some("<m1@example>")),
@@ -514,6 +574,7 @@ pub async fn email_and_web_intake(store: &Store) {
     );
     assert_eq!(
         store
+            .cases()
             .get_case(&ingrid.scope, &c.id, t0)
             .await
             .unwrap()
@@ -522,6 +583,7 @@ pub async fn email_and_web_intake(store: &Store) {
     );
     // Or by the case number in the subject.
     let by_number = store
+        .cases()
         .receive_email(
             &ingrid.scope,
             &mail(
@@ -534,12 +596,17 @@ pub async fn email_and_web_intake(store: &Store) {
         .await
         .unwrap();
     assert_eq!(by_number.outcome, "threaded");
-    let events = store.case_events(&ingrid.scope, &c.id).await.unwrap();
+    let events = store
+        .cases()
+        .case_events(&ingrid.scope, &c.id)
+        .await
+        .unwrap();
     assert_eq!(events.iter().filter(|e| e.kind == "inbound").count(), 2);
     // Mail to an unknown inbox, or to another market's inbox, is refused.
     let mut foreign = mail("<m4@example>", "Hei", None);
     foreign.to = "lisboa@polestar-service.example".into();
     let e = store
+        .cases()
         .receive_email(&ingrid.scope, &foreign, t0)
         .await
         .unwrap_err();
@@ -549,7 +616,7 @@ pub async fn email_and_web_intake(store: &Store) {
     );
 
     // The public web form: validated, linked, rate limited.
-    let points = store.public_service_points().await.unwrap();
+    let points = store.cases().public_service_points().await.unwrap();
     let trd = points
         .iter()
         .find(|p| p.name == "Tesla Service Centre Trondheim")
@@ -564,6 +631,7 @@ pub async fn email_and_web_intake(store: &Store) {
         ..Default::default()
     };
     let e = store
+        .cases()
         .submit_web_inquiry(&bad, "198.51.100.7", t0)
         .await
         .unwrap_err();
@@ -584,10 +652,12 @@ pub async fn email_and_web_intake(store: &Store) {
         ..Default::default()
     };
     let number = store
+        .cases()
         .submit_web_inquiry(&good, "198.51.100.7", t0)
         .await
         .unwrap();
     let inbox = store
+        .cases()
         .inbox(&ingrid.scope, InboxFilter::All, t0)
         .await
         .unwrap();
@@ -603,19 +673,25 @@ pub async fn email_and_web_intake(store: &Store) {
     );
     for _ in 0..4 {
         store
+            .cases()
             .submit_web_inquiry(&good, "198.51.100.7", t0)
             .await
             .unwrap();
     }
     assert!(matches!(
-        store.submit_web_inquiry(&good, "198.51.100.7", t0).await,
+        store
+            .cases()
+            .submit_web_inquiry(&good, "198.51.100.7", t0)
+            .await,
         Err(StoreError::Forbidden(_))
     ));
     store
+        .cases()
         .submit_web_inquiry(&good, "198.51.100.8", t0)
         .await
         .unwrap();
     store
+        .cases()
         .submit_web_inquiry(&good, "198.51.100.7", t0 + Duration::minutes(61))
         .await
         .unwrap();
@@ -623,14 +699,19 @@ pub async fn email_and_web_intake(store: &Store) {
 
 pub async fn triage_suggests_learns_and_counts(store: &Store) {
     use aftersales_domain::i18n::Language;
-    use aftersales_store::triage::{ArticleInput, DecisionInput};
+    use aftersales_store::cases::triage::{ArticleInput, DecisionInput};
     let t0 = datetime!(2026-06-02 08:30 UTC);
     demo::seed(store, t0 - Duration::days(1)).await.unwrap();
     let ingrid = caller(store, "ingrid", t0).await;
     let mut input = phone_case("Skjermen fryser ved rygging", "415 22 333");
     input.symptoms = Some("Berøringsskjermen blir svart og fryser".into());
-    let case = store.create_case(&ingrid.scope, &input, t0).await.unwrap();
+    let case = store
+        .cases()
+        .create_case(&ingrid.scope, &input, t0)
+        .await
+        .unwrap();
     let s = store
+        .cases()
         .triage_suggestions(&ingrid.scope, &case.id, Language::Nb, t0)
         .await
         .unwrap();
@@ -667,6 +748,7 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
         article_id: None,
     };
     let e = store
+        .cases()
         .record_triage(&ingrid.scope, &case.id, &bad, t0)
         .await
         .unwrap_err();
@@ -675,6 +757,7 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
         "{e:?}"
     );
     store
+        .cases()
         .record_triage(
             &ingrid.scope,
             &case.id,
@@ -686,8 +769,13 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
         )
         .await
         .unwrap();
-    let c = store.get_case(&ingrid.scope, &case.id, t0).await.unwrap();
+    let c = store
+        .cases()
+        .get_case(&ingrid.scope, &case.id, t0)
+        .await
+        .unwrap();
     store
+        .cases()
         .set_case_status(
             &ingrid.scope,
             &case.id,
@@ -699,6 +787,7 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
         .unwrap();
     assert_eq!(
         store
+            .cases()
             .article_outcomes(&screen.id, t0 + Duration::days(5))
             .await
             .unwrap()
@@ -707,13 +796,22 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
         "not known before 30 days"
     );
     let later = t0 + Duration::days(31);
-    let o = store.article_outcomes(&screen.id, later).await.unwrap();
+    let o = store
+        .cases()
+        .article_outcomes(&screen.id, later)
+        .await
+        .unwrap();
     assert_eq!((o.settled, o.successes, o.rate_percent), (1, 1, Some(100)));
     // A second customer's identical fix fails: they call again about the same concern.
     let mut input2 = phone_case("Skjermen fryser igjen", "952 88 104");
     input2.symptoms = Some("skjerm svart".into());
-    let c2 = store.create_case(&ingrid.scope, &input2, t0).await.unwrap();
+    let c2 = store
+        .cases()
+        .create_case(&ingrid.scope, &input2, t0)
+        .await
+        .unwrap();
     store
+        .cases()
         .record_triage(
             &ingrid.scope,
             &c2.id,
@@ -726,11 +824,13 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
         .await
         .unwrap();
     let v = store
+        .cases()
         .get_case(&ingrid.scope, &c2.id, t0)
         .await
         .unwrap()
         .version;
     store
+        .cases()
         .set_case_status(
             &ingrid.scope,
             &c2.id,
@@ -741,6 +841,7 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
         .await
         .unwrap();
     store
+        .cases()
         .create_case(
             &ingrid.scope,
             &phone_case("Skjermen er svart igjen", "952 88 104"),
@@ -748,10 +849,15 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
         )
         .await
         .unwrap();
-    let o = store.article_outcomes(&screen.id, later).await.unwrap();
+    let o = store
+        .cases()
+        .article_outcomes(&screen.id, later)
+        .await
+        .unwrap();
     assert_eq!((o.settled, o.successes, o.rate_percent), (2, 1, Some(50)));
     // The KPI over the period: technical cases resolved remotely without a comeback ÷ technical cases.
     let (num, den) = store
+        .cases()
         .remote_resolution_rate(
             &ingrid.scope,
             t0 - Duration::hours(1),
@@ -764,6 +870,7 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
     // The decisions show on the customer's timeline.
     let customer = case.customer.unwrap().id;
     let tl = store
+        .crm()
         .customer_timeline(&ingrid.scope, &customer)
         .await
         .unwrap();
@@ -791,17 +898,20 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
     };
     assert!(matches!(
         store
+            .cases()
             .create_article(&ingrid.scope, &trondheim, &article, t0)
             .await,
         Err(StoreError::Forbidden(_))
     ));
     let kari = caller(store, "kari", t0).await;
     let a = store
+        .cases()
         .create_article(&kari.scope, &trondheim, &article, t0)
         .await
         .unwrap();
     assert_eq!(
         store
+            .cases()
             .get_article(&ingrid.scope, &a.id, Language::Pt)
             .await
             .unwrap()
@@ -814,6 +924,7 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
     };
     assert!(matches!(
         store
+            .cases()
             .create_article(&kari.scope, &trondheim, &bad, t0)
             .await,
         Err(StoreError::Invalid(_))
@@ -834,35 +945,52 @@ pub async fn working_procedures_route_and_hand_off(store: &Store) {
     // A delivery question taken in at Trondheim goes to the customer-care centre, with its SLA.
     let mut input = phone_case("Når blir bilen min levert?", "980 11 223");
     input.category = "delivery".into();
-    let c = store.create_case(&ingrid.scope, &input, t0).await.unwrap();
+    let c = store
+        .cases()
+        .create_case(&ingrid.scope, &input, t0)
+        .await
+        .unwrap();
     assert_eq!(c.organisation.id, care);
     assert_eq!((c.first_response.minutes, c.resolution.minutes), (120, 960));
-    let handoffs = store.case_handoffs(&ingrid.scope, &c.id).await.unwrap();
+    let handoffs = store
+        .cases()
+        .case_handoffs(&ingrid.scope, &c.id)
+        .await
+        .unwrap();
     assert_eq!(handoffs.len(), 1);
     assert!(handoffs[0].rule_id.is_some());
     assert_eq!(handoffs[0].from.label, "Tesla Service Centre Trondheim");
     // The care centre has it in its inbox; Trondheim follows it read-only.
     assert!(store
+        .cases()
         .inbox(&sofie.scope, InboxFilter::All, t0)
         .await
         .unwrap()
         .iter()
         .any(|x| x.id == c.id));
     assert!(!store
+        .cases()
         .inbox(&ingrid.scope, InboxFilter::All, t0)
         .await
         .unwrap()
         .iter()
         .any(|x| x.id == c.id));
     assert_eq!(
-        store.get_case(&ingrid.scope, &c.id, t0).await.unwrap().id,
+        store
+            .cases()
+            .get_case(&ingrid.scope, &c.id, t0)
+            .await
+            .unwrap()
+            .id,
         c.id
     );
     assert!(store
+        .cases()
         .add_case_message(&ingrid.scope, &c.id, "hei", false, t0)
         .await
         .is_err());
     store
+        .cases()
         .add_case_message(
             &sofie.scope,
             &c.id,
@@ -876,10 +1004,15 @@ pub async fn working_procedures_route_and_hand_off(store: &Store) {
     let ana = caller(store, "ana", t0).await;
     let mut pt = phone_case("Ruído ao travar", "935 112 009");
     pt.contact = Some("935 112 009".into());
-    let pc = store.create_case(&ana.scope, &pt, t0).await.unwrap();
+    let pc = store
+        .cases()
+        .create_case(&ana.scope, &pt, t0)
+        .await
+        .unwrap();
     assert_eq!(pc.organisation.label, "Polestar Service Point Lisboa");
     let joao = caller(store, "joao", t0).await;
     assert!(store
+        .cases()
         .inbox(&joao.scope, InboxFilter::All, t0)
         .await
         .unwrap()
@@ -887,11 +1020,12 @@ pub async fn working_procedures_route_and_hand_off(store: &Store) {
         .any(|x| x.id == pc.id));
     let marta = caller(store, "marta", t0).await;
     assert!(matches!(
-        store.get_case(&marta.scope, &pc.id, t0).await,
+        store.cases().get_case(&marta.scope, &pc.id, t0).await,
         Err(StoreError::NotFound)
     ));
     // By hand: only to a party a procedure names.
     let tech = store
+        .cases()
         .create_case(
             &ingrid.scope,
             &phone_case("Spørsmål om levering av deler", "415 22 333"),
@@ -906,6 +1040,7 @@ pub async fn working_procedures_route_and_hand_off(store: &Store) {
         .unwrap()
         .0;
     let e = store
+        .cases()
         .hand_off_case(&ingrid.scope, &tech.id, &porto, None, t0)
         .await
         .unwrap_err();
@@ -914,11 +1049,13 @@ pub async fn working_procedures_route_and_hand_off(store: &Store) {
         "{e:?}"
     );
     let moved = store
+        .cases()
         .hand_off_case(&ingrid.scope, &tech.id, &care, Some("Gjelder levering"), t0)
         .await
         .unwrap();
     assert_eq!(moved.organisation.id, care);
     assert!(store
+        .cases()
         .inbox(&sofie.scope, InboxFilter::All, t0)
         .await
         .unwrap()
@@ -932,11 +1069,13 @@ pub async fn working_procedures_route_and_hand_off(store: &Store) {
         .unwrap()
         .0;
     assert!(store
+        .cases()
         .set_routing_rule(&ingrid.scope, &norway, Category::Invoice, &care, None, t0)
         .await
         .is_err());
     let nora = caller(store, "nora", t0).await;
     let e = store
+        .cases()
         .set_routing_rule(&nora.scope, &norway, Category::Invoice, &porto, None, t0)
         .await
         .unwrap_err();
@@ -945,6 +1084,7 @@ pub async fn working_procedures_route_and_hand_off(store: &Store) {
         "{e:?}"
     );
     let rule = store
+        .cases()
         .set_routing_rule(
             &nora.scope,
             &norway,
@@ -957,11 +1097,17 @@ pub async fn working_procedures_route_and_hand_off(store: &Store) {
         .unwrap();
     assert_eq!(rule.target.label, "Tesla Customer Care Nordics");
     assert_eq!(
-        store.routing_rules(&ingrid.scope).await.unwrap().len(),
+        store
+            .cases()
+            .routing_rules(&ingrid.scope)
+            .await
+            .unwrap()
+            .len(),
         2,
         "Trondheim works under Norway's procedures"
     );
     assert!(store
+        .cases()
         .routing_rules(&marta.scope)
         .await
         .unwrap()
@@ -975,7 +1121,11 @@ pub async fn the_sla_sweep_works_without_anyone_looking(store: &Store) {
     let ingrid = caller(store, "ingrid", t0).await;
     let mut input = phone_case("Dørhåndtak kommer ikke ut", "481 90 554");
     input.priority = "urgent".into();
-    let case = store.create_case(&ingrid.scope, &input, t0).await.unwrap();
+    let case = store
+        .cases()
+        .create_case(&ingrid.scope, &input, t0)
+        .await
+        .unwrap();
     // Urgent: 30 business minutes to the first response. At 15:40 nobody has opened the inbox.
     let n = store
         .cli()
@@ -983,7 +1133,11 @@ pub async fn the_sla_sweep_works_without_anyone_looking(store: &Store) {
         .await
         .unwrap();
     assert!(n >= 1);
-    let events = store.case_events(&ingrid.scope, &case.id).await.unwrap();
+    let events = store
+        .cases()
+        .case_events(&ingrid.scope, &case.id)
+        .await
+        .unwrap();
     assert_eq!(events.iter().filter(|e| e.kind == "breach").count(), 1);
     assert!(events.iter().any(|e| e.kind == "escalated"
         && e.body
@@ -994,7 +1148,11 @@ pub async fn the_sla_sweep_works_without_anyone_looking(store: &Store) {
         .sweep_sla(oslo(datetime!(2026-05-13 15:45)))
         .await
         .unwrap();
-    let events = store.case_events(&ingrid.scope, &case.id).await.unwrap();
+    let events = store
+        .cases()
+        .case_events(&ingrid.scope, &case.id)
+        .await
+        .unwrap();
     assert_eq!(
         events.iter().filter(|e| e.kind == "breach").count(),
         1,

@@ -14,6 +14,7 @@ const T0: OffsetDateTime = datetime!(2026-11-21 09:00 UTC);
 
 async fn caller(store: &Store, username: &str) -> Caller {
     let s = store
+        .auth()
         .login(
             username,
             demo::DEMO_PASSWORD,
@@ -24,6 +25,7 @@ async fn caller(store: &Store, username: &str) -> Caller {
         .await
         .unwrap();
     store
+        .auth()
         .resolve_session(&s.raw_id, T0, &LoginPolicy::default())
         .await
         .unwrap()
@@ -67,6 +69,7 @@ pub async fn customers_are_validated_and_shared_within_the_market(store: &Store)
     let ingrid = caller(store, "ingrid").await;
     let new = NewCustomer::parse(&person("Kari Testesen", "912 34 567", "NO")).unwrap();
     let c = store
+        .crm()
         .create_customer(&ingrid.scope, None, &new, T0)
         .await
         .unwrap();
@@ -85,7 +88,12 @@ pub async fn customers_are_validated_and_shared_within_the_market(store: &Store)
     for who in ["lars", "kari", "ole", "mats", "nora", "emily", "sofie"] {
         let w = caller(store, who).await;
         assert_eq!(
-            store.get_customer(&w.scope, &c.id).await.unwrap().name,
+            store
+                .crm()
+                .get_customer(&w.scope, &c.id)
+                .await
+                .unwrap()
+                .name,
             "Kari Testesen",
             "{who}"
         );
@@ -94,13 +102,14 @@ pub async fn customers_are_validated_and_shared_within_the_market(store: &Store)
         let w = caller(store, who).await;
         assert!(
             matches!(
-                store.get_customer(&w.scope, &c.id).await,
+                store.crm().get_customer(&w.scope, &c.id).await,
                 Err(StoreError::NotFound)
             ),
             "{who}"
         );
         assert!(
             !store
+                .crm()
                 .list_customers(&w.scope, None, 200)
                 .await
                 .unwrap()
@@ -114,6 +123,7 @@ pub async fn customers_are_validated_and_shared_within_the_market(store: &Store)
     let mats = caller(store, "mats").await;
     assert!(matches!(
         store
+            .crm()
             .update_customer(&mats.scope, &c.id, &new, c.version, T0)
             .await,
         Err(StoreError::Forbidden(_))
@@ -161,6 +171,7 @@ pub async fn customers_are_validated_and_shared_within_the_market(store: &Store)
         ..Default::default()
     };
     let tt = store
+        .crm()
         .create_customer(
             &ingrid.scope,
             None,
@@ -171,6 +182,7 @@ pub async fn customers_are_validated_and_shared_within_the_market(store: &Store)
         .unwrap();
     assert_eq!(tt.org_number.as_deref(), Some("988077917"));
     let tt = store
+        .crm()
         .add_contact(
             &ingrid.scope,
             &tt.id,
@@ -186,6 +198,7 @@ pub async fn customers_are_validated_and_shared_within_the_market(store: &Store)
     let mut edit = person("Kari Testesen", "+47 912 34 568", "NO");
     edit.preferred_channel = "email".into();
     let updated = store
+        .crm()
         .update_customer(
             &ingrid.scope,
             &c.id,
@@ -198,6 +211,7 @@ pub async fn customers_are_validated_and_shared_within_the_market(store: &Store)
     assert_eq!(updated.phone.as_deref(), Some("+4791234568"));
     assert!(matches!(
         store
+            .crm()
             .update_customer(
                 &ingrid.scope,
                 &c.id,
@@ -213,6 +227,7 @@ pub async fn customers_are_validated_and_shared_within_the_market(store: &Store)
     let mut cursor: Option<String> = None;
     loop {
         let page = store
+            .crm()
             .list_customers(&ingrid.scope, cursor.as_deref(), 3)
             .await
             .unwrap();
@@ -235,6 +250,7 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
     demo::seed(store, T0).await.unwrap();
     let ingrid = caller(store, "ingrid").await;
     let c = store
+        .crm()
         .create_customer(
             &ingrid.scope,
             None,
@@ -251,6 +267,7 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
         owner_customer_id: Some(c.id.clone()),
     };
     let v = store
+        .crm()
         .create_vehicle(&ingrid.scope, None, &input, T0)
         .await
         .unwrap();
@@ -271,6 +288,7 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
     assert_eq!(
         rules(
             &store
+                .crm()
                 .create_vehicle(&ingrid.scope, None, &input, T0)
                 .await
                 .unwrap_err()
@@ -286,6 +304,7 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
     assert_eq!(
         rules(
             &store
+                .crm()
                 .create_vehicle(&ingrid.scope, None, &bad, T0)
                 .await
                 .unwrap_err()
@@ -302,6 +321,7 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
         ..Default::default()
     };
     let w = store
+        .crm()
         .create_vehicle(&ingrid.scope, None, &other, T0)
         .await
         .unwrap();
@@ -309,7 +329,11 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
         (w.check_digit, w.brand.as_deref()),
         (CheckDigit::Mismatch, None)
     );
-    let decoded = store.decode_vin("LPSED3KA1NL075645", 2026).await.unwrap();
+    let decoded = store
+        .crm()
+        .decode_vin("LPSED3KA1NL075645", 2026)
+        .await
+        .unwrap();
     assert_eq!(
         (decoded.model.as_deref(), decoded.model_year),
         (Some("Polestar 2"), Some(2022))
@@ -317,16 +341,19 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
 
     // Odometer never goes backwards without a recorded reason.
     let v = store
+        .crm()
         .record_odometer(&ingrid.scope, &v.id, 12_500, "service visit", None, T0)
         .await
         .unwrap();
     assert_eq!(v.odometer[0].km, 12_500);
     let e = store
+        .crm()
         .record_odometer(&ingrid.scope, &v.id, 1_250, "service visit", None, T0)
         .await
         .unwrap_err();
     assert_eq!(rules(&e), vec![("reason".into(), Rule::Required)]);
     let v = store
+        .crm()
         .record_odometer(
             &ingrid.scope,
             &v.id,
@@ -344,6 +371,7 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
 
     // A sale: the new owner from a date, the old ownership ends the day before.
     let buyer = store
+        .crm()
         .create_customer(
             &ingrid.scope,
             None,
@@ -353,11 +381,13 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
         .await
         .unwrap();
     let e = store
+        .crm()
         .transfer_vehicle(&ingrid.scope, &v.id, &buyer.id, "2023-01-01", T0)
         .await
         .unwrap_err();
     assert_eq!(rules(&e), vec![("from_date".into(), Rule::NotAllowed)]);
     let v = store
+        .crm()
         .transfer_vehicle(&ingrid.scope, &v.id, &buyer.id, "2025-06-01", T0)
         .await
         .unwrap();
@@ -371,17 +401,26 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
     );
     assert_eq!(v.owners[1].to_date.as_deref(), Some("2025-05-31"));
     assert_eq!(
-        store.vehicles_of(&ingrid.scope, &c.id).await.unwrap().len(),
+        store
+            .crm()
+            .vehicles_of(&ingrid.scope, &c.id)
+            .await
+            .unwrap()
+            .len(),
         1,
         "the history stays with the first owner too"
     );
     // Another market cannot see the car.
     let marta = caller(store, "marta").await;
     assert!(matches!(
-        store.get_vehicle(&marta.scope, &v.id).await,
+        store.crm().get_vehicle(&marta.scope, &v.id).await,
         Err(StoreError::NotFound)
     ));
-    let timeline = store.vehicle_timeline(&ingrid.scope, &v.id).await.unwrap();
+    let timeline = store
+        .crm()
+        .vehicle_timeline(&ingrid.scope, &v.id)
+        .await
+        .unwrap();
     let kinds: Vec<&str> = timeline.iter().map(|t| t.kind.as_str()).collect();
     assert_eq!(
         kinds,
@@ -395,16 +434,19 @@ pub async fn consents_decide_what_may_be_sent(store: &Store) {
     let mut input = person("João Silva Ferreira", "912 345 678", "PT");
     input.nif = Some("123456789".into());
     let c = store
+        .crm()
         .create_customer(&joao.scope, None, &NewCustomer::parse(&input).unwrap(), T0)
         .await
         .unwrap();
     assert_eq!(c.phone.as_deref(), Some("+351912345678"));
     // Service messages need no marketing consent; marketing needs one.
     assert!(store
+        .crm()
         .may_contact(&joao.scope, &c.id, Purpose::Service, Channel::Sms)
         .await
         .unwrap());
     assert!(!store
+        .crm()
         .may_contact(&joao.scope, &c.id, Purpose::Marketing, Channel::Email)
         .await
         .unwrap());
@@ -416,15 +458,18 @@ pub async fn consents_decide_what_may_be_sent(store: &Store) {
         wording: "Aceito receber novidades da Polestar por e-mail.".into(),
     };
     store
+        .crm()
         .record_consent(&joao.scope, &c.id, &give, T0)
         .await
         .unwrap();
     assert!(store
+        .crm()
         .may_contact(&joao.scope, &c.id, Purpose::Marketing, Channel::Email)
         .await
         .unwrap());
     assert!(
         !store
+            .crm()
             .may_contact(&joao.scope, &c.id, Purpose::Marketing, Channel::Sms)
             .await
             .unwrap(),
@@ -437,14 +482,16 @@ pub async fn consents_decide_what_may_be_sent(store: &Store) {
         ..give.clone()
     };
     store
+        .crm()
         .record_consent(&joao.scope, &c.id, &withdraw, T0 + time::Duration::days(3))
         .await
         .unwrap();
     assert!(!store
+        .crm()
         .may_contact(&joao.scope, &c.id, Purpose::Marketing, Channel::Email)
         .await
         .unwrap());
-    let history = store.consents(&joao.scope, &c.id).await.unwrap();
+    let history = store.crm().consents(&joao.scope, &c.id).await.unwrap();
     assert_eq!(
         history.len(),
         2,
@@ -463,10 +510,12 @@ pub async fn consents_decide_what_may_be_sent(store: &Store) {
         wording: "Prefers no SMS at all.".into(),
     };
     store
+        .crm()
         .record_consent(&joao.scope, &c.id, &no_sms, T0)
         .await
         .unwrap();
     assert!(!store
+        .crm()
         .may_contact(&joao.scope, &c.id, Purpose::Service, Channel::Sms)
         .await
         .unwrap());
@@ -480,6 +529,7 @@ pub async fn consents_decide_what_may_be_sent(store: &Store) {
     assert_eq!(
         rules(
             &store
+                .crm()
                 .record_consent(&joao.scope, &c.id, &bad, T0)
                 .await
                 .unwrap_err()
@@ -497,6 +547,7 @@ pub async fn search_finds_by_every_handle_within_reach(store: &Store) {
     demo::seed(store, T0).await.unwrap();
     let ingrid = caller(store, "ingrid").await;
     let c = store
+        .crm()
         .create_customer(
             &ingrid.scope,
             None,
@@ -512,11 +563,13 @@ pub async fn search_finds_by_every_handle_within_reach(store: &Store) {
         ..Default::default()
     };
     let v = store
+        .crm()
         .create_vehicle(&ingrid.scope, None, &v, T0)
         .await
         .unwrap();
     let joao = caller(store, "joao").await;
     let pc = store
+        .crm()
         .create_customer(
             &joao.scope,
             None,
@@ -529,6 +582,7 @@ pub async fn search_finds_by_every_handle_within_reach(store: &Store) {
         let store = store.clone();
         async move {
             store
+                .crm()
                 .search_crm(&who.scope, q, 20)
                 .await
                 .unwrap()
@@ -572,6 +626,7 @@ pub async fn search_finds_by_every_handle_within_reach(store: &Store) {
     assert!(find(joao.clone(), "ingeborg").await.is_empty());
     assert!(
         store
+            .crm()
             .search_crm(&ingrid.scope, "*:&|!()", 20)
             .await
             .unwrap()
@@ -584,6 +639,7 @@ pub async fn timeline_and_gdpr_export_and_erasure(store: &Store) {
     demo::seed(store, T0).await.unwrap();
     let ingrid = caller(store, "ingrid").await;
     let c = store
+        .crm()
         .create_customer(
             &ingrid.scope,
             None,
@@ -593,6 +649,7 @@ pub async fn timeline_and_gdpr_export_and_erasure(store: &Store) {
         .await
         .unwrap();
     let v = store
+        .crm()
         .create_vehicle(
             &ingrid.scope,
             None,
@@ -612,6 +669,7 @@ pub async fn timeline_and_gdpr_export_and_erasure(store: &Store) {
         vehicle_id: Some(v.id.clone()),
     };
     store
+        .crm()
         .add_timeline_entry(&ingrid.scope, &c.id, &call, T0 + time::Duration::minutes(5))
         .await
         .unwrap();
@@ -624,6 +682,7 @@ pub async fn timeline_and_gdpr_export_and_erasure(store: &Store) {
     assert_eq!(
         rules(
             &store
+                .crm()
                 .add_timeline_entry(&ingrid.scope, &c.id, &bad, T0)
                 .await
                 .unwrap_err()
@@ -634,7 +693,11 @@ pub async fn timeline_and_gdpr_export_and_erasure(store: &Store) {
             ("vehicle_id".into(), Rule::Unknown)
         ]
     );
-    let t = store.customer_timeline(&ingrid.scope, &c.id).await.unwrap();
+    let t = store
+        .crm()
+        .customer_timeline(&ingrid.scope, &c.id)
+        .await
+        .unwrap();
     assert_eq!(
         t.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
         vec!["call", "vehicle-added", "customer-created"]
@@ -642,6 +705,7 @@ pub async fn timeline_and_gdpr_export_and_erasure(store: &Store) {
     assert_eq!(t[0].actor.as_deref(), Some("Ingrid Solberg"));
 
     let export = store
+        .gdpr()
         .export_customer(&ingrid.scope, &c.id, T0)
         .await
         .unwrap();
@@ -650,29 +714,37 @@ pub async fn timeline_and_gdpr_export_and_erasure(store: &Store) {
     assert_eq!(export["timeline"].as_array().unwrap().len(), 3);
 
     let erased = store
+        .gdpr()
         .erase_customer(&ingrid.scope, &c.id, T0 + time::Duration::days(1))
         .await
         .unwrap();
     assert!(erased.name.starts_with("Erased customer ") && erased.erased_at.is_some());
     assert!(erased.phone.is_none() && erased.email.is_none() && erased.city.is_none());
     assert!(store
+        .crm()
         .search_crm(&ingrid.scope, "berit", 10)
         .await
         .unwrap()
         .is_empty());
     // The vehicle keeps its history; notes lose their free text.
-    let v = store.get_vehicle(&ingrid.scope, &v.id).await.unwrap();
+    let v = store.crm().get_vehicle(&ingrid.scope, &v.id).await.unwrap();
     assert_eq!(v.owners[0].customer_id, c.id);
-    let t = store.customer_timeline(&ingrid.scope, &c.id).await.unwrap();
+    let t = store
+        .crm()
+        .customer_timeline(&ingrid.scope, &c.id)
+        .await
+        .unwrap();
     assert_eq!(t[0].kind, "erased");
     assert!(t.iter().all(|e| e.body.is_none()));
     assert!(!store
+        .crm()
         .may_contact(&ingrid.scope, &c.id, Purpose::Service, Channel::Email)
         .await
         .unwrap());
     let again = NewCustomer::parse(&person("Berit Lie", "95555555", "NO")).unwrap();
     assert!(matches!(
         store
+            .crm()
             .update_customer(&ingrid.scope, &c.id, &again, erased.version, T0)
             .await,
         Err(StoreError::Invalid(_))

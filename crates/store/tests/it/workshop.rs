@@ -16,6 +16,7 @@ use time::{Duration, OffsetDateTime};
 
 pub(crate) async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
     let s = store
+        .auth()
         .login(
             username,
             demo::DEMO_PASSWORD,
@@ -26,6 +27,7 @@ pub(crate) async fn caller(store: &Store, username: &str, now: OffsetDateTime) -
         .await
         .unwrap();
     store
+        .auth()
         .resolve_session(&s.raw_id, now, &LoginPolicy::default())
         .await
         .unwrap()
@@ -47,6 +49,7 @@ async fn setup(store: &Store) -> (OffsetDateTime, String, String) {
         .0;
     let ingrid = caller(store, "ingrid", t0).await;
     let hits = store
+        .crm()
         .search_crm(&ingrid.scope, "Kari Nordmann", 5)
         .await
         .unwrap();
@@ -76,6 +79,7 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
     let ingrid = caller(store, "ingrid", t0).await;
     let day = date!(2026 - 11 - 23);
     let a = store
+        .workshop()
         .availability(
             &ingrid.scope,
             &trd,
@@ -98,6 +102,7 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
     );
     // High-voltage work: only Ole holds a valid certificate (Sindre's expired).
     let hv = store
+        .workshop()
         .availability(
             &ingrid.scope,
             &trd,
@@ -119,6 +124,7 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
     );
     // Saturday: closed. An unknown operation names the field.
     let sat = store
+        .workshop()
         .availability(
             &ingrid.scope,
             &trd,
@@ -131,6 +137,7 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
         .unwrap();
     assert_eq!(sat.reason, Some(NoSlotReason::Closed));
     match store
+        .workshop()
         .availability(
             &ingrid.scope,
             &trd,
@@ -147,6 +154,7 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
     // Two technicians and two lift bays: two bookings at 08:00, not three.
     for _ in 0..2 {
         store
+            .workshop()
             .book_appointment(
                 &ingrid.scope,
                 &booking(&trd, &kari, &["SRV-ANNUAL"], "2026-11-23T08:00:00+01:00"),
@@ -156,6 +164,7 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
             .unwrap();
     }
     let third = store
+        .workshop()
         .book_appointment(
             &ingrid.scope,
             &booking(&trd, &kari, &["SRV-ANNUAL"], "2026-11-23T08:00:00+01:00"),
@@ -164,6 +173,7 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
         .await;
     assert!(matches!(third, Err(StoreError::Taken(_))), "{third:?}");
     let after = store
+        .workshop()
         .availability(
             &ingrid.scope,
             &trd,
@@ -180,6 +190,7 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
         .all(|s| s.starts_at >= oslo(datetime!(2026-11-23 09:00))));
     // Mobile service: Ole drives out, with 30 minutes' travel each way inside his shift.
     let mobile = store
+        .workshop()
         .availability(
             &ingrid.scope,
             &trd,
@@ -200,8 +211,13 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
         .all(|s| s.technician.as_deref() == Some("Ole Berg")));
     let mut m = booking(&trd, &kari, &["WIPER"], "2026-11-24T08:00:00+01:00");
     m.kind = "mobile".into();
-    let b = store.book_appointment(&ingrid.scope, &m, t0).await.unwrap();
+    let b = store
+        .workshop()
+        .book_appointment(&ingrid.scope, &m, t0)
+        .await
+        .unwrap();
     let ro = store
+        .workshop()
         .repair_order(&ingrid.scope, &b.repair_order_id)
         .await
         .unwrap();
@@ -216,6 +232,7 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
     );
     // Bad input names the field; a foreign service point is not found.
     match store
+        .workshop()
         .book_appointment(
             &ingrid.scope,
             &booking(&trd, &kari, &["SRV-ANNUAL"], "2026-11-23T08:05:00+01:00"),
@@ -234,6 +251,7 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
         .0;
     assert!(matches!(
         store
+            .workshop()
             .availability(
                 &ingrid.scope,
                 &lisboa,
@@ -259,7 +277,10 @@ pub async fn fifty_parallel_bookings_of_the_last_slot_make_one(store: &Store) {
             booking(&trd, &kari, &["HV-DIAG"], "2026-11-23T10:00:00+01:00"),
         );
         tasks.push(tokio::spawn(async move {
-            store.book_appointment(&ingrid.scope, &input, t0).await
+            store
+                .workshop()
+                .book_appointment(&ingrid.scope, &input, t0)
+                .await
         }));
     }
     let mut ok = 0;
@@ -272,6 +293,7 @@ pub async fn fifty_parallel_bookings_of_the_last_slot_make_one(store: &Store) {
     }
     assert_eq!(ok, 1);
     let day = store
+        .workshop()
         .day_board(&ingrid.scope, &trd, date!(2026 - 11 - 23))
         .await
         .unwrap();
@@ -282,6 +304,7 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
     let (t0, trd, kari) = setup(store).await;
     let ingrid = caller(store, "ingrid", t0).await;
     let b = store
+        .workshop()
         .book_appointment(
             &ingrid.scope,
             &booking(&trd, &kari, &["DIAG"], "2026-11-23T09:00:00+01:00"),
@@ -291,6 +314,7 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         .unwrap();
     assert!(b.repair_order_number.starts_with("RO-2026-"));
     let ro = store
+        .workshop()
         .repair_order(&ingrid.scope, &b.repair_order_id)
         .await
         .unwrap();
@@ -302,7 +326,11 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
     );
     assert_eq!(ro.jobs[0].lines[0].total.amount, "725.00"); // 0.5 h × 1 450.00
                                                             // The booking mail carries the calendar file; SMS too (market default rules).
-    let msgs = store.ro_messages(&ingrid.scope, &ro.id).await.unwrap();
+    let msgs = store
+        .workshop()
+        .ro_messages(&ingrid.scope, &ro.id)
+        .await
+        .unwrap();
     assert_eq!(
         msgs.iter().map(|m| m.channel.as_str()).collect::<Vec<_>>(),
         vec!["email", "sms"]
@@ -316,15 +344,18 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
     );
     // Only allowed transitions, guarded by version.
     let bad = store
+        .workshop()
         .set_ro_status(&ingrid.scope, &ro.id, RoStatus::Ready, ro.version, t0)
         .await;
     assert!(matches!(bad, Err(StoreError::Invalid(_))));
     let ro = store
+        .workshop()
         .set_ro_status(&ingrid.scope, &ro.id, RoStatus::CheckedIn, ro.version, t0)
         .await
         .unwrap();
     assert!(matches!(
         store
+            .workshop()
             .set_ro_status(
                 &ingrid.scope,
                 &ro.id,
@@ -336,11 +367,13 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         Err(StoreError::Conflict { .. })
     ));
     let mut ro = store
+        .workshop()
         .set_ro_status(&ingrid.scope, &ro.id, RoStatus::Diagnosing, ro.version, t0)
         .await
         .unwrap();
     // Found: a worn coolant pump. Added work paid by the customer waits for approval.
     ro = store
+        .workshop()
         .add_job(
             &ingrid.scope,
             &ro.id,
@@ -356,6 +389,7 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
     let job = ro.jobs[1].clone();
     assert_eq!(job.approval, Approval::Pending);
     ro = store
+        .workshop()
         .add_line(
             &ingrid.scope,
             &ro.id,
@@ -370,6 +404,7 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         .await
         .unwrap();
     ro = store
+        .workshop()
         .add_line(
             &ingrid.scope,
             &ro.id,
@@ -388,6 +423,7 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
     assert!(j.lines[1].backordered, "no pump in stock");
     assert_eq!(j.estimate.amount, "10380.00"); // 2.4 h × 1 450 + 6 900
     match store
+        .workshop()
         .add_line(
             &ingrid.scope,
             &ro.id,
@@ -409,6 +445,7 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
     let sindre = caller(store, "sindre", t0).await;
     let ole = caller(store, "ole", t0).await;
     match store
+        .workshop()
         .assign_technician(&ingrid.scope, &ro.id, &job.id, sindre.scope.user_id(), t0)
         .await
     {
@@ -425,6 +462,7 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         other => panic!("{other:?}"),
     }
     match store
+        .workshop()
         .assign_technician(&ingrid.scope, &ro.id, &job.id, ingrid.scope.user_id(), t0)
         .await
     {
@@ -432,12 +470,14 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         other => panic!("{other:?}"),
     }
     ro = store
+        .workshop()
         .assign_technician(&ingrid.scope, &ro.id, &job.id, ole.scope.user_id(), t0)
         .await
         .unwrap();
     assert_eq!(ro.jobs[1].technician.as_ref().unwrap().label, "Ole Berg");
     // Waiting for approval: the customer decides on the status page.
     ro = store
+        .workshop()
         .set_ro_status(
             &ingrid.scope,
             &ro.id,
@@ -448,29 +488,36 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         .await
         .unwrap();
     let token = ro.status_page.trim_start_matches("/s/").to_string();
-    let page = store.status_page(&token).await.unwrap();
+    let page = store.public().status_page(&token).await.unwrap();
     assert_eq!(
         (page.status, page.language),
         (RoStatus::WaitingApproval, Language::Nb)
     );
     assert_eq!(page.jobs[1].approval, Approval::Pending);
     assert!(store
+        .public()
         .status_page("not-a-real-token-at-all-xx")
         .await
         .is_err());
     let t1 = t0 + Duration::minutes(20);
     store
+        .public()
         .decide_on_status_page(&token, &job.id, true, t1)
         .await
         .unwrap();
     assert!(
         store
+            .public()
             .decide_on_status_page(&token, &job.id, false, t1)
             .await
             .is_err(),
         "decided once"
     );
-    let ro = store.repair_order(&ingrid.scope, &ro.id).await.unwrap();
+    let ro = store
+        .workshop()
+        .repair_order(&ingrid.scope, &ro.id)
+        .await
+        .unwrap();
     assert_eq!(
         (
             ro.jobs[1].approval,
@@ -481,24 +528,29 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
     );
     // Repair with clocking: only the assigned technician clocks on.
     let mut ro = store
+        .workshop()
         .set_ro_status(&ingrid.scope, &ro.id, RoStatus::InRepair, ro.version, t1)
         .await
         .unwrap();
     assert!(store
+        .workshop()
         .clock_on(&sindre.scope, &ro.id, &job.id, t1)
         .await
         .is_err());
     store
+        .workshop()
         .clock_on(&ole.scope, &ro.id, &job.id, t1)
         .await
         .unwrap();
     ro = store
+        .workshop()
         .clock_off(&ole.scope, &ro.id, &job.id, t1 + Duration::minutes(120))
         .await
         .unwrap();
     assert_eq!(ro.jobs[1].clocked_minutes, 120);
     assert_eq!(ro.efficiency_percent, Some(145)); // (0.5 + 2.4) h sold ÷ 2 h clocked
     ro = store
+        .workshop()
         .update_job(
             &ingrid.scope,
             &ro.id,
@@ -523,6 +575,7 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         RoStatus::Delivered,
     ] {
         ro = store
+            .workshop()
             .set_ro_status(
                 &ingrid.scope,
                 &ro.id,
@@ -534,6 +587,7 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
             .unwrap();
     }
     assert!(store
+        .workshop()
         .add_job(
             &ingrid.scope,
             &ro.id,
@@ -547,7 +601,11 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         .await
         .is_err());
     // Messages: booked, checked-in, waiting-approval, ready by e-mail and SMS where the rules say.
-    let msgs = store.ro_messages(&ingrid.scope, &ro.id).await.unwrap();
+    let msgs = store
+        .workshop()
+        .ro_messages(&ingrid.scope, &ro.id)
+        .await
+        .unwrap();
     let events: Vec<(String, String)> = msgs
         .iter()
         .map(|m| (m.event.clone(), m.channel.clone()))
@@ -582,7 +640,11 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         .next()
         .unwrap()
         .to_string();
-    match store.answer_survey(&stoken, "6", "11", "", t1).await {
+    match store
+        .public()
+        .answer_survey(&stoken, "6", "11", "", t1)
+        .await
+    {
         Err(StoreError::Invalid(e)) => assert_eq!(
             e.0.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
             vec!["csat", "nps"]
@@ -590,14 +652,16 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         other => panic!("{other:?}"),
     }
     store
+        .public()
         .answer_survey(&stoken, "5", "9", "Rask og hyggelig", t1)
         .await
         .unwrap();
     assert!(store
+        .public()
         .answer_survey(&stoken, "4", "8", "", t1)
         .await
         .is_err());
-    assert!(store.survey(&stoken).await.unwrap().answered);
+    assert!(store.public().survey(&stoken).await.unwrap().answered);
 }
 
 pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
@@ -612,6 +676,7 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         .0;
     // The market turns booking SMS off and words its own booking mail.
     store
+        .notify()
         .set_notification_rule(
             &nora.scope,
             &tesla_no,
@@ -623,6 +688,7 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         .await
         .unwrap();
     match store
+        .notify()
         .set_notification_template(
             &nora.scope,
             &tesla_no,
@@ -639,6 +705,7 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         other => panic!("{other:?}"),
     }
     store
+        .notify()
         .set_notification_template(
             &nora.scope,
             &tesla_no,
@@ -653,6 +720,7 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         .unwrap();
     assert!(matches!(
         store
+            .notify()
             .set_notification_rule(
                 &ingrid.scope,
                 &tesla_no,
@@ -665,6 +733,7 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         Err(StoreError::Forbidden(_)) | Err(StoreError::NotFound)
     ));
     let b = store
+        .workshop()
         .book_appointment(
             &ingrid.scope,
             &booking(&trd, &kari, &["WIPER"], "2026-11-23T13:00:00+01:00"),
@@ -673,6 +742,7 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         .await
         .unwrap();
     let msgs = store
+        .workshop()
         .ro_messages(&ingrid.scope, &b.repair_order_id)
         .await
         .unwrap();
@@ -681,6 +751,7 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
     assert_eq!(msgs[0].body, "Vi ses mandag 23. november 2026 kl. 13:00.");
     // Kari refuses service SMS: the ready SMS is recorded as skipped, with the reason.
     store
+        .crm()
         .record_consent(
             &ingrid.scope,
             &kari,
@@ -696,6 +767,7 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         .await
         .unwrap();
     let mut ro = store
+        .workshop()
         .repair_order(&ingrid.scope, &b.repair_order_id)
         .await
         .unwrap();
@@ -706,11 +778,16 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         RoStatus::Ready,
     ] {
         ro = store
+            .workshop()
             .set_ro_status(&ingrid.scope, &ro.id, s, ro.version, t0)
             .await
             .unwrap();
     }
-    let msgs = store.ro_messages(&ingrid.scope, &ro.id).await.unwrap();
+    let msgs = store
+        .workshop()
+        .ro_messages(&ingrid.scope, &ro.id)
+        .await
+        .unwrap();
     let sms = msgs
         .iter()
         .find(|m| m.event == "ro-ready" && m.channel == "sms")
@@ -718,7 +795,11 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
     assert_eq!(sms.status, "skipped");
     assert!(sms.last_error.as_deref().unwrap().contains("declined"));
     // Quiet hours: an SMS written at 22:30 waits for 08:00 (another customer, who allows SMS).
-    let hits = store.search_crm(&ingrid.scope, "Ola", 5).await.unwrap();
+    let hits = store
+        .crm()
+        .search_crm(&ingrid.scope, "Ola", 5)
+        .await
+        .unwrap();
     let other = hits
         .iter()
         .find(|h| h.kind == "customer")
@@ -727,6 +808,7 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         .clone();
     let late = oslo(datetime!(2026-11-23 22:30));
     let b2 = store
+        .workshop()
         .book_appointment(
             &ingrid.scope,
             &booking(&trd, &other, &["WIPER"], "2026-11-24T13:00:00+01:00"),
@@ -735,6 +817,7 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         .await
         .unwrap();
     let mut ro2 = store
+        .workshop()
         .repair_order(&ingrid.scope, &b2.repair_order_id)
         .await
         .unwrap();
@@ -745,11 +828,16 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         RoStatus::Ready,
     ] {
         ro2 = store
+            .workshop()
             .set_ro_status(&ingrid.scope, &ro2.id, s, ro2.version, late)
             .await
             .unwrap();
     }
-    let m2 = store.ro_messages(&ingrid.scope, &ro2.id).await.unwrap();
+    let m2 = store
+        .workshop()
+        .ro_messages(&ingrid.scope, &ro2.id)
+        .await
+        .unwrap();
     let sms2 = m2
         .iter()
         .find(|m| m.event == "ro-ready" && m.channel == "sms")
@@ -796,17 +884,26 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         at += Duration::hours(12);
     }
     assert!(dead);
-    let dead_list = store.outbox(&nora.scope, Some("dead")).await.unwrap();
+    let dead_list = store
+        .notify()
+        .outbox(&nora.scope, Some("dead"))
+        .await
+        .unwrap();
     assert!(dead_list.iter().any(|m| m.id == job.id && m.attempts == 6));
     assert!(
         store
+            .notify()
             .outbox(&ingrid.scope, Some("dead"))
             .await
             .unwrap()
             .is_empty(),
         "advisors do not manage the outbox"
     );
-    store.retry_outbox(&nora.scope, &job.id, at).await.unwrap();
+    store
+        .notify()
+        .retry_outbox(&nora.scope, &job.id, at)
+        .await
+        .unwrap();
     let again = store
         .cli()
         .claim_outbox(&[MessageChannel::Sms], at, 50)
@@ -815,6 +912,7 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
     assert!(again.iter().any(|j| j.id == job.id));
     store.cli().outbox_sent(&job.id, at).await.unwrap();
     assert!(store
+        .notify()
         .outbox(&nora.scope, Some("sent"))
         .await
         .unwrap()
@@ -829,8 +927,13 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
     // A technician asked for by name gets the slot even when the other is less loaded.
     let mut b = booking(&trd, &kari, &["DIAG"], "2026-11-23T12:00:00+01:00");
     b.technician_id = Some(sindre.scope.user_id().to_string());
-    let booked = store.book_appointment(&ingrid.scope, &b, t0).await.unwrap();
+    let booked = store
+        .workshop()
+        .book_appointment(&ingrid.scope, &b, t0)
+        .await
+        .unwrap();
     let mut ro = store
+        .workshop()
         .repair_order(&ingrid.scope, &booked.repair_order_id)
         .await
         .unwrap();
@@ -841,6 +944,7 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
     // A far-future day is refused, not a crash.
     assert!(matches!(
         store
+            .workshop()
             .availability(
                 &ingrid.scope,
                 &trd,
@@ -854,6 +958,7 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
     ));
     // Another customer's car cannot be booked on Kari.
     let ola = store
+        .crm()
         .search_crm(&ingrid.scope, "Ola Hansen", 5)
         .await
         .unwrap();
@@ -863,17 +968,22 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
         .unwrap()
         .id
         .clone();
-    let car = store.vehicles_of(&ingrid.scope, &ola).await.unwrap()[0]
+    let car = store.crm().vehicles_of(&ingrid.scope, &ola).await.unwrap()[0]
         .id
         .clone();
     let mut wrong = booking(&trd, &kari, &["DIAG"], "2026-11-23T13:00:00+01:00");
     wrong.vehicle_id = Some(car);
-    match store.book_appointment(&ingrid.scope, &wrong, t0).await {
+    match store
+        .workshop()
+        .book_appointment(&ingrid.scope, &wrong, t0)
+        .await
+    {
         Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "vehicle_id"),
         other => panic!("{other:?}"),
     }
     for s in [RoStatus::CheckedIn, RoStatus::Diagnosing] {
         ro = store
+            .workshop()
             .set_ro_status(&ingrid.scope, &ro.id, s, ro.version, t0)
             .await
             .unwrap();
@@ -881,11 +991,13 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
     // Sindre holds the diagnosis job; high-voltage work cannot be slipped onto it.
     let job1 = ro.jobs[0].id.clone();
     store
+        .workshop()
         .assign_technician(&ingrid.scope, &ro.id, &job1, sindre.scope.user_id(), t0)
         .await
         .unwrap();
     assert!(matches!(
         store
+            .workshop()
             .add_line(
                 &ingrid.scope,
                 &ro.id,
@@ -902,6 +1014,7 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
     ));
     // Added work waiting for the customer blocks finishing the car.
     ro = store
+        .workshop()
         .add_job(
             &ingrid.scope,
             &ro.id,
@@ -916,6 +1029,7 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
         .unwrap();
     let job2 = ro.jobs[1].id.clone();
     ro = store
+        .workshop()
         .add_line(
             &ingrid.scope,
             &ro.id,
@@ -930,11 +1044,13 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
         .await
         .unwrap();
     ro = store
+        .workshop()
         .set_ro_status(&ingrid.scope, &ro.id, RoStatus::InRepair, ro.version, t0)
         .await
         .unwrap();
     assert!(matches!(
         store
+            .workshop()
             .set_ro_status(
                 &ingrid.scope,
                 &ro.id,
@@ -946,11 +1062,13 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
         Err(StoreError::Invalid(_))
     ));
     ro = store
+        .workshop()
         .decide_job(&ingrid.scope, &ro.id, &job2, true, t0)
         .await
         .unwrap();
     // The approved estimate grows: the customer decides again.
     ro = store
+        .workshop()
         .add_line(
             &ingrid.scope,
             &ro.id,
@@ -966,6 +1084,7 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
         .unwrap();
     assert_eq!(ro.jobs[1].approval, Approval::Pending);
     ro = store
+        .workshop()
         .decide_job(&ingrid.scope, &ro.id, &job2, true, t0)
         .await
         .unwrap();
@@ -976,12 +1095,14 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
         RoStatus::Closed,
     ] {
         ro = store
+            .workshop()
             .set_ro_status(&ingrid.scope, &ro.id, s, ro.version, t0)
             .await
             .unwrap();
     }
     // Consent withdrawn after the survey was written: it is not sent.
     store
+        .crm()
         .record_consent(
             &ingrid.scope,
             &kari,
@@ -1001,16 +1122,25 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
         .claim_outbox(&[MessageChannel::Email], t0 + Duration::hours(3), 100)
         .await
         .unwrap();
-    let msgs = store.ro_messages(&ingrid.scope, &ro.id).await.unwrap();
+    let msgs = store
+        .workshop()
+        .ro_messages(&ingrid.scope, &ro.id)
+        .await
+        .unwrap();
     let survey = msgs.iter().find(|m| m.event == "survey").unwrap();
     assert!(claimed.iter().all(|j| j.id != survey.id));
     assert_eq!(survey.status, "skipped");
     // Erasure blanks what was written to the person.
     store
+        .gdpr()
         .erase_customer(&ingrid.scope, &kari, t0)
         .await
         .unwrap();
-    let msgs = store.ro_messages(&ingrid.scope, &ro.id).await.unwrap();
+    let msgs = store
+        .workshop()
+        .ro_messages(&ingrid.scope, &ro.id)
+        .await
+        .unwrap();
     assert!(msgs
         .iter()
         .all(|m| m.recipient.is_none() && m.body.is_empty()));

@@ -51,6 +51,7 @@ pub async fn list_audit_events(
     };
     let page = state
         .store
+        .audit()
         .list_audit_events(
             &caller.scope,
             kind,

@@ -28,7 +28,12 @@ pub async fn get_legal_entity(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    match state.store.legal_entity(&caller.scope, &id).await? {
+    match state
+        .store
+        .billing()
+        .legal_entity(&caller.scope, &id)
+        .await?
+    {
         Some(e) => Ok((etag(e.version), Json(e)).into_response()),
         None => Err(ApiError::not_found().detail("no legal entity invoices for this organisation")),
     }
@@ -52,6 +57,7 @@ pub async fn put_legal_entity(
     };
     let e = state
         .store
+        .billing()
         .set_legal_entity(&caller.scope, &id, &b, version, state.now())
         .await?;
     Ok((etag(e.version), Json(e)).into_response())
@@ -63,7 +69,9 @@ pub async fn list_series(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Series>>, ApiError> {
-    Ok(Json(state.store.series(&caller.scope, &id).await?))
+    Ok(Json(
+        state.store.billing().series(&caller.scope, &id).await?,
+    ))
 }
 
 /// Registers a number series (Portugal: with the validation code AT gave it); it becomes the active one of its type.
@@ -77,6 +85,7 @@ pub async fn add_series(
 ) -> Result<Response, ApiError> {
     let s = state
         .store
+        .billing()
         .add_series(&caller.scope, &id, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(s)).into_response())
@@ -101,7 +110,11 @@ pub async fn saft_pt(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<PeriodQuery>,
 ) -> Result<Response, ApiError> {
-    state.store.legal_entity_by_id(&caller.scope, &id).await?;
+    state
+        .store
+        .billing()
+        .legal_entity_by_id(&caller.scope, &id)
+        .await?;
     let mut errs = Vec::new();
     let from = parse_date("from", q.from.as_deref().unwrap_or(""))
         .map_err(|e| errs.push(e))
@@ -114,6 +127,7 @@ pub async fn saft_pt(
     };
     let bytes = state
         .store
+        .billing()
         .saft_pt(
             &caller.scope,
             &id,
@@ -152,6 +166,7 @@ pub async fn invoice_repair_order(
 ) -> Result<Response, ApiError> {
     let drafts = state
         .store
+        .billing()
         .invoice_repair_order(&caller.scope, &id, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(drafts)).into_response())
@@ -177,6 +192,7 @@ pub async fn list_documents(
     Ok(Json(
         state
             .store
+            .billing()
             .documents(
                 &caller.scope,
                 q.customer_id.as_deref(),
@@ -198,6 +214,7 @@ pub async fn create_document(
 ) -> Result<Response, ApiError> {
     let d = state
         .store
+        .billing()
         .create_draft(&caller.scope, &b, state.now())
         .await?;
     Ok(doc_response(StatusCode::CREATED, d))
@@ -211,6 +228,7 @@ pub async fn get_document(
 ) -> Result<Response, ApiError> {
     let d = state
         .store
+        .billing()
         .document(&caller.scope, &id, state.now())
         .await?;
     Ok(doc_response(StatusCode::OK, d))
@@ -229,6 +247,7 @@ pub async fn put_document(
     let version = if_match(&headers)?;
     let d = state
         .store
+        .billing()
         .update_draft(&caller.scope, &id, &b, version, state.now())
         .await?;
     Ok(doc_response(StatusCode::OK, d))
@@ -242,7 +261,11 @@ pub async fn delete_document(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_draft(&caller.scope, &id).await?;
+    state
+        .store
+        .billing()
+        .delete_draft(&caller.scope, &id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -266,6 +289,7 @@ pub async fn issue(
     let version = if_match(&headers)?;
     let d = state
         .store
+        .billing()
         .issue(
             &caller.scope,
             &id,
@@ -294,25 +318,17 @@ pub async fn credit(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<CreditInput>,
 ) -> Result<Response, ApiError> {
-    let now = state.now();
-    let mut d = state
+    let d = state
         .store
-        .credit_draft(&caller.scope, &id, &b.reason, now)
+        .billing()
+        .credit(
+            &caller.scope,
+            &id,
+            &b.reason,
+            b.issue.unwrap_or(true),
+            state.now(),
+        )
         .await?;
-    if b.issue.unwrap_or(true) {
-        match state
-            .store
-            .issue(&caller.scope, &d.id, d.version, None, now)
-            .await
-        {
-            Ok(issued) => d = issued,
-            Err(e) => {
-                // Crediting is one step for the caller: a credit note that could not be issued is not left behind.
-                let _ = state.store.delete_draft(&caller.scope, &d.id).await;
-                return Err(e.into());
-            }
-        }
-    }
     Ok(doc_response(StatusCode::CREATED, d))
 }
 
@@ -327,6 +343,7 @@ pub async fn add_payment(
 ) -> Result<Response, ApiError> {
     let d = state
         .store
+        .billing()
         .record_payment(&caller.scope, &id, &b, state.now())
         .await?;
     Ok(doc_response(StatusCode::CREATED, d))
@@ -340,7 +357,11 @@ pub async fn pdf(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (name, bytes) = state.store.document_pdf(&caller.scope, &id).await?;
+    let (name, bytes) = state
+        .store
+        .billing()
+        .document_pdf(&caller.scope, &id)
+        .await?;
     Ok(pdf_response(&name, bytes, false))
 }
 
@@ -367,7 +388,7 @@ pub async fn ehf(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let xml = state.store.ehf(&caller.scope, &id).await?;
+    let xml = state.store.billing().ehf(&caller.scope, &id).await?;
     Ok((
         [
             (

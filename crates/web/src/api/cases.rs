@@ -48,6 +48,7 @@ pub async fn inbox(
     Ok(Json(
         state
             .store
+            .cases()
             .inbox(&caller.scope, filter, state.now())
             .await?,
     ))
@@ -63,6 +64,7 @@ pub async fn create_case(
 ) -> Result<Response, ApiError> {
     let c = state
         .store
+        .cases()
         .create_case(&caller.scope, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, etag(c.version), Json(c)).into_response())
@@ -77,6 +79,7 @@ pub async fn get_case(
 ) -> Result<Response, ApiError> {
     let c = state
         .store
+        .cases()
         .get_case(&caller.scope, &id, state.now())
         .await?;
     Ok((etag(c.version), Json(c)).into_response())
@@ -89,7 +92,9 @@ pub async fn events(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<CaseEvent>>, ApiError> {
-    Ok(Json(state.store.case_events(&caller.scope, &id).await?))
+    Ok(Json(
+        state.store.cases().case_events(&caller.scope, &id).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -110,6 +115,7 @@ pub async fn add_message(
 ) -> Result<Response, ApiError> {
     let c = state
         .store
+        .cases()
         .add_case_message(&caller.scope, &id, &b.body, b.to_customer, state.now())
         .await?;
     Ok((etag(c.version), Json(c)).into_response())
@@ -136,6 +142,7 @@ pub async fn set_status(
     let status = Status::parse("status", &b.status).map_err(|e| ApiError::invalid(vec![e]))?;
     let c = state
         .store
+        .cases()
         .set_case_status(&caller.scope, &id, status, version, state.now())
         .await?;
     Ok((etag(c.version), Json(c)).into_response())
@@ -158,6 +165,7 @@ pub async fn escalate(
 ) -> Result<Response, ApiError> {
     let c = state
         .store
+        .cases()
         .escalate_case(&caller.scope, &id, b.note.as_deref(), state.now())
         .await?;
     Ok((etag(c.version), Json(c)).into_response())
@@ -172,6 +180,7 @@ pub async fn take(
 ) -> Result<Response, ApiError> {
     let c = state
         .store
+        .cases()
         .take_case(&caller.scope, &id, state.now())
         .await?;
     Ok((etag(c.version), Json(c)).into_response())
@@ -194,7 +203,9 @@ pub async fn list_tasks(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Task>>, ApiError> {
-    Ok(Json(state.store.case_tasks(&caller.scope, &id).await?))
+    Ok(Json(
+        state.store.cases().case_tasks(&caller.scope, &id).await?,
+    ))
 }
 
 /// Adds a follow-up task with a due date.
@@ -208,6 +219,7 @@ pub async fn add_task(
 ) -> Result<Response, ApiError> {
     let t = state
         .store
+        .cases()
         .add_task(
             &caller.scope,
             &id,
@@ -226,7 +238,7 @@ pub async fn my_tasks(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
 ) -> Result<Json<Vec<Task>>, ApiError> {
-    Ok(Json(state.store.my_tasks(&caller.scope).await?))
+    Ok(Json(state.store.cases().my_tasks(&caller.scope).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/completion", tag = "cases", params(("id" = String, Path)),
@@ -239,6 +251,7 @@ pub async fn complete_task(
     Ok(Json(
         state
             .store
+            .cases()
             .complete_task(&caller.scope, &id, state.now())
             .await?,
     ))
@@ -273,6 +286,7 @@ pub async fn set_sla_policy(
     };
     state
         .store
+        .cases()
         .set_sla_policy(
             &caller.scope,
             &id,
@@ -317,6 +331,7 @@ pub async fn set_opening_hours(
     }
     state
         .store
+        .cases()
         .set_opening_hours(&caller.scope, &id, &hours)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -325,16 +340,17 @@ pub async fn set_opening_hours(
 /// Takes in a mail from the mail gateway (authenticate with an API token of an account that
 /// may write cases at the inbox's organisation). Replies join their case; a retried mail is
 /// taken once.
-#[utoipa::path(post, path = "/api/v1/inbound-email", tag = "cases", request_body = aftersales_store::intake::InboundEmail,
-    responses((status = 201, body = aftersales_store::intake::IntakeResult), (status = 200, body = aftersales_store::intake::IntakeResult),
+#[utoipa::path(post, path = "/api/v1/inbound-email", tag = "cases", request_body = aftersales_store::cases::intake::InboundEmail,
+    responses((status = 201, body = aftersales_store::cases::intake::IntakeResult), (status = 200, body = aftersales_store::cases::intake::IntakeResult),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn inbound_email(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    ApiJson(mail): ApiJson<aftersales_store::intake::InboundEmail>,
+    ApiJson(mail): ApiJson<aftersales_store::cases::intake::InboundEmail>,
 ) -> Result<Response, ApiError> {
     let r = state
         .store
+        .cases()
         .receive_email(&caller.scope, &mail, state.now())
         .await?;
     let status = if r.outcome == "created" {
@@ -362,6 +378,7 @@ pub async fn add_inbound_address(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
+        .cases()
         .add_inbound_address(&caller.scope, &id, &b.address)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -384,6 +401,7 @@ pub async fn set_web_intake(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
+        .cases()
         .set_web_intake(&caller.scope, &id, b.enabled)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -392,45 +410,48 @@ pub async fn set_web_intake(
 /// Ranked triage suggestions for the case: remote fixes with their observed success rates,
 /// then mobile service and the workshop. In your language.
 #[utoipa::path(get, path = "/api/v1/cases/{id}/triage-suggestions", tag = "cases", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<aftersales_store::triage::Suggestion>)))]
+    responses((status = 200, body = Vec<aftersales_store::cases::triage::Suggestion>)))]
 pub async fn triage_suggestions(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-) -> Result<Json<Vec<aftersales_store::triage::Suggestion>>, ApiError> {
+) -> Result<Json<Vec<aftersales_store::cases::triage::Suggestion>>, ApiError> {
     Ok(Json(
         state
             .store
+            .cases()
             .triage_suggestions(&caller.scope, &id, caller.language, state.now())
             .await?,
     ))
 }
 
 /// Records the triage decision: `remote-fix` (with the article applied), `mobile-service` or `workshop`.
-#[utoipa::path(post, path = "/api/v1/cases/{id}/triage", tag = "cases", params(("id" = String, Path)), request_body = aftersales_store::triage::DecisionInput,
+#[utoipa::path(post, path = "/api/v1/cases/{id}/triage", tag = "cases", params(("id" = String, Path)), request_body = aftersales_store::cases::triage::DecisionInput,
     responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn record_triage(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<aftersales_store::triage::DecisionInput>,
+    ApiJson(b): ApiJson<aftersales_store::cases::triage::DecisionInput>,
 ) -> Result<StatusCode, ApiError> {
     state
         .store
+        .cases()
         .record_triage(&caller.scope, &id, &b, state.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The knowledge base you can use, in your language.
-#[utoipa::path(get, path = "/api/v1/knowledge-articles", tag = "cases", responses((status = 200, body = Vec<aftersales_store::triage::Article>)))]
+#[utoipa::path(get, path = "/api/v1/knowledge-articles", tag = "cases", responses((status = 200, body = Vec<aftersales_store::cases::triage::Article>)))]
 pub async fn list_articles(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-) -> Result<Json<Vec<aftersales_store::triage::Article>>, ApiError> {
+) -> Result<Json<Vec<aftersales_store::cases::triage::Article>>, ApiError> {
     Ok(Json(
         state
             .store
+            .cases()
             .list_articles(&caller.scope, caller.language)
             .await?,
     ))
@@ -438,16 +459,17 @@ pub async fn list_articles(
 
 /// Publishes a remote fix to everyone at or below the organisation (service managers, market managers, administrators).
 #[utoipa::path(post, path = "/api/v1/organisations/{id}/knowledge-articles", tag = "cases", params(("id" = String, Path)),
-    request_body = aftersales_store::triage::ArticleInput,
-    responses((status = 201, body = aftersales_store::triage::Article), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    request_body = aftersales_store::cases::triage::ArticleInput,
+    responses((status = 201, body = aftersales_store::cases::triage::Article), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_article(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
-    ApiJson(b): ApiJson<aftersales_store::triage::ArticleInput>,
+    ApiJson(b): ApiJson<aftersales_store::cases::triage::ArticleInput>,
 ) -> Result<Response, ApiError> {
     let a = state
         .store
+        .cases()
         .create_article(&caller.scope, &id, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(a)).into_response())
@@ -505,6 +527,7 @@ pub async fn remote_resolution_rate(
     }
     let (n, d) = state
         .store
+        .cases()
         .remote_resolution_rate(&caller.scope, from, to, state.now())
         .await?;
     Ok(Json(Rate {
@@ -521,7 +544,9 @@ pub async fn routing_rules(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
 ) -> Result<Json<Vec<aftersales_store::cases::RoutingRule>>, ApiError> {
-    Ok(Json(state.store.routing_rules(&caller.scope).await?))
+    Ok(Json(
+        state.store.cases().routing_rules(&caller.scope).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -558,6 +583,7 @@ pub async fn set_routing_rule(
     Ok(Json(
         state
             .store
+            .cases()
             .set_routing_rule(
                 &caller.scope,
                 &id,
@@ -577,7 +603,13 @@ pub async fn handoffs(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<aftersales_store::cases::Handoff>>, ApiError> {
-    Ok(Json(state.store.case_handoffs(&caller.scope, &id).await?))
+    Ok(Json(
+        state
+            .store
+            .cases()
+            .case_handoffs(&caller.scope, &id)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -598,6 +630,7 @@ pub async fn hand_off(
 ) -> Result<Response, ApiError> {
     let c = state
         .store
+        .cases()
         .hand_off_case(
             &caller.scope,
             &id,

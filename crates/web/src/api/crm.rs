@@ -31,6 +31,7 @@ pub async fn list_customers(
 ) -> Result<Json<CustomerPage>, ApiError> {
     let page = state
         .store
+        .crm()
         .list_customers(&caller.scope, p.cursor.as_deref(), page_limit(p.limit))
         .await?;
     Ok(Json(CustomerPage {
@@ -50,6 +51,7 @@ pub async fn create_customer(
     let new = NewCustomer::parse(&body)?;
     let c = state
         .store
+        .crm()
         .create_customer(&caller.scope, None, &new, state.now())
         .await?;
     Ok((StatusCode::CREATED, etag(c.version), Json(c)).into_response())
@@ -62,7 +64,7 @@ pub async fn get_customer(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = state.store.get_customer(&caller.scope, &id).await?;
+    let c = state.store.crm().get_customer(&caller.scope, &id).await?;
     Ok((etag(c.version), Json(c)).into_response())
 }
 
@@ -81,6 +83,7 @@ pub async fn put_customer(
     let new = NewCustomer::parse(&body)?;
     let c = state
         .store
+        .crm()
         .update_customer(&caller.scope, &id, &new, version, state.now())
         .await?;
     Ok((etag(c.version), Json(c)).into_response())
@@ -106,6 +109,7 @@ pub async fn add_contact(
 ) -> Result<Response, ApiError> {
     let c = state
         .store
+        .crm()
         .add_contact(
             &caller.scope,
             &id,
@@ -125,7 +129,7 @@ pub async fn list_consents(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Consent>>, ApiError> {
-    Ok(Json(state.store.consents(&caller.scope, &id).await?))
+    Ok(Json(state.store.crm().consents(&caller.scope, &id).await?))
 }
 
 /// Records a consent given or withdrawn, with its source and the wording shown.
@@ -139,6 +143,7 @@ pub async fn record_consent(
 ) -> Result<Response, ApiError> {
     let c = state
         .store
+        .crm()
         .record_consent(&caller.scope, &id, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(c)).into_response())
@@ -152,7 +157,11 @@ pub async fn customer_timeline(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TimelineEntry>>, ApiError> {
     Ok(Json(
-        state.store.customer_timeline(&caller.scope, &id).await?,
+        state
+            .store
+            .crm()
+            .customer_timeline(&caller.scope, &id)
+            .await?,
     ))
 }
 
@@ -167,6 +176,7 @@ pub async fn add_timeline_entry(
 ) -> Result<Response, ApiError> {
     let e = state
         .store
+        .crm()
         .add_timeline_entry(&caller.scope, &id, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(e)).into_response())
@@ -179,7 +189,9 @@ pub async fn customer_vehicles(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Vehicle>>, ApiError> {
-    Ok(Json(state.store.vehicles_of(&caller.scope, &id).await?))
+    Ok(Json(
+        state.store.crm().vehicles_of(&caller.scope, &id).await?,
+    ))
 }
 
 /// Everything stored about the customer, machine-readable (GDPR art. 15 and 20).
@@ -191,6 +203,7 @@ pub async fn export_customer(
 ) -> Result<Response, ApiError> {
     let doc = state
         .store
+        .gdpr()
         .export_customer(&caller.scope, &id, state.now())
         .await?;
     let disposition = format!("attachment; filename=\"customer-{id}.json\"");
@@ -209,6 +222,7 @@ pub async fn erase_customer(
     Ok(Json(
         state
             .store
+            .gdpr()
             .erase_customer(&caller.scope, &id, state.now())
             .await?,
     ))
@@ -224,6 +238,7 @@ pub async fn create_vehicle(
 ) -> Result<Response, ApiError> {
     let v = state
         .store
+        .crm()
         .create_vehicle(&caller.scope, None, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, etag(v.version), Json(v)).into_response())
@@ -236,7 +251,7 @@ pub async fn get_vehicle(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let v = state.store.get_vehicle(&caller.scope, &id).await?;
+    let v = state.store.crm().get_vehicle(&caller.scope, &id).await?;
     Ok((etag(v.version), Json(v)).into_response())
 }
 
@@ -261,6 +276,7 @@ pub async fn record_odometer(
 ) -> Result<Response, ApiError> {
     let v = state
         .store
+        .crm()
         .record_odometer(
             &caller.scope,
             &id,
@@ -292,6 +308,7 @@ pub async fn transfer_vehicle(
 ) -> Result<Response, ApiError> {
     let v = state
         .store
+        .crm()
         .transfer_vehicle(
             &caller.scope,
             &id,
@@ -310,7 +327,11 @@ pub async fn vehicle_timeline(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TimelineEntry>>, ApiError> {
     Ok(Json(
-        state.store.vehicle_timeline(&caller.scope, &id).await?,
+        state
+            .store
+            .crm()
+            .vehicle_timeline(&caller.scope, &id)
+            .await?,
     ))
 }
 
@@ -323,7 +344,11 @@ pub async fn decode_vin(
     Path(vin): Path<String>,
 ) -> Result<Json<VinDecode>, ApiError> {
     Ok(Json(
-        state.store.decode_vin(&vin, state.now().year() + 1).await?,
+        state
+            .store
+            .crm()
+            .decode_vin(&vin, state.now().year() + 1)
+            .await?,
     ))
 }
 
@@ -345,6 +370,10 @@ pub async fn search(
 ) -> Result<Json<Vec<SearchHit>>, ApiError> {
     let limit = i64::from(p.limit.unwrap_or(20).clamp(1, 50));
     Ok(Json(
-        state.store.search_crm(&caller.scope, &p.q, limit).await?,
+        state
+            .store
+            .crm()
+            .search_crm(&caller.scope, &p.q, limit)
+            .await?,
     ))
 }

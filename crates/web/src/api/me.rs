@@ -30,7 +30,7 @@ pub async fn get_me(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
 ) -> Result<Response, ApiError> {
-    let user = state.store.me(&caller.scope).await?;
+    let user = state.store.users().me(&caller.scope).await?;
     let capabilities = crate::ui::navigation(&caller);
     Ok((etag(user.version), Json(Me { user, capabilities })).into_response())
 }
@@ -48,6 +48,7 @@ pub async fn patch_me(
     let patch = parse_patch(&body)?;
     let user = state
         .store
+        .users()
         .update_user(&caller.scope, &caller.user_id, patch, version, state.now())
         .await?;
     Ok((etag(user.version), Json(user)).into_response())
@@ -73,6 +74,7 @@ pub async fn change_password(
         .map_err(|e| ApiError::invalid(vec![e]))?;
     state
         .store
+        .auth()
         .change_own_password(&caller, &body.current_password, &new, state.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -102,7 +104,7 @@ pub async fn list_tokens(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
 ) -> Result<Json<Vec<ApiToken>>, ApiError> {
-    Ok(Json(state.store.list_api_tokens(&caller).await?))
+    Ok(Json(state.store.auth().list_api_tokens(&caller).await?))
 }
 
 /// Creates an API token acting as you, with your roles.
@@ -115,6 +117,7 @@ pub async fn create_token(
 ) -> Result<Response, ApiError> {
     let (token, secret) = state
         .store
+        .auth()
         .create_api_token(&caller, &body.name, body.expires_at, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })).into_response())
@@ -129,6 +132,7 @@ pub async fn revoke_token(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
+        .auth()
         .revoke_api_token(&caller, &id, state.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -302,6 +302,7 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
     let req = Request::from_parts(parts, axum::body::Body::from(body.clone()));
     match state
         .store
+        .idempotency()
         .claim_idempotency_key(&caller, &key, "POST", &path, &body, state.now())
         .await
     {
@@ -338,7 +339,11 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
             let bytes = match axum::body::to_bytes(body, 4 * 1024 * 1024).await {
                 Ok(b) => b,
                 Err(_) => {
-                    let _ = state.store.release_idempotency_key(&caller, &key).await;
+                    let _ = state
+                        .store
+                        .idempotency()
+                        .release_idempotency_key(&caller, &key)
+                        .await;
                     return ApiError::internal().into_response();
                 }
             };
@@ -346,10 +351,15 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
                 let text = String::from_utf8_lossy(&bytes);
                 state
                     .store
+                    .idempotency()
                     .complete_idempotency_key(&caller, &key, parts.status.as_u16(), &text)
                     .await
             } else {
-                state.store.release_idempotency_key(&caller, &key).await
+                state
+                    .store
+                    .idempotency()
+                    .release_idempotency_key(&caller, &key)
+                    .await
             };
             if let Err(e) = stored {
                 tracing::error!(error = %e, "idempotency key bookkeeping failed");

@@ -44,7 +44,11 @@ pub async fn list_rules(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<RuleView>>, ApiError> {
     Ok(Json(
-        state.store.notification_rules(&caller.scope, &id).await?,
+        state
+            .store
+            .notify()
+            .notification_rules(&caller.scope, &id)
+            .await?,
     ))
 }
 
@@ -68,10 +72,15 @@ pub async fn put_rule(
     let (e, c, _) = parse_key(&b.event, &b.channel, None)?;
     state
         .store
+        .notify()
         .set_notification_rule(&caller.scope, &id, e, c, b.enabled, state.now())
         .await?;
     Ok(Json(
-        state.store.notification_rules(&caller.scope, &id).await?,
+        state
+            .store
+            .notify()
+            .notification_rules(&caller.scope, &id)
+            .await?,
     ))
 }
 
@@ -86,6 +95,7 @@ pub async fn get_template(
     Ok(Json(
         state
             .store
+            .notify()
             .notification_template(&caller.scope, &id, e, c, l)
             .await?,
     ))
@@ -105,6 +115,7 @@ pub async fn put_template(
     Ok(Json(
         state
             .store
+            .notify()
             .set_notification_template(
                 &caller.scope,
                 &id,
@@ -131,6 +142,7 @@ pub async fn reset_template(
     Ok(Json(
         state
             .store
+            .notify()
             .reset_notification_template(&caller.scope, &id, e, c, l)
             .await?,
     ))
@@ -185,6 +197,7 @@ pub async fn outbox(
     Ok(Json(
         state
             .store
+            .notify()
             .outbox(&caller.scope, p.status.as_deref())
             .await?,
     ))
@@ -200,6 +213,7 @@ pub async fn retry(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
+        .notify()
         .retry_outbox(&caller.scope, &id, state.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)

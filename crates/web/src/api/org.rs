@@ -48,6 +48,7 @@ pub async fn list_organisations(
 ) -> Result<Json<OrganisationPage>, ApiError> {
     let page = state
         .store
+        .org()
         .list_organisations(&caller.scope, p.cursor.as_deref(), page_limit(p.limit))
         .await?;
     Ok(Json(OrganisationPage {
@@ -74,6 +75,7 @@ pub async fn create_organisation(
     )?;
     let org = state
         .store
+        .org()
         .create_organisation(&caller.scope, &new, state.now())
         .await?;
     Ok((StatusCode::CREATED, etag(org.version), Json(org)).into_response())
@@ -86,7 +88,11 @@ pub async fn get_organisation(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let org = state.store.get_organisation(&caller.scope, &id).await?;
+    let org = state
+        .store
+        .org()
+        .get_organisation(&caller.scope, &id)
+        .await?;
     Ok((etag(org.version), Json(org)).into_response())
 }
 
@@ -105,6 +111,7 @@ pub async fn patch_organisation(
     let version = if_match(&headers)?;
     let org = state
         .store
+        .org()
         .rename_organisation(&caller.scope, &id, &body.name, version)
         .await?;
     Ok((etag(org.version), Json(org)).into_response())
@@ -115,7 +122,7 @@ pub async fn list_brands(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
 ) -> Result<Json<Vec<Brand>>, ApiError> {
-    Ok(Json(state.store.list_brands(&caller.scope).await?))
+    Ok(Json(state.store.org().list_brands(&caller.scope).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/markets", tag = "org", responses((status = 200, body = Vec<Market>)))]
@@ -123,5 +130,5 @@ pub async fn list_markets(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
 ) -> Result<Json<Vec<Market>>, ApiError> {
-    Ok(Json(state.store.list_markets(&caller.scope).await?))
+    Ok(Json(state.store.org().list_markets(&caller.scope).await?))
 }

@@ -90,6 +90,7 @@ pub async fn list_users(
 ) -> Result<Json<UserPage>, ApiError> {
     let page = state
         .store
+        .users()
         .list_users(&caller.scope, p.cursor.as_deref(), page_limit(p.limit))
         .await?;
     Ok(Json(UserPage {
@@ -122,6 +123,7 @@ pub async fn create_user(
     )?;
     let user = state
         .store
+        .users()
         .create_user(&caller.scope, new, state.now())
         .await?;
     Ok((StatusCode::CREATED, etag(user.version), Json(user)).into_response())
@@ -134,7 +136,7 @@ pub async fn get_user(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let user = state.store.get_user(&caller.scope, &id).await?;
+    let user = state.store.users().get_user(&caller.scope, &id).await?;
     Ok((etag(user.version), Json(user)).into_response())
 }
 
@@ -153,6 +155,7 @@ pub async fn patch_user(
     let patch = parse_patch(&body)?;
     let user = state
         .store
+        .users()
         .update_user(&caller.scope, &id, patch, version, state.now())
         .await?;
     Ok((etag(user.version), Json(user)).into_response())
@@ -170,6 +173,7 @@ pub async fn grant_role(
     let role = Role::parse("role", &body.role).map_err(|e| ApiError::invalid(vec![e]))?;
     let user = state
         .store
+        .users()
         .grant_role(&caller.scope, &id, &body.organisation_id, role, state.now())
         .await?;
     Ok((etag(user.version), Json(user)).into_response())
@@ -187,6 +191,7 @@ pub async fn revoke_role(
     let role = Role::parse("role", &role).map_err(|e| ApiError::invalid(vec![e]))?;
     let user = state
         .store
+        .users()
         .revoke_role(&caller.scope, &id, &organisation_id, role, state.now())
         .await?;
     Ok((etag(user.version), Json(user)).into_response())

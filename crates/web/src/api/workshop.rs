@@ -42,7 +42,11 @@ pub async fn get_settings(
     Path(id): Path<String>,
 ) -> Result<Json<WorkshopSettings>, ApiError> {
     Ok(Json(
-        state.store.workshop_settings(&caller.scope, &id).await?,
+        state
+            .store
+            .workshop()
+            .workshop_settings(&caller.scope, &id)
+            .await?,
     ))
 }
 
@@ -58,6 +62,7 @@ pub async fn put_settings(
     Ok(Json(
         state
             .store
+            .workshop()
             .set_workshop_settings(&caller.scope, &id, &b)
             .await?,
     ))
@@ -69,7 +74,7 @@ pub async fn list_bays(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Bay>>, ApiError> {
-    Ok(Json(state.store.bays(&caller.scope, &id).await?))
+    Ok(Json(state.store.workshop().bays(&caller.scope, &id).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/bays", tag = "workshop", request_body = BayInput,
@@ -79,7 +84,11 @@ pub async fn add_bay(
     ApiCaller(caller): ApiCaller,
     ApiJson(b): ApiJson<BayInput>,
 ) -> Result<Response, ApiError> {
-    let bay = state.store.add_bay(&caller.scope, &b, state.now()).await?;
+    let bay = state
+        .store
+        .workshop()
+        .add_bay(&caller.scope, &b, state.now())
+        .await?;
     Ok((StatusCode::CREATED, Json(bay)).into_response())
 }
 
@@ -99,6 +108,7 @@ pub async fn set_bay_active(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
+        .workshop()
         .set_bay_active(&caller.scope, &id, b.active)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -111,9 +121,19 @@ pub async fn list_technicians(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Technician>>, ApiError> {
-    let today = state.store.zone_of(&id).await.local(state.now()).date();
+    let today = state
+        .store
+        .org()
+        .zone_of(&id)
+        .await?
+        .local(state.now())
+        .date();
     Ok(Json(
-        state.store.technicians(&caller.scope, &id, today).await?,
+        state
+            .store
+            .workshop()
+            .technicians(&caller.scope, &id, today)
+            .await?,
     ))
 }
 
@@ -128,6 +148,7 @@ pub async fn put_technician(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
+        .workshop()
         .set_technician(&caller.scope, &id, &user_id, &b)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -143,6 +164,7 @@ pub async fn add_certification(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
+        .workshop()
         .add_certification(&caller.scope, &id, &user_id, &b, state.now())
         .await?;
     Ok(StatusCode::CREATED)
@@ -158,6 +180,7 @@ pub async fn add_absence(
 ) -> Result<StatusCode, ApiError> {
     state
         .store
+        .workshop()
         .add_absence(&caller.scope, &id, &user_id, &b, state.now())
         .await?;
     Ok(StatusCode::CREATED)
@@ -171,7 +194,11 @@ pub async fn list_operations(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<LabourOperation>>, ApiError> {
     Ok(Json(
-        state.store.labour_operations(&caller.scope, &id).await?,
+        state
+            .store
+            .workshop()
+            .labour_operations(&caller.scope, &id)
+            .await?,
     ))
 }
 
@@ -184,6 +211,7 @@ pub async fn add_operation(
 ) -> Result<Response, ApiError> {
     let op = state
         .store
+        .workshop()
         .add_labour_operation(&caller.scope, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(op)).into_response())
@@ -196,7 +224,9 @@ pub async fn list_parts(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Part>>, ApiError> {
-    Ok(Json(state.store.parts(&caller.scope, &id).await?))
+    Ok(Json(
+        state.store.workshop().parts(&caller.scope, &id).await?,
+    ))
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -211,7 +241,11 @@ pub async fn add_part(
     ApiCaller(caller): ApiCaller,
     ApiJson(b): ApiJson<PartInput>,
 ) -> Result<Response, ApiError> {
-    let id = state.store.add_part(&caller.scope, &b, state.now()).await?;
+    let id = state
+        .store
+        .workshop()
+        .add_part(&caller.scope, &b, state.now())
+        .await?;
     Ok((StatusCode::CREATED, Json(Created { id })).into_response())
 }
 
@@ -223,7 +257,11 @@ pub async fn set_stock(
     Path(id): Path<String>,
     ApiJson(b): ApiJson<StockInput>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.set_stock(&caller.scope, &id, &b).await?;
+    state
+        .store
+        .workshop()
+        .set_stock(&caller.scope, &id, &b)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -250,7 +288,13 @@ pub async fn availability(
 ) -> Result<Json<Availability>, ApiError> {
     let date = match p.date.as_deref() {
         Some(d) => parse_date("date", d)?,
-        None => state.store.zone_of(&id).await.local(state.now()).date(),
+        None => state
+            .store
+            .org()
+            .zone_of(&id)
+            .await?
+            .local(state.now())
+            .date(),
     };
     let kind = AppointmentKind::parse("kind", p.kind.as_deref().unwrap_or("workshop"))
         .map_err(|e| ApiError::invalid(vec![e]))?;
@@ -264,6 +308,7 @@ pub async fn availability(
     Ok(Json(
         state
             .store
+            .workshop()
             .availability(&caller.scope, &id, date, kind, &ops, state.now())
             .await?,
     ))
@@ -279,6 +324,7 @@ pub async fn book(
 ) -> Result<Response, ApiError> {
     let booked = state
         .store
+        .workshop()
         .book_appointment(&caller.scope, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(booked)).into_response())
@@ -305,6 +351,7 @@ pub async fn list_repair_orders(
     Ok(Json(
         state
             .store
+            .workshop()
             .repair_orders(&caller.scope, status, None)
             .await?,
     ))
@@ -320,6 +367,7 @@ pub async fn create_repair_order(
 ) -> Result<Response, ApiError> {
     let ro = state
         .store
+        .workshop()
         .create_repair_order(&caller.scope, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, etag(ro.version), Json(ro)).into_response())
@@ -332,7 +380,11 @@ pub async fn get_repair_order(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let ro = state.store.repair_order(&caller.scope, &id).await?;
+    let ro = state
+        .store
+        .workshop()
+        .repair_order(&caller.scope, &id)
+        .await?;
     Ok((etag(ro.version), Json(ro)).into_response())
 }
 
@@ -362,6 +414,7 @@ pub async fn set_repair_order_status(
     Ok(ro_response(
         state
             .store
+            .workshop()
             .set_ro_status(&caller.scope, &id, status, version, state.now())
             .await?,
     ))
@@ -377,6 +430,7 @@ pub async fn add_job(
 ) -> Result<Response, ApiError> {
     let ro = state
         .store
+        .workshop()
         .add_job(&caller.scope, &id, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, etag(ro.version), Json(ro)).into_response())
@@ -394,6 +448,7 @@ pub async fn update_job(
     Ok(ro_response(
         state
             .store
+            .workshop()
             .update_job(&caller.scope, &id, &job, &b, state.now())
             .await?,
     ))
@@ -409,6 +464,7 @@ pub async fn add_line(
 ) -> Result<Response, ApiError> {
     let ro = state
         .store
+        .workshop()
         .add_line(&caller.scope, &id, &job, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, etag(ro.version), Json(ro)).into_response())
@@ -424,6 +480,7 @@ pub async fn remove_line(
     Ok(ro_response(
         state
             .store
+            .workshop()
             .remove_line(&caller.scope, &id, &line, state.now())
             .await?,
     ))
@@ -447,6 +504,7 @@ pub async fn assign(
     Ok(ro_response(
         state
             .store
+            .workshop()
             .assign_technician(&caller.scope, &id, &job, &b.technician_id, state.now())
             .await?,
     ))
@@ -472,12 +530,14 @@ pub async fn clock(
         "on" => {
             state
                 .store
+                .workshop()
                 .clock_on(&caller.scope, &id, &job, state.now())
                 .await?
         }
         "off" => {
             state
                 .store
+                .workshop()
                 .clock_off(&caller.scope, &id, &job, state.now())
                 .await?
         }
@@ -510,6 +570,7 @@ pub async fn decide(
     Ok(ro_response(
         state
             .store
+            .workshop()
             .decide_job(&caller.scope, &id, &job, b.approve, state.now())
             .await?,
     ))
@@ -546,6 +607,7 @@ pub async fn set_eta(
     Ok(ro_response(
         state
             .store
+            .workshop()
             .set_eta(&caller.scope, &id, eta, state.now())
             .await?,
     ))
@@ -558,5 +620,11 @@ pub async fn messages(
     ApiCaller(caller): ApiCaller,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<OutboxItem>>, ApiError> {
-    Ok(Json(state.store.ro_messages(&caller.scope, &id).await?))
+    Ok(Json(
+        state
+            .store
+            .workshop()
+            .ro_messages(&caller.scope, &id)
+            .await?,
+    ))
 }

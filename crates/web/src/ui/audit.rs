@@ -38,6 +38,7 @@ pub async fn list(
     let kind = q.kind.as_deref().and_then(AuditKind::parse);
     let page = match state
         .store
+        .audit()
         .list_audit_events(&s.caller.scope, kind, q.cursor.as_deref(), 50)
         .await
     {

@@ -70,6 +70,7 @@ pub async fn list(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
     let open_only = field(&q, "open") == "1";
     let docs = match state
         .store
+        .billing()
         .documents(&s.caller.scope, None, None, open_only, state.now())
         .await
     {
@@ -183,7 +184,12 @@ async fn doc_page(
     errors: FormErrors,
     status: StatusCode,
 ) -> Response {
-    let d = match state.store.document(&s.caller.scope, id, state.now()).await {
+    let d = match state
+        .store
+        .billing()
+        .document(&s.caller.scope, id, state.now())
+        .await
+    {
         Ok(d) => d,
         Err(e) => return store_error(state, &s.ctx, e),
     };
@@ -193,7 +199,7 @@ async fn doc_page(
     };
     let ehf = d.market == Market::Norway
         && d.status == "issued"
-        && state.store.ehf(&s.caller.scope, id).await.is_ok();
+        && state.store.billing().ehf(&s.caller.scope, id).await.is_ok();
     (
         status,
         render(&DocPage {
@@ -264,6 +270,7 @@ pub async fn issue(
         Ok(v) => {
             state
                 .store
+                .billing()
                 .issue(&s.caller.scope, &id, v, method, state.now())
                 .await
         }
@@ -293,6 +300,7 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
     };
     match state
         .store
+        .billing()
         .create_draft(&s.caller.scope, &input, state.now())
         .await
     {
@@ -302,11 +310,15 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
                 i18n: &state.i18n,
                 lang: s.ctx.lang,
             };
-            let docs = state
-                .store
-                .documents(&s.caller.scope, None, None, false, state.now())
-                .await
-                .unwrap_or_default();
+            let docs = super::or_page!(
+                state,
+                &s.ctx,
+                state
+                    .store
+                    .billing()
+                    .documents(&s.caller.scope, None, None, false, state.now())
+                    .await
+            );
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 render(&ListPage {
@@ -366,12 +378,14 @@ pub async fn save_lines(
             let note = Some(field(&p, "note").to_string()).filter(|n| !n.trim().is_empty());
             let current = state
                 .store
+                .billing()
                 .document(&s.caller.scope, &id, state.now())
                 .await;
             match current {
                 Ok(d) => {
                     state
                         .store
+                        .billing()
                         .update_draft(
                             &s.caller.scope,
                             &id,
@@ -405,6 +419,7 @@ pub async fn set_type(
         Ok(v) => {
             state
                 .store
+                .billing()
                 .set_draft_type(&s.caller.scope, &id, field(&p, "doc_type"), v, state.now())
                 .await
         }
@@ -418,7 +433,12 @@ pub async fn delete(
     s: SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    match state.store.delete_draft(&s.caller.scope, &id).await {
+    match state
+        .store
+        .billing()
+        .delete_draft(&s.caller.scope, &id)
+        .await
+    {
         Ok(()) => see_other("/billing"),
         Err(StoreError::Invalid(e)) => {
             doc_page(
@@ -443,26 +463,18 @@ pub async fn credit(
 ) -> Response {
     let p = form_pairs(&body);
     let now = state.now();
-    let r = match state
+    // A full credit is drafted and issued in one step; a partial one opens in the draft editor.
+    let r = state
         .store
-        .credit_draft(&s.caller.scope, &id, field(&p, "reason"), now)
-        .await
-    {
-        // A partial credit: the draft opens in the editor, to be issued from there.
-        Ok(d) if field(&p, "partial") == "on" => Ok(d),
-        Ok(d) => {
-            let r = state
-                .store
-                .issue(&s.caller.scope, &d.id, d.version, None, now)
-                .await;
-            if r.is_err() {
-                // A credit note that could not be issued is not left behind as a draft.
-                let _ = state.store.delete_draft(&s.caller.scope, &d.id).await;
-            }
-            r
-        }
-        Err(e) => Err(e),
-    };
+        .billing()
+        .credit(
+            &s.caller.scope,
+            &id,
+            field(&p, "reason"),
+            field(&p, "partial") != "on",
+            now,
+        )
+        .await;
     after(&state, &s, &id, r).await
 }
 
@@ -481,13 +493,19 @@ pub async fn payment(
     };
     let r = state
         .store
+        .billing()
         .record_payment(&s.caller.scope, &id, &input, state.now())
         .await;
     after(&state, &s, &id, r).await
 }
 
 pub async fn pdf(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {
-    match state.store.document_pdf(&s.caller.scope, &id).await {
+    match state
+        .store
+        .billing()
+        .document_pdf(&s.caller.scope, &id)
+        .await
+    {
         Ok((name, bytes)) => crate::api::billing::pdf_response(&name, bytes, false),
         Err(StoreError::Invalid(e)) => {
             doc_page(
@@ -504,7 +522,7 @@ pub async fn pdf(State(state): State<AppState>, s: SignedIn, Path(id): Path<Stri
 }
 
 pub async fn ehf(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {
-    match state.store.ehf(&s.caller.scope, &id).await {
+    match state.store.billing().ehf(&s.caller.scope, &id).await {
         Ok(xml) => (
             [
                 (
@@ -541,6 +559,7 @@ pub async fn invoice_order(
 ) -> Response {
     match state
         .store
+        .billing()
         .invoice_repair_order(&s.caller.scope, &id, state.now())
         .await
     {
@@ -594,10 +613,20 @@ async fn settings_page(
     let mut orgs = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for id in ids {
-        let Ok(Some(e)) = state.store.legal_entity(&s.caller.scope, &id).await else {
+        let Ok(Some(e)) = state
+            .store
+            .billing()
+            .legal_entity(&s.caller.scope, &id)
+            .await
+        else {
             // Where nothing is set up yet, managers may create the entity here.
             if s.caller.scope.permits(&id, Permission::BillingManage) {
-                if let Ok(o) = state.store.get_organisation(&s.caller.scope, &id).await {
+                if let Ok(o) = state
+                    .store
+                    .org()
+                    .get_organisation(&s.caller.scope, &id)
+                    .await
+                {
                     orgs.push((id.clone(), o.name, None, vec![], true));
                 }
             }
@@ -607,11 +636,11 @@ async fn settings_page(
             continue;
         }
         seen.push(e.id.clone());
-        let series = state
-            .store
-            .series(&s.caller.scope, &e.id)
-            .await
-            .unwrap_or_default();
+        let series = super::or_page!(
+            state,
+            &s.ctx,
+            state.store.billing().series(&s.caller.scope, &e.id).await
+        );
         let manage = s
             .caller
             .scope
@@ -675,6 +704,7 @@ pub async fn save_entity(
     let v = field(&p, "version").parse::<i64>().ok();
     match state
         .store
+        .billing()
         .set_legal_entity(&s.caller.scope, &org, &input, v, state.now())
         .await
     {
@@ -698,6 +728,7 @@ pub async fn add_series(
     };
     match state
         .store
+        .billing()
         .add_series(&s.caller.scope, &entity, &input, state.now())
         .await
     {
@@ -715,6 +746,7 @@ pub async fn saft(
 ) -> Response {
     if let Err(e) = state
         .store
+        .billing()
         .legal_entity_by_id(&s.caller.scope, &entity)
         .await
     {
@@ -727,6 +759,7 @@ pub async fn saft(
     let r = match (from, to) {
         (Some(from), Some(to)) => state
             .store
+            .billing()
             .saft_pt(
                 &s.caller.scope,
                 &entity,
@@ -791,7 +824,12 @@ pub async fn public_page(
     RawQuery(q): RawQuery,
 ) -> Response {
     let q = query(&q);
-    let d = match state.store.public_document(&token, state.now()).await {
+    let d = match state
+        .store
+        .billing()
+        .public_document(&token, state.now())
+        .await
+    {
         Ok(d) => d,
         Err(StoreError::NotFound) => {
             return error_page(&state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found")
@@ -828,7 +866,7 @@ pub async fn public_pdf(
     ctx: RequestCtx,
     Path(token): Path<String>,
 ) -> Response {
-    match state.store.public_document_pdf(&token).await {
+    match state.store.billing().public_document_pdf(&token).await {
         Ok((name, bytes)) => crate::api::billing::pdf_response(&name, bytes, false),
         Err(StoreError::NotFound) => {
             error_page(&state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found")

@@ -67,15 +67,15 @@ fn timer_view(t: &Tr<'_>, zone: Zone, timer: &SlaTimer) -> TimerView {
     }
 }
 
-async fn zones(state: &AppState, cases: &[Case]) -> HashMap<String, Zone> {
+async fn zones(state: &AppState, cases: &[Case]) -> Result<HashMap<String, Zone>, StoreError> {
     let mut out = HashMap::new();
     for c in cases {
         if !out.contains_key(&c.organisation.id) {
-            let zone = state.store.zone_of(&c.organisation.id).await;
+            let zone = state.store.org().zone_of(&c.organisation.id).await?;
             out.insert(c.organisation.id.clone(), zone);
         }
     }
-    out
+    Ok(out)
 }
 
 fn row(t: &Tr<'_>, zones: &HashMap<String, Zone>, case: Case) -> Row {
@@ -125,6 +125,7 @@ pub async fn inbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
     if let Some(number) = query_param(&q, "number").filter(|n| !n.trim().is_empty()) {
         match state
             .store
+            .cases()
             .case_id_by_number(&s.caller.scope, &number)
             .await
         {
@@ -139,17 +140,22 @@ pub async fn inbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         _ => ("all", InboxFilter::All),
     };
     let now = state.now();
-    let cases = match state.store.inbox(&s.caller.scope, filter, now).await {
+    let cases = match state
+        .store
+        .cases()
+        .inbox(&s.caller.scope, filter, now)
+        .await
+    {
         Ok(c) => c,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
-    let zones = zones(&state, &cases).await;
+    let zones = super::or_page!(state, &s.ctx, zones(&state, &cases).await);
     let rows = cases.into_iter().map(|c| row(&t, &zones, c)).collect();
-    let tasks = state
-        .store
-        .my_tasks(&s.caller.scope)
-        .await
-        .unwrap_or_default();
+    let tasks = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.cases().my_tasks(&s.caller.scope).await
+    );
     render(&InboxPage {
         chrome: Chrome::new(&t, &s.ctx),
         view,
@@ -206,30 +212,30 @@ async fn new_page(
         lang: s.ctx.lang,
     };
     let customer = match form.customer_id.as_deref().filter(|c| !c.is_empty()) {
-        Some(id) => match state.store.get_customer(&s.caller.scope, id).await {
+        Some(id) => match state.store.crm().get_customer(&s.caller.scope, id).await {
             Ok(c) => Some(c),
             Err(e) => return store_error(state, &s.ctx, e),
         },
         None => None,
     };
     let vehicles = match &customer {
-        Some(c) => state
-            .store
-            .vehicles_of(&s.caller.scope, &c.id)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|v| {
-                (
-                    v.id,
-                    [v.registration, v.model, Some(v.vin)]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(" · "),
-                )
-            })
-            .collect(),
+        Some(c) => super::or_page!(
+            state,
+            &s.ctx,
+            state.store.crm().vehicles_of(&s.caller.scope, &c.id).await
+        )
+        .into_iter()
+        .map(|v| {
+            (
+                v.id,
+                [v.registration, v.model, Some(v.vin)]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+            )
+        })
+        .collect(),
         None => Vec::new(),
     };
     (
@@ -276,6 +282,7 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
     };
     match state
         .store
+        .cases()
         .create_case(&s.caller.scope, &form, state.now())
         .await
     {
@@ -307,7 +314,7 @@ struct CasePage<'a> {
     next_statuses: Vec<&'static str>,
     errors: FormErrors,
     today: String,
-    suggestions: Vec<aftersales_store::triage::Suggestion>,
+    suggestions: Vec<aftersales_store::cases::triage::Suggestion>,
     handoffs: Vec<(String, aftersales_store::cases::Handoff)>,
     hand_to: Vec<aftersales_store::cases::Ref>,
     /// The caller may change this case (the read-only intake party of a handed-on case may not).
@@ -338,31 +345,35 @@ async fn case_page(
         lang: s.ctx.lang,
     };
     let now = state.now();
-    let case = match state.store.get_case(&s.caller.scope, id, now).await {
+    let case = match state.store.cases().get_case(&s.caller.scope, id, now).await {
         Ok(c) => c,
         Err(e) => return store_error(state, &s.ctx, e),
     };
-    let zones = zones(state, std::slice::from_ref(&case)).await;
+    let zones = super::or_page!(
+        state,
+        &s.ctx,
+        zones(state, std::slice::from_ref(&case)).await
+    );
     let zone = zones
         .get(&case.organisation.id)
         .copied()
         .unwrap_or(Zone::KNOWN[0]);
-    let events = state
-        .store
-        .case_events(&s.caller.scope, id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| (local(zone, e.at), e))
-        .collect();
-    let tasks = state
-        .store
-        .case_tasks(&s.caller.scope, id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|x| (local(zone, x.due_at), x))
-        .collect();
+    let events = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.cases().case_events(&s.caller.scope, id).await
+    )
+    .into_iter()
+    .map(|e| (local(zone, e.at), e))
+    .collect();
+    let tasks = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.cases().case_tasks(&s.caller.scope, id).await
+    )
+    .into_iter()
+    .map(|x| (local(zone, x.due_at), x))
+    .collect();
     let next_statuses = Status::ALL
         .iter()
         .copied()
@@ -370,26 +381,29 @@ async fn case_page(
         .map(|n| n.as_str())
         .collect();
     let today = zone.local(now).date().to_string();
-    let suggestions = state
-        .store
-        .triage_suggestions(&s.caller.scope, id, s.ctx.lang, now)
-        .await
-        .unwrap_or_default();
-    let handoffs = state
-        .store
-        .case_handoffs(&s.caller.scope, id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|h| (local(zone, h.at), h))
-        .collect();
+    let suggestions = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .cases()
+            .triage_suggestions(&s.caller.scope, id, s.ctx.lang, now)
+            .await
+    );
+    let handoffs = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.cases().case_handoffs(&s.caller.scope, id).await
+    )
+    .into_iter()
+    .map(|h| (local(zone, h.at), h))
+    .collect();
     let mut hand_to: Vec<aftersales_store::cases::Ref> = Vec::new();
-    for r in state
-        .store
-        .routing_rules(&s.caller.scope)
-        .await
-        .unwrap_or_default()
-    {
+    for r in super::or_page!(
+        state,
+        &s.ctx,
+        state.store.cases().routing_rules(&s.caller.scope).await
+    ) {
         if r.target.id != case.organisation.id && !hand_to.iter().any(|x| x.id == r.target.id) {
             hand_to.push(r.target);
         }
@@ -402,11 +416,15 @@ async fn case_page(
         .owner
         .as_ref()
         .is_some_and(|o| o.id == s.caller.user_id);
-    let orders = state
-        .store
-        .repair_orders_of_case(&s.caller.scope, &case.id)
-        .await
-        .unwrap_or_default();
+    let orders = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .workshop()
+            .repair_orders_of_case(&s.caller.scope, &case.id)
+            .await
+    );
     let can_book = can_act
         && case.customer.is_some()
         && !s
@@ -472,6 +490,7 @@ pub async fn message(
     let p = form_pairs(&body);
     let r = state
         .store
+        .cases()
         .add_case_message(
             &s.caller.scope,
             &id,
@@ -497,12 +516,14 @@ pub async fn set_status(
     ) {
         (Ok(st), Ok(v)) => state
             .store
+            .cases()
             .set_case_status(&s.caller.scope, &id, st, v, state.now())
             .await
             .map(|_| ()),
         (Err(e), _) => {
             if let Err(e) = state
                 .store
+                .cases()
                 .get_case(&s.caller.scope, &id, state.now())
                 .await
             {
@@ -524,6 +545,7 @@ pub async fn escalate(
     let p = form_pairs(&body);
     let r = state
         .store
+        .cases()
         .escalate_case(&s.caller.scope, &id, Some(field(&p, "note")), state.now())
         .await
         .map(|_| ());
@@ -533,6 +555,7 @@ pub async fn escalate(
 pub async fn take(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {
     let r = state
         .store
+        .cases()
         .take_case(&s.caller.scope, &id, state.now())
         .await
         .map(|_| ());
@@ -547,7 +570,12 @@ pub async fn add_task(
 ) -> Response {
     let p = form_pairs(&body);
     let now = state.now();
-    let case = match state.store.get_case(&s.caller.scope, &id, now).await {
+    let case = match state
+        .store
+        .cases()
+        .get_case(&s.caller.scope, &id, now)
+        .await
+    {
         Ok(c) => c,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
@@ -574,14 +602,19 @@ pub async fn add_task(
             .await;
         }
     };
-    let zone = state
-        .store
-        .calendar_for(&case.organisation.id, now)
-        .await
-        .map(|c| c.zone)
-        .unwrap_or(Zone::KNOWN[0]);
+    let zone = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .cases()
+            .calendar_for(&case.organisation.id, now)
+            .await
+    )
+    .zone;
     let r = state
         .store
+        .cases()
         .add_task(
             &s.caller.scope,
             &id,
@@ -614,7 +647,7 @@ pub async fn tasks(State(state): State<AppState>, s: SignedIn) -> Response {
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
-    match state.store.my_tasks(&s.caller.scope).await {
+    match state.store.cases().my_tasks(&s.caller.scope).await {
         Ok(tasks) => render(&TasksPage {
             chrome: Chrome::new(&t, &s.ctx),
             tasks,
@@ -631,6 +664,7 @@ pub async fn complete_task(
 ) -> Response {
     match state
         .store
+        .cases()
         .complete_task(&s.caller.scope, &id, state.now())
         .await
     {
@@ -646,12 +680,13 @@ pub async fn triage(
     body: Bytes,
 ) -> Response {
     let p = form_pairs(&body);
-    let input = aftersales_store::triage::DecisionInput {
+    let input = aftersales_store::cases::triage::DecisionInput {
         kind: field(&p, "kind").into(),
         article_id: Some(field(&p, "article_id").to_string()).filter(|a| !a.is_empty()),
     };
     let r = state
         .store
+        .cases()
         .record_triage(&s.caller.scope, &id, &input, state.now())
         .await;
     after(&state, &s, &id, r).await
@@ -667,6 +702,7 @@ pub async fn hand_off(
     let now = state.now();
     match state
         .store
+        .cases()
         .hand_off_case(
             &s.caller.scope,
             &id,

@@ -2,7 +2,7 @@
 //! language. Spam resistance: the pre-session CSRF cookie (bots without cookies fail), a hidden
 //! field people never fill in, a minimum time to fill the form, and a limit per client address.
 
-use aftersales_store::intake::{PublicServicePoint, WebInquiry};
+use aftersales_store::cases::intake::{PublicServicePoint, WebInquiry};
 use aftersales_store::StoreError;
 use askama::Template;
 use axum::body::Bytes;
@@ -43,11 +43,11 @@ async fn page(
         i18n: &state.i18n,
         lang: ctx.lang,
     };
-    let points = state
-        .store
-        .public_service_points()
-        .await
-        .unwrap_or_default();
+    let points = super::or_page!(
+        state,
+        ctx,
+        state.store.cases().public_service_points().await
+    );
     let started = state.now().unix_timestamp();
     (
         status,
@@ -111,6 +111,7 @@ pub async fn submit(State(state): State<AppState>, ctx: RequestCtx, body: Bytes)
     let ip = ctx.ip.clone().unwrap_or_else(|| "unknown".into());
     match state
         .store
+        .cases()
         .submit_web_inquiry(&form, &ip, state.now())
         .await
     {

@@ -54,13 +54,14 @@ pub async fn list(State(state): State<AppState>, s: SignedIn, RawQuery(raw): Raw
     let hits = if q.trim().is_empty() {
         None
     } else {
-        match state.store.search_crm(scope, &q, 50).await {
+        match state.store.crm().search_crm(scope, &q, 50).await {
             Ok(h) => Some(h),
             Err(e) => return store_error(&state, &s.ctx, e),
         }
     };
     let page = match state
         .store
+        .crm()
         .list_customers(scope, query_param(&raw, "cursor").as_deref(), 50)
         .await
     {
@@ -274,6 +275,7 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
     };
     match state
         .store
+        .crm()
         .create_customer(&s.caller.scope, None, &new, state.now())
         .await
     {
@@ -296,7 +298,7 @@ pub async fn edit_form(
     s: SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    let c = match state.store.get_customer(&s.caller.scope, &id).await {
+    let c = match state.store.crm().get_customer(&s.caller.scope, &id).await {
         Ok(c) => c,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
@@ -334,7 +336,7 @@ pub async fn update(
     body: Bytes,
 ) -> Response {
     // Nothing about the form is answered for a customer the caller cannot see.
-    if let Err(e) = state.store.get_customer(&s.caller.scope, &id).await {
+    if let Err(e) = state.store.crm().get_customer(&s.caller.scope, &id).await {
         return store_error(&state, &s.ctx, e);
     }
     let p = form_pairs(&body);
@@ -368,6 +370,7 @@ pub async fn update(
     };
     match state
         .store
+        .crm()
         .update_customer(&s.caller.scope, &id, &new, version, state.now())
         .await
     {
@@ -437,22 +440,30 @@ async fn detail_page(
 ) -> Response {
     let t = tr(state, s);
     let scope = &s.caller.scope;
-    let c = match state.store.get_customer(scope, id).await {
+    let c = match state.store.crm().get_customer(scope, id).await {
         Ok(c) => c,
         Err(e) => return store_error(state, &s.ctx, e),
     };
-    let vehicles = state.store.vehicles_of(scope, id).await.unwrap_or_default();
-    let consents = state.store.consents(scope, id).await.unwrap_or_default();
-    let timeline = state
-        .store
-        .customer_timeline(scope, id)
-        .await
-        .unwrap_or_default();
-    let cases = state
-        .store
-        .cases_of_customer(scope, id, state.now())
-        .await
-        .unwrap_or_default();
+    let vehicles = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.crm().vehicles_of(scope, id).await
+    );
+    let consents = super::or_page!(state, &s.ctx, state.store.crm().consents(scope, id).await);
+    let timeline = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.crm().customer_timeline(scope, id).await
+    );
+    let cases = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .cases()
+            .cases_of_customer(scope, id, state.now())
+            .await
+    );
     let mut cells = Vec::new();
     for p in Purpose::ALL {
         for ch in Channel::ALL {
@@ -483,15 +494,23 @@ async fn detail_page(
                 .unwrap_or("")
         ))
     });
-    let zone = state.store.zone_of(&c.organisation_id).await;
-    let documents = state
-        .store
-        .documents(scope, Some(&c.id), None, false, state.now())
-        .await
-        .unwrap_or_default();
+    let zone = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.org().zone_of(&c.organisation_id).await
+    );
+    let documents = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .billing()
+            .documents(scope, Some(&c.id), None, false, state.now())
+            .await
+    );
     let mut invoice_points = Vec::new();
     for id in scope.orgs_with(Permission::BillingWrite) {
-        if let Ok(o) = state.store.get_organisation(scope, &id).await {
+        if let Ok(o) = state.store.org().get_organisation(scope, &id).await {
             invoice_points.push((id, o.name));
         }
     }
@@ -574,6 +593,7 @@ pub async fn log_entry(
     };
     let r = state
         .store
+        .crm()
         .add_timeline_entry(&s.caller.scope, &id, &input, state.now())
         .await
         .map(|_| ());
@@ -596,6 +616,7 @@ pub async fn record_consent(
     };
     let r = state
         .store
+        .crm()
         .record_consent(&s.caller.scope, &id, &input, state.now())
         .await
         .map(|_| ());
@@ -618,11 +639,12 @@ pub async fn add_vehicle(
         owner_customer_id: Some(id.clone()),
     };
     // The customer must be visible before anything about them is revealed in an error.
-    if let Err(e) = state.store.get_customer(&s.caller.scope, &id).await {
+    if let Err(e) = state.store.crm().get_customer(&s.caller.scope, &id).await {
         return store_error(&state, &s.ctx, e);
     }
     let r = state
         .store
+        .crm()
         .create_vehicle(&s.caller.scope, None, &input, state.now())
         .await
         .map(|_| ());
@@ -637,7 +659,7 @@ pub async fn erase(
 ) -> Response {
     let p = form_pairs(&body);
     if field(&p, "confirm") != "yes" {
-        if let Err(e) = state.store.get_customer(&s.caller.scope, &id).await {
+        if let Err(e) = state.store.crm().get_customer(&s.caller.scope, &id).await {
             return store_error(&state, &s.ctx, e);
         }
         let e = aftersales_domain::FieldError::new(
@@ -657,6 +679,7 @@ pub async fn erase(
     }
     let r = state
         .store
+        .gdpr()
         .erase_customer(&s.caller.scope, &id, state.now())
         .await
         .map(|_| ());
@@ -670,6 +693,7 @@ pub async fn export(
 ) -> Response {
     match state
         .store
+        .gdpr()
         .export_customer(&s.caller.scope, &id, state.now())
         .await
     {
@@ -722,20 +746,28 @@ async fn vehicle_page(
     done: bool,
 ) -> Response {
     let t = tr(state, s);
-    let v = match state.store.get_vehicle(&s.caller.scope, id).await {
+    let v = match state.store.crm().get_vehicle(&s.caller.scope, id).await {
         Ok(v) => v,
         Err(e) => return store_error(state, &s.ctx, e),
     };
-    let timeline = state
-        .store
-        .vehicle_timeline(&s.caller.scope, id)
-        .await
-        .unwrap_or_default();
+    let timeline = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .crm()
+            .vehicle_timeline(&s.caller.scope, id)
+            .await
+    );
     let can_write = s
         .caller
         .scope
         .permits_record(&v.organisation_id, Permission::CrmWrite);
-    let zone = state.store.zone_of(&v.organisation_id).await;
+    let zone = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.org().zone_of(&v.organisation_id).await
+    );
     (
         status,
         render(&VehiclePage {
@@ -776,7 +808,7 @@ pub async fn odometer(
     {
         Ok(km) => km,
         Err(_) => {
-            if let Err(e) = state.store.get_vehicle(&s.caller.scope, &id).await {
+            if let Err(e) = state.store.crm().get_vehicle(&s.caller.scope, &id).await {
                 return store_error(&state, &s.ctx, e);
             }
             let e = aftersales_domain::FieldError::new(
@@ -798,6 +830,7 @@ pub async fn odometer(
     let reason = Some(field(&p, "reason")).filter(|r| !r.trim().is_empty());
     match state
         .store
+        .crm()
         .record_odometer(
             &s.caller.scope,
             &id,

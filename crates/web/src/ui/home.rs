@@ -44,7 +44,7 @@ pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
         lang: s.ctx.lang,
     };
     let scope = &s.caller.scope;
-    let me = match state.store.me(scope).await {
+    let me = match state.store.users().me(scope).await {
         Ok(me) => me,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
@@ -68,23 +68,23 @@ pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
         })
         .collect();
     let roles = scope.all_roles();
-    let orgs = match state.store.all_organisations(scope).await {
+    let orgs = match state.store.org().all_organisations(scope).await {
         Ok(o) => o,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
     let admin = if is_admin(&s.caller) {
-        let users = state
-            .store
-            .count_users(scope)
-            .await
-            .map(|n| usize::try_from(n).unwrap_or(0))
-            .unwrap_or(0);
-        let events = state
-            .store
-            .list_audit_events(scope, None, None, 5)
-            .await
-            .map(|p| p.items)
-            .unwrap_or_default();
+        let users = super::or_page!(state, &s.ctx, state.store.users().count_users(scope).await);
+        let users = usize::try_from(users).unwrap_or(0);
+        let events = super::or_page!(
+            state,
+            &s.ctx,
+            state
+                .store
+                .audit()
+                .list_audit_events(scope, None, None, 5)
+                .await
+        )
+        .items;
         Some((users, orgs.len(), events))
     } else {
         None
@@ -110,12 +110,15 @@ pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
     }) {
         let mut team: Vec<User> = Vec::new();
         for m in &me.memberships {
-            for u in state
-                .store
-                .list_members(scope, &m.organisation_id)
-                .await
-                .unwrap_or_default()
-            {
+            for u in super::or_page!(
+                state,
+                &s.ctx,
+                state
+                    .store
+                    .users()
+                    .list_members(scope, &m.organisation_id)
+                    .await
+            ) {
                 if u.id != me.id && !team.iter().any(|t| t.id == u.id) {
                     team.push(u);
                 }

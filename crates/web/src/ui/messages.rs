@@ -22,18 +22,18 @@ fn query(q: &Option<String>) -> Vec<(String, String)> {
 }
 
 /// Organisations whose customer messages the caller manages, by name.
-async fn managed(state: &AppState, s: &SignedIn) -> Vec<(String, String)> {
+async fn managed(state: &AppState, s: &SignedIn) -> Result<Vec<(String, String)>, StoreError> {
     let ids = s.caller.scope.orgs_with(Permission::NotifyManage);
-    state
+    Ok(state
         .store
+        .org()
         .list_organisations(&s.caller.scope, None, 200)
-        .await
-        .map(|p| p.items)
-        .unwrap_or_default()
+        .await?
+        .items
         .into_iter()
         .filter(|o| ids.contains(&o.id))
         .map(|o| (o.id, o.name))
-        .collect()
+        .collect())
 }
 
 fn pick(orgs: &[(String, String)], wanted: &str) -> String {
@@ -68,7 +68,7 @@ impl RulesPage<'_> {
 
 pub async fn rules(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
-    let orgs = managed(&state, &s).await;
+    let orgs = super::or_page!(state, &s.ctx, managed(&state, &s).await);
     let org = pick(&orgs, field(&q, "org"));
     let t = Tr {
         i18n: &state.i18n,
@@ -81,7 +81,12 @@ pub async fn rules(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
             StoreError::Forbidden(Permission::NotifyManage.describe().into()),
         );
     }
-    let list = match state.store.notification_rules(&s.caller.scope, &org).await {
+    let list = match state
+        .store
+        .notify()
+        .notification_rules(&s.caller.scope, &org)
+        .await
+    {
         Ok(l) => l,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
@@ -116,6 +121,7 @@ pub async fn save_rules(State(state): State<AppState>, s: SignedIn, body: Bytes)
                 .any(|(k, _)| *k == format!("{}:{}", e.as_str(), c.as_str()));
             if let Err(err) = state
                 .store
+                .notify()
                 .set_notification_rule(&s.caller.scope, &org, *e, *c, on, state.now())
                 .await
             {
@@ -200,6 +206,7 @@ async fn template_page(
     };
     let current = match state
         .store
+        .notify()
         .notification_template(&s.caller.scope, &k.org, k.event, k.channel, k.language)
         .await
     {
@@ -234,7 +241,7 @@ pub async fn template(
     RawQuery(q): RawQuery,
 ) -> Response {
     let q = query(&q);
-    let orgs = managed(&state, &s).await;
+    let orgs = super::or_page!(state, &s.ctx, managed(&state, &s).await);
     let k = key(&q, &orgs);
     template_page(
         &state,
@@ -253,7 +260,7 @@ pub async fn template(
 /// `action=preview` renders with sample values; `save` stores; `reset` goes back to the inherited wording.
 pub async fn save_template(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
     let p = form_pairs(&body);
-    let orgs = managed(&state, &s).await;
+    let orgs = super::or_page!(state, &s.ctx, managed(&state, &s).await);
     let k = key(&p, &orgs);
     let (subject, text) = (
         field(&p, "subject").to_string(),
@@ -301,6 +308,7 @@ pub async fn save_template(State(state): State<AppState>, s: SignedIn, body: Byt
         }
         "reset" => match state
             .store
+            .notify()
             .reset_notification_template(&s.caller.scope, &k.org, k.event, k.channel, k.language)
             .await
         {
@@ -309,6 +317,7 @@ pub async fn save_template(State(state): State<AppState>, s: SignedIn, body: Byt
         },
         _ => match state
             .store
+            .notify()
             .set_notification_template(
                 &s.caller.scope,
                 &k.org,
@@ -365,7 +374,12 @@ pub async fn outbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): Raw
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
-    match state.store.outbox(&s.caller.scope, status.as_deref()).await {
+    match state
+        .store
+        .notify()
+        .outbox(&s.caller.scope, status.as_deref())
+        .await
+    {
         Ok(items) => render(&OutboxPage {
             chrome: Chrome::new(&t, &s.ctx),
             status: status.unwrap_or_default(),
@@ -379,6 +393,7 @@ pub async fn outbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): Raw
 pub async fn retry(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {
     match state
         .store
+        .notify()
         .retry_outbox(&s.caller.scope, &id, state.now())
         .await
     {

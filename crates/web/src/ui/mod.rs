@@ -370,6 +370,7 @@ async fn ui_context(State(state): State<AppState>, req: Request, next: Next) -> 
     let caller = match cookie(&parts.headers, SESSION_COOKIE) {
         Some(sid) => match state
             .store
+            .auth()
             .resolve_session(sid, now, &state.config.login)
             .await
         {
@@ -658,6 +659,18 @@ pub fn error_for(state: &AppState, ctx: &RequestCtx, status: StatusCode, key: &s
     };
     (status, render(&page)).into_response()
 }
+
+/// Unwraps a store result inside a page handler: an error returns the friendly error page (and is
+/// logged, with the request's id, by [`store_error`]), never an empty list.
+macro_rules! or_page {
+    ($state:expr, $ctx:expr, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return $crate::ui::store_error(&$state, $ctx, e),
+        }
+    };
+}
+pub(crate) use or_page;
 
 /// Maps a store error to a page; validation errors are handled by the forms themselves.
 pub fn store_error(state: &AppState, ctx: &RequestCtx, e: StoreError) -> Response {

@@ -87,7 +87,7 @@ async fn list_page(
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
-    let orgs = match state.store.all_organisations(&s.caller.scope).await {
+    let orgs = match state.store.org().all_organisations(&s.caller.scope).await {
         Ok(o) => o,
         Err(e) => return store_error(state, &s.ctx, e),
     };
@@ -109,11 +109,11 @@ async fn list_page(
     .into_iter()
     .map(|k| (k.as_str(), t.t(&format!("kind-{}", k.as_str()))))
     .collect();
-    let markets = state
-        .store
-        .list_markets(&s.caller.scope)
-        .await
-        .unwrap_or_default();
+    let markets = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.org().list_markets(&s.caller.scope).await
+    );
     let page = ListPage {
         chrome: Chrome::new(&t, &s.ctx),
         rows: tree(&t, orgs),
@@ -168,6 +168,7 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
     };
     match state
         .store
+        .org()
         .create_organisation(&s.caller.scope, &new, state.now())
         .await
     {
@@ -208,19 +209,24 @@ pub async fn detail(
         lang: s.ctx.lang,
     };
     let scope = &s.caller.scope;
-    let org = match state.store.get_organisation(scope, &id).await {
+    let org = match state.store.org().get_organisation(scope, &id).await {
         Ok(o) => o,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
     let parent = match &org.parent_id {
-        Some(p) => state.store.get_organisation(scope, p).await.ok(),
+        // A parent outside the caller's reach is simply not shown.
+        Some(p) => match state.store.org().get_organisation(scope, p).await {
+            Ok(o) => Some(o),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return store_error(&state, &s.ctx, e),
+        },
         None => None,
     };
-    let all = state
-        .store
-        .all_organisations(scope)
-        .await
-        .unwrap_or_default();
+    let all = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.org().all_organisations(scope).await
+    );
     let children = tree(
         &t,
         all.into_iter()
@@ -229,6 +235,7 @@ pub async fn detail(
     );
     let people = state
         .store
+        .users()
         .list_members(scope, &org.id)
         .await
         .map(|members| {

@@ -49,15 +49,15 @@ async fn page_with(
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
-    let me = match state.store.me(&s.caller.scope).await {
+    let me = match state.store.users().me(&s.caller.scope).await {
         Ok(m) => m,
         Err(e) => return store_error(state, &s.ctx, e),
     };
-    let tokens = state
-        .store
-        .list_api_tokens(&s.caller)
-        .await
-        .unwrap_or_default();
+    let tokens = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.auth().list_api_tokens(&s.caller).await
+    );
     let page = ProfilePage {
         chrome: Chrome::new(&t, &s.ctx),
         me,
@@ -122,6 +122,7 @@ pub async fn update(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
     let lang = patch.language;
     match state
         .store
+        .users()
         .update_user(
             &s.caller.scope,
             &s.caller.user_id,
@@ -175,6 +176,7 @@ pub async fn password(State(state): State<AppState>, s: SignedIn, body: Bytes) -
     };
     match state
         .store
+        .auth()
         .change_own_password(&s.caller, field(&p, "current_password"), &new, state.now())
         .await
     {
@@ -208,6 +210,7 @@ pub async fn create_token(State(state): State<AppState>, s: SignedIn, body: Byte
     let p = form_pairs(&body);
     match state
         .store
+        .auth()
         .create_api_token(&s.caller, field(&p, "token_name"), None, state.now())
         .await
     {
@@ -249,6 +252,7 @@ pub async fn revoke_token(
 ) -> Response {
     match state
         .store
+        .auth()
         .revoke_api_token(&s.caller, &id, state.now())
         .await
     {

@@ -66,7 +66,7 @@ async fn status_view(
     errors: FormErrors,
     status: StatusCode,
 ) -> Response {
-    let page = match state.store.status_page(token).await {
+    let page = match state.store.public().status_page(token).await {
         Ok(p) => p,
         Err(StoreError::NotFound) => {
             return error_page(state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found")
@@ -144,6 +144,7 @@ pub async fn decide(
     let p = form_pairs(&body);
     match state
         .store
+        .public()
         .decide_on_status_page(&token, &job, field(&p, "approve") == "true", state.now())
         .await
     {
@@ -199,7 +200,7 @@ async fn survey_view(
     thanks: bool,
     status: StatusCode,
 ) -> Response {
-    let page = match state.store.survey(token).await {
+    let page = match state.store.public().survey(token).await {
         Ok(p) => p,
         Err(StoreError::NotFound) => {
             return error_page(state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found")
@@ -275,6 +276,7 @@ pub async fn answer_survey(
     );
     match state
         .store
+        .public()
         .answer_survey(&token, &form.0, &form.1, &form.2, state.now())
         .await
     {
@@ -348,17 +350,17 @@ async fn book_view(
         i18n: &state.i18n,
         lang: ctx.lang,
     };
-    let points = state
-        .store
-        .public_booking_points()
-        .await
-        .unwrap_or_default();
+    let points = super::or_page!(
+        state,
+        ctx,
+        state.store.public().public_booking_points().await
+    );
     let sp = if points.iter().any(|p| p.id == sp) {
         sp
     } else {
         points.first().map(|p| p.id.clone()).unwrap_or_default()
     };
-    let zone = state.store.zone_of(&sp).await;
+    let zone = super::or_page!(state, ctx, state.store.org().zone_of(&sp).await);
     let day = time::Date::parse(
         date.trim(),
         &time::macros::format_description!("[year]-[month]-[day]"),
@@ -368,6 +370,7 @@ async fn book_view(
     if let (Some(d), false) = (day, op.is_empty()) {
         match state
             .store
+            .public()
             .public_availability(&sp, &op, d, state.now())
             .await
         {
@@ -465,11 +468,12 @@ pub async fn book(State(state): State<AppState>, ctx: RequestCtx, body: Bytes) -
     let ip = ctx.ip.clone().unwrap_or_else(|| "unknown".into());
     match state
         .store
+        .public()
         .book_self_service(&form, ctx.lang, &ip, state.now())
         .await
     {
         Ok((b, token)) => {
-            let zone = state.store.zone_of(&sp).await;
+            let zone = super::or_page!(state, &ctx, state.store.org().zone_of(&sp).await);
             let msg = {
                 let mut args = fluent_bundle::FluentArgs::new();
                 args.set("time", local(zone, b.starts_at));

@@ -76,6 +76,7 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Bytes) 
     };
     let result = state
         .store
+        .auth()
         .login(
             &username,
             field(&pairs, "password"),
@@ -122,6 +123,7 @@ pub async fn logout(
     if let Some(sid) = cookie(&headers, SESSION_COOKIE) {
         if let Err(e) = state
             .store
+            .auth()
             .logout(&signed.caller, sid, signed.ctx.ip.as_deref(), state.now())
             .await
         {

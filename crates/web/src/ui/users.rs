@@ -57,6 +57,7 @@ pub async fn list(State(state): State<AppState>, s: SignedIn) -> Response {
     loop {
         match state
             .store
+            .users()
             .list_users(&s.caller.scope, cursor.as_deref(), 200)
             .await
         {
@@ -110,7 +111,7 @@ fn role_options(t: &Tr<'_>) -> Vec<(&'static str, String)> {
 }
 
 async fn managed_orgs(state: &AppState, s: &SignedIn) -> Result<Vec<Organisation>, StoreError> {
-    let mut orgs = state.store.all_organisations(&s.caller.scope).await?;
+    let mut orgs = state.store.org().all_organisations(&s.caller.scope).await?;
     orgs.retain(|o| s.caller.scope.permits(&o.id, Permission::UserManage));
     orgs.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(orgs)
@@ -185,6 +186,7 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
     };
     match state
         .store
+        .users()
         .create_user(&s.caller.scope, new, state.now())
         .await
     {
@@ -259,7 +261,7 @@ async fn detail_page_done(
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
-    let user = match state.store.get_user(&s.caller.scope, id).await {
+    let user = match state.store.users().get_user(&s.caller.scope, id).await {
         Ok(u) => u,
         Err(e) => return store_error(state, &s.ctx, e),
     };
@@ -278,13 +280,13 @@ async fn detail_page_done(
     let can_manage = memberships.iter().any(|m| m.can_revoke);
     let can_manage_account = can_manage
         && user.id != s.caller.user_id
-        && state
-            .store
-            .manages_account(scope, &user.id)
-            .await
-            .unwrap_or(false);
+        && super::or_page!(
+            state,
+            &s.ctx,
+            state.store.users().manages_account(scope, &user.id).await
+        );
     let orgs = if can_manage {
-        managed_orgs(state, s).await.unwrap_or_default()
+        super::or_page!(state, &s.ctx, managed_orgs(state, s).await)
     } else {
         Vec::new()
     };
@@ -361,6 +363,7 @@ pub async fn set_details(
     }
     match state
         .store
+        .users()
         .update_user(&s.caller.scope, &id, patch, version, state.now())
         .await
     {
@@ -402,6 +405,7 @@ pub async fn set_password(
     };
     match state
         .store
+        .users()
         .set_password_by_admin(&s.caller.scope, &id, &new, state.now())
         .await
     {
@@ -462,9 +466,17 @@ async fn change_role(
     };
     let (scope, org, now) = (&s.caller.scope, field(&p, "organisation_id"), state.now());
     let result = if grant {
-        state.store.grant_role(scope, id, org, role, now).await
+        state
+            .store
+            .users()
+            .grant_role(scope, id, org, role, now)
+            .await
     } else {
-        state.store.revoke_role(scope, id, org, role, now).await
+        state
+            .store
+            .users()
+            .revoke_role(scope, id, org, role, now)
+            .await
     };
     match result {
         Ok(_) => see_other(&format!(
@@ -524,6 +536,7 @@ pub async fn set_status(
     };
     match state
         .store
+        .users()
         .update_user(&s.caller.scope, &id, patch, version, state.now())
         .await
     {

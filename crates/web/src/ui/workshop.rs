@@ -48,17 +48,21 @@ fn parse_day(s: &str) -> Option<Date> {
 }
 
 /// Service points where the caller works in the workshop (or may see it), by name.
-async fn service_points(state: &AppState, s: &SignedIn) -> Vec<(String, String)> {
+async fn service_points(
+    state: &AppState,
+    s: &SignedIn,
+) -> Result<Vec<(String, String)>, StoreError> {
     let orgs = state
         .store
+        .org()
         .list_organisations(&s.caller.scope, None, 200)
-        .await
-        .map(|p| p.items)
-        .unwrap_or_default();
-    orgs.into_iter()
+        .await?
+        .items;
+    Ok(orgs
+        .into_iter()
         .filter(|o| o.kind == OrgKind::ServicePoint)
         .map(|o| (o.id, o.name))
-        .collect()
+        .collect())
 }
 
 fn refusal_text(t: &Tr<'_>, r: &Refusal) -> String {
@@ -129,12 +133,12 @@ impl BoardPage<'_> {
 
 pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
-    let points = service_points(&state, &s).await;
+    let points = super::or_page!(state, &s.ctx, service_points(&state, &s).await);
     let org = Some(field(&q, "org").to_string())
         .filter(|o| points.iter().any(|(id, _)| id == o))
         .or_else(|| points.first().map(|p| p.0.clone()))
         .unwrap_or_default();
-    let zone = state.store.zone_of(&org).await;
+    let zone = super::or_page!(state, &s.ctx, state.store.org().zone_of(&org).await);
     let date = parse_day(field(&q, "date")).unwrap_or_else(|| zone.local(state.now()).date());
     let t = Tr {
         i18n: &state.i18n,
@@ -142,7 +146,12 @@ pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
     };
     let mut rows = Vec::new();
     if !org.is_empty() {
-        match state.store.day_board(&s.caller.scope, &org, date).await {
+        match state
+            .store
+            .workshop()
+            .day_board(&s.caller.scope, &org, date)
+            .await
+        {
             Ok(list) => {
                 for (a, ro) in list {
                     rows.push(BoardRow {
@@ -161,29 +170,33 @@ pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
             Err(e) => return store_error(&state, &s.ctx, e),
         }
     }
-    let orders = state
-        .store
-        .repair_orders(&s.caller.scope, None, None)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| {
-            let when = r.starts_at.map(|a| local(zone, a)).unwrap_or_default();
-            (r, when)
-        })
-        .collect();
-    let my_jobs = state
-        .store
-        .my_jobs(&s.caller.scope)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(ro, j)| JobRow {
-            clocked_on: j.clocked_on.contains(&s.caller.display_name),
-            job_title: j.title,
-            ro,
-        })
-        .collect();
+    let orders = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .workshop()
+            .repair_orders(&s.caller.scope, None, None)
+            .await
+    )
+    .into_iter()
+    .map(|r| {
+        let when = r.starts_at.map(|a| local(zone, a)).unwrap_or_default();
+        (r, when)
+    })
+    .collect();
+    let my_jobs = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.workshop().my_jobs(&s.caller.scope).await
+    )
+    .into_iter()
+    .map(|(ro, j)| JobRow {
+        clocked_on: j.clocked_on.contains(&s.caller.display_name),
+        job_title: j.title,
+        ro,
+    })
+    .collect();
     render(&BoardPage {
         chrome: Chrome::new(&t, &s.ctx),
         can_book: s.caller.scope.permits(&org, Permission::WorkshopWrite),
@@ -286,11 +299,11 @@ async fn book_page(
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
-    let points: Vec<(String, String)> = service_points(state, s)
-        .await
-        .into_iter()
-        .filter(|(id, _)| s.caller.scope.permits(id, Permission::WorkshopWrite))
-        .collect();
+    let points: Vec<(String, String)> =
+        super::or_page!(state, &s.ctx, service_points(state, s).await)
+            .into_iter()
+            .filter(|(id, _)| s.caller.scope.permits(id, Permission::WorkshopWrite))
+            .collect();
     if !points.iter().any(|(id, _)| *id == f.org) {
         f.org = points.first().map(|p| p.0.clone()).unwrap_or_default();
     }
@@ -298,6 +311,7 @@ async fn book_page(
     if !f.case_id.is_empty() {
         match state
             .store
+            .cases()
             .get_case(&s.caller.scope, &f.case_id, state.now())
             .await
         {
@@ -321,46 +335,61 @@ async fn book_page(
     }
     let customer = match state
         .store
+        .crm()
         .get_customer(&s.caller.scope, &f.customer_id)
         .await
     {
         Ok(c) => c,
         Err(e) => return store_error(state, &s.ctx, e),
     };
-    let vehicles = state
-        .store
-        .vehicles_of(&s.caller.scope, &customer.id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| {
-            (
-                v.id,
-                format!(
-                    "{} {}",
-                    v.model.unwrap_or_default(),
-                    v.registration.unwrap_or(v.vin)
-                ),
-            )
-        })
-        .collect();
-    let zone = state.store.zone_of(&f.org).await;
+    let vehicles = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .crm()
+            .vehicles_of(&s.caller.scope, &customer.id)
+            .await
+    )
+    .into_iter()
+    .map(|v| {
+        (
+            v.id,
+            format!(
+                "{} {}",
+                v.model.unwrap_or_default(),
+                v.registration.unwrap_or(v.vin)
+            ),
+        )
+    })
+    .collect();
+    let zone = super::or_page!(state, &s.ctx, state.store.org().zone_of(&f.org).await);
     let date = parse_day(&f.date)
         .unwrap_or_else(|| zone.local(state.now()).date() + time::Duration::days(1));
-    let operations = state
-        .store
-        .labour_operations(&s.caller.scope, &f.org)
-        .await
-        .unwrap_or_default();
+    let operations = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .workshop()
+            .labour_operations(&s.caller.scope, &f.org)
+            .await
+    );
     let kind = AppointmentKind::parse("kind", &f.kind).unwrap_or(AppointmentKind::Workshop);
     let availability = if f.ops.is_empty() {
         None
     } else {
-        state
+        // A choice the store refuses (an operation of another service point) offers no times.
+        match state
             .store
+            .workshop()
             .availability(&s.caller.scope, &f.org, date, kind, &f.ops, state.now())
             .await
-            .ok()
+        {
+            Ok(a) => Some(a),
+            Err(StoreError::Invalid(_)) => None,
+            Err(e) => return store_error(state, &s.ctx, e),
+        }
     };
     let slots = availability
         .as_ref()
@@ -434,6 +463,7 @@ pub async fn book_post(State(state): State<AppState>, s: SignedIn, body: Bytes) 
     };
     match state
         .store
+        .workshop()
         .book_appointment(&s.caller.scope, &input, state.now())
         .await
     {
@@ -476,6 +506,7 @@ pub async fn create_order(State(state): State<AppState>, s: SignedIn, body: Byte
     };
     match state
         .store
+        .workshop()
         .create_repair_order(&s.caller.scope, &input, state.now())
         .await
     {
@@ -551,7 +582,12 @@ async fn ro_page(
     refusal: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let ro = match state.store.repair_order(&s.caller.scope, id).await {
+    let ro = match state
+        .store
+        .workshop()
+        .repair_order(&s.caller.scope, id)
+        .await
+    {
         Ok(r) => r,
         Err(e) => return store_error(state, &s.ctx, e),
     };
@@ -559,34 +595,54 @@ async fn ro_page(
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
-    let zone = state.store.zone_of(&ro.organisation.id).await;
+    let zone = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.org().zone_of(&ro.organisation.id).await
+    );
     let today = zone.local(state.now()).date();
-    let technicians = state
-        .store
-        .technicians(&s.caller.scope, &ro.organisation.id, today)
-        .await
-        .unwrap_or_default();
-    let operations = state
-        .store
-        .labour_operations(&s.caller.scope, &ro.organisation.id)
-        .await
-        .unwrap_or_default();
-    let parts = state
-        .store
-        .parts(&s.caller.scope, &ro.organisation.id)
-        .await
-        .unwrap_or_default();
-    let messages = state
-        .store
-        .ro_messages(&s.caller.scope, id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| {
-            let when = local(zone, m.sent_at.unwrap_or(m.not_before));
-            (m, when)
-        })
-        .collect();
+    let technicians = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .workshop()
+            .technicians(&s.caller.scope, &ro.organisation.id, today)
+            .await
+    );
+    let operations = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .workshop()
+            .labour_operations(&s.caller.scope, &ro.organisation.id)
+            .await
+    );
+    let parts = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .workshop()
+            .parts(&s.caller.scope, &ro.organisation.id)
+            .await
+    );
+    let messages = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .workshop()
+            .ro_messages(&s.caller.scope, id)
+            .await
+    )
+    .into_iter()
+    .map(|m| {
+        let when = local(zone, m.sent_at.unwrap_or(m.not_before));
+        (m, when)
+    })
+    .collect();
     let events = ro
         .events
         .iter()
@@ -619,11 +675,15 @@ async fn ro_page(
             ),
         )
     });
-    let documents = state
-        .store
-        .documents(&s.caller.scope, None, Some(id), false, state.now())
-        .await
-        .unwrap_or_default();
+    let documents = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .billing()
+            .documents(&s.caller.scope, None, Some(id), false, state.now())
+            .await
+    );
     let can_invoice = s
         .caller
         .scope
@@ -727,6 +787,7 @@ pub async fn order_status(
         (Ok(st), Ok(v)) => {
             state
                 .store
+                .workshop()
                 .set_ro_status(&s.caller.scope, &id, st, v, state.now())
                 .await
         }
@@ -753,6 +814,7 @@ pub async fn order_eta(
     let r = if raw.is_empty() {
         state
             .store
+            .workshop()
             .set_eta(&s.caller.scope, &id, None, state.now())
             .await
     } else {
@@ -760,11 +822,23 @@ pub async fn order_eta(
             raw,
             &time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]"),
         );
-        match (parsed, state.store.repair_order(&s.caller.scope, &id).await) {
+        match (
+            parsed,
+            state
+                .store
+                .workshop()
+                .repair_order(&s.caller.scope, &id)
+                .await,
+        ) {
             (Ok(l), Ok(ro)) => {
-                let zone = state.store.zone_of(&ro.organisation.id).await;
+                let zone = super::or_page!(
+                    state,
+                    &s.ctx,
+                    state.store.org().zone_of(&ro.organisation.id).await
+                );
                 state
                     .store
+                    .workshop()
                     .set_eta(&s.caller.scope, &id, Some(zone.instant(l)), state.now())
                     .await
             }
@@ -795,6 +869,7 @@ pub async fn order_add_job(
     };
     let r = state
         .store
+        .workshop()
         .add_job(&s.caller.scope, &id, &input, state.now())
         .await;
     after(&state, &s, &id, r).await
@@ -815,6 +890,7 @@ pub async fn order_update_job(
     };
     let r = state
         .store
+        .workshop()
         .update_job(&s.caller.scope, &id, &job, &input, state.now())
         .await;
     after(&state, &s, &id, r).await
@@ -837,6 +913,7 @@ pub async fn order_add_line(
     };
     let r = state
         .store
+        .workshop()
         .add_line(&s.caller.scope, &id, &job, &input, state.now())
         .await;
     after(&state, &s, &id, r).await
@@ -849,6 +926,7 @@ pub async fn order_remove_line(
 ) -> Response {
     let r = state
         .store
+        .workshop()
         .remove_line(&s.caller.scope, &id, &line, state.now())
         .await;
     after(&state, &s, &id, r).await
@@ -863,6 +941,7 @@ pub async fn order_assign(
     let p = form_pairs(&body);
     let r = state
         .store
+        .workshop()
         .assign_technician(
             &s.caller.scope,
             &id,
@@ -884,11 +963,13 @@ pub async fn order_clock(
     let r = if field(&p, "action") == "off" {
         state
             .store
+            .workshop()
             .clock_off(&s.caller.scope, &id, &job, state.now())
             .await
     } else {
         state
             .store
+            .workshop()
             .clock_on(&s.caller.scope, &id, &job, state.now())
             .await
     };
@@ -904,6 +985,7 @@ pub async fn order_decide(
     let p = form_pairs(&body);
     let r = state
         .store
+        .workshop()
         .decide_job(
             &s.caller.scope,
             &id,
@@ -951,62 +1033,75 @@ async fn setup_page(
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
-    let points = service_points(state, s).await;
+    let points = super::or_page!(state, &s.ctx, service_points(state, s).await);
     let org = Some(org.to_string())
         .filter(|o| points.iter().any(|(id, _)| id == o))
         .or_else(|| points.first().map(|p| p.0.clone()))
         .unwrap_or_default();
-    let settings = match state.store.workshop_settings(&s.caller.scope, &org).await {
+    let settings = match state
+        .store
+        .workshop()
+        .workshop_settings(&s.caller.scope, &org)
+        .await
+    {
         Ok(x) => x,
         Err(e) => return store_error(state, &s.ctx, e),
     };
-    let zone = state.store.zone_of(&org).await;
+    let zone = super::or_page!(state, &s.ctx, state.store.org().zone_of(&org).await);
     let today = zone.local(state.now()).date();
-    let technicians = state
-        .store
-        .technicians(&s.caller.scope, &org, today)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|tech| {
-            let hours = tech
-                .shifts
-                .iter()
-                .map(|sh: &Shift| {
-                    format!(
-                        "{} {}–{}",
-                        ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
-                            .get(usize::from(sh.weekday))
-                            .unwrap_or(&"?"),
-                        sh.starts,
-                        sh.ends
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            TechView { tech, hours }
-        })
-        .collect();
+    let technicians = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .workshop()
+            .technicians(&s.caller.scope, &org, today)
+            .await
+    )
+    .into_iter()
+    .map(|tech| {
+        let hours = tech
+            .shifts
+            .iter()
+            .map(|sh: &Shift| {
+                format!(
+                    "{} {}–{}",
+                    ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
+                        .get(usize::from(sh.weekday))
+                        .unwrap_or(&"?"),
+                    sh.starts,
+                    sh.ends
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        TechView { tech, hours }
+    })
+    .collect();
     (
         status,
         render(&SetupPage {
             chrome: Chrome::new(&t, &s.ctx),
             can_manage: s.caller.scope.permits(&org, Permission::WorkshopManage),
-            bays: state
-                .store
-                .bays(&s.caller.scope, &org)
-                .await
-                .unwrap_or_default(),
-            operations: state
-                .store
-                .labour_operations(&s.caller.scope, &org)
-                .await
-                .unwrap_or_default(),
-            parts: state
-                .store
-                .parts(&s.caller.scope, &org)
-                .await
-                .unwrap_or_default(),
+            bays: super::or_page!(
+                state,
+                &s.ctx,
+                state.store.workshop().bays(&s.caller.scope, &org).await
+            ),
+            operations: super::or_page!(
+                state,
+                &s.ctx,
+                state
+                    .store
+                    .workshop()
+                    .labour_operations(&s.caller.scope, &org)
+                    .await
+            ),
+            parts: super::or_page!(
+                state,
+                &s.ctx,
+                state.store.workshop().parts(&s.caller.scope, &org).await
+            ),
             points,
             org,
             settings,
@@ -1066,6 +1161,7 @@ pub async fn setup_settings(State(state): State<AppState>, s: SignedIn, body: By
     };
     let r = state
         .store
+        .workshop()
         .set_workshop_settings(&s.caller.scope, &org, &input)
         .await
         .map(|_| ());
@@ -1083,6 +1179,7 @@ pub async fn setup_bay(State(state): State<AppState>, s: SignedIn, body: Bytes) 
     };
     let r = state
         .store
+        .workshop()
         .add_bay(&s.caller.scope, &input, state.now())
         .await
         .map(|_| ());
@@ -1115,6 +1212,7 @@ pub async fn setup_technician(
     };
     let r = state
         .store
+        .workshop()
         .set_technician(&s.caller.scope, &org, &user, &input)
         .await;
     after_setup(&state, &s, &org, r).await
@@ -1135,6 +1233,7 @@ pub async fn setup_certification(
     };
     let r = state
         .store
+        .workshop()
         .add_certification(&s.caller.scope, &org, &user, &input, state.now())
         .await;
     after_setup(&state, &s, &org, r).await
@@ -1148,7 +1247,7 @@ pub async fn setup_absence(
 ) -> Response {
     let p = form_pairs(&body);
     let org = field(&p, "org").to_string();
-    let zone = state.store.zone_of(&org).await;
+    let zone = super::or_page!(state, &s.ctx, state.store.org().zone_of(&org).await);
     let to_rfc = |v: &str| {
         time::PrimitiveDateTime::parse(
             v.trim(),
@@ -1169,6 +1268,7 @@ pub async fn setup_absence(
     };
     let r = state
         .store
+        .workshop()
         .add_absence(&s.caller.scope, &org, &user, &input, state.now())
         .await;
     after_setup(&state, &s, &org, r).await
@@ -1189,6 +1289,7 @@ pub async fn setup_operation(State(state): State<AppState>, s: SignedIn, body: B
     };
     let r = state
         .store
+        .workshop()
         .add_labour_operation(&s.caller.scope, &input, state.now())
         .await
         .map(|_| ());
@@ -1207,6 +1308,7 @@ pub async fn setup_part(State(state): State<AppState>, s: SignedIn, body: Bytes)
     };
     let r = state
         .store
+        .workshop()
         .add_part(&s.caller.scope, &input, state.now())
         .await
         .map(|_| ());
@@ -1225,6 +1327,10 @@ pub async fn setup_stock(
         organisation_id: org.clone(),
         quantity: field(&p, "quantity").into(),
     };
-    let r = state.store.set_stock(&s.caller.scope, &part, &input).await;
+    let r = state
+        .store
+        .workshop()
+        .set_stock(&s.caller.scope, &part, &input)
+        .await;
     after_setup(&state, &s, &org, r).await
 }

@@ -882,6 +882,7 @@ async fn advisor_books_from_a_case_and_the_customer_approves_on_her_phone() {
         assert!(c.find(Locator::Css("#survey-thanks")).await.is_ok());
         assert!(
             app.store
+                .public()
                 .survey(path.trim_start_matches("/survey/"))
                 .await
                 .unwrap()

@@ -378,7 +378,7 @@ async fn a_case_becomes_a_repair_the_customer_follows_and_rates() {
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     let token = path.trim_start_matches("/survey/");
-    assert!(app.store.survey(token).await.unwrap().answered);
+    assert!(app.store.public().survey(token).await.unwrap().answered);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

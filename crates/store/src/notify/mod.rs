@@ -18,11 +18,18 @@ use aftersales_domain::ValidationErrors;
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
-use crate::db::{placeholders, Store};
+use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
-use crate::workshop::RoContext;
 use crate::{from_micros, micros, new_id};
+
+mod outbox;
+mod rules;
+
+crate::capability!(
+    /// Customer messages: rules, templates and the outbox: `store.notify().outbox(..)`.
+    Notify, notify
+);
 
 /// How long a claimed message is reserved for the worker that claimed it. Sending times out after
 /// 20 seconds and a worker claims at most `limit` messages at once, well inside this.
@@ -35,6 +42,19 @@ pub(crate) struct CalendarFile {
     pub end: OffsetDateTime,
     pub summary: String,
     pub location: String,
+}
+
+/// Who a notice goes to and what it is about, filled in once by the capability that raises it:
+/// the organisation that speaks, the customer, the record's number (case, repair order or
+/// document) and, for a repair order, its vehicle, status-page token and ETA (empty otherwise).
+pub(crate) struct Addressee {
+    pub org_id: String,
+    pub org_name: String,
+    pub customer_id: String,
+    pub number: String,
+    pub token: String,
+    pub vehicle: String,
+    pub eta: Option<OffsetDateTime>,
 }
 
 /// One thing to tell the customer.
@@ -80,7 +100,7 @@ pub(crate) async fn enqueue(
     conn: &mut sqlx::AnyConnection,
     public_url: &str,
     n: &Notice<'_>,
-    ctx: &RoContext,
+    ctx: &Addressee,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     type Row = (String, Option<String>, Option<String>, String, Option<i64>);
@@ -99,9 +119,10 @@ pub(crate) async fn enqueue(
         .bind(&ctx.org_id)
         .fetch_optional(&mut *conn)
         .await?;
-    let zone = tz
-        .and_then(|t| Zone::parse("tz", &t).ok())
-        .unwrap_or(Zone::KNOWN[0]);
+    let zone = match tz {
+        Some(t) => crate::decode("markets", "time_zone", &t, Zone::parse)?,
+        None => Zone::KNOWN[0],
+    };
     let status = ro_status_of(n.event);
     let base = public_url.trim_end_matches('/');
     let mut vars: BTreeMap<&str, String> = BTreeMap::new();
@@ -468,246 +489,6 @@ pub fn preview_vars(lang: Language) -> BTreeMap<&'static str, String> {
     ])
 }
 
-impl Store {
-    /// The rules in force at an organisation for every event and channel.
-    pub async fn notification_rules(
-        &self,
-        scope: &Scope,
-        org: &str,
-    ) -> Result<Vec<RuleView>, StoreError> {
-        scope.require(org, Permission::NotifyManage)?;
-        let lineage = self.lineage(org).await?;
-        let sql = format!(
-            "SELECT r.organisation_id, r.event, r.channel, r.enabled, o.name FROM notification_rules r JOIN organisations o ON o.id = r.organisation_id WHERE r.organisation_id IN ({})",
-            placeholders(1, lineage.len())
-        );
-        let mut q = sqlx::query_as::<_, (String, String, String, i64, String)>(&sql);
-        for o in &lineage {
-            q = q.bind(o);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
-        let mut out = Vec::new();
-        for e in Event::ALL {
-            for c in MessageChannel::ALL {
-                let found = lineage.iter().find_map(|o| {
-                    rows.iter()
-                        .find(|r| &r.0 == o && r.1 == e.as_str() && r.2 == c.as_str())
-                });
-                out.push(RuleView {
-                    event: *e,
-                    channel: *c,
-                    enabled: found
-                        .map(|r| r.3 == 1)
-                        .unwrap_or_else(|| e.default_enabled(*c)),
-                    set_at: found.map(|r| r.4.clone()),
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    pub async fn set_notification_rule(
-        &self,
-        scope: &Scope,
-        org: &str,
-        event: Event,
-        channel: MessageChannel,
-        enabled: bool,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        scope.require(org, Permission::NotifyManage)?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM notification_rules WHERE organisation_id = $1 AND event = $2 AND channel = $3")
-            .bind(org)
-            .bind(event.as_str())
-            .bind(channel.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO notification_rules (organisation_id, event, channel, enabled, updated_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(org)
-            .bind(event.as_str())
-            .bind(channel.as_str())
-            .bind(i64::from(enabled))
-            .bind(micros(now))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn notification_template(
-        &self,
-        scope: &Scope,
-        org: &str,
-        event: Event,
-        channel: MessageChannel,
-        lang: Language,
-    ) -> Result<TemplateView, StoreError> {
-        scope.require(org, Permission::NotifyManage)?;
-        let lineage = self.lineage(org).await?;
-        let mut conn = self.pool.acquire().await?;
-        let (t, from) = template_in(&mut conn, &lineage, event, channel, lang).await?;
-        let set_at = match from {
-            Some(o) => {
-                sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
-                    .bind(o)
-                    .fetch_optional(&mut *conn)
-                    .await?
-            }
-            None => None,
-        };
-        Ok(TemplateView {
-            event,
-            channel,
-            language: lang,
-            subject: t.subject,
-            body: t.body,
-            set_at,
-        })
-    }
-
-    /// Saves a market's wording; placeholders must be known ones. E-mails need a subject; SMS
-    /// bodies stay within three message parts.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn set_notification_template(
-        &self,
-        scope: &Scope,
-        org: &str,
-        event: Event,
-        channel: MessageChannel,
-        lang: Language,
-        subject: &str,
-        body: &str,
-        now: OffsetDateTime,
-    ) -> Result<TemplateView, StoreError> {
-        scope.require(org, Permission::NotifyManage)?;
-        let (subject, body) = validate_template(channel, subject, body)?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM notification_templates WHERE organisation_id = $1 AND event = $2 AND channel = $3 AND language = $4")
-            .bind(org)
-            .bind(event.as_str())
-            .bind(channel.as_str())
-            .bind(lang.code())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO notification_templates (organisation_id, event, channel, language, subject, body, updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-            .bind(org)
-            .bind(event.as_str())
-            .bind(channel.as_str())
-            .bind(lang.code())
-            .bind(&subject)
-            .bind(&body)
-            .bind(scope.user_id())
-            .bind(micros(now))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.notification_template(scope, org, event, channel, lang)
-            .await
-    }
-
-    /// Goes back to the inherited (or built-in) wording.
-    pub async fn reset_notification_template(
-        &self,
-        scope: &Scope,
-        org: &str,
-        event: Event,
-        channel: MessageChannel,
-        lang: Language,
-    ) -> Result<TemplateView, StoreError> {
-        scope.require(org, Permission::NotifyManage)?;
-        sqlx::query("DELETE FROM notification_templates WHERE organisation_id = $1 AND event = $2 AND channel = $3 AND language = $4")
-            .bind(org)
-            .bind(event.as_str())
-            .bind(channel.as_str())
-            .bind(lang.code())
-            .execute(&self.pool)
-            .await?;
-        self.notification_template(scope, org, event, channel, lang)
-            .await
-    }
-
-    /// Messages of the organisations the caller manages messages for, newest first.
-    pub async fn outbox(
-        &self,
-        scope: &Scope,
-        status: Option<&str>,
-    ) -> Result<Vec<OutboxItem>, StoreError> {
-        let orgs = scope.orgs_with(Permission::NotifyManage);
-        let mut sql = format!(
-            "{OUTBOX_SELECT} WHERE x.organisation_id IN ({})",
-            placeholders(1, orgs.len())
-        );
-        if status.is_some() {
-            sql.push_str(&format!(" AND x.status = ${}", orgs.len() + 1));
-        }
-        sql.push_str(" ORDER BY x.created_at DESC LIMIT 200");
-        let mut q = sqlx::query_as::<_, OutboxRow>(&sql);
-        for o in &orgs {
-            q = q.bind(o);
-        }
-        if let Some(s) = status {
-            q = q.bind(s);
-        }
-        Ok(q.fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(outbox_item)
-            .collect())
-    }
-
-    /// The messages written to the customer about one repair order.
-    pub async fn ro_messages(
-        &self,
-        scope: &Scope,
-        ro_id: &str,
-    ) -> Result<Vec<OutboxItem>, StoreError> {
-        self.repair_order(scope, ro_id).await?;
-        let sql = format!(
-            "{OUTBOX_SELECT} WHERE x.repair_order_id = $1 ORDER BY x.created_at, x.channel"
-        );
-        Ok(sqlx::query_as::<_, OutboxRow>(&sql)
-            .bind(ro_id)
-            .fetch_all(&self.pool)
-            .await?
-            .into_iter()
-            .map(outbox_item)
-            .collect())
-    }
-
-    /// Puts a dead letter back in line (after the address was corrected, say).
-    pub async fn retry_outbox(
-        &self,
-        scope: &Scope,
-        id: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let org: Option<(String, String)> =
-            sqlx::query_as("SELECT organisation_id, status FROM outbox WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        let (org, status) = org.ok_or(StoreError::NotFound)?;
-        if !scope.permits(&org, Permission::NotifyManage) {
-            return Err(StoreError::NotFound);
-        }
-        if status != "dead" {
-            return Err(ValidationErrors::single(
-                "status",
-                Rule::NotAllowed,
-                "only a dead letter can be retried",
-            )
-            .into());
-        }
-        sqlx::query("UPDATE outbox SET status = 'pending', attempts = 0, not_before = $1, lease_until = NULL WHERE id = $2 AND status = 'dead'")
-            .bind(micros(now))
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-}
-
 fn validate_template(
     channel: MessageChannel,
     subject: &str,
@@ -748,196 +529,4 @@ pub fn preview(
         subject: render(&s, &vars),
         body: render(&b, &vars),
     })
-}
-
-impl crate::cli::Cli<'_> {
-    /// Claims up to `limit` due messages of the given channels for five minutes. The claim is a
-    /// conditional update, so two workers (or two app instances) never take the same message.
-    pub async fn claim_outbox(
-        &self,
-        channels: &[MessageChannel],
-        now: OffsetDateTime,
-        limit: i64,
-    ) -> Result<Vec<OutboxJob>, StoreError> {
-        if channels.is_empty() {
-            return Ok(Vec::new());
-        }
-        let pool = &self.store().pool;
-        let sql = format!(
-            "SELECT id FROM outbox WHERE status = 'pending' AND not_before <= $1 AND (lease_until IS NULL OR lease_until < $1) AND channel IN ({}) ORDER BY not_before LIMIT {}",
-            placeholders(2, channels.len()),
-            limit.clamp(1, 500)
-        );
-        let mut q = sqlx::query_scalar::<_, String>(&sql).bind(micros(now));
-        for c in channels {
-            q = q.bind(c.as_str());
-        }
-        let ids = q.fetch_all(pool).await?;
-        let mut out = Vec::new();
-        for id in ids {
-            let took = sqlx::query("UPDATE outbox SET lease_until = $1 WHERE id = $2 AND status = 'pending' AND (lease_until IS NULL OR lease_until < $3)")
-                .bind(micros(now + LEASE))
-                .bind(&id)
-                .bind(micros(now))
-                .execute(pool)
-                .await?;
-            if took.rows_affected() != 1 {
-                continue;
-            }
-            type Row = (
-                String,
-                Option<String>,
-                String,
-                String,
-                Option<String>,
-                Option<String>,
-                i64,
-            );
-            let row: Option<Row> = sqlx::query_as(
-                "SELECT channel, recipient, subject, body, attachment_name, attachment, attempts FROM outbox WHERE id = $1",
-            )
-            .bind(&id)
-            .fetch_optional(pool)
-            .await?;
-            // Consent and erasure are read again at sending time: a survey or an SMS held for the
-            // morning does not go to someone who said no (or was erased) meanwhile.
-            if let Some(reason) = self.blocked(&id).await? {
-                sqlx::query("UPDATE outbox SET status = 'skipped', last_error = $1, lease_until = NULL WHERE id = $2")
-                    .bind(reason)
-                    .bind(&id)
-                    .execute(pool)
-                    .await?;
-                continue;
-            }
-            if let Some((
-                channel,
-                Some(recipient),
-                subject,
-                body,
-                attachment_name,
-                attachment,
-                attempts,
-            )) = row
-            {
-                let attachment = match attachment {
-                    Some(a) if a.starts_with("document:") => {
-                        match self.store().pdf_of(a.trim_start_matches("document:")).await {
-                            Ok((_, pdf)) => Some(pdf),
-                            Err(e) => {
-                                // Retried with the usual backoff, then a dead letter: never a hot loop.
-                                self.outbox_failed(
-                                    &id,
-                                    &format!("rendering the PDF: {e}"),
-                                    false,
-                                    now,
-                                )
-                                .await?;
-                                continue;
-                            }
-                        }
-                    }
-                    other => other.map(String::into_bytes),
-                };
-                if let Ok(channel) = MessageChannel::parse("channel", &channel) {
-                    out.push(OutboxJob {
-                        id,
-                        channel,
-                        recipient,
-                        subject,
-                        body,
-                        attachment_name,
-                        attachment,
-                        attempts,
-                    });
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Why a claimed message may no longer go out, if it may not.
-    async fn blocked(&self, id: &str) -> Result<Option<&'static str>, StoreError> {
-        let row: Option<(String, Option<String>, Option<i64>)> = sqlx::query_as(
-            "SELECT x.channel, x.customer_id, c.erased_at FROM outbox x LEFT JOIN customers c ON c.id = x.customer_id WHERE x.id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.store().pool)
-        .await?;
-        let Some((channel, Some(customer), erased)) = row else {
-            return Ok(None);
-        };
-        if erased.is_some() {
-            return Ok(Some("the customer was erased"));
-        }
-        let latest: Option<i64> = sqlx::query_scalar(
-            "SELECT granted FROM consents WHERE customer_id = $1 AND purpose = 'service' AND channel = $2 ORDER BY at DESC, id DESC LIMIT 1",
-        )
-        .bind(&customer)
-        .bind(&channel)
-        .fetch_optional(&self.store().pool)
-        .await?;
-        Ok((latest == Some(0)).then_some("the customer declined service messages on this channel"))
-    }
-
-    /// Records a delivery; only a message still pending (its lease not taken over) changes.
-    pub async fn outbox_sent(&self, id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, lease_until = NULL, last_error = NULL WHERE id = $2 AND status = 'pending'")
-            .bind(micros(now))
-            .bind(id)
-            .execute(&self.store().pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Records a failed attempt: retried later with backoff, or a dead letter when `permanent`
-    /// (the provider refused the message itself) or the attempts are used up.
-    pub async fn outbox_failed(
-        &self,
-        id: &str,
-        error: &str,
-        permanent: bool,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let row: Option<(i64, String, Option<String>)> = sqlx::query_as(
-            "SELECT x.attempts, x.channel, m.time_zone FROM outbox x JOIN organisations o ON o.id = x.organisation_id \
-             LEFT JOIN markets m ON m.id = o.market_id WHERE x.id = $1 AND x.status = 'pending'",
-        )
-        .bind(id)
-        .fetch_optional(&self.store().pool)
-        .await?;
-        let (attempts, channel, tz) = row.ok_or(StoreError::NotFound)?;
-        let attempts = attempts + 1;
-        let zone = tz
-            .and_then(|t| Zone::parse("tz", &t).ok())
-            .unwrap_or(Zone::KNOWN[0]);
-        let channel = MessageChannel::parse("channel", &channel).unwrap_or(MessageChannel::Email);
-        let error: String = error.chars().take(1000).collect();
-        let next = if permanent {
-            None
-        } else {
-            retry_delay(attempts)
-        };
-        match next {
-            Some(d) => {
-                sqlx::query("UPDATE outbox SET attempts = $1, last_error = $2, not_before = $3, lease_until = NULL WHERE id = $4")
-                    .bind(attempts)
-                    .bind(&error)
-                    // A retried SMS still waits out the quiet hours.
-                    .bind(micros(send_after(channel, zone, now + d)))
-                    .bind(id)
-                    .execute(&self.store().pool)
-                    .await?;
-                Ok(false)
-            }
-            None => {
-                sqlx::query("UPDATE outbox SET status = 'dead', attempts = $1, last_error = $2, lease_until = NULL WHERE id = $3")
-                    .bind(attempts)
-                    .bind(&error)
-                    .bind(id)
-                    .execute(&self.store().pool)
-                    .await?;
-                Ok(true)
-            }
-        }
-    }
 }

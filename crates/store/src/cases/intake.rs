@@ -12,8 +12,8 @@ use aftersales_domain::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use super::Cases;
 use crate::cases::NewCase;
-use crate::db::Store;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{micros, new_id};
@@ -84,10 +84,10 @@ fn bare_address(s: &str) -> &str {
     }
 }
 
-impl Store {
+impl Cases<'_> {
     /// Registers the mail address of an organisation's inbox (administrators).
     pub async fn add_inbound_address(
-        &self,
+        self,
         scope: &Scope,
         org_id: &str,
         address: &str,
@@ -98,7 +98,7 @@ impl Store {
             sqlx::query("INSERT INTO inbound_addresses (address, organisation_id) VALUES ($1, $2)")
                 .bind(address.as_str().to_lowercase())
                 .bind(org_id)
-                .execute(&self.pool)
+                .execute(&self.store.pool)
                 .await;
         match inserted {
             Ok(_) => Ok(()),
@@ -115,7 +115,7 @@ impl Store {
     /// Takes in a mail: a reply (by `In-Reply-To` or a case number in the subject) joins its case
     /// and reopens it; anything else opens a new case linked to the sender when known.
     pub async fn receive_email(
-        &self,
+        self,
         scope: &Scope,
         mail: &InboundEmail,
         now: OffsetDateTime,
@@ -134,7 +134,7 @@ impl Store {
         let org: Option<String> =
             sqlx::query_scalar("SELECT organisation_id FROM inbound_addresses WHERE address = $1")
                 .bind(to.as_str().to_lowercase())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.store.pool)
                 .await?;
         let org = org.ok_or_else(|| {
             StoreError::from(ValidationErrors::single(
@@ -155,7 +155,7 @@ impl Store {
         )
         .bind(&message_id)
         .bind(&org)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?;
         if let Some((case_id, case_number)) = seen {
             return Ok(IntakeResult {
@@ -175,7 +175,7 @@ impl Store {
             thread = sqlx::query_as("SELECT c.id, c.number, c.status FROM case_mail m JOIN cases c ON c.id = m.case_id WHERE m.message_id = $1 AND m.organisation_id = $2")
                 .bind(parent)
                 .bind(&org)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.store.pool)
                 .await?;
         }
         if thread.is_none() {
@@ -189,12 +189,12 @@ impl Store {
                 .bind(number)
                 .bind(&org)
                 .bind(from.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.store.pool)
                 .await?;
             }
         }
         if let Some((case_id, number, status)) = thread.filter(|t| t.2 != "closed") {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.store.pool.begin().await?;
             crate::cases::event(
                 &mut tx,
                 &case_id,
@@ -205,7 +205,7 @@ impl Store {
                 now,
             )
             .await?;
-            let status = Status::parse("status", &status).unwrap_or(Status::Open);
+            let status = crate::decode("cases", "status", &status, Status::parse)?;
             if matches!(status, Status::WaitingForCustomer | Status::Resolved) {
                 sqlx::query("UPDATE cases SET status = 'open', resolved_at = NULL, updated_at = $1, version = version + 1 WHERE id = $2")
                     .bind(micros(now))
@@ -267,11 +267,11 @@ impl Store {
         .bind(&case_id)
         .bind(micros(now))
         .bind(&org)
-        .execute(&self.pool)
+        .execute(&self.store.pool)
         .await?;
         let number: String = sqlx::query_scalar("SELECT number FROM cases WHERE id = $1")
             .bind(&case_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?;
         Ok(IntakeResult {
             case_id,
@@ -282,7 +282,7 @@ impl Store {
 
     /// A customer of the organisation's market (owned at or above it) with this phone or e-mail.
     pub(crate) async fn customer_for_intake(
-        &self,
+        self,
         org: &str,
         handle: &str,
     ) -> Result<Option<(String, String)>, StoreError> {
@@ -295,16 +295,16 @@ impl Store {
         )
         .bind(org)
         .bind(handle)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?)
     }
 
     /// Service points that take inquiries from the public web form, for its picker.
-    pub async fn public_service_points(&self) -> Result<Vec<PublicServicePoint>, StoreError> {
+    pub async fn public_service_points(self) -> Result<Vec<PublicServicePoint>, StoreError> {
         let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
             "SELECT o.id, o.name, o.city, b.name FROM organisations o JOIN brands b ON b.id = o.brand_id WHERE o.web_intake = 1 ORDER BY b.name, o.name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         Ok(rows
             .into_iter()
@@ -319,7 +319,7 @@ impl Store {
 
     /// Lets (or stops) an organisation take inquiries from the public web form (administrators).
     pub async fn set_web_intake(
-        &self,
+        self,
         scope: &Scope,
         org_id: &str,
         on: bool,
@@ -328,7 +328,7 @@ impl Store {
         sqlx::query("UPDATE organisations SET web_intake = $1 WHERE id = $2")
             .bind(i64::from(on))
             .bind(org_id)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(())
     }
@@ -336,7 +336,7 @@ impl Store {
     /// The public web form: validates, rate limits by client address, and opens a case at the
     /// chosen service point. Answers only with the case number.
     pub async fn submit_web_inquiry(
-        &self,
+        self,
         w: &WebInquiry,
         ip: &str,
         now: OffsetDateTime,
@@ -345,7 +345,7 @@ impl Store {
             sqlx::query_scalar("SELECT COUNT(*) FROM public_submissions WHERE ip = $1 AND at > $2")
                 .bind(ip)
                 .bind(micros(now - Duration::hours(1)))
-                .fetch_one(&self.pool)
+                .fetch_one(&self.store.pool)
                 .await?;
         if recent >= WEB_LIMIT_PER_HOUR {
             return Err(StoreError::Forbidden(
@@ -358,7 +358,7 @@ impl Store {
             "SELECT o.id, m.code FROM organisations o LEFT JOIN markets m ON m.id = o.market_id WHERE o.id = $1 AND o.web_intake = 1",
         )
         .bind(w.service_point.trim())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.store.pool)
         .await?;
         if org.is_none() {
             errs.push(FieldError::new(
@@ -451,11 +451,11 @@ impl Store {
             .bind(ip)
             .bind(micros(now))
             .bind(&case_id)
-            .execute(&self.pool)
+            .execute(&self.store.pool)
             .await?;
         Ok(sqlx::query_scalar("SELECT number FROM cases WHERE id = $1")
             .bind(&case_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.store.pool)
             .await?)
     }
 }
@@ -463,7 +463,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn case_numbers_in_subjects() {
+    pub(crate) fn case_numbers_in_subjects() {
         assert_eq!(
             super::case_number_in("Re: [CASE-2026-00042] Rattle").as_deref(),
             Some("CASE-2026-00042")
@@ -472,7 +472,7 @@ mod tests {
     }
 
     #[test]
-    fn display_names_around_addresses() {
+    pub(crate) fn display_names_around_addresses() {
         assert_eq!(
             super::bare_address("Kari Nordmann <kari@example.no>"),
             "kari@example.no"

@@ -14,8 +14,9 @@ use aftersales_domain::ValidationErrors;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use super::Cases;
 use crate::crm::normalise_terms;
-use crate::db::{placeholders, Store};
+use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{micros, new_id};
@@ -105,16 +106,16 @@ struct ArticleRow {
 }
 
 impl ArticleRow {
-    fn into_article(self, lang: Language) -> Article {
+    pub(crate) fn into_article(self, lang: Language) -> Result<Article, StoreError> {
         let (title, steps) = match lang {
             Language::Nb => (self.title_nb, self.steps_nb),
             Language::En => (self.title_en, self.steps_en),
             Language::Pt => (self.title_pt, self.steps_pt),
         };
-        Article {
+        Ok(Article {
             id: self.id,
             organisation_id: self.organisation_id,
-            category: Category::parse("category", &self.category).unwrap_or(Category::Technical),
+            category: crate::decode("kb_articles", "category", &self.category, Category::parse)?,
             keywords: self
                 .keywords
                 .split(',')
@@ -124,7 +125,7 @@ impl ArticleRow {
             fix_kind: self.fix_kind,
             title,
             steps,
-        }
+        })
     }
 }
 
@@ -147,11 +148,11 @@ fn matches(keywords: &str, text: &str) -> Vec<String> {
 
 const ARTICLE_COLUMNS: &str = "id, organisation_id, category, keywords, fix_kind, title_nb, title_en, title_pt, steps_nb, steps_en, steps_pt";
 
-impl Store {
+impl Cases<'_> {
     /// Writes a knowledge-base article, owned by an organisation where the caller may manage it;
     /// everyone at or below that organisation gets it suggested.
     pub async fn create_article(
-        &self,
+        self,
         scope: &Scope,
         org_id: &str,
         input: &ArticleInput,
@@ -202,12 +203,12 @@ impl Store {
         for t in &texts {
             q = q.bind(t);
         }
-        q.bind(micros(now)).execute(&self.pool).await?;
+        q.bind(micros(now)).execute(&self.store.pool).await?;
         self.get_article(scope, &id, Language::En).await
     }
 
     pub async fn get_article(
-        &self,
+        self,
         scope: &Scope,
         id: &str,
         lang: Language,
@@ -215,18 +216,18 @@ impl Store {
         let sql = format!("SELECT {ARTICLE_COLUMNS} FROM kb_articles WHERE id = $1");
         let row = sqlx::query_as::<_, ArticleRow>(&sql)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.store.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
         if !scope.permits_record(&row.organisation_id, Permission::CrmRead) {
             return Err(StoreError::NotFound);
         }
-        Ok(row.into_article(lang))
+        row.into_article(lang)
     }
 
     /// The articles the caller may use, in their language.
     pub async fn list_articles(
-        &self,
+        self,
         scope: &Scope,
         lang: Language,
     ) -> Result<Vec<Article>, StoreError> {
@@ -236,17 +237,17 @@ impl Store {
         for o in &owners {
             q = q.bind(o);
         }
-        Ok(q.fetch_all(&self.pool)
+        q.fetch_all(&self.store.pool)
             .await?
             .into_iter()
             .map(|r| r.into_article(lang))
-            .collect())
+            .collect()
     }
 
     /// What a remote fix achieved so far: for each decision applying it, success when its case
     /// was resolved with no later visit decision and no new case of the same concern within 30 days.
     pub async fn article_outcomes(
-        &self,
+        self,
         article_id: &str,
         now: OffsetDateTime,
     ) -> Result<Outcomes, StoreError> {
@@ -256,14 +257,14 @@ impl Store {
              WHERE d.article_id = $1 AND d.kind = 'remote-fix'",
         )
         .bind(article_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.store.pool)
         .await?;
         let mut out = Outcomes::default();
         for (case_id, at, resolved_at, customer, category) in rows {
             let visit_later: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM triage_decisions WHERE case_id = $1 AND at > $2 AND kind <> 'remote-fix'")
                 .bind(&case_id)
                 .bind(at)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.store.pool)
                 .await?;
             let Some(resolved) = resolved_at else {
                 if visit_later > 0 {
@@ -279,7 +280,7 @@ impl Store {
                     .bind(&case_id)
                     .bind(at)
                     .bind(window_end)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.store.pool)
                     .await?,
                 None => 0,
             };
@@ -298,7 +299,7 @@ impl Store {
     /// Ranked suggestions for a case: the remote fixes whose symptom words match, best first (more
     /// matching words, then a better observed success rate), then mobile service and the workshop.
     pub async fn triage_suggestions(
-        &self,
+        self,
         scope: &Scope,
         case_id: &str,
         lang: Language,
@@ -320,7 +321,7 @@ impl Store {
             q = q.bind(o);
         }
         let mut ranked = Vec::new();
-        for row in q.fetch_all(&self.pool).await? {
+        for row in q.fetch_all(&self.store.pool).await? {
             let matched = matches(&row.keywords, &text);
             if matched.is_empty() {
                 continue;
@@ -333,7 +334,7 @@ impl Store {
                 matched.len(),
                 same_category,
                 score,
-                row.into_article(lang),
+                row.into_article(lang)?,
                 matched,
                 outcomes,
             ));
@@ -362,7 +363,7 @@ impl Store {
 
     /// Records how the concern is handled; it shows on the case and the customer's timeline.
     pub async fn record_triage(
-        &self,
+        self,
         scope: &Scope,
         case_id: &str,
         input: &DecisionInput,
@@ -404,7 +405,7 @@ impl Store {
             }
             _ => None,
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.store.pool.begin().await?;
         sqlx::query("INSERT INTO triage_decisions (id, case_id, kind, article_id, decided_by, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(new_id())
             .bind(case_id)
@@ -457,7 +458,7 @@ impl Store {
     /// technical cases resolved by a remote fix with no visit within 30 days ÷ technical cases.
     /// Returns (numerator, denominator).
     pub async fn remote_resolution_rate(
-        &self,
+        self,
         scope: &Scope,
         from: OffsetDateTime,
         to: OffsetDateTime,
@@ -478,14 +479,14 @@ impl Store {
         let rows = q
             .bind(micros(from))
             .bind(micros(to))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.store.pool)
             .await?;
         let mut fixed = 0;
         for (id, resolved, customer) in &rows {
             let Some(resolved) = resolved else { continue };
             let last: Option<String> = sqlx::query_scalar("SELECT kind FROM triage_decisions WHERE case_id = $1 ORDER BY at DESC, id DESC LIMIT 1")
                 .bind(id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&self.store.pool)
                 .await?;
             if last.as_deref() != Some("remote-fix") {
                 continue;
@@ -497,7 +498,7 @@ impl Store {
                     .bind(id)
                     .bind(*resolved)
                     .bind(end)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&self.store.pool)
                     .await?,
                 None => 0,
             };
@@ -513,7 +514,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn keyword_matching() {
+    pub(crate) fn keyword_matching() {
         let text = crate::crm::normalise_terms("Skjermen fryser når jeg rygger");
         assert_eq!(
             super::matches("screen, skjerm, ecrã, fryser", &text),

@@ -238,7 +238,7 @@ impl crate::cli::Cli<'_> {
                 }
             };
             let mut errs: Vec<FieldError> = Vec::new();
-            let vin = match store.parse_vin("vin", &r.vin).await {
+            let vin = match store.crm().parse_vin("vin", &r.vin).await {
                 Ok(v) => Some(v),
                 Err(StoreError::Invalid(e)) => {
                     errs.extend(e.0);
@@ -333,6 +333,7 @@ impl crate::cli::Cli<'_> {
                 let key = format!("{}{}", &v.vin.as_str()[..8], &v.vin.as_str()[9..11]);
                 if !decodes.contains_key(&key) {
                     let d = store
+                        .crm()
                         .decode_parsed(&v.vin, Some(v.check), now.year() + 1)
                         .await?;
                     decodes.insert(key.clone(), d);

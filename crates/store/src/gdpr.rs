@@ -1,0 +1,168 @@
+//! GDPR (capability gdpr): the export of everything stored about a customer, and erasure. It
+//! reads across capabilities (CRM, cases, ...), so it sits above them and none of them calls it.
+
+use aftersales_domain::org::Permission;
+use time::OffsetDateTime;
+
+use crate::crm::{add_entry, index, Customer, NewEntry, MANUAL_KINDS};
+use crate::db::placeholders;
+use crate::error::StoreError;
+use crate::micros;
+use crate::scope::Scope;
+
+crate::capability!(
+    /// Privacy requests about a customer: `store.gdpr().export_customer(..)`.
+    Gdpr, gdpr
+);
+
+impl Gdpr<'_> {
+    /// Everything stored about a customer, machine-readable (GDPR art. 15 and 20).
+    pub async fn export_customer(
+        self,
+        scope: &Scope,
+        customer_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<serde_json::Value, StoreError> {
+        let customer = self.store.crm().get_customer(scope, customer_id).await?;
+        let consents = self.store.crm().consent_rows(customer_id).await?;
+        let vehicles = self.store.crm().vehicles_of(scope, customer_id).await?;
+        let timeline = self
+            .store
+            .crm()
+            .timeline_where("customer_id", customer_id)
+            .await?;
+        // Their cases, with every message, note and follow-up, as far as the caller may read them.
+        let mut cases = Vec::new();
+        for case in self
+            .store
+            .cases()
+            .cases_of_customer(scope, customer_id, now)
+            .await?
+        {
+            let events = self.store.cases().case_events(scope, &case.id).await?;
+            let tasks = self.store.cases().case_tasks(scope, &case.id).await?;
+            cases.push(serde_json::json!({"case": case, "events": events, "tasks": tasks}));
+        }
+        Ok(serde_json::json!({
+            "exported_at": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "customer": customer,
+            "consents": consents,
+            "vehicles": vehicles,
+            "timeline": timeline,
+            "cases": cases,
+        }))
+    }
+    /// Erasure on request (GDPR art. 17) that keeps what the law requires: the person's name,
+    /// contact details, address, tax numbers, contacts and free-text notes are removed; the
+    /// record stays as a pseudonym so vehicles keep their history and documents their payer
+    /// reference (invoices keep their own copy of buyer data until the retention period ends).
+    pub async fn erase_customer(
+        self,
+        scope: &Scope,
+        customer_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Customer, StoreError> {
+        let c = self.store.crm().get_customer(scope, customer_id).await?;
+        scope.require_record(&c.organisation_id, Permission::CrmWrite)?;
+        if c.erased_at.is_some() {
+            return Ok(c);
+        }
+        let pseudonym = format!("Erased customer {}", &c.id[c.id.len().saturating_sub(6)..]);
+        let mut tx = self.store.pool.begin().await?;
+        sqlx::query(
+            "UPDATE customers SET name = $1, org_number = NULL, nif = NULL, email = NULL, phone = NULL, street = NULL, \
+             postal_code = NULL, city = NULL, latitude_e6 = NULL, longitude_e6 = NULL, erased_at = $2, version = version + 1 WHERE id = $3",
+        )
+        .bind(&pseudonym)
+        .bind(micros(now))
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM customer_contacts WHERE customer_id = $1")
+            .bind(customer_id)
+            .execute(&mut *tx)
+            .await?;
+        // Messages to the person: nothing more goes out, and what was written to them is blanked.
+        sqlx::query(
+            "UPDATE outbox SET recipient = NULL, subject = '', body = '', attachment = NULL,              status = CASE WHEN status = 'pending' THEN 'skipped' ELSE status END,              last_error = CASE WHEN status = 'pending' THEN 'the customer was erased' ELSE last_error END              WHERE customer_id = $1",
+        )
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE timeline_events SET body = NULL WHERE customer_id = $1")
+            .bind(customer_id)
+            .execute(&mut *tx)
+            .await?;
+        // What people wrote by hand may name the person; what the system wrote does not.
+        let manual = placeholders(2, MANUAL_KINDS.len());
+        let sql = format!("UPDATE timeline_events SET summary = '(removed on erasure)' WHERE customer_id = $1 AND kind IN ({manual})");
+        let mut q = sqlx::query(&sql).bind(customer_id);
+        for k in MANUAL_KINDS {
+            q = q.bind(*k);
+        }
+        q.execute(&mut *tx).await?;
+        // Cases keep their numbers, dates and timers (needed for SLA and KPI history), not the
+        // person's words or contact details.
+        for sql in [
+            "UPDATE cases SET subject = '(removed on erasure)', symptoms = NULL, contact = NULL WHERE customer_id = $1",
+            "UPDATE case_events SET body = NULL WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
+            "UPDATE case_tasks SET title = '(removed on erasure)' WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
+            "UPDATE case_handoffs SET note = NULL WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
+            "DELETE FROM public_submissions WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
+            "UPDATE timeline_events SET summary = kind WHERE customer_id = $1 AND kind IN ('case', 'triage', 'consent', 'ownership')",
+            "UPDATE consents SET source = '(removed on erasure)', wording = '(removed on erasure)' WHERE customer_id = $1",
+        ] {
+            sqlx::query(sql).bind(customer_id).execute(&mut *tx).await?;
+        }
+        index(
+            &mut tx,
+            self.store.engine(),
+            "customer",
+            customer_id,
+            &c.organisation_id,
+            "",
+        )
+        .await?;
+        add_entry(
+            &mut tx,
+            NewEntry {
+                organisation_id: &c.organisation_id,
+                customer_id: Some(customer_id),
+                vehicle_id: None,
+                kind: "erased",
+                summary:
+                    "Personal data erased on request (GDPR art. 17); legally required records kept"
+                        .into(),
+                body: None,
+                actor: Some(scope.user_id()),
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        // Vehicles the person owned no longer find them by name.
+        for v in self.store.crm().vehicles_of(scope, customer_id).await? {
+            let current = v
+                .owners
+                .iter()
+                .find(|o| o.to_date.is_none())
+                .map(|o| o.name.clone());
+            let mut conn = self.store.pool.acquire().await?;
+            index(
+                &mut conn,
+                self.store.engine(),
+                "vehicle",
+                &v.id,
+                &v.organisation_id,
+                &crate::crm::Crm::vehicle_terms(
+                    &v.vin,
+                    v.registration.as_deref(),
+                    v.model.as_deref(),
+                    current.as_deref(),
+                ),
+            )
+            .await?;
+        }
+        self.store.crm().get_customer(scope, customer_id).await
+    }
+}

@@ -1,0 +1,205 @@
+//! The repair order's status machine and its ETA, with the customer's messages on each change.
+
+use super::*;
+
+impl Workshop<'_> {
+    /// Sets or clears the expected ready time.
+    pub async fn set_eta(
+        self,
+        scope: &Scope,
+        ro_id: &str,
+        eta: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
+        self.writable_ro(scope, ro_id).await?;
+        sqlx::query("UPDATE repair_orders SET eta = $1, updated_at = $2, version = version + 1 WHERE id = $3")
+            .bind(eta.map(micros))
+            .bind(micros(now))
+            .bind(ro_id)
+            .execute(&self.store.pool)
+            .await?;
+        self.repair_order(scope, ro_id).await
+    }
+    /// Moves a repair order along its status machine, guarded by its version, and tells the
+    /// customer through the outbox where the market's rules say so.
+    pub async fn set_ro_status(
+        self,
+        scope: &Scope,
+        ro_id: &str,
+        next: RoStatus,
+        expected_version: i64,
+        now: OffsetDateTime,
+    ) -> Result<RepairOrder, StoreError> {
+        let row = self.writable_ro(scope, ro_id).await?;
+        let current = crate::decode("repair_orders", "status", &row.status, RoStatus::parse)?;
+        if !current.may_become(next) {
+            return Err(ValidationErrors::single(
+                "status",
+                Rule::NotAllowed,
+                format!(
+                    "a repair order that is {} cannot become {}; next can be {}",
+                    current.as_str(),
+                    next.as_str(),
+                    current
+                        .next()
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .into());
+        }
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM ro_jobs WHERE repair_order_id = $1 AND approval = 'pending'",
+        )
+        .bind(ro_id)
+        .fetch_one(&self.store.pool)
+        .await?;
+        if next == RoStatus::WaitingApproval && pending == 0 {
+            return Err(ValidationErrors::single("status", Rule::NotAllowed, "nothing waits for the customer's approval: add the work found as a job paid by the customer first").into());
+        }
+        // The car is not finished (or handed back) while the customer still has to decide on work.
+        let finishing = matches!(
+            next,
+            RoStatus::QualityCheck | RoStatus::Cleaning | RoStatus::Ready | RoStatus::Delivered
+        );
+        if (current == RoStatus::WaitingApproval || finishing) && pending > 0 {
+            return Err(ValidationErrors::single(
+                "status",
+                Rule::NotAllowed,
+                "some jobs still wait for the customer's decision",
+            )
+            .into());
+        }
+        let place = self
+            .settings_of(&row.organisation_id)
+            .await?
+            .address
+            .map(|a| format!("{}, {a}", row.org_name))
+            .unwrap_or_else(|| row.org_name.clone());
+        let mut tx = self.store.pool.begin().await?;
+        let done = sqlx::query("UPDATE repair_orders SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4")
+            .bind(next.as_str())
+            .bind(micros(now))
+            .bind(ro_id)
+            .bind(expected_version)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict {
+                current: row.version,
+            });
+        }
+        ro_event(
+            &mut tx,
+            ro_id,
+            "status",
+            Some(next),
+            None,
+            Some(scope.user_id()),
+            "staff",
+            now,
+        )
+        .await?;
+        if next == RoStatus::Cancelled {
+            if let Some(a) = &row.appointment_id {
+                sqlx::query("DELETE FROM resource_units WHERE appointment_id = $1")
+                    .bind(a)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE appointments SET status = 'cancelled' WHERE id = $1")
+                    .bind(a)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        if next == RoStatus::CheckedIn {
+            if let Some(a) = &row.appointment_id {
+                sqlx::query("UPDATE appointments SET status = 'arrived' WHERE id = $1")
+                    .bind(a)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        if next == RoStatus::Closed {
+            sqlx::query("UPDATE ro_clockings SET stopped_at = $1 WHERE repair_order_id = $2 AND stopped_at IS NULL").bind(micros(now)).bind(ro_id).execute(&mut *tx).await?;
+        }
+        let vehicle = vehicle_label(&mut tx, row.vehicle_id.as_deref()).await?;
+        let ctx = Addressee {
+            org_id: row.organisation_id.clone(),
+            org_name: row.org_name.clone(),
+            customer_id: row.customer_id.clone(),
+            number: row.number.clone(),
+            token: row.public_token.clone(),
+            vehicle,
+            eta: row.eta.map(from_micros),
+        };
+        if let Some(event) = Event::for_status(next) {
+            let seq: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM ro_events WHERE repair_order_id = $1 AND kind = 'status'",
+            )
+            .bind(ro_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            enqueue(
+                &mut tx,
+                self.store.public_url(),
+                &Notice {
+                    event,
+                    ro: Some(ro_id),
+                    case_id: row.case_id.as_deref(),
+                    dedupe: format!("ro:{ro_id}:status:{seq}"),
+                    extra: Vec::new(),
+                    place: Some(place.clone()),
+                    message: None,
+                    calendar: None,
+                    delay: Duration::ZERO,
+                },
+                &ctx,
+                now,
+            )
+            .await?;
+        }
+        if next == RoStatus::Delivered {
+            let survey_token = crate::new_token();
+            let lang: String = sqlx::query_scalar("SELECT language FROM customers WHERE id = $1")
+                .bind(&row.customer_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO surveys (repair_order_id, organisation_id, token, language, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (repair_order_id) DO NOTHING")
+                .bind(ro_id)
+                .bind(&row.organisation_id)
+                .bind(&survey_token)
+                .bind(lang)
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+            let survey_token: String =
+                sqlx::query_scalar("SELECT token FROM surveys WHERE repair_order_id = $1")
+                    .bind(ro_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            enqueue(
+                &mut tx,
+                self.store.public_url(),
+                &Notice {
+                    event: Event::Survey,
+                    ro: Some(ro_id),
+                    case_id: row.case_id.as_deref(),
+                    dedupe: format!("ro:{ro_id}:survey"),
+                    extra: Vec::new(),
+                    place: Some(place),
+                    message: Some(format!("/survey/{survey_token}")),
+                    calendar: None,
+                    delay: SURVEY_DELAY,
+                },
+                &ctx,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.repair_order(scope, ro_id).await
+    }
+}
