@@ -316,12 +316,25 @@ pub fn write(h: &Header, docs: &[Document]) -> Result<Vec<u8>, DocumentError> {
     Ok(to_cp1252(&x.finish().replacen("UTF-8", "Windows-1252", 1)))
 }
 
+/// A line's product: its code (part number, labour operation); a line without one (a sublet, a
+/// free-standing line) is a product of its own, coded from its description, so the product master
+/// never describes one thing with another's words.
 fn product_code(l: &crate::Line) -> String {
     match l.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         Some(c) => c.chars().take(60).collect(),
-        None if l.service => "SERVICO".into(),
-        None => "PECA".into(),
+        None => {
+            let kind = if l.service { "SERVICO" } else { "PECA" };
+            let words = l.description.trim().to_lowercase();
+            format!("{kind}-{:08X}", fnv1a(words.as_bytes()))
+        }
     }
+}
+
+/// FNV-1a, 32 bits: a short, stable code for a description (not a security hash).
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 fn product_description(l: &crate::Line) -> String {

@@ -546,6 +546,10 @@ pub struct IssueFacts<'a> {
     pub payment_method: Option<&'a str>,
     pub signer_configured: bool,
     pub bank_account_set: bool,
+    /// The buyer gets the document as EHF (a Norwegian business with an organisation number).
+    pub ehf_buyer: bool,
+    /// A line outside the VAT scope stands beside lines with another VAT code.
+    pub mixes_outside_scope: bool,
 }
 
 /// What issuing will write, decided from [`IssueFacts`].
@@ -554,6 +558,25 @@ pub struct IssuePlan {
     pub pt_type: Option<PtDocType>,
     /// The payment recorded at issue (an invoice-receipt is paid when it is issued).
     pub payment_method: Option<String>,
+}
+
+/// The first part of [`check_issue`], decided from the draft alone: it is still a draft, and it has lines.
+pub fn check_draft(is_draft: bool, line_count: usize) -> Result<(), FieldError> {
+    if !is_draft {
+        return Err(FieldError::new(
+            "status",
+            Rule::NotAllowed,
+            "the document is issued already",
+        ));
+    }
+    if line_count == 0 {
+        return Err(FieldError::new(
+            "lines",
+            Rule::Required,
+            "a document has at least one line",
+        ));
+    }
+    Ok(())
 }
 
 /// Decides whether a draft may be issued, before anything is written: a draft with lines and a
@@ -626,6 +649,13 @@ pub fn check_issue(f: &IssueFacts) -> Result<IssuePlan, FieldError> {
             "Portuguese documents are signed: configure the producer's private key (billing.pt_key_file)",
         ));
     }
+    if f.market == Market::Norway && f.ehf_buyer && f.mixes_outside_scope {
+        return Err(FieldError::new(
+            "lines",
+            Rule::NotAllowed,
+            "an EHF invoice may not put lines outside the VAT scope beside taxed lines (Peppol rule BR-O-11): invoice them on a document of their own",
+        ));
+    }
     if f.market == Market::Norway && f.kind == DocKind::Invoice && !f.bank_account_set {
         return Err(FieldError::new(
             "bank_account",
@@ -676,7 +706,25 @@ mod tests {
             payment_method: None,
             signer_configured: true,
             bank_account_set: true,
+            ehf_buyer: false,
+            mixes_outside_scope: false,
         }
+    }
+
+    #[test]
+    fn ehf_buyers_get_no_outside_scope_lines_beside_taxed_ones() {
+        // BR-O-11: an EHF buyer does not get outside-scope lines beside taxed ones; a consumer's PDF may.
+        let mixed = IssueFacts {
+            ehf_buyer: true,
+            mixes_outside_scope: true,
+            ..facts(Market::Norway)
+        };
+        assert_eq!(check_issue(&mixed).unwrap_err().field, "lines");
+        assert!(check_issue(&IssueFacts {
+            ehf_buyer: false,
+            ..mixed
+        })
+        .is_ok());
     }
 
     #[test]

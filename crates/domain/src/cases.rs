@@ -145,6 +145,12 @@ pub enum EscalationReason {
     RepeatContact,
 }
 
+/// A case escalated as a safety risk gets no remote fix: the car is inspected, never "fixed" over
+/// the air. Returns the reason remote fixes are withheld, if they are.
+pub fn remote_fix_withheld(escalation: Option<EscalationReason>) -> Option<EscalationReason> {
+    escalation.filter(|e| *e == EscalationReason::Safety)
+}
+
 impl EscalationReason {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -38,3 +38,7 @@ pub mod validation;
 pub mod workshop;
 
 pub use validation::{FieldError, Rule, ValidationErrors};
+
+// Dates in answers are `YYYY-MM-DD` (the API conventions), never the `time` crate's own
+// `[year, ordinal]` form: `#[serde(with = "aftersales_domain::iso_date")]`, or `::option`.
+time::serde::format_description!(pub iso_date, Date, "[year]-[month]-[day]");

@@ -119,6 +119,9 @@ impl Permission {
             Permission::WorkshopWrite => {
                 "booking and working on repair orders, which needs a service advisor, service manager or technician"
             }
+            Permission::WorkshopPlan => {
+                "assigning jobs and seeing prices, which needs a service advisor or service manager"
+            }
             Permission::WorkshopManage => {
                 "setting up bays, technicians and catalogues, which needs a service manager, market manager, importer staff or administrator"
             }
@@ -158,6 +161,8 @@ pub enum Permission {
     KnowledgeManage,
     /// Book appointments, work on repair orders, clock time.
     WorkshopWrite,
+    /// Plan the workshop's work and its money: assign (and reassign) jobs, see and set prices.
+    WorkshopPlan,
     /// Bays, technicians' shifts and certificates, labour operations, parts and stock.
     WorkshopManage,
     /// Notification rules, templates and the outbox's dead letters.
@@ -242,6 +247,9 @@ impl Role {
                 self,
                 Role::ServiceAdvisor | Role::ServiceManager | Role::Technician
             ),
+            Permission::WorkshopPlan => {
+                matches!(self, Role::ServiceAdvisor | Role::ServiceManager)
+            }
             Permission::WorkshopManage => matches!(
                 self,
                 Role::ServiceManager
@@ -318,6 +326,19 @@ impl Role {
             Role::Administrator => &[Organisations, Users, Messages, Audit],
         }
     }
+}
+
+/// The capabilities a person reaches with their roles, in menu order: those of every role held,
+/// plus the organisation tree and the people in it, which every signed-in user may browse.
+pub fn navigation(roles: impl IntoIterator<Item = Role>) -> Vec<Capability> {
+    let mut caps: Vec<Capability> = roles
+        .into_iter()
+        .flat_map(|r| r.capabilities().iter().copied())
+        .collect();
+    caps.extend([Capability::Organisations, Capability::Users]);
+    caps.sort();
+    caps.dedup();
+    caps
 }
 
 /// A part of the product, as it appears in navigation.

@@ -181,6 +181,24 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, 
     Ok(v.to_string())
 }
 
+/// A date that must lie between two days (inclusive): an impossible date ("3000-01-01", a delivery
+/// in the future) is refused with the field and the range, not stored or answered with "no time".
+pub fn date_between(
+    field: &str,
+    d: time::Date,
+    earliest: time::Date,
+    latest: time::Date,
+) -> Result<time::Date, FieldError> {
+    if d < earliest || d > latest {
+        return Err(FieldError::new(
+            field,
+            Rule::NotAllowed,
+            format!("{field} must lie between {earliest} and {latest}"),
+        ));
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

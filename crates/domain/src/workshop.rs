@@ -50,6 +50,20 @@ impl RoStatus {
         self.next().contains(&next)
     }
 
+    /// Whether time may be clocked: the car is checked in and its work not finished.
+    pub fn allows_clocking(self) -> bool {
+        matches!(
+            self,
+            RoStatus::CheckedIn
+                | RoStatus::Diagnosing
+                | RoStatus::WaitingApproval
+                | RoStatus::WaitingParts
+                | RoStatus::InRepair
+                | RoStatus::QualityCheck
+                | RoStatus::Cleaning
+        )
+    }
+
     /// Whether the car is (or is expected) at the workshop and work is not finished.
     pub fn is_active(self) -> bool {
         !matches!(
@@ -132,6 +146,7 @@ pub enum Refusal {
         technician: String,
         certification: String,
         #[schema(value_type = String, format = Date)]
+        #[serde(with = "crate::iso_date")]
         expired_on: Date,
     },
 }
@@ -454,16 +469,84 @@ pub fn icalendar(e: &CalendarEvent<'_>) -> String {
     lines.iter().map(|l| fold(l)).collect()
 }
 
+/// Whether a repair order may move from `current` to `next`, given how many of its jobs still wait
+/// for the customer's decision: along the status machine; into waiting-for-approval only with
+/// something to approve; not on to finishing (or out of waiting) while a decision is pending.
+pub fn check_status_change(
+    current: RoStatus,
+    next: RoStatus,
+    pending_approvals: i64,
+) -> Result<(), FieldError> {
+    if !current.may_become(next) {
+        return Err(FieldError::new(
+            "status",
+            Rule::NotAllowed,
+            format!(
+                "a repair order that is {} cannot become {}; next can be {}",
+                current.as_str(),
+                next.as_str(),
+                current
+                    .next()
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    if next == RoStatus::WaitingApproval && pending_approvals == 0 {
+        return Err(FieldError::new(
+            "status",
+            Rule::NotAllowed,
+            "nothing waits for the customer's approval: add the work found as a job paid by the customer first",
+        ));
+    }
+    // The car is not finished (or handed back) while the customer still has to decide on work.
+    let finishing = matches!(
+        next,
+        RoStatus::QualityCheck | RoStatus::Cleaning | RoStatus::Ready | RoStatus::Delivered
+    );
+    if (current == RoStatus::WaitingApproval || finishing) && pending_approvals > 0 {
+        return Err(FieldError::new(
+            "status",
+            Rule::NotAllowed,
+            "some jobs still wait for the customer's decision",
+        ));
+    }
+    Ok(())
+}
+
 /// Efficiency (flat-rate hours sold ÷ hours clocked on those jobs) in percent, if anything was clocked.
 pub fn efficiency_percent(flat_rate_centi: i64, clocked: Duration) -> Option<i64> {
+    // A few clocked minutes say nothing yet (3.9 flat-rate hours over one minute is not 39 000 %).
+    if clocked < MIN_MEASURED_CLOCKING {
+        return None;
+    }
     let clocked_centi = clocked.whole_seconds() * 100 / 3600;
     (clocked_centi > 0).then(|| flat_rate_centi * 100 / clocked_centi)
 }
+
+/// Efficiency is measured once this much time is clocked on the jobs.
+pub const MIN_MEASURED_CLOCKING: Duration = Duration::minutes(15);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::{date, datetime};
+
+    #[test]
+    fn status_changes_wait_for_the_customers_decision() {
+        use RoStatus::*;
+        assert!(check_status_change(InRepair, WaitingApproval, 1).is_ok());
+        assert!(check_status_change(InRepair, WaitingApproval, 0).is_err());
+        assert!(check_status_change(WaitingApproval, InRepair, 1).is_err());
+        assert!(check_status_change(WaitingApproval, InRepair, 0).is_ok());
+        assert!(check_status_change(InRepair, QualityCheck, 2).is_err());
+        assert!(check_status_change(InRepair, QualityCheck, 0).is_ok());
+        let e = check_status_change(Delivered, InRepair, 0).unwrap_err();
+        assert_eq!((e.field.as_str(), e.rule), ("status", Rule::NotAllowed));
+        assert!(e.message.contains("next can be"), "{}", e.message);
+    }
 
     #[test]
     fn status_machine_goes_forward_with_the_allowed_returns() {
@@ -651,6 +734,12 @@ mod tests {
     fn efficiency() {
         assert_eq!(efficiency_percent(150, Duration::minutes(60)), Some(150));
         assert_eq!(efficiency_percent(150, Duration::ZERO), None);
+        assert_eq!(
+            efficiency_percent(390, Duration::minutes(1)),
+            None,
+            "not yet measurable"
+        );
+        assert_eq!(efficiency_percent(25, Duration::minutes(15)), Some(100));
     }
 }
 

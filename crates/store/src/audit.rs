@@ -11,7 +11,7 @@ use crate::scope::Scope;
 use crate::{from_micros, micros, new_id, Page};
 
 crate::capability!(
-    /// The security audit log: `store.audit().events(..)`.
+    /// The security audit log: `store.audit().list_audit_events(..)`.
     Audit, audit
 );
 
@@ -27,6 +27,7 @@ pub enum AuditKind {
     UserDisabled,
     UserEnabled,
     PasswordChanged,
+    PasswordChangeFailed,
     RoleGranted,
     RoleRevoked,
     ApiTokenCreated,
@@ -35,7 +36,7 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 13] = [
+    pub const ALL: [AuditKind; 14] = [
         AuditKind::Login,
         AuditKind::LoginFailed,
         AuditKind::LoginRateLimited,
@@ -44,6 +45,7 @@ impl AuditKind {
         AuditKind::UserDisabled,
         AuditKind::UserEnabled,
         AuditKind::PasswordChanged,
+        AuditKind::PasswordChangeFailed,
         AuditKind::RoleGranted,
         AuditKind::RoleRevoked,
         AuditKind::ApiTokenCreated,
@@ -61,6 +63,7 @@ impl AuditKind {
             AuditKind::UserDisabled => "user-disabled",
             AuditKind::UserEnabled => "user-enabled",
             AuditKind::PasswordChanged => "password-changed",
+            AuditKind::PasswordChangeFailed => "password-change-failed",
             AuditKind::RoleGranted => "role-granted",
             AuditKind::RoleRevoked => "role-revoked",
             AuditKind::ApiTokenCreated => "api-token-created",

@@ -425,13 +425,47 @@ impl Auth<'_> {
         caller: &Caller,
         current: &str,
         new: &NewPassword,
+        revoke_tokens: bool,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        // Guessing the current password from a stolen session or token is throttled like sign-in:
+        // recent wrong attempts are counted in the audit log, under the sign-in permits.
+        let _permit = LOGIN_PERMITS
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
+        let policy = LoginPolicy::default();
+        let failures: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_events WHERE kind = 'password-change-failed' AND subject_username = $1 AND at > $2",
+        )
+        .bind(&caller.username)
+        .bind(micros(now - policy.window))
+        .fetch_one(&self.store.pool)
+        .await?;
+        if failures >= policy.max_failures_per_user {
+            return Err(StoreError::TooManyAttempts {
+                retry_after_secs: policy.window.whole_seconds(),
+            });
+        }
         let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
             .bind(&caller.user_id)
             .fetch_one(&self.store.pool)
             .await?;
         if !verify_password(current, &hash).await {
+            let mut conn = self.store.pool.acquire().await?;
+            record(
+                &mut conn,
+                NewEvent {
+                    kind: AuditKind::PasswordChangeFailed,
+                    actor_user_id: Some(&caller.user_id),
+                    subject_user_id: Some(&caller.user_id),
+                    subject_username: Some(&caller.username),
+                    detail: serde_json::json!({"failures": failures + 1}),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
             return Err(ValidationErrors::single(
                 "current_password",
                 Rule::NotAllowed,
@@ -449,6 +483,7 @@ impl Auth<'_> {
             actor: Some(&caller.user_id),
             by: "self",
             keep_session_csrf: keep,
+            revoke_tokens,
         };
         replace_password(&self.store.pool, &change, new, now).await
     }
@@ -615,6 +650,24 @@ pub(crate) struct PasswordChange<'a> {
     pub by: &'a str,
     /// The session (by its CSRF token) that made the change and stays signed in.
     pub keep_session_csrf: Option<&'a str>,
+    /// Revoke the user's API tokens too (they do not end with a password change otherwise).
+    pub revoke_tokens: bool,
+}
+
+/// Revokes every live API token of a user; returns how many.
+pub(crate) async fn revoke_all_tokens(
+    conn: &mut sqlx::AnyConnection,
+    user_id: &str,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    Ok(sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(micros(now))
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
 }
 
 /// Hashes and stores a new password, ends the user's other sessions and audits it, in one transaction.
@@ -636,6 +689,11 @@ pub(crate) async fn replace_password(
         .bind(c.keep_session_csrf.unwrap_or(""))
         .execute(&mut *tx)
         .await?;
+    let revoked = if c.revoke_tokens {
+        revoke_all_tokens(&mut tx, c.user_id, now).await?
+    } else {
+        0
+    };
     record(
         &mut tx,
         NewEvent {
@@ -643,7 +701,7 @@ pub(crate) async fn replace_password(
             actor_user_id: c.actor,
             subject_user_id: Some(c.user_id),
             subject_username: Some(c.username),
-            detail: serde_json::json!({"by": c.by}),
+            detail: serde_json::json!({"by": c.by, "api_tokens_revoked": revoked}),
             ..Default::default()
         },
         now,

@@ -142,6 +142,8 @@ impl Cli<'_> {
             actor: None,
             by: "cli",
             keep_session_csrf: None,
+            // An administrator or the operator sets a password when an account is at risk: its tokens go too.
+            revoke_tokens: true,
         };
         crate::auth::replace_password(&self.store.pool, &change, &password, now).await
     }
@@ -154,10 +156,14 @@ impl Cli<'_> {
     ) -> Result<(), StoreError> {
         let username = Username::parse("username", username).map_err(ValidationErrors::from)?;
         let mut tx = self.store.pool.begin().await?;
-        let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-            .bind(username.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
+        // The first statement writes (SQLite takes its write lock before anything is read).
+        let id: Option<String> = sqlx::query_scalar(
+            "UPDATE users SET disabled = $1, version = version + 1 WHERE username = $2 RETURNING id",
+        )
+        .bind(i64::from(disabled))
+        .bind(username.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
         let id = id.ok_or_else(|| {
             StoreError::from(ValidationErrors::single(
                 "username",
@@ -165,16 +171,13 @@ impl Cli<'_> {
                 format!("no user is named {}", username.as_str()),
             ))
         })?;
-        sqlx::query("UPDATE users SET disabled = $1, version = version + 1 WHERE id = $2")
-            .bind(i64::from(disabled))
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
         if disabled {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
+            // Revoked, not blocked: enabling the account again does not bring its tokens back.
+            crate::auth::revoke_all_tokens(&mut tx, &id, now).await?;
         }
         record(
             &mut tx,
@@ -298,6 +301,8 @@ impl Cli<'_> {
                 "currency must be an ISO 4217 code like NOK",
             ));
         }
+        // Only zones whose rules the product knows: times are computed in them (calendars, SLA,
+        // invoice dates), and a stored zone it cannot read is an error everywhere it is used.
         let tz = m.time_zone.trim();
         if !tz.contains('/') || tz.chars().any(|c| c.is_whitespace()) {
             errs.push(aftersales_domain::FieldError::new(
@@ -305,6 +310,8 @@ impl Cli<'_> {
                 Rule::Format,
                 "time_zone must be an IANA zone like Europe/Oslo",
             ));
+        } else {
+            errs.take(aftersales_domain::calendar::Zone::parse("time_zone", tz));
         }
         let mut langs = Vec::new();
         for l in m

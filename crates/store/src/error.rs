@@ -21,6 +21,9 @@ pub enum StoreError {
     /// A bay or technician was taken by another booking between reading and booking.
     #[error("taken: {0}")]
     Taken(String),
+    /// Too many wrong attempts at a secret (the current password) lately: try again later.
+    #[error("too many attempts; retry after {retry_after_secs} s")]
+    TooManyAttempts { retry_after_secs: i64 },
     #[error("unsupported database url: {0}")]
     Url(String),
     #[error("database error: {0}")]

@@ -21,8 +21,13 @@ pub const STALE_CLAIM: Duration = Duration::minutes(2);
 pub enum Claim {
     /// The key is new: run the request, then `complete` or `release` it.
     Claimed,
-    /// A request with this key finished before: here is its answer.
-    Replay { status: u16, body: String },
+    /// A request with this key finished before: here is its answer, with the headers that
+    /// describe it (ETag, Location, Content-Type), so a replay is the same answer.
+    Replay {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
     /// A request with this key is still running.
     InProgress,
     /// The key was used for a different request (other method, path or body).
@@ -64,8 +69,9 @@ impl Idempotency<'_> {
         if inserted.rows_affected() == 1 {
             return Ok(Claim::Claimed);
         }
-        let row: Option<(String, i64, Option<String>)> = sqlx::query_as(
-            "SELECT fingerprint, status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+        type Row = (String, i64, Option<String>, Option<String>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT fingerprint, status, body, headers FROM idempotency_keys WHERE user_id = $1 AND key = $2",
         )
         .bind(&caller.user_id)
         .bind(key)
@@ -73,28 +79,40 @@ impl Idempotency<'_> {
         .await?;
         Ok(match row {
             None => Claim::InProgress,
-            Some((f, _, _)) if f != fingerprint => Claim::Mismatch,
-            Some((_, 0, _)) => Claim::InProgress,
-            Some((_, status, body)) => Claim::Replay {
+            Some((f, ..)) if f != fingerprint => Claim::Mismatch,
+            Some((_, 0, ..)) => Claim::InProgress,
+            Some((_, status, body, headers)) => Claim::Replay {
                 status: u16::try_from(status).unwrap_or(200),
+                headers: match headers {
+                    Some(h) => serde_json::from_str(&h).map_err(|_| StoreError::Corrupt {
+                        table: "idempotency_keys",
+                        column: "headers",
+                        value: h,
+                    })?,
+                    None => Vec::new(),
+                },
                 body: body.unwrap_or_default(),
             },
         })
     }
 
-    /// Stores the answer of a claimed key.
+    /// Stores the answer of a claimed key, with the headers a replay must repeat.
     pub async fn complete_idempotency_key(
         self,
         caller: &Caller,
         key: &str,
         status: u16,
+        headers: &[(String, String)],
         body: &str,
     ) -> Result<(), StoreError> {
+        let headers =
+            serde_json::to_string(headers).map_err(|e| StoreError::Internal(e.to_string()))?;
         sqlx::query(
-            "UPDATE idempotency_keys SET status = $1, body = $2 WHERE user_id = $3 AND key = $4",
+            "UPDATE idempotency_keys SET status = $1, body = $2, headers = $3 WHERE user_id = $4 AND key = $5",
         )
         .bind(i64::from(status))
         .bind(body)
+        .bind(&headers)
         .bind(&caller.user_id)
         .bind(key)
         .execute(&self.store.pool)

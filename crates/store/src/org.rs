@@ -13,7 +13,7 @@ use crate::scope::Scope;
 use crate::{from_micros, micros, new_id, Page};
 
 crate::capability!(
-    /// Organisations, brands and markets: `store.org().organisation(..)`.
+    /// Organisations, brands and markets: `store.org().get_organisation(..)`.
     Org, org
 );
 

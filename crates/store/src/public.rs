@@ -29,6 +29,8 @@ crate::capability!(
 const PUBLIC_LIMIT_PER_HOUR: i64 = crate::cases::intake::WEB_LIMIT_PER_HOUR;
 /// Online booking starts this long from now at the earliest.
 const LEAD: Duration = Duration::hours(2);
+/// How far ahead customers can book online.
+const HORIZON: Duration = Duration::days(180);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicLine {
@@ -253,54 +255,17 @@ impl Public<'_> {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let (id, _, status, ..) = self.ro_by_token(token).await?;
-        if !RoStatus::parse("status", &status).is_ok_and(|s| s.is_active()) {
-            return Err(ValidationErrors::single(
-                "job_id",
-                Rule::NotAllowed,
-                "this repair order is finished; call us if something is wrong",
+        self.store
+            .workshop()
+            .decide(
+                &id,
+                &status,
+                job_id,
+                approve,
+                crate::workshop::Decider::Customer,
+                now,
             )
-            .into());
-        }
-        let mut tx = self.store.pool.begin().await?;
-        let done = sqlx::query("UPDATE ro_jobs SET approval = $1, approval_at = $2, approval_via = 'status-page' WHERE id = $3 AND repair_order_id = $4 AND approval = 'pending'")
-            .bind(if approve { "approved" } else { "declined" })
-            .bind(micros(now))
-            .bind(job_id)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(ValidationErrors::single(
-                "job_id",
-                Rule::NotAllowed,
-                "this work does not wait for your decision",
-            )
-            .into());
-        }
-        let title: String = sqlx::query_scalar("SELECT title FROM ro_jobs WHERE id = $1")
-            .bind(job_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
-        )
-        .bind(micros(now))
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
-        crate::workshop::ro_event(
-            &mut tx,
-            &id,
-            if approve { "approved" } else { "declined" },
-            None,
-            Some(title),
-            None,
-            "status-page",
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            .await
     }
 
     pub async fn survey(self, token: &str) -> Result<SurveyPage, StoreError> {
@@ -455,6 +420,9 @@ impl Public<'_> {
             )
             .into());
         }
+        let today = self.store.org().zone_of(org).await?.local(now).date();
+        aftersales_domain::validation::date_between("date", date, today, today + HORIZON)
+            .map_err(ValidationErrors::from)?;
         let (need, _) = self
             .store
             .workshop()
@@ -508,6 +476,12 @@ impl Public<'_> {
                     "starts_at",
                     Rule::NotAllowed,
                     "online bookings start two hours from now at the earliest",
+                ));
+            } else if s > now + HORIZON {
+                errs.push(FieldError::new(
+                    "starts_at",
+                    Rule::NotAllowed,
+                    "online bookings reach 180 days ahead at most",
                 ));
             }
         }

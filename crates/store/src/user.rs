@@ -133,6 +133,32 @@ pub struct UserPatch {
     pub disabled: Option<bool>,
 }
 
+impl UserPatch {
+    /// Parses the fields a change of a person's details may carry; `None` leaves a field as it is,
+    /// an empty e-mail removes it. The API (`PATCH /users/{id}`, `/me`) and the forms both use it.
+    pub fn parse(
+        name: Option<&str>,
+        email: Option<Option<&str>>,
+        language: Option<&str>,
+        disabled: Option<bool>,
+    ) -> Result<UserPatch, ValidationErrors> {
+        let mut errs = ValidationErrors::default();
+        let patch = UserPatch {
+            display_name: name.and_then(|n| errs.take(display_name("display_name", n))),
+            email: match email {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(e)) if e.trim().is_empty() => Some(None),
+                Some(Some(e)) => errs.take(Email::parse("email", e)).map(Some),
+            },
+            language: language.and_then(|l| errs.take(Language::parse("language", l))),
+            disabled,
+        };
+        errs.into_result()?;
+        Ok(patch)
+    }
+}
+
 impl Users<'_> {
     pub(crate) async fn memberships_of(
         self,
@@ -514,6 +540,8 @@ impl Users<'_> {
             actor: Some(scope.user_id()),
             by: "administrator",
             keep_session_csrf: None,
+            // An administrator or the operator sets a password when an account is at risk: its tokens go too.
+            revoke_tokens: true,
         };
         crate::auth::replace_password(&self.store.pool, &change, new, now).await
     }
@@ -623,6 +651,9 @@ impl Users<'_> {
                     .bind(user_id)
                     .execute(&mut *tx)
                     .await?;
+                // Tokens are revoked, not merely blocked: enabling the account again does not bring
+                // them back.
+                crate::auth::revoke_all_tokens(&mut tx, user_id, now).await?;
             }
             record(
                 &mut tx,

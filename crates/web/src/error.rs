@@ -141,6 +141,15 @@ impl From<StoreError> for ApiError {
                     .detail(format!("the current version is {current}; read it again and retry with If-Match: \"{current}\""))
             }
             StoreError::Refused(r) => ApiError::field("technician_id", Rule::NotAllowed, r.message()),
+            StoreError::TooManyAttempts { retry_after_secs } => ApiError {
+                retry_after: Some(retry_after_secs),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "Too many wrong attempts",
+                )
+                .detail(format!("try again in {} minutes", retry_after_secs / 60))
+            },
             StoreError::Taken(d) => {
                 ApiError::new(StatusCode::CONFLICT, "slot-taken", "This time is no longer free").detail(d)
             }

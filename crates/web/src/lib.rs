@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod download;
 pub mod error;
 pub mod i18n;
 pub mod metrics;
@@ -112,7 +113,13 @@ async fn health(State(state): State<AppState>) -> Response {
 async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let is_explorer = req.uri().path().starts_with("/api/docs");
     let mut res = next.run(req).await;
+    let too_large = res.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE;
     let h = res.headers_mut();
+    if too_large {
+        // The rest of an oversized body was not read: the connection cannot carry another request,
+        // so keep-alive clients are told to open a new one.
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     if state.config.secure_cookies() {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,

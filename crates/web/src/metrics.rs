@@ -110,7 +110,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
                 "unmatched".into()
             }
         });
-    let method = req.method().as_str().to_string();
+    let method = method_label(req.method()).to_string();
     let started = Instant::now();
     let res = next.run(req).await;
     state.metrics.observe(
@@ -120,6 +120,22 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         started.elapsed().as_secs_f64(),
     );
     res
+}
+
+/// The method as a label: the standard ones by name, anything else as `other`, so a client cannot grow
+/// the label set (and the memory behind it) by sending made-up methods.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 pub async fn render(State(state): State<AppState>) -> Response {

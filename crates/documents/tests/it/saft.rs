@@ -269,3 +269,35 @@ fn an_invoice_receipt_states_how_it_was_paid() {
         assert!(errors.is_empty(), "{errors}");
     }
 }
+
+#[test]
+fn every_product_without_a_code_is_its_own_with_its_own_description() {
+    let mut docs = documents();
+    // Two sublet lines without codes: brake pads are not "wiper blades".
+    let mut pads = docs[0].lines[0].clone();
+    pads.code = None;
+    pads.service = true;
+    pads.description = "Brake pads, front axle".into();
+    let mut wipers = pads.clone();
+    wipers.description = "Wiper blades, pair".into();
+    docs[0].lines = vec![wipers, pads];
+    let bytes = write(&header(), &docs).unwrap();
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    let products: Vec<&str> = text.split("<Product>").skip(1).collect();
+    let described = |what: &str| {
+        products
+            .iter()
+            .find(|p| p.contains(&format!("<ProductDescription>{what}</ProductDescription>")))
+            .map(|p| {
+                let code = p.split("<ProductCode>").nth(1).unwrap();
+                code.split('<').next().unwrap().to_string()
+            })
+    };
+    let pads = described("Brake pads, front axle").expect("brake pads in the product master");
+    let wipers = described("Wiper blades, pair").expect("wiper blades in the product master");
+    assert_ne!(pads, wipers);
+    assert!(pads.starts_with("SERVICO-"), "{pads}");
+    // The invoice lines name the same products.
+    assert!(text.contains(&format!("<ProductCode>{pads}</ProductCode>")));
+    assert!(!text.contains("<ProductCode>SERVICO</ProductCode>"));
+}

@@ -5,52 +5,7 @@ use super::*;
 
 impl Billing<'_> {
     pub(crate) async fn buyer(self, customer_id: &str) -> Result<Buyer, StoreError> {
-        type Row = (
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            String,
-            Option<String>,
-            String,
-            Option<i64>,
-        );
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT kind, name, org_number, nif, street, postal_code, city, country, email, language, erased_at FROM customers WHERE id = $1",
-        )
-        .bind(customer_id)
-        .fetch_optional(&self.store.pool)
-        .await?;
-        let Some((kind, name, org, nif, street, postal, city, country, email, language, erased)) =
-            row
-        else {
-            return Err(StoreError::NotFound);
-        };
-        if erased.is_some() {
-            return Err(ValidationErrors::single(
-                "customer_id",
-                Rule::NotAllowed,
-                "the customer was erased; invoice a customer on record",
-            )
-            .into());
-        }
-        Ok(Buyer {
-            consumer: kind == "person",
-            language,
-            party: Party {
-                name,
-                street,
-                postal_code: postal,
-                city,
-                country,
-                org_number: org,
-                nif,
-                email,
-            },
-        })
+        buyer_on(&mut *self.store.pool.acquire().await?, customer_id).await
     }
     pub(crate) async fn doc_row(self, id: &str) -> Result<DocRow, StoreError> {
         doc_row_on(&mut *self.store.pool.acquire().await?, id).await
@@ -625,7 +580,9 @@ impl Billing<'_> {
             let draft = doc_row_on(&mut tx, &id).await?;
             let lines = lines_on(&mut tx, &id).await?;
             let version = draft.version;
-            let prepared = self.prepare_issue(draft, &lines, None, now).await?;
+            let prepared = self
+                .prepare_issue(&mut tx, draft, &lines, None, now)
+                .await?;
             self.write_issue(&mut tx, scope, &prepared, version, now)
                 .await?;
         }
@@ -660,4 +617,56 @@ pub(crate) async fn lines_on(
     .bind(doc_id)
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// The buyer of a document as the customer is now, read on a given connection.
+pub(crate) async fn buyer_on(
+    conn: &mut sqlx::AnyConnection,
+    customer_id: &str,
+) -> Result<Buyer, StoreError> {
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        Option<String>,
+        String,
+        Option<i64>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT kind, name, org_number, nif, street, postal_code, city, country, email, language, erased_at FROM customers WHERE id = $1",
+    )
+    .bind(customer_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((kind, name, org, nif, street, postal, city, country, email, language, erased)) = row
+    else {
+        return Err(StoreError::NotFound);
+    };
+    if erased.is_some() {
+        return Err(ValidationErrors::single(
+            "customer_id",
+            Rule::NotAllowed,
+            "the customer was erased; invoice a customer on record",
+        )
+        .into());
+    }
+    Ok(Buyer {
+        consumer: kind == "person",
+        language,
+        party: Party {
+            name,
+            street,
+            postal_code: postal,
+            city,
+            country,
+            org_number: org,
+            nif,
+            email,
+        },
+    })
 }

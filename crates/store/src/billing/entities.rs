@@ -29,13 +29,7 @@ impl Billing<'_> {
         Ok(None)
     }
     pub(crate) async fn entity_by_id(self, id: &str) -> Result<LegalEntity, StoreError> {
-        let row: Option<EntityRow> = sqlx::query_as(&format!(
-            "SELECT {ENTITY_COLS} FROM legal_entities WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.store.pool)
-        .await?;
-        row.ok_or(StoreError::NotFound)?.view()
+        entity_on(&mut *self.store.pool.acquire().await?, id).await
     }
     /// The legal entity that invoices for `org` (own or inherited), if any.
     pub async fn legal_entity(
@@ -405,4 +399,18 @@ impl Billing<'_> {
             active: true,
         })
     }
+}
+
+/// A legal entity by id, read on a given connection.
+pub(crate) async fn entity_on(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+) -> Result<LegalEntity, StoreError> {
+    let row: Option<EntityRow> = sqlx::query_as(&format!(
+        "SELECT {ENTITY_COLS} FROM legal_entities WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.ok_or(StoreError::NotFound)?.view()
 }

@@ -1,7 +1,7 @@
 //! Issuing a draft as one transaction: the series row claimed first (gapless numbers, the previous
 //! hash read under its lock), KID or the PT signature chain, totals, and the customer's message.
 
-use aftersales_domain::billing::{check_issue, due_date, IssueFacts};
+use aftersales_domain::billing::{check_draft, check_issue, due_date, IssueFacts};
 
 use super::*;
 
@@ -25,7 +25,11 @@ impl Billing<'_> {
             });
         }
         let lines = self.lines_of(id).await?;
-        let prepared = self.prepare_issue(row, &lines, payment_method, now).await?;
+        let prepared = {
+            let mut conn = self.store.pool.acquire().await?;
+            self.prepare_issue(&mut conn, row, &lines, payment_method, now)
+                .await?
+        };
         let mut tx = self.store.pool.begin().await?;
         self.write_issue(&mut tx, scope, &prepared, expected_version, now)
             .await?;
@@ -34,15 +38,21 @@ impl Billing<'_> {
     }
 
     /// Reads what issuing needs and asks the domain whether it may go ahead (`check_issue`):
-    /// nothing is written here, so a refusal leaves everything as it was.
+    /// nothing is written here, so a refusal leaves everything as it was. The reads use `conn`: a
+    /// pool connection, or the transaction that drafted the document (it holds SQLite's write
+    /// lock, so it must not wait for another pool connection meanwhile).
     pub(crate) async fn prepare_issue(
         self,
+        conn: &mut sqlx::AnyConnection,
         row: DocRow,
         lines: &[LineRow],
         payment_method: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<PreparedIssue, StoreError> {
-        let entity = self.entity_by_id(&row.legal_entity_id).await?;
+        // The draft's own state first: an issued document or one without lines says so, whatever
+        // else has changed since (an erased buyer, say).
+        check_draft(row.status == "draft", lines.len()).map_err(ValidationErrors::from)?;
+        let entity = super::entities::entity_on(conn, &row.legal_entity_id).await?;
         let kind = crate::decode("billing_documents", "kind", &row.kind, DocKind::parse)?;
         let taxed = lines
             .iter()
@@ -50,7 +60,7 @@ impl Billing<'_> {
             .collect::<Result<Vec<TaxedLine>, StoreError>>()?;
         let (_, totals) = breakdown(&taxed);
         // What credit notes already took from the invoice is checked under the series lock, in the transaction.
-        let buyer = self.buyer(&row.customer_id).await?;
+        let buyer = super::drafts::buyer_on(conn, &row.customer_id).await?;
         let plan = check_issue(&IssueFacts {
             market: entity.market,
             kind,
@@ -63,6 +73,9 @@ impl Billing<'_> {
             payment_method,
             signer_configured: self.store.pt_signer.is_some(),
             bank_account_set: entity.bank_account.is_some(),
+            ehf_buyer: !buyer.consumer && buyer.party.org_number.is_some(),
+            mixes_outside_scope: taxed.iter().any(|l| l.code == TaxCode::OutsideScope)
+                && taxed.iter().any(|l| l.code != TaxCode::OutsideScope),
         })
         .map_err(ValidationErrors::from)?;
         let signer = match entity.market {
@@ -74,7 +87,7 @@ impl Billing<'_> {
         )
         .bind(&entity.id)
         .bind(&row.doc_type)
-        .fetch_optional(&self.store.pool)
+        .fetch_optional(&mut *conn)
         .await?;
         let Some((series_id, series_code, validation_code, kid_prefix)) = series else {
             return Err(ValidationErrors::single(
@@ -91,7 +104,7 @@ impl Billing<'_> {
             "SELECT m.time_zone FROM organisations o JOIN markets m ON m.id = o.market_id WHERE o.id = $1",
         )
         .bind(&row.organisation_id)
-        .fetch_optional(&self.store.pool)
+        .fetch_optional(&mut *conn)
         .await?;
         let zone = match tz {
             Some(t) => crate::decode("markets", "time_zone", &t, Zone::parse)?,
@@ -114,7 +127,7 @@ impl Billing<'_> {
                     "SELECT MAX(at) FROM ro_events WHERE repair_order_id = $1 AND status IN ('ready', 'delivered')",
                 )
                 .bind(ro)
-                .fetch_one(&self.store.pool)
+                .fetch_one(&mut *conn)
                 .await?;
                 at.map(|a| format_date(zone.local(crate::from_micros(a)).date()))
                     .filter(|d| *d != format_date(issue_date))

@@ -565,6 +565,22 @@ fn parse_lines(
             -100_000_000_000,
             100_000_000_000,
         ));
+        // The sign of a line is its quantity's (a return, a discount); a price is never negative,
+        // so −3 × −1 000 cannot become a positive charge.
+        let price = match price {
+            Some(p) if p < 0 => {
+                errs.push(FieldError::new(
+                    f("unit_price"),
+                    Rule::NotAllowed,
+                    format!(
+                        "{} must not be negative: a return or a discount is a negative quantity",
+                        f("unit_price")
+                    ),
+                ));
+                None
+            }
+            p => p,
+        };
         let tax_code = match opt(&l.tax_code) {
             None => Some(TaxCode::Standard),
             Some(c) => errs.take(TaxCode::parse(&f("tax_code"), c)),

@@ -14,7 +14,18 @@ impl Cases<'_> {
         now: OffsetDateTime,
     ) -> Result<Task, StoreError> {
         let row = self.writable_case(scope, case_id).await?;
-        let title = text("title", title, 3, 200).map_err(ValidationErrors::from)?;
+        let mut errs = ValidationErrors::default();
+        let title = errs.take(text("title", title, 3, 200));
+        // A follow-up is due from today on, and within two years.
+        let today = now.date();
+        errs.take(aftersales_domain::validation::date_between(
+            "due_at",
+            due_at.date(),
+            today - time::Duration::days(1),
+            today + time::Duration::days(731),
+        ));
+        errs.clone().into_result()?;
+        let title = title.unwrap_or_default();
         let assignee = assignee
             .map(str::trim)
             .filter(|a| !a.is_empty())

@@ -321,7 +321,11 @@ impl Cases<'_> {
             q = q.bind(o);
         }
         let mut ranked = Vec::new();
+        let withheld = aftersales_domain::cases::remote_fix_withheld(case.escalation_reason);
         for row in q.fetch_all(&self.store.pool).await? {
+            if withheld.is_some() {
+                break;
+            }
             let matched = matches(&row.keywords, &text);
             if matched.is_empty() {
                 continue;
@@ -371,6 +375,16 @@ impl Cases<'_> {
     ) -> Result<(), StoreError> {
         let case = self.get_case(scope, case_id, now).await?;
         scope.require(&case.organisation.id, Permission::CrmWrite)?;
+        if input.kind == "remote-fix"
+            && aftersales_domain::cases::remote_fix_withheld(case.escalation_reason).is_some()
+        {
+            return Err(ValidationErrors::single(
+                "kind",
+                Rule::NotAllowed,
+                "a case escalated as a safety risk gets no remote fix: send mobile service or book the workshop",
+            )
+            .into());
+        }
         if !DECISIONS.contains(&input.kind.as_str()) {
             return Err(ValidationErrors::single(
                 "kind",

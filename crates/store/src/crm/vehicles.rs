@@ -163,8 +163,17 @@ impl Crm<'_> {
         };
         let registration =
             opt(&input.registration).and_then(|r| errs.take(registration("registration", r)));
-        let delivery =
-            opt(&input.delivery_date).and_then(|d| errs.take(parse_date("delivery_date", d)));
+        // A car is delivered in the past (or today), not in 3000 nor before electric cars were sold.
+        let delivery = opt(&input.delivery_date)
+            .and_then(|d| errs.take(parse_date("delivery_date", d)))
+            .and_then(|d| {
+                errs.take(aftersales_domain::validation::date_between(
+                    "delivery_date",
+                    d,
+                    time::macros::date!(1990 - 01 - 01),
+                    now.date() + time::Duration::days(1),
+                ))
+            });
         let warranty = opt(&input.warranty_version)
             .and_then(|w| errs.take(text("warranty_version", w, 1, 60)));
         let owner_customer = match opt(&input.owner_customer_id) {

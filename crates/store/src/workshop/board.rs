@@ -1,4 +1,5 @@
-//! The workshop's views of the day: the board per service point and a technician's own jobs.
+//! The workshop's views: the board of a day per service point, a technician's own jobs, and the
+//! messages the customer got about a repair order.
 
 use super::*;
 

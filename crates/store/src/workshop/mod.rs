@@ -36,6 +36,8 @@ mod setup;
 mod status;
 mod work;
 
+pub(crate) use work::Decider;
+
 crate::capability!(
     /// The workshop of a service point: `store.workshop().book_appointment(..)`.
     Workshop, workshop
@@ -137,8 +139,10 @@ pub struct Certification {
     pub id: String,
     pub code: String,
     #[schema(value_type = String, format = Date)]
+    #[serde(with = "aftersales_domain::iso_date")]
     pub issued_on: Date,
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(with = "aftersales_domain::iso_date::option")]
     pub expires_on: Option<Date>,
     /// Valid today.
     pub valid: bool,
@@ -281,6 +285,7 @@ pub struct SlotView {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Availability {
     #[schema(value_type = String, format = Date)]
+    #[serde(with = "aftersales_domain::iso_date")]
     pub date: Date,
     pub duration_minutes: i64,
     pub slots: Vec<SlotView>,
@@ -353,8 +358,9 @@ pub struct Line {
     pub code: Option<String>,
     pub description: String,
     pub quantity: String,
-    pub unit_price: Money,
-    pub total: Money,
+    /// Left out for those who do not see prices (technicians).
+    pub unit_price: Option<Money>,
+    pub total: Option<Money>,
     pub pay_type: PayType,
     pub certification: Option<String>,
     /// Not in stock when added: the part is on order.
@@ -385,7 +391,7 @@ pub struct Job {
     pub clocked_minutes: i64,
     /// Technicians clocked on now.
     pub clocked_on: Vec<String>,
-    pub estimate: Money,
+    pub estimate: Option<Money>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -425,6 +431,8 @@ pub struct RepairOrder {
     /// The customer's status page path (no login; the token is the key).
     pub status_page: String,
     pub jobs: Vec<Job>,
+    /// Whether the caller sees prices: technicians do not (lines, estimates and totals left out).
+    pub prices_shown: bool,
     pub totals: Vec<PayTotal>,
     pub currency: String,
     /// Flat-rate hours ÷ clocked hours, in percent, when time was clocked.

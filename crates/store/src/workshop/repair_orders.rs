@@ -109,7 +109,22 @@ impl Workshop<'_> {
     }
     pub async fn repair_order(self, scope: &Scope, id: &str) -> Result<RepairOrder, StoreError> {
         let row = self.readable_ro(scope, id).await?;
-        self.assemble(row).await
+        let mut ro = self.assemble(row).await?;
+        // Prices are for those who plan the work or invoice it, not for the technician at the car.
+        if !scope.permits(&ro.organisation.id, Permission::WorkshopPlan)
+            && !scope.permits(&ro.organisation.id, Permission::BillingRead)
+        {
+            ro.prices_shown = false;
+            ro.totals.clear();
+            for j in &mut ro.jobs {
+                j.estimate = None;
+                for l in &mut j.lines {
+                    l.unit_price = None;
+                    l.total = None;
+                }
+            }
+        }
+        Ok(ro)
     }
     pub(crate) async fn assemble(self, row: RoRow) -> Result<RepairOrder, StoreError> {
         let currency = self.currency_of(&row.organisation_id).await?;
@@ -117,8 +132,11 @@ impl Workshop<'_> {
         let jobs = self.jobs_of(&row.id, &currency).await?;
         let mut totals: BTreeMap<PayType, i64> = BTreeMap::new();
         for l in jobs.iter().flat_map(|j| j.lines.iter()) {
-            *totals.entry(l.pay_type).or_default() +=
-                parse_centi("t", &l.total.amount, i64::MIN, i64::MAX).unwrap_or(0);
+            *totals.entry(l.pay_type).or_default() += l
+                .total
+                .as_ref()
+                .and_then(|t| parse_centi("t", &t.amount, i64::MIN, i64::MAX).ok())
+                .unwrap_or(0);
         }
         let flat: i64 = jobs
             .iter()
@@ -152,6 +170,7 @@ impl Workshop<'_> {
             appointment,
             eta: row.eta.map(from_micros),
             status_page: format!("/s/{}", row.public_token),
+            prices_shown: true,
             totals: totals
                 .into_iter()
                 .map(|(pay_type, m)| PayTotal {
@@ -246,11 +265,11 @@ impl Workshop<'_> {
                             code: l.code.clone(),
                             description: l.description.clone(),
                             quantity: format_centi(l.quantity_centi),
-                            unit_price: Money::new(l.unit_price_minor, currency),
-                            total: Money::new(
+                            unit_price: Some(Money::new(l.unit_price_minor, currency)),
+                            total: Some(Money::new(
                                 line_total(l.unit_price_minor, l.quantity_centi),
                                 currency,
-                            ),
+                            )),
                             pay_type: crate::decode(
                                 "ro_lines",
                                 "pay_type",
@@ -270,7 +289,8 @@ impl Workshop<'_> {
                 let estimate: i64 = lines
                     .iter()
                     .filter(|l| l.pay_type == PayType::Customer)
-                    .map(|l| parse_centi("t", &l.total.amount, i64::MIN, i64::MAX).unwrap_or(0))
+                    .filter_map(|l| l.total.as_ref())
+                    .map(|t| parse_centi("t", &t.amount, i64::MIN, i64::MAX).unwrap_or(0))
                     .sum();
                 let mine: Vec<&(String, i64, Option<i64>, String)> =
                     clocks.iter().filter(|c| c.0 == j.id).collect();
@@ -298,7 +318,7 @@ impl Workshop<'_> {
                     approval_via: j.approval_via,
                     certifications: certifications.into_iter().collect(),
                     flat_rate_hours: format_centi(flat),
-                    estimate: Money::new(estimate, currency),
+                    estimate: Some(Money::new(estimate, currency)),
                     clocked_minutes,
                     clocked_on,
                     lines,
@@ -433,8 +453,11 @@ impl Workshop<'_> {
         .await?;
         let mut out = Vec::new();
         for id in ids {
-            if let Ok(ro) = self.repair_order(scope, &id).await {
-                out.push(RoSummary::of(&ro));
+            // Orders outside the caller's reach (another service point's) are left out.
+            match self.repair_order(scope, &id).await {
+                Ok(ro) => out.push(RoSummary::of(&ro)),
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(out)

@@ -1,5 +1,7 @@
 //! The repair order's status machine and its ETA, with the customer's messages on each change.
 
+use aftersales_domain::workshop::check_status_change;
+
 use super::*;
 
 impl Workshop<'_> {
@@ -32,46 +34,13 @@ impl Workshop<'_> {
     ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
         let current = crate::decode("repair_orders", "status", &row.status, RoStatus::parse)?;
-        if !current.may_become(next) {
-            return Err(ValidationErrors::single(
-                "status",
-                Rule::NotAllowed,
-                format!(
-                    "a repair order that is {} cannot become {}; next can be {}",
-                    current.as_str(),
-                    next.as_str(),
-                    current
-                        .next()
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-            .into());
-        }
         let pending: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM ro_jobs WHERE repair_order_id = $1 AND approval = 'pending'",
         )
         .bind(ro_id)
         .fetch_one(&self.store.pool)
         .await?;
-        if next == RoStatus::WaitingApproval && pending == 0 {
-            return Err(ValidationErrors::single("status", Rule::NotAllowed, "nothing waits for the customer's approval: add the work found as a job paid by the customer first").into());
-        }
-        // The car is not finished (or handed back) while the customer still has to decide on work.
-        let finishing = matches!(
-            next,
-            RoStatus::QualityCheck | RoStatus::Cleaning | RoStatus::Ready | RoStatus::Delivered
-        );
-        if (current == RoStatus::WaitingApproval || finishing) && pending > 0 {
-            return Err(ValidationErrors::single(
-                "status",
-                Rule::NotAllowed,
-                "some jobs still wait for the customer's decision",
-            )
-            .into());
-        }
+        check_status_change(current, next, pending).map_err(ValidationErrors::from)?;
         let place = self
             .settings_of(&row.organisation_id)
             .await?

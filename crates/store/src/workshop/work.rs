@@ -255,11 +255,29 @@ impl Workshop<'_> {
             .fetch_optional(&self.store.pool)
             .await?;
         let (part, qty, backordered) = line.ok_or(StoreError::NotFound)?;
+        let invoiced: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM billing_lines WHERE ro_line_id = $1")
+                .bind(line_id)
+                .fetch_one(&self.store.pool)
+                .await?;
+        if invoiced > 0 {
+            return Err(line_is_invoiced());
+        }
         let mut tx = self.store.pool.begin().await?;
-        let gone = sqlx::query("DELETE FROM ro_lines WHERE id = $1")
+        // A draft that took the line meanwhile keeps it: the foreign key refuses the delete.
+        let gone = match sqlx::query("DELETE FROM ro_lines WHERE id = $1")
             .bind(line_id)
             .execute(&mut *tx)
-            .await?;
+            .await
+        {
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_foreign_key_violation()) =>
+            {
+                return Err(line_is_invoiced())
+            }
+            r => r?,
+        };
         if gone.rows_affected() == 0 {
             // Removed meanwhile (a double submit): nothing to give back twice.
             return Err(StoreError::NotFound);
@@ -293,6 +311,8 @@ impl Workshop<'_> {
         now: OffsetDateTime,
     ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
+        // Technicians work on their jobs; who does what is planned by the advisor or manager.
+        scope.require(&row.organisation_id, Permission::WorkshopPlan)?;
         require_active(crate::decode(
             "repair_orders",
             "status",
@@ -380,12 +400,19 @@ impl Workshop<'_> {
         now: OffsetDateTime,
     ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
-        require_active(crate::decode(
-            "repair_orders",
-            "status",
-            &row.status,
-            RoStatus::parse,
-        )?)?;
+        let status = crate::decode("repair_orders", "status", &row.status, RoStatus::parse)?;
+        if !status.allows_clocking() {
+            return Err(ValidationErrors::single(
+                "job_id",
+                Rule::NotAllowed,
+                if status == RoStatus::Booked {
+                    "the car is not checked in yet: time is clocked once it is at the workshop"
+                } else {
+                    "the work on this repair order is finished: no more time is clocked on it"
+                },
+            )
+            .into());
+        }
         let (_, _, tech) = self.job_of(ro_id, job_id).await?;
         if tech.as_deref() != Some(scope.user_id()) {
             return Err(ValidationErrors::single(
@@ -447,39 +474,64 @@ impl Workshop<'_> {
         now: OffsetDateTime,
     ) -> Result<RepairOrder, StoreError> {
         let row = self.writable_ro(scope, ro_id).await?;
-        self.decide(&row, job_id, approve, Some(scope.user_id()), "staff", now)
-            .await?;
+        self.decide(
+            &row.id,
+            &row.status,
+            job_id,
+            approve,
+            Decider::Staff(scope.user_id()),
+            now,
+        )
+        .await?;
         self.repair_order(scope, ro_id).await
     }
+
+    /// The one write of a decision on added work, by staff or by the customer on the status page:
+    /// the job's approval (only while pending), the repair order's version and its event.
     pub(crate) async fn decide(
         self,
-        row: &RoRow,
+        ro_id: &str,
+        status: &str,
         job_id: &str,
         approve: bool,
-        actor: Option<&str>,
-        via: &str,
+        by: Decider<'_>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        require_active(crate::decode(
-            "repair_orders",
-            "status",
-            &row.status,
-            RoStatus::parse,
-        )?)?;
+        let status = crate::decode("repair_orders", "status", status, RoStatus::parse)?;
+        let (actor, via) = match by {
+            Decider::Staff(user) => {
+                require_active(status)?;
+                (Some(user), "staff")
+            }
+            Decider::Customer => {
+                if !status.is_active() {
+                    return Err(ValidationErrors::single(
+                        "job_id",
+                        Rule::NotAllowed,
+                        "this repair order is finished; call us if something is wrong",
+                    )
+                    .into());
+                }
+                (None, "status-page")
+            }
+        };
         let mut tx = self.store.pool.begin().await?;
         let done = sqlx::query("UPDATE ro_jobs SET approval = $1, approval_at = $2, approval_via = $3 WHERE id = $4 AND repair_order_id = $5 AND approval = 'pending'")
             .bind(if approve { "approved" } else { "declined" })
             .bind(micros(now))
             .bind(via)
             .bind(job_id)
-            .bind(&row.id)
+            .bind(ro_id)
             .execute(&mut *tx)
             .await?;
         if done.rows_affected() == 0 {
             return Err(ValidationErrors::single(
                 "job_id",
                 Rule::NotAllowed,
-                "this job does not wait for a decision",
+                match by {
+                    Decider::Staff(_) => "this job does not wait for a decision",
+                    Decider::Customer => "this work does not wait for your decision",
+                },
             )
             .into());
         }
@@ -491,12 +543,12 @@ impl Workshop<'_> {
             "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
         )
         .bind(micros(now))
-        .bind(&row.id)
+        .bind(ro_id)
         .execute(&mut *tx)
         .await?;
         ro_event(
             &mut tx,
-            &row.id,
+            ro_id,
             if approve { "approved" } else { "declined" },
             None,
             Some(title),
@@ -508,4 +560,23 @@ impl Workshop<'_> {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Who decides on added work; the wording of a refusal and the event's channel follow from it.
+#[derive(Clone, Copy)]
+pub(crate) enum Decider<'a> {
+    /// A member of staff, by user id.
+    Staff(&'a str),
+    /// The customer, on the status page.
+    Customer,
+}
+
+/// A repair-order line on a billing document (draft or issued) stays: the document refers to it.
+fn line_is_invoiced() -> StoreError {
+    ValidationErrors::single(
+        "line_id",
+        Rule::NotAllowed,
+        "the line is on an invoice (or a draft of one) and stays with the repair order; delete the draft first if it is one",
+    )
+    .into()
 }

@@ -255,6 +255,20 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
         again.iter().map(|d| &d.id).collect::<Vec<_>>(),
         drafts.iter().map(|d| &d.id).collect::<Vec<_>>()
     );
+    // A line on a draft (or an issued invoice) is not removed from the repair order: a clear refusal, not a
+    // foreign-key failure.
+    let invoiced_line = ro.jobs[1].lines[0].id.clone();
+    match store
+        .workshop()
+        .remove_line(s, &ro.id, &invoiced_line, t0)
+        .await
+    {
+        Err(StoreError::Invalid(e)) => {
+            assert_eq!(e.0[0].field, "line_id");
+            assert!(e.0[0].message.contains("invoice"), "{}", e.0[0].message);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
     let d = store.billing().document(s, &cust.id, t0).await.unwrap();
     // A stale version is refused; the right one issues.
     assert!(matches!(
@@ -646,6 +660,31 @@ pub async fn concurrent_payments_and_credits_never_exceed_the_invoice(store: &St
         lines: vec![line("Tyres", "4", "2500")],
         ..Default::default()
     };
+    // A negative price is refused (−3 × −1 000 once became a positive charge); a discount is a negative
+    // quantity at a positive price.
+    let bad = DraftInput {
+        lines: vec![line("Tyres", "4", "2500"), line("Rabatt", "-3", "-1000")],
+        ..mk()
+    };
+    match store.billing().create_draft(s, &bad, t0).await {
+        Err(StoreError::Invalid(e)) => {
+            assert_eq!(e.0.len(), 1, "{e:?}");
+            assert_eq!(e.0[0].field, "lines.1.unit_price");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let discounted = DraftInput {
+        lines: vec![line("Tyres", "4", "2500"), line("Rabatt", "-1", "1000")],
+        ..mk()
+    };
+    let d = store
+        .billing()
+        .create_draft(s, &discounted, t0)
+        .await
+        .unwrap();
+    // (10 000.00 − 1 000.00) + 25 % = 11 250.00.
+    assert_eq!(d.gross.amount, "11250.00");
+    store.billing().delete_draft(s, &d.id).await.unwrap();
     // 4 × 2 500.00 + 25 % = 12 500.00; two payments of 7 000.00 at once: one fits.
     let d = store.billing().create_draft(s, &mk(), t0).await.unwrap();
     let inv = store

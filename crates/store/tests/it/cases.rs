@@ -786,3 +786,65 @@ fn uuid_like() -> String {
             .as_nanos()
     )
 }
+
+/// API tokens end when the account is disabled (and stay ended when it is enabled again), and with a
+/// password change when the user asks for it.
+pub async fn api_tokens_end_with_the_account_or_on_request(store: &Store) {
+    seeded(store).await;
+    let kari = caller(store, "kari").await;
+    let live = |raw: String| async move {
+        store
+            .auth()
+            .resolve_api_token(&raw, T0 + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_some()
+    };
+    let (_, keep) = store
+        .auth()
+        .create_api_token(&kari, "DMS", None, T0)
+        .await
+        .unwrap();
+    let new = aftersales_domain::user::NewPassword::parse("p", "another long passphrase").unwrap();
+    store
+        .auth()
+        .change_own_password(&kari, demo::DEMO_PASSWORD, &new, false, T0)
+        .await
+        .unwrap();
+    assert!(live(keep.clone()).await, "kept unless asked");
+    store
+        .auth()
+        .change_own_password(&kari, "another long passphrase", &new, true, T0)
+        .await
+        .unwrap();
+    assert!(!live(keep).await, "revoked on request");
+    // Disabled, then enabled again: the token stays revoked.
+    let (_, raw) = store
+        .auth()
+        .create_api_token(&kari, "DMS 2", None, T0)
+        .await
+        .unwrap();
+    let nora = caller(store, "nora").await;
+    for disabled in [true, false] {
+        let u = store
+            .users()
+            .get_user(&nora.scope, &kari.user_id)
+            .await
+            .unwrap();
+        store
+            .users()
+            .update_user(
+                &nora.scope,
+                &kari.user_id,
+                UserPatch {
+                    disabled: Some(disabled),
+                    ..Default::default()
+                },
+                u.version,
+                T0,
+            )
+            .await
+            .unwrap();
+    }
+    assert!(!live(raw).await, "a re-enabled account has no old tokens");
+}

@@ -1159,3 +1159,151 @@ pub async fn the_sla_sweep_works_without_anyone_looking(store: &Store) {
         "recorded once"
     );
 }
+
+/// A stored value the code does not know is an error that names the table, column and value,
+/// never a silent default (a bad status once read back as "open").
+pub async fn unknown_stored_values_fail_loudly(store: &Store) {
+    let t0 = datetime!(2026-11-23 08:00 UTC);
+    demo::seed(store, t0).await.unwrap();
+    let ingrid = caller(store, "ingrid", t0).await;
+    let case = store
+        .cases()
+        .create_case(
+            &ingrid.scope,
+            &phone_case("Wipers squeak", "415 22 333"),
+            t0,
+        )
+        .await
+        .unwrap();
+    aftersales_store::testing::execute_raw(
+        store,
+        &format!(
+            "UPDATE cases SET status = 'on-hold-42' WHERE id = '{}'",
+            case.id
+        ),
+    )
+    .await
+    .unwrap();
+    match store.cases().get_case(&ingrid.scope, &case.id, t0).await {
+        Err(StoreError::Corrupt {
+            table,
+            column,
+            value,
+        }) => assert_eq!(
+            (table, column, value.as_str()),
+            ("cases", "status", "on-hold-42")
+        ),
+        other => panic!("expected a loud error, got {other:?}"),
+    }
+}
+
+/// A case escalated as a safety risk gets no remote fix: none is suggested and none can be recorded.
+pub async fn safety_cases_get_no_remote_fix(store: &Store) {
+    use aftersales_domain::i18n::Language;
+    use aftersales_store::cases::triage::DecisionInput;
+    let t0 = datetime!(2026-06-02 08:30 UTC);
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let ingrid = caller(store, "ingrid", t0).await;
+    // Matches the "charge limit at 80 %" fix by its words, and smells of fire.
+    let mut input = phone_case("Charging stops at 80 % and a burning smell", "415 22 333");
+    input.symptoms = Some("Burning smell after charging".into());
+    let case = store
+        .cases()
+        .create_case(&ingrid.scope, &input, t0)
+        .await
+        .unwrap();
+    assert_eq!(case.escalation_reason, Some(EscalationReason::Safety));
+    let s = store
+        .cases()
+        .triage_suggestions(&ingrid.scope, &case.id, Language::En, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.iter().map(|x| x.kind.as_str()).collect::<Vec<_>>(),
+        vec!["mobile-service", "workshop"]
+    );
+    // The same words without the safety risk do get the fix.
+    let calm = store
+        .cases()
+        .create_case(
+            &ingrid.scope,
+            &phone_case("Charging stops at 80 %", "415 22 333"),
+            t0,
+        )
+        .await
+        .unwrap();
+    let s = store
+        .cases()
+        .triage_suggestions(&ingrid.scope, &calm.id, Language::En, t0)
+        .await
+        .unwrap();
+    assert_eq!(s[0].kind, "remote-fix");
+    let article = s[0].article.clone().unwrap();
+    let refused = store
+        .cases()
+        .record_triage(
+            &ingrid.scope,
+            &case.id,
+            &DecisionInput {
+                kind: "remote-fix".into(),
+                article_id: Some(article.id),
+            },
+            t0,
+        )
+        .await;
+    match refused {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "kind"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Impossible dates are refused with the field named: follow-ups in 2020 or 3000, online bookings
+/// of a day that passed or lies years ahead.
+pub async fn impossible_dates_are_refused(store: &Store) {
+    let t0 = datetime!(2026-11-23 08:00 UTC);
+    demo::seed(store, t0).await.unwrap();
+    let ingrid = caller(store, "ingrid", t0).await;
+    let case = store
+        .cases()
+        .create_case(
+            &ingrid.scope,
+            &phone_case("Wipers squeak", "415 22 333"),
+            t0,
+        )
+        .await
+        .unwrap();
+    for due in [
+        datetime!(2020-01-01 10:00 UTC),
+        datetime!(3000-01-01 10:00 UTC),
+    ] {
+        match store
+            .cases()
+            .add_task(&ingrid.scope, &case.id, "Call back", due, None, t0)
+            .await
+        {
+            Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "due_at"),
+            other => panic!("expected a refusal for {due}, got {other:?}"),
+        }
+    }
+    let points = store.public().public_booking_points().await.unwrap();
+    let sp = &points[0];
+    let op = &sp.operations[0].code;
+    for day in [
+        time::macros::date!(2026 - 11 - 01),
+        time::macros::date!(3000 - 01 - 01),
+    ] {
+        match store
+            .public()
+            .public_availability(&sp.id, op, day, t0)
+            .await
+        {
+            Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "date"),
+            other => panic!("expected a refusal for {day}, got {other:?}"),
+        }
+    }
+    assert!(store
+        .public()
+        .public_availability(&sp.id, op, time::macros::date!(2026 - 11 - 25), t0)
+        .await
+        .is_ok());
+}

@@ -315,6 +315,22 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
             ("delivery_date".into(), Rule::Format)
         ]
     );
+    // A delivery in the year 3000 is refused, with the field named.
+    let future = VehicleInput {
+        vin: "LRW3E7FS1PC695355".into(),
+        delivery_date: Some("3000-01-01".into()),
+        ..Default::default()
+    };
+    let e = store
+        .crm()
+        .create_vehicle(&ingrid.scope, None, &future, T0)
+        .await
+        .unwrap_err();
+    assert!(
+        rules(&e).contains(&("delivery_date".into(), Rule::NotAllowed)),
+        "{:?}",
+        rules(&e)
+    );
     // An unknown manufacturer's mismatch is a warning, kept with the vehicle.
     let other = VehicleInput {
         vin: "WVWZZZ1KZ6W000001".into(),

@@ -41,11 +41,15 @@ use workshop::*;
 
 conformance!(
     migrations_are_idempotent,
+    unknown_stored_values_fail_loudly,
+    safety_cases_get_no_remote_fix,
+    impossible_dates_are_refused,
     scopes_follow_the_organisation_tree,
     login_sessions_and_expiry,
     failed_logins_are_rate_limited_and_audited,
     disabled_users_cannot_sign_in,
     api_tokens_resolve_until_revoked_or_expired,
+    api_tokens_end_with_the_account_or_on_request,
     administrators_create_users_only_in_their_reach,
     roles_granted_and_revoked_are_audited,
     stale_versions_are_refused,

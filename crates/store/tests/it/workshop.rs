@@ -9,7 +9,7 @@ use aftersales_domain::i18n::Language;
 use aftersales_domain::notify::{Event, MessageChannel};
 use aftersales_domain::workshop::{AppointmentKind, Approval, NoSlotReason, Refusal, RoStatus};
 use aftersales_store::auth::{Caller, LoginPolicy};
-use aftersales_store::workshop::{BookingInput, JobInput, JobUpdate, LineInput};
+use aftersales_store::workshop::{BookingInput, JobInput, JobUpdate, LineInput, RepairOrderInput};
 use aftersales_store::{demo, Store, StoreError};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -324,8 +324,8 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         ro.jobs[0].complaint,
         "Knocking from the front left over bumps"
     );
-    assert_eq!(ro.jobs[0].lines[0].total.amount, "725.00"); // 0.5 h × 1 450.00
-                                                            // The booking mail carries the calendar file; SMS too (market default rules).
+    assert_eq!(ro.jobs[0].lines[0].total.as_ref().unwrap().amount, "725.00"); // 0.5 h × 1 450.00
+                                                                              // The booking mail carries the calendar file; SMS too (market default rules).
     let msgs = store
         .workshop()
         .ro_messages(&ingrid.scope, &ro.id)
@@ -421,7 +421,7 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
     let j = &ro.jobs[1];
     assert_eq!(j.certifications, vec!["hv-work".to_string()]);
     assert!(j.lines[1].backordered, "no pump in stock");
-    assert_eq!(j.estimate.amount, "10380.00"); // 2.4 h × 1 450 + 6 900
+    assert_eq!(j.estimate.as_ref().unwrap().amount, "10380.00"); // 2.4 h × 1 450 + 6 900
     match store
         .workshop()
         .add_line(
@@ -475,6 +475,60 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         .await
         .unwrap();
     assert_eq!(ro.jobs[1].technician.as_ref().unwrap().label, "Ole Berg");
+    // A technician works on his jobs: he does not (re)assign them, and sees no prices.
+    match store
+        .workshop()
+        .assign_technician(&ole.scope, &ro.id, &job.id, ole.scope.user_id(), t0)
+        .await
+    {
+        Err(StoreError::Forbidden(_)) => {}
+        other => panic!("a technician assigned a job: {other:?}"),
+    }
+    let seen = store
+        .workshop()
+        .repair_order(&ole.scope, &ro.id)
+        .await
+        .unwrap();
+    assert!(!seen.prices_shown && seen.totals.is_empty());
+    assert!(seen.jobs.iter().all(|j| j.estimate.is_none()
+        && j.lines
+            .iter()
+            .all(|l| l.unit_price.is_none() && l.total.is_none())));
+    // A car that is only booked, not checked in, gets no clocked time.
+    let booked = store
+        .workshop()
+        .create_repair_order(
+            &ingrid.scope,
+            &RepairOrderInput {
+                organisation_id: ro.organisation.id.clone(),
+                customer_id: ro.customer.id.clone(),
+                complaint: "Rattle in the boot".into(),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(booked.status, RoStatus::Booked);
+    let booked = store
+        .workshop()
+        .assign_technician(
+            &ingrid.scope,
+            &booked.id,
+            &booked.jobs[0].id,
+            ole.scope.user_id(),
+            t0,
+        )
+        .await
+        .unwrap();
+    match store
+        .workshop()
+        .clock_on(&ole.scope, &booked.id, &booked.jobs[0].id, t0)
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "job_id"),
+        other => panic!("clocked on a booked car: {other:?}"),
+    }
     // Waiting for approval: the customer decides on the status page.
     ro = store
         .workshop()

@@ -18,6 +18,7 @@ use crate::AppState;
 pub struct AuditParams {
     /// Only events of this kind, e.g. `login-failed`.
     pub kind: Option<String>,
+    #[serde(default, deserialize_with = "super::page_size")]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

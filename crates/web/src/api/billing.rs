@@ -362,22 +362,7 @@ pub async fn pdf(
         .billing()
         .document_pdf(&caller.scope, &id)
         .await?;
-    Ok(pdf_response(&name, bytes, false))
-}
-
-pub(crate) fn pdf_response(name: &str, bytes: Vec<u8>, download: bool) -> Response {
-    let disposition = if download { "attachment" } else { "inline" };
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("{disposition}; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
+    Ok(crate::download::pdf_response(&name, bytes, false))
 }
 
 /// The EHF (Peppol BIS Billing 3.0) XML of an issued Norwegian document to a business.

@@ -358,7 +358,20 @@ pub async fn decode_vin(
 pub struct SearchParams {
     /// Name, phone, e-mail, VIN (whole or last six), plate, organisation number or NIF; every word as a prefix.
     pub q: String,
+    /// How many hits, 1–50 (default 20).
+    #[serde(default, deserialize_with = "search_size")]
     pub limit: Option<u32>,
+}
+
+/// A number of search hits from 1 to 50: anything else is refused, not quietly clamped.
+fn search_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let v = <Option<u32> as serde::Deserialize>::deserialize(d)?;
+    match v {
+        Some(n) if !(1..=50).contains(&n) => {
+            Err(serde::de::Error::custom("limit must lie between 1 and 50"))
+        }
+        v => Ok(v),
+    }
 }
 
 /// Search as you type across customers and vehicles you can see.
@@ -368,7 +381,7 @@ pub async fn search(
     ApiCaller(caller): ApiCaller,
     ApiQuery(p): ApiQuery<SearchParams>,
 ) -> Result<Json<Vec<SearchHit>>, ApiError> {
-    let limit = i64::from(p.limit.unwrap_or(20).clamp(1, 50));
+    let limit = i64::from(p.limit.unwrap_or(20));
     Ok(Json(
         state
             .store

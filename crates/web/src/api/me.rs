@@ -31,7 +31,7 @@ pub async fn get_me(
     ApiCaller(caller): ApiCaller,
 ) -> Result<Response, ApiError> {
     let user = state.store.users().me(&caller.scope).await?;
-    let capabilities = crate::ui::navigation(&caller);
+    let capabilities = aftersales_domain::org::navigation(caller.scope.all_roles());
     Ok((etag(user.version), Json(Me { user, capabilities })).into_response())
 }
 
@@ -60,11 +60,14 @@ pub struct ChangePassword {
     pub current_password: String,
     /// At least 12 characters.
     pub new_password: String,
+    /// Also revoke all your API tokens (default: they keep working).
+    #[serde(default)]
+    pub revoke_api_tokens: bool,
 }
 
-/// Changes your password; your other sessions end.
+/// Changes your password; your other sessions end, and your API tokens too if you ask.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "me", request_body = ChangePassword,
-    responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 429, body = Problem, content_type = "application/problem+json")))]
 pub async fn change_password(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
@@ -75,7 +78,13 @@ pub async fn change_password(
     state
         .store
         .auth()
-        .change_own_password(&caller, &body.current_password, &new, state.now())
+        .change_own_password(
+            &caller,
+            &body.current_password,
+            &new,
+            body.revoke_api_tokens,
+            state.now(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

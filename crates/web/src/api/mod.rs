@@ -203,16 +203,80 @@ fn routes() -> OpenApiRouter<AppState> {
 /// The API routes and the OpenAPI document generated from them.
 pub fn router(state: AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (routes, doc) = routes().split_for_parts();
+    let known = std::sync::Arc::new(query_parameters(&doc));
     let api = routes
         .route("/api/v1", any(not_found))
         .route("/api/v1/{*rest}", any(not_found))
         .layer(middleware::from_fn_with_state(state.clone(), idempotency))
+        .layer(middleware::from_fn_with_state(known, documented_query_only))
         .layer(middleware::from_fn_with_state(state, crate::auth::api_auth))
         .layer(middleware::from_fn(bare_errors_as_problems));
     let explorer: Router<AppState> = SwaggerUi::new("/api/docs")
         .url("/api/openapi.json", doc.clone())
         .into();
     (api.merge(explorer), doc)
+}
+
+/// The query parameters each operation documents, by (method, path template).
+type QueryParameters = std::collections::HashMap<(String, String), Vec<String>>;
+
+fn query_parameters(doc: &utoipa::openapi::OpenApi) -> QueryParameters {
+    use utoipa::openapi::path::ParameterIn;
+    let mut out = QueryParameters::new();
+    for (path, item) in &doc.paths.paths {
+        let ops = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, op) in ops {
+            let Some(op) = op else { continue };
+            let names = op
+                .parameters
+                .iter()
+                .flatten()
+                .chain(item.parameters.iter().flatten())
+                .filter(|p| matches!(p.parameter_in, ParameterIn::Query))
+                .map(|p| p.name.clone())
+                .collect();
+            out.insert((method.to_string(), path.clone()), names);
+        }
+    }
+    out
+}
+
+/// A query parameter the operation does not document is refused with its name, not ignored (a
+/// typo such as `?limt=5` would otherwise silently give the default answer).
+async fn documented_query_only(
+    State(known): State<std::sync::Arc<QueryParameters>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    if let (Some(path), Some(q)) = (path, req.uri().query()) {
+        if let Some(allowed) = known.get(&(req.method().as_str().to_string(), path)) {
+            let unknown: Vec<FieldError> = form_urlencoded_parse(q)
+                .map(|(k, _)| k.into_owned())
+                .filter(|k| !allowed.contains(k))
+                .map(|k| {
+                    FieldError::new(
+                        k.clone(),
+                        Rule::Unknown,
+                        format!("{k} is not a query parameter of this operation"),
+                    )
+                })
+                .collect();
+            if !unknown.is_empty() {
+                return ApiError::invalid(unknown).into_response();
+            }
+        }
+    }
+    next.run(req).await
 }
 
 /// The OpenAPI document as served at `/api/openapi.json`.
@@ -319,7 +383,11 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
             "this Idempotency-Key was used for a different request",
         )
         .into_response(),
-        Ok(Claim::Replay { status, body }) => {
+        Ok(Claim::Replay {
+            status,
+            headers,
+            body,
+        }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             let has_body = !body.is_empty();
             let mut res = (status, body).into_response();
@@ -328,6 +396,14 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 );
+            }
+            for (name, value) in headers {
+                if let (Ok(n), Ok(v)) = (
+                    header::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    res.headers_mut().insert(n, v);
+                }
             }
             res.headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -349,10 +425,25 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
             };
             let stored = if parts.status.is_success() {
                 let text = String::from_utf8_lossy(&bytes);
+                // The headers that describe the answer come back with a replay.
+                let replayed: Vec<(String, String)> =
+                    [header::ETAG, header::LOCATION, header::CONTENT_TYPE]
+                        .iter()
+                        .filter_map(|h| {
+                            let v = parts.headers.get(h)?.to_str().ok()?;
+                            Some((h.as_str().to_string(), v.to_string()))
+                        })
+                        .collect();
                 state
                     .store
                     .idempotency()
-                    .complete_idempotency_key(&caller, &key, parts.status.as_u16(), &text)
+                    .complete_idempotency_key(
+                        &caller,
+                        &key,
+                        parts.status.as_u16(),
+                        &replayed,
+                        &text,
+                    )
                     .await
             } else {
                 state
@@ -408,6 +499,10 @@ fn field_error(path: &str, message: &str) -> FieldError {
     }
     let field = path.to_string();
     let message = message.split(" at line ").next().unwrap_or(message);
+    if message.starts_with(&format!("{field} must")) {
+        // A rule of ours (a page size out of range), already a sentence about the field.
+        return FieldError::new(field, Rule::NotAllowed, message);
+    }
     FieldError::new(field.clone(), Rule::Type, format!("{field}: {message}"))
 }
 
@@ -434,22 +529,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             ApiError::new(e.status(), "bad-body", "The request body could not be read")
                 .detail(e.body_text())
         })?;
+        let syntax = |e: &serde_json::Error| {
+            ApiError::field(
+                "body",
+                Rule::Format,
+                format!("the body is not valid JSON: {e}"),
+            )
+        };
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de)
-            .map(ApiJson)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let inner = e.into_inner();
-                if inner.is_syntax() || inner.is_eof() {
-                    ApiError::field(
-                        "body",
-                        Rule::Format,
-                        format!("the body is not valid JSON: {inner}"),
-                    )
-                } else {
-                    ApiError::invalid(vec![field_error(&path, &inner.to_string())])
-                }
-            })
+        let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() {
+                syntax(&inner)
+            } else {
+                ApiError::invalid(vec![field_error(&path, &inner.to_string())])
+            }
+        })?;
+        // One JSON value and nothing after it: `{} {}` is refused.
+        de.end().map_err(|e| syntax(&e))?;
+        Ok(ApiJson(value))
     }
 }
 
@@ -512,9 +611,21 @@ pub fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "page_size")]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// A page size from 1 to 200: anything else is refused, not quietly clamped.
+pub fn page_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let v = <Option<u32> as serde::Deserialize>::deserialize(d)?;
+    match v {
+        Some(n) if !(1..=200).contains(&n) => {
+            Err(serde::de::Error::custom("limit must lie between 1 and 200"))
+        }
+        v => Ok(v),
+    }
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).

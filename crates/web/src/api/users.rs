@@ -1,9 +1,6 @@
 //! API of capability org: staff users and their roles.
 
-use aftersales_domain::i18n::Language;
 use aftersales_domain::org::Role;
-use aftersales_domain::user::{display_name, Email};
-use aftersales_domain::ValidationErrors;
 use aftersales_store::page_limit;
 use aftersales_store::user::{NewUser, User, UserPatch};
 use axum::extract::{Path, State};
@@ -59,26 +56,12 @@ pub struct PatchUser {
 
 /// Parses the fields a user patch may carry (shared with `/me`).
 pub fn parse_patch(body: &PatchUser) -> Result<UserPatch, ApiError> {
-    let mut errs = ValidationErrors::default();
-    let patch = UserPatch {
-        display_name: body
-            .display_name
-            .as_deref()
-            .and_then(|n| errs.take(display_name("display_name", n))),
-        email: match &body.email {
-            None => None,
-            Some(None) => Some(None),
-            Some(Some(e)) if e.trim().is_empty() => Some(None),
-            Some(Some(e)) => errs.take(Email::parse("email", e)).map(Some),
-        },
-        language: body
-            .language
-            .as_deref()
-            .and_then(|l| errs.take(Language::parse("language", l))),
-        disabled: body.disabled,
-    };
-    errs.into_result()?;
-    Ok(patch)
+    Ok(UserPatch::parse(
+        body.display_name.as_deref(),
+        body.email.as_ref().map(Option::as_deref),
+        body.language.as_deref(),
+        body.disabled,
+    )?)
 }
 
 /// People with a role in an organisation you can see.

@@ -103,6 +103,8 @@ struct DocPage<'a> {
     methods: &'static [&'static str],
     today: String,
     errors: FormErrors,
+    /// Issuing was asked for: the totals are shown for a last look, with the payment method chosen.
+    confirm_issue: Option<String>,
 }
 
 impl DocPage<'_> {
@@ -184,6 +186,17 @@ async fn doc_page(
     errors: FormErrors,
     status: StatusCode,
 ) -> Response {
+    doc_page_with(state, s, id, errors, status, None).await
+}
+
+async fn doc_page_with(
+    state: &AppState,
+    s: &SignedIn,
+    id: &str,
+    errors: FormErrors,
+    status: StatusCode,
+    confirm_issue: Option<String>,
+) -> Response {
     let d = match state
         .store
         .billing()
@@ -197,9 +210,16 @@ async fn doc_page(
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
-    let ehf = d.market == Market::Norway
-        && d.status == "issued"
-        && state.store.billing().ehf(&s.caller.scope, id).await.is_ok();
+    // EHF is offered where the document can be written as one (a Norwegian business buyer).
+    let ehf = if d.market == Market::Norway && d.status == "issued" {
+        match state.store.billing().ehf(&s.caller.scope, id).await {
+            Ok(_) => true,
+            Err(StoreError::Invalid(_)) => false,
+            Err(e) => return store_error(state, &s.ctx, e),
+        }
+    } else {
+        false
+    };
     (
         status,
         render(&DocPage {
@@ -213,6 +233,7 @@ async fn doc_page(
             today: state.now().date().to_string(),
             d,
             errors,
+            confirm_issue,
             t,
         }),
     )
@@ -266,6 +287,18 @@ pub async fn issue(
 ) -> Response {
     let p = form_pairs(&body);
     let method = Some(field(&p, "payment_method")).filter(|m| !m.is_empty());
+    // Issuing cannot be undone: the first click shows the totals, the confirmation issues.
+    if field(&p, "confirm") != "yes" {
+        return doc_page_with(
+            &state,
+            &s,
+            &id,
+            FormErrors::default(),
+            StatusCode::OK,
+            Some(method.unwrap_or_default().to_string()),
+        )
+        .await;
+    }
     let r = match version(&p) {
         Ok(v) => {
             state
@@ -506,7 +539,7 @@ pub async fn pdf(State(state): State<AppState>, s: SignedIn, Path(id): Path<Stri
         .document_pdf(&s.caller.scope, &id)
         .await
     {
-        Ok((name, bytes)) => crate::api::billing::pdf_response(&name, bytes, false),
+        Ok((name, bytes)) => crate::download::pdf_response(&name, bytes, false),
         Err(StoreError::Invalid(e)) => {
             doc_page(
                 &state,
@@ -613,21 +646,28 @@ async fn settings_page(
     let mut orgs = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for id in ids {
-        let Ok(Some(e)) = state
+        let entity = match state
             .store
             .billing()
             .legal_entity(&s.caller.scope, &id)
             .await
-        else {
+        {
+            Ok(e) => e,
+            Err(StoreError::NotFound | StoreError::Forbidden(_)) => None,
+            Err(e) => return store_error(state, &s.ctx, e),
+        };
+        let Some(e) = entity else {
             // Where nothing is set up yet, managers may create the entity here.
             if s.caller.scope.permits(&id, Permission::BillingManage) {
-                if let Ok(o) = state
+                match state
                     .store
                     .org()
                     .get_organisation(&s.caller.scope, &id)
                     .await
                 {
-                    orgs.push((id.clone(), o.name, None, vec![], true));
+                    Ok(o) => orgs.push((id.clone(), o.name, None, vec![], true)),
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return store_error(state, &s.ctx, e),
                 }
             }
             continue;
@@ -636,11 +676,12 @@ async fn settings_page(
             continue;
         }
         seen.push(e.id.clone());
-        let series = super::or_page!(
-            state,
-            &s.ctx,
-            state.store.billing().series(&s.caller.scope, &e.id).await
-        );
+        // An entity inherited from above the caller's reach shows without its series.
+        let series = match state.store.billing().series(&s.caller.scope, &e.id).await {
+            Ok(x) => x,
+            Err(StoreError::NotFound | StoreError::Forbidden(_)) => Vec::new(),
+            Err(e) => return store_error(state, &s.ctx, e),
+        };
         let manage = s
             .caller
             .scope
@@ -867,7 +908,7 @@ pub async fn public_pdf(
     Path(token): Path<String>,
 ) -> Response {
     match state.store.billing().public_document_pdf(&token).await {
-        Ok((name, bytes)) => crate::api::billing::pdf_response(&name, bytes, false),
+        Ok((name, bytes)) => crate::download::pdf_response(&name, bytes, false),
         Err(StoreError::NotFound) => {
             error_page(&state, ctx.lang, StatusCode::NOT_FOUND, "error-not-found")
         }

@@ -325,6 +325,8 @@ struct CasePage<'a> {
     orders: Vec<aftersales_store::workshop::RoSummary>,
     /// The caller may book workshop time for it.
     can_book: bool,
+    /// Remote fixes are withheld: the case was escalated as a safety risk.
+    no_remote_fix: bool,
 }
 
 impl CasePage<'_> {
@@ -438,6 +440,10 @@ async fn case_page(
         render(&CasePage {
             orders,
             can_book,
+            no_remote_fix: aftersales_domain::cases::remote_fix_withheld(
+                row.case.escalation_reason,
+            )
+            .is_some(),
             chrome: Chrome::new(&t, &s.ctx),
             row,
             events,

@@ -510,8 +510,10 @@ async fn detail_page(
     );
     let mut invoice_points = Vec::new();
     for id in scope.orgs_with(Permission::BillingWrite) {
-        if let Ok(o) = state.store.org().get_organisation(scope, &id).await {
-            invoice_points.push((id, o.name));
+        match state.store.org().get_organisation(scope, &id).await {
+            Ok(o) => invoice_points.push((id, o.name)),
+            Err(aftersales_store::StoreError::NotFound) => {}
+            Err(e) => return store_error(state, &s.ctx, e),
         }
     }
     let page = DetailPage {

@@ -506,19 +506,9 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     }
 }
 
-/// The capabilities in the navigation: those of every role held, plus the organisation tree and
-/// the people in it, which every signed-in user may browse.
+/// The capabilities in the caller's navigation (`domain::org::navigation`).
 pub fn navigation(c: &Caller) -> Vec<Capability> {
-    let mut caps: Vec<Capability> = c
-        .scope
-        .all_roles()
-        .iter()
-        .flat_map(|r| r.capabilities().iter().copied())
-        .collect();
-    caps.extend([Capability::Organisations, Capability::Users]);
-    caps.sort();
-    caps.dedup();
-    caps
+    aftersales_domain::org::navigation(c.scope.all_roles())
 }
 
 /// A link in the navigation bar.

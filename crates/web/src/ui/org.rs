@@ -233,26 +233,22 @@ pub async fn detail(
             .filter(|o| o.parent_id.as_deref() == Some(org.id.as_str()))
             .collect(),
     );
-    let people = state
-        .store
-        .users()
-        .list_members(scope, &org.id)
-        .await
-        .map(|members| {
-            members
-                .into_iter()
-                .map(|u| {
-                    let roles: Vec<String> = u
-                        .memberships
-                        .iter()
-                        .filter(|m| m.organisation_id == org.id)
-                        .map(|m| t.t(&format!("role-{}", m.role.as_str())))
-                        .collect();
-                    (u, roles)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let people = super::or_page!(
+        state,
+        &s.ctx,
+        state.store.users().list_members(scope, &org.id).await
+    )
+    .into_iter()
+    .map(|u| {
+        let roles: Vec<String> = u
+            .memberships
+            .iter()
+            .filter(|m| m.organisation_id == org.id)
+            .map(|m| t.t(&format!("role-{}", m.role.as_str())))
+            .collect();
+        (u, roles)
+    })
+    .collect();
     let kind = t.t(&format!("kind-{}", org.kind.as_str()));
     render(&DetailPage {
         chrome: Chrome::new(&t, &s.ctx),

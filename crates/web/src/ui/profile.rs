@@ -21,6 +21,8 @@ use crate::AppState;
 #[derive(Template)]
 #[template(path = "profile.html")]
 struct ProfilePage<'a> {
+    /// The message says why something was refused (shown as an alert, not a confirmation).
+    refused: bool,
     t: Tr<'a>,
     chrome: Chrome,
     me: User,
@@ -65,6 +67,7 @@ async fn page_with(
         new_secret,
         errors,
         saved: saved.map(|k| t.t(k)),
+        refused: status.is_client_error(),
         languages: Language::ALL.map(|l| (l.code(), l.native_name())).to_vec(),
         t,
     };
@@ -88,19 +91,18 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
 
 pub async fn update(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
     let p = form_pairs(&body);
-    let patch_body = crate::api::users::PatchUser {
-        display_name: Some(field(&p, "display_name").to_string()),
-        email: Some(Some(field(&p, "email").to_string())),
-        language: Some(field(&p, "language").to_string()),
-        disabled: None,
-    };
-    let patch: UserPatch = match crate::api::users::parse_patch(&patch_body) {
+    let patch: UserPatch = match UserPatch::parse(
+        Some(field(&p, "display_name")),
+        Some(Some(field(&p, "email"))),
+        Some(field(&p, "language")),
+        None,
+    ) {
         Ok(p) => p,
         Err(e) => {
             return page_with(
                 &state,
                 &s,
-                FormErrors(e.errors),
+                FormErrors(e.0),
                 None,
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -177,7 +179,13 @@ pub async fn password(State(state): State<AppState>, s: SignedIn, body: Bytes) -
     match state
         .store
         .auth()
-        .change_own_password(&s.caller, field(&p, "current_password"), &new, state.now())
+        .change_own_password(
+            &s.caller,
+            field(&p, "current_password"),
+            &new,
+            field(&p, "revoke_tokens") == "on",
+            state.now(),
+        )
         .await
     {
         Ok(()) => {
@@ -188,6 +196,17 @@ pub async fn password(State(state): State<AppState>, s: SignedIn, body: Bytes) -
                 None,
                 Some("profile-password-changed"),
                 StatusCode::OK,
+            )
+            .await
+        }
+        Err(StoreError::TooManyAttempts { .. }) => {
+            page_with(
+                &state,
+                &s,
+                FormErrors::default(),
+                None,
+                Some("profile-too-many-attempts"),
+                StatusCode::TOO_MANY_REQUESTS,
             )
             .await
         }

@@ -397,7 +397,12 @@ async fn book_view(
                     ))
                 });
             }
-            Err(_) => no_slot = Some(t.t("ws-no-slot-fully-booked")),
+            // A day that has passed or lies beyond the booking horizon is said so, not "fully booked".
+            Err(StoreError::Invalid(e)) if e.0.iter().any(|f| f.field == "date") => {
+                no_slot = Some(t.t("book-date-out-of-range"))
+            }
+            Err(StoreError::Invalid(_)) => no_slot = Some(t.t("ws-no-slot-fully-booked")),
+            Err(e) => return super::store_error(state, ctx, e),
         }
     }
     let date = day

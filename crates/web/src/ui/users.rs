@@ -328,20 +328,19 @@ pub async fn set_details(
     body: Bytes,
 ) -> Response {
     let p = form_pairs(&body);
-    let patch_body = crate::api::users::PatchUser {
-        display_name: Some(field(&p, "display_name").to_string()),
-        email: Some(Some(field(&p, "email").to_string())),
-        language: Some(field(&p, "language").to_string()),
-        disabled: None,
-    };
-    let patch = match crate::api::users::parse_patch(&patch_body) {
+    let patch = match UserPatch::parse(
+        Some(field(&p, "display_name")),
+        Some(Some(field(&p, "email"))),
+        Some(field(&p, "language")),
+        None,
+    ) {
         Ok(p) => p,
         Err(e) => {
             return detail_page(
                 &state,
                 &s,
                 &id,
-                FormErrors(e.errors),
+                FormErrors(e.0),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await

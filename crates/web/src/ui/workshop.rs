@@ -550,6 +550,8 @@ struct RoPage<'a> {
     events: Vec<EventView>,
     documents: Vec<aftersales_store::billing::DocSummary>,
     can_invoice: bool,
+    /// The caller plans the work (assigns jobs): advisors and managers, not technicians.
+    can_plan: bool,
     can_write: bool,
     me: String,
     errors: FormErrors,
@@ -701,6 +703,10 @@ async fn ro_page(
                 .scope
                 .permits(&ro.organisation.id, Permission::WorkshopWrite)
                 && ro.status.is_active(),
+            can_plan: s
+                .caller
+                .scope
+                .permits(&ro.organisation.id, Permission::WorkshopPlan),
             me: s.caller.scope.user_id().to_string(),
             documents,
             can_invoice,

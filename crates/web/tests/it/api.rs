@@ -559,6 +559,16 @@ async fn health_metrics_and_request_ids() {
     ));
     // Ids in paths never become labels.
     assert!(!r.body.contains("/api/v1/organisations/0"));
+    // Nor do made-up methods: however many a client invents, the page does not grow.
+    let before = app.get("/metrics", None).await.body.len();
+    for i in 0..20 {
+        let m = Method::from_bytes(format!("X{}{i}", "Y".repeat(500)).as_bytes()).unwrap();
+        app.api(m, "/api/v1/me", Auth::None, None, &[]).await;
+    }
+    let after = app.get("/metrics", None).await.body;
+    assert!(!after.contains("YYYY"), "a made-up method became a label");
+    assert!(after.contains("method=\"other\""), "{after}");
+    assert!(after.len() < before + 2_000, "{} → {}", before, after.len());
 }
 
 #[tokio::test]
@@ -603,6 +613,12 @@ async fn idempotency_keys_make_retries_safe() {
     );
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.json()["id"], first.json()["id"]);
+    // The replay is the same answer, headers included.
+    assert!(
+        first.header("etag").is_some(),
+        "the first answer has an ETag"
+    );
+    assert_eq!(again.header("etag"), first.header("etag"));
     // The same key with another body or on another resource is refused; a bad key is named.
     let mut other_body = body.clone();
     other_body["username"] = json!("hilde3");
@@ -703,4 +719,243 @@ async fn idempotency_keys_make_retries_safe() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}
+
+/// Finds values that are not `YYYY-MM-DD` dates or RFC 3339 instants where the API promises them:
+/// `[year, day-of-year]` pairs anywhere, and fields named `*_on`, `date`, `*_at` that are not strings
+/// of the promised form.
+fn bad_time_encodings(path: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    let is_date = |s: &str| {
+        s.len() == 10
+            && time::Date::parse(
+                s,
+                &time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .is_ok()
+    };
+    let is_instant = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
+    };
+    match v {
+        Value::Array(a) => {
+            if let [Value::Number(y), Value::Number(d)] = a.as_slice() {
+                if (1900..3000).contains(&y.as_i64().unwrap_or(0))
+                    && (1..=366).contains(&d.as_i64().unwrap_or(0))
+                {
+                    out.push(format!("{path}: {v} looks like [year, day of year]"));
+                }
+            }
+            for (i, x) in a.iter().enumerate() {
+                bad_time_encodings(&format!("{path}[{i}]"), x, out);
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o {
+                let p = format!("{path}.{k}");
+                let date_key = k == "date" || k.ends_with("_on");
+                let instant_key = k.ends_with("_at");
+                match x {
+                    Value::Null => {}
+                    Value::String(s) if date_key && !is_date(s) => {
+                        out.push(format!("{p}: {s:?} is not YYYY-MM-DD"))
+                    }
+                    Value::String(s) if instant_key && !is_instant(s) => {
+                        out.push(format!("{p}: {s:?} is not RFC 3339"))
+                    }
+                    Value::String(_) => {}
+                    _ if date_key || instant_key => out.push(format!("{p}: {x} is not a string")),
+                    _ => bad_time_encodings(&p, x, out),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn dates_and_instants_are_strings_of_the_documented_form() {
+    let app = TestApp::new().await;
+    let token = app.token_for("ingrid").await;
+    let trondheim = app.org_id("Tesla Service Centre Trondheim").await;
+    let mut answers = Vec::new();
+    // Every list the OpenAPI document offers without a path parameter, and the workshop's own.
+    let doc = app.get("/api/openapi.json", None).await.json();
+    let mut paths: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(p, ops)| !p.contains('{') && ops.get("get").is_some())
+        .map(|(p, _)| p.clone())
+        .collect();
+    paths.push(format!("/api/v1/service-points/{trondheim}/technicians"));
+    paths.push(format!(
+        "/api/v1/service-points/{trondheim}/availability?date=2026-11-24&operations=TYRE-SWAP"
+    ));
+    for p in &paths {
+        let r = app
+            .api(Method::GET, p, Auth::Bearer(&token), None, &[])
+            .await;
+        if r.status == StatusCode::OK
+            && r.header("content-type").is_some_and(|c| c.contains("json"))
+        {
+            answers.push((p.clone(), r.json()));
+        }
+    }
+    let seen: Vec<&str> = answers.iter().map(|(p, _)| p.as_str()).collect();
+    assert!(seen.iter().any(|p| p.ends_with("/technicians")), "{seen:?}");
+    assert!(seen.iter().any(|p| p.contains("/availability")), "{seen:?}");
+    let mut bad = Vec::new();
+    for (p, v) in &answers {
+        bad_time_encodings(p, v, &mut bad);
+    }
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[tokio::test]
+async fn lenient_input_is_refused_with_the_field_named() {
+    let app = TestApp::new().await;
+    let token = app.token_for("ana").await;
+    let errors = |r: &crate::support::Resp| -> Vec<(String, String)> {
+        r.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["field"].as_str().unwrap().to_string(),
+                    e["rule"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let raw = |body: &str| {
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/customers")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap()
+    };
+    // Trailing data after the JSON body.
+    let r = app
+        .send(raw(
+            r#"{"kind": "person", "name": "Rita Nunes", "phone": "912 345 000", "language": "pt", "preferred_channel": "sms", "country": "PT"} {}"#,
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(errors(&r), vec![("body".to_string(), "format".to_string())]);
+    let listed = app
+        .api(
+            Method::GET,
+            "/api/v1/customers?limit=200",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert!(!listed.body.contains("Rita Nunes"), "nothing was created");
+    // A page size out of range is refused, not clamped; an unknown parameter is named.
+    let r = app
+        .api(
+            Method::GET,
+            "/api/v1/customers?limit=500",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        errors(&r),
+        vec![("limit".to_string(), "not-allowed".to_string())]
+    );
+    let r = app
+        .api(
+            Method::GET,
+            "/api/v1/customers?limt=5",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        errors(&r),
+        vec![("limt".to_string(), "unknown".to_string())]
+    );
+    let r = app
+        .api(
+            Method::GET,
+            "/api/v1/me?verbose=1",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        errors(&r),
+        vec![("verbose".to_string(), "unknown".to_string())]
+    );
+    let r = app
+        .api(
+            Method::GET,
+            "/api/v1/customers?limit=5",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // An oversized body: 413, and the connection is closed so keep-alive clients start afresh.
+    let big = format!(r#"{{"name": "{}"}}"#, "x".repeat(3 * 1024 * 1024));
+    let r = app.send(raw(&big)).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.header("connection"), Some("close"));
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_is_throttled() {
+    let app = TestApp::new().await;
+    let token = app.token_for("ingrid").await;
+    let change = |current: &'static str| json!({"current_password": current, "new_password": "a brand new passphrase"});
+    for _ in 0..5 {
+        let r = app
+            .api(
+                Method::POST,
+                "/api/v1/me/password",
+                Auth::Bearer(&token),
+                Some(change("guess-1234")),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    }
+    // The sixth guess is not even checked, however right it is.
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/me/password",
+            Auth::Bearer(&token),
+            Some(change("aftersales-demo")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r
+        .header("retry-after")
+        .is_some_and(|v| v.parse::<i64>().unwrap() > 0));
+    // A quarter of an hour later the right password works again.
+    app.clock.advance(time::Duration::minutes(16));
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/me/password",
+            Auth::Bearer(&token),
+            Some(change("aftersales-demo")),
+            &[],
+        )
+        .await;
+    assert!(r.status.is_success(), "{} {}", r.status, r.body);
 }

@@ -647,11 +647,22 @@ async fn a_partial_credit_is_edited_before_it_is_issued() {
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let v = (cn["version"].as_i64().unwrap() + 1).to_string();
+    // The first click shows the totals and issues nothing; the confirmation issues.
     let r = app
         .post_form(
             &format!("/billing/documents/{cn_id}/issue"),
             &ingrid,
             &[("version", v.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("id=\"issue-confirm\""), "{}", r.body);
+    assert!(r.body.contains("id=\"confirm-gross\""), "{}", r.body);
+    let r = app
+        .post_form(
+            &format!("/billing/documents/{cn_id}/issue"),
+            &ingrid,
+            &[("version", v.as_str()), ("confirm", "yes")],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);

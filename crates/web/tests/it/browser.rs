@@ -968,8 +968,9 @@ async fn advisor_issues_views_and_credits_an_invoice_in_norway_and_portugal() {
         // Click one: a draft per payer, the customer's opens.
         click_and_wait(&c, "#invoice-ro").await;
         wait_for_path(&c, "/billing/documents/", "").await;
-        // Click two: issued, numbered.
+        // Click two: the totals for a last look (issuing cannot be undone); the confirmation issues.
         click_and_wait(&c, "#issue").await;
+        click_and_wait(&c, "#issue-confirm").await;
         wait_for_text(&c, "//*[@id='doc-number']", invoice_no).await;
         if user == "ingrid" {
             let kid = c

@@ -608,3 +608,57 @@ async fn administrators_edit_accounts_they_fully_administer() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// Collects what the tests' tracing subscriber writes.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_failing_store_shows_a_friendly_error_and_is_logged_with_the_request_id() {
+    let app = TestApp::new().await;
+    let ingrid = app.login("ingrid").await;
+    // The inbox reads the cases and the advisor's own tasks; the tasks' table is gone.
+    let ok = app.get("/inbox", Some(&ingrid)).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    aftersales_store::testing::execute_raw(&app.store, "DROP TABLE case_tasks")
+        .await
+        .unwrap();
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let r = {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        app.get("/inbox", Some(&ingrid)).await
+    };
+    // Not an inbox with an empty task list: an error page in the reader's language.
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    assert!(r.body.contains("Det oppstod en uventet feil"), "{}", r.body);
+    assert!(
+        !r.body.contains("case_tasks"),
+        "no database text on the page"
+    );
+    let id = r.header("x-request-id").expect("a request id").to_string();
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let line = logged
+        .lines()
+        .find(|l| l.contains("store error in UI"))
+        .unwrap_or_else(|| panic!("the error was not logged: {logged}"));
+    assert!(line.contains(&id), "the log line names the request: {line}");
+    assert!(
+        line.contains("case_tasks"),
+        "the log line says what failed: {line}"
+    );
+}

@@ -1,0 +1,451 @@
+//! Demo data that looks real: the Tesla service centre in Trondheim and Polestar Portugal with the
+//! importer's workshops, with a user for every role. Used by `aftersales demo` and by tests.
+
+use aftersales_domain::org::OrgKind;
+use time::OffsetDateTime;
+
+use crate::auth::hash_password;
+use crate::db::Store;
+use crate::error::StoreError;
+use crate::micros;
+use crate::user::NewUser;
+
+mod billing;
+mod cases;
+mod crm;
+mod workshop;
+
+use billing::seed_billing;
+use cases::{seed_cases, seed_knowledge};
+use crm::seed_crm;
+use workshop::seed_workshop;
+
+/// The password of every demo user; printed when the demo starts.
+pub const DEMO_PASSWORD: &str = "aftersales-demo";
+
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub username: &'static str,
+    pub display_name: &'static str,
+    pub role: &'static str,
+    pub organisation: &'static str,
+}
+
+struct OrgSeed {
+    key: &'static str,
+    parent: Option<&'static str>,
+    kind: OrgKind,
+    name: &'static str,
+    brand: &'static str,
+    market: Option<&'static str>,
+    city: &'static str,
+}
+
+const ORGS: &[OrgSeed] = &[
+    OrgSeed {
+        key: "tesla-hq",
+        parent: None,
+        kind: OrgKind::BrandHq,
+        name: "Tesla Service HQ",
+        brand: "tesla",
+        market: None,
+        city: "Austin",
+    },
+    OrgSeed {
+        key: "tesla-no",
+        parent: Some("tesla-hq"),
+        kind: OrgKind::MarketEntity,
+        name: "Tesla Norway AS",
+        brand: "tesla",
+        market: Some("no"),
+        city: "Oslo",
+    },
+    OrgSeed {
+        key: "tesla-trd",
+        parent: Some("tesla-no"),
+        kind: OrgKind::ServicePoint,
+        name: "Tesla Service Centre Trondheim",
+        brand: "tesla",
+        market: Some("no"),
+        city: "Trondheim",
+    },
+    OrgSeed {
+        key: "tesla-care",
+        parent: Some("tesla-no"),
+        kind: OrgKind::CustomerCareCentre,
+        name: "Tesla Customer Care Nordics",
+        brand: "tesla",
+        market: Some("no"),
+        city: "Oslo",
+    },
+    OrgSeed {
+        key: "polestar-hq",
+        parent: None,
+        kind: OrgKind::BrandHq,
+        name: "Polestar Customer Service HQ",
+        brand: "polestar",
+        market: None,
+        city: "Gothenburg",
+    },
+    OrgSeed {
+        key: "polestar-pt",
+        parent: Some("polestar-hq"),
+        kind: OrgKind::MarketEntity,
+        name: "Polestar Portugal",
+        brand: "polestar",
+        market: Some("pt"),
+        city: "Lisboa",
+    },
+    OrgSeed {
+        key: "vcp",
+        parent: Some("polestar-pt"),
+        kind: OrgKind::Importer,
+        name: "Volvo Cars Portugal",
+        brand: "polestar",
+        market: Some("pt"),
+        city: "Lisboa",
+    },
+    OrgSeed {
+        key: "ws-lisboa",
+        parent: Some("vcp"),
+        kind: OrgKind::ServicePoint,
+        name: "Polestar Service Point Lisboa",
+        brand: "polestar",
+        market: Some("pt"),
+        city: "Lisboa",
+    },
+    OrgSeed {
+        key: "ws-porto",
+        parent: Some("vcp"),
+        kind: OrgKind::ServicePoint,
+        name: "Polestar Service Point Porto",
+        brand: "polestar",
+        market: Some("pt"),
+        city: "Porto",
+    },
+    OrgSeed {
+        key: "ws-braga",
+        parent: Some("vcp"),
+        kind: OrgKind::ServicePoint,
+        name: "Polestar Service Point Braga",
+        brand: "polestar",
+        market: Some("pt"),
+        city: "Braga",
+    },
+];
+
+/// (username, display name, language, e-mail, [(org key, role)])
+type UserSeed = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const USERS: &[UserSeed] = &[
+    (
+        "admin",
+        "Platform Administrator",
+        "en",
+        "it@aftersales.example",
+        &[
+            ("tesla-hq", "administrator"),
+            ("polestar-hq", "administrator"),
+        ],
+    ),
+    (
+        "emily",
+        "Emily Carter",
+        "en",
+        "emily.carter@tesla.example",
+        &[("tesla-hq", "hq-analyst")],
+    ),
+    (
+        "nora",
+        "Nora Aas",
+        "nb",
+        "nora.aas@tesla.example",
+        &[("tesla-no", "administrator")],
+    ),
+    (
+        "ingrid",
+        "Ingrid Solberg",
+        "nb",
+        "ingrid.solberg@tesla.example",
+        &[("tesla-trd", "service-advisor")],
+    ),
+    (
+        "lars",
+        "Lars Hansen",
+        "nb",
+        "lars.hansen@tesla.example",
+        &[("tesla-trd", "service-advisor")],
+    ),
+    (
+        "kari",
+        "Kari Nilsen",
+        "nb",
+        "kari.nilsen@tesla.example",
+        &[("tesla-trd", "service-manager")],
+    ),
+    (
+        "ole",
+        "Ole Berg",
+        "nb",
+        "ole.berg@tesla.example",
+        &[("tesla-trd", "technician")],
+    ),
+    (
+        "sindre",
+        "Sindre Moe",
+        "nb",
+        "sindre.moe@tesla.example",
+        &[("tesla-trd", "technician")],
+    ),
+    (
+        "mats",
+        "Mats Lie",
+        "nb",
+        "mats.lie@tesla.example",
+        &[("tesla-trd", "valet-driver")],
+    ),
+    (
+        "jonas",
+        "Jonas Dahl",
+        "nb",
+        "jonas.dahl@tesla.example",
+        &[("tesla-trd", "valet-driver")],
+    ),
+    (
+        "sofie",
+        "Sofie Lund",
+        "nb",
+        "sofie.lund@tesla.example",
+        &[("tesla-care", "service-advisor")],
+    ),
+    (
+        "johan",
+        "Johan Lindqvist",
+        "en",
+        "johan.lindqvist@polestar.example",
+        &[("polestar-hq", "hq-analyst")],
+    ),
+    (
+        "ana",
+        "Ana Ferreira",
+        "pt",
+        "ana.ferreira@polestar.example",
+        &[("polestar-pt", "market-cs-manager")],
+    ),
+    (
+        "rui",
+        "Rui Costa",
+        "pt",
+        "rui.costa@volvocars.example",
+        &[("vcp", "importer-staff")],
+    ),
+    (
+        "joao",
+        "João Silva",
+        "pt",
+        "joao.silva@volvocars.example",
+        &[("ws-lisboa", "service-advisor")],
+    ),
+    (
+        "marta",
+        "Marta Sousa",
+        "pt",
+        "marta.sousa@volvocars.example",
+        &[("ws-porto", "service-manager")],
+    ),
+    (
+        "pedro",
+        "Pedro Santos",
+        "pt",
+        "pedro.santos@volvocars.example",
+        &[("ws-braga", "technician")],
+    ),
+];
+
+fn org_name(key: &str) -> &'static str {
+    ORGS.iter()
+        .find(|o| o.key == key)
+        .map(|o| o.name)
+        .unwrap_or("?")
+}
+
+/// The logins `seed` creates, one line per role held.
+pub fn logins() -> Vec<DemoLogin> {
+    USERS
+        .iter()
+        .flat_map(|(username, name, _, _, roles)| {
+            roles.iter().map(move |(org, role)| DemoLogin {
+                username,
+                display_name: name,
+                role,
+                organisation: org_name(org),
+            })
+        })
+        .collect()
+}
+
+/// Fills an empty, migrated database with the demo organisations and users.
+pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, StoreError> {
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organisations")
+        .fetch_one(&store.pool)
+        .await?;
+    if existing > 0 {
+        return Err(StoreError::Internal(
+            "the database holds organisations already; the demo needs an empty one".into(),
+        ));
+    }
+    let mut tx = store.pool.begin().await?;
+    for (id, code, name) in [
+        ("brand-tesla", "TESLA", "Tesla"),
+        ("brand-polestar", "POLESTAR", "Polestar"),
+    ] {
+        sqlx::query("INSERT INTO brands (id, code, name) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(code)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (id, code, name, currency, tz, langs, vat) in [
+        (
+            "market-no",
+            "NO",
+            "Norway",
+            "NOK",
+            "Europe/Oslo",
+            "nb,en",
+            "NO-MVA",
+        ),
+        (
+            "market-pt",
+            "PT",
+            "Portugal",
+            "EUR",
+            "Europe/Lisbon",
+            "pt,en",
+            "PT-IVA",
+        ),
+    ] {
+        sqlx::query(
+            "INSERT INTO markets (id, code, name, currency, time_zone, languages, vat_regime) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(code)
+        .bind(name)
+        .bind(currency)
+        .bind(tz)
+        .bind(langs)
+        .bind(vat)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let mut ids: Vec<(&str, String)> = Vec::new();
+    for o in ORGS {
+        let id = crate::new_id();
+        let parent = o
+            .parent
+            .and_then(|p| ids.iter().find(|(k, _)| *k == p).map(|(_, id)| id.clone()));
+        sqlx::query(
+            "INSERT INTO organisations (id, parent_id, kind, name, brand_id, market_id, city, created_at, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
+        )
+        .bind(&id)
+        .bind(parent)
+        .bind(o.kind.as_str())
+        .bind(o.name)
+        .bind(format!("brand-{}", o.brand))
+        .bind(o.market.map(|m| format!("market-{m}")))
+        .bind(o.city)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        ids.push((o.key, id));
+    }
+    tx.commit().await?;
+
+    // One hash for the shared demo password keeps seeding fast; each real user gets their own salt.
+    let hash = hash_password(DEMO_PASSWORD).await?;
+    for (username, name, lang, email, roles) in USERS {
+        let memberships: Vec<(String, String)> = roles
+            .iter()
+            .filter_map(|(org, role)| {
+                ids.iter()
+                    .find(|(k, _)| k == org)
+                    .map(|(_, id)| (id.clone(), role.to_string()))
+            })
+            .collect();
+        let new = NewUser::parse(
+            username,
+            name,
+            Some(email),
+            lang,
+            DEMO_PASSWORD,
+            &memberships,
+        )?;
+        store
+            .users()
+            .insert_user_with_hash(None, &new, &hash, now)
+            .await?;
+    }
+    let org = |key: &str| {
+        ids.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, id)| id.clone())
+            .unwrap_or_default()
+    };
+    seed_crm(store, &org("tesla-no"), &org("polestar-pt"), now).await?;
+    // Intake channels: the service points take web inquiries and have an inbox address.
+    for (key, address) in [
+        ("tesla-trd", "service.trondheim@tesla.example"),
+        ("tesla-care", "kundeservice@tesla.example"),
+        ("ws-lisboa", "lisboa@polestar-service.example"),
+        ("ws-porto", "porto@polestar-service.example"),
+        ("ws-braga", "braga@polestar-service.example"),
+    ] {
+        sqlx::query("INSERT INTO inbound_addresses (address, organisation_id) VALUES ($1, $2)")
+            .bind(address)
+            .bind(org(key))
+            .execute(&store.pool)
+            .await?;
+        sqlx::query("UPDATE organisations SET web_intake = 1 WHERE id = $1")
+            .bind(org(key))
+            .execute(&store.pool)
+            .await?;
+    }
+    seed_cases(store, &org("tesla-trd"), &org("ws-lisboa"), now).await?;
+    seed_knowledge(store, &org("tesla-hq"), &org("polestar-hq"), now).await?;
+    seed_workshop(store, &org, now).await?;
+    seed_billing(store, &org, now).await?;
+    // Working procedures: delivery questions in Norway go to the customer-care centre; technical
+    // cases taken in by Polestar Portugal go to the importer's Lisboa workshop.
+    for (owner, category, target, targets) in [
+        (
+            "tesla-no",
+            "delivery",
+            "tesla-care",
+            (Some(120_i64), Some(960_i64)),
+        ),
+        ("polestar-pt", "technical", "ws-lisboa", (None, None)),
+    ] {
+        sqlx::query(
+            "INSERT INTO routing_rules (id, organisation_id, category, target_organisation_id, first_response_minutes, resolution_minutes, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(crate::new_id())
+        .bind(org(owner))
+        .bind(category)
+        .bind(org(target))
+        .bind(targets.0)
+        .bind(targets.1)
+        .bind(micros(now))
+        .execute(&store.pool)
+        .await?;
+    }
+    Ok(logins())
+}
