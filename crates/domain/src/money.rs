@@ -78,6 +78,35 @@ pub fn format_centi(v: i64) -> String {
     format!("{sign}{}.{:02}", a / 100, a % 100)
 }
 
+/// Money as a person reads it in their language: `10 380,00 kr` and `10 380,00 €` in Norwegian and
+/// Portuguese (a narrow no-break space groups thousands, a comma before the cents), `NOK 10,380.00`
+/// and `€10,380.00` in English.
+pub fn format_money(minor: i64, currency: &str, lang: crate::i18n::Language) -> String {
+    use crate::i18n::Language;
+    let sign = if minor < 0 { "−" } else { "" };
+    let a = minor.unsigned_abs();
+    let whole = (a / 100).to_string();
+    let (group, decimal) = match lang {
+        Language::En => (",", "."),
+        Language::Nb | Language::Pt => ("\u{202f}", ","),
+    };
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push_str(group);
+        }
+        grouped.push(c);
+    }
+    let number = format!("{grouped}{decimal}{:02}", a % 100);
+    match (lang, currency) {
+        (Language::En, "EUR") => format!("{sign}€{number}"),
+        (Language::En, c) => format!("{sign}{c} {number}"),
+        (_, "NOK") => format!("{sign}{number}\u{a0}kr"),
+        (_, "EUR") => format!("{sign}{number}\u{a0}€"),
+        (_, c) => format!("{sign}{number}\u{a0}{c}"),
+    }
+}
+
 /// Price × quantity, both in hundredths, rounded half away from zero to the minor unit.
 pub fn line_total(unit_price_minor: i64, quantity_centi: i64) -> i64 {
     let p = i128::from(unit_price_minor) * i128::from(quantity_centi);
@@ -108,6 +137,29 @@ impl Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_in_the_readers_language() {
+        use crate::i18n::Language;
+        assert_eq!(
+            format_money(1_038_000, "NOK", Language::Nb),
+            "10\u{202f}380,00\u{a0}kr"
+        );
+        assert_eq!(
+            format_money(1_038_000, "EUR", Language::Pt),
+            "10\u{202f}380,00\u{a0}€"
+        );
+        assert_eq!(
+            format_money(1_038_000, "NOK", Language::En),
+            "NOK 10,380.00"
+        );
+        assert_eq!(format_money(1_038_000, "EUR", Language::En), "€10,380.00");
+        assert_eq!(format_money(-50, "NOK", Language::Nb), "−0,50\u{a0}kr");
+        assert_eq!(
+            format_money(123_456_789, "NOK", Language::En),
+            "NOK 1,234,567.89"
+        );
+    }
 
     #[test]
     fn parses_decimals_exactly() {

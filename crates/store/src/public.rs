@@ -4,13 +4,14 @@
 //! are deliberate exceptions to scoped access: each answers only about its own token or creates
 //! a booking, and reveals nothing else.
 
+use aftersales_domain::billing::{rate_bp, vat, TaxCode, TaxRegion};
 use aftersales_domain::crm::Phone;
 use aftersales_domain::i18n::Language;
-use aftersales_domain::money::{format_centi, line_total, Money};
+use aftersales_domain::money::{line_total, Money};
 use aftersales_domain::org::OrgKind;
 use aftersales_domain::user::Email;
 use aftersales_domain::validation::{text, text_block, FieldError, Rule};
-use aftersales_domain::workshop::{AppointmentKind, Approval, PayType, RoStatus};
+use aftersales_domain::workshop::{AppointmentKind, Approval, LineKind, PayType, RoStatus};
 use aftersales_domain::ValidationErrors;
 use serde::Serialize;
 use time::{Date, Duration, OffsetDateTime};
@@ -35,8 +36,14 @@ const HORIZON: Duration = Duration::days(180);
 #[derive(Debug, Clone, Serialize)]
 pub struct PublicLine {
     pub description: String,
-    pub quantity: String,
+    /// Hundredths: 240 is 2.4 (hours for labour, pieces otherwise).
+    pub quantity_centi: i64,
+    /// Labour, counted in hours.
+    pub hours: bool,
+    /// Excluding VAT.
     pub total: Money,
+    /// Including VAT at the market's standard rate.
+    pub total_gross: Money,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +55,8 @@ pub struct PublicJob {
     pub approval_at: Option<OffsetDateTime>,
     /// The customer's part, excluding VAT.
     pub estimate: Money,
+    /// The customer's part, including VAT (what a private customer pays).
+    pub estimate_gross: Money,
     pub lines: Vec<PublicLine>,
 }
 
@@ -65,6 +74,8 @@ pub struct StatusPage {
     pub jobs: Vec<PublicJob>,
     /// The survey token, once delivered and not yet answered.
     pub survey: Option<String>,
+    /// The customer is a business (sees amounts without VAT as well as with it).
+    pub business: bool,
     /// Invoices and credit notes issued to the customer for this order: (number, link, total).
     pub documents: Vec<(String, String, aftersales_domain::money::Money)>,
     #[serde(skip)]
@@ -170,8 +181,8 @@ impl Public<'_> {
         .bind(&id)
         .fetch_all(&self.store.pool)
         .await?;
-        let lines: Vec<(String, String, i64, i64, String)> = sqlx::query_as(
-            "SELECT job_id, description, quantity_centi, unit_price_minor, pay_type FROM ro_lines WHERE repair_order_id = $1 ORDER BY created_at, id",
+        let lines: Vec<(String, String, i64, i64, String, String)> = sqlx::query_as(
+            "SELECT job_id, description, quantity_centi, unit_price_minor, pay_type, kind FROM ro_lines WHERE repair_order_id = $1 ORDER BY created_at, id",
         )
         .bind(&id)
         .fetch_all(&self.store.pool)
@@ -192,7 +203,22 @@ impl Public<'_> {
         .fetch_optional(&self.store.pool)
         .await?;
         let documents = self.store.billing().ro_documents(&id).await?;
+        // Work is invoiced at the standard rate of the region the legal entity invoices in.
+        let region = match self.store.billing().entity_for(&org).await? {
+            Some(e) => e.region,
+            None if currency == "EUR" => TaxRegion::Mainland,
+            None => TaxRegion::Norway,
+        };
+        let rate = rate_bp(region, TaxCode::Standard);
+        let gross = |net: i64| net + vat(net, rate);
+        let kind: Option<String> = sqlx::query_scalar(
+            "SELECT c.kind FROM repair_orders r JOIN customers c ON c.id = r.customer_id WHERE r.id = $1",
+        )
+        .bind(&id)
+        .fetch_optional(&self.store.pool)
+        .await?;
         Ok(StatusPage {
+            business: kind.as_deref() == Some("company"),
             documents,
             number,
             status: crate::decode("repair_orders", "status", &status, RoStatus::parse)?,
@@ -218,7 +244,7 @@ impl Public<'_> {
             jobs: jobs
                 .into_iter()
                 .map(|(jid, title, complaint, approval, at)| {
-                    let mine: Vec<&(String, String, i64, i64, String)> = lines
+                    let mine: Vec<&(String, String, i64, i64, String, String)> = lines
                         .iter()
                         .filter(|l| l.0 == jid && l.4 == PayType::Customer.as_str())
                         .collect();
@@ -228,11 +254,14 @@ impl Public<'_> {
                             .iter()
                             .map(|l| PublicLine {
                                 description: l.1.clone(),
-                                quantity: format_centi(l.2),
+                                quantity_centi: l.2,
+                                hours: l.5 == LineKind::Labour.as_str(),
                                 total: Money::new(line_total(l.3, l.2), &currency),
+                                total_gross: Money::new(gross(line_total(l.3, l.2)), &currency),
                             })
                             .collect(),
                         estimate: Money::new(estimate, &currency),
+                        estimate_gross: Money::new(gross(estimate), &currency),
                         id: jid,
                         title,
                         complaint,

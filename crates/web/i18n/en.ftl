@@ -596,6 +596,14 @@ sp-work = Work
 sp-approve-intro = We found more work. Please approve or decline each item.
 sp-decided = Thank you, your answer is recorded.
 sp-excl-vat = excl. VAT
+sp-incl-vat = incl. VAT
+sp-confirm-approve = Approve this work?
+sp-confirm-decline = Decline this work?
+sp-confirm-yes-approve = Yes, approve
+sp-confirm-yes-decline = Yes, decline
+sp-confirm-back = Not now
+unit-hours = h
+unit-pieces = pcs
 sp-survey = Tell us how it went
 survey-title = How was your visit?
 survey-csat = How satisfied are you with the service? (1 = not at all, 5 = very)

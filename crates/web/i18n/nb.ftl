@@ -596,6 +596,14 @@ sp-work = Arbeid
 sp-approve-intro = Vi har funnet mer arbeid. Godkjenn eller avslå hvert punkt.
 sp-decided = Takk, svaret ditt er registrert.
 sp-excl-vat = eks. mva.
+sp-incl-vat = inkl. mva.
+sp-confirm-approve = Godkjenne dette arbeidet?
+sp-confirm-decline = Avslå dette arbeidet?
+sp-confirm-yes-approve = Ja, godkjenn
+sp-confirm-yes-decline = Ja, avslå
+sp-confirm-back = Ikke nå
+unit-hours = t
+unit-pieces = stk
 sp-survey = Fortell oss hvordan det gikk
 survey-title = Hvordan var besøket ditt?
 survey-csat = Hvor fornøyd er du med servicen? (1 = ikke i det hele tatt, 5 = svært)

@@ -596,6 +596,14 @@ sp-work = Trabalho
 sp-approve-intro = Encontrámos mais trabalho a fazer. Aprove ou recuse cada item.
 sp-decided = Obrigado, a sua resposta foi registada.
 sp-excl-vat = s/ IVA
+sp-incl-vat = IVA incluído
+sp-confirm-approve = Aprovar este trabalho?
+sp-confirm-decline = Recusar este trabalho?
+sp-confirm-yes-approve = Sim, aprovar
+sp-confirm-yes-decline = Sim, recusar
+sp-confirm-back = Agora não
+unit-hours = h
+unit-pieces = un.
 sp-survey = Diga-nos como correu
 survey-title = Como correu a sua visita?
 survey-csat = Qual o seu grau de satisfação com o serviço? (1 = nada satisfeito, 5 = muito satisfeito)

@@ -44,9 +44,40 @@ struct StatusView<'a> {
     timeline: Vec<(String, RoStatus)>,
     decided: bool,
     errors: FormErrors,
+    /// A decision asked for and waiting for its confirmation: (job id, approve).
+    confirm: Option<(String, bool)>,
 }
 
 impl StatusView<'_> {
+    /// Money in the reader's language and number format (`10 380,00 kr`).
+    fn money(&self, m: &aftersales_domain::money::Money) -> String {
+        let minor = aftersales_domain::money::parse_centi("amount", &m.amount, i64::MIN, i64::MAX)
+            .unwrap_or(0);
+        aftersales_domain::money::format_money(minor, &m.currency, self.t.lang)
+    }
+    /// A quantity with its unit: `2,4 t` of labour, `2 stk` of parts.
+    fn quantity(&self, l: &aftersales_store::public::PublicLine) -> String {
+        let q = aftersales_domain::money::format_centi(l.quantity_centi);
+        let q = q.strip_suffix(".00").unwrap_or(&q).to_string();
+        let q = q
+            .strip_suffix('0')
+            .filter(|s| s.contains('.'))
+            .unwrap_or(&q)
+            .to_string();
+        let q = if self.t.lang == aftersales_domain::i18n::Language::En {
+            q
+        } else {
+            q.replace('.', ",")
+        };
+        let unit = if l.hours { "unit-hours" } else { "unit-pieces" };
+        format!("{q}\u{a0}{}", self.t.t(unit))
+    }
+    fn confirming(&self, job: &str) -> Option<bool> {
+        self.confirm
+            .as_ref()
+            .filter(|(j, _)| j == job)
+            .map(|(_, a)| *a)
+    }
     fn status(&self, s: &RoStatus) -> String {
         self.t.t(&format!("ro-status-{}", s.as_str()))
     }
@@ -65,6 +96,18 @@ async fn status_view(
     q: &[(String, String)],
     errors: FormErrors,
     status: StatusCode,
+) -> Response {
+    status_view_with(state, ctx, token, q, errors, status, None).await
+}
+
+async fn status_view_with(
+    state: &AppState,
+    ctx: &RequestCtx,
+    token: &str,
+    q: &[(String, String)],
+    errors: FormErrors,
+    status: StatusCode,
+    confirm: Option<(String, bool)>,
 ) -> Response {
     let page = match state.store.public().status_page(token).await {
         Ok(p) => p,
@@ -112,6 +155,7 @@ async fn status_view(
             decided: q.iter().any(|(k, _)| k == "done"),
             page,
             errors,
+            confirm,
             t,
         }),
     )
@@ -142,10 +186,24 @@ pub async fn decide(
     body: Bytes,
 ) -> Response {
     let p = form_pairs(&body);
+    let approve = field(&p, "approve") == "true";
+    // One tap does not decide: the customer confirms with the amount in front of them.
+    if field(&p, "confirm") != "yes" {
+        return status_view_with(
+            &state,
+            &ctx,
+            &token,
+            &[],
+            FormErrors::default(),
+            StatusCode::OK,
+            Some((job, approve)),
+        )
+        .await;
+    }
     match state
         .store
         .public()
-        .decide_on_status_page(&token, &job, field(&p, "approve") == "true", state.now())
+        .decide_on_status_page(&token, &job, approve, state.now())
         .await
     {
         Ok(()) => see_other(&format!("/s/{token}?done=1")),

@@ -784,6 +784,8 @@ async fn advisor_books_from_a_case_and_the_customer_approves_on_her_phone() {
         .unwrap();
     assert!(fits, "the status page fits a phone");
     click_and_wait(&c, "#job-2 button.approve").await;
+    // The amount with VAT, and a confirmation before anything is decided.
+    click_and_wait(&c, "#confirm-decision").await;
     assert!(c.find(Locator::Css("p.ok[role=status]")).await.is_ok());
     assert!(
         c.find(Locator::Css("#job-2 button.approve")).await.is_err(),

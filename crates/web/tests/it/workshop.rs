@@ -254,11 +254,31 @@ async fn a_case_becomes_a_repair_the_customer_follows_and_rates() {
     assert!(page.body.contains("Coolant pump"));
     let pre = cookie_value(&page.cookies(), "as_csrf").unwrap();
     let csrf = csrf_in(&page.body).unwrap();
+    // Amounts as she reads them: with VAT, in Norwegian number format; hours with their unit.
+    assert!(page.body.contains("inkl. mva."), "{}", page.body);
+    assert!(page.body.contains("\u{a0}kr"), "{}", page.body);
+    assert!(!page.body.contains(" NOK"), "{}", page.body);
+    // One tap does not decide: the first asks for a confirmation with the amount.
     let r = app
         .post_raw_form(
             &format!("{status_path}/jobs/{job}"),
             Some(&format!("as_csrf={pre}")),
             &[("csrf_token", &csrf), ("approve", "true")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("id=\"confirm-decision\""), "{}", r.body);
+    let (ro, _) = ro_json(&app, &token, &ro_id).await;
+    assert_eq!(ro["jobs"][1]["approval"], "pending");
+    let r = app
+        .post_raw_form(
+            &format!("{status_path}/jobs/{job}"),
+            Some(&format!("as_csrf={pre}")),
+            &[
+                ("csrf_token", &csrf),
+                ("approve", "true"),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
