@@ -16,6 +16,7 @@ vocabulary!(
 
 vocabulary!(
     /// The market whose law a legal entity invoices under.
+    #[schema(as = InvoicingMarket)]
     Market {
         Norway => "NO",
         Portugal => "PT",

@@ -28,6 +28,7 @@ vocabulary!(
 
 vocabulary!(
     /// How the inquiry arrived.
+    #[schema(as = CaseChannel)]
     Channel {
         Phone => "phone",
         Email => "email",

@@ -5,9 +5,9 @@
 /// the field and lists the allowed codes.
 macro_rules! vocabulary {
     ($(#[$m:meta])* $t:ident { $($v:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "kebab-case")]
+        $(#[$m])*
         pub enum $t { $($v),+ }
         impl $t {
             pub const ALL: &'static [$t] = &[$($t::$v),+];

@@ -136,9 +136,55 @@ pub fn display_name(field: &str, s: &str) -> Result<String, FieldError> {
     text(field, s, 1, 120)
 }
 
+/// Recent failed sign-ins for one key (an account and address pair, an account, an address).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Failures {
+    pub count: i64,
+    pub last: Option<time::OffsetDateTime>,
+}
+
+/// How long the next sign-in for a key must wait: nothing below `free` recent failures; from there
+/// one minute, doubling with each further failure, at most `cap`, counted from the last failure. It
+/// slows a guesser down without locking anyone out for good.
+pub fn sign_in_wait(
+    f: Failures,
+    free: i64,
+    cap: time::Duration,
+    now: time::OffsetDateTime,
+) -> Option<time::Duration> {
+    if f.count < free {
+        return None;
+    }
+    let doublings = u32::try_from((f.count - free).min(16)).unwrap_or(16);
+    let wait = (time::Duration::minutes(1) * 2_i32.pow(doublings)).min(cap);
+    let until = f.last? + wait;
+    (until > now).then(|| until - now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_waits_grow_and_end() {
+        use time::macros::datetime;
+        use time::Duration;
+        let t0 = datetime!(2026-12-06 10:00 UTC);
+        let f = |count| Failures {
+            count,
+            last: Some(t0),
+        };
+        let cap = Duration::minutes(15);
+        assert_eq!(sign_in_wait(f(4), 5, cap, t0), None);
+        assert_eq!(sign_in_wait(f(5), 5, cap, t0), Some(Duration::minutes(1)));
+        assert_eq!(sign_in_wait(f(6), 5, cap, t0), Some(Duration::minutes(2)));
+        assert_eq!(
+            sign_in_wait(f(7), 5, cap, t0 + Duration::minutes(1)),
+            Some(Duration::minutes(3))
+        );
+        assert_eq!(sign_in_wait(f(40), 5, cap, t0), Some(cap));
+        assert_eq!(sign_in_wait(f(5), 5, cap, t0 + Duration::minutes(1)), None);
+    }
 
     #[test]
     fn usernames() {

@@ -2,7 +2,7 @@
 //! Secrets (session ids, tokens) are stored only as SHA-256 hashes; the raw value lives with the client.
 
 use aftersales_domain::i18n::Language;
-use aftersales_domain::user::NewPassword;
+use aftersales_domain::user::{sign_in_wait, Failures, NewPassword};
 use aftersales_domain::validation::Rule;
 use aftersales_domain::ValidationErrors;
 use argon2::password_hash::{
@@ -188,29 +188,63 @@ impl Auth<'_> {
             .acquire()
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))?;
+        // Growing waits per account and address pair, so a guesser elsewhere does not lock out the
+        // real user; wider keys (the account from anywhere, the address for any account) only
+        // start slowing down far later (a spread-out attack, or one address trying many names).
         let since = micros(now - policy.window);
-        let user_failures: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM audit_events WHERE kind = 'login-failed' AND subject_username = $1 AND at > $2",
-        )
-        .bind(&username)
-        .bind(since)
-        .fetch_one(&self.store.pool)
-        .await
-        .map_err(StoreError::from)?;
-        let ip_failures: i64 = match ip {
-            Some(ip) => sqlx::query_scalar(
-                "SELECT COUNT(*) FROM audit_events WHERE kind = 'login-failed' AND ip = $1 AND at > $2",
-            )
-            .bind(ip)
-            .bind(since)
-            .fetch_one(&self.store.pool)
-            .await
-            .map_err(StoreError::from)?,
-            None => 0,
+        let failures = |sql: &'static str, a: String, b: Option<String>| {
+            let pool = self.store.pool.clone();
+            async move {
+                let mut q = sqlx::query_as::<_, (i64, Option<i64>)>(sql).bind(a);
+                if let Some(b) = b {
+                    q = q.bind(b);
+                }
+                let (count, last) = q.bind(since).fetch_one(&pool).await?;
+                Ok::<_, StoreError>(Failures {
+                    count,
+                    last: last.map(crate::from_micros),
+                })
+            }
         };
-        if user_failures >= policy.max_failures_per_user
-            || ip_failures >= policy.max_failures_per_ip
-        {
+        let addr = ip.unwrap_or("").to_string();
+        let pair = failures(
+            "SELECT COUNT(*), MAX(at) FROM audit_events WHERE kind = 'login-failed' AND subject_username = $1 AND COALESCE(ip, '') = $2 AND at > $3",
+            username.clone(),
+            Some(addr.clone()),
+        )
+        .await?;
+        let account = failures(
+            "SELECT COUNT(*), MAX(at) FROM audit_events WHERE kind = 'login-failed' AND subject_username = $1 AND at > $2",
+            username.clone(),
+            None,
+        )
+        .await?;
+        let address = match ip {
+            Some(ip) => {
+                failures(
+                    "SELECT COUNT(*), MAX(at) FROM audit_events WHERE kind = 'login-failed' AND ip = $1 AND at > $2",
+                    ip.to_string(),
+                    None,
+                )
+                .await?
+            }
+            None => Failures::default(),
+        };
+        let wait = [
+            sign_in_wait(pair, policy.max_failures_per_user, policy.window, now),
+            sign_in_wait(
+                account,
+                policy.max_failures_per_user * 10,
+                policy.window,
+                now,
+            ),
+            sign_in_wait(address, policy.max_failures_per_ip, policy.window, now),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        if let Some(wait) = wait {
+            let (user_failures, ip_failures) = (pair.count, address.count);
             let user_id: Option<String> =
                 sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
                     .bind(&username)
@@ -225,14 +259,14 @@ impl Auth<'_> {
                     subject_user_id: user_id.as_deref(),
                     subject_username: Some(&username),
                     ip,
-                    detail: serde_json::json!({"user_failures": user_failures, "ip_failures": ip_failures}),
+                    detail: serde_json::json!({"user_failures": user_failures, "ip_failures": ip_failures, "account_failures": account.count, "wait_seconds": wait.whole_seconds()}),
                     ..Default::default()
                 },
                 now,
             )
             .await?;
             return Err(LoginError::RateLimited {
-                retry_after_secs: policy.window.whole_seconds(),
+                retry_after_secs: wait.whole_seconds().max(1),
             });
         }
 

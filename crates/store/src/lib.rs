@@ -86,6 +86,13 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// Another record, by id, with the words to show for it (a name, a number).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Ref {
+    pub id: String,
+    pub label: String,
+}
+
 /// A page of a list, with the cursor for the next page when there is one.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Page<T> {

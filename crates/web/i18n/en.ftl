@@ -27,7 +27,10 @@ login-title = Sign in
 login-intro = Sign in with your Aftersales username and password.
 login-submit = Sign in
 login-invalid = Unknown username or wrong password.
-login-rate-limited = Too many failed attempts. Please wait 15 minutes and try again.
+login-rate-limited = Too many failed attempts from here. { $count ->
+    [one] Please wait a minute and try again.
+   *[other] Please wait { $count } minutes and try again.
+}
 
 home-hello = Hello, { $name }
 home-admin = Administration

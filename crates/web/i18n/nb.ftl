@@ -27,7 +27,10 @@ login-title = Logg inn
 login-intro = Logg inn med brukernavnet og passordet ditt i Aftersales.
 login-submit = Logg inn
 login-invalid = Ukjent brukernavn eller feil passord.
-login-rate-limited = For mange mislykkede forsøk. Vent 15 minutter og prøv igjen.
+login-rate-limited = For mange mislykkede forsøk herfra. { $count ->
+    [one] Vent ett minutt og prøv igjen.
+   *[other] Vent { $count } minutter og prøv igjen.
+}
 
 home-hello = Hei, { $name }
 home-admin = Administrasjon

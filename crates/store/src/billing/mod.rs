@@ -267,6 +267,7 @@ pub struct DocSummary {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = BillingLineInput)]
 pub struct LineInput {
     /// `labour`, `part`, `sublet` or `other`.
     pub kind: Option<String>,

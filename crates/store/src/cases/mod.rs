@@ -52,11 +52,7 @@ pub struct CaseInput {
     pub symptoms: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Ref {
-    pub id: String,
-    pub label: String,
-}
+pub use crate::Ref;
 
 /// One SLA timer, computed on the business calendar at the time of reading.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

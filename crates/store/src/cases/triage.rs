@@ -83,6 +83,7 @@ pub struct Suggestion {
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TriageDecisionInput)]
 pub struct DecisionInput {
     /// `remote-fix`, `mobile-service` or `workshop`.
     pub kind: String,

@@ -57,6 +57,7 @@ pub enum CustomerKind {
     utoipa::ToSchema,
 )]
 #[serde(rename_all = "kebab-case")]
+#[schema(as = ContactChannel)]
 pub enum Channel {
     Email,
     Sms,

@@ -327,11 +327,7 @@ pub struct Booked {
     pub ends_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Ref {
-    pub id: String,
-    pub label: String,
-}
+pub use crate::Ref;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AppointmentView {
@@ -515,6 +511,7 @@ pub struct JobUpdate {
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RoLineInput)]
 pub struct LineInput {
     /// `labour`, `part` or `sublet`.
     pub kind: String,

@@ -47,6 +47,7 @@ conformance!(
     scopes_follow_the_organisation_tree,
     login_sessions_and_expiry,
     failed_logins_are_rate_limited_and_audited,
+    sign_in_slows_the_guesser_not_the_user,
     disabled_users_cannot_sign_in,
     api_tokens_resolve_until_revoked_or_expired,
     api_tokens_end_with_the_account_or_on_request,

@@ -554,6 +554,7 @@ pub async fn clock(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = JobDecisionInput)]
 pub struct DecisionInput {
     pub approve: bool,
 }

@@ -93,24 +93,37 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Bytes) 
             res
         }
         Err(e) => {
-            let (status, key) = match e {
-                LoginError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "login-invalid"),
-                LoginError::RateLimited { .. } => {
-                    (StatusCode::TOO_MANY_REQUESTS, "login-rate-limited")
+            let mut wait = None;
+            let (status, message) = match e {
+                LoginError::InvalidCredentials => (StatusCode::UNAUTHORIZED, t.t("login-invalid")),
+                LoginError::RateLimited { retry_after_secs } => {
+                    wait = Some(retry_after_secs);
+                    // Whole minutes, rounded up: "wait 2 minutes".
+                    let minutes = ((retry_after_secs + 59) / 60).max(1);
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        t.n("login-rate-limited", usize::try_from(minutes).unwrap_or(1)),
+                    )
                 }
                 LoginError::Store(err) => {
                     tracing::error!(error = %err, "login failed");
-                    (StatusCode::SERVICE_UNAVAILABLE, "error-unavailable")
+                    (StatusCode::SERVICE_UNAVAILABLE, t.t("error-unavailable"))
                 }
             };
             let page = LoginPage {
                 chrome: Chrome::new(&t, &ctx),
-                error: Some(t.t(key)),
+                error: Some(message),
                 t,
                 username,
                 next,
             };
-            (status, render(&page)).into_response()
+            let mut res = (status, render(&page)).into_response();
+            if let Some(secs) = wait {
+                if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                    res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                }
+            }
+            res
         }
     }
 }

@@ -959,3 +959,184 @@ async fn guessing_the_current_password_is_throttled() {
         .await;
     assert!(r.status.is_success(), "{} {}", r.status, r.body);
 }
+
+/// Every type the API documents derives `utoipa::ToSchema` and is named in the OpenAPI document by
+/// its type name (or `#[schema(as = ..)]`); two types with one name silently overwrite each other
+/// there, so one of them is documented wrongly. This walks the sources for such pairs.
+#[test]
+fn schema_names_are_unique() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    let mut dirs = vec![
+        root.join("domain/src"),
+        root.join("store/src"),
+        root.join("web/src"),
+    ];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    let as_name = |l: &str| {
+        l.split("schema(as = ")
+            .nth(1)
+            .map(|r| r.split(')').next().unwrap().trim().to_string())
+    };
+    let mut names: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let mut i = 0;
+        while i < lines.len() {
+            let (start, schema) = if lines[i].starts_with("#[derive(") {
+                let mut derive = String::new();
+                let start = i;
+                while i < lines.len() {
+                    derive.push_str(lines[i]);
+                    if lines[i].contains(")]") {
+                        break;
+                    }
+                    i += 1;
+                }
+                (start, derive.contains("ToSchema"))
+            } else if lines[i].starts_with("vocabulary!(") {
+                (i, true)
+            } else {
+                i += 1;
+                continue;
+            };
+            i += 1;
+            let mut renamed = None;
+            while i < lines.len() && (lines[i].starts_with("#[") || lines[i].starts_with("//")) {
+                renamed = renamed.or_else(|| as_name(lines[i]));
+                i += 1;
+            }
+            if !schema || i >= lines.len() {
+                continue;
+            }
+            let item = lines[i]
+                .trim_start_matches("pub ")
+                .trim_start_matches("struct ")
+                .trim_start_matches("enum ");
+            let name: String = item
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if name.is_empty() || lines[i].starts_with('$') {
+                continue;
+            }
+            let name = renamed.unwrap_or(name);
+            names
+                .entry(name)
+                .or_default()
+                .push(format!("{}:{}", f.display(), start + 1));
+        }
+    }
+    assert!(
+        names.len() > 50,
+        "the walk found the schema types: {}",
+        names.len()
+    );
+    let twice: Vec<_> = names.iter().filter(|(_, at)| at.len() > 1).collect();
+    assert!(twice.is_empty(), "schema names defined twice: {twice:#?}");
+}
+
+/// Real answers match the OpenAPI document: every list the document offers without a path
+/// parameter, and a few resources by id, as an advisor in Norway and the market manager in
+/// Portugal, validated with the JSON Schema validator (`tools/validate_answers.py`).
+#[tokio::test]
+async fn real_answers_match_the_openapi_document() {
+    let app = TestApp::new().await;
+    let doc = app.get("/api/openapi.json", None).await.json();
+    let trondheim = app.org_id("Tesla Service Centre Trondheim").await;
+    let mut answers = Vec::new();
+    for who in ["ingrid", "ana"] {
+        let token = app.token_for(who).await;
+        let mut asks: Vec<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(p, ops)| !p.contains('{') && ops.get("get").is_some())
+            .map(|(p, _)| (p.clone(), p.clone()))
+            .collect();
+        let customers = app
+            .api(
+                Method::GET,
+                "/api/v1/customers?limit=3",
+                Auth::Bearer(&token),
+                None,
+                &[],
+            )
+            .await
+            .json();
+        if let Some(c) = customers["items"][0]["id"].as_str() {
+            asks.push((
+                format!("/api/v1/customers/{c}"),
+                "/api/v1/customers/{id}".into(),
+            ));
+        }
+        if who == "ingrid" {
+            asks.push((
+                format!("/api/v1/service-points/{trondheim}/technicians"),
+                "/api/v1/service-points/{id}/technicians".into(),
+            ));
+            asks.push((
+                format!("/api/v1/service-points/{trondheim}/availability?date=2026-11-24&operations=TYRE-SWAP"),
+                "/api/v1/service-points/{id}/availability".into(),
+            ));
+        }
+        for (url, template) in asks {
+            let r = app
+                .api(Method::GET, &url, Auth::Bearer(&token), None, &[])
+                .await;
+            if r.header("content-type")
+                .is_some_and(|c| c.starts_with("application/json"))
+            {
+                answers.push(json!({"method": "get", "path": template, "status": r.status.as_u16(), "body": r.json()}));
+            }
+        }
+    }
+    assert!(answers.len() > 20, "{} answers", answers.len());
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/validate_answers.py");
+    let run = |answers: &Vec<serde_json::Value>| {
+        let file = std::env::temp_dir().join(format!("answers-{}.json", std::process::id()));
+        std::fs::write(&file, json!({"doc": doc, "answers": answers}).to_string()).unwrap();
+        let out = std::process::Command::new("python3")
+            .arg(&script)
+            .arg(&file)
+            .output();
+        let _ = std::fs::remove_file(&file);
+        out
+    };
+    // The validator is real: an answer of the wrong shape is caught.
+    let mut broken = answers.clone();
+    broken[0]["body"] = json!({"unexpected": [1, 2, 3]});
+    if let Ok(o) = run(&broken) {
+        if !String::from_utf8_lossy(&o.stderr).contains("No module named") {
+            assert!(!o.status.success(), "a wrong answer passed the validator");
+        }
+    }
+    let out = run(&answers);
+    match out {
+        Ok(o) if o.status.success() => {
+            let said = String::from_utf8_lossy(&o.stdout);
+            assert!(said.contains(&format!("{} answers checked, 0 mismatches", answers.len())), "{said}");
+        }
+        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("No module named") && !aftersales_store::testing::in_ci() => {
+            aftersales_store::testing::say("skipped: the Python jsonschema package is not installed (pip install openapi-spec-validator)")
+        }
+        Ok(o) => panic!(
+            "answers that do not match the document:\n{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) if !aftersales_store::testing::in_ci() => aftersales_store::testing::say(&format!("skipped: python3 not runnable: {e}")),
+        Err(e) => panic!("python3 is needed under CI: {e}"),
+    }
+}

@@ -154,6 +154,9 @@ async fn wrong_passwords_are_rate_limited() {
         .unwrap_err();
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.body.contains("Too many failed attempts"));
+    // How long, in the header and on the page.
+    assert_eq!(r.header("retry-after"), Some("60"));
+    assert!(r.body.contains("wait a minute"), "{}", r.body);
     app.clock.advance(time::Duration::minutes(16));
     app.login("mats").await;
 }
