@@ -371,6 +371,7 @@ contact-limit = We received many messages from your connection just now. Please 
 # Triage
 triage-title = Triage: can it be fixed remotely?
 triage-safety-no-remote = No remote fix for a safety risk: the car must be inspected. Send mobile service or book the workshop.
+triage-booked = Booked in the workshop
 triage-success = worked
 triage-no-outcomes = no outcomes yet
 triage-steps = Steps

@@ -371,6 +371,7 @@ contact-limit = Vi har fått mange meldinger fra tilkoblingen din akkurat nå. P
 # Triage
 triage-title = Triage: kan det løses på avstand?
 triage-safety-no-remote = Ingen fjernløsning ved en sikkerhetsrisiko: bilen må inspiseres. Send mobil service eller bestill verkstedtime.
+triage-booked = Bestilt på verkstedet
 triage-success = virket
 triage-no-outcomes = ingen resultater ennå
 triage-steps = Steg

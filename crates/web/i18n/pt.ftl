@@ -371,6 +371,7 @@ contact-limit = Recebemos muitas mensagens da sua ligação neste momento. Tente
 # Triagem
 triage-title = Triagem: pode resolver-se à distância?
 triage-safety-no-remote = Sem solução remota para um risco de segurança: o carro tem de ser inspecionado. Envie o serviço móvel ou marque a oficina.
+triage-booked = Marcado na oficina
 triage-success = resultou
 triage-no-outcomes = ainda sem resultados
 triage-steps = Passos

@@ -266,6 +266,20 @@ const USERS: &[UserSeed] = &[
         "pedro.santos@volvocars.example",
         &[("ws-braga", "technician")],
     ),
+    (
+        "bruno",
+        "Bruno Ferreira",
+        "pt",
+        "bruno.ferreira@volvocars.example",
+        &[("ws-lisboa", "technician")],
+    ),
+    (
+        "catarina",
+        "Catarina Lopes",
+        "pt",
+        "catarina.lopes@volvocars.example",
+        &[("ws-porto", "technician")],
+    ),
 ];
 
 fn org_name(key: &str) -> &'static str {

@@ -4,8 +4,9 @@ use super::*;
 
 /// The workshop of the demo: Trondheim's bays, two technicians (one with a valid high-voltage
 /// certificate, one whose certificate expired), shifts, the Norwegian market's labour operations
-/// and parts, stock, and one booked service so the board is not empty. Lisboa gets its own rate
-/// and catalogue.
+/// and parts, stock, and one booked service so the board is not empty. The Portuguese service
+/// points (Lisboa, Porto, Braga) get their rates, bays, a technician each with shifts and the
+/// high-voltage certificate, and the market's catalogue, so a day runs there as in Trondheim.
 pub(super) async fn seed_workshop(
     store: &Store,
     org: &dyn Fn(&str) -> String,
@@ -25,6 +26,18 @@ pub(super) async fn seed_workshop(
             0,
             "Avenida da Liberdade 200, 1250-147 Lisboa",
         ),
+        (
+            org("ws-porto"),
+            8_000,
+            0,
+            "Rua de Santa Catarina 500, 4000-446 Porto",
+        ),
+        (
+            org("ws-braga"),
+            7_500,
+            0,
+            "Avenida da Liberdade 700, 4710-251 Braga",
+        ),
     ] {
         sqlx::query("INSERT INTO workshop_settings (organisation_id, labour_rate_minor, self_booking, mobile_travel_minutes, address, version) VALUES ($1, $2, $3, 30, $4, 1)")
             .bind(o)
@@ -34,10 +47,16 @@ pub(super) async fn seed_workshop(
             .execute(&store.pool)
             .await?;
     }
+    let (lisboa, porto, braga) = (org("ws-lisboa"), org("ws-porto"), org("ws-braga"));
     for (o, name, lift, hv) in [
         (&trd, "Bay 1", 1_i64, 0_i64),
         (&trd, "Bay 2 (HV)", 1, 1),
         (&trd, "Bay 3", 0, 0),
+        (&lisboa, "Elevador 1", 1, 0),
+        (&lisboa, "Elevador 2 (AT)", 1, 1),
+        (&porto, "Elevador 1", 1, 0),
+        (&porto, "Elevador 2 (AT)", 1, 1),
+        (&braga, "Elevador 1 (AT)", 1, 1),
     ] {
         sqlx::query("INSERT INTO bays (id, organisation_id, name, lift, hv_area, active, created_at) VALUES ($1, $2, $3, $4, $5, 1, $6)")
             .bind(crate::new_id())
@@ -58,7 +77,35 @@ pub(super) async fn seed_workshop(
     let today = now.date();
     let techs = [
         (
+            "bruno",
+            &lisboa,
+            0_i64,
+            "08:30",
+            "17:30",
+            today - time::Duration::days(200),
+            Some(today + time::Duration::days(500)),
+        ),
+        (
+            "catarina",
+            &porto,
+            0,
+            "08:30",
+            "17:30",
+            today - time::Duration::days(150),
+            Some(today + time::Duration::days(600)),
+        ),
+        (
+            "pedro",
+            &braga,
+            1,
+            "09:00",
+            "18:00",
+            today - time::Duration::days(400),
+            Some(today + time::Duration::days(300)),
+        ),
+        (
             "ole",
+            &trd,
             1_i64,
             "07:30",
             "15:30",
@@ -67,6 +114,7 @@ pub(super) async fn seed_workshop(
         ),
         (
             "sindre",
+            &trd,
             0,
             "08:00",
             "16:00",
@@ -74,13 +122,13 @@ pub(super) async fn seed_workshop(
             Some(today - time::Duration::days(20)),
         ),
     ];
-    for (username, mobile, starts, ends, issued, expires) in techs {
+    for (username, at, mobile, starts, ends, issued, expires) in techs {
         let id = user(username).await?;
         sqlx::query(
             "INSERT INTO technicians (user_id, organisation_id, mobile) VALUES ($1, $2, $3)",
         )
         .bind(&id)
-        .bind(&trd)
+        .bind(at)
         .bind(mobile)
         .execute(&store.pool)
         .await?;
@@ -88,7 +136,7 @@ pub(super) async fn seed_workshop(
             sqlx::query("INSERT INTO technician_shifts (id, user_id, organisation_id, weekday, starts, ends) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(crate::new_id())
                 .bind(&id)
-                .bind(&trd)
+                .bind(at)
                 .bind(day)
                 .bind(starts)
                 .bind(ends)
@@ -114,7 +162,7 @@ pub(super) async fn seed_workshop(
         i64,
         i64,
     );
-    let ops: [Op; 9] = [
+    let ops: [Op; 12] = [
         (
             "tesla-no",
             "SRV-ANNUAL",
@@ -195,6 +243,36 @@ pub(super) async fn seed_workshop(
             1,
             0,
             1,
+        ),
+        (
+            "polestar-pt",
+            "PS-PNEUS",
+            "Mudança de pneus",
+            50,
+            None,
+            1,
+            0,
+            1,
+        ),
+        (
+            "polestar-pt",
+            "PS-DIAG",
+            "Diagnóstico de avaria",
+            50,
+            None,
+            0,
+            0,
+            1,
+        ),
+        (
+            "polestar-pt",
+            "PS-HV-DIAG",
+            "Diagnóstico da bateria de alta tensão",
+            150,
+            Some("hv-work"),
+            1,
+            1,
+            0,
         ),
     ];
     for (owner, code, description, hours, cert, lift, hv, bookable) in ops {

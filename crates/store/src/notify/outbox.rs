@@ -3,13 +3,20 @@
 use super::*;
 
 impl Notify<'_> {
-    /// Messages of the organisations the caller manages messages for, newest first.
+    /// Messages of the organisations the caller manages messages for, and of the service points
+    /// where they plan the work (advisors and managers follow what their customers were told);
+    /// newest first.
     pub async fn outbox(
         self,
         scope: &Scope,
         status: Option<&str>,
     ) -> Result<Vec<OutboxItem>, StoreError> {
-        let orgs = scope.orgs_with(Permission::NotifyManage);
+        let mut orgs = scope.orgs_with(Permission::NotifyManage);
+        for o in scope.orgs_with(Permission::WorkshopPlan) {
+            if !orgs.contains(&o) {
+                orgs.push(o);
+            }
+        }
         let mut sql = format!(
             "{OUTBOX_SELECT} WHERE x.organisation_id IN ({})",
             placeholders(1, orgs.len())

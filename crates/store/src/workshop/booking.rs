@@ -502,6 +502,9 @@ impl Workshop<'_> {
                 complaint,
                 PayType::Customer,
                 Approval::NotRequired,
+                // The slot was found for this technician with the operation's competences on that
+                // day: the job is theirs unless the advisor assigns it to someone else.
+                Some(&slot.technician),
                 now,
             )
             .await?;

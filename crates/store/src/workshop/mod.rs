@@ -682,10 +682,11 @@ async fn insert_job(
     complaint: &str,
     pay: PayType,
     approval: Approval,
+    technician: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO ro_jobs (id, repair_order_id, position, title, complaint, cause, correction, pay_type, approval, approval_at, approval_via, technician_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6, $7, NULL, NULL, NULL, $8)")
+         VALUES ($1, $2, $3, $4, $5, NULL, NULL, $6, $7, NULL, NULL, $8, $9)")
         .bind(id)
         .bind(ro_id)
         .bind(position)
@@ -693,6 +694,7 @@ async fn insert_job(
         .bind(complaint)
         .bind(pay.as_str())
         .bind(approval.as_str())
+        .bind(technician)
         .bind(micros(now))
         .execute(conn)
         .await?;

@@ -58,6 +58,7 @@ impl Workshop<'_> {
             &complaint,
             PayType::Customer,
             Approval::NotRequired,
+            None,
             now,
         )
         .await?;
@@ -512,6 +513,7 @@ impl Workshop<'_> {
             complaint.as_deref().unwrap_or(""),
             pay,
             approval,
+            None,
             now,
         )
         .await?;

@@ -72,6 +72,7 @@ conformance!(
     working_procedures_route_and_hand_off,
     the_sla_sweep_works_without_anyone_looking,
     availability_follows_bays_shifts_and_competence,
+    a_lisboa_day_books_like_trondheim,
     fifty_parallel_bookings_of_the_last_slot_make_one,
     repair_order_from_booking_to_survey,
     outbox_respects_rules_consent_and_quiet_hours,

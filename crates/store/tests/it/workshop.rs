@@ -221,6 +221,11 @@ pub async fn availability_follows_bays_shifts_and_competence(store: &Store) {
         .repair_order(&ingrid.scope, &b.repair_order_id)
         .await
         .unwrap();
+    // The booking's technician has the job on the repair order (issue 15, item 19).
+    assert_eq!(
+        ro.jobs[0].technician.as_ref().map(|t| t.label.as_str()),
+        Some("Ole Berg")
+    );
     let app = ro.appointment.unwrap();
     assert_eq!(
         (app.kind, app.bay, app.address.as_deref()),
@@ -944,15 +949,22 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
         .await
         .unwrap();
     assert!(dead_list.iter().any(|m| m.id == job.id && m.attempts == 6));
-    assert!(
+    // The advisor sees what her customers were told (issue 15, item 9), but sending again is for
+    // those who manage messages.
+    assert!(store
+        .notify()
+        .outbox(&ingrid.scope, Some("dead"))
+        .await
+        .unwrap()
+        .iter()
+        .any(|m| m.id == job.id));
+    assert!(matches!(
         store
             .notify()
-            .outbox(&ingrid.scope, Some("dead"))
-            .await
-            .unwrap()
-            .is_empty(),
-        "advisors do not manage the outbox"
-    );
+            .retry_outbox(&ingrid.scope, &job.id, at)
+            .await,
+        Err(StoreError::Forbidden(_) | StoreError::NotFound)
+    ));
     store
         .notify()
         .retry_outbox(&nora.scope, &job.id, at)
@@ -1198,4 +1210,74 @@ pub async fn approvals_competence_and_consent_hold_to_the_end(store: &Store) {
     assert!(msgs
         .iter()
         .all(|m| m.recipient.is_none() && m.body.is_empty()));
+}
+
+/// A Lisboa day runs as a Trondheim day does (issue 15, item 1): João finds free times at his
+/// service point, books, and the job is Bruno's; Porto and Braga have their technicians too.
+pub async fn a_lisboa_day_books_like_trondheim(store: &Store) {
+    let t0 = datetime!(2026-11-23 08:00 UTC);
+    demo::seed(store, t0 - Duration::days(1)).await.unwrap();
+    let joao = caller(store, "joao", t0).await;
+    let find =
+        |name: &'static str| async move { store.cli().find_organisation(name).await.unwrap().0 };
+    let lisboa = find("Polestar Service Point Lisboa").await;
+    let day = date!(2026 - 11 - 24);
+    let a = store
+        .workshop()
+        .availability(
+            &joao.scope,
+            &lisboa,
+            day,
+            AppointmentKind::Workshop,
+            &["PS-REVISAO".into()],
+            t0,
+        )
+        .await
+        .unwrap();
+    assert!(!a.slots.is_empty(), "{a:?}");
+    let beatriz = store
+        .crm()
+        .search_crm(&joao.scope, "Beatriz Quaresma", 5)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|h| h.kind == "customer")
+        .unwrap()
+        .id;
+    let start = a.slots[0]
+        .starts_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let b = store
+        .workshop()
+        .book_appointment(
+            &joao.scope,
+            &booking(&lisboa, &beatriz, &["PS-REVISAO"], &start),
+            t0,
+        )
+        .await
+        .unwrap();
+    let ro = store
+        .workshop()
+        .repair_order(&joao.scope, &b.repair_order_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        ro.jobs[0].technician.as_ref().map(|t| t.label.as_str()),
+        Some("Bruno Ferreira")
+    );
+    for (who, point) in [
+        ("marta", "Polestar Service Point Porto"),
+        ("pedro", "Polestar Service Point Braga"),
+    ] {
+        let c = caller(store, who, t0).await;
+        let org = find(point).await;
+        let techs = store
+            .workshop()
+            .technicians(&c.scope, &org, t0.date())
+            .await
+            .unwrap();
+        assert_eq!(techs.len(), 1, "{point}: {techs:?}");
+        assert!(!techs[0].shifts.is_empty(), "{point}");
+    }
 }

@@ -427,6 +427,12 @@ async fn case_page(
             .repair_orders_of_case(&s.caller.scope, &case.id)
             .await
     );
+    // Once the car is booked, triage has done its work: the case says what happened instead.
+    let suggestions = if orders.is_empty() {
+        suggestions
+    } else {
+        Vec::new()
+    };
     let can_book = can_act
         && case.customer.is_some()
         && !s
@@ -640,11 +646,13 @@ struct TasksPage<'a> {
     t: Tr<'a>,
     chrome: Chrome,
     tasks: Vec<Task>,
+    /// The reader's time zone: that of the organisation they work at.
+    zone: Zone,
 }
 
 impl TasksPage<'_> {
     fn when(&self, at: &OffsetDateTime) -> String {
-        format!("{} {:02}:{:02} UTC", at.date(), at.hour(), at.minute())
+        local(self.zone, *at)
     }
 }
 
@@ -653,10 +661,20 @@ pub async fn tasks(State(state): State<AppState>, s: SignedIn) -> Response {
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
+    let me = super::or_page!(state, &s.ctx, state.store.users().me(&s.caller.scope).await);
+    let zone = match me.memberships.first() {
+        Some(m) => super::or_page!(
+            state,
+            &s.ctx,
+            state.store.org().zone_of(&m.organisation_id).await
+        ),
+        None => Zone::KNOWN[0],
+    };
     match state.store.cases().my_tasks(&s.caller.scope).await {
         Ok(tasks) => render(&TasksPage {
             chrome: Chrome::new(&t, &s.ctx),
             tasks,
+            zone,
             t,
         }),
         Err(e) => store_error(&state, &s.ctx, e),

@@ -357,6 +357,8 @@ struct OutboxPage<'a> {
     chrome: Chrome,
     status: String,
     items: Vec<OutboxItem>,
+    /// The caller may send dead letters again (manages customer messages somewhere).
+    manage: bool,
 }
 
 impl OutboxPage<'_> {
@@ -383,6 +385,11 @@ pub async fn outbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): Raw
         Ok(items) => render(&OutboxPage {
             chrome: Chrome::new(&t, &s.ctx),
             status: status.unwrap_or_default(),
+            manage: !s
+                .caller
+                .scope
+                .orgs_with(Permission::NotifyManage)
+                .is_empty(),
             items,
             t,
         }),

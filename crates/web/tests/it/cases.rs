@@ -114,11 +114,11 @@ async fn a_call_about_smoke_goes_straight_to_the_manager() {
         )
         .await;
     assert_eq!(location(&r), case_url);
-    assert!(app
-        .get("/tasks", Some(&kari))
-        .await
-        .body
-        .contains("Ring kunden etter diagnose"));
+    let tasks = app.get("/tasks", Some(&kari)).await.body;
+    assert!(tasks.contains("Ring kunden etter diagnose"));
+    // Due at 10:00 Oslo time, shown as such (issue 15, item 12): not "09:00 UTC".
+    assert!(tasks.contains("2026-11-23 10:00"), "{tasks}");
+    assert!(!tasks.contains("UTC"), "{tasks}");
     let version = app
         .get(&case_url, Some(&kari))
         .await

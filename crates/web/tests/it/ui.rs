@@ -4,7 +4,8 @@ use aftersales_store::demo;
 use aftersales_web::WebConfig;
 use axum::http::StatusCode;
 
-use crate::support::{cookie_value, TestApp};
+use crate::support::{cookie_value, Auth, TestApp};
+use axum::http::Method;
 
 #[tokio::test]
 async fn sign_in_and_out_with_safe_cookies() {
@@ -664,4 +665,66 @@ async fn a_failing_store_shows_a_friendly_error_and_is_logged_with_the_request_i
         line.contains("case_tasks"),
         "the log line says what failed: {line}"
     );
+}
+
+#[tokio::test]
+async fn service_point_staff_see_what_their_customers_were_told() {
+    let app = TestApp::new().await;
+    let ingrid = app.login("ingrid").await;
+    // A message to a customer from a case at Trondheim.
+    let token = app.token_for("ingrid").await;
+    let hits = app
+        .api(
+            Method::GET,
+            "/api/v1/search?q=Kari%20Nordmann",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let kari = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "customer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let case = app
+        .api(
+            Method::POST,
+            "/api/v1/cases",
+            Auth::Bearer(&token),
+            Some(serde_json::json!({"customer_id": kari, "channel": "phone",
+                "category": "technical", "priority": "normal", "subject": "Charging question"})),
+            &[],
+        )
+        .await;
+    let case_id = case.json()["id"].as_str().unwrap().to_string();
+    let r = app
+        .post_form(
+            &format!("/cases/{case_id}/messages"),
+            &ingrid,
+            &[("body", "Vi ringer deg i morgen."), ("to_customer", "true")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = app.get("/messages/outbox", Some(&ingrid)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let rows = r.body.matches("<tr>").count();
+    assert!(
+        rows > 1,
+        "the outbox of Trondheim lists its messages: {}",
+        r.body
+    );
+    assert!(
+        !r.body.contains("/retry\""),
+        "sending again is for those who manage messages"
+    );
+    // Portugal's workshop staff see theirs, not Norway's.
+    let joao = app.login("joao").await;
+    let r = app.get("/messages/outbox", Some(&joao)).await;
+    assert!(!r.body.contains("Trondheim"), "{}", r.body);
 }

@@ -107,6 +107,16 @@ async fn a_case_becomes_a_repair_the_customer_follows_and_rates() {
     assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
     let ro_path = booked.header("location").unwrap().to_string();
     let ro_id = ro_path.rsplit('/').next().unwrap().to_string();
+    // The case says it is booked, and triage offers nothing more (issue 15, item 8).
+    let case_page = app
+        .get(&format!("/cases/{case_id}"), Some(&ingrid))
+        .await
+        .body;
+    assert!(case_page.contains("id=\"triage-booked\""), "{case_page}");
+    assert!(
+        !case_page.contains("name=\"kind\" value=\"workshop\""),
+        "{case_page}"
+    );
     // The same time again: refused, nothing doubled (Ole and Sindre could both take 09:00 once each).
     for expect in [StatusCode::SEE_OTHER, StatusCode::CONFLICT] {
         let again = app
