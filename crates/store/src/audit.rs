@@ -145,7 +145,8 @@ struct Row {
 impl Audit<'_> {
     /// Events about the organisations the caller administers, and events about no organisation
     /// (sign-ins, password changes) of people with a role there; newest first. Attempts on
-    /// usernames nobody has are seen by the administrators of a top organisation (a brand). An event tied to
+    /// usernames nobody has belong to no brand: only the installation's administrators (those who
+    /// administer every top organisation) see them. An event tied to
     /// another organisation (a role granted elsewhere to a shared user) stays hidden.
     /// The cursor is the id of the last event of the previous page.
     pub async fn list_audit_events(
@@ -173,7 +174,7 @@ impl Audit<'_> {
                     OR (e.organisation_id IS NULL \
                         AND e.subject_user_id IN (SELECT user_id FROM memberships WHERE organisation_id IN ({list_b}))) \
                     OR (e.organisation_id IS NULL AND e.subject_user_id IS NULL \
-                        AND EXISTS (SELECT 1 FROM organisations o WHERE o.parent_id IS NULL AND o.id IN ({list_a})))) \
+                        AND NOT EXISTS (SELECT 1 FROM organisations o WHERE o.parent_id IS NULL AND o.id NOT IN ({list_a})))) \
                AND (${} = '' OR e.kind = ${}) \
                AND (${} = '' OR e.id < ${}) \
              ORDER BY e.id DESC LIMIT ${}",

@@ -266,7 +266,8 @@ impl Auth<'_> {
             )
             .await?;
             return Err(LoginError::RateLimited {
-                retry_after_secs: wait.whole_seconds().max(1),
+                retry_after_secs: (wait.whole_seconds() + i64::from(wait.subsec_nanoseconds() > 0))
+                    .max(1),
             });
         }
 

@@ -27,7 +27,7 @@ login-title = Sign in
 login-intro = Sign in with your Aftersales username and password.
 login-submit = Sign in
 login-invalid = Unknown username or wrong password.
-login-rate-limited = Too many failed attempts from here. { $count ->
+login-rate-limited = Too many failed attempts. { $count ->
     [one] Please wait a minute and try again.
    *[other] Please wait { $count } minutes and try again.
 }

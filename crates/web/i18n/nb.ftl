@@ -27,7 +27,7 @@ login-title = Logg inn
 login-intro = Logg inn med brukernavnet og passordet ditt i Aftersales.
 login-submit = Logg inn
 login-invalid = Ukjent brukernavn eller feil passord.
-login-rate-limited = For mange mislykkede forsøk herfra. { $count ->
+login-rate-limited = For mange mislykkede forsøk. { $count ->
     [one] Vent ett minutt og prøv igjen.
    *[other] Vent { $count } minutter og prøv igjen.
 }

@@ -27,7 +27,7 @@ login-title = Iniciar sessão
 login-intro = Inicie sessão com o seu nome de utilizador e palavra-passe do Aftersales.
 login-submit = Entrar
 login-invalid = Nome de utilizador desconhecido ou palavra-passe errada.
-login-rate-limited = Demasiadas tentativas falhadas a partir daqui. { $count ->
+login-rate-limited = Demasiadas tentativas falhadas. { $count ->
     [one] Aguarde um minuto e tente novamente.
    *[other] Aguarde { $count } minutos e tente novamente.
 }

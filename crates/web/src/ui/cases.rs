@@ -327,6 +327,8 @@ struct CasePage<'a> {
     can_book: bool,
     /// Remote fixes are withheld: the case was escalated as a safety risk.
     no_remote_fix: bool,
+    /// A repair order for the case is open (not cancelled): triage has done its work.
+    booked: bool,
 }
 
 impl CasePage<'_> {
@@ -427,12 +429,12 @@ async fn case_page(
             .repair_orders_of_case(&s.caller.scope, &case.id)
             .await
     );
-    // Once the car is booked, triage has done its work: the case says what happened instead.
-    let suggestions = if orders.is_empty() {
-        suggestions
-    } else {
-        Vec::new()
-    };
+    // Once the car is booked, triage has done its work: the case says what happened instead
+    // (a cancelled booking opens triage again).
+    let booked = orders
+        .iter()
+        .any(|o| o.status != aftersales_domain::workshop::RoStatus::Cancelled);
+    let suggestions = if booked { Vec::new() } else { suggestions };
     let can_book = can_act
         && case.customer.is_some()
         && !s
@@ -446,6 +448,7 @@ async fn case_page(
         render(&CasePage {
             orders,
             can_book,
+            booked,
             no_remote_fix: aftersales_domain::cases::remote_fix_withheld(
                 row.case.escalation_reason,
             )
