@@ -108,6 +108,18 @@ impl Workshop<'_> {
         scope.require(&row.organisation_id, Permission::WorkshopWrite)?;
         Ok(row)
     }
+    /// A repair order the caller may change and that is still under way (not delivered,
+    /// closed or cancelled).
+    pub(crate) async fn active_ro(self, scope: &Scope, id: &str) -> Result<RoRow, StoreError> {
+        let row = self.writable_ro(scope, id).await?;
+        require_active(crate::decode(
+            "repair_orders",
+            "status",
+            &row.status,
+            RoStatus::parse,
+        )?)?;
+        Ok(row)
+    }
     pub async fn repair_order(self, scope: &Scope, id: &str) -> Result<RepairOrder, StoreError> {
         let row = self.readable_ro(scope, id).await?;
         let mut ro = self.assemble(row).await?;
@@ -552,13 +564,7 @@ impl Workshop<'_> {
         input: &JobUpdate,
         now: OffsetDateTime,
     ) -> Result<RepairOrder, StoreError> {
-        let row = self.writable_ro(scope, ro_id).await?;
-        require_active(crate::decode(
-            "repair_orders",
-            "status",
-            &row.status,
-            RoStatus::parse,
-        )?)?;
+        self.active_ro(scope, ro_id).await?;
         self.job_of(ro_id, job_id).await?;
         let mut errs = ValidationErrors::default();
         let complaint = input

@@ -14,13 +14,7 @@ impl Workshop<'_> {
         input: &LineInput,
         now: OffsetDateTime,
     ) -> Result<RepairOrder, StoreError> {
-        let row = self.writable_ro(scope, ro_id).await?;
-        require_active(crate::decode(
-            "repair_orders",
-            "status",
-            &row.status,
-            RoStatus::parse,
-        )?)?;
+        let row = self.active_ro(scope, ro_id).await?;
         let (job_pay, _, job_tech) = self.job_of(ro_id, job_id).await?;
         let mut errs = ValidationErrors::default();
         let kind = errs.take(LineKind::parse("kind", &input.kind));
@@ -242,13 +236,7 @@ impl Workshop<'_> {
         line_id: &str,
         now: OffsetDateTime,
     ) -> Result<RepairOrder, StoreError> {
-        let row = self.writable_ro(scope, ro_id).await?;
-        require_active(crate::decode(
-            "repair_orders",
-            "status",
-            &row.status,
-            RoStatus::parse,
-        )?)?;
+        let row = self.active_ro(scope, ro_id).await?;
         let line: Option<(Option<String>, i64, i64)> = sqlx::query_as("SELECT part_id, quantity_centi, backordered FROM ro_lines WHERE id = $1 AND repair_order_id = $2")
             .bind(line_id)
             .bind(ro_id)
@@ -310,15 +298,9 @@ impl Workshop<'_> {
         technician_id: &str,
         now: OffsetDateTime,
     ) -> Result<RepairOrder, StoreError> {
-        let row = self.writable_ro(scope, ro_id).await?;
+        let row = self.active_ro(scope, ro_id).await?;
         // Technicians work on their jobs; who does what is planned by the advisor or manager.
         scope.require(&row.organisation_id, Permission::WorkshopPlan)?;
-        require_active(crate::decode(
-            "repair_orders",
-            "status",
-            &row.status,
-            RoStatus::parse,
-        )?)?;
         self.job_of(ro_id, job_id).await?;
         let name: Option<String> =
             sqlx::query_scalar("SELECT display_name FROM users WHERE id = $1")
