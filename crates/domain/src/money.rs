@@ -84,7 +84,25 @@ pub fn format_centi(v: i64) -> String {
 pub fn format_money(minor: i64, currency: &str, lang: crate::i18n::Language) -> String {
     use crate::i18n::Language;
     let sign = if minor < 0 { "−" } else { "" };
-    let a = minor.unsigned_abs();
+    let number = grouped(minor.unsigned_abs(), lang);
+    match (lang, currency) {
+        (Language::En, "EUR") => format!("{sign}€{number}"),
+        (Language::En, c) => format!("{sign}{c} {number}"),
+        (_, "NOK") => format!("{sign}{number}\u{a0}kr"),
+        (_, "EUR") => format!("{sign}{number}\u{a0}€"),
+        (_, c) => format!("{sign}{number}\u{a0}{c}"),
+    }
+}
+
+/// An amount in the reader's number format without a currency, as a form shows it for editing:
+/// `1 234,50` in Norwegian and Portuguese, `1,234.50` in English; [`parse_centi`] reads both.
+pub fn format_amount(minor: i64, lang: crate::i18n::Language) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    format!("{sign}{}", grouped(minor.unsigned_abs(), lang))
+}
+
+fn grouped(a: u64, lang: crate::i18n::Language) -> String {
+    use crate::i18n::Language;
     let whole = (a / 100).to_string();
     let (group, decimal) = match lang {
         Language::En => (",", "."),
@@ -97,14 +115,7 @@ pub fn format_money(minor: i64, currency: &str, lang: crate::i18n::Language) -> 
         }
         grouped.push(c);
     }
-    let number = format!("{grouped}{decimal}{:02}", a % 100);
-    match (lang, currency) {
-        (Language::En, "EUR") => format!("{sign}€{number}"),
-        (Language::En, c) => format!("{sign}{c} {number}"),
-        (_, "NOK") => format!("{sign}{number}\u{a0}kr"),
-        (_, "EUR") => format!("{sign}{number}\u{a0}€"),
-        (_, c) => format!("{sign}{number}\u{a0}{c}"),
-    }
+    format!("{grouped}{decimal}{:02}", a % 100)
 }
 
 /// Price × quantity, both in hundredths, rounded half away from zero to the minor unit.
@@ -126,6 +137,11 @@ pub struct Money {
 }
 
 impl Money {
+    /// The amount in minor units, read back from its text.
+    pub fn minor(&self) -> Option<i64> {
+        parse_centi("amount", &self.amount, i64::MIN / 2, i64::MAX / 2).ok()
+    }
+
     pub fn new(minor: i64, currency: &str) -> Money {
         Money {
             amount: format_centi(minor),

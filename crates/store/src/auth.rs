@@ -284,7 +284,7 @@ impl Auth<'_> {
                 false
             }
         };
-        let mut tx = self.store.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.store.begin().await?;
         match row {
             Some((user_id, _, disabled)) if ok && disabled == 0 => {
                 let session = insert_session(&mut tx, &user_id, now, policy.session_ttl).await?;
@@ -430,7 +430,7 @@ impl Auth<'_> {
         ip: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1 AND user_id = $2")
             .bind(secret_hash(raw_id))
             .bind(&caller.user_id)
@@ -544,7 +544,7 @@ impl Auth<'_> {
         let raw = format!("ast_{}", random_secret());
         let prefix: String = raw.chars().take(10).collect();
         let id = new_id();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -614,7 +614,7 @@ impl Auth<'_> {
         token_id: &str,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
             .bind(micros(now))
             .bind(token_id)
@@ -714,6 +714,7 @@ pub(crate) async fn replace_password(
 ) -> Result<(), StoreError> {
     let hash = hash_password(new.expose()).await?;
     let mut tx = pool.begin().await?;
+    crate::idempotency::mark_effect(&mut tx).await?;
     sqlx::query("UPDATE users SET password_hash = $1, version = version + 1 WHERE id = $2")
         .bind(&hash)
         .bind(c.user_id)

@@ -155,7 +155,7 @@ impl Cli<'_> {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let username = Username::parse("username", username).map_err(ValidationErrors::from)?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         // The first statement writes (SQLite takes its write lock before anything is read).
         let id: Option<String> = sqlx::query_scalar(
             "UPDATE users SET disabled = $1, version = version + 1 WHERE username = $2 RETURNING id",
@@ -247,7 +247,7 @@ impl Cli<'_> {
                 format!("no user is named {username}"),
             ))
         })?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         crate::user::grant_in_tx(&mut tx, None, &id, &username, &org_id, role, now).await?;
         tx.commit().await?;
         Ok(())

@@ -147,6 +147,15 @@ impl Store {
             .collect())
     }
 
+    /// Begins a write transaction. Every write goes through here: under an idempotency key
+    /// ([`crate::idempotency::with_key`]) it marks the claim in the same transaction, so a
+    /// request that dies after writing is never run twice.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        crate::idempotency::mark_effect(&mut tx).await?;
+        Ok(tx)
+    }
+
     /// Readiness: the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -190,6 +199,22 @@ pub(crate) fn placeholders(start: usize, n: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A single-statement write in its own transaction begun by [`Store::begin`], so it marks an
+/// idempotency claim like any other write: `sqlx::query(..).bind(..).write(store).await?`.
+pub(crate) trait Write {
+    async fn write(self, store: &Store) -> Result<sqlx::any::AnyQueryResult, sqlx::Error>;
+}
+
+impl<'q> Write for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    async fn write(self, store: &Store) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+        let mut tx = store.pool.begin().await?;
+        crate::idempotency::mark_effect(&mut tx).await?;
+        let done = self.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ impl Gdpr<'_> {
             return Ok(c);
         }
         let pseudonym = format!("Erased customer {}", &c.id[c.id.len().saturating_sub(6)..]);
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "UPDATE customers SET name = $1, org_number = NULL, nif = NULL, email = NULL, phone = NULL, street = NULL, \
              postal_code = NULL, city = NULL, latitude_e6 = NULL, longitude_e6 = NULL, erased_at = $2, version = version + 1 WHERE id = $3",

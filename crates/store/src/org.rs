@@ -1,5 +1,6 @@
 //! Brands, markets and the organisation tree (capability: org).
 
+use crate::db::Write;
 use aftersales_domain::calendar::Zone;
 use aftersales_domain::org::{OrgKind, Permission};
 use aftersales_domain::validation::{text, FieldError, Rule};
@@ -360,7 +361,7 @@ impl Org<'_> {
             .into());
         }
         let id = new_id();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "INSERT INTO organisations (id, parent_id, kind, name, brand_id, market_id, city, created_at, version) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1)",
@@ -414,7 +415,7 @@ impl Org<'_> {
         .bind(&name)
         .bind(id)
         .bind(expected_version)
-        .execute(&self.store.pool)
+        .write(self.store)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict {

@@ -1,5 +1,6 @@
 //! Staff users and their roles in organisations (capability: org). Customers are not users.
 
+use crate::db::Write;
 use std::collections::BTreeMap;
 
 use aftersales_domain::i18n::Language;
@@ -325,7 +326,7 @@ impl Users<'_> {
         now: OffsetDateTime,
     ) -> Result<String, StoreError> {
         let id = new_id();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO users (id, username, display_name, email, password_hash, language, disabled, created_at, version) \
              VALUES ($1, $2, $3, $4, $5, $6, 0, $7, 1)",
@@ -391,7 +392,7 @@ impl Users<'_> {
             .into());
         }
         scope.require(org_id, Permission::UserManage)?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         grant_in_tx(
             &mut tx,
             Some(scope.user_id()),
@@ -425,7 +426,7 @@ impl Users<'_> {
             )
             .into());
         }
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let done = sqlx::query(
             "DELETE FROM memberships WHERE user_id = $1 AND organisation_id = $2 AND role = $3",
         )
@@ -595,7 +596,7 @@ impl Users<'_> {
         sqlx::query("UPDATE users SET language = $1, version = version + 1 WHERE id = $2 AND language <> $1")
             .bind(language.code())
             .bind(scope.user_id())
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         Ok(())
     }
@@ -624,7 +625,7 @@ impl Users<'_> {
             )
             .into());
         }
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let done = sqlx::query(
             "UPDATE users SET display_name = $1, email = $2, language = $3, disabled = $4, version = version + 1 \
              WHERE id = $5 AND version = $6",

@@ -99,6 +99,44 @@ impl Tr<'_> {
     pub fn code(&self) -> &'static str {
         self.lang.code()
     }
+
+    /// Money in the reader's format: `{{ t.money(d.gross) }}` is `10 380,00 kr` in Norwegian.
+    pub fn money(&self, m: &aftersales_domain::money::Money) -> String {
+        match m.minor() {
+            Some(minor) => aftersales_domain::money::format_money(minor, &m.currency, self.lang),
+            None => format!("{} {}", m.amount, m.currency),
+        }
+    }
+
+    /// A date (`YYYY-MM-DD`) as the reader writes it: `06.12.2026`, `06/12/2026`, `6 Dec 2026`.
+    pub fn date(&self, iso: &str) -> String {
+        let f = time::macros::format_description!("[year]-[month]-[day]");
+        let Ok(d) = time::Date::parse(iso, &f) else {
+            return iso.to_string();
+        };
+        let (y, m, day) = (d.year(), u8::from(d.month()), d.day());
+        match self.lang {
+            Language::Nb => format!("{day:02}.{m:02}.{y}"),
+            Language::Pt => format!("{day:02}/{m:02}/{y}"),
+            Language::En => {
+                const MONTHS: [&str; 12] = [
+                    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                    "Dec",
+                ];
+                let name = MONTHS.get(usize::from(m) - 1).copied().unwrap_or("");
+                format!("{day} {name} {y}")
+            }
+        }
+    }
+
+    /// An amount to edit, in the reader's number format without the currency (`1 234,50`); the
+    /// parser reads it back whatever the language.
+    pub fn amount(&self, m: &aftersales_domain::money::Money) -> String {
+        match m.minor() {
+            Some(minor) => aftersales_domain::money::format_amount(minor, self.lang),
+            None => m.amount.clone(),
+        }
+    }
 }
 
 /// The message ids defined in a Fluent source.
@@ -112,6 +150,28 @@ pub fn keys(src: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_and_dates_in_the_readers_format() {
+        let i18n = I18n::load().unwrap();
+        let tr = |lang| Tr { i18n: &i18n, lang };
+        let m = aftersales_domain::money::Money::new(1_038_000, "NOK");
+        assert_eq!(tr(Language::Nb).money(&m), "10\u{202f}380,00\u{a0}kr");
+        assert_eq!(tr(Language::En).money(&m), "NOK 10,380.00");
+        assert_eq!(tr(Language::Nb).amount(&m), "10\u{202f}380,00");
+        let eur = aftersales_domain::money::Money::new(-10_200, "EUR");
+        assert_eq!(tr(Language::Pt).money(&eur), "−102,00\u{a0}€");
+        // What the form shows for editing reads back to the same amount.
+        let shown = tr(Language::Pt).amount(&eur);
+        assert_eq!(
+            aftersales_domain::money::parse_centi("x", &shown, i64::MIN / 2, i64::MAX / 2),
+            Ok(-10_200)
+        );
+        assert_eq!(tr(Language::Nb).date("2026-12-06"), "06.12.2026");
+        assert_eq!(tr(Language::Pt).date("2026-12-06"), "06/12/2026");
+        assert_eq!(tr(Language::En).date("2026-12-06"), "6 Dec 2026");
+        assert_eq!(tr(Language::En).date("not a date"), "not a date");
+    }
 
     #[test]
     fn all_languages_have_the_same_keys_and_parse() {

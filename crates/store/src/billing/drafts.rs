@@ -2,6 +2,7 @@
 //! and credit-note drafts of issued invoices.
 
 use super::*;
+use crate::db::Write;
 
 impl Billing<'_> {
     pub(crate) async fn buyer(self, customer_id: &str) -> Result<Buyer, StoreError> {
@@ -85,14 +86,15 @@ impl Billing<'_> {
         credited: Option<&str>,
         reason: Option<&str>,
         note: Option<&str>,
+        buyer_reference: Option<&str>,
         user: &str,
         now: OffsetDateTime,
     ) -> Result<String, StoreError> {
         let id = new_id();
         sqlx::query(
             "INSERT INTO billing_documents (id, legal_entity_id, organisation_id, kind, doc_type, status, customer_id, repair_order_id, \
-             pay_type, credited_document_id, reason, note, language, currency, region, public_token, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             pay_type, credited_document_id, reason, note, language, currency, region, public_token, created_by, created_at, buyer_reference) \
+             VALUES ($1, $2, $3, $4, $5, 'draft', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(&id)
         .bind(&entity.id)
@@ -111,6 +113,7 @@ impl Billing<'_> {
         .bind(crate::new_token())
         .bind(user)
         .bind(micros(now))
+        .bind(buyer_reference)
         .execute(&mut *conn)
         .await?;
         Ok(id)
@@ -158,7 +161,8 @@ impl Billing<'_> {
         .map_err(ValidationErrors::from)?;
         let lines = parse_lines(&input.lines, &entity)?;
         let note = opt(&input.note).map(|n| n.chars().take(500).collect::<String>());
-        let mut tx = self.store.pool.begin().await?;
+        let buyer_reference = parse_buyer_reference(&input.buyer_reference)?;
+        let mut tx = self.store.begin().await?;
         let id = Self::insert_draft(
             &mut tx,
             &entity,
@@ -172,6 +176,7 @@ impl Billing<'_> {
             None,
             None,
             note.as_deref(),
+            buyer_reference.as_deref(),
             scope.user_id(),
             now,
         )
@@ -216,14 +221,17 @@ impl Billing<'_> {
             }
         }
         let note = opt(&input.note).map(|n| n.chars().take(500).collect::<String>());
-        let mut tx = self.store.pool.begin().await?;
+        let buyer_reference = parse_buyer_reference(&input.buyer_reference)?;
+        let mut tx = self.store.begin().await?;
         let done = sqlx::query(
-            "UPDATE billing_documents SET doc_type = $1, note = $2, version = version + 1 WHERE id = $3 AND version = $4 AND status = 'draft'",
+            "UPDATE billing_documents SET doc_type = $1, note = $2, buyer_reference = $5, version = version + 1 \
+             WHERE id = $3 AND version = $4 AND status = 'draft'",
         )
         .bind(&doc_type)
         .bind(&note)
         .bind(id)
         .bind(expected_version)
+        .bind(&buyer_reference)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -256,7 +264,7 @@ impl Billing<'_> {
         .bind(&doc_type)
         .bind(id)
         .bind(expected_version)
-        .execute(&self.store.pool)
+        .write(self.store)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict {
@@ -277,7 +285,7 @@ impl Billing<'_> {
             )
             .into());
         }
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         // The first statement claims the draft: an issuer working on it at the same time either finished
         // first (nothing matches here) or finds it gone.
         let claimed = sqlx::query(
@@ -321,7 +329,7 @@ impl Billing<'_> {
         .bind(ro_id)
         .fetch_optional(&self.store.pool)
         .await?;
-        let Some((org, customer_id, _number)) = ro else {
+        let Some((org, customer_id, ro_number)) = ro else {
             return Err(StoreError::NotFound);
         };
         if !scope.permits(&org, Permission::CrmRead) {
@@ -426,7 +434,7 @@ impl Billing<'_> {
             .into());
         }
         let mut ids = Vec::new();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         // The first statement writes: two advisors invoicing the same order at once queue here, and the second
         // finds (and refreshes) the first one's drafts instead of making more.
         sqlx::query("UPDATE repair_orders SET updated_at = updated_at WHERE id = $1")
@@ -471,6 +479,8 @@ impl Billing<'_> {
                         None,
                         None,
                         None,
+                        // The buyer's reference is the order number until the advisor changes it.
+                        Some(&ro_number),
                         scope.user_id(),
                         now,
                     )
@@ -557,7 +567,7 @@ impl Billing<'_> {
             .collect::<Result<_, StoreError>>()?;
         let doc_type = parse_doc_type("doc_type", entity.market, DocKind::CreditNote, None)
             .map_err(ValidationErrors::from)?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let id = Self::insert_draft(
             &mut tx,
             &entity,
@@ -571,6 +581,7 @@ impl Billing<'_> {
             Some(invoice_id),
             Some(&reason),
             None,
+            row.buyer_reference.as_deref(),
             scope.user_id(),
             now,
         )
@@ -669,4 +680,15 @@ pub(crate) async fn buyer_on(
             email,
         },
     })
+}
+
+/// The buyer's reference (EHF BuyerReference, "Deres ref."): up to 100 characters, or none.
+fn parse_buyer_reference(v: &Option<String>) -> Result<Option<String>, StoreError> {
+    match opt(v) {
+        None => Ok(None),
+        Some(r) => Ok(Some(
+            aftersales_domain::validation::text("buyer_reference", r, 1, 100)
+                .map_err(ValidationErrors::from)?,
+        )),
+    }
 }

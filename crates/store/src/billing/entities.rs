@@ -1,6 +1,7 @@
 //! Legal entities (who invoices for a subtree of organisations) and their number series.
 
 use super::*;
+use crate::db::Write;
 
 impl Billing<'_> {
     /// The legal entity invoicing for `org`: its own, or the nearest one above it.
@@ -181,7 +182,7 @@ impl Billing<'_> {
                 .bind(country)
                 .bind(currency)
                 .bind(micros(now))
-                .execute(&self.store.pool)
+                .write(self.store)
                 .await;
                 match r {
                     Ok(_) => (id, 1),
@@ -220,7 +221,7 @@ impl Billing<'_> {
         .bind(opt(&input.goodwill_customer_id).map(str::to_string))
         .bind(&id)
         .bind(version)
-        .execute(&self.store.pool)
+        .write(self.store)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict { current: version });
@@ -355,7 +356,7 @@ impl Billing<'_> {
             return Err(StoreError::Internal("validated input incomplete".into()));
         };
         let id = new_id();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "UPDATE billing_series SET active = 0 WHERE legal_entity_id = $1 AND doc_type = $2",
         )

@@ -30,7 +30,7 @@ impl Billing<'_> {
             self.prepare_issue(&mut conn, row, &lines, payment_method, now)
                 .await?
         };
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         self.write_issue(&mut tx, scope, &prepared, expected_version, now)
             .await?;
         tx.commit().await?;

@@ -221,6 +221,9 @@ pub struct BillingDocument {
     pub credit_notes: Vec<DocRef>,
     pub reason: Option<String>,
     pub note: Option<String>,
+    /// The buyer's own reference ("Deres ref."); an invoice from a repair order starts with its
+    /// number. The EHF BuyerReference is this, else the order number, else the customer number.
+    pub buyer_reference: Option<String>,
     pub language: String,
     pub currency: String,
     pub region: TaxRegion,
@@ -288,6 +291,9 @@ pub struct DraftInput {
     /// Portugal: FT (default), FS, FR. Norway: ignored (invoice).
     pub doc_type: Option<String>,
     pub note: Option<String>,
+    /// The buyer's own reference ("Deres ref.", EHF BuyerReference), up to 100 characters.
+    #[serde(default)]
+    pub buyer_reference: Option<String>,
     pub lines: Vec<LineInput>,
 }
 
@@ -295,6 +301,9 @@ pub struct DraftInput {
 pub struct DraftUpdate {
     pub doc_type: Option<String>,
     pub note: Option<String>,
+    /// The buyer's own reference ("Deres ref.", EHF BuyerReference), up to 100 characters.
+    #[serde(default)]
+    pub buyer_reference: Option<String>,
     pub lines: Vec<LineInput>,
 }
 
@@ -424,6 +433,7 @@ pub(crate) struct DocRow {
     credited_document_id: Option<String>,
     reason: Option<String>,
     note: Option<String>,
+    buyer_reference: Option<String>,
     language: String,
     currency: String,
     region: String,
@@ -444,7 +454,7 @@ pub(crate) struct DocRow {
     version: i64,
 }
 
-const DOC_COLS: &str = "d.id, d.legal_entity_id, d.organisation_id, d.kind, d.doc_type, d.status, d.sequence, d.number, d.customer_id, d.repair_order_id, d.pay_type, d.credited_document_id, d.reason, d.note, d.language, d.currency, d.region, d.seller_json, d.buyer_json, d.issue_date, d.due_date, d.delivery_date, d.system_entry, d.gross_minor, d.kid, d.hash, d.hash_control, d.atcud, d.public_token, d.sent_at, u.username AS issued_by_name, d.version";
+const DOC_COLS: &str = "d.id, d.legal_entity_id, d.organisation_id, d.kind, d.doc_type, d.status, d.sequence, d.number, d.customer_id, d.repair_order_id, d.pay_type, d.credited_document_id, d.reason, d.note, d.buyer_reference, d.language, d.currency, d.region, d.seller_json, d.buyer_json, d.issue_date, d.due_date, d.delivery_date, d.system_entry, d.gross_minor, d.kid, d.hash, d.hash_control, d.atcud, d.public_token, d.sent_at, u.username AS issued_by_name, d.version";
 
 #[derive(sqlx::FromRow, Clone)]
 pub(crate) struct LineRow {

@@ -38,7 +38,7 @@ impl Billing<'_> {
         };
         // The first statement writes: it locks the invoice (PostgreSQL row lock, SQLite write lock), so two
         // payments recorded at once cannot both fit into what was open.
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("UPDATE billing_documents SET version = version + 1 WHERE id = $1 AND status = 'issued'")
             .bind(id)
             .execute(&mut *tx)

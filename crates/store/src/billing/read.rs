@@ -149,6 +149,7 @@ impl Billing<'_> {
                 .collect(),
             reason: row.reason.clone(),
             note: row.note.clone(),
+            buyer_reference: row.buyer_reference.clone(),
             language: row.language.clone(),
             currency: cur.clone(),
             region: crate::decode("billing_documents", "region", &row.region, TaxRegion::parse)?,
@@ -329,7 +330,12 @@ impl Billing<'_> {
             customer_id: row.customer_id.replace('-', "").chars().take(30).collect(),
             issued_by: row.issued_by_name.clone().unwrap_or_default(),
             buyer_is_consumer: consumer.as_deref() != Some("company"),
-            buyer_reference: ro_number.unwrap_or_else(|| row.number.clone().unwrap_or_default()),
+            // The buyer's reference as asked on the draft, else the order, else the customer number.
+            buyer_reference: row
+                .buyer_reference
+                .clone()
+                .or(ro_number)
+                .unwrap_or_else(|| row.customer_id.replace('-', "").chars().take(30).collect()),
             lines: lines
                 .iter()
                 .map(|l| {

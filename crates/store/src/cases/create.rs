@@ -200,7 +200,7 @@ impl Cases<'_> {
             None
         };
         let id = new_id();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let number = Self::next_number(&mut tx, now.year()).await?;
         sqlx::query(
             "INSERT INTO cases (id, number, organisation_id, customer_id, vehicle_id, channel, category, priority, status, subject, symptoms, \

@@ -26,7 +26,7 @@ impl Cases<'_> {
             .map(|n| text_block("note", n, 1, 2000))
             .transpose()
             .map_err(ValidationErrors::from)?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("UPDATE cases SET escalated_at = $1, escalation_reason = 'manual', updated_at = $1, version = version + 1 WHERE id = $2")
             .bind(micros(now))
             .bind(id)
@@ -64,7 +64,7 @@ impl Cases<'_> {
         now: OffsetDateTime,
     ) -> Result<Case, StoreError> {
         self.writable_case(scope, id).await?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("UPDATE cases SET owner_user_id = $1, updated_at = $2, version = version + 1 WHERE id = $3")
             .bind(scope.user_id())
             .bind(micros(now))

@@ -261,7 +261,7 @@ impl Cases<'_> {
     ) -> Result<Case, StoreError> {
         let row = self.writable_case(scope, id).await?;
         let body = text_block("body", body, 1, 10_000).map_err(ValidationErrors::from)?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         event(
             &mut tx,
             id,
@@ -360,7 +360,7 @@ impl Cases<'_> {
             Status::Closed => row.resolved_at,
             _ => None,
         };
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let done = sqlx::query("UPDATE cases SET status = $1, resolved_at = $2, updated_at = $3, version = version + 1 WHERE id = $4 AND version = $5")
             .bind(next.as_str())
             .bind(resolved_at)

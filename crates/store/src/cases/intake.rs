@@ -3,6 +3,7 @@
 //! a signed-in caller; it can only create a case in an organisation that takes web inquiries,
 //! answers nothing but the new case number, and is rate limited per client address.
 
+use crate::db::Write;
 use aftersales_domain::cases::{Category, Channel, Priority, Status};
 use aftersales_domain::crm::Phone;
 use aftersales_domain::org::Permission;
@@ -98,7 +99,7 @@ impl Cases<'_> {
             sqlx::query("INSERT INTO inbound_addresses (address, organisation_id) VALUES ($1, $2)")
                 .bind(address.as_str().to_lowercase())
                 .bind(org_id)
-                .execute(&self.store.pool)
+                .write(self.store)
                 .await;
         match inserted {
             Ok(_) => Ok(()),
@@ -194,7 +195,7 @@ impl Cases<'_> {
             }
         }
         if let Some((case_id, number, status)) = thread.filter(|t| t.2 != "closed") {
-            let mut tx = self.store.pool.begin().await?;
+            let mut tx = self.store.begin().await?;
             crate::cases::event(
                 &mut tx,
                 &case_id,
@@ -267,7 +268,7 @@ impl Cases<'_> {
         .bind(&case_id)
         .bind(micros(now))
         .bind(&org)
-        .execute(&self.store.pool)
+        .write(self.store)
         .await?;
         let number: String = sqlx::query_scalar("SELECT number FROM cases WHERE id = $1")
             .bind(&case_id)
@@ -328,7 +329,7 @@ impl Cases<'_> {
         sqlx::query("UPDATE organisations SET web_intake = $1 WHERE id = $2")
             .bind(i64::from(on))
             .bind(org_id)
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         Ok(())
     }
@@ -451,7 +452,7 @@ impl Cases<'_> {
             .bind(ip)
             .bind(micros(now))
             .bind(&case_id)
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         Ok(sqlx::query_scalar("SELECT number FROM cases WHERE id = $1")
             .bind(&case_id)

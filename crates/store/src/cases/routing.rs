@@ -72,7 +72,7 @@ impl Cases<'_> {
                 .into());
             }
         }
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("DELETE FROM routing_rules WHERE organisation_id = $1 AND category = $2")
             .bind(org_id)
             .bind(category.as_str())
@@ -222,7 +222,7 @@ impl Cases<'_> {
             .bind(to)
             .fetch_one(&self.store.pool)
             .await?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "UPDATE cases SET organisation_id = $1, first_response_minutes = $2, resolution_minutes = $3, owner_user_id = NULL, \
              updated_at = $4, version = version + 1 WHERE id = $5",

@@ -2,6 +2,7 @@
 //! escalate a case; the sweep that marks breaches.
 
 use super::*;
+use crate::db::Write;
 
 impl Cases<'_> {
     /// The business calendar of an organisation: its opening hours (Monday–Friday 08:00–16:00
@@ -76,7 +77,7 @@ impl Cases<'_> {
                 .into());
             }
         }
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("DELETE FROM opening_hours WHERE organisation_id = $1")
             .bind(org_id)
             .execute(&mut *tx)
@@ -118,7 +119,7 @@ impl Cases<'_> {
             .bind(org_id)
             .bind(category.as_str())
             .bind(priority.as_str())
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         sqlx::query("INSERT INTO sla_policies (organisation_id, category, priority, first_response_minutes, resolution_minutes) VALUES ($1, $2, $3, $4, $5)")
             .bind(org_id)
@@ -126,7 +127,7 @@ impl Cases<'_> {
             .bind(priority.as_str())
             .bind(first_response_minutes)
             .bind(resolution_minutes)
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         Ok(())
     }
@@ -160,7 +161,7 @@ impl Cases<'_> {
         escalated: bool,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let mut changed = false;
         for (timer, already, column, label) in [
             (

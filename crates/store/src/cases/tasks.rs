@@ -1,6 +1,7 @@
 //! Follow-up tasks on cases.
 
 use super::*;
+use crate::db::Write;
 
 impl Cases<'_> {
     /// A follow-up ("call the customer back on Tuesday") for the caller or a colleague.
@@ -43,7 +44,7 @@ impl Cases<'_> {
             }
         }
         let id = new_id();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("INSERT INTO case_tasks (id, case_id, title, due_at, assignee_user_id, done_at, created_by, created_at) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7)")
             .bind(&id)
             .bind(case_id)
@@ -152,7 +153,7 @@ impl Cases<'_> {
         sqlx::query("UPDATE case_tasks SET done_at = $1 WHERE id = $2 AND done_at IS NULL")
             .bind(micros(now))
             .bind(task_id)
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         self.task(task_id).await
     }

@@ -420,7 +420,7 @@ impl Cases<'_> {
             }
             _ => None,
         };
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("INSERT INTO triage_decisions (id, case_id, kind, article_id, decided_by, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(new_id())
             .bind(case_id)

@@ -24,7 +24,7 @@ impl Crm<'_> {
             return Err(errs.into());
         };
         let id = new_id();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "INSERT INTO consents (id, customer_id, purpose, channel, granted, at, source, wording, recorded_by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -1,6 +1,7 @@
 //! Customers (persons and companies) with their contacts; the organisation that owns new records.
 
 use super::*;
+use crate::db::Write;
 
 impl Crm<'_> {
     /// Where the caller's new customers and vehicles are kept: the market entity above (or at)
@@ -88,7 +89,7 @@ impl Crm<'_> {
         now: OffsetDateTime,
     ) -> Result<Customer, StoreError> {
         let owner = self.owner_for_new(scope, owner).await?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let id = insert_customer(&mut tx, self.store.engine(), &owner, new, now).await?;
         add_entry(
             &mut tx,
@@ -194,7 +195,7 @@ impl Crm<'_> {
             )
             .into());
         }
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let done = sqlx::query(
             "UPDATE customers SET kind = $1, name = $2, org_number = $3, nif = $4, email = $5, phone = $6, language = $7, \
              preferred_channel = $8, street = $9, postal_code = $10, city = $11, country = $12, latitude_e6 = $13, longitude_e6 = $14, \
@@ -288,7 +289,7 @@ impl Crm<'_> {
             .bind(role)
             .bind(email.map(|e| e.as_str().to_string()))
             .bind(phone.map(|p| p.as_str().to_string()))
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         self.get_customer(scope, customer_id).await
     }

@@ -136,7 +136,7 @@ impl crate::cli::Cli<'_> {
         }
         let mut done = report.rows - valid.len();
         for batch in valid.chunks(BATCH) {
-            let mut tx = store.pool.begin().await?;
+            let mut tx = store.begin().await?;
             for c in batch {
                 insert_customer(&mut tx, store.engine(), &owner, c, now).await?;
             }
@@ -328,7 +328,7 @@ impl crate::cli::Cli<'_> {
         }
         let mut done = report.rows - valid.len();
         for batch in valid.chunks(BATCH) {
-            let mut tx = store.pool.begin().await?;
+            let mut tx = store.begin().await?;
             for v in batch {
                 let key = format!("{}{}", &v.vin.as_str()[..8], &v.vin.as_str()[9..11]);
                 if !decodes.contains_key(&key) {

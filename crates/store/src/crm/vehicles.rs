@@ -205,7 +205,7 @@ impl Crm<'_> {
         .bind(vin.wmi())
         .fetch_optional(&self.store.pool)
         .await?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let record = VehicleRecord {
             owner_org: &owner,
             vin: &vin,
@@ -305,7 +305,7 @@ impl Crm<'_> {
             }
         }
         let end = date.previous_day().unwrap_or(date).to_string();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "UPDATE vehicle_ownerships SET to_date = $1 WHERE vehicle_id = $2 AND to_date IS NULL",
         )
@@ -392,7 +392,7 @@ impl Crm<'_> {
             }
         }
         errs.clone().into_result()?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("INSERT INTO odometer_readings (id, vehicle_id, at, km, source, reason, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(new_id())
             .bind(vehicle_id)

@@ -1,6 +1,7 @@
 //! The outbox as staff see it (per organisation, per repair order, retry), and the courier's claims.
 
 use super::*;
+use crate::db::Write;
 
 impl Notify<'_> {
     /// Messages of the organisations the caller manages messages for, and of the service points
@@ -79,7 +80,7 @@ impl Notify<'_> {
         sqlx::query("UPDATE outbox SET status = 'pending', attempts = 0, not_before = $1, lease_until = NULL WHERE id = $2 AND status = 'dead'")
             .bind(micros(now))
             .bind(id)
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         Ok(())
     }

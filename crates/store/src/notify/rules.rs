@@ -1,6 +1,7 @@
 //! Notification rules per event and market, and the templates per language.
 
 use super::*;
+use crate::db::Write;
 
 impl Notify<'_> {
     /// The rules in force at an organisation for every event and channel.
@@ -49,7 +50,7 @@ impl Notify<'_> {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         scope.require(org, Permission::NotifyManage)?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("DELETE FROM notification_rules WHERE organisation_id = $1 AND event = $2 AND channel = $3")
             .bind(org)
             .bind(event.as_str())
@@ -113,7 +114,7 @@ impl Notify<'_> {
     ) -> Result<TemplateView, StoreError> {
         scope.require(org, Permission::NotifyManage)?;
         let (subject, body) = validate_template(channel, subject, body)?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("DELETE FROM notification_templates WHERE organisation_id = $1 AND event = $2 AND channel = $3 AND language = $4")
             .bind(org)
             .bind(event.as_str())
@@ -151,7 +152,7 @@ impl Notify<'_> {
             .bind(event.as_str())
             .bind(channel.as_str())
             .bind(lang.code())
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         self.notification_template(scope, org, event, channel, lang)
             .await

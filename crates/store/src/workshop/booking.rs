@@ -443,7 +443,7 @@ impl Workshop<'_> {
         let appointment_id = new_id();
         let ro_id = new_id();
         let public_token = crate::new_token();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         // The first statement writes, so SQLite takes the write lock before anything is read.
         sqlx::query("INSERT INTO appointments (id, organisation_id, kind, customer_id, vehicle_id, case_id, starts_at, ends_at, bay_id, technician_id, address, source, status, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'booked', $13, $14)")

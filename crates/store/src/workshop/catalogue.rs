@@ -1,6 +1,7 @@
 //! Catalogues per service point: labour operations with flat-rate times, parts and their stock.
 
 use super::*;
+use crate::db::Write;
 
 impl Workshop<'_> {
     /// The labour operations that apply at an organisation: its own and those of the
@@ -104,7 +105,7 @@ impl Workshop<'_> {
             .bind(flag(input.needs_hv_area))
             .bind(flag(input.bookable))
             .bind(micros(now))
-            .execute(&self.store.pool)
+            .write(self.store)
             .await;
         match r {
             Err(e) if StoreError::is_unique_violation(&e) => Err(ValidationErrors::single(
@@ -187,7 +188,7 @@ impl Workshop<'_> {
             .bind(price)
             .bind(cost)
             .bind(micros(now))
-            .execute(&self.store.pool)
+            .write(self.store)
             .await;
         match r {
             Err(e) if StoreError::is_unique_violation(&e) => Err(ValidationErrors::single(
@@ -226,7 +227,7 @@ impl Workshop<'_> {
         }
         let qty = parse_centi("quantity", &input.quantity, 0, 100_000_000)
             .map_err(ValidationErrors::from)?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("DELETE FROM part_stock WHERE part_id = $1 AND organisation_id = $2")
             .bind(part_id)
             .bind(&input.organisation_id)

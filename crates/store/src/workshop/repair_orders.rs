@@ -33,7 +33,7 @@ impl Workshop<'_> {
             ));
         };
         let id = new_id();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let number = next_ro_number(&mut tx, now.year()).await?;
         sqlx::query("INSERT INTO repair_orders (id, number, organisation_id, customer_id, vehicle_id, case_id, appointment_id, status, eta, public_token, created_by, created_at, updated_at, version) \
              VALUES ($1, $2, $3, $4, $5, $6, NULL, 'booked', NULL, $7, $8, $9, $9, 1)")
@@ -502,7 +502,7 @@ impl Workshop<'_> {
         } else {
             Approval::Pending
         };
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
         )
@@ -587,7 +587,7 @@ impl Workshop<'_> {
         });
         let pay = opt(&input.pay_type).and_then(|p| errs.take(PayType::parse("pay_type", p)));
         errs.into_result()?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
         )

@@ -2,6 +2,7 @@
 //! certificates.
 
 use super::*;
+use crate::db::Write;
 
 impl Workshop<'_> {
     pub(crate) async fn org_kind(self, org_id: &str) -> Result<Option<OrgKind>, StoreError> {
@@ -92,7 +93,7 @@ impl Workshop<'_> {
         let address = opt(&input.address).and_then(|a| errs.take(text("address", a, 3, 300)));
         errs.into_result()?;
         let rate = rate.unwrap_or(DEFAULT_LABOUR_RATE_MINOR);
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("DELETE FROM workshop_settings WHERE organisation_id = $1")
             .bind(org)
             .execute(&mut *tx)
@@ -145,7 +146,7 @@ impl Workshop<'_> {
             .bind(flag(input.lift))
             .bind(flag(input.hv_area))
             .bind(micros(now))
-            .execute(&self.store.pool)
+            .write(self.store)
             .await;
         match r {
             Err(e) if StoreError::is_unique_violation(&e) => Err(ValidationErrors::single(
@@ -181,7 +182,7 @@ impl Workshop<'_> {
         sqlx::query("UPDATE bays SET active = $1 WHERE id = $2")
             .bind(flag(active))
             .bind(bay_id)
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         Ok(())
     }
@@ -341,7 +342,7 @@ impl Workshop<'_> {
             }
         }
         errs.into_result()?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("DELETE FROM technician_shifts WHERE user_id = $1 AND organisation_id = $2")
             .bind(user_id)
             .bind(org)
@@ -406,7 +407,7 @@ impl Workshop<'_> {
             .bind(issued.map(|d| d.to_string()))
             .bind(expires.map(|d| d.to_string()))
             .bind(micros(now))
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         Ok(())
     }
@@ -441,7 +442,7 @@ impl Workshop<'_> {
             .bind(b.map(micros))
             .bind(reason)
             .bind(micros(now))
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         Ok(())
     }

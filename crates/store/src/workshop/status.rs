@@ -1,5 +1,6 @@
 //! The repair order's status machine and its ETA, with the customer's messages on each change.
 
+use crate::db::Write;
 use aftersales_domain::workshop::check_status_change;
 
 use super::*;
@@ -18,7 +19,7 @@ impl Workshop<'_> {
             .bind(eta.map(micros))
             .bind(micros(now))
             .bind(ro_id)
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         self.repair_order(scope, ro_id).await
     }
@@ -47,7 +48,7 @@ impl Workshop<'_> {
             .address
             .map(|a| format!("{}, {a}", row.org_name))
             .unwrap_or_else(|| row.org_name.clone());
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let done = sqlx::query("UPDATE repair_orders SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4")
             .bind(next.as_str())
             .bind(micros(now))

@@ -2,6 +2,7 @@
 //! decision on added work.
 
 use super::*;
+use crate::db::Write;
 
 impl Workshop<'_> {
     /// Adds a labour, part or sublet line to a job. Parts come off the service point's stock;
@@ -181,7 +182,7 @@ impl Workshop<'_> {
                 .map_err(StoreError::Refused)?;
         }
         let status = crate::decode("repair_orders", "status", &row.status, RoStatus::parse)?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "UPDATE repair_orders SET updated_at = $1, version = version + 1 WHERE id = $2",
         )
@@ -251,7 +252,7 @@ impl Workshop<'_> {
         if invoiced > 0 {
             return Err(line_is_invoiced());
         }
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         // A draft that took the line meanwhile keeps it: the foreign key refuses the delete.
         let gone = match sqlx::query("DELETE FROM ro_lines WHERE id = $1")
             .bind(line_id)
@@ -346,7 +347,7 @@ impl Workshop<'_> {
             })
             .collect();
         check_competence(&name, &certs, &required, today).map_err(StoreError::Refused)?;
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("UPDATE ro_jobs SET technician_id = $1 WHERE id = $2")
             .bind(technician_id)
             .bind(job_id)
@@ -404,7 +405,7 @@ impl Workshop<'_> {
             )
             .into());
         }
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("UPDATE ro_clockings SET stopped_at = $1 WHERE technician_id = $2 AND stopped_at IS NULL")
             .bind(micros(now))
             .bind(scope.user_id())
@@ -434,7 +435,7 @@ impl Workshop<'_> {
             .bind(micros(now))
             .bind(job_id)
             .bind(scope.user_id())
-            .execute(&self.store.pool)
+            .write(self.store)
             .await?;
         if done.rows_affected() == 0 {
             return Err(ValidationErrors::single(
@@ -497,7 +498,7 @@ impl Workshop<'_> {
                 (None, "status-page")
             }
         };
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin().await?;
         let done = sqlx::query("UPDATE ro_jobs SET approval = $1, approval_at = $2, approval_via = $3 WHERE id = $4 AND repair_order_id = $5 AND approval = 'pending'")
             .bind(if approve { "approved" } else { "declined" })
             .bind(micros(now))

@@ -332,6 +332,15 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     .is_err());
     assert!(testing::execute_raw(
         store,
+        &format!(
+            "UPDATE billing_documents SET buyer_reference = 'changed' WHERE id = '{}'",
+            cust.id
+        )
+    )
+    .await
+    .is_err());
+    assert!(testing::execute_raw(
+        store,
         &format!("DELETE FROM billing_documents WHERE id = '{}'", cust.id)
     )
     .await
@@ -360,6 +369,8 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
         .unwrap();
     assert_eq!(left.len(), 1);
     let w = store.billing().document(s, &warr.id, t0).await.unwrap();
+    // An invoice from a repair order starts with the order's number as the buyer's reference.
+    assert_eq!(w.buyer_reference.as_deref(), Some(ro.number.as_str()));
     let w = store
         .billing()
         .issue(s, &w.id, w.version, None, t0 + Duration::minutes(5))

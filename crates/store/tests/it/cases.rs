@@ -928,3 +928,67 @@ pub async fn sign_in_slows_the_guesser_not_the_user(store: &Store) {
     );
     assert!(!seen("nora").await, "a market's administrator does not");
 }
+
+/// A request that dies after writing (between claim, effect and answer) is never run again; one
+/// that died before writing is. The effect marks its claim in its own transaction.
+pub async fn a_claim_that_wrote_is_never_run_twice(store: &Store) {
+    use aftersales_store::idempotency::{with_key, Claim, STALE_CLAIM};
+    seeded(store).await;
+    let nora = caller(store, "nora").await;
+    let norway = org_id(store, "Tesla Norway AS").await;
+    let claim = |key: &'static str, at: OffsetDateTime| {
+        let nora = nora.clone();
+        async move {
+            store
+                .idempotency()
+                .claim_idempotency_key(&nora, key, "POST", "/api/v1/organisations", b"{}", at)
+                .await
+                .unwrap()
+        }
+    };
+    // The request claims, writes, and the server dies before the answer is stored.
+    assert_eq!(claim("k-wrote", T0).await, Claim::Claimed);
+    let new =
+        NewOrganisation::parse(&norway, "service-point", "Tesla Ålesund", None, None).unwrap();
+    with_key(
+        &nora,
+        "k-wrote",
+        store.org().create_organisation(&nora.scope, &new, T0),
+    )
+    .await
+    .unwrap();
+    // While it could still be running, a retry waits; once stale, it hears the answer was lost.
+    assert_eq!(
+        claim("k-wrote", T0 + Duration::seconds(5)).await,
+        Claim::InProgress
+    );
+    let later = T0 + STALE_CLAIM + Duration::seconds(10);
+    assert_eq!(claim("k-wrote", later).await, Claim::AnswerLost);
+    // A failed answer after writing keeps the key: releasing it does not free it.
+    assert!(!store
+        .idempotency()
+        .release_idempotency_key(&nora, "k-wrote")
+        .await
+        .unwrap());
+    assert_eq!(claim("k-wrote", later).await, Claim::AnswerLost);
+    // A request that died before writing anything runs again once its claim is stale.
+    assert_eq!(claim("k-idle", T0).await, Claim::Claimed);
+    assert_eq!(
+        claim("k-idle", T0 + Duration::seconds(5)).await,
+        Claim::InProgress
+    );
+    assert_eq!(claim("k-idle", later).await, Claim::Claimed);
+    // A write outside the request's scope does not touch its claim.
+    let other =
+        NewOrganisation::parse(&norway, "service-point", "Tesla Molde", None, None).unwrap();
+    store
+        .org()
+        .create_organisation(&nora.scope, &other, later)
+        .await
+        .unwrap();
+    assert!(store
+        .idempotency()
+        .release_idempotency_key(&nora, "k-idle")
+        .await
+        .unwrap());
+}

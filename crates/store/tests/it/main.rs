@@ -58,6 +58,7 @@ conformance!(
     audit_log_is_scoped,
     organisations_are_created_under_managed_parents,
     user_lists_page_by_cursor,
+    a_claim_that_wrote_is_never_run_twice,
     cli_operations,
     customers_are_validated_and_shared_within_the_market,
     vehicles_are_decoded_owned_and_read,

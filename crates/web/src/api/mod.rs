@@ -377,6 +377,13 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
             "A request with this Idempotency-Key is still running",
         )
         .into_response(),
+        Ok(Claim::AnswerLost) => ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency-answer-lost",
+            "The request with this Idempotency-Key was carried out, but its answer was lost; \
+             look the result up instead of sending it again",
+        )
+        .into_response(),
         Ok(Claim::Mismatch) => ApiError::field(
             "Idempotency-Key",
             Rule::NotAllowed,
@@ -410,7 +417,7 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
             res
         }
         Ok(Claim::Claimed) => {
-            let res = next.run(req).await;
+            let res = aftersales_store::idempotency::with_key(&caller, &key, next.run(req)).await;
             let (parts, body) = res.into_parts();
             let bytes = match axum::body::to_bytes(body, 4 * 1024 * 1024).await {
                 Ok(b) => b,
@@ -423,7 +430,18 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
                     return ApiError::internal().into_response();
                 }
             };
-            let stored = if parts.status.is_success() {
+            // A failure that wrote nothing frees the key for a retry; one that had written keeps
+            // its answer like a success, so the retry does not act twice.
+            let released = if parts.status.is_success() {
+                Ok(false)
+            } else {
+                state
+                    .store
+                    .idempotency()
+                    .release_idempotency_key(&caller, &key)
+                    .await
+            };
+            let stored = if let Ok(false) = released {
                 let text = String::from_utf8_lossy(&bytes);
                 // The headers that describe the answer come back with a replay.
                 let replayed: Vec<(String, String)> =
@@ -446,11 +464,7 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
                     )
                     .await
             } else {
-                state
-                    .store
-                    .idempotency()
-                    .release_idempotency_key(&caller, &key)
-                    .await
+                released.map(|_| ())
             };
             if let Err(e) = stored {
                 tracing::error!(error = %e, "idempotency key bookkeeping failed");
@@ -537,18 +551,75 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             )
         };
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                syntax(&inner)
-            } else {
-                ApiError::invalid(vec![field_error(&path, &inner.to_string())])
-            }
-        })?;
+        let json: serde_json::Value =
+            serde::Deserialize::deserialize(&mut *de).map_err(|e| syntax(&e))?;
         // One JSON value and nothing after it: `{} {}` is refused.
         de.end().map_err(|e| syntax(&e))?;
+        let value: T = serde_path_to_error::deserialize(json.clone()).map_err(|e| {
+            let path = e.path().to_string();
+            ApiError::invalid(vec![field_error(&path, &e.into_inner().to_string())])
+        })?;
+        // An empty string is not an absent value: where the field may be left out, "" is refused
+        // (a required field keeps "" and the domain names its own rule).
+        let mut empty = Vec::new();
+        empty_strings(&json, String::new(), &mut empty);
+        let errors: Vec<FieldError> = empty
+            .into_iter()
+            .filter(|(_, pointer)| {
+                let mut without = json.clone();
+                if let Some(v) = without.pointer_mut(pointer) {
+                    *v = serde_json::Value::Null;
+                }
+                serde_json::from_value::<T>(without).is_ok()
+            })
+            .map(|(path, _)| {
+                FieldError::new(
+                    path.clone(),
+                    Rule::TooShort,
+                    format!("{path} must not be empty: leave it out or send null"),
+                )
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(ApiError::invalid(errors));
+        }
         Ok(ApiJson(value))
+    }
+}
+
+/// Every string in `v` that is empty or blank: (field path as serde names it, JSON pointer).
+fn empty_strings(v: &serde_json::Value, pointer: String, out: &mut Vec<(String, String)>) {
+    fn path_of(pointer: &str) -> String {
+        let mut path = String::new();
+        for part in pointer.split('/').skip(1) {
+            let part = part.replace("~1", "/").replace("~0", "~");
+            if part.bytes().all(|b| b.is_ascii_digit()) && !part.is_empty() {
+                path.push_str(&format!("[{part}]"));
+            } else {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&part);
+            }
+        }
+        path
+    }
+    match v {
+        serde_json::Value::String(s) if s.trim().is_empty() => {
+            out.push((path_of(&pointer), pointer));
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                empty_strings(item, format!("{pointer}/{i}"), out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, item) in map {
+                let k = k.replace('~', "~0").replace('/', "~1");
+                empty_strings(item, format!("{pointer}/{k}"), out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -560,12 +631,39 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(q));
-        serde_path_to_error::deserialize(de)
-            .map(ApiQuery)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                ApiError::invalid(vec![field_error(&path, &e.into_inner().to_string())])
+        let value = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            ApiError::invalid(vec![field_error(&path, &e.into_inner().to_string())])
+        })?;
+        // `?cursor=` is not an absent cursor: an empty parameter that may be left out is refused.
+        let pairs: Vec<(String, String)> = form_urlencoded_parse(q).into_owned().collect();
+        let errors: Vec<FieldError> = pairs
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, v))| v.trim().is_empty())
+            .filter(|(i, _)| {
+                let rest = pairs
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| j != i)
+                    .map(|(_, p)| p.clone());
+                let q = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(rest)
+                    .finish();
+                serde_urlencoded::from_str::<T>(&q).is_ok()
             })
+            .map(|(_, (name, _))| {
+                FieldError::new(
+                    name.clone(),
+                    Rule::TooShort,
+                    format!("{name} must not be empty: leave it out"),
+                )
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(ApiError::invalid(errors));
+        }
+        Ok(ApiQuery(value))
     }
 }
 

@@ -165,6 +165,9 @@ impl DocPage<'_> {
     fn is_kind(&self, l: &aftersales_store::billing::DocLine, k: &str) -> bool {
         l.kind == k
     }
+    fn buyer_reference_text(&self) -> String {
+        self.d.buyer_reference.clone().unwrap_or_default()
+    }
     fn note_text(&self) -> String {
         self.d.note.clone().unwrap_or_default()
     }
@@ -320,6 +323,7 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
         customer_id: field(&p, "customer_id").into(),
         doc_type: None,
         note: None,
+        buyer_reference: None,
         lines: vec![aftersales_store::billing::LineInput {
             kind: Some("other".into()),
             code: None,
@@ -409,6 +413,8 @@ pub async fn save_lines(
     let r = match version(&p) {
         Ok(v) => {
             let note = Some(field(&p, "note").to_string()).filter(|n| !n.trim().is_empty());
+            let buyer_reference =
+                Some(field(&p, "buyer_reference").to_string()).filter(|n| !n.trim().is_empty());
             let current = state
                 .store
                 .billing()
@@ -425,6 +431,7 @@ pub async fn save_lines(
                             &aftersales_store::billing::DraftUpdate {
                                 doc_type: Some(d.doc_type),
                                 note,
+                                buyer_reference,
                                 lines,
                             },
                             v,

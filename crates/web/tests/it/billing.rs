@@ -220,7 +220,7 @@ async fn invoice_is_mailed_with_its_pdf_and_shown_to_the_customer() {
     let page = app.get(&public, None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
-        page.body.contains("F-1") && page.body.contains("498.75"),
+        page.body.contains("F-1") && page.body.contains("498,75\u{a0}kr"),
         "{}",
         page.body
     );
@@ -274,10 +274,11 @@ async fn invoice_is_mailed_with_its_pdf_and_shown_to_the_customer() {
     let fleet = customer(&app, &token, "Fjord Taxi AS").await;
     let d = app
         .api(Method::POST, "/api/v1/billing-documents", auth,
-            Some(json!({"organisation_id": trd, "customer_id": fleet,
+            Some(json!({"organisation_id": trd, "customer_id": fleet, "buyer_reference": "PO 4471 / Fleet",
                 "lines": [{"kind": "labour", "description": "Tyre change", "quantity": "1.5", "unit_price": "1450"}]})), &[])
         .await;
     assert_eq!(d.status, StatusCode::CREATED, "{}", d.body);
+    assert_eq!(d.json()["buyer_reference"], "PO 4471 / Fleet");
     let fid = d.json()["id"].as_str().unwrap().to_string();
     let etag = d.header("etag").unwrap().to_string();
     let r = app
@@ -303,6 +304,13 @@ async fn invoice_is_mailed_with_its_pdf_and_shown_to_the_customer() {
     assert!(
         x.body
             .contains("<cbc:EndpointID schemeID=\"0192\">974760673</cbc:EndpointID>"),
+        "{}",
+        x.body
+    );
+    // The buyer's reference is the one asked for on the draft, not the document's own number.
+    assert!(
+        x.body
+            .contains("<cbc:BuyerReference>PO 4471 / Fleet</cbc:BuyerReference>"),
         "{}",
         x.body
     );
@@ -566,7 +574,8 @@ async fn a_free_standing_invoice_starts_on_the_customers_page() {
     assert!(at.starts_with("/billing/documents/"));
     let draft = app.get(&at, Some(&ingrid)).await;
     assert!(
-        draft.body.contains("Winter tyre storage") && draft.body.contains("1237.50"),
+        draft.body.contains("Winter tyre storage")
+            && draft.body.contains("1\u{202f}237,50\u{a0}kr"),
         "{}",
         draft.body
     );
