@@ -84,9 +84,69 @@ impl Language {
     }
 }
 
+/// A catalogue item's name in other languages (labour operations, parts), by language code:
+/// `{"nb": "Dekkskift", "pt": "Mudança de pneus"}`. The item's own description is the name
+/// where a language has none.
+pub type LocalNames = std::collections::BTreeMap<String, String>;
+
+/// Checks names per language: each key a language (nb, en, pt), each name 2–200 characters.
+pub fn parse_names(field: &str, names: &LocalNames) -> Result<LocalNames, Vec<FieldError>> {
+    let mut out = LocalNames::new();
+    let mut errs = Vec::new();
+    for (lang, name) in names {
+        let at = format!("{field}.{lang}");
+        if let Err(e) = Language::parse(&at, lang) {
+            errs.push(e);
+            continue;
+        }
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        match crate::validation::text(&at, name, 2, 200) {
+            Ok(n) => {
+                out.insert(lang.clone(), n);
+            }
+            Err(e) => errs.push(e),
+        }
+    }
+    if errs.is_empty() {
+        Ok(out)
+    } else {
+        Err(errs)
+    }
+}
+
+/// The name to show a reader of `lang`: theirs if given, else the item's own description.
+pub fn local_name<'a>(names: &'a LocalNames, description: &'a str, lang: Language) -> &'a str {
+    names
+        .get(lang.code())
+        .map(String::as_str)
+        .unwrap_or(description)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_per_language() {
+        let mut names = LocalNames::new();
+        names.insert("nb".into(), " Dekkskift ".into());
+        names.insert("pt".into(), "".into());
+        let ok = parse_names("names", &names).unwrap();
+        assert_eq!(ok.len(), 1);
+        assert_eq!(local_name(&ok, "Tyre change", Language::Nb), "Dekkskift");
+        assert_eq!(local_name(&ok, "Tyre change", Language::Pt), "Tyre change");
+        names.insert("sv".into(), "Däckbyte".into());
+        names.insert("en".into(), "x".into());
+        let e = parse_names("names", &names).unwrap_err();
+        let fields: Vec<_> = e.iter().map(|f| (f.field.as_str(), f.rule)).collect();
+        assert_eq!(
+            fields,
+            vec![("names.en", Rule::TooShort), ("names.sv", Rule::OneOf)]
+        );
+    }
 
     #[test]
     fn negotiates_by_quality_then_order() {

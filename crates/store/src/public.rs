@@ -94,6 +94,8 @@ pub struct SurveyPage {
 pub struct BookableOperation {
     pub code: String,
     pub description: String,
+    /// The name in other languages, by language code.
+    pub names: aftersales_domain::i18n::LocalNames,
     pub hours: String,
 }
 
@@ -391,6 +393,7 @@ impl Public<'_> {
                 .map(|o| BookableOperation {
                     code: o.code,
                     description: o.description,
+                    names: o.names,
                     hours: o.hours,
                 })
                 .collect();

@@ -445,6 +445,7 @@ ws-approval = Customer approval
 ws-estimate = Estimate (customer, excl. VAT)
 ws-line-kind = Line
 ws-code = Code
+ws-name-in = Name in { $language }
 ws-description = Description
 ws-quantity = Quantity
 ws-unit-price = Unit price

@@ -445,6 +445,7 @@ ws-approval = Kundens godkjenning
 ws-estimate = Overslag (kunde, eks. mva.)
 ws-line-kind = Linje
 ws-code = Kode
+ws-name-in = Navn på { $language }
 ws-description = Beskrivelse
 ws-quantity = Antall
 ws-unit-price = Enhetspris

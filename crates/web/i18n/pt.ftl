@@ -445,6 +445,7 @@ ws-approval = Aprovação do cliente
 ws-estimate = Orçamento (cliente, s/ IVA)
 ws-line-kind = Linha
 ws-code = Código
+ws-name-in = Nome em { $language }
 ws-description = Descrição
 ws-quantity = Quantidade
 ws-unit-price = Preço unitário

@@ -129,6 +129,15 @@ impl Tr<'_> {
         }
     }
 
+    /// A catalogue item's name in the reader's language: `{{ t.local(op.names, op.description) }}`.
+    pub fn local<'n>(
+        &self,
+        names: &'n aftersales_domain::i18n::LocalNames,
+        description: &'n str,
+    ) -> &'n str {
+        aftersales_domain::i18n::local_name(names, description, self.lang)
+    }
+
     /// An amount to edit, in the reader's number format without the currency (`1 234,50`); the
     /// parser reads it back whatever the language.
     pub fn amount(&self, m: &aftersales_domain::money::Money) -> String {

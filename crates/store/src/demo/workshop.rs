@@ -276,8 +276,8 @@ pub(super) async fn seed_workshop(
         ),
     ];
     for (owner, code, description, hours, cert, lift, hv, bookable) in ops {
-        sqlx::query("INSERT INTO labour_operations (id, organisation_id, code, description, hours_centi, certification, needs_lift, needs_hv_area, bookable, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        sqlx::query("INSERT INTO labour_operations (id, organisation_id, code, description, hours_centi, certification, needs_lift, needs_hv_area, bookable, created_at, names) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
             .bind(crate::new_id())
             .bind(org(owner))
             .bind(code)
@@ -288,6 +288,7 @@ pub(super) async fn seed_workshop(
             .bind(hv)
             .bind(bookable)
             .bind(micros(now))
+            .bind(names(code))
             .execute(&store.pool)
             .await?;
     }
@@ -327,7 +328,7 @@ pub(super) async fn seed_workshop(
     ];
     for (owner, number, description, price, cost, stock) in parts {
         let id = crate::new_id();
-        sqlx::query("INSERT INTO parts (id, organisation_id, part_number, description, price_minor, cost_minor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        sqlx::query("INSERT INTO parts (id, organisation_id, part_number, description, price_minor, cost_minor, created_at, names) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&id)
             .bind(org(owner))
             .bind(number)
@@ -335,6 +336,7 @@ pub(super) async fn seed_workshop(
             .bind(price)
             .bind(cost)
             .bind(micros(now))
+            .bind(names(number))
             .execute(&store.pool)
             .await?;
         if owner == "tesla-no" {
@@ -347,4 +349,103 @@ pub(super) async fn seed_workshop(
         }
     }
     Ok(())
+}
+
+/// The demo catalogue's names in each language (code, nb, en, pt), as JSON for the `names` column.
+fn names(code: &str) -> Option<String> {
+    const NAMES: [(&str, &str, &str, &str); 16] = [
+        (
+            "SRV-ANNUAL",
+            "Årlig service",
+            "Annual service",
+            "Revisão anual",
+        ),
+        (
+            "TYRE-SWAP",
+            "Sesongskift av dekk",
+            "Seasonal tyre change",
+            "Mudança de pneus sazonal",
+        ),
+        (
+            "DIAG",
+            "Feilsøking av meldt feil",
+            "Diagnosis of a reported fault",
+            "Diagnóstico de uma avaria reportada",
+        ),
+        (
+            "WIPER",
+            "Bytte av viskerblader",
+            "Wiper blades replacement",
+            "Substituição das escovas",
+        ),
+        (
+            "CABIN-FILTER",
+            "Bytte av kupéfilter",
+            "Cabin air filter replacement",
+            "Substituição do filtro de habitáculo",
+        ),
+        (
+            "ALIGN",
+            "Hjulstilling",
+            "Wheel alignment",
+            "Alinhamento de direção",
+        ),
+        (
+            "HV-DIAG",
+            "Diagnose av høyvoltsbatteri",
+            "High-voltage battery diagnosis",
+            "Diagnóstico da bateria de alta tensão",
+        ),
+        (
+            "HV-COOLANT-PUMP",
+            "Bytte av kjølepumpe for batteri",
+            "Battery coolant pump replacement",
+            "Substituição da bomba de refrigeração da bateria",
+        ),
+        (
+            "PS-REVISAO",
+            "Årlig service",
+            "Annual service",
+            "Revisão anual",
+        ),
+        ("PS-PNEUS", "Dekkskift", "Tyre change", "Mudança de pneus"),
+        (
+            "PS-DIAG",
+            "Feilsøking",
+            "Fault diagnosis",
+            "Diagnóstico de avaria",
+        ),
+        (
+            "PS-HV-DIAG",
+            "Diagnose av høyvoltsbatteri",
+            "High-voltage battery diagnosis",
+            "Diagnóstico da bateria de alta tensão",
+        ),
+        (
+            "1490225-00-A",
+            "Kupéfilter",
+            "Cabin air filter",
+            "Filtro de habitáculo",
+        ),
+        (
+            "1089472-00-B",
+            "Viskerbladsett",
+            "Wiper blade kit",
+            "Kit de escovas",
+        ),
+        (
+            "1495837-00-C",
+            "Kjølepumpe for batteri",
+            "Battery coolant pump",
+            "Bomba de refrigeração da bateria",
+        ),
+        (
+            "32222937",
+            "Kupéfilter",
+            "Cabin air filter",
+            "Filtro de habitáculo",
+        ),
+    ];
+    let (_, nb, en, pt) = NAMES.iter().find(|n| n.0 == code)?;
+    serde_json::to_string(&serde_json::json!({"nb": nb, "en": en, "pt": pt})).ok()
 }

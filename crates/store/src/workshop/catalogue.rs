@@ -17,7 +17,7 @@ impl Workshop<'_> {
     pub(crate) async fn operations_at(self, org: &str) -> Result<Vec<LabourOperation>, StoreError> {
         let lineage = self.store.org().lineage(org).await?;
         let sql = format!(
-            "SELECT id, organisation_id, code, description, hours_centi, certification, needs_lift, needs_hv_area, bookable \
+            "SELECT id, organisation_id, code, description, hours_centi, certification, needs_lift, needs_hv_area, bookable, names \
              FROM labour_operations WHERE organisation_id IN ({}) ORDER BY code",
             placeholders(1, lineage.len())
         );
@@ -33,6 +33,7 @@ impl Workshop<'_> {
                 i64,
                 i64,
                 i64,
+                Option<String>,
             ),
         >(&sql);
         for o in &lineage {
@@ -41,7 +42,8 @@ impl Workshop<'_> {
         let rows = q.fetch_all(&self.store.pool).await?;
         // The nearest organisation's operation wins when codes repeat.
         let mut by_code: BTreeMap<String, (usize, LabourOperation)> = BTreeMap::new();
-        for (id, organisation_id, code, description, hours, cert, lift, hv, bookable) in rows {
+        for (id, organisation_id, code, description, hours, cert, lift, hv, bookable, names) in rows
+        {
             let depth = lineage
                 .iter()
                 .position(|o| *o == organisation_id)
@@ -51,6 +53,7 @@ impl Workshop<'_> {
                 organisation_id,
                 code: code.clone(),
                 description,
+                names: decode_names("labour_operations", names)?,
                 hours: format_centi(hours),
                 certification: cert,
                 needs_lift: lift == 1,
@@ -88,13 +91,14 @@ impl Workshop<'_> {
             }
         }));
         let description = errs.take(text("description", &input.description, 2, 200));
+        let names = take_names(&mut errs, &input.names);
         let hours = errs.take(parse_centi("hours", &input.hours, MIN_HOURS_CENTI, 10_000));
         let cert = opt(&input.certification)
             .and_then(|c| errs.take(certification_code("certification", c)));
         errs.into_result()?;
         let id = new_id();
-        let r = sqlx::query("INSERT INTO labour_operations (id, organisation_id, code, description, hours_centi, certification, needs_lift, needs_hv_area, bookable, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        let r = sqlx::query("INSERT INTO labour_operations (id, organisation_id, code, description, hours_centi, certification, needs_lift, needs_hv_area, bookable, created_at, names) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
             .bind(&id)
             .bind(&input.organisation_id)
             .bind(&code)
@@ -105,6 +109,7 @@ impl Workshop<'_> {
             .bind(flag(input.needs_hv_area))
             .bind(flag(input.bookable))
             .bind(micros(now))
+            .bind(names_json(&names))
             .write(self.store)
             .await;
         match r {
@@ -120,6 +125,7 @@ impl Workshop<'_> {
                 organisation_id: input.organisation_id.clone(),
                 code: code.unwrap_or_default(),
                 description: description.unwrap_or_default(),
+                names,
                 hours: format_centi(hours.unwrap_or(MIN_HOURS_CENTI)),
                 certification: cert,
                 needs_lift: input.needs_lift,
@@ -134,35 +140,46 @@ impl Workshop<'_> {
         let lineage = self.store.org().lineage(org).await?;
         let currency = self.currency_of(org).await?;
         let sql = format!(
-            "SELECT p.id, p.organisation_id, p.part_number, p.description, p.price_minor, p.cost_minor, s.quantity_centi \
+            "SELECT p.id, p.organisation_id, p.part_number, p.description, p.price_minor, p.cost_minor, s.quantity_centi, p.names \
              FROM parts p LEFT JOIN part_stock s ON s.part_id = p.id AND s.organisation_id = $1 \
              WHERE p.organisation_id IN ({}) ORDER BY p.part_number",
             placeholders(2, lineage.len())
         );
-        let mut q =
-            sqlx::query_as::<_, (String, String, String, String, i64, i64, Option<i64>)>(&sql)
-                .bind(org);
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            Option<i64>,
+            Option<String>,
+        );
+        let mut q = sqlx::query_as::<_, Row>(&sql).bind(org);
         for o in &lineage {
             q = q.bind(o);
         }
-        Ok(q.fetch_all(&self.store.pool)
+        q.fetch_all(&self.store.pool)
             .await?
             .into_iter()
             .map(
-                |(id, organisation_id, part_number, description, price, cost, qty)| Part {
-                    id,
-                    organisation_id,
-                    part_number,
-                    description,
-                    price: Money::new(price, &currency),
-                    cost: Money::new(cost, &currency),
-                    stock: vec![Stock {
-                        organisation_id: org.to_string(),
-                        quantity: format_centi(qty.unwrap_or(0)),
-                    }],
+                |(id, organisation_id, part_number, description, price, cost, qty, names)| {
+                    Ok(Part {
+                        id,
+                        organisation_id,
+                        part_number,
+                        description,
+                        names: decode_names("parts", names)?,
+                        price: Money::new(price, &currency),
+                        cost: Money::new(cost, &currency),
+                        stock: vec![Stock {
+                            organisation_id: org.to_string(),
+                            quantity: format_centi(qty.unwrap_or(0)),
+                        }],
+                    })
                 },
             )
-            .collect())
+            .collect()
     }
     pub async fn add_part(
         self,
@@ -176,11 +193,12 @@ impl Workshop<'_> {
             .take(text("part_number", &input.part_number, 2, 40))
             .map(|n| n.to_ascii_uppercase());
         let description = errs.take(text("description", &input.description, 2, 200));
+        let names = take_names(&mut errs, &input.names);
         let price = errs.take(parse_centi("price", &input.price, 0, 10_000_000_000));
         let cost = errs.take(parse_centi("cost", &input.cost, 0, 10_000_000_000));
         errs.into_result()?;
         let id = new_id();
-        let r = sqlx::query("INSERT INTO parts (id, organisation_id, part_number, description, price_minor, cost_minor, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        let r = sqlx::query("INSERT INTO parts (id, organisation_id, part_number, description, price_minor, cost_minor, created_at, names) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&id)
             .bind(&input.organisation_id)
             .bind(number)
@@ -188,6 +206,7 @@ impl Workshop<'_> {
             .bind(price)
             .bind(cost)
             .bind(micros(now))
+            .bind(names_json(&names))
             .write(self.store)
             .await;
         match r {
@@ -243,5 +262,37 @@ impl Workshop<'_> {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Names per language from an input, their errors added to `errs`.
+fn take_names(errs: &mut ValidationErrors, names: &LocalNames) -> LocalNames {
+    match aftersales_domain::i18n::parse_names("names", names) {
+        Ok(n) => n,
+        Err(e) => {
+            for f in e {
+                errs.push(f);
+            }
+            LocalNames::new()
+        }
+    }
+}
+
+pub(crate) fn names_json(names: &LocalNames) -> Option<String> {
+    (!names.is_empty()).then(|| serde_json::to_string(names).unwrap_or_default())
+}
+
+/// Reads stored names back; a value that is not a JSON object of strings fails loudly.
+pub(crate) fn decode_names(
+    table: &'static str,
+    value: Option<String>,
+) -> Result<LocalNames, StoreError> {
+    match value {
+        None => Ok(LocalNames::new()),
+        Some(v) => serde_json::from_str(&v).map_err(|_| StoreError::Corrupt {
+            table,
+            column: "names",
+            value: v,
+        }),
     }
 }

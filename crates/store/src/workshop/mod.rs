@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use aftersales_domain::calendar::Zone;
+use aftersales_domain::i18n::{local_name, Language, LocalNames};
 use aftersales_domain::money::{format_centi, line_total, parse_centi, Money};
 use aftersales_domain::notify::Event;
 use aftersales_domain::org::{OrgKind, Permission, Role};
@@ -207,6 +208,9 @@ pub struct LabourOperation {
     pub organisation_id: String,
     pub code: String,
     pub description: String,
+    /// The name in other languages, by language code; `description` where a language has none.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub names: LocalNames,
     /// Flat-rate time in hours, a decimal string (`"1.25"`), at least 0.05.
     pub hours: String,
     pub certification: Option<String>,
@@ -222,6 +226,10 @@ pub struct LabourOperationInput {
     pub organisation_id: String,
     pub code: String,
     pub description: String,
+    /// The name in other languages, by language code (nb, en, pt).
+    #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub names: LocalNames,
     pub hours: String,
     pub certification: Option<String>,
     #[serde(default)]
@@ -244,9 +252,26 @@ pub struct Part {
     pub organisation_id: String,
     pub part_number: String,
     pub description: String,
+    /// The name in other languages, by language code; `description` where a language has none.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub names: LocalNames,
     pub price: Money,
     pub cost: Money,
     pub stock: Vec<Stock>,
+}
+
+impl Part {
+    /// The part's name for a reader of `lang`.
+    pub fn name(&self, lang: Language) -> &str {
+        local_name(&self.names, &self.description, lang)
+    }
+}
+
+impl LabourOperation {
+    /// The operation's name for a reader of `lang`.
+    pub fn name(&self, lang: Language) -> &str {
+        local_name(&self.names, &self.description, lang)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -255,6 +280,10 @@ pub struct PartInput {
     pub organisation_id: String,
     pub part_number: String,
     pub description: String,
+    /// The name in other languages, by language code (nb, en, pt).
+    #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub names: LocalNames,
     pub price: String,
     pub cost: String,
 }

@@ -30,6 +30,18 @@ impl Workshop<'_> {
         };
         errs.clone().into_result()?;
         let org = row.organisation_id.clone();
+        // A catalogue line reads in the customer's language: on the estimate, the status page
+        // and the invoice.
+        let lang: Option<String> = sqlx::query_scalar(
+            "SELECT c.language FROM repair_orders r JOIN customers c ON c.id = r.customer_id WHERE r.id = $1",
+        )
+        .bind(ro_id)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let lang = lang
+            .as_deref()
+            .and_then(|l| Language::parse("language", l).ok())
+            .unwrap_or(Language::En);
         struct NewLine {
             code: Option<String>,
             description: String,
@@ -73,9 +85,10 @@ impl Workshop<'_> {
                             i64::MAX,
                         )
                         .unwrap_or(DEFAULT_LABOUR_RATE_MINOR);
+                        let description = op.name(lang).to_string();
                         qty.map(|qty| NewLine {
                             code: Some(op.code),
-                            description: op.description,
+                            description,
                             qty,
                             price: rate,
                             cost: 0,
@@ -89,9 +102,9 @@ impl Workshop<'_> {
             Some(LineKind::Part) => {
                 let code = opt(&input.code).unwrap_or("").to_ascii_uppercase();
                 let lineage = self.store.org().lineage(&org).await?;
-                let sql = format!("SELECT id, part_number, description, price_minor, cost_minor, organisation_id FROM parts WHERE part_number = $1 AND organisation_id IN ({})", placeholders(2, lineage.len()));
-                let mut q = sqlx::query_as::<_, (String, String, String, i64, i64, String)>(&sql)
-                    .bind(&code);
+                let sql = format!("SELECT id, part_number, description, price_minor, cost_minor, organisation_id, names FROM parts WHERE part_number = $1 AND organisation_id IN ({})", placeholders(2, lineage.len()));
+                type Found = (String, String, String, i64, i64, String, Option<String>);
+                let mut q = sqlx::query_as::<_, Found>(&sql).bind(&code);
                 for o in &lineage {
                     q = q.bind(o);
                 }
@@ -106,7 +119,9 @@ impl Workshop<'_> {
                         ));
                         None
                     }
-                    Some((id, number, description, price, cost, _)) => {
+                    Some((id, number, description, price, cost, _, names)) => {
+                        let names = super::catalogue::decode_names("parts", names)?;
+                        let description = local_name(&names, &description, lang).to_string();
                         let qty = match opt(&input.quantity) {
                             Some(q) => errs.take(parse_centi("quantity", q, 1, 100_000_000)),
                             None => Some(100),

@@ -426,6 +426,32 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
     let j = &ro.jobs[1];
     assert_eq!(j.certifications, vec!["hv-work".to_string()]);
     assert!(j.lines[1].backordered, "no pump in stock");
+    // Catalogue lines read in the customer's language: Kari reads Norwegian.
+    assert_eq!(j.lines[0].description, "Bytte av kjølepumpe for batteri");
+    assert_eq!(j.lines[1].description, "Kjølepumpe for batteri");
+    // Names per language are checked: a language the product does not speak is named.
+    let mut names = std::collections::BTreeMap::new();
+    names.insert("sv".to_string(), "Hjulinställning".to_string());
+    let manager = caller(store, "kari", t0).await;
+    match store
+        .workshop()
+        .add_labour_operation(
+            &manager.scope,
+            &aftersales_store::workshop::LabourOperationInput {
+                organisation_id: trd.clone(),
+                code: "ALIGN-2".into(),
+                description: "Wheel alignment, two axles".into(),
+                names,
+                hours: "1.5".into(),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "names.sv"),
+        other => panic!("{other:?}"),
+    }
     assert_eq!(j.estimate.as_ref().unwrap().amount, "10380.00"); // 2.4 h × 1 450 + 6 900
     match store
         .workshop()

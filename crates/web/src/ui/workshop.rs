@@ -1287,6 +1287,7 @@ pub async fn setup_operation(State(state): State<AppState>, s: SignedIn, body: B
         organisation_id: org.clone(),
         code: field(&p, "code").into(),
         description: field(&p, "description").into(),
+        names: names_from(&p),
         hours: field(&p, "hours").into(),
         certification: Some(field(&p, "certification").into()),
         needs_lift: field(&p, "needs_lift") == "on",
@@ -1309,6 +1310,7 @@ pub async fn setup_part(State(state): State<AppState>, s: SignedIn, body: Bytes)
         organisation_id: org.clone(),
         part_number: field(&p, "part_number").into(),
         description: field(&p, "description").into(),
+        names: names_from(&p),
         price: field(&p, "price").into(),
         cost: field(&p, "cost").into(),
     };
@@ -1339,4 +1341,15 @@ pub async fn setup_stock(
         .set_stock(&s.caller.scope, &part, &input)
         .await;
     after_setup(&state, &s, &org, r).await
+}
+
+/// The catalogue names per language typed in the setup form (`name_nb`, `name_en`, `name_pt`).
+fn names_from(p: &[(String, String)]) -> aftersales_domain::i18n::LocalNames {
+    aftersales_domain::i18n::Language::ALL
+        .iter()
+        .filter_map(|l| {
+            let v = field(p, &format!("name_{}", l.code())).trim().to_string();
+            (!v.is_empty()).then(|| (l.code().to_string(), v))
+        })
+        .collect()
 }
