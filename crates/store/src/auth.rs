@@ -11,7 +11,6 @@ use argon2::password_hash::{
 use argon2::Argon2;
 use base64::Engine as _;
 use rand::RngCore;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
@@ -19,6 +18,7 @@ use crate::audit::{record, AuditKind, NewEvent};
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{from_micros, micros, new_id};
+pub use aftersales_api_types::auth::ApiToken;
 
 crate::capability!(
     /// Sign-in, sessions and API tokens: `store.auth().login(..)`.
@@ -127,26 +127,6 @@ pub struct Caller {
     pub language: Language,
     pub scope: Scope,
     pub via: AuthVia,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ApiToken {
-    pub id: String,
-    pub name: String,
-    /// The first characters of the token, to recognise it.
-    pub prefix: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub expires_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub last_used_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub revoked_at: Option<OffsetDateTime>,
 }
 
 /// id, name, prefix, created_at, expires_at, last_used_at, revoked_at

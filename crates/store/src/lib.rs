@@ -25,6 +25,7 @@ pub use db::{sqlite_path, Engine, Store};
 pub use error::StoreError;
 pub use scope::Scope;
 
+pub use aftersales_api_types::Ref;
 use time::OffsetDateTime;
 
 /// Declares a capability's handle: a borrowed view of the store that holds that capability's
@@ -84,13 +85,6 @@ pub(crate) fn new_token() -> String {
 /// A new opaque id: UUIDv7, so ids sort by creation without leaking volumes.
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-/// Another record, by id, with the words to show for it (a name, a number).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct Ref {
-    pub id: String,
-    pub label: String,
 }
 
 /// A page of a list, with the cursor for the next page when there is one.

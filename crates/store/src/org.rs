@@ -5,55 +5,18 @@ use aftersales_domain::calendar::Zone;
 use aftersales_domain::org::{OrgKind, Permission};
 use aftersales_domain::validation::{text, FieldError, Rule};
 use aftersales_domain::ValidationErrors;
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{from_micros, micros, new_id, Page};
+pub use aftersales_api_types::org::{Brand, Market, Organisation};
 
 crate::capability!(
     /// Organisations, brands and markets: `store.org().get_organisation(..)`.
     Org, org
 );
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Brand {
-    pub id: String,
-    pub code: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Market {
-    pub id: String,
-    /// ISO 3166-1 alpha-2 country code.
-    pub code: String,
-    pub name: String,
-    /// ISO 4217 currency code.
-    pub currency: String,
-    /// IANA time zone.
-    pub time_zone: String,
-    /// Languages served in the market, in order of preference.
-    pub languages: Vec<String>,
-    pub vat_regime: String,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Organisation {
-    pub id: String,
-    pub parent_id: Option<String>,
-    pub kind: OrgKind,
-    pub name: String,
-    pub brand: Brand,
-    pub market_code: Option<String>,
-    pub city: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    pub version: i64,
-}
 
 #[derive(sqlx::FromRow)]
 struct OrgRow {

@@ -8,7 +8,6 @@ use aftersales_domain::org::{Permission, Role};
 use aftersales_domain::user::{display_name, Email, NewPassword, Username};
 use aftersales_domain::validation::{FieldError, Rule};
 use aftersales_domain::ValidationErrors;
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::audit::{record, AuditKind, NewEvent};
@@ -17,34 +16,12 @@ use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{from_micros, micros, new_id, Page};
+pub use aftersales_api_types::user::{Membership, User};
 
 crate::capability!(
     /// People and their roles: `store.users().create_user(..)`.
     Users, users
 );
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Membership {
-    pub organisation_id: String,
-    pub organisation_name: String,
-    pub role: Role,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct User {
-    pub id: String,
-    pub username: String,
-    pub display_name: String,
-    pub email: Option<String>,
-    pub language: Language,
-    pub disabled: bool,
-    /// The memberships the caller may see.
-    pub memberships: Vec<Membership>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    pub version: i64,
-}
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {

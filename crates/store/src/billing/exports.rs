@@ -56,7 +56,7 @@ impl Billing<'_> {
             docs.push(self.model_of(r, entity, &lines).await?);
         }
         let header = documents::saft::Header {
-            seller: entity.seller(),
+            seller: seller_of(entity),
             start: req.from,
             end: req.to,
             created: req.created,

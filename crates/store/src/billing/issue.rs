@@ -134,7 +134,7 @@ impl Billing<'_> {
             }
             None => None,
         };
-        let seller_json = serde_json::to_string(&entity.seller())
+        let seller_json = serde_json::to_string(&seller_of(&entity))
             .map_err(|e| StoreError::Internal(e.to_string()))?;
         let buyer_json =
             serde_json::to_string(&buyer.party).map_err(|e| StoreError::Internal(e.to_string()))?;

@@ -230,7 +230,7 @@ impl Billing<'_> {
             .seller_json
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok())
-            .unwrap_or_else(|| entity.seller());
+            .unwrap_or_else(|| seller_of(entity));
         let buyer: Party = match row
             .buyer_json
             .as_deref()

@@ -10,7 +10,7 @@ use aftersales_domain::org::Permission;
 use aftersales_domain::user::Email;
 use aftersales_domain::validation::{text, text_block, FieldError, Rule};
 use aftersales_domain::ValidationErrors;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use super::Cases;
@@ -18,29 +18,7 @@ use crate::cases::NewCase;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{micros, new_id};
-
-/// A mail as a gateway hands it over.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InboundEmail {
-    pub from: String,
-    /// The address it was sent to: decides the inbox.
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-    /// The `Message-ID` header: each mail is taken once.
-    pub message_id: String,
-    /// The `In-Reply-To` header, for threading.
-    pub in_reply_to: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct IntakeResult {
-    pub case_id: String,
-    pub case_number: String,
-    /// `created`, `threaded` (added to an existing case) or `duplicate` (taken before).
-    pub outcome: String,
-}
+pub use aftersales_api_types::cases::{InboundEmail, IntakeResult};
 
 /// An organisation that takes web inquiries, as the public form lists it.
 #[derive(Debug, Clone, Serialize)]

@@ -10,7 +10,6 @@ use aftersales_domain::crm::Phone;
 use aftersales_domain::org::{Permission, Role};
 use aftersales_domain::validation::{text, text_block, FieldError, Rule};
 use aftersales_domain::ValidationErrors;
-use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, Time};
 
 use crate::crm::{add_entry, NewEntry};
@@ -33,97 +32,10 @@ crate::capability!(
     Cases, cases
 );
 
-/// A new case as logged by an advisor (phone) or taken in from e-mail or the web form.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CaseInput {
-    pub customer_id: Option<String>,
-    pub vehicle_id: Option<String>,
-    /// The caller's phone or e-mail when they are not (yet) a known customer; a known one is linked.
-    pub contact: Option<String>,
-    /// `phone`, `email` or `web`.
-    pub channel: String,
-    /// `technical`, `maintenance`, `delivery`, `warranty`, `invoice` or `other`.
-    pub category: String,
-    /// `low`, `normal`, `high` or `urgent`.
-    pub priority: String,
-    pub subject: String,
-    /// The customer's own words about the symptoms.
-    pub symptoms: Option<String>,
-}
-
 pub use crate::Ref;
-
-/// One SLA timer, computed on the business calendar at the time of reading.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct SlaTimer {
-    pub state: Timer,
-    /// The target, in business minutes.
-    pub minutes: i64,
-    /// Business minutes used so far (or until met).
-    pub used_minutes: i64,
-    /// When the target runs out if the clock keeps running from now.
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub due_at: Option<OffsetDateTime>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Case {
-    pub id: String,
-    /// The human number, e.g. `CASE-2026-00042`.
-    pub number: String,
-    /// The organisation handling the case.
-    pub organisation: Ref,
-    pub customer: Option<Ref>,
-    pub vehicle: Option<Ref>,
-    pub contact: Option<String>,
-    pub channel: Channel,
-    pub category: Category,
-    pub priority: Priority,
-    pub status: Status,
-    pub subject: String,
-    pub symptoms: Option<String>,
-    pub owner: Option<Ref>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub escalated_at: Option<OffsetDateTime>,
-    pub escalation_reason: Option<EscalationReason>,
-    pub first_response: SlaTimer,
-    pub resolution: SlaTimer,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    pub version: i64,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CaseEvent {
-    pub id: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: OffsetDateTime,
-    /// `created`, `status`, `note` (internal), `message` (to the customer), `escalated`, `assigned`, `breach`.
-    pub kind: String,
-    pub status: Option<String>,
-    pub body: Option<String>,
-    pub actor: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Task {
-    pub id: String,
-    pub case_id: String,
-    pub case_number: String,
-    pub title: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub due_at: OffsetDateTime,
-    pub assignee: Ref,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub done_at: Option<OffsetDateTime>,
-}
+pub use aftersales_api_types::cases::{
+    Case, CaseEvent, CaseInput, Handoff, RoutingRule, SlaTimer, Task,
+};
 
 /// A case ready to be written, resolved and validated by its intake.
 pub(crate) struct NewCase<'a> {
@@ -148,32 +60,6 @@ pub(crate) struct RouteMatch {
     pub target_name: String,
     pub first_response: Option<i64>,
     pub resolution: Option<i64>,
-}
-
-/// A working procedure as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct RoutingRule {
-    pub id: String,
-    /// The organisation whose intake (and everything below it) the rule covers.
-    pub organisation: Ref,
-    pub category: Category,
-    /// The party that handles such cases.
-    pub target: Ref,
-    pub first_response_minutes: Option<i64>,
-    pub resolution_minutes: Option<i64>,
-}
-
-/// One hand-off of a case between parties.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Handoff {
-    pub from: Ref,
-    pub to: Ref,
-    /// Set when a working procedure made the hand-off.
-    pub rule_id: Option<String>,
-    pub note: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: OffsetDateTime,
 }
 
 /// Which cases an inbox shows.

@@ -11,7 +11,6 @@ use aftersales_domain::i18n::Language;
 use aftersales_domain::org::Permission;
 use aftersales_domain::validation::{text, text_block, FieldError, Rule};
 use aftersales_domain::ValidationErrors;
-use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use super::Cases;
@@ -20,6 +19,7 @@ use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{micros, new_id};
+pub use aftersales_api_types::cases::{Article, ArticleInput, DecisionInput, Outcomes, Suggestion};
 
 fn settle_micros() -> i64 {
     i64::try_from(Duration::days(SETTLE_DAYS).whole_microseconds()).unwrap_or(i64::MAX)
@@ -31,65 +31,6 @@ pub const DECISIONS: &[&str] = &["remote-fix", "mobile-service", "workshop"];
 pub const FIX_KINDS: &[&str] = &["reboot", "setting", "ota", "guidance"];
 /// A remote fix's outcome is known this long after its case was resolved.
 pub const SETTLE_DAYS: i64 = 30;
-
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ArticleInput {
-    /// The case category it helps with, e.g. `technical`.
-    pub category: String,
-    /// Symptom words, in any of the three languages, comma-separated: `screen, freeze, skjerm, ecrã`.
-    pub keywords: String,
-    /// `reboot`, `setting`, `ota` or `guidance`.
-    pub fix_kind: String,
-    pub title_nb: String,
-    pub title_en: String,
-    pub title_pt: String,
-    pub steps_nb: String,
-    pub steps_en: String,
-    pub steps_pt: String,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Article {
-    pub id: String,
-    pub organisation_id: String,
-    pub category: Category,
-    pub keywords: Vec<String>,
-    pub fix_kind: String,
-    /// Title and steps in the caller's language.
-    pub title: String,
-    pub steps: String,
-}
-
-/// Observed outcomes of a remote fix.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
-pub struct Outcomes {
-    /// Decisions whose outcome is known.
-    pub settled: i64,
-    pub successes: i64,
-    /// successes ÷ settled, in percent; `None` before any outcome is known.
-    pub rate_percent: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Suggestion {
-    /// `remote-fix`, `mobile-service` or `workshop`.
-    pub kind: String,
-    pub article: Option<Article>,
-    /// The symptom words that matched the case.
-    pub matched: Vec<String>,
-    pub outcomes: Option<Outcomes>,
-}
-
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = TriageDecisionInput)]
-pub struct DecisionInput {
-    /// `remote-fix`, `mobile-service` or `workshop`.
-    pub kind: String,
-    /// The article applied, for a remote fix.
-    pub article_id: Option<String>,
-}
 
 #[derive(sqlx::FromRow)]
 struct ArticleRow {

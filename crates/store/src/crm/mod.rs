@@ -9,7 +9,6 @@ use aftersales_domain::org::{OrgKind, Permission};
 use aftersales_domain::user::Email;
 use aftersales_domain::validation::{text, text_block, FieldError, Rule};
 use aftersales_domain::ValidationErrors;
-use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use crate::db::{placeholders, Engine};
@@ -24,6 +23,11 @@ mod search;
 mod timeline;
 mod vehicles;
 
+pub use aftersales_api_types::crm::{
+    Channel, Consent, ConsentInput, Contact, Customer, CustomerInput, CustomerKind,
+    OdometerReading, Owner, Purpose, SearchHit, TimelineEntry, TimelineInput, Vehicle,
+    VehicleInput, VinDecode,
+};
 pub(crate) use customers::insert_customer;
 pub use search::normalise_terms;
 pub(crate) use search::{index, phone_terms, runs};
@@ -35,74 +39,6 @@ crate::capability!(
 );
 
 // ---------------------------------------------------------------- vocabulary
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum CustomerKind {
-    Person,
-    Company,
-}
-
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-#[schema(as = ContactChannel)]
-pub enum Channel {
-    Email,
-    Sms,
-    Phone,
-}
-
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Purpose {
-    /// Booking confirmations, status updates, invoices, recalls: no promotion.
-    Service,
-    Marketing,
-}
-
-macro_rules! codes {
-    ($t:ty, $($v:ident => $s:literal),+ $(,)?) => {
-        impl $t {
-            pub const ALL: &'static [$t] = &[$(<$t>::$v),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $(<$t>::$v => $s),+ }
-            }
-            pub fn parse(field: &str, s: &str) -> Result<$t, FieldError> {
-                match s.trim() {
-                    $($s => Ok(<$t>::$v),)+
-                    _ => Err(FieldError::new(field, Rule::OneOf, format!("{field} must be one of {}", [$($s),+].join(", ")))),
-                }
-            }
-        }
-    };
-}
-codes!(CustomerKind, Person => "person", Company => "company");
-codes!(Channel, Email => "email", Sms => "sms", Phone => "phone");
-codes!(Purpose, Service => "service", Marketing => "marketing");
 
 /// The calling code for national phone numbers of a country.
 pub(crate) fn calling_code(country: &str) -> Option<&'static str> {
@@ -117,33 +53,6 @@ pub(crate) fn calling_code(country: &str) -> Option<&'static str> {
 }
 
 // ---------------------------------------------------------------- customers
-
-/// A customer as typed in a form, sent to the API or read from a CSV row.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CustomerInput {
-    /// `person` or `company`.
-    pub kind: String,
-    pub name: String,
-    /// Norwegian organisation number (companies), MOD11-checked.
-    pub org_number: Option<String>,
-    /// Portuguese tax number, check digit verified.
-    pub nif: Option<String>,
-    pub email: Option<String>,
-    /// National numbers get the country's calling code.
-    pub phone: Option<String>,
-    /// `nb`, `en` or `pt`.
-    pub language: String,
-    /// `email`, `sms` or `phone`.
-    pub preferred_channel: String,
-    pub street: Option<String>,
-    pub postal_code: Option<String>,
-    pub city: Option<String>,
-    /// ISO 3166-1 alpha-2, e.g. `NO`, `PT`.
-    pub country: String,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-}
 
 /// A customer parsed at the edge: every field valid, contact details normalised.
 #[derive(Debug, Clone, PartialEq)]
@@ -336,45 +245,6 @@ fn from_e6(e6: i64) -> f64 {
     e6 as f64 / 1_000_000.0
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Contact {
-    pub id: String,
-    pub name: String,
-    pub role: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Customer {
-    pub id: String,
-    /// The organisation that owns the record (normally the market entity).
-    pub organisation_id: String,
-    pub kind: CustomerKind,
-    pub name: String,
-    pub org_number: Option<String>,
-    pub nif: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub language: Language,
-    pub preferred_channel: Channel,
-    pub street: Option<String>,
-    pub postal_code: Option<String>,
-    pub city: Option<String>,
-    pub country: String,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
-    /// Set when the person was erased (pseudonymised) on request.
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub erased_at: Option<OffsetDateTime>,
-    pub contacts: Vec<Contact>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    pub version: i64,
-}
-
 #[derive(sqlx::FromRow)]
 struct CustomerRow {
     id: String,
@@ -436,94 +306,7 @@ impl CustomerRow {
 
 // ---------------------------------------------------------------- consents
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Consent {
-    pub id: String,
-    pub purpose: Purpose,
-    pub channel: Channel,
-    /// Given (`true`) or withdrawn / refused (`false`).
-    pub granted: bool,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: OffsetDateTime,
-    /// Where it was given: `phone call`, `web form`, `workshop counter`, …
-    pub source: String,
-    /// The wording the customer was shown or told.
-    pub wording: String,
-    pub recorded_by: Option<String>,
-}
-
-/// A consent as recorded by an advisor or a form.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConsentInput {
-    pub purpose: String,
-    pub channel: String,
-    pub granted: bool,
-    pub source: String,
-    pub wording: String,
-}
-
 // ---------------------------------------------------------------- vehicles
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Owner {
-    pub customer_id: String,
-    pub name: String,
-    #[schema(value_type = String, format = Date)]
-    pub from_date: String,
-    #[schema(value_type = Option<String>, format = Date)]
-    pub to_date: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct OdometerReading {
-    pub id: String,
-    pub km: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: OffsetDateTime,
-    pub source: String,
-    /// Why a reading is lower than the one before (instrument cluster replaced, typing error, …).
-    pub reason: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Vehicle {
-    pub id: String,
-    pub organisation_id: String,
-    pub vin: String,
-    /// `valid`, or `mismatch` for a manufacturer that does not use the check digit (a warning).
-    pub check_digit: CheckDigit,
-    pub brand: Option<String>,
-    pub model: Option<String>,
-    pub model_year: Option<i64>,
-    pub plant: Option<String>,
-    pub registration: Option<String>,
-    #[schema(value_type = Option<String>, format = Date)]
-    pub delivery_date: Option<String>,
-    /// The warranty terms in force at delivery, e.g. `tesla-eu-2024`.
-    pub warranty_version: Option<String>,
-    /// Current owner first, then earlier ones.
-    pub owners: Vec<Owner>,
-    pub odometer: Vec<OdometerReading>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    pub version: i64,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VehicleInput {
-    pub vin: String,
-    pub registration: Option<String>,
-    /// `YYYY-MM-DD`
-    pub delivery_date: Option<String>,
-    pub warranty_version: Option<String>,
-    /// The customer who owns it now.
-    pub owner_customer_id: Option<String>,
-}
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct VehicleRow {
@@ -544,18 +327,6 @@ pub(crate) struct VehicleRow {
 
 const VEHICLE_SELECT: &str = "SELECT v.id, v.organisation_id, v.vin, b.name AS brand, v.model, v.model_year, v.plant, v.check_digit, \
     v.registration, v.delivery_date, v.warranty_version, v.created_at, v.version FROM vehicles v LEFT JOIN brands b ON b.id = v.brand_id";
-
-/// What the WMI table says about a VIN.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
-pub struct VinDecode {
-    pub wmi: String,
-    pub manufacturer: Option<String>,
-    pub brand: Option<String>,
-    pub model: Option<String>,
-    pub model_year: Option<i32>,
-    pub plant: Option<String>,
-    pub check_digit: Option<CheckDigit>,
-}
 
 pub(crate) fn parse_date(field: &str, s: &str) -> Result<Date, FieldError> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
@@ -590,33 +361,8 @@ pub(crate) fn registration(field: &str, s: &str) -> Result<String, FieldError> {
 
 // ---------------------------------------------------------------- timeline
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TimelineEntry {
-    pub id: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub at: OffsetDateTime,
-    /// `note`, `call`, `email`, `message`, `customer-created`, `vehicle-added`, `consent`, `odometer`, `ownership`, …
-    pub kind: String,
-    pub summary: String,
-    pub body: Option<String>,
-    pub customer_id: Option<String>,
-    pub vehicle_id: Option<String>,
-    pub actor: Option<String>,
-}
-
 /// Kinds of entry a person may write by hand.
 pub const MANUAL_KINDS: &[&str] = &["note", "call", "email", "message"];
-
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TimelineInput {
-    /// `note`, `call`, `email` or `message`.
-    pub kind: String,
-    pub summary: String,
-    pub body: Option<String>,
-    pub vehicle_id: Option<String>,
-}
 
 pub(crate) struct NewEntry<'a> {
     pub organisation_id: &'a str,
@@ -654,17 +400,6 @@ pub(crate) async fn add_entry(
 
 // ---------------------------------------------------------------- search
 
-/// One search hit: a customer or a vehicle.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct SearchHit {
-    /// `customer` or `vehicle`.
-    pub kind: String,
-    pub id: String,
-    /// What to show: the customer's name, or the VIN with plate and model.
-    pub label: String,
-    /// A second line: phone and e-mail, or the owner's name.
-    pub detail: String,
-}
 // ---------------------------------------------------------------- store
 
 // ---------------------------------------------------------------- vehicles, timeline, search, GDPR

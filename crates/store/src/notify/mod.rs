@@ -15,13 +15,13 @@ use aftersales_domain::org::Permission;
 use aftersales_domain::validation::{text, text_block, Rule};
 use aftersales_domain::workshop::{icalendar, CalendarEvent, RoStatus};
 use aftersales_domain::ValidationErrors;
-use serde::Serialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{from_micros, micros, new_id};
+pub use aftersales_api_types::notify::{OutboxItem, RuleView, TemplateView};
 
 mod outbox;
 mod rules;
@@ -360,54 +360,6 @@ async fn template_in(
         }
     }
     Ok((default_template(event, channel, lang), None))
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct RuleView {
-    pub event: Event,
-    pub channel: MessageChannel,
-    pub enabled: bool,
-    /// The organisation whose rule is in force; none for the built-in default.
-    pub set_at: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct TemplateView {
-    pub event: Event,
-    pub channel: MessageChannel,
-    pub language: Language,
-    pub subject: String,
-    pub body: String,
-    /// The organisation whose wording is in force; none for the built-in wording.
-    pub set_at: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct OutboxItem {
-    pub id: String,
-    pub organisation: String,
-    pub repair_order_id: Option<String>,
-    pub repair_order_number: Option<String>,
-    pub case_id: Option<String>,
-    pub event: String,
-    pub channel: String,
-    pub recipient: Option<String>,
-    pub language: String,
-    pub subject: String,
-    pub body: String,
-    /// `pending`, `sent`, `dead` (gave up; an administrator may retry) or `skipped` (no address or consent).
-    pub status: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub not_before: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    pub created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub sent_at: Option<OffsetDateTime>,
 }
 
 #[derive(sqlx::FromRow)]

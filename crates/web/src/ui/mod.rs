@@ -677,7 +677,7 @@ pub fn store_error(state: &AppState, ctx: &RequestCtx, e: StoreError) -> Respons
             "error-invalid",
         ),
         other => {
-            tracing::error!(error = %other, "store error in UI");
+            tracing::error!(request_id = %crate::request_id(), error = %other, "store error in UI");
             error_for(
                 state,
                 ctx,

@@ -1018,6 +1018,7 @@ fn schema_names_are_unique() {
     let mut files = Vec::new();
     let mut dirs = vec![
         root.join("domain/src"),
+        root.join("api-types/src"),
         root.join("store/src"),
         root.join("web/src"),
     ];
