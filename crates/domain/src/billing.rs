@@ -181,7 +181,8 @@ impl Exemption {
                         format!("{field}.exemption_code"),
                         Rule::Format,
                         "a Portuguese line without VAT needs the AT exemption code M01…M99 (for example M07)",
-                    ));
+                    )
+                    .hint("err-exemption-code-pt"));
                 }
                 let reason = if reason.is_empty() {
                     match known {

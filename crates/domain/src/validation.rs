@@ -56,6 +56,11 @@ pub struct FieldError {
     pub rule: Rule,
     /// A sentence in English for humans; clients translate by `rule`.
     pub message: String,
+    /// The key of a message made for exactly this case (`err-km-below-last`), for pages that
+    /// speak the reader's language; not part of the API's answer.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub hint: Option<&'static str>,
 }
 
 impl FieldError {
@@ -64,7 +69,14 @@ impl FieldError {
             field: field.into(),
             rule,
             message: message.into(),
+            hint: None,
         }
+    }
+
+    /// Names the translated message a page shows for this error.
+    pub fn hint(mut self, key: &'static str) -> Self {
+        self.hint = Some(key);
+        self
     }
 }
 

@@ -100,6 +100,11 @@ impl Tr<'_> {
         self.lang.code()
     }
 
+    /// Whether the reader's language (or English) has `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.i18n.has(self.lang, key) || self.i18n.has(Language::En, key)
+    }
+
     /// Money in the reader's format: `{{ t.money(d.gross) }}` is `10 380,00 kr` in Norwegian.
     pub fn money(&self, m: &aftersales_domain::money::Money) -> String {
         match m.minor() {

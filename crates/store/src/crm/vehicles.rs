@@ -388,7 +388,7 @@ impl Crm<'_> {
                     "reason",
                     Rule::Required,
                     format!("{km} km is below the last reading ({} km): record why, or correct the number", last.km),
-                ));
+                ).hint("err-km-below-last"));
             }
         }
         errs.clone().into_result()?;

@@ -13,11 +13,13 @@ use crate::user::NewUser;
 mod billing;
 mod cases;
 mod crm;
+mod day;
 mod workshop;
 
 use billing::seed_billing;
 use cases::{seed_cases, seed_knowledge};
 use crm::seed_crm;
+use day::seed_day;
 use workshop::seed_workshop;
 
 /// The password of every demo user; printed when the demo starts.
@@ -305,6 +307,27 @@ pub fn logins() -> Vec<DemoLogin> {
 }
 
 /// Fills an empty, migrated database with the demo organisations and users.
+/// The demo's working day on top of [`seed`] (demo/day.rs): appointments, a car ready for delivery
+/// and tasks for the advisors of both markets, at times relative to `now`. The product's demo
+/// runs it after `seed`; test fixtures stay as `seed` leaves them.
+pub async fn seed_today(store: &Store, now: OffsetDateTime) -> Result<(), StoreError> {
+    let mut ids: Vec<(&str, String)> = Vec::new();
+    for o in ORGS {
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM organisations WHERE name = $1")
+            .bind(o.name)
+            .fetch_optional(&store.pool)
+            .await?;
+        ids.push((o.key, id.ok_or(StoreError::NotFound)?));
+    }
+    let org = |key: &str| {
+        ids.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, id)| id.clone())
+            .unwrap_or_default()
+    };
+    seed_day(store, &org, now).await
+}
+
 pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, StoreError> {
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organisations")
         .fetch_one(&store.pool)

@@ -73,9 +73,10 @@ impl Workshop<'_> {
                         let flat =
                             parse_centi("hours", &op.hours, 0, i64::MAX).unwrap_or(MIN_HOURS_CENTI);
                         let qty = match opt(&input.quantity) {
-                            Some(q) => {
-                                errs.take(parse_centi("quantity", q, MIN_HOURS_CENTI, 10_000))
-                            }
+                            Some(q) => errs.take(
+                                parse_centi("quantity", q, MIN_HOURS_CENTI, 10_000)
+                                    .map_err(|e| e.hint("err-labour-quantity")),
+                            ),
                             None => Some(flat),
                         };
                         let rate = parse_centi(

@@ -1,13 +1,19 @@
 //! The home page: what each of the caller's roles works with, and a panel per kind of role
 //! (administration, the service network, the team at the service point).
 
+use aftersales_domain::calendar::Zone;
+use aftersales_domain::cases::Timer;
 use aftersales_domain::org::{OrgKind, Role};
+use aftersales_domain::workshop::RoStatus;
 use aftersales_store::audit::AuditEvent;
+use aftersales_store::cases::{Case, InboxFilter};
 use aftersales_store::org::Organisation;
 use aftersales_store::user::User;
+use aftersales_store::StoreError;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use time::{Duration, OffsetDateTime};
 
 use super::{is_admin, render, store_error, Chrome, SignedIn};
 use crate::i18n::Tr;
@@ -26,6 +32,28 @@ pub struct RoleSection {
     pub caps: Vec<CapCard>,
 }
 
+/// One thing to do, on the home page: where it is, what it is, and whether it is late.
+pub struct WorkItem {
+    pub href: String,
+    pub title: String,
+    pub detail: String,
+    pub urgent: bool,
+}
+
+/// A panel of the reader's work (their cases, tasks, today's cars, …), with a link to the full list.
+pub struct WorkPanel {
+    pub id: &'static str,
+    pub heading: String,
+    pub empty: String,
+    pub items: Vec<WorkItem>,
+    /// All there is, of which `items` shows the first few.
+    pub total: usize,
+    pub more: Option<(&'static str, String)>,
+}
+
+/// How many items a panel shows; the link leads to the rest.
+const PANEL_ITEMS: usize = 8;
+
 #[derive(Template)]
 #[template(path = "home.html")]
 struct HomePage<'a> {
@@ -36,6 +64,7 @@ struct HomePage<'a> {
     admin: Option<(usize, usize, Vec<AuditEvent>)>,
     network: Vec<Organisation>,
     team: Vec<User>,
+    work: Vec<WorkPanel>,
 }
 
 pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
@@ -128,6 +157,15 @@ pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
     } else {
         Vec::new()
     };
+    let zone = match me.memberships.first() {
+        Some(m) => super::or_page!(
+            state,
+            &s.ctx,
+            state.store.org().zone_of(&m.organisation_id).await
+        ),
+        None => Zone::KNOWN[0],
+    };
+    let work = super::or_page!(state, &s.ctx, work(&state, &s, &t, &roles, zone).await);
     render(&HomePage {
         chrome: Chrome::new(&t, &s.ctx),
         t,
@@ -136,5 +174,204 @@ pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
         admin,
         network,
         team,
+        work,
     })
+}
+
+fn local(zone: Zone, at: OffsetDateTime) -> String {
+    let l = zone.local(at);
+    format!("{:02}:{:02}", l.hour(), l.minute())
+}
+
+fn late(c: &Case) -> bool {
+    [&c.first_response, &c.resolution]
+        .iter()
+        .any(|x| matches!(x.state, Timer::AtRisk | Timer::Breached))
+}
+
+fn case_item(t: &Tr<'_>, c: &Case) -> WorkItem {
+    let customer = c.customer.as_ref().map(|r| r.label.clone());
+    WorkItem {
+        href: format!("/cases/{}", c.id),
+        title: format!("{} · {}", c.number, c.subject),
+        detail: [
+            customer,
+            Some(t.t(&format!("status-{}", c.status.as_str()))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · "),
+        urgent: late(c),
+    }
+}
+
+fn panel(
+    t: &Tr<'_>,
+    id: &'static str,
+    items: Vec<WorkItem>,
+    more: Option<(&'static str, &str)>,
+) -> WorkPanel {
+    WorkPanel {
+        id,
+        heading: t.t(&format!("home-{id}")),
+        empty: t.t(&format!("home-{id}-empty")),
+        total: items.len(),
+        items: items.into_iter().take(PANEL_ITEMS).collect(),
+        more: more.map(|(href, key)| (href, t.t(key))),
+    }
+}
+
+/// The reader's work, by what their roles do: an advisor's open cases, tasks due, today's
+/// appointments and cars ready for delivery; a manager's escalations and breaches; a technician's
+/// jobs.
+async fn work(
+    state: &AppState,
+    s: &SignedIn,
+    t: &Tr<'_>,
+    roles: &std::collections::BTreeSet<Role>,
+    zone: Zone,
+) -> Result<Vec<WorkPanel>, StoreError> {
+    let scope = &s.caller.scope;
+    let now = state.now();
+    let has = |wanted: &[Role]| roles.iter().any(|r| wanted.contains(r));
+    let mut out = Vec::new();
+    let case_roles = [
+        Role::ServiceAdvisor,
+        Role::ServiceManager,
+        Role::MarketCsManager,
+        Role::ImporterStaff,
+    ];
+    if has(&case_roles) {
+        let mine = state
+            .store
+            .cases()
+            .inbox(scope, InboxFilter::Mine, now)
+            .await?;
+        out.push(panel(
+            t,
+            "my-cases",
+            mine.iter().map(|c| case_item(t, c)).collect(),
+            Some(("/inbox?view=mine", "home-all-my-cases")),
+        ));
+        let mut tasks = state.store.cases().my_tasks(scope).await?;
+        tasks.retain(|k| k.done_at.is_none());
+        tasks.sort_by_key(|k| k.due_at);
+        out.push(panel(
+            t,
+            "tasks",
+            tasks
+                .iter()
+                .map(|k| {
+                    let day = zone.local(k.due_at).date();
+                    WorkItem {
+                        href: format!("/cases/{}", k.case_id),
+                        title: k.title.clone(),
+                        detail: format!(
+                            "{} · {} {}",
+                            k.case_number,
+                            t.date(&day.to_string()),
+                            local(zone, k.due_at)
+                        ),
+                        urgent: k.due_at <= now,
+                    }
+                })
+                .collect(),
+            Some(("/tasks", "home-all-tasks")),
+        ));
+    }
+    if has(&[Role::ServiceAdvisor, Role::ServiceManager]) {
+        let today = zone.local(now).date();
+        let day = (
+            zone.instant(today.midnight()),
+            zone.instant((today + Duration::days(1)).midnight()),
+        );
+        let ro_item = |r: &aftersales_store::workshop::RoSummary, when: Option<OffsetDateTime>| {
+            let status = t.t(&format!("ro-status-{}", r.status.as_str()));
+            WorkItem {
+                href: format!("/workshop/repair-orders/{}", r.id),
+                title: match when {
+                    Some(at) => format!("{} · {}", local(zone, at), r.customer),
+                    None => r.customer.clone(),
+                },
+                detail: [Some(r.number.clone()), r.vehicle.clone(), Some(status)]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                urgent: false,
+            }
+        };
+        let mut today_ros = state
+            .store
+            .workshop()
+            .repair_orders(scope, None, Some(day))
+            .await?;
+        today_ros.retain(|r| r.status != RoStatus::Cancelled);
+        today_ros.sort_by_key(|r| r.starts_at);
+        out.push(panel(
+            t,
+            "today",
+            today_ros.iter().map(|r| ro_item(r, r.starts_at)).collect(),
+            Some(("/workshop", "home-board")),
+        ));
+        let ready = state
+            .store
+            .workshop()
+            .repair_orders(scope, Some(RoStatus::Ready), None)
+            .await?;
+        out.push(panel(
+            t,
+            "ready",
+            ready.iter().map(|r| ro_item(r, None)).collect(),
+            Some(("/workshop", "home-board")),
+        ));
+    }
+    if has(&[Role::ServiceManager, Role::MarketCsManager]) {
+        let mut cases = state
+            .store
+            .cases()
+            .inbox(scope, InboxFilter::Escalated, now)
+            .await?;
+        for c in state
+            .store
+            .cases()
+            .inbox(scope, InboxFilter::All, now)
+            .await?
+        {
+            let breached = [&c.first_response, &c.resolution]
+                .iter()
+                .any(|x| x.state == Timer::Breached);
+            if breached && !cases.iter().any(|e| e.id == c.id) {
+                cases.push(c);
+            }
+        }
+        out.push(panel(
+            t,
+            "escalations",
+            cases.iter().map(|c| case_item(t, c)).collect(),
+            Some(("/inbox?view=escalated", "home-all-escalations")),
+        ));
+    }
+    if has(&[Role::Technician]) {
+        let jobs = state.store.workshop().my_jobs(scope).await?;
+        out.push(panel(
+            t,
+            "my-jobs",
+            jobs.iter()
+                .map(|(r, j)| WorkItem {
+                    href: format!("/workshop/repair-orders/{}", r.id),
+                    title: j.title.clone(),
+                    detail: [Some(r.number.clone()), r.vehicle.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" · "),
+                    urgent: false,
+                })
+                .collect(),
+            None,
+        ));
+    }
+    Ok(out)
 }

@@ -585,8 +585,48 @@ impl FormErrors {
             .iter()
             .any(|e| e.field == field || e.field.ends_with(&format!(".{field}")))
     }
+
+    /// Each error as a sentence in the reader's language about what they typed: a message made for
+    /// the field and rule (`err-starts-at-required`), else the field's label with the rule's
+    /// sentence, else the rule's sentence. The API's developer text never reaches a page.
+    pub fn messages(&self, t: &Tr<'_>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for e in &self.0 {
+            let m = human_error(t, e);
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+        out
+    }
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// One field error as a person reads it (see [`FormErrors::messages`]).
+pub fn human_error(t: &Tr<'_>, e: &FieldError) -> String {
+    // `lines.0.unit_price` and `memberships[0].role` are about the unit price and the role.
+    let last = e
+        .field
+        .rsplit(['.', ']'])
+        .find(|p| !p.is_empty() && !p.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or(&e.field);
+    let name = last.split('[').next().unwrap_or(last).replace('_', "-");
+    if let Some(key) = e.hint.filter(|k| t.has(k)) {
+        return t.t(key);
+    }
+    let rule = e.rule.as_str();
+    let specific = format!("err-{name}-{rule}");
+    if t.has(&specific) {
+        return t.t(&specific);
+    }
+    let sentence = t.t(&format!("rule-{rule}"));
+    let label = format!("field-{name}");
+    if t.has(&label) {
+        format!("{}: {sentence}", t.t(&label))
+    } else {
+        sentence
     }
 }
 

@@ -552,7 +552,8 @@ async fn a_free_standing_invoice_starts_on_the_customers_page() {
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        bad.body.contains("unit_price") || bad.body.contains("two decimals"),
+        bad.body
+            .contains("Oppgi enhetsprisen som et tall med høyst to desimaler"),
         "{}",
         bad.body
     );

@@ -179,7 +179,9 @@ async fn advisor_registers_a_caller_and_their_car() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("below the last reading"));
+    assert!(r
+        .body
+        .contains("Kilometerstanden er lavere enn forrige avlesning"));
     let page = app
         .get(&format!("/vehicles/{vehicle}"), Some(&ingrid))
         .await;

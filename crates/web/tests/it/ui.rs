@@ -730,3 +730,63 @@ async fn service_point_staff_see_what_their_customers_were_told() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(!r.body.contains("Trondheim"), "{}", r.body);
 }
+
+/// Each person's home shows their work, not only tiles: the advisor's cases, tasks, today's cars
+/// and cars ready; the manager's escalations and breaches; the technician's jobs; in their language.
+#[tokio::test]
+async fn each_home_shows_the_readers_work() {
+    let app = TestApp::new().await;
+    let panels = |body: &str| {
+        [
+            "my-cases",
+            "tasks",
+            "today",
+            "ready",
+            "escalations",
+            "my-jobs",
+        ]
+        .into_iter()
+        .filter(|p| body.contains(&format!("id=\"work-{p}\"")))
+        .collect::<Vec<_>>()
+    };
+    let ingrid = app.login("ingrid").await;
+    let home = app.get("/", Some(&ingrid)).await.body;
+    assert_eq!(panels(&home), vec!["my-cases", "tasks", "today", "ready"]);
+    assert!(
+        home.contains("Mine åpne saker") && home.contains("Dagens timer"),
+        "{home}"
+    );
+    let kari = app.login("kari").await;
+    let home = app.get("/", Some(&kari)).await.body;
+    assert!(panels(&home).contains(&"escalations"), "{home}");
+    let joao = app.login("joao").await;
+    let home = app.get("/", Some(&joao)).await.body;
+    assert!(home.contains("Os meus casos abertos"), "{home}");
+    // A technician sees the jobs assigned to them, each leading to its repair order.
+    let ole = app.login("ole").await;
+    let home = app.get("/", Some(&ole)).await.body;
+    assert_eq!(panels(&home), vec!["my-jobs"]);
+    let token = app.token_for("ingrid").await;
+    let ros = app
+        .api(
+            Method::GET,
+            "/api/v1/repair-orders",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let has_ole = ros.as_array().unwrap().iter().any(|r| {
+        r["technicians"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "Ole Berg")
+    });
+    assert_eq!(
+        home.contains("href=\"/workshop/repair-orders/"),
+        has_ole,
+        "{home}"
+    );
+}

@@ -191,11 +191,7 @@ async fn a_case_becomes_a_repair_the_customer_follows_and_rates() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        r.body.contains("quantity must be at least 0.05"),
-        "{}",
-        r.body
-    );
+    assert!(r.body.contains("Arbeid er minst 0,05 timer"), "{}", r.body);
 
     // Sindre's high-voltage certificate expired: refused, with the reason; Ole's is valid.
     let users = app
@@ -514,6 +510,19 @@ async fn customers_book_online_against_real_availability() {
     let r = send(bad).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("Nina Ny"));
+    // In the reader's words about what they did, never the API's developer text.
+    assert!(
+        r.body.contains("<li>Choose one of the times offered.</li>")
+            && r.body
+                .contains("<li>E-mail: This does not have the right format.</li>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body.contains("RFC 3339") && !r.body.contains("starts_at must"),
+        "{}",
+        r.body
+    );
     // A new customer books and may follow the booking from here.
     let r = send(form("nina@example.no", "2026-11-23T07:00:00Z")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
