@@ -23,13 +23,13 @@ pub(super) async fn seed_workshop(
         (
             org("ws-lisboa"),
             8_500,
-            0,
+            1,
             "Avenida da Liberdade 200, 1250-147 Lisboa",
         ),
         (
             org("ws-porto"),
             8_000,
-            0,
+            1,
             "Rua de Santa Catarina 500, 4000-446 Porto",
         ),
         (

@@ -362,7 +362,11 @@ async fn book_page(
             ),
         )
     })
-    .collect();
+    .collect::<Vec<(String, String)>>();
+    // A customer with one car: it is the car, for the booking and a drop-in alike.
+    if f.vehicle_id.is_empty() && vehicles.len() == 1 {
+        f.vehicle_id = vehicles[0].0.clone();
+    }
     let zone = super::or_page!(state, &s.ctx, state.store.org().zone_of(&f.org).await);
     let date = parse_day(&f.date)
         .unwrap_or_else(|| zone.local(state.now()).date() + time::Duration::days(1));

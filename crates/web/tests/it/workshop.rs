@@ -468,8 +468,13 @@ async fn customers_book_online_against_real_availability() {
     assert!(pt.body.contains("lang=\"pt\""));
     assert!(pt.body.contains("Tesla Service Centre Trondheim"));
     assert!(
-        !pt.body.contains("Polestar Service Point Lisboa"),
-        "Lisboa does not take online bookings"
+        pt.body.contains("Polestar Service Point Lisboa")
+            && pt.body.contains("Polestar Service Point Porto"),
+        "Lisboa and Porto take online bookings"
+    );
+    assert!(
+        !pt.body.contains("Polestar Service Point Braga"),
+        "Braga does not take online bookings"
     );
     let page = app
         .get(
@@ -574,4 +579,74 @@ async fn customers_book_online_against_real_availability() {
         .await
         .json();
     assert!(hits.as_array().unwrap().is_empty());
+}
+
+/// A drop-in from the customer's page keeps the customer's car: a customer with one car has it
+/// chosen on the form, and the repair order carries it.
+#[tokio::test]
+async fn a_drop_in_keeps_the_customers_car() {
+    let app = TestApp::new().await;
+    let joao = app.login("joao").await;
+    let token = app.token_for("joao").await;
+    let lisboa = app.org_id("Polestar Service Point Lisboa").await;
+    let hits = app
+        .api(
+            Method::GET,
+            "/api/v1/search?q=Miguel%20Costa",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let miguel = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "customer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cars = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{miguel}/vehicles"),
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let cars = cars.as_array().unwrap();
+    assert_eq!(cars.len(), 1, "{cars:?}");
+    let car = cars[0]["id"].as_str().unwrap().to_string();
+    let page = app
+        .get(
+            &format!("/workshop/book?customer={miguel}&org={lisboa}"),
+            Some(&joao),
+        )
+        .await;
+    assert!(
+        page.body
+            .contains(&format!("<option value=\"{car}\" selected>")),
+        "{}",
+        page.body
+    );
+    let r = app
+        .post_form(
+            "/workshop/repair-orders",
+            &joao,
+            &[
+                ("org", &lisboa),
+                ("customer", &miguel),
+                ("case", ""),
+                ("vehicle", &car),
+                ("complaint", "Ruído ao travar"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let ro = app.get(r.header("location").unwrap(), Some(&joao)).await;
+    assert!(ro.body.contains(&format!("/vehicles/{car}")), "{}", ro.body);
 }
