@@ -105,6 +105,10 @@ pub struct CaseEvent {
     /// `created`, `status`, `note` (internal), `message` (to the customer), `escalated`, `assigned`, `breach`.
     pub kind: String,
     pub status: Option<String>,
+    /// The facts of a system event (`channel`, `to`, `reason`, `number`, …), rendered in the
+    /// reader's language; `body` holds only what a person wrote.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub params: std::collections::BTreeMap<String, String>,
     pub body: Option<String>,
     pub actor: Option<String>,
 }

@@ -251,7 +251,11 @@ pub struct TimelineEntry {
     pub at: OffsetDateTime,
     /// `note`, `call`, `email`, `message`, `customer-created`, `vehicle-added`, `consent`, `odometer`, `ownership`, …
     pub kind: String,
+    /// What a person wrote as the entry's summary; empty for system entries, whose facts are in
+    /// `params` and are rendered in the reader's language.
     pub summary: String,
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub params: std::collections::BTreeMap<String, String>,
     pub body: Option<String>,
     pub customer_id: Option<String>,
     pub vehicle_id: Option<String>,

@@ -106,6 +106,9 @@ impl Gdpr<'_> {
         for sql in [
             "UPDATE cases SET subject = '(removed on erasure)', symptoms = NULL, contact = NULL WHERE customer_id = $1",
             "UPDATE case_events SET body = NULL WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
+            // The words that raised an escalation are the customer's.
+            "UPDATE case_events SET params = NULL WHERE params LIKE '%\"words\"%' AND case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
+            "UPDATE timeline_events SET params = NULL WHERE customer_id = $1 AND (kind = 'consent' OR (kind = 'case' AND params LIKE '%\"task\"%'))",
             "UPDATE case_tasks SET title = '(removed on erasure)' WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
             "UPDATE case_handoffs SET note = NULL WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
             "DELETE FROM public_submissions WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
@@ -130,9 +133,8 @@ impl Gdpr<'_> {
                 customer_id: Some(customer_id),
                 vehicle_id: None,
                 kind: "erased",
-                summary:
-                    "Personal data erased on request (GDPR art. 17); legally required records kept"
-                        .into(),
+                summary: String::new(),
+                params: Vec::new(),
                 body: None,
                 actor: Some(scope.user_id()),
             },

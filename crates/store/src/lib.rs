@@ -73,6 +73,30 @@ pub(crate) fn decode<T>(
     })
 }
 
+/// The parameters of a system event as stored: a JSON object of strings, or NULL when there are none.
+pub(crate) fn params_json(params: &[(&str, &str)]) -> Option<String> {
+    if params.is_empty() {
+        return None;
+    }
+    let map: std::collections::BTreeMap<&str, &str> = params.iter().copied().collect();
+    serde_json::to_string(&map).ok()
+}
+
+/// Reads stored event parameters back; a value that is not a JSON object of strings fails loudly.
+pub(crate) fn params_of(
+    table: &'static str,
+    value: Option<String>,
+) -> Result<std::collections::BTreeMap<String, String>, StoreError> {
+    match value {
+        None => Ok(Default::default()),
+        Some(v) => serde_json::from_str(&v).map_err(|_| StoreError::Corrupt {
+            table,
+            column: "params",
+            value: v,
+        }),
+    }
+}
+
 /// An unguessable token for a customer's link (status page, survey, document): 24 random bytes.
 pub(crate) fn new_token() -> String {
     use base64::Engine as _;

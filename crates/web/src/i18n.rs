@@ -89,6 +89,15 @@ impl Tr<'_> {
         self.i18n.get(self.lang, key, Some(&args))
     }
 
+    /// Named arguments: `t.with("case-fact-handoff", &[("to", name)])`.
+    pub fn with(&self, key: &str, args: &[(&str, &str)]) -> String {
+        let mut a = FluentArgs::new();
+        for (name, value) in args {
+            a.set(name.to_string(), FluentValue::from(value.to_string()));
+        }
+        self.i18n.get(self.lang, key, Some(&a))
+    }
+
     /// A count, for plural rules: `{{ t.n("users-count", n) }}`.
     pub fn n(&self, key: &str, count: usize) -> String {
         let mut args = FluentArgs::new();

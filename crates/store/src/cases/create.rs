@@ -189,13 +189,11 @@ impl Cases<'_> {
         let escalation = if !signals.is_empty() {
             Some((
                 EscalationReason::Safety,
-                format!("Safety words in the description: {}", signals.join(", ")),
+                // The customer's own words that raised it, shown as they wrote them.
+                signals.join(", "),
             ))
         } else if repeat {
-            Some((
-                EscalationReason::RepeatContact,
-                "The customer contacted us again about an open or recent concern".to_string(),
-            ))
+            Some((EscalationReason::RepeatContact, String::new()))
         } else {
             None
         };
@@ -226,12 +224,13 @@ impl Cases<'_> {
         .bind(micros(now))
         .execute(&mut *tx)
         .await?;
-        event(
+        fact(
             &mut tx,
             &id,
             "created",
             Some(Status::New),
-            Some(format!("{} via {}", subject, channel.as_str())),
+            &[("channel", channel.as_str())],
+            Some(subject.to_string()),
             n.actor,
             now,
         )
@@ -249,32 +248,24 @@ impl Cases<'_> {
             .bind(micros(now))
             .execute(&mut *tx)
             .await?;
-            event(
+            fact(
                 &mut tx,
                 &id,
                 "handoff",
                 None,
-                Some(format!(
-                    "Handed to {} by the working procedure for {}",
-                    r.target_name,
-                    category.as_str()
-                )),
+                &[("to", &r.target_name), ("category", category.as_str())],
+                None,
                 None,
                 now,
             )
             .await?;
         }
         if let Some((reason, why)) = &escalation {
-            event(
-                &mut tx,
-                &id,
-                "escalated",
-                None,
-                Some(format!("{}: {why}", reason.as_str())),
-                None,
-                now,
-            )
-            .await?;
+            let mut params = vec![("reason", reason.as_str())];
+            if !why.is_empty() {
+                params.push(("words", why.as_str()));
+            }
+            fact(&mut tx, &id, "escalated", None, &params, None, None, now).await?;
         }
         if let Some((customer_id, customer_org)) = n.customer {
             add_entry(
@@ -284,8 +275,9 @@ impl Cases<'_> {
                     customer_id: Some(customer_id),
                     vehicle_id: n.vehicle_id,
                     kind: "case",
-                    summary: format!("{number} opened: {subject}"),
-                    body: None,
+                    summary: String::new(),
+                    params: vec![("case", number.clone()), ("event", "opened".to_string())],
+                    body: Some(subject.to_string()),
                     actor: n.actor,
                 },
                 now,

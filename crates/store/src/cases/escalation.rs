@@ -32,15 +32,13 @@ impl Cases<'_> {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        event(
+        fact(
             &mut tx,
             id,
             "escalated",
             None,
-            Some(match note {
-                Some(n) => format!("manual: {n}"),
-                None => "manual".into(),
-            }),
+            &[("reason", "manual")],
+            note.map(|n| n.to_string()),
             Some(scope.user_id()),
             now,
         )
@@ -48,7 +46,7 @@ impl Cases<'_> {
         on_customer_timeline(
             &mut tx,
             &row,
-            format!("{} escalated to the service manager", row.number),
+            ("event", "escalated".to_string()),
             Some(scope.user_id()),
             now,
         )

@@ -11,25 +11,28 @@ impl Cases<'_> {
             Option<String>,
             Option<String>,
             Option<String>,
+            Option<String>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT e.id, e.at, e.kind, e.status, e.body, u.display_name FROM case_events e LEFT JOIN users u ON u.id = e.actor_user_id \
+            "SELECT e.id, e.at, e.kind, e.status, e.body, u.display_name, e.params FROM case_events e LEFT JOIN users u ON u.id = e.actor_user_id \
              WHERE e.case_id = $1 ORDER BY e.at, e.id",
         )
         .bind(case_id)
         .fetch_all(&self.store.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, at, kind, status, body, actor)| CaseEvent {
-                id,
-                at: from_micros(at),
-                kind,
-                status,
-                body,
-                actor,
+        rows.into_iter()
+            .map(|(id, at, kind, status, body, actor, params)| {
+                Ok(CaseEvent {
+                    id,
+                    at: from_micros(at),
+                    kind,
+                    status,
+                    params: crate::params_of("case_events", params)?,
+                    body,
+                    actor,
+                })
             })
-            .collect())
+            .collect()
     }
     pub(crate) async fn case_from_row(
         self,
@@ -388,7 +391,7 @@ impl Cases<'_> {
             on_customer_timeline(
                 &mut tx,
                 &row,
-                format!("{} {}", row.number, next.as_str()),
+                ("status", next.as_str().to_string()),
                 Some(scope.user_id()),
                 now,
             )

@@ -191,12 +191,13 @@ impl Cases<'_> {
                     .bind(&case_id)
                     .execute(&mut *tx)
                     .await?;
-                crate::cases::event(
+                crate::cases::fact(
                     &mut tx,
                     &case_id,
                     "status",
                     Some(Status::Open),
-                    Some("The customer wrote".into()),
+                    &[("by", "customer")],
+                    None,
                     None,
                     now,
                 )

@@ -131,7 +131,7 @@ fn parse_hm(s: &str) -> Option<Time> {
 async fn on_customer_timeline(
     conn: &mut sqlx::AnyConnection,
     row: &CaseRow,
-    summary: String,
+    what: (&'static str, String),
     actor: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
@@ -151,7 +151,8 @@ async fn on_customer_timeline(
                 customer_id: Some(customer),
                 vehicle_id: row.vehicle_id.as_deref(),
                 kind: "case",
-                summary,
+                summary: String::new(),
+                params: vec![("case", row.number.clone()), what],
                 body: None,
                 actor,
             },
@@ -171,7 +172,23 @@ pub(crate) async fn event(
     actor: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO case_events (id, case_id, at, kind, status, body, actor_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    fact(conn, case_id, kind, status, &[], body, actor, now).await
+}
+
+/// A case event with its facts as parameters (rendered in the reader's language) and, in `body`,
+/// only what a person wrote.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn fact(
+    conn: &mut sqlx::AnyConnection,
+    case_id: &str,
+    kind: &str,
+    status: Option<Status>,
+    params: &[(&str, &str)],
+    body: Option<String>,
+    actor: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO case_events (id, case_id, at, kind, status, body, actor_user_id, params) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(new_id())
         .bind(case_id)
         .bind(micros(now))
@@ -179,6 +196,7 @@ pub(crate) async fn event(
         .bind(status.map(|s| s.as_str().to_string()))
         .bind(body)
         .bind(actor.map(str::to_string))
+        .bind(crate::params_json(params))
         .execute(conn)
         .await?;
     Ok(())

@@ -247,15 +247,13 @@ impl Cases<'_> {
         .bind(micros(now))
         .execute(&mut *tx)
         .await?;
-        event(
+        fact(
             &mut tx,
             case_id,
             "handoff",
             None,
-            Some(format!(
-                "Handed to {to_name}{}",
-                note.map(|n| format!(": {n}")).unwrap_or_default()
-            )),
+            &[("to", &to_name)],
+            note.map(|n| n.to_string()),
             Some(scope.user_id()),
             now,
         )

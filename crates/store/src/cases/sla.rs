@@ -168,7 +168,7 @@ impl Cases<'_> {
                 &c.first_response,
                 fr_breached,
                 "first_response_breached_at",
-                "first response",
+                "first-response",
             ),
             (
                 &c.resolution,
@@ -189,15 +189,14 @@ impl Cases<'_> {
                 if done.rows_affected() == 0 {
                     continue;
                 }
-                event(
+                let minutes = timer.minutes.to_string();
+                fact(
                     &mut tx,
                     &c.id,
                     "breach",
                     None,
-                    Some(format!(
-                        "The {label} target of {} business minutes was missed",
-                        timer.minutes
-                    )),
+                    &[("timer", label), ("minutes", &minutes)],
+                    None,
                     None,
                     now,
                 )
@@ -214,12 +213,13 @@ impl Cases<'_> {
                 .bind(&c.id)
                 .execute(&mut *tx)
                 .await?;
-            event(
+            fact(
                 &mut tx,
                 &c.id,
                 "escalated",
                 None,
-                Some("sla-at-risk: the SLA is close to breaching".into()),
+                &[("reason", "sla-at-risk")],
+                None,
                 None,
                 now,
             )

@@ -60,7 +60,7 @@ impl Cases<'_> {
             case_id,
             "task",
             None,
-            Some(format!("Follow-up: {title}")),
+            Some(title.to_string()),
             Some(scope.user_id()),
             now,
         )
@@ -68,7 +68,7 @@ impl Cases<'_> {
         on_customer_timeline(
             &mut tx,
             &row,
-            format!("{} follow-up: {title}", row.number),
+            ("task", title.clone()),
             Some(scope.user_id()),
             now,
         )

@@ -371,16 +371,15 @@ impl Cases<'_> {
             .bind(micros(now))
             .execute(&mut *tx)
             .await?;
-        let what = match &article {
-            Some(a) => format!("{}: {}", input.kind, a.title),
-            None => input.kind.clone(),
-        };
-        crate::cases::event(
+        // The decision as a fact; the article's title is content, shown as written.
+        let title = article.as_ref().map(|a| a.title.clone());
+        crate::cases::fact(
             &mut tx,
             case_id,
             "triage",
             None,
-            Some(what.clone()),
+            &[("decision", input.kind.as_str())],
+            title.clone(),
             Some(scope.user_id()),
             now,
         )
@@ -398,8 +397,12 @@ impl Cases<'_> {
                     customer_id: Some(&c.id),
                     vehicle_id: case.vehicle.as_ref().map(|v| v.id.as_str()),
                     kind: "triage",
-                    summary: format!("{}: {what}", case.number),
-                    body: None,
+                    summary: String::new(),
+                    params: vec![
+                        ("case", case.number.clone()),
+                        ("decision", input.kind.clone()),
+                    ],
+                    body: title,
                     actor: Some(scope.user_id()),
                 },
                 now,

@@ -47,13 +47,16 @@ impl Crm<'_> {
                 customer_id: Some(customer_id),
                 vehicle_id: None,
                 kind: "consent",
-                summary: format!(
-                    "{} consent for {} by {}: {}",
-                    purpose.as_str(),
-                    channel.as_str(),
-                    source,
-                    if input.granted { "given" } else { "withdrawn" }
-                ),
+                summary: String::new(),
+                params: vec![
+                    ("purpose", purpose.as_str().to_string()),
+                    ("channel", channel.as_str().to_string()),
+                    ("source", source.to_string()),
+                    (
+                        "granted",
+                        if input.granted { "yes" } else { "no" }.to_string(),
+                    ),
+                ],
                 body: None,
                 actor: Some(scope.user_id()),
             },

@@ -98,14 +98,8 @@ impl Crm<'_> {
                 customer_id: Some(&id),
                 vehicle_id: None,
                 kind: "customer-created",
-                summary: format!(
-                    "{} registered",
-                    if new.kind == CustomerKind::Company {
-                        "Company"
-                    } else {
-                        "Customer"
-                    }
-                ),
+                summary: String::new(),
+                params: vec![("kind", new.kind.as_str().to_string())],
                 body: None,
                 actor: Some(scope.user_id()),
             },
@@ -240,7 +234,8 @@ impl Crm<'_> {
                 customer_id: Some(id),
                 vehicle_id: None,
                 kind: "customer-updated",
-                summary: "Customer details changed".into(),
+                summary: String::new(),
+                params: Vec::new(),
                 body: None,
                 actor: Some(scope.user_id()),
             },

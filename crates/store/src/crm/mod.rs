@@ -369,7 +369,9 @@ pub(crate) struct NewEntry<'a> {
     pub customer_id: Option<&'a str>,
     pub vehicle_id: Option<&'a str>,
     pub kind: &'a str,
+    /// What a person wrote; empty for a system entry, whose facts are `params`.
     pub summary: String,
+    pub params: Vec<(&'static str, String)>,
     pub body: Option<String>,
     pub actor: Option<&'a str>,
 }
@@ -381,8 +383,8 @@ pub(crate) async fn add_entry(
 ) -> Result<String, StoreError> {
     let id = new_id();
     sqlx::query(
-        "INSERT INTO timeline_events (id, organisation_id, customer_id, vehicle_id, at, kind, summary, body, actor_user_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO timeline_events (id, organisation_id, customer_id, vehicle_id, at, kind, summary, body, actor_user_id, params) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&id)
     .bind(e.organisation_id)
@@ -393,6 +395,12 @@ pub(crate) async fn add_entry(
     .bind(e.summary)
     .bind(e.body)
     .bind(e.actor.map(str::to_string))
+    .bind(crate::params_json(
+        &e.params
+            .iter()
+            .map(|(k, v)| (*k, v.as_str()))
+            .collect::<Vec<_>>(),
+    ))
     .execute(conn)
     .await?;
     Ok(id)

@@ -44,6 +44,7 @@ impl Crm<'_> {
                 vehicle_id: opt(&input.vehicle_id),
                 kind: &input.kind,
                 summary: summary.clone().unwrap_or_default(),
+                params: Vec::new(),
                 body: body.clone(),
                 actor: Some(scope.user_id()),
             },
@@ -55,6 +56,7 @@ impl Crm<'_> {
             at: now,
             kind: input.kind.clone(),
             summary: summary.unwrap_or_default(),
+            params: Default::default(),
             body,
             customer_id: Some(customer_id.to_string()),
             vehicle_id: opt(&input.vehicle_id).map(str::to_string),
@@ -75,30 +77,33 @@ impl Crm<'_> {
             Option<String>,
             Option<String>,
             Option<String>,
+            Option<String>,
         );
         let sql = format!(
-            "SELECT t.id, t.at, t.kind, t.summary, t.body, t.customer_id, t.vehicle_id, u.display_name FROM timeline_events t \
+            "SELECT t.id, t.at, t.kind, t.summary, t.body, t.customer_id, t.vehicle_id, u.display_name, t.params FROM timeline_events t \
              LEFT JOIN users u ON u.id = t.actor_user_id WHERE t.{column} = $1 ORDER BY t.at DESC, t.id DESC LIMIT 5000"
         );
         let rows: Vec<Row> = sqlx::query_as(&sql)
             .bind(id)
             .fetch_all(&self.store.pool)
             .await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(
-                |(id, at, kind, summary, body, customer_id, vehicle_id, actor)| TimelineEntry {
-                    id,
-                    at: from_micros(at),
-                    kind,
-                    summary,
-                    body,
-                    customer_id,
-                    vehicle_id,
-                    actor,
+                |(id, at, kind, summary, body, customer_id, vehicle_id, actor, params)| {
+                    Ok(TimelineEntry {
+                        id,
+                        at: from_micros(at),
+                        kind,
+                        summary,
+                        params: crate::params_of("timeline_events", params)?,
+                        body,
+                        customer_id,
+                        vehicle_id,
+                        actor,
+                    })
                 },
             )
-            .collect())
+            .collect()
     }
     /// Everything that happened with a customer, newest first.
     pub async fn customer_timeline(

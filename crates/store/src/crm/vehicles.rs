@@ -346,7 +346,8 @@ impl Crm<'_> {
                 customer_id: Some(&customer.id),
                 vehicle_id: Some(vehicle_id),
                 kind: "ownership",
-                summary: format!("New owner of {} from {}", v.vin, date),
+                summary: String::new(),
+                params: vec![("vin", v.vin.clone()), ("from", date.to_string())],
                 body: None,
                 actor: Some(scope.user_id()),
             },
@@ -414,7 +415,8 @@ impl Crm<'_> {
                     .map(|o| o.customer_id.as_str()),
                 vehicle_id: Some(vehicle_id),
                 kind: "odometer",
-                summary: format!("Odometer {km} km"),
+                summary: String::new(),
+                params: vec![("km", km.to_string())],
                 body: reason,
                 actor: Some(scope.user_id()),
             },
@@ -499,19 +501,13 @@ pub(crate) async fn insert_vehicle(
         r.owner_customer.map(|c| c.1),
     );
     index(conn, engine, "vehicle", &id, r.owner_org, &terms).await?;
-    let summary = format!(
-        "Vehicle {} registered{}",
-        [r.decoded.model.clone(), Some(r.vin.as_str().to_string())]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" "),
-        if r.check == CheckDigit::Mismatch {
-            " (check digit mismatch, accepted for this manufacturer)"
-        } else {
-            ""
-        }
-    );
+    let mut params = vec![("vin", r.vin.as_str().to_string())];
+    if let Some(model) = &r.decoded.model {
+        params.push(("model", model.clone()));
+    }
+    if r.check == CheckDigit::Mismatch {
+        params.push(("check", "mismatch".to_string()));
+    }
     add_entry(
         conn,
         NewEntry {
@@ -519,7 +515,8 @@ pub(crate) async fn insert_vehicle(
             customer_id: r.owner_customer.map(|c| c.0),
             vehicle_id: Some(&id),
             kind: "vehicle-added",
-            summary,
+            summary: String::new(),
+            params,
             body: None,
             actor: r.actor,
         },

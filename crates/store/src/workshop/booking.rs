@@ -540,12 +540,13 @@ impl Workshop<'_> {
         )
         .await?;
         if let Some(case_id) = p.case_id {
-            crate::cases::event(
+            crate::cases::fact(
                 &mut tx,
                 case_id,
-                "note",
+                "appointment",
                 None,
-                Some(format!("Appointment booked: {number}")),
+                &[("number", number.as_str())],
+                None,
                 p.actor,
                 now,
             )

@@ -74,12 +74,13 @@ impl Workshop<'_> {
         )
         .await?;
         if let Some(case_id) = &case_id {
-            crate::cases::event(
+            crate::cases::fact(
                 &mut tx,
                 case_id,
-                "note",
+                "repair-order",
                 None,
-                Some(format!("Repair order opened: {number}")),
+                &[("number", number.as_str())],
+                None,
                 Some(scope.user_id()),
                 now,
             )

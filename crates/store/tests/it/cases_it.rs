@@ -876,7 +876,7 @@ pub async fn triage_suggests_learns_and_counts(store: &Store) {
         .unwrap();
     assert!(tl
         .iter()
-        .any(|e| e.kind == "triage" && e.summary.contains("Restart the touchscreen")));
+        .any(|e| e.kind == "triage" && e.body.as_deref() == Some("Restart the touchscreen")));
 
     // Writing the knowledge base: a service manager may, an advisor may not.
     let trondheim = store
@@ -1140,9 +1140,7 @@ pub async fn the_sla_sweep_works_without_anyone_looking(store: &Store) {
         .unwrap();
     assert_eq!(events.iter().filter(|e| e.kind == "breach").count(), 1);
     assert!(events.iter().any(|e| e.kind == "escalated"
-        && e.body
-            .as_deref()
-            .is_some_and(|b| b.starts_with("sla-at-risk"))));
+        && e.params.get("reason").map(String::as_str) == Some("sla-at-risk")));
     store
         .cli()
         .sweep_sla(oslo(datetime!(2026-05-13 15:45)))

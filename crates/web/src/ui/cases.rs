@@ -335,6 +335,10 @@ impl CasePage<'_> {
     fn label(&self, kind: &str, code: &str) -> String {
         self.t.t(&format!("{kind}-{code}"))
     }
+    /// A system event's facts in the reader's language.
+    fn fact(&self, e: &CaseEvent) -> Option<String> {
+        super::events::case_event(&self.t, &e.kind, &e.params)
+    }
 }
 
 async fn case_page(

@@ -428,6 +428,10 @@ impl DetailPage<'_> {
     fn kind_label(&self, kind: &str) -> String {
         self.t.t(&format!("timeline-{kind}"))
     }
+    /// What the entry says, in the reader's language when the system wrote it.
+    fn words(&self, e: &TimelineEntry) -> String {
+        super::events::timeline_entry(&self.t, &e.kind, &e.summary, &e.params)
+    }
 }
 
 async fn detail_page(
@@ -736,6 +740,10 @@ impl VehiclePage<'_> {
     }
     fn kind_label(&self, kind: &str) -> String {
         self.t.t(&format!("timeline-{kind}"))
+    }
+    /// What the entry says, in the reader's language when the system wrote it.
+    fn words(&self, e: &TimelineEntry) -> String {
+        super::events::timeline_entry(&self.t, &e.kind, &e.summary, &e.params)
     }
 }
 

@@ -7,6 +7,7 @@ mod billing;
 mod cases;
 mod contact;
 mod crm;
+mod events;
 mod home;
 mod messages;
 mod org;

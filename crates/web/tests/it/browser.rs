@@ -575,8 +575,9 @@ async fn advisor_finds_the_car_triages_and_follows_up() {
         .unwrap();
     for needle in [
         "Skjermen fryser",
-        "remote-fix: Restart the touchscreen",
-        "follow-up: Ring Kari etter omstart",
+        "Fjernløsning",
+        "Restart the touchscreen",
+        "oppfølging: Ring Kari etter omstart",
     ] {
         assert!(
             timeline.contains(needle),

@@ -71,7 +71,7 @@ async fn a_call_about_smoke_goes_straight_to_the_manager() {
         .get(&format!("/customers/{customer}"), Some(&ingrid))
         .await
         .body
-        .contains("opened: Lukt under lading"));
+        .contains("opprettet"));
 
     // The service manager's queue.
     let kari = app.login("kari").await;
@@ -301,7 +301,7 @@ async fn triage_suggests_a_remote_fix_and_records_it() {
         .await;
     assert_eq!(location(&r), case_url);
     let page = app.get(&case_url, Some(&ingrid)).await;
-    assert!(page.body.contains("remote-fix: Restart the touchscreen"));
+    assert!(page.body.contains("Fjernløsning") && page.body.contains("Restart the touchscreen"));
 
     // Through the API: suggestions in the user's language, the KPI with its definition.
     let token = app.token_for("ingrid").await;

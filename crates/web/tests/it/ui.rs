@@ -790,3 +790,78 @@ async fn each_home_shows_the_readers_work() {
         "{home}"
     );
 }
+
+/// System events are stored as facts and read in the reader's language: a Norwegian advisor's
+/// case and customer pages carry no English sentences the system wrote.
+#[tokio::test]
+async fn system_events_read_in_the_readers_language() {
+    let app = TestApp::new().await;
+    let token = app.token_for("ingrid").await;
+    let hits = app
+        .api(
+            Method::GET,
+            "/api/v1/search?q=Kari%20Nordmann",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let kari = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "customer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let case = app
+        .api(Method::POST, "/api/v1/cases", Auth::Bearer(&token), Some(serde_json::json!({"customer_id": kari, "channel": "phone",
+            "category": "technical", "priority": "normal", "subject": "Brent lukt etter lading", "symptoms": "Det lukter brent og det kom røyk"})), &[])
+        .await;
+    assert_eq!(case.status, StatusCode::CREATED, "{}", case.body);
+    let id = case.json()["id"].as_str().unwrap().to_string();
+    // The API keeps the facts as parameters.
+    let events = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/cases/{id}/events"),
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(events.status, StatusCode::OK);
+    assert!(
+        events.body.contains("\"channel\":\"phone\""),
+        "{}",
+        events.body
+    );
+    let ingrid = app.login("ingrid").await;
+    let page = app.get(&format!("/cases/{id}"), Some(&ingrid)).await.body;
+    for english in [
+        "via phone",
+        "Safety words",
+        "safety:",
+        "manual:",
+        "Follow-up:",
+    ] {
+        assert!(
+            !page.contains(english),
+            "{english} on a Norwegian page: {page}"
+        );
+    }
+    assert!(page.contains("Årsak: sikkerhetsrisiko"), "{page}");
+    let customer = app
+        .get(&format!("/customers/{kari}"), Some(&ingrid))
+        .await
+        .body;
+    for english in ["Customer registered", "opened:", "registered", " opened"] {
+        assert!(
+            !customer.contains(english),
+            "{english} on a Norwegian page: {customer}"
+        );
+    }
+    assert!(customer.contains("Kunde registrert"), "{customer}");
+}
