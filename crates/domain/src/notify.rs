@@ -25,6 +25,7 @@ vocabulary!(
         RoReady => "ro-ready",
         RoDelivered => "ro-delivered",
         RoCancelled => "ro-cancelled",
+        EtaChanged => "eta-changed",
         Survey => "survey",
         CaseMessage => "case-message",
         InvoiceIssued => "invoice-issued",
@@ -72,12 +73,16 @@ impl Event {
                     | RoReady
                     | RoDelivered
                     | RoCancelled
+                    | EtaChanged
                     | Survey
                     | CaseMessage
                     | InvoiceIssued
                     | CreditNoteIssued
             ),
-            MessageChannel::Sms => matches!(self, AppointmentBooked | RoWaitingApproval | RoReady),
+            MessageChannel::Sms => matches!(
+                self,
+                AppointmentBooked | RoWaitingApproval | RoReady | EtaChanged
+            ),
         }
     }
 }
@@ -302,6 +307,21 @@ pub fn default_template(event: Event, channel: MessageChannel, lang: Language) -
         (CreditNoteIssued, Sms, Nb) => tpl("", "Kreditnota {number} fra {place}: {link}"),
         (CreditNoteIssued, Sms, En) => tpl("", "Credit note {number} from {place}: {link}"),
         (CreditNoteIssued, Sms, Pt) => tpl("", "Nota de crédito {number} de {place}: {link}"),
+        (EtaChanged, Email, Nb) => tpl(
+            "Ny ferdigtid for {vehicle} – {number}",
+            "Hei {name},\n\n{vehicle} blir etter planen ferdig {eta}.\n\nFølg bilen din her: {link}",
+        ),
+        (EtaChanged, Email, En) => tpl(
+            "New ready time for {vehicle} – {number}",
+            "Hello {name},\n\n{vehicle} is now expected to be ready {eta}.\n\nFollow your car here: {link}",
+        ),
+        (EtaChanged, Email, Pt) => tpl(
+            "Nova hora prevista para {vehicle} – {number}",
+            "Olá {name},\n\n{vehicle} deverá agora ficar pronto {eta}.\n\nAcompanhe o seu carro aqui: {link}",
+        ),
+        (EtaChanged, Sms, Nb) => tpl("", "{vehicle} blir etter planen ferdig {eta}. {link}"),
+        (EtaChanged, Sms, En) => tpl("", "{vehicle} is now expected to be ready {eta}. {link}"),
+        (EtaChanged, Sms, Pt) => tpl("", "{vehicle} deverá ficar pronto {eta}. {link}"),
         (_, Email, Nb) => tpl(
             "{number}: {status}",
             "Hei {name},\n\nny status for {vehicle}: {status}.\n\nFølg bilen din her: {link}",

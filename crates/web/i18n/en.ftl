@@ -600,6 +600,7 @@ event-ro-in-repair = Repair started
 event-ro-quality-check = Quality check
 event-ro-cleaning = Cleaning
 event-ro-ready = Car ready
+event-eta-changed = Expected ready time changed
 event-ro-delivered = Car delivered
 event-ro-cancelled = Booking cancelled
 event-survey = Satisfaction survey

@@ -600,6 +600,7 @@ event-ro-in-repair = Reparasjon startet
 event-ro-quality-check = Kvalitetskontroll
 event-ro-cleaning = Rengjøring
 event-ro-ready = Bilen er klar
+event-eta-changed = Ny forventet ferdigtid
 event-ro-delivered = Bilen er utlevert
 event-ro-cancelled = Bestilling kansellert
 event-survey = Tilfredshetsundersøkelse

@@ -600,6 +600,7 @@ event-ro-in-repair = Reparação iniciada
 event-ro-quality-check = Controlo de qualidade
 event-ro-cleaning = Limpeza
 event-ro-ready = Viatura pronta
+event-eta-changed = Hora prevista alterada
 event-ro-delivered = Viatura entregue
 event-ro-cancelled = Marcação cancelada
 event-survey = Inquérito de satisfação

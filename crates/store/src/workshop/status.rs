@@ -1,6 +1,5 @@
 //! The repair order's status machine and its ETA, with the customer's messages on each change.
 
-use crate::db::Write;
 use aftersales_domain::workshop::check_status_change;
 
 use super::*;
@@ -14,13 +13,54 @@ impl Workshop<'_> {
         eta: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<RepairOrder, StoreError> {
-        self.writable_ro(scope, ro_id).await?;
+        let row = self.writable_ro(scope, ro_id).await?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("UPDATE repair_orders SET eta = $1, updated_at = $2, version = version + 1 WHERE id = $3")
             .bind(eta.map(micros))
             .bind(micros(now))
             .bind(ro_id)
-            .write(self.store)
+            .execute(&mut *tx)
             .await?;
+        // A new time the customer has not heard yet is told through the outbox (consent and
+        // quiet hours apply there); clearing it or setting the same time is not news.
+        let moved = eta.is_some_and(|e| row.eta != Some(micros(e)));
+        let open = crate::decode("repair_orders", "status", &row.status, RoStatus::parse)?;
+        if moved
+            && !matches!(
+                open,
+                RoStatus::Delivered | RoStatus::Closed | RoStatus::Cancelled
+            )
+        {
+            let vehicle = vehicle_label(&mut tx, row.vehicle_id.as_deref()).await?;
+            let ctx = Addressee {
+                org_id: row.organisation_id.clone(),
+                org_name: row.org_name.clone(),
+                customer_id: row.customer_id.clone(),
+                number: row.number.clone(),
+                token: row.public_token.clone(),
+                vehicle,
+                eta,
+            };
+            enqueue(
+                &mut tx,
+                self.store.public_url(),
+                &Notice {
+                    event: Event::EtaChanged,
+                    ro: Some(ro_id),
+                    case_id: row.case_id.as_deref(),
+                    dedupe: format!("ro:{ro_id}:eta:{}", eta.map(micros).unwrap_or(0)),
+                    extra: Vec::new(),
+                    place: None,
+                    message: None,
+                    calendar: None,
+                    delay: Duration::ZERO,
+                },
+                &ctx,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
         self.repair_order(scope, ro_id).await
     }
     /// Moves a repair order along its status machine, guarded by its version, and tells the

@@ -74,6 +74,7 @@ conformance!(
     the_sla_sweep_works_without_anyone_looking,
     availability_follows_bays_shifts_and_competence,
     a_lisboa_day_books_like_trondheim,
+    a_moved_eta_is_told_to_the_customer,
     fifty_parallel_bookings_of_the_last_slot_make_one,
     repair_order_from_booking_to_survey,
     outbox_respects_rules_consent_and_quiet_hours,

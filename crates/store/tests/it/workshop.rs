@@ -1307,3 +1307,64 @@ pub async fn a_lisboa_day_books_like_trondheim(store: &Store) {
         assert!(!techs[0].shifts.is_empty(), "{point}");
     }
 }
+
+/// When the expected ready time moves, the customer is told in her language, once per new time.
+pub async fn a_moved_eta_is_told_to_the_customer(store: &Store) {
+    let (t0, trd, kari) = setup(store).await;
+    let ingrid = caller(store, "ingrid", t0).await;
+    let ro = store
+        .workshop()
+        .create_repair_order(
+            &ingrid.scope,
+            &RepairOrderInput {
+                organisation_id: trd.clone(),
+                customer_id: kari.clone(),
+                complaint: "Bremsene hviner".into(),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let eta = oslo(datetime!(2026-11-23 15:30));
+    let scope = &ingrid.scope;
+    let told = |ro_id: String| async move {
+        store
+            .workshop()
+            .ro_messages(scope, &ro_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.subject.starts_with("Ny ferdigtid"))
+            .count()
+    };
+    let after = store
+        .workshop()
+        .set_eta(&ingrid.scope, &ro.id, Some(eta), t0)
+        .await
+        .unwrap();
+    assert_eq!(after.eta, Some(eta));
+    let msgs = store
+        .workshop()
+        .ro_messages(&ingrid.scope, &ro.id)
+        .await
+        .unwrap();
+    let mail = msgs
+        .iter()
+        .find(|m| m.subject.starts_with("Ny ferdigtid"))
+        .expect("the customer is told");
+    assert!(mail.body.contains("15:30"), "{}", mail.body);
+    // The same time again is not news; a new one is.
+    store
+        .workshop()
+        .set_eta(&ingrid.scope, &ro.id, Some(eta), t0)
+        .await
+        .unwrap();
+    assert_eq!(told(ro.id.clone()).await, 1);
+    store
+        .workshop()
+        .set_eta(&ingrid.scope, &ro.id, Some(eta + Duration::hours(2)), t0)
+        .await
+        .unwrap();
+    assert_eq!(told(ro.id.clone()).await, 2);
+}
