@@ -109,7 +109,9 @@ impl Permission {
             }
             Permission::UserManage => "managing people here, which needs the administrator role",
             Permission::AuditRead => "reading the security log, which needs the administrator role",
-            Permission::CrmRead => "seeing customers and vehicles here",
+            Permission::CrmRead => {
+                "seeing customers, vehicles and cases here, which valet drivers and HQ analysts may not"
+            }
             Permission::CrmWrite => {
                 "changing customers and vehicles, which valet drivers and HQ analysts may not"
             }
@@ -234,8 +236,12 @@ impl Role {
 
     pub fn grants(self, p: Permission) -> bool {
         match p {
-            Permission::OrgRead | Permission::CrmRead => true,
-            Permission::CrmWrite => !matches!(self, Role::ValetDriver | Role::HqAnalyst),
+            Permission::OrgRead => true,
+            // Personal data (customers, vehicles, cases) is for the roles whose work is with a
+            // customer; analysts see aggregates and drivers their stops, not the customer file.
+            Permission::CrmRead | Permission::CrmWrite => {
+                !matches!(self, Role::ValetDriver | Role::HqAnalyst)
+            }
             Permission::KnowledgeManage => matches!(
                 self,
                 Role::ServiceManager | Role::MarketCsManager | Role::Administrator

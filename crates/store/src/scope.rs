@@ -85,6 +85,19 @@ impl Scope {
         }
     }
 
+    /// Refuses a caller who holds `p` nowhere (a list across all their organisations): the
+    /// reason is named, instead of an empty list that hides it.
+    pub fn require_somewhere(&self, p: Permission) -> Result<(), StoreError> {
+        if self.roles.values().flatten().any(|r| r.grants(p)) {
+            Ok(())
+        } else {
+            Err(StoreError::Forbidden(format!(
+                "your roles do not allow {}",
+                p.describe()
+            )))
+        }
+    }
+
     pub fn require(&self, org_id: &str, p: Permission) -> Result<(), StoreError> {
         if self.permits(org_id, p) {
             Ok(())

@@ -192,6 +192,7 @@ impl Cases<'_> {
         filter: InboxFilter,
         now: OffsetDateTime,
     ) -> Result<Vec<Case>, StoreError> {
+        scope.require_somewhere(Permission::CrmRead)?;
         let orgs = scope.orgs_with(Permission::CrmRead);
         let n = orgs.len();
         let extra = match filter {

@@ -122,7 +122,7 @@ impl Cases<'_> {
                 "no inbox has this address",
             ))
         })?;
-        if !scope.permits(&org, Permission::CrmRead) {
+        if !scope.permits(&org, Permission::OrgRead) {
             return Err(
                 ValidationErrors::single("to", Rule::Unknown, "no inbox has this address").into(),
             );

@@ -118,7 +118,7 @@ impl Cases<'_> {
         .fetch_all(&self.store.pool)
         .await?;
         rows.into_iter()
-            .filter(|r| scope.permits_record(&r.1, Permission::CrmRead))
+            .filter(|r| scope.permits_record(&r.1, Permission::OrgRead))
             .map(
                 |(id, org, org_name, category, target, target_name, f, res)| {
                     Ok(RoutingRule {

@@ -161,7 +161,7 @@ impl Cases<'_> {
             .fetch_optional(&self.store.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
-        if !scope.permits_record(&row.organisation_id, Permission::CrmRead) {
+        if !scope.permits_record(&row.organisation_id, Permission::OrgRead) {
             return Err(StoreError::NotFound);
         }
         row.into_article(lang)
@@ -173,7 +173,7 @@ impl Cases<'_> {
         scope: &Scope,
         lang: Language,
     ) -> Result<Vec<Article>, StoreError> {
-        let owners = scope.record_owners_with(Permission::CrmRead);
+        let owners = scope.record_owners_with(Permission::OrgRead);
         let sql = format!("SELECT {ARTICLE_COLUMNS} FROM kb_articles WHERE organisation_id IN ({}) ORDER BY title_en", placeholders(1, owners.len()));
         let mut q = sqlx::query_as::<_, ArticleRow>(&sql);
         for o in &owners {
@@ -253,7 +253,7 @@ impl Cases<'_> {
             case.subject,
             case.symptoms.clone().unwrap_or_default()
         ));
-        let owners = scope.record_owners_with(Permission::CrmRead);
+        let owners = scope.record_owners_with(Permission::OrgRead);
         let sql = format!(
             "SELECT {ARTICLE_COLUMNS} FROM kb_articles WHERE organisation_id IN ({})",
             placeholders(1, owners.len())
@@ -423,7 +423,7 @@ impl Cases<'_> {
         to: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<(i64, i64), StoreError> {
-        let orgs = scope.orgs_with(Permission::CrmRead);
+        let orgs = scope.orgs_with(Permission::OrgRead);
         let n = orgs.len();
         let sql = format!(
             "SELECT id, resolved_at, customer_id FROM cases WHERE category = 'technical' AND created_at >= ${} AND created_at < ${} AND organisation_id IN ({})",

@@ -129,6 +129,7 @@ impl Crm<'_> {
         cursor: Option<&str>,
         limit: i64,
     ) -> Result<Page<Customer>, StoreError> {
+        scope.require_somewhere(Permission::CrmRead)?;
         let owners = scope.record_owners_with(Permission::CrmRead);
         let n = owners.len();
         let after: Option<(String, String)> = match cursor {

@@ -176,6 +176,7 @@ impl Crm<'_> {
         q: &str,
         limit: i64,
     ) -> Result<Vec<SearchHit>, StoreError> {
+        scope.require_somewhere(Permission::CrmRead)?;
         let Some(expr) = match_expression(self.store.engine(), q) else {
             return Ok(Vec::new());
         };

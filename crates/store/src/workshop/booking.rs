@@ -292,7 +292,7 @@ impl Workshop<'_> {
         operations: &[String],
         now: OffsetDateTime,
     ) -> Result<Availability, StoreError> {
-        self.require_service_point(scope, org, Permission::CrmRead)
+        self.require_service_point(scope, org, Permission::OrgRead)
             .await?;
         let (need, _) = self.need_for(org, operations, kind).await?;
         let (_, slots, names) = self.day_slots(org, date, &need, now, None).await?;

@@ -11,7 +11,7 @@ impl Workshop<'_> {
         scope: &Scope,
         org: &str,
     ) -> Result<Vec<LabourOperation>, StoreError> {
-        scope.require(org, Permission::CrmRead)?;
+        scope.require(org, Permission::OrgRead)?;
         self.operations_at(org).await
     }
     pub(crate) async fn operations_at(self, org: &str) -> Result<Vec<LabourOperation>, StoreError> {
@@ -136,7 +136,7 @@ impl Workshop<'_> {
     }
     /// Parts that apply at an organisation (its own and its ancestors'), with stock at `org`.
     pub async fn parts(self, scope: &Scope, org: &str) -> Result<Vec<Part>, StoreError> {
-        scope.require(org, Permission::CrmRead)?;
+        scope.require(org, Permission::OrgRead)?;
         let lineage = self.store.org().lineage(org).await?;
         let currency = self.currency_of(org).await?;
         let sql = format!(

@@ -45,7 +45,7 @@ impl Workshop<'_> {
         scope: &Scope,
         org: &str,
     ) -> Result<WorkshopSettings, StoreError> {
-        scope.require(org, Permission::CrmRead)?;
+        scope.require(org, Permission::OrgRead)?;
         self.settings_of(org).await
     }
     pub(crate) async fn settings_of(self, org: &str) -> Result<WorkshopSettings, StoreError> {
@@ -110,7 +110,7 @@ impl Workshop<'_> {
         self.settings_of(org).await
     }
     pub async fn bays(self, scope: &Scope, org: &str) -> Result<Vec<Bay>, StoreError> {
-        scope.require(org, Permission::CrmRead)?;
+        scope.require(org, Permission::OrgRead)?;
         let rows: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
             "SELECT id, organisation_id, name, lift, hv_area, active FROM bays WHERE organisation_id = $1 ORDER BY name",
         )
@@ -193,7 +193,7 @@ impl Workshop<'_> {
         org: &str,
         today: Date,
     ) -> Result<Vec<Technician>, StoreError> {
-        scope.require(org, Permission::CrmRead)?;
+        scope.require(org, Permission::OrgRead)?;
         self.technicians_of(org, today).await
     }
     pub(crate) async fn technicians_of(

@@ -342,13 +342,17 @@ pub async fn escalation_rules_and_the_managers_queue(store: &Store) {
         store.cases().get_case(&marta.scope, &smoke.id, t0).await,
         Err(StoreError::NotFound)
     ));
-    // A driver reads but does not change cases.
+    // A driver neither reads nor changes cases, nor sees the inbox.
     let mats = caller(store, "mats", t0).await;
     assert!(matches!(
         store
             .cases()
             .add_case_message(&mats.scope, &smoke.id, "hei", false, t0)
             .await,
+        Err(StoreError::Forbidden(_) | StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.cases().inbox(&mats.scope, InboxFilter::All, t0).await,
         Err(StoreError::Forbidden(_))
     ));
     // Notes stay internal and do not count as a response; the owner takes the case.

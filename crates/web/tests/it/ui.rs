@@ -865,3 +865,23 @@ async fn system_events_read_in_the_readers_language() {
     }
     assert!(customer.contains("Kunde registrert"), "{customer}");
 }
+
+/// Who may see personal data: an HQ analyst and a valet driver get no customer list, inbox or
+/// search by URL, with a page that says why.
+#[tokio::test]
+async fn analysts_and_drivers_do_not_open_the_customer_file() {
+    let app = TestApp::new().await;
+    for who in ["emily", "mats"] {
+        let b = app.login(who).await;
+        for path in ["/customers", "/inbox", "/customers?q=Kari"] {
+            let r = app.get(path, Some(&b)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{who} {path}");
+            assert!(!r.body.contains("Kari Nordmann"), "{who} {path}");
+        }
+    }
+    let ingrid = app.login("ingrid").await;
+    assert_eq!(
+        app.get("/customers", Some(&ingrid)).await.status,
+        StatusCode::OK
+    );
+}
