@@ -24,6 +24,13 @@ struct AuditPage<'a> {
     kinds: Vec<&'static str>,
     kind: String,
     next: Option<String>,
+    zone: aftersales_domain::calendar::Zone,
+}
+
+impl AuditPage<'_> {
+    fn when(&self, at: &time::OffsetDateTime) -> String {
+        super::local_time(self.zone, *at)
+    }
 }
 
 pub async fn list(
@@ -46,10 +53,12 @@ pub async fn list(
         Err(e) => return store_error(&state, &s.ctx, e),
     };
     let kind_code = kind.map(|k| k.as_str().to_string()).unwrap_or_default();
+    let zone = super::or_page!(state, &s.ctx, super::reader_zone(&state, &s).await);
     let next = page
         .next_cursor
         .map(|c| format!("/audit?kind={kind_code}&cursor={c}"));
     render(&AuditPage {
+        zone,
         chrome: Chrome::new(&t, &s.ctx),
         events: page.items,
         kinds: AuditKind::ALL.map(|k| k.as_str()).to_vec(),

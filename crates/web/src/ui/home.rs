@@ -65,6 +65,13 @@ struct HomePage<'a> {
     network: Vec<Organisation>,
     team: Vec<User>,
     work: Vec<WorkPanel>,
+    zone: Zone,
+}
+
+impl HomePage<'_> {
+    fn when(&self, at: &OffsetDateTime) -> String {
+        super::local_time(self.zone, *at)
+    }
 }
 
 pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
@@ -175,6 +182,7 @@ pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
         network,
         team,
         work,
+        zone,
     })
 }
 

@@ -605,6 +605,31 @@ impl FormErrors {
     }
 }
 
+/// The reader's time zone: that of the first organisation they work at (Oslo when none).
+pub(crate) async fn reader_zone(
+    state: &AppState,
+    s: &SignedIn,
+) -> Result<aftersales_domain::calendar::Zone, StoreError> {
+    match s
+        .caller
+        .scope
+        .orgs_with(aftersales_domain::org::Permission::OrgRead)
+        .first()
+    {
+        Some(org) => state.store.org().zone_of(org).await,
+        None => Ok(aftersales_domain::calendar::Zone::KNOWN[0]),
+    }
+}
+
+/// An instant as the reader's clock shows it: `2026-11-23 09:00`.
+pub(crate) fn local_time(
+    zone: aftersales_domain::calendar::Zone,
+    at: time::OffsetDateTime,
+) -> String {
+    let l = zone.local(at);
+    format!("{} {:02}:{:02}", l.date(), l.hour(), l.minute())
+}
+
 /// One field error as a person reads it (see [`FormErrors::messages`]).
 pub fn human_error(t: &Tr<'_>, e: &FieldError) -> String {
     // `lines.0.unit_price` and `memberships[0].role` are about the unit price and the role.

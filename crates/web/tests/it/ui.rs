@@ -885,3 +885,19 @@ async fn analysts_and_drivers_do_not_open_the_customer_file() {
         StatusCode::OK
     );
 }
+
+/// Times show in the reader's time zone: the administrator's recent events and the audit log
+/// read on the Oslo clock, not in UTC.
+#[tokio::test]
+async fn audit_times_are_on_the_readers_clock() {
+    let app = TestApp::new().await;
+    let nora = app.login("nora").await;
+    let home = app.get("/", Some(&nora)).await.body;
+    assert!(home.contains("id=\"admin-h\""), "{home}");
+    let audit = app.get("/audit", Some(&nora)).await.body;
+    for page in [&home, &audit] {
+        assert!(!page.contains(" UTC</time>"), "{page}");
+    }
+    // 09:00 UTC on 21 November is 10:00 in Oslo; the sign-in just now is listed at that time.
+    assert!(audit.contains("2026-11-21 10:00"), "{audit}");
+}
