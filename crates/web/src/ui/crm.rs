@@ -432,6 +432,15 @@ impl DetailPage<'_> {
     fn words(&self, e: &TimelineEntry) -> String {
         super::events::timeline_entry(&self.t, &e.kind, &e.summary, &e.params)
     }
+    /// Where an entry leads: its repair order or document.
+    fn link(&self, e: &TimelineEntry) -> Option<String> {
+        let id = e.params.get("id")?;
+        match e.kind.as_str() {
+            "repair-order" => Some(format!("/workshop/repair-orders/{id}")),
+            "invoice" | "credit-note" => Some(format!("/billing/documents/{id}")),
+            _ => None,
+        }
+    }
 }
 
 async fn detail_page(
@@ -457,7 +466,7 @@ async fn detail_page(
     let timeline = super::or_page!(
         state,
         &s.ctx,
-        state.store.crm().customer_timeline(scope, id).await
+        state.store.crm().customer_history(scope, id).await
     );
     let cases = super::or_page!(
         state,

@@ -134,6 +134,43 @@ pub fn timeline_entry(
             s
         }
         "erased" => t.t("timeline-fact-erased"),
+        "repair-order" => t.with(
+            "timeline-fact-repair-order",
+            &[
+                ("number", p(params, "number")),
+                ("status", &label("ro-status", p(params, "status"))),
+            ],
+        ),
+        "appointment" => t.with(
+            "timeline-fact-appointment",
+            &[
+                ("date", &t.date(p(params, "date"))),
+                ("time", p(params, "time")),
+                ("status", &label("appointment-status", p(params, "status"))),
+            ],
+        ),
+        "invoice" | "credit-note" => {
+            let gross = aftersales_domain::money::Money::new(
+                p(params, "gross").parse().unwrap_or(0),
+                p(params, "currency"),
+            );
+            t.with(
+                &format!("timeline-fact-{kind}"),
+                &[("number", p(params, "number")), ("gross", &t.money(&gross))],
+            )
+        }
+        "message-sent" => t.with(
+            "timeline-fact-message-sent",
+            &[
+                ("event", &label("event", p(params, "event"))),
+                ("channel", &label("channel", p(params, "channel"))),
+                ("status", &label("msg-status", p(params, "status"))),
+            ],
+        ),
+        "survey" => t.with(
+            "timeline-fact-survey",
+            &[("csat", p(params, "csat")), ("nps", p(params, "nps"))],
+        ),
         _ => String::new(),
     }
 }

@@ -756,6 +756,29 @@ async fn each_home_shows_the_readers_work() {
         home.contains("Mine åpne saker") && home.contains("Dagens timer"),
         "{home}"
     );
+    // With the demo's working day: a car ready for delivery and a task due today, in both markets.
+    {
+        use aftersales_domain::clock::Clock;
+        aftersales_store::demo::seed_today(&app.store, app.clock.now())
+            .await
+            .unwrap();
+    }
+    let home = app.get("/", Some(&ingrid)).await.body;
+    let panel = |body: &str, id: &str| {
+        let start = body.find(&format!("id=\"work-{id}\"")).unwrap();
+        let end = body[start..].find("</section>").unwrap() + start;
+        body[start..end].to_string()
+    };
+    assert!(panel(&home, "ready").contains("Ola Hansen"), "{home}");
+    assert!(
+        panel(&home, "tasks").contains("Ring kunden om tilbudet på vinterdekk"),
+        "{home}"
+    );
+    let joao_home = app.get("/", Some(&app.login("joao").await)).await.body;
+    assert!(
+        panel(&joao_home, "ready").contains("Rui Matos"),
+        "{joao_home}"
+    );
     let kari = app.login("kari").await;
     let home = app.get("/", Some(&kari)).await.body;
     assert!(panels(&home).contains(&"escalations"), "{home}");
@@ -900,4 +923,48 @@ async fn audit_times_are_on_the_readers_clock() {
     }
     // 09:00 UTC on 21 November is 10:00 in Oslo; the sign-in just now is listed at that time.
     assert!(audit.contains("2026-11-21 10:00"), "{audit}");
+}
+
+/// The customer's timeline shows everything: repair orders (linked), appointments, and the
+/// messages sent, beside what was logged by hand.
+#[tokio::test]
+async fn the_customer_timeline_shows_everything() {
+    use aftersales_domain::clock::Clock;
+    let app = TestApp::new().await;
+    aftersales_store::demo::seed_today(&app.store, app.clock.now())
+        .await
+        .unwrap();
+    let token = app.token_for("ingrid").await;
+    let hits = app
+        .api(
+            Method::GET,
+            "/api/v1/search?q=Kari%20Nordmann",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let kari = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "customer")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ingrid = app.login("ingrid").await;
+    let page = app
+        .get(&format!("/customers/{kari}"), Some(&ingrid))
+        .await
+        .body;
+    let start = page.find("<ol class=\"timeline\">").unwrap();
+    let timeline = &page[start..];
+    assert!(
+        timeline.contains("href=\"/workshop/repair-orders/") && timeline.contains("Arbeidsordre"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("(bestilt)"), "{timeline}");
+    assert!(timeline.contains("Kunde registrert"), "{timeline}");
 }
