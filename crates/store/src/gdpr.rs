@@ -43,6 +43,31 @@ impl Gdpr<'_> {
             let tasks = self.store.cases().case_tasks(scope, &case.id).await?;
             cases.push(serde_json::json!({"case": case, "events": events, "tasks": tasks}));
         }
+        // What lives in other capabilities: repair orders in full (jobs, the three Cs, lines),
+        // appointments, messages sent and survey answers, and the legally kept invoices and credit
+        // notes as references (number, amount), as far as the caller may read them.
+        let mut history = self
+            .store
+            .crm()
+            .customer_history(scope, customer_id)
+            .await?;
+        history.retain(|e| {
+            matches!(
+                e.kind.as_str(),
+                "repair-order"
+                    | "appointment"
+                    | "invoice"
+                    | "credit-note"
+                    | "message-sent"
+                    | "survey"
+            )
+        });
+        let mut repair_orders = Vec::new();
+        for e in history.iter().filter(|e| e.kind == "repair-order") {
+            if let Some(id) = e.params.get("id") {
+                repair_orders.push(self.store.workshop().repair_order(scope, id).await?);
+            }
+        }
         Ok(serde_json::json!({
             "exported_at": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             "customer": customer,
@@ -50,6 +75,8 @@ impl Gdpr<'_> {
             "vehicles": vehicles,
             "timeline": timeline,
             "cases": cases,
+            "repair_orders": repair_orders,
+            "history": history,
         }))
     }
     /// Erasure on request (GDPR art. 17) that keeps what the law requires: the person's name,

@@ -967,4 +967,28 @@ async fn the_customer_timeline_shows_everything() {
     );
     assert!(timeline.contains("(bestilt)"), "{timeline}");
     assert!(timeline.contains("Kunde registrert"), "{timeline}");
+    // The GDPR export holds the same: her repair order in full, the appointment, as references.
+    let export = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/customers/{kari}/export"),
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let ros = export["repair_orders"].as_array().unwrap();
+    assert_eq!(ros.len(), 1, "{export}");
+    assert!(ros[0]["jobs"].as_array().is_some_and(|j| !j.is_empty()));
+    let kinds: Vec<&str> = export["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"repair-order") && kinds.contains(&"appointment"),
+        "{kinds:?}"
+    );
 }
