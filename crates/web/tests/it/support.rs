@@ -244,6 +244,29 @@ impl TestApp {
     pub async fn org_id(&self, name: &str) -> String {
         self.store.cli().find_organisation(name).await.unwrap().0
     }
+
+    /// A customer's id, found by name through the API's search as `token`'s holder sees it.
+    pub async fn customer_id(&self, token: &str, name: &str) -> String {
+        let q: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+        let hits = self
+            .api(
+                Method::GET,
+                &format!("/api/v1/search?q={q}"),
+                Auth::Bearer(token),
+                None,
+                &[],
+            )
+            .await
+            .json();
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["kind"] == "customer")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -820,25 +820,7 @@ async fn each_home_shows_the_readers_work() {
 async fn system_events_read_in_the_readers_language() {
     let app = TestApp::new().await;
     let token = app.token_for("ingrid").await;
-    let hits = app
-        .api(
-            Method::GET,
-            "/api/v1/search?q=Kari%20Nordmann",
-            Auth::Bearer(&token),
-            None,
-            &[],
-        )
-        .await
-        .json();
-    let kari = hits
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["kind"] == "customer")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let kari = app.customer_id(&token, "Kari Nordmann").await;
     let case = app
         .api(Method::POST, "/api/v1/cases", Auth::Bearer(&token), Some(serde_json::json!({"customer_id": kari, "channel": "phone",
             "category": "technical", "priority": "normal", "subject": "Brent lukt etter lading", "symptoms": "Det lukter brent og det kom røyk"})), &[])
@@ -935,25 +917,7 @@ async fn the_customer_timeline_shows_everything() {
         .await
         .unwrap();
     let token = app.token_for("ingrid").await;
-    let hits = app
-        .api(
-            Method::GET,
-            "/api/v1/search?q=Kari%20Nordmann",
-            Auth::Bearer(&token),
-            None,
-            &[],
-        )
-        .await
-        .json();
-    let kari = hits
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["kind"] == "customer")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let kari = app.customer_id(&token, "Kari Nordmann").await;
     let ingrid = app.login("ingrid").await;
     let page = app
         .get(&format!("/customers/{kari}"), Some(&ingrid))

@@ -589,25 +589,7 @@ async fn a_drop_in_keeps_the_customers_car() {
     let joao = app.login("joao").await;
     let token = app.token_for("joao").await;
     let lisboa = app.org_id("Polestar Service Point Lisboa").await;
-    let hits = app
-        .api(
-            Method::GET,
-            "/api/v1/search?q=Miguel%20Costa",
-            Auth::Bearer(&token),
-            None,
-            &[],
-        )
-        .await
-        .json();
-    let miguel = hits
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["kind"] == "customer")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let miguel = app.customer_id(&token, "Miguel Costa").await;
     let cars = app
         .api(
             Method::GET,
