@@ -53,10 +53,7 @@ fn state_code(t: Timer) -> &'static str {
     }
 }
 
-fn local(zone: Zone, at: OffsetDateTime) -> String {
-    let l = zone.local(at);
-    format!("{} {:02}:{:02}", l.date(), l.hour(), l.minute())
-}
+use super::local_time as local;
 
 fn timer_view(t: &Tr<'_>, zone: Zone, timer: &SlaTimer) -> TimerView {
     let state = state_code(timer.state);

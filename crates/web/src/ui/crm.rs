@@ -422,8 +422,7 @@ struct DetailPage<'a> {
 
 impl DetailPage<'_> {
     fn when(&self, at: &time::OffsetDateTime) -> String {
-        let l = self.zone.local(*at);
-        format!("{} {:02}:{:02}", l.date(), l.hour(), l.minute())
+        super::local_time(self.zone, *at)
     }
     fn kind_label(&self, kind: &str) -> String {
         self.t.t(&format!("timeline-{kind}"))
@@ -744,8 +743,7 @@ struct VehiclePage<'a> {
 
 impl VehiclePage<'_> {
     fn when(&self, at: &time::OffsetDateTime) -> String {
-        let l = self.zone.local(*at);
-        format!("{} {:02}:{:02}", l.date(), l.hour(), l.minute())
+        super::local_time(self.zone, *at)
     }
     fn kind_label(&self, kind: &str) -> String {
         self.t.t(&format!("timeline-{kind}"))

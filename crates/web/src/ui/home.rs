@@ -186,6 +186,7 @@ pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
     })
 }
 
+/// The clock time alone (`09:00`), for items of one day.
 fn local(zone: Zone, at: OffsetDateTime) -> String {
     let l = zone.local(at);
     format!("{:02}:{:02}", l.hour(), l.minute())
