@@ -278,6 +278,17 @@ pub struct BookingInput {
     pub technician_id: Option<String>,
 }
 
+/// A booked appointment moved to another start (the car has not arrived yet).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveInput {
+    /// The new start, one of the free times of `GET /repair-orders/{id}/appointment/availability`.
+    #[schema(format = DateTime)]
+    pub starts_at: String,
+    /// A particular technician; the appointment's own when free then, else any suitable one.
+    pub technician_id: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Booked {
     pub appointment_id: String,
@@ -363,9 +374,14 @@ pub struct RoEvent {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub at: OffsetDateTime,
+    /// `status`, `job`, `assignment`, `approved`, `declined`, `moved` (the appointment).
     pub kind: String,
     pub status: Option<RoStatus>,
     pub body: Option<String>,
+    /// The facts of a system event (`from` and `to` of a moved appointment, in the service
+    /// point's local time), rendered in the reader's language.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub params: std::collections::BTreeMap<String, String>,
     pub actor: Option<String>,
     /// `staff`, `status-page` or `system`.
     pub via: String,

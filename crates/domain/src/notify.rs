@@ -15,6 +15,7 @@ vocabulary!(
     /// Something that happened which the customer may hear about.
     Event {
         AppointmentBooked => "appointment-booked",
+        AppointmentMoved => "appointment-moved",
         RoCheckedIn => "ro-checked-in",
         RoDiagnosing => "ro-diagnosing",
         RoWaitingApproval => "ro-waiting-approval",
@@ -67,6 +68,7 @@ impl Event {
             MessageChannel::Email => matches!(
                 self,
                 AppointmentBooked
+                    | AppointmentMoved
                     | RoCheckedIn
                     | RoWaitingApproval
                     | RoWaitingParts
@@ -81,7 +83,7 @@ impl Event {
             ),
             MessageChannel::Sms => matches!(
                 self,
-                AppointmentBooked | RoWaitingApproval | RoReady | EtaChanged
+                AppointmentBooked | AppointmentMoved | RoWaitingApproval | RoReady | EtaChanged
             ),
         }
     }
@@ -231,6 +233,21 @@ pub fn default_template(event: Event, channel: MessageChannel, lang: Language) -
         (AppointmentBooked, Sms, Nb) => tpl("", "Time bestilt for {vehicle}: {when}, {place}. {link}"),
         (AppointmentBooked, Sms, En) => tpl("", "Booked for {vehicle}: {when}, {place}. {link}"),
         (AppointmentBooked, Sms, Pt) => tpl("", "Marcação para {vehicle}: {when}, {place}. {link}"),
+        (AppointmentMoved, Email, Nb) => tpl(
+            "Timen din er flyttet: {when}",
+            "Hei {name},\n\ntimen for {vehicle} er flyttet til {when} hos {place}.\nArbeidsordre: {number}\n\nFølg bilen din her: {link}\n\nOppdatert kalenderinvitasjon ligger ved.",
+        ),
+        (AppointmentMoved, Email, En) => tpl(
+            "Your appointment has moved: {when}",
+            "Hello {name},\n\nthe appointment for {vehicle} has moved to {when} at {place}.\nRepair order: {number}\n\nFollow your car here: {link}\n\nAn updated calendar invitation is attached.",
+        ),
+        (AppointmentMoved, Email, Pt) => tpl(
+            "A sua marcação mudou: {when}",
+            "Olá {name},\n\na marcação de {vehicle} passou para {when} em {place}.\nOrdem de reparação: {number}\n\nAcompanhe o seu carro aqui: {link}\n\nSegue em anexo o convite atualizado para o calendário.",
+        ),
+        (AppointmentMoved, Sms, Nb) => tpl("", "Timen for {vehicle} er flyttet til {when}, {place}. {link}"),
+        (AppointmentMoved, Sms, En) => tpl("", "The appointment for {vehicle} has moved to {when}, {place}. {link}"),
+        (AppointmentMoved, Sms, Pt) => tpl("", "A marcação de {vehicle} passou para {when}, {place}. {link}"),
         (RoWaitingApproval, Email, Nb) => tpl(
             "Vi trenger din godkjenning – {number}",
             "Hei {name},\n\nvi har funnet mer arbeid på {vehicle}. Se overslaget og godkjenn eller avslå her: {link}",

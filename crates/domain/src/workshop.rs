@@ -400,6 +400,9 @@ pub fn occupied_units(slot: &Slot, buffer_units: i64) -> Vec<(String, i64)> {
 /// A booking confirmation as an RFC 5545 calendar with one event (METHOD:PUBLISH).
 pub struct CalendarEvent<'a> {
     pub uid: &'a str,
+    /// 0 for the first invitation; each change of the same appointment (same `uid`) counts up, so
+    /// calendar programs replace the event instead of adding a second one (RFC 5545 3.8.7.4).
+    pub sequence: u32,
     pub stamp: OffsetDateTime,
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
@@ -456,6 +459,7 @@ pub fn icalendar(e: &CalendarEvent<'_>) -> String {
         "BEGIN:VEVENT".to_string(),
         format!("UID:{}", ics_text(e.uid)),
         format!("DTSTAMP:{}", ics_time(e.stamp)),
+        format!("SEQUENCE:{}", e.sequence),
         format!("DTSTART:{}", ics_time(e.start)),
         format!("DTEND:{}", ics_time(e.end)),
         format!("SUMMARY:{}", ics_text(e.summary)),
@@ -713,6 +717,7 @@ mod tests {
         let desc = "Service; tyres, wipers — ".repeat(6);
         let ics = icalendar(&CalendarEvent {
             uid: "a1@aftersales",
+            sequence: 2,
             stamp: datetime!(2026-11-21 10:00 UTC),
             start: datetime!(2026-11-23 08:00 +01:00),
             end: datetime!(2026-11-23 09:30 +01:00),
@@ -722,6 +727,7 @@ mod tests {
         });
         assert!(ics.contains("DTSTART:20261123T070000Z\r\n"));
         assert!(ics.contains("DTEND:20261123T083000Z\r\n"));
+        assert!(ics.contains("SEQUENCE:2\r\n"));
         assert!(ics.contains("LOCATION:Tesla Trondheim\\, Haakon VII gate 1\r\n"));
         assert!(ics.contains("Service\\; tyres\\, wipers"));
         for line in ics.split("\r\n") {

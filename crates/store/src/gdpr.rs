@@ -141,6 +141,13 @@ impl Gdpr<'_> {
             "DELETE FROM public_submissions WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
             "UPDATE timeline_events SET summary = kind WHERE customer_id = $1 AND kind IN ('case', 'triage', 'consent', 'ownership')",
             "UPDATE consents SET source = '(removed on erasure)', wording = '(removed on erasure)' WHERE customer_id = $1",
+            // The workshop keeps its orders (work done, times, lines: the invoices rest on them),
+            // not the person's words or where they live: the three Cs, the answers to the survey,
+            // the address of a mobile visit, and the order's event texts (job titles as typed).
+            "UPDATE appointments SET address = NULL WHERE customer_id = $1",
+            "UPDATE ro_jobs SET complaint = '(removed on erasure)', cause = NULL, correction = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
+            "UPDATE ro_events SET body = NULL WHERE kind <> 'assignment' AND repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
+            "UPDATE surveys SET comment = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
         ] {
             sqlx::query(sql).bind(customer_id).execute(&mut *tx).await?;
         }

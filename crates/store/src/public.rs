@@ -463,7 +463,7 @@ impl Public<'_> {
         let (_, slots, _) = self
             .store
             .workshop()
-            .day_slots(org, date, &need, now + LEAD, None)
+            .day_slots(org, date, &need, now + LEAD, None, None)
             .await?;
         Ok(availability_view(date, &need, slots, None))
     }
@@ -585,7 +585,7 @@ impl Public<'_> {
         let (_, free, _) = self
             .store
             .workshop()
-            .day_slots(org, local_date, &need, now + LEAD, None)
+            .day_slots(org, local_date, &need, now + LEAD, None, None)
             .await?;
         if !free.is_ok_and(|f| f.iter().any(|s| s.starts_at() == start)) {
             return Err(StoreError::Taken(

@@ -38,6 +38,8 @@ const LEASE: Duration = Duration::minutes(15);
 /// A calendar file for the booking mail.
 pub(crate) struct CalendarFile {
     pub uid: String,
+    /// How many times the appointment has been moved: the invitation's SEQUENCE.
+    pub sequence: u32,
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
     pub summary: String,
@@ -230,6 +232,7 @@ pub(crate) async fn enqueue(
                 Some("appointment.ics".to_string()),
                 Some(icalendar(&CalendarEvent {
                     uid: &c.uid,
+                    sequence: c.sequence,
                     stamp: now,
                     start: c.start,
                     end: c.end,

@@ -176,6 +176,7 @@ impl Workshop<'_> {
         need: &Need,
         earliest: OffsetDateTime,
         only: Option<&str>,
+        except: Option<&str>,
     ) -> Result<
         (
             Zone,
@@ -264,13 +265,15 @@ impl Workshop<'_> {
             .map(|b| b.id.clone())
             .chain(techs.iter().map(|t| t.id.clone()))
             .collect();
+        // The appointment being moved does not stand in its own way.
         let sql = format!(
-            "SELECT resource_id, unit FROM resource_units WHERE unit >= $1 AND unit < $2 AND resource_id IN ({})",
-            placeholders(3, resources.len())
+            "SELECT resource_id, unit FROM resource_units WHERE unit >= $1 AND unit < $2 AND appointment_id <> $3 AND resource_id IN ({})",
+            placeholders(4, resources.len())
         );
         let mut q = sqlx::query_as::<_, (String, i64)>(&sql)
             .bind(unit_floor(day_start) - 32)
-            .bind(unit_ceil(day_end) + 32);
+            .bind(unit_ceil(day_end) + 32)
+            .bind(except.unwrap_or(""));
         for r in &resources {
             q = q.bind(r);
         }
@@ -295,7 +298,7 @@ impl Workshop<'_> {
         self.require_service_point(scope, org, Permission::OrgRead)
             .await?;
         let (need, _) = self.need_for(org, operations, kind).await?;
-        let (_, slots, names) = self.day_slots(org, date, &need, now, None).await?;
+        let (_, slots, names) = self.day_slots(org, date, &need, now, None, None).await?;
         Ok(availability_view(date, &need, slots, Some(&names)))
     }
     /// Books an appointment and opens its repair order (status booked) in one transaction; the
@@ -311,7 +314,7 @@ impl Workshop<'_> {
             .await?;
         let mut errs = ValidationErrors::default();
         let kind = errs.take(AppointmentKind::parse("kind", &input.kind));
-        let start = errs.take(parse_instant("starts_at", &input.starts_at));
+        let start = super::moving::check_start(&mut errs, "starts_at", &input.starts_at, now);
         let complaint =
             opt(&input.complaint).and_then(|c| errs.take(text_block("complaint", c, 2, 5000)));
         let (customer, vehicle_id, case_id) = self
@@ -324,21 +327,6 @@ impl Workshop<'_> {
                 &mut errs,
             )
             .await?;
-        if let Some(s) = start {
-            if s.unix_timestamp() % (UNIT_MINUTES * 60) != 0 {
-                errs.push(FieldError::new(
-                    "starts_at",
-                    Rule::Format,
-                    "starts_at must be on a quarter hour",
-                ));
-            } else if s < now {
-                errs.push(FieldError::new(
-                    "starts_at",
-                    Rule::NotAllowed,
-                    "starts_at must not be in the past",
-                ));
-            }
-        }
         let address = match kind {
             Some(AppointmentKind::Mobile) => {
                 let a = opt(&input.address).map(str::to_string).or_else(|| {
@@ -407,7 +395,7 @@ impl Workshop<'_> {
         let local_date = self.store.org().zone_of(p.org).await?.local(p.start).date();
         for _attempt in 0..3 {
             let (_, slots, _) = self
-                .day_slots(p.org, local_date, p.need, now, p.technician)
+                .day_slots(p.org, local_date, p.need, now, p.technician, None)
                 .await?;
             let Some(slot) = slots
                 .ok()
@@ -591,6 +579,7 @@ impl Workshop<'_> {
                 message: None,
                 calendar: Some(crate::notify::CalendarFile {
                     uid: format!("{appointment_id}@aftersales"),
+                    sequence: 0,
                     start: slot.starts_at(),
                     end: slot.ends_at(),
                     summary,

@@ -31,6 +31,7 @@ use crate::{from_micros, micros, new_id};
 mod board;
 mod booking;
 mod catalogue;
+mod moving;
 mod repair_orders;
 mod setup;
 mod status;
@@ -85,7 +86,7 @@ pub use crate::Ref;
 pub use aftersales_api_types::workshop::{
     Absence, AbsenceInput, AppointmentView, Availability, Bay, BayInput, Booked, BookingInput,
     Certification, CertificationInput, Job, JobInput, JobUpdate, LabourOperation,
-    LabourOperationInput, Line, LineInput, Part, PartInput, PayTotal, RepairOrder,
+    LabourOperationInput, Line, LineInput, MoveInput, Part, PartInput, PayTotal, RepairOrder,
     RepairOrderInput, RoEvent, RoSummary, SettingsInput, Shift, SlotView, Stock, StockInput,
     Technician, TechnicianInput, WorkshopSettings,
 };
@@ -284,6 +285,28 @@ pub(crate) async fn ro_event(
         .bind(actor)
         .bind(via)
         .bind(micros(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A system event on a repair order, stored as its facts (rendered in the reader's language).
+pub(crate) async fn ro_fact(
+    conn: &mut sqlx::AnyConnection,
+    ro_id: &str,
+    kind: &str,
+    params: &[(&str, &str)],
+    actor: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO ro_events (id, repair_order_id, kind, status, body, actor_user_id, via, at, params) VALUES ($1, $2, $3, NULL, NULL, $4, $5, $6, $7)")
+        .bind(new_id())
+        .bind(ro_id)
+        .bind(kind)
+        .bind(actor)
+        .bind(if actor.is_some() { "staff" } else { "system" })
+        .bind(micros(now))
+        .bind(crate::params_json(params))
         .execute(conn)
         .await?;
     Ok(())

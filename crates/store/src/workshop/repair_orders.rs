@@ -354,16 +354,17 @@ impl Workshop<'_> {
             Option<String>,
             Option<String>,
             String,
+            Option<String>,
         );
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT e.at, e.kind, e.status, e.body, u.display_name, e.via FROM ro_events e LEFT JOIN users u ON u.id = e.actor_user_id \
+            "SELECT e.at, e.kind, e.status, e.body, u.display_name, e.via, e.params FROM ro_events e LEFT JOIN users u ON u.id = e.actor_user_id \
              WHERE e.repair_order_id = $1 ORDER BY e.at, e.id",
         )
         .bind(ro_id)
         .fetch_all(&self.store.pool)
         .await?;
         rows.into_iter()
-            .map(|(at, kind, status, body, actor, via)| {
+            .map(|(at, kind, status, body, actor, via, params)| {
                 let status = status
                     .map(|s| crate::decode("ro_events", "status", &s, RoStatus::parse))
                     .transpose()?;
@@ -372,6 +373,7 @@ impl Workshop<'_> {
                     kind,
                     status,
                     body,
+                    params: crate::params_of("ro_events", params)?,
                     actor,
                     via,
                 })

@@ -747,6 +747,45 @@ pub async fn repair_order_from_booking_to_survey(store: &Store) {
         .await
         .is_err());
     assert!(store.public().survey(&stoken).await.unwrap().answered);
+
+    // Erasure (issue 15, item 15): the export had the person's words; afterwards the order keeps
+    // its work and times, not the three Cs, the survey comment or typed event texts.
+    let before = store
+        .gdpr()
+        .export_customer(&ingrid.scope, &kari, t1)
+        .await
+        .unwrap()
+        .to_string();
+    assert!(before.contains("Rask og hyggelig"), "{before}");
+    assert!(before.contains("Knocking from the front left"), "{before}");
+    store
+        .gdpr()
+        .erase_customer(&ingrid.scope, &kari, t1)
+        .await
+        .unwrap();
+    let after = store
+        .gdpr()
+        .export_customer(&ingrid.scope, &kari, t1)
+        .await
+        .unwrap()
+        .to_string();
+    for gone in ["Rask og hyggelig", "Knocking from the front left", "Kari"] {
+        assert!(!after.contains(gone), "{gone} in {after}");
+    }
+    let ro = store
+        .workshop()
+        .repair_order(&ingrid.scope, &b.repair_order_id)
+        .await
+        .unwrap();
+    assert!(ro
+        .jobs
+        .iter()
+        .all(|j| j.cause.is_none() && j.correction.is_none() && !j.complaint.contains("Knocking")));
+    assert!(ro
+        .events
+        .iter()
+        .all(|e| e.kind == "assignment" || e.body.is_none()));
+    assert_eq!(ro.status, RoStatus::Delivered, "the order itself stays");
 }
 
 pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {

@@ -170,6 +170,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workshop::clock))
         .routes(routes!(workshop::decide))
         .routes(routes!(workshop::set_eta))
+        .routes(routes!(workshop::move_availability))
+        .routes(routes!(workshop::move_appointment))
         .routes(routes!(workshop::messages))
         .routes(routes!(notify::list_rules, notify::put_rule))
         .routes(routes!(

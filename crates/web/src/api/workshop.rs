@@ -6,9 +6,9 @@ use aftersales_domain::workshop::{AppointmentKind, RoStatus};
 use aftersales_store::notify::OutboxItem;
 use aftersales_store::workshop::{
     AbsenceInput, Availability, Bay, BayInput, Booked, BookingInput, CertificationInput, JobInput,
-    JobUpdate, LabourOperation, LabourOperationInput, LineInput, Part, PartInput, RepairOrder,
-    RepairOrderInput, RoSummary, SettingsInput, StockInput, Technician, TechnicianInput,
-    WorkshopSettings,
+    JobUpdate, LabourOperation, LabourOperationInput, LineInput, MoveInput, Part, PartInput,
+    RepairOrder, RepairOrderInput, RoSummary, SettingsInput, StockInput, Technician,
+    TechnicianInput, WorkshopSettings,
 };
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -328,6 +328,57 @@ pub async fn book(
         .book_appointment(&caller.scope, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(booked)).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MoveParams {
+    /// The local date, `YYYY-MM-DD`; the appointment's own day when left out.
+    pub date: Option<String>,
+}
+
+/// Free starts of one day for moving a repair order's booked appointment (its own quarter hours
+/// count as free); 422 when the car has arrived or the order has no appointment.
+#[utoipa::path(get, path = "/api/v1/repair-orders/{id}/appointment/availability", tag = "workshop", params(("id" = String, Path), MoveParams),
+    responses((status = 200, body = Availability), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn move_availability(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<MoveParams>,
+) -> Result<Json<Availability>, ApiError> {
+    let date = p
+        .date
+        .as_deref()
+        .map(|d| parse_date("date", d))
+        .transpose()?;
+    Ok(Json(
+        state
+            .store
+            .workshop()
+            .move_availability(&caller.scope, &id, date, state.now())
+            .await?,
+    ))
+}
+
+/// Moves the booked appointment to another free start; the customer is told with an updated
+/// calendar invitation. 409 when the time was taken meanwhile.
+#[utoipa::path(post, path = "/api/v1/repair-orders/{id}/appointment/move", tag = "workshop", params(("id" = String, Path)), request_body = MoveInput,
+    responses((status = 200, body = RepairOrder), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn move_appointment(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<MoveInput>,
+) -> Result<Response, ApiError> {
+    Ok(ro_response(
+        state
+            .store
+            .workshop()
+            .move_appointment(&caller.scope, &id, &b, state.now())
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -342,31 +342,18 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
         .await
     {
         Ok(d) => see_other(&format!("/billing/documents/{}", d.id)),
+        // Back on the customer's page, where the form is, with what was typed.
         Err(StoreError::Invalid(e)) => {
-            let t = Tr {
-                i18n: &state.i18n,
-                lang: s.ctx.lang,
-            };
-            let docs = super::or_page!(
-                state,
-                &s.ctx,
-                state
-                    .store
-                    .billing()
-                    .documents(&s.caller.scope, None, None, false, state.now())
-                    .await
-            );
-            (
+            let customer = input.customer_id.clone();
+            super::crm::detail_page(
+                &state,
+                &s,
+                &customer,
+                (FormErrors(e.0), super::Sent::new("invoice", p)),
                 StatusCode::UNPROCESSABLE_ENTITY,
-                render(&ListPage {
-                    chrome: Chrome::new(&t, &s.ctx),
-                    docs,
-                    open_only: false,
-                    errors: FormErrors(e.0),
-                    t,
-                }),
+                None,
             )
-                .into_response()
+            .await
         }
         Err(e) => store_error(&state, &s.ctx, e),
     }

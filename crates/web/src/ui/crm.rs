@@ -13,7 +13,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{field, form_pairs, render, see_other, store_error, Chrome, FormErrors, SignedIn};
+use super::{
+    field, form_pairs, render, see_other, store_error, Chrome, FormErrors, Sent, SignedIn,
+};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -411,6 +413,8 @@ struct DetailPage<'a> {
     can_write: bool,
     zone: aftersales_domain::calendar::Zone,
     errors: FormErrors,
+    /// The form that came back with errors, as it was typed.
+    sent: Sent,
     done: Option<String>,
     /// The caller books workshop time somewhere.
     can_book: bool,
@@ -442,11 +446,12 @@ impl DetailPage<'_> {
     }
 }
 
-async fn detail_page(
+/// The customer's page; `sent` is the form that came back with `errors` (its words kept).
+pub(crate) async fn detail_page(
     state: &AppState,
     s: &SignedIn,
     id: &str,
-    errors: FormErrors,
+    (errors, sent): (FormErrors, Sent),
     status: StatusCode,
     done: Option<&str>,
 ) -> Response {
@@ -541,6 +546,7 @@ async fn detail_page(
         cases,
         can_write,
         errors,
+        sent,
         done,
         can_book: !scope.orgs_with(Permission::WorkshopWrite).is_empty(),
         t,
@@ -559,7 +565,7 @@ pub async fn detail(
         &state,
         &s,
         &id,
-        FormErrors::default(),
+        Default::default(),
         StatusCode::OK,
         done.as_deref().filter(|d| DONE.contains(d)),
     )
@@ -568,12 +574,14 @@ pub async fn detail(
 
 const DONE: &[&str] = &["saved", "logged", "consent", "vehicle", "erased"];
 
+/// After a form on the customer's page: back to it with `done`, or with the errors and the form
+/// `form` as it was typed.
 async fn after(
     state: &AppState,
     s: &SignedIn,
     id: &str,
     r: Result<(), StoreError>,
-    done: &str,
+    (done, form, typed): (&str, &str, Vec<(String, String)>),
 ) -> Response {
     match r {
         Ok(()) => see_other(&format!("/customers/{id}?done={done}")),
@@ -582,7 +590,7 @@ async fn after(
                 state,
                 s,
                 id,
-                FormErrors(e.0),
+                (FormErrors(e.0), Sent::new(form, typed)),
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
             )
@@ -611,7 +619,7 @@ pub async fn log_entry(
         .add_timeline_entry(&s.caller.scope, &id, &input, state.now())
         .await
         .map(|_| ());
-    after(&state, &s, &id, r, "logged").await
+    after(&state, &s, &id, r, ("logged", "timeline", p)).await
 }
 
 pub async fn record_consent(
@@ -634,7 +642,7 @@ pub async fn record_consent(
         .record_consent(&s.caller.scope, &id, &input, state.now())
         .await
         .map(|_| ());
-    after(&state, &s, &id, r, "consent").await
+    after(&state, &s, &id, r, ("consent", "consent", p)).await
 }
 
 pub async fn add_vehicle(
@@ -662,7 +670,7 @@ pub async fn add_vehicle(
         .create_vehicle(&s.caller.scope, None, &input, state.now())
         .await
         .map(|_| ());
-    after(&state, &s, &id, r, "vehicle").await
+    after(&state, &s, &id, r, ("vehicle", "vehicle", p)).await
 }
 
 pub async fn erase(
@@ -685,7 +693,7 @@ pub async fn erase(
             &state,
             &s,
             &id,
-            FormErrors(vec![e]),
+            (FormErrors(vec![e]), Sent::new("erase", p)),
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
         )
@@ -697,7 +705,7 @@ pub async fn erase(
         .erase_customer(&s.caller.scope, &id, state.now())
         .await
         .map(|_| ());
-    after(&state, &s, &id, r, "erased").await
+    after(&state, &s, &id, r, ("erased", "erase", p)).await
 }
 
 pub async fn export(

@@ -51,6 +51,10 @@ pub fn case_event(t: &Tr<'_>, kind: &str, params: &BTreeMap<String, String>) -> 
         "triage" => label("triage-kind", p(params, "decision")),
         "repair-order" => t.with("case-fact-repair-order", &[("number", p(params, "number"))]),
         "appointment" => t.with("case-fact-appointment", &[("number", p(params, "number"))]),
+        "appointment-moved" => t.with(
+            "case-fact-appointment-moved",
+            &[("number", p(params, "number")), ("when", p(params, "when"))],
+        ),
         _ => return None,
     })
 }

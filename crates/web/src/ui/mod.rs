@@ -102,6 +102,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/workshop/repair-orders/{id}"),
     ("POST", "/workshop/repair-orders/{id}/status"),
     ("POST", "/workshop/repair-orders/{id}/eta"),
+    ("POST", "/workshop/repair-orders/{id}/appointment"),
     ("POST", "/workshop/repair-orders/{id}/jobs"),
     ("POST", "/workshop/repair-orders/{id}/jobs/{job_id}"),
     ("POST", "/workshop/repair-orders/{id}/jobs/{job_id}/lines"),
@@ -220,6 +221,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/workshop/repair-orders/{id}/eta",
             post(workshop::order_eta),
+        )
+        .route(
+            "/workshop/repair-orders/{id}/appointment",
+            post(workshop::order_move),
         )
         .route(
             "/workshop/repair-orders/{id}/jobs",
@@ -569,6 +574,44 @@ impl Chrome {
     }
 }
 
+/// What a person typed into one of a page's forms when it came back with errors: the page shows
+/// it again in that form (opened, if it folds), so nothing typed is lost (issue 15, item 4).
+#[derive(Default)]
+pub struct Sent {
+    form: String,
+    values: Vec<(String, String)>,
+}
+
+impl Sent {
+    /// `form` names the form on its page (`vehicle`, `line:<job id>`); `values` are its fields.
+    pub fn new(form: impl Into<String>, values: Vec<(String, String)>) -> Sent {
+        Sent {
+            form: form.into(),
+            values,
+        }
+    }
+    /// Whether this form is the one that came back.
+    pub fn is(&self, form: &str) -> bool {
+        !self.form.is_empty() && self.form == form
+    }
+    /// What was typed into `name` of `form`, or `default` when that form was not sent.
+    pub fn or<'a>(&'a self, form: &str, name: &str, default: &'a str) -> &'a str {
+        if self.is(form) {
+            field(&self.values, name)
+        } else {
+            default
+        }
+    }
+    /// What was typed into `name` of `form` (empty when it was not sent).
+    pub fn get(&self, form: &str, name: &str) -> &str {
+        self.or(form, name, "")
+    }
+    /// Whether `value` was the choice in `name` of `form` (a select or radio shown again).
+    pub fn chose(&self, form: &str, name: &str, value: &str) -> bool {
+        self.is(form) && field(&self.values, name) == value
+    }
+}
+
 /// Field errors of a form, shown next to their fields and in a summary.
 #[derive(Default)]
 pub struct FormErrors(pub Vec<FieldError>);
@@ -579,7 +622,7 @@ impl FormErrors {
         self.0
             .iter()
             .find(|e| e.field == field || e.field.ends_with(&format!(".{field}")))
-            .map(|e| t.t(&format!("rule-{}", e.rule.as_str())))
+            .map(|e| human_error(t, e))
     }
     pub fn has(&self, field: &str) -> bool {
         self.0

@@ -242,16 +242,40 @@ impl BookPage<'_> {
         self.chosen.iter().any(|c| c == code)
     }
     fn no_slot(&self) -> Option<String> {
-        self.availability.as_ref().and_then(|a| a.reason).map(|r| {
-            self.t.t(&format!(
-                "ws-no-slot-{}",
-                serde_json::to_value(r)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            ))
-        })
+        self.availability
+            .as_ref()
+            .and_then(|a| a.reason)
+            .map(|r| no_slot_text(&self.t, r))
     }
+}
+
+/// Why a day offers no free time, in the reader's words.
+fn no_slot_text(t: &Tr<'_>, r: aftersales_domain::workshop::NoSlotReason) -> String {
+    t.t(&format!(
+        "ws-no-slot-{}",
+        serde_json::to_value(r)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    ))
+}
+
+/// The free starts of a day as the slot buttons show them: the value to send and the local time.
+fn slot_choices(zone: Zone, a: &Availability) -> Vec<(String, String, String)> {
+    a.slots
+        .iter()
+        .map(|sl| {
+            let value = sl
+                .starts_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            (
+                value,
+                hm(zone, sl.starts_at),
+                sl.technician.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 struct BookForm {
@@ -397,22 +421,7 @@ async fn book_page(
     };
     let slots = availability
         .as_ref()
-        .map(|a| {
-            a.slots
-                .iter()
-                .map(|sl| {
-                    let value = sl
-                        .starts_at
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default();
-                    (
-                        value,
-                        hm(zone, sl.starts_at),
-                        sl.technician.clone().unwrap_or_default(),
-                    )
-                })
-                .collect()
-        })
+        .map(|a| slot_choices(zone, a))
         .unwrap_or_default();
     (
         status,
@@ -539,6 +548,16 @@ pub struct EventView {
     pub who: String,
 }
 
+/// The move panel of a booked appointment: the day looked at and its free starts.
+struct MoveView {
+    date: String,
+    /// The panel is open: a day was asked for, or a move was refused.
+    open: bool,
+    slots: Vec<(String, String, String)>,
+    no_slot: Option<String>,
+    taken: bool,
+}
+
 #[derive(Template)]
 #[template(path = "repair_order.html")]
 struct RoPage<'a> {
@@ -546,6 +565,8 @@ struct RoPage<'a> {
     chrome: Chrome,
     ro: RepairOrder,
     appointment: Option<(String, String)>,
+    /// Moving the booked appointment: offered while the car has not arrived.
+    moving: Option<MoveView>,
     eta: String,
     technicians: Vec<Technician>,
     operations: Vec<LabourOperation>,
@@ -559,6 +580,8 @@ struct RoPage<'a> {
     can_write: bool,
     me: String,
     errors: FormErrors,
+    /// The form that came back with errors, as it was typed.
+    sent: super::Sent,
     refusal: Option<String>,
 }
 
@@ -575,19 +598,51 @@ impl RoPage<'_> {
     fn line_kinds(&self) -> &'static [LineKind] {
         LineKind::ALL
     }
+    /// Whether the add-line form of job `job` came back with errors.
+    fn line_sent(&self, job: &str) -> bool {
+        self.sent.is(&format!("line:{job}"))
+    }
+    /// What was typed into the add-line form of job `job`.
+    fn line_val(&self, job: &str, name: &str) -> String {
+        self.sent.get(&format!("line:{job}"), name).to_string()
+    }
+    fn job_sent(&self, job: &str) -> bool {
+        self.sent.is(&format!("job:{job}"))
+    }
+    /// The job form's field: what was typed when it came back, else what is saved.
+    fn job_val(&self, job: &str, name: &str, saved: &str) -> String {
+        self.sent.or(&format!("job:{job}"), name, saved).to_string()
+    }
     fn clocked(&self, minutes: &i64) -> String {
         self.t.t1("ws-clocked", "minutes", &minutes.to_string())
     }
+}
+
+/// What the repair order page shows besides the order: errors of a form sent, a refused
+/// assignment, the day asked for when moving the appointment.
+#[derive(Default)]
+struct RoExtras {
+    errors: FormErrors,
+    sent: super::Sent,
+    refusal: Option<String>,
+    move_date: Option<Date>,
+    move_taken: bool,
 }
 
 async fn ro_page(
     state: &AppState,
     s: &SignedIn,
     id: &str,
-    errors: FormErrors,
-    refusal: Option<String>,
+    extras: RoExtras,
     status: StatusCode,
 ) -> Response {
+    let RoExtras {
+        errors,
+        sent,
+        refusal,
+        move_date,
+        move_taken,
+    } = extras;
     let ro = match state
         .store
         .workshop()
@@ -658,6 +713,17 @@ async fn ro_page(
             detail: match (&e.status, &e.body) {
                 (Some(st), _) => t.t(&format!("ro-status-{}", st.as_str())),
                 (None, Some(b)) => b.clone(),
+                _ if e.kind == "moved" => {
+                    let get = |k: &str| e.params.get(k).map(String::as_str).unwrap_or("");
+                    let moved = t.with("ws-moved", &[("from", get("from")), ("to", get("to"))]);
+                    match e.params.get("technician") {
+                        Some(who) => format!(
+                            "{moved} · {}",
+                            t.with("ws-moved-technician", &[("technician", who)])
+                        ),
+                        None => moved,
+                    }
+                }
                 _ => String::new(),
             },
             who: match &e.actor {
@@ -690,6 +756,40 @@ async fn ro_page(
             .documents(&s.caller.scope, None, Some(id), false, state.now())
             .await
     );
+    let movable = ro.status == RoStatus::Booked
+        && s.caller
+            .scope
+            .permits(&ro.organisation.id, Permission::WorkshopWrite);
+    let moving = match (&ro.appointment, movable) {
+        (Some(a), true) => {
+            let day = move_date.unwrap_or_else(|| zone.local(a.starts_at).date());
+            let (slots, no_slot) = if move_date.is_some() {
+                let free = super::or_page!(
+                    state,
+                    &s.ctx,
+                    state
+                        .store
+                        .workshop()
+                        .move_availability(&s.caller.scope, id, Some(day), state.now())
+                        .await
+                );
+                (
+                    slot_choices(zone, &free),
+                    free.reason.map(|r| no_slot_text(&t, r)),
+                )
+            } else {
+                (Vec::new(), None)
+            };
+            Some(MoveView {
+                date: day.to_string(),
+                open: move_date.is_some() || move_taken,
+                slots,
+                no_slot,
+                taken: move_taken,
+            })
+        }
+        _ => None,
+    };
     let can_invoice = s
         .caller
         .scope
@@ -716,6 +816,7 @@ async fn ro_page(
             can_invoice,
             eta: eta.unwrap_or_default(),
             appointment,
+            moving,
             ro,
             technicians,
             operations,
@@ -723,6 +824,7 @@ async fn ro_page(
             messages,
             events,
             errors,
+            sent,
             refusal,
             t,
         }),
@@ -737,11 +839,71 @@ pub(crate) async fn order_with_errors(
     id: &str,
     errors: FormErrors,
 ) -> Response {
-    ro_page(state, s, id, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+    ro_page(
+        state,
+        s,
+        id,
+        RoExtras {
+            errors,
+            ..Default::default()
+        },
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
 }
 
-pub async fn order(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {
-    ro_page(&state, &s, &id, FormErrors::default(), None, StatusCode::OK).await
+pub async fn order(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let move_date = parse_day(field(&query(&q), "move_date"));
+    let extras = RoExtras {
+        move_date,
+        ..Default::default()
+    };
+    ro_page(&state, &s, &id, extras, StatusCode::OK).await
+}
+
+/// Moves the booked appointment to the start chosen among the day's free times.
+pub async fn order_move(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let input = aftersales_store::workshop::MoveInput {
+        starts_at: field(&p, "starts_at").into(),
+        technician_id: None,
+    };
+    let move_date = parse_day(field(&p, "date"));
+    match state
+        .store
+        .workshop()
+        .move_appointment(&s.caller.scope, &id, &input, state.now())
+        .await
+    {
+        Ok(_) => see_other(&format!("/workshop/repair-orders/{id}")),
+        Err(StoreError::Invalid(e)) => {
+            let extras = RoExtras {
+                errors: FormErrors(e.0),
+                move_date,
+                ..Default::default()
+            };
+            ro_page(&state, &s, &id, extras, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(StoreError::Taken(_)) => {
+            let extras = RoExtras {
+                move_date,
+                move_taken: true,
+                ..Default::default()
+            };
+            ro_page(&state, &s, &id, extras, StatusCode::CONFLICT).await
+        }
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
 }
 
 async fn after(
@@ -750,18 +912,26 @@ async fn after(
     id: &str,
     r: Result<RepairOrder, StoreError>,
 ) -> Response {
+    after_form(state, s, id, r, super::Sent::default()).await
+}
+
+/// After a form on the repair order's page: back to it, or with the errors and `sent` as typed.
+async fn after_form(
+    state: &AppState,
+    s: &SignedIn,
+    id: &str,
+    r: Result<RepairOrder, StoreError>,
+    sent: super::Sent,
+) -> Response {
     match r {
         Ok(_) => see_other(&format!("/workshop/repair-orders/{id}")),
         Err(StoreError::Invalid(e)) => {
-            ro_page(
-                state,
-                s,
-                id,
-                FormErrors(e.0),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let extras = RoExtras {
+                errors: FormErrors(e.0),
+                sent,
+                ..Default::default()
+            };
+            ro_page(state, s, id, extras, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(StoreError::Refused(r)) => {
             let t = Tr {
@@ -769,15 +939,11 @@ async fn after(
                 lang: s.ctx.lang,
             };
             let msg = refusal_text(&t, &r);
-            ro_page(
-                state,
-                s,
-                id,
-                FormErrors::default(),
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let extras = RoExtras {
+                refusal: Some(msg),
+                ..Default::default()
+            };
+            ro_page(state, s, id, extras, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => store_error(state, &s.ctx, e),
     }
@@ -862,7 +1028,7 @@ pub async fn order_eta(
             )),
         }
     };
-    after(&state, &s, &id, r).await
+    after_form(&state, &s, &id, r, super::Sent::new("eta", p)).await
 }
 
 pub async fn order_add_job(
@@ -882,7 +1048,7 @@ pub async fn order_add_job(
         .workshop()
         .add_job(&s.caller.scope, &id, &input, state.now())
         .await;
-    after(&state, &s, &id, r).await
+    after_form(&state, &s, &id, r, super::Sent::new("job", p)).await
 }
 
 pub async fn order_update_job(
@@ -903,7 +1069,14 @@ pub async fn order_update_job(
         .workshop()
         .update_job(&s.caller.scope, &id, &job, &input, state.now())
         .await;
-    after(&state, &s, &id, r).await
+    after_form(
+        &state,
+        &s,
+        &id,
+        r,
+        super::Sent::new(format!("job:{job}"), p),
+    )
+    .await
 }
 
 pub async fn order_add_line(
@@ -926,7 +1099,14 @@ pub async fn order_add_line(
         .workshop()
         .add_line(&s.caller.scope, &id, &job, &input, state.now())
         .await;
-    after(&state, &s, &id, r).await
+    after_form(
+        &state,
+        &s,
+        &id,
+        r,
+        super::Sent::new(format!("line:{job}"), p),
+    )
+    .await
 }
 
 pub async fn order_remove_line(

@@ -557,6 +557,15 @@ async fn a_free_standing_invoice_starts_on_the_customers_page() {
         "{}",
         bad.body
     );
+    // Back on the customer's page, the form as it was typed (issue 15, item 4).
+    assert!(
+        bad.body.contains("<h1>Fjord Taxi AS</h1>")
+            && bad.body.contains(
+                "id=\"inv-price\" name=\"unit_price\" inputmode=\"decimal\" size=\"8\" value=\"x\""
+            ),
+        "{}",
+        bad.body
+    );
     let ok = app
         .post_form(
             "/billing/documents",

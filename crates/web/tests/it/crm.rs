@@ -74,7 +74,19 @@ async fn advisor_registers_a_caller_and_their_car() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("vin:"), "{}", r.body);
+    // The form comes back open with what was typed and the message at the field (issue 15, item 4).
+    assert!(
+        r.body.contains("value=\"XP7YGCEL1RB123456\"") && r.body.contains("value=\"EV 11223\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("<details open>"), "{}", r.body);
+    assert!(r.body.contains("id=\"err-vin\""), "{}", r.body);
+    assert!(
+        !r.body.contains("vin:"),
+        "no field names for people: {}",
+        r.body
+    );
     let r = app
         .post_form(
             &format!("/customers/{id}/vehicles"),

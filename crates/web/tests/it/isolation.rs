@@ -328,6 +328,9 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"approve": true}))
         }
         ("put", "/api/v1/repair-orders/{id}/eta") => Some(json!({"eta": null})),
+        ("post", "/api/v1/repair-orders/{id}/appointment/move") => {
+            Some(json!({"starts_at": "2026-11-24T10:00:00Z"}))
+        }
         ("put", "/api/v1/organisations/{id}/notification-rules") => {
             Some(json!({"event": "ro-ready", "channel": "sms", "enabled": false}))
         }

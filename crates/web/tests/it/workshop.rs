@@ -629,6 +629,243 @@ async fn a_drop_in_keeps_the_customers_car() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let ro = app.get(r.header("location").unwrap(), Some(&joao)).await;
+    let at = r.header("location").unwrap().to_string();
+    let ro = app.get(&at, Some(&joao)).await;
     assert!(ro.body.contains(&format!("/vehicles/{car}")), "{}", ro.body);
+
+    // A bad line keeps all four fields as typed, with the message under that job's form (item 4).
+    let ro_id = at.rsplit('/').next().unwrap();
+    let (json, _) = ro_json(&app, &token, ro_id).await;
+    let job = json["jobs"][0]["id"].as_str().unwrap();
+    let bad = app
+        .post_form(
+            &format!("{at}/jobs/{job}/lines"),
+            &joao,
+            &[
+                ("kind", "part"),
+                ("code", "PAST-01"),
+                ("quantity", "dois"),
+                ("description", "Pastilhas de travão"),
+                ("unit_price", "45,90"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    for typed in [
+        "value=\"PAST-01\"",
+        "value=\"dois\"",
+        "value=\"Pastilhas de travão\"",
+        "value=\"45,90\"",
+        "<option value=\"part\" selected>",
+    ] {
+        assert!(bad.body.contains(typed), "{typed}: {}", bad.body);
+    }
+    assert!(
+        bad.body.contains("class=\"field-error line-error\""),
+        "{}",
+        bad.body
+    );
+}
+
+/// Issue 15, item 7: a booked appointment moves to another free time (its own quarter hours do not
+/// stand in its way), the old time is free again, the case and the order say so in the reader's
+/// language, and the customer is told with an updated calendar invitation (same UID, SEQUENCE 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_appointment_moves_and_the_customer_is_told() {
+    let Some(smtp) = SmtpSink::start().await else {
+        return;
+    };
+    let app = TestApp::new().await;
+    let transports = Transports {
+        mail: Some(Mailer::new(&smtp.config()).unwrap()),
+        sms: None,
+    };
+    let joao = app.login("joao").await;
+    let token = app.token_for("joao").await;
+    let lisboa = app.org_id("Polestar Service Point Lisboa").await;
+    let miguel = app.customer_id(&token, "Miguel Costa").await;
+    let free = |date: &'static str| {
+        let (app, token, lisboa) = (&app, &token, &lisboa);
+        async move {
+            let r = app
+                .api(
+                    Method::GET,
+                    &format!("/api/v1/service-points/{lisboa}/availability?date={date}&operations=PS-DIAG"),
+                    Auth::Bearer(token),
+                    None,
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.json()["slots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["starts_at"].as_str().unwrap().to_string())
+                .collect::<Vec<String>>()
+        }
+    };
+    let monday = free("2026-11-23").await;
+    assert!(!monday.is_empty(), "Lisboa has free times on Monday");
+    let case = app
+        .api(
+            Method::POST,
+            "/api/v1/cases",
+            Auth::Bearer(&token),
+            Some(json!({"customer_id": miguel, "channel": "phone",
+            "category": "technical", "priority": "normal", "subject": "Ruído ao travar"})),
+            &[],
+        )
+        .await;
+    assert_eq!(case.status, StatusCode::CREATED, "{}", case.body);
+    let case_id = case.json()["id"].as_str().unwrap().to_string();
+    let booked = app
+        .api(Method::POST, "/api/v1/appointments", Auth::Bearer(&token), Some(json!({"organisation_id": lisboa,
+            "customer_id": miguel, "case_id": case_id, "kind": "workshop", "operations": ["PS-DIAG"], "starts_at": monday[0]})), &[])
+        .await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    let ro_id = booked.json()["repair_order_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = booked.json()["starts_at"].as_str().unwrap().to_string();
+    let (ro, _) = ro_json(&app, &token, &ro_id).await;
+    let technician = ro["appointment"]["technician"]["id"].clone();
+
+    // The move panel offers the free times of the day asked for, in the reader's language.
+    let page = app
+        .get(
+            &format!("/workshop/repair-orders/{ro_id}?move_date=2026-11-24"),
+            Some(&joao),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Alterar a marcação"), "{}", page.body);
+    let tuesday = free("2026-11-24").await;
+    let target = tuesday[1].clone();
+    assert!(
+        page.body.contains(&format!("value=\"{target}\"")),
+        "{target} offered: {}",
+        page.body
+    );
+    // A quarter hour later on the same day overlaps its own time: still free for this move.
+    let own = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/repair-orders/{ro_id}/appointment/availability"),
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert!(own.body.contains(&first), "its own start is free for it");
+
+    // Bad input names the field; nothing changes.
+    let bad = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/repair-orders/{ro_id}/appointment/move"),
+            Auth::Bearer(&token),
+            Some(json!({"starts_at": "2026-11-24T09:07:00Z"})),
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("starts_at"), "{}", bad.body);
+
+    // João moves it from the order page.
+    let moved = app
+        .post_form(
+            &format!("/workshop/repair-orders/{ro_id}/appointment"),
+            &joao,
+            &[("date", "2026-11-24"), ("starts_at", &target)],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    let (ro, _) = ro_json(&app, &token, &ro_id).await;
+    let at = time::OffsetDateTime::parse(
+        ro["appointment"]["starts_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let want = time::OffsetDateTime::parse(&target, &time::format_description::well_known::Rfc3339)
+        .unwrap();
+    assert_eq!(at, want);
+    assert_eq!(
+        ro["appointment"]["technician"]["id"], technician,
+        "same technician when free"
+    );
+    let page = app
+        .get(&format!("/workshop/repair-orders/{ro_id}"), Some(&joao))
+        .await;
+    assert!(page.body.contains("Marcação alterada"), "{}", page.body);
+    assert!(page.body.contains("de 2026-11-23 "), "{}", page.body);
+    let case_page = app.get(&format!("/cases/{case_id}"), Some(&joao)).await;
+    assert!(
+        case_page.body.contains("alterada para 2026-11-24"),
+        "{}",
+        case_page.body
+    );
+    // The old time is free again.
+    assert!(free("2026-11-23").await.contains(&monday[0]));
+
+    // The customer hears the new time with a calendar file that replaces the first one.
+    let later = app.clock.now() + Duration::minutes(5);
+    let round = deliver_due(
+        &app.store,
+        &transports,
+        &aftersales_domain::clock::FixedClock::new(later),
+    )
+    .await
+    .unwrap();
+    assert_eq!(round.dead, 0, "{round:?}");
+    let mails = smtp.received();
+    let first_mail = mails
+        .iter()
+        .find(|m| m.subject.starts_with("A sua marcação está confirmada"))
+        .expect("the booking mail");
+    let moved_mail = mails
+        .iter()
+        .find(|m| m.subject.starts_with("A sua marcação mudou"))
+        .expect("the move mail");
+    let ics = &moved_mail.attachments[0].content;
+    assert!(ics.contains("SEQUENCE:1"), "{ics}");
+    let uid = |c: &str| {
+        c.lines()
+            .find(|l| l.starts_with("UID:"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(uid(ics), uid(&first_mail.attachments[0].content));
+    assert!(first_mail.attachments[0].content.contains("SEQUENCE:0"));
+
+    // Once the car is in, the appointment stays where it is.
+    let (_, version) = ro_json(&app, &token, &ro_id).await;
+    let checked_in = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/repair-orders/{ro_id}/status"),
+            Auth::Bearer(&token),
+            Some(json!({"status": "checked-in"})),
+            &[("if-match", version.as_str())],
+        )
+        .await;
+    assert_eq!(checked_in.status, StatusCode::OK, "{}", checked_in.body);
+    let late = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/repair-orders/{ro_id}/appointment/move"),
+            Auth::Bearer(&token),
+            Some(json!({"starts_at": monday[0]})),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        late.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        late.body
+    );
+    assert!(late.body.contains("\"status\""), "{}", late.body);
 }
