@@ -115,7 +115,7 @@ impl Audit<'_> {
             .bind(limit + 1)
             .fetch_all(&self.store.pool)
             .await?;
-        let mut items: Vec<AuditEvent> = rows
+        let items: Vec<AuditEvent> = rows
             .into_iter()
             .map(|r| AuditEvent {
                 id: r.id,
@@ -130,12 +130,6 @@ impl Audit<'_> {
                 detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
             })
             .collect();
-        let next_cursor = if items.len() as i64 > limit {
-            items.truncate(limit as usize);
-            items.last().map(|e| e.id.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::from_rows(items, limit, |e| e.id.clone()))
     }
 }

@@ -191,6 +191,28 @@ pub fn sqlite_path(url: &str) -> Option<String> {
 }
 
 /// `$start, $start+1, …` for `n` values; `NULL` for none, so `IN (NULL)` matches nothing.
+/// Where a list newest first goes on: the `(created_at, id)` of the row its cursor names (the
+/// last of the previous page). A cursor that names no row of `table` is refused, naming the field.
+pub(crate) async fn cursor_key(
+    pool: &AnyPool,
+    table: &'static str,
+    cursor: Option<&str>,
+) -> Result<Option<(i64, String)>, StoreError> {
+    let Some(c) = cursor else {
+        return Ok(None);
+    };
+    let sql = format!("SELECT created_at, id FROM {table} WHERE id = $1");
+    let key: Option<(i64, String)> = sqlx::query_as(&sql).bind(c).fetch_optional(pool).await?;
+    key.map(Some).ok_or_else(|| {
+        aftersales_domain::ValidationErrors::single(
+            "cursor",
+            aftersales_domain::Rule::Unknown,
+            "cursor must be the next_cursor of the page before",
+        )
+        .into()
+    })
+}
+
 pub(crate) fn placeholders(start: usize, n: usize) -> String {
     if n == 0 {
         return "NULL".to_string();

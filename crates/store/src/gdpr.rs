@@ -33,15 +33,22 @@ impl Gdpr<'_> {
             .await?;
         // Their cases, with every message, note and follow-up, as far as the caller may read them.
         let mut cases = Vec::new();
-        for case in self
-            .store
-            .cases()
-            .cases_of_customer(scope, customer_id, now)
-            .await?
-        {
-            let events = self.store.cases().case_events(scope, &case.id).await?;
-            let tasks = self.store.cases().case_tasks(scope, &case.id).await?;
-            cases.push(serde_json::json!({"case": case, "events": events, "tasks": tasks}));
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .cases()
+                .cases_of_customer(scope, customer_id, (cursor.as_deref(), 200), now)
+                .await?;
+            for case in page.items {
+                let events = self.store.cases().case_events(scope, &case.id).await?;
+                let tasks = self.store.cases().case_tasks(scope, &case.id).await?;
+                cases.push(serde_json::json!({"case": case, "events": events, "tasks": tasks}));
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
         }
         // What lives in other capabilities: repair orders in full (jobs, the three Cs, lines),
         // appointments, messages sent and survey answers, and the legally kept invoices and credit

@@ -118,6 +118,21 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// The page from the `limit + 1` rows a list read: it keeps `limit` of them, and when there
+    /// were more, the next page starts after the last one kept (its `key`).
+    pub(crate) fn from_rows(mut items: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> Page<T> {
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(key)
+        } else {
+            None
+        };
+        Page { items, next_cursor }
+    }
+}
+
 /// Limits a page size to 1..=200, 50 by default.
 pub fn page_limit(limit: Option<u32>) -> i64 {
     i64::from(limit.unwrap_or(50).clamp(1, 200))

@@ -220,17 +220,11 @@ impl Org<'_> {
             .bind(limit + 1)
             .fetch_all(&self.store.pool)
             .await?;
-        let mut items = rows
+        let items = rows
             .into_iter()
             .map(|r| r.into_org_for(scope))
             .collect::<Result<Vec<_>, _>>()?;
-        let next_cursor = if items.len() as i64 > limit {
-            items.truncate(limit as usize);
-            items.last().map(|o| o.id.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::from_rows(items, limit, |o| o.id.clone()))
     }
 
     /// Every organisation the caller may see (for trees and pickers).

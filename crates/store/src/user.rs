@@ -212,7 +212,7 @@ impl Users<'_> {
             .await?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut ms = self.memberships_of(&ids).await?;
-        let mut items: Vec<User> = rows
+        let items: Vec<User> = rows
             .into_iter()
             .map(|r| {
                 let visible = ms
@@ -224,13 +224,7 @@ impl Users<'_> {
                 Self::user_from_row(r, visible)
             })
             .collect::<Result<_, StoreError>>()?;
-        let next_cursor = if items.len() as i64 > limit {
-            items.truncate(limit as usize);
-            items.last().map(|u| u.username.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::from_rows(items, limit, |u| u.username.clone()))
     }
 
     pub async fn get_user(self, scope: &Scope, id: &str) -> Result<User, StoreError> {

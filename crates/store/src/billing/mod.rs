@@ -33,6 +33,7 @@ mod issue;
 mod payments;
 mod public;
 mod read;
+pub use read::DocFilter;
 
 crate::capability!(
     /// Invoicing for Norway and Portugal: `store.billing().issue(..)`.

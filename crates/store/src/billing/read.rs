@@ -396,19 +396,29 @@ impl Billing<'_> {
         documents::ehf::write(&model)
             .map_err(|e| ValidationErrors::single("id", Rule::NotAllowed, e.to_string()).into())
     }
-    /// Documents of the organisations in reach, newest first; filtered by customer, repair order, status.
+    /// Documents of the organisations in reach, newest first, a page at a time (`cursor` is the
+    /// `next_cursor` of the page before); filtered by customer, repair order, open amount.
     pub async fn documents(
         self,
         scope: &Scope,
-        customer_id: Option<&str>,
-        repair_order_id: Option<&str>,
-        only_open: bool,
+        filter: &DocFilter<'_>,
+        cursor: Option<&str>,
+        limit: i64,
         now: OffsetDateTime,
-    ) -> Result<Vec<DocSummary>, StoreError> {
+    ) -> Result<crate::Page<DocSummary>, StoreError> {
+        let DocFilter {
+            customer_id,
+            repair_order_id,
+            only_open,
+        } = *filter;
         let orgs = scope.orgs_with(Permission::BillingRead);
         if orgs.is_empty() {
-            return Ok(vec![]);
+            return Ok(crate::Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
         }
+        let after = crate::db::cursor_key(&self.store.pool, "billing_documents", cursor).await?;
         let mut sql = format!(
             "SELECT {DOC_COLS} FROM billing_documents d LEFT JOIN users u ON u.id = d.issued_by WHERE d.organisation_id IN ({})",
             crate::db::placeholders(1, orgs.len())
@@ -429,7 +439,18 @@ impl Billing<'_> {
                  - COALESCE((SELECT SUM(c.gross_minor) FROM billing_documents c WHERE c.credited_document_id = d.id AND c.status = 'issued'), 0) > 0",
             );
         }
-        sql.push_str(" ORDER BY d.created_at DESC LIMIT 200");
+        if after.is_some() {
+            sql.push_str(&format!(
+                " AND (d.created_at < ${a} OR (d.created_at = ${a} AND d.id < ${b}))",
+                a = n + 1,
+                b = n + 2
+            ));
+            n += 2;
+        }
+        sql.push_str(&format!(
+            " ORDER BY d.created_at DESC, d.id DESC LIMIT ${}",
+            n + 1
+        ));
         let mut q = sqlx::query_as::<_, DocRow>(&sql);
         for o in &orgs {
             q = q.bind(o);
@@ -440,15 +461,33 @@ impl Billing<'_> {
         if let Some(r) = repair_order_id {
             q = q.bind(r);
         }
-        let rows = q.fetch_all(&self.store.pool).await?;
+        if let Some((at, id)) = &after {
+            q = q.bind(*at).bind(id.clone());
+        }
+        let rows = q.bind(limit + 1).fetch_all(&self.store.pool).await?;
         let mut out = Vec::new();
         for r in rows {
             let d = self.assemble_doc(r, now, false).await?;
-            if only_open && matches!(d.payment_status, PaymentStatus::Paid) {
-                continue;
-            }
-            out.push(summary_of(&d));
+            out.push((summary_of(&d), d.payment_status));
         }
-        Ok(out)
+        // The page is cut before the paid ones are left out, so the cursor follows the rows read.
+        let page = crate::Page::from_rows(out, limit, |(d, _)| d.id.clone());
+        Ok(crate::Page {
+            items: page
+                .items
+                .into_iter()
+                .filter(|(_, status)| !(only_open && matches!(status, PaymentStatus::Paid)))
+                .map(|(d, _)| d)
+                .collect(),
+            next_cursor: page.next_cursor,
+        })
     }
+}
+
+/// Which documents a list shows: all in reach, or a customer's, a repair order's, the open ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DocFilter<'a> {
+    pub customer_id: Option<&'a str>,
+    pub repair_order_id: Option<&'a str>,
+    pub only_open: bool,
 }

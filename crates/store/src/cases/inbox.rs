@@ -201,7 +201,7 @@ impl Cases<'_> {
             InboxFilter::Escalated => " AND c.escalated_at IS NOT NULL".to_string(),
         };
         let sql = format!(
-            "{CASE_SELECT} WHERE c.organisation_id IN ({}) AND c.status IN ('new', 'open', 'waiting-for-customer'){extra} ORDER BY c.created_at LIMIT 500",
+            "{CASE_SELECT} WHERE c.organisation_id IN ({}) AND c.status IN ('new', 'open', 'waiting-for-customer'){extra} ORDER BY c.created_at",
             placeholders(1, n)
         );
         let mut q = sqlx::query_as::<_, CaseRow>(&sql);
@@ -401,26 +401,67 @@ impl Cases<'_> {
         tx.commit().await?;
         self.get_case(scope, id, now).await
     }
-    /// Cases of a customer, newest first.
+    /// Cases of a customer, newest first, a page at a time (`cursor`: the `next_cursor` before).
     pub async fn cases_of_customer(
         self,
         scope: &Scope,
         customer_id: &str,
+        (cursor, limit): (Option<&str>, i64),
         now: OffsetDateTime,
-    ) -> Result<Vec<Case>, StoreError> {
+    ) -> Result<crate::Page<Case>, StoreError> {
         self.store.crm().get_customer(scope, customer_id).await?;
-        let sql =
-            format!("{CASE_SELECT} WHERE c.customer_id = $1 ORDER BY c.created_at DESC LIMIT 100");
+        let after = crate::db::cursor_key(&self.store.pool, "cases", cursor).await?;
+        let (at, id) = after.unwrap_or((i64::MAX, String::new()));
+        let sql = format!(
+            "{CASE_SELECT} WHERE c.customer_id = $1 AND (c.created_at < $2 OR (c.created_at = $2 AND c.id < $3) OR $4 = 1) \
+             ORDER BY c.created_at DESC, c.id DESC LIMIT $5"
+        );
         let rows = sqlx::query_as::<_, CaseRow>(&sql)
             .bind(customer_id)
+            .bind(at)
+            .bind(id)
+            .bind(i64::from(cursor.is_none()))
+            .bind(limit + 1)
             .fetch_all(&self.store.pool)
             .await?;
+        let page = crate::Page::from_rows(rows, limit, |r: &CaseRow| r.id.clone());
         let mut out = Vec::new();
-        for r in rows {
+        for r in page.items {
+            // A case handled by another party of the market stays theirs to show.
             if self.case_row(scope, &r.id).await.is_ok() {
                 out.push(self.case_from_row(r, now).await?);
             }
         }
-        Ok(out)
+        Ok(crate::Page {
+            items: out,
+            next_cursor: page.next_cursor,
+        })
+    }
+    /// One page of the inbox (see [`Self::inbox`]): its order is worked out from the timers at
+    /// each reading, so its cursor is the position where the next page starts.
+    pub async fn inbox_page(
+        self,
+        scope: &Scope,
+        filter: InboxFilter,
+        (cursor, limit): (Option<&str>, i64),
+        now: OffsetDateTime,
+    ) -> Result<crate::Page<Case>, StoreError> {
+        let from = match cursor {
+            None => 0,
+            Some(c) => c.parse::<usize>().map_err(|_| {
+                ValidationErrors::single(
+                    "cursor",
+                    Rule::Unknown,
+                    "cursor must be the next_cursor of the page before",
+                )
+            })?,
+        };
+        let all = self.inbox(scope, filter, now).await?;
+        let limit = usize::try_from(limit).unwrap_or(1);
+        let next_cursor = (all.len() > from + limit).then(|| (from + limit).to_string());
+        Ok(crate::Page {
+            items: all.into_iter().skip(from).take(limit).collect(),
+            next_cursor,
+        })
     }
 }

@@ -160,17 +160,11 @@ impl Crm<'_> {
             .bind(limit + 1)
             .fetch_all(&self.store.pool)
             .await?;
-        let mut items: Vec<Customer> = rows
+        let items: Vec<Customer> = rows
             .into_iter()
             .map(|r| r.into_customer(Vec::new()))
             .collect::<Result<_, StoreError>>()?;
-        let next_cursor = if items.len() as i64 > limit {
-            items.truncate(limit as usize);
-            items.last().map(|c| c.id.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::from_rows(items, limit, |c| c.id.clone()))
     }
     pub async fn update_customer(
         self,

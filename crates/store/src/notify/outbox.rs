@@ -11,7 +11,10 @@ impl Notify<'_> {
         self,
         scope: &Scope,
         status: Option<&str>,
-    ) -> Result<Vec<OutboxItem>, StoreError> {
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<crate::Page<OutboxItem>, StoreError> {
+        let after = crate::db::cursor_key(&self.store.pool, "outbox", cursor).await?;
         let mut orgs = scope.orgs_with(Permission::NotifyManage);
         for o in scope.orgs_with(Permission::WorkshopPlan) {
             if !orgs.contains(&o) {
@@ -22,10 +25,23 @@ impl Notify<'_> {
             "{OUTBOX_SELECT} WHERE x.organisation_id IN ({})",
             placeholders(1, orgs.len())
         );
+        let mut n = orgs.len();
         if status.is_some() {
-            sql.push_str(&format!(" AND x.status = ${}", orgs.len() + 1));
+            n += 1;
+            sql.push_str(&format!(" AND x.status = ${n}"));
         }
-        sql.push_str(" ORDER BY x.created_at DESC LIMIT 200");
+        if after.is_some() {
+            sql.push_str(&format!(
+                " AND (x.created_at < ${a} OR (x.created_at = ${a} AND x.id < ${b}))",
+                a = n + 1,
+                b = n + 2
+            ));
+            n += 2;
+        }
+        sql.push_str(&format!(
+            " ORDER BY x.created_at DESC, x.id DESC LIMIT ${}",
+            n + 1
+        ));
         let mut q = sqlx::query_as::<_, OutboxRow>(&sql);
         for o in &orgs {
             q = q.bind(o);
@@ -33,11 +49,19 @@ impl Notify<'_> {
         if let Some(s) = status {
             q = q.bind(s);
         }
-        Ok(q.fetch_all(&self.store.pool)
+        if let Some((at, id)) = &after {
+            q = q.bind(*at).bind(id.clone());
+        }
+        let items = q
+            .bind(limit + 1)
+            .fetch_all(&self.store.pool)
             .await?
             .into_iter()
             .map(outbox_item)
-            .collect())
+            .collect();
+        Ok(crate::Page::from_rows(items, limit, |m: &OutboxItem| {
+            m.id.clone()
+        }))
     }
     /// The messages written to the customer about one repair order; the caller has checked that
     /// the repair order is in reach (`workshop().ro_messages`).

@@ -428,6 +428,17 @@ impl Workshop<'_> {
             .bind(p.org)
             .fetch_one(&self.store.pool)
             .await?;
+        // The work reads in the customer's language, as lines added later do (estimate, status
+        // page, invoice).
+        let lang: Option<String> =
+            sqlx::query_scalar("SELECT language FROM customers WHERE id = $1")
+                .bind(p.customer_id)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        let lang = lang
+            .as_deref()
+            .and_then(|l| Language::parse("language", l).ok())
+            .unwrap_or(Language::En);
         let appointment_id = new_id();
         let ro_id = new_id();
         let public_token = crate::new_token();
@@ -476,17 +487,18 @@ impl Workshop<'_> {
             .await?;
         for (i, op) in p.ops.iter().enumerate() {
             let job_id = new_id();
+            let title = local_name(&op.names, &op.description, lang);
             let complaint = if i == 0 {
-                p.complaint.unwrap_or(&op.description)
+                p.complaint.unwrap_or(title)
             } else {
-                &op.description
+                title
             };
             insert_job(
                 &mut tx,
                 &job_id,
                 &ro_id,
                 i64::try_from(i).unwrap_or(0) + 1,
-                &op.description,
+                title,
                 complaint,
                 PayType::Customer,
                 Approval::NotRequired,
@@ -503,7 +515,7 @@ impl Workshop<'_> {
                 .bind(&job_id)
                 .bind(&ro_id)
                 .bind(&op.code)
-                .bind(&op.description)
+                .bind(title)
                 .bind(hours)
                 .bind(rate)
                 .bind(&op.id)
@@ -562,7 +574,7 @@ impl Workshop<'_> {
             org_name,
             p.ops
                 .iter()
-                .map(|o| o.description.as_str())
+                .map(|o| local_name(&o.names, &o.description, lang))
                 .collect::<Vec<_>>()
                 .join(", ")
         );

@@ -380,15 +380,36 @@ impl Workshop<'_> {
             })
             .collect()
     }
-    /// Repair orders of the service points in reach: active ones, or those with `status`, newest
-    /// first; a technician sees the orders of their jobs first.
+    /// Repair orders of the service points in reach: active ones, or those with `status` (or
+    /// booked within `day`), by appointment (or opening) time, a page at a time.
     pub async fn repair_orders(
         self,
         scope: &Scope,
         status: Option<RoStatus>,
         day: Option<(OffsetDateTime, OffsetDateTime)>,
-    ) -> Result<Vec<RoSummary>, StoreError> {
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<crate::Page<RoSummary>, StoreError> {
         let orgs = scope.orgs_with(Permission::CrmRead);
+        // The page goes on after the order the cursor names, in the list's order.
+        let after: Option<(i64, String)> = match cursor {
+            None => None,
+            Some(c) => Some(
+                sqlx::query_as(
+                    "SELECT COALESCE(a.starts_at, r.created_at), r.number FROM repair_orders r LEFT JOIN appointments a ON a.id = r.appointment_id WHERE r.id = $1",
+                )
+                .bind(c)
+                .fetch_optional(&self.store.pool)
+                .await?
+                .ok_or_else(|| {
+                    ValidationErrors::single(
+                        "cursor",
+                        Rule::Unknown,
+                        "cursor must be the next_cursor of the page before",
+                    )
+                })?,
+            ),
+        };
         let mut sql = format!(
             "SELECT r.id, r.number, o.name, c.name, CASE WHEN v.id IS NULL THEN NULL ELSE COALESCE(v.model, 'Vehicle') || ' ' || COALESCE(v.registration, v.vin) END, \
              r.status, a.starts_at, r.eta FROM repair_orders r JOIN organisations o ON o.id = r.organisation_id JOIN customers c ON c.id = r.customer_id \
@@ -410,8 +431,20 @@ impl Workshop<'_> {
                 n + 1,
                 n + 2
             ));
+            n += 2;
         }
-        sql.push_str(" ORDER BY COALESCE(a.starts_at, r.created_at), r.number LIMIT 500");
+        if after.is_some() {
+            sql.push_str(&format!(
+                " AND (COALESCE(a.starts_at, r.created_at) > ${a} OR (COALESCE(a.starts_at, r.created_at) = ${a} AND r.number > ${b}))",
+                a = n + 1,
+                b = n + 2
+            ));
+            n += 2;
+        }
+        sql.push_str(&format!(
+            " ORDER BY COALESCE(a.starts_at, r.created_at), r.number LIMIT ${}",
+            n + 1
+        ));
         type Row = (
             String,
             String,
@@ -432,9 +465,13 @@ impl Workshop<'_> {
         if let Some((a, b)) = day {
             q = q.bind(micros(a)).bind(micros(b));
         }
-        let rows = q.fetch_all(&self.store.pool).await?;
+        if let Some((key, number)) = &after {
+            q = q.bind(*key).bind(number.clone());
+        }
+        let rows = q.bind(limit + 1).fetch_all(&self.store.pool).await?;
+        let page = crate::Page::from_rows(rows, limit, |r: &Row| r.0.clone());
         let mut out = Vec::new();
-        for (id, number, org, customer, vehicle, st, starts, eta) in rows {
+        for (id, number, org, customer, vehicle, st, starts, eta) in page.items {
             let technicians: Vec<String> = sqlx::query_scalar(
                 "SELECT DISTINCT u.display_name FROM ro_jobs j JOIN users u ON u.id = j.technician_id WHERE j.repair_order_id = $1 ORDER BY u.display_name",
             )
@@ -453,7 +490,10 @@ impl Workshop<'_> {
                 technicians,
             });
         }
-        Ok(out)
+        Ok(crate::Page {
+            items: out,
+            next_cursor: page.next_cursor,
+        })
     }
     /// The repair order of a case, if one was opened from it.
     pub async fn repair_orders_of_case(

@@ -2,6 +2,7 @@
 //! numbers and an unbroken signature chain under concurrent issuing; the Portuguese rules; SAF-T (PT) and EHF
 //! from what the store issued, checked by the official validators.
 
+use aftersales_store::billing::DocFilter;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -486,15 +487,37 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     // Lists: by customer, and open items only.
     let kari_docs = store
         .billing()
-        .documents(s, Some(&kari), None, false, t0)
+        .documents(
+            s,
+            &DocFilter {
+                customer_id: Some(kari.as_str()),
+                only_open: false,
+                ..Default::default()
+            },
+            None,
+            200,
+            t0,
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(kari_docs.len(), 1);
     assert!(store
         .billing()
-        .documents(s, Some(&kari), None, true, t0)
+        .documents(
+            s,
+            &DocFilter {
+                customer_id: Some(kari.as_str()),
+                only_open: true,
+                ..Default::default()
+            },
+            None,
+            200,
+            t0
+        )
         .await
         .unwrap()
+        .items
         .is_empty());
     // Someone from another market sees none of it.
     let joao = caller(store, "joao", t0).await;
@@ -504,9 +527,19 @@ pub async fn norwegian_repair_order_invoiced_paid_and_credited(store: &Store) {
     ));
     assert!(store
         .billing()
-        .documents(&joao.scope, None, None, false, t0)
+        .documents(
+            &joao.scope,
+            &DocFilter {
+                only_open: false,
+                ..Default::default()
+            },
+            None,
+            200,
+            t0
+        )
         .await
         .unwrap()
+        .items
         .is_empty());
     // A technician may not invoice.
     let ole = caller(store, "ole", t0).await;
@@ -744,9 +777,20 @@ pub async fn concurrent_payments_and_credits_never_exceed_the_invoice(store: &St
     // The refused one used no number: the next credit note continues the series.
     let numbers: Vec<String> = store
         .billing()
-        .documents(s, Some(&fleet), None, false, t0)
+        .documents(
+            s,
+            &DocFilter {
+                customer_id: Some(fleet.as_str()),
+                only_open: false,
+                ..Default::default()
+            },
+            None,
+            200,
+            t0,
+        )
         .await
         .unwrap()
+        .items
         .into_iter()
         .filter_map(|d| d.number)
         .filter(|n| n.starts_with("K-"))

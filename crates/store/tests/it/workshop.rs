@@ -1010,17 +1010,19 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
     assert!(dead);
     let dead_list = store
         .notify()
-        .outbox(&nora.scope, Some("dead"))
+        .outbox(&nora.scope, Some("dead"), None, 200)
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert!(dead_list.iter().any(|m| m.id == job.id && m.attempts == 6));
     // The advisor sees what her customers were told (issue 15, item 9), but sending again is for
     // those who manage messages.
     assert!(store
         .notify()
-        .outbox(&ingrid.scope, Some("dead"))
+        .outbox(&ingrid.scope, Some("dead"), None, 200)
         .await
         .unwrap()
+        .items
         .iter()
         .any(|m| m.id == job.id));
     assert!(matches!(
@@ -1044,9 +1046,10 @@ pub async fn outbox_respects_rules_consent_and_quiet_hours(store: &Store) {
     store.cli().outbox_sent(&job.id, at).await.unwrap();
     assert!(store
         .notify()
-        .outbox(&nora.scope, Some("sent"))
+        .outbox(&nora.scope, Some("sent"), None, 200)
         .await
         .unwrap()
+        .items
         .iter()
         .any(|m| m.id == job.id));
 }

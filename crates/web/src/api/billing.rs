@@ -180,27 +180,38 @@ pub struct DocumentQuery {
     pub repair_order_id: Option<String>,
     /// Only issued invoices with something left to pay (open items).
     pub open: Option<bool>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "super::page_size")]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
-/// Invoices and credit notes in reach, newest first (at most 200).
-#[utoipa::path(get, path = "/api/v1/billing-documents", tag = "billing", params(DocumentQuery), responses((status = 200, body = Vec<DocSummary>)))]
+/// Invoices and credit notes in reach, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/billing-documents", tag = "billing", params(DocumentQuery), responses((status = 200, body = super::ListPage<DocSummary>)))]
 pub async fn list_documents(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     ApiQuery(q): ApiQuery<DocumentQuery>,
-) -> Result<Json<Vec<DocSummary>>, ApiError> {
+) -> Result<Json<super::ListPage<DocSummary>>, ApiError> {
+    let filter = aftersales_store::billing::DocFilter {
+        customer_id: q.customer_id.as_deref(),
+        repair_order_id: q.repair_order_id.as_deref(),
+        only_open: q.open.unwrap_or(false),
+    };
     Ok(Json(
         state
             .store
             .billing()
             .documents(
                 &caller.scope,
-                q.customer_id.as_deref(),
-                q.repair_order_id.as_deref(),
-                q.open.unwrap_or(false),
+                &filter,
+                q.cursor.as_deref(),
+                aftersales_store::page_limit(q.limit),
                 state.now(),
             )
-            .await?,
+            .await?
+            .into(),
     ))
 }
 

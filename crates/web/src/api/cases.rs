@@ -22,6 +22,11 @@ use crate::AppState;
 pub struct InboxParams {
     /// `all` (default), `mine` or `escalated` (the service manager's queue).
     pub view: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "super::page_size")]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 pub fn inbox_filter(view: Option<&str>) -> Result<InboxFilter, ApiError> {
@@ -37,20 +42,27 @@ pub fn inbox_filter(view: Option<&str>) -> Result<InboxFilter, ApiError> {
     }
 }
 
-/// Active cases, the most urgent first, with their SLA timers.
-#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(InboxParams), responses((status = 200, body = Vec<Case>)))]
+/// Active cases, the most urgent first, with their SLA timers, a page at a time (the order is
+/// worked out at each reading, so the cursor is a position in it).
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(InboxParams), responses((status = 200, body = super::ListPage<Case>)))]
 pub async fn inbox(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     ApiQuery(p): ApiQuery<InboxParams>,
-) -> Result<Json<Vec<Case>>, ApiError> {
+) -> Result<Json<super::ListPage<Case>>, ApiError> {
     let filter = inbox_filter(p.view.as_deref())?;
     Ok(Json(
         state
             .store
             .cases()
-            .inbox(&caller.scope, filter, state.now())
-            .await?,
+            .inbox_page(
+                &caller.scope,
+                filter,
+                (p.cursor.as_deref(), aftersales_store::page_limit(p.limit)),
+                state.now(),
+            )
+            .await?
+            .into(),
     ))
 }
 

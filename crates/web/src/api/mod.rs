@@ -705,6 +705,22 @@ pub fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
         })
 }
 
+/// One page of a list in the list's order; `next_cursor` (absent on the last page) asks for the next.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ListPage<T: utoipa::ToSchema> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T: utoipa::ToSchema> From<aftersales_store::Page<T>> for ListPage<T> {
+    fn from(p: aftersales_store::Page<T>) -> Self {
+        ListPage {
+            items: p.items,
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
 /// Paging parameters shared by list endpoints.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -176,15 +176,21 @@ pub async fn preview(
 pub struct OutboxParams {
     /// `pending`, `sent`, `dead` or `skipped`; all when empty.
     pub status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "super::page_size")]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
-/// Messages of the organisations whose customer messages the caller manages, newest first.
-#[utoipa::path(get, path = "/api/v1/outbox", tag = "notify", params(OutboxParams), responses((status = 200, body = Vec<OutboxItem>)))]
+/// Messages of the organisations whose customer messages the caller manages, newest first,
+/// a page at a time.
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "notify", params(OutboxParams), responses((status = 200, body = super::ListPage<OutboxItem>)))]
 pub async fn outbox(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     ApiQuery(p): ApiQuery<OutboxParams>,
-) -> Result<Json<Vec<OutboxItem>>, ApiError> {
+) -> Result<Json<super::ListPage<OutboxItem>>, ApiError> {
     if let Some(s) = p.status.as_deref() {
         if !["pending", "sent", "dead", "skipped"].contains(&s) {
             return Err(ApiError::field(
@@ -198,8 +204,14 @@ pub async fn outbox(
         state
             .store
             .notify()
-            .outbox(&caller.scope, p.status.as_deref())
-            .await?,
+            .outbox(
+                &caller.scope,
+                p.status.as_deref(),
+                p.cursor.as_deref(),
+                aftersales_store::page_limit(p.limit),
+            )
+            .await?
+            .into(),
     ))
 }
 

@@ -387,14 +387,20 @@ pub async fn move_appointment(
 pub struct RoParams {
     /// A status; the active orders when empty.
     pub status: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[serde(default, deserialize_with = "super::page_size")]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/repair-orders", tag = "workshop", params(RoParams), responses((status = 200, body = Vec<RoSummary>)))]
+/// Repair orders in reach, by appointment (or opening) time, a page at a time.
+#[utoipa::path(get, path = "/api/v1/repair-orders", tag = "workshop", params(RoParams), responses((status = 200, body = super::ListPage<RoSummary>)))]
 pub async fn list_repair_orders(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
     ApiQuery(p): ApiQuery<RoParams>,
-) -> Result<Json<Vec<RoSummary>>, ApiError> {
+) -> Result<Json<super::ListPage<RoSummary>>, ApiError> {
     let status = match p.status.as_deref() {
         Some(s) => Some(RoStatus::parse("status", s).map_err(|e| ApiError::invalid(vec![e]))?),
         None => None,
@@ -403,8 +409,15 @@ pub async fn list_repair_orders(
         state
             .store
             .workshop()
-            .repair_orders(&caller.scope, status, None)
-            .await?,
+            .repair_orders(
+                &caller.scope,
+                status,
+                None,
+                p.cursor.as_deref(),
+                aftersales_store::page_limit(p.limit),
+            )
+            .await?
+            .into(),
     ))
 }
 

@@ -49,7 +49,8 @@ struct ListPage<'a> {
     chrome: Chrome,
     docs: Vec<DocSummary>,
     open_only: bool,
-    errors: FormErrors,
+    /// The next page of the list.
+    next: Option<String>,
 }
 
 impl ListPage<'_> {
@@ -68,15 +69,31 @@ impl ListPage<'_> {
 pub async fn list(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
     let q = query(&q);
     let open_only = field(&q, "open") == "1";
-    let docs = match state
+    let customer = Some(field(&q, "customer")).filter(|c| !c.is_empty());
+    let filter = aftersales_store::billing::DocFilter {
+        customer_id: customer,
+        repair_order_id: None,
+        only_open: open_only,
+    };
+    let page = match state
         .store
         .billing()
-        .documents(&s.caller.scope, None, None, open_only, state.now())
+        .documents(
+            &s.caller.scope,
+            &filter,
+            Some(field(&q, "cursor")).filter(|c| !c.is_empty()),
+            super::PAGE_ROWS,
+            state.now(),
+        )
         .await
     {
         Ok(d) => d,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
+    let next = page
+        .next_cursor
+        .map(|c| super::next_page("/billing", &q, "cursor", &c));
+    let docs = page.items;
     let t = Tr {
         i18n: &state.i18n,
         lang: s.ctx.lang,
@@ -85,7 +102,7 @@ pub async fn list(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
         chrome: Chrome::new(&t, &s.ctx),
         docs,
         open_only,
-        errors: FormErrors::default(),
+        next,
         t,
     })
 }
@@ -351,7 +368,7 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
                 &customer,
                 (FormErrors(e.0), super::Sent::new("invoice", p)),
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
+                (None, None),
             )
             .await
         }

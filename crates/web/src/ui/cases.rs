@@ -105,6 +105,8 @@ struct InboxPage<'a> {
     tasks: Vec<Task>,
     /// A case number searched for that is not (or not for this caller) a case.
     not_found: Option<String>,
+    /// The next page of the inbox.
+    next: Option<String>,
 }
 
 impl InboxPage<'_> {
@@ -137,15 +139,30 @@ pub async fn inbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         _ => ("all", InboxFilter::All),
     };
     let now = state.now();
-    let cases = match state
+    let cursor = query_param(&q, "cursor").filter(|c| !c.is_empty());
+    let page = match state
         .store
         .cases()
-        .inbox(&s.caller.scope, filter, now)
+        .inbox_page(
+            &s.caller.scope,
+            filter,
+            (cursor.as_deref(), super::PAGE_ROWS),
+            now,
+        )
         .await
     {
         Ok(c) => c,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
+    let next = page.next_cursor.map(|c| {
+        super::next_page(
+            "/inbox",
+            &[("view".to_string(), view.to_string())],
+            "cursor",
+            &c,
+        )
+    });
+    let cases = page.items;
     let zones = super::or_page!(state, &s.ctx, zones(&state, &cases).await);
     let rows = cases.into_iter().map(|c| row(&t, &zones, c)).collect();
     let tasks = super::or_page!(
@@ -159,6 +176,7 @@ pub async fn inbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         rows,
         tasks,
         not_found,
+        next,
         t,
     })
 }

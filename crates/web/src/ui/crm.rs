@@ -420,6 +420,9 @@ struct DetailPage<'a> {
     can_book: bool,
     /// The customer's invoices and credit notes (open items first in meaning: what is open shows).
     documents: Vec<aftersales_store::billing::DocSummary>,
+    /// The next page of the customer's cases, and the full list of their documents, when more.
+    more_cases: Option<String>,
+    more_documents: Option<String>,
     /// Where the caller may invoice: (organisation id, name).
     invoice_points: Vec<(String, String)>,
 }
@@ -453,7 +456,7 @@ pub(crate) async fn detail_page(
     id: &str,
     (errors, sent): (FormErrors, Sent),
     status: StatusCode,
-    done: Option<&str>,
+    (done, cases_from): (Option<&str>, Option<&str>),
 ) -> Response {
     let t = tr(state, s);
     let scope = &s.caller.scope;
@@ -478,9 +481,13 @@ pub(crate) async fn detail_page(
         state
             .store
             .cases()
-            .cases_of_customer(scope, id, state.now())
+            .cases_of_customer(scope, id, (cases_from, super::PAGE_ROWS), state.now())
             .await
     );
+    let more_cases = cases
+        .next_cursor
+        .map(|c| super::next_page(&format!("/customers/{id}"), &[], "cases", &c) + "#cases-h");
+    let cases = cases.items;
     let mut cells = Vec::new();
     for p in Purpose::ALL {
         for ch in Channel::ALL {
@@ -522,9 +529,24 @@ pub(crate) async fn detail_page(
         state
             .store
             .billing()
-            .documents(scope, Some(&c.id), None, false, state.now())
+            .documents(
+                scope,
+                &aftersales_store::billing::DocFilter {
+                    customer_id: Some(&c.id),
+                    ..Default::default()
+                },
+                None,
+                super::PAGE_ROWS,
+                state.now()
+            )
             .await
     );
+    // More than a page: the billing list shows them all, a page at a time.
+    let more_documents = documents
+        .next_cursor
+        .is_some()
+        .then(|| format!("/billing?customer={}", c.id));
+    let documents = documents.items;
     let mut invoice_points = Vec::new();
     for id in scope.orgs_with(Permission::BillingWrite) {
         match state.store.org().get_organisation(scope, &id).await {
@@ -544,6 +566,8 @@ pub(crate) async fn detail_page(
         cells,
         timeline,
         cases,
+        more_cases,
+        more_documents,
         can_write,
         errors,
         sent,
@@ -561,13 +585,17 @@ pub async fn detail(
     RawQuery(q): RawQuery,
 ) -> Response {
     let done = query_param(&q, "done");
+    let cases_from = query_param(&q, "cases");
     detail_page(
         &state,
         &s,
         &id,
         Default::default(),
         StatusCode::OK,
-        done.as_deref().filter(|d| DONE.contains(d)),
+        (
+            done.as_deref().filter(|d| DONE.contains(d)),
+            cases_from.as_deref().filter(|c| !c.is_empty()),
+        ),
     )
     .await
 }
@@ -592,7 +620,7 @@ async fn after(
                 id,
                 (FormErrors(e.0), Sent::new(form, typed)),
                 StatusCode::UNPROCESSABLE_ENTITY,
-                None,
+                (None, None),
             )
             .await
         }
@@ -695,7 +723,7 @@ pub async fn erase(
             &id,
             (FormErrors(vec![e]), Sent::new("erase", p)),
             StatusCode::UNPROCESSABLE_ENTITY,
-            None,
+            (None, None),
         )
         .await;
     }

@@ -314,8 +314,9 @@ async fn work(
         let mut today_ros = state
             .store
             .workshop()
-            .repair_orders(scope, None, Some(day))
-            .await?;
+            .repair_orders(scope, None, Some(day), None, 200)
+            .await?
+            .items;
         today_ros.retain(|r| r.status != RoStatus::Cancelled);
         today_ros.sort_by_key(|r| r.starts_at);
         out.push(panel(
@@ -327,8 +328,9 @@ async fn work(
         let ready = state
             .store
             .workshop()
-            .repair_orders(scope, Some(RoStatus::Ready), None)
-            .await?;
+            .repair_orders(scope, Some(RoStatus::Ready), None, None, 200)
+            .await?
+            .items;
         out.push(panel(
             t,
             "ready",

@@ -357,6 +357,8 @@ struct OutboxPage<'a> {
     chrome: Chrome,
     status: String,
     items: Vec<OutboxItem>,
+    /// The next page of the outbox.
+    next: Option<String>,
     /// The caller may send dead letters again (manages customer messages somewhere).
     manage: bool,
 }
@@ -379,10 +381,19 @@ pub async fn outbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): Raw
     match state
         .store
         .notify()
-        .outbox(&s.caller.scope, status.as_deref())
+        .outbox(
+            &s.caller.scope,
+            status.as_deref(),
+            Some(field(&q, "cursor")).filter(|c| !c.is_empty()),
+            super::PAGE_ROWS,
+        )
         .await
     {
-        Ok(items) => render(&OutboxPage {
+        Ok(page) => render(&OutboxPage {
+            next: page
+                .next_cursor
+                .map(|c| super::next_page("/messages/outbox", &q, "cursor", &c)),
+            items: page.items,
             chrome: Chrome::new(&t, &s.ctx),
             status: status.unwrap_or_default(),
             manage: !s
@@ -390,7 +401,6 @@ pub async fn outbox(State(state): State<AppState>, s: SignedIn, RawQuery(q): Raw
                 .scope
                 .orgs_with(Permission::NotifyManage)
                 .is_empty(),
-            items,
             t,
         }),
         Err(e) => store_error(&state, &s.ctx, e),

@@ -802,6 +802,19 @@ async fn not_found(State(state): State<AppState>, ctx: RequestCtx) -> Response {
 }
 
 /// Parses an urlencoded form body into pairs (repeated keys kept in order).
+/// The link to the next page of a list: the same query with `key` set to the page's cursor.
+pub(crate) fn next_page(path: &str, q: &[(String, String)], key: &str, cursor: &str) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in q.iter().filter(|(k, _)| k != key) {
+        out.append_pair(k, v);
+    }
+    out.append_pair(key, cursor);
+    format!("{path}?{}", out.finish())
+}
+
+/// Rows a list page shows.
+pub(crate) const PAGE_ROWS: i64 = 50;
+
 pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))

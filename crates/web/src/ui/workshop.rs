@@ -6,10 +6,10 @@ use aftersales_domain::org::{OrgKind, Permission};
 use aftersales_domain::workshop::{AppointmentKind, LineKind, PayType, Refusal, RoStatus};
 use aftersales_store::notify::OutboxItem;
 use aftersales_store::workshop::{
-    AbsenceInput, Availability, Bay, BayInput, BookingInput, CertificationInput, JobInput,
-    JobUpdate, LabourOperation, LabourOperationInput, LineInput, Part, PartInput, RepairOrder,
-    RepairOrderInput, RoSummary, SettingsInput, Shift, StockInput, Technician, TechnicianInput,
-    WorkshopSettings,
+    AbsenceInput, AppointmentView, Availability, Bay, BayInput, BookingInput, CertificationInput,
+    JobInput, JobUpdate, LabourOperation, LabourOperationInput, LineInput, Part, PartInput,
+    RepairOrder, RepairOrderInput, RoSummary, SettingsInput, Shift, StockInput, Technician,
+    TechnicianInput, WorkshopSettings,
 };
 use aftersales_store::StoreError;
 use askama::Template;
@@ -104,6 +104,27 @@ pub struct BoardRow {
     pub ro: RoSummary,
 }
 
+/// One lane of the board by bay or by technician: its appointments placed in time.
+pub struct Lane {
+    pub name: String,
+    pub blocks: Vec<Block>,
+}
+
+/// An appointment on a lane: its grid column (quarter hours from the board's first hour, after the
+/// lane's name) and width, and what the advisor needs to see on it.
+pub struct Block {
+    pub col: i64,
+    pub span: i64,
+    pub time: String,
+    pub ro: RoSummary,
+}
+
+/// The board's hours across the top: grid column and the hour as `08:00`.
+pub struct HourMark {
+    pub col: i64,
+    pub label: String,
+}
+
 pub struct JobRow {
     pub ro: RoSummary,
     pub job_title: String,
@@ -118,14 +139,40 @@ struct BoardPage<'a> {
     points: Vec<(String, String)>,
     org: String,
     date: String,
+    /// The day before and after, for the arrows.
+    prev: String,
+    next_day: String,
+    today: String,
+    /// `list`, `bay` or `technician`.
+    view: &'static str,
+    lanes: Vec<Lane>,
+    hours: Vec<HourMark>,
+    /// Quarter-hour columns of the lanes.
+    cols: i64,
     rows: Vec<BoardRow>,
     orders: Vec<(RoSummary, String)>,
+    /// The next page of the active orders.
+    next: Option<String>,
     my_jobs: Vec<JobRow>,
     can_book: bool,
     can_setup: bool,
 }
 
 impl BoardPage<'_> {
+    /// "mandag 23.11.2026": the day shown, in the reader's words.
+    fn day_label(&self) -> String {
+        match parse_day(&self.date) {
+            Some(d) => format!(
+                "{} {}",
+                self.t.t(&format!(
+                    "weekday-{}",
+                    d.weekday().number_days_from_monday()
+                )),
+                self.t.date(&self.date)
+            ),
+            None => self.date.clone(),
+        }
+    }
     fn status(&self, s: &RoStatus) -> String {
         self.t.t(&format!("ro-status-{}", s.as_str()))
     }
@@ -139,12 +186,34 @@ pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         .or_else(|| points.first().map(|p| p.0.clone()))
         .unwrap_or_default();
     let zone = super::or_page!(state, &s.ctx, state.store.org().zone_of(&org).await);
-    let date = parse_day(field(&q, "date")).unwrap_or_else(|| zone.local(state.now()).date());
+    let today = zone.local(state.now()).date();
+    let view = match field(&q, "view") {
+        "bay" => "bay",
+        "technician" => "technician",
+        _ => "list",
+    };
+    // Without a date the board opens on today, or the next day the service point is open.
+    let calendar = if org.is_empty() {
+        None
+    } else {
+        Some(super::or_page!(
+            state,
+            &s.ctx,
+            state.store.cases().calendar_for(&org, state.now()).await
+        ))
+    };
+    let date = parse_day(field(&q, "date")).unwrap_or_else(|| {
+        (0..14)
+            .map(|d| today + time::Duration::days(d))
+            .find(|d| calendar.as_ref().is_some_and(|c| !c.open_on(*d).is_empty()))
+            .unwrap_or(today)
+    });
     let t = Tr {
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
     let mut rows = Vec::new();
+    let mut day = Vec::new();
     if !org.is_empty() {
         match state
             .store
@@ -154,6 +223,7 @@ pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         {
             Ok(list) => {
                 for (a, ro) in list {
+                    day.push((a.clone(), ro.clone()));
                     rows.push(BoardRow {
                         time: format!("{}–{}", hm(zone, a.starts_at), hm(zone, a.ends_at)),
                         app_kind: if a.kind == AppointmentKind::Mobile {
@@ -170,21 +240,65 @@ pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
             Err(e) => return store_error(&state, &s.ctx, e),
         }
     }
-    let orders = super::or_page!(
+    let (lanes, hours, cols) = if view == "list" || org.is_empty() {
+        (Vec::new(), Vec::new(), 0)
+    } else {
+        let open = calendar
+            .as_ref()
+            .map(|c| c.open_on(date))
+            .unwrap_or_default();
+        let names: Vec<(String, String)> = if view == "bay" {
+            super::or_page!(
+                state,
+                &s.ctx,
+                state.store.workshop().bays(&s.caller.scope, &org).await
+            )
+            .into_iter()
+            .filter(|b| b.active)
+            .map(|b| (b.name.clone(), b.name))
+            .collect()
+        } else {
+            super::or_page!(
+                state,
+                &s.ctx,
+                state
+                    .store
+                    .workshop()
+                    .technicians(&s.caller.scope, &org, date)
+                    .await
+            )
+            .into_iter()
+            .map(|x| (x.user_id, x.name))
+            .collect()
+        };
+        board_lanes(&t, zone, view, &open, names, &day)
+    };
+    let page = super::or_page!(
         state,
         &s.ctx,
         state
             .store
             .workshop()
-            .repair_orders(&s.caller.scope, None, None)
+            .repair_orders(
+                &s.caller.scope,
+                None,
+                None,
+                Some(field(&q, "cursor")).filter(|c| !c.is_empty()),
+                super::PAGE_ROWS,
+            )
             .await
-    )
-    .into_iter()
-    .map(|r| {
-        let when = r.starts_at.map(|a| local(zone, a)).unwrap_or_default();
-        (r, when)
-    })
-    .collect();
+    );
+    let next = page
+        .next_cursor
+        .map(|c| super::next_page("/workshop", &q, "cursor", &c));
+    let orders = page
+        .items
+        .into_iter()
+        .map(|r| {
+            let when = r.starts_at.map(|a| local(zone, a)).unwrap_or_default();
+            (r, when)
+        })
+        .collect();
     let my_jobs = super::or_page!(
         state,
         &s.ctx,
@@ -204,11 +318,105 @@ pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
         points,
         org,
         date: date.to_string(),
+        prev: (date - time::Duration::days(1)).to_string(),
+        next_day: (date + time::Duration::days(1)).to_string(),
+        today: today.to_string(),
+        view,
+        lanes,
+        hours,
+        cols,
         rows,
         orders,
+        next,
         my_jobs,
         t,
     })
+}
+
+/// The lanes of a day by bay or by technician, with the hours across the top: from the first
+/// opening hour (or the earliest appointment) to the last, in quarter-hour columns. Mobile visits
+/// (no bay) get a lane of their own on the bay view.
+fn board_lanes(
+    t: &Tr<'_>,
+    zone: Zone,
+    view: &str,
+    open: &[(OffsetDateTime, OffsetDateTime)],
+    names: Vec<(String, String)>,
+    day: &[(AppointmentView, RoSummary)],
+) -> (Vec<Lane>, Vec<HourMark>, i64) {
+    let minutes = |at: OffsetDateTime| {
+        let l = zone.local(at);
+        i64::from(l.hour()) * 60 + i64::from(l.minute())
+    };
+    let first = open
+        .iter()
+        .map(|(a, _)| minutes(*a))
+        .chain(day.iter().map(|(a, _)| minutes(a.starts_at)))
+        .min()
+        .unwrap_or(8 * 60)
+        / 60;
+    let last = open
+        .iter()
+        .map(|(_, b)| minutes(*b))
+        .chain(day.iter().map(|(a, _)| minutes(a.ends_at)))
+        .max()
+        .unwrap_or(16 * 60);
+    let last = (last + 59) / 60;
+    let cols = ((last - first) * 4).max(4);
+    let hours = (first..last)
+        .map(|h| HourMark {
+            col: 2 + (h - first) * 4,
+            label: format!("{h:02}:00"),
+        })
+        .collect();
+    let mut lanes: Vec<(String, Lane)> = names
+        .into_iter()
+        .map(|(key, name)| {
+            (
+                key,
+                Lane {
+                    name,
+                    blocks: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    for (a, ro) in day {
+        let key = if view == "bay" {
+            a.bay.clone().unwrap_or_default()
+        } else {
+            a.technician.id.clone()
+        };
+        let lane = match lanes.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let name = if key.is_empty() {
+                    t.t("ws-kind-mobile")
+                } else if view == "bay" {
+                    key.clone()
+                } else {
+                    a.technician.label.clone()
+                };
+                lanes.push((
+                    key,
+                    Lane {
+                        name,
+                        blocks: Vec::new(),
+                    },
+                ));
+                lanes.len() - 1
+            }
+        };
+        let start = (minutes(a.starts_at) - first * 60) / 15;
+        let end = (minutes(a.ends_at) - first * 60 + 14) / 15;
+        lanes[lane].1.blocks.push(Block {
+            col: 2 + start.max(0),
+            span: (end - start).max(1),
+            time: format!("{}–{}", hm(zone, a.starts_at), hm(zone, a.ends_at)),
+            ro: ro.clone(),
+        });
+    }
+    (lanes.into_iter().map(|(_, l)| l).collect(), hours, cols)
 }
 
 // ---- Booking -------------------------------------------------------------------------------------
@@ -579,6 +787,10 @@ struct RoPage<'a> {
     can_plan: bool,
     can_write: bool,
     me: String,
+    /// The reader's name as clockings show it.
+    me_name: String,
+    /// The confirmation of a clocking just made.
+    clocked: Option<String>,
     errors: FormErrors,
     /// The form that came back with errors, as it was typed.
     sent: super::Sent,
@@ -613,6 +825,21 @@ impl RoPage<'_> {
     fn job_val(&self, job: &str, name: &str, saved: &str) -> String {
         self.sent.or(&format!("job:{job}"), name, saved).to_string()
     }
+    /// Whether the job is the reader's (a technician at the car): its clocking is at the top.
+    fn mine(&self, j: &aftersales_store::workshop::Job) -> bool {
+        j.technician.as_ref().is_some_and(|t| t.id == self.me)
+    }
+    /// Whether work can be clocked now (the car is in, the order not finished).
+    fn can_clock(&self) -> bool {
+        self.can_write && self.ro.status.allows_clocking()
+    }
+    fn has_mine(&self) -> bool {
+        self.ro.jobs.iter().any(|j| self.mine(j))
+    }
+    /// Whether the reader is clocked on the job now.
+    fn on(&self, j: &aftersales_store::workshop::Job) -> bool {
+        j.clocked_on.contains(&self.me_name)
+    }
     fn clocked(&self, minutes: &i64) -> String {
         self.t.t1("ws-clocked", "minutes", &minutes.to_string())
     }
@@ -622,6 +849,8 @@ impl RoPage<'_> {
 /// assignment, the day asked for when moving the appointment.
 #[derive(Default)]
 struct RoExtras {
+    /// `(on|off, job position, local time)` of a clocking just made.
+    clocked: Option<(String, String, String)>,
     errors: FormErrors,
     sent: super::Sent,
     refusal: Option<String>,
@@ -637,6 +866,7 @@ async fn ro_page(
     status: StatusCode,
 ) -> Response {
     let RoExtras {
+        clocked,
         errors,
         sent,
         refusal,
@@ -753,9 +983,19 @@ async fn ro_page(
         state
             .store
             .billing()
-            .documents(&s.caller.scope, None, Some(id), false, state.now())
+            .documents(
+                &s.caller.scope,
+                &aftersales_store::billing::DocFilter {
+                    repair_order_id: Some(id),
+                    ..Default::default()
+                },
+                None,
+                200,
+                state.now()
+            )
             .await
-    );
+    )
+    .items;
     let movable = ro.status == RoStatus::Booked
         && s.caller
             .scope
@@ -812,6 +1052,23 @@ async fn ro_page(
                 .scope
                 .permits(&ro.organisation.id, Permission::WorkshopPlan),
             me: s.caller.scope.user_id().to_string(),
+            me_name: s.caller.display_name.clone(),
+            clocked: clocked.map(|(action, job, at)| {
+                let title = ro
+                    .jobs
+                    .iter()
+                    .find(|j| j.position.to_string() == job)
+                    .map(|j| format!("{job}. {}", j.title))
+                    .unwrap_or(job);
+                t.with(
+                    if action == "off" {
+                        "ws-clock-off-done"
+                    } else {
+                        "ws-clock-on-done"
+                    },
+                    &[("job", &title), ("time", &at)],
+                )
+            }),
             documents,
             can_invoice,
             eta: eta.unwrap_or_default(),
@@ -858,9 +1115,17 @@ pub async fn order(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let move_date = parse_day(field(&query(&q), "move_date"));
+    let q = query(&q);
+    let move_date = parse_day(field(&q, "move_date"));
+    let clocked = match (field(&q, "clocked"), field(&q, "job"), field(&q, "at")) {
+        (a @ ("on" | "off"), job, at) if !job.is_empty() && at.len() == 5 => {
+            Some((a.to_string(), job.to_string(), at.to_string()))
+        }
+        _ => None,
+    };
     let extras = RoExtras {
         move_date,
+        clocked,
         ..Default::default()
     };
     ro_page(&state, &s, &id, extras, StatusCode::OK).await
@@ -1150,7 +1415,8 @@ pub async fn order_clock(
     body: Bytes,
 ) -> Response {
     let p = form_pairs(&body);
-    let r = if field(&p, "action") == "off" {
+    let off = field(&p, "action") == "off";
+    let r = if off {
         state
             .store
             .workshop()
@@ -1163,7 +1429,28 @@ pub async fn order_clock(
             .clock_on(&s.caller.scope, &id, &job, state.now())
             .await
     };
-    after(&state, &s, &id, r).await
+    // Back at the top of the order with what was done and when, on the service point's clock.
+    match r {
+        Ok(ro) => {
+            let zone = super::or_page!(
+                state,
+                &s.ctx,
+                state.store.org().zone_of(&ro.organisation.id).await
+            );
+            let position = ro
+                .jobs
+                .iter()
+                .find(|j| j.id == job)
+                .map(|j| j.position)
+                .unwrap_or_default();
+            see_other(&format!(
+                "/workshop/repair-orders/{id}?clocked={}&job={position}&at={}#my-work",
+                if off { "off" } else { "on" },
+                hm(zone, state.now())
+            ))
+        }
+        r => after(&state, &s, &id, r).await,
+    }
 }
 
 pub async fn order_decide(
@@ -1256,9 +1543,7 @@ async fn setup_page(
             .map(|sh: &Shift| {
                 format!(
                     "{} {}–{}",
-                    ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]
-                        .get(usize::from(sh.weekday))
-                        .unwrap_or(&"?"),
+                    t.t(&format!("weekday-short-{}", sh.weekday)),
                     sh.starts,
                     sh.ends
                 )

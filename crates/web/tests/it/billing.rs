@@ -348,7 +348,7 @@ async fn invoice_is_mailed_with_its_pdf_and_shown_to_the_customer() {
         )
         .await
         .json();
-    let numbers: Vec<&str> = open
+    let numbers: Vec<&str> = open["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -1062,3 +1062,114 @@ async fn advisor_issues_views_and_credits_an_invoice_in_norway_and_portugal() {
     }
     c.close().await.unwrap();
 }
+
+/// Issue 15, item 6: the technician's repair-order page fits a phone, their job and the clock come
+/// first, and clocking on says what was done and when.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn technician_clocks_on_from_the_top_of_the_order_on_a_phone() {
+    let app = TestApp::new().await;
+    let Some((c, _driver, base)) = browser(&app).await else {
+        return;
+    };
+    let token = app.token_for("ingrid").await;
+    let kari = app.customer_id(&token, "Kari Nordmann").await;
+    let trd = app.org_id("Tesla Service Centre Trondheim").await;
+    let booked = app
+        .api(
+            axum::http::Method::POST,
+            "/api/v1/appointments",
+            crate::support::Auth::Bearer(&token),
+            Some(
+                serde_json::json!({"organisation_id": trd, "customer_id": kari, "kind": "workshop",
+                "operations": ["DIAG"], "starts_at": "2026-11-23T09:00:00+01:00",
+                "complaint": "Knocking from the front left over bumps, mostly on cold mornings"}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        booked.status,
+        axum::http::StatusCode::CREATED,
+        "{}",
+        booked.body
+    );
+    let ro_id = booked.json()["repair_order_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ro = app
+        .api(
+            axum::http::Method::GET,
+            &format!("/api/v1/repair-orders/{ro_id}"),
+            crate::support::Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    // The car is in: the technician can clock.
+    let checked_in = app
+        .api(
+            axum::http::Method::POST,
+            &format!("/api/v1/repair-orders/{ro_id}/status"),
+            crate::support::Auth::Bearer(&token),
+            Some(serde_json::json!({"status": "checked-in"})),
+            &[("if-match", &ro["version"].to_string())],
+        )
+        .await;
+    assert_eq!(
+        checked_in.status,
+        axum::http::StatusCode::OK,
+        "{}",
+        checked_in.body
+    );
+    let tech = match ro["jobs"][0]["technician"]["label"].as_str().unwrap() {
+        "Ole Berg" => "ole",
+        "Sindre Moe" => "sindre",
+        other => panic!("unexpected technician {other}"),
+    };
+    c.set_window_size(390, 844).await.unwrap();
+    sign_in(&c, &base, tech).await;
+    c.goto(&format!("{base}/workshop/repair-orders/{ro_id}"))
+        .await
+        .unwrap();
+    let fits: bool = c
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(fits, "the repair order scrolls sideways on a phone");
+    let first_screen: bool = c
+        .execute(
+            "return document.querySelector('#my-work button.clock').getBoundingClientRect().bottom <= window.innerHeight;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(first_screen, "the clock is on the first screen");
+    click_and_wait(&c, "#my-work button.clock-on").await;
+    let done = c
+        .find(Locator::Css("#clock-done"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(done.starts_with("Stemplet inn på 1."), "{done}");
+    assert!(c
+        .find(Locator::Css("#my-work button.clock-off"))
+        .await
+        .is_ok());
+    std::fs::write(
+        shot_dir().join("phone-technician-order.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    c.close().await.unwrap();
+}

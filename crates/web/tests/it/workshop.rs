@@ -558,7 +558,7 @@ async fn customers_book_online_against_real_availability() {
         )
         .await
         .json();
-    let mine: Vec<&Value> = list
+    let mine: Vec<&Value> = list["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -868,4 +868,81 @@ async fn an_appointment_moves_and_the_customer_is_told() {
         late.body
     );
     assert!(late.body.contains("\"status\""), "{}", late.body);
+}
+
+/// Issue 15, item 6: the board opens on a day the service point is open (not an empty Sunday),
+/// steps a day back and forth, and shows the day by bay and by technician with each appointment
+/// placed at its time.
+#[tokio::test]
+async fn the_board_goes_day_by_day_by_bay_and_by_technician() {
+    let app = TestApp::new().await;
+    let ingrid = app.login("ingrid").await;
+    let token = app.token_for("ingrid").await;
+    let kari = app.customer_id(&token, "Kari Nordmann").await;
+    let trd = app.org_id("Tesla Service Centre Trondheim").await;
+    let booked = app
+        .api(Method::POST, "/api/v1/appointments", Auth::Bearer(&token), Some(json!({"organisation_id": trd,
+            "customer_id": kari, "kind": "workshop", "operations": ["DIAG"], "starts_at": "2026-11-23T10:00:00+01:00"})), &[])
+        .await;
+    assert_eq!(booked.status, StatusCode::CREATED, "{}", booked.body);
+    let ro_id = booked.json()["repair_order_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Saturday 21 November: the board opens on Monday 23rd, the next open day.
+    let board = app
+        .get(&format!("/workshop?org={trd}"), Some(&ingrid))
+        .await
+        .body;
+    assert!(board.contains("mandag 23.11.2026"), "{board}");
+    assert!(
+        board.contains("date=2026-11-22&amp;view=list\" id=\"prev-day\""),
+        "{board}"
+    );
+    assert!(
+        board.contains("date=2026-11-24&amp;view=list\" id=\"next-day\""),
+        "{board}"
+    );
+    for view in ["bay", "technician"] {
+        let page = app
+            .get(
+                &format!("/workshop?org={trd}&date=2026-11-23&view={view}"),
+                Some(&ingrid),
+            )
+            .await
+            .body;
+        assert!(page.contains("id=\"lanes\""), "{view}: {page}");
+        // The block sits at its time: the day starts at the first opening hour, four columns an hour.
+        let block = page
+            .split(&format!("href=\"/workshop/repair-orders/{ro_id}\""))
+            .next()
+            .and_then(|head| head.rsplit("<a class=\"block").next())
+            .unwrap()
+            .to_string();
+        let first_hour: i64 = page
+            .split("class=\"hour\"")
+            .nth(1)
+            .and_then(|h| h.split('>').nth(1))
+            .and_then(|h| h.get(..2))
+            .unwrap()
+            .parse()
+            .unwrap();
+        let col = 2 + (10 - first_hour) * 4;
+        assert!(
+            block.contains(&format!("grid-column: {col} / span ")),
+            "{view}: {block}"
+        );
+        assert!(page.contains("10:00–"), "{view}");
+    }
+    let tech = app
+        .get(
+            &format!("/workshop?org={trd}&date=2026-11-23&view=technician"),
+            Some(&ingrid),
+        )
+        .await
+        .body;
+    assert!(
+        tech.contains("Ole Berg") && tech.contains("Sindre Moe"),
+        "every technician has a lane"
+    );
 }
