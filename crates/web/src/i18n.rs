@@ -300,9 +300,23 @@ mod tests {
                 keys.push(format!("ws-no-slot-{}", code.as_str().unwrap()));
             }
             keys.extend(
-                ["status", "job", "assignment", "approved", "declined"]
-                    .map(|k| format!("ws-event-{k}")),
+                [
+                    "status",
+                    "job",
+                    "assignment",
+                    "approved",
+                    "declined",
+                    "moved",
+                ]
+                .map(|k| format!("ws-event-{k}")),
             );
+            keys.extend(
+                aftersales_domain::notify::PLACEHOLDERS
+                    .iter()
+                    .map(|(k, _)| format!("placeholder-{k}")),
+            );
+            keys.extend((0..7).map(|d| format!("weekday-{d}")));
+            keys.extend((0..7).map(|d| format!("weekday-short-{d}")));
             keys.extend(["staff", "status-page", "self-service"].map(|k| format!("ws-via-{k}")));
             keys.extend(["pending", "sent", "dead", "skipped"].map(|k| format!("msg-status-{k}")));
             keys.extend(["email", "sms"].map(|k| format!("msg-{k}")));

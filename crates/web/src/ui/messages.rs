@@ -160,8 +160,12 @@ impl TemplatePage<'_> {
     fn languages(&self) -> [Language; 3] {
         Language::ALL
     }
-    fn placeholders(&self) -> &'static [(&'static str, &'static str)] {
+    /// The placeholders a template may use, each explained in the reader's language.
+    fn placeholders(&self) -> Vec<(&'static str, String)> {
         PLACEHOLDERS
+            .iter()
+            .map(|(k, _)| (*k, self.t.t(&format!("placeholder-{k}"))))
+            .collect()
     }
     fn event_name(&self, e: &Event) -> String {
         self.t.t(&format!("event-{}", e.as_str()))
