@@ -212,3 +212,32 @@ pub struct DecisionInput {
     /// The article applied, for a remote fix.
     pub article_id: Option<String>,
 }
+
+/// One opening period of a weekday (0 = Monday), local `HH:MM`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OpeningPeriod {
+    pub weekday: u8,
+    pub opens: String,
+    pub closes: String,
+}
+
+/// The SLA targets of one category and priority as they apply at an organisation, and whether they
+/// are its own (else inherited from above, or the built-in default).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SlaTarget {
+    pub category: String,
+    pub priority: String,
+    pub first_response_minutes: i64,
+    pub resolution_minutes: i64,
+    pub own: bool,
+}
+
+/// How an organisation's inbox works: opening hours (none set: Monday to Friday 08:00–16:00), SLA
+/// targets, the mail addresses that feed it and whether the public web form reaches it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InboxSettings {
+    pub opening_hours: Vec<OpeningPeriod>,
+    pub sla: Vec<SlaTarget>,
+    pub inbound_addresses: Vec<String>,
+    pub web_intake: bool,
+}

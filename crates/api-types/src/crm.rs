@@ -283,3 +283,34 @@ pub struct SearchHit {
     /// A second line: phone and e-mail, or the owner's name.
     pub detail: String,
 }
+
+/// One manufacturer code of the VIN table (the first three characters of a VIN) and the models
+/// its descriptor section names.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WmiEntry {
+    pub wmi: String,
+    pub brand_code: String,
+    pub manufacturer: String,
+    /// Whether VINs of this manufacturer must carry a valid check digit (position 9).
+    pub check_digit_required: bool,
+    pub models: Vec<WmiModel>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WmiModel {
+    /// The start of the vehicle descriptor section (positions 4–8), e.g. `Y` or `ED`.
+    pub vds_prefix: String,
+    pub model: String,
+}
+
+/// A manufacturer code and its models, set by an administrator of the brand's headquarters.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WmiInput {
+    pub brand_code: String,
+    pub manufacturer: String,
+    pub check_digit_required: bool,
+    /// Replaces the models of the code.
+    pub models: Vec<WmiModel>,
+}

@@ -23,6 +23,7 @@ mod escalation;
 mod inbox;
 pub mod intake;
 mod routing;
+mod settings;
 mod sla;
 mod tasks;
 pub mod triage;
@@ -34,7 +35,8 @@ crate::capability!(
 
 pub use crate::Ref;
 pub use aftersales_api_types::cases::{
-    Case, CaseEvent, CaseInput, Handoff, RoutingRule, SlaTimer, Task,
+    Case, CaseEvent, CaseInput, Handoff, InboxSettings, OpeningPeriod, RoutingRule, SlaTarget,
+    SlaTimer, Task,
 };
 
 /// A case ready to be written, resolved and validated by its intake.

@@ -2,7 +2,6 @@
 //! escalate a case; the sweep that marks breaches.
 
 use super::*;
-use crate::db::Write;
 
 impl Cases<'_> {
     /// The business calendar of an organisation: its opening hours (Monday–Friday 08:00–16:00
@@ -115,21 +114,17 @@ impl Cases<'_> {
             )
             .into());
         }
-        sqlx::query("DELETE FROM sla_policies WHERE organisation_id = $1 AND category = $2 AND priority = $3")
-            .bind(org_id)
-            .bind(category.as_str())
-            .bind(priority.as_str())
-            .write(self.store)
-            .await?;
-        sqlx::query("INSERT INTO sla_policies (organisation_id, category, priority, first_response_minutes, resolution_minutes) VALUES ($1, $2, $3, $4, $5)")
-            .bind(org_id)
-            .bind(category.as_str())
-            .bind(priority.as_str())
-            .bind(first_response_minutes)
-            .bind(resolution_minutes)
-            .write(self.store)
-            .await?;
-        Ok(())
+        self.set_sla_policies(
+            scope,
+            org_id,
+            &[(
+                category,
+                priority,
+                first_response_minutes,
+                resolution_minutes,
+            )],
+        )
+        .await
     }
     /// The SLA targets for a case: the handling organisation's policy, else the nearest above, else
     /// the built-in default.

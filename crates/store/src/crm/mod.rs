@@ -22,11 +22,12 @@ pub mod import;
 mod search;
 mod timeline;
 mod vehicles;
+mod wmi;
 
 pub use aftersales_api_types::crm::{
     Channel, Consent, ConsentInput, Contact, Customer, CustomerInput, CustomerKind,
     OdometerReading, Owner, Purpose, SearchHit, TimelineEntry, TimelineInput, Vehicle,
-    VehicleInput, VinDecode,
+    VehicleInput, VinDecode, WmiEntry, WmiInput, WmiModel,
 };
 pub(crate) use customers::insert_customer;
 pub use search::normalise_terms;

@@ -322,6 +322,24 @@ pub struct OpeningSlot {
 }
 
 /// Replaces the opening hours of an organisation you administer (SLA time runs only then).
+/// How the organisation's inbox works: opening hours, SLA targets (own or inherited), inbound
+/// mail addresses and the web form (administrators).
+#[utoipa::path(get, path = "/api/v1/organisations/{id}/inbox-settings", tag = "cases", params(("id" = String, Path)),
+    responses((status = 200, body = aftersales_store::cases::InboxSettings), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn inbox_settings(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<aftersales_store::cases::InboxSettings>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .cases()
+            .inbox_settings(&caller.scope, &id)
+            .await?,
+    ))
+}
+
 #[utoipa::path(put, path = "/api/v1/organisations/{id}/opening-hours", tag = "cases", params(("id" = String, Path)), request_body = Vec<OpeningSlot>,
     responses((status = 204), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn set_opening_hours(

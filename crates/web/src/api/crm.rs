@@ -390,3 +390,26 @@ pub async fn search(
             .await?,
     ))
 }
+
+/// The VIN table: manufacturer codes, their brand, the check-digit rule and the models.
+#[utoipa::path(get, path = "/api/v1/vin-wmis", tag = "crm", responses((status = 200, body = Vec<aftersales_store::crm::WmiEntry>)))]
+pub async fn wmi_table(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+) -> Result<Json<Vec<aftersales_store::crm::WmiEntry>>, ApiError> {
+    Ok(Json(state.store.crm().wmi_table(&caller.scope).await?))
+}
+
+/// Sets a manufacturer code and its models (administrators of the brand's headquarters).
+#[utoipa::path(put, path = "/api/v1/vin-wmis/{wmi}", tag = "crm", params(("wmi" = String, Path)), request_body = aftersales_store::crm::WmiInput,
+    responses((status = 200, body = aftersales_store::crm::WmiEntry), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn set_wmi(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(wmi): Path<String>,
+    ApiJson(b): ApiJson<aftersales_store::crm::WmiInput>,
+) -> Result<Json<aftersales_store::crm::WmiEntry>, ApiError> {
+    Ok(Json(
+        state.store.crm().set_wmi(&caller.scope, &wmi, &b).await?,
+    ))
+}

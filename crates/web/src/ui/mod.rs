@@ -9,12 +9,15 @@ mod contact;
 mod crm;
 mod events;
 mod home;
+mod inbox_settings;
+mod knowledge;
 mod messages;
 mod org;
 mod profile;
 mod public;
 mod session;
 mod users;
+mod vin_table;
 mod workshop;
 
 use std::net::SocketAddr;
@@ -50,6 +53,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/organisations"),
     ("POST", "/organisations"),
     ("GET", "/organisations/{id}"),
+    ("GET", "/organisations/{id}/inbox-settings"),
+    ("POST", "/organisations/{id}/inbox-settings/hours"),
+    ("POST", "/organisations/{id}/inbox-settings/sla"),
+    ("POST", "/organisations/{id}/inbox-settings/addresses"),
+    ("POST", "/organisations/{id}/inbox-settings/routing"),
+    ("POST", "/organisations/{id}/inbox-settings/web-intake"),
     ("GET", "/users"),
     ("GET", "/users/new"),
     ("POST", "/users"),
@@ -83,6 +92,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/contact"),
     ("POST", "/contact"),
     ("GET", "/inbox"),
+    ("GET", "/knowledge"),
+    ("GET", "/vin-table"),
+    ("POST", "/vin-table"),
+    ("POST", "/knowledge"),
     ("GET", "/cases/new"),
     ("POST", "/cases"),
     ("GET", "/cases/{id}"),
@@ -166,6 +179,30 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route("/organisations", get(org::list).post(org::create))
         .route("/organisations/{id}", get(org::detail))
+        .route(
+            "/organisations/{id}/inbox-settings",
+            get(inbox_settings::show),
+        )
+        .route(
+            "/organisations/{id}/inbox-settings/hours",
+            post(inbox_settings::hours),
+        )
+        .route(
+            "/organisations/{id}/inbox-settings/sla",
+            post(inbox_settings::sla),
+        )
+        .route(
+            "/organisations/{id}/inbox-settings/addresses",
+            post(inbox_settings::address),
+        )
+        .route(
+            "/organisations/{id}/inbox-settings/routing",
+            post(inbox_settings::routing),
+        )
+        .route(
+            "/organisations/{id}/inbox-settings/web-intake",
+            post(inbox_settings::web_intake),
+        )
         .route("/users", get(users::list).post(users::create))
         .route("/users/new", get(users::new_form))
         .route("/users/{id}", get(users::detail))
@@ -195,6 +232,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/vehicles/{id}/odometer", post(crm::odometer))
         .route("/contact", get(contact::form).post(contact::submit))
         .route("/inbox", get(cases::inbox))
+        .route("/knowledge", get(knowledge::list).post(knowledge::create))
+        .route("/vin-table", get(vin_table::show).post(vin_table::save))
         .route("/cases/new", get(cases::new_form))
         .route("/cases", post(cases::create))
         .route("/cases/{id}", get(cases::detail))

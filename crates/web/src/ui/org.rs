@@ -197,6 +197,8 @@ struct DetailPage<'a> {
     parent: Option<Organisation>,
     children: Vec<TreeRow>,
     people: Vec<(User, Vec<String>)>,
+    /// The caller administers this organisation's inbox.
+    manages_inbox: bool,
 }
 
 pub async fn detail(
@@ -250,7 +252,9 @@ pub async fn detail(
     })
     .collect();
     let kind = t.t(&format!("kind-{}", org.kind.as_str()));
+    let manages_inbox = super::inbox_settings::manages(&s, &org.id);
     render(&DetailPage {
+        manages_inbox,
         chrome: Chrome::new(&t, &s.ctx),
         t,
         org,

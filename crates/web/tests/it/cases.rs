@@ -420,3 +420,334 @@ async fn a_handed_on_case_is_read_only_for_the_intake_party() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("id=\"err-number\"") && r.body.contains(&number));
 }
+
+/// Issue 15, item 10: the inbox's settings have a screen. The administrator sets opening hours
+/// (a wrong day comes back as typed, with the message), an SLA target, a mail address and the web
+/// form; an advisor cannot open it.
+#[tokio::test]
+async fn the_inbox_settings_have_a_screen() {
+    let app = TestApp::new().await;
+    let nora = app.login("nora").await;
+    let trd = app.org_id("Tesla Service Centre Trondheim").await;
+    let org_page = app.get(&format!("/organisations/{trd}"), Some(&nora)).await;
+    assert!(
+        org_page.body.contains("id=\"inbox-settings\""),
+        "{}",
+        org_page.body
+    );
+    let path = format!("/organisations/{trd}/inbox-settings");
+    let page = app.get(&path, Some(&nora)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Åpningstider") && page.body.contains("mandag"));
+
+    // Opening hours: Saturday closing before opening is refused, all days come back as typed.
+    let mut hours: Vec<(String, String)> = Vec::new();
+    for d in 0..5 {
+        hours.push((format!("opens.{d}"), "07:30".into()));
+        hours.push((format!("closes.{d}"), "17:00".into()));
+    }
+    hours.push(("opens.5".into(), "12:00".into()));
+    hours.push(("closes.5".into(), "10:00".into()));
+    let pairs: Vec<(&str, &str)> = hours
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let bad = app.post_form(&format!("{path}/hours"), &nora, &pairs).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("Stengetiden må komme etter åpningstiden."),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body
+            .contains("id=\"opens-0\" aria-label=\"mandag Åpner\" value=\"07:30\""),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body
+            .contains("id=\"opens-5\" aria-label=\"lørdag Åpner\" value=\"12:00\""),
+        "{}",
+        bad.body
+    );
+    hours.truncate(10);
+    hours.push(("opens.5".into(), "10:00".into()));
+    hours.push(("closes.5".into(), "14:00".into()));
+    let pairs: Vec<(&str, &str)> = hours
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let ok = app.post_form(&format!("{path}/hours"), &nora, &pairs).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let cal = app
+        .store
+        .cases()
+        .calendar_for(&trd, time::macros::datetime!(2026-11-21 09:00 UTC))
+        .await
+        .unwrap();
+    assert_eq!(
+        cal.open_on(time::macros::date!(2026 - 11 - 28)).len(),
+        1,
+        "Saturdays are open now"
+    );
+    assert!(cal.open_on(time::macros::date!(2026 - 11 - 29)).is_empty());
+
+    // One SLA target changed: it becomes the service point's own, the others stay inherited.
+    let page = app.get(&path, Some(&nora)).await.body;
+    let mut sla: Vec<(String, String)> = Vec::new();
+    for part in page.split("name=\"").skip(1) {
+        let name = part.split('"').next().unwrap();
+        if name.starts_with("fr.") || name.starts_with("res.") {
+            let value = part
+                .split("value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            sla.push((name.to_string(), value.to_string()));
+        }
+    }
+    assert_eq!(sla.len(), 2 * 6 * 4, "every category and priority");
+    for (k, v) in sla.iter_mut() {
+        if k == "fr.technical.urgent" {
+            *v = "15".into();
+        }
+    }
+    let pairs: Vec<(&str, &str)> = sla.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let ok = app.post_form(&format!("{path}/sla"), &nora, &pairs).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let token = app.token_for("nora").await;
+    let settings = app
+        .api(
+            axum::http::Method::GET,
+            &format!("/api/v1/organisations/{trd}/inbox-settings"),
+            crate::support::Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let own: Vec<_> = settings["sla"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["own"] == true)
+        .collect();
+    assert_eq!(own.len(), 1, "{settings}");
+    assert_eq!(own[0]["first_response_minutes"], 15);
+    assert_eq!(settings["opening_hours"].as_array().unwrap().len(), 6);
+
+    // The demo's address is listed; a bad one or one taken is refused at the field, a good one is listed.
+    assert!(app
+        .get(&path, Some(&nora))
+        .await
+        .body
+        .contains("service.trondheim@tesla.example"));
+    let taken = app
+        .post_form(
+            &format!("{path}/addresses"),
+            &nora,
+            &[("address", "Service.Trondheim@tesla.example")],
+        )
+        .await;
+    assert!(
+        taken
+            .body
+            .contains("Den adressen går allerede til en innboks."),
+        "{}",
+        taken.body
+    );
+    let bad = app
+        .post_form(
+            &format!("{path}/addresses"),
+            &nora,
+            &[("address", "not-an-address")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("id=\"err-address\"") && bad.body.contains("value=\"not-an-address\""),
+        "{}",
+        bad.body
+    );
+    let ok = app
+        .post_form(
+            &format!("{path}/addresses"),
+            &nora,
+            &[("address", "verksted.trondheim@tesla.example")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let page = app.get(&location(&ok), Some(&nora)).await.body;
+    assert!(
+        page.contains("verksted.trondheim@tesla.example") && page.contains("Adressen er lagt til.")
+    );
+
+    // The web form, switched.
+    let before = settings["web_intake"].as_bool().unwrap();
+    let ok = app
+        .post_form(
+            &format!("{path}/web-intake"),
+            &nora,
+            &[("on", if before { "no" } else { "yes" })],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let now = app
+        .api(
+            axum::http::Method::GET,
+            &format!("/api/v1/organisations/{trd}/inbox-settings"),
+            crate::support::Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(now["web_intake"].as_bool(), Some(!before));
+
+    // A working procedure: invoice questions go to another Tesla party; half-given targets come
+    // back with the message, kept as typed.
+    let page = app.get(&path, Some(&nora)).await.body;
+    let target = page
+        .split("id=\"rt-target\" name=\"target_organisation_id\"><option value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let half = app
+        .post_form(
+            &format!("{path}/routing"),
+            &nora,
+            &[
+                ("category", "invoice"),
+                ("target_organisation_id", &target),
+                ("first_response_minutes", "30"),
+                ("resolution_minutes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        half.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        half.body
+    );
+    assert!(
+        half.body.contains(
+            "id=\"rt-fr\" name=\"first_response_minutes\" inputmode=\"numeric\" value=\"30\""
+        ),
+        "{}",
+        half.body
+    );
+    assert!(
+        half.body.contains("<option value=\"invoice\" selected>"),
+        "{}",
+        half.body
+    );
+    let ok = app
+        .post_form(
+            &format!("{path}/routing"),
+            &nora,
+            &[
+                ("category", "invoice"),
+                ("target_organisation_id", &target),
+                ("first_response_minutes", ""),
+                ("resolution_minutes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let page = app.get(&location(&ok), Some(&nora)).await.body;
+    assert!(
+        page.contains("Arbeidsrutinen er lagret.") && page.contains("<td>Faktura</td>"),
+        "{page}"
+    );
+
+    // An advisor works in the inbox but does not set it up.
+    let ingrid = app.login("ingrid").await;
+    assert_eq!(
+        app.get(&path, Some(&ingrid)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(!app
+        .get(&format!("/organisations/{trd}"), Some(&ingrid))
+        .await
+        .body
+        .contains("id=\"inbox-settings\""));
+}
+
+/// Issue 15, item 10: the knowledge base has a screen: everyone in the inbox reads the articles
+/// in their language with what each fix achieved; a service manager writes one in all three
+/// languages (a missing translation comes back with everything typed).
+#[tokio::test]
+async fn the_knowledge_base_has_a_screen() {
+    let app = TestApp::new().await;
+    let kari = app.login("kari").await;
+    let inbox = app.get("/inbox", Some(&kari)).await.body;
+    assert!(inbox.contains("id=\"knowledge-link\""));
+    let page = app.get("/knowledge", Some(&kari)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Kunnskapsbase") && page.body.contains("id=\"new-article\""));
+    let mut form = vec![
+        (
+            "organisation_id",
+            app.org_id("Tesla Service Centre Trondheim").await,
+        ),
+        ("category", "technical".to_string()),
+        ("fix_kind", "setting".to_string()),
+        ("keywords", "wipers, vindusviskere, escovas".to_string()),
+        ("title_nb", "Vindusviskerne står i servicemodus".to_string()),
+        ("title_en", "The wipers are in service mode".to_string()),
+        ("title_pt", String::new()),
+        (
+            "steps_nb",
+            "Trykk Kontroller › Service › Viskerservicemodus av.".to_string(),
+        ),
+        (
+            "steps_en",
+            "Tap Controls › Service › Wiper service mode off.".to_string(),
+        ),
+        (
+            "steps_pt",
+            "Toque em Controlos › Assistência › Modo de serviço das escovas desligado.".to_string(),
+        ),
+    ];
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bad = app.post_form("/knowledge", &kari, &pairs).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("<details class=\"card\" open id=\"new-article\">"),
+        "{}",
+        bad.body
+    );
+    assert!(bad
+        .body
+        .contains("value=\"Vindusviskerne står i servicemodus\""));
+    assert!(bad
+        .body
+        .contains("Trykk Kontroller › Service › Viskerservicemodus av."));
+    assert!(bad.body.contains("<option value=\"setting\" selected>"));
+    form[6].1 = "As escovas estão em modo de serviço".to_string();
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let ok = app.post_form("/knowledge", &kari, &pairs).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let list = app.get(&location(&ok), Some(&kari)).await.body;
+    assert!(
+        list.contains("Artikkelen er publisert.")
+            && list.contains("Vindusviskerne står i servicemodus")
+    );
+    // The advisor reads it, in Portuguese too, and has no form.
+    let ingrid = app.login("ingrid").await;
+    let read = app.get("/knowledge?lang=pt", Some(&ingrid)).await.body;
+    assert!(
+        read.contains("As escovas estão em modo de serviço"),
+        "{read}"
+    );
+    assert!(!read.contains("id=\"new-article\""));
+}

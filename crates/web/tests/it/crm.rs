@@ -327,3 +327,96 @@ async fn the_crm_api_names_fields_and_rules() {
         .unwrap()
         .starts_with("Erased customer"));
 }
+
+/// Issue 15, item 10: the VIN table has a screen. Everyone with customer files reads it; the
+/// administrator of Tesla's headquarters adds a code (a bad one comes back as typed), and a VIN of
+/// that code is then decoded with its model. A market administrator cannot change it.
+#[tokio::test]
+async fn the_vin_table_has_a_screen() {
+    let app = TestApp::new().await;
+    let ingrid = app.login("ingrid").await;
+    assert!(app
+        .get("/customers", Some(&ingrid))
+        .await
+        .body
+        .contains("id=\"vin-table-link\""));
+    let table = app.get("/vin-table", Some(&ingrid)).await;
+    assert_eq!(table.status, StatusCode::OK);
+    assert!(table.body.contains("<code>XP7</code>") && table.body.contains("VIN-tabell"));
+    assert!(
+        !table.body.contains("id=\"wmi-form\""),
+        "advisors read it only"
+    );
+    let admin = app.login("admin").await;
+    let page = app.get("/vin-table", Some(&admin)).await.body;
+    assert!(page.contains("id=\"wmi-form\""), "{page}");
+    let bad = app
+        .post_form(
+            "/vin-table",
+            &admin,
+            &[
+                ("wmi", "IO1"),
+                ("brand_code", "TESLA"),
+                ("manufacturer", "Tesla Giga Texas"),
+                ("check_digit_required", "yes"),
+                ("models", "Y = Model Y"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(
+        bad.body.contains("value=\"Tesla Giga Texas\"") && bad.body.contains("Y = Model Y"),
+        "{}",
+        bad.body
+    );
+    let ok = app
+        .post_form(
+            "/vin-table",
+            &admin,
+            &[
+                ("wmi", "7g3"),
+                ("brand_code", "TESLA"),
+                ("manufacturer", "Tesla Giga Texas"),
+                ("check_digit_required", "yes"),
+                ("models", "Y = Model Y\nC = Cybercab"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let page = app.get(&location(&ok), Some(&admin)).await.body;
+    assert!(
+        page.contains("<code>7G3</code>") && page.contains("Cybercab"),
+        "{page}"
+    );
+    let token = app.token_for("ingrid").await;
+    let decoded = app
+        .api(
+            axum::http::Method::GET,
+            "/api/v1/vin-decoder/7G3CC1E29SF000001",
+            crate::support::Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        decoded.json()["manufacturer"],
+        "Tesla Giga Texas",
+        "{}",
+        decoded.body
+    );
+    // A market's administrator keeps no brand's codes.
+    let nora = app.login("nora").await;
+    let refused = app
+        .post_form(
+            "/vin-table",
+            &nora,
+            &[
+                ("wmi", "7G4"),
+                ("brand_code", "TESLA"),
+                ("manufacturer", "Somewhere"),
+                ("models", ""),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+}

@@ -170,6 +170,8 @@ fn fill(template: &str, v: &Victim) -> String {
         .replace("{event}", "ro-ready")
         .replace("{channel}", "email")
         .replace("{language}", "pt")
+        // The victim brand's manufacturer code: only Polestar's headquarters keeps it.
+        .replace("{wmi}", "LPS")
         // A guessed status-page or survey token: the only key to those pages.
         .replace("{token}", "guessed-token-0000000000000000");
     let id = if p.contains("/billing-documents/") || p.contains("/billing/documents/") {
@@ -328,6 +330,9 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"approve": true}))
         }
         ("put", "/api/v1/repair-orders/{id}/eta") => Some(json!({"eta": null})),
+        ("put", "/api/v1/vin-wmis/{wmi}") => Some(
+            json!({"brand_code": "POLESTAR", "manufacturer": "Intruder", "check_digit_required": false, "models": []}),
+        ),
         ("post", "/api/v1/repair-orders/{id}/appointment/move") => {
             Some(json!({"starts_at": "2026-11-24T10:00:00Z"}))
         }
