@@ -430,15 +430,7 @@ impl Workshop<'_> {
             .await?;
         // The work reads in the customer's language, as lines added later do (estimate, status
         // page, invoice).
-        let lang: Option<String> =
-            sqlx::query_scalar("SELECT language FROM customers WHERE id = $1")
-                .bind(p.customer_id)
-                .fetch_optional(&self.store.pool)
-                .await?;
-        let lang = lang
-            .as_deref()
-            .and_then(|l| Language::parse("language", l).ok())
-            .unwrap_or(Language::En);
+        let lang = self.customer_language(p.customer_id).await?;
         let appointment_id = new_id();
         let ro_id = new_id();
         let public_token = crate::new_token();
@@ -553,13 +545,7 @@ impl Workshop<'_> {
             .await?;
         }
         let vehicle = vehicle_label(&mut tx, p.vehicle_id).await?;
-        let place = match p.address {
-            Some(a) => a.to_string(),
-            None => match &settings.address {
-                Some(a) => format!("{org_name}, {a}"),
-                None => org_name.clone(),
-            },
-        };
+        let place = place_of(&org_name, settings.address.as_deref(), p.address);
         let ctx = Addressee {
             org_id: p.org.to_string(),
             org_name: org_name.clone(),

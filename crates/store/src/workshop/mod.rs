@@ -290,6 +290,45 @@ pub(crate) async fn ro_event(
     Ok(())
 }
 
+/// Where the customer goes: the address of a mobile visit, else the service point with its address.
+fn place_of(org_name: &str, service_point_address: Option<&str>, visit: Option<&str>) -> String {
+    match (visit, service_point_address) {
+        (Some(v), _) => v.to_string(),
+        (None, Some(a)) => format!("{org_name}, {a}"),
+        (None, None) => org_name.to_string(),
+    }
+}
+
+impl RoRow {
+    /// Who hears about this repair order, with its vehicle as the customer knows it and the ETA.
+    fn addressee(&self, vehicle: String, eta: Option<OffsetDateTime>) -> Addressee {
+        Addressee {
+            org_id: self.organisation_id.clone(),
+            org_name: self.org_name.clone(),
+            customer_id: self.customer_id.clone(),
+            number: self.number.clone(),
+            token: self.public_token.clone(),
+            vehicle,
+            eta,
+        }
+    }
+}
+
+impl Workshop<'_> {
+    /// The customer's language: work from the catalogue reads in it (estimate, status page, invoice).
+    async fn customer_language(self, customer_id: &str) -> Result<Language, StoreError> {
+        let lang: Option<String> =
+            sqlx::query_scalar("SELECT language FROM customers WHERE id = $1")
+                .bind(customer_id)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        Ok(lang
+            .as_deref()
+            .and_then(|l| Language::parse("language", l).ok())
+            .unwrap_or(Language::En))
+    }
+}
+
 /// A system event on a repair order, stored as its facts (rendered in the reader's language).
 pub(crate) async fn ro_fact(
     conn: &mut sqlx::AnyConnection,

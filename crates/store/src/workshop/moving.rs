@@ -271,22 +271,13 @@ impl Workshop<'_> {
         .bind(&row.id)
         .fetch_one(&mut *tx)
         .await?;
-        let place = match &b.address {
-            Some(a) => a.clone(),
-            None => match &settings.address {
-                Some(a) => format!("{}, {a}", row.org_name),
-                None => row.org_name.clone(),
-            },
-        };
-        let ctx = Addressee {
-            org_id: row.organisation_id.clone(),
-            org_name: row.org_name.clone(),
-            customer_id: row.customer_id.clone(),
-            number: row.number.clone(),
-            token: row.public_token.clone(),
-            vehicle: vehicle_label(&mut tx, row.vehicle_id.as_deref()).await?,
-            eta: row.eta.map(from_micros),
-        };
+        let place = place_of(
+            &row.org_name,
+            settings.address.as_deref(),
+            b.address.as_deref(),
+        );
+        let vehicle = vehicle_label(&mut tx, row.vehicle_id.as_deref()).await?;
+        let ctx = row.addressee(vehicle, row.eta.map(from_micros));
         let titles: Vec<String> = sqlx::query_scalar(
             "SELECT title FROM ro_jobs WHERE repair_order_id = $1 ORDER BY position",
         )

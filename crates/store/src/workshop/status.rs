@@ -32,15 +32,7 @@ impl Workshop<'_> {
             )
         {
             let vehicle = vehicle_label(&mut tx, row.vehicle_id.as_deref()).await?;
-            let ctx = Addressee {
-                org_id: row.organisation_id.clone(),
-                org_name: row.org_name.clone(),
-                customer_id: row.customer_id.clone(),
-                number: row.number.clone(),
-                token: row.public_token.clone(),
-                vehicle,
-                eta,
-            };
+            let ctx = row.addressee(vehicle, eta);
             enqueue(
                 &mut tx,
                 self.store.public_url(),
@@ -82,12 +74,8 @@ impl Workshop<'_> {
         .fetch_one(&self.store.pool)
         .await?;
         check_status_change(current, next, pending).map_err(ValidationErrors::from)?;
-        let place = self
-            .settings_of(&row.organisation_id)
-            .await?
-            .address
-            .map(|a| format!("{}, {a}", row.org_name))
-            .unwrap_or_else(|| row.org_name.clone());
+        let settings = self.settings_of(&row.organisation_id).await?;
+        let place = place_of(&row.org_name, settings.address.as_deref(), None);
         let mut tx = self.store.begin().await?;
         let done = sqlx::query("UPDATE repair_orders SET status = $1, updated_at = $2, version = version + 1 WHERE id = $3 AND version = $4")
             .bind(next.as_str())
@@ -136,15 +124,7 @@ impl Workshop<'_> {
             sqlx::query("UPDATE ro_clockings SET stopped_at = $1 WHERE repair_order_id = $2 AND stopped_at IS NULL").bind(micros(now)).bind(ro_id).execute(&mut *tx).await?;
         }
         let vehicle = vehicle_label(&mut tx, row.vehicle_id.as_deref()).await?;
-        let ctx = Addressee {
-            org_id: row.organisation_id.clone(),
-            org_name: row.org_name.clone(),
-            customer_id: row.customer_id.clone(),
-            number: row.number.clone(),
-            token: row.public_token.clone(),
-            vehicle,
-            eta: row.eta.map(from_micros),
-        };
+        let ctx = row.addressee(vehicle, row.eta.map(from_micros));
         if let Some(event) = Event::for_status(next) {
             let seq: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM ro_events WHERE repair_order_id = $1 AND kind = 'status'",

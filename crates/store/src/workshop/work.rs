@@ -32,16 +32,7 @@ impl Workshop<'_> {
         let org = row.organisation_id.clone();
         // A catalogue line reads in the customer's language: on the estimate, the status page
         // and the invoice.
-        let lang: Option<String> = sqlx::query_scalar(
-            "SELECT c.language FROM repair_orders r JOIN customers c ON c.id = r.customer_id WHERE r.id = $1",
-        )
-        .bind(ro_id)
-        .fetch_optional(&self.store.pool)
-        .await?;
-        let lang = lang
-            .as_deref()
-            .and_then(|l| Language::parse("language", l).ok())
-            .unwrap_or(Language::En);
+        let lang = self.customer_language(&row.customer_id).await?;
         struct NewLine {
             code: Option<String>,
             description: String,
