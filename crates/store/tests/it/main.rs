@@ -75,6 +75,7 @@ conformance!(
     availability_follows_bays_shifts_and_competence,
     a_lisboa_day_books_like_trondheim,
     a_moved_eta_is_told_to_the_customer,
+    appointments_move_and_lists_page_on_both_engines,
     fifty_parallel_bookings_of_the_last_slot_make_one,
     repair_order_from_booking_to_survey,
     outbox_respects_rules_consent_and_quiet_hours,

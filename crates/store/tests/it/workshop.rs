@@ -1410,3 +1410,111 @@ pub async fn a_moved_eta_is_told_to_the_customer(store: &Store) {
         .unwrap();
     assert_eq!(told(ro.id.clone()).await, 2);
 }
+
+/// Issue 15, items 7 and 13 on both engines: a booked appointment moves (a quarter hour later
+/// overlaps its own time, with the other technician busy, and is still free; a taken time is
+/// refused), and the repair orders and the outbox page by cursor in the same order as one large page.
+pub async fn appointments_move_and_lists_page_on_both_engines(store: &Store) {
+    let (t0, trd, kari) = setup(store).await;
+    let ingrid = caller(store, "ingrid", t0).await;
+    let ws = store.workshop();
+    let mut booked = Vec::new();
+    for at in [
+        "2026-11-24T09:00:00+01:00",
+        "2026-11-24T09:00:00+01:00",
+        "2026-11-24T11:00:00+01:00",
+    ] {
+        booked.push(
+            ws.book_appointment(&ingrid.scope, &booking(&trd, &kari, &["DIAG"], at), t0)
+                .await
+                .unwrap(),
+        );
+    }
+    let first = &booked[0];
+    let moved = ws
+        .move_appointment(
+            &ingrid.scope,
+            &first.repair_order_id,
+            &aftersales_store::workshop::MoveInput {
+                starts_at: "2026-11-24T09:15:00+01:00".into(),
+                technician_id: None,
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let a = moved.appointment.unwrap();
+    assert_eq!(a.starts_at, oslo(datetime!(2026-11-24 09:15)));
+    assert!(moved
+        .events
+        .iter()
+        .any(|e| e.kind == "moved"
+            && e.params.get("to").map(String::as_str) == Some("2026-11-24 09:15")));
+    // Both technicians are busy at 11:00 (one by the third booking, one by another one now).
+    ws.book_appointment(
+        &ingrid.scope,
+        &booking(&trd, &kari, &["DIAG"], "2026-11-24T11:00:00+01:00"),
+        t0,
+    )
+    .await
+    .unwrap();
+    let taken = ws
+        .move_appointment(
+            &ingrid.scope,
+            &first.repair_order_id,
+            &aftersales_store::workshop::MoveInput {
+                starts_at: "2026-11-24T11:00:00+01:00".into(),
+                technician_id: None,
+            },
+            t0,
+        )
+        .await;
+    assert!(matches!(taken, Err(StoreError::Taken(_))), "{taken:?}");
+    // Paging: two at a time gives the one large page, in order.
+    let all = ws
+        .repair_orders(&ingrid.scope, None, None, None, 200)
+        .await
+        .unwrap();
+    assert!(all.next_cursor.is_none() && all.items.len() >= 4);
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = ws
+            .repair_orders(&ingrid.scope, None, None, cursor.as_deref(), 2)
+            .await
+            .unwrap();
+        walked.extend(page.items.into_iter().map(|r| r.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(
+        walked,
+        all.items.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    );
+    let notify = store.notify();
+    let all = notify.outbox(&ingrid.scope, None, None, 200).await.unwrap();
+    assert!(all.items.len() >= 4, "{}", all.items.len());
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = notify
+            .outbox(&ingrid.scope, None, cursor.as_deref(), 3)
+            .await
+            .unwrap();
+        walked.extend(page.items.into_iter().map(|m| m.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(
+        walked,
+        all.items.into_iter().map(|m| m.id).collect::<Vec<_>>()
+    );
+    let bad = notify
+        .outbox(&ingrid.scope, None, Some("no-such-message"), 3)
+        .await;
+    assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
+}
