@@ -611,21 +611,18 @@ async fn after(
     r: Result<(), StoreError>,
     (done, form, typed): (&str, &str, Vec<(String, String)>),
 ) -> Response {
-    match r {
-        Ok(()) => see_other(&format!("/customers/{id}?done={done}")),
-        Err(StoreError::Invalid(e)) => {
-            detail_page(
-                state,
-                s,
-                id,
-                (FormErrors(e.0), Sent::new(form, typed)),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                (None, None),
-            )
-            .await
-        }
-        Err(e) => store_error(state, &s.ctx, e),
-    }
+    let ok = format!("/customers/{id}?done={done}");
+    super::after_form(state, s, r, &ok, |errors| {
+        detail_page(
+            state,
+            s,
+            id,
+            (errors, Sent::new(form, typed)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            (None, None),
+        )
+    })
+    .await
 }
 
 pub async fn log_entry(

@@ -15,9 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use time::Time;
 
-use super::{
-    field, form_pairs, render, see_other, store_error, Chrome, FormErrors, Sent, SignedIn,
-};
+use super::{field, form_pairs, render, store_error, Chrome, FormErrors, Sent, SignedIn};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -152,21 +150,18 @@ async fn after(
     r: Result<(), StoreError>,
     (done, form, typed): (&str, &str, Vec<(String, String)>),
 ) -> Response {
-    match r {
-        Ok(()) => see_other(&format!("/organisations/{id}/inbox-settings?done={done}")),
-        Err(StoreError::Invalid(e)) => {
-            page(
-                state,
-                s,
-                id,
-                (FormErrors(e.0), Sent::new(form, typed)),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-            )
-            .await
-        }
-        Err(e) => store_error(state, &s.ctx, e),
-    }
+    let ok = format!("/organisations/{id}/inbox-settings?done={done}");
+    super::after_form(state, s, r, &ok, |errors| {
+        page(
+            state,
+            s,
+            id,
+            (errors, Sent::new(form, typed)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+        )
+    })
+    .await
 }
 
 fn time_of(s: &str) -> Option<Time> {

@@ -13,9 +13,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{
-    field, form_pairs, render, see_other, store_error, Chrome, FormErrors, Sent, SignedIn,
-};
+use super::{field, form_pairs, render, store_error, Chrome, FormErrors, Sent, SignedIn};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -115,7 +113,7 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
         steps_en: f("steps_en"),
         steps_pt: f("steps_pt"),
     };
-    match state
+    let r = state
         .store
         .cases()
         .create_article(
@@ -125,18 +123,15 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
             state.now(),
         )
         .await
-    {
-        Ok(_) => see_other("/knowledge?done=article"),
-        Err(StoreError::Invalid(e)) => {
-            page(
-                &state,
-                &s,
-                (FormErrors(e.0), Sent::new("article", p)),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                false,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        .map(|_| ());
+    super::after_form(&state, &s, r, "/knowledge?done=article", |errors| {
+        page(
+            &state,
+            &s,
+            (errors, Sent::new("article", p)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+        )
+    })
+    .await
 }

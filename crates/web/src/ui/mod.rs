@@ -851,6 +851,26 @@ pub(crate) fn next_page(path: &str, q: &[(String, String)], key: &str, cursor: &
     format!("{path}?{}", out.finish())
 }
 
+/// After a form: to `done` when it worked; on invalid input the page again, rendered by `again`
+/// with the errors (it keeps what was typed); any other failure is the error page.
+pub(crate) async fn after_form<F, Fut>(
+    state: &AppState,
+    s: &SignedIn,
+    r: Result<(), StoreError>,
+    done: &str,
+    again: F,
+) -> Response
+where
+    F: FnOnce(FormErrors) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    match r {
+        Ok(()) => see_other(done),
+        Err(StoreError::Invalid(e)) => again(FormErrors(e.0)).await,
+        Err(e) => store_error(state, &s.ctx, e),
+    }
+}
+
 /// Rows a list page shows.
 pub(crate) const PAGE_ROWS: i64 = 50;
 

@@ -9,9 +9,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{
-    field, form_pairs, render, see_other, store_error, Chrome, FormErrors, Sent, SignedIn,
-};
+use super::{field, form_pairs, render, store_error, Chrome, FormErrors, Sent, SignedIn};
 use crate::i18n::Tr;
 use crate::AppState;
 
@@ -115,18 +113,14 @@ pub async fn save(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Re
             errors,
         )))
     };
-    match r {
-        Ok(()) => see_other("/vin-table?done=wmi"),
-        Err(StoreError::Invalid(e)) => {
-            page(
-                &state,
-                &s,
-                (FormErrors(e.0), Sent::new("wmi", p)),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                false,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+    super::after_form(&state, &s, r, "/vin-table?done=wmi", |errors| {
+        page(
+            &state,
+            &s,
+            (errors, Sent::new("wmi", p)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+        )
+    })
+    .await
 }
