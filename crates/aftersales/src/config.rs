@@ -30,6 +30,9 @@ pub struct FileConfig {
     pub sms: Option<aftersales_notify::SmsConfig>,
     /// Billing: the Portuguese signing key and the software producer's NIF.
     pub billing: Option<BillingConfig>,
+    /// Mailboxes polled for customer mail (`[[imap]]`, one per inbox address).
+    #[serde(default)]
+    pub imap: Vec<aftersales_notify::imap::ImapConfig>,
 }
 
 /// `[billing]` in the config file.
@@ -72,6 +75,7 @@ pub struct Settings {
     pub window_minutes: i64,
     pub smtp: Option<aftersales_notify::SmtpConfig>,
     pub sms: Option<aftersales_notify::SmsConfig>,
+    pub imap: Vec<aftersales_notify::imap::ImapConfig>,
     pub pt_key_file: Option<std::path::PathBuf>,
     pub pt_key_version: u32,
     pub producer_nif: String,
@@ -114,6 +118,7 @@ impl Settings {
             max_failures_per_ip: f.login_max_failures_per_ip.unwrap_or(30).max(1),
             window_minutes: f.login_window_minutes.unwrap_or(15).max(1),
             smtp: f.smtp.clone(),
+            imap: f.imap.clone(),
             sms: f.sms.clone(),
             pt_key_file: std::env::var_os("AFTERSALES_PT_KEY_FILE")
                 .map(std::path::PathBuf::from)

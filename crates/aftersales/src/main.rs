@@ -705,6 +705,26 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
             }
         })
     };
+    // Customer mail: every configured mailbox is polled; each mail becomes a case or joins the
+    // case it answers. A poll that fails (server away, wrong password) is logged and tried again.
+    let mut pollers = Vec::new();
+    for cfg in &s.imap {
+        let mailbox = aftersales_notify::imap::Mailbox::new(cfg)?;
+        let store = store.clone();
+        pollers.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(mailbox.interval());
+            loop {
+                tick.tick().await;
+                match mailbox.poll(&store, &SystemClock).await {
+                    Ok(r) if r.refused > 0 => {
+                        tracing::warn!(mailbox = mailbox.address(), ?r, "mail polled; some refused")
+                    }
+                    Ok(r) => tracing::debug!(mailbox = mailbox.address(), ?r, "mail polled"),
+                    Err(e) => tracing::warn!(error = %e, "mail poll failed"),
+                }
+            }
+        }));
+    }
     let listener = tokio::net::TcpListener::bind(&s.listen)
         .await
         .with_context(|| format!("listening on {}", s.listen))?;
@@ -729,6 +749,9 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
     .await?;
     sweeper.abort();
     courier.abort();
+    for p in pollers {
+        p.abort();
+    }
     store.close().await;
     Ok(())
 }

@@ -4,6 +4,8 @@
 //! Idempotency: an e-mail's Message-ID and an SMS's `Idempotency-Key` are the outbox id, so a
 //! provider that saw a message before can drop the repeat.
 
+pub mod imap;
+
 use std::time::Duration;
 
 use aftersales_domain::clock::Clock;
@@ -64,6 +66,8 @@ pub enum ConfigError {
     Smtp(String),
     #[error("sms: {0}")]
     Sms(String),
+    #[error("imap {0}")]
+    Imap(String),
 }
 
 pub struct Mailer {

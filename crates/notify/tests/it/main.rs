@@ -1,5 +1,7 @@
 //! The delivery adapters against real peers: an SMTP server and a recording SMS endpoint.
 
+mod imap;
+
 use aftersales_domain::notify::MessageChannel;
 use aftersales_notify::testing::{SmsReceiver, SmtpSink};
 use aftersales_notify::{Mailer, SendError, SmsGateway};

@@ -63,6 +63,68 @@ fn bare_address(s: &str) -> &str {
     }
 }
 
+/// A message id as headers write it (`<id@host>`) and as mail libraries hand it over (`id@host`)
+/// is one id: stored and compared without the angle brackets.
+fn bare_id(s: &str) -> &str {
+    s.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+}
+
+/// A mail checked at the edge: the addresses parsed, the ids and text within their limits.
+struct Mail<'a> {
+    from: Email,
+    to: Email,
+    message_id: String,
+    body: String,
+    subject: &'a str,
+    in_reply_to: Option<&'a str>,
+}
+
+impl<'a> Mail<'a> {
+    fn parse(mail: &'a InboundEmail) -> Result<Mail<'a>, StoreError> {
+        let mut errs = ValidationErrors::default();
+        let from = errs.take(Email::parse("from", bare_address(&mail.from)));
+        let to = errs.take(Email::parse("to", bare_address(&mail.to)));
+        let message_id = errs.take(text("message_id", bare_id(&mail.message_id), 3, 500));
+        let body = errs.take(text_block("text", &mail.text, 1, 100_000));
+        errs.clone().into_result()?;
+        let (Some(from), Some(to), Some(message_id), Some(body)) = (from, to, message_id, body)
+        else {
+            return Err(errs.into());
+        };
+        Ok(Mail {
+            from,
+            to,
+            message_id,
+            body,
+            subject: mail.subject.trim(),
+            in_reply_to: mail
+                .in_reply_to
+                .as_deref()
+                .map(bare_id)
+                .filter(|p| !p.is_empty()),
+        })
+    }
+}
+
+impl crate::cli::Cli<'_> {
+    /// Takes in a mail the server's poller fetched from an inbox's own mailbox (IMAP): the
+    /// mailbox's address decides the inbox, so no signed-in account stands behind it. The same
+    /// threading and once-only rule as `Cases::receive_email`.
+    pub async fn receive_mailbox_email(
+        &self,
+        mail: &InboundEmail,
+        now: OffsetDateTime,
+    ) -> Result<IntakeResult, StoreError> {
+        let cases = self.store().cases();
+        let mail = Mail::parse(mail)?;
+        let org = cases.inbox_of(&mail.to).await?;
+        cases.take_in(&org, &mail, now).await
+    }
+}
+
 impl Cases<'_> {
     /// Registers the mail address of an organisation's inbox (administrators).
     pub async fn add_inbound_address(
@@ -91,48 +153,63 @@ impl Cases<'_> {
         }
     }
 
-    /// Takes in a mail: a reply (by `In-Reply-To` or a case number in the subject) joins its case
-    /// and reopens it; anything else opens a new case linked to the sender when known.
+    /// Takes in a mail from a mail gateway acting as a signed-in account: a reply (by
+    /// `In-Reply-To` or a case number in the subject) joins its case and reopens it; anything else
+    /// opens a new case linked to the sender when known.
     pub async fn receive_email(
         self,
         scope: &Scope,
         mail: &InboundEmail,
         now: OffsetDateTime,
     ) -> Result<IntakeResult, StoreError> {
-        let mut errs = ValidationErrors::default();
-        let from = errs.take(Email::parse("from", bare_address(&mail.from)));
-        let to = errs.take(Email::parse("to", bare_address(&mail.to)));
-        let message_id = errs.take(text("message_id", &mail.message_id, 3, 500));
-        let body = errs.take(text_block("text", &mail.text, 1, 100_000));
-        let subject = mail.subject.trim();
-        errs.clone().into_result()?;
-        let (Some(from), Some(to), Some(message_id), Some(body)) = (from, to, message_id, body)
-        else {
-            return Err(errs.into());
-        };
-        let org: Option<String> =
-            sqlx::query_scalar("SELECT organisation_id FROM inbound_addresses WHERE address = $1")
-                .bind(to.as_str().to_lowercase())
-                .fetch_optional(&self.store.pool)
-                .await?;
-        let org = org.ok_or_else(|| {
-            StoreError::from(ValidationErrors::single(
-                "to",
-                Rule::Unknown,
-                "no inbox has this address",
-            ))
-        })?;
+        let mail = Mail::parse(mail)?;
+        let org = self.inbox_of(&mail.to).await?;
         if !scope.permits(&org, Permission::OrgRead) {
             return Err(
                 ValidationErrors::single("to", Rule::Unknown, "no inbox has this address").into(),
             );
         }
         scope.require(&org, Permission::CrmWrite)?;
+        self.take_in(&org, &mail, now).await
+    }
+
+    /// The organisation whose inbox has this address.
+    async fn inbox_of(self, to: &Email) -> Result<String, StoreError> {
+        let org: Option<String> =
+            sqlx::query_scalar("SELECT organisation_id FROM inbound_addresses WHERE address = $1")
+                .bind(to.as_str().to_lowercase())
+                .fetch_optional(&self.store.pool)
+                .await?;
+        org.ok_or_else(|| {
+            StoreError::from(ValidationErrors::single(
+                "to",
+                Rule::Unknown,
+                "no inbox has this address",
+            ))
+        })
+    }
+
+    /// The one way a mail becomes part of an inbox, whichever road it came by.
+    async fn take_in(
+        self,
+        org: &str,
+        mail: &Mail<'_>,
+        now: OffsetDateTime,
+    ) -> Result<IntakeResult, StoreError> {
+        let Mail {
+            from,
+            message_id,
+            body,
+            subject,
+            in_reply_to,
+            ..
+        } = mail;
+        let org = org.to_string();
         // The same mail twice (a gateway retry) is taken once.
         let seen: Option<(String, String)> = sqlx::query_as(
             "SELECT m.case_id, c.number FROM case_mail m JOIN cases c ON c.id = m.case_id WHERE m.message_id = $1 AND m.organisation_id = $2",
         )
-        .bind(&message_id)
+        .bind(message_id)
         .bind(&org)
             .fetch_optional(&self.store.pool)
             .await?;
@@ -144,18 +221,26 @@ impl Cases<'_> {
             });
         }
         let mut thread: Option<(String, String, String)> = None;
-        if let Some(parent) = mail
-            .in_reply_to
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
+        if let Some(parent) = in_reply_to {
             // A reply to a mail of this inbox joins its case, also when the case was handed on.
             thread = sqlx::query_as("SELECT c.id, c.number, c.status FROM case_mail m JOIN cases c ON c.id = m.case_id WHERE m.message_id = $1 AND m.organisation_id = $2")
                 .bind(parent)
                 .bind(&org)
                 .fetch_optional(&self.store.pool)
                 .await?;
+        }
+        if let (None, Some(parent)) = (&thread, in_reply_to) {
+            // A reply to a message the product sent (its Message-ID is the outbox id) joins the
+            // case that message was about, when the reply comes from the address it went to.
+            let outbox_id = parent.split('@').next().unwrap_or_default();
+            thread = sqlx::query_as(
+                "SELECT c.id, c.number, c.status FROM outbox o JOIN cases c ON c.id = o.case_id \
+                 WHERE o.id = $1 AND o.channel = 'email' AND LOWER(o.recipient) = LOWER($2)",
+            )
+            .bind(outbox_id)
+            .bind(from.as_str())
+            .fetch_optional(&self.store.pool)
+            .await?;
         }
         if thread.is_none() {
             if let Some(number) = case_number_in(subject) {
@@ -204,7 +289,7 @@ impl Cases<'_> {
                 .await?;
             }
             sqlx::query("INSERT INTO case_mail (message_id, organisation_id, case_id, direction, at) VALUES ($1, $4, $2, 'in', $3)")
-                .bind(&message_id)
+                .bind(message_id)
                 .bind(&case_id)
                 .bind(micros(now))
                 .bind(&org)
@@ -218,8 +303,15 @@ impl Cases<'_> {
             });
         }
         let customer = self.customer_for_intake(&org, from.as_str()).await?;
-        let subject = if subject.chars().count() < 3 {
-            "(no subject)".to_string()
+        // Without a subject the customer's first line names the case: their words, in their language.
+        let subject: String = if subject.chars().count() < 3 {
+            body.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or(body.as_str())
+                .chars()
+                .take(80)
+                .collect()
         } else {
             subject.chars().take(200).collect()
         };
@@ -233,7 +325,7 @@ impl Cases<'_> {
                     category: Category::Other,
                     priority: Priority::Normal,
                     subject: &subject,
-                    symptoms: Some(&body),
+                    symptoms: Some(body.as_str()),
                     contact: Some(from.as_str()),
                     actor: None,
                 },
@@ -243,7 +335,7 @@ impl Cases<'_> {
         sqlx::query(
             "INSERT INTO case_mail (message_id, organisation_id, case_id, direction, at) VALUES ($1, $4, $2, 'in', $3)",
         )
-        .bind(&message_id)
+        .bind(message_id)
         .bind(&case_id)
         .bind(micros(now))
         .bind(&org)
@@ -463,5 +555,11 @@ mod tests {
         );
         assert_eq!(super::bare_address(" kari@example.no "), "kari@example.no");
         assert_eq!(super::bare_address("<broken"), "<broken");
+    }
+
+    #[test]
+    pub(crate) fn message_ids_with_or_without_brackets() {
+        assert_eq!(super::bare_id(" <a.1@mail.example> "), "a.1@mail.example");
+        assert_eq!(super::bare_id("a.1@mail.example"), "a.1@mail.example");
     }
 }

@@ -606,6 +606,63 @@ pub async fn email_and_web_intake(store: &Store) {
         .await
         .unwrap();
     assert_eq!(events.iter().filter(|e| e.kind == "inbound").count(), 2);
+    // Fetched from the inbox's own mailbox (no account behind it): a reply to the message the
+    // advisor sent joins the case by its reference alone.
+    store
+        .cases()
+        .add_case_message(&ingrid.scope, &c.id, "Send et bilde, takk.", true, t0)
+        .await
+        .unwrap();
+    let sent = store
+        .notify()
+        .outbox(&ingrid.scope, None, None, 200)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|m| m.case_id.as_deref() == Some(c.id.as_str()) && m.channel == "email")
+        .unwrap();
+    let mut answer = mail(
+        "m5@example",
+        "Svar",
+        Some(&format!("<{}@aftersales.example>", sent.id)),
+    );
+    answer.to = "service.trondheim@tesla.example".into();
+    let via_mailbox = store
+        .cli()
+        .receive_mailbox_email(&answer, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (via_mailbox.outcome.as_str(), via_mailbox.case_id.as_str()),
+        ("threaded", c.id.as_str())
+    );
+    // The same reference from someone else is a new case, not a way into another's case.
+    let mut stranger = mail(
+        "m6@example",
+        "Svar",
+        Some(&format!("<{}@aftersales.example>", sent.id)),
+    );
+    stranger.from = "someone@example.org".into();
+    let other = store
+        .cli()
+        .receive_mailbox_email(&stranger, t0)
+        .await
+        .unwrap();
+    assert_eq!(other.outcome, "created");
+    // A mail without subject is named by the customer's first line, not by a word of ours.
+    let mut bare = mail("m7@example", "", None);
+    bare.to = "service.trondheim@tesla.example".into();
+    let bare = store.cli().receive_mailbox_email(&bare, t0).await.unwrap();
+    assert_eq!(
+        store
+            .cases()
+            .get_case(&ingrid.scope, &bare.case_id, t0)
+            .await
+            .unwrap()
+            .subject,
+        "Ladingen stopper på 80 prosent."
+    );
     // Mail to an unknown inbox, or to another market's inbox, is refused.
     let mut foreign = mail("<m4@example>", "Hei", None);
     foreign.to = "lisboa@polestar-service.example".into();
