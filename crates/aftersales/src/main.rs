@@ -705,6 +705,25 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
             }
         })
     };
+    // Service reminders and campaigns: once an hour (and at start) customers whose vehicle comes
+    // due are told, each due date once; campaigns whose day has come go out.
+    let reminder_run = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                match store.cli().send_reminders(SystemClock.now()).await {
+                    Ok(r) => tracing::info!(
+                        reminders = r.reminders,
+                        campaigns = r.campaigns,
+                        "reminder run"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "reminder run failed"),
+                }
+            }
+        })
+    };
     // Customer mail: every configured mailbox is polled; each mail becomes a case or joins the
     // case it answers. A poll that fails (server away, wrong password) is logged and tried again.
     let mut pollers = Vec::new();
@@ -749,6 +768,7 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
     .await?;
     sweeper.abort();
     courier.abort();
+    reminder_run.abort();
     for p in pollers {
         p.abort();
     }

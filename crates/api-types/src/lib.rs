@@ -12,6 +12,7 @@ mod common;
 pub mod crm;
 pub mod notify;
 pub mod org;
+pub mod reminders;
 pub mod user;
 pub mod workshop;
 

@@ -33,6 +33,7 @@ pub mod i18n;
 pub mod money;
 pub mod notify;
 pub mod org;
+pub mod reminders;
 pub mod user;
 pub mod validation;
 pub mod workshop;

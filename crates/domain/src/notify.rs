@@ -31,6 +31,8 @@ vocabulary!(
         CaseMessage => "case-message",
         InvoiceIssued => "invoice-issued",
         CreditNoteIssued => "credit-note-issued",
+        ServiceDue => "service-due",
+        Campaign => "campaign",
     }
 );
 
@@ -80,10 +82,17 @@ impl Event {
                     | CaseMessage
                     | InvoiceIssued
                     | CreditNoteIssued
+                    | ServiceDue
+                    | Campaign
             ),
             MessageChannel::Sms => matches!(
                 self,
-                AppointmentBooked | AppointmentMoved | RoWaitingApproval | RoReady | EtaChanged
+                AppointmentBooked
+                    | AppointmentMoved
+                    | RoWaitingApproval
+                    | RoReady
+                    | EtaChanged
+                    | ServiceDue
             ),
         }
     }
@@ -104,6 +113,12 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("eta", "the expected ready time, when set"),
     ("message", "the advisor's message (case messages)"),
     ("survey_link", "the satisfaction survey"),
+    (
+        "item",
+        "what is due: the service item or inspection (service reminders)",
+    ),
+    ("due", "the day it is due (service reminders)"),
+    ("book_link", "online booking (service reminders, campaigns)"),
 ];
 
 /// Replaces `{name}`-style placeholders; unknown ones stay as written.
@@ -324,6 +339,36 @@ pub fn default_template(event: Event, channel: MessageChannel, lang: Language) -
         (CreditNoteIssued, Sms, Nb) => tpl("", "Kreditnota {number} fra {place}: {link}"),
         (CreditNoteIssued, Sms, En) => tpl("", "Credit note {number} from {place}: {link}"),
         (CreditNoteIssued, Sms, Pt) => tpl("", "Nota de crédito {number} de {place}: {link}"),
+        (ServiceDue, Email, Nb) => tpl(
+            "{vehicle}: {item} innen {due}",
+            "Hei {name},\n\n{vehicle} skal ha {item} innen {due}.\n\nBestill time hos {place}: {book_link}\n\nHar du allerede gjort dette et annet sted, kan du svare på denne e-posten, så oppdaterer vi bilens historikk.",
+        ),
+        (ServiceDue, Email, En) => tpl(
+            "{vehicle}: {item} due by {due}",
+            "Hello {name},\n\n{vehicle} is due for {item} by {due}.\n\nBook a time at {place}: {book_link}\n\nIf it has already been done elsewhere, just reply to this e-mail and we will update the car's history.",
+        ),
+        (ServiceDue, Email, Pt) => tpl(
+            "{vehicle}: {item} até {due}",
+            "Olá {name},\n\no {vehicle} deve fazer {item} até {due}.\n\nMarque em {place}: {book_link}\n\nSe já o fez noutro lado, responda a este e-mail e atualizamos o histórico do carro.",
+        ),
+        (ServiceDue, Sms, Nb) => tpl("", "{vehicle} skal ha {item} innen {due}. Bestill time hos {place}: {book_link}"),
+        (ServiceDue, Sms, En) => tpl("", "{vehicle} is due for {item} by {due}. Book at {place}: {book_link}"),
+        (ServiceDue, Sms, Pt) => tpl("", "O {vehicle} deve fazer {item} até {due}. Marque em {place}: {book_link}"),
+        (Campaign, Email, Nb) => tpl(
+            "{item} – {place}",
+            "Hei {name},\n\n{message}\n\nBestill time: {book_link}",
+        ),
+        (Campaign, Email, En) => tpl(
+            "{item} – {place}",
+            "Hello {name},\n\n{message}\n\nBook a time: {book_link}",
+        ),
+        (Campaign, Email, Pt) => tpl(
+            "{item} – {place}",
+            "Olá {name},\n\n{message}\n\nMarque aqui: {book_link}",
+        ),
+        (Campaign, Sms, Nb) => tpl("", "{item}: {message} {book_link}"),
+        (Campaign, Sms, En) => tpl("", "{item}: {message} {book_link}"),
+        (Campaign, Sms, Pt) => tpl("", "{item}: {message} {book_link}"),
         (EtaChanged, Email, Nb) => tpl(
             "Ny ferdigtid for {vehicle} – {number}",
             "Hei {name},\n\n{vehicle} blir etter planen ferdig {eta}.\n\nFølg bilen din her: {link}",
@@ -361,13 +406,47 @@ pub fn default_template(event: Event, channel: MessageChannel, lang: Language) -
 pub fn format_when(local: time::PrimitiveDateTime, lang: Language) -> String {
     let d = local.date();
     let wd = d.weekday().number_days_from_monday() as usize;
-    let m = u8::from(d.month()) as usize - 1;
     let (h, min) = (local.hour(), local.minute());
+    let day = format_day(d, lang);
     match lang {
         Language::Nb => {
             const W: [&str; 7] = [
                 "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag",
             ];
+            format!("{} {day} kl. {h:02}:{min:02}", W[wd])
+        }
+        Language::En => {
+            const W: [&str; 7] = [
+                "Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+                "Saturday",
+                "Sunday",
+            ];
+            format!("{} {day} at {h:02}:{min:02}", W[wd])
+        }
+        Language::Pt => {
+            const W: [&str; 7] = [
+                "segunda-feira",
+                "terça-feira",
+                "quarta-feira",
+                "quinta-feira",
+                "sexta-feira",
+                "sábado",
+                "domingo",
+            ];
+            format!("{}, {day} às {h:02}:{min:02}", W[wd])
+        }
+    }
+}
+
+/// A day as a customer reads it: "7. januar 2027", "7 January 2027", "7 de janeiro de 2027".
+pub fn format_day(d: time::Date, lang: Language) -> String {
+    let m = u8::from(d.month()) as usize - 1;
+    match lang {
+        Language::Nb => {
             const M: [&str; 12] = [
                 "januar",
                 "februar",
@@ -382,24 +461,9 @@ pub fn format_when(local: time::PrimitiveDateTime, lang: Language) -> String {
                 "november",
                 "desember",
             ];
-            format!(
-                "{} {}. {} {} kl. {h:02}:{min:02}",
-                W[wd],
-                d.day(),
-                M[m],
-                d.year()
-            )
+            format!("{}. {} {}", d.day(), M[m], d.year())
         }
         Language::En => {
-            const W: [&str; 7] = [
-                "Monday",
-                "Tuesday",
-                "Wednesday",
-                "Thursday",
-                "Friday",
-                "Saturday",
-                "Sunday",
-            ];
             const M: [&str; 12] = [
                 "January",
                 "February",
@@ -414,24 +478,9 @@ pub fn format_when(local: time::PrimitiveDateTime, lang: Language) -> String {
                 "November",
                 "December",
             ];
-            format!(
-                "{} {} {} {} at {h:02}:{min:02}",
-                W[wd],
-                d.day(),
-                M[m],
-                d.year()
-            )
+            format!("{} {} {}", d.day(), M[m], d.year())
         }
         Language::Pt => {
-            const W: [&str; 7] = [
-                "segunda-feira",
-                "terça-feira",
-                "quarta-feira",
-                "quinta-feira",
-                "sexta-feira",
-                "sábado",
-                "domingo",
-            ];
             const M: [&str; 12] = [
                 "janeiro",
                 "fevereiro",
@@ -446,13 +495,7 @@ pub fn format_when(local: time::PrimitiveDateTime, lang: Language) -> String {
                 "novembro",
                 "dezembro",
             ];
-            format!(
-                "{}, {} de {} de {} às {h:02}:{min:02}",
-                W[wd],
-                d.day(),
-                M[m],
-                d.year()
-            )
+            format!("{} de {} de {}", d.day(), M[m], d.year())
         }
     }
 }

@@ -291,6 +291,7 @@ impl Role {
             Role::ServiceAdvisor => &[
                 Inbox,
                 Customers,
+                Reminders,
                 Workshop,
                 Logistics,
                 Billing,
@@ -299,6 +300,7 @@ impl Role {
             Role::ServiceManager => &[
                 Inbox,
                 Customers,
+                Reminders,
                 Workshop,
                 Logistics,
                 Billing,
@@ -311,6 +313,7 @@ impl Role {
             Role::ValetDriver => &[Logistics],
             Role::MarketCsManager => &[
                 Inbox,
+                Reminders,
                 Warranty,
                 Network,
                 Training,
@@ -353,6 +356,8 @@ pub fn navigation(roles: impl IntoIterator<Item = Role>) -> Vec<Capability> {
 pub enum Capability {
     Inbox,
     Customers,
+    /// Service reminders: who is due, campaigns.
+    Reminders,
     Workshop,
     Logistics,
     Billing,
@@ -373,6 +378,7 @@ impl Capability {
         match self {
             Capability::Inbox => "inbox",
             Capability::Customers => "customers",
+            Capability::Reminders => "reminders",
             Capability::Workshop => "workshop",
             Capability::Logistics => "logistics",
             Capability::Billing => "billing",
@@ -393,6 +399,7 @@ impl Capability {
         match self {
             Capability::Inbox => Some("/inbox"),
             Capability::Customers => Some("/customers"),
+            Capability::Reminders => Some("/reminders"),
             Capability::Workshop => Some("/workshop"),
             Capability::Billing => Some("/billing"),
             Capability::Messages => Some("/messages"),

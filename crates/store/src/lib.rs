@@ -17,6 +17,7 @@ pub mod idempotency;
 pub mod notify;
 pub mod org;
 pub mod public;
+pub mod reminders;
 mod scope;
 pub mod user;
 pub mod workshop;

@@ -396,6 +396,8 @@ impl Billing<'_> {
                 message: Some(format!("/d/{}", row.public_token)),
                 calendar: None,
                 delay: Duration::ZERO,
+                item: None,
+                due: None,
             },
             &ctx,
             now,

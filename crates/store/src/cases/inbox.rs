@@ -296,6 +296,8 @@ impl Cases<'_> {
                     message: Some(body),
                     calendar: None,
                     delay: Duration::ZERO,
+                    item: None,
+                    due: None,
                 },
                 &crate::notify::Addressee {
                     org_id: row.organisation_id.clone(),

@@ -14,12 +14,14 @@ mod billing;
 mod cases;
 mod crm;
 mod day;
+mod reminders;
 mod workshop;
 
 use billing::seed_billing;
 use cases::{seed_cases, seed_knowledge};
 use crm::seed_crm;
 use day::seed_day;
+use reminders::seed_reminders;
 use workshop::seed_workshop;
 
 /// The password of every demo user; printed when the demo starts.
@@ -459,6 +461,7 @@ pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, 
     seed_knowledge(store, &org("tesla-hq"), &org("polestar-hq"), now).await?;
     seed_workshop(store, &org, now).await?;
     seed_billing(store, &org, now).await?;
+    seed_reminders(store, &org, now).await?;
     // Working procedures: delivery questions in Norway go to the customer-care centre; technical
     // cases taken in by Polestar Portugal go to the importer's Lisboa workshop.
     for (owner, category, target, targets) in [

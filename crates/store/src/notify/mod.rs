@@ -73,6 +73,10 @@ pub(crate) struct Notice<'a> {
     pub message: Option<String>,
     pub calendar: Option<CalendarFile>,
     pub delay: Duration,
+    /// What a reminder is about (`item`): the service item, or the campaign's title.
+    pub item: Option<String>,
+    /// The day a service item is due (`due`).
+    pub due: Option<time::Date>,
 }
 
 async fn lineage_in(conn: &mut sqlx::AnyConnection, org: &str) -> Result<Vec<String>, StoreError> {
@@ -163,6 +167,14 @@ pub(crate) async fn enqueue(
             .unwrap_or_default(),
     );
     vars.insert("when", String::new());
+    vars.insert("item", n.item.clone().unwrap_or_default());
+    vars.insert(
+        "due",
+        n.due
+            .map(|d| aftersales_domain::notify::format_day(d, lang))
+            .unwrap_or_default(),
+    );
+    vars.insert("book_link", format!("{base}/book"));
     for (k, t) in &n.extra {
         vars.insert(k, format_when(local(zone, *t), lang));
     }
@@ -194,10 +206,14 @@ pub(crate) async fn enqueue(
             vars.insert("survey_link", String::new());
         }
     }
+    // Offers (campaigns) go only to customers who agreed to them on the channel; service
+    // messages to everyone who did not decline them.
+    let offer = n.event == Event::Campaign;
     let consents: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT channel, granted FROM consents WHERE customer_id = $1 AND purpose = 'service' ORDER BY at DESC, id DESC",
+        "SELECT channel, granted FROM consents WHERE customer_id = $1 AND purpose = $2 ORDER BY at DESC, id DESC",
     )
     .bind(&ctx.customer_id)
+    .bind(if offer { "marketing" } else { "service" })
     .fetch_all(&mut *conn)
     .await?;
     for channel in MessageChannel::ALL {
@@ -211,10 +227,12 @@ pub(crate) async fn enqueue(
             MessageChannel::Email => email.clone(),
             MessageChannel::Sms => phone.clone(),
         };
-        let refused = consents
-            .iter()
-            .find(|(c, _)| c == channel.as_str())
-            .is_some_and(|(_, g)| *g == 0);
+        let latest = consents.iter().find(|(c, _)| c == channel.as_str());
+        let refused = if offer {
+            latest.is_none_or(|(_, g)| *g != 1)
+        } else {
+            latest.is_some_and(|(_, g)| *g == 0)
+        };
         let skip = if erased.is_some() {
             Some("the customer was erased")
         } else if recipient.is_none() {
@@ -222,6 +240,8 @@ pub(crate) async fn enqueue(
                 MessageChannel::Email => "no e-mail address",
                 MessageChannel::Sms => "no mobile number",
             })
+        } else if refused && offer {
+            Some("the customer has not agreed to offers on this channel")
         } else if refused {
             Some("the customer declined service messages on this channel")
         } else {
@@ -437,6 +457,20 @@ pub fn preview_vars(lang: Language) -> BTreeMap<&'static str, String> {
         ("place", "Tesla Trondheim".to_string()),
         ("eta", format_when(when, lang)),
         ("message", "…".to_string()),
+        (
+            "item",
+            match lang {
+                Language::Nb => "årlig service",
+                Language::En => "annual service",
+                Language::Pt => "revisão anual",
+            }
+            .to_string(),
+        ),
+        (
+            "due",
+            aftersales_domain::notify::format_day(when.date(), lang),
+        ),
+        ("book_link", "https://service.example/book".to_string()),
         (
             "survey_link",
             "https://service.example/survey/abc123".to_string(),

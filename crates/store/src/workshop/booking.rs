@@ -584,6 +584,8 @@ impl Workshop<'_> {
                     location: place,
                 }),
                 delay: Duration::ZERO,
+                item: None,
+                due: None,
             },
             &ctx,
             now,

@@ -304,6 +304,8 @@ impl Workshop<'_> {
                     location: place,
                 }),
                 delay: Duration::ZERO,
+                item: None,
+                due: None,
             },
             &ctx,
             now,

@@ -6,6 +6,7 @@ mod billing;
 mod cases;
 mod cases_it;
 mod crm;
+mod reminders;
 mod workshop;
 
 /// Generates `sqlite::<case>` and `postgres::<case>` tests for each case in `cases`.
@@ -37,6 +38,7 @@ use billing::*;
 use cases::*;
 use cases_it::*;
 use crm::*;
+use reminders::*;
 use workshop::*;
 
 conformance!(
@@ -69,6 +71,7 @@ conformance!(
     escalation_rules_and_the_managers_queue,
     follow_up_tasks,
     email_and_web_intake,
+    reminders_are_sent_once_and_campaigns_on_their_day,
     triage_suggests_learns_and_counts,
     working_procedures_route_and_hand_off,
     the_sla_sweep_works_without_anyone_looking,

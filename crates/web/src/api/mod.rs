@@ -8,6 +8,7 @@ pub mod crm;
 pub mod me;
 pub mod notify;
 pub mod org;
+pub mod reminders;
 pub mod users;
 pub mod workshop;
 
@@ -55,6 +56,7 @@ use crate::AppState;
         (name = "workshop", description = "Capacity, catalogues, availability, appointments and repair orders"),
         (name = "notify", description = "Customer messages: rules, templates, the outbox"),
         (name = "billing", description = "Invoices, credit notes, payments; PDF, EHF and SAF-T (PT)"),
+        (name = "reminders", description = "Service reminders: schedules, who is due, maintenance done elsewhere, campaigns"),
     )
 )]
 struct ApiDoc;
@@ -138,6 +140,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::triage_suggestions))
         .routes(routes!(cases::record_triage))
         .routes(routes!(cases::list_articles))
+        .routes(routes!(reminders::due))
+        .routes(routes!(reminders::schedules))
+        .routes(routes!(reminders::set_schedule))
+        .routes(routes!(reminders::record_maintenance))
+        .routes(routes!(reminders::campaigns, reminders::create_campaign))
         .routes(routes!(cases::create_article))
         .routes(routes!(cases::remote_resolution_rate))
         .routes(routes!(cases::routing_rules))

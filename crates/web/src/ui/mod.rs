@@ -15,6 +15,7 @@ mod messages;
 mod org;
 mod profile;
 mod public;
+mod reminders;
 mod session;
 mod users;
 mod vin_table;
@@ -93,6 +94,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/contact"),
     ("GET", "/inbox"),
     ("GET", "/knowledge"),
+    ("GET", "/reminders"),
+    ("POST", "/reminders/done"),
+    ("POST", "/reminders/campaigns"),
     ("GET", "/vin-table"),
     ("POST", "/vin-table"),
     ("POST", "/knowledge"),
@@ -233,6 +237,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/contact", get(contact::form).post(contact::submit))
         .route("/inbox", get(cases::inbox))
         .route("/knowledge", get(knowledge::list).post(knowledge::create))
+        .route("/reminders", get(reminders::list))
+        .route("/reminders/done", post(reminders::record_done))
+        .route("/reminders/campaigns", post(reminders::create_campaign))
         .route("/vin-table", get(vin_table::show).post(vin_table::save))
         .route("/cases/new", get(cases::new_form))
         .route("/cases", post(cases::create))

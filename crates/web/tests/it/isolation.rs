@@ -51,7 +51,15 @@ const VICTIM_VIN: &str = "LPSED3KA9NL123456";
 /// Routes of shared market records (the CRM): a workshop of the same market legitimately sees
 /// them, so only users of the other brand walk them as intruders.
 fn is_market_shared(template: &str) -> bool {
-    ["/customers", "/vehicles", "/search", "/vin-decoder"]
+    [
+        "/customers",
+        "/vehicles",
+        "/search",
+        "/vin-decoder",
+        // Who is due and the market's campaigns: the market's shared CRM, by design.
+        "/reminders",
+        "/campaigns",
+    ]
         .iter()
         .any(|p| template.contains(p))
         // Opening a case for a customer of one's own market is legitimate too.
@@ -172,6 +180,7 @@ fn fill(template: &str, v: &Victim) -> String {
         .replace("{language}", "pt")
         // The victim brand's manufacturer code: only Polestar's headquarters keeps it.
         .replace("{wmi}", "LPS")
+        .replace("{code}", "service")
         // A guessed status-page or survey token: the only key to those pages.
         .replace("{token}", "guessed-token-0000000000000000");
     let id = if p.contains("/billing-documents/") || p.contains("/billing/documents/") {
@@ -226,6 +235,16 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"organisation_id": v.org, "role": "administrator"}))
         }
         ("patch", "/api/v1/me") => Some(json!({"language": "en"})),
+        ("put", "/api/v1/organisations/{id}/service-schedules/{code}") => Some(json!({
+            "kind": "service", "name": {"nb": "Inntrenger", "en": "Intruder", "pt": "Intruso"},
+            "first_months": 12, "every_months": 12})),
+        ("post", "/api/v1/vehicles/{id}/maintenance") => {
+            Some(json!({"schedule_id": "none", "done_on": "2026-11-01"}))
+        }
+        ("post", "/api/v1/campaigns") => Some(json!({"organisation_id": v.org,
+            "title_nb": "Inntrenger", "title_en": "Intruder", "title_pt": "Intruso",
+            "message_nb": "Inntrengerens melding", "message_en": "The intruder's message",
+            "message_pt": "A mensagem do intruso", "send_on": "2026-11-30"})),
         ("post", "/api/v1/me/password") => {
             Some(json!({"current_password": "nope", "new_password": "another long password"}))
         }

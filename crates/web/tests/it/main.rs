@@ -8,6 +8,7 @@ mod browser;
 mod cases;
 mod crm;
 mod isolation;
+mod reminders;
 mod support;
 mod ui;
 mod workshop;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use aftersales_domain::clock::FixedClock;
+use aftersales_domain::clock::{Clock, FixedClock};
 use aftersales_store::testing::{self, TestDb};
 use aftersales_store::{demo, Store};
 use aftersales_web::{AppState, WebConfig};
@@ -240,6 +240,30 @@ impl TestApp {
     }
 
     /// Looks a fixture up as the operator would (tests may; handlers may not).
+    /// The scope a demo user's session carries, for reading the store as they would.
+    pub async fn scope_of(&self, username: &str) -> aftersales_store::Scope {
+        let policy = aftersales_store::auth::LoginPolicy::default();
+        let s = self
+            .store
+            .auth()
+            .login(
+                username,
+                demo::DEMO_PASSWORD,
+                Some("10.0.0.9"),
+                self.clock.now(),
+                &policy,
+            )
+            .await
+            .unwrap();
+        self.store
+            .auth()
+            .resolve_session(&s.raw_id, self.clock.now(), &policy)
+            .await
+            .unwrap()
+            .unwrap()
+            .scope
+    }
+
     #[allow(clippy::disallowed_methods)]
     pub async fn org_id(&self, name: &str) -> String {
         self.store.cli().find_organisation(name).await.unwrap().0

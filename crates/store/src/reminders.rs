@@ -1,0 +1,966 @@
+//! Service reminders (capability reminders): maintenance schedules as data (a brand's service
+//! items at its headquarters, a market's legal inspections at the market), when each vehicle is
+//! next due (`domain::reminders` does the arithmetic), the advisor's list of who is due,
+//! maintenance recorded when done elsewhere, and seasonal campaigns. The server's reminder run
+//! (`Cli::send_reminders`) tells customers through the outbox, each due date once, with consent
+//! respected: service reminders unless the customer declined service messages on the channel,
+//! campaigns only to customers who agreed to offers on it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aftersales_domain::i18n::Language;
+use aftersales_domain::notify::Event;
+use aftersales_domain::org::Permission;
+use aftersales_domain::reminders::{standing, Interval, ItemKind, Usage};
+use aftersales_domain::validation::{text, text_block, FieldError, Rule};
+use aftersales_domain::ValidationErrors;
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::billing::format_date;
+use crate::crm::parse_date;
+use crate::db::{placeholders, Write};
+use crate::error::StoreError;
+use crate::notify::{enqueue, Addressee, Notice};
+use crate::scope::Scope;
+use crate::{from_micros, micros, new_id, Ref};
+pub use aftersales_api_types::reminders::{
+    Campaign, CampaignInput, DueItem, MaintenanceInput, ScheduleInput, ScheduleItem, Texts,
+};
+
+crate::capability!(
+    /// Service reminders and campaigns: `store.reminders().due(..)`.
+    Reminders, reminders
+);
+
+const SCHEDULE_SELECT: &str = "SELECT s.id, s.organisation_id, o.name, s.code, s.kind, s.model, s.name_nb, s.name_en, s.name_pt, \
+    s.first_months, s.every_months, s.every_km, s.later_from_months, s.later_every_months, s.operation_code, s.remind_days \
+    FROM service_schedules s JOIN organisations o ON o.id = s.organisation_id";
+
+type ScheduleRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    i64,
+);
+
+fn months(v: i64) -> u32 {
+    u32::try_from(v).unwrap_or(0)
+}
+
+fn schedule_of(r: ScheduleRow) -> Result<ScheduleItem, StoreError> {
+    Ok(ScheduleItem {
+        id: r.0,
+        organisation: Ref {
+            id: r.1,
+            label: r.2,
+        },
+        code: r.3,
+        kind: crate::decode("service_schedules", "kind", &r.4, ItemKind::parse)?,
+        model: r.5,
+        name: Texts {
+            nb: r.6,
+            en: r.7,
+            pt: r.8,
+        },
+        interval: Interval {
+            first_months: months(r.9),
+            every_months: months(r.10),
+            every_km: r.11.map(months),
+            later_from_months: r.12.map(months),
+            later_every_months: r.13.map(months),
+        },
+        operation_code: r.14,
+        remind_days: months(r.15),
+    })
+}
+
+/// A vehicle with what decides its due items.
+struct VehicleFacts {
+    id: String,
+    org: String,
+    vin: String,
+    registration: Option<String>,
+    model: Option<String>,
+    delivered: Option<Date>,
+    customer: Option<Ref>,
+}
+
+/// A due item with what the reminder run needs besides what the list shows.
+struct Found {
+    item: DueItem,
+    remind_days: u32,
+    customer_id: Option<String>,
+    /// The organisation that speaks to the customer: where the car was last in the workshop,
+    /// else the vehicle's owner organisation.
+    sender: String,
+}
+
+impl Reminders<'_> {
+    /// The schedule items that apply at an organisation: its own and those above it.
+    pub async fn schedules(
+        self,
+        scope: &Scope,
+        org_id: &str,
+    ) -> Result<Vec<ScheduleItem>, StoreError> {
+        scope.require(org_id, Permission::OrgRead)?;
+        let lineage = self.store.org().lineage(org_id).await?;
+        let sql = format!(
+            "{SCHEDULE_SELECT} WHERE s.organisation_id IN ({}) ORDER BY s.kind, s.code",
+            placeholders(1, lineage.len())
+        );
+        let mut q = sqlx::query_as::<_, ScheduleRow>(&sql);
+        for o in &lineage {
+            q = q.bind(o);
+        }
+        q.fetch_all(&self.store.pool)
+            .await?
+            .into_iter()
+            .map(schedule_of)
+            .collect()
+    }
+
+    /// Writes a schedule item at a brand's headquarters or a market (people who set up the
+    /// workshop there): new, or changed under the same code.
+    pub async fn set_schedule(
+        self,
+        scope: &Scope,
+        org_id: &str,
+        code: &str,
+        input: &ScheduleInput,
+        now: OffsetDateTime,
+    ) -> Result<ScheduleItem, StoreError> {
+        scope.require(org_id, Permission::WorkshopManage)?;
+        let mut errs = ValidationErrors::default();
+        let code = errs.take(text("code", code, 2, 40).and_then(|c| {
+            if c.chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+            {
+                Ok(c)
+            } else {
+                Err(FieldError::new(
+                    "code",
+                    Rule::Format,
+                    "code must be lower-case letters, digits and hyphens",
+                ))
+            }
+        }));
+        let kind = errs.take(ItemKind::parse("kind", &input.kind));
+        let names = [
+            ("name.nb", &input.name.nb),
+            ("name.en", &input.name.en),
+            ("name.pt", &input.name.pt),
+        ]
+        .map(|(f, v)| errs.take(text(f, v, 2, 120)));
+        let model = input
+            .model
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(str::to_string);
+        let operation = input
+            .operation_code
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(str::to_string);
+        let remind_days = input.remind_days.unwrap_or(30);
+        if !(1..=120).contains(&remind_days) {
+            errs.push(FieldError::new(
+                "remind_days",
+                Rule::NotAllowed,
+                "remind_days must lie between 1 and 120",
+            ));
+        }
+        let interval = Interval {
+            first_months: input.first_months,
+            every_months: input.every_months,
+            every_km: input.every_km,
+            later_from_months: input.later_from_months,
+            later_every_months: input.later_every_months,
+        };
+        if let Some(k) = kind {
+            if let Err(e) = interval.check(k) {
+                errs.0.extend(e.0);
+            }
+        }
+        errs.clone().into_result()?;
+        let (Some(code), Some(kind), [Some(nb), Some(en), Some(pt)]) = (code, kind, names) else {
+            return Err(errs.into());
+        };
+        let existing: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM service_schedules WHERE organisation_id = $1 AND code = $2",
+        )
+        .bind(org_id)
+        .bind(&code)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let id = existing.clone().unwrap_or_else(new_id);
+        let sql = if existing.is_some() {
+            "UPDATE service_schedules SET kind = $3, model = $4, name_nb = $5, name_en = $6, name_pt = $7, first_months = $8, \
+             every_months = $9, every_km = $10, later_from_months = $11, later_every_months = $12, operation_code = $13, \
+             remind_days = $14, updated_at = $15 WHERE id = $1 AND organisation_id = $2"
+        } else {
+            "INSERT INTO service_schedules (id, organisation_id, kind, model, name_nb, name_en, name_pt, first_months, every_months, \
+             every_km, later_from_months, later_every_months, operation_code, remind_days, updated_at, code) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        };
+        let mut q = sqlx::query(sql)
+            .bind(&id)
+            .bind(org_id)
+            .bind(kind.as_str())
+            .bind(&model)
+            .bind(&nb)
+            .bind(&en)
+            .bind(&pt)
+            .bind(i64::from(interval.first_months))
+            .bind(i64::from(interval.every_months))
+            .bind(interval.every_km.map(i64::from))
+            .bind(interval.later_from_months.map(i64::from))
+            .bind(interval.later_every_months.map(i64::from))
+            .bind(&operation)
+            .bind(i64::from(remind_days))
+            .bind(micros(now));
+        if existing.is_none() {
+            q = q.bind(&code);
+        }
+        q.write(self.store).await?;
+        let row = sqlx::query_as::<_, ScheduleRow>(&format!("{SCHEDULE_SELECT} WHERE s.id = $1"))
+            .bind(&id)
+            .fetch_one(&self.store.pool)
+            .await?;
+        schedule_of(row)
+    }
+
+    /// Who is due: every vehicle the caller's service points look after with an item due within
+    /// `days` (or overdue), soonest first. For advisors, service managers and market managers.
+    pub async fn due(
+        self,
+        scope: &Scope,
+        days: u32,
+        now: OffsetDateTime,
+    ) -> Result<Vec<DueItem>, StoreError> {
+        let mut owners = scope.record_owners_with(Permission::WorkshopPlan);
+        for o in scope.record_owners_with(Permission::NotifyManage) {
+            if !owners.contains(&o) {
+                owners.push(o);
+            }
+        }
+        if owners.is_empty() {
+            scope.require_somewhere(Permission::WorkshopPlan)?;
+        }
+        let today = now.date();
+        let horizon = today + Duration::days(i64::from(days.min(366)));
+        Ok(self
+            .find(&owners, None, today)
+            .await?
+            .into_iter()
+            .map(|f| f.item)
+            .filter(|i| i.due_on <= horizon)
+            .collect())
+    }
+
+    /// Every item of one vehicle, due or not (the vehicle page).
+    pub async fn due_for_vehicle(
+        self,
+        scope: &Scope,
+        vehicle_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Vec<DueItem>, StoreError> {
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT organisation_id FROM vehicles WHERE id = $1")
+                .bind(vehicle_id)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        let owner = owner.ok_or(StoreError::NotFound)?;
+        scope.require_record(&owner, Permission::CrmRead)?;
+        Ok(self
+            .find(&[owner], Some(vehicle_id), now.date())
+            .await?
+            .into_iter()
+            .map(|f| f.item)
+            .collect())
+    }
+
+    /// Records maintenance done outside our repair orders (an inspection at a test station, a
+    /// service elsewhere): the next due date counts from it.
+    pub async fn record_maintenance(
+        self,
+        scope: &Scope,
+        vehicle_id: &str,
+        input: &MaintenanceInput,
+        now: OffsetDateTime,
+    ) -> Result<Vec<DueItem>, StoreError> {
+        let owner: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT organisation_id, delivery_date FROM vehicles WHERE id = $1")
+                .bind(vehicle_id)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        let (owner, delivered) = owner.ok_or(StoreError::NotFound)?;
+        scope.require_record(&owner, Permission::CrmWrite)?;
+        let mut errs = ValidationErrors::default();
+        let done_on = errs.take(parse_date("done_on", &input.done_on).and_then(|d| {
+            let earliest = delivered
+                .as_deref()
+                .and_then(|s| parse_date("delivery_date", s).ok())
+                .unwrap_or(Date::MIN);
+            aftersales_domain::validation::date_between("done_on", d, earliest, now.date())
+        }));
+        if input.km.is_some_and(|k| k > 2_000_000) {
+            errs.push(FieldError::new(
+                "km",
+                Rule::NotAllowed,
+                "km must lie between 0 and 2000000",
+            ));
+        }
+        let lineage = self.store.org().lineage(&owner).await?;
+        let schedule: Option<String> =
+            sqlx::query_scalar("SELECT organisation_id FROM service_schedules WHERE id = $1")
+                .bind(&input.schedule_id)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        if !schedule.is_some_and(|o| lineage.contains(&o)) {
+            errs.push(FieldError::new(
+                "schedule_id",
+                Rule::Unknown,
+                "schedule_id is no schedule item of this vehicle",
+            ));
+        }
+        errs.clone().into_result()?;
+        let Some(done_on) = done_on else {
+            return Err(errs.into());
+        };
+        sqlx::query("INSERT INTO maintenance_records (id, vehicle_id, schedule_id, done_on, km, recorded_by, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(new_id())
+            .bind(vehicle_id)
+            .bind(&input.schedule_id)
+            .bind(format_date(done_on))
+            .bind(input.km.map(i64::from))
+            .bind(scope.user_id())
+            .bind(micros(now))
+            .write(self.store)
+            .await?;
+        self.due_for_vehicle(scope, vehicle_id, now).await
+    }
+
+    /// Each applicable schedule item of each vehicle owned at `owners` (or the one vehicle).
+    async fn find(
+        self,
+        owners: &[String],
+        only: Option<&str>,
+        today: Date,
+    ) -> Result<Vec<Found>, StoreError> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pool = &self.store.pool;
+        let in_owners = placeholders(1, owners.len());
+        let one = only.map(|_| format!(" AND v.id = ${}", owners.len() + 1));
+        let where_v = format!(
+            "v.organisation_id IN ({in_owners}){}",
+            one.as_deref().unwrap_or("")
+        );
+        // Every query reads the same vehicles: owned at `owners` (or the one vehicle).
+        macro_rules! fetch {
+            ($t:ty, $sql:expr $(, $extra:expr)?) => {{
+                let sql: String = $sql;
+                let mut q = sqlx::query_as::<_, $t>(&sql);
+                for o in owners {
+                    q = q.bind(o);
+                }
+                if let Some(v) = only {
+                    q = q.bind(v);
+                }
+                $(q = q.bind($extra);)?
+                q.fetch_all(pool).await?
+            }};
+        }
+        type VRow = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let vehicles: Vec<VRow> = fetch!(VRow, format!(
+            "SELECT v.id, v.organisation_id, v.vin, v.registration, v.model, v.delivery_date, c.id, c.name \
+             FROM vehicles v LEFT JOIN vehicle_ownerships w ON w.vehicle_id = v.id AND w.to_date IS NULL \
+             LEFT JOIN customers c ON c.id = w.customer_id AND c.erased_at IS NULL \
+             WHERE {where_v} ORDER BY v.id"
+        ));
+        let vehicles: Vec<VehicleFacts> = vehicles
+            .into_iter()
+            .map(|r| VehicleFacts {
+                id: r.0,
+                org: r.1,
+                vin: r.2,
+                registration: r.3,
+                model: r.4,
+                delivered: r
+                    .5
+                    .as_deref()
+                    .and_then(|d| parse_date("delivery_date", d).ok()),
+                customer: r.6.zip(r.7).map(|(id, label)| Ref { id, label }),
+            })
+            .collect();
+        if vehicles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let schedules: Vec<ScheduleItem> =
+            sqlx::query_as::<_, ScheduleRow>(&format!("{SCHEDULE_SELECT} ORDER BY s.kind, s.code"))
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(schedule_of)
+                .collect::<Result<_, _>>()?;
+        let mut readings: HashMap<String, Vec<(Date, u32)>> = HashMap::new();
+        let rows: Vec<(String, i64, i64)> = fetch!((String, i64, i64), format!(
+            "SELECT r.vehicle_id, r.at, r.km FROM odometer_readings r JOIN vehicles v ON v.id = r.vehicle_id WHERE {where_v}"
+        ));
+        for (v, at, km) in rows {
+            readings
+                .entry(v)
+                .or_default()
+                .push((from_micros(at).date(), months(km)));
+        }
+        // Done: recorded, or a delivered (or closed) repair order with the item's operation.
+        let mut done: HashMap<(String, String), (Date, Option<u32>)> = HashMap::new();
+        let mut note = |key: (String, String), d: Date, km: Option<u32>| {
+            let e = done.entry(key).or_insert((d, km));
+            if d > e.0 {
+                *e = (d, km);
+            }
+        };
+        let rows: Vec<(String, String, String, Option<i64>)> =
+            fetch!((String, String, String, Option<i64>), format!(
+                "SELECT m.vehicle_id, m.schedule_id, m.done_on, m.km FROM maintenance_records m JOIN vehicles v ON v.id = m.vehicle_id WHERE {where_v}"
+            ));
+        for (v, s, d, km) in rows {
+            if let Ok(d) = parse_date("done_on", &d) {
+                note((v, s), d, km.map(months));
+            }
+        }
+        let rows: Vec<(String, String, i64, String)> = fetch!((String, String, i64, String), format!(
+            "SELECT ro.vehicle_id, l.code, ro.updated_at, ro.organisation_id FROM repair_orders ro \
+             JOIN ro_lines l ON l.repair_order_id = ro.id JOIN vehicles v ON v.id = ro.vehicle_id \
+             WHERE {where_v} AND ro.status IN ('delivered', 'closed') AND l.kind = 'labour' AND l.code IS NOT NULL"
+        ));
+        for (v, code, at, _) in &rows {
+            let day = from_micros(*at).date();
+            let km = readings.get(v).and_then(|r| {
+                r.iter()
+                    .filter(|(d, _)| *d <= day)
+                    .max_by_key(|(d, _)| *d)
+                    .map(|(_, k)| *k)
+            });
+            for s in schedules
+                .iter()
+                .filter(|s| s.operation_code.as_deref() == Some(code.as_str()))
+            {
+                note((v.clone(), s.id.clone()), day, km);
+            }
+        }
+        // Where each vehicle was last in the workshop, and its next appointment.
+        let mut last_visit: HashMap<String, (i64, String, String)> = HashMap::new();
+        let visits: Vec<(String, i64, String, String)> = fetch!((String, i64, String, String), format!(
+            "SELECT ro.vehicle_id, ro.created_at, o.id, o.name FROM repair_orders ro JOIN organisations o ON o.id = ro.organisation_id \
+             JOIN vehicles v ON v.id = ro.vehicle_id WHERE {where_v}"
+        ));
+        for (v, at, o, name) in visits {
+            let e = last_visit.entry(v).or_insert((at, o.clone(), name.clone()));
+            if at > e.0 {
+                *e = (at, o, name);
+            }
+        }
+        let next: Vec<(String, i64)> = fetch!((String, i64), format!(
+            "SELECT a.vehicle_id, MIN(a.starts_at) FROM appointments a JOIN vehicles v ON v.id = a.vehicle_id \
+             WHERE {where_v} AND a.status = 'booked' AND a.starts_at >= ${} GROUP BY a.vehicle_id",
+            owners.len() + usize::from(only.is_some()) + 1
+        ), micros(today.midnight().assume_utc()));
+        let next: HashMap<String, i64> = next.into_iter().collect();
+        let sent: Vec<(String, String, String, i64)> = fetch!((String, String, String, i64), format!(
+            "SELECT r.vehicle_id, r.schedule_id, r.due_on, r.at FROM reminders_sent r JOIN vehicles v ON v.id = r.vehicle_id WHERE {where_v}"
+        ));
+        let sent: HashMap<(String, String, String), i64> = sent
+            .into_iter()
+            .map(|(v, s, d, at)| ((v, s, d), at))
+            .collect();
+        let mut lineages: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut out = Vec::new();
+        for v in &vehicles {
+            let Some(delivered) = v.delivered else {
+                continue;
+            };
+            if !lineages.contains_key(&v.org) {
+                let l = self.store.org().lineage(&v.org).await?;
+                lineages.insert(v.org.clone(), l);
+            }
+            let lineage = lineages.get(&v.org).map(Vec::as_slice).unwrap_or_default();
+            let usage = Usage::from_readings(
+                readings.get(&v.id).map(Vec::as_slice).unwrap_or_default(),
+                Some(delivered),
+            );
+            for s in schedules.iter().filter(|s| {
+                lineage.contains(&s.organisation.id)
+                    && s.model.as_ref().is_none_or(|m| {
+                        v.model
+                            .as_ref()
+                            .is_some_and(|vm| vm.eq_ignore_ascii_case(m))
+                    })
+            }) {
+                let last = done.get(&(v.id.clone(), s.id.clone())).copied();
+                let due = match s.kind {
+                    ItemKind::Service => s.interval.next_service(delivered, last, &usage),
+                    ItemKind::Inspection => {
+                        s.interval
+                            .next_inspection(delivered, last.map(|(d, _)| d), today)
+                    }
+                };
+                let visit = last_visit.get(&v.id);
+                out.push(Found {
+                    item: DueItem {
+                        vehicle_id: v.id.clone(),
+                        vin: v.vin.clone(),
+                        registration: v.registration.clone(),
+                        model: v.model.clone(),
+                        customer: v.customer.clone(),
+                        schedule_id: s.id.clone(),
+                        code: s.code.clone(),
+                        kind: s.kind,
+                        name: s.name.clone(),
+                        due_on: due.date,
+                        due_km: due.km,
+                        by_km: due.by_km,
+                        standing: standing(due.date, today, s.remind_days),
+                        last_done_on: last.map(|(d, _)| d),
+                        reminded_at: sent
+                            .get(&(v.id.clone(), s.id.clone(), format_date(due.date)))
+                            .map(|at| from_micros(*at)),
+                        next_appointment: next.get(&v.id).map(|at| from_micros(*at)),
+                        service_point: visit.map(|(_, id, name)| Ref {
+                            id: id.clone(),
+                            label: name.clone(),
+                        }),
+                    },
+                    remind_days: s.remind_days,
+                    customer_id: v.customer.as_ref().map(|c| c.id.clone()),
+                    sender: visit
+                        .map(|(_, id, _)| id.clone())
+                        .unwrap_or_else(|| v.org.clone()),
+                });
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.item.due_on, &a.item.vin, &a.item.code).cmp(&(
+                b.item.due_on,
+                &b.item.vin,
+                &b.item.code,
+            ))
+        });
+        Ok(out)
+    }
+
+    /// Campaigns of the organisations the caller manages customer messages for, newest first.
+    pub async fn campaigns(self, scope: &Scope) -> Result<Vec<Campaign>, StoreError> {
+        let orgs = scope.orgs_with(Permission::NotifyManage);
+        let mut plan = scope.orgs_with(Permission::WorkshopPlan);
+        plan.retain(|o| !orgs.contains(o));
+        let all: Vec<String> = orgs.into_iter().chain(plan).collect();
+        if all.is_empty() {
+            scope.require_somewhere(Permission::WorkshopPlan)?;
+            return Ok(Vec::new());
+        }
+        // Advisors see the campaigns of their market too (their customers will ask about them).
+        let mut reach = all.clone();
+        for o in &all {
+            for l in self.store.org().lineage(o).await? {
+                if !reach.contains(&l) {
+                    reach.push(l);
+                }
+            }
+        }
+        let sql = format!(
+            "{CAMPAIGN_SELECT} WHERE k.organisation_id IN ({}) ORDER BY k.send_on DESC, k.created_at DESC LIMIT 200",
+            placeholders(1, reach.len())
+        );
+        let mut q = sqlx::query_as::<_, CampaignRow>(&sql);
+        for o in &reach {
+            q = q.bind(o);
+        }
+        Ok(q.fetch_all(&self.store.pool)
+            .await?
+            .into_iter()
+            .map(campaign_of)
+            .collect())
+    }
+
+    /// Plans a campaign (market managers, administrators): sent by the reminder run on its day.
+    pub async fn create_campaign(
+        self,
+        scope: &Scope,
+        input: &CampaignInput,
+        now: OffsetDateTime,
+    ) -> Result<Campaign, StoreError> {
+        scope.require(&input.organisation_id, Permission::NotifyManage)?;
+        let mut errs = ValidationErrors::default();
+        let titles = [
+            ("title_nb", &input.title_nb),
+            ("title_en", &input.title_en),
+            ("title_pt", &input.title_pt),
+        ]
+        .map(|(f, v)| errs.take(text(f, v, 3, 120)));
+        let messages = [
+            ("message_nb", &input.message_nb),
+            ("message_en", &input.message_en),
+            ("message_pt", &input.message_pt),
+        ]
+        .map(|(f, v)| errs.take(text_block(f, v, 10, 2_000)));
+        let send_on = errs.take(parse_date("send_on", &input.send_on).and_then(|d| {
+            aftersales_domain::validation::date_between(
+                "send_on",
+                d,
+                now.date(),
+                now.date() + Duration::days(366),
+            )
+        }));
+        let models: Vec<String> = input
+            .models
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(str::to_string)
+            .collect();
+        errs.clone().into_result()?;
+        let ([Some(tnb), Some(ten), Some(tpt)], [Some(mnb), Some(men), Some(mpt)], Some(send_on)) =
+            (titles, messages, send_on)
+        else {
+            return Err(errs.into());
+        };
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO campaigns (id, organisation_id, title_nb, title_en, title_pt, message_nb, message_en, message_pt, models, \
+             send_on, status, messages, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'planned', 0, $11, $12)",
+        )
+        .bind(&id)
+        .bind(&input.organisation_id)
+        .bind(&tnb)
+        .bind(&ten)
+        .bind(&tpt)
+        .bind(&mnb)
+        .bind(&men)
+        .bind(&mpt)
+        .bind(models.join(","))
+        .bind(format_date(send_on))
+        .bind(scope.user_id())
+        .bind(micros(now))
+        .write(self.store)
+        .await?;
+        let row = sqlx::query_as::<_, CampaignRow>(&format!("{CAMPAIGN_SELECT} WHERE k.id = $1"))
+            .bind(&id)
+            .fetch_one(&self.store.pool)
+            .await?;
+        Ok(campaign_of(row))
+    }
+}
+
+const CAMPAIGN_SELECT: &str = "SELECT k.id, k.organisation_id, o.name, k.title_nb, k.title_en, k.title_pt, k.message_nb, k.message_en, \
+    k.message_pt, k.models, k.send_on, k.status, k.messages, k.created_at FROM campaigns k JOIN organisations o ON o.id = k.organisation_id";
+
+type CampaignRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+);
+
+fn campaign_of(r: CampaignRow) -> Campaign {
+    Campaign {
+        id: r.0,
+        organisation: Ref {
+            id: r.1,
+            label: r.2,
+        },
+        title: Texts {
+            nb: r.3,
+            en: r.4,
+            pt: r.5,
+        },
+        message: Texts {
+            nb: r.6,
+            en: r.7,
+            pt: r.8,
+        },
+        models: r
+            .9
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(str::to_string)
+            .collect(),
+        send_on: parse_date("send_on", &r.10).unwrap_or(Date::MIN),
+        status: r.11,
+        messages: r.12,
+        created_at: from_micros(r.13),
+    }
+}
+
+/// What a reminder run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReminderRun {
+    /// Due items the customer was told about (once per due date).
+    pub reminders: usize,
+    /// Campaigns sent.
+    pub campaigns: usize,
+}
+
+async fn addressee(
+    conn: &mut sqlx::AnyConnection,
+    org: &str,
+    customer: &str,
+    vehicle: &str,
+) -> Result<Addressee, StoreError> {
+    let org_name: String = sqlx::query_scalar("SELECT name FROM organisations WHERE id = $1")
+        .bind(org)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Addressee {
+        org_id: org.to_string(),
+        org_name,
+        customer_id: customer.to_string(),
+        number: String::new(),
+        token: String::new(),
+        vehicle: vehicle.to_string(),
+        eta: None,
+    })
+}
+
+impl crate::cli::Cli<'_> {
+    /// The reminder run the server makes every hour: every customer whose vehicle comes due
+    /// within the item's reminder days (or is overdue) and has no appointment booked is told once
+    /// per due date; campaigns whose day has come are sent to every owner who agreed to offers.
+    pub async fn send_reminders(&self, now: OffsetDateTime) -> Result<ReminderRun, StoreError> {
+        let store = self.store();
+        let owners: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT organisation_id FROM vehicles ORDER BY 1")
+                .fetch_all(&store.pool)
+                .await?;
+        let today = now.date();
+        let mut run = ReminderRun::default();
+        for f in store.reminders().find(&owners, None, today).await? {
+            let i = &f.item;
+            let (Some(customer), None) = (&f.customer_id, i.next_appointment) else {
+                continue;
+            };
+            if i.reminded_at.is_some()
+                || i.due_on > today + Duration::days(i64::from(f.remind_days))
+                || i.due_on < today - Duration::days(i64::from(f.remind_days))
+            {
+                continue;
+            }
+            let mut tx = store.begin().await?;
+            let claimed = sqlx::query(
+                "INSERT INTO reminders_sent (vehicle_id, schedule_id, due_on, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(&i.vehicle_id)
+            .bind(&i.schedule_id)
+            .bind(format_date(i.due_on))
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 0 {
+                continue;
+            }
+            let vehicle = vehicle_label(i.model.as_deref(), i.registration.as_deref(), &i.vin);
+            let to = addressee(&mut tx, &f.sender, customer, &vehicle).await?;
+            let lang = customer_language(&mut tx, customer).await?;
+            enqueue(
+                &mut tx,
+                store.public_url(),
+                &Notice {
+                    event: Event::ServiceDue,
+                    ro: None,
+                    case_id: None,
+                    dedupe: format!("due:{}:{}:{}", i.vehicle_id, i.schedule_id, i.due_on),
+                    extra: Vec::new(),
+                    place: None,
+                    message: None,
+                    calendar: None,
+                    delay: Duration::ZERO,
+                    item: Some(i.name.get(lang).to_string()),
+                    due: Some(i.due_on),
+                },
+                &to,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            run.reminders += 1;
+        }
+        run.campaigns = send_campaigns(store, today, now).await?;
+        Ok(run)
+    }
+}
+
+fn vehicle_label(model: Option<&str>, registration: Option<&str>, vin: &str) -> String {
+    match (model, registration) {
+        (Some(m), Some(r)) => format!("{m} ({r})"),
+        (Some(m), None) => m.to_string(),
+        (None, Some(r)) => r.to_string(),
+        (None, None) => vin.to_string(),
+    }
+}
+
+async fn customer_language(
+    conn: &mut sqlx::AnyConnection,
+    customer: &str,
+) -> Result<Language, StoreError> {
+    let lang: Option<String> = sqlx::query_scalar("SELECT language FROM customers WHERE id = $1")
+        .bind(customer)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(lang
+        .as_deref()
+        .and_then(Language::from_tag)
+        .unwrap_or(Language::En))
+}
+
+/// Sends the campaigns whose day has come: one message per owner (of a vehicle of the campaign
+/// organisation's brand, owned at or above it, of the models named), each written in the
+/// customer's language; the outbox records a customer without consent to offers as not sent.
+async fn send_campaigns(
+    store: &crate::Store,
+    today: Date,
+    now: OffsetDateTime,
+) -> Result<usize, StoreError> {
+    let due: Vec<CampaignRow> = sqlx::query_as(&format!(
+        "{CAMPAIGN_SELECT} WHERE k.status = 'planned' AND k.send_on <= $1 ORDER BY k.send_on"
+    ))
+    .bind(format_date(today))
+    .fetch_all(&store.pool)
+    .await?;
+    let mut n = 0;
+    for row in due {
+        let c = campaign_of(row);
+        let lineage = store.org().lineage(&c.organisation.id).await?;
+        let brand: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT brand_id FROM organisations WHERE id IN ({}) AND brand_id IS NOT NULL LIMIT 1",
+            placeholders(1, lineage.len())
+        ))
+        .bind_all(&lineage)
+        .fetch_optional(&store.pool)
+        .await?;
+        type Target = (String, String, Option<String>, Option<String>, String);
+        let targets: Vec<Target> = sqlx::query_as(&format!(
+            "SELECT c.id, v.vin, v.model, v.registration, v.id FROM vehicles v \
+                 JOIN vehicle_ownerships w ON w.vehicle_id = v.id AND w.to_date IS NULL \
+                 JOIN customers c ON c.id = w.customer_id AND c.erased_at IS NULL \
+                 WHERE v.organisation_id IN ({}) AND v.brand_id = ${} ORDER BY c.id, v.id",
+            placeholders(1, lineage.len()),
+            lineage.len() + 1
+        ))
+        .bind_all(&lineage)
+        .bind(brand.unwrap_or_default())
+        .fetch_all(&store.pool)
+        .await?;
+        let mut tx = store.begin().await?;
+        let mut told: Vec<String> = Vec::new();
+        for (customer, vin, model, registration, _) in targets {
+            if told.contains(&customer)
+                || (!c.models.is_empty()
+                    && !model
+                        .as_deref()
+                        .is_some_and(|m| c.models.iter().any(|want| want.eq_ignore_ascii_case(m))))
+            {
+                continue;
+            }
+            let vehicle = vehicle_label(model.as_deref(), registration.as_deref(), &vin);
+            let to = addressee(&mut tx, &c.organisation.id, &customer, &vehicle).await?;
+            let lang = customer_language(&mut tx, &customer).await?;
+            enqueue(
+                &mut tx,
+                store.public_url(),
+                &Notice {
+                    event: Event::Campaign,
+                    ro: None,
+                    case_id: None,
+                    dedupe: format!("campaign:{}:{customer}", c.id),
+                    extra: Vec::new(),
+                    place: None,
+                    message: Some(c.message.get(lang).to_string()),
+                    calendar: None,
+                    delay: Duration::ZERO,
+                    item: Some(c.title.get(lang).to_string()),
+                    due: None,
+                },
+                &to,
+                now,
+            )
+            .await?;
+            told.push(customer);
+        }
+        let messages: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE event = 'campaign' AND dedupe_key LIKE $1",
+        )
+        .bind(format!("campaign:{}:%", c.id))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE campaigns SET status = 'sent', messages = $2, sent_at = $3 WHERE id = $1 AND status = 'planned'")
+            .bind(&c.id)
+            .bind(messages)
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Binds a list of values in order.
+trait BindAll<'q> {
+    fn bind_all(self, values: &'q [String]) -> Self;
+}
+
+impl<'q, O> BindAll<'q>
+    for sqlx::query::QueryScalar<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>
+{
+    fn bind_all(mut self, values: &'q [String]) -> Self {
+        for v in values {
+            self = self.bind(v);
+        }
+        self
+    }
+}
+
+impl<'q, O> BindAll<'q> for sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    fn bind_all(mut self, values: &'q [String]) -> Self {
+        for v in values {
+            self = self.bind(v);
+        }
+        self
+    }
+}

@@ -1,0 +1,246 @@
+//! Service reminders as the advisor works them: who is due (overdue, due soon, later within the
+//! chosen days), with the item in the reader's language, when the customer was reminded and
+//! whether a time is booked; maintenance done elsewhere recorded on the spot; seasonal campaigns
+//! listed, and planned by those who manage customer messages.
+
+use aftersales_domain::org::Permission;
+use aftersales_domain::reminders::{ItemKind, Standing};
+use aftersales_store::reminders::{Campaign, CampaignInput, DueItem, MaintenanceInput};
+use aftersales_store::StoreError;
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::{field, form_pairs, render, store_error, Chrome, FormErrors, Sent, SignedIn};
+use crate::i18n::Tr;
+use crate::AppState;
+
+/// The windows the list offers, in days.
+const WINDOWS: [u32; 3] = [30, 60, 90];
+
+#[derive(Template)]
+#[template(path = "reminders.html")]
+struct RemindersPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    days: u32,
+    windows: [u32; 3],
+    due: Vec<DueItem>,
+    campaigns: Vec<Campaign>,
+    /// Where the reader may plan campaigns: (organisation id, name); empty hides the form.
+    owners: Vec<(String, String)>,
+    languages: [aftersales_domain::i18n::Language; 3],
+    today: String,
+    zone: aftersales_domain::calendar::Zone,
+    errors: FormErrors,
+    sent: Sent,
+    done: String,
+}
+
+impl RemindersPage<'_> {
+    fn item(&self, d: &DueItem) -> String {
+        d.name.get(self.t.lang).to_string()
+    }
+    fn standing(&self, d: &DueItem) -> String {
+        self.t.t(match d.standing {
+            Standing::Overdue => "rem-overdue",
+            Standing::DueSoon => "rem-due-soon",
+            Standing::Later => "rem-later",
+        })
+    }
+    fn standing_class(&self, d: &DueItem) -> &'static str {
+        match d.standing {
+            Standing::Overdue => "badge warn",
+            Standing::DueSoon => "badge",
+            Standing::Later => "badge quiet",
+        }
+    }
+    fn kind(&self, d: &DueItem) -> String {
+        self.t.t(match d.kind {
+            ItemKind::Service => "rem-kind-service",
+            ItemKind::Inspection => "rem-kind-inspection",
+        })
+    }
+    fn when(&self, at: &time::OffsetDateTime) -> String {
+        super::local_time(self.zone, *at)
+    }
+    fn title(&self, c: &Campaign) -> String {
+        c.title.get(self.t.lang).to_string()
+    }
+    fn message(&self, c: &Campaign) -> String {
+        c.message.get(self.t.lang).to_string()
+    }
+    fn status(&self, c: &Campaign) -> String {
+        self.t.t(&format!("rem-campaign-{}", c.status))
+    }
+}
+
+async fn page(
+    state: &AppState,
+    s: &SignedIn,
+    days: u32,
+    (errors, sent): (FormErrors, Sent),
+    status: StatusCode,
+    done: String,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let now = state.now();
+    let store = state.store.reminders();
+    let due = match store.due(&s.caller.scope, days, now).await {
+        Ok(d) => d,
+        Err(e) => return store_error(state, &s.ctx, e),
+    };
+    let campaigns = match store.campaigns(&s.caller.scope).await {
+        Ok(c) => c,
+        Err(e) => return store_error(state, &s.ctx, e),
+    };
+    let mut owners = Vec::new();
+    for id in s.caller.scope.orgs_with(Permission::NotifyManage) {
+        match state
+            .store
+            .org()
+            .get_organisation(&s.caller.scope, &id)
+            .await
+        {
+            Ok(o) => owners.push((o.id, o.name)),
+            Err(StoreError::NotFound) => {}
+            Err(e) => return store_error(state, &s.ctx, e),
+        }
+    }
+    let zone = match super::reader_zone(state, s).await {
+        Ok(z) => z,
+        Err(e) => return store_error(state, &s.ctx, e),
+    };
+    (
+        status,
+        render(&RemindersPage {
+            chrome: Chrome::new(&t, &s.ctx),
+            days,
+            windows: WINDOWS,
+            due,
+            campaigns,
+            owners,
+            languages: aftersales_domain::i18n::Language::ALL,
+            today: aftersales_store::billing::format_date(zone.local(now).date()),
+            zone,
+            errors,
+            sent,
+            done,
+            t,
+        }),
+    )
+        .into_response()
+}
+
+fn days_of(q: &[(String, String)]) -> u32 {
+    field(q, "days")
+        .parse::<u32>()
+        .ok()
+        .filter(|d| WINDOWS.contains(d))
+        .unwrap_or(WINDOWS[0])
+}
+
+pub async fn list(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
+    let q = form_pairs(q.unwrap_or_default().as_bytes());
+    let done = field(&q, "done").to_string();
+    page(
+        &state,
+        &s,
+        days_of(&q),
+        Default::default(),
+        StatusCode::OK,
+        done,
+    )
+    .await
+}
+
+/// Maintenance done elsewhere, recorded from a row of the list.
+pub async fn record_done(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
+    let p = form_pairs(&body);
+    let km = field(&p, "km").trim();
+    let km_value = if km.is_empty() {
+        None
+    } else {
+        match km.replace([' ', '.'], "").parse::<u32>() {
+            Ok(v) => Some(v),
+            Err(_) => Some(u32::MAX),
+        }
+    };
+    let input = MaintenanceInput {
+        schedule_id: field(&p, "schedule_id").to_string(),
+        done_on: field(&p, "done_on").to_string(),
+        km: km_value,
+    };
+    let days = days_of(&p);
+    let r = state
+        .store
+        .reminders()
+        .record_maintenance(
+            &s.caller.scope,
+            field(&p, "vehicle_id"),
+            &input,
+            state.now(),
+        )
+        .await
+        .map(|_| ());
+    let back = format!("/reminders?days={days}&done=recorded");
+    super::after_form(&state, &s, r, &back, |errors| {
+        page(
+            &state,
+            &s,
+            days,
+            (
+                errors,
+                Sent::new(
+                    format!(
+                        "done-{}-{}",
+                        field(&p, "vehicle_id"),
+                        field(&p, "schedule_id")
+                    ),
+                    p.clone(),
+                ),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            String::new(),
+        )
+    })
+    .await
+}
+
+pub async fn create_campaign(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
+    let p = form_pairs(&body);
+    let f = |name: &str| field(&p, name).to_string();
+    let input = CampaignInput {
+        organisation_id: f("organisation_id"),
+        title_nb: f("title_nb"),
+        title_en: f("title_en"),
+        title_pt: f("title_pt"),
+        message_nb: f("message_nb"),
+        message_en: f("message_en"),
+        message_pt: f("message_pt"),
+        models: f("models"),
+        send_on: f("send_on"),
+    };
+    let r = state
+        .store
+        .reminders()
+        .create_campaign(&s.caller.scope, &input, state.now())
+        .await
+        .map(|_| ());
+    super::after_form(&state, &s, r, "/reminders?done=campaign", |errors| {
+        page(
+            &state,
+            &s,
+            WINDOWS[0],
+            (errors, Sent::new("campaign", p.clone())),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            String::new(),
+        )
+    })
+    .await
+}
