@@ -208,7 +208,8 @@ impl Interval {
     }
 }
 
-fn sub_months(d: Date, months: u32) -> Date {
+/// `d` minus whole months, the day kept or clamped to the month's end.
+pub fn sub_months(d: Date, months: u32) -> Date {
     let total = d.year() * 12 + (d.month() as i32 - 1) - months as i32;
     let (year, month0) = (total.div_euclid(12), total.rem_euclid(12));
     let month = Month::try_from(month0 as u8 + 1).unwrap_or(Month::January);

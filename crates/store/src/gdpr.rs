@@ -101,7 +101,8 @@ impl Gdpr<'_> {
         if c.erased_at.is_some() {
             return Ok(c);
         }
-        let pseudonym = format!("Erased customer {}", &c.id[c.id.len().saturating_sub(6)..]);
+        // No words in any language are stored: the pages say "erased" in the reader's language.
+        let pseudonym = format!("— {}", &c.id[c.id.len().saturating_sub(6)..]);
         let mut tx = self.store.begin().await?;
         sqlx::query(
             "UPDATE customers SET name = $1, org_number = NULL, nif = NULL, email = NULL, phone = NULL, street = NULL, \
@@ -129,7 +130,9 @@ impl Gdpr<'_> {
             .await?;
         // What people wrote by hand may name the person; what the system wrote does not.
         let manual = placeholders(2, MANUAL_KINDS.len());
-        let sql = format!("UPDATE timeline_events SET summary = '(removed on erasure)' WHERE customer_id = $1 AND kind IN ({manual})");
+        let sql = format!(
+            "UPDATE timeline_events SET summary = '' WHERE customer_id = $1 AND kind IN ({manual})"
+        );
         let mut q = sqlx::query(&sql).bind(customer_id);
         for k in MANUAL_KINDS {
             q = q.bind(*k);
@@ -138,21 +141,21 @@ impl Gdpr<'_> {
         // Cases keep their numbers, dates and timers (needed for SLA and KPI history), not the
         // person's words or contact details.
         for sql in [
-            "UPDATE cases SET subject = '(removed on erasure)', symptoms = NULL, contact = NULL WHERE customer_id = $1",
+            "UPDATE cases SET subject = '', symptoms = NULL, contact = NULL WHERE customer_id = $1",
             "UPDATE case_events SET body = NULL WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
             // The words that raised an escalation are the customer's.
             "UPDATE case_events SET params = NULL WHERE params LIKE '%\"words\"%' AND case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
             "UPDATE timeline_events SET params = NULL WHERE customer_id = $1 AND (kind = 'consent' OR (kind = 'case' AND params LIKE '%\"task\"%'))",
-            "UPDATE case_tasks SET title = '(removed on erasure)' WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
+            "UPDATE case_tasks SET title = '' WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
             "UPDATE case_handoffs SET note = NULL WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
             "DELETE FROM public_submissions WHERE case_id IN (SELECT id FROM cases WHERE customer_id = $1)",
             "UPDATE timeline_events SET summary = kind WHERE customer_id = $1 AND kind IN ('case', 'triage', 'consent', 'ownership')",
-            "UPDATE consents SET source = '(removed on erasure)', wording = '(removed on erasure)' WHERE customer_id = $1",
+            "UPDATE consents SET source = '', wording = '' WHERE customer_id = $1",
             // The workshop keeps its orders (work done, times, lines: the invoices rest on them),
             // not the person's words or where they live: the three Cs, the answers to the survey,
             // the address of a mobile visit, and the order's event texts (job titles as typed).
             "UPDATE appointments SET address = NULL WHERE customer_id = $1",
-            "UPDATE ro_jobs SET complaint = '(removed on erasure)', cause = NULL, correction = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
+            "UPDATE ro_jobs SET complaint = '', cause = NULL, correction = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
             "UPDATE ro_events SET body = NULL WHERE kind <> 'assignment' AND repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
             "UPDATE surveys SET comment = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
         ] {

@@ -77,6 +77,16 @@ pub struct Tr<'a> {
 }
 
 impl Tr<'_> {
+    /// What a person wrote, or, where erasure blanked it, a note saying so in the reader's
+    /// language (erasure stores no words of any language).
+    pub fn written(&self, text: &str) -> String {
+        if text.is_empty() {
+            self.t("removed-on-erasure")
+        } else {
+            text.to_string()
+        }
+    }
+
     /// `{{ t.t("nav-home") }}` in a template.
     pub fn t(&self, key: &str) -> String {
         self.i18n.get(self.lang, key, None)

@@ -2,6 +2,7 @@
 //! and the hand-off history.
 
 use super::*;
+use crate::db::Write;
 
 impl Cases<'_> {
     /// The nearest working procedure for `category` at or above the intake organisation, when it
@@ -100,6 +101,28 @@ impl Cases<'_> {
             .ok_or(StoreError::NotFound)
     }
     /// The working procedures that apply within the caller's reach (theirs and those above).
+    /// Ends the working procedure of a category at an organisation the caller administers: its
+    /// cases stay where they are taken in from now on. `NotFound` when there was none.
+    pub async fn remove_routing_rule(
+        self,
+        scope: &Scope,
+        org_id: &str,
+        category: Category,
+    ) -> Result<(), StoreError> {
+        scope.require(org_id, Permission::OrgManage)?;
+        let gone =
+            sqlx::query("DELETE FROM routing_rules WHERE organisation_id = $1 AND category = $2")
+                .bind(org_id)
+                .bind(category.as_str())
+                .write(self.store)
+                .await?
+                .rows_affected();
+        if gone == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     pub async fn routing_rules(self, scope: &Scope) -> Result<Vec<RoutingRule>, StoreError> {
         type Row = (
             String,

@@ -108,11 +108,12 @@ pub(super) async fn seed_reminders(
             .map(|(_, _, id)| id.clone())
             .unwrap_or_default()
     };
-    // Service history: the last annual service (Tesla) or service (Polestar) a year or two ago,
-    // so that the next falls due over the coming weeks, one car after the other.
-    for (market, owner, code, months) in [
-        ("tesla-no", "tesla-hq", "annual-service", 12_u32),
-        ("polestar-pt", "polestar-hq", "service", 24),
+    // Service history: the last annual service and cabin filter (Tesla) or service (Polestar) a
+    // year or two ago, so that the next fall due over the coming weeks, one car after the other.
+    for (market, owner, code, months, first) in [
+        ("tesla-no", "tesla-hq", "annual-service", 12_u32, -6_i64),
+        ("tesla-no", "tesla-hq", "cabin-filter", 24, 20),
+        ("polestar-pt", "polestar-hq", "service", 24, -6),
     ] {
         let vehicles: Vec<(String, Option<String>)> = sqlx::query_as(
             "SELECT id, delivery_date FROM vehicles WHERE organisation_id = $1 ORDER BY created_at, id",
@@ -121,8 +122,8 @@ pub(super) async fn seed_reminders(
         .fetch_all(&store.pool)
         .await?;
         for (i, (vehicle, delivered)) in vehicles.into_iter().enumerate() {
-            let due = now.date() + Duration::days(9 * i as i64 - 6);
-            let done = aftersales_domain::reminders::add_months(due, 0) - months_span(due, months);
+            let due = now.date() + Duration::days(9 * i as i64 + first);
+            let done = aftersales_domain::reminders::sub_months(due, months);
             let delivered = delivered
                 .as_deref()
                 .and_then(|d| crate::crm::parse_date("delivery_date", d).ok());
@@ -203,14 +204,4 @@ pub(super) async fn seed_reminders(
         .await?;
     }
     Ok(())
-}
-
-/// The span of `months` calendar months ending on `d`.
-fn months_span(d: time::Date, months: u32) -> Duration {
-    let total = d.year() * 12 + (d.month() as i32 - 1) - months as i32;
-    let (year, m0) = (total.div_euclid(12), total.rem_euclid(12));
-    let month = time::Month::try_from(m0 as u8 + 1).unwrap_or(time::Month::January);
-    let start =
-        time::Date::from_calendar_date(year, month, d.day().min(month.length(year))).unwrap_or(d);
-    d - start
 }

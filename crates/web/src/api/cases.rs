@@ -587,6 +587,25 @@ pub struct RoutingRuleInput {
     pub resolution_minutes: Option<i64>,
 }
 
+/// Ends the working procedure for a category at an organisation you administer.
+#[utoipa::path(delete, path = "/api/v1/organisations/{id}/routing-rules/{category}", tag = "cases",
+    params(("id" = String, Path), ("category" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn remove_routing_rule(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path((id, category)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let category =
+        Category::parse("category", &category).map_err(|e| ApiError::invalid(vec![e]))?;
+    state
+        .store
+        .cases()
+        .remove_routing_rule(&caller.scope, &id, category)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Sets the working procedure for a category at an organisation you administer.
 #[utoipa::path(put, path = "/api/v1/organisations/{id}/routing-rules/{category}", tag = "cases",
     params(("id" = String, Path), ("category" = String, Path)), request_body = RoutingRuleInput,

@@ -148,7 +148,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::create_article))
         .routes(routes!(cases::remote_resolution_rate))
         .routes(routes!(cases::routing_rules))
-        .routes(routes!(cases::set_routing_rule))
+        .routes(routes!(cases::set_routing_rule, cases::remove_routing_rule))
         .routes(routes!(cases::handoffs))
         .routes(routes!(cases::hand_off))
         .routes(routes!(workshop::get_settings, workshop::put_settings))

@@ -70,6 +70,10 @@ pub fn timeline_entry(
     if !summary.is_empty() {
         return summary.to_string();
     }
+    // What a person wrote and erasure blanked.
+    if matches!(kind, "note" | "call" | "email" | "message") {
+        return t.written(summary);
+    }
     // Facts removed on erasure: the kind says enough.
     if params.is_empty() && matches!(kind, "case" | "triage" | "consent" | "ownership") {
         return String::new();

@@ -202,7 +202,7 @@ fn case_item(t: &Tr<'_>, c: &Case) -> WorkItem {
     let customer = c.customer.as_ref().map(|r| r.label.clone());
     WorkItem {
         href: format!("/cases/{}", c.id),
-        title: format!("{} · {}", c.number, c.subject),
+        title: format!("{} · {}", c.number, t.written(&c.subject)),
         detail: [
             customer,
             Some(t.t(&format!("status-{}", c.status.as_str()))),
@@ -275,7 +275,7 @@ async fn work(
                     let day = zone.local(k.due_at).date();
                     WorkItem {
                         href: format!("/cases/{}", k.case_id),
-                        title: k.title.clone(),
+                        title: t.written(&k.title),
                         detail: format!(
                             "{} · {} {}",
                             k.case_number,

@@ -51,7 +51,14 @@ impl SettingsPage<'_> {
     }
 }
 
-const DONE: &[&str] = &["hours", "sla", "address", "web", "routing"];
+const DONE: &[&str] = &[
+    "hours",
+    "sla",
+    "address",
+    "web",
+    "routing",
+    "routing-removed",
+];
 
 async fn page(
     state: &AppState,
@@ -353,6 +360,27 @@ pub async fn routing(
         (Ok(()), None) => Err(StoreError::Internal("validated category lost".into())),
     };
     after(&state, &s, &id, r, ("routing", "routing", p)).await
+}
+
+/// Ends the working procedure of one category (a button on its row).
+pub async fn remove_routing(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let r = match Category::parse("category", field(&p, "category")) {
+        Ok(category) => {
+            state
+                .store
+                .cases()
+                .remove_routing_rule(&s.caller.scope, &id, category)
+                .await
+        }
+        Err(e) => Err(ValidationErrors::from(e).into()),
+    };
+    after(&state, &s, &id, r, ("routing-removed", "routing", p)).await
 }
 
 pub async fn address(

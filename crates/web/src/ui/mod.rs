@@ -59,6 +59,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/organisations/{id}/inbox-settings/sla"),
     ("POST", "/organisations/{id}/inbox-settings/addresses"),
     ("POST", "/organisations/{id}/inbox-settings/routing"),
+    ("POST", "/organisations/{id}/inbox-settings/routing/remove"),
     ("POST", "/organisations/{id}/inbox-settings/web-intake"),
     ("GET", "/users"),
     ("GET", "/users/new"),
@@ -202,6 +203,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/organisations/{id}/inbox-settings/routing",
             post(inbox_settings::routing),
+        )
+        .route(
+            "/organisations/{id}/inbox-settings/routing/remove",
+            post(inbox_settings::remove_routing),
         )
         .route(
             "/organisations/{id}/inbox-settings/web-intake",

@@ -667,6 +667,27 @@ async fn the_inbox_settings_have_a_screen() {
         page.contains("Arbeidsrutinen er lagret.") && page.contains("<td>Faktura</td>"),
         "{page}"
     );
+    // And ended again: the row's button removes it; a second removal finds nothing.
+    assert!(page.contains("id=\"remove-routing-invoice\""));
+    let ended = app
+        .post_form(
+            &format!("{path}/routing/remove"),
+            &nora,
+            &[("category", "invoice")],
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER, "{}", ended.body);
+    let page = app.get(&location(&ended), Some(&nora)).await.body;
+    assert!(page.contains("Arbeidsrutinen er avsluttet"), "{page}");
+    assert!(!page.contains("id=\"remove-routing-invoice\""), "{page}");
+    let again = app
+        .post_form(
+            &format!("{path}/routing/remove"),
+            &nora,
+            &[("category", "invoice")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
 
     // An advisor works in the inbox but does not set it up.
     let ingrid = app.login("ingrid").await;
