@@ -477,25 +477,19 @@ pub async fn delete(
     s: SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    match state
+    let r = state
         .store
         .billing()
         .delete_draft(&s.caller.scope, &id)
-        .await
-    {
-        Ok(()) => see_other("/billing"),
-        Err(StoreError::Invalid(e)) => {
-            doc_page(
-                &state,
-                &s,
-                &id,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |()| see_other("/billing"),
+        |errors| doc_page(&state, &s, &id, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    )
+    .await
 }
 
 /// Credit an issued invoice with a reason: the credit note is issued at once.
@@ -544,25 +538,19 @@ pub async fn payment(
 }
 
 pub async fn pdf(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {
-    match state
+    let r = state
         .store
         .billing()
         .document_pdf(&s.caller.scope, &id)
-        .await
-    {
-        Ok((name, bytes)) => crate::download::pdf_response(&name, bytes, false),
-        Err(StoreError::Invalid(e)) => {
-            doc_page(
-                &state,
-                &s,
-                &id,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |(name, bytes)| crate::download::pdf_response(&name, bytes, false),
+        |errors| doc_page(&state, &s, &id, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    )
+    .await
 }
 
 pub async fn ehf(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {

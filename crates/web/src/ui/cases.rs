@@ -295,25 +295,19 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
         subject: field(&p, "subject").into(),
         symptoms: o("symptoms"),
     };
-    match state
+    let r = state
         .store
         .cases()
         .create_case(&s.caller.scope, &form, state.now())
-        .await
-    {
-        Ok(c) => see_other(&format!("/cases/{}", c.id)),
-        Err(StoreError::Invalid(e)) => {
-            new_page(
-                &state,
-                &s,
-                form,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |c| see_other(&format!("/cases/{}", c.id)),
+        |errors| new_page(&state, &s, form, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    )
+    .await
 }
 
 // ------------------------------------------------------------ a case
@@ -746,7 +740,7 @@ pub async fn hand_off(
 ) -> Response {
     let p = form_pairs(&body);
     let now = state.now();
-    match state
+    let r = state
         .store
         .cases()
         .hand_off_case(
@@ -756,19 +750,13 @@ pub async fn hand_off(
             Some(field(&p, "note")),
             now,
         )
-        .await
-    {
-        Ok(_) => see_other(&format!("/cases/{id}")),
-        Err(StoreError::Invalid(e)) => {
-            case_page(
-                &state,
-                &s,
-                &id,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |_| see_other(&format!("/cases/{id}")),
+        |errors| case_page(&state, &s, &id, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    )
+    .await
 }

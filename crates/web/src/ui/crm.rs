@@ -878,7 +878,7 @@ pub async fn odometer(
         }
     };
     let reason = Some(field(&p, "reason")).filter(|r| !r.trim().is_empty());
-    match state
+    let r = state
         .store
         .crm()
         .record_odometer(
@@ -889,20 +889,22 @@ pub async fn odometer(
             reason,
             state.now(),
         )
-        .await
-    {
-        Ok(_) => see_other(&format!("/vehicles/{id}?done=odometer")),
-        Err(StoreError::Invalid(e)) => {
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |_| see_other(&format!("/vehicles/{id}?done=odometer")),
+        |errors| {
             vehicle_page(
                 &state,
                 &s,
                 &id,
-                FormErrors(e.0),
+                errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 false,
             )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        },
+    )
+    .await
 }

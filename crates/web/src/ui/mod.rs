@@ -863,8 +863,28 @@ pub(crate) fn next_page(path: &str, q: &[(String, String)], key: &str, cursor: &
     format!("{path}?{}", out.finish())
 }
 
-/// After a form: to `done` when it worked; on invalid input the page again, rendered by `again`
-/// with the errors (it keeps what was typed); any other failure is the error page.
+/// What follows a store call behind a form: `ok` with what it answered; on invalid input the page
+/// again, rendered by `again` with the errors (it keeps what was typed); any other failure is the
+/// error page (logged with the request id).
+pub(crate) async fn answer<T, F, Fut>(
+    state: &AppState,
+    s: &SignedIn,
+    r: Result<T, StoreError>,
+    ok: impl FnOnce(T) -> Response,
+    again: F,
+) -> Response
+where
+    F: FnOnce(FormErrors) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    match r {
+        Ok(v) => ok(v),
+        Err(StoreError::Invalid(e)) => again(FormErrors(e.0)).await,
+        Err(e) => store_error(state, &s.ctx, e),
+    }
+}
+
+/// After a form: to `done` when it worked, else as [`answer`].
 pub(crate) async fn after_form<F, Fut>(
     state: &AppState,
     s: &SignedIn,
@@ -876,11 +896,7 @@ where
     F: FnOnce(FormErrors) -> Fut,
     Fut: std::future::Future<Output = Response>,
 {
-    match r {
-        Ok(()) => see_other(done),
-        Err(StoreError::Invalid(e)) => again(FormErrors(e.0)).await,
-        Err(e) => store_error(state, &s.ctx, e),
-    }
+    answer(state, s, r, |()| see_other(done), again).await
 }
 
 /// Rows a list page shows.

@@ -166,25 +166,19 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
             .await
         }
     };
-    match state
+    let r = state
         .store
         .org()
         .create_organisation(&s.caller.scope, &new, state.now())
-        .await
-    {
-        Ok(org) => see_other(&format!("/organisations/{}", org.id)),
-        Err(StoreError::Invalid(e)) => {
-            list_page(
-                &state,
-                &s,
-                form,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |org| see_other(&format!("/organisations/{}", org.id)),
+        |errors| list_page(&state, &s, form, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    )
+    .await
 }
 
 #[derive(Template)]

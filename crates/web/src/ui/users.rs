@@ -184,25 +184,19 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
             .await
         }
     };
-    match state
+    let r = state
         .store
         .users()
         .create_user(&s.caller.scope, new, state.now())
-        .await
-    {
-        Ok(u) => see_other(&format!("/users/{}", u.id)),
-        Err(StoreError::Invalid(e)) => {
-            new_page(
-                &state,
-                &s,
-                form,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |u| see_other(&format!("/users/{}", u.id)),
+        |errors| new_page(&state, &s, form, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    )
+    .await
 }
 
 pub struct MembershipRow {
@@ -360,25 +354,19 @@ pub async fn set_details(
     if id == s.caller.user_id {
         return see_other("/profile");
     }
-    match state
+    let r = state
         .store
         .users()
         .update_user(&s.caller.scope, &id, patch, version, state.now())
-        .await
-    {
-        Ok(_) => see_other(&format!("/users/{id}?done=details")),
-        Err(StoreError::Invalid(e)) => {
-            detail_page(
-                &state,
-                &s,
-                &id,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |_| see_other(&format!("/users/{id}?done=details")),
+        |errors| detail_page(&state, &s, &id, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    )
+    .await
 }
 
 /// An administrator sets a new password for a colleague.
@@ -402,25 +390,19 @@ pub async fn set_password(
             .await
         }
     };
-    match state
+    let r = state
         .store
         .users()
         .set_password_by_admin(&s.caller.scope, &id, &new, state.now())
-        .await
-    {
-        Ok(()) => see_other(&format!("/users/{id}?done=password")),
-        Err(StoreError::Invalid(e)) => {
-            detail_page(
-                &state,
-                &s,
-                &id,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |()| see_other(&format!("/users/{id}?done=password")),
+        |errors| detail_page(&state, &s, &id, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    )
+    .await
 }
 
 pub async fn grant(
@@ -533,23 +515,17 @@ pub async fn set_status(
         disabled: Some(disabled),
         ..Default::default()
     };
-    match state
+    let r = state
         .store
         .users()
         .update_user(&s.caller.scope, &id, patch, version, state.now())
-        .await
-    {
-        Ok(_) => see_other(&format!("/users/{id}?done=status")),
-        Err(StoreError::Invalid(e)) => {
-            detail_page(
-                &state,
-                &s,
-                &id,
-                FormErrors(e.0),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |_| see_other(&format!("/users/{id}?done=status")),
+        |errors| detail_page(&state, &s, &id, errors, StatusCode::UNPROCESSABLE_ENTITY),
+    )
+    .await
 }

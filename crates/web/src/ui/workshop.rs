@@ -725,26 +725,28 @@ pub async fn create_order(State(state): State<AppState>, s: SignedIn, body: Byte
         case_id: Some(field(&p, "case").into()),
         complaint: field(&p, "complaint").into(),
     };
-    match state
+    let r = state
         .store
         .workshop()
         .create_repair_order(&s.caller.scope, &input, state.now())
-        .await
-    {
-        Ok(ro) => see_other(&format!("/workshop/repair-orders/{}", ro.id)),
-        Err(StoreError::Invalid(e)) => {
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |ro| see_other(&format!("/workshop/repair-orders/{}", ro.id)),
+        |errors| {
             book_page(
                 &state,
                 &s,
                 book_form(&p),
-                FormErrors(e.0),
+                errors,
                 false,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
-            .await
-        }
-        Err(e) => store_error(&state, &s.ctx, e),
-    }
+        },
+    )
+    .await
 }
 
 // ---- Repair order --------------------------------------------------------------------------------
