@@ -56,6 +56,14 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// The odometer on a day, at the usage so far: what the latest reading says less the
+    /// distance driven since (a service recorded without a reading still starts a distance).
+    pub fn km_on(&self, day: Date) -> Option<u32> {
+        let ((at, read), rate) = (self.last?, self.km_per_day?);
+        let back = (at - day).whole_days().max(0) as f64 * rate;
+        Some((f64::from(read) - back).max(0.0) as u32)
+    }
+
     /// From readings (date, km) in any order and the delivery date (at 0 km): the rate over the
     /// longest span of at least 30 days.
     pub fn from_readings(readings: &[(Date, u32)], delivered: Option<Date>) -> Usage {
@@ -154,18 +162,19 @@ impl Interval {
         usage: &Usage,
     ) -> Due {
         let (base, months, base_km) = match last_done {
-            Some((d, km)) => (d, self.every_months, km),
+            Some((d, km)) => (d, self.every_months, km.or_else(|| usage.km_on(d))),
             None => (delivered, self.first_months, Some(0)),
         };
         let date = add_months(base, months.max(1));
-        let km = self.every_km.zip(base_km).map(|(e, b)| b + e);
+        let km = self.every_km.zip(base_km).map(|(e, b)| b.saturating_add(e));
         if let (Some(km), Some((at, read)), Some(rate)) = (km, usage.last, usage.km_per_day) {
             if rate > 0.0 {
-                let days = (f64::from(km.saturating_sub(read)) / rate).ceil() as i64;
-                let by_km = at + Duration::days(days);
-                if by_km < date {
+                let days = (f64::from(km.saturating_sub(read)) / rate).ceil();
+                // Compared before a date is built: a car that barely moves reaches the distance
+                // in millions of days, past any calendar.
+                if days < (date - at).whole_days() as f64 {
                     return Due {
-                        date: by_km,
+                        date: at + Duration::days(days as i64),
                         km: Some(km),
                         by_km: true,
                     };
@@ -291,6 +300,25 @@ mod tests {
             &slow,
         );
         assert_eq!((due.date, due.km), (date!(2027 - 01 - 10), Some(61_000)));
+    }
+
+    #[test]
+    fn a_car_that_barely_moves_is_due_by_date_and_nothing_overflows() {
+        let delivered = date!(2023 - 03 - 01);
+        let still = Usage::from_readings(&[(date!(2026 - 03 - 01), 5)], Some(delivered));
+        let due = POLESTAR_SERVICE.next_service(delivered, None, &still);
+        assert_eq!((due.date, due.by_km), (date!(2025 - 03 - 01), false));
+    }
+
+    #[test]
+    fn a_service_recorded_without_km_still_counts_a_distance() {
+        let delivered = date!(2024 - 03 - 01);
+        let fast = Usage::from_readings(&[(date!(2025 - 03 - 01), 36_500)], Some(delivered));
+        // Done on 2025-01-01 without a reading: at 100 km a day that was about 30,600 km.
+        let due =
+            POLESTAR_SERVICE.next_service(delivered, Some((date!(2025 - 01 - 01), None)), &fast);
+        assert!(due.by_km, "{due:?}");
+        assert_eq!(due.km, Some(30_600 + 30_000));
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct PollReport {
     pub duplicate: usize,
     /// Mails the store refused for good (no sender address, no text): left in the mailbox, seen.
     pub refused: usize,
+    /// Automatic replies (out of office, delivery reports: `Auto-Submitted`): left in the
+    /// mailbox, seen, no case.
+    pub automatic: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,8 +172,22 @@ impl Mailbox {
         }
     }
 
-    /// Connects, takes in every unseen mail of the folder, and logs out.
+    /// Connects, takes in every unseen mail of the folder, and logs out; a server that stops
+    /// answering ends the poll after five minutes (the next poll tries again).
     pub async fn poll(&self, store: &Store, clock: &dyn Clock) -> Result<PollReport, PollError> {
+        // The mailbox's own address must be an inbox's: else every mail would be refused.
+        if let Err(source) = store.cli().inbox_of_address(&self.cfg.address).await {
+            return Err(PollError::Store {
+                address: self.cfg.address.clone(),
+                source,
+            });
+        }
+        tokio::time::timeout(Duration::from_secs(300), self.poll_once(store, clock))
+            .await
+            .map_err(|_| self.imap_error("no answer within 5 minutes"))?
+    }
+
+    async fn poll_once(&self, store: &Store, clock: &dyn Clock) -> Result<PollReport, PollError> {
         let limit = Duration::from_secs(30);
         let tcp = tokio::time::timeout(
             limit,
@@ -264,9 +281,20 @@ impl Mailbox {
                 // Expunged by another client since the search: nothing to take.
                 continue;
             };
-            let mail = inbound(raw, &self.cfg.address, &self.cfg.host, validity, uid);
-            match store.cli().receive_mailbox_email(&mail, clock.now()).await {
-                Ok(r) => match r.outcome.as_str() {
+            let taken = match inbound(raw, &self.cfg.address, &self.cfg.host, validity, uid) {
+                Inbound::Automatic => {
+                    report.automatic += 1;
+                    Ok(None)
+                }
+                Inbound::Mail(mail) => store
+                    .cli()
+                    .receive_mailbox_email(&mail, clock.now())
+                    .await
+                    .map(Some),
+            };
+            match taken {
+                Ok(None) => {}
+                Ok(Some(r)) => match r.outcome.as_str() {
                     "created" => report.created += 1,
                     "threaded" => report.threaded += 1,
                     _ => report.duplicate += 1,
@@ -298,21 +326,40 @@ impl Mailbox {
     }
 }
 
+/// What a fetched mail is to the inbox.
+#[derive(Debug, Clone)]
+pub enum Inbound {
+    Mail(InboundEmail),
+    /// An automatic reply (`Auto-Submitted` other than `no`): no case is opened for it.
+    Automatic,
+}
+
+/// The longest text and Message-ID the store takes; longer ones are cut or replaced.
+const MAX_TEXT: usize = 100_000;
+const MAX_ID: usize = 500;
+
 /// A raw mail (RFC 5322, any MIME structure and charset) as the store takes it in. The mailbox's
-/// address is the recipient; a mail without Message-ID gets one from the mailbox, its UID
-/// validity and UID, so it too is taken once.
-pub fn inbound(raw: &[u8], mailbox: &str, host: &str, validity: u32, uid: u32) -> InboundEmail {
+/// address is the recipient; a mail without a usable Message-ID gets one from the mailbox, its
+/// UID validity and UID, so it too is taken once; a very long text (a long quoted thread) is cut.
+pub fn inbound(raw: &[u8], mailbox: &str, host: &str, validity: u32, uid: u32) -> Inbound {
     let parsed = MessageParser::default().parse(raw);
     let Some(m) = parsed else {
-        return InboundEmail {
+        return Inbound::Mail(InboundEmail {
             from: String::new(),
             to: mailbox.to_string(),
             subject: String::new(),
             text: String::new(),
             message_id: format!("imap-{validity}-{uid}-{mailbox}-{host}"),
             in_reply_to: None,
-        };
+        });
     };
+    let automatic = m
+        .header("Auto-Submitted")
+        .and_then(|h| h.as_text())
+        .is_some_and(|v| !v.trim().eq_ignore_ascii_case("no"));
+    if automatic {
+        return Inbound::Automatic;
+    }
     let from = m
         .from()
         .or_else(|| m.sender())
@@ -329,27 +376,31 @@ pub fn inbound(raw: &[u8], mailbox: &str, host: &str, validity: u32, uid: u32) -
         // A mail that says it all in the subject line still reaches the inbox.
         text.clone_from(&subject);
     }
+    if text.chars().count() > MAX_TEXT {
+        text = text.chars().take(MAX_TEXT).collect();
+    }
     let message_id = m
         .message_id()
+        .filter(|id| id.len() >= 3 && id.len() <= MAX_ID)
         .map(str::to_string)
         .unwrap_or_else(|| format!("imap-{validity}-{uid}-{mailbox}-{host}"));
     let in_reply_to = m
         .in_reply_to()
         .as_text_list()
         .and_then(|l| l.first().map(|s| s.to_string()));
-    InboundEmail {
+    Inbound::Mail(InboundEmail {
         from,
         to: mailbox.to_string(),
         subject,
         text,
         message_id,
         in_reply_to,
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
 
     #[test]
     fn a_mime_mail_in_latin1_becomes_an_inbound_email() {
@@ -371,7 +422,11 @@ Content-Type: text/html; charset=ISO-8859-1\r\n\
 \r\n\
 <p>O carro faz um ru&iacute;do.</p>\r\n\
 --b--\r\n";
-        let m = super::inbound(raw, "lisboa@polestar.example", "imap.example", 7, 42);
+        let super::Inbound::Mail(m) =
+            super::inbound(raw, "lisboa@polestar.example", "imap.example", 7, 42)
+        else {
+            panic!("a customer's mail")
+        };
         assert_eq!(m.from, "joao@example.pt");
         assert_eq!(m.to, "lisboa@polestar.example");
         assert_eq!(m.subject, "Ruído na suspensão");
@@ -383,9 +438,22 @@ Content-Type: text/html; charset=ISO-8859-1\r\n\
     #[test]
     fn a_mail_without_id_or_text_gets_both_from_the_mailbox_and_subject() {
         let raw = b"From: kari@example.no\r\nSubject: Ring meg\r\n\r\n";
-        let m = super::inbound(raw, "trd@tesla.example", "imap.example", 7, 42);
+        let super::Inbound::Mail(m) =
+            super::inbound(raw, "trd@tesla.example", "imap.example", 7, 42)
+        else {
+            panic!("a customer's mail")
+        };
         assert_eq!(m.text, "Ring meg");
         assert_eq!(m.message_id, "imap-7-42-trd@tesla.example-imap.example");
         assert_eq!(m.in_reply_to, None);
+    }
+
+    #[test]
+    fn an_out_of_office_reply_opens_no_case() {
+        let raw = "From: kari@example.no\r\nAuto-Submitted: auto-replied\r\nSubject: Fravær\r\n\r\nJeg er på ferie.\r\n";
+        assert!(matches!(
+            super::inbound(raw.as_bytes(), "trd@tesla.example", "imap.example", 7, 43),
+            super::Inbound::Automatic
+        ));
     }
 }

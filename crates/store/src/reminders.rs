@@ -101,10 +101,51 @@ struct VehicleFacts {
 struct Found {
     item: DueItem,
     remind_days: u32,
+    /// What the reminder is sent once for (`cycle_key`).
+    cycle: String,
     customer_id: Option<String>,
     /// The organisation that speaks to the customer: where the car was last in the workshop,
     /// else the vehicle's owner organisation.
     sender: String,
+}
+
+/// The schedule items of a vehicle: those of its owner and the organisations above, of its
+/// model or of every model; where two share a code, the nearest organisation's (a market's own
+/// rule replaces the brand's).
+fn applicable<'a>(
+    schedules: &'a [ScheduleItem],
+    lineage: &[String],
+    model: Option<&str>,
+) -> Vec<&'a ScheduleItem> {
+    let depth = |s: &ScheduleItem| lineage.iter().position(|o| *o == s.organisation.id);
+    let mut out: Vec<&ScheduleItem> = Vec::new();
+    for s in schedules.iter().filter(|s| {
+        depth(s).is_some()
+            && s.model
+                .as_deref()
+                .is_none_or(|m| model.is_some_and(|vm| vm.eq_ignore_ascii_case(m)))
+    }) {
+        match out.iter().position(|o| o.code == s.code) {
+            Some(i) if depth(s) < depth(out[i]) => out[i] = s,
+            Some(_) => {}
+            None => out.push(s),
+        }
+    }
+    out
+}
+
+/// What a reminder is sent once for: a service item's cycle (counted from when it was last done,
+/// or delivery; a due date reached by km moves with every reading), an inspection's deadline.
+fn cycle_key(
+    kind: ItemKind,
+    delivered: Date,
+    last: Option<(Date, Option<u32>)>,
+    due: Date,
+) -> String {
+    match kind {
+        ItemKind::Service => format_date(last.map(|(d, _)| d).unwrap_or(delivered)),
+        ItemKind::Inspection => format_date(due),
+    }
 }
 
 impl Reminders<'_> {
@@ -199,47 +240,42 @@ impl Reminders<'_> {
         let (Some(code), Some(kind), [Some(nb), Some(en), Some(pt)]) = (code, kind, names) else {
             return Err(errs.into());
         };
-        let existing: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM service_schedules WHERE organisation_id = $1 AND code = $2",
+        // One statement, new or changed: two writers of the same code cannot collide.
+        sqlx::query(
+            "INSERT INTO service_schedules (id, organisation_id, code, kind, model, name_nb, name_en, name_pt, first_months, \
+             every_months, every_km, later_from_months, later_every_months, operation_code, remind_days, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+             ON CONFLICT (organisation_id, code) DO UPDATE SET kind = excluded.kind, model = excluded.model, \
+             name_nb = excluded.name_nb, name_en = excluded.name_en, name_pt = excluded.name_pt, \
+             first_months = excluded.first_months, every_months = excluded.every_months, every_km = excluded.every_km, \
+             later_from_months = excluded.later_from_months, later_every_months = excluded.later_every_months, \
+             operation_code = excluded.operation_code, remind_days = excluded.remind_days, updated_at = excluded.updated_at",
         )
+        .bind(new_id())
         .bind(org_id)
         .bind(&code)
-        .fetch_optional(&self.store.pool)
+        .bind(kind.as_str())
+        .bind(&model)
+        .bind(&nb)
+        .bind(&en)
+        .bind(&pt)
+        .bind(i64::from(interval.first_months))
+        .bind(i64::from(interval.every_months))
+        .bind(interval.every_km.map(i64::from))
+        .bind(interval.later_from_months.map(i64::from))
+        .bind(interval.later_every_months.map(i64::from))
+        .bind(&operation)
+        .bind(i64::from(remind_days))
+        .bind(micros(now))
+        .write(self.store)
         .await?;
-        let id = existing.clone().unwrap_or_else(new_id);
-        let sql = if existing.is_some() {
-            "UPDATE service_schedules SET kind = $3, model = $4, name_nb = $5, name_en = $6, name_pt = $7, first_months = $8, \
-             every_months = $9, every_km = $10, later_from_months = $11, later_every_months = $12, operation_code = $13, \
-             remind_days = $14, updated_at = $15 WHERE id = $1 AND organisation_id = $2"
-        } else {
-            "INSERT INTO service_schedules (id, organisation_id, kind, model, name_nb, name_en, name_pt, first_months, every_months, \
-             every_km, later_from_months, later_every_months, operation_code, remind_days, updated_at, code) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
-        };
-        let mut q = sqlx::query(sql)
-            .bind(&id)
-            .bind(org_id)
-            .bind(kind.as_str())
-            .bind(&model)
-            .bind(&nb)
-            .bind(&en)
-            .bind(&pt)
-            .bind(i64::from(interval.first_months))
-            .bind(i64::from(interval.every_months))
-            .bind(interval.every_km.map(i64::from))
-            .bind(interval.later_from_months.map(i64::from))
-            .bind(interval.later_every_months.map(i64::from))
-            .bind(&operation)
-            .bind(i64::from(remind_days))
-            .bind(micros(now));
-        if existing.is_none() {
-            q = q.bind(&code);
-        }
-        q.write(self.store).await?;
-        let row = sqlx::query_as::<_, ScheduleRow>(&format!("{SCHEDULE_SELECT} WHERE s.id = $1"))
-            .bind(&id)
-            .fetch_one(&self.store.pool)
-            .await?;
+        let row = sqlx::query_as::<_, ScheduleRow>(&format!(
+            "{SCHEDULE_SELECT} WHERE s.organisation_id = $1 AND s.code = $2"
+        ))
+        .bind(org_id)
+        .bind(&code)
+        .fetch_one(&self.store.pool)
+        .await?;
         schedule_of(row)
     }
 
@@ -309,13 +345,15 @@ impl Reminders<'_> {
                 .await?;
         let (owner, delivered) = owner.ok_or(StoreError::NotFound)?;
         scope.require_record(&owner, Permission::CrmWrite)?;
+        // The owner's calendar day: the form offers the reader's today.
+        let today = self.store.org().zone_of(&owner).await?.local(now).date();
         let mut errs = ValidationErrors::default();
         let done_on = errs.take(parse_date("done_on", &input.done_on).and_then(|d| {
             let earliest = delivered
                 .as_deref()
                 .and_then(|s| parse_date("delivery_date", s).ok())
                 .unwrap_or(Date::MIN);
-            aftersales_domain::validation::date_between("done_on", d, earliest, now.date())
+            aftersales_domain::validation::date_between("done_on", d, earliest, today)
         }));
         if input.km.is_some_and(|k| k > 2_000_000) {
             errs.push(FieldError::new(
@@ -455,9 +493,13 @@ impl Reminders<'_> {
             }
         }
         let rows: Vec<(String, String, i64, String)> = fetch!((String, String, i64, String), format!(
-            "SELECT ro.vehicle_id, l.code, ro.updated_at, ro.organisation_id FROM repair_orders ro \
-             JOIN ro_lines l ON l.repair_order_id = ro.id JOIN vehicles v ON v.id = ro.vehicle_id \
-             WHERE {where_v} AND ro.status IN ('delivered', 'closed') AND l.kind = 'labour' AND l.code IS NOT NULL"
+            "SELECT ro.vehicle_id, l.code, \
+             COALESCE((SELECT MAX(e.at) FROM ro_events e WHERE e.repair_order_id = ro.id AND e.status = 'delivered'), ro.updated_at), \
+             ro.organisation_id FROM repair_orders ro \
+             JOIN ro_lines l ON l.repair_order_id = ro.id JOIN ro_jobs j ON j.id = l.job_id \
+             JOIN vehicles v ON v.id = ro.vehicle_id \
+             WHERE {where_v} AND ro.status IN ('delivered', 'closed') AND j.approval <> 'declined' \
+             AND l.kind = 'labour' AND l.code IS NOT NULL"
         ));
         for (v, code, at, _) in &rows {
             let day = from_micros(*at).date();
@@ -514,14 +556,7 @@ impl Reminders<'_> {
                 readings.get(&v.id).map(Vec::as_slice).unwrap_or_default(),
                 Some(delivered),
             );
-            for s in schedules.iter().filter(|s| {
-                lineage.contains(&s.organisation.id)
-                    && s.model.as_ref().is_none_or(|m| {
-                        v.model
-                            .as_ref()
-                            .is_some_and(|vm| vm.eq_ignore_ascii_case(m))
-                    })
-            }) {
+            for s in applicable(&schedules, lineage, v.model.as_deref()) {
                 let last = done.get(&(v.id.clone(), s.id.clone())).copied();
                 let due = match s.kind {
                     ItemKind::Service => s.interval.next_service(delivered, last, &usage),
@@ -548,7 +583,11 @@ impl Reminders<'_> {
                         standing: standing(due.date, today, s.remind_days),
                         last_done_on: last.map(|(d, _)| d),
                         reminded_at: sent
-                            .get(&(v.id.clone(), s.id.clone(), format_date(due.date)))
+                            .get(&(
+                                v.id.clone(),
+                                s.id.clone(),
+                                cycle_key(s.kind, delivered, last, due.date),
+                            ))
                             .map(|at| from_micros(*at)),
                         next_appointment: next.get(&v.id).map(|at| from_micros(*at)),
                         service_point: visit.map(|(_, id, name)| Ref {
@@ -557,6 +596,7 @@ impl Reminders<'_> {
                         }),
                     },
                     remind_days: s.remind_days,
+                    cycle: cycle_key(s.kind, delivered, last, due.date),
                     customer_id: v.customer.as_ref().map(|c| c.id.clone()),
                     sender: visit
                         .map(|(_, id, _)| id.clone())
@@ -629,12 +669,19 @@ impl Reminders<'_> {
             ("message_pt", &input.message_pt),
         ]
         .map(|(f, v)| errs.take(text_block(f, v, 10, 2_000)));
+        let today = self
+            .store
+            .org()
+            .zone_of(&input.organisation_id)
+            .await?
+            .local(now)
+            .date();
         let send_on = errs.take(parse_date("send_on", &input.send_on).and_then(|d| {
             aftersales_domain::validation::date_between(
                 "send_on",
                 d,
-                now.date(),
-                now.date() + Duration::days(366),
+                today,
+                today + Duration::days(366),
             )
         }));
         let models: Vec<String> = input
@@ -786,7 +833,7 @@ impl crate::cli::Cli<'_> {
             )
             .bind(&i.vehicle_id)
             .bind(&i.schedule_id)
-            .bind(format_date(i.due_on))
+            .bind(&f.cycle)
             .bind(micros(now))
             .execute(&mut *tx)
             .await?
@@ -794,9 +841,10 @@ impl crate::cli::Cli<'_> {
             if claimed == 0 {
                 continue;
             }
-            let vehicle = vehicle_label(i.model.as_deref(), i.registration.as_deref(), &i.vin);
+            let vehicle = crate::workshop::vehicle_label(&mut tx, Some(&i.vehicle_id)).await?;
             let to = addressee(&mut tx, &f.sender, customer, &vehicle).await?;
             let lang = customer_language(&mut tx, customer).await?;
+            let dedupe = format!("due:{}:{}:{}", i.vehicle_id, i.schedule_id, f.cycle);
             enqueue(
                 &mut tx,
                 store.public_url(),
@@ -804,7 +852,7 @@ impl crate::cli::Cli<'_> {
                     event: Event::ServiceDue,
                     ro: None,
                     case_id: None,
-                    dedupe: format!("due:{}:{}:{}", i.vehicle_id, i.schedule_id, i.due_on),
+                    dedupe: dedupe.clone(),
                     extra: Vec::new(),
                     place: None,
                     message: None,
@@ -817,20 +865,23 @@ impl crate::cli::Cli<'_> {
                 now,
             )
             .await?;
+            // Reminded only when a message is on its way: with no channel open (no address,
+            // declined, switched off) nothing is recorded and the next run looks again.
+            let on_its_way: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE $1 AND status = 'pending'",
+            )
+            .bind(format!("{dedupe}%"))
+            .fetch_one(&mut *tx)
+            .await?;
+            if on_its_way == 0 {
+                tx.rollback().await?;
+                continue;
+            }
             tx.commit().await?;
             run.reminders += 1;
         }
         run.campaigns = send_campaigns(store, today, now).await?;
         Ok(run)
-    }
-}
-
-fn vehicle_label(model: Option<&str>, registration: Option<&str>, vin: &str) -> String {
-    match (model, registration) {
-        (Some(m), Some(r)) => format!("{m} ({r})"),
-        (Some(m), None) => m.to_string(),
-        (None, Some(r)) => r.to_string(),
-        (None, None) => vin.to_string(),
     }
 }
 
@@ -844,7 +895,7 @@ async fn customer_language(
         .await?;
     Ok(lang
         .as_deref()
-        .and_then(Language::from_tag)
+        .and_then(|l| Language::parse("language", l).ok())
         .unwrap_or(Language::En))
 }
 
@@ -873,22 +924,33 @@ async fn send_campaigns(
         .bind_all(&lineage)
         .fetch_optional(&store.pool)
         .await?;
-        type Target = (String, String, Option<String>, Option<String>, String);
+        let Some(brand) = brand else {
+            // Not sent, and said so: it stays planned until its organisation belongs to a brand.
+            tracing::warn!(campaign = %c.id, "campaign of an organisation without brand: not sent");
+            continue;
+        };
+        // The brand's vehicles owned at the campaign's organisation, above it (the market's
+        // shared records) or below it (a dealer's own).
+        type Target = (String, Option<String>, String);
         let targets: Vec<Target> = sqlx::query_as(&format!(
-            "SELECT c.id, v.vin, v.model, v.registration, v.id FROM vehicles v \
+            "WITH RECURSIVE down(id) AS (SELECT id FROM organisations WHERE id = $1 UNION ALL \
+                 SELECT o.id FROM organisations o JOIN down d ON o.parent_id = d.id) \
+             SELECT c.id, v.model, v.id FROM vehicles v \
                  JOIN vehicle_ownerships w ON w.vehicle_id = v.id AND w.to_date IS NULL \
                  JOIN customers c ON c.id = w.customer_id AND c.erased_at IS NULL \
-                 WHERE v.organisation_id IN ({}) AND v.brand_id = ${} ORDER BY c.id, v.id",
-            placeholders(1, lineage.len()),
-            lineage.len() + 1
+                 WHERE (v.organisation_id IN ({}) OR v.organisation_id IN (SELECT id FROM down)) \
+                 AND v.brand_id = ${} ORDER BY c.id, v.id",
+            placeholders(2, lineage.len()),
+            lineage.len() + 2
         ))
+        .bind(&c.organisation.id)
         .bind_all(&lineage)
-        .bind(brand.unwrap_or_default())
+        .bind(brand)
         .fetch_all(&store.pool)
         .await?;
         let mut tx = store.begin().await?;
-        let mut told: Vec<String> = Vec::new();
-        for (customer, vin, model, registration, _) in targets {
+        let mut told: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (customer, model, vehicle_id) in targets {
             if told.contains(&customer)
                 || (!c.models.is_empty()
                     && !model
@@ -897,7 +959,7 @@ async fn send_campaigns(
             {
                 continue;
             }
-            let vehicle = vehicle_label(model.as_deref(), registration.as_deref(), &vin);
+            let vehicle = crate::workshop::vehicle_label(&mut tx, Some(&vehicle_id)).await?;
             let to = addressee(&mut tx, &c.organisation.id, &customer, &vehicle).await?;
             let lang = customer_language(&mut tx, &customer).await?;
             enqueue(
@@ -920,7 +982,7 @@ async fn send_campaigns(
                 now,
             )
             .await?;
-            told.push(customer);
+            told.insert(customer);
         }
         let messages: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM outbox WHERE event = 'campaign' AND dedupe_key LIKE $1",

@@ -61,12 +61,19 @@ Content-Transfer-Encoding: 8bit\n\nLadingen stopper på 80 prosent.\n",
     .await;
     imap.deliver(trd_user, trd_pw, "Subject: tom\n\nUten avsender\n")
         .await;
+    imap.deliver(
+        trd_user,
+        trd_pw,
+        "From: siri.3@example.no\nAuto-Submitted: auto-replied\nSubject: Fravær\n\nJeg er på ferie.\n",
+    )
+    .await;
     let r = over_tls.poll(store, &clock).await.unwrap();
     assert_eq!(
         r,
         PollReport {
             created: 1,
             refused: 1,
+            automatic: 1,
             ..Default::default()
         }
     );
@@ -215,6 +222,12 @@ Message-ID: <p1@example.pt>\n\nO carro faz um ruído.\n",
         matches!(&e, PollError::Imap { message, .. } if message.contains("TLS")),
         "{e}"
     );
+    // A mailbox whose address is no inbox's fails the poll, and its mail waits.
+    let unknown =
+        Mailbox::new(&imap.config("ukjent@tesla.example", lis_user, lis_pw, "tls")).unwrap();
+    let e = unknown.poll(store, &clock).await.unwrap_err();
+    assert!(matches!(&e, PollError::Store { .. }), "{e}");
+    assert_eq!(imap.unseen(lis_user, lis_pw).await.len(), 1);
     // A configuration mistake is named at start-up.
     let mut bad = imap.config("lisboa@polestar-service.example", lis_user, lis_pw, "tls");
     bad.tls = "ssl".into();

@@ -110,6 +110,13 @@ impl<'a> Mail<'a> {
 }
 
 impl crate::cli::Cli<'_> {
+    /// The organisation whose inbox has this address: the poller checks its mailbox's address
+    /// once per poll, so a mistyped address fails the poll instead of every mail.
+    pub async fn inbox_of_address(&self, address: &str) -> Result<String, StoreError> {
+        let to = Email::parse("to", bare_address(address)).map_err(ValidationErrors::from)?;
+        self.store().cases().inbox_of(&to).await
+    }
+
     /// Takes in a mail the server's poller fetched from an inbox's own mailbox (IMAP): the
     /// mailbox's address decides the inbox, so no signed-in account stands behind it. The same
     /// threading and once-only rule as `Cases::receive_email`.
@@ -235,10 +242,12 @@ impl Cases<'_> {
             let outbox_id = parent.split('@').next().unwrap_or_default();
             thread = sqlx::query_as(
                 "SELECT c.id, c.number, c.status FROM outbox o JOIN cases c ON c.id = o.case_id \
-                 WHERE o.id = $1 AND o.channel = 'email' AND LOWER(o.recipient) = LOWER($2)",
+                 WHERE o.id = $1 AND o.channel = 'email' AND LOWER(o.recipient) = LOWER($2) \
+                 AND (c.organisation_id = $3 OR c.id IN (SELECT case_id FROM case_handoffs WHERE from_organisation_id = $3))",
             )
             .bind(outbox_id)
             .bind(from.as_str())
+            .bind(&org)
             .fetch_optional(&self.store.pool)
             .await?;
         }

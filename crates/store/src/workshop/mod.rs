@@ -351,7 +351,7 @@ pub(crate) async fn ro_fact(
     Ok(())
 }
 
-async fn vehicle_label(
+pub(crate) async fn vehicle_label(
     conn: &mut sqlx::AnyConnection,
     vehicle_id: Option<&str>,
 ) -> Result<String, StoreError> {

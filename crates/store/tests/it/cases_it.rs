@@ -650,6 +650,20 @@ pub async fn email_and_web_intake(store: &Store) {
         .await
         .unwrap();
     assert_eq!(other.outcome, "created");
+    // The same reference arriving at another organisation's inbox stays out of this case.
+    let mut elsewhere = mail(
+        "m8@example",
+        "Svar",
+        Some(&format!("<{}@aftersales.example>", sent.id)),
+    );
+    elsewhere.to = "lisboa@polestar-service.example".into();
+    let elsewhere = store
+        .cli()
+        .receive_mailbox_email(&elsewhere, t0)
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.outcome, "created");
+    assert_ne!(elsewhere.case_id, c.id);
     // A mail without subject is named by the customer's first line, not by a word of ours.
     let mut bare = mail("m7@example", "", None);
     bare.to = "service.trondheim@tesla.example".into();
