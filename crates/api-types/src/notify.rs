@@ -42,6 +42,8 @@ pub struct OutboxItem {
     /// `pending`, `sent`, `dead` (gave up; an administrator may retry) or `skipped` (no address or consent).
     pub status: String,
     pub attempts: i64,
+    /// For a `skipped` message the reason's code (`erased`, `no-email`, `no-phone`,
+    /// `declined-service`, `no-offer-consent`); for a failed delivery the server's answer.
     pub last_error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]

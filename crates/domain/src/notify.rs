@@ -37,6 +37,17 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// Why a message was not sent (stored as its code, shown in the reader's language).
+    SkipReason {
+        Erased => "erased",
+        NoEmail => "no-email",
+        NoPhone => "no-phone",
+        DeclinedService => "declined-service",
+        NoOfferConsent => "no-offer-consent",
+    }
+);
+
+vocabulary!(
     MessageChannel {
         Email => "email",
         Sms => "sms",

@@ -119,7 +119,7 @@ impl Gdpr<'_> {
             .await?;
         // Messages to the person: nothing more goes out, and what was written to them is blanked.
         sqlx::query(
-            "UPDATE outbox SET recipient = NULL, subject = '', body = '', attachment = NULL,              status = CASE WHEN status = 'pending' THEN 'skipped' ELSE status END,              last_error = CASE WHEN status = 'pending' THEN 'the customer was erased' ELSE last_error END              WHERE customer_id = $1",
+            "UPDATE outbox SET recipient = NULL, subject = '', body = '', attachment = NULL,              status = CASE WHEN status = 'pending' THEN 'skipped' ELSE status END,              last_error = CASE WHEN status = 'pending' THEN 'erased' ELSE last_error END              WHERE customer_id = $1",
         )
         .bind(customer_id)
         .execute(&mut *tx)

@@ -87,6 +87,18 @@ impl Tr<'_> {
         }
     }
 
+    /// Why an outbox message was not sent, in the reader's language (a skip reason's code), or
+    /// the delivery error as the server answered it (for whoever retries it).
+    pub fn outbox_reason(&self, status: &str, last_error: Option<&str>) -> String {
+        match last_error {
+            Some(code) if status == "skipped" && self.has(&format!("msg-skip-{code}")) => {
+                self.t(&format!("msg-skip-{code}"))
+            }
+            Some(e) => e.to_string(),
+            None => String::new(),
+        }
+    }
+
     /// `{{ t.t("nav-home") }}` in a template.
     pub fn t(&self, key: &str) -> String {
         self.i18n.get(self.lang, key, None)

@@ -233,17 +233,18 @@ pub(crate) async fn enqueue(
         } else {
             latest.is_some_and(|(_, g)| *g == 0)
         };
+        use aftersales_domain::notify::SkipReason;
         let skip = if erased.is_some() {
-            Some("the customer was erased")
+            Some(SkipReason::Erased)
         } else if recipient.is_none() {
             Some(match channel {
-                MessageChannel::Email => "no e-mail address",
-                MessageChannel::Sms => "no mobile number",
+                MessageChannel::Email => SkipReason::NoEmail,
+                MessageChannel::Sms => SkipReason::NoPhone,
             })
         } else if refused && offer {
-            Some("the customer has not agreed to offers on this channel")
+            Some(SkipReason::NoOfferConsent)
         } else if refused {
-            Some("the customer declined service messages on this channel")
+            Some(SkipReason::DeclinedService)
         } else {
             None
         };
@@ -307,7 +308,7 @@ pub(crate) async fn enqueue(
         .bind(format!("{}:{}", n.dedupe, channel.as_str()))
         .bind(if skip.is_some() { "skipped" } else { "pending" })
         .bind(micros(not_before))
-        .bind(skip)
+        .bind(skip.map(|r| r.as_str()))
         .bind(micros(now))
         .execute(&mut *conn)
         .await?;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::db::Write;
+use aftersales_domain::notify::SkipReason;
 
 impl Notify<'_> {
     /// Messages of the organisations the caller manages messages for, and of the service points
@@ -163,7 +164,7 @@ impl crate::cli::Cli<'_> {
             // morning does not go to someone who said no (or was erased) meanwhile.
             if let Some(reason) = self.blocked(&id).await? {
                 sqlx::query("UPDATE outbox SET status = 'skipped', last_error = $1, lease_until = NULL WHERE id = $2")
-                    .bind(reason)
+                    .bind(reason.as_str())
                     .bind(&id)
                     .execute(pool)
                     .await?;
@@ -220,28 +221,35 @@ impl crate::cli::Cli<'_> {
         Ok(out)
     }
 
-    /// Why a claimed message may no longer go out, if it may not.
-    async fn blocked(&self, id: &str) -> Result<Option<&'static str>, StoreError> {
-        let row: Option<(String, Option<String>, Option<i64>)> = sqlx::query_as(
-            "SELECT x.channel, x.customer_id, c.erased_at FROM outbox x LEFT JOIN customers c ON c.id = x.customer_id WHERE x.id = $1",
+    /// Why a claimed message may no longer go out, if it may not: the customer erased, or the
+    /// consent its purpose needs withdrawn since it was written (offers need a grant).
+    async fn blocked(&self, id: &str) -> Result<Option<SkipReason>, StoreError> {
+        let row: Option<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT x.channel, x.event, x.customer_id, c.erased_at FROM outbox x LEFT JOIN customers c ON c.id = x.customer_id WHERE x.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.store().pool)
         .await?;
-        let Some((channel, Some(customer), erased)) = row else {
+        let Some((channel, event, Some(customer), erased)) = row else {
             return Ok(None);
         };
         if erased.is_some() {
-            return Ok(Some("the customer was erased"));
+            return Ok(Some(SkipReason::Erased));
         }
+        let offer = event == Event::Campaign.as_str();
         let latest: Option<i64> = sqlx::query_scalar(
-            "SELECT granted FROM consents WHERE customer_id = $1 AND purpose = 'service' AND channel = $2 ORDER BY at DESC, id DESC LIMIT 1",
+            "SELECT granted FROM consents WHERE customer_id = $1 AND purpose = $3 AND channel = $2 ORDER BY at DESC, id DESC LIMIT 1",
         )
         .bind(&customer)
         .bind(&channel)
+        .bind(if offer { "marketing" } else { "service" })
         .fetch_optional(&self.store().pool)
         .await?;
-        Ok((latest == Some(0)).then_some("the customer declined service messages on this channel"))
+        Ok(if offer {
+            (latest != Some(1)).then_some(SkipReason::NoOfferConsent)
+        } else {
+            (latest == Some(0)).then_some(SkipReason::DeclinedService)
+        })
     }
 
     /// Records a delivery; only a message still pending (its lease not taken over) changes.

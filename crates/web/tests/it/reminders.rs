@@ -167,9 +167,9 @@ async fn the_advisor_sees_who_is_due_and_customers_are_reminded_once() {
     assert!(campaign.iter().any(
         |m| m.status == "pending" && m.body.contains("Verificação gratuita do ar condicionado")
     ));
-    assert!(campaign.iter().any(|m| m.status == "skipped"
-        && m.last_error.as_deref()
-            == Some("the customer has not agreed to offers on this channel")));
+    assert!(campaign
+        .iter()
+        .any(|m| m.status == "skipped" && m.last_error.as_deref() == Some("no-offer-consent")));
     let norway = app
         .store
         .notify()
@@ -186,6 +186,12 @@ async fn the_advisor_sees_who_is_due_and_customers_are_reminded_once() {
             .iter()
             .map(|m| (&m.event, &m.subject))
             .collect::<Vec<_>>()
+    );
+    // The outbox says why, in the reader's language.
+    let messages = app.get("/messages/outbox?lang=pt", Some(&ana)).await.body;
+    assert!(
+        messages.contains("o cliente não aceitou ofertas neste canal"),
+        "{messages}"
     );
     // The advisor without the right to plan campaigns has no form.
     assert!(!app
