@@ -99,6 +99,17 @@ impl Tr<'_> {
         }
     }
 
+    /// A stored code in the reader's language where the product knows it (`{prefix}-{code}`),
+    /// else as it was typed.
+    pub fn known(&self, prefix: &str, code: &str) -> String {
+        let key = format!("{prefix}-{code}");
+        if self.has(&key) {
+            self.t(&key)
+        } else {
+            code.to_string()
+        }
+    }
+
     /// `{{ t.t("nav-home") }}` in a template.
     pub fn t(&self, key: &str) -> String {
         self.i18n.get(self.lang, key, None)

@@ -294,7 +294,7 @@ pub(super) async fn seed_crm(
                 actor: None,
             };
             let vehicle = insert_vehicle(&mut tx, engine, &record, at).await?;
-            sqlx::query("INSERT INTO odometer_readings (id, vehicle_id, at, km, source, reason, recorded_by) VALUES ($1, $2, $3, $4, 'service visit', NULL, NULL)")
+            sqlx::query("INSERT INTO odometer_readings (id, vehicle_id, at, km, source, reason, recorded_by) VALUES ($1, $2, $3, $4, 'service', NULL, NULL)")
                 .bind(crate::new_id())
                 .bind(&vehicle)
                 .bind(micros(now - time::Duration::days(20 + i as i64)))

@@ -772,9 +772,29 @@ struct VehiclePage<'a> {
     errors: FormErrors,
     done: bool,
     zone: aftersales_domain::calendar::Zone,
+    /// The vehicle's service items and inspections, next due first.
+    due: Vec<aftersales_store::reminders::DueItem>,
+    sources: &'static [&'static str],
 }
 
+/// Where an odometer reading comes from, as the form offers it (stored as the code).
+const ODOMETER_SOURCES: &[&str] = &["check-in", "service", "inspection", "customer", "delivery"];
+
 impl VehiclePage<'_> {
+    fn source(&self, code: &str) -> String {
+        self.t.known("odo-source", code)
+    }
+    fn due_item(&self, d: &aftersales_store::reminders::DueItem) -> String {
+        d.name.get(self.t.lang).to_string()
+    }
+    fn standing(&self, d: &aftersales_store::reminders::DueItem) -> String {
+        use aftersales_domain::reminders::Standing;
+        self.t.t(match d.standing {
+            Standing::Overdue => "rem-overdue",
+            Standing::DueSoon => "rem-due-soon",
+            Standing::Later => "rem-later",
+        })
+    }
     fn when(&self, at: &time::OffsetDateTime) -> String {
         super::local_time(self.zone, *at)
     }
@@ -818,10 +838,21 @@ async fn vehicle_page(
         &s.ctx,
         state.store.org().zone_of(&v.organisation_id).await
     );
+    let due = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .reminders()
+            .due_for_vehicle(&s.caller.scope, id, state.now())
+            .await
+    );
     (
         status,
         render(&VehiclePage {
             zone,
+            due,
+            sources: ODOMETER_SOURCES,
             chrome: Chrome::new(&t, &s.ctx),
             v,
             timeline,

@@ -101,6 +101,17 @@ async fn the_advisor_sees_who_is_due_and_customers_are_reminded_once() {
     assert_eq!(item.last_done_on, Some(today - time::Duration::days(1)));
     assert!(item.due_on > today + time::Duration::days(300), "{item:?}");
 
+    // The vehicle's page shows its items, with the reading's source in the reader's language.
+    let car = app
+        .get(&format!("/vehicles/{vehicle}"), Some(&ingrid))
+        .await
+        .body;
+    assert!(
+        car.contains("Service og kontroller") && car.contains("EU-kontroll"),
+        "{car}"
+    );
+    assert!(car.contains("servicebesøk") && !car.contains("service visit"));
+
     // Lisboa: the advisor reads his list in Portuguese.
     let joao = app.login("joao").await;
     let pt = app.get("/reminders", Some(&joao)).await.body;
