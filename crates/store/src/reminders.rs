@@ -648,6 +648,41 @@ impl Reminders<'_> {
             .collect())
     }
 
+    /// Withdraws a campaign that has not gone out yet (those who manage customer messages at its
+    /// organisation). One already sent stays, as the record of what customers were told.
+    pub async fn withdraw_campaign(self, scope: &Scope, id: &str) -> Result<(), StoreError> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT organisation_id, status FROM campaigns WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        let (org, status) = row.ok_or(StoreError::NotFound)?;
+        scope.require(&org, Permission::NotifyManage)?;
+        if status != "planned" {
+            return Err(ValidationErrors::single(
+                "status",
+                Rule::NotAllowed,
+                "a campaign that was sent cannot be withdrawn",
+            )
+            .into());
+        }
+        // Only while still planned: a run sending it at this moment wins, and it stays.
+        let gone = sqlx::query("DELETE FROM campaigns WHERE id = $1 AND status = 'planned'")
+            .bind(id)
+            .write(self.store)
+            .await?
+            .rows_affected();
+        if gone == 0 {
+            return Err(ValidationErrors::single(
+                "status",
+                Rule::NotAllowed,
+                "a campaign that was sent cannot be withdrawn",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     /// Plans a campaign (market managers, administrators): sent by the reminder run on its day.
     pub async fn create_campaign(
         self,

@@ -1031,3 +1031,5 @@ odo-source-customer = told by the customer
 odo-source-delivery = delivery
 rem-vehicle-due = Service and inspections
 rem-vehicle-none = No schedule applies to this vehicle (a delivery date is needed).
+rem-campaign-withdraw = Withdraw
+rem-campaign-withdrawn = The campaign is withdrawn; nothing was sent.

@@ -1031,3 +1031,5 @@ odo-source-customer = oppgitt av kunden
 odo-source-delivery = levering
 rem-vehicle-due = Service og kontroller
 rem-vehicle-none = Ingen serviceplan gjelder for denne bilen (leveringsdato trengs).
+rem-campaign-withdraw = Trekk tilbake
+rem-campaign-withdrawn = Kampanjen er trukket tilbake; ingenting ble sendt.

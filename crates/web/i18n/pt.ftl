@@ -1031,3 +1031,5 @@ odo-source-customer = indicado pelo cliente
 odo-source-delivery = entrega
 rem-vehicle-due = Manutenção e inspeções
 rem-vehicle-none = Nenhum plano se aplica a este veículo (é preciso a data de entrega).
+rem-campaign-withdraw = Retirar
+rem-campaign-withdrawn = A campanha foi retirada; nada foi enviado.

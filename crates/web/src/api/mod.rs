@@ -145,6 +145,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reminders::set_schedule))
         .routes(routes!(reminders::record_maintenance))
         .routes(routes!(reminders::campaigns, reminders::create_campaign))
+        .routes(routes!(reminders::withdraw_campaign))
         .routes(routes!(cases::create_article))
         .routes(routes!(cases::remote_resolution_rate))
         .routes(routes!(cases::routing_rules))

@@ -121,3 +121,20 @@ pub async fn create_campaign(
         .await?;
     Ok((StatusCode::CREATED, Json(c)).into_response())
 }
+
+/// Withdraws a campaign that has not gone out yet.
+#[utoipa::path(delete, path = "/api/v1/campaigns/{id}", tag = "reminders", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"),
+              (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn withdraw_campaign(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .reminders()
+        .withdraw_campaign(&caller.scope, &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

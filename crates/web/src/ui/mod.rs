@@ -98,6 +98,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/reminders"),
     ("POST", "/reminders/done"),
     ("POST", "/reminders/campaigns"),
+    ("POST", "/reminders/campaigns/{id}/withdraw"),
     ("GET", "/vin-table"),
     ("POST", "/vin-table"),
     ("POST", "/knowledge"),
@@ -245,6 +246,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/reminders", get(reminders::list))
         .route("/reminders/done", post(reminders::record_done))
         .route("/reminders/campaigns", post(reminders::create_campaign))
+        .route(
+            "/reminders/campaigns/{id}/withdraw",
+            post(reminders::withdraw_campaign),
+        )
         .route("/vin-table", get(vin_table::show).post(vin_table::save))
         .route("/cases/new", get(cases::new_form))
         .route("/cases", post(cases::create))

@@ -72,6 +72,9 @@ impl RemindersPage<'_> {
     fn message(&self, c: &Campaign) -> String {
         c.message.get(self.t.lang).to_string()
     }
+    fn may_withdraw(&self, c: &Campaign) -> bool {
+        c.status == "planned" && self.owners.iter().any(|(id, _)| *id == c.organisation.id)
+    }
     fn status(&self, c: &Campaign) -> String {
         self.t.t(&format!("rem-campaign-{}", c.status))
     }
@@ -238,6 +241,30 @@ pub async fn create_campaign(State(state): State<AppState>, s: SignedIn, body: B
             &s,
             WINDOWS[0],
             (errors, Sent::new("campaign", p.clone())),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            String::new(),
+        )
+    })
+    .await
+}
+
+/// Withdraws a planned campaign (a button on its row).
+pub async fn withdraw_campaign(
+    State(state): State<AppState>,
+    s: SignedIn,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let r = state
+        .store
+        .reminders()
+        .withdraw_campaign(&s.caller.scope, &id)
+        .await;
+    super::after_form(&state, &s, r, "/reminders?done=withdrawn", |errors| {
+        page(
+            &state,
+            &s,
+            WINDOWS[0],
+            (errors, Sent::default()),
             StatusCode::UNPROCESSABLE_ENTITY,
             String::new(),
         )

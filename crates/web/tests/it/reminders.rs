@@ -204,6 +204,39 @@ async fn the_advisor_sees_who_is_due_and_customers_are_reminded_once() {
         messages.contains("o cliente não aceitou ofertas neste canal"),
         "{messages}"
     );
+    // A planned campaign can be withdrawn; the one sent cannot (no button, and refused).
+    let list = app.get("/reminders", Some(&ana)).await.body;
+    let forms: Vec<&str> = list
+        .split("action=\"/reminders/campaigns/")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap_or_default())
+        .collect();
+    assert_eq!(forms.len(), 1, "only the planned winter campaign: {list}");
+    let out = app
+        .post_form(&format!("/reminders/campaigns/{}", forms[0]), &ana, &[])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.body);
+    let after = app.get(&location(&out), Some(&ana)).await.body;
+    assert!(after.contains("A campanha foi retirada") && !after.contains("Campanha de inverno"));
+    let sent_id = app
+        .store
+        .reminders()
+        .campaigns(&app.scope_of("ana").await)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.status == "sent")
+        .unwrap()
+        .id;
+    let refused = app
+        .post_form(
+            &format!("/reminders/campaigns/{sent_id}/withdraw"),
+            &ana,
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+
     // The advisor without the right to plan campaigns has no form.
     assert!(!app
         .get("/reminders", Some(&ingrid))
