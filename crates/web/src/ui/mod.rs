@@ -97,6 +97,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/knowledge"),
     ("GET", "/reminders"),
     ("POST", "/reminders/done"),
+    ("GET", "/reminders/schedules"),
+    ("POST", "/reminders/schedules"),
     ("POST", "/reminders/campaigns"),
     ("POST", "/reminders/campaigns/{id}/withdraw"),
     ("GET", "/vin-table"),
@@ -245,6 +247,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/knowledge", get(knowledge::list).post(knowledge::create))
         .route("/reminders", get(reminders::list))
         .route("/reminders/done", post(reminders::record_done))
+        .route(
+            "/reminders/schedules",
+            get(reminders::schedules).post(reminders::set_schedule),
+        )
         .route("/reminders/campaigns", post(reminders::create_campaign))
         .route(
             "/reminders/campaigns/{id}/withdraw",

@@ -37,6 +37,8 @@ struct RemindersPage<'a> {
     errors: FormErrors,
     sent: Sent,
     done: String,
+    /// The reader sets up the workshop somewhere: the schedules are theirs to keep.
+    can_schedule: bool,
 }
 
 impl RemindersPage<'_> {
@@ -134,6 +136,11 @@ async fn page(
             errors,
             sent,
             done,
+            can_schedule: !s
+                .caller
+                .scope
+                .orgs_with(Permission::WorkshopManage)
+                .is_empty(),
             t,
         }),
     )
@@ -269,5 +276,191 @@ pub async fn withdraw_campaign(
             String::new(),
         )
     })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "service_schedules.html")]
+struct SchedulesPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    /// Per organisation the reader sets up the workshop at: (id, name, items that apply there).
+    orgs: Vec<(
+        String,
+        String,
+        Vec<aftersales_store::reminders::ScheduleItem>,
+    )>,
+    kinds: &'static [ItemKind],
+    languages: [aftersales_domain::i18n::Language; 3],
+    errors: FormErrors,
+    sent: Sent,
+    done: bool,
+}
+
+impl SchedulesPage<'_> {
+    fn name(&self, s: &aftersales_store::reminders::ScheduleItem) -> String {
+        s.name.get(self.t.lang).to_string()
+    }
+    fn later(&self, s: &aftersales_store::reminders::ScheduleItem) -> Option<String> {
+        let (from, every) = (
+            s.interval.later_from_months?,
+            s.interval.later_every_months?,
+        );
+        Some(self.t.with(
+            "rem-schedule-later",
+            &[("from", &from.to_string()), ("months", &every.to_string())],
+        ))
+    }
+    fn kind(&self, k: &ItemKind) -> String {
+        self.t.t(match k {
+            ItemKind::Service => "rem-kind-service",
+            ItemKind::Inspection => "rem-kind-inspection",
+        })
+    }
+}
+
+async fn schedules_page(
+    state: &AppState,
+    s: &SignedIn,
+    (errors, sent): (FormErrors, Sent),
+    status: StatusCode,
+    done: bool,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let ids = s.caller.scope.orgs_with(Permission::WorkshopManage);
+    if ids.is_empty() {
+        return store_error(
+            state,
+            &s.ctx,
+            StoreError::Forbidden(Permission::WorkshopManage.describe().into()),
+        );
+    }
+    let mut orgs = Vec::new();
+    for id in ids {
+        let o = match state
+            .store
+            .org()
+            .get_organisation(&s.caller.scope, &id)
+            .await
+        {
+            Ok(o) => o,
+            Err(StoreError::NotFound) => continue,
+            Err(e) => return store_error(state, &s.ctx, e),
+        };
+        let items = match state
+            .store
+            .reminders()
+            .schedules(&s.caller.scope, &id)
+            .await
+        {
+            Ok(i) => i,
+            Err(e) => return store_error(state, &s.ctx, e),
+        };
+        orgs.push((o.id, o.name, items));
+    }
+    (
+        status,
+        render(&SchedulesPage {
+            chrome: Chrome::new(&t, &s.ctx),
+            orgs,
+            kinds: ItemKind::ALL,
+            languages: aftersales_domain::i18n::Language::ALL,
+            errors,
+            sent,
+            done,
+            t,
+        }),
+    )
+        .into_response()
+}
+
+pub async fn schedules(
+    State(state): State<AppState>,
+    s: SignedIn,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let q = form_pairs(q.unwrap_or_default().as_bytes());
+    let done = field(&q, "done") == "schedule";
+    schedules_page(&state, &s, Default::default(), StatusCode::OK, done).await
+}
+
+/// A whole number typed into a form, or a field error naming it; empty is none.
+fn number(
+    p: &[(String, String)],
+    name: &str,
+    errs: &mut aftersales_domain::ValidationErrors,
+) -> Option<u32> {
+    let v = field(p, name).trim().replace(' ', "");
+    if v.is_empty() {
+        return None;
+    }
+    match v.parse::<u32>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errs.push(aftersales_domain::FieldError::new(
+                name,
+                aftersales_domain::Rule::Format,
+                format!("{name} must be a whole number"),
+            ));
+            None
+        }
+    }
+}
+
+/// Writes a schedule item (new, or changed under the same code) at an organisation.
+pub async fn set_schedule(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
+    let p = form_pairs(&body);
+    let mut errs = aftersales_domain::ValidationErrors::default();
+    let first = number(&p, "first_months", &mut errs);
+    let every = number(&p, "every_months", &mut errs);
+    let input = aftersales_store::reminders::ScheduleInput {
+        kind: field(&p, "kind").to_string(),
+        model: Some(field(&p, "model").to_string()),
+        name: aftersales_store::reminders::Texts {
+            nb: field(&p, "name_nb").to_string(),
+            en: field(&p, "name_en").to_string(),
+            pt: field(&p, "name_pt").to_string(),
+        },
+        first_months: first.or(every).unwrap_or(0),
+        every_months: every.unwrap_or(0),
+        every_km: number(&p, "every_km", &mut errs),
+        later_from_months: number(&p, "later_from_months", &mut errs),
+        later_every_months: number(&p, "later_every_months", &mut errs),
+        operation_code: Some(field(&p, "operation_code").to_string()),
+        remind_days: number(&p, "remind_days", &mut errs),
+    };
+    let r = match errs.into_result() {
+        Err(e) => Err(e.into()),
+        Ok(()) => state
+            .store
+            .reminders()
+            .set_schedule(
+                &s.caller.scope,
+                field(&p, "organisation_id"),
+                field(&p, "code"),
+                &input,
+                state.now(),
+            )
+            .await
+            .map(|_| ()),
+    };
+    super::after_form(
+        &state,
+        &s,
+        r,
+        "/reminders/schedules?done=schedule",
+        |errors| {
+            schedules_page(
+                &state,
+                &s,
+                (errors, Sent::new("schedule", p.clone())),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                false,
+            )
+        },
+    )
     .await
 }

@@ -244,3 +244,76 @@ async fn the_advisor_sees_who_is_due_and_customers_are_reminded_once() {
         .body
         .contains("id=\"new-campaign\""));
 }
+
+/// The schedules are data the market keeps on a screen: the market manager sees what applies,
+/// a bad number comes back as typed, and a market item replaces the brand's of the same code.
+#[tokio::test]
+async fn the_market_keeps_its_service_schedule_on_a_screen() {
+    let app = TestApp::new().await;
+    let ana = app.login("ana").await;
+    assert!(app
+        .get("/reminders", Some(&ana))
+        .await
+        .body
+        .contains("id=\"schedules-link\""));
+    let page = app.get("/reminders/schedules", Some(&ana)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("Planos de manutenção")
+            && page.body.contains("Inspeção periódica obrigatória (IPO)")
+    );
+    assert!(
+        page.body.contains("a partir dos 96 meses a cada 12 meses"),
+        "{}",
+        page.body
+    );
+    let market = app.org_id("Polestar Portugal").await;
+    let mut form = vec![
+        ("organisation_id", market.as_str()),
+        ("code", "service"),
+        ("kind", "service"),
+        ("name_nb", "Årlig service"),
+        ("name_en", "Annual service"),
+        ("name_pt", "Revisão anual"),
+        ("first_months", ""),
+        ("every_months", "doze"),
+        ("every_km", "20 000"),
+        ("later_from_months", ""),
+        ("later_every_months", ""),
+        ("operation_code", "PS-REVISAO"),
+        ("model", ""),
+        ("remind_days", "30"),
+    ];
+    let bad = app.post_form("/reminders/schedules", &ana, &form).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("value=\"doze\"") && bad.body.contains("value=\"Revisão anual\""));
+    form[7].1 = "12";
+    let ok = app.post_form("/reminders/schedules", &ana, &form).await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let saved = app.get(&location(&ok), Some(&ana)).await.body;
+    assert!(saved.contains("O item do plano foi guardado.") && saved.contains("Revisão anual"));
+    // Lisboa's list now counts the market's yearly service, not the brand's two-yearly one.
+    let due = app
+        .store
+        .reminders()
+        .due(&app.scope_of("joao").await, 366, app.clock.now())
+        .await
+        .unwrap();
+    let services: Vec<_> = due.iter().filter(|d| d.code == "service").collect();
+    assert!(!services.is_empty());
+    assert!(
+        services.iter().all(|d| d.name.pt == "Revisão anual"),
+        "{services:?}"
+    );
+    // An advisor sees no link and may not open it.
+    let joao = app.login("joao").await;
+    assert!(!app
+        .get("/reminders", Some(&joao))
+        .await
+        .body
+        .contains("id=\"schedules-link\""));
+    assert_eq!(
+        app.get("/reminders/schedules", Some(&joao)).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
