@@ -6,7 +6,6 @@ use aftersales_domain::cases::Category;
 use aftersales_domain::i18n::Language;
 use aftersales_domain::org::Permission;
 use aftersales_store::cases::triage::{Article, ArticleInput, Outcomes};
-use aftersales_store::StoreError;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -62,19 +61,10 @@ async fn page(
             Err(e) => return store_error(state, &s.ctx, e),
         }
     }
-    let mut owners = Vec::new();
-    for id in s.caller.scope.orgs_with(Permission::KnowledgeManage) {
-        match state
-            .store
-            .org()
-            .get_organisation(&s.caller.scope, &id)
-            .await
-        {
-            Ok(o) => owners.push((o.id, o.name)),
-            Err(StoreError::NotFound) => {}
-            Err(e) => return store_error(state, &s.ctx, e),
-        }
-    }
+    let owners = match super::orgs_named(state, s, Permission::KnowledgeManage).await {
+        Ok(o) => o,
+        Err(e) => return store_error(state, &s.ctx, e),
+    };
     (
         status,
         render(&KnowledgePage {

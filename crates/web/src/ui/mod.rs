@@ -910,6 +910,29 @@ where
     answer(state, s, r, |()| see_other(done), again).await
 }
 
+/// The organisations where the reader holds `p`, with their names: the choice of "on behalf of"
+/// in a form (an organisation out of reach is left out).
+pub(crate) async fn orgs_named(
+    state: &AppState,
+    s: &SignedIn,
+    p: aftersales_domain::org::Permission,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut out = Vec::new();
+    for id in s.caller.scope.orgs_with(p) {
+        match state
+            .store
+            .org()
+            .get_organisation(&s.caller.scope, &id)
+            .await
+        {
+            Ok(o) => out.push((o.id, o.name)),
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Rows a list page shows.
 pub(crate) const PAGE_ROWS: i64 = 50;
 

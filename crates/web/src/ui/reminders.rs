@@ -104,19 +104,10 @@ async fn page(
         Ok(c) => c,
         Err(e) => return store_error(state, &s.ctx, e),
     };
-    let mut owners = Vec::new();
-    for id in s.caller.scope.orgs_with(Permission::NotifyManage) {
-        match state
-            .store
-            .org()
-            .get_organisation(&s.caller.scope, &id)
-            .await
-        {
-            Ok(o) => owners.push((o.id, o.name)),
-            Err(StoreError::NotFound) => {}
-            Err(e) => return store_error(state, &s.ctx, e),
-        }
-    }
+    let owners = match super::orgs_named(state, s, Permission::NotifyManage).await {
+        Ok(o) => o,
+        Err(e) => return store_error(state, &s.ctx, e),
+    };
     let zone = match super::reader_zone(state, s).await {
         Ok(z) => z,
         Err(e) => return store_error(state, &s.ctx, e),
@@ -330,8 +321,11 @@ async fn schedules_page(
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
-    let ids = s.caller.scope.orgs_with(Permission::WorkshopManage);
-    if ids.is_empty() {
+    let named = match super::orgs_named(state, s, Permission::WorkshopManage).await {
+        Ok(o) => o,
+        Err(e) => return store_error(state, &s.ctx, e),
+    };
+    if named.is_empty() {
         return store_error(
             state,
             &s.ctx,
@@ -339,17 +333,7 @@ async fn schedules_page(
         );
     }
     let mut orgs = Vec::new();
-    for id in ids {
-        let o = match state
-            .store
-            .org()
-            .get_organisation(&s.caller.scope, &id)
-            .await
-        {
-            Ok(o) => o,
-            Err(StoreError::NotFound) => continue,
-            Err(e) => return store_error(state, &s.ctx, e),
-        };
+    for (id, name) in named {
         let items = match state
             .store
             .reminders()
@@ -359,7 +343,7 @@ async fn schedules_page(
             Ok(i) => i,
             Err(e) => return store_error(state, &s.ctx, e),
         };
-        orgs.push((o.id, o.name, items));
+        orgs.push((id, name, items));
     }
     (
         status,
