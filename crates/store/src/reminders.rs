@@ -358,8 +358,8 @@ impl Reminders<'_> {
         if input.km.is_some_and(|k| k > 2_000_000) {
             errs.push(FieldError::new(
                 "km",
-                Rule::NotAllowed,
-                "km must lie between 0 and 2000000",
+                Rule::Format,
+                "km must be a whole number from 0 to 2000000",
             ));
         }
         let lineage = self.store.org().lineage(&owner).await?;

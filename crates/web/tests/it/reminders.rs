@@ -71,6 +71,29 @@ async fn the_advisor_sees_who_is_due_and_customers_are_reminded_once() {
         bad.body.contains("value=\"31 000\""),
         "what was typed stays"
     );
+    // A mileage that is no number is named as such (not as a reading below the last one).
+    let bad_km = app
+        .post_form(
+            "/reminders/done",
+            &ingrid,
+            &[
+                ("vehicle_id", &vehicle),
+                ("schedule_id", &schedule),
+                ("done_on", &today.to_string()),
+                ("km", "abc"),
+                ("days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_km.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_km
+            .body
+            .contains("Oppgi kilometerstanden i hele kilometer")
+            && !bad_km.body.contains("lavere enn forrige"),
+        "{}",
+        bad_km.body
+    );
     let yesterday = (today - time::Duration::days(1)).to_string();
     let ok = app
         .post_form(
