@@ -30,6 +30,7 @@ pub mod cases;
 pub mod clock;
 pub mod crm;
 pub mod i18n;
+pub mod logistics;
 pub mod money;
 pub mod notify;
 pub mod org;

@@ -139,6 +139,18 @@ impl Permission {
             Permission::BillingManage => {
                 "setting up the legal entity and number series, which needs a service manager, market manager or administrator"
             }
+            Permission::LogisticsRead => {
+                "seeing pickups and deliveries, which needs a service advisor, service manager or valet driver"
+            }
+            Permission::LogisticsPlan => {
+                "planning pickups and deliveries, which needs a service advisor or service manager"
+            }
+            Permission::LogisticsDrive => {
+                "working a driver's run sheet, which needs a valet driver, service advisor or service manager"
+            }
+            Permission::LogisticsManage => {
+                "setting up loaners, wash bays and drivers' shifts, which needs a service manager"
+            }
         }
     }
 }
@@ -175,6 +187,14 @@ pub enum Permission {
     BillingWrite,
     /// The legal entity that invoices, its number series and payers.
     BillingManage,
+    /// See the day's pickups and deliveries and its plan (drivers see their run sheet).
+    LogisticsRead,
+    /// Add pickups and deliveries, lock and move them, re-plan the day.
+    LogisticsPlan,
+    /// Work a run sheet: on the way, arrived, done with the hand-over readings.
+    LogisticsDrive,
+    /// The depot and travel model, loaners, wash bays, drivers' shifts.
+    LogisticsManage,
 }
 
 impl Role {
@@ -281,6 +301,14 @@ impl Role {
                 self,
                 Role::ServiceManager | Role::MarketCsManager | Role::Administrator
             ),
+            Permission::LogisticsRead | Permission::LogisticsDrive => matches!(
+                self,
+                Role::ServiceAdvisor | Role::ServiceManager | Role::ValetDriver
+            ),
+            Permission::LogisticsPlan => {
+                matches!(self, Role::ServiceAdvisor | Role::ServiceManager)
+            }
+            Permission::LogisticsManage => self == Role::ServiceManager,
         }
     }
 
@@ -401,6 +429,7 @@ impl Capability {
             Capability::Customers => Some("/customers"),
             Capability::Reminders => Some("/reminders"),
             Capability::Workshop => Some("/workshop"),
+            Capability::Logistics => Some("/logistics"),
             Capability::Billing => Some("/billing"),
             Capability::Messages => Some("/messages"),
             Capability::Organisations => Some("/organisations"),

@@ -14,6 +14,7 @@ pub mod demo;
 mod error;
 pub mod gdpr;
 pub mod idempotency;
+pub mod logistics;
 pub mod notify;
 pub mod org;
 pub mod public;

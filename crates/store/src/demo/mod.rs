@@ -14,6 +14,7 @@ mod billing;
 mod cases;
 mod crm;
 mod day;
+mod logistics;
 mod reminders;
 mod workshop;
 
@@ -21,6 +22,7 @@ use billing::seed_billing;
 use cases::{seed_cases, seed_knowledge};
 use crm::seed_crm;
 use day::seed_day;
+use logistics::{seed_logistics, seed_logistics_day};
 use reminders::seed_reminders;
 use workshop::seed_workshop;
 
@@ -222,6 +224,20 @@ const USERS: &[UserSeed] = &[
         &[("tesla-trd", "valet-driver")],
     ),
     (
+        "eirik",
+        "Eirik Strand",
+        "nb",
+        "eirik.strand@tesla.example",
+        &[("tesla-trd", "valet-driver")],
+    ),
+    (
+        "hanne",
+        "Hanne Viken",
+        "nb",
+        "hanne.viken@tesla.example",
+        &[("tesla-trd", "valet-driver")],
+    ),
+    (
         "sofie",
         "Sofie Lund",
         "nb",
@@ -262,6 +278,20 @@ const USERS: &[UserSeed] = &[
         "pt",
         "marta.sousa@volvocars.example",
         &[("ws-porto", "service-manager")],
+    ),
+    (
+        "tiago",
+        "Tiago Martins",
+        "pt",
+        "tiago.martins@volvocars.example",
+        &[("ws-lisboa", "valet-driver")],
+    ),
+    (
+        "ricardo",
+        "Ricardo Neves",
+        "pt",
+        "ricardo.neves@volvocars.example",
+        &[("ws-lisboa", "valet-driver")],
     ),
     (
         "pedro",
@@ -327,7 +357,8 @@ pub async fn seed_today(store: &Store, now: OffsetDateTime) -> Result<(), StoreE
             .map(|(_, id)| id.clone())
             .unwrap_or_default()
     };
-    seed_day(store, &org, now).await
+    seed_day(store, &org, now).await?;
+    seed_logistics_day(store, &org, now).await
 }
 
 pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, StoreError> {
@@ -462,6 +493,7 @@ pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, 
     seed_workshop(store, &org, now).await?;
     seed_billing(store, &org, now).await?;
     seed_reminders(store, &org, now).await?;
+    seed_logistics(store, &org, now).await?;
     // Working procedures: delivery questions in Norway go to the customer-care centre; technical
     // cases taken in by Polestar Portugal go to the importer's Lisboa workshop.
     for (owner, category, target, targets) in [

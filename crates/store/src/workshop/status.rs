@@ -21,6 +21,7 @@ impl Workshop<'_> {
             .bind(ro_id)
             .execute(&mut *tx)
             .await?;
+        crate::logistics::Logistics::touch_days_of_repair_order(&mut tx, ro_id).await?;
         // A new time the customer has not heard yet is told through the outbox (consent and
         // quiet hours apply there); clearing it or setting the same time is not news.
         let moved = eta.is_some_and(|e| row.eta != Some(micros(e)));
@@ -91,6 +92,7 @@ impl Workshop<'_> {
                 current: row.version,
             });
         }
+        crate::logistics::Logistics::touch_days_of_repair_order(&mut tx, ro_id).await?;
         ro_event(
             &mut tx,
             ro_id,

@@ -6,6 +6,7 @@ mod billing;
 mod cases;
 mod cases_it;
 mod crm;
+mod logistics;
 mod reminders;
 mod workshop;
 
@@ -38,10 +39,12 @@ use billing::*;
 use cases::*;
 use cases_it::*;
 use crm::*;
+use logistics::*;
 use reminders::*;
 use workshop::*;
 
 conformance!(
+    logistics_day_is_planned_locked_driven_and_never_overwritten,
     migrations_are_idempotent,
     unknown_stored_values_fail_loudly,
     safety_cases_get_no_remote_fix,

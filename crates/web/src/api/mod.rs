@@ -5,6 +5,7 @@ pub mod audit;
 pub mod billing;
 pub mod cases;
 pub mod crm;
+pub mod logistics;
 pub mod me;
 pub mod notify;
 pub mod org;
@@ -56,6 +57,7 @@ use crate::AppState;
         (name = "workshop", description = "Capacity, catalogues, availability, appointments and repair orders"),
         (name = "notify", description = "Customer messages: rules, templates, the outbox"),
         (name = "billing", description = "Invoices, credit notes, payments; PDF, EHF and SAF-T (PT)"),
+        (name = "logistics", description = "Pickups and deliveries around repair orders: the day's plan, windows, locks, the driver's steps, loaners"),
         (name = "reminders", description = "Service reminders: schedules, who is due, maintenance done elsewhere, campaigns"),
     )
 )]
@@ -140,6 +142,15 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cases::triage_suggestions))
         .routes(routes!(cases::record_triage))
         .routes(routes!(cases::list_articles))
+        .routes(routes!(logistics::day))
+        .routes(routes!(logistics::replan))
+        .routes(routes!(logistics::offers))
+        .routes(routes!(logistics::of_repair_order))
+        .routes(routes!(logistics::create))
+        .routes(routes!(logistics::lock))
+        .routes(routes!(logistics::status))
+        .routes(routes!(logistics::my_run))
+        .routes(routes!(logistics::loaners, logistics::add_loaner))
         .routes(routes!(reminders::due))
         .routes(routes!(reminders::schedules))
         .routes(routes!(reminders::set_schedule))

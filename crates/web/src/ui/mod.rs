@@ -11,6 +11,7 @@ mod events;
 mod home;
 mod inbox_settings;
 mod knowledge;
+mod logistics;
 mod messages;
 mod org;
 mod profile;
@@ -95,6 +96,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/contact"),
     ("GET", "/inbox"),
     ("GET", "/knowledge"),
+    ("GET", "/logistics"),
+    ("POST", "/logistics/replan"),
+    ("GET", "/logistics/run"),
+    ("GET", "/logistics/new"),
+    ("POST", "/logistics/jobs"),
+    ("POST", "/logistics/jobs/{id}/lock"),
+    ("POST", "/logistics/jobs/{id}/status"),
+    ("GET", "/logistics/setup"),
+    ("POST", "/logistics/setup"),
     ("GET", "/reminders"),
     ("POST", "/reminders/done"),
     ("GET", "/reminders/schedules"),
@@ -245,6 +255,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/contact", get(contact::form).post(contact::submit))
         .route("/inbox", get(cases::inbox))
         .route("/knowledge", get(knowledge::list).post(knowledge::create))
+        .route("/logistics", get(logistics::board))
+        .route("/logistics/replan", post(logistics::replan))
+        .route("/logistics/run", get(logistics::run))
+        .route("/logistics/new", get(logistics::new_job))
+        .route("/logistics/jobs", post(logistics::create_job))
+        .route("/logistics/jobs/{id}/lock", post(logistics::lock))
+        .route("/logistics/jobs/{id}/status", post(logistics::set_status))
+        .route(
+            "/logistics/setup",
+            get(logistics::setup).post(logistics::setup_post),
+        )
         .route("/reminders", get(reminders::list))
         .route("/reminders/done", post(reminders::record_done))
         .route(

@@ -797,9 +797,24 @@ struct RoPage<'a> {
     /// The form that came back with errors, as it was typed.
     sent: super::Sent,
     refusal: Option<String>,
+    /// The car's pickup and delivery, and whether the reader plans them here.
+    transport: Vec<aftersales_store::logistics::TransportJob>,
+    can_transport: bool,
+    transport_added: bool,
+    zone: aftersales_domain::calendar::Zone,
 }
 
 impl RoPage<'_> {
+    fn transport_line(&self, j: &aftersales_store::logistics::TransportJob) -> String {
+        format!(
+            "{}: {} {}–{} · {}",
+            self.t.t(&format!("lg-kind-{}", j.kind.as_str())),
+            j.day,
+            hm(self.zone, j.window_from),
+            hm(self.zone, j.window_to),
+            self.t.t(&format!("lg-status-{}", j.status.as_str()))
+        )
+    }
     fn status(&self, s: &RoStatus) -> String {
         self.t.t(&format!("ro-status-{}", s.as_str()))
     }
@@ -858,6 +873,8 @@ struct RoExtras {
     refusal: Option<String>,
     move_date: Option<Date>,
     move_taken: bool,
+    /// A pickup or delivery was just added.
+    transport_added: bool,
 }
 
 async fn ro_page(
@@ -874,6 +891,7 @@ async fn ro_page(
         refusal,
         move_date,
         move_taken,
+        transport_added,
     } = extras;
     let ro = match state
         .store
@@ -1036,6 +1054,20 @@ async fn ro_page(
         .caller
         .scope
         .permits(&ro.organisation.id, Permission::BillingWrite);
+    let transport = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .logistics()
+            .jobs_of_repair_order(&s.caller.scope, id)
+            .await
+    );
+    let can_transport = s
+        .caller
+        .scope
+        .permits(&ro.organisation.id, Permission::LogisticsPlan)
+        && ro.status.is_active();
     let eta = ro.eta.map(|e| {
         let l = zone.local(e);
         format!("{}T{:02}:{:02}", l.date(), l.hour(), l.minute())
@@ -1073,6 +1105,10 @@ async fn ro_page(
             }),
             documents,
             can_invoice,
+            transport,
+            can_transport,
+            transport_added,
+            zone,
             eta: eta.unwrap_or_default(),
             appointment,
             moving,
@@ -1128,6 +1164,7 @@ pub async fn order(
     let extras = RoExtras {
         move_date,
         clocked,
+        transport_added: field(&q, "done") == "transport",
         ..Default::default()
     };
     ro_page(&state, &s, &id, extras, StatusCode::OK).await

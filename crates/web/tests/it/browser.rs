@@ -1173,3 +1173,184 @@ async fn technician_clocks_on_from_the_top_of_the_order_on_a_phone() {
     .unwrap();
     c.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::disallowed_methods)]
+async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run_sheet() {
+    use aftersales_domain::clock::Clock;
+    let app = TestApp::new().await;
+    let (org, ro) = crate::logistics::trondheim_order(&app).await;
+    let day = crate::logistics::DAY;
+    let (_, other) = crate::logistics::trondheim_order(&app).await;
+    // A job nobody can plan: its address has no coordinates.
+    app.store
+        .logistics()
+        .add_job(
+            &app.scope_of("ingrid").await,
+            &aftersales_store::logistics::TransportJobInput {
+                repair_order_id: other,
+                kind: "pickup".into(),
+                window_from: "2026-11-21T12:00:00+01:00".into(),
+                window_to: "2026-11-21T14:00:00+01:00".into(),
+                address: Some("Hyttefeltet 3, Oppdal".into()),
+                ..Default::default()
+            },
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let Some((c, _driver, base)) = browser(&app).await else {
+        return;
+    };
+    sign_in(&c, &base, "ingrid").await;
+    c.goto(&format!("{base}/workshop/repair-orders/{ro}"))
+        .await
+        .unwrap();
+    click_and_wait(&c, "#add-pickup").await;
+    c.find(Locator::Css("input[name=window]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let loaner = c
+        .find(Locator::Css("#nl option:nth-child(2)"))
+        .await
+        .unwrap()
+        .attr("value")
+        .await
+        .unwrap()
+        .unwrap();
+    choose(&c, "#nl", &loaner).await;
+    click_and_wait(&c, "#add-job").await;
+    c.find(Locator::Css("#transport-done")).await.unwrap();
+
+    // On the board: plan, see the job on a driver's timeline and the other one's reason.
+    c.goto(&format!("{base}/logistics?org={org}&day={day}"))
+        .await
+        .unwrap();
+    click_and_wait(&c, "#replan").await;
+    c.find(Locator::Css(".tl-job")).await.unwrap();
+    let reason = c
+        .find(Locator::Css("#unplanned .reason"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(reason, "Adressen har ingen koordinater.");
+
+    // Lock the pickup to Mats at 13:00 and plan again.
+    let scope = app.scope_of("ingrid").await;
+    let job = app
+        .store
+        .logistics()
+        .jobs_of_repair_order(&scope, &ro)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let mats = app
+        .store
+        .logistics()
+        .drivers(&scope, &org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.label == "Mats Lie")
+        .unwrap();
+    c.find(Locator::Css(&format!("#job-{job} summary")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    choose(&c, &format!("#ld-{job}"), &mats.id).await;
+    c.execute(
+        &format!("document.getElementById('la-{job}').value = '13:00';"),
+        vec![],
+    )
+    .await
+    .unwrap();
+    click_and_wait(
+        &c,
+        &format!("#job-{job} form[action$='/lock'] button[type=submit]"),
+    )
+    .await;
+    click_and_wait(&c, "#replan").await;
+    let board = c
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(board.contains("🔒 Mats Lie, 13:00"), "{board}");
+    std::fs::write(
+        shot_dir().join("logistics-board.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_url(url_of(&base, "/login")).await.unwrap();
+
+    // Mats works it on his phone: on the way, arrived, the hand-over checklist and readings.
+    c.set_window_size(390, 844).await.unwrap();
+    sign_in(&c, &base, "mats").await;
+    c.goto(&format!("{base}/logistics")).await.unwrap();
+    wait_for_path(&c, "/logistics/run", "/logistics").await;
+    click_and_wait(&c, &format!("#press-{job}")).await;
+    click_and_wait(&c, &format!("#press-{job}")).await;
+    for check in c
+        .find_all(Locator::Css(&format!(
+            "#handover-{job} input[type=checkbox]"
+        )))
+        .await
+        .unwrap()
+    {
+        check.click().await.unwrap();
+    }
+    c.find(Locator::Css(&format!("#odo-{job}")))
+        .await
+        .unwrap()
+        .send_keys("41250")
+        .await
+        .unwrap();
+    c.find(Locator::Css(&format!("#charge-{job}")))
+        .await
+        .unwrap()
+        .send_keys("64")
+        .await
+        .unwrap();
+    click_and_wait(&c, &format!("#done-{job}")).await;
+    let class = c
+        .find(Locator::Css(&format!("#stop-{job}")))
+        .await
+        .unwrap()
+        .attr("class")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(class.contains("stop-done"), "{class}");
+    let fits: bool = c
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(fits, "the run sheet scrolls sideways on a phone");
+    std::fs::write(
+        shot_dir().join("phone-run-sheet.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    c.close().await.unwrap();
+}

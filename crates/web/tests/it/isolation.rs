@@ -181,6 +181,7 @@ fn fill(template: &str, v: &Victim) -> String {
         // The victim brand's manufacturer code: only Polestar's headquarters keeps it.
         .replace("{wmi}", "LPS")
         .replace("{code}", "service")
+        .replace("{day}", "2026-11-23")
         // A guessed status-page or survey token: the only key to those pages.
         .replace("{token}", "guessed-token-0000000000000000");
     let id = if p.contains("/billing-documents/") || p.contains("/billing/documents/") {
@@ -384,6 +385,15 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
         ("post", "/api/v1/billing-documents/{id}/payments") => {
             Some(json!({"amount": "1", "method": "cash", "paid_on": "2026-11-21"}))
         }
+        ("post", "/api/v1/transport-jobs") => {
+            Some(json!({"repair_order_id": v.ro, "kind": "pickup",
+            "window_from": "2026-11-23T09:00:00Z", "window_to": "2026-11-23T11:00:00Z"}))
+        }
+        ("put", "/api/v1/transport-jobs/{id}/lock") => Some(json!({"held": true})),
+        ("post", "/api/v1/transport-jobs/{id}/status") => Some(json!({"status": "cancelled"})),
+        ("post", "/api/v1/organisations/{id}/loaners") => {
+            Some(json!({"plate": "INTRUDER", "model": "Intruder", "range_km": 100}))
+        }
         ("post", _) | ("patch", _) | ("put", _) => Some(json!({})),
         _ => None,
     }
@@ -450,6 +460,19 @@ fn ui_form(path: &str, v: &Victim) -> Vec<(String, String)> {
             ("km", "1"),
             ("source", "intruder"),
             ("reason", "resetting the clock"),
+        ]),
+        "/logistics/jobs" => f(&[
+            ("repair_order_id", &v.ro),
+            ("kind", "pickup"),
+            ("window", "2026-11-23T09:00:00Z|2026-11-23T11:00:00Z"),
+        ]),
+        "/logistics/replan" | "/logistics/setup" => f(&[
+            ("org", &v.org),
+            ("day", "2026-11-23"),
+            ("form", "loaner"),
+            ("plate", "INTRUDER"),
+            ("model", "Intruder"),
+            ("range_km", "100"),
         ]),
         _ => Vec::new(),
     }
@@ -754,6 +777,9 @@ async fn walk(app: &TestApp) {
             }
             if template.ends_with("/saft-pt") {
                 path = format!("{path}?from=2026-11-01&to=2026-11-30");
+            }
+            if template.ends_with("/transport-windows") {
+                path = format!("{path}?kind=pickup&day=2026-11-23");
             }
             // Every request carries a version, so that guarded changes reach the scope check.
             let extra: &[(&str, &str)] = &[("if-match", "\"2\"")];

@@ -1,0 +1,286 @@
+//! Logistics: a service point's depot and travel model, loaner cars, wash bays, valet drivers' shifts, the pickup
+//! and delivery jobs around repair orders, and the saved plan of a day.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::Ref;
+use aftersales_domain::logistics::{JobKind, JobStatus};
+
+/// Where a service point's drivers start and how they travel (the built-in travel model).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LogisticsSettings {
+    pub organisation_id: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    /// Road distance per straight-line distance, in per cent (130 is typical of a city).
+    pub road_factor_pct: i64,
+    /// Speed of a driver without a car (bike, bus), km/h.
+    pub unassisted_kmh: i64,
+    /// Furthest a driver goes without a car, km.
+    pub unassisted_max_km: i64,
+    /// Minutes at the customer per hand-over.
+    pub handover_minutes: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogisticsSettingsInput {
+    /// Degrees, such as `63.4305`.
+    pub latitude: String,
+    pub longitude: String,
+    pub road_factor_pct: Option<i64>,
+    pub unassisted_kmh: Option<i64>,
+    pub unassisted_max_km: Option<i64>,
+    pub handover_minutes: Option<i64>,
+}
+
+/// A loaner car of a service point.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Loaner {
+    pub id: String,
+    pub organisation_id: String,
+    pub plate: String,
+    pub vin: Option<String>,
+    pub model: String,
+    /// Range at the current charge, km.
+    pub range_km: i64,
+    pub out_of_service: bool,
+    /// The repair order whose customer has it now (handed over at pickup, not yet back).
+    pub with_customer: Option<Ref>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoanerInput {
+    pub plate: String,
+    pub vin: Option<String>,
+    pub model: String,
+    pub range_km: i64,
+}
+
+/// A loaner's charge or availability changed.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoanerPatch {
+    pub range_km: Option<i64>,
+    pub out_of_service: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WashBay {
+    pub id: String,
+    pub organisation_id: String,
+    pub name: String,
+    pub minutes_per_car: i64,
+    /// Local `HH:MM`.
+    pub opens: String,
+    pub closes: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WashBayInput {
+    pub name: String,
+    pub minutes_per_car: i64,
+    pub opens: String,
+    pub closes: String,
+}
+
+/// A valet driver's working hours on a weekday (1 = Monday … 7 = Sunday), local time.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DriverShift {
+    pub id: String,
+    pub driver: Ref,
+    pub organisation_id: String,
+    pub weekday: u8,
+    pub starts: String,
+    pub ends: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DriverShiftInput {
+    pub user_id: String,
+    pub weekday: u8,
+    pub starts: String,
+    pub ends: String,
+}
+
+/// A pickup or delivery of a repair order's car.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TransportJob {
+    pub id: String,
+    pub organisation_id: String,
+    pub repair_order: Ref,
+    pub customer: Ref,
+    pub customer_phone: Option<String>,
+    pub vehicle: Option<String>,
+    pub kind: JobKind,
+    /// The local day, `YYYY-MM-DD`.
+    pub day: String,
+    pub address: String,
+    /// None: the address has no coordinates (flagged on the board, never guessed).
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// The window promised to the customer.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub window_from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub window_to: OffsetDateTime,
+    pub loaner: Option<Ref>,
+    /// Washed between the repair order being ready and the delivery.
+    pub clean: bool,
+    /// Ready time of the repair order (its ETA), for a delivery.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ready_at: Option<OffsetDateTime>,
+    pub status: JobStatus,
+    /// Taken off the plan by an advisor.
+    pub held: bool,
+    pub lock_driver: Option<Ref>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub lock_at: Option<OffsetDateTime>,
+    /// The driver who took it (on the way).
+    pub driver: Option<Ref>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub on_the_way_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub arrived_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub done_at: Option<OffsetDateTime>,
+    pub odometer_km: Option<i64>,
+    pub charge_pct: Option<i64>,
+    pub handover_note: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransportJobInput {
+    pub repair_order_id: String,
+    /// `pickup` or `delivery`.
+    pub kind: String,
+    #[schema(format = DateTime)]
+    pub window_from: String,
+    #[schema(format = DateTime)]
+    pub window_to: String,
+    /// Another address than the customer's; give coordinates with it, or it is flagged on the board.
+    pub address: Option<String>,
+    pub latitude: Option<String>,
+    pub longitude: Option<String>,
+    /// A loaner goes out with the pickup (or comes back with the delivery).
+    pub loaner_id: Option<String>,
+    #[serde(default)]
+    pub clean: bool,
+}
+
+/// An advisor's lock on a job: to a driver, at a time at the customer, or off the plan.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockInput {
+    pub driver_id: Option<String>,
+    #[schema(format = DateTime)]
+    pub at: Option<String>,
+    #[serde(default)]
+    pub held: bool,
+}
+
+/// What a driver pressed, with the hand-over readings when done.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobStatusInput {
+    /// `on-the-way`, `arrived`, `done` (the driver) or `cancelled` (an advisor).
+    pub status: String,
+    pub odometer_km: Option<i64>,
+    pub charge_pct: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// A job on a driver's route in the saved plan.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlanEntry {
+    pub job: TransportJob,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: OffsetDateTime,
+    /// When the driver is at the customer.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at_customer: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: OffsetDateTime,
+    pub drive_km: f64,
+    pub unassisted_km: f64,
+    pub wash: Option<PlannedWash>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlannedWash {
+    pub bay: Ref,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub to: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DriverRun {
+    pub driver: Ref,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub shift_from: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub shift_to: Option<OffsetDateTime>,
+    pub entries: Vec<PlanEntry>,
+}
+
+/// A job the plan leaves out, with the reason code (`no-place`, `held`, `loaner-range`, `cleaning`, `not-ready`,
+/// `too-far`, or the planner's `time-window`, `shift`, `break`, `skill`, `capacity`, `pairing`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UnplannedJob {
+    pub job: TransportJob,
+    pub reason: String,
+}
+
+/// A service point's day: the saved plan and the jobs not on it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DayPlan {
+    pub organisation_id: String,
+    pub day: String,
+    /// The day's version: every change to its jobs raises it.
+    pub version: i64,
+    /// The version the saved plan was made from; behind `version` means jobs changed since.
+    pub planned_version: Option<i64>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub planned_at: Option<OffsetDateTime>,
+    pub runs: Vec<DriverRun>,
+    pub unplanned: Vec<UnplannedJob>,
+    /// Jobs added since the plan was saved, or whose lock changed: a re-plan places them.
+    pub pending: Vec<TransportJob>,
+    /// Loaners out or promised on the day beyond the fleet that is in service.
+    pub loaners_short: i64,
+}
+
+/// A window the booking may offer, tested against the day's saved plan.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct WindowOffer {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub to: OffsetDateTime,
+    /// None: the plan can serve it; else the reason code, as for an unplanned job.
+    pub blocked: Option<String>,
+}

@@ -1,0 +1,396 @@
+//! Logistics on both engines: jobs added to repair orders with their rules, the day planned and
+//! saved over its version only, locks that hold, the driver's steps, and scope.
+
+use aftersales_domain::calendar::Zone;
+use aftersales_domain::org::Permission;
+use aftersales_store::auth::{Caller, LoginPolicy};
+use aftersales_store::crm::{CustomerInput, NewCustomer};
+use aftersales_store::logistics::{Budget, JobStatusInput, LockInput, TransportJobInput};
+use aftersales_store::workshop::RepairOrderInput;
+use aftersales_store::{demo, Store, StoreError};
+use time::format_description::well_known::Rfc3339;
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+
+async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
+    let s = store
+        .auth()
+        .login(
+            username,
+            demo::DEMO_PASSWORD,
+            None,
+            now,
+            &LoginPolicy::default(),
+        )
+        .await
+        .unwrap();
+    store
+        .auth()
+        .resolve_session(&s.raw_id, now, &LoginPolicy::default())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn oslo(local: PrimitiveDateTime) -> String {
+    Zone::parse("tz", "Europe/Oslo")
+        .unwrap()
+        .instant(local)
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+fn fields(e: StoreError) -> Vec<(String, &'static str)> {
+    match e {
+        StoreError::Invalid(v) => {
+            v.0.into_iter()
+                .map(|f| (f.field, f.rule.as_str()))
+                .collect()
+        }
+        other => panic!("expected invalid input, got {other:?}"),
+    }
+}
+
+/// A customer at a place in Trondheim with a repair order at the service point.
+async fn repair_order(store: &Store, c: &Caller, org: &str, name: &str, at: (f64, f64)) -> String {
+    let t0 = datetime!(2026-11-23 06:00 UTC);
+    let new = NewCustomer::parse(&CustomerInput {
+        kind: "person".into(),
+        name: name.into(),
+        language: "nb".into(),
+        preferred_channel: "sms".into(),
+        phone: Some("+47 91234567".into()),
+        street: Some("Kongens gate 1".into()),
+        postal_code: Some("7011".into()),
+        city: Some("Trondheim".into()),
+        country: "NO".into(),
+        latitude: Some(at.0),
+        longitude: Some(at.1),
+        ..Default::default()
+    })
+    .unwrap();
+    let customer = store
+        .crm()
+        .create_customer(&c.scope, Some(org), &new, t0)
+        .await
+        .unwrap();
+    store
+        .workshop()
+        .create_repair_order(
+            &c.scope,
+            &RepairOrderInput {
+                organisation_id: org.into(),
+                customer_id: customer.id,
+                complaint: "Service med henting".into(),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+fn job(ro: &str, kind: &str, from: PrimitiveDateTime, to: PrimitiveDateTime) -> TransportJobInput {
+    TransportJobInput {
+        repair_order_id: ro.into(),
+        kind: kind.into(),
+        window_from: oslo(from),
+        window_to: oslo(to),
+        ..Default::default()
+    }
+}
+
+fn budget() -> Budget {
+    Budget {
+        time: std::time::Duration::from_millis(300),
+        seed: 7,
+    }
+}
+
+pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store: &Store) {
+    // Monday 23 November 2026, 08:00 in Trondheim.
+    let t0 = datetime!(2026-11-23 07:00 UTC);
+    let day = date!(2026 - 11 - 23);
+    demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
+    let ingrid = caller(store, "ingrid", t0).await;
+    let mats = caller(store, "mats", t0).await;
+    let joao = caller(store, "joao", t0).await;
+    let trd = ingrid.scope.orgs_with(Permission::LogisticsPlan)[0].clone();
+    let lg = store.logistics();
+    let ro1 = repair_order(store, &ingrid, &trd, "Astrid Berg", (63.4405, 10.4012)).await;
+    let ro2 = repair_order(store, &ingrid, &trd, "Bjørn Haugen", (63.4102, 10.4521)).await;
+    let ro3 = repair_order(store, &ingrid, &trd, "Camilla Eide", (63.4230, 10.3801)).await;
+    let ro4 = repair_order(store, &ingrid, &trd, "Daniel Moen", (63.4301, 10.4602)).await;
+    let loaners = lg.loaners(&ingrid.scope, &trd).await.unwrap();
+    let loaner = loaners
+        .iter()
+        .find(|l| l.range_km >= 300)
+        .unwrap()
+        .id
+        .clone();
+
+    // Bad input is named by field and rule, and nothing is saved.
+    let mut bad = job(
+        &ro1,
+        "teleport",
+        datetime!(2026-11-23 10:00),
+        datetime!(2026-11-23 09:00),
+    );
+    bad.loaner_id = Some("no-such-loaner".into());
+    let errs = fields(lg.add_job(&ingrid.scope, &bad, t0).await.unwrap_err());
+    assert!(errs.contains(&("kind".into(), "one-of")), "{errs:?}");
+    assert!(
+        errs.contains(&("window_to".into(), "not-allowed")),
+        "{errs:?}"
+    );
+    assert!(errs.contains(&("loaner_id".into(), "unknown")), "{errs:?}");
+    let mut half = job(
+        &ro1,
+        "pickup",
+        datetime!(2026-11-23 09:00),
+        datetime!(2026-11-23 10:00),
+    );
+    half.latitude = Some("63.1".into());
+    let errs = fields(lg.add_job(&ingrid.scope, &half, t0).await.unwrap_err());
+    assert_eq!(errs, [("longitude".to_string(), "required")]);
+    assert!(lg
+        .jobs_of_repair_order(&ingrid.scope, &ro1)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A pickup with a loaner, a plain pickup, a delivery with a wash once the car is ready.
+    let mut p1 = job(
+        &ro1,
+        "pickup",
+        datetime!(2026-11-23 08:30),
+        datetime!(2026-11-23 10:00),
+    );
+    p1.loaner_id = Some(loaner.clone());
+    let p1 = lg.add_job(&ingrid.scope, &p1, t0).await.unwrap();
+    assert!(p1.loaner.is_some());
+    let p2 = lg
+        .add_job(
+            &ingrid.scope,
+            &job(
+                &ro2,
+                "pickup",
+                datetime!(2026-11-23 09:00),
+                datetime!(2026-11-23 11:00),
+            ),
+            t0,
+        )
+        .await
+        .unwrap();
+    let mut d3 = job(
+        &ro3,
+        "delivery",
+        datetime!(2026-11-23 13:00),
+        datetime!(2026-11-23 15:00),
+    );
+    d3.clean = true;
+    let d3 = lg.add_job(&ingrid.scope, &d3, t0).await.unwrap();
+    // The same loaner cannot be promised to a second customer before it is back.
+    let mut twice = job(
+        &ro4,
+        "pickup",
+        datetime!(2026-11-23 09:00),
+        datetime!(2026-11-23 10:00),
+    );
+    twice.loaner_id = Some(loaner.clone());
+    let errs = fields(lg.add_job(&ingrid.scope, &twice, t0).await.unwrap_err());
+    assert_eq!(errs, [("loaner_id".to_string(), "not-allowed")]);
+    // Another address without coordinates is kept, and flagged rather than guessed.
+    let mut nowhere = job(
+        &ro4,
+        "pickup",
+        datetime!(2026-11-23 09:00),
+        datetime!(2026-11-23 12:00),
+    );
+    nowhere.address = Some("Hyttefeltet 3, Oppdal".into());
+    let nowhere = lg.add_job(&ingrid.scope, &nowhere, t0).await.unwrap();
+    assert_eq!(nowhere.latitude, None);
+
+    // The delivery waits for an expected ready time.
+    let plan = lg
+        .replan(&ingrid.scope, &trd, day, budget(), t0)
+        .await
+        .unwrap();
+    let reason = |p: &aftersales_store::logistics::DayPlan, id: &str| {
+        p.unplanned
+            .iter()
+            .find(|u| u.job.id == id)
+            .map(|u| u.reason.clone())
+    };
+    assert_eq!(reason(&plan, &nowhere.id).as_deref(), Some("no-place"));
+    assert_eq!(reason(&plan, &d3.id).as_deref(), Some("no-eta"));
+    store
+        .workshop()
+        .set_eta(
+            &ingrid.scope,
+            &ro3,
+            Some(datetime!(2026-11-23 11:00 UTC)),
+            t0,
+        )
+        .await
+        .unwrap();
+    let before = lg.day_plan(&ingrid.scope, &trd, day).await.unwrap();
+    assert!(
+        before.version > before.planned_version.unwrap(),
+        "a moved ETA makes the saved plan stale"
+    );
+    let plan = lg
+        .replan(&ingrid.scope, &trd, day, budget(), t0)
+        .await
+        .unwrap();
+    assert_eq!(plan.planned_version, Some(plan.version));
+    let entries: Vec<_> = plan.runs.iter().flat_map(|r| r.entries.iter()).collect();
+    for id in [&p1.id, &p2.id, &d3.id] {
+        let e = entries.iter().find(|e| e.job.id == *id).expect("planned");
+        assert!(e.at_customer >= e.job.window_from && e.at_customer <= e.job.window_to);
+        assert!(e.starts_at <= e.at_customer && e.at_customer <= e.ends_at);
+    }
+    let delivery = entries.iter().find(|e| e.job.id == d3.id).unwrap();
+    let wash = delivery.wash.as_ref().expect("washed before delivery");
+    assert!(wash.from >= datetime!(2026-11-23 11:00 UTC) && delivery.starts_at >= wash.to);
+
+    // A lock to a driver and a time holds through the next plan.
+    let drivers = lg.drivers(&ingrid.scope, &trd).await.unwrap();
+    let jonas = drivers.iter().find(|d| d.label == "Jonas Dahl").unwrap();
+    lg.lock_job(
+        &ingrid.scope,
+        &p2.id,
+        &LockInput {
+            driver_id: Some(jonas.id.clone()),
+            at: Some(oslo(datetime!(2026-11-23 10:30))),
+            held: false,
+        },
+    )
+    .await
+    .unwrap();
+    let plan = lg
+        .replan(&ingrid.scope, &trd, day, budget(), t0)
+        .await
+        .unwrap();
+    let run = plan.runs.iter().find(|r| r.driver.id == jonas.id).unwrap();
+    let locked = run.entries.iter().find(|e| e.job.id == p2.id).unwrap();
+    assert_eq!(
+        locked.at_customer,
+        Zone::parse("tz", "Europe/Oslo")
+            .unwrap()
+            .instant(datetime!(2026-11-23 10:30))
+    );
+    let errs = fields(
+        lg.lock_job(
+            &ingrid.scope,
+            &p2.id,
+            &LockInput {
+                at: Some(oslo(datetime!(2026-11-24 10:30))),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(errs, [("at".to_string(), "not-allowed")]);
+
+    // Two advisors re-planning at once: both finish, neither plan is lost over a newer day.
+    let (a, b) = tokio::join!(
+        lg.replan(&ingrid.scope, &trd, day, budget(), t0),
+        lg.replan(&ingrid.scope, &trd, day, budget(), t0)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.planned_version, Some(a.version));
+    assert_eq!(b.planned_version, Some(b.version));
+
+    // The driver works his own sheet, one step at a time, with the readings at the hand-over.
+    let runs = lg.my_runs(&mats.scope, day).await.unwrap();
+    let mine: Vec<String> = runs
+        .iter()
+        .flat_map(|r| r.entries.iter().map(|e| e.job.id.clone()))
+        .collect();
+    let theirs = [&p1.id, &d3.id].into_iter().find(|id| !mine.contains(id));
+    if let Some(other) = theirs {
+        let e = lg
+            .set_job_status(
+                &mats.scope,
+                other,
+                &JobStatusInput {
+                    status: "on-the-way".into(),
+                    ..Default::default()
+                },
+                t0,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Forbidden(_)), "{e:?}");
+    }
+    // An advisor presses for the driver whose sheet holds the loaner pickup.
+    let press = |status: &str| JobStatusInput {
+        status: status.into(),
+        ..Default::default()
+    };
+    let errs = fields(
+        lg.set_job_status(&ingrid.scope, &p1.id, &press("done"), t0)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(errs[0], ("status".to_string(), "not-allowed"));
+    for s in ["on-the-way", "arrived"] {
+        lg.set_job_status(&ingrid.scope, &p1.id, &press(s), t0 + Duration::minutes(30))
+            .await
+            .unwrap();
+    }
+    let errs = fields(
+        lg.set_job_status(&ingrid.scope, &p1.id, &press("done"), t0)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(errs, [("odometer_km".to_string(), "required")]);
+    let done = lg
+        .set_job_status(
+            &ingrid.scope,
+            &p1.id,
+            &JobStatusInput {
+                status: "done".into(),
+                odometer_km: Some(41_250),
+                charge_pct: Some(64),
+                note: Some("Steinsprut i frontruta fra før".into()),
+            },
+            t0 + Duration::minutes(50),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.odometer_km, done.charge_pct, done.status.as_str()),
+        (Some(41_250), Some(64), "done")
+    );
+    assert!(done.on_the_way_at.is_some() && done.arrived_at.is_some() && done.done_at.is_some());
+    // The loaner is now with that customer.
+    let out = lg.loaners(&ingrid.scope, &trd).await.unwrap();
+    let l = out.iter().find(|l| l.id == loaner).unwrap();
+    assert_eq!(
+        l.with_customer.as_ref().map(|r| r.id.as_str()),
+        Some(ro1.as_str())
+    );
+    // A plan made later keeps the job done where it was worked.
+    let plan = lg
+        .replan(&ingrid.scope, &trd, day, budget(), t0 + Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(plan
+        .runs
+        .iter()
+        .any(|r| r.entries.iter().any(|e| e.job.id == p1.id)));
+
+    // Lisboa's advisor does not see Trondheim's day; a driver cannot re-plan it.
+    assert!(matches!(
+        lg.day_plan(&joao.scope, &trd, day).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        lg.replan(&mats.scope, &trd, day, budget(), t0).await,
+        Err(StoreError::Forbidden(_))
+    ));
+}

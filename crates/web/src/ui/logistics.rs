@@ -1,0 +1,922 @@
+//! Logistics screens: the advisor's dispatch board (a timeline per driver, a map drawn on the
+//! coordinates, jobs left out with their reason, locks and re-plan), the driver's run sheet on a
+//! phone, adding a pickup or delivery to a repair order with the windows the plan can still serve,
+//! and the set-up (depot, loaners, wash bays, drivers' shifts).
+
+use aftersales_domain::calendar::Zone;
+use aftersales_domain::logistics::{JobKind, JobStatus};
+use aftersales_domain::org::Permission;
+use aftersales_store::logistics::{
+    Budget, DayPlan, DriverRun, DriverShift, DriverShiftInput, JobStatusInput, Loaner, LoanerInput,
+    LoanerPatch, LockInput, LogisticsSettings, LogisticsSettingsInput, PlanEntry, TransportJob,
+    TransportJobInput, WashBay, WashBayInput, WindowOffer,
+};
+use aftersales_store::{Ref, StoreError};
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+
+use super::{field, form_pairs, or_page, render, see_other, Chrome, FormErrors, Sent, SignedIn};
+use crate::i18n::Tr;
+use crate::AppState;
+
+/// The board's timeline spans these local hours.
+const FROM_HOUR: f64 = 6.0;
+const TO_HOUR: f64 = 20.0;
+/// Route colours on the map and the timeline, one per driver in turn.
+const COLOURS: [&str; 6] = [
+    "#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#0f766e",
+];
+
+fn hm(zone: Zone, t: OffsetDateTime) -> String {
+    let l = zone.local(t);
+    format!("{:02}:{:02}", l.hour(), l.minute())
+}
+
+/// The local day asked for (`day=YYYY-MM-DD`), else today.
+fn day_of(q: &[(String, String)], zone: Zone, now: OffsetDateTime) -> Date {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(field(q, "day"), &fmt).unwrap_or_else(|_| zone.local(now).date())
+}
+
+/// A job's place in the reader's words: kind, customer, address.
+fn why_key(code: &str) -> String {
+    format!("lg-why-{code}")
+}
+
+/// A driver's path on the map: colour, the polyline, the stops (x, y, number).
+pub type MapRoute = (&'static str, String, Vec<(f64, f64, usize)>);
+
+/// The dispatch map: the depot and each job's customer place projected onto a 640 × 400 drawing.
+pub struct MapView {
+    pub depot: Option<(f64, f64)>,
+    /// Per run: colour, the polyline, and the stops (x, y, number).
+    pub routes: Vec<MapRoute>,
+    pub unplanned: Vec<(f64, f64)>,
+}
+
+fn map_of(plan: &DayPlan, settings: Option<&LogisticsSettings>) -> MapView {
+    let mut pts: Vec<(f64, f64)> = Vec::new();
+    if let Some(s) = settings {
+        pts.push((s.latitude, s.longitude));
+    }
+    let place = |j: &TransportJob| j.latitude.zip(j.longitude);
+    for r in &plan.runs {
+        pts.extend(r.entries.iter().filter_map(|e| place(&e.job)));
+    }
+    pts.extend(plan.unplanned.iter().filter_map(|u| place(&u.job)));
+    if pts.is_empty() {
+        return MapView {
+            depot: None,
+            routes: Vec::new(),
+            unplanned: Vec::new(),
+        };
+    }
+    let (mut lat0, mut lat1, mut lon0, mut lon1) = (90.0f64, -90.0f64, 180.0f64, -180.0f64);
+    for (la, lo) in &pts {
+        lat0 = lat0.min(*la);
+        lat1 = lat1.max(*la);
+        lon0 = lon0.min(*lo);
+        lon1 = lon1.max(*lo);
+    }
+    let k = ((lat0 + lat1) / 2.0).to_radians().cos().max(0.1);
+    let w = ((lon1 - lon0) * k).max(1e-4);
+    let h = (lat1 - lat0).max(1e-4);
+    let scale = (600.0 / w).min(360.0 / h);
+    let xy = |(la, lo): (f64, f64)| (20.0 + (lo - lon0) * k * scale, 20.0 + (lat1 - la) * scale);
+    let depot = settings.map(|s| xy((s.latitude, s.longitude)));
+    let routes = plan
+        .runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.entries.is_empty())
+        .map(|(i, r)| {
+            let stops: Vec<(f64, f64, usize)> = r
+                .entries
+                .iter()
+                .enumerate()
+                .filter_map(|(n, e)| place(&e.job).map(|p| (xy(p), n + 1)))
+                .map(|((x, y), n)| (x, y, n))
+                .collect();
+            // The driver's real path: a pickup runs from the customer to the service point, a
+            // delivery from the service point to the customer, a loaner trip out and back.
+            let mut path: Vec<(f64, f64)> = depot.into_iter().collect();
+            for e in &r.entries {
+                let Some(c) = place(&e.job).map(xy) else {
+                    continue;
+                };
+                let legs: Vec<(f64, f64)> = match (e.job.kind, e.job.loaner.is_some()) {
+                    (JobKind::Pickup, false) => [Some(c), depot].into_iter().flatten().collect(),
+                    (JobKind::Delivery, false) => [depot, Some(c)].into_iter().flatten().collect(),
+                    _ => [depot, Some(c), depot].into_iter().flatten().collect(),
+                };
+                path.extend(legs);
+            }
+            path.extend(depot);
+            path.dedup();
+            let line: Vec<String> = path.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+            (COLOURS[i % COLOURS.len()], line.join(" "), stops)
+        })
+        .collect();
+    let unplanned = plan
+        .unplanned
+        .iter()
+        .filter_map(|u| place(&u.job).map(xy))
+        .collect();
+    MapView {
+        depot,
+        routes,
+        unplanned,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "logistics_board.html")]
+struct BoardPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    orgs: Vec<(String, String)>,
+    org: String,
+    day: String,
+    prev: String,
+    next: String,
+    plan: DayPlan,
+    map: MapView,
+    zone: Zone,
+    drivers: Vec<Ref>,
+    has_depot: bool,
+    /// The next day with jobs, when this one has none.
+    next_busy: Option<String>,
+    errors: FormErrors,
+    done: String,
+}
+
+impl BoardPage<'_> {
+    fn hm(&self, t: &OffsetDateTime) -> String {
+        hm(self.zone, *t)
+    }
+    fn pos(&self, t: &OffsetDateTime) -> f64 {
+        let l = self.zone.local(*t);
+        let h = f64::from(l.hour()) + f64::from(l.minute()) / 60.0;
+        ((h - FROM_HOUR) / (TO_HOUR - FROM_HOUR) * 100.0).clamp(0.0, 100.0)
+    }
+    fn left(&self, e: &PlanEntry) -> String {
+        format!("{:.2}", self.pos(&e.starts_at))
+    }
+    fn width(&self, e: &PlanEntry) -> String {
+        format!(
+            "{:.2}",
+            (self.pos(&e.ends_at) - self.pos(&e.starts_at)).max(0.6)
+        )
+    }
+    fn shift(&self, r: &DriverRun) -> Option<(String, String)> {
+        let (a, b) = (r.shift_from?, r.shift_to?);
+        let left = self.pos(&a);
+        Some((format!("{left:.2}"), format!("{:.2}", self.pos(&b) - left)))
+    }
+    fn colour(&self, i: &usize) -> &'static str {
+        COLOURS[i % COLOURS.len()]
+    }
+    fn hours(&self) -> Vec<(u32, String)> {
+        (FROM_HOUR as u32..=TO_HOUR as u32)
+            .step_by(2)
+            .map(|h| {
+                (
+                    h,
+                    format!(
+                        "{:.2}",
+                        (f64::from(h) - FROM_HOUR) / (TO_HOUR - FROM_HOUR) * 100.0
+                    ),
+                )
+            })
+            .collect()
+    }
+    fn kind(&self, j: &TransportJob) -> String {
+        self.t.t(&format!("lg-kind-{}", j.kind.as_str()))
+    }
+    fn status(&self, j: &TransportJob) -> String {
+        self.t.t(&format!("lg-status-{}", j.status.as_str()))
+    }
+    fn why(&self, code: &str) -> String {
+        self.t.t(&why_key(code))
+    }
+    fn window(&self, j: &TransportJob) -> String {
+        format!("{}–{}", self.hm(&j.window_from), self.hm(&j.window_to))
+    }
+    fn washed(&self, e: &PlanEntry) -> Option<String> {
+        let w = e.wash.as_ref()?;
+        Some(self.t.with(
+            "lg-washed",
+            &[
+                ("bay", &w.bay.label),
+                ("from", &self.hm(&w.from)),
+                ("to", &self.hm(&w.to)),
+            ],
+        ))
+    }
+    fn late(&self, e: &PlanEntry) -> bool {
+        e.at_customer > e.job.window_to
+    }
+    fn stale(&self) -> bool {
+        self.plan.planned_version != Some(self.plan.version) && self.plan.version > 0
+    }
+    fn unmapped(&self) -> Vec<&TransportJob> {
+        self.plan
+            .runs
+            .iter()
+            .flat_map(|r| r.entries.iter().map(|e| &e.job))
+            .chain(self.plan.unplanned.iter().map(|u| &u.job))
+            .chain(self.plan.pending.iter())
+            .filter(|j| j.latitude.is_none())
+            .collect()
+    }
+    fn locked(&self, j: &TransportJob) -> String {
+        let mut parts = Vec::new();
+        if let Some(d) = &j.lock_driver {
+            parts.push(d.label.clone());
+        }
+        if let Some(a) = &j.lock_at {
+            parts.push(self.hm(a));
+        }
+        if j.held {
+            parts.push(self.t.t("lg-held"));
+        }
+        parts.join(", ")
+    }
+    fn lock_at_value(&self, j: &TransportJob) -> String {
+        j.lock_at.map(|a| self.hm(&a)).unwrap_or_default()
+    }
+}
+
+/// The service points where the reader plans or drives, and the one asked for.
+async fn org_choice(
+    state: &AppState,
+    s: &SignedIn,
+    q: &[(String, String)],
+) -> Result<(Vec<(String, String)>, Option<String>), StoreError> {
+    let orgs = super::orgs_named(state, s, Permission::LogisticsRead).await?;
+    let asked = field(q, "org");
+    let org = orgs
+        .iter()
+        .find(|(id, _)| id == asked)
+        .or(orgs.first())
+        .map(|(id, _)| id.clone());
+    Ok((orgs, org))
+}
+
+async fn board_page(
+    state: &AppState,
+    s: &SignedIn,
+    q: &[(String, String)],
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let (orgs, org) = or_page!(state, &s.ctx, org_choice(state, s, q).await);
+    let Some(org) = org else {
+        return super::store_error(state, &s.ctx, StoreError::Forbidden(String::new()));
+    };
+    let scope = &s.caller.scope;
+    // A driver's screen is the run sheet.
+    if !scope.permits(&org, Permission::LogisticsPlan) {
+        return see_other("/logistics/run");
+    }
+    let store = state.store.logistics();
+    let zone = or_page!(state, &s.ctx, state.store.org().zone_of(&org).await);
+    let date = day_of(q, zone, state.now());
+    let plan = or_page!(state, &s.ctx, store.day_plan(scope, &org, date).await);
+    let settings = or_page!(state, &s.ctx, store.settings(scope, &org).await);
+    let drivers = or_page!(state, &s.ctx, store.drivers(scope, &org).await);
+    let empty = plan.runs.iter().all(|r| r.entries.is_empty())
+        && plan.unplanned.is_empty()
+        && plan.pending.is_empty();
+    let next_busy = if empty {
+        or_page!(
+            state,
+            &s.ctx,
+            store.next_day_with_jobs(scope, &org, date).await
+        )
+    } else {
+        None
+    };
+    let day = |d: Option<Date>| d.map(|d| d.to_string()).unwrap_or_default();
+    (
+        status,
+        render(&BoardPage {
+            chrome: Chrome::new(&t, &s.ctx),
+            orgs,
+            prev: day(date.previous_day()),
+            next: day(date.next_day()),
+            day: date.to_string(),
+            map: map_of(&plan, settings.as_ref()),
+            has_depot: settings.is_some(),
+            next_busy,
+            plan,
+            zone,
+            drivers,
+            org,
+            errors,
+            done: field(q, "done").to_string(),
+            t,
+        }),
+    )
+        .into_response()
+}
+
+pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
+    let q = form_pairs(q.unwrap_or_default().as_bytes());
+    board_page(&state, &s, &q, FormErrors::default(), StatusCode::OK).await
+}
+
+fn back_to_board(p: &[(String, String)], done: &str) -> String {
+    format!(
+        "/logistics?org={}&day={}&done={done}",
+        field(p, "org"),
+        field(p, "day")
+    )
+}
+
+/// Re-plans the day from its saved plan, one second of search.
+pub async fn replan(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
+    let p = form_pairs(&body);
+    let org = field(&p, "org");
+    let zone = or_page!(state, &s.ctx, state.store.org().zone_of(org).await);
+    let date = day_of(&p, zone, state.now());
+    let r = state
+        .store
+        .logistics()
+        .replan(
+            &s.caller.scope,
+            org,
+            date,
+            Budget {
+                time: std::time::Duration::from_secs(1),
+                seed: 0,
+            },
+            state.now(),
+        )
+        .await
+        .map(|_| ());
+    super::after_form(&state, &s, r, &back_to_board(&p, "replanned"), |errors| {
+        board_page(&state, &s, &p, errors, StatusCode::UNPROCESSABLE_ENTITY)
+    })
+    .await
+}
+
+/// A local `HH:MM` on the form's day as RFC 3339; what does not read as a time is passed on as
+/// typed, for the store to name.
+fn instant_of(zone: Zone, day: &str, hhmm: &str) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let parsed = Date::parse(day, &fmt).ok().and_then(|d| {
+        let (h, m) = hhmm.trim().split_once(':')?;
+        let t = time::Time::from_hms(h.parse().ok()?, m.parse().ok()?, 0).ok()?;
+        zone.instant(d.with_time(t)).format(&Rfc3339).ok()
+    });
+    parsed.unwrap_or_else(|| hhmm.to_string())
+}
+
+/// Locks a job to a driver and/or time, holds it off the plan, or unlocks it.
+pub async fn lock(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let zone = or_page!(
+        state,
+        &s.ctx,
+        state.store.org().zone_of(field(&p, "org")).await
+    );
+    let at = field(&p, "at").trim();
+    let input = LockInput {
+        driver_id: Some(field(&p, "driver_id").to_string()),
+        at: (!at.is_empty()).then(|| instant_of(zone, field(&p, "day"), at)),
+        held: field(&p, "held") == "on",
+    };
+    let r = state
+        .store
+        .logistics()
+        .lock_job(&s.caller.scope, &id, &input)
+        .await
+        .map(|_| ());
+    super::after_form(&state, &s, r, &back_to_board(&p, "locked"), |errors| {
+        board_page(&state, &s, &p, errors, StatusCode::UNPROCESSABLE_ENTITY)
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "logistics_run.html")]
+struct RunPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    day: String,
+    runs: Vec<DriverRun>,
+    next_busy: Option<String>,
+    zone: Zone,
+    errors: FormErrors,
+    sent: Sent,
+    done: String,
+}
+
+impl RunPage<'_> {
+    fn hm(&self, t: &OffsetDateTime) -> String {
+        hm(self.zone, *t)
+    }
+    fn kind(&self, j: &TransportJob) -> String {
+        self.t.t(&format!("lg-kind-{}", j.kind.as_str()))
+    }
+    fn status(&self, j: &TransportJob) -> String {
+        self.t.t(&format!("lg-status-{}", j.status.as_str()))
+    }
+    /// The button that moves the job on, if any: (status code, label).
+    fn next(&self, j: &TransportJob) -> Option<(&'static str, String)> {
+        let to = match j.status {
+            JobStatus::Planned => JobStatus::OnTheWay,
+            JobStatus::OnTheWay => JobStatus::Arrived,
+            _ => return None,
+        };
+        Some((to.as_str(), self.t.t(&format!("lg-press-{}", to.as_str()))))
+    }
+    fn arrived(&self, j: &TransportJob) -> bool {
+        j.status == JobStatus::Arrived
+    }
+    /// What to take along, in the reader's words.
+    fn take(&self, j: &TransportJob) -> Vec<String> {
+        let mut out = Vec::new();
+        match (j.kind, &j.loaner) {
+            (JobKind::Pickup, Some(l)) => {
+                out.push(self.t.t1("lg-take-loaner", "plate", &l.label));
+                out.push(self.t.t("lg-take-cable"));
+            }
+            (JobKind::Pickup, None) => out.push(self.t.t("lg-take-plates")),
+            (JobKind::Delivery, loaner) => {
+                out.push(self.t.t("lg-take-keys"));
+                if let Some(l) = loaner {
+                    out.push(self.t.t1("lg-take-back", "plate", &l.label));
+                }
+            }
+        }
+        out
+    }
+    fn geo(&self, j: &TransportJob) -> Option<String> {
+        let (la, lo) = j.latitude.zip(j.longitude)?;
+        Some(format!("geo:{la:.6},{lo:.6}"))
+    }
+}
+
+async fn run_page(
+    state: &AppState,
+    s: &SignedIn,
+    q: &[(String, String)],
+    (errors, sent): (FormErrors, Sent),
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let zone = or_page!(state, &s.ctx, super::reader_zone(state, s).await);
+    let date = day_of(q, zone, state.now());
+    let runs = or_page!(
+        state,
+        &s.ctx,
+        state.store.logistics().my_runs(&s.caller.scope, date).await
+    );
+    let next_busy = if runs.iter().all(|r| r.entries.is_empty()) {
+        or_page!(
+            state,
+            &s.ctx,
+            state
+                .store
+                .logistics()
+                .my_next_day(&s.caller.scope, date)
+                .await
+        )
+    } else {
+        None
+    };
+    (
+        status,
+        render(&RunPage {
+            chrome: Chrome::new(&t, &s.ctx),
+            day: date.to_string(),
+            runs,
+            next_busy,
+            zone,
+            errors,
+            sent,
+            done: field(q, "done").to_string(),
+            t,
+        }),
+    )
+        .into_response()
+}
+
+pub async fn run(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
+    let q = form_pairs(q.unwrap_or_default().as_bytes());
+    run_page(&state, &s, &q, Default::default(), StatusCode::OK).await
+}
+
+/// What a driver pressed (or an advisor's cancel from the board).
+pub async fn set_status(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let number = |name: &str| -> Option<i64> {
+        let v = field(&p, name).trim().replace([' ', '.'], "");
+        // What does not read as a whole number is passed on out of range, for the store to name.
+        (!v.is_empty()).then(|| v.parse::<i64>().unwrap_or(-1))
+    };
+    let input = JobStatusInput {
+        status: field(&p, "status").to_string(),
+        odometer_km: number("odometer_km"),
+        charge_pct: number("charge_pct"),
+        note: Some(field(&p, "note").to_string()),
+    };
+    let r = state
+        .store
+        .logistics()
+        .set_job_status(&s.caller.scope, &id, &input, state.now())
+        .await
+        .map(|_| ());
+    let from_board = field(&p, "back") == "board";
+    let done = if from_board {
+        back_to_board(&p, "status")
+    } else {
+        format!("/logistics/run?day={}&done=status", field(&p, "day"))
+    };
+    super::after_form(&state, &s, r, &done, |errors| async {
+        if from_board {
+            board_page(&state, &s, &p, errors, StatusCode::UNPROCESSABLE_ENTITY).await
+        } else {
+            run_page(
+                &state,
+                &s,
+                &p,
+                (errors, Sent::new(format!("job-{id}"), p.clone())),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "logistics_new.html")]
+struct NewJobPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    ro: aftersales_store::workshop::RepairOrder,
+    kind: String,
+    day: String,
+    offers: Vec<WindowOffer>,
+    loaners: Vec<Loaner>,
+    jobs: Vec<TransportJob>,
+    zone: Zone,
+    errors: FormErrors,
+    sent: Sent,
+}
+
+impl NewJobPage<'_> {
+    fn hm(&self, t: &OffsetDateTime) -> String {
+        hm(self.zone, *t)
+    }
+    fn why(&self, code: &str) -> String {
+        self.t.t(&why_key(code))
+    }
+    fn value(&self, o: &WindowOffer) -> String {
+        format!(
+            "{}|{}",
+            o.from.format(&Rfc3339).unwrap_or_default(),
+            o.to.format(&Rfc3339).unwrap_or_default()
+        )
+    }
+    fn kind_label(&self, k: &str) -> String {
+        self.t.t(&format!("lg-kind-{k}"))
+    }
+    fn status(&self, j: &TransportJob) -> String {
+        self.t.t(&format!("lg-status-{}", j.status.as_str()))
+    }
+}
+
+async fn new_page(
+    state: &AppState,
+    s: &SignedIn,
+    q: &[(String, String)],
+    (errors, sent): (FormErrors, Sent),
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let scope = &s.caller.scope;
+    let ro_id = field(q, "repair_order_id");
+    let ro = or_page!(
+        state,
+        &s.ctx,
+        state.store.workshop().repair_order(scope, ro_id).await
+    );
+    let org = ro.organisation.id.clone();
+    let zone = or_page!(state, &s.ctx, state.store.org().zone_of(&org).await);
+    let kind = JobKind::parse("kind", field(q, "kind")).unwrap_or(JobKind::Pickup);
+    // The day the car comes in (pickup) or is expected ready (delivery), unless another is asked.
+    let suggested = match kind {
+        JobKind::Pickup => ro.appointment.as_ref().map(|a| a.starts_at),
+        JobKind::Delivery => ro.eta,
+    }
+    .filter(|t| *t > state.now())
+    .map(|t| zone.local(t).date());
+    let date = match (field(q, "day").is_empty(), suggested) {
+        (true, Some(d)) => d,
+        _ => day_of(q, zone, state.now()),
+    };
+    let store = state.store.logistics();
+    let loaners = or_page!(state, &s.ctx, store.loaners(scope, &org).await);
+    let loaner_wanted = !field(q, "loaner_id").is_empty();
+    let offers = match store
+        .offers(scope, ro_id, kind, date, loaner_wanted, state.now())
+        .await
+    {
+        Ok(o) => o,
+        // No depot yet: the form still takes a window typed by hand.
+        Err(StoreError::Invalid(_)) => Vec::new(),
+        Err(e) => return super::store_error(state, &s.ctx, e),
+    };
+    let jobs = or_page!(
+        state,
+        &s.ctx,
+        store.jobs_of_repair_order(scope, ro_id).await
+    );
+    (
+        status,
+        render(&NewJobPage {
+            chrome: Chrome::new(&t, &s.ctx),
+            ro,
+            kind: kind.as_str().to_string(),
+            day: date.to_string(),
+            offers,
+            loaners: loaners
+                .into_iter()
+                .filter(|l| !l.out_of_service && l.with_customer.is_none())
+                .collect(),
+            jobs,
+            zone,
+            errors,
+            sent,
+            t,
+        }),
+    )
+        .into_response()
+}
+
+pub async fn new_job(
+    State(state): State<AppState>,
+    s: SignedIn,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let q = form_pairs(q.unwrap_or_default().as_bytes());
+    new_page(&state, &s, &q, Default::default(), StatusCode::OK).await
+}
+
+pub async fn create_job(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
+    let p = form_pairs(&body);
+    let f = |n: &str| field(&p, n).to_string();
+    let (from, to) = f("window")
+        .split_once('|')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap_or_default();
+    let some = |n: &str| Some(f(n)).filter(|v| !v.trim().is_empty());
+    let input = TransportJobInput {
+        repair_order_id: f("repair_order_id"),
+        kind: f("kind"),
+        window_from: from,
+        window_to: to,
+        address: some("address"),
+        latitude: some("latitude"),
+        longitude: some("longitude"),
+        loaner_id: some("loaner_id"),
+        clean: field(&p, "clean") == "on",
+    };
+    let r = state
+        .store
+        .logistics()
+        .add_job(&s.caller.scope, &input, state.now())
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |j| {
+            see_other(&format!(
+                "/workshop/repair-orders/{}?done=transport",
+                j.repair_order.id
+            ))
+        },
+        |errors| {
+            new_page(
+                &state,
+                &s,
+                &p,
+                (errors, Sent::new("job", p.clone())),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        },
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "logistics_setup.html")]
+struct SetupPage<'a> {
+    t: Tr<'a>,
+    chrome: Chrome,
+    orgs: Vec<(String, String)>,
+    org: String,
+    settings: Option<LogisticsSettings>,
+    loaners: Vec<Loaner>,
+    bays: Vec<WashBay>,
+    shifts: Vec<DriverShift>,
+    drivers: Vec<Ref>,
+    can_manage: bool,
+    errors: FormErrors,
+    sent: Sent,
+    done: String,
+}
+
+impl SetupPage<'_> {
+    fn weekday(&self, d: &u8) -> String {
+        self.t.t(&format!("weekday-{d}"))
+    }
+    fn setting(&self, name: &str, default: &str) -> String {
+        let v = match (&self.settings, name) {
+            (Some(s), "latitude") => s.latitude.to_string(),
+            (Some(s), "longitude") => s.longitude.to_string(),
+            (Some(s), "road_factor_pct") => s.road_factor_pct.to_string(),
+            (Some(s), "unassisted_kmh") => s.unassisted_kmh.to_string(),
+            (Some(s), "unassisted_max_km") => s.unassisted_max_km.to_string(),
+            (Some(s), "handover_minutes") => s.handover_minutes.to_string(),
+            _ => default.to_string(),
+        };
+        self.sent.or("settings", name, &v).to_string()
+    }
+}
+
+async fn setup_page(
+    state: &AppState,
+    s: &SignedIn,
+    q: &[(String, String)],
+    (errors, sent): (FormErrors, Sent),
+    status: StatusCode,
+) -> Response {
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let (orgs, org) = or_page!(state, &s.ctx, org_choice(state, s, q).await);
+    let Some(org) = org else {
+        return super::store_error(state, &s.ctx, StoreError::Forbidden(String::new()));
+    };
+    let scope = &s.caller.scope;
+    let store = state.store.logistics();
+    (
+        status,
+        render(&SetupPage {
+            chrome: Chrome::new(&t, &s.ctx),
+            settings: or_page!(state, &s.ctx, store.settings(scope, &org).await),
+            loaners: or_page!(state, &s.ctx, store.loaners(scope, &org).await),
+            bays: or_page!(state, &s.ctx, store.wash_bays(scope, &org).await),
+            shifts: or_page!(state, &s.ctx, store.driver_shifts(scope, &org).await),
+            drivers: or_page!(state, &s.ctx, store.drivers(scope, &org).await),
+            can_manage: scope.permits(&org, Permission::LogisticsManage),
+            orgs,
+            org,
+            errors,
+            sent,
+            done: field(q, "done").to_string(),
+            t,
+        }),
+    )
+        .into_response()
+}
+
+pub async fn setup(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
+    let q = form_pairs(q.unwrap_or_default().as_bytes());
+    setup_page(&state, &s, &q, Default::default(), StatusCode::OK).await
+}
+
+/// Each set-up form posts here with `form` naming it; one handler, one place for the answer.
+pub async fn setup_post(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
+    let p = form_pairs(&body);
+    let f = |n: &str| field(&p, n).to_string();
+    let int = |n: &str| -> i64 {
+        let v = f(n).trim().to_string();
+        if v.is_empty() {
+            0
+        } else {
+            v.parse().unwrap_or(-1)
+        }
+    };
+    let opt_int = |n: &str| (!f(n).trim().is_empty()).then(|| int(n));
+    let scope = &s.caller.scope;
+    let org = f("org");
+    let store = state.store.logistics();
+    let now = state.now();
+    let form = f("form");
+    let r: Result<(), StoreError> = match form.as_str() {
+        "settings" => store
+            .set_settings(
+                scope,
+                &org,
+                &LogisticsSettingsInput {
+                    latitude: f("latitude"),
+                    longitude: f("longitude"),
+                    road_factor_pct: opt_int("road_factor_pct"),
+                    unassisted_kmh: opt_int("unassisted_kmh"),
+                    unassisted_max_km: opt_int("unassisted_max_km"),
+                    handover_minutes: opt_int("handover_minutes"),
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
+        "loaner" => store
+            .add_loaner(
+                scope,
+                &org,
+                &LoanerInput {
+                    plate: f("plate"),
+                    vin: Some(f("vin")),
+                    model: f("model"),
+                    range_km: int("range_km"),
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
+        "loaner-state" => store
+            .set_loaner(
+                scope,
+                &f("loaner_id"),
+                &LoanerPatch {
+                    range_km: opt_int("range_km"),
+                    out_of_service: Some(f("out_of_service") == "on"),
+                },
+            )
+            .await
+            .map(|_| ()),
+        "wash-bay" => store
+            .add_wash_bay(
+                scope,
+                &org,
+                &WashBayInput {
+                    name: f("name"),
+                    minutes_per_car: int("minutes_per_car"),
+                    opens: f("opens"),
+                    closes: f("closes"),
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
+        "shift" => store
+            .set_driver_shift(
+                scope,
+                &org,
+                &DriverShiftInput {
+                    user_id: f("user_id"),
+                    weekday: f("weekday").parse().unwrap_or(7),
+                    starts: f("starts"),
+                    ends: f("ends"),
+                },
+            )
+            .await
+            .map(|_| ()),
+        "shift-remove" => store.remove_driver_shift(scope, &f("shift_id")).await,
+        _ => Err(StoreError::NotFound),
+    };
+    let done = format!("/logistics/setup?org={org}&done={form}");
+    super::after_form(&state, &s, r, &done, |errors| {
+        setup_page(
+            &state,
+            &s,
+            &p,
+            (errors, Sent::new(form.clone(), p.clone())),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    })
+    .await
+}

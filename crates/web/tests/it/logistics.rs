@@ -1,0 +1,363 @@
+//! Logistics screens as their users work them: the advisor adds a pickup with a loaner from the
+//! windows the plan can still serve, plans the day and locks a job on the board; the driver works
+//! the run sheet; bad input is named in the reader's language; Lisboa reads it all in Portuguese.
+
+use aftersales_domain::clock::Clock;
+use aftersales_store::logistics::TransportJobInput;
+use aftersales_store::workshop::RepairOrderInput;
+use axum::http::StatusCode;
+
+use crate::support::TestApp;
+
+pub const DAY: &str = "2026-11-21";
+
+/// A repair order at Trondheim for a demo customer who lives on the map.
+#[allow(clippy::disallowed_methods)]
+pub async fn trondheim_order(app: &TestApp) -> (String, String) {
+    let scope = app.scope_of("ingrid").await;
+    let org = app.org_id("Tesla Service Centre Trondheim").await;
+    let token = app.token_for("ingrid").await;
+    let customer = app.customer_id(&token, "Kari Nordmann").await;
+    let ro = app
+        .store
+        .workshop()
+        .create_repair_order(
+            &scope,
+            &RepairOrderInput {
+                organisation_id: org.clone(),
+                customer_id: customer,
+                complaint: "Service med henting".into(),
+                ..Default::default()
+            },
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    (org, ro.id)
+}
+
+/// The first window the form offers.
+pub fn first_window(html: &str) -> String {
+    let i = html
+        .find("name=\"window\" value=\"")
+        .expect("a window is offered")
+        + "name=\"window\" value=\"".len();
+    html[i..].split('"').next().unwrap().replace("&#43;", "+")
+}
+
+#[tokio::test]
+async fn advisor_adds_a_pickup_plans_locks_and_the_driver_works_it() {
+    let app = TestApp::new().await;
+    let (org, ro) = trondheim_order(&app).await;
+    let ingrid = app.login("ingrid").await;
+
+    // The windows the saved plan can still serve; earlier ones are gone (it is 10:00).
+    let form = app
+        .get(
+            &format!("/logistics/new?repair_order_id={ro}&kind=pickup&day={DAY}"),
+            Some(&ingrid),
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(
+        form.body.contains("Henting eller levering"),
+        "{}",
+        form.body
+    );
+    assert!(
+        !form.body.contains(">07:00–09:00<"),
+        "a window already over is offered"
+    );
+    let window = first_window(&form.body);
+    let select = &form.body[form.body.find("id=\"nl\"").unwrap()..];
+    let loaner: String = select
+        .split("<option value=\"")
+        .nth(2)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let order = app
+        .get(&format!("/workshop/repair-orders/{ro}"), Some(&ingrid))
+        .await;
+    assert!(order.body.contains("id=\"add-pickup\""), "{}", order.body);
+    assert!(!loaner.is_empty(), "a loaner is offered");
+
+    // No window chosen: said in Norwegian, and nothing is saved.
+    let r = app
+        .post_form(
+            "/logistics/jobs",
+            &ingrid,
+            &[("repair_order_id", &ro), ("kind", "pickup"), ("day", DAY)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("Velg et tidsvindu."), "{}", r.body);
+    let r = app
+        .post_form(
+            "/logistics/jobs",
+            &ingrid,
+            &[
+                ("repair_order_id", &ro),
+                ("kind", "pickup"),
+                ("day", DAY),
+                ("window", &window),
+                ("loaner_id", &loaner),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app
+        .get(
+            &format!("/workshop/repair-orders/{ro}?done=transport"),
+            Some(&ingrid),
+        )
+        .await;
+    assert!(page.body.contains("id=\"transport-done\""));
+    assert!(page.body.contains("Henting: 2026-11-21"), "{}", page.body);
+
+    // The board says the plan is behind; planning places the job on a driver's run.
+    let board = app
+        .get(&format!("/logistics?org={org}&day={DAY}"), Some(&ingrid))
+        .await;
+    assert!(board.body.contains("id=\"stale\""), "{}", board.body);
+    let r = app
+        .post_form("/logistics/replan", &ingrid, &[("org", &org), ("day", DAY)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let board = app
+        .get(
+            &format!("/logistics?org={org}&day={DAY}&done=replanned"),
+            Some(&ingrid),
+        )
+        .await;
+    assert!(board.body.contains("Dagen er planlagt på nytt."));
+    assert!(!board.body.contains("id=\"stale\""));
+    assert!(
+        board.body.contains("class=\"tl-job tl-pickup"),
+        "{}",
+        board.body
+    );
+    let jobs = app
+        .store
+        .logistics()
+        .jobs_of_repair_order(&app.scope_of("ingrid").await, &ro)
+        .await
+        .unwrap();
+    let job = &jobs[0].id;
+
+    // Locked to Mats at 13:00 and planned again: it is on his run at 13:00.
+    let drivers = app
+        .store
+        .logistics()
+        .drivers(&app.scope_of("ingrid").await, &org)
+        .await
+        .unwrap();
+    let mats = drivers.iter().find(|d| d.label == "Mats Lie").unwrap();
+    let bad = app
+        .post_form(
+            &format!("/logistics/jobs/{job}/lock"),
+            &ingrid,
+            &[
+                ("org", &org),
+                ("day", DAY),
+                ("driver_id", "nobody"),
+                ("at", "13:00"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("role=\"alert\""));
+    let r = app
+        .post_form(
+            &format!("/logistics/jobs/{job}/lock"),
+            &ingrid,
+            &[
+                ("org", &org),
+                ("day", DAY),
+                ("driver_id", &mats.id),
+                ("at", "13:00"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    app.post_form("/logistics/replan", &ingrid, &[("org", &org), ("day", DAY)])
+        .await;
+    let board = app
+        .get(&format!("/logistics?org={org}&day={DAY}"), Some(&ingrid))
+        .await;
+    assert!(board.body.contains("🔒 Mats Lie, 13:00"), "{}", board.body);
+
+    // Mats sees it on his run sheet and works it: on the way, arrived, hand-over with readings.
+    let m = app.login("mats").await;
+    let r = app.get("/logistics", Some(&m)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "a driver's logistics is the run sheet"
+    );
+    let sheet = app.get("/logistics/run", Some(&m)).await;
+    assert!(
+        sheet.body.contains(&format!("id=\"stop-{job}\"")),
+        "{}",
+        sheet.body
+    );
+    assert!(sheet.body.contains("geo:"), "the address opens navigation");
+    assert!(
+        sheet.body.contains("Lånebil EL"),
+        "the loaner to take along"
+    );
+    for status in ["on-the-way", "arrived"] {
+        let r = app
+            .post_form(
+                &format!("/logistics/jobs/{job}/status"),
+                &m,
+                &[("status", status), ("day", DAY)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let r = app
+        .post_form(
+            &format!("/logistics/jobs/{job}/status"),
+            &m,
+            &[("status", "done"), ("day", DAY), ("odometer_km", "tolv")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("Kilometerstanden er et helt antall kilometer."),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"tolv\""), "what was typed stays");
+    let r = app
+        .post_form(
+            &format!("/logistics/jobs/{job}/status"),
+            &m,
+            &[
+                ("status", "done"),
+                ("day", DAY),
+                ("odometer_km", "41250"),
+                ("charge_pct", "64"),
+                ("note", "Riper på høyre skjerm fra før"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let sheet = app.get("/logistics/run", Some(&m)).await;
+    assert!(sheet.body.contains("stop-done"), "{}", sheet.body);
+}
+
+#[tokio::test]
+#[allow(clippy::disallowed_methods)]
+async fn unplanned_jobs_say_why_and_lisboa_reads_portuguese() {
+    let app = TestApp::new().await;
+    let (org, ro) = trondheim_order(&app).await;
+    let scope = app.scope_of("ingrid").await;
+    // An address with no coordinates is kept and flagged, never guessed.
+    app.store
+        .logistics()
+        .add_job(
+            &scope,
+            &TransportJobInput {
+                repair_order_id: ro.clone(),
+                kind: "pickup".into(),
+                window_from: "2026-11-21T12:00:00+01:00".into(),
+                window_to: "2026-11-21T14:00:00+01:00".into(),
+                address: Some("Hyttefeltet 3, Oppdal".into()),
+                ..Default::default()
+            },
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let ingrid = app.login("ingrid").await;
+    app.post_form("/logistics/replan", &ingrid, &[("org", &org), ("day", DAY)])
+        .await;
+    let board = app
+        .get(&format!("/logistics?org={org}&day={DAY}"), Some(&ingrid))
+        .await;
+    assert!(
+        board.body.contains("Adressen har ingen koordinater."),
+        "{}",
+        board.body
+    );
+    assert!(board.body.contains("id=\"unmapped\""));
+
+    // The set-up refuses a depot off the globe in the reader's words.
+    let kari = app.login("kari").await;
+    let r = app
+        .post_form(
+            "/logistics/setup",
+            &kari,
+            &[
+                ("org", &org),
+                ("form", "settings"),
+                ("latitude", "163.4"),
+                ("longitude", "10.4"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("Breddegrad er et antall grader"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"163.4\""));
+    let r = app
+        .post_form(
+            "/logistics/setup",
+            &kari,
+            &[
+                ("org", &org),
+                ("form", "loaner"),
+                ("plate", "EL 99999"),
+                ("model", "Model 3"),
+                ("range_km", "310"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // An advisor sees the set-up but may not change it.
+    let r = app
+        .post_form(
+            "/logistics/setup",
+            &ingrid,
+            &[
+                ("org", &org),
+                ("form", "loaner"),
+                ("plate", "EL 88888"),
+                ("model", "Model 3"),
+                ("range_km", "310"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let joao = app.login("joao").await;
+    for path in ["/logistics", "/logistics/setup"] {
+        let page = app.get(path, Some(&joao)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        for english in [
+            "Pickup",
+            "Delivery",
+            "Driver",
+            "Loaner",
+            "Timeline",
+            "Plan again",
+        ] {
+            assert!(!page.body.contains(english), "{path} shows {english}");
+        }
+    }
+    let board = app.get("/logistics", Some(&joao)).await;
+    assert!(board.body.contains("Quadro de despacho"));
+    assert!(board.body.contains("Tiago Martins"), "Lisboa's drivers");
+    assert!(
+        !board.body.contains("Mats Lie"),
+        "no Trondheim driver in Lisboa"
+    );
+}
