@@ -630,6 +630,24 @@ fn build(day: &Day) -> Result<Built, PlanError> {
     })
 }
 
+/// A day as the planner sees it, for benchmarks and comparisons: the problem (stop `k` is node `k + 1`, node 0 the
+/// service point), the day job of each stop, and the jobs decided unplannable before any solve.
+pub struct Model {
+    pub problem: Problem,
+    pub jobs: Vec<usize>,
+    pub unassigned: Vec<(usize, Why)>,
+}
+
+/// The planner problem of a day, without solving it.
+pub fn model(day: &Day) -> Result<Model, PlanError> {
+    let b = build(day)?;
+    Ok(Model {
+        problem: b.problem,
+        jobs: b.jobs,
+        unassigned: b.unassigned,
+    })
+}
+
 /// How long and from where to search.
 #[derive(Debug, Clone, Default)]
 pub struct Budget {

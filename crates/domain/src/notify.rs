@@ -33,6 +33,10 @@ vocabulary!(
         CreditNoteIssued => "credit-note-issued",
         ServiceDue => "service-due",
         Campaign => "campaign",
+        PickupConfirmed => "pickup-confirmed",
+        DeliveryScheduled => "delivery-scheduled",
+        DriverOnTheWay => "driver-on-the-way",
+        CarDelivered => "car-delivered",
     }
 );
 
@@ -95,6 +99,9 @@ impl Event {
                     | CreditNoteIssued
                     | ServiceDue
                     | Campaign
+                    | PickupConfirmed
+                    | DeliveryScheduled
+                    | CarDelivered
             ),
             MessageChannel::Sms => matches!(
                 self,
@@ -104,6 +111,9 @@ impl Event {
                     | RoReady
                     | EtaChanged
                     | ServiceDue
+                    | PickupConfirmed
+                    | DeliveryScheduled
+                    | DriverOnTheWay
             ),
         }
     }
@@ -130,6 +140,10 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ),
     ("due", "the day it is due (service reminders)"),
     ("book_link", "online booking (service reminders, campaigns)"),
+    (
+        "window",
+        "when the driver is at the customer: day and time from–to (pickup and delivery)",
+    ),
 ];
 
 /// Replaces `{name}`-style placeholders; unknown ones stay as written.
@@ -365,6 +379,66 @@ pub fn default_template(event: Event, channel: MessageChannel, lang: Language) -
         (ServiceDue, Sms, Nb) => tpl("", "{vehicle} skal ha {item} innen {due}. Bestill time hos {place}: {book_link}"),
         (ServiceDue, Sms, En) => tpl("", "{vehicle} is due for {item} by {due}. Book at {place}: {book_link}"),
         (ServiceDue, Sms, Pt) => tpl("", "O {vehicle} deve fazer {item} até {due}. Marque em {place}: {book_link}"),
+        (PickupConfirmed, Email, Nb) => tpl(
+            "Vi henter {vehicle} {window}",
+            "Hei {name},\n\nvår sjåfør henter {vehicle} på {place} {window}. Vi sier fra når sjåføren er på vei.\n\nFølg bilen: {link}",
+        ),
+        (PickupConfirmed, Email, En) => tpl(
+            "We pick up {vehicle} {window}",
+            "Hello {name},\n\nour driver picks up {vehicle} at {place} {window}. We will tell you when the driver is on the way.\n\nFollow the car: {link}",
+        ),
+        (PickupConfirmed, Email, Pt) => tpl(
+            "Recolhemos o {vehicle} {window}",
+            "Olá {name},\n\no nosso motorista recolhe o {vehicle} em {place} {window}. Avisamos quando estiver a caminho.\n\nAcompanhe o carro: {link}",
+        ),
+        (PickupConfirmed, Sms, Nb) => tpl("", "Vi henter {vehicle} på {place} {window}. Følg bilen: {link}"),
+        (PickupConfirmed, Sms, En) => tpl("", "We pick up {vehicle} at {place} {window}. Follow the car: {link}"),
+        (PickupConfirmed, Sms, Pt) => tpl("", "Recolhemos o {vehicle} em {place} {window}. Acompanhe: {link}"),
+        (DeliveryScheduled, Email, Nb) => tpl(
+            "Vi leverer {vehicle} {window}",
+            "Hei {name},\n\nvår sjåfør leverer {vehicle} til {place} {window}.\n\nFølg bilen: {link}",
+        ),
+        (DeliveryScheduled, Email, En) => tpl(
+            "We deliver {vehicle} {window}",
+            "Hello {name},\n\nour driver delivers {vehicle} to {place} {window}.\n\nFollow the car: {link}",
+        ),
+        (DeliveryScheduled, Email, Pt) => tpl(
+            "Entregamos o {vehicle} {window}",
+            "Olá {name},\n\no nosso motorista entrega o {vehicle} em {place} {window}.\n\nAcompanhe o carro: {link}",
+        ),
+        (DeliveryScheduled, Sms, Nb) => tpl("", "Vi leverer {vehicle} til {place} {window}. Følg bilen: {link}"),
+        (DeliveryScheduled, Sms, En) => tpl("", "We deliver {vehicle} to {place} {window}. Follow the car: {link}"),
+        (DeliveryScheduled, Sms, Pt) => tpl("", "Entregamos o {vehicle} em {place} {window}. Acompanhe: {link}"),
+        (DriverOnTheWay, Email, Nb) => tpl(
+            "Sjåføren er på vei",
+            "Hei {name},\n\nsjåføren vår er på vei og er hos deg {window}.\n\nFølg bilen: {link}",
+        ),
+        (DriverOnTheWay, Email, En) => tpl(
+            "The driver is on the way",
+            "Hello {name},\n\nour driver is on the way and will be with you {window}.\n\nFollow the car: {link}",
+        ),
+        (DriverOnTheWay, Email, Pt) => tpl(
+            "O motorista está a caminho",
+            "Olá {name},\n\no nosso motorista está a caminho e chega {window}.\n\nAcompanhe o carro: {link}",
+        ),
+        (DriverOnTheWay, Sms, Nb) => tpl("", "Sjåføren vår er på vei og er hos deg {window}."),
+        (DriverOnTheWay, Sms, En) => tpl("", "Our driver is on the way and will be with you {window}."),
+        (DriverOnTheWay, Sms, Pt) => tpl("", "O nosso motorista está a caminho e chega {window}."),
+        (CarDelivered, Email, Nb) => tpl(
+            "{vehicle} er levert",
+            "Hei {name},\n\n{vehicle} er levert til deg. Takk for at du valgte {place}.\n\nArbeidsordren: {link}",
+        ),
+        (CarDelivered, Email, En) => tpl(
+            "{vehicle} is delivered",
+            "Hello {name},\n\n{vehicle} has been delivered to you. Thank you for choosing {place}.\n\nThe repair order: {link}",
+        ),
+        (CarDelivered, Email, Pt) => tpl(
+            "O {vehicle} foi entregue",
+            "Olá {name},\n\no {vehicle} foi-lhe entregue. Obrigado por escolher {place}.\n\nA ordem de reparação: {link}",
+        ),
+        (CarDelivered, Sms, Nb) => tpl("", "{vehicle} er levert. Takk for at du valgte {place}."),
+        (CarDelivered, Sms, En) => tpl("", "{vehicle} has been delivered. Thank you for choosing {place}."),
+        (CarDelivered, Sms, Pt) => tpl("", "O {vehicle} foi entregue. Obrigado por escolher {place}."),
         (Campaign, Email, Nb) => tpl(
             "{item} – {place}",
             "Hei {name},\n\n{message}\n\nBestill time: {book_link}",

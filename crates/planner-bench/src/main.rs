@@ -14,6 +14,8 @@ use clap::{Parser, Subcommand};
 use planner::io::{read_bks, read_li_lim, read_solomon, Bks, Instance};
 use planner::{check, check_sequences, solve, Config};
 
+mod logistics;
+
 #[derive(Parser)]
 #[command(about = "Benchmarks for the logistics planner")]
 struct Cli {
@@ -75,6 +77,24 @@ enum Cmd {
         #[arg(long)]
         machine: Option<String>,
     },
+    /// Service-centre days (20, 100, 300 jobs): our planner, a greedy dispatcher, PyVRP and VROOM on the same days and
+    /// budgets, and the re-plan latency after one change; writes the marked section of docs/BENCHMARKS.md.
+    Logistics {
+        #[arg(long, value_delimiter = ',', default_value = "1,10")]
+        budgets: Vec<f64>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value = "docs/BENCHMARKS.md")]
+        summary: PathBuf,
+        #[arg(
+            long,
+            env = "VRP_REF_DIR",
+            default_value = "/var/tmp/aftersales-vrp-ref"
+        )]
+        reference_dir: PathBuf,
+        #[arg(long)]
+        machine: Option<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -115,6 +135,27 @@ fn main() -> Result<()> {
             summary,
             reference_dir,
             machine,
+        }),
+        Cmd::Logistics {
+            budgets,
+            seed,
+            summary,
+            reference_dir,
+            machine,
+        } => logistics::run(&logistics::Args {
+            budgets,
+            seed,
+            reference_dir,
+            summary,
+            machine: machine.unwrap_or_else(machine_label),
+            date: today(),
+            commit: Command::new("git")
+                .args(["describe", "--always", "--dirty"])
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_else(|| "unknown".into()),
         }),
     }
 }

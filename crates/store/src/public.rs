@@ -80,6 +80,17 @@ pub struct StatusPage {
     pub documents: Vec<(String, String, aftersales_domain::money::Money)>,
     #[serde(skip)]
     pub zone: aftersales_domain::calendar::Zone,
+    /// The car's pickup and delivery: what, where it stands, the promised window, and while the
+    /// driver is on the way the window of arrival as the plan now expects it.
+    pub transport: Vec<PublicTransport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicTransport {
+    pub kind: aftersales_domain::logistics::JobKind,
+    pub status: aftersales_domain::logistics::JobStatus,
+    pub window: (OffsetDateTime, OffsetDateTime),
+    pub arriving: Option<(OffsetDateTime, OffsetDateTime)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -219,7 +230,32 @@ impl Public<'_> {
         .bind(&id)
         .fetch_optional(&self.store.pool)
         .await?;
+        let mut transport = Vec::new();
+        for j in self
+            .store
+            .logistics()
+            .jobs_where(
+                "j.repair_order_id = $1 AND j.status <> 'cancelled'",
+                &[id.as_str()],
+            )
+            .await?
+        {
+            let j = j.job;
+            let arriving = match (j.status, j.on_the_way_at) {
+                (aftersales_domain::logistics::JobStatus::OnTheWay, Some(left)) => {
+                    Some(self.store.logistics().arrival(&j.id, left).await?)
+                }
+                _ => None,
+            };
+            transport.push(PublicTransport {
+                kind: j.kind,
+                status: j.status,
+                window: (j.window_from, j.window_to),
+                arriving,
+            });
+        }
         Ok(StatusPage {
+            transport,
             business: kind.as_deref() == Some("company"),
             documents,
             number,

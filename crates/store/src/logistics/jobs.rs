@@ -9,8 +9,33 @@ use time::{Duration, OffsetDateTime};
 
 use super::*;
 use crate::crm::opt;
+use crate::notify::{enqueue, Notice};
 use crate::workshop::parse_instant;
-use crate::{micros, new_id};
+use crate::{from_micros, micros, new_id};
+use aftersales_domain::notify::Event;
+
+/// A message to the customer about a job, with its window.
+fn notice<'a>(
+    event: Event,
+    ro: &'a str,
+    dedupe: String,
+    window: (OffsetDateTime, OffsetDateTime),
+    place: &str,
+) -> Notice<'a> {
+    Notice {
+        event,
+        ro: Some(ro),
+        case_id: None,
+        dedupe,
+        extra: vec![("window_from", window.0), ("window_to", window.1)],
+        place: Some(place.to_string()),
+        message: None,
+        calendar: None,
+        delay: Duration::ZERO,
+        item: None,
+        due: None,
+    }
+}
 
 /// Shortest and longest window a customer may be promised.
 const MIN_WINDOW: Duration = Duration::minutes(30);
@@ -215,6 +240,26 @@ impl Logistics<'_> {
             }
         }
         Self::touch_day(&mut tx, &org, &day).await?;
+        // The customer hears the window at once, in their language, through the outbox.
+        let ctx = self.store.workshop().addressee_of(&mut tx, ro_id).await?;
+        let event = match kind {
+            JobKind::Pickup => Event::PickupConfirmed,
+            JobKind::Delivery => Event::DeliveryScheduled,
+        };
+        enqueue(
+            &mut tx,
+            self.store.public_url(),
+            &notice(
+                event,
+                ro_id,
+                format!("transport:{id}:scheduled"),
+                (from, to),
+                &address,
+            ),
+            &ctx,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(self.job_row(&id).await?.job)
     }
@@ -375,7 +420,66 @@ impl Logistics<'_> {
             return Err(StoreError::Conflict { current: 0 });
         }
         Self::touch_day(&mut tx, &org, &job.day).await?;
+        let told = match (to, job.kind) {
+            (JobStatus::OnTheWay, _) => Some((Event::DriverOnTheWay, self.arrival(id, now).await?)),
+            (JobStatus::Done, JobKind::Delivery) => {
+                Some((Event::CarDelivered, (job.window_from, job.window_to)))
+            }
+            _ => None,
+        };
+        if let Some((event, window)) = told {
+            let ro = job.repair_order.id.as_str();
+            let ctx = self.store.workshop().addressee_of(&mut tx, ro).await?;
+            enqueue(
+                &mut tx,
+                self.store.public_url(),
+                &notice(
+                    event,
+                    ro,
+                    format!("transport:{id}:{}", to.as_str()),
+                    window,
+                    &job.address,
+                ),
+                &ctx,
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(self.job_row(id).await?.job)
+    }
+
+    /// When a driver who just left will be at the customer: the plan's way there (unassisted leg
+    /// and driving) from now, as a window from 10 minutes before to 20 after, on five minutes.
+    pub(crate) async fn arrival(
+        self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(OffsetDateTime, OffsetDateTime), StoreError> {
+        type Planned = (Option<i64>, Option<i64>, Option<i64>, i64);
+        let planned: Option<Planned> = sqlx::query_as(
+            "SELECT e.starts_at, e.at_customer, e.unassisted_m, COALESCE(s.unassisted_kmh, 15) FROM plan_entries e \
+             LEFT JOIN logistics_settings s ON s.organisation_id = e.organisation_id WHERE e.job_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let way = match planned {
+            Some((Some(start), Some(at), unassisted, kmh)) => {
+                let drive = from_micros(at) - from_micros(start);
+                let walk = unassisted.unwrap_or(0) as f64 / (kmh.max(1) as f64 * 1000.0 / 3600.0);
+                drive + Duration::seconds_f64(walk)
+            }
+            _ => Duration::minutes(20),
+        };
+        let est = now + way;
+        let round = |t: OffsetDateTime| {
+            let over = t.unix_timestamp().rem_euclid(300);
+            t - Duration::seconds(over)
+        };
+        Ok((
+            round(est - Duration::minutes(10)),
+            round(est + Duration::minutes(20)),
+        ))
     }
 }

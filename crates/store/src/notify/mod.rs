@@ -178,6 +178,23 @@ pub(crate) async fn enqueue(
     for (k, t) in &n.extra {
         vars.insert(k, format_when(local(zone, *t), lang));
     }
+    // A pickup or delivery window: the day and time it opens, to the time it closes.
+    let at = |key: &str| n.extra.iter().find(|(k, _)| *k == key).map(|(_, t)| *t);
+    vars.insert(
+        "window",
+        match (at("window_from"), at("window_to")) {
+            (Some(a), Some(b)) => {
+                let end = local(zone, b);
+                format!(
+                    "{}–{:02}:{:02}",
+                    format_when(local(zone, a), lang),
+                    end.hour(),
+                    end.minute()
+                )
+            }
+            _ => String::new(),
+        },
+    );
     match n.event {
         Event::Survey => {
             vars.insert(

@@ -315,6 +315,18 @@ impl RoRow {
 }
 
 impl Workshop<'_> {
+    /// Who hears about a repair order, for another capability that tells its customer something
+    /// (logistics: pickup confirmed, driver on the way).
+    pub(crate) async fn addressee_of(
+        self,
+        conn: &mut sqlx::AnyConnection,
+        ro_id: &str,
+    ) -> Result<Addressee, StoreError> {
+        let row = self.ro_row(ro_id).await?;
+        let vehicle = vehicle_label(conn, row.vehicle_id.as_deref()).await?;
+        Ok(row.addressee(vehicle, row.eta.map(from_micros)))
+    }
+
     /// The customer's language: work from the catalogue reads in it (estimate, status page, invoice).
     async fn customer_language(self, customer_id: &str) -> Result<Language, StoreError> {
         let lang: Option<String> =

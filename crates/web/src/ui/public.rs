@@ -72,6 +72,31 @@ impl StatusView<'_> {
         let unit = if l.hours { "unit-hours" } else { "unit-pieces" };
         format!("{q}\u{a0}{}", self.t.t(unit))
     }
+    /// A pickup or delivery in the customer's words: what, when, and where it stands.
+    fn transport(&self, j: &aftersales_store::public::PublicTransport) -> String {
+        let zone = self.page.zone;
+        let hm = |t: time::OffsetDateTime| {
+            let l = zone.local(t);
+            format!("{:02}:{:02}", l.hour(), l.minute())
+        };
+        let day = aftersales_domain::notify::format_day(zone.local(j.window.0).date(), self.t.lang);
+        let mut line = format!(
+            "{} {day} {}–{}: {}",
+            self.t.t(&format!("lg-kind-{}", j.kind.as_str())),
+            hm(j.window.0),
+            hm(j.window.1),
+            self.t.t(&format!("lg-status-{}", j.status.as_str()))
+        );
+        if let Some((a, b)) = j.arriving {
+            line += ", ";
+            line.push_str(
+                &self
+                    .t
+                    .with("sp-arriving", &[("from", &hm(a)), ("to", &hm(b))]),
+            );
+        }
+        line
+    }
     fn confirming(&self, job: &str) -> Option<bool> {
         self.confirm
             .as_ref()

@@ -2,10 +2,13 @@
 //! windows the plan can still serve, plans the day and locks a job on the board; the driver works
 //! the run sheet; bad input is named in the reader's language; Lisboa reads it all in Portuguese.
 
-use aftersales_domain::clock::Clock;
+use aftersales_domain::clock::{Clock, FixedClock};
+use aftersales_notify::testing::{SmsReceiver, SmtpSink};
+use aftersales_notify::{deliver_due, Mailer, SmsGateway, Transports};
 use aftersales_store::logistics::TransportJobInput;
 use aftersales_store::workshop::RepairOrderInput;
 use axum::http::StatusCode;
+use time::Duration;
 
 use crate::support::TestApp;
 
@@ -249,6 +252,40 @@ async fn advisor_adds_a_pickup_plans_locks_and_the_driver_works_it() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let sheet = app.get("/logistics/run", Some(&m)).await;
     assert!(sheet.body.contains("stop-done"), "{}", sheet.body);
+
+    // The customer heard it all in Norwegian: the pickup window by mail and SMS, the driver on
+    // the way with an arrival window by SMS; sent through a real SMTP server.
+    if let Some(smtp) = SmtpSink::start().await {
+        let sms = SmsReceiver::start().await;
+        let transports = Transports {
+            mail: Some(Mailer::new(&smtp.config()).unwrap()),
+            sms: Some(SmsGateway::new(&sms.config()).unwrap()),
+        };
+        let round = deliver_due(
+            &app.store,
+            &transports,
+            &FixedClock::new(app.clock.now() + Duration::hours(1)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(round.dead, 0, "{round:?}");
+        let subjects: Vec<String> = smtp.received().into_iter().map(|m| m.subject).collect();
+        assert!(
+            subjects.iter().any(|s| s.starts_with("Vi henter")),
+            "{subjects:?}"
+        );
+        let texts: Vec<String> = sms
+            .received()
+            .iter()
+            .map(|r| r.body["text"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.starts_with("Sjåføren vår er på vei og er hos deg lørdag")),
+            "{texts:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -360,4 +397,78 @@ async fn unplanned_jobs_say_why_and_lisboa_reads_portuguese() {
         !board.body.contains("Mats Lie"),
         "no Trondheim driver in Lisboa"
     );
+
+    // A Lisboa customer hears of the pickup in Portuguese, and sees it on the status page.
+    let token = app.token_for("joao").await;
+    let customer = app.customer_id(&token, "Miguel Costa").await;
+    let lisboa = app.org_id("Polestar Service Point Lisboa").await;
+    let js = app.scope_of("joao").await;
+    let order = app
+        .store
+        .workshop()
+        .create_repair_order(
+            &js,
+            &RepairOrderInput {
+                organisation_id: lisboa,
+                customer_id: customer,
+                complaint: "Revisão com recolha".into(),
+                ..Default::default()
+            },
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let job = app
+        .store
+        .logistics()
+        .add_job(
+            &js,
+            &TransportJobInput {
+                repair_order_id: order.id.clone(),
+                kind: "pickup".into(),
+                window_from: "2026-11-21T14:00:00Z".into(),
+                window_to: "2026-11-21T16:00:00Z".into(),
+                ..Default::default()
+            },
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    assert!(job.latitude.is_some(), "the customer's coordinates");
+    let status = app.get(&order.status_page, None).await;
+    assert!(
+        status.body.contains("class=\"transport\""),
+        "{}",
+        status.body
+    );
+    assert!(status.body.contains("Recolha "), "{}", status.body);
+    assert!(
+        status.body.contains("14:00–16:00: Planeado"),
+        "{}",
+        status.body
+    );
+    if let Some(smtp) = SmtpSink::start().await {
+        let transports = Transports {
+            mail: Some(Mailer::new(&smtp.config()).unwrap()),
+            sms: None,
+        };
+        deliver_due(
+            &app.store,
+            &transports,
+            &FixedClock::new(app.clock.now() + Duration::hours(1)),
+        )
+        .await
+        .unwrap();
+        let mails = smtp.received();
+        assert!(
+            mails
+                .iter()
+                .any(|m| m.subject.starts_with("Recolhemos o") && m.text.contains("sábado")),
+            "{:?}",
+            mails
+                .iter()
+                .map(|m| (&m.subject, &m.text))
+                .collect::<Vec<_>>()
+        );
+    }
 }
