@@ -191,6 +191,16 @@ pub struct LockInput {
     pub held: bool,
 }
 
+/// A job's place on the map, and optionally a corrected address.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceInput {
+    /// Degrees, such as `63.4305`.
+    pub latitude: String,
+    pub longitude: String,
+    pub address: Option<String>,
+}
+
 /// What a driver pressed, with the hand-over readings when done.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

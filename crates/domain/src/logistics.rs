@@ -12,7 +12,9 @@
 
 use std::time::Duration;
 
-use planner::{Matrix, Problem, Reason, Stop, TravelTimes, Vehicle, Window};
+/// The planner's reasons, which `Why` wraps.
+pub use planner::Reason;
+use planner::{Matrix, Problem, Stop, TravelTimes, Vehicle, Window};
 use serde::{Deserialize, Serialize};
 
 use crate::validation::{FieldError, Rule};

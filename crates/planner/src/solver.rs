@@ -557,6 +557,11 @@ impl<'a> Search<'a> {
                 trial.stops.push(s);
                 if trial.rebuild(p).is_err() {
                     trial.stops.pop();
+                    // The cache now describes the failed attempt: rebuild the sequence that held.
+                    if trial.rebuild(p).is_err() {
+                        trial = route.clone();
+                        break;
+                    }
                 }
             }
             // A pickup whose delivery did not follow is dropped: the pair goes back to the pool.

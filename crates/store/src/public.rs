@@ -130,7 +130,16 @@ pub struct SelfBooking {
     pub phone: String,
     pub registration: String,
     pub message: String,
+    /// The car is picked up at the customer's address in the two hours before the appointment.
+    pub pickup: bool,
+    pub address: String,
+    /// Where the customer is, when their browser shared it; else the pickup is flagged for the advisor.
+    pub latitude: String,
+    pub longitude: String,
 }
+
+/// How long before the appointment a pickup window opens, and when it closes.
+const PICKUP_LEAD: (Duration, Duration) = (Duration::hours(2), Duration::minutes(15));
 
 impl Public<'_> {
     pub(crate) async fn ro_by_token(
@@ -575,12 +584,43 @@ impl Public<'_> {
         let message = Some(b.message.trim())
             .filter(|m| !m.is_empty())
             .and_then(|m| errs.take(text_block("message", m, 2, 2000)));
+        let pickup = if b.pickup {
+            let address = errs.take(
+                text("address", &b.address, 3, 300).map_err(|e| e.hint("book-address-required")),
+            );
+            let place = match (b.latitude.trim(), b.longitude.trim()) {
+                ("", "") => None,
+                (a, o) => errs.take(aftersales_domain::logistics::parse_place(a, o)),
+            };
+            Some((address, place))
+        } else {
+            None
+        };
         errs.into_result()?;
         let (Some(start), Some(name), Some(email)) = (start, name, email) else {
             return Err(StoreError::Internal(
                 "validated booking lost a field".into(),
             ));
         };
+        // A pickup is offered only where drivers are planned, and only when the day's plan can
+        // still serve it; an address without a place is taken and flagged for the advisor.
+        let window = (start - PICKUP_LEAD.0, start - PICKUP_LEAD.1);
+        if let Some((_, place)) = &pickup {
+            if let Some(why) = self
+                .store
+                .logistics()
+                .pickup_blocked(org, window, *place, now)
+                .await?
+            {
+                return Err(ValidationErrors(vec![FieldError::new(
+                    "pickup",
+                    Rule::NotAllowed,
+                    format!("no driver can pick the car up before this time ({})", why.0),
+                )
+                .hint(why.1)])
+                .into());
+            }
+        }
         let mut matches = Vec::new();
         for handle in [
             Some(email.as_str().to_string()),
@@ -706,6 +746,29 @@ impl Public<'_> {
                 now,
             )
             .await?;
+        if let Some((Some(address), place)) = &pickup {
+            let zone = self.store.org().zone_of(org).await?;
+            let day = zone.local(window.0).date().to_string();
+            self.store
+                .logistics()
+                .write_job(
+                    &crate::logistics::NewJob {
+                        org,
+                        repair_order: &booked.repair_order_id,
+                        kind: aftersales_domain::logistics::JobKind::Pickup,
+                        day: &day,
+                        address,
+                        coords: place
+                            .map(|p| ((p.lat * 1e6).round() as i64, (p.lon * 1e6).round() as i64)),
+                        window,
+                        loaner: None,
+                        clean: false,
+                        actor: None,
+                    },
+                    now,
+                )
+                .await?;
+        }
         // The status page is shown to the person at the form only when the booking made a new
         // customer record; a booking linked to a known customer by their e-mail could be typed by
         // anyone, so its link goes to that customer's mailbox only.

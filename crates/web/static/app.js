@@ -42,3 +42,21 @@
     }, 120);
   });
 })();
+
+// Booking with pickup: the customer may share where they are (the browser asks first); the coordinates go with
+// the address, so the pickup can be planned without anyone guessing the place.
+(function () {
+  "use strict";
+  var button = document.getElementById("locate");
+  if (!button || !navigator.geolocation) { return; }
+  button.addEventListener("click", function () {
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      document.getElementById("latitude").value = pos.coords.latitude.toFixed(6);
+      document.getElementById("longitude").value = pos.coords.longitude.toFixed(6);
+      var pickup = document.getElementById("pickup");
+      if (pickup) { pickup.checked = true; }
+      var said = document.getElementById("located");
+      if (said) { said.textContent = button.getAttribute("data-located") || ""; }
+    });
+  });
+})();

@@ -349,6 +349,7 @@ pub(super) async fn seed_logistics_day(
                 Budget {
                     time: std::time::Duration::from_millis(800),
                     seed: 1,
+                    minimal: false,
                 },
                 now,
             )

@@ -14,6 +14,20 @@ use crate::workshop::parse_instant;
 use crate::{from_micros, micros, new_id};
 use aftersales_domain::notify::Event;
 
+/// A job as written, once validated.
+pub(crate) struct NewJob<'a> {
+    pub org: &'a str,
+    pub repair_order: &'a str,
+    pub kind: JobKind,
+    pub day: &'a str,
+    pub address: &'a str,
+    pub coords: Option<(i64, i64)>,
+    pub window: (OffsetDateTime, OffsetDateTime),
+    pub loaner: Option<&'a str>,
+    pub clean: bool,
+    pub actor: Option<&'a str>,
+}
+
 /// A message to the customer about a job, with its window.
 fn notice<'a>(
     event: Event,
@@ -203,6 +217,33 @@ impl Logistics<'_> {
         else {
             return Err(errs.into());
         };
+        let id = self
+            .write_job(
+                &NewJob {
+                    org: &org,
+                    repair_order: ro_id,
+                    kind,
+                    day: &day,
+                    address: &address,
+                    coords,
+                    window: (from, to),
+                    loaner: loaner.as_deref(),
+                    clean: input.clean && kind == JobKind::Delivery,
+                    actor: Some(scope.user_id()),
+                },
+                now,
+            )
+            .await?;
+        Ok(self.job_row(&id).await?.job)
+    }
+
+    /// Writes a validated job in one transaction: the row, the day's new version, and the customer's
+    /// message with the window (in their language, through the outbox).
+    pub(crate) async fn write_job(
+        self,
+        j: &NewJob<'_>,
+        now: OffsetDateTime,
+    ) -> Result<String, StoreError> {
         let id = new_id();
         let mut tx = self.store.begin().await?;
         let res = sqlx::query(
@@ -211,18 +252,18 @@ impl Logistics<'_> {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'planned', $13, $14)",
         )
         .bind(&id)
-        .bind(&org)
-        .bind(ro_id)
-        .bind(kind.as_str())
-        .bind(&day)
-        .bind(&address)
-        .bind(coords.map(|c| c.0))
-        .bind(coords.map(|c| c.1))
-        .bind(micros(from))
-        .bind(micros(to))
-        .bind(&loaner)
-        .bind(i64::from(input.clean && kind == JobKind::Delivery))
-        .bind(scope.user_id())
+        .bind(j.org)
+        .bind(j.repair_order)
+        .bind(j.kind.as_str())
+        .bind(j.day)
+        .bind(j.address)
+        .bind(j.coords.map(|c| c.0))
+        .bind(j.coords.map(|c| c.1))
+        .bind(micros(j.window.0))
+        .bind(micros(j.window.1))
+        .bind(j.loaner)
+        .bind(i64::from(j.clean))
+        .bind(j.actor)
         .bind(micros(now))
         .execute(&mut *tx)
         .await;
@@ -231,7 +272,7 @@ impl Logistics<'_> {
                 return Err(ValidationErrors::single(
                     "kind",
                     Rule::Unique,
-                    format!("the repair order already has a {}", kind.as_str()),
+                    format!("the repair order already has a {}", j.kind.as_str()),
                 )
                 .into())
             }
@@ -239,10 +280,13 @@ impl Logistics<'_> {
                 r?;
             }
         }
-        Self::touch_day(&mut tx, &org, &day).await?;
-        // The customer hears the window at once, in their language, through the outbox.
-        let ctx = self.store.workshop().addressee_of(&mut tx, ro_id).await?;
-        let event = match kind {
+        Self::touch_day(&mut tx, j.org, j.day).await?;
+        let ctx = self
+            .store
+            .workshop()
+            .addressee_of(&mut tx, j.repair_order)
+            .await?;
+        let event = match j.kind {
             JobKind::Pickup => Event::PickupConfirmed,
             JobKind::Delivery => Event::DeliveryScheduled,
         };
@@ -251,17 +295,17 @@ impl Logistics<'_> {
             self.store.public_url(),
             &notice(
                 event,
-                ro_id,
+                j.repair_order,
                 format!("transport:{id}:scheduled"),
-                (from, to),
-                &address,
+                j.window,
+                j.address,
             ),
             &ctx,
             now,
         )
         .await?;
         tx.commit().await?;
-        Ok(self.job_row(&id).await?.job)
+        Ok(id)
     }
 
     /// An advisor locks a job to a driver and/or a time at the customer, or holds it off the plan
@@ -313,6 +357,45 @@ impl Logistics<'_> {
         .bind(&driver)
         .bind(at.map(micros))
         .bind(i64::from(input.held))
+        .execute(&mut *tx)
+        .await?;
+        Self::touch_day(&mut tx, &job.organisation_id, &job.day).await?;
+        tx.commit().await?;
+        Ok(self.job_row(id).await?.job)
+    }
+
+    /// Puts a job's address on the map (an address kept without coordinates is flagged on the
+    /// board until an advisor gives them), or corrects it. Only a job not yet under way.
+    pub async fn set_job_place(
+        self,
+        scope: &Scope,
+        id: &str,
+        input: &PlaceInput,
+    ) -> Result<TransportJob, StoreError> {
+        let job = self.job(scope, id).await?;
+        scope.require(&job.organisation_id, Permission::LogisticsPlan)?;
+        let mut errs = ValidationErrors::default();
+        if job.status != JobStatus::Planned {
+            errs.push(FieldError::new(
+                "status",
+                Rule::NotAllowed,
+                "only a job not yet under way can be moved on the map",
+            ));
+        }
+        let place = errs.take(parse_place(&input.latitude, &input.longitude));
+        let address = opt(&input.address).and_then(|a| errs.take(text("address", a, 3, 300)));
+        errs.clone().into_result()?;
+        let Some(place) = place else {
+            return Err(errs.into());
+        };
+        let mut tx = self.store.begin().await?;
+        sqlx::query(
+            "UPDATE transport_jobs SET latitude_e6 = $2, longitude_e6 = $3, address = COALESCE($4, address) WHERE id = $1",
+        )
+        .bind(id)
+        .bind((place.lat * 1e6).round() as i64)
+        .bind((place.lon * 1e6).round() as i64)
+        .bind(&address)
         .execute(&mut *tx)
         .await?;
         Self::touch_day(&mut tx, &job.organisation_id, &job.day).await?;

@@ -15,14 +15,15 @@ use crate::scope::Scope;
 use crate::{from_micros, Ref};
 pub use aftersales_api_types::logistics::{
     DayPlan, DriverRun, DriverShift, DriverShiftInput, JobStatusInput, Loaner, LoanerInput,
-    LoanerPatch, LockInput, LogisticsSettings, LogisticsSettingsInput, PlanEntry, PlannedWash,
-    TransportJob, TransportJobInput, UnplannedJob, WashBay, WashBayInput, WindowOffer,
+    LoanerPatch, LockInput, LogisticsSettings, LogisticsSettingsInput, PlaceInput, PlanEntry,
+    PlannedWash, TransportJob, TransportJobInput, UnplannedJob, WashBay, WashBayInput, WindowOffer,
 };
 
 mod jobs;
 mod plan;
 mod setup;
 
+pub(crate) use jobs::NewJob;
 pub use plan::Budget;
 
 crate::capability!(

@@ -20,6 +20,9 @@ use crate::micros;
 pub struct Budget {
     pub time: std::time::Duration,
     pub seed: u64,
+    /// Change as little as possible: from a saved plan, only place what changed (one insertion pass, no
+    /// search); without a saved plan the search runs as usual.
+    pub minimal: bool,
 }
 
 /// A day as the planner needs it, with the rows behind each index.
@@ -39,6 +42,27 @@ fn secs(midnight: OffsetDateTime, t: OffsetDateTime) -> f64 {
 
 fn at(midnight: OffsetDateTime, s: f64) -> OffsetDateTime {
     midnight + time::Duration::seconds_f64(s)
+}
+
+/// A reason's code with the key of its sentence (`lg-why-<code>`), for a form's error.
+fn why_key(w: aftersales_domain::logistics::Why) -> (&'static str, &'static str) {
+    use aftersales_domain::logistics::{Reason, Why};
+    match w {
+        Why::NoPlace => ("no-place", "lg-why-no-place"),
+        Why::Held => ("held", "lg-why-held"),
+        Why::DriverOff => ("driver-off", "lg-why-driver-off"),
+        Why::LoanerRange => ("loaner-range", "lg-why-loaner-range"),
+        Why::Cleaning => ("cleaning", "lg-why-cleaning"),
+        Why::NotReady => ("not-ready", "lg-why-not-ready"),
+        Why::NoEta => ("no-eta", "lg-why-no-eta"),
+        Why::TooFar => ("too-far", "lg-why-too-far"),
+        Why::Planner(Reason::Skill) => ("skill", "lg-why-skill"),
+        Why::Planner(Reason::Capacity) => ("capacity", "lg-why-capacity"),
+        Why::Planner(Reason::TimeWindow) => ("time-window", "lg-why-time-window"),
+        Why::Planner(Reason::Shift) => ("shift", "lg-why-shift"),
+        Why::Planner(Reason::Break) => ("break", "lg-why-break"),
+        Why::Planner(Reason::Pairing) => ("pairing", "lg-why-pairing"),
+    }
 }
 
 fn no_depot() -> StoreError {
@@ -224,9 +248,10 @@ impl Logistics<'_> {
             current = loaded.version;
             let day = loaded.day.clone();
             let warm = loaded.warm.clone();
+            let minimal = budget.minimal && !warm.is_empty();
             let b = aftersales_domain::logistics::Budget {
-                time: Some(budget.time),
-                iterations: None,
+                time: (!minimal).then_some(budget.time),
+                iterations: minimal.then_some(1),
                 seed: budget.seed,
             };
             let planned = tokio::task::spawn_blocking(move || solve_day(&day, &b, &warm))
@@ -519,6 +544,50 @@ impl Logistics<'_> {
         .bind(after.to_string())
         .fetch_one(&self.store.pool)
         .await?)
+    }
+
+    /// Why a pickup at `place` in `window` cannot be served by the day's plan (code, reason's text
+    /// key), or `None` when it can (or the place is unknown: then it is taken and flagged).
+    pub(crate) async fn pickup_blocked(
+        self,
+        org: &str,
+        window: (OffsetDateTime, OffsetDateTime),
+        place: Option<Place>,
+        now: OffsetDateTime,
+    ) -> Result<Option<(&'static str, &'static str)>, StoreError> {
+        if self.settings_of(org).await?.is_none() {
+            return Ok(Some(("no-pickup", "book-no-pickup")));
+        }
+        if window.0 < now {
+            return Ok(Some(("too-soon", "book-pickup-too-soon")));
+        }
+        let Some(place) = place else {
+            return Ok(None);
+        };
+        let zone = self.store.org().zone_of(org).await?;
+        let date = zone.local(window.0).date();
+        let loaded = self.load(org, date, now).await?;
+        let midnight = loaded.midnight;
+        let mut day = loaded.day;
+        day.jobs.push(DayJob {
+            kind: JobKind::Pickup,
+            place: Some(place),
+            window: (secs(midnight, window.0), secs(midnight, window.1)),
+            loaner_km: None,
+            ready: None,
+            ready_unknown: false,
+            clean: false,
+            lock_driver: None,
+            lock_at: None,
+            held: false,
+            started: false,
+        });
+        let j = day.jobs.len() - 1;
+        let warm = loaded.warm;
+        let why = tokio::task::spawn_blocking(move || fits(&day, &warm, j).err())
+            .await
+            .map_err(|e| StoreError::Internal(format!("the planner stopped: {e}")))?;
+        Ok(why.map(why_key))
     }
 
     /// The caller's own run sheets on a day (a driver may drive for more than one service point).

@@ -105,6 +105,7 @@ fn budget() -> Budget {
     Budget {
         time: std::time::Duration::from_millis(300),
         seed: 7,
+        minimal: false,
     }
 }
 

@@ -4,8 +4,8 @@
 
 use aftersales_domain::logistics::JobKind;
 use aftersales_store::logistics::{
-    Budget, DayPlan, DriverRun, JobStatusInput, Loaner, LoanerInput, LockInput, TransportJob,
-    TransportJobInput, WindowOffer,
+    Budget, DayPlan, DriverRun, JobStatusInput, Loaner, LoanerInput, LockInput, PlaceInput,
+    TransportJob, TransportJobInput, WindowOffer,
 };
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -56,6 +56,8 @@ pub async fn day(
 pub struct ReplanParams {
     /// Search time in milliseconds, 100 to 10000; 1000 when left out.
     pub budget_ms: Option<u64>,
+    /// Change as little as possible: only place what changed since the saved plan (no search).
+    pub minimal: Option<bool>,
 }
 
 /// Plans the day again from its saved plan and saves it; a change made meanwhile is never
@@ -83,6 +85,7 @@ pub async fn replan(
                 Budget {
                     time: std::time::Duration::from_millis(ms),
                     seed: 0,
+                    minimal: p.minimal.unwrap_or(false),
                 },
                 state.now(),
             )
@@ -180,6 +183,25 @@ pub async fn lock(
             .store
             .logistics()
             .lock_job(&caller.scope, &id, &b)
+            .await?,
+    ))
+}
+
+/// Puts a job's address on the map (coordinates, and optionally a corrected address).
+#[utoipa::path(put, path = "/api/v1/transport-jobs/{id}/place", tag = "logistics", params(("id" = String, Path)),
+    request_body = PlaceInput,
+    responses((status = 200, body = TransportJob), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn place(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<PlaceInput>,
+) -> Result<Json<TransportJob>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .logistics()
+            .set_job_place(&caller.scope, &id, &b)
             .await?,
     ))
 }

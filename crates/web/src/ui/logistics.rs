@@ -8,8 +8,8 @@ use aftersales_domain::logistics::{JobKind, JobStatus};
 use aftersales_domain::org::Permission;
 use aftersales_store::logistics::{
     Budget, DayPlan, DriverRun, DriverShift, DriverShiftInput, JobStatusInput, Loaner, LoanerInput,
-    LoanerPatch, LockInput, LogisticsSettings, LogisticsSettingsInput, PlanEntry, TransportJob,
-    TransportJobInput, WashBay, WashBayInput, WindowOffer,
+    LoanerPatch, LockInput, LogisticsSettings, LogisticsSettingsInput, PlaceInput, PlanEntry,
+    TransportJob, TransportJobInput, WashBay, WashBayInput, WindowOffer,
 };
 use aftersales_store::{Ref, StoreError};
 use askama::Template;
@@ -343,7 +343,8 @@ fn back_to_board(p: &[(String, String)], done: &str) -> String {
     )
 }
 
-/// Re-plans the day from its saved plan, one second of search.
+/// Plans the day again from its saved plan: by default only what changed is placed (the rest stays where it
+/// is); "optimise" searches for a second and may move everything.
 pub async fn replan(State(state): State<AppState>, s: SignedIn, body: Bytes) -> Response {
     let p = form_pairs(&body);
     let org = field(&p, "org");
@@ -359,6 +360,7 @@ pub async fn replan(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
             Budget {
                 time: std::time::Duration::from_secs(1),
                 seed: 0,
+                minimal: field(&p, "mode") != "optimise",
             },
             state.now(),
         )
@@ -408,6 +410,31 @@ pub async fn lock(
         .await
         .map(|_| ());
     super::after_form(&state, &s, r, &back_to_board(&p, "locked"), |errors| {
+        board_page(&state, &s, &p, errors, StatusCode::UNPROCESSABLE_ENTITY)
+    })
+    .await
+}
+
+/// Puts a flagged address on the map (coordinates typed by the advisor).
+pub async fn place(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let input = PlaceInput {
+        latitude: field(&p, "latitude").to_string(),
+        longitude: field(&p, "longitude").to_string(),
+        address: Some(field(&p, "address").to_string()),
+    };
+    let r = state
+        .store
+        .logistics()
+        .set_job_place(&s.caller.scope, &id, &input)
+        .await
+        .map(|_| ());
+    super::after_form(&state, &s, r, &back_to_board(&p, "placed"), |errors| {
         board_page(&state, &s, &p, errors, StatusCode::UNPROCESSABLE_ENTITY)
     })
     .await

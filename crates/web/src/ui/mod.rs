@@ -103,6 +103,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/logistics/jobs"),
     ("POST", "/logistics/jobs/{id}/lock"),
     ("POST", "/logistics/jobs/{id}/status"),
+    ("POST", "/logistics/jobs/{id}/place"),
     ("GET", "/logistics/setup"),
     ("POST", "/logistics/setup"),
     ("GET", "/reminders"),
@@ -262,6 +263,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/logistics/jobs", post(logistics::create_job))
         .route("/logistics/jobs/{id}/lock", post(logistics::lock))
         .route("/logistics/jobs/{id}/status", post(logistics::set_status))
+        .route("/logistics/jobs/{id}/place", post(logistics::place))
         .route(
             "/logistics/setup",
             get(logistics::setup).post(logistics::setup_post),

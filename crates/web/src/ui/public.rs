@@ -543,6 +543,10 @@ pub async fn book(State(state): State<AppState>, ctx: RequestCtx, body: Bytes) -
         phone: field(&p, "phone").into(),
         registration: field(&p, "registration").into(),
         message: field(&p, "message").into(),
+        pickup: field(&p, "pickup") == "on",
+        address: field(&p, "address").into(),
+        latitude: field(&p, "latitude").into(),
+        longitude: field(&p, "longitude").into(),
     };
     let (sp, op, date) = (
         form.service_point.clone(),

@@ -1232,7 +1232,7 @@ async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run
     click_and_wait(&c, "#replan").await;
     c.find(Locator::Css(".tl-job")).await.unwrap();
     let reason = c
-        .find(Locator::Css("#unplanned .reason"))
+        .find(Locator::Css("#unplanned .reason .why"))
         .await
         .unwrap()
         .text()

@@ -323,6 +323,58 @@ async fn unplanned_jobs_say_why_and_lisboa_reads_portuguese() {
         board.body
     );
     assert!(board.body.contains("id=\"unmapped\""));
+    // The advisor puts it on the map; the next plan takes it.
+    let nowhere = app
+        .store
+        .logistics()
+        .jobs_of_repair_order(&scope, &ro)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let bad = app
+        .post_form(
+            &format!("/logistics/jobs/{nowhere}/place"),
+            &ingrid,
+            &[
+                ("org", &org),
+                ("day", DAY),
+                ("latitude", "nord"),
+                ("longitude", "10.4"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("Breddegrad er et antall grader"),
+        "{}",
+        bad.body
+    );
+    let r = app
+        .post_form(
+            &format!("/logistics/jobs/{nowhere}/place"),
+            &ingrid,
+            &[
+                ("org", &org),
+                ("day", DAY),
+                ("latitude", "63.4102"),
+                ("longitude", "10.4521"),
+                ("address", "Hyttefeltet 3, Trondheim"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    app.post_form("/logistics/replan", &ingrid, &[("org", &org), ("day", DAY)])
+        .await;
+    let board = app
+        .get(&format!("/logistics?org={org}&day={DAY}"), Some(&ingrid))
+        .await;
+    assert!(
+        !board.body.contains("Adressen har ingen koordinater."),
+        "{}",
+        board.body
+    );
+    assert!(board.body.contains("Hyttefeltet 3, Trondheim"));
 
     // The set-up refuses a depot off the globe in the reader's words.
     let kari = app.login("kari").await;

@@ -579,6 +579,52 @@ async fn customers_book_online_against_real_availability() {
         .await
         .json();
     assert!(hits.as_array().unwrap().is_empty());
+
+    // A booking with pickup: the address is required, the place shared by the browser goes with it, and the
+    // pickup lands on the dispatch board in the two hours before the time (and the customer hears the window).
+    let page = app
+        .get(
+            &format!("/book?lang=nb&sp={trd}&op=SRV-ANNUAL&date=2026-11-23"),
+            None,
+        )
+        .await;
+    assert!(page.body.contains("Hent bilen min på adressen min"));
+    let mut no_address = form("per@example.no", "2026-11-23T10:00:00Z");
+    no_address.push(("pickup", "on".to_string()));
+    let r = send(no_address).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("Enter the address where we pick up the car."),
+        "{}",
+        r.body
+    );
+    let mut pickup = form("per@example.no", "2026-11-23T10:00:00Z");
+    pickup.extend([
+        ("pickup", "on".to_string()),
+        ("address", "Bakkegata 4, Trondheim".to_string()),
+        ("latitude", "63.4330".to_string()),
+        ("longitude", "10.4100".to_string()),
+    ]);
+    let r = send(pickup).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let ingrid = app.login("ingrid").await;
+    let board = app
+        .get(
+            &format!("/logistics?org={trd}&day=2026-11-23"),
+            Some(&ingrid),
+        )
+        .await;
+    assert!(
+        board.body.contains("Bakkegata 4, Trondheim"),
+        "{}",
+        board.body
+    );
+    assert!(
+        board.body.contains("09:00–10:45"),
+        "the window before the 11:00 time: {}",
+        board.body
+    );
 }
 
 /// A drop-in from the customer's page keeps the customer's car: a customer with one car has it
