@@ -213,6 +213,25 @@ pub struct DayJob {
     pub started: bool,
 }
 
+impl DayJob {
+    /// A job at `place` in `window` with nothing else asked: no loaner, ready, no wash, no lock.
+    pub fn new(kind: JobKind, place: Option<Place>, window: (f64, f64)) -> DayJob {
+        DayJob {
+            kind,
+            place,
+            window,
+            loaner_km: None,
+            ready: None,
+            ready_unknown: false,
+            clean: false,
+            lock_driver: None,
+            lock_at: None,
+            held: false,
+            started: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DayDriver {
     /// Shift start and end, seconds from local midnight.
@@ -759,22 +778,14 @@ mod tests {
     }
 
     fn job(kind: JobKind, dlat: f64, from_h: f64, to_h: f64) -> DayJob {
-        DayJob {
+        DayJob::new(
             kind,
-            place: Some(Place {
+            Some(Place {
                 lat: 63.4305 + dlat,
                 lon: 10.3951 + dlat,
             }),
-            window: (from_h * 3600.0, to_h * 3600.0),
-            loaner_km: None,
-            ready: None,
-            ready_unknown: false,
-            clean: false,
-            lock_driver: None,
-            lock_at: None,
-            held: false,
-            started: false,
-        }
+            (from_h * 3600.0, to_h * 3600.0),
+        )
     }
 
     fn day(jobs: Vec<DayJob>, drivers: usize) -> Day {

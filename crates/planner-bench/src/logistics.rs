@@ -70,17 +70,10 @@ pub fn generate(jobs: usize, drivers: usize, seed: u64) -> Day {
         };
         let delivery = kind == JobKind::Delivery;
         out.push(DayJob {
-            kind,
-            place: Some(place),
-            window: (open, (open + length).min(20.0 * H)),
             loaner_km: (r.next() < 0.25).then(|| 150.0 + 300.0 * r.next()),
             ready: delivery.then(|| (open - 2.0 * H * r.next()).max(7.0 * H)),
-            ready_unknown: false,
             clean: delivery && r.next() < 0.4,
-            lock_driver: None,
-            lock_at: None,
-            held: false,
-            started: false,
+            ..DayJob::new(kind, Some(place), (open, (open + length).min(20.0 * H)))
         });
     }
     let starts = [7.0, 9.5, 12.0, 14.5];

@@ -308,6 +308,25 @@ impl Logistics<'_> {
         Ok(id)
     }
 
+    /// A job an advisor changes before it is under way, with the error already named when it is.
+    async fn plannable(
+        self,
+        scope: &Scope,
+        id: &str,
+    ) -> Result<(TransportJob, ValidationErrors), StoreError> {
+        let job = self.job(scope, id).await?;
+        scope.require(&job.organisation_id, Permission::LogisticsPlan)?;
+        let mut errs = ValidationErrors::default();
+        if job.status != JobStatus::Planned {
+            errs.push(FieldError::new(
+                "status",
+                Rule::NotAllowed,
+                "only a job not yet under way can be locked, moved or put on the map",
+            ));
+        }
+        Ok((job, errs))
+    }
+
     /// An advisor locks a job to a driver and/or a time at the customer, or holds it off the plan
     /// (no driver, no time and not held: unlocked). Only a job not yet under way.
     pub async fn lock_job(
@@ -316,16 +335,7 @@ impl Logistics<'_> {
         id: &str,
         input: &LockInput,
     ) -> Result<TransportJob, StoreError> {
-        let job = self.job(scope, id).await?;
-        scope.require(&job.organisation_id, Permission::LogisticsPlan)?;
-        let mut errs = ValidationErrors::default();
-        if job.status != JobStatus::Planned {
-            errs.push(FieldError::new(
-                "status",
-                Rule::NotAllowed,
-                "only a job not yet under way can be locked or moved",
-            ));
-        }
+        let (job, mut errs) = self.plannable(scope, id).await?;
         let driver = opt(&input.driver_id).map(str::to_string);
         if let Some(d) = &driver {
             let drivers = self.drivers(scope, &job.organisation_id).await?;
@@ -372,16 +382,7 @@ impl Logistics<'_> {
         id: &str,
         input: &PlaceInput,
     ) -> Result<TransportJob, StoreError> {
-        let job = self.job(scope, id).await?;
-        scope.require(&job.organisation_id, Permission::LogisticsPlan)?;
-        let mut errs = ValidationErrors::default();
-        if job.status != JobStatus::Planned {
-            errs.push(FieldError::new(
-                "status",
-                Rule::NotAllowed,
-                "only a job not yet under way can be moved on the map",
-            ));
-        }
+        let (job, mut errs) = self.plannable(scope, id).await?;
         let place = errs.take(parse_place(&input.latitude, &input.longitude));
         let address = opt(&input.address).and_then(|a| errs.take(text("address", a, 3, 300)));
         errs.clone().into_result()?;

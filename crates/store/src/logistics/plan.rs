@@ -569,19 +569,11 @@ impl Logistics<'_> {
         let loaded = self.load(org, date, now).await?;
         let midnight = loaded.midnight;
         let mut day = loaded.day;
-        day.jobs.push(DayJob {
-            kind: JobKind::Pickup,
-            place: Some(place),
-            window: (secs(midnight, window.0), secs(midnight, window.1)),
-            loaner_km: None,
-            ready: None,
-            ready_unknown: false,
-            clean: false,
-            lock_driver: None,
-            lock_at: None,
-            held: false,
-            started: false,
-        });
+        day.jobs.push(DayJob::new(
+            JobKind::Pickup,
+            Some(place),
+            (secs(midnight, window.0), secs(midnight, window.1)),
+        ));
         let j = day.jobs.len() - 1;
         let warm = loaded.warm;
         let why = tokio::task::spawn_blocking(move || fits(&day, &warm, j).err())
@@ -659,17 +651,10 @@ impl Logistics<'_> {
                 .map(|w| {
                     let mut d = day.clone();
                     d.jobs.push(DayJob {
-                        kind,
-                        place,
-                        window: w,
                         loaner_km: loaner.then(|| range.unwrap_or(0) as f64),
                         ready,
                         ready_unknown,
-                        clean: false,
-                        lock_driver: None,
-                        lock_at: None,
-                        held: false,
-                        started: false,
+                        ..DayJob::new(kind, place, w)
                     });
                     let j = d.jobs.len() - 1;
                     (w, fits(&d, &warm, j).err())
