@@ -33,6 +33,18 @@ pub struct FileConfig {
     /// Mailboxes polled for customer mail (`[[imap]]`, one per inbox address).
     #[serde(default)]
     pub imap: Vec<aftersales_notify::imap::ImapConfig>,
+    /// A routing service for logistics driving times; without it, the built-in travel model.
+    pub routing: Option<RoutingConfig>,
+}
+
+/// `[routing]` in the config file: a server with an OSRM-compatible table API.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// The service's address, such as `http://osrm.internal:5000`.
+    pub table_url: String,
+    /// How long one request may take before the day is planned with the built-in model (default 3000).
+    pub timeout_ms: Option<u64>,
 }
 
 /// `[billing]` in the config file.
@@ -76,6 +88,7 @@ pub struct Settings {
     pub smtp: Option<aftersales_notify::SmtpConfig>,
     pub sms: Option<aftersales_notify::SmsConfig>,
     pub imap: Vec<aftersales_notify::imap::ImapConfig>,
+    pub routing: Option<RoutingConfig>,
     pub pt_key_file: Option<std::path::PathBuf>,
     pub pt_key_version: u32,
     pub producer_nif: String,
@@ -120,6 +133,7 @@ impl Settings {
             smtp: f.smtp.clone(),
             imap: f.imap.clone(),
             sms: f.sms.clone(),
+            routing: f.routing.clone(),
             pt_key_file: std::env::var_os("AFTERSALES_PT_KEY_FILE")
                 .map(std::path::PathBuf::from)
                 .or(f.billing.as_ref().and_then(|b| b.pt_key_file.clone())),

@@ -655,6 +655,15 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
         Some(signer) => store = store.with_pt_signer(signer),
         None => tracing::info!("no PT signing key configured ([billing] pt_key_file): Portuguese documents cannot be issued"),
     }
+    if let Some(r) = &s.routing {
+        let table = aftersales_store::logistics::OsrmTable::new(
+            &r.table_url,
+            std::time::Duration::from_millis(r.timeout_ms.unwrap_or(3000)),
+        )
+        .map_err(|e| anyhow::anyhow!("[routing]: {e}"))?;
+        store = store.with_routing(Arc::new(table));
+        tracing::info!(url = %r.table_url, "logistics driving times from the routing service");
+    }
     let state = AppState::new(store.clone(), Arc::new(SystemClock), web)?;
     let app = aftersales_web::app(state);
     // SLA timers keep running when nobody looks: breaches are recorded and at-risk cases

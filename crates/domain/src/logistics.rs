@@ -245,11 +245,33 @@ pub struct WashBay {
     pub close: f64,
 }
 
+/// Driving times and distances between a day's places from a routing service on the road network; where it has a
+/// pair, it replaces the built-in model for driving (not for the driver's unassisted legs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriveTable {
+    pub places: Vec<Place>,
+    pub secs: Vec<Vec<f64>>,
+    pub km: Vec<Vec<f64>>,
+}
+
+impl DriveTable {
+    fn leg(&self, a: &Place, b: &Place) -> Option<Leg> {
+        let i = self.places.iter().position(|p| p == a)?;
+        let j = self.places.iter().position(|p| p == b)?;
+        Some(Leg {
+            km: *self.km.get(i)?.get(j)?,
+            secs: *self.secs.get(i)?.get(j)?,
+        })
+    }
+}
+
 /// Everything one service point's day needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Day {
     pub depot: Place,
     pub travel: TravelModel,
+    /// Driving from a routing service, when one is configured and answered.
+    pub table: Option<DriveTable>,
     /// Time at the customer per hand-over (keys, walk-round, signature), seconds.
     pub handover: f64,
     pub jobs: Vec<DayJob>,
@@ -428,10 +450,20 @@ struct Trip {
     drive_km: f64,
 }
 
+impl Day {
+    /// Driving from `a` to `b` leaving at second `at`: the routing service's answer, else the built-in model.
+    pub fn drive(&self, a: &Place, b: &Place, at: f64) -> Leg {
+        self.table
+            .as_ref()
+            .and_then(|t| t.leg(a, b))
+            .unwrap_or_else(|| self.travel.drive(a, b, at))
+    }
+}
+
 fn trip(day: &Day, job: &DayJob, place: Place) -> Trip {
     let at = job.window.0;
-    let out = day.travel.drive(&day.depot, &place, at);
-    let back = day.travel.drive(&place, &day.depot, at);
+    let out = day.drive(&day.depot, &place, at);
+    let back = day.drive(&place, &day.depot, at);
     match (job.kind, job.loaner_km.is_some()) {
         // Unassisted to the customer, then in the customer's car to the service point.
         (JobKind::Pickup, false) => Trip {
@@ -792,6 +824,7 @@ mod tests {
         Day {
             depot: trondheim(),
             travel: TravelModel::city(),
+            table: None,
             handover: 600.0,
             jobs,
             drivers: vec![
@@ -974,6 +1007,27 @@ mod tests {
         let mut roomy = d.clone();
         roomy.jobs[4].window = (13.0 * 3600.0, 15.0 * 3600.0);
         assert_eq!(fits(&roomy, &current, 4), Ok(()));
+    }
+
+    #[test]
+    fn a_routing_table_replaces_the_model_for_driving() {
+        let mut d = day(vec![job(JobKind::Delivery, 0.01, 12.0, 14.0)], 1);
+        let place = d.jobs[0].place.expect("placed");
+        let model = d.drive(&d.depot, &place, 12.0 * 3600.0);
+        d.table = Some(DriveTable {
+            places: vec![d.depot, place],
+            secs: vec![vec![0.0, 1500.0], vec![1400.0, 0.0]],
+            km: vec![vec![0.0, 9.0], vec![8.5, 0.0]],
+        });
+        let table = d.drive(&d.depot, &place, 12.0 * 3600.0);
+        assert_eq!((table.secs, table.km), (1500.0, 9.0));
+        assert_ne!(model.secs, table.secs);
+        let p = plan(&d, &budget(), &[]).expect("plan");
+        let e = p.routes[0].jobs[0];
+        assert!(
+            (e.at_customer - e.start - 1500.0).abs() < 1e-6,
+            "the delivery drives the table's 25 minutes"
+        );
     }
 
     #[test]

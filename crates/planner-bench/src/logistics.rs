@@ -95,6 +95,7 @@ pub fn generate(jobs: usize, drivers: usize, seed: u64) -> Day {
     Day {
         depot,
         travel: TravelModel::city(),
+        table: None,
         handover: 600.0,
         jobs: out,
         drivers,

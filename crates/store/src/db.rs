@@ -45,6 +45,8 @@ pub struct Store {
     public_url: std::sync::Arc<str>,
     /// The producer's key for Portuguese document signatures (from configuration, never the repository).
     pub(crate) pt_signer: Option<std::sync::Arc<documents::pt::PtSigner>>,
+    /// Driving times from a routing service (logistics); the built-in model when none or when it fails.
+    pub(crate) routing: Option<std::sync::Arc<dyn crate::logistics::RoutingTable>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -90,6 +92,7 @@ impl Store {
             url,
             public_url: "http://localhost:8080".into(),
             pt_signer: None,
+            routing: None,
         })
     }
 
@@ -102,6 +105,15 @@ impl Store {
     /// Sets the key that signs Portuguese documents (SAF-T HashControl = its version).
     pub fn with_pt_signer(mut self, signer: documents::pt::PtSigner) -> Store {
         self.pt_signer = Some(std::sync::Arc::new(signer));
+        self
+    }
+
+    /// Plans logistics with driving times from this routing service (the built-in model when it fails).
+    pub fn with_routing(
+        mut self,
+        routing: std::sync::Arc<dyn crate::logistics::RoutingTable>,
+    ) -> Store {
+        self.routing = Some(routing);
         self
     }
 

@@ -21,7 +21,10 @@ pub use aftersales_api_types::logistics::{
 
 mod jobs;
 mod plan;
+mod routing;
 mod setup;
+
+pub use routing::{OsrmTable, RoutingTable};
 
 pub(crate) use jobs::NewJob;
 pub use plan::Budget;

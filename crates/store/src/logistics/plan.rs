@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use aftersales_domain::logistics::{
-    fits, plan as solve_day, Day, DayDriver, DayJob, JobKind, JobStatus, Place, TravelModel,
-    WashBay as DayBay,
+    fits, plan as solve_day, Day, DayDriver, DayJob, DriveTable, JobKind, JobStatus, Place,
+    TravelModel, WashBay as DayBay,
 };
 use aftersales_domain::org::Permission;
 use time::{Date, OffsetDateTime};
@@ -205,6 +205,30 @@ impl Logistics<'_> {
                 None => warm.push((d, vec![j])),
             }
         }
+        // Driving from the routing service, when one is configured; if it fails, the built-in model.
+        let table = match &self.store.routing {
+            Some(r) => {
+                let mut places = vec![Place {
+                    lat: settings.latitude,
+                    lon: settings.longitude,
+                }];
+                for j in &jobs {
+                    if let Some(p) = j.place {
+                        if !places.contains(&p) {
+                            places.push(p);
+                        }
+                    }
+                }
+                match r.table(&places).await {
+                    Ok((secs, km)) => Some(DriveTable { places, secs, km }),
+                    Err(e) => {
+                        tracing::warn!(error = %e, org, "routing service failed; the built-in travel model plans this day");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let mut travel = TravelModel::city();
         travel.road_factor = settings.road_factor_pct as f64 / 100.0;
         travel.unassisted_kmh = settings.unassisted_kmh as f64;
@@ -216,6 +240,7 @@ impl Logistics<'_> {
                     lon: settings.longitude,
                 },
                 travel,
+                table,
                 handover: settings.handover_minutes as f64 * 60.0,
                 jobs,
                 drivers: shifts,

@@ -395,3 +395,173 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
         Err(StoreError::Forbidden(_))
     ));
 }
+
+/// A stand-in for a routing server (OSRM needs a road network's data, which this machine does not have): it
+/// answers the table API with 100 seconds and 1 km per straight-line km, and counts the requests.
+async fn routing_stub() -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = vec![0u8; 65536];
+            let n = sock.read(&mut buf).await.unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = req.split_whitespace().nth(1).unwrap_or("").to_string();
+            let coords = path
+                .trim_start_matches("/table/v1/driving/")
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let places: Vec<(f64, f64)> = coords
+                .split(';')
+                .map(|c| {
+                    let (lon, lat) = c.split_once(',').unwrap();
+                    (lat.parse().unwrap(), lon.parse().unwrap())
+                })
+                .collect();
+            let km = |a: (f64, f64), b: (f64, f64)| {
+                aftersales_domain::logistics::Place { lat: a.0, lon: a.1 }
+                    .km_to(&aftersales_domain::logistics::Place { lat: b.0, lon: b.1 })
+            };
+            let durations: Vec<Vec<f64>> = places
+                .iter()
+                .map(|a| {
+                    places
+                        .iter()
+                        .map(|b| (km(*a, *b) * 100.0).round())
+                        .collect()
+                })
+                .collect();
+            let distances: Vec<Vec<f64>> = places
+                .iter()
+                .map(|a| {
+                    places
+                        .iter()
+                        .map(|b| (km(*a, *b) * 1000.0).round())
+                        .collect()
+                })
+                .collect();
+            let body =
+                serde_json::json!({"code": "Ok", "durations": durations, "distances": distances})
+                    .to_string();
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(answer.as_bytes()).await;
+        }
+    });
+    (format!("http://{addr}"), hits, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routing_service_times_the_driving_is_cached_and_its_absence_falls_back() {
+    use std::sync::atomic::Ordering;
+    let (url, hits, server) = routing_stub().await;
+    let db = aftersales_store::testing::sqlite().await.unwrap();
+    let t0 = datetime!(2026-11-23 07:00 UTC);
+    demo::seed(&db.store, t0 - Duration::hours(1))
+        .await
+        .unwrap();
+    let store = db.store.clone().with_routing(std::sync::Arc::new(
+        aftersales_store::logistics::OsrmTable::new(&url, std::time::Duration::from_secs(2))
+            .unwrap(),
+    ));
+    let store = &store;
+    let day = date!(2026 - 11 - 23);
+    let ingrid = caller(store, "ingrid", t0).await;
+    let trd = ingrid.scope.orgs_with(Permission::LogisticsPlan)[0].clone();
+    let lg = store.logistics();
+    let ro = repair_order(store, &ingrid, &trd, "Astrid Berg", (63.4405, 10.4012)).await;
+    store
+        .workshop()
+        .set_eta(
+            &ingrid.scope,
+            &ro,
+            Some(datetime!(2026-11-23 10:00 UTC)),
+            t0,
+        )
+        .await
+        .unwrap();
+    let d = lg
+        .add_job(
+            &ingrid.scope,
+            &job(
+                &ro,
+                "delivery",
+                datetime!(2026-11-23 13:00),
+                datetime!(2026-11-23 15:00),
+            ),
+            t0,
+        )
+        .await
+        .unwrap();
+    let plan = lg
+        .replan(&ingrid.scope, &trd, day, budget(), t0)
+        .await
+        .unwrap();
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    let e = plan
+        .runs
+        .iter()
+        .flat_map(|r| r.entries.iter())
+        .find(|e| e.job.id == d.id)
+        .expect("planned");
+    // The delivery drives from the service point to the customer: the service's time, not the model's.
+    let settings = lg.settings(&ingrid.scope, &trd).await.unwrap().unwrap();
+    let depot = aftersales_domain::logistics::Place {
+        lat: settings.latitude,
+        lon: settings.longitude,
+    };
+    let there = aftersales_domain::logistics::Place {
+        lat: 63.4405,
+        lon: 10.4012,
+    };
+    let expected = (depot.km_to(&there) * 100.0).round();
+    let driven = (e.at_customer - e.starts_at).as_seconds_f64();
+    assert!((driven - expected).abs() < 1.0, "{driven} vs {expected}");
+    // Planned again: the pairs come from the cache.
+    lg.replan(&ingrid.scope, &trd, day, budget(), t0)
+        .await
+        .unwrap();
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // The service goes away; a new place still gets planned, with the built-in model.
+    server.abort();
+    let _ = server.await;
+    let ro2 = repair_order(store, &ingrid, &trd, "Bjørn Haugen", (63.4102, 10.4521)).await;
+    let p2 = lg
+        .add_job(
+            &ingrid.scope,
+            &job(
+                &ro2,
+                "pickup",
+                datetime!(2026-11-23 09:00),
+                datetime!(2026-11-23 11:00),
+            ),
+            t0,
+        )
+        .await
+        .unwrap();
+    let plan = lg
+        .replan(&ingrid.scope, &trd, day, budget(), t0)
+        .await
+        .unwrap();
+    assert!(plan
+        .runs
+        .iter()
+        .any(|r| r.entries.iter().any(|e| e.job.id == p2.id)));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
