@@ -70,9 +70,16 @@ impl Gdpr<'_> {
             )
         });
         let mut repair_orders = Vec::new();
+        // Pickups and deliveries of those orders: where the car was fetched or brought, the hand-over readings.
+        let mut transport = Vec::new();
         for e in history.iter().filter(|e| e.kind == "repair-order") {
             if let Some(id) = e.params.get("id") {
                 repair_orders.push(self.store.workshop().repair_order(scope, id).await?);
+                match self.store.logistics().jobs_of_repair_order(scope, id).await {
+                    Ok(jobs) => transport.extend(jobs),
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(serde_json::json!({
@@ -83,6 +90,7 @@ impl Gdpr<'_> {
             "timeline": timeline,
             "cases": cases,
             "repair_orders": repair_orders,
+            "transport": transport,
             "history": history,
         }))
     }
@@ -155,6 +163,9 @@ impl Gdpr<'_> {
             // not the person's words or where they live: the three Cs, the answers to the survey,
             // the address of a mobile visit, and the order's event texts (job titles as typed).
             "UPDATE appointments SET address = NULL WHERE customer_id = $1",
+            // Where the car was fetched or brought, and the hand-over notes: the address is kept as an empty
+            // text (the column is required), the place and notes are cleared.
+            "UPDATE transport_jobs SET address = '', latitude_e6 = NULL, longitude_e6 = NULL, handover_note = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
             "UPDATE ro_jobs SET complaint = '', cause = NULL, correction = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
             "UPDATE ro_events SET body = NULL WHERE kind <> 'assignment' AND repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
             "UPDATE surveys SET comment = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",

@@ -1227,3 +1227,6 @@ book-pickup-too-soon = There is not time to pick the car up before this time; ch
 err-pickup-not-allowed = No driver can pick the car up before this time; choose another time.
 book-address-required = Enter the address where we pick up the car.
 lg-optimise = Optimise the day
+home-my-stops = My stops today
+home-my-stops-empty = No stops left on your run sheet today.
+home-all-stops = The run sheet

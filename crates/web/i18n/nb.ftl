@@ -1227,3 +1227,6 @@ book-pickup-too-soon = Det er ikke tid til å hente bilen før denne timen; velg
 err-pickup-not-allowed = Ingen sjåfør kan hente bilen før denne timen; velg en annen tid.
 book-address-required = Skriv adressen der vi henter bilen.
 lg-optimise = Optimaliser dagen
+home-my-stops = Mine stopp i dag
+home-my-stops-empty = Ingen stopp igjen på kjørelisten din i dag.
+home-all-stops = Kjørelisten

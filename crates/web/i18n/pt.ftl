@@ -1227,3 +1227,6 @@ book-pickup-too-soon = Não há tempo para recolher o carro antes desta hora; es
 err-pickup-not-allowed = Nenhum motorista consegue recolher o carro antes desta hora; escolha outra.
 book-address-required = Indique a morada onde recolhemos o carro.
 lg-optimise = Otimizar o dia
+home-my-stops = As minhas paragens hoje
+home-my-stops-empty = Não restam paragens na sua folha de rota hoje.
+home-all-stops = A folha de rota

@@ -385,6 +385,33 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
         .iter()
         .any(|r| r.entries.iter().any(|e| e.job.id == p1.id)));
 
+    // The customer's export holds the pickup; erasing the customer clears where the car was fetched and the
+    // hand-over notes.
+    let export = store
+        .gdpr()
+        .export_customer(&ingrid.scope, &done.customer.id, t0 + Duration::hours(2))
+        .await
+        .unwrap();
+    assert!(export["transport"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|j| j["id"] == p1.id.as_str() && j["handover_note"].is_string()));
+    store
+        .gdpr()
+        .erase_customer(&ingrid.scope, &done.customer.id, t0 + Duration::hours(2))
+        .await
+        .unwrap();
+    let erased = lg.job(&ingrid.scope, &p1.id).await.unwrap();
+    assert_eq!(
+        (
+            erased.address.as_str(),
+            erased.latitude,
+            erased.handover_note
+        ),
+        ("", None, None)
+    );
+
     // Lisboa's advisor does not see Trondheim's day; a driver cannot re-plan it.
     assert!(matches!(
         lg.day_plan(&joao.scope, &trd, day).await,

@@ -384,5 +384,35 @@ async fn work(
             None,
         ));
     }
+    if has(&[Role::ValetDriver]) {
+        // Today's stops still to do on the driver's run sheet, in order.
+        let today = zone.local(now).date();
+        let runs = state.store.logistics().my_runs(scope, today).await?;
+        let stops = runs
+            .iter()
+            .flat_map(|r| r.entries.iter())
+            .filter(|e| !matches!(e.job.status.as_str(), "done" | "cancelled"))
+            .map(|e| {
+                let l = zone.local(e.at_customer);
+                WorkItem {
+                    href: "/logistics/run".into(),
+                    title: format!(
+                        "{:02}:{:02} {}",
+                        l.hour(),
+                        l.minute(),
+                        t.t(&format!("lg-kind-{}", e.job.kind.as_str()))
+                    ),
+                    detail: [e.job.customer.label.clone(), e.job.address.clone()].join(" · "),
+                    urgent: e.at_customer < now,
+                }
+            })
+            .collect();
+        out.push(panel(
+            t,
+            "my-stops",
+            stops,
+            Some(("/logistics/run", "home-all-stops")),
+        ));
+    }
     Ok(out)
 }

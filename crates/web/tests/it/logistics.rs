@@ -194,6 +194,9 @@ async fn advisor_adds_a_pickup_plans_locks_and_the_driver_works_it() {
 
     // Mats sees it on his run sheet and works it: on the way, arrived, hand-over with readings.
     let m = app.login("mats").await;
+    let home = app.get("/", Some(&m)).await;
+    assert!(home.body.contains("Mine stopp i dag"), "{}", home.body);
+    assert!(home.body.contains("13:00 Henting"), "{}", home.body);
     let r = app.get("/logistics", Some(&m)).await;
     assert_eq!(
         r.status,
