@@ -1230,3 +1230,4 @@ lg-optimise = Optimise the day
 home-my-stops = My stops today
 home-my-stops-empty = No stops left on your run sheet today.
 home-all-stops = The run sheet
+ws-transport = Pick the car up (and deliver it back): choose the windows after booking

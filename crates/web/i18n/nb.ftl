@@ -1230,3 +1230,4 @@ lg-optimise = Optimaliser dagen
 home-my-stops = Mine stopp i dag
 home-my-stops-empty = Ingen stopp igjen på kjørelisten din i dag.
 home-all-stops = Kjørelisten
+ws-transport = Hent bilen (og lever den tilbake): velg tidsvinduer etter bestillingen

@@ -1230,3 +1230,4 @@ lg-optimise = Otimizar o dia
 home-my-stops = As minhas paragens hoje
 home-my-stops-empty = Não restam paragens na sua folha de rota hoje.
 home-all-stops = A folha de rota
+ws-transport = Recolher o carro (e entregá-lo de volta): escolha as janelas depois da marcação

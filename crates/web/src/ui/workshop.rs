@@ -439,6 +439,8 @@ struct BookPage<'a> {
     chosen: Vec<String>,
     complaint: String,
     address: String,
+    /// Pickup and delivery wanted: after booking, the windows the day can serve.
+    transport: bool,
     availability: Option<Availability>,
     slots: Vec<(String, String, String)>,
     errors: FormErrors,
@@ -496,6 +498,7 @@ struct BookForm {
     ops: Vec<String>,
     complaint: String,
     address: String,
+    transport: bool,
 }
 
 fn book_form(p: &[(String, String)]) -> BookForm {
@@ -516,6 +519,7 @@ fn book_form(p: &[(String, String)]) -> BookForm {
             .collect(),
         complaint: field(p, "complaint").into(),
         address: field(p, "address").into(),
+        transport: field(p, "transport") == "on",
     }
 }
 
@@ -648,6 +652,7 @@ async fn book_page(
             chosen: f.ops,
             complaint: f.complaint,
             address: f.address,
+            transport: f.transport,
             availability,
             slots,
             errors,
@@ -688,6 +693,11 @@ pub async fn book_post(State(state): State<AppState>, s: SignedIn, body: Bytes) 
         .book_appointment(&s.caller.scope, &input, state.now())
         .await
     {
+        // With pickup asked for, the advisor goes on to the windows the day can still serve.
+        Ok(b) if f.transport => see_other(&format!(
+            "/logistics/new?repair_order_id={}&kind=pickup",
+            b.repair_order_id
+        )),
         Ok(b) => see_other(&format!("/workshop/repair-orders/{}", b.repair_order_id)),
         Err(StoreError::Invalid(e)) => {
             book_page(

@@ -527,3 +527,48 @@ async fn unplanned_jobs_say_why_and_lisboa_reads_portuguese() {
         );
     }
 }
+
+#[tokio::test]
+async fn booking_with_pickup_goes_on_to_the_windows_of_the_appointment_day() {
+    let app = TestApp::new().await;
+    let ingrid = app.login("ingrid").await;
+    let token = app.token_for("ingrid").await;
+    let kari = app.customer_id(&token, "Kari Nordmann").await;
+    let trd = app.org_id("Tesla Service Centre Trondheim").await;
+    let form = app
+        .get(
+            &format!("/workshop/book?org={trd}&customer={kari}"),
+            Some(&ingrid),
+        )
+        .await;
+    assert!(form.body.contains("name=\"transport\""), "{}", form.body);
+    let booked = app
+        .post_form(
+            "/workshop/book",
+            &ingrid,
+            &[
+                ("org", &trd),
+                ("customer", &kari),
+                ("kind", "workshop"),
+                ("op", "DIAG"),
+                ("date", "2026-11-23"),
+                ("transport", "on"),
+                ("starts_at", "2026-11-23T10:00:00+01:00"),
+            ],
+        )
+        .await;
+    assert_eq!(booked.status, StatusCode::SEE_OTHER, "{}", booked.body);
+    let next = booked.header("location").unwrap().to_string();
+    assert!(
+        next.starts_with("/logistics/new?repair_order_id=") && next.ends_with("&kind=pickup"),
+        "{next}"
+    );
+    let windows = app.get(&next, Some(&ingrid)).await;
+    assert_eq!(windows.status, StatusCode::OK);
+    assert!(
+        windows.body.contains("value=\"2026-11-23\""),
+        "the appointment's day: {}",
+        windows.body
+    );
+    assert!(windows.body.contains("name=\"window\""), "{}", windows.body);
+}
