@@ -35,6 +35,18 @@ pub struct FileConfig {
     pub imap: Vec<aftersales_notify::imap::ImapConfig>,
     /// A routing service for logistics driving times; without it, the built-in travel model.
     pub routing: Option<RoutingConfig>,
+    /// Map tiles under the dispatch map.
+    pub logistics: Option<LogisticsConfig>,
+}
+
+/// `[logistics]` in the config file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogisticsConfig {
+    /// A tile server's address with `{z}`, `{x}`, `{y}`, such as `https://tile.openstreetmap.org/{z}/{x}/{y}.png`.
+    pub tile_url: Option<String>,
+    /// The attribution the tile provider asks for, shown under the map.
+    pub tile_attribution: Option<String>,
 }
 
 /// `[routing]` in the config file: a server with an OSRM-compatible table API.
@@ -89,6 +101,7 @@ pub struct Settings {
     pub sms: Option<aftersales_notify::SmsConfig>,
     pub imap: Vec<aftersales_notify::imap::ImapConfig>,
     pub routing: Option<RoutingConfig>,
+    pub logistics: LogisticsConfig,
     pub pt_key_file: Option<std::path::PathBuf>,
     pub pt_key_version: u32,
     pub producer_nif: String,
@@ -134,6 +147,7 @@ impl Settings {
             imap: f.imap.clone(),
             sms: f.sms.clone(),
             routing: f.routing.clone(),
+            logistics: f.logistics.clone().unwrap_or_default(),
             pt_key_file: std::env::var_os("AFTERSALES_PT_KEY_FILE")
                 .map(std::path::PathBuf::from)
                 .or(f.billing.as_ref().and_then(|b| b.pt_key_file.clone())),

@@ -649,6 +649,8 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
         trust_forwarded_for: s.trust_forwarded_for,
         login: s.login_policy(),
         producer_nif: s.producer_nif.clone(),
+        tile_url: s.logistics.tile_url.clone(),
+        tile_attribution: s.logistics.tile_attribution.clone(),
     };
     let mut store = store.with_public_url(&s.public_url());
     match pt_signer(s, banner.is_some())? {

@@ -11,6 +11,22 @@ pub struct WebConfig {
     pub login: LoginPolicy,
     /// NIF of the software producer, written into SAF-T (PT) files (ProductCompanyTaxID).
     pub producer_nif: String,
+    /// Map tiles under the dispatch map (`https://tiles.example/{z}/{x}/{y}.png`) and their attribution;
+    /// without them the map draws on coordinates only (works offline).
+    pub tile_url: Option<String>,
+    pub tile_attribution: Option<String>,
+}
+
+impl WebConfig {
+    /// The scheme and host the tiles come from, for the content security policy.
+    pub fn tile_origin(&self) -> Option<String> {
+        let url = self.tile_url.as_deref()?;
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split('/').next()?;
+        let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':');
+        (matches!(scheme, "https" | "http") && !host.is_empty() && host.chars().all(safe))
+            .then(|| format!("{scheme}://{host}"))
+    }
 }
 
 impl Default for WebConfig {
@@ -20,6 +36,8 @@ impl Default for WebConfig {
             trust_forwarded_for: false,
             login: LoginPolicy::default(),
             producer_nif: "999999990".into(),
+            tile_url: None,
+            tile_attribution: None,
         }
     }
 }

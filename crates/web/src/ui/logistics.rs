@@ -51,15 +51,29 @@ fn why_key(code: &str) -> String {
 /// A driver's path on the map: colour, the polyline, the stops (x, y, number).
 pub type MapRoute = (&'static str, String, Vec<(f64, f64, usize)>);
 
-/// The dispatch map: the depot and each job's customer place projected onto a 640 × 400 drawing.
+/// The dispatch map on a 640 × 400 drawing in Web Mercator: the depot, each driver's path, the places of jobs left
+/// out, and the map tiles under them when a tile URL is configured (x, y, href).
 pub struct MapView {
     pub depot: Option<(f64, f64)>,
-    /// Per run: colour, the polyline, and the stops (x, y, number).
     pub routes: Vec<MapRoute>,
     pub unplanned: Vec<(f64, f64)>,
+    pub tiles: Vec<(f64, f64, String)>,
 }
 
-fn map_of(plan: &DayPlan, settings: Option<&LogisticsSettings>) -> MapView {
+const MAP_W: f64 = 640.0;
+const MAP_H: f64 = 400.0;
+
+/// World pixel coordinates of a place at zoom `z` (Web Mercator, 256-pixel tiles).
+fn mercator(lat: f64, lon: f64, z: i32) -> (f64, f64) {
+    let n = 256.0 * 2f64.powi(z);
+    let lat = lat.clamp(-85.0511, 85.0511).to_radians();
+    (
+        (lon + 180.0) / 360.0 * n,
+        (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n,
+    )
+}
+
+fn map_of(plan: &DayPlan, settings: Option<&LogisticsSettings>, tile_url: Option<&str>) -> MapView {
     let mut pts: Vec<(f64, f64)> = Vec::new();
     if let Some(s) = settings {
         pts.push((s.latitude, s.longitude));
@@ -74,20 +88,58 @@ fn map_of(plan: &DayPlan, settings: Option<&LogisticsSettings>) -> MapView {
             depot: None,
             routes: Vec::new(),
             unplanned: Vec::new(),
+            tiles: Vec::new(),
         };
     }
-    let (mut lat0, mut lat1, mut lon0, mut lon1) = (90.0f64, -90.0f64, 180.0f64, -180.0f64);
-    for (la, lo) in &pts {
-        lat0 = lat0.min(*la);
-        lat1 = lat1.max(*la);
-        lon0 = lon0.min(*lo);
-        lon1 = lon1.max(*lo);
-    }
-    let k = ((lat0 + lat1) / 2.0).to_radians().cos().max(0.1);
-    let w = ((lon1 - lon0) * k).max(1e-4);
-    let h = (lat1 - lat0).max(1e-4);
-    let scale = (600.0 / w).min(360.0 / h);
-    let xy = |(la, lo): (f64, f64)| (20.0 + (lo - lon0) * k * scale, 20.0 + (lat1 - la) * scale);
+    // The closest zoom at which every place fits with a margin; the drawing is centred on them.
+    let bbox = |z: i32| {
+        let ps: Vec<(f64, f64)> = pts.iter().map(|(la, lo)| mercator(*la, *lo, z)).collect();
+        let (x0, x1) = ps
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.0), a.1.max(p.0)));
+        let (y0, y1) = ps
+            .iter()
+            .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
+        (x0, x1, y0, y1)
+    };
+    let z = (1..=17)
+        .rev()
+        .find(|z| {
+            let (x0, x1, y0, y1) = bbox(*z);
+            x1 - x0 <= MAP_W - 40.0 && y1 - y0 <= MAP_H - 40.0
+        })
+        .unwrap_or(1);
+    let (x0, x1, y0, y1) = bbox(z);
+    let (ox, oy) = ((x0 + x1) / 2.0 - MAP_W / 2.0, (y0 + y1) / 2.0 - MAP_H / 2.0);
+    let xy = |(la, lo): (f64, f64)| {
+        let (x, y) = mercator(la, lo, z);
+        (x - ox, y - oy)
+    };
+    let tiles = match tile_url {
+        Some(url) => {
+            let max = 2i64.pow(z as u32);
+            let (tx0, tx1) = (
+                (ox / 256.0).floor() as i64,
+                ((ox + MAP_W) / 256.0).floor() as i64,
+            );
+            let (ty0, ty1) = (
+                (oy / 256.0).floor() as i64,
+                ((oy + MAP_H) / 256.0).floor() as i64,
+            );
+            let mut out = Vec::new();
+            for ty in ty0.max(0)..=ty1.min(max - 1) {
+                for tx in tx0..=tx1 {
+                    let href = url
+                        .replace("{z}", &z.to_string())
+                        .replace("{x}", &tx.rem_euclid(max).to_string())
+                        .replace("{y}", &ty.to_string());
+                    out.push((tx as f64 * 256.0 - ox, ty as f64 * 256.0 - oy, href));
+                }
+            }
+            out
+        }
+        None => Vec::new(),
+    };
     let depot = settings.map(|s| xy((s.latitude, s.longitude)));
     let routes = plan
         .runs
@@ -131,6 +183,7 @@ fn map_of(plan: &DayPlan, settings: Option<&LogisticsSettings>) -> MapView {
         depot,
         routes,
         unplanned,
+        tiles,
     }
 }
 
@@ -146,6 +199,8 @@ struct BoardPage<'a> {
     next: String,
     plan: DayPlan,
     map: MapView,
+    /// Whose map the tiles are, shown under the map when tiles are configured.
+    attribution: Option<String>,
     zone: Zone,
     drivers: Vec<Ref>,
     has_depot: bool,
@@ -315,7 +370,8 @@ async fn board_page(
             prev: day(date.previous_day()),
             next: day(date.next_day()),
             day: date.to_string(),
-            map: map_of(&plan, settings.as_ref()),
+            map: map_of(&plan, settings.as_ref(), state.config.tile_url.as_deref()),
+            attribution: state.config.tile_attribution.clone(),
             has_depot: settings.is_some(),
             next_busy,
             plan,

@@ -572,3 +572,53 @@ async fn booking_with_pickup_goes_on_to_the_windows_of_the_appointment_day() {
     );
     assert!(windows.body.contains("name=\"window\""), "{}", windows.body);
 }
+
+#[tokio::test]
+#[allow(clippy::disallowed_methods)]
+async fn the_map_draws_on_coordinates_and_over_tiles_only_when_configured() {
+    let plain = TestApp::new().await;
+    let tiled = TestApp::with_config(aftersales_web::WebConfig {
+        tile_url: Some("https://tiles.example.org/{z}/{x}/{y}.png".into()),
+        tile_attribution: Some("© Kartverket".into()),
+        ..aftersales_web::WebConfig::default()
+    })
+    .await;
+    for (app, tiles) in [(&plain, false), (&tiled, true)] {
+        let (org, ro) = trondheim_order(app).await;
+        app.store
+            .logistics()
+            .add_job(
+                &app.scope_of("ingrid").await,
+                &TransportJobInput {
+                    repair_order_id: ro,
+                    kind: "pickup".into(),
+                    window_from: "2026-11-21T12:00:00+01:00".into(),
+                    window_to: "2026-11-21T14:00:00+01:00".into(),
+                    ..Default::default()
+                },
+                app.clock.now(),
+            )
+            .await
+            .unwrap();
+        let ingrid = app.login("ingrid").await;
+        app.post_form("/logistics/replan", &ingrid, &[("org", &org), ("day", DAY)])
+            .await;
+        let board = app
+            .get(&format!("/logistics?org={org}&day={DAY}"), Some(&ingrid))
+            .await;
+        assert!(board.body.contains("<polyline"), "a route on coordinates");
+        let csp = board.header("content-security-policy").unwrap().to_string();
+        assert_eq!(
+            board
+                .body
+                .contains("<image href=\"https://tiles.example.org/"),
+            tiles
+        );
+        assert_eq!(board.body.contains("© Kartverket"), tiles);
+        assert_eq!(
+            csp.contains("img-src 'self' data: https://tiles.example.org;"),
+            tiles,
+            "{csp}"
+        );
+    }
+}
