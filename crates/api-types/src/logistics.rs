@@ -191,6 +191,16 @@ pub struct LockInput {
     pub held: bool,
 }
 
+/// Another window for a job, as the customer asked.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowInput {
+    #[schema(format = DateTime)]
+    pub window_from: String,
+    #[schema(format = DateTime)]
+    pub window_to: String,
+}
+
 /// A job's place on the map, and optionally a corrected address.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1231,3 +1231,6 @@ home-my-stops = My stops today
 home-my-stops-empty = No stops left on your run sheet today.
 home-all-stops = The run sheet
 ws-transport = Pick the car up (and deliver it back): choose the windows after booking
+lg-new-window = Another window (the customer asked)
+lg-move-window = Move the window
+lg-moved = The window is moved and the customer told; plan again to place the job.

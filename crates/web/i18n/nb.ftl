@@ -1231,3 +1231,6 @@ home-my-stops = Mine stopp i dag
 home-my-stops-empty = Ingen stopp igjen på kjørelisten din i dag.
 home-all-stops = Kjørelisten
 ws-transport = Hent bilen (og lever den tilbake): velg tidsvinduer etter bestillingen
+lg-new-window = Nytt tidsvindu (etter kundens ønske)
+lg-move-window = Flytt tidsvinduet
+lg-moved = Tidsvinduet er flyttet og kunden varslet; planlegg på nytt for å plassere oppdraget.

@@ -1231,3 +1231,6 @@ home-my-stops = As minhas paragens hoje
 home-my-stops-empty = Não restam paragens na sua folha de rota hoje.
 home-all-stops = A folha de rota
 ws-transport = Recolher o carro (e entregá-lo de volta): escolha as janelas depois da marcação
+lg-new-window = Outra janela (a pedido do cliente)
+lg-move-window = Mudar a janela
+lg-moved = A janela foi mudada e o cliente avisado; planeie de novo para colocar o serviço.

@@ -14,6 +14,31 @@ use crate::workshop::parse_instant;
 use crate::{from_micros, micros, new_id};
 use aftersales_domain::notify::Event;
 
+/// The window a customer is promised: from 30 minutes to 8 hours, within one local day, not over yet. Answers
+/// the instants and the local day.
+fn check_window(
+    errs: &mut ValidationErrors,
+    zone: aftersales_domain::calendar::Zone,
+    from: &str,
+    to: &str,
+    now: OffsetDateTime,
+) -> Option<(OffsetDateTime, OffsetDateTime, String)> {
+    let from = errs.take(parse_instant("window_from", from));
+    let to = errs.take(parse_instant("window_to", to));
+    let (a, b) = (from?, to?);
+    let rule = if b - a < MIN_WINDOW || b - a > MAX_WINDOW {
+        "a window lasts from 30 minutes to 8 hours"
+    } else if b <= now {
+        "the window must end in the future"
+    } else if zone.local(a).date() != zone.local(b).date() {
+        "the window must lie within one day"
+    } else {
+        return Some((a, b, zone.local(a).date().to_string()));
+    };
+    errs.push(FieldError::new("window_to", Rule::NotAllowed, rule));
+    None
+}
+
 /// A job as written, once validated.
 pub(crate) struct NewJob<'a> {
     pub org: &'a str,
@@ -102,33 +127,8 @@ impl Logistics<'_> {
             );
         }
         let kind = errs.take(JobKind::parse("kind", &input.kind));
-        let from = errs.take(parse_instant("window_from", &input.window_from));
-        let to = errs.take(parse_instant("window_to", &input.window_to));
         let zone = self.store.org().zone_of(&org).await?;
-        let mut day = None;
-        if let (Some(a), Some(b)) = (from, to) {
-            if b - a < MIN_WINDOW || b - a > MAX_WINDOW {
-                errs.push(FieldError::new(
-                    "window_to",
-                    Rule::NotAllowed,
-                    "a window lasts from 30 minutes to 8 hours",
-                ));
-            } else if b <= now {
-                errs.push(FieldError::new(
-                    "window_to",
-                    Rule::NotAllowed,
-                    "the window must end in the future",
-                ));
-            } else if zone.local(a).date() != zone.local(b).date() {
-                errs.push(FieldError::new(
-                    "window_to",
-                    Rule::NotAllowed,
-                    "the window must lie within one day",
-                ));
-            } else {
-                day = Some(zone.local(a).date().to_string());
-            }
-        }
+        let window = check_window(&mut errs, zone, &input.window_from, &input.window_to, now);
         let typed_place = match (opt(&input.latitude), opt(&input.longitude)) {
             (Some(a), Some(b)) => errs.take(parse_place(a, b)),
             (None, None) => None,
@@ -212,9 +212,7 @@ impl Logistics<'_> {
             None => None,
         };
         errs.clone().into_result()?;
-        let (Some(kind), Some(from), Some(to), Some(day), Some(address)) =
-            (kind, from, to, day, address)
-        else {
+        let (Some(kind), Some((from, to, day)), Some(address)) = (kind, window, address) else {
             return Err(errs.into());
         };
         let id = self
@@ -370,6 +368,64 @@ impl Logistics<'_> {
         .execute(&mut *tx)
         .await?;
         Self::touch_day(&mut tx, &job.organisation_id, &job.day).await?;
+        tx.commit().await?;
+        Ok(self.job_row(id).await?.job)
+    }
+
+    /// The customer asked for another window (the same day or another): the job keeps its driver's
+    /// lock but not a locked time, both days' plans go stale, and the customer hears the new window.
+    pub async fn move_window(
+        self,
+        scope: &Scope,
+        id: &str,
+        input: &WindowInput,
+        now: OffsetDateTime,
+    ) -> Result<TransportJob, StoreError> {
+        let (job, mut errs) = self.plannable(scope, id).await?;
+        let zone = self.store.org().zone_of(&job.organisation_id).await?;
+        let window = check_window(&mut errs, zone, &input.window_from, &input.window_to, now);
+        errs.clone().into_result()?;
+        let Some((from, to, day)) = window else {
+            return Err(errs.into());
+        };
+        let mut tx = self.store.begin().await?;
+        sqlx::query(
+            "UPDATE transport_jobs SET window_from = $2, window_to = $3, day = $4, lock_at = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .bind(micros(from))
+        .bind(micros(to))
+        .bind(&day)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM plan_entries WHERE job_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        Self::touch_day(&mut tx, &job.organisation_id, &job.day).await?;
+        if day != job.day {
+            Self::touch_day(&mut tx, &job.organisation_id, &day).await?;
+        }
+        let ro = job.repair_order.id.as_str();
+        let ctx = self.store.workshop().addressee_of(&mut tx, ro).await?;
+        let event = match job.kind {
+            JobKind::Pickup => Event::PickupConfirmed,
+            JobKind::Delivery => Event::DeliveryScheduled,
+        };
+        enqueue(
+            &mut tx,
+            self.store.public_url(),
+            &notice(
+                event,
+                ro,
+                format!("transport:{id}:moved:{}", micros(from)),
+                (from, to),
+                &job.address,
+            ),
+            &ctx,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(self.job_row(id).await?.job)
     }

@@ -16,7 +16,8 @@ use crate::{from_micros, Ref};
 pub use aftersales_api_types::logistics::{
     DayPlan, DriverRun, DriverShift, DriverShiftInput, JobStatusInput, Loaner, LoanerInput,
     LoanerPatch, LockInput, LogisticsSettings, LogisticsSettingsInput, PlaceInput, PlanEntry,
-    PlannedWash, TransportJob, TransportJobInput, UnplannedJob, WashBay, WashBayInput, WindowOffer,
+    PlannedWash, TransportJob, TransportJobInput, UnplannedJob, WashBay, WashBayInput, WindowInput,
+    WindowOffer,
 };
 
 mod jobs;

@@ -5,7 +5,9 @@ use aftersales_domain::calendar::Zone;
 use aftersales_domain::org::Permission;
 use aftersales_store::auth::{Caller, LoginPolicy};
 use aftersales_store::crm::{CustomerInput, NewCustomer};
-use aftersales_store::logistics::{Budget, JobStatusInput, LockInput, TransportJobInput};
+use aftersales_store::logistics::{
+    Budget, JobStatusInput, LockInput, TransportJobInput, WindowInput,
+};
 use aftersales_store::workshop::RepairOrderInput;
 use aftersales_store::{demo, Store, StoreError};
 use time::format_description::well_known::Rfc3339;
@@ -295,6 +297,22 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
         .unwrap_err(),
     );
     assert_eq!(errs, [("at".to_string(), "not-allowed")]);
+
+    // The customer asks for another window: the driver's lock stays, the locked time goes.
+    let moved = lg
+        .move_window(
+            &ingrid.scope,
+            &p2.id,
+            &WindowInput {
+                window_from: oslo(datetime!(2026-11-23 10:00)),
+                window_to: oslo(datetime!(2026-11-23 12:00)),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.lock_at, None);
+    assert_eq!(moved.lock_driver.map(|d| d.id), Some(jonas.id.clone()));
 
     // Two advisors re-planning at once: both finish, neither plan is lost over a newer day.
     let (a, b) = tokio::join!(

@@ -5,7 +5,7 @@
 use aftersales_domain::logistics::JobKind;
 use aftersales_store::logistics::{
     Budget, DayPlan, DriverRun, JobStatusInput, Loaner, LoanerInput, LockInput, PlaceInput,
-    TransportJob, TransportJobInput, WindowOffer,
+    TransportJob, TransportJobInput, WindowInput, WindowOffer,
 };
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -183,6 +183,25 @@ pub async fn lock(
             .store
             .logistics()
             .lock_job(&caller.scope, &id, &b)
+            .await?,
+    ))
+}
+
+/// Another window for a job, as the customer asked; the customer hears the new window.
+#[utoipa::path(put, path = "/api/v1/transport-jobs/{id}/window", tag = "logistics", params(("id" = String, Path)),
+    request_body = WindowInput,
+    responses((status = 200, body = TransportJob), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn window(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<WindowInput>,
+) -> Result<Json<TransportJob>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .logistics()
+            .move_window(&caller.scope, &id, &b, state.now())
             .await?,
     ))
 }

@@ -149,6 +149,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(logistics::create))
         .routes(routes!(logistics::lock))
         .routes(routes!(logistics::place))
+        .routes(routes!(logistics::window))
         .routes(routes!(logistics::status))
         .routes(routes!(logistics::my_run))
         .routes(routes!(logistics::loaners, logistics::add_loaner))

@@ -9,7 +9,7 @@ use aftersales_domain::org::Permission;
 use aftersales_store::logistics::{
     Budget, DayPlan, DriverRun, DriverShift, DriverShiftInput, JobStatusInput, Loaner, LoanerInput,
     LoanerPatch, LockInput, LogisticsSettings, LogisticsSettingsInput, PlaceInput, PlanEntry,
-    TransportJob, TransportJobInput, WashBay, WashBayInput, WindowOffer,
+    TransportJob, TransportJobInput, WashBay, WashBayInput, WindowInput, WindowOffer,
 };
 use aftersales_store::{Ref, StoreError};
 use askama::Template;
@@ -302,6 +302,12 @@ impl BoardPage<'_> {
         }
         parts.join(", ")
     }
+    fn window_from(&self, j: &TransportJob) -> String {
+        self.hm(&j.window_from)
+    }
+    fn window_to(&self, j: &TransportJob) -> String {
+        self.hm(&j.window_to)
+    }
     fn lock_at_value(&self, j: &TransportJob) -> String {
         j.lock_at.map(|a| self.hm(&a)).unwrap_or_default()
     }
@@ -466,6 +472,36 @@ pub async fn lock(
         .await
         .map(|_| ());
     super::after_form(&state, &s, r, &back_to_board(&p, "locked"), |errors| {
+        board_page(&state, &s, &p, errors, StatusCode::UNPROCESSABLE_ENTITY)
+    })
+    .await
+}
+
+/// Another window for a job on the same day, as the customer asked (times typed as HH:MM).
+pub async fn window(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let zone = or_page!(
+        state,
+        &s.ctx,
+        state.store.org().zone_of(field(&p, "org")).await
+    );
+    let day = field(&p, "day");
+    let input = WindowInput {
+        window_from: instant_of(zone, day, field(&p, "from")),
+        window_to: instant_of(zone, day, field(&p, "to")),
+    };
+    let r = state
+        .store
+        .logistics()
+        .move_window(&s.caller.scope, &id, &input, state.now())
+        .await
+        .map(|_| ());
+    super::after_form(&state, &s, r, &back_to_board(&p, "moved"), |errors| {
         board_page(&state, &s, &p, errors, StatusCode::UNPROCESSABLE_ENTITY)
     })
     .await

@@ -104,6 +104,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/logistics/jobs/{id}/lock"),
     ("POST", "/logistics/jobs/{id}/status"),
     ("POST", "/logistics/jobs/{id}/place"),
+    ("POST", "/logistics/jobs/{id}/window"),
     ("GET", "/logistics/setup"),
     ("POST", "/logistics/setup"),
     ("GET", "/reminders"),
@@ -264,6 +265,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/logistics/jobs/{id}/lock", post(logistics::lock))
         .route("/logistics/jobs/{id}/status", post(logistics::set_status))
         .route("/logistics/jobs/{id}/place", post(logistics::place))
+        .route("/logistics/jobs/{id}/window", post(logistics::window))
         .route(
             "/logistics/setup",
             get(logistics::setup).post(logistics::setup_post),

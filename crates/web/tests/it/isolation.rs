@@ -390,6 +390,8 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             "window_from": "2026-11-23T09:00:00Z", "window_to": "2026-11-23T11:00:00Z"}))
         }
         ("put", "/api/v1/transport-jobs/{id}/lock") => Some(json!({"held": true})),
+        ("put", "/api/v1/transport-jobs/{id}/window") => Some(json!({
+            "window_from": "2026-11-23T09:00:00Z", "window_to": "2026-11-23T11:00:00Z"})),
         ("put", "/api/v1/transport-jobs/{id}/place") => {
             Some(json!({"latitude": "38.7", "longitude": "-9.1"}))
         }

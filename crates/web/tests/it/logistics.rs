@@ -378,6 +378,53 @@ async fn unplanned_jobs_say_why_and_lisboa_reads_portuguese() {
         board.body
     );
     assert!(board.body.contains("Hyttefeltet 3, Trondheim"));
+    // The customer asks for another window: a backwards one is refused in Norwegian, a good one moves the job.
+    let bad = app
+        .post_form(
+            &format!("/logistics/jobs/{nowhere}/window"),
+            &ingrid,
+            &[
+                ("org", &org),
+                ("day", DAY),
+                ("from", "15:00"),
+                ("to", "14:00"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("Det tidsvinduet kan ikke gis"),
+        "{}",
+        bad.body
+    );
+    let r = app
+        .post_form(
+            &format!("/logistics/jobs/{nowhere}/window"),
+            &ingrid,
+            &[
+                ("org", &org),
+                ("day", DAY),
+                ("from", "14:00"),
+                ("to", "15:30"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let moved = app.store.logistics().job(&scope, &nowhere).await.unwrap();
+    assert_eq!(
+        (moved.window_from, moved.window_to),
+        (
+            time::macros::datetime!(2026-11-21 13:00 UTC),
+            time::macros::datetime!(2026-11-21 14:30 UTC)
+        )
+    );
+    let board = app
+        .get(&format!("/logistics?org={org}&day={DAY}"), Some(&ingrid))
+        .await;
+    assert!(
+        board.body.contains("id=\"stale\""),
+        "the moved job waits for a re-plan"
+    );
 
     // The set-up refuses a depot off the globe in the reader's words.
     let kari = app.login("kari").await;
