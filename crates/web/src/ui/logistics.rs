@@ -37,6 +37,14 @@ fn hm(zone: Zone, t: OffsetDateTime) -> String {
     format!("{:02}:{:02}", l.hour(), l.minute())
 }
 
+/// A `YYYY-MM-DD` day as the reader writes dates ("7. desember 2026"); as given when it is no date.
+pub(crate) fn day_label(day: &str, lang: aftersales_domain::i18n::Language) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(day, &fmt)
+        .map(|d| aftersales_domain::notify::format_day(d, lang))
+        .unwrap_or_else(|_| day.to_string())
+}
+
 /// The local day asked for (`day=YYYY-MM-DD`), else today.
 fn day_of(q: &[(String, String)], zone: Zone, now: OffsetDateTime) -> Date {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
@@ -261,6 +269,9 @@ impl BoardPage<'_> {
     }
     fn window(&self, j: &TransportJob) -> String {
         format!("{}–{}", self.hm(&j.window_from), self.hm(&j.window_to))
+    }
+    fn day_label(&self, day: &str) -> String {
+        day_label(day, self.t.lang)
     }
     fn washed(&self, e: &PlanEntry) -> Option<String> {
         let w = e.wash.as_ref()?;
@@ -547,6 +558,9 @@ struct RunPage<'a> {
 }
 
 impl RunPage<'_> {
+    fn day_label(&self, day: &str) -> String {
+        day_label(day, self.t.lang)
+    }
     fn hm(&self, t: &OffsetDateTime) -> String {
         hm(self.zone, *t)
     }
@@ -710,6 +724,9 @@ struct NewJobPage<'a> {
 }
 
 impl NewJobPage<'_> {
+    fn day_label(&self, day: &str) -> String {
+        day_label(day, self.t.lang)
+    }
     fn hm(&self, t: &OffsetDateTime) -> String {
         hm(self.zone, *t)
     }

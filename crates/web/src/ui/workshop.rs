@@ -819,7 +819,7 @@ impl RoPage<'_> {
         format!(
             "{}: {} {}–{} · {}",
             self.t.t(&format!("lg-kind-{}", j.kind.as_str())),
-            j.day,
+            super::logistics::day_label(&j.day, self.t.lang),
             hm(self.zone, j.window_from),
             hm(self.zone, j.window_to),
             self.t.t(&format!("lg-status-{}", j.status.as_str()))

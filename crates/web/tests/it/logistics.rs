@@ -118,7 +118,11 @@ async fn advisor_adds_a_pickup_plans_locks_and_the_driver_works_it() {
         )
         .await;
     assert!(page.body.contains("id=\"transport-done\""));
-    assert!(page.body.contains("Henting: 2026-11-21"), "{}", page.body);
+    assert!(
+        page.body.contains("Henting: 21. november 2026"),
+        "{}",
+        page.body
+    );
 
     // The board says the plan is behind; planning places the job on a driver's run.
     let board = app
