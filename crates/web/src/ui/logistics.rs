@@ -408,6 +408,20 @@ pub async fn board(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQ
     board_page(&state, &s, &q, FormErrors::default(), StatusCode::OK).await
 }
 
+/// After a form on the board: back to the board's day with `done`, or the board again with the errors.
+async fn back_to_board_after(
+    state: &AppState,
+    s: &SignedIn,
+    p: &[(String, String)],
+    r: Result<(), StoreError>,
+    done: &str,
+) -> Response {
+    super::after_form(state, s, r, &back_to_board(p, done), |errors| {
+        board_page(state, s, p, errors, StatusCode::UNPROCESSABLE_ENTITY)
+    })
+    .await
+}
+
 fn back_to_board(p: &[(String, String)], done: &str) -> String {
     format!(
         "/logistics?org={}&day={}&done={done}",
@@ -439,10 +453,7 @@ pub async fn replan(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
         )
         .await
         .map(|_| ());
-    super::after_form(&state, &s, r, &back_to_board(&p, "replanned"), |errors| {
-        board_page(&state, &s, &p, errors, StatusCode::UNPROCESSABLE_ENTITY)
-    })
-    .await
+    back_to_board_after(&state, &s, &p, r, "replanned").await
 }
 
 /// A local `HH:MM` on the form's day as RFC 3339; what does not read as a time is passed on as
@@ -482,10 +493,7 @@ pub async fn lock(
         .lock_job(&s.caller.scope, &id, &input)
         .await
         .map(|_| ());
-    super::after_form(&state, &s, r, &back_to_board(&p, "locked"), |errors| {
-        board_page(&state, &s, &p, errors, StatusCode::UNPROCESSABLE_ENTITY)
-    })
-    .await
+    back_to_board_after(&state, &s, &p, r, "locked").await
 }
 
 /// Another window for a job on the same day, as the customer asked (times typed as HH:MM).
@@ -512,10 +520,7 @@ pub async fn window(
         .move_window(&s.caller.scope, &id, &input, state.now())
         .await
         .map(|_| ());
-    super::after_form(&state, &s, r, &back_to_board(&p, "moved"), |errors| {
-        board_page(&state, &s, &p, errors, StatusCode::UNPROCESSABLE_ENTITY)
-    })
-    .await
+    back_to_board_after(&state, &s, &p, r, "moved").await
 }
 
 /// Puts a flagged address on the map (coordinates typed by the advisor).
@@ -537,10 +542,7 @@ pub async fn place(
         .set_job_place(&s.caller.scope, &id, &input)
         .await
         .map(|_| ());
-    super::after_form(&state, &s, r, &back_to_board(&p, "placed"), |errors| {
-        board_page(&state, &s, &p, errors, StatusCode::UNPROCESSABLE_ENTITY)
-    })
-    .await
+    back_to_board_after(&state, &s, &p, r, "placed").await
 }
 
 #[derive(Template)]
