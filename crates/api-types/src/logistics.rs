@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::Ref;
+use aftersales_domain::logistics::handover::{Car, Direction};
 use aftersales_domain::logistics::{JobKind, JobStatus};
 
 /// Where a service point's drivers start and how they travel (the built-in travel model).
@@ -211,15 +212,103 @@ pub struct PlaceInput {
     pub address: Option<String>,
 }
 
-/// What a driver pressed, with the hand-over readings when done.
+/// What a driver pressed; when done, the hand-over: the customer's car's readings, the loaner's
+/// when one changes hands, photos of both, and the customer's signature on the loaner agreement
+/// when a loaner goes out.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobStatusInput {
     /// `on-the-way`, `arrived`, `done` (the driver) or `cancelled` (an advisor).
     pub status: String,
+    /// The customer's car.
     pub odometer_km: Option<i64>,
     pub charge_pct: Option<i64>,
+    /// The customer's car's condition.
     pub note: Option<String>,
+    pub loaner_odometer_km: Option<i64>,
+    pub loaner_charge_pct: Option<i64>,
+    pub loaner_note: Option<String>,
+    /// Photos of the condition of either car at the hand-over.
+    #[serde(default)]
+    pub photos: Vec<PhotoInput>,
+    /// The name of who signs the loaner agreement (a pickup with a loaner).
+    pub signer_name: Option<String>,
+    /// The signature drawn on the driver's phone: a PNG image, base64.
+    pub signature_png: Option<String>,
+}
+
+/// A photo taken at a hand-over.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoInput {
+    /// `customer` or `loaner`.
+    pub car: String,
+    /// The image (JPEG, PNG, WebP, HEIC or AVIF), base64.
+    pub data: String,
+}
+
+/// A car changing hands at the customer's door: in to the service point or out of it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Handover {
+    pub id: String,
+    pub job_id: String,
+    pub repair_order_id: String,
+    /// `pickup` or `delivery`.
+    pub kind: JobKind,
+    pub car: Car,
+    pub direction: Direction,
+    /// The loaner's plate, for a loaner.
+    pub loaner: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    pub odometer_km: i64,
+    pub charge_pct: Option<i64>,
+    pub note: Option<String>,
+    pub recorded_by: Option<Ref>,
+    /// Ids of its photos (`GET /api/v1/handover-photos/{id}`).
+    pub photos: Vec<String>,
+}
+
+/// The loaner agreement a customer signed; the PDF at `GET /api/v1/loaner-agreements/{id}/pdf`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LoanerAgreement {
+    pub id: String,
+    pub job_id: String,
+    pub repair_order_id: String,
+    pub loaner: String,
+    /// The language the customer read and signed the terms in.
+    pub language: String,
+    pub signer_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub signed_at: OffsetDateTime,
+    /// SHA-256 of the PDF as kept.
+    pub sha256: String,
+}
+
+/// A repair order's hand-overs and signed agreements.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Handovers {
+    pub handovers: Vec<Handover>,
+    pub agreements: Vec<LoanerAgreement>,
+}
+
+/// The loaner terms a service point's customers sign, in one language.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LoanerTerms {
+    pub language: String,
+    pub body: String,
+    /// The market's standard wording (the service point has not written its own).
+    pub standard: bool,
+}
+
+/// A service point's own wording of the loaner terms; empty goes back to the market's standard.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoanerTermsInput {
+    pub language: String,
+    pub body: String,
 }
 
 /// A job on a driver's route in the saved plan.

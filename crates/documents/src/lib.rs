@@ -2,6 +2,7 @@
 //! QR string (`pt`), EHF / Peppol BIS Billing 3.0 UBL (`ehf`), SAF-T (PT) 1.04_01 (`saft`).
 //! The only dependency with I/O is OpenSSL's RSA for the signature (docs/decisions/0003-billing.md).
 
+pub mod agreement;
 pub mod ehf;
 pub mod model;
 pub mod pdf;

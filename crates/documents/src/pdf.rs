@@ -105,7 +105,7 @@ pub fn money(minor: i64, lang: Language) -> String {
     format!("{}{grouped}{dec}{:02}", if neg { "-" } else { "" }, a % 100)
 }
 
-fn quantity(centi: i64, lang: Language) -> String {
+pub(crate) fn quantity(centi: i64, lang: Language) -> String {
     let s = money(centi, lang);
     let dec = if lang == Language::En { ".00" } else { ",00" };
     s.strip_suffix(dec).map(str::to_string).unwrap_or(s)
@@ -443,24 +443,29 @@ pub fn qr_svg(payload: &str) -> Result<String, DocumentError> {
 pub fn render(doc: &Document, lang: Language, paid: Option<i64>) -> Result<Vec<u8>, DocumentError> {
     let fail = |m: String| DocumentError::Missing(format!("a printable document: {m}"));
     let data = serde_json::to_vec(&data(doc, lang, paid)).map_err(|e| fail(e.to_string()))?;
-    let (Some(main_id), Some(data_id), Some(qr_id)) =
-        (file_id("main.typ"), file_id("data.json"), file_id("qr.svg"))
-    else {
-        return Err(fail("file ids".into()));
-    };
-    let mut files = vec![(data_id, Bytes::new(data))];
+    let mut files = vec![("data.json", Bytes::new(data))];
     if doc.pt.is_some() {
         let qr = crate::pt::qr_string(doc)?;
-        files.push((qr_id, Bytes::from_string(qr_svg(&qr)?)));
+        files.push(("qr.svg", Bytes::from_string(qr_svg(&qr)?)));
     }
-    let today = Datetime::from_ymd(
-        doc.issue_date.year(),
-        u8::from(doc.issue_date.month()),
-        doc.issue_date.day(),
-    )
-    .ok_or_else(|| fail("the issue date".into()))?;
+    compile(TEMPLATE, files, doc.issue_date).map_err(fail)
+}
+
+/// Typesets `template` with `files` beside it (read by name) on `day` and answers the PDF.
+pub(crate) fn compile(
+    template: &str,
+    files: Vec<(&str, Bytes)>,
+    day: Date,
+) -> Result<Vec<u8>, String> {
+    let main_id = file_id("main.typ").ok_or("file ids")?;
+    let files = files
+        .into_iter()
+        .map(|(name, b)| file_id(name).map(|id| (id, b)).ok_or("file ids"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let today =
+        Datetime::from_ymd(day.year(), u8::from(day.month()), day.day()).ok_or("the date")?;
     let world = DocWorld {
-        main: Source::new(main_id, TEMPLATE.to_string()),
+        main: Source::new(main_id, template.to_string()),
         files,
         today,
     };
@@ -468,9 +473,9 @@ pub fn render(doc: &Document, lang: Language, paid: Option<i64>) -> Result<Vec<u
         output,
         warnings: _,
     } = typst::compile::<PagedDocument>(&world);
-    let paged = output.map_err(|e| fail(diagnostics(&e)))?;
-    let pdf = typst_pdf::pdf(&paged, &typst_pdf::PdfOptions::default())
-        .map_err(|e| fail(diagnostics(&e)))?;
+    let paged = output.map_err(|e| diagnostics(&e))?;
+    let pdf =
+        typst_pdf::pdf(&paged, &typst_pdf::PdfOptions::default()).map_err(|e| diagnostics(&e))?;
     typst::comemo::evict(10);
     Ok(pdf)
 }

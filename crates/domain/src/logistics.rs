@@ -12,6 +12,8 @@
 
 use std::time::Duration;
 
+pub mod handover;
+
 /// The planner's reasons, which `Why` wraps.
 pub use planner::Reason;
 use planner::{Matrix, Problem, Stop, TravelTimes, Vehicle, Window};

@@ -72,11 +72,23 @@ impl Gdpr<'_> {
         let mut repair_orders = Vec::new();
         // Pickups and deliveries of those orders: where the car was fetched or brought, the hand-over readings.
         let mut transport = Vec::new();
+        // The hand-overs at the door (readings, photo ids) and the loaner agreements signed.
+        let mut handovers = Vec::new();
         for e in history.iter().filter(|e| e.kind == "repair-order") {
             if let Some(id) = e.params.get("id") {
                 repair_orders.push(self.store.workshop().repair_order(scope, id).await?);
                 match self.store.logistics().jobs_of_repair_order(scope, id).await {
                     Ok(jobs) => transport.extend(jobs),
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e),
+                }
+                match self
+                    .store
+                    .logistics()
+                    .handovers_of_repair_order(scope, id)
+                    .await
+                {
+                    Ok(h) => handovers.push(h),
                     Err(StoreError::NotFound) => {}
                     Err(e) => return Err(e),
                 }
@@ -91,6 +103,7 @@ impl Gdpr<'_> {
             "cases": cases,
             "repair_orders": repair_orders,
             "transport": transport,
+            "handovers": handovers,
             "history": history,
         }))
     }
@@ -166,6 +179,11 @@ impl Gdpr<'_> {
             // Where the car was fetched or brought, and the hand-over notes: the address is kept as an empty
             // text (the column is required), the place and notes are cleared.
             "UPDATE transport_jobs SET address = '', latitude_e6 = NULL, longitude_e6 = NULL, handover_note = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
+            // The readings at each hand-over stay (the loaner's km are the fleet's record); the notes, the
+            // photos and the signed agreements (name and signature) go.
+            "UPDATE handovers SET note = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
+            "DELETE FROM handover_photos WHERE handover_id IN (SELECT h.id FROM handovers h JOIN repair_orders r ON r.id = h.repair_order_id WHERE r.customer_id = $1)",
+            "DELETE FROM loaner_agreements WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
             "UPDATE ro_jobs SET complaint = '', cause = NULL, correction = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
             "UPDATE ro_events SET body = NULL WHERE kind <> 'assignment' AND repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",
             "UPDATE surveys SET comment = NULL WHERE repair_order_id IN (SELECT id FROM repair_orders WHERE customer_id = $1)",

@@ -18,3 +18,17 @@ pub fn pdf_response(name: &str, bytes: Vec<u8>, download: bool) -> Response {
     )
         .into_response()
 }
+
+/// A stored image (a hand-over photo): its type as read from its bytes, never sniffed again by the
+/// browser, kept privately in caches.
+pub fn image_response(content_type: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}

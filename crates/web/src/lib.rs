@@ -9,6 +9,7 @@ pub mod download;
 pub mod error;
 pub mod i18n;
 pub mod metrics;
+pub mod multipart;
 pub mod ui;
 
 use std::sync::Arc;

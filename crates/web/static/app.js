@@ -60,3 +60,63 @@
     });
   });
 })();
+
+// The loaner agreement: the customer signs with a finger (or mouse) on the driver's phone. Each stroke
+// updates the hidden field with the pad as a PNG; "clear" empties both. A signature sent back after an
+// error is drawn again, so nobody signs twice.
+(function () {
+  "use strict";
+  document.querySelectorAll("canvas.signature-pad").forEach(function (pad) {
+    var field = document.getElementById(pad.getAttribute("data-target"));
+    var ctx = pad.getContext("2d");
+    if (!field || !ctx) { return; }
+    var blank = function () {
+      ctx.fillStyle = "#fff";
+      ctx.fillRect(0, 0, pad.width, pad.height);
+      ctx.strokeStyle = "#111";
+      ctx.lineWidth = 3;
+      ctx.lineCap = "round";
+      ctx.lineJoin = "round";
+    };
+    blank();
+    if (field.value) {
+      var img = new Image();
+      img.onload = function () { ctx.drawImage(img, 0, 0, pad.width, pad.height); };
+      img.src = "data:image/png;base64," + field.value;
+    }
+    var drawing = false;
+    var at = function (e) {
+      var r = pad.getBoundingClientRect();
+      return [(e.clientX - r.left) * pad.width / r.width, (e.clientY - r.top) * pad.height / r.height];
+    };
+    pad.addEventListener("pointerdown", function (e) {
+      drawing = true;
+      pad.setPointerCapture(e.pointerId);
+      var p = at(e);
+      ctx.beginPath();
+      ctx.moveTo(p[0], p[1]);
+      ctx.lineTo(p[0] + 0.1, p[1] + 0.1);
+      ctx.stroke();
+      e.preventDefault();
+    });
+    pad.addEventListener("pointermove", function (e) {
+      if (!drawing) { return; }
+      var p = at(e);
+      ctx.lineTo(p[0], p[1]);
+      ctx.stroke();
+      e.preventDefault();
+    });
+    var end = function () {
+      if (!drawing) { return; }
+      drawing = false;
+      field.value = pad.toDataURL("image/png").split(",")[1] || "";
+    };
+    pad.addEventListener("pointerup", end);
+    pad.addEventListener("pointercancel", end);
+    pad.addEventListener("pointerleave", end);
+    var clear = document.querySelector("[data-clear-pad='" + pad.id + "']");
+    if (clear) {
+      clear.addEventListener("click", function () { blank(); field.value = ""; });
+    }
+  });
+})();

@@ -125,3 +125,49 @@ fn portuguese_documents_print_atcud_above_the_qr_and_the_certificate_line_on_eve
         issue_date: date!(2026 - 01 - 01),
     };
 }
+
+#[test]
+fn a_loaner_agreement_carries_the_terms_in_the_customers_language_and_the_signature() {
+    use documents::agreement::{render, Agreement};
+    let terms = aftersales_domain::logistics::handover::standard_terms(Some("PT"), Language::Pt);
+    let signature = include_bytes!("../fixtures/signature.png");
+    let pdf = render(&Agreement {
+        lang: Language::Pt,
+        service_point: "Polestar Lisboa",
+        repair_order: "RO-2026-0042",
+        customer: "Inês Carvalho",
+        customer_car: Some("AA-12-BB"),
+        loaner: "AB-34-CD",
+        loaner_model: "Polestar 2",
+        loaner_vin: Some("YSMYKEAE1RB000001"),
+        out_at: "21/11/2026 10:15",
+        odometer_km: 12_345,
+        charge_pct: Some(80),
+        terms,
+        signer: "Inês Carvalho",
+        signed_at: "21/11/2026 10:16",
+        signature_png: signature,
+        day: date!(2026 - 11 - 21),
+    })
+    .unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    // The signature is in it as an image.
+    assert!(pdf.windows(6).any(|w| w == b"/Image"));
+    if let Some(text) = text_of(&pdf) {
+        for needle in [
+            "Contrato de cedência de viatura de substituição",
+            "RO-2026-0042",
+            "Inês Carvalho",
+            "AB-34-CD",
+            "12 345 km",
+            "80 %",
+            "Via Verde",
+            "Assinatura",
+        ] {
+            assert!(
+                text.replace('\u{a0}', " ").contains(needle),
+                "{needle:?} missing in:\n{text}"
+            );
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! wash bays, drivers' hours: `seed_logistics`, part of the fixture), and a real day of pickups and
 //! deliveries around repair orders in each (`seed_logistics_day`, the binary's demo): customers
 //! across the city, windows from now to the evening, loaners and washes, planned once through
-//! `replan` as an advisor would.
+//! `replan` as an advisor would; the first loaner pickup already handed over at the door.
 
 use aftersales_domain::logistics::JobKind;
 use time::format_description::well_known::Rfc3339;
@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime, Time};
 use crate::crm::{CustomerInput, NewCustomer};
 use crate::db::Store;
 use crate::error::StoreError;
-use crate::logistics::{Budget, TransportJobInput};
+use crate::logistics::{Budget, JobStatusInput, PhotoInput, TransportJobInput};
 use crate::workshop::RepairOrderInput;
 use crate::{micros, new_id};
 
@@ -255,7 +255,12 @@ pub(super) async fn seed_logistics_day(
             .unwrap_or(Time::MIDNIGHT);
             zone.instant(date.with_time(t))
         };
-        let loaners: Vec<String> = sqlx::query_scalar(
+        let budget = |minimal| Budget {
+            time: std::time::Duration::from_millis(800),
+            seed: 1,
+            minimal,
+        };
+        let mut loaners: Vec<String> = sqlx::query_scalar(
             "SELECT id FROM loaners WHERE organisation_id = $1 AND range_km >= 200 ORDER BY plate",
         )
         .bind(&sp)
@@ -269,46 +274,77 @@ pub(super) async fn seed_logistics_day(
             seed ^= seed << 17;
             (seed % 10_000) as f64 / 10_000.0
         };
+        // Yesterday a loaner went out with a pickup: that car is in the workshop, the loaner (the last
+        // of the fleet) with its customer, and the hand-over kept with the repair order.
+        let note = if plan.lang == "pt" {
+            "Risco na porta traseira direita, visto com o cliente."
+        } else {
+            "Riper på bakre høyre dør, vist til kunden."
+        };
+        if let Some(out) = loaners.pop() {
+            let yesterday = local.date() - Duration::days(1);
+            let at = |h: u8, m: u8| {
+                zone.instant(yesterday.with_time(Time::from_hms(h, m, 0).unwrap_or(Time::MIDNIGHT)))
+            };
+            let before = at(7, 0);
+            let name = if plan.lang == "pt" {
+                "Inês Carvalho"
+            } else {
+                "Kjersti Wold"
+            };
+            let place = (
+                settings.latitude + 0.4 * plan.spread.0,
+                settings.longitude - 0.3 * plan.spread.1,
+            );
+            let ro = order(
+                store,
+                &scope,
+                &sp,
+                plan,
+                name,
+                plan.customers,
+                place,
+                before,
+            )
+            .await?;
+            let job = store
+                .logistics()
+                .add_job(
+                    &scope,
+                    &TransportJobInput {
+                        repair_order_id: ro.clone(),
+                        kind: JobKind::Pickup.as_str().into(),
+                        window_from: at(8, 30).format(&Rfc3339).unwrap_or_default(),
+                        window_to: at(10, 0).format(&Rfc3339).unwrap_or_default(),
+                        loaner_id: Some(out),
+                        ..Default::default()
+                    },
+                    before,
+                )
+                .await?;
+            store
+                .logistics()
+                .replan(&scope, &sp, yesterday, budget(false), before)
+                .await?;
+            handed_over(store, &job.id, note, at(8, 15)).await?;
+            // What the customer was told yesterday went out yesterday.
+            sqlx::query(
+                "UPDATE outbox SET status = 'sent', sent_at = not_before, attempts = 1 \
+                 WHERE repair_order_id = $1 AND status = 'pending'",
+            )
+            .bind(&ro)
+            .execute(&store.pool)
+            .await?;
+            store
+                .logistics()
+                .replan(&scope, &sp, yesterday, budget(true), at(8, 40))
+                .await?;
+        }
         for i in 0..plan.customers {
             let name = plan.names[i % plan.names.len()];
             let lat = settings.latitude + (next() * 2.0 - 1.0) * plan.spread.0;
             let lon = settings.longitude + (next() * 2.0 - 1.0) * plan.spread.1;
-            let input = CustomerInput {
-                kind: "person".into(),
-                name: name.into(),
-                phone: Some(format!("{}{:07}", plan.phone_prefix, 1_234_567 + 7_919 * i)),
-                language: plan.lang.into(),
-                preferred_channel: "sms".into(),
-                street: Some(format!(
-                    "{} {}",
-                    plan.streets[i % plan.streets.len()],
-                    3 + 7 * i
-                )),
-                postal_code: Some(plan.postal.into()),
-                city: Some(plan.city.into()),
-                country: plan.country.into(),
-                latitude: Some((lat * 1e6).round() / 1e6),
-                longitude: Some((lon * 1e6).round() / 1e6),
-                ..Default::default()
-            };
-            let new = NewCustomer::parse(&input)?;
-            let customer = store
-                .crm()
-                .create_customer(&scope, Some(&sp), &new, now)
-                .await?;
-            let ro = store
-                .workshop()
-                .create_repair_order(
-                    &scope,
-                    &RepairOrderInput {
-                        organisation_id: sp.clone(),
-                        customer_id: customer.id.clone(),
-                        complaint: plan.complaint.into(),
-                        ..Default::default()
-                    },
-                    now,
-                )
-                .await?;
+            let ro = order(store, &scope, &sp, plan, name, i, (lat, lon), now).await?;
             // Pickups in the first part of the day, the car back some hours later.
             let share = i as f64 / plan.customers as f64;
             let pick = first_hour + share * span * 0.6;
@@ -316,7 +352,7 @@ pub(super) async fn seed_logistics_day(
             // The workshop expects the car ready two hours after the pickup window closes.
             store
                 .workshop()
-                .set_eta(&scope, &ro.id, Some(at_hour((pick + 3.0).min(20.0))), now)
+                .set_eta(&scope, &ro, Some(at_hour((pick + 3.0).min(20.0))), now)
                 .await?;
             let loaner = (i % 3 == 0).then(|| loaners.get(i / 3).cloned()).flatten();
             for (kind, from) in [(JobKind::Pickup, pick), (JobKind::Delivery, back)] {
@@ -327,7 +363,7 @@ pub(super) async fn seed_logistics_day(
                     .add_job(
                         &scope,
                         &TransportJobInput {
-                            repair_order_id: ro.id.clone(),
+                            repair_order_id: ro.clone(),
                             kind: kind.as_str().into(),
                             window_from: fmt(at_hour(from)),
                             window_to: fmt(at_hour((from + length).min(21.0))),
@@ -342,18 +378,122 @@ pub(super) async fn seed_logistics_day(
         }
         store
             .logistics()
-            .replan(
-                &scope,
-                &sp,
-                date,
-                Budget {
-                    time: std::time::Duration::from_millis(800),
-                    seed: 1,
-                    minimal: false,
-                },
-                now,
-            )
+            .replan(&scope, &sp, date, budget(false), now)
             .await?;
     }
+    Ok(())
+}
+
+/// A demo customer living at `place` with a repair order at the service point; answers the order.
+#[allow(clippy::too_many_arguments)]
+async fn order(
+    store: &Store,
+    scope: &crate::scope::Scope,
+    sp: &str,
+    plan: &DayPlan,
+    name: &str,
+    i: usize,
+    place: (f64, f64),
+    now: OffsetDateTime,
+) -> Result<String, StoreError> {
+    let input = CustomerInput {
+        kind: "person".into(),
+        name: name.into(),
+        phone: Some(format!("{}{:07}", plan.phone_prefix, 1_234_567 + 7_919 * i)),
+        language: plan.lang.into(),
+        preferred_channel: "sms".into(),
+        street: Some(format!(
+            "{} {}",
+            plan.streets[i % plan.streets.len()],
+            3 + 7 * i
+        )),
+        postal_code: Some(plan.postal.into()),
+        city: Some(plan.city.into()),
+        country: plan.country.into(),
+        latitude: Some((place.0 * 1e6).round() / 1e6),
+        longitude: Some((place.1 * 1e6).round() / 1e6),
+        ..Default::default()
+    };
+    let new = NewCustomer::parse(&input)?;
+    let customer = store
+        .crm()
+        .create_customer(scope, Some(sp), &new, now)
+        .await?;
+    let ro = store
+        .workshop()
+        .create_repair_order(
+            scope,
+            &RepairOrderInput {
+                organisation_id: sp.to_string(),
+                customer_id: customer.id,
+                complaint: plan.complaint.into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+    Ok(ro.id)
+}
+
+/// A driver's hand-over of a pickup with a loaner, pressed step by step on the run sheet.
+async fn handed_over(
+    store: &Store,
+    job: &str,
+    note: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    use base64::Engine;
+    let driver: Option<String> =
+        sqlx::query_scalar("SELECT driver_id FROM plan_entries WHERE job_id = $1")
+            .bind(job)
+            .fetch_optional(&store.pool)
+            .await?
+            .flatten();
+    let Some(driver) = driver else {
+        return Ok(());
+    };
+    let scope = store.scope_of(&driver).await?;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let customer: String = sqlx::query_scalar(
+        "SELECT c.name FROM transport_jobs j JOIN repair_orders r ON r.id = j.repair_order_id \
+         JOIN customers c ON c.id = r.customer_id WHERE j.id = $1",
+    )
+    .bind(job)
+    .fetch_one(&store.pool)
+    .await?;
+    let lg = store.logistics();
+    for (status, minutes) in [("on-the-way", 0), ("arrived", 12)] {
+        lg.set_job_status(
+            &scope,
+            job,
+            &JobStatusInput {
+                status: status.into(),
+                ..Default::default()
+            },
+            now + Duration::minutes(minutes),
+        )
+        .await?;
+    }
+    lg.set_job_status(
+        &scope,
+        job,
+        &JobStatusInput {
+            status: "done".into(),
+            odometer_km: Some(38_412),
+            charge_pct: Some(46),
+            note: Some(note.into()),
+            loaner_odometer_km: Some(12_806),
+            loaner_charge_pct: Some(92),
+            photos: vec![PhotoInput {
+                car: "customer".into(),
+                data: b64(include_bytes!("handover-photo.png")),
+            }],
+            signer_name: Some(customer),
+            signature_png: Some(b64(include_bytes!("signature.png"))),
+            ..Default::default()
+        },
+        now + Duration::minutes(20),
+    )
+    .await?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use aftersales_domain::logistics::{parse_place, JobKind, JobStatus};
 use aftersales_domain::org::Permission;
-use aftersales_domain::validation::{text, text_block, FieldError, Rule};
+use aftersales_domain::validation::{text, FieldError, Rule};
 use aftersales_domain::ValidationErrors;
 use time::{Duration, OffsetDateTime};
 
@@ -501,29 +501,11 @@ impl Logistics<'_> {
                 "a job moves one step at a time: planned, on the way, arrived, done (or cancelled before it is done)",
             ));
         }
-        let note = opt(&input.note).and_then(|n| errs.take(text_block("note", n, 1, 1000)));
-        if to == JobStatus::Done {
-            match input.odometer_km {
-                None => errs.push(FieldError::new(
-                    "odometer_km",
-                    Rule::Required,
-                    "the odometer reading is taken at the hand-over",
-                )),
-                Some(k) if !(0..=2_000_000).contains(&k) => errs.push(FieldError::new(
-                    "odometer_km",
-                    Rule::NotAllowed,
-                    "odometer_km must lie between 0 and 2000000",
-                )),
-                Some(_) => {}
-            }
-            if input.charge_pct.is_some_and(|c| !(0..=100).contains(&c)) {
-                errs.push(FieldError::new(
-                    "charge_pct",
-                    Rule::NotAllowed,
-                    "charge_pct must lie between 0 and 100",
-                ));
-            }
-        }
+        let handover = if to == JobStatus::Done && errs.is_empty() {
+            Some(self.prepare_handover(&job, input, &mut errs, now).await?)
+        } else {
+            None
+        };
         errs.into_result()?;
         let column = match to {
             JobStatus::OnTheWay => "on_the_way_at",
@@ -553,11 +535,18 @@ impl Logistics<'_> {
                 .bind(scope.user_id())
                 .bind(input.odometer_km.filter(|_| to == JobStatus::Done))
                 .bind(input.charge_pct.filter(|_| to == JobStatus::Done))
-                .bind(note.filter(|_| to == JobStatus::Done));
+                .bind(
+                    opt(&input.note)
+                        .map(|n| n.replace("\r\n", "\n"))
+                        .filter(|_| to == JobStatus::Done),
+                );
         }
         let done = q.execute(&mut *tx).await?.rows_affected();
         if done == 0 {
             return Err(StoreError::Conflict { current: 0 });
+        }
+        if let Some(h) = handover {
+            Self::write_handover(&mut tx, &job, h, scope.user_id(), now).await?;
         }
         Self::touch_day(&mut tx, &org, &job.day).await?;
         let told = match (to, job.kind) {
@@ -617,8 +606,10 @@ impl Logistics<'_> {
             let over = t.unix_timestamp().rem_euclid(300);
             t - Duration::seconds(over)
         };
+        // Never earlier than the driver can be there: a short way starts the window at the next five minutes.
+        let soonest = round(now + Duration::minutes(5) - Duration::seconds(1));
         Ok((
-            round(est - Duration::minutes(10)),
+            round(est - Duration::minutes(10)).max(soonest),
             round(est + Duration::minutes(20)),
         ))
     }

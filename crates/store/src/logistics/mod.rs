@@ -15,16 +15,18 @@ use crate::scope::Scope;
 use crate::{from_micros, Ref};
 pub use aftersales_api_types::logistics::{
     DayPlan, DriverRun, DriverShift, DriverShiftInput, JobStatusInput, Loaner, LoanerInput,
-    LoanerPatch, LockInput, LogisticsSettings, LogisticsSettingsInput, PlaceInput, PlanEntry,
-    PlannedWash, TransportJob, TransportJobInput, UnplannedJob, WashBay, WashBayInput, WindowInput,
-    WindowOffer,
+    LoanerPatch, LockInput, LogisticsSettings, LogisticsSettingsInput, PhotoInput, PlaceInput,
+    PlanEntry, PlannedWash, TransportJob, TransportJobInput, UnplannedJob, WashBay, WashBayInput,
+    WindowInput, WindowOffer,
 };
 
+mod handover;
 mod jobs;
 mod plan;
 mod routing;
 mod setup;
 
+pub use handover::{Handover, Handovers, LoanerAgreement, LoanerTerms, LoanerTermsInput};
 pub use routing::{OsrmTable, RoutingTable};
 
 pub(crate) use jobs::NewJob;

@@ -267,6 +267,60 @@ impl Logistics<'_> {
         now: OffsetDateTime,
     ) -> Result<DayPlan, StoreError> {
         scope.require(org, Permission::LogisticsPlan)?;
+        self.solve_and_save(org, date, budget, scope.user_id(), now)
+            .await?;
+        self.day_plan(scope, org, date).await
+    }
+
+    /// After a repair order's ready time or status changed: every day with a saved plan where one
+    /// of its jobs is still to be driven is planned again from that plan (changing as little as it
+    /// can), so the board and the run sheets follow the workshop without anyone pressing a button.
+    /// The change itself is already saved; a failure here is logged and the day shows as changed.
+    pub(crate) async fn follow_repair_order(
+        self,
+        repair_order_id: &str,
+        actor: &str,
+        now: OffsetDateTime,
+    ) {
+        let days: Result<Vec<(String, String)>, sqlx::Error> = sqlx::query_as(
+            "SELECT DISTINCT j.organisation_id, j.day FROM transport_jobs j JOIN logistics_days d \
+             ON d.organisation_id = j.organisation_id AND d.day = j.day \
+             WHERE j.repair_order_id = $1 AND j.status NOT IN ('done', 'cancelled') AND d.planned_version IS NOT NULL",
+        )
+        .bind(repair_order_id)
+        .fetch_all(&self.store.pool)
+        .await;
+        let days = match days {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, repair_order_id, "the days to plan again could not be read");
+                return;
+            }
+        };
+        for (org, day) in days {
+            let Ok(date) = Date::parse(&day, &time::format_description::well_known::Iso8601::DATE)
+            else {
+                continue;
+            };
+            let budget = Budget {
+                time: std::time::Duration::from_secs(1),
+                seed: 0,
+                minimal: true,
+            };
+            if let Err(e) = self.solve_and_save(&org, date, budget, actor, now).await {
+                tracing::warn!(error = %e, org, day, "the day could not be planned again after the workshop moved");
+            }
+        }
+    }
+
+    async fn solve_and_save(
+        self,
+        org: &str,
+        date: Date,
+        budget: Budget,
+        actor: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let mut current = 0;
         for _ in 0..3 {
             let loaded = self.load(org, date, now).await?;
@@ -283,11 +337,8 @@ impl Logistics<'_> {
                 .await
                 .map_err(|e| StoreError::Internal(format!("the planner stopped: {e}")))?
                 .map_err(|e| StoreError::Internal(e.to_string()))?;
-            if self
-                .save(org, date, &loaded, &planned, scope.user_id(), now)
-                .await?
-            {
-                return self.day_plan(scope, org, date).await;
+            if self.save(org, date, &loaded, &planned, actor, now).await? {
+                return Ok(());
             }
         }
         Err(StoreError::Conflict { current })

@@ -56,6 +56,10 @@ impl Workshop<'_> {
             .await?;
         }
         tx.commit().await?;
+        self.store
+            .logistics()
+            .follow_repair_order(ro_id, scope.user_id(), now)
+            .await;
         self.repair_order(scope, ro_id).await
     }
     /// Moves a repair order along its status machine, guarded by its version, and tells the
@@ -198,6 +202,10 @@ impl Workshop<'_> {
             .await?;
         }
         tx.commit().await?;
+        self.store
+            .logistics()
+            .follow_repair_order(ro_id, scope.user_id(), now)
+            .await;
         self.repair_order(scope, ro_id).await
     }
 }

@@ -6,7 +6,7 @@ use aftersales_domain::org::Permission;
 use aftersales_store::auth::{Caller, LoginPolicy};
 use aftersales_store::crm::{CustomerInput, NewCustomer};
 use aftersales_store::logistics::{
-    Budget, JobStatusInput, LockInput, TransportJobInput, WindowInput,
+    Budget, JobStatusInput, LockInput, PhotoInput, TransportJobInput, WindowInput,
 };
 use aftersales_store::workshop::RepairOrderInput;
 use aftersales_store::{demo, Store, StoreError};
@@ -238,11 +238,15 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
         )
         .await
         .unwrap();
-    let before = lg.day_plan(&ingrid.scope, &trd, day).await.unwrap();
-    assert!(
-        before.version > before.planned_version.unwrap(),
-        "a moved ETA makes the saved plan stale"
-    );
+    // The plan follows the workshop: the moved ETA re-plans the day from its saved plan, and the
+    // delivery that waited for it is on a run now.
+    let after = lg.day_plan(&ingrid.scope, &trd, day).await.unwrap();
+    assert_eq!(after.planned_version, Some(after.version));
+    assert_eq!(reason(&after, &d3.id), None);
+    assert!(after
+        .runs
+        .iter()
+        .any(|r| r.entries.iter().any(|e| e.job.id == d3.id)));
     let plan = lg
         .replan(&ingrid.scope, &trd, day, budget(), t0)
         .await
@@ -366,21 +370,128 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
             .await
             .unwrap_err(),
     );
-    assert_eq!(errs, [("odometer_km".to_string(), "required")]);
+    // A loaner goes out with this pickup: both cars' readings and the customer's signature are asked for.
+    assert_eq!(
+        errs,
+        [
+            ("odometer_km".to_string(), "required"),
+            ("loaner_odometer_km".to_string(), "required"),
+            ("signer_name".to_string(), "required"),
+            ("signature_png".to_string(), "required"),
+        ]
+    );
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let signature = b64(include_bytes!(
+        "../../../documents/tests/fixtures/signature.png"
+    ));
+    let photo = b64(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0]);
+    let handover = JobStatusInput {
+        status: "done".into(),
+        odometer_km: Some(41_250),
+        charge_pct: Some(64),
+        note: Some("Steinsprut i frontruta fra før".into()),
+        loaner_odometer_km: Some(8_120),
+        loaner_charge_pct: Some(90),
+        loaner_note: None,
+        photos: vec![
+            PhotoInput {
+                car: "customer".into(),
+                data: photo.clone(),
+            },
+            PhotoInput {
+                car: "loaner".into(),
+                data: b64(b"%PDF-1.7 not a photo"),
+            },
+        ],
+        signer_name: Some("Kari Nordmann".into()),
+        signature_png: Some(b64(b"GIF89a")),
+    };
+    // A file that is no image and a signature that is no PNG are named; nothing is kept.
+    let errs = fields(
+        lg.set_job_status(&ingrid.scope, &p1.id, &handover, t0)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        errs,
+        [
+            ("photos.1.data".to_string(), "one-of"),
+            ("signature_png".to_string(), "not-allowed"),
+        ]
+    );
+    assert_eq!(
+        lg.job(&ingrid.scope, &p1.id).await.unwrap().status.as_str(),
+        "arrived"
+    );
     let done = lg
         .set_job_status(
             &ingrid.scope,
             &p1.id,
             &JobStatusInput {
-                status: "done".into(),
-                odometer_km: Some(41_250),
-                charge_pct: Some(64),
-                note: Some("Steinsprut i frontruta fra før".into()),
+                photos: vec![PhotoInput {
+                    car: "customer".into(),
+                    data: photo.clone(),
+                }],
+                signature_png: Some(signature),
+                ..handover
             },
             t0 + Duration::minutes(50),
         )
         .await
         .unwrap();
+    // The hand-over is kept with the repair order: the customer's car in, the loaner out, the photo, and the
+    // agreement as a PDF in the customer's language whose hash is on record.
+    let kept = lg
+        .handovers_of_repair_order(&ingrid.scope, &ro1)
+        .await
+        .unwrap();
+    let cars: Vec<(&str, &str, i64)> = kept
+        .handovers
+        .iter()
+        .map(|h| (h.car.as_str(), h.direction.as_str(), h.odometer_km))
+        .collect();
+    assert_eq!(cars, [("customer", "in", 41_250), ("loaner", "out", 8_120)]);
+    assert_eq!(kept.handovers[0].photos.len(), 1);
+    let (kind, bytes) = lg
+        .handover_photo(&ingrid.scope, &kept.handovers[0].photos[0])
+        .await
+        .unwrap();
+    assert_eq!((kind.as_str(), bytes.len()), ("image/jpeg", 11));
+    assert_eq!(kept.agreements.len(), 1);
+    assert_eq!(
+        (
+            kept.agreements[0].signer_name.as_str(),
+            kept.agreements[0].language.as_str()
+        ),
+        ("Kari Nordmann", "nb")
+    );
+    let (name, pdf) = lg
+        .agreement_pdf(&ingrid.scope, &kept.agreements[0].id)
+        .await
+        .unwrap();
+    assert!(
+        pdf.starts_with(b"%PDF-") && name.ends_with(".pdf"),
+        "{name}"
+    );
+    {
+        use sha2::Digest;
+        let hash: String = sha2::Sha256::digest(&pdf)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hash, kept.agreements[0].sha256);
+    }
+    // Lisboa sees none of it.
+    assert!(matches!(
+        lg.agreement_pdf(&joao.scope, &kept.agreements[0].id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        lg.handover_photo(&joao.scope, &kept.handovers[0].photos[0])
+            .await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(
         (done.odometer_km, done.charge_pct, done.status.as_str()),
         (Some(41_250), Some(64), "done")
@@ -429,6 +540,18 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
         ),
         ("", None, None)
     );
+    let kept = lg
+        .handovers_of_repair_order(&ingrid.scope, &ro1)
+        .await
+        .unwrap();
+    assert!(
+        kept.agreements.is_empty()
+            && kept
+                .handovers
+                .iter()
+                .all(|h| h.photos.is_empty() && h.note.is_none())
+    );
+    assert_eq!(kept.handovers.len(), 2, "the readings stay");
 
     // Lisboa's advisor does not see Trondheim's day; a driver cannot re-plan it.
     assert!(matches!(

@@ -4,8 +4,9 @@
 
 use aftersales_domain::logistics::JobKind;
 use aftersales_store::logistics::{
-    Budget, DayPlan, DriverRun, JobStatusInput, Loaner, LoanerInput, LockInput, PlaceInput,
-    TransportJob, TransportJobInput, WindowInput, WindowOffer,
+    Budget, DayPlan, DriverRun, Handovers, JobStatusInput, Loaner, LoanerInput, LoanerTerms,
+    LoanerTermsInput, LockInput, PlaceInput, TransportJob, TransportJobInput, WindowInput,
+    WindowOffer,
 };
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -225,7 +226,8 @@ pub async fn place(
     ))
 }
 
-/// The driver's step (on the way, arrived, done with the hand-over readings), or a cancellation.
+/// The driver's step (on the way, arrived, done with the hand-over: readings of each car that
+/// changes hands, photos, and the customer's signature when a loaner goes out), or a cancellation.
 #[utoipa::path(post, path = "/api/v1/transport-jobs/{id}/status", tag = "logistics", params(("id" = String, Path)),
     request_body = JobStatusInput,
     responses((status = 200, body = TransportJob), (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -299,4 +301,90 @@ pub async fn add_loaner(
         .add_loaner(&caller.scope, &id, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(l)).into_response())
+}
+
+/// A repair order's hand-overs at the customer's door and the loaner agreements signed for it.
+#[utoipa::path(get, path = "/api/v1/repair-orders/{id}/handovers", tag = "logistics", params(("id" = String, Path)),
+    responses((status = 200, body = Handovers), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn handovers(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Handovers>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .logistics()
+            .handovers_of_repair_order(&caller.scope, &id)
+            .await?,
+    ))
+}
+
+/// A photo taken at a hand-over.
+#[utoipa::path(get, path = "/api/v1/handover-photos/{id}", tag = "logistics", params(("id" = String, Path)),
+    responses((status = 200, content_type = "image/*", body = Vec<u8>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn photo(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (kind, bytes) = state
+        .store
+        .logistics()
+        .handover_photo(&caller.scope, &id)
+        .await?;
+    Ok(crate::download::image_response(&kind, bytes))
+}
+
+/// A signed loaner agreement as kept with the repair order (PDF).
+#[utoipa::path(get, path = "/api/v1/loaner-agreements/{id}/pdf", tag = "logistics", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn agreement_pdf(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (name, bytes) = state
+        .store
+        .logistics()
+        .agreement_pdf(&caller.scope, &id)
+        .await?;
+    Ok(crate::download::pdf_response(&name, bytes, false))
+}
+
+/// The loaner terms a service point's customers sign, in each language.
+#[utoipa::path(get, path = "/api/v1/organisations/{id}/loaner-terms", tag = "logistics", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<LoanerTerms>)))]
+pub async fn loaner_terms(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<LoanerTerms>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .logistics()
+            .loaner_terms(&caller.scope, &id)
+            .await?,
+    ))
+}
+
+/// Writes a service point's own loaner terms in one language (an empty body restores the
+/// market's standard terms).
+#[utoipa::path(put, path = "/api/v1/organisations/{id}/loaner-terms", tag = "logistics", params(("id" = String, Path)),
+    request_body = LoanerTermsInput,
+    responses((status = 200, body = LoanerTerms), (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn set_loaner_terms(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<LoanerTermsInput>,
+) -> Result<Json<LoanerTerms>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .logistics()
+            .set_loaner_terms(&caller.scope, &id, &b, state.now())
+            .await?,
+    ))
 }

@@ -150,7 +150,19 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(logistics::lock))
         .routes(routes!(logistics::place))
         .routes(routes!(logistics::window))
-        .routes(routes!(logistics::status))
+        .merge(
+            // The hand-over may carry photos of both cars.
+            OpenApiRouter::new()
+                .routes(routes!(logistics::status))
+                .layer(axum::extract::DefaultBodyLimit::max(crate::ui::MAX_UPLOAD)),
+        )
+        .routes(routes!(logistics::handovers))
+        .routes(routes!(logistics::photo))
+        .routes(routes!(logistics::agreement_pdf))
+        .routes(routes!(
+            logistics::loaner_terms,
+            logistics::set_loaner_terms
+        ))
         .routes(routes!(logistics::my_run))
         .routes(routes!(logistics::loaners, logistics::add_loaner))
         .routes(routes!(reminders::due))
@@ -378,7 +390,7 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, 1024 * 1024).await {
+    let body = match axum::body::to_bytes(body, crate::ui::MAX_UPLOAD).await {
         Ok(b) => b,
         Err(_) => {
             return ApiError::new(

@@ -8,15 +8,17 @@ use aftersales_domain::logistics::{JobKind, JobStatus};
 use aftersales_domain::org::Permission;
 use aftersales_store::logistics::{
     Budget, DayPlan, DriverRun, DriverShift, DriverShiftInput, JobStatusInput, Loaner, LoanerInput,
-    LoanerPatch, LockInput, LogisticsSettings, LogisticsSettingsInput, PlaceInput, PlanEntry,
-    TransportJob, TransportJobInput, WashBay, WashBayInput, WindowInput, WindowOffer,
+    LoanerPatch, LoanerTerms, LoanerTermsInput, LockInput, LogisticsSettings,
+    LogisticsSettingsInput, PhotoInput, PlaceInput, PlanEntry, TransportJob, TransportJobInput,
+    WashBay, WashBayInput, WindowInput, WindowOffer,
 };
 use aftersales_store::{Ref, StoreError};
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
 
@@ -557,9 +559,34 @@ struct RunPage<'a> {
     errors: FormErrors,
     sent: Sent,
     done: String,
+    /// The loaner terms each pickup with a loaner has the customer sign, by job.
+    terms: Vec<(String, LoanerTerms)>,
 }
 
 impl RunPage<'_> {
+    fn terms(&self, j: &TransportJob) -> Option<&LoanerTerms> {
+        self.terms
+            .iter()
+            .find(|(id, _)| *id == j.id)
+            .map(|(_, t)| t)
+    }
+    fn signs(&self, j: &TransportJob) -> bool {
+        j.kind == JobKind::Pickup && j.loaner.is_some()
+    }
+    /// The hand-over's heading for a car, in the reader's words ("Your car in", "Loaner out").
+    fn car_heading(&self, j: &TransportJob, car: &str) -> String {
+        use aftersales_domain::logistics::handover::{direction, Car};
+        let c = if car == "loaner" {
+            Car::Loaner
+        } else {
+            Car::Customer
+        };
+        self.t.t(&format!(
+            "lg-handover-{}-{}",
+            c.as_str(),
+            direction(j.kind, c).as_str()
+        ))
+    }
     fn day_label(&self, day: &str) -> String {
         day_label(day, self.t.lang)
     }
@@ -639,9 +666,26 @@ async fn run_page(
     } else {
         None
     };
+    let mut terms = Vec::new();
+    for e in runs.iter().flat_map(|r| &r.entries) {
+        let j = &e.job;
+        if j.kind == JobKind::Pickup && j.loaner.is_some() && j.status == JobStatus::Arrived {
+            let tt = or_page!(
+                state,
+                &s.ctx,
+                state
+                    .store
+                    .logistics()
+                    .terms_for_job(&s.caller.scope, j)
+                    .await
+            );
+            terms.push((j.id.clone(), tt));
+        }
+    }
     (
         status,
         render(&RunPage {
+            terms,
             chrome: Chrome::new(&t, &s.ctx),
             day: date.to_string(),
             runs,
@@ -666,19 +710,37 @@ pub async fn set_status(
     State(state): State<AppState>,
     s: SignedIn,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let p = form_pairs(&body);
+    let (p, files) = super::form_with_files(&headers, &body);
     let number = |name: &str| -> Option<i64> {
-        let v = field(&p, name).trim().replace([' ', '.'], "");
+        let v = field(&p, name).trim().replace([' ', '.', '\u{a0}'], "");
         // What does not read as a whole number is passed on out of range, for the store to name.
         (!v.is_empty()).then(|| v.parse::<i64>().unwrap_or(-1))
     };
+    let text = |name: &str| Some(field(&p, name).to_string()).filter(|v| !v.trim().is_empty());
+    let photos = files
+        .into_iter()
+        .filter_map(|(name, data)| {
+            let car = name.strip_prefix("photos_")?;
+            Some(PhotoInput {
+                car: car.to_string(),
+                data: base64::engine::general_purpose::STANDARD.encode(data),
+            })
+        })
+        .collect();
     let input = JobStatusInput {
         status: field(&p, "status").to_string(),
         odometer_km: number("odometer_km"),
         charge_pct: number("charge_pct"),
-        note: Some(field(&p, "note").to_string()),
+        note: text("note"),
+        loaner_odometer_km: number("loaner_odometer_km"),
+        loaner_charge_pct: number("loaner_charge_pct"),
+        loaner_note: text("loaner_note"),
+        photos,
+        signer_name: text("signer_name"),
+        signature_png: text("signature_png"),
     };
     let r = state
         .store
@@ -889,6 +951,7 @@ struct SetupPage<'a> {
     bays: Vec<WashBay>,
     shifts: Vec<DriverShift>,
     drivers: Vec<Ref>,
+    terms: Vec<LoanerTerms>,
     can_manage: bool,
     errors: FormErrors,
     sent: Sent,
@@ -896,6 +959,20 @@ struct SetupPage<'a> {
 }
 
 impl SetupPage<'_> {
+    fn language(&self, code: &str) -> String {
+        self.t.t(&format!("field-{code}"))
+    }
+    /// The text in the terms form: as typed when it came back, else the service point's own.
+    fn terms_text(&self, tt: &LoanerTerms) -> String {
+        let form = format!("terms-{}", tt.language);
+        if self.sent.is(&form) {
+            self.sent.get(&form, "body").to_string()
+        } else if tt.standard {
+            String::new()
+        } else {
+            tt.body.clone()
+        }
+    }
     fn weekday(&self, d: &u8) -> String {
         self.t.t(&format!("weekday-{d}"))
     }
@@ -939,6 +1016,7 @@ async fn setup_page(
             bays: or_page!(state, &s.ctx, store.wash_bays(scope, &org).await),
             shifts: or_page!(state, &s.ctx, store.driver_shifts(scope, &org).await),
             drivers: or_page!(state, &s.ctx, store.drivers(scope, &org).await),
+            terms: or_page!(state, &s.ctx, store.loaner_terms(scope, &org).await),
             can_manage: scope.permits(&org, Permission::LogisticsManage),
             orgs,
             org,
@@ -1044,6 +1122,18 @@ pub async fn setup_post(State(state): State<AppState>, s: SignedIn, body: Bytes)
             .await
             .map(|_| ()),
         "shift-remove" => store.remove_driver_shift(scope, &f("shift_id")).await,
+        terms if terms.starts_with("terms-") => store
+            .set_loaner_terms(
+                scope,
+                &org,
+                &LoanerTermsInput {
+                    language: terms.trim_start_matches("terms-").to_string(),
+                    body: f("body"),
+                },
+                now,
+            )
+            .await
+            .map(|_| ()),
         _ => Err(StoreError::NotFound),
     };
     let done = format!("/logistics/setup?org={org}&done={form}");
@@ -1057,4 +1147,34 @@ pub async fn setup_post(State(state): State<AppState>, s: SignedIn, body: Bytes)
         )
     })
     .await
+}
+
+/// A hand-over photo, for those who may see the repair order's logistics.
+pub async fn photo(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {
+    match state
+        .store
+        .logistics()
+        .handover_photo(&s.caller.scope, &id)
+        .await
+    {
+        Ok((kind, bytes)) => crate::download::image_response(&kind, bytes),
+        Err(e) => super::store_error(&state, &s.ctx, e),
+    }
+}
+
+/// A signed loaner agreement as kept (PDF, shown in the browser).
+pub async fn agreement(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match state
+        .store
+        .logistics()
+        .agreement_pdf(&s.caller.scope, &id)
+        .await
+    {
+        Ok((name, bytes)) => crate::download::pdf_response(&name, bytes, false),
+        Err(e) => super::store_error(&state, &s.ctx, e),
+    }
 }

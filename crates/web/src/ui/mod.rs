@@ -105,6 +105,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/logistics/jobs/{id}/status"),
     ("POST", "/logistics/jobs/{id}/place"),
     ("POST", "/logistics/jobs/{id}/window"),
+    ("GET", "/logistics/photos/{id}"),
+    ("GET", "/logistics/agreements/{id}/pdf"),
     ("GET", "/logistics/setup"),
     ("POST", "/logistics/setup"),
     ("GET", "/reminders"),
@@ -263,7 +265,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/logistics/new", get(logistics::new_job))
         .route("/logistics/jobs", post(logistics::create_job))
         .route("/logistics/jobs/{id}/lock", post(logistics::lock))
-        .route("/logistics/jobs/{id}/status", post(logistics::set_status))
+        .route(
+            "/logistics/jobs/{id}/status",
+            post(logistics::set_status).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route("/logistics/photos/{id}", get(logistics::photo))
+        .route("/logistics/agreements/{id}/pdf", get(logistics::agreement))
         .route("/logistics/jobs/{id}/place", post(logistics::place))
         .route("/logistics/jobs/{id}/window", post(logistics::window))
         .route(
@@ -499,8 +506,20 @@ async fn ui_context(State(state): State<AppState>, req: Request, next: Next) -> 
     };
 
     let body = if is_unsafe(&parts.method) {
-        // Forms are small; a larger body is refused before it is read whole.
-        let bytes = match to_bytes(body, 256 * 1024).await {
+        // Forms are small; a larger body is refused before it is read whole. A signed-in form with
+        // files (the driver's hand-over photos) may be larger.
+        let multipart = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::multipart::boundary)
+            .filter(|_| caller.is_some());
+        let limit = if multipart.is_some() {
+            MAX_UPLOAD
+        } else {
+            256 * 1024
+        };
+        let bytes = match to_bytes(body, limit).await {
             Ok(b) => b,
             Err(_) => {
                 return error_page(
@@ -511,9 +530,17 @@ async fn ui_context(State(state): State<AppState>, req: Request, next: Next) -> 
                 )
             }
         };
-        let sent = form_urlencoded::parse(&bytes)
-            .find(|(k, _)| k == "csrf_token")
-            .map(|(_, v)| v.into_owned());
+        let sent = match &multipart {
+            Some(b) => crate::multipart::parse(b, &bytes).and_then(|parts| {
+                parts
+                    .into_iter()
+                    .find(|p| p.name == "csrf_token" && p.filename.is_none())
+                    .and_then(|p| String::from_utf8(p.data).ok())
+            }),
+            None => form_urlencoded::parse(&bytes)
+                .find(|(k, _)| k == "csrf_token")
+                .map(|(_, v)| v.into_owned()),
+        };
         let expected = if new_pre_session.is_some() {
             None
         } else {
@@ -960,6 +987,36 @@ pub(crate) async fn orgs_named(
 
 /// Rows a list page shows.
 pub(crate) const PAGE_ROWS: i64 = 50;
+
+/// Largest form with files a signed-in user may send (a driver's hand-over photos of two cars).
+pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+
+/// A form's files: field name and bytes.
+pub type Files = Vec<(String, Vec<u8>)>;
+
+/// A form's text fields and its files (empty file inputs left out), whether the browser sent it
+/// urlencoded or as `multipart/form-data`.
+pub fn form_with_files(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> (Vec<(String, String)>, Files) {
+    let boundary = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::multipart::boundary);
+    let Some(parts) = boundary.and_then(|b| crate::multipart::parse(&b, body)) else {
+        return (form_pairs(body), Vec::new());
+    };
+    let (mut fields, mut files) = (Vec::new(), Vec::new());
+    for p in parts {
+        match p.filename {
+            Some(_) if p.data.is_empty() => {}
+            Some(_) => files.push((p.name, p.data)),
+            None => fields.push((p.name, String::from_utf8_lossy(&p.data).into_owned())),
+        }
+    }
+    (fields, files)
+}
 
 pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body)

@@ -811,10 +811,48 @@ struct RoPage<'a> {
     transport: Vec<aftersales_store::logistics::TransportJob>,
     can_transport: bool,
     transport_added: bool,
+    /// Each car in and out at the customer's door, and the loaner agreements signed.
+    handovers: aftersales_store::logistics::Handovers,
     zone: aftersales_domain::calendar::Zone,
 }
 
 impl RoPage<'_> {
+    fn handover_car(&self, h: &aftersales_store::logistics::Handover) -> String {
+        let heading = self.t.t(&format!(
+            "lg-handover-{}-{}",
+            h.car.as_str(),
+            h.direction.as_str()
+        ));
+        match &h.loaner {
+            Some(plate) => format!("{heading} · {plate}"),
+            None => heading,
+        }
+    }
+    fn agreement_line(&self, a: &aftersales_store::logistics::LoanerAgreement) -> String {
+        self.t.with(
+            "lg-agreement-signed",
+            &[("plate", &a.loaner), ("name", &a.signer_name)],
+        )
+    }
+    fn when(&self, t: &time::OffsetDateTime) -> String {
+        local(self.zone, *t)
+    }
+    /// Km the customer drove the loaner, once it is back.
+    fn loaner_driven(&self) -> Option<String> {
+        use aftersales_domain::logistics::handover::{Car, Direction};
+        let km = |d: Direction| {
+            self.handovers
+                .handovers
+                .iter()
+                .find(|h| h.car == Car::Loaner && h.direction == d)
+                .map(|h| h.odometer_km)
+        };
+        let (out, back) = (km(Direction::Out)?, km(Direction::In)?);
+        Some(
+            self.t
+                .t1("lg-loaner-driven", "km", &(back - out).to_string()),
+        )
+    }
     fn transport_line(&self, j: &aftersales_store::logistics::TransportJob) -> String {
         format!(
             "{}: {} {}–{} · {}",
@@ -1073,6 +1111,22 @@ async fn ro_page(
             .jobs_of_repair_order(&s.caller.scope, id)
             .await
     );
+    let handovers = if transport.is_empty() {
+        aftersales_store::logistics::Handovers {
+            handovers: Vec::new(),
+            agreements: Vec::new(),
+        }
+    } else {
+        super::or_page!(
+            state,
+            &s.ctx,
+            state
+                .store
+                .logistics()
+                .handovers_of_repair_order(&s.caller.scope, id)
+                .await
+        )
+    };
     let can_transport = s
         .caller
         .scope
@@ -1118,6 +1172,7 @@ async fn ro_page(
             transport,
             can_transport,
             transport_added,
+            handovers,
             zone,
             eta: eta.unwrap_or_default(),
             appointment,

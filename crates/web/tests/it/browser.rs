@@ -1327,6 +1327,113 @@ async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run
         .send_keys("64")
         .await
         .unwrap();
+    // A photo of the customer's car from the phone's camera (a file here), the loaner's readings.
+    let photo = std::env::temp_dir().join(format!("handover-{}.jpg", std::process::id()));
+    std::fs::write(
+        &photo,
+        [0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0],
+    )
+    .unwrap();
+    c.find(Locator::Css(&format!("#photos-c-{job}")))
+        .await
+        .unwrap()
+        .send_keys(&photo.to_string_lossy())
+        .await
+        .unwrap();
+    c.find(Locator::Css(&format!("#lodo-{job}")))
+        .await
+        .unwrap()
+        .send_keys("8120")
+        .await
+        .unwrap();
+    // Pressing done before the customer signed names what is missing; nothing typed is lost.
+    click_and_wait(&c, &format!("#done-{job}")).await;
+    let said = c
+        .find(Locator::Css(&format!("#sig-error-{job}")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(said.contains("Kunden har ikke signert"), "{said}");
+    let kept = c
+        .find(Locator::Css(&format!("#lodo-{job}")))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some("8120"));
+    for check in c
+        .find_all(Locator::Css(&format!(
+            "#handover-{job} input[type=checkbox]"
+        )))
+        .await
+        .unwrap()
+    {
+        check.click().await.unwrap();
+    }
+    c.find(Locator::Css(&format!("#photos-c-{job}")))
+        .await
+        .unwrap()
+        .send_keys(&photo.to_string_lossy())
+        .await
+        .unwrap();
+    // The customer reads the terms in their language and signs with a finger on the pad.
+    let terms = c
+        .find(Locator::Css(&format!("#terms-{job}")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(terms.contains("AutoPASS"), "{terms}");
+    let pad = c.find(Locator::Css(&format!("#pad-{job}"))).await.unwrap();
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&pad).unwrap()],
+    )
+    .await
+    .unwrap();
+    {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+        let mut stroke = MouseActions::new("finger".into())
+            .then(PointerAction::MoveToElement {
+                element: pad.clone(),
+                duration: None,
+                x: -120,
+                y: 0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        for (x, y) in [(30, -15), (30, 20), (30, -25), (30, 15), (30, 10)] {
+            stroke = stroke.then(PointerAction::MoveBy {
+                duration: Some(std::time::Duration::from_millis(40)),
+                x,
+                y,
+            });
+        }
+        stroke = stroke.then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+        c.perform_actions(stroke).await.unwrap();
+    }
+    let signed: bool = c
+        .execute(
+            &format!("return document.getElementById('sig-{job}').value.length > 100;"),
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap();
+    assert!(signed, "the pad filled the signature");
+    std::fs::write(
+        shot_dir().join("phone-handover.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
     click_and_wait(&c, &format!("#done-{job}")).await;
     let class = c
         .find(Locator::Css(&format!("#stop-{job}")))

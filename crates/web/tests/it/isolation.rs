@@ -43,6 +43,9 @@ struct Victim {
     part: String,
     doc: String,
     entity: String,
+    transport: String,
+    photo: String,
+    agreement: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -184,7 +187,13 @@ fn fill(template: &str, v: &Victim) -> String {
         .replace("{day}", "2026-11-23")
         // A guessed status-page or survey token: the only key to those pages.
         .replace("{token}", "guessed-token-0000000000000000");
-    let id = if p.contains("/billing-documents/") || p.contains("/billing/documents/") {
+    let id = if p.contains("/transport-jobs/") || p.contains("/logistics/jobs/") {
+        &v.transport
+    } else if p.contains("/handover-photos/") || p.contains("/logistics/photos/") {
+        &v.photo
+    } else if p.contains("/loaner-agreements/") || p.contains("/logistics/agreements/") {
+        &v.agreement
+    } else if p.contains("/billing-documents/") || p.contains("/billing/documents/") {
         &v.doc
     } else if p.contains("/legal-entities/") || p.contains("/billing/entities/") {
         &v.entity
@@ -396,6 +405,8 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"latitude": "38.7", "longitude": "-9.1"}))
         }
         ("post", "/api/v1/transport-jobs/{id}/status") => Some(json!({"status": "cancelled"})),
+        ("put", "/api/v1/organisations/{id}/loaner-terms") => Some(json!({"language": "pt",
+            "body": "Intruder terms: the loaner is yours to keep, forever and ever."})),
         ("post", "/api/v1/organisations/{id}/loaners") => {
             Some(json!({"plate": "INTRUDER", "model": "Intruder", "range_km": 100}))
         }
@@ -519,6 +530,9 @@ async fn walk(app: &TestApp) {
         part: String::new(),
         doc: String::new(),
         entity: String::new(),
+        transport: String::new(),
+        photo: String::new(),
+        agreement: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -578,6 +592,69 @@ async fn walk(app: &TestApp) {
     assert_eq!(ro.status, StatusCode::CREATED, "{}", ro.body);
     victim.ro = ro.json()["id"].as_str().unwrap().to_string();
     victim.job = ro.json()["jobs"][0]["id"].as_str().unwrap().to_string();
+    // The car is fetched with a loaner: the hand-over's photo and the signed agreement are Lisboa's.
+    let loaners = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/organisations/{}/loaners", victim.org),
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await;
+    let loaner = loaners.json()[0]["id"].as_str().unwrap().to_string();
+    let tj = app
+        .api(
+            Method::POST,
+            "/api/v1/transport-jobs",
+            Auth::Browser(&joao),
+            Some(
+                json!({"repair_order_id": victim.ro, "kind": "pickup", "loaner_id": loaner,
+                "window_from": "2026-11-23T09:00:00Z", "window_to": "2026-11-23T11:00:00Z"}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(tj.status, StatusCode::CREATED, "{}", tj.body);
+    victim.transport = tj.json()["id"].as_str().unwrap().to_string();
+    {
+        use base64::Engine;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        for step in [
+            json!({"status": "on-the-way"}),
+            json!({"status": "arrived"}),
+            json!({"status": "done", "odometer_km": 20000, "loaner_odometer_km": 5000,
+                "photos": [{"car": "customer", "data": b64(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0])}],
+                "signer_name": VICTIM_NAME,
+                "signature_png": b64(include_bytes!("../../../documents/tests/fixtures/signature.png"))}),
+        ] {
+            let r = app
+                .api(
+                    Method::POST,
+                    &format!("/api/v1/transport-jobs/{}/status", victim.transport),
+                    Auth::Browser(&joao),
+                    Some(step),
+                    &[],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+    }
+    let kept = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/repair-orders/{}/handovers", victim.ro),
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    victim.photo = kept["handovers"][0]["photos"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    victim.agreement = kept["agreements"][0]["id"].as_str().unwrap().to_string();
     let line = app
         .api(
             Method::POST,

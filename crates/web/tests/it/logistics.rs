@@ -8,6 +8,7 @@ use aftersales_notify::{deliver_due, Mailer, SmsGateway, Transports};
 use aftersales_store::logistics::TransportJobInput;
 use aftersales_store::workshop::RepairOrderInput;
 use axum::http::StatusCode;
+use base64::Engine;
 use time::Duration;
 
 use crate::support::TestApp;
@@ -243,22 +244,110 @@ async fn advisor_adds_a_pickup_plans_locks_and_the_driver_works_it() {
         r.body
     );
     assert!(r.body.contains("value=\"tolv\""), "what was typed stays");
+    // The hand-over form shows the loaner terms in the customer's language and asks for the signature.
+    let sheet = app.get("/logistics/run", Some(&m)).await;
+    assert!(sheet.body.contains("AutoPASS"), "{}", sheet.body);
+    assert!(sheet.body.contains("enctype=\"multipart/form-data\""));
+    let fields = [
+        ("status", "done"),
+        ("day", DAY),
+        ("odometer_km", "41250"),
+        ("charge_pct", "64"),
+        ("note", "Riper på høyre skjerm fra før"),
+        ("loaner_odometer_km", "8 120"),
+        ("loaner_charge_pct", "90"),
+        ("signer_name", "Astrid Berg"),
+    ];
+    let jpeg: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0];
     let r = app
-        .post_form(
+        .post_multipart(
             &format!("/logistics/jobs/{job}/status"),
             &m,
+            &fields,
+            &[("photos_customer", "front.jpg", jpeg)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("Kunden har ikke signert ennå"),
+        "the missing signature is named: {}",
+        r.body
+    );
+    assert!(r.body.contains("value=\"8 120\""), "what was typed stays");
+    let signature = base64::engine::general_purpose::STANDARD.encode(include_bytes!(
+        "../../../documents/tests/fixtures/signature.png"
+    ));
+    let mut signed = fields.to_vec();
+    signed.push(("signature_png", &signature));
+    let r = app
+        .post_multipart(
+            &format!("/logistics/jobs/{job}/status"),
+            &m,
+            &signed,
             &[
-                ("status", "done"),
-                ("day", DAY),
-                ("odometer_km", "41250"),
-                ("charge_pct", "64"),
-                ("note", "Riper på høyre skjerm fra før"),
+                ("photos_customer", "front.jpg", jpeg),
+                ("photos_loaner", "loaner.jpg", jpeg),
+                ("photos_loaner", "", b""),
             ],
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let sheet = app.get("/logistics/run", Some(&m)).await;
     assert!(sheet.body.contains("stop-done"), "{}", sheet.body);
+
+    // The repair order keeps the hand-over: both cars with readings and photos, the signed agreement as PDF.
+    let ro_page = app
+        .get(&format!("/workshop/repair-orders/{ro}"), Some(&ingrid))
+        .await;
+    assert!(
+        ro_page.body.contains("Kundens bil hentet"),
+        "{}",
+        ro_page.body
+    );
+    assert!(
+        ro_page.body.contains("Lånebil utlevert"),
+        "{}",
+        ro_page.body
+    );
+    assert!(ro_page.body.contains("8120 km"), "{}", ro_page.body);
+    let photo = ro_page
+        .body
+        .split("src=\"/logistics/photos/")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a photo on the page")
+        .to_string();
+    let img = app
+        .get(&format!("/logistics/photos/{photo}"), Some(&ingrid))
+        .await;
+    assert_eq!(img.status, StatusCode::OK);
+    let agreement = ro_page
+        .body
+        .split("href=\"/logistics/agreements/")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("the agreement on the page")
+        .to_string();
+    let pdf = app
+        .get(
+            &format!("/logistics/agreements/{agreement}/pdf"),
+            Some(&ingrid),
+        )
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(pdf.body.starts_with("%PDF-"));
+    // Lisboa's advisor sees neither.
+    let joao = app.login("joao").await;
+    for path in [
+        format!("/logistics/photos/{photo}"),
+        format!("/logistics/agreements/{agreement}/pdf"),
+    ] {
+        assert_eq!(
+            app.get(&path, Some(&joao)).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
 
     // The customer heard it all in Norwegian: the pickup window by mail and SMS, the driver on
     // the way with an arrival window by SMS; sent through a real SMTP server.

@@ -127,6 +127,49 @@ impl TestApp {
         self.post_raw_form(path, Some(&who.cookie), &all).await
     }
 
+    /// A form with files, as a browser sends it (`multipart/form-data`): files are (field, name, bytes).
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        who: &Browser,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Resp {
+        let boundary = "----aftersales-test-7MA4YWxkTrZu0gW";
+        let mut body: Vec<u8> = Vec::new();
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", who.csrf.as_str())];
+        all.extend_from_slice(fields);
+        for (k, v) in all {
+            body.extend(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (k, name, data) in files {
+            body.extend(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(data);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{boundary}--\r\n").as_bytes());
+        let b = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header(header::COOKIE, &who.cookie);
+        self.send(b.body(Body::from(body)).unwrap()).await
+    }
+
     pub async fn post_raw_form(
         &self,
         path: &str,

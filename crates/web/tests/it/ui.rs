@@ -981,6 +981,8 @@ fn visible_text(html: &str) -> String {
         ("<style", "</style>"),
         ("<code", "</code>"),
         ("<textarea", "</textarea>"),
+        // The loaner terms as English-reading customers sign them: English on purpose, marked so.
+        ("<div class=\"terms\" lang=\"en\"", "</div>"),
     ] {
         rest = strip(&rest, open, close);
     }
