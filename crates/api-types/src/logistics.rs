@@ -373,6 +373,9 @@ pub struct DayPlan {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub planned_at: Option<OffsetDateTime>,
+    /// Where the saved plan's driving times came from: `model` (built in), `routing` (the routing
+    /// service), `fallback` (the built-in model because the routing service failed).
+    pub travel: Option<String>,
     pub runs: Vec<DriverRun>,
     pub unplanned: Vec<UnplannedJob>,
     /// Jobs added since the plan was saved, or whose lock changed: a re-plan places them.

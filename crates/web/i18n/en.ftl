@@ -1173,6 +1173,7 @@ lg-photo = Photo { $n }
 lg-loaner-driven = The customer drove the loaner { $km } km.
 lg-agreement-signed = Loaner agreement for { $plate }, signed by { $name }
 lg-agreement-pdf = Signed agreement (PDF)
+lg-travel-fallback = The routing service did not answer when this plan was made: its driving times come from the built-in model. Plan again when the service is back.
 lg-terms = Loaner terms
 lg-terms-hint = What customers sign when a loaner goes out, in their language. Leave a text empty to use the market's standard terms.
 lg-terms-standard = The market's standard terms

@@ -1173,6 +1173,7 @@ lg-photo = Bilde { $n }
 lg-loaner-driven = Kunden kjørte lånebilen { $km } km.
 lg-agreement-signed = Låneavtale for { $plate }, signert av { $name }
 lg-agreement-pdf = Signert avtale (PDF)
+lg-travel-fallback = Rutetjenesten svarte ikke da planen ble laget: kjøretidene er fra den innebygde modellen. Planlegg på nytt når tjenesten er tilbake.
 lg-terms = Vilkår for lånebil
 lg-terms-hint = Det kundene signerer når de får lånebil, på sitt språk. La en tekst stå tom for å bruke markedets standardvilkår.
 lg-terms-standard = Markedets standardvilkår

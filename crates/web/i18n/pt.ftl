@@ -1173,6 +1173,7 @@ lg-photo = Fotografia { $n }
 lg-loaner-driven = O cliente conduziu a viatura de cortesia { $km } km.
 lg-agreement-signed = Contrato da viatura { $plate }, assinado por { $name }
 lg-agreement-pdf = Contrato assinado (PDF)
+lg-travel-fallback = O serviço de rotas não respondeu quando este plano foi feito: os tempos de condução vêm do modelo interno. Planeie de novo quando o serviço voltar.
 lg-terms = Condições da viatura de cortesia
 lg-terms-hint = O que os clientes assinam ao receber uma viatura de cortesia, na sua língua. Deixe um texto vazio para usar as condições padrão do mercado.
 lg-terms-standard = Condições padrão do mercado

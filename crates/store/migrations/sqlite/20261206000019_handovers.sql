@@ -57,3 +57,7 @@ CREATE TABLE loaner_agreements (
     recorded_by TEXT REFERENCES users(id)
 );
 CREATE INDEX loaner_agreements_ro ON loaner_agreements(repair_order_id);
+
+-- Where a saved plan's driving times came from: the built-in model, the routing service, or the
+-- built-in model because the routing service failed (the board says so).
+ALTER TABLE logistics_days ADD COLUMN travel TEXT;

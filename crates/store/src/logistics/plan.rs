@@ -34,6 +34,8 @@ struct Loaded {
     bays: Vec<String>,
     midnight: OffsetDateTime,
     warm: Vec<(usize, Vec<usize>)>,
+    /// Where the driving times came from: `model`, `routing`, or `fallback` (the routing service failed).
+    travel: &'static str,
 }
 
 fn secs(midnight: OffsetDateTime, t: OffsetDateTime) -> f64 {
@@ -229,11 +231,17 @@ impl Logistics<'_> {
             }
             None => None,
         };
+        let source = match (&self.store.routing, &table) {
+            (None, _) => "model",
+            (Some(_), Some(_)) => "routing",
+            (Some(_), None) => "fallback",
+        };
         let mut travel = TravelModel::city();
         travel.road_factor = settings.road_factor_pct as f64 / 100.0;
         travel.unassisted_kmh = settings.unassisted_kmh as f64;
         travel.unassisted_max_km = settings.unassisted_max_km as f64;
         Ok(Loaded {
+            travel: source,
             day: Day {
                 depot: Place {
                     lat: settings.latitude,
@@ -358,18 +366,19 @@ impl Logistics<'_> {
         let mut tx = self.store.begin().await?;
         let claimed = if l.version == 0 {
             sqlx::query(
-                "INSERT INTO logistics_days (organisation_id, day, version, planned_version, planned_at, planned_by) \
-                 VALUES ($1, $2, 0, 0, $3, $4) ON CONFLICT (organisation_id, day) DO NOTHING",
+                "INSERT INTO logistics_days (organisation_id, day, version, planned_version, planned_at, planned_by, travel) \
+                 VALUES ($1, $2, 0, 0, $3, $4, $5) ON CONFLICT (organisation_id, day) DO NOTHING",
             )
             .bind(org)
             .bind(&day)
             .bind(micros(now))
             .bind(actor)
+            .bind(l.travel)
             .execute(&mut *tx)
             .await?
         } else {
             sqlx::query(
-                "UPDATE logistics_days SET planned_version = version, planned_at = $3, planned_by = $4 \
+                "UPDATE logistics_days SET planned_version = version, planned_at = $3, planned_by = $4, travel = $6 \
                  WHERE organisation_id = $1 AND day = $2 AND version = $5",
             )
             .bind(org)
@@ -377,6 +386,7 @@ impl Logistics<'_> {
             .bind(micros(now))
             .bind(actor)
             .bind(l.version)
+            .bind(l.travel)
             .execute(&mut *tx)
             .await?
         };
@@ -452,8 +462,9 @@ impl Logistics<'_> {
         scope.require(org, Permission::LogisticsRead)?;
         let day = date.to_string();
         let zone = self.store.org().zone_of(org).await?;
-        let head: Option<(i64, Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT version, planned_version, planned_at FROM logistics_days WHERE organisation_id = $1 AND day = $2",
+        type Head = (i64, Option<i64>, Option<i64>, Option<String>);
+        let head: Option<Head> = sqlx::query_as(
+            "SELECT version, planned_version, planned_at, travel FROM logistics_days WHERE organisation_id = $1 AND day = $2",
         )
         .bind(org)
         .bind(&day)
@@ -580,9 +591,10 @@ impl Logistics<'_> {
         Ok(DayPlan {
             organisation_id: org.to_string(),
             day,
-            version: head.map_or(0, |h| h.0),
-            planned_version: head.and_then(|h| h.1),
-            planned_at: head.and_then(|h| h.2).map(from_micros),
+            version: head.as_ref().map_or(0, |h| h.0),
+            planned_version: head.as_ref().and_then(|h| h.1),
+            planned_at: head.as_ref().and_then(|h| h.2).map(from_micros),
+            travel: head.as_ref().and_then(|h| h.3.clone()),
             runs,
             unplanned,
             pending,

@@ -701,6 +701,7 @@ async fn a_routing_service_times_the_driving_is_cached_and_its_absence_falls_bac
     let expected = (depot.km_to(&there) * 100.0).round();
     let driven = (e.at_customer - e.starts_at).as_seconds_f64();
     assert!((driven - expected).abs() < 1.0, "{driven} vs {expected}");
+    assert_eq!(plan.travel.as_deref(), Some("routing"));
     // Planned again: the pairs come from the cache.
     lg.replan(&ingrid.scope, &trd, day, budget(), t0)
         .await
@@ -732,4 +733,6 @@ async fn a_routing_service_times_the_driving_is_cached_and_its_absence_falls_bac
         .iter()
         .any(|r| r.entries.iter().any(|e| e.job.id == p2.id)));
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // The board can say the day was planned without the service.
+    assert_eq!(plan.travel.as_deref(), Some("fallback"));
 }

@@ -723,7 +723,18 @@ async fn the_map_draws_on_coordinates_and_over_tiles_only_when_configured() {
         ..aftersales_web::WebConfig::default()
     })
     .await;
-    for (app, tiles) in [(&plain, false), (&tiled, true)] {
+    // A routing service is configured but nothing answers there: the day is planned with the built-in model and
+    // the board says so.
+    let mut db = aftersales_store::testing::sqlite().await.unwrap();
+    db.store = db.store.clone().with_routing(std::sync::Arc::new(
+        aftersales_store::logistics::OsrmTable::new(
+            "http://127.0.0.1:9/",
+            std::time::Duration::from_millis(300),
+        )
+        .unwrap(),
+    ));
+    let unrouted = TestApp::on(db, aftersales_web::WebConfig::default()).await;
+    for (app, tiles) in [(&plain, false), (&tiled, true), (&unrouted, false)] {
         let (org, ro) = trondheim_order(app).await;
         app.store
             .logistics()
@@ -747,6 +758,12 @@ async fn the_map_draws_on_coordinates_and_over_tiles_only_when_configured() {
             .get(&format!("/logistics?org={org}&day={DAY}"), Some(&ingrid))
             .await;
         assert!(board.body.contains("<polyline"), "a route on coordinates");
+        assert_eq!(
+            board.body.contains("id=\"travel-fallback\""),
+            std::ptr::eq(app, &unrouted),
+            "{}",
+            board.body
+        );
         let csp = board.header("content-security-policy").unwrap().to_string();
         assert_eq!(
             board
