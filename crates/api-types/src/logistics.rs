@@ -227,6 +227,8 @@ pub struct JobStatusInput {
     pub note: Option<String>,
     pub loaner_odometer_km: Option<i64>,
     pub loaner_charge_pct: Option<i64>,
+    /// The range the loaner's display shows, km: from now on the loaner is planned with it.
+    pub loaner_range_km: Option<i64>,
     pub loaner_note: Option<String>,
     /// Photos of the condition of either car at the hand-over.
     #[serde(default)]
@@ -264,6 +266,8 @@ pub struct Handover {
     pub at: OffsetDateTime,
     pub odometer_km: i64,
     pub charge_pct: Option<i64>,
+    /// The range the display showed (a loaner), km.
+    pub range_km: Option<i64>,
     pub note: Option<String>,
     pub recorded_by: Option<Ref>,
     /// Ids of its photos (`GET /api/v1/handover-photos/{id}`).

@@ -1155,6 +1155,7 @@ lg-handover-customer-in = Customer's car taken in
 lg-handover-customer-out = Customer's car handed back
 lg-handover-loaner-in = Loaner taken back
 lg-handover-loaner-out = Loaner handed over
+lg-range-shown = Range shown on the display (km)
 lg-photos = Photos of the condition
 lg-agreement = Loaner agreement
 lg-agreement-hint = Let the customer read the terms above, then sign with a finger in the box.

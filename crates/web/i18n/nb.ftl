@@ -1155,6 +1155,7 @@ lg-handover-customer-in = Kundens bil hentet
 lg-handover-customer-out = Kundens bil levert
 lg-handover-loaner-in = Lånebil tatt tilbake
 lg-handover-loaner-out = Lånebil utlevert
+lg-range-shown = Rekkevidde i displayet (km)
 lg-photos = Bilder av tilstanden
 lg-agreement = Låneavtale
 lg-agreement-hint = La kunden lese vilkårene over, og signere med fingeren i feltet.

@@ -1155,6 +1155,7 @@ lg-handover-customer-in = Viatura do cliente recolhida
 lg-handover-customer-out = Viatura do cliente entregue
 lg-handover-loaner-in = Viatura de cortesia devolvida
 lg-handover-loaner-out = Viatura de cortesia entregue
+lg-range-shown = Autonomia indicada no painel (km)
 lg-photos = Fotografias do estado
 lg-agreement = Contrato da viatura de cortesia
 lg-agreement-hint = Deixe o cliente ler as condições acima e assinar com o dedo no quadro.

@@ -23,6 +23,7 @@ CREATE TABLE handovers (
     at BIGINT NOT NULL,
     odometer_km BIGINT NOT NULL,
     charge_pct BIGINT,
+    range_km BIGINT,
     note TEXT,
     recorded_by TEXT REFERENCES users(id),
     UNIQUE (job_id, car)

@@ -484,6 +484,7 @@ async fn handed_over(
             note: Some(note.into()),
             loaner_odometer_km: Some(12_806),
             loaner_charge_pct: Some(92),
+            loaner_range_km: Some(385),
             photos: vec![PhotoInput {
                 car: "customer".into(),
                 data: b64(include_bytes!("handover-photo.png")),

@@ -22,6 +22,8 @@ pub use aftersales_api_types::logistics::{
 /// What a driver's hand-over will write, once checked (and the agreement rendered).
 pub(crate) struct Prepared {
     readings: Vec<(Car, i64, Option<i64>, Option<String>)>,
+    /// The loaner's range as its display showed it.
+    loaner_range: Option<i64>,
     photos: Vec<(Car, &'static str, Vec<u8>)>,
     agreement: Option<Signed>,
 }
@@ -190,6 +192,16 @@ impl Logistics<'_> {
             let ok = found.is_empty();
             errs.0.extend(found);
             let loaner_note = note("loaner_note", &input.loaner_note, errs);
+            if input
+                .loaner_range_km
+                .is_some_and(|k| !(0..=1500).contains(&k))
+            {
+                errs.push(FieldError::new(
+                    "loaner_range_km",
+                    Rule::NotAllowed,
+                    "loaner_range_km must lie between 0 and 1500",
+                ));
+            }
             if let (true, Some(km)) = (ok, input.loaner_odometer_km) {
                 if job.kind == JobKind::Delivery {
                     // The loaner comes back: not with fewer km than it went out with.
@@ -261,6 +273,7 @@ impl Logistics<'_> {
         };
         Ok(Prepared {
             readings,
+            loaner_range: input.loaner_range_km.filter(|_| job.loaner.is_some()),
             photos,
             agreement,
         })
@@ -388,7 +401,7 @@ impl Logistics<'_> {
             let id = new_id();
             sqlx::query(
                 "INSERT INTO handovers (id, organisation_id, job_id, repair_order_id, car, direction, loaner_id, at, \
-                 odometer_km, charge_pct, note, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 odometer_km, charge_pct, note, recorded_by, range_km) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&id)
             .bind(&job.organisation_id)
@@ -402,9 +415,18 @@ impl Logistics<'_> {
             .bind(charge)
             .bind(note.as_deref())
             .bind(actor)
+            .bind(p.loaner_range.filter(|_| *car == Car::Loaner))
             .execute(&mut **tx)
             .await?;
             ids.push((*car, id));
+        }
+        // The loaner is planned with the range its display showed at the door.
+        if let (Some(range), Some(loaner)) = (p.loaner_range, &job.loaner) {
+            sqlx::query("UPDATE loaners SET range_km = $1 WHERE id = $2")
+                .bind(range)
+                .bind(&loaner.id)
+                .execute(&mut **tx)
+                .await?;
         }
         for (car, kind, bytes) in &p.photos {
             let Some((_, handover)) = ids.iter().find(|(c, _)| c == car) else {
@@ -487,10 +509,11 @@ impl Logistics<'_> {
             Option<String>,
             Option<String>,
             Option<String>,
+            Option<i64>,
         );
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT h.id, h.job_id, j.kind, h.car, h.direction, l.plate, h.at, h.odometer_km, h.charge_pct, h.note, \
-             h.recorded_by, u.display_name FROM handovers h JOIN transport_jobs j ON j.id = h.job_id \
+             h.recorded_by, u.display_name, h.range_km FROM handovers h JOIN transport_jobs j ON j.id = h.job_id \
              LEFT JOIN loaners l ON l.id = h.loaner_id LEFT JOIN users u ON u.id = h.recorded_by \
              WHERE h.repair_order_id = $1 AND h.organisation_id = $2 ORDER BY h.at, h.car",
         )
@@ -506,7 +529,8 @@ impl Logistics<'_> {
         .fetch_all(&self.store.pool)
         .await?;
         let mut handovers = Vec::new();
-        for (id, job, kind, car, direction, plate, at, km, charge, note, by, by_name) in rows {
+        for (id, job, kind, car, direction, plate, at, km, charge, note, by, by_name, range) in rows
+        {
             handovers.push(Handover {
                 photos: photos
                     .iter()
@@ -523,6 +547,7 @@ impl Logistics<'_> {
                 at: from_micros(at),
                 odometer_km: km,
                 charge_pct: charge,
+                range_km: range,
                 note,
                 recorded_by: by.map(|id| Ref {
                     id,

@@ -393,6 +393,7 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
         note: Some("Steinsprut i frontruta fra før".into()),
         loaner_odometer_km: Some(8_120),
         loaner_charge_pct: Some(90),
+        loaner_range_km: Some(310),
         loaner_note: None,
         photos: vec![
             PhotoInput {
@@ -497,9 +498,10 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
         (Some(41_250), Some(64), "done")
     );
     assert!(done.on_the_way_at.is_some() && done.arrived_at.is_some() && done.done_at.is_some());
-    // The loaner is now with that customer.
+    // The loaner is now with that customer, planned from now on with the range its display showed.
     let out = lg.loaners(&ingrid.scope, &trd).await.unwrap();
     let l = out.iter().find(|l| l.id == loaner).unwrap();
+    assert_eq!(l.range_km, 310);
     assert_eq!(
         l.with_customer.as_ref().map(|r| r.id.as_str()),
         Some(ro1.as_str())

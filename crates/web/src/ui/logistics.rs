@@ -737,6 +737,7 @@ pub async fn set_status(
         note: text("note"),
         loaner_odometer_km: number("loaner_odometer_km"),
         loaner_charge_pct: number("loaner_charge_pct"),
+        loaner_range_km: number("loaner_range_km"),
         loaner_note: text("loaner_note"),
         photos,
         signer_name: text("signer_name"),

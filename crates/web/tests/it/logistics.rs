@@ -256,6 +256,7 @@ async fn advisor_adds_a_pickup_plans_locks_and_the_driver_works_it() {
         ("note", "Riper på høyre skjerm fra før"),
         ("loaner_odometer_km", "8 120"),
         ("loaner_charge_pct", "90"),
+        ("loaner_range_km", "310"),
         ("signer_name", "Astrid Berg"),
     ];
     let jpeg: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0];
@@ -310,6 +311,7 @@ async fn advisor_adds_a_pickup_plans_locks_and_the_driver_works_it() {
         ro_page.body
     );
     assert!(ro_page.body.contains("8120 km"), "{}", ro_page.body);
+    assert!(ro_page.body.contains("90 % · 310 km"), "{}", ro_page.body);
     let photo = ro_page
         .body
         .split("src=\"/logistics/photos/")
