@@ -237,6 +237,8 @@ pub struct JobStatusInput {
     pub signer_name: Option<String>,
     /// The signature drawn on the driver's phone: a PNG image, base64.
     pub signature_png: Option<String>,
+    /// The `sha256` of the terms the customer was shown: refused when the terms changed since.
+    pub terms_sha256: Option<String>,
 }
 
 /// A photo taken at a hand-over.
@@ -305,6 +307,8 @@ pub struct LoanerTerms {
     pub body: String,
     /// The market's standard wording (the service point has not written its own).
     pub standard: bool,
+    /// SHA-256 of the body: what a signature was given for.
+    pub sha256: String,
 }
 
 /// A service point's own wording of the loaner terms; empty goes back to the market's standard.

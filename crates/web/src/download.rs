@@ -20,13 +20,13 @@ pub fn pdf_response(name: &str, bytes: Vec<u8>, download: bool) -> Response {
 }
 
 /// A stored image (a hand-over photo): its type as read from its bytes, never sniffed again by the
-/// browser, kept privately in caches.
+/// browser, asked again each time it is shown (an erased photo or a revoked reader leaves no copy).
 pub fn image_response(content_type: &str, bytes: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-            (header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+            (header::CACHE_CONTROL, "private, no-cache".to_string()),
         ],
         bytes,
     )

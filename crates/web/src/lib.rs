@@ -165,17 +165,19 @@ async fn security_headers(State(state): State<AppState>, req: Request, next: Nex
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if !is_explorer {
-        // Map tiles, when configured, are the one outside source of images.
+        // Map tiles, when configured, are the one outside source of images. Style attributes carry
+        // the boards' positions (a timeline's bars, a grid's placement); style sheets and scripts
+        // come only from here.
         let policy = match state.config.tile_origin() {
             Some(origin) => HeaderValue::from_str(&format!(
-                "default-src 'self'; img-src 'self' data: {origin}; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+                "default-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data: {origin}; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
             ))
             .ok(),
             None => None,
         };
         h.insert(
             header::CONTENT_SECURITY_POLICY,
-            policy.unwrap_or(HeaderValue::from_static("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")),
+            policy.unwrap_or(HeaderValue::from_static("default-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")),
         );
     }
     res

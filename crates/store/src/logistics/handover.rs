@@ -65,17 +65,18 @@ impl Logistics<'_> {
         .bind(lang.code())
         .fetch_optional(&self.store.pool)
         .await?;
-        Ok(match own {
-            Some(body) => LoanerTerms {
-                language: lang.code().into(),
-                body,
-                standard: false,
-            },
-            None => LoanerTerms {
-                language: lang.code().into(),
-                body: handover::standard_terms(self.market_of(org).await?.as_deref(), lang).into(),
-                standard: true,
-            },
+        let (body, standard) = match own {
+            Some(body) => (body, false),
+            None => (
+                handover::standard_terms(self.market_of(org).await?.as_deref(), lang).to_string(),
+                true,
+            ),
+        };
+        Ok(LoanerTerms {
+            language: lang.code().into(),
+            sha256: hex(&Sha256::digest(body.as_bytes())),
+            body,
+            standard,
         })
     }
 
@@ -207,7 +208,7 @@ impl Logistics<'_> {
                     // The loaner comes back: not with fewer km than it went out with.
                     let out: Option<i64> = sqlx::query_scalar(
                         "SELECT h.odometer_km FROM handovers h WHERE h.repair_order_id = $1 AND h.car = 'loaner' \
-                         AND h.direction = 'out' AND h.loaner_id = $2",
+                         AND h.direction = 'out' AND h.loaner_id = $2 ORDER BY h.at DESC",
                     )
                     .bind(&job.repair_order.id)
                     .bind(&loaner.id)
@@ -341,7 +342,20 @@ impl Logistics<'_> {
         .fetch_one(&self.store.pool)
         .await?;
         let lang = self.customer_language(&job.customer.id).await?;
-        let terms = self.terms_of(&job.organisation_id, lang).await?.body;
+        let shown = self.terms_of(&job.organisation_id, lang).await?;
+        // The customer signs what they read: terms changed while the form was open are read again.
+        if opt(&input.terms_sha256).is_some_and(|h| h != shown.sha256) {
+            errs.push(
+                FieldError::new(
+                    "terms_sha256",
+                    Rule::NotAllowed,
+                    "the loaner terms changed since they were shown; show them again",
+                )
+                .hint("err-terms-changed"),
+            );
+            return Ok(None);
+        }
+        let terms = shown.body;
         let zone = self.store.org().zone_of(&job.organisation_id).await?;
         let local = zone.local(now);
         let stamp = format!(
@@ -374,8 +388,20 @@ impl Logistics<'_> {
             })
         })
         .await
-        .map_err(|e| StoreError::Internal(format!("the agreement stopped: {e}")))?
-        .map_err(|e| StoreError::Internal(e.to_string()))?;
+        .map_err(|e| StoreError::Internal(format!("the agreement stopped: {e}")))?;
+        // A PNG whose header reads well but whose picture does not is the signature's fault.
+        let pdf = match pdf {
+            Ok(pdf) => pdf,
+            Err(e) => {
+                tracing::info!(error = %e, "a signature image could not be typeset");
+                errs.push(FieldError::new(
+                    "signature_png",
+                    Rule::NotAllowed,
+                    "the signature image could not be read; sign again",
+                ));
+                return Ok(None);
+            }
+        };
         let sha256 = hex(&Sha256::digest(&pdf));
         Ok(Some(Signed {
             loaner_id: loaner_id.to_string(),

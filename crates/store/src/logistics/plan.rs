@@ -310,6 +310,15 @@ impl Logistics<'_> {
             else {
                 continue;
             };
+            // A day gone by keeps the plan it was driven from.
+            match self.store.org().zone_of(&org).await {
+                Ok(zone) if date >= zone.local(now).date() => {}
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, org, "the service point's time zone could not be read");
+                    continue;
+                }
+            }
             let budget = Budget {
                 time: std::time::Duration::from_secs(1),
                 seed: 0,

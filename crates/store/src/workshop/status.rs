@@ -56,10 +56,12 @@ impl Workshop<'_> {
             .await?;
         }
         tx.commit().await?;
-        self.store
-            .logistics()
-            .follow_repair_order(ro_id, scope.user_id(), now)
-            .await;
+        if row.eta != eta.map(micros) {
+            self.store
+                .logistics()
+                .follow_repair_order(ro_id, scope.user_id(), now)
+                .await;
+        }
         self.repair_order(scope, ro_id).await
     }
     /// Moves a repair order along its status machine, guarded by its version, and tells the

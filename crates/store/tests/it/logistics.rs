@@ -407,6 +407,7 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
         ],
         signer_name: Some("Kari Nordmann".into()),
         signature_png: Some(b64(b"GIF89a")),
+        terms_sha256: None,
     };
     // A file that is no image and a signature that is no PNG are named; nothing is kept.
     let errs = fields(
@@ -425,6 +426,28 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
         lg.job(&ingrid.scope, &p1.id).await.unwrap().status.as_str(),
         "arrived"
     );
+    // Terms changed while the customer read them are read again before anyone signs.
+    let shown = lg
+        .terms_for_job(&ingrid.scope, &lg.job(&ingrid.scope, &p1.id).await.unwrap())
+        .await
+        .unwrap();
+    assert!(shown.body.contains("AutoPASS") && shown.standard);
+    let errs = fields(
+        lg.set_job_status(
+            &ingrid.scope,
+            &p1.id,
+            &JobStatusInput {
+                photos: Vec::new(),
+                signature_png: Some(signature.clone()),
+                terms_sha256: Some("0".repeat(64)),
+                ..handover.clone()
+            },
+            t0,
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(errs, [("terms_sha256".to_string(), "not-allowed")]);
     let done = lg
         .set_job_status(
             &ingrid.scope,
@@ -435,6 +458,7 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
                     data: photo.clone(),
                 }],
                 signature_png: Some(signature),
+                terms_sha256: Some(shown.sha256.clone()),
                 ..handover
             },
             t0 + Duration::minutes(50),

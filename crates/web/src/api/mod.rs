@@ -390,7 +390,12 @@ async fn idempotency(State(state): State<AppState>, req: Request, next: Next) ->
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, crate::ui::MAX_UPLOAD).await {
+    let limit = if crate::ui::takes_files(&path) {
+        crate::ui::MAX_UPLOAD
+    } else {
+        1024 * 1024
+    };
+    let body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => {
             return ApiError::new(

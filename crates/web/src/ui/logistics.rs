@@ -74,8 +74,8 @@ const MAP_W: f64 = 640.0;
 const MAP_H: f64 = 400.0;
 
 /// World pixel coordinates of a place at zoom `z` (Web Mercator, 256-pixel tiles).
-fn mercator(lat: f64, lon: f64, z: i32) -> (f64, f64) {
-    let n = 256.0 * 2f64.powi(z);
+fn mercator(lat: f64, lon: f64, z: f64) -> (f64, f64) {
+    let n = 256.0 * 2f64.powf(z);
     let lat = lat.clamp(-85.0511, 85.0511).to_radians();
     (
         (lon + 180.0) / 360.0 * n,
@@ -101,8 +101,9 @@ fn map_of(plan: &DayPlan, settings: Option<&LogisticsSettings>, tile_url: Option
             tiles: Vec::new(),
         };
     }
-    // The closest zoom at which every place fits with a margin; the drawing is centred on them.
-    let bbox = |z: i32| {
+    // The closest zoom at which every place fits with a margin; the drawing is centred on them. Tiles
+    // come in whole zoom levels; drawn on coordinates alone, the zoom is fractional and fills the map.
+    let bbox = |z: f64| {
         let ps: Vec<(f64, f64)> = pts.iter().map(|(la, lo)| mercator(*la, *lo, z)).collect();
         let (x0, x1) = ps
             .iter()
@@ -112,13 +113,20 @@ fn map_of(plan: &DayPlan, settings: Option<&LogisticsSettings>, tile_url: Option
             .fold((f64::MAX, f64::MIN), |a, p| (a.0.min(p.1), a.1.max(p.1)));
         (x0, x1, y0, y1)
     };
-    let z = (1..=17)
+    let whole = (1..=17)
         .rev()
         .find(|z| {
-            let (x0, x1, y0, y1) = bbox(*z);
+            let (x0, x1, y0, y1) = bbox(f64::from(*z));
             x1 - x0 <= MAP_W - 40.0 && y1 - y0 <= MAP_H - 40.0
         })
         .unwrap_or(1);
+    let z = if tile_url.is_some() {
+        f64::from(whole)
+    } else {
+        let (x0, x1, y0, y1) = bbox(f64::from(whole));
+        let fit = ((MAP_W - 40.0) / (x1 - x0).max(1e-9)).min((MAP_H - 40.0) / (y1 - y0).max(1e-9));
+        (f64::from(whole) + fit.log2()).min(17.0)
+    };
     let (x0, x1, y0, y1) = bbox(z);
     let (ox, oy) = ((x0 + x1) / 2.0 - MAP_W / 2.0, (y0 + y1) / 2.0 - MAP_H / 2.0);
     let xy = |(la, lo): (f64, f64)| {
@@ -127,7 +135,7 @@ fn map_of(plan: &DayPlan, settings: Option<&LogisticsSettings>, tile_url: Option
     };
     let tiles = match tile_url {
         Some(url) => {
-            let max = 2i64.pow(z as u32);
+            let max = 2i64.pow(whole as u32);
             let (tx0, tx1) = (
                 (ox / 256.0).floor() as i64,
                 ((ox + MAP_W) / 256.0).floor() as i64,
@@ -140,7 +148,7 @@ fn map_of(plan: &DayPlan, settings: Option<&LogisticsSettings>, tile_url: Option
             for ty in ty0.max(0)..=ty1.min(max - 1) {
                 for tx in tx0..=tx1 {
                     let href = url
-                        .replace("{z}", &z.to_string())
+                        .replace("{z}", &whole.to_string())
                         .replace("{x}", &tx.rem_euclid(max).to_string())
                         .replace("{y}", &ty.to_string());
                     out.push((tx as f64 * 256.0 - ox, ty as f64 * 256.0 - oy, href));
@@ -742,6 +750,7 @@ pub async fn set_status(
         photos,
         signer_name: text("signer_name"),
         signature_png: text("signature_png"),
+        terms_sha256: text("terms_sha256"),
     };
     let r = state
         .store

@@ -514,11 +514,8 @@ async fn ui_context(State(state): State<AppState>, req: Request, next: Next) -> 
             .and_then(|v| v.to_str().ok())
             .and_then(crate::multipart::boundary)
             .filter(|_| caller.is_some());
-        let limit = if multipart.is_some() {
-            MAX_UPLOAD
-        } else {
-            256 * 1024
-        };
+        let upload = multipart.is_some() && takes_files(parts.uri.path());
+        let limit = if upload { MAX_UPLOAD } else { 256 * 1024 };
         let bytes = match to_bytes(body, limit).await {
             Ok(b) => b,
             Err(_) => {
@@ -738,6 +735,13 @@ impl FormErrors {
             .find(|e| e.field == field || e.field.ends_with(&format!(".{field}")))
             .map(|e| human_error(t, e))
     }
+    /// Whether a field under `prefix` (`photos` for `photos.2.data`) has an error.
+    pub fn has_prefix(&self, prefix: &str) -> bool {
+        self.0
+            .iter()
+            .any(|e| e.field.split('.').next() == Some(prefix))
+    }
+
     pub fn has(&self, field: &str) -> bool {
         self.0
             .iter()
@@ -988,8 +992,18 @@ pub(crate) async fn orgs_named(
 /// Rows a list page shows.
 pub(crate) const PAGE_ROWS: i64 = 50;
 
-/// Largest form with files a signed-in user may send (a driver's hand-over photos of two cars).
+/// Largest form with files a signed-in user may send (a driver's hand-over photos of two cars;
+/// the run sheet makes large photos smaller before sending).
 pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+
+/// The routes that take files (a driver's hand-over): only they read a body up to [`MAX_UPLOAD`].
+pub fn takes_files(path: &str) -> bool {
+    let tail = path
+        .strip_prefix("/logistics/jobs/")
+        .or_else(|| path.strip_prefix("/api/v1/transport-jobs/"));
+    tail.and_then(|t| t.strip_suffix("/status"))
+        .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+}
 
 /// A form's files: field name and bytes.
 pub type Files = Vec<(String, Vec<u8>)>;

@@ -840,14 +840,18 @@ impl RoPage<'_> {
     /// Km the customer drove the loaner, once it is back.
     fn loaner_driven(&self) -> Option<String> {
         use aftersales_domain::logistics::handover::{Car, Direction};
-        let km = |d: Direction| {
+        let of = |d: Direction| {
             self.handovers
                 .handovers
                 .iter()
+                .rev()
                 .find(|h| h.car == Car::Loaner && h.direction == d)
-                .map(|h| h.odometer_km)
         };
-        let (out, back) = (km(Direction::Out)?, km(Direction::In)?);
+        let (out, back) = (of(Direction::Out)?, of(Direction::In)?);
+        if out.loaner != back.loaner {
+            return None;
+        }
+        let (out, back) = (out.odometer_km, back.odometer_km);
         Some(
             self.t
                 .t1("lg-loaner-driven", "km", &(back - out).to_string()),

@@ -1286,6 +1286,40 @@ async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run
         .await
         .unwrap();
     assert!(board.contains("🔒 Mats Lie, 13:00"), "{board}");
+    // The timeline is laid out by the positions the page gives each bar (the content security
+    // policy lets style attributes through): its hours spread over the track.
+    let spread = c
+        .execute(
+            "var h = document.querySelectorAll('#timeline .tl-hour'); \
+             return h[h.length - 1].getBoundingClientRect().left - h[0].getBoundingClientRect().left;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(spread > 300.0, "the hours pile up: {spread}");
+    // So is the workshop's board: each repair order in its bay's lane, not stacked in one column.
+    c.goto(&format!("{base}/workshop?org={org}&view=bay"))
+        .await
+        .unwrap();
+    let columns = c
+        .execute(
+            "var l = document.getElementById('lanes'); \
+             return l ? getComputedStyle(l).gridTemplateColumns.split(' ').length : 0;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    assert!(
+        columns > 10,
+        "the workshop board's grid has {columns} columns"
+    );
+    c.goto(&format!("{base}/logistics?org={org}&day=2026-11-21"))
+        .await
+        .unwrap();
     std::fs::write(
         shot_dir().join("logistics-board.png"),
         c.screenshot().await.unwrap(),
@@ -1379,6 +1413,15 @@ async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run
         .send_keys(&photo.to_string_lossy())
         .await
         .unwrap();
+    // A large picture of the loaner (a bitmap of 1.3 MB): the phone redraws it as a JPEG before sending.
+    let big = std::env::temp_dir().join(format!("loaner-{}.bmp", std::process::id()));
+    std::fs::write(&big, bitmap(700, 600)).unwrap();
+    c.find(Locator::Css(&format!("#photos-l-{job}")))
+        .await
+        .unwrap()
+        .send_keys(&big.to_string_lossy())
+        .await
+        .unwrap();
     // The customer reads the terms in their language and signs with a finger on the pad.
     let terms = c
         .find(Locator::Css(&format!("#terms-{job}")))
@@ -1444,6 +1487,33 @@ async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run
         .unwrap()
         .unwrap_or_default();
     assert!(class.contains("stop-done"), "{class}");
+    let kept = app
+        .store
+        .logistics()
+        .handovers_of_repair_order(&app.scope_of("ingrid").await, &ro)
+        .await
+        .unwrap();
+    let mut types = Vec::new();
+    for h in &kept.handovers {
+        for p in &h.photos {
+            let (kind, bytes) = app
+                .store
+                .logistics()
+                .handover_photo(&app.scope_of("ingrid").await, p)
+                .await
+                .unwrap();
+            types.push((h.car.as_str(), kind, bytes.len() < 1024 * 1024));
+        }
+    }
+    assert_eq!(
+        types,
+        [
+            ("customer", "image/jpeg".to_string(), true),
+            ("loaner", "image/jpeg".to_string(), true)
+        ],
+        "the bitmap went as a smaller JPEG"
+    );
+    assert_eq!(kept.agreements.len(), 1);
     let fits: bool = c
         .execute(
             "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
@@ -1460,4 +1530,33 @@ async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run
     )
     .unwrap();
     c.close().await.unwrap();
+}
+
+/// An uncompressed 24-bit bitmap with a gradient: a large picture as a phone's file picker gives it.
+fn bitmap(w: u32, h: u32) -> Vec<u8> {
+    let row = (w * 3 + 3) & !3;
+    let size = 54 + row * h;
+    let mut b = Vec::with_capacity(size as usize);
+    b.extend(b"BM");
+    b.extend(size.to_le_bytes());
+    b.extend(0u32.to_le_bytes());
+    b.extend(54u32.to_le_bytes());
+    b.extend(40u32.to_le_bytes());
+    b.extend(w.to_le_bytes());
+    b.extend(h.to_le_bytes());
+    b.extend(1u16.to_le_bytes());
+    b.extend(24u16.to_le_bytes());
+    b.extend(0u32.to_le_bytes());
+    b.extend((row * h).to_le_bytes());
+    b.extend(2835u32.to_le_bytes());
+    b.extend(2835u32.to_le_bytes());
+    b.extend(0u32.to_le_bytes());
+    b.extend(0u32.to_le_bytes());
+    for y in 0..h {
+        for x in 0..w {
+            b.extend([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8]);
+        }
+        b.extend(std::iter::repeat_n(0u8, (row - w * 3) as usize));
+    }
+    b
 }
