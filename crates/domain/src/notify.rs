@@ -37,6 +37,7 @@ vocabulary!(
         DeliveryScheduled => "delivery-scheduled",
         DriverOnTheWay => "driver-on-the-way",
         CarDelivered => "car-delivered",
+        LoanerAgreement => "loaner-agreement",
     }
 );
 
@@ -102,6 +103,7 @@ impl Event {
                     | PickupConfirmed
                     | DeliveryScheduled
                     | CarDelivered
+                    | LoanerAgreement
             ),
             MessageChannel::Sms => matches!(
                 self,
@@ -136,7 +138,7 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("survey_link", "the satisfaction survey"),
     (
         "item",
-        "what is due: the service item or inspection (service reminders)",
+        "what is due: the service item or inspection (service reminders); the loaner (loaner agreement)",
     ),
     ("due", "the day it is due (service reminders)"),
     ("book_link", "online booking (service reminders, campaigns)"),
@@ -435,6 +437,18 @@ pub fn default_template(event: Event, channel: MessageChannel, lang: Language) -
         (CarDelivered, Email, Pt) => tpl(
             "O {vehicle} foi entregue",
             "Olá {name},\n\no {vehicle} foi-lhe entregue. Obrigado por escolher {place}.\n\nA ordem de reparação: {link}",
+        ),
+        (LoanerAgreement, Email, Nb) => tpl(
+            "Låneavtalen din for {item}",
+            "Hei {name},\n\nvedlagt er låneavtalen du signerte for lånebilen {item} mens vi har {vehicle}. Ta vare på den.\n\nFølg bilen din: {link}",
+        ),
+        (LoanerAgreement, Email, En) => tpl(
+            "Your loaner agreement for {item}",
+            "Hello {name},\n\nattached is the agreement you signed for the loaner {item} while we have {vehicle}. Please keep it.\n\nFollow your car: {link}",
+        ),
+        (LoanerAgreement, Email, Pt) => tpl(
+            "O seu contrato da viatura de cortesia {item}",
+            "Olá {name},\n\nem anexo está o contrato que assinou para a viatura de cortesia {item} enquanto temos o {vehicle}. Guarde-o.\n\nAcompanhe o seu carro: {link}",
         ),
         (CarDelivered, Sms, Nb) => tpl("", "{vehicle} er levert. Takk for at du valgte {place}."),
         (CarDelivered, Sms, En) => tpl("", "{vehicle} has been delivered. Thank you for choosing {place}."),

@@ -650,6 +650,7 @@ event-pickup-confirmed = Pickup confirmed
 event-delivery-scheduled = Delivery scheduled
 event-driver-on-the-way = Driver on the way
 event-car-delivered = Car delivered by the driver
+event-loaner-agreement = Loaner agreement sent
 case-fact-appointment-moved = Appointment for repair order { $number } moved to { $when }
 ws-via-staff = by staff
 ws-via-status-page = on the status page

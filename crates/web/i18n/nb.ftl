@@ -650,6 +650,7 @@ event-pickup-confirmed = Henting bekreftet
 event-delivery-scheduled = Levering planlagt
 event-driver-on-the-way = Sjåføren er på vei
 event-car-delivered = Bilen levert av sjåføren
+event-loaner-agreement = Låneavtale sendt
 case-fact-appointment-moved = Timen for arbeidsordre { $number } er flyttet til { $when }
 ws-via-staff = av ansatt
 ws-via-status-page = på statussiden

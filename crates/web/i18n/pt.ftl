@@ -650,6 +650,7 @@ event-pickup-confirmed = Recolha confirmada
 event-delivery-scheduled = Entrega agendada
 event-driver-on-the-way = Motorista a caminho
 event-car-delivered = Carro entregue pelo motorista
+event-loaner-agreement = Contrato da viatura de cortesia enviado
 case-fact-appointment-moved = Marcação da ordem de reparação { $number } alterada para { $when }
 ws-via-staff = pela equipa
 ws-via-status-page = na página de estado

@@ -416,6 +416,7 @@ impl Logistics<'_> {
 
     /// Writes the hand-over inside the transaction that marks the job done.
     pub(crate) async fn write_handover(
+        self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         job: &TransportJob,
         p: Prepared,
@@ -473,12 +474,13 @@ impl Logistics<'_> {
             .await?;
         }
         if let Some(a) = p.agreement {
+            let agreement = new_id();
             sqlx::query(
                 "INSERT INTO loaner_agreements (id, organisation_id, job_id, repair_order_id, loaner_id, language, terms, \
                  signer_name, signature, signed_at, pdf, sha256, recorded_by) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
-            .bind(new_id())
+            .bind(&agreement)
             .bind(&job.organisation_id)
             .bind(&job.id)
             .bind(&job.repair_order.id)
@@ -492,6 +494,29 @@ impl Logistics<'_> {
             .bind(&a.sha256)
             .bind(actor)
             .execute(&mut **tx)
+            .await?;
+            // The customer gets the signed agreement by mail (where they have an address).
+            let ro = job.repair_order.id.as_str();
+            let ctx = self.store.workshop().addressee_of(tx, ro).await?;
+            crate::notify::enqueue(
+                tx,
+                self.store.public_url(),
+                &crate::notify::Notice {
+                    event: aftersales_domain::notify::Event::LoanerAgreement,
+                    ro: Some(ro),
+                    case_id: None,
+                    dedupe: format!("agreement:{agreement}"),
+                    extra: Vec::new(),
+                    place: None,
+                    message: None,
+                    calendar: None,
+                    delay: time::Duration::ZERO,
+                    item: job.loaner.as_ref().map(|l| l.label.clone()),
+                    due: None,
+                },
+                &ctx,
+                now,
+            )
             .await?;
         }
         Ok(())

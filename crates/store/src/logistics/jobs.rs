@@ -546,7 +546,8 @@ impl Logistics<'_> {
             return Err(StoreError::Conflict { current: 0 });
         }
         if let Some(h) = handover {
-            Self::write_handover(&mut tx, &job, h, scope.user_id(), now).await?;
+            self.write_handover(&mut tx, &job, h, scope.user_id(), now)
+                .await?;
         }
         Self::touch_day(&mut tx, &org, &job.day).await?;
         let told = match (to, job.kind) {

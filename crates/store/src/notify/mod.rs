@@ -302,6 +302,21 @@ pub(crate) async fn enqueue(
                     Some(n.dedupe.clone()),
                 )
             }
+            // The signed loaner agreement goes with its mail, as kept with the repair order.
+            (None, MessageChannel::Email) if n.event == Event::LoanerAgreement => (
+                Some(format!(
+                    "loaner-agreement-{}.pdf",
+                    ctx.number
+                        .chars()
+                        .map(|c| if c.is_ascii_alphanumeric() || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        })
+                        .collect::<String>()
+                )),
+                Some(n.dedupe.clone()),
+            ),
             _ => (None, None),
         };
         let not_before = send_after(*channel, zone, now + n.delay);

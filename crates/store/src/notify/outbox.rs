@@ -202,6 +202,24 @@ impl crate::cli::Cli<'_> {
                             }
                         }
                     }
+                    Some(a) if a.starts_with("agreement:") => {
+                        let pdf: Option<Vec<u8>> =
+                            sqlx::query_scalar("SELECT pdf FROM loaner_agreements WHERE id = $1")
+                                .bind(a.trim_start_matches("agreement:"))
+                                .fetch_optional(pool)
+                                .await?;
+                        match pdf {
+                            Some(pdf) => Some(pdf),
+                            None => {
+                                // Erased since: the message goes nowhere rather than without its PDF.
+                                sqlx::query("UPDATE outbox SET status = 'skipped', last_error = 'erased', lease_until = NULL WHERE id = $1")
+                                    .bind(&id)
+                                    .execute(pool)
+                                    .await?;
+                                continue;
+                            }
+                        }
+                    }
                     other => other.map(String::into_bytes),
                 };
                 if let Ok(channel) = MessageChannel::parse("channel", &channel) {

@@ -367,10 +367,28 @@ async fn advisor_adds_a_pickup_plans_locks_and_the_driver_works_it() {
         .await
         .unwrap();
         assert_eq!(round.dead, 0, "{round:?}");
-        let subjects: Vec<String> = smtp.received().into_iter().map(|m| m.subject).collect();
+        let mails = smtp.received();
+        let subjects: Vec<String> = mails.iter().map(|m| m.subject.clone()).collect();
         assert!(
             subjects.iter().any(|s| s.starts_with("Vi henter")),
             "{subjects:?}"
+        );
+        // The signed loaner agreement reached the customer with its PDF.
+        let agreement = mails
+            .iter()
+            .find(|m| m.subject.starts_with("Låneavtalen din for EL"))
+            .unwrap_or_else(|| panic!("no agreement mail: {subjects:?}"));
+        assert!(
+            agreement
+                .attachments
+                .iter()
+                .any(|a| a.filename.ends_with(".pdf") && a.head.starts_with("%PDF-")),
+            "{:?}",
+            agreement
+                .attachments
+                .iter()
+                .map(|a| &a.filename)
+                .collect::<Vec<_>>()
         );
         let texts: Vec<String> = sms
             .received()
