@@ -283,40 +283,30 @@ pub(crate) async fn enqueue(
                     ),
                 })),
             ),
-            // The invoice's PDF is rendered when the mail goes out, from the issued (immutable) document.
-            (None, MessageChannel::Email)
-                if matches!(n.event, Event::InvoiceIssued | Event::CreditNoteIssued) =>
-            {
-                (
-                    Some(format!(
-                        "{}.pdf",
-                        ctx.number
-                            .chars()
-                            .map(|c| if c.is_ascii_alphanumeric() || c == '-' {
-                                c
-                            } else {
-                                '_'
-                            })
-                            .collect::<String>()
-                    )),
-                    Some(n.dedupe.clone()),
-                )
-            }
-            // The signed loaner agreement goes with its mail, as kept with the repair order.
-            (None, MessageChannel::Email) if n.event == Event::LoanerAgreement => (
-                Some(format!(
-                    "loaner-agreement-{}.pdf",
-                    ctx.number
-                        .chars()
-                        .map(|c| if c.is_ascii_alphanumeric() || c == '-' {
+            // The invoice's PDF is rendered when the mail goes out, from the issued (immutable)
+            // document; the signed loaner agreement goes as kept with the repair order.
+            (None, MessageChannel::Email) => {
+                let prefix = match n.event {
+                    Event::InvoiceIssued | Event::CreditNoteIssued => Some(""),
+                    Event::LoanerAgreement => Some("loaner-agreement-"),
+                    _ => None,
+                };
+                let file: String = ctx
+                    .number
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' {
                             c
                         } else {
                             '_'
-                        })
-                        .collect::<String>()
-                )),
-                Some(n.dedupe.clone()),
-            ),
+                        }
+                    })
+                    .collect();
+                match prefix {
+                    Some(p) => (Some(format!("{p}{file}.pdf")), Some(n.dedupe.clone())),
+                    None => (None, None),
+                }
+            }
             _ => (None, None),
         };
         let not_before = send_after(*channel, zone, now + n.delay);

@@ -610,6 +610,23 @@ async fn click_and_wait(c: &Client, css: &str) {
     h1(c).await;
 }
 
+/// Types into a field (or gives a file input its file's path).
+async fn type_in(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Ticks every checkbox the selector finds.
+async fn tick_all(c: &Client, css: &str) {
+    for check in c.find_all(Locator::Css(css)).await.unwrap() {
+        check.click().await.unwrap();
+    }
+}
+
 async fn choose(c: &Client, css: &str, value: &str) {
     c.find(Locator::Css(css))
         .await
@@ -1340,27 +1357,9 @@ async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run
     wait_for_path(&c, "/logistics/run", "/logistics").await;
     click_and_wait(&c, &format!("#press-{job}")).await;
     click_and_wait(&c, &format!("#press-{job}")).await;
-    for check in c
-        .find_all(Locator::Css(&format!(
-            "#handover-{job} input[type=checkbox]"
-        )))
-        .await
-        .unwrap()
-    {
-        check.click().await.unwrap();
-    }
-    c.find(Locator::Css(&format!("#odo-{job}")))
-        .await
-        .unwrap()
-        .send_keys("41250")
-        .await
-        .unwrap();
-    c.find(Locator::Css(&format!("#charge-{job}")))
-        .await
-        .unwrap()
-        .send_keys("64")
-        .await
-        .unwrap();
+    tick_all(&c, &format!("#handover-{job} input[type=checkbox]")).await;
+    type_in(&c, &format!("#odo-{job}"), "41250").await;
+    type_in(&c, &format!("#charge-{job}"), "64").await;
     // A photo of the customer's car from the phone's camera (a file here), the loaner's readings.
     let photo = std::env::temp_dir().join(format!("handover-{}.jpg", std::process::id()));
     std::fs::write(
@@ -1368,18 +1367,8 @@ async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run
         [0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0],
     )
     .unwrap();
-    c.find(Locator::Css(&format!("#photos-c-{job}")))
-        .await
-        .unwrap()
-        .send_keys(&photo.to_string_lossy())
-        .await
-        .unwrap();
-    c.find(Locator::Css(&format!("#lodo-{job}")))
-        .await
-        .unwrap()
-        .send_keys("8120")
-        .await
-        .unwrap();
+    type_in(&c, &format!("#photos-c-{job}"), &photo.to_string_lossy()).await;
+    type_in(&c, &format!("#lodo-{job}"), "8120").await;
     // Pressing done before the customer signed names what is missing; nothing typed is lost.
     click_and_wait(&c, &format!("#done-{job}")).await;
     let said = c
@@ -1398,30 +1387,12 @@ async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run
         .await
         .unwrap();
     assert_eq!(kept.as_deref(), Some("8120"));
-    for check in c
-        .find_all(Locator::Css(&format!(
-            "#handover-{job} input[type=checkbox]"
-        )))
-        .await
-        .unwrap()
-    {
-        check.click().await.unwrap();
-    }
-    c.find(Locator::Css(&format!("#photos-c-{job}")))
-        .await
-        .unwrap()
-        .send_keys(&photo.to_string_lossy())
-        .await
-        .unwrap();
+    tick_all(&c, &format!("#handover-{job} input[type=checkbox]")).await;
+    type_in(&c, &format!("#photos-c-{job}"), &photo.to_string_lossy()).await;
     // A large picture of the loaner (a bitmap of 1.3 MB): the phone redraws it as a JPEG before sending.
     let big = std::env::temp_dir().join(format!("loaner-{}.bmp", std::process::id()));
     std::fs::write(&big, bitmap(700, 600)).unwrap();
-    c.find(Locator::Css(&format!("#photos-l-{job}")))
-        .await
-        .unwrap()
-        .send_keys(&big.to_string_lossy())
-        .await
-        .unwrap();
+    type_in(&c, &format!("#photos-l-{job}"), &big.to_string_lossy()).await;
     // The customer reads the terms in their language and signs with a finger on the pad.
     let terms = c
         .find(Locator::Css(&format!("#terms-{job}")))
