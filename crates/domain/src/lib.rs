@@ -37,6 +37,7 @@ pub mod org;
 pub mod reminders;
 pub mod user;
 pub mod validation;
+pub mod warranty;
 pub mod workshop;
 
 pub use validation::{FieldError, Rule, ValidationErrors};
