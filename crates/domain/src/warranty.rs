@@ -27,6 +27,16 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// Where a battery's state of health was read.
+    BatterySource {
+        Diagnostic => "diagnostic",
+        Telematics => "telematics",
+        CapacityTest => "capacity-test",
+        Customer => "customer",
+    }
+);
+
 /// One coverage of a terms version: months from delivery, an optional km limit, and for the
 /// battery the state of health under which its capacity is a warranty case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

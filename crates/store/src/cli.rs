@@ -279,7 +279,16 @@ impl Cli<'_> {
             inserted,
             "code",
             &format!("a brand with the code {code} exists"),
-        )
+        )?;
+        // A brand whose European terms are published starts with them.
+        self.store
+            .warranty()
+            .seed_published_terms(
+                &format!("brand-{}", code.to_ascii_lowercase()),
+                &code.to_ascii_lowercase(),
+                OffsetDateTime::now_utc(),
+            )
+            .await
     }
 
     /// Registers a market: country code, currency, time zone, languages, VAT regime.

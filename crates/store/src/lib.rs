@@ -21,6 +21,7 @@ pub mod public;
 pub mod reminders;
 mod scope;
 pub mod user;
+pub mod warranty;
 pub mod workshop;
 
 pub use db::{sqlite_path, Engine, Store};

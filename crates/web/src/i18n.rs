@@ -321,6 +321,17 @@ mod tests {
             );
             keys.extend(LineKind::ALL.iter().map(|s| format!("line-{}", s.as_str())));
             keys.extend(Event::ALL.iter().map(|s| format!("event-{}", s.as_str())));
+            keys.extend(
+                aftersales_domain::warranty::CoverageKind::ALL
+                    .iter()
+                    .map(|k| format!("wr-kind-{}", k.as_str())),
+            );
+            keys.extend(
+                aftersales_domain::warranty::BatterySource::ALL
+                    .iter()
+                    .map(|k| format!("wr-source-{}", k.as_str())),
+            );
+            keys.extend(["no-delivery-date", "no-terms"].map(|u| format!("wr-undecided-{u}")));
             for r in [
                 NoSlotReason::Closed,
                 NoSlotReason::NoSuitableBay,

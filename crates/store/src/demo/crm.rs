@@ -285,10 +285,16 @@ pub(super) async fn seed_crm(
                 brand_id,
                 registration: Some(plate),
                 delivery: delivered,
-                warranty: Some(if *country == "NO" {
-                    "tesla-eu-2023".into()
-                } else {
-                    "polestar-eu-2022".into()
+                // The terms version is fixed on the vehicle at delivery, as the brand's system gives it.
+                warranty: delivered.and_then(|d| {
+                    let brand = if *country == "NO" {
+                        "tesla"
+                    } else {
+                        "polestar"
+                    };
+                    let versions = aftersales_domain::warranty::published_terms(brand);
+                    aftersales_domain::warranty::terms_for(&versions, decoded.model.as_deref(), d)
+                        .map(|t| t.code.clone())
                 }),
                 owner_customer: Some((&customer, name)),
                 actor: None,

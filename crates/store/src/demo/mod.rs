@@ -494,6 +494,9 @@ pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, 
     seed_billing(store, &org, now).await?;
     seed_reminders(store, &org, now).await?;
     seed_logistics(store, &org, now).await?;
+    for (id, code) in [("brand-tesla", "tesla"), ("brand-polestar", "polestar")] {
+        store.warranty().seed_published_terms(id, code, now).await?;
+    }
     // Working procedures: delivery questions in Norway go to the customer-care centre; technical
     // cases taken in by Polestar Portugal go to the importer's Lisboa workshop.
     for (owner, category, target, targets) in [

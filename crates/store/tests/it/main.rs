@@ -8,6 +8,7 @@ mod cases_it;
 mod crm;
 mod logistics;
 mod reminders;
+mod warranty;
 mod workshop;
 
 /// Generates `sqlite::<case>` and `postgres::<case>` tests for each case in `cases`.
@@ -41,10 +42,12 @@ use cases_it::*;
 use crm::*;
 use logistics::*;
 use reminders::*;
+use warranty::*;
 use workshop::*;
 
 conformance!(
     logistics_day_is_planned_locked_driven_and_never_overwritten,
+    warranty_coverage_is_decided_per_vehicle,
     migrations_are_idempotent,
     unknown_stored_values_fail_loudly,
     safety_cases_get_no_remote_fix,

@@ -11,6 +11,7 @@ pub mod notify;
 pub mod org;
 pub mod reminders;
 pub mod users;
+pub mod warranty;
 pub mod workshop;
 
 use aftersales_domain::validation::{FieldError, Rule};
@@ -59,6 +60,7 @@ use crate::AppState;
         (name = "billing", description = "Invoices, credit notes, payments; PDF, EHF and SAF-T (PT)"),
         (name = "logistics", description = "Pickups and deliveries around repair orders: the day's plan, windows, locks, the driver's steps, loaners"),
         (name = "reminders", description = "Service reminders: schedules, who is due, maintenance done elsewhere, campaigns"),
+        (name = "warranty", description = "Warranty: a vehicle's coverage on a day, battery state-of-health readings"),
     )
 )]
 struct ApiDoc;
@@ -165,6 +167,11 @@ fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(logistics::my_run))
         .routes(routes!(logistics::loaners, logistics::add_loaner))
+        .routes(routes!(warranty::coverage))
+        .routes(routes!(
+            warranty::battery_readings,
+            warranty::record_battery
+        ))
         .routes(routes!(reminders::due))
         .routes(routes!(reminders::schedules))
         .routes(routes!(reminders::set_schedule))

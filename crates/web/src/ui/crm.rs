@@ -775,12 +775,73 @@ struct VehiclePage<'a> {
     /// The vehicle's service items and inspections, next due first.
     due: Vec<aftersales_store::reminders::DueItem>,
     sources: &'static [&'static str],
+    /// The warranty today at the latest reading, and the battery readings behind it.
+    coverage: aftersales_store::warranty::VehicleCoverage,
+    battery: Vec<aftersales_store::warranty::BatteryReading>,
+    /// Which form the done message is about (`odometer`, `battery`).
+    done_what: String,
 }
 
 /// Where an odometer reading comes from, as the form offers it (stored as the code).
 const ODOMETER_SOURCES: &[&str] = &["check-in", "service", "inspection", "customer", "delivery"];
 
 impl VehiclePage<'_> {
+    fn day(&self, d: &str) -> String {
+        super::logistics::day_label(d, self.t.lang)
+    }
+    fn coverage_kind(&self, c: &aftersales_store::warranty::Coverage) -> String {
+        self.t.t(&format!("wr-kind-{}", c.kind.as_str()))
+    }
+    /// Where a coverage stands, in the reader's words.
+    fn coverage_state(&self, c: &aftersales_store::warranty::Coverage) -> String {
+        match c.standing.as_str() {
+            "covered" => {
+                let days = c.days_left.unwrap_or(0).to_string();
+                match c.km_left {
+                    Some(km) => self.t.with(
+                        "wr-covered-km",
+                        &[("days", days.as_str()), ("km", &km.to_string())],
+                    ),
+                    None => self.t.t1("wr-covered", "days", &days),
+                }
+            }
+            "over-km" => self
+                .t
+                .t1("wr-over-km", "km", &c.km_limit.unwrap_or(0).to_string()),
+            _ => self.t.t1("wr-expired", "day", &self.day(&c.last_day)),
+        }
+    }
+    fn capacity(&self, k: &aftersales_store::warranty::Capacity) -> String {
+        let key = if k.below {
+            "wr-capacity-below"
+        } else {
+            "wr-capacity-ok"
+        };
+        self.t.with(
+            key,
+            &[
+                ("soh", &k.soh_pct.to_string()),
+                ("threshold", &k.threshold_pct.to_string()),
+            ],
+        )
+    }
+    fn statutory(&self, st: &aftersales_store::warranty::Statutory) -> String {
+        let key = if st.applies {
+            "wr-statutory-runs"
+        } else {
+            "wr-statutory-over"
+        };
+        self.t.with(
+            key,
+            &[
+                ("years", &(st.months / 12).to_string()),
+                ("day", &self.day(&st.last_day)),
+            ],
+        )
+    }
+    fn battery_source(&self, code: &str) -> String {
+        self.t.t(&format!("wr-source-{code}"))
+    }
     fn source(&self, code: &str) -> String {
         self.t.known("odo-source", code)
     }
@@ -813,7 +874,7 @@ async fn vehicle_page(
     id: &str,
     errors: FormErrors,
     status: StatusCode,
-    done: bool,
+    done: &str,
 ) -> Response {
     let t = tr(state, s);
     let v = match state.store.crm().get_vehicle(&s.caller.scope, id).await {
@@ -847,18 +908,40 @@ async fn vehicle_page(
             .due_for_vehicle(&s.caller.scope, id, state.now())
             .await
     );
+    let today = zone.local(state.now()).date();
+    let coverage = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .warranty()
+            .coverage(&s.caller.scope, id, today, None)
+            .await
+    );
+    let battery = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .warranty()
+            .battery_readings(&s.caller.scope, id)
+            .await
+    );
     (
         status,
         render(&VehiclePage {
             zone,
             due,
+            coverage,
+            battery,
+            done_what: done.to_string(),
             sources: ODOMETER_SOURCES,
             chrome: Chrome::new(&t, &s.ctx),
             v,
             timeline,
             can_write,
             errors,
-            done,
+            done: !done.is_empty(),
             t,
         }),
     )
@@ -871,8 +954,16 @@ pub async fn vehicle(
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let done = query_param(&q, "done").is_some();
-    vehicle_page(&state, &s, &id, FormErrors::default(), StatusCode::OK, done).await
+    let done = query_param(&q, "done").unwrap_or_default();
+    vehicle_page(
+        &state,
+        &s,
+        &id,
+        FormErrors::default(),
+        StatusCode::OK,
+        &done,
+    )
+    .await
 }
 
 pub async fn odometer(
@@ -903,7 +994,7 @@ pub async fn odometer(
                 &id,
                 FormErrors(vec![e]),
                 StatusCode::UNPROCESSABLE_ENTITY,
-                false,
+                "",
             )
             .await;
         }
@@ -933,7 +1024,50 @@ pub async fn odometer(
                 &id,
                 errors,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                false,
+                "",
+            )
+        },
+    )
+    .await
+}
+
+/// A battery's state of health read (claim evidence for the battery's coverage).
+pub async fn battery(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let number = |name: &str| {
+        let v = field(&p, name).trim().replace([' ', '\u{a0}', '%'], "");
+        // What does not read as a whole number is passed on out of range, for the store to name.
+        v.parse::<i64>().unwrap_or(-1)
+    };
+    let input = aftersales_store::warranty::BatteryReadingInput {
+        read_on: field(&p, "read_on").to_string(),
+        odometer_km: number("odometer_km"),
+        soh_pct: number("soh_pct"),
+        source: field(&p, "source").to_string(),
+    };
+    let r = state
+        .store
+        .warranty()
+        .record_battery(&s.caller.scope, &id, &input, state.now())
+        .await;
+    super::answer(
+        &state,
+        &s,
+        r,
+        |_| see_other(&format!("/vehicles/{id}?done=battery#coverage")),
+        |errors| {
+            vehicle_page(
+                &state,
+                &s,
+                &id,
+                errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "",
             )
         },
     )

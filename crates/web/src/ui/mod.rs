@@ -92,6 +92,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/customers/{id}/export"),
     ("GET", "/vehicles/{id}"),
     ("POST", "/vehicles/{id}/odometer"),
+    ("POST", "/vehicles/{id}/battery"),
     ("GET", "/contact"),
     ("POST", "/contact"),
     ("GET", "/inbox"),
@@ -256,6 +257,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/customers/{id}/export", get(crm::export))
         .route("/vehicles/{id}", get(crm::vehicle))
         .route("/vehicles/{id}/odometer", post(crm::odometer))
+        .route("/vehicles/{id}/battery", post(crm::battery))
         .route("/contact", get(contact::form).post(contact::submit))
         .route("/inbox", get(cases::inbox))
         .route("/knowledge", get(knowledge::list).post(knowledge::create))

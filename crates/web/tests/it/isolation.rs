@@ -405,6 +405,8 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"latitude": "38.7", "longitude": "-9.1"}))
         }
         ("post", "/api/v1/transport-jobs/{id}/status") => Some(json!({"status": "cancelled"})),
+        ("post", "/api/v1/vehicles/{id}/battery-readings") => Some(json!({"read_on": "2026-11-20",
+            "odometer_km": 1000, "soh_pct": 50, "source": "customer"})),
         ("put", "/api/v1/organisations/{id}/loaner-terms") => Some(json!({"language": "pt",
             "body": "Intruder terms: the loaner is yours to keep, forever and ever."})),
         ("post", "/api/v1/organisations/{id}/loaners") => {

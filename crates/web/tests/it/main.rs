@@ -12,4 +12,5 @@ mod logistics;
 mod reminders;
 mod support;
 mod ui;
+mod warranty;
 mod workshop;

@@ -1,0 +1,299 @@
+//! Warranty (capability warranty, issue 17 first part): a brand's terms as versioned data, a
+//! vehicle's coverage on a day decided by `domain::warranty`, and battery state-of-health
+//! readings. Claims, goodwill and campaigns follow in this capability's folder.
+
+use aftersales_domain::org::Permission;
+use aftersales_domain::validation::{FieldError, Rule};
+use aftersales_domain::warranty::{
+    self as rules, BatterySource, CoverageTerm, Standing, TermsVersion,
+};
+use aftersales_domain::ValidationErrors;
+use time::{Date, OffsetDateTime};
+
+use crate::crm::parse_date;
+use crate::error::StoreError;
+use crate::scope::Scope;
+use crate::{from_micros, micros, new_id};
+pub use aftersales_api_types::warranty::{
+    BatteryReading, BatteryReadingInput, Capacity, Coverage, Statutory, VehicleCoverage,
+};
+
+crate::capability!(
+    /// Warranty coverage and battery readings: `store.warranty().coverage(..)`.
+    Warranty, warranty
+);
+
+type TermsRow = (String, String, Option<String>, Option<String>, String);
+
+fn version_of(row: TermsRow) -> Result<TermsVersion, StoreError> {
+    let (code, models, from, before, coverages) = row;
+    let bad = |what: &str, e: String| {
+        StoreError::Internal(format!("warranty_terms {code}: {what} does not read: {e}"))
+    };
+    let date = |d: Option<String>| -> Result<Option<Date>, StoreError> {
+        d.map(|d| parse_date("delivered", &d).map_err(|e| bad("a date", e.message)))
+            .transpose()
+    };
+    Ok(TermsVersion {
+        models: serde_json::from_str(&models).map_err(|e| bad("models", e.to_string()))?,
+        coverages: serde_json::from_str::<Vec<CoverageTerm>>(&coverages)
+            .map_err(|e| bad("coverages", e.to_string()))?,
+        delivered_from: date(from)?,
+        delivered_before: date(before)?,
+        code,
+    })
+}
+
+impl Warranty<'_> {
+    /// Writes a brand's published terms (the versions it starts with) where they are missing.
+    pub async fn seed_published_terms(
+        self,
+        brand_id: &str,
+        brand_code: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        for v in rules::published_terms(brand_code) {
+            let json = |e: serde_json::Error| StoreError::Internal(e.to_string());
+            sqlx::query(
+                "INSERT INTO warranty_terms (id, brand_id, market_id, code, models, delivered_from, delivered_before, coverages, created_at) \
+                 VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8) ON CONFLICT (brand_id, code) DO NOTHING",
+            )
+            .bind(new_id())
+            .bind(brand_id)
+            .bind(&v.code)
+            .bind(serde_json::to_string(&v.models).map_err(json)?)
+            .bind(v.delivered_from.map(|d| d.to_string()))
+            .bind(v.delivered_before.map(|d| d.to_string()))
+            .bind(serde_json::to_string(&v.coverages).map_err(json)?)
+            .bind(micros(now))
+            .execute(&self.store.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The terms versions that can apply to a vehicle of `brand` owned in `market`: the market's
+    /// own where it has any, else the brand's.
+    async fn versions(
+        self,
+        brand: &str,
+        market: Option<&str>,
+    ) -> Result<Vec<TermsVersion>, StoreError> {
+        type Row = (
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+                "SELECT market_id, code, models, delivered_from, delivered_before, coverages FROM warranty_terms \
+                 WHERE brand_id = $1 ORDER BY code",
+            )
+            .bind(brand)
+            .fetch_all(&self.store.pool)
+            .await?;
+        let own = market.is_some_and(|m| rows.iter().any(|r| r.0.as_deref() == Some(m)));
+        rows.into_iter()
+            .filter(|r| {
+                if own {
+                    r.0.as_deref() == market
+                } else {
+                    r.0.is_none()
+                }
+            })
+            .map(|(_, code, models, from, before, cov)| {
+                version_of((code, models, from, before, cov))
+            })
+            .collect()
+    }
+
+    /// A vehicle's warranty on `on` at `odometer_km` (else its latest recorded reading): each
+    /// coverage of its terms version with what is left or why it does not apply, the battery's
+    /// latest state of health against its threshold, and the market's statutory period beside it.
+    pub async fn coverage(
+        self,
+        scope: &Scope,
+        vehicle_id: &str,
+        on: Date,
+        odometer_km: Option<i64>,
+    ) -> Result<VehicleCoverage, StoreError> {
+        let v = self.store.crm().get_vehicle(scope, vehicle_id).await?;
+        type Facts = (Option<String>, Option<String>, Option<String>);
+        let (brand, market_id, market_code): Facts = sqlx::query_as(
+            "SELECT v.brand_id, m.id, m.code FROM vehicles v JOIN organisations o ON o.id = v.organisation_id \
+             LEFT JOIN markets m ON m.id = o.market_id WHERE v.id = $1",
+        )
+        .bind(vehicle_id)
+        .fetch_one(&self.store.pool)
+        .await?;
+        let km = match odometer_km {
+            Some(k) => Some(k),
+            None => v.odometer.first().map(|r| r.km),
+        };
+        let soh: Option<i64> = sqlx::query_scalar(
+            "SELECT soh_pct FROM battery_readings WHERE vehicle_id = $1 ORDER BY read_on DESC, created_at DESC",
+        )
+        .bind(vehicle_id)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let delivered = v
+            .delivery_date
+            .as_deref()
+            .and_then(|d| parse_date("delivery_date", d).ok());
+        let mut out = VehicleCoverage {
+            vehicle_id: v.id.clone(),
+            on: on.to_string(),
+            odometer_km: km,
+            terms: None,
+            undecided: None,
+            coverages: Vec::new(),
+            statutory: None,
+        };
+        let Some(delivered) = delivered else {
+            out.undecided = Some("no-delivery-date".into());
+            return Ok(out);
+        };
+        out.statutory = market_code
+            .as_deref()
+            .and_then(rules::statutory_months)
+            .map(|months| {
+                let last = rules::last_day(delivered, months);
+                Statutory {
+                    months,
+                    last_day: last.to_string(),
+                    applies: on <= last,
+                }
+            });
+        let versions = match &brand {
+            Some(b) => self.versions(b, market_id.as_deref()).await?,
+            None => Vec::new(),
+        };
+        // The version fixed on the vehicle at delivery, else the one its model and date pick.
+        let terms = v
+            .warranty_version
+            .as_deref()
+            .and_then(|code| versions.iter().find(|t| t.code == code))
+            .or_else(|| rules::terms_for(&versions, v.model.as_deref(), delivered));
+        let Some(terms) = terms else {
+            out.undecided = Some("no-terms".into());
+            return Ok(out);
+        };
+        out.terms = Some(terms.code.clone());
+        out.coverages = rules::coverage(terms, delivered, on, km.unwrap_or(0), soh)
+            .into_iter()
+            .map(|c| {
+                let (standing, days_left, km_left) = match c.standing {
+                    Standing::Covered { days_left, km_left } => {
+                        ("covered", Some(days_left), km_left)
+                    }
+                    Standing::Expired { .. } => ("expired", None, None),
+                    Standing::OverKm { .. } => ("over-km", None, None),
+                };
+                Coverage {
+                    kind: c.kind,
+                    last_day: c.last_day.to_string(),
+                    km_limit: c.km_limit,
+                    standing: standing.into(),
+                    days_left,
+                    km_left,
+                    capacity: c.capacity.map(|k| Capacity {
+                        soh_pct: k.soh_pct,
+                        threshold_pct: k.threshold_pct,
+                        below: k.below,
+                    }),
+                }
+            })
+            .collect();
+        Ok(out)
+    }
+
+    /// A vehicle's battery readings, newest first.
+    pub async fn battery_readings(
+        self,
+        scope: &Scope,
+        vehicle_id: &str,
+    ) -> Result<Vec<BatteryReading>, StoreError> {
+        self.store.crm().get_vehicle(scope, vehicle_id).await?;
+        let rows: Vec<(String, String, i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT id, read_on, odometer_km, soh_pct, source, created_at FROM battery_readings \
+             WHERE vehicle_id = $1 ORDER BY read_on DESC, created_at DESC",
+        )
+        .bind(vehicle_id)
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, read_on, km, soh, source, at)| {
+                crate::decode("battery_readings", "source", &source, BatterySource::parse)?;
+                Ok(BatteryReading {
+                    id,
+                    vehicle_id: vehicle_id.to_string(),
+                    read_on,
+                    odometer_km: km,
+                    soh_pct: soh,
+                    source,
+                    created_at: from_micros(at),
+                })
+            })
+            .collect()
+    }
+
+    /// Records a battery's state of health (1–100 %) read on a day (not in the future) at a km.
+    pub async fn record_battery(
+        self,
+        scope: &Scope,
+        vehicle_id: &str,
+        input: &BatteryReadingInput,
+        now: OffsetDateTime,
+    ) -> Result<BatteryReading, StoreError> {
+        let v = self.store.crm().get_vehicle(scope, vehicle_id).await?;
+        scope.require_record(&v.organisation_id, Permission::CrmWrite)?;
+        let mut errs = ValidationErrors::default();
+        let day = errs.take(parse_date("read_on", &input.read_on));
+        if day.is_some_and(|d| d > now.date()) {
+            errs.push(FieldError::new(
+                "read_on",
+                Rule::NotAllowed,
+                "a reading cannot lie in the future",
+            ));
+        }
+        if !(0..=2_000_000).contains(&input.odometer_km) {
+            errs.push(FieldError::new(
+                "odometer_km",
+                Rule::NotAllowed,
+                "odometer_km must lie between 0 and 2000000",
+            ));
+        }
+        errs.take(rules::soh("soh_pct", input.soh_pct));
+        let source = errs.take(BatterySource::parse("source", &input.source));
+        errs.into_result()?;
+        let (Some(day), Some(source)) = (day, source) else {
+            return Err(StoreError::Internal("checked above".into()));
+        };
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO battery_readings (id, vehicle_id, read_on, odometer_km, soh_pct, source, recorded_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(vehicle_id)
+        .bind(day.to_string())
+        .bind(input.odometer_km)
+        .bind(input.soh_pct)
+        .bind(source.as_str())
+        .bind(scope.user_id())
+        .bind(micros(now))
+        .execute(&self.store.pool)
+        .await?;
+        Ok(BatteryReading {
+            id,
+            vehicle_id: vehicle_id.to_string(),
+            read_on: day.to_string(),
+            odometer_km: input.odometer_km,
+            soh_pct: input.soh_pct,
+            source: source.as_str().into(),
+            created_at: now,
+        })
+    }
+}
