@@ -1305,3 +1305,5 @@ wr-source-capacity-test = Capacity test
 wr-source-customer = Told by the customer
 err-soh-pct-not-allowed = State of health is a whole number from 1 to 100.
 err-read-on-not-allowed = A reading cannot lie in the future.
+wr-none-running = No warranty coverage runs today.
+wr-ro-coverage = Warranty

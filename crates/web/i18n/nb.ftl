@@ -1305,3 +1305,5 @@ wr-source-capacity-test = Kapasitetstest
 wr-source-customer = Oppgitt av kunden
 err-soh-pct-not-allowed = Batterihelse er et helt tall fra 1 til 100.
 err-read-on-not-allowed = En måling kan ikke ligge fram i tid.
+wr-none-running = Ingen garantidekning løper i dag.
+wr-ro-coverage = Garanti

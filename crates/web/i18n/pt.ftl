@@ -1305,3 +1305,5 @@ wr-source-capacity-test = Teste de capacidade
 wr-source-customer = Indicada pelo cliente
 err-soh-pct-not-allowed = A saúde da bateria é um número inteiro de 1 a 100.
 err-read-on-not-allowed = Uma leitura não pode ser no futuro.
+wr-none-running = Nenhuma cobertura de garantia está ativa hoje.
+wr-ro-coverage = Garantia

@@ -790,54 +790,16 @@ impl VehiclePage<'_> {
         super::logistics::day_label(d, self.t.lang)
     }
     fn coverage_kind(&self, c: &aftersales_store::warranty::Coverage) -> String {
-        self.t.t(&format!("wr-kind-{}", c.kind.as_str()))
+        super::warranty::kind(&self.t, c)
     }
-    /// Where a coverage stands, in the reader's words.
     fn coverage_state(&self, c: &aftersales_store::warranty::Coverage) -> String {
-        match c.standing.as_str() {
-            "covered" => {
-                let days = c.days_left.unwrap_or(0).to_string();
-                match c.km_left {
-                    Some(km) => self.t.with(
-                        "wr-covered-km",
-                        &[("days", days.as_str()), ("km", &km.to_string())],
-                    ),
-                    None => self.t.t1("wr-covered", "days", &days),
-                }
-            }
-            "over-km" => self
-                .t
-                .t1("wr-over-km", "km", &c.km_limit.unwrap_or(0).to_string()),
-            _ => self.t.t1("wr-expired", "day", &self.day(&c.last_day)),
-        }
+        super::warranty::state(&self.t, c)
     }
     fn capacity(&self, k: &aftersales_store::warranty::Capacity) -> String {
-        let key = if k.below {
-            "wr-capacity-below"
-        } else {
-            "wr-capacity-ok"
-        };
-        self.t.with(
-            key,
-            &[
-                ("soh", &k.soh_pct.to_string()),
-                ("threshold", &k.threshold_pct.to_string()),
-            ],
-        )
+        super::warranty::capacity(&self.t, k)
     }
     fn statutory(&self, st: &aftersales_store::warranty::Statutory) -> String {
-        let key = if st.applies {
-            "wr-statutory-runs"
-        } else {
-            "wr-statutory-over"
-        };
-        self.t.with(
-            key,
-            &[
-                ("years", &(st.months / 12).to_string()),
-                ("day", &self.day(&st.last_day)),
-            ],
-        )
+        super::warranty::statutory(&self.t, st)
     }
     fn battery_source(&self, code: &str) -> String {
         self.t.t(&format!("wr-source-{code}"))

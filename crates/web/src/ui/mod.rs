@@ -20,6 +20,7 @@ mod reminders;
 mod session;
 mod users;
 mod vin_table;
+mod warranty;
 mod workshop;
 
 use std::net::SocketAddr;

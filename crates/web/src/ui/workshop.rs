@@ -813,6 +813,8 @@ struct RoPage<'a> {
     transport_added: bool,
     /// Each car in and out at the customer's door, and the loaner agreements signed.
     handovers: aftersales_store::logistics::Handovers,
+    /// The car's warranty today (when the reader may see the car's record).
+    coverage: Option<aftersales_store::warranty::VehicleCoverage>,
     zone: aftersales_domain::calendar::Zone,
 }
 
@@ -827,6 +829,18 @@ impl RoPage<'_> {
             Some(plate) => format!("{heading} · {plate}"),
             None => heading,
         }
+    }
+    fn coverage_summary(&self) -> Option<String> {
+        self.coverage
+            .as_ref()
+            .map(|c| super::warranty::summary(&self.t, c))
+    }
+    /// A job the customer is not to pay as warranty while no coverage of the car runs today.
+    fn uncovered(&self, pay: &PayType) -> bool {
+        *pay == PayType::Warranty
+            && self.coverage.as_ref().is_some_and(|c| {
+                c.undecided.is_none() && !c.coverages.iter().any(|x| x.standing == "covered")
+            })
     }
     fn agreement_line(&self, a: &aftersales_store::logistics::LoanerAgreement) -> String {
         self.t.with(
@@ -1131,6 +1145,20 @@ async fn ro_page(
                 .await
         )
     };
+    // The car's warranty today, at its latest reading; a reader without the car's record sees none.
+    let coverage = match &ro.vehicle {
+        Some(v) => match state
+            .store
+            .warranty()
+            .coverage(&s.caller.scope, &v.id, zone.local(state.now()).date(), None)
+            .await
+        {
+            Ok(c) => Some(c),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return super::store_error(state, &s.ctx, e),
+        },
+        None => None,
+    };
     let can_transport = s
         .caller
         .scope
@@ -1177,6 +1205,7 @@ async fn ro_page(
             can_transport,
             transport_added,
             handovers,
+            coverage,
             zone,
             eta: eta.unwrap_or_default(),
             appointment,

@@ -133,3 +133,76 @@ async fn ana_reads_a_polestars_coverage_and_records_its_battery_health() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("\"field\":\"on\""), "{}", r.body);
 }
+
+/// A 2015 Model S has outlived every coverage: the repair order says so beside the car, and a job
+/// booked as warranty is flagged for the advisor at once.
+#[tokio::test]
+async fn a_warranty_job_on_a_car_without_coverage_is_flagged_on_the_repair_order() {
+    let app = TestApp::new().await;
+    let token = app.token_for("ingrid").await;
+    let org = app.org_id("Tesla Service Centre Trondheim").await;
+    let customer = app.customer_id(&token, "Kari Nordmann").await;
+    let v = app
+        .api(
+            Method::POST,
+            "/api/v1/vehicles",
+            Auth::Bearer(&token),
+            Some(
+                serde_json::json!({"vin": "5YJSA1H12FFP71790", "registration": "EL 20150",
+                "delivery_date": "2015-06-01", "owner_customer_id": customer}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(v.status, StatusCode::CREATED, "{}", v.body);
+    let vehicle = v.json()["id"].as_str().unwrap().to_string();
+    let c = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/vehicles/{vehicle}/coverage"),
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(c["terms"], "tesla-eu-sx-2012", "{c}");
+    let ro = app
+        .api(
+            Method::POST,
+            "/api/v1/repair-orders",
+            Auth::Bearer(&token),
+            Some(
+                serde_json::json!({"organisation_id": org, "customer_id": customer,
+                "vehicle_id": vehicle, "complaint": "Battery warning"}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(ro.status, StatusCode::CREATED, "{}", ro.body);
+    let ro_id = ro.json()["id"].as_str().unwrap().to_string();
+    let job = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/repair-orders/{ro_id}/jobs"),
+            Auth::Bearer(&token),
+            Some(
+                serde_json::json!({"title": "Battery", "complaint": "Battery warning",
+                "pay_type": "warranty"}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(job.status, StatusCode::CREATED, "{}", job.body);
+    let ingrid = app.login("ingrid").await;
+    let page = app
+        .get(&format!("/workshop/repair-orders/{ro_id}"), Some(&ingrid))
+        .await;
+    assert!(page.body.contains("id=\"ro-coverage\""), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"uncovered-"),
+        "the warranty job is flagged: {}",
+        page.body
+    );
+    assert!(page.body.contains("Ingen garantidekning løper i dag."));
+}
