@@ -17,23 +17,7 @@ async fn seeded(store: &Store) {
 }
 
 async fn caller(store: &Store, username: &str) -> Caller {
-    let s = store
-        .auth()
-        .login(
-            username,
-            demo::DEMO_PASSWORD,
-            Some("10.0.0.1"),
-            T0,
-            &LoginPolicy::default(),
-        )
-        .await
-        .unwrap();
-    store
-        .auth()
-        .resolve_session(&s.raw_id, T0, &LoginPolicy::default())
-        .await
-        .unwrap()
-        .unwrap()
+    crate::workshop::caller(store, username, T0).await
 }
 
 async fn org_id(store: &Store, name: &str) -> String {

@@ -1,34 +1,14 @@
 //! Conformance cases of cases: SLA timers on business calendars, escalation rules, messages,
 //! status machine, follow-up tasks.
 
+use crate::workshop::caller;
 use aftersales_domain::calendar::Zone;
 use aftersales_domain::cases::{Category, EscalationReason, Priority, Status, Timer};
 use aftersales_domain::validation::Rule;
-use aftersales_store::auth::{Caller, LoginPolicy};
 use aftersales_store::cases::{CaseInput, InboxFilter};
 use aftersales_store::{demo, Store, StoreError};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
-
-async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
-    let s = store
-        .auth()
-        .login(
-            username,
-            demo::DEMO_PASSWORD,
-            None,
-            now,
-            &LoginPolicy::default(),
-        )
-        .await
-        .unwrap();
-    store
-        .auth()
-        .resolve_session(&s.raw_id, now, &LoginPolicy::default())
-        .await
-        .unwrap()
-        .unwrap()
-}
 
 fn oslo(local: time::PrimitiveDateTime) -> OffsetDateTime {
     Zone::parse("tz", "Europe/Oslo").unwrap().instant(local)

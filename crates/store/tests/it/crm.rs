@@ -2,7 +2,7 @@
 
 use aftersales_domain::crm::CheckDigit;
 use aftersales_domain::validation::Rule;
-use aftersales_store::auth::{Caller, LoginPolicy};
+use aftersales_store::auth::Caller;
 use aftersales_store::crm::{
     Channel, ConsentInput, CustomerInput, NewCustomer, Purpose, TimelineInput, VehicleInput,
 };
@@ -13,23 +13,7 @@ use time::OffsetDateTime;
 const T0: OffsetDateTime = datetime!(2026-11-21 09:00 UTC);
 
 async fn caller(store: &Store, username: &str) -> Caller {
-    let s = store
-        .auth()
-        .login(
-            username,
-            demo::DEMO_PASSWORD,
-            None,
-            T0,
-            &LoginPolicy::default(),
-        )
-        .await
-        .unwrap();
-    store
-        .auth()
-        .resolve_session(&s.raw_id, T0, &LoginPolicy::default())
-        .await
-        .unwrap()
-        .unwrap()
+    crate::workshop::caller(store, username, T0).await
 }
 
 fn rules(e: &StoreError) -> Vec<(String, Rule)> {

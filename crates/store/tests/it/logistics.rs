@@ -1,9 +1,10 @@
 //! Logistics on both engines: jobs added to repair orders with their rules, the day planned and
 //! saved over its version only, locks that hold, the driver's steps, and scope.
 
+use crate::workshop::caller;
 use aftersales_domain::calendar::Zone;
 use aftersales_domain::org::Permission;
-use aftersales_store::auth::{Caller, LoginPolicy};
+use aftersales_store::auth::Caller;
 use aftersales_store::crm::{CustomerInput, NewCustomer};
 use aftersales_store::logistics::{
     Budget, JobStatusInput, LockInput, PhotoInput, TransportJobInput, WindowInput,
@@ -12,27 +13,7 @@ use aftersales_store::workshop::RepairOrderInput;
 use aftersales_store::{demo, Store, StoreError};
 use time::format_description::well_known::Rfc3339;
 use time::macros::{date, datetime};
-use time::{Duration, OffsetDateTime, PrimitiveDateTime};
-
-async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
-    let s = store
-        .auth()
-        .login(
-            username,
-            demo::DEMO_PASSWORD,
-            None,
-            now,
-            &LoginPolicy::default(),
-        )
-        .await
-        .unwrap();
-    store
-        .auth()
-        .resolve_session(&s.raw_id, now, &LoginPolicy::default())
-        .await
-        .unwrap()
-        .unwrap()
-}
+use time::{Duration, PrimitiveDateTime};
 
 fn oslo(local: PrimitiveDateTime) -> String {
     Zone::parse("tz", "Europe/Oslo")

@@ -3,31 +3,11 @@
 //! battery readings move the capacity verdict, bad readings are named, and another brand's market
 //! sees nothing.
 
-use aftersales_store::auth::{Caller, LoginPolicy};
+use crate::workshop::caller;
 use aftersales_store::warranty::BatteryReadingInput;
 use aftersales_store::{demo, Store, StoreError};
 use time::macros::datetime;
-use time::{Date, Duration, OffsetDateTime};
-
-async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> Caller {
-    let s = store
-        .auth()
-        .login(
-            username,
-            demo::DEMO_PASSWORD,
-            None,
-            now,
-            &LoginPolicy::default(),
-        )
-        .await
-        .unwrap();
-    store
-        .auth()
-        .resolve_session(&s.raw_id, now, &LoginPolicy::default())
-        .await
-        .unwrap()
-        .unwrap()
-}
+use time::{Date, Duration};
 
 pub async fn warranty_coverage_is_decided_per_vehicle(store: &Store) {
     let t0 = datetime!(2026-11-21 09:00 UTC);
