@@ -109,6 +109,24 @@ impl Warranty<'_> {
             .collect()
     }
 
+    /// The terms version a car of `brand` owned at `org` gets at delivery on `day`.
+    pub(crate) async fn terms_code_for(
+        self,
+        brand: &str,
+        org: &str,
+        model: Option<&str>,
+        day: Date,
+    ) -> Result<Option<String>, StoreError> {
+        let market: Option<String> =
+            sqlx::query_scalar("SELECT market_id FROM organisations WHERE id = $1")
+                .bind(org)
+                .fetch_optional(&self.store.pool)
+                .await?
+                .flatten();
+        let versions = self.versions(brand, market.as_deref()).await?;
+        Ok(rules::terms_for(&versions, model, day).map(|t| t.code.clone()))
+    }
+
     /// A vehicle's warranty on `on` at `odometer_km` (else its latest recorded reading): each
     /// coverage of its terms version with what is left or why it does not apply, the battery's
     /// latest state of health against its threshold, and the market's statutory period beside it.

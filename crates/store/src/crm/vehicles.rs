@@ -205,6 +205,18 @@ impl Crm<'_> {
         .bind(vin.wmi())
         .fetch_optional(&self.store.pool)
         .await?;
+        // The warranty terms are fixed on the car at delivery: given, or those its model and
+        // delivery date pick from the brand's versions.
+        let warranty = match (warranty, &brand_id, delivery) {
+            (Some(w), _, _) => Some(w),
+            (None, Some(brand), Some(day)) => {
+                self.store
+                    .warranty()
+                    .terms_code_for(brand, &owner, decoded.model.as_deref(), day)
+                    .await?
+            }
+            _ => None,
+        };
         let mut tx = self.store.begin().await?;
         let record = VehicleRecord {
             owner_org: &owner,

@@ -156,6 +156,13 @@ async fn a_warranty_job_on_a_car_without_coverage_is_flagged_on_the_repair_order
         .await;
     assert_eq!(v.status, StatusCode::CREATED, "{}", v.body);
     let vehicle = v.json()["id"].as_str().unwrap().to_string();
+    // The terms version is fixed on the car at delivery, by its model and delivery date.
+    assert_eq!(
+        v.json()["warranty_version"],
+        "tesla-eu-sx-2012",
+        "{}",
+        v.body
+    );
     let c = app
         .api(
             Method::GET,
