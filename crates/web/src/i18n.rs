@@ -155,6 +155,28 @@ impl Tr<'_> {
         }
     }
 
+    /// A whole number grouped as the reader writes it: `148 000` (nb, pt, a narrow no-break
+    /// space as in money), `148,000` (en).
+    pub fn int(&self, n: i64) -> String {
+        let digits = n.unsigned_abs().to_string();
+        let sep = match self.lang {
+            Language::En => ",",
+            _ => "\u{202f}",
+        };
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push_str(sep);
+            }
+            out.push(c);
+        }
+        if n < 0 {
+            format!("-{out}")
+        } else {
+            out
+        }
+    }
+
     /// A date (`YYYY-MM-DD`) as the reader writes it: `06.12.2026`, `06/12/2026`, `6 Dec 2026`.
     pub fn date(&self, iso: &str) -> String {
         let f = time::macros::format_description!("[year]-[month]-[day]");
@@ -214,6 +236,9 @@ mod tests {
         let m = aftersales_domain::money::Money::new(1_038_000, "NOK");
         assert_eq!(tr(Language::Nb).money(&m), "10\u{202f}380,00\u{a0}kr");
         assert_eq!(tr(Language::En).money(&m), "NOK 10,380.00");
+        assert_eq!(tr(Language::Pt).int(148_000), "148\u{202f}000");
+        assert_eq!(tr(Language::En).int(-1_234_567), "-1,234,567");
+        assert_eq!(tr(Language::Nb).int(999), "999");
         assert_eq!(tr(Language::Nb).amount(&m), "10\u{202f}380,00");
         let eur = aftersales_domain::money::Money::new(-10_200, "EUR");
         assert_eq!(tr(Language::Pt).money(&eur), "−102,00\u{a0}€");

@@ -17,12 +17,12 @@ pub fn state(t: &Tr<'_>, c: &Coverage) -> String {
             match c.km_left {
                 Some(km) => t.with(
                     "wr-covered-km",
-                    &[("days", days.as_str()), ("km", &km.to_string())],
+                    &[("days", days.as_str()), ("km", &t.int(km))],
                 ),
                 None => t.t1("wr-covered", "days", &days),
             }
         }
-        "over-km" => t.t1("wr-over-km", "km", &c.km_limit.unwrap_or(0).to_string()),
+        "over-km" => t.t1("wr-over-km", "km", &t.int(c.km_limit.unwrap_or(0))),
         _ => t.t1(
             "wr-expired",
             "day",
