@@ -533,8 +533,15 @@ impl Logistics<'_> {
         }
     }
 
+    /// Whether the caller may read a signed agreement (the customer's name and signature): those
+    /// who plan or drive the logistics, and advisors; not every technician on the order.
+    fn may_read_agreements(scope: &Scope, org: &str) -> bool {
+        scope.permits(org, Permission::LogisticsRead)
+            || scope.permits(org, Permission::WorkshopPlan)
+    }
+
     /// A repair order's hand-overs (each car in and out, with readings and photos) and the loaner
-    /// agreements signed for it.
+    /// agreements signed for it (for those who may read them).
     pub async fn handovers_of_repair_order(
         self,
         scope: &Scope,
@@ -607,14 +614,18 @@ impl Logistics<'_> {
             });
         }
         type ARow = (String, String, String, String, String, i64, String);
-        let agreements: Vec<ARow> = sqlx::query_as(
+        let agreements: Vec<ARow> = if !Self::may_read_agreements(scope, &org) {
+            Vec::new()
+        } else {
+            sqlx::query_as(
             "SELECT a.id, a.job_id, l.plate, a.language, a.signer_name, a.signed_at, a.sha256 FROM loaner_agreements a \
              JOIN loaners l ON l.id = a.loaner_id WHERE a.repair_order_id = $1 AND a.organisation_id = $2 ORDER BY a.signed_at",
         )
         .bind(repair_order_id)
         .bind(&org)
         .fetch_all(&self.store.pool)
-        .await?;
+        .await?
+        };
         Ok(Handovers {
             handovers,
             agreements: agreements
@@ -666,7 +677,9 @@ impl Logistics<'_> {
         .fetch_optional(&self.store.pool)
         .await?;
         let (org, number, pdf) = row.ok_or(StoreError::NotFound)?;
-        Self::may_see(scope, &org)?;
+        if !Self::may_read_agreements(scope, &org) {
+            return Err(StoreError::NotFound);
+        }
         Ok((format!("loaner-agreement-{number}.pdf"), pdf))
     }
 }

@@ -488,11 +488,25 @@ pub async fn logistics_day_is_planned_locked_driven_and_never_overwritten(store:
             .collect();
         assert_eq!(hash, kept.agreements[0].sha256);
     }
-    // Lisboa sees none of it.
+    // Lisboa sees none of it; a technician on the order sees the photos, not the customer's signature.
     assert!(matches!(
         lg.agreement_pdf(&joao.scope, &kept.agreements[0].id).await,
         Err(StoreError::NotFound)
     ));
+    let ole = caller(store, "ole", t0).await;
+    assert!(matches!(
+        lg.agreement_pdf(&ole.scope, &kept.agreements[0].id).await,
+        Err(StoreError::NotFound)
+    ));
+    let seen = lg
+        .handovers_of_repair_order(&ole.scope, &ro1)
+        .await
+        .unwrap();
+    assert!(seen.agreements.is_empty() && seen.handovers.len() == 2);
+    assert!(lg
+        .handover_photo(&ole.scope, &kept.handovers[0].photos[0])
+        .await
+        .is_ok());
     assert!(matches!(
         lg.handover_photo(&joao.scope, &kept.handovers[0].photos[0])
             .await,
