@@ -1307,3 +1307,4 @@ err-soh-pct-not-allowed = State of health is a whole number from 1 to 100.
 err-read-on-not-allowed = A reading cannot lie in the future.
 wr-none-running = No warranty coverage runs today.
 wr-ro-coverage = Warranty
+field-signer-name = Name of who signs

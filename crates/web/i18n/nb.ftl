@@ -1307,3 +1307,4 @@ err-soh-pct-not-allowed = Batterihelse er et helt tall fra 1 til 100.
 err-read-on-not-allowed = En måling kan ikke ligge fram i tid.
 wr-none-running = Ingen garantidekning løper i dag.
 wr-ro-coverage = Garanti
+field-signer-name = Navn på den som signerer

@@ -1307,3 +1307,4 @@ err-soh-pct-not-allowed = A saúde da bateria é um número inteiro de 1 a 100.
 err-read-on-not-allowed = Uma leitura não pode ser no futuro.
 wr-none-running = Nenhuma cobertura de garantia está ativa hoje.
 wr-ro-coverage = Garantia
+field-signer-name = Nome de quem assina
