@@ -84,3 +84,466 @@ pub struct BatteryReadingInput {
     /// `diagnostic`, `telematics`, `capacity-test` or `customer`.
     pub source: String,
 }
+
+use crate::common::Ref;
+use aftersales_domain::money::Money;
+use aftersales_domain::warranty::claims::{
+    ClaimAction, ClaimStatus, ClaimType, PartAnalysis, Party, ReasonCode,
+};
+use aftersales_domain::workshop::LineKind;
+
+/// One line of a claim: what was claimed, what the importer recommended, what the brand
+/// approved, and what the supplier pays back.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClaimLine {
+    pub id: String,
+    pub ro_line_id: String,
+    pub position: i64,
+    pub kind: LineKind,
+    /// The labour operation's code or the part number.
+    pub code: Option<String>,
+    pub description: String,
+    /// Hours for labour, pieces for parts.
+    pub quantity: String,
+    pub unit_price: Money,
+    pub claimed: Money,
+    /// The operation's flat-rate hours (labour).
+    pub flat_rate_hours: Option<String>,
+    /// Why more hours than the flat rate were claimed.
+    pub over_reason: Option<String>,
+    /// The importer's recommendation, once it reviewed.
+    pub importer: Option<Money>,
+    pub importer_reason: Option<ReasonCode>,
+    /// The brand's decision.
+    pub approved: Option<Money>,
+    pub approved_reason: Option<ReasonCode>,
+    /// Supplier recovery: the part went back to the supplier, what its analysis found, the
+    /// share of the approved amount the supplier pays back.
+    pub part_returned: Option<bool>,
+    pub analysis: Option<PartAnalysis>,
+    pub recovery_pct: Option<i64>,
+    pub recovery: Option<Money>,
+}
+
+/// A decision on one line as a step recorded it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LineDecisionRecord {
+    pub line_id: String,
+    pub approved: Money,
+    pub reason: Option<ReasonCode>,
+}
+
+/// A step in the claim's history: who, when, as which party, what, why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClaimEvent {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    pub actor: Option<String>,
+    pub party: Party,
+    pub action: ClaimAction,
+    pub status_after: ClaimStatus,
+    pub reason: Option<ReasonCode>,
+    pub decisions: Vec<LineDecisionRecord>,
+    /// What the person wrote, as written.
+    pub note: Option<String>,
+}
+
+/// What the approved claim is owed against what the repair order invoiced the warranty payer
+/// for the same lines (net of VAT, issued invoices less credit notes).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Reconciliation {
+    pub approved: Money,
+    pub invoiced: Money,
+    /// Invoiced less approved: above zero the payer was invoiced more than it approved (a
+    /// credit note is due), below zero less.
+    pub difference: Money,
+}
+
+/// A warranty claim as the party reading it sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Claim {
+    pub id: String,
+    pub number: String,
+    /// The service point that claims.
+    pub organisation: Ref,
+    /// The importer (or market entity) that reviews; none where the brand reviews directly.
+    pub reviewer: Option<Ref>,
+    /// The brand's headquarters that decides.
+    pub brand: Ref,
+    pub repair_order: Ref,
+    pub vehicle_id: Option<String>,
+    pub vin: String,
+    pub claim_type: ClaimType,
+    pub campaign: Option<String>,
+    pub odometer_km: i64,
+    #[schema(format = Date)]
+    pub delivered_on: Option<String>,
+    /// The repair order's opening and closing days.
+    #[schema(format = Date)]
+    pub opened_on: String,
+    #[schema(format = Date)]
+    pub closed_on: Option<String>,
+    /// The three Cs.
+    pub complaint: String,
+    pub cause: Option<String>,
+    pub correction: Option<String>,
+    /// Diagnostic trouble codes.
+    pub dtcs: Vec<String>,
+    /// The part that failed first.
+    pub causal_part: Option<String>,
+    pub technician: Option<Ref>,
+    pub preauth: Option<String>,
+    pub status: ClaimStatus,
+    /// Whose move it is.
+    pub holder: Party,
+    pub appealed: bool,
+    /// When the step it is in is due; overdue once passed.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub step_due: Option<OffsetDateTime>,
+    pub overdue: bool,
+    pub lines: Vec<ClaimLine>,
+    pub claimed: Money,
+    pub approved: Option<Money>,
+    /// What suppliers pay back on its lines.
+    pub recovered: Money,
+    pub reconciliation: Option<Reconciliation>,
+    pub events: Vec<ClaimEvent>,
+    /// The steps the caller may take now.
+    pub actions: Vec<ClaimAction>,
+    /// Whether the caller may record the supplier recovery of its lines.
+    pub may_record_recovery: bool,
+    pub currency: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+    pub version: i64,
+}
+
+/// A claim in a list.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClaimSummary {
+    pub id: String,
+    pub number: String,
+    pub organisation: Ref,
+    pub repair_order: Ref,
+    /// The repair-order job it claims for.
+    pub job_id: String,
+    pub vin: String,
+    pub claim_type: ClaimType,
+    pub status: ClaimStatus,
+    pub holder: Party,
+    pub claimed: Money,
+    pub approved: Option<Money>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub step_due: Option<OffsetDateTime>,
+    pub overdue: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Makes a claim from one job of a repair order: its lines with pay type warranty or goodwill.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimInput {
+    pub job_id: String,
+    /// `warranty`, `goodwill`, `campaign`, `parts-warranty` or `pdi`.
+    pub claim_type: String,
+    /// The campaign's id (campaign claims).
+    pub campaign: Option<String>,
+    /// The odometer reading; the repair order's vehicle's latest when left out.
+    pub odometer_km: Option<i64>,
+    #[serde(default)]
+    pub dtcs: Vec<String>,
+    pub causal_part: Option<String>,
+    pub preauth: Option<String>,
+    /// Why a labour line claims more hours than its flat rate, by repair-order line id.
+    #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub over_reasons: std::collections::BTreeMap<String, String>,
+}
+
+/// A decision on one line (approve with amounts).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineDecisionInput {
+    pub line_id: String,
+    /// The amount approved, `1234.50`.
+    pub approved: String,
+    /// Required when less than claimed: `not-covered`, `over-flat-rate`, `price-above-list`,
+    /// `part-not-returned`, `no-fault-found`, `missing-information`, `wrong-operation`, `other`.
+    pub reason: Option<String>,
+}
+
+/// A step on a claim.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimStepInput {
+    /// `submit`, `approve`, `reject`, `return` or `appeal` (`approve` with a line below its claim
+    /// is recorded as `approve-partly`).
+    pub action: String,
+    /// A reject's reason code.
+    pub reason: Option<String>,
+    /// Required to reject, return or appeal: what the other party should know.
+    pub note: Option<String>,
+    /// Line decisions for `approve`; lines left out are approved as claimed.
+    #[serde(default)]
+    pub lines: Vec<LineDecisionInput>,
+}
+
+/// The supplier recovery of one line.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryInput {
+    pub part_returned: Option<bool>,
+    /// `confirmed`, `no-trouble-found` or `damaged`.
+    pub analysis: Option<String>,
+    pub recovery_pct: i64,
+}
+
+/// A claim exported for the brand's or importer's warranty system: one documented JSON object
+/// (docs/warranty-claim-export.md). Field names follow the STAR 5 warranty claim
+/// (`WarrantyClaimType`) where one fits; the rest are named in the same style.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClaimExport {
+    /// `aftersales-warranty-claim/1`.
+    #[serde(rename = "Format")]
+    pub format: String,
+    #[serde(rename = "ClaimNumberString")]
+    pub claim_number: String,
+    /// `warranty`, `goodwill`, `campaign`, `parts-warranty`, `pdi`.
+    #[serde(rename = "ClaimTypeString")]
+    pub claim_type: ClaimType,
+    #[serde(rename = "ClaimStatus")]
+    pub status: ClaimStatus,
+    #[serde(rename = "DealerName")]
+    pub dealer: String,
+    #[serde(rename = "RepairOrderNumberString")]
+    pub repair_order: String,
+    #[serde(rename = "VehicleID")]
+    pub vin: String,
+    #[schema(format = Date)]
+    #[serde(rename = "DeliveryDate")]
+    pub delivered_on: Option<String>,
+    #[schema(format = Date)]
+    #[serde(rename = "RepairOrderOpenedDate")]
+    pub opened_on: String,
+    #[schema(format = Date)]
+    #[serde(rename = "RepairOrderClosedDate")]
+    pub closed_on: Option<String>,
+    /// Kilometres.
+    #[serde(rename = "OdometerReading")]
+    pub odometer_km: i64,
+    #[serde(rename = "CustomerComplaint")]
+    pub complaint: String,
+    #[serde(rename = "CauseDescription")]
+    pub cause: Option<String>,
+    #[serde(rename = "CorrectionDescription")]
+    pub correction: Option<String>,
+    #[serde(rename = "DiagnosticTroubleCodes")]
+    pub dtcs: Vec<String>,
+    /// STAR: the primary part responsible for the failure.
+    #[serde(rename = "ItemID")]
+    pub causal_part: Option<String>,
+    #[serde(rename = "ServiceCampaignID")]
+    pub campaign: Option<String>,
+    #[serde(rename = "WholesalePreauthorization")]
+    pub preauth: Option<String>,
+    #[serde(rename = "TechnicianName")]
+    pub technician: Option<String>,
+    #[serde(rename = "WarrantyAppealIndicator")]
+    pub appealed: bool,
+    /// How many times the service point submitted it (resubmissions after a return count).
+    #[serde(rename = "ClaimSubmissionCountNumeric")]
+    pub submissions: i64,
+    #[serde(rename = "CurrencyCode")]
+    pub currency: String,
+    #[serde(rename = "Labor")]
+    pub labour: Vec<ExportLabour>,
+    #[serde(rename = "Parts")]
+    pub parts: Vec<ExportPart>,
+    #[serde(rename = "Sublet")]
+    pub sublet: Vec<ExportSublet>,
+    #[serde(rename = "ClaimedAmount")]
+    pub claimed: String,
+    #[serde(rename = "ApprovedAmount")]
+    pub approved: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExportLabour {
+    #[serde(rename = "LaborOperationID")]
+    pub operation: Option<String>,
+    #[serde(rename = "LaborOperationDescription")]
+    pub description: String,
+    /// Decimal hours.
+    #[serde(rename = "LaborActualHoursNumeric")]
+    pub hours: String,
+    #[serde(rename = "LaborAllowanceHoursNumeric")]
+    pub flat_rate_hours: Option<String>,
+    #[serde(rename = "LaborHoursReason")]
+    pub over_reason: Option<String>,
+    #[serde(rename = "ClaimedAmount")]
+    pub claimed: String,
+    #[serde(rename = "ApprovedAmount")]
+    pub approved: Option<String>,
+    #[serde(rename = "DebitReasonCode")]
+    pub reason: Option<ReasonCode>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExportPart {
+    #[serde(rename = "ItemID")]
+    pub part_number: Option<String>,
+    #[serde(rename = "ItemIdDescription")]
+    pub description: String,
+    #[serde(rename = "ItemQuantity")]
+    pub quantity: String,
+    #[serde(rename = "UnitPriceAmount")]
+    pub unit_price: String,
+    #[serde(rename = "ClaimedAmount")]
+    pub claimed: String,
+    #[serde(rename = "ApprovedAmount")]
+    pub approved: Option<String>,
+    #[serde(rename = "DebitReasonCode")]
+    pub reason: Option<ReasonCode>,
+    #[serde(rename = "PartReturnedIndicator")]
+    pub returned: Option<bool>,
+    #[serde(rename = "PartAnalysisResult")]
+    pub analysis: Option<PartAnalysis>,
+    #[serde(rename = "SupplierRecoveryPercent")]
+    pub recovery_pct: Option<i64>,
+    #[serde(rename = "SupplierRecoveryAmount")]
+    pub recovery: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExportSublet {
+    #[serde(rename = "SubletDescription")]
+    pub description: String,
+    #[serde(rename = "ClaimedAmount")]
+    pub claimed: String,
+    #[serde(rename = "ApprovedAmount")]
+    pub approved: Option<String>,
+}
+
+impl Claim {
+    /// The claim in the export format.
+    pub fn export(&self) -> ClaimExport {
+        let amount = |m: &Money| m.amount.clone();
+        let submissions = self
+            .events
+            .iter()
+            .filter(|e| e.action == ClaimAction::Submit)
+            .count();
+        ClaimExport {
+            format: "aftersales-warranty-claim/1".into(),
+            claim_number: self.number.clone(),
+            claim_type: self.claim_type,
+            status: self.status,
+            dealer: self.organisation.label.clone(),
+            repair_order: self.repair_order.label.clone(),
+            vin: self.vin.clone(),
+            delivered_on: self.delivered_on.clone(),
+            opened_on: self.opened_on.clone(),
+            closed_on: self.closed_on.clone(),
+            odometer_km: self.odometer_km,
+            complaint: self.complaint.clone(),
+            cause: self.cause.clone(),
+            correction: self.correction.clone(),
+            dtcs: self.dtcs.clone(),
+            causal_part: self.causal_part.clone(),
+            campaign: self.campaign.clone(),
+            preauth: self.preauth.clone(),
+            technician: self.technician.as_ref().map(|t| t.label.clone()),
+            appealed: self.appealed,
+            submissions: i64::try_from(submissions).unwrap_or(i64::MAX),
+            currency: self.currency.clone(),
+            labour: self
+                .lines
+                .iter()
+                .filter(|l| l.kind == LineKind::Labour)
+                .map(|l| ExportLabour {
+                    operation: l.code.clone(),
+                    description: l.description.clone(),
+                    hours: l.quantity.clone(),
+                    flat_rate_hours: l.flat_rate_hours.clone(),
+                    over_reason: l.over_reason.clone(),
+                    claimed: amount(&l.claimed),
+                    approved: l.approved.as_ref().map(amount),
+                    reason: l.approved_reason,
+                })
+                .collect(),
+            parts: self
+                .lines
+                .iter()
+                .filter(|l| l.kind == LineKind::Part)
+                .map(|l| ExportPart {
+                    part_number: l.code.clone(),
+                    description: l.description.clone(),
+                    quantity: l.quantity.clone(),
+                    unit_price: amount(&l.unit_price),
+                    claimed: amount(&l.claimed),
+                    approved: l.approved.as_ref().map(amount),
+                    reason: l.approved_reason,
+                    returned: l.part_returned,
+                    analysis: l.analysis,
+                    recovery_pct: l.recovery_pct,
+                    recovery: l.recovery.as_ref().map(amount),
+                })
+                .collect(),
+            sublet: self
+                .lines
+                .iter()
+                .filter(|l| l.kind == LineKind::Sublet)
+                .map(|l| ExportSublet {
+                    description: l.description.clone(),
+                    claimed: amount(&l.claimed),
+                    approved: l.approved.as_ref().map(amount),
+                })
+                .collect(),
+            claimed: amount(&self.claimed),
+            approved: self.approved.as_ref().map(amount),
+        }
+    }
+}
+
+/// A repair-order line a claim would carry.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OfferLine {
+    pub ro_line_id: String,
+    pub kind: LineKind,
+    pub code: Option<String>,
+    pub description: String,
+    pub quantity: String,
+    pub amount: Money,
+    pub flat_rate_hours: Option<String>,
+    /// More hours than the flat rate: the claim needs a reason.
+    pub over_flat_rate: bool,
+}
+
+/// What a claim from one job would state, before it is made.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClaimOffer {
+    pub job_id: String,
+    pub job_title: String,
+    pub repair_order: Ref,
+    pub vin: Option<String>,
+    pub complaint: String,
+    pub cause: Option<String>,
+    pub correction: Option<String>,
+    pub odometer_km: Option<i64>,
+    /// The job's warranty lines and its goodwill lines.
+    pub warranty_lines: Vec<OfferLine>,
+    pub goodwill_lines: Vec<OfferLine>,
+    /// The claim already made from this job.
+    pub existing: Option<Ref>,
+    /// The brand wants a pre-authorisation number above this amount.
+    pub preauth_above: Option<Money>,
+}

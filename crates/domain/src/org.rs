@@ -96,6 +96,8 @@ pub enum Role {
     MarketCsManager,
     ImporterStaff,
     HqAnalyst,
+    /// Decides warranty claims and goodwill for a brand (at its HQ), a market or an importer.
+    WarrantyAdministrator,
     Administrator,
 }
 
@@ -151,6 +153,18 @@ impl Permission {
             Permission::LogisticsManage => {
                 "setting up loaners, wash bays and drivers' shifts, which needs a service manager"
             }
+            Permission::WarrantyRead => {
+                "seeing warranty claims here, which valet drivers and technicians may not"
+            }
+            Permission::WarrantyClaim => {
+                "making warranty claims, which needs a service advisor or service manager"
+            }
+            Permission::WarrantyReview => {
+                "reviewing warranty claims, which needs importer staff, a market manager or a warranty administrator"
+            }
+            Permission::WarrantyDecide => {
+                "deciding warranty claims for the brand, which needs a warranty administrator at its headquarters"
+            }
         }
     }
 }
@@ -195,10 +209,18 @@ pub enum Permission {
     LogisticsDrive,
     /// The depot and travel model, loaners, wash bays, drivers' shifts.
     LogisticsManage,
+    /// See warranty claims of the organisations reached (not the customer behind them).
+    WarrantyRead,
+    /// Make warranty claims from repair orders, answer them when sent back, appeal once.
+    WarrantyClaim,
+    /// Review a claim as the importer (or market) between the service point and the brand.
+    WarrantyReview,
+    /// Decide a claim for the brand.
+    WarrantyDecide,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::ServiceAdvisor,
         Role::ServiceManager,
         Role::Technician,
@@ -206,6 +228,7 @@ impl Role {
         Role::MarketCsManager,
         Role::ImporterStaff,
         Role::HqAnalyst,
+        Role::WarrantyAdministrator,
         Role::Administrator,
     ];
 
@@ -218,6 +241,7 @@ impl Role {
             Role::MarketCsManager => "market-cs-manager",
             Role::ImporterStaff => "importer-staff",
             Role::HqAnalyst => "hq-analyst",
+            Role::WarrantyAdministrator => "warranty-administrator",
             Role::Administrator => "administrator",
         }
     }
@@ -245,6 +269,7 @@ impl Role {
         match self {
             Role::Administrator => true,
             Role::HqAnalyst => kind == BrandHq,
+            Role::WarrantyAdministrator => matches!(kind, BrandHq | MarketEntity | Importer),
             Role::MarketCsManager => matches!(kind, MarketEntity | BrandHq),
             Role::ImporterStaff => kind == Importer,
             Role::ServiceAdvisor | Role::ServiceManager => {
@@ -309,6 +334,23 @@ impl Role {
                 matches!(self, Role::ServiceAdvisor | Role::ServiceManager)
             }
             Permission::LogisticsManage => self == Role::ServiceManager,
+            Permission::WarrantyRead => matches!(
+                self,
+                Role::ServiceAdvisor
+                    | Role::ServiceManager
+                    | Role::MarketCsManager
+                    | Role::ImporterStaff
+                    | Role::HqAnalyst
+                    | Role::WarrantyAdministrator
+            ),
+            Permission::WarrantyClaim => {
+                matches!(self, Role::ServiceAdvisor | Role::ServiceManager)
+            }
+            Permission::WarrantyReview => matches!(
+                self,
+                Role::MarketCsManager | Role::ImporterStaff | Role::WarrantyAdministrator
+            ),
+            Permission::WarrantyDecide => self == Role::WarrantyAdministrator,
         }
     }
 
@@ -323,6 +365,7 @@ impl Role {
                 Workshop,
                 Logistics,
                 Billing,
+                Warranty,
                 Organisations,
             ],
             Role::ServiceManager => &[
@@ -360,6 +403,7 @@ impl Role {
                 Organisations,
             ],
             Role::HqAnalyst => &[Kpis, Warranty, Network, Pilots, Organisations],
+            Role::WarrantyAdministrator => &[Warranty, Kpis, Organisations],
             Role::Administrator => &[Organisations, Users, Messages, Audit],
         }
     }
@@ -431,6 +475,7 @@ impl Capability {
             Capability::Workshop => Some("/workshop"),
             Capability::Logistics => Some("/logistics"),
             Capability::Billing => Some("/billing"),
+            Capability::Warranty => Some("/warranty"),
             Capability::Messages => Some("/messages"),
             Capability::Organisations => Some("/organisations"),
             Capability::Users => Some("/users"),

@@ -16,6 +16,8 @@ use time::Date;
 use crate::reminders::add_months;
 use crate::validation::{FieldError, Rule};
 
+pub mod claims;
+
 vocabulary!(
     /// What a coverage protects.
     CoverageKind {

@@ -357,6 +357,43 @@ mod tests {
                     .map(|k| format!("wr-source-{}", k.as_str())),
             );
             keys.extend(["no-delivery-date", "no-terms"].map(|u| format!("wr-undecided-{u}")));
+            {
+                use aftersales_domain::warranty::claims as wc;
+                keys.extend(
+                    wc::ClaimStatus::ALL
+                        .iter()
+                        .map(|k| format!("wc-status-{}", k.as_str())),
+                );
+                keys.extend(
+                    wc::Party::ALL
+                        .iter()
+                        .map(|k| format!("wc-party-{}", k.as_str())),
+                );
+                keys.extend(
+                    wc::ClaimType::ALL
+                        .iter()
+                        .map(|k| format!("wc-type-{}", k.as_str())),
+                );
+                keys.extend(
+                    wc::ReasonCode::ALL
+                        .iter()
+                        .map(|k| format!("wc-reason-{}", k.as_str())),
+                );
+                keys.extend(
+                    wc::ClaimAction::ALL
+                        .iter()
+                        .map(|k| format!("wc-action-{}", k.as_str())),
+                );
+                keys.extend(
+                    wc::PartAnalysis::ALL
+                        .iter()
+                        .map(|k| format!("wc-analysis-{}", k.as_str())),
+                );
+                keys.extend(
+                    ["submit", "approve", "reject", "return", "appeal"]
+                        .map(|a| format!("wc-done-{a}")),
+                );
+            }
             for r in [
                 NoSlotReason::Closed,
                 NoSlotReason::NoSuitableBay,

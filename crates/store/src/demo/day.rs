@@ -196,7 +196,7 @@ pub(super) async fn seed_day(
 }
 
 /// A demo customer by name, with the car they own now (if any).
-async fn customer_and_car(
+pub(super) async fn customer_and_car(
     store: &Store,
     name: &str,
 ) -> Result<(String, Option<String>), StoreError> {

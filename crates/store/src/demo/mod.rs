@@ -16,6 +16,7 @@ mod crm;
 mod day;
 mod logistics;
 mod reminders;
+mod warranty;
 mod workshop;
 
 use billing::seed_billing;
@@ -250,6 +251,20 @@ const USERS: &[UserSeed] = &[
         "en",
         "johan.lindqvist@polestar.example",
         &[("polestar-hq", "hq-analyst")],
+    ),
+    (
+        "helena",
+        "Helena Berg",
+        "en",
+        "helena.berg@polestar.example",
+        &[("polestar-hq", "warranty-administrator")],
+    ),
+    (
+        "tom",
+        "Tom Becker",
+        "en",
+        "tom.becker@tesla.example",
+        &[("tesla-hq", "warranty-administrator")],
     ),
     (
         "ana",
@@ -497,6 +512,7 @@ pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, 
     for (id, code) in [("brand-tesla", "tesla"), ("brand-polestar", "polestar")] {
         store.warranty().seed_published_terms(id, code, now).await?;
     }
+    warranty::seed_warranty(store, &org, now).await?;
     // Working procedures: delivery questions in Norway go to the customer-care centre; technical
     // cases taken in by Polestar Portugal go to the importer's Lisboa workshop.
     for (owner, category, target, targets) in [

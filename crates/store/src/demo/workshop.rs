@@ -162,7 +162,7 @@ pub(super) async fn seed_workshop(
         i64,
         i64,
     );
-    let ops: [Op; 12] = [
+    let ops: [Op; 13] = [
         (
             "tesla-no",
             "SRV-ANNUAL",
@@ -266,6 +266,16 @@ pub(super) async fn seed_workshop(
         ),
         (
             "polestar-pt",
+            "PS-AT-BOMBA",
+            "Substituição da bomba de refrigeração da bateria",
+            240,
+            Some("hv-work"),
+            1,
+            1,
+            0,
+        ),
+        (
+            "polestar-pt",
             "PS-HV-DIAG",
             "Diagnóstico da bateria de alta tensão",
             150,
@@ -292,7 +302,7 @@ pub(super) async fn seed_workshop(
             .execute(&store.pool)
             .await?;
     }
-    let parts: [(&str, &str, &str, i64, i64, i64); 4] = [
+    let parts: [(&str, &str, &str, i64, i64, i64); 5] = [
         (
             "tesla-no",
             "1490225-00-A",
@@ -325,6 +335,14 @@ pub(super) async fn seed_workshop(
             2_100,
             0,
         ),
+        (
+            "polestar-pt",
+            "31686961",
+            "Bomba de refrigeração da bateria",
+            62_000,
+            41_000,
+            0,
+        ),
     ];
     for (owner, number, description, price, cost, stock) in parts {
         let id = crate::new_id();
@@ -353,7 +371,7 @@ pub(super) async fn seed_workshop(
 
 /// The demo catalogue's names in each language (code, nb, en, pt), as JSON for the `names` column.
 fn names(code: &str) -> Option<String> {
-    const NAMES: [(&str, &str, &str, &str); 16] = [
+    const NAMES: [(&str, &str, &str, &str); 18] = [
         (
             "SRV-ANNUAL",
             "Årlig service",
@@ -435,6 +453,18 @@ fn names(code: &str) -> Option<String> {
         ),
         (
             "1495837-00-C",
+            "Kjølepumpe for batteri",
+            "Battery coolant pump",
+            "Bomba de refrigeração da bateria",
+        ),
+        (
+            "PS-AT-BOMBA",
+            "Bytte av kjølepumpe for batteri",
+            "Battery coolant pump replacement",
+            "Substituição da bomba de refrigeração da bateria",
+        ),
+        (
+            "31686961",
             "Kjølepumpe for batteri",
             "Battery coolant pump",
             "Bomba de refrigeração da bateria",

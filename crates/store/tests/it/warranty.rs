@@ -103,3 +103,501 @@ pub async fn warranty_coverage_is_decided_per_vehicle(store: &Store) {
         Err(StoreError::NotFound)
     ));
 }
+
+/// Claims through the network on both engines: the demo's claims are seen by the parties in their
+/// line and nobody else; a claim goes service point → importer (partly) → brand, is appealed once,
+/// refuses the wrong party, stale versions and bad decisions by field; a new claim checks flat-rate
+/// hours and duplicates; the brand's partial approval shows against the issued warranty invoice.
+pub async fn warranty_claims_pass_the_network(store: &Store) {
+    use aftersales_domain::warranty::claims::ClaimStatus;
+    use aftersales_store::warranty::{
+        ClaimFilter, ClaimInput, ClaimStepInput, LineDecisionInput, RecoveryInput,
+    };
+    let t0 = datetime!(2026-11-21 09:00 UTC);
+    demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
+    let w = store.warranty();
+    let who = |name: &'static str| async move { caller(store, name, t0).await };
+    let (joao, rui, helena, marta, ingrid, tom, ana, emily) = (
+        who("joao").await,
+        who("rui").await,
+        who("helena").await,
+        who("marta").await,
+        who("ingrid").await,
+        who("tom").await,
+        who("ana").await,
+        who("emily").await,
+    );
+    let all = ClaimFilter::default();
+    let mine = ClaimFilter {
+        mine: true,
+        ..Default::default()
+    };
+    let count = |c: &Vec<aftersales_store::warranty::ClaimSummary>| c.len();
+    assert_eq!(count(&w.claims(&joao.scope, &all, t0).await.unwrap()), 3);
+    assert_eq!(count(&w.claims(&rui.scope, &all, t0).await.unwrap()), 3);
+    assert_eq!(count(&w.claims(&ana.scope, &all, t0).await.unwrap()), 3);
+    assert_eq!(count(&w.claims(&helena.scope, &all, t0).await.unwrap()), 3);
+    assert_eq!(count(&w.claims(&ingrid.scope, &all, t0).await.unwrap()), 2);
+    assert_eq!(count(&w.claims(&tom.scope, &all, t0).await.unwrap()), 2);
+    // Porto's manager sees Porto's claims (none), a Tesla analyst Tesla's, not Polestar's.
+    assert_eq!(count(&w.claims(&marta.scope, &all, t0).await.unwrap()), 0);
+    assert_eq!(count(&w.claims(&emily.scope, &all, t0).await.unwrap()), 2);
+    // What waits for whom: the importer has one, the service point the one sent back.
+    let rui_mine = w.claims(&rui.scope, &mine, t0).await.unwrap();
+    assert_eq!(rui_mine.len(), 1);
+    assert_eq!(rui_mine[0].status, ClaimStatus::ImporterReview);
+    let joao_mine = w.claims(&joao.scope, &mine, t0).await.unwrap();
+    assert_eq!(
+        joao_mine.iter().map(|c| c.status).collect::<Vec<_>>(),
+        [ClaimStatus::Returned]
+    );
+    let approved_pt = w
+        .claims(
+            &joao.scope,
+            &ClaimFilter {
+                status: Some(ClaimStatus::PartlyApproved),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        approved_pt.len(),
+        1,
+        "the importer's cut stays with the brand's approval"
+    );
+    let demo = w.claim(&joao.scope, &approved_pt[0].id, t0).await.unwrap();
+    assert_eq!(
+        demo.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        ["appeal"]
+    );
+    assert_eq!(demo.recovered.amount, "496.00", "80 % of the pump");
+
+    // The claim waiting for the importer, seen by the three parties, hidden from Porto.
+    let id = rui_mine[0].id.clone();
+    let c = w.claim(&rui.scope, &id, t0).await.unwrap();
+    assert_eq!(
+        c.reviewer.as_ref().map(|r| r.label.as_str()),
+        Some("Volvo Cars Portugal")
+    );
+    assert_eq!(c.brand.label, "Polestar Customer Service HQ");
+    assert!(matches!(
+        w.claim(&marta.scope, &id, t0).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        c.actions.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        ["approve", "reject", "return"]
+    );
+    assert!(w
+        .claim(&joao.scope, &id, t0)
+        .await
+        .unwrap()
+        .actions
+        .is_empty());
+    let over = c
+        .lines
+        .iter()
+        .find(|l| l.over_reason.is_some())
+        .expect("the diagnosis above its flat rate, with its reason")
+        .clone();
+    assert_eq!(
+        (over.quantity.as_str(), over.flat_rate_hours.as_deref()),
+        ("2.00", Some("1.50"))
+    );
+    // The service point cannot decide; the importer cannot skip a reason or pay more than claimed.
+    let approve = |lines: Vec<LineDecisionInput>| ClaimStepInput {
+        action: "approve".into(),
+        lines,
+        ..Default::default()
+    };
+    assert!(matches!(
+        w.step(&joao.scope, &id, c.version, &approve(vec![]), t0)
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    let cut = |amount: &str, reason: Option<&str>| LineDecisionInput {
+        line_id: over.id.clone(),
+        approved: amount.into(),
+        reason: reason.map(str::to_string),
+    };
+    match w
+        .step(
+            &rui.scope,
+            &id,
+            c.version,
+            &approve(vec![cut("127.50", None)]),
+            t0,
+        )
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "lines.0.reason"),
+        other => panic!("expected the reason asked for, got {other:?}"),
+    }
+    match w
+        .step(
+            &rui.scope,
+            &id,
+            c.version,
+            &approve(vec![cut("999999", Some("other"))]),
+            t0,
+        )
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "lines.0.approved"),
+        other => panic!("expected the amount refused, got {other:?}"),
+    }
+    match w
+        .step(
+            &rui.scope,
+            &id,
+            c.version,
+            &ClaimStepInput {
+                action: "reject".into(),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "reason"),
+        other => panic!("expected a rejection's reason asked for, got {other:?}"),
+    }
+    // The importer pays the diagnosis at its flat rate (1.50 h × €85.00).
+    let c = w
+        .step(
+            &rui.scope,
+            &id,
+            c.version,
+            &approve(vec![cut("127.50", Some("over-flat-rate"))]),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status, ClaimStatus::BrandReview);
+    assert_eq!(c.events.last().unwrap().action.as_str(), "approve-partly");
+    // A stale version is a conflict, and the importer's step is over.
+    assert!(matches!(
+        w.step(&helena.scope, &id, c.version - 1, &approve(vec![]), t0)
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert!(matches!(
+        w.step(&rui.scope, &id, c.version, &approve(vec![]), t0)
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    // Polestar follows the importer: a partial approval.
+    let line = c.lines.iter().find(|l| l.id == over.id).unwrap();
+    assert_eq!(line.importer.as_ref().unwrap().amount, "127.50");
+    let c = w
+        .step(
+            &helena.scope,
+            &id,
+            c.version,
+            &approve(vec![LineDecisionInput {
+                line_id: over.id.clone(),
+                approved: "127.50".into(),
+                reason: Some("over-flat-rate".into()),
+            }]),
+            t0 + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status, ClaimStatus::PartlyApproved);
+    assert_eq!(c.approved.as_ref().unwrap().amount, "951.50");
+    assert_eq!(c.claimed.amount, "994.00");
+    // The service point appeals once; Polestar then pays in full; a second appeal is refused.
+    let appeal = ClaimStepInput {
+        action: "appeal".into(),
+        note: Some("Diagnóstico prolongado pela corrosão documentada em fotografia.".into()),
+        ..Default::default()
+    };
+    let c = w
+        .step(
+            &joao.scope,
+            &id,
+            c.version,
+            &appeal,
+            t0 + Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!((c.status, c.appealed), (ClaimStatus::BrandReview, true));
+    let c = w
+        .step(
+            &helena.scope,
+            &id,
+            c.version,
+            &approve(vec![]),
+            t0 + Duration::hours(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status, ClaimStatus::Approved);
+    assert_eq!(c.approved.as_ref().unwrap().amount, "994.00");
+    assert!(c.actions.is_empty());
+    match w.step(&joao.scope, &id, c.version, &appeal, t0).await {
+        Err(StoreError::Forbidden(_)) | Err(StoreError::Invalid(_)) => {}
+        other => panic!("a second appeal must be refused, got {other:?}"),
+    }
+    assert_eq!(
+        c.events
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "submit",
+            "approve-partly",
+            "approve-partly",
+            "appeal",
+            "approve"
+        ]
+    );
+    // Supplier recovery on the pump: the brand records it; the service point may not.
+    let pump = c.lines.iter().find(|l| l.kind.as_str() == "part").unwrap();
+    let rec = RecoveryInput {
+        part_returned: Some(true),
+        analysis: Some("confirmed".into()),
+        recovery_pct: 50,
+    };
+    assert!(matches!(
+        w.record_recovery(&joao.scope, &id, &pump.id, &rec, t0)
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    let bad = RecoveryInput {
+        part_returned: Some(false),
+        analysis: Some("confirmed".into()),
+        recovery_pct: 150,
+    };
+    match w
+        .record_recovery(&helena.scope, &id, &pump.id, &bad, t0)
+        .await
+    {
+        Err(StoreError::Invalid(e)) => {
+            let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+            assert_eq!(fields, ["recovery_pct", "analysis"]);
+        }
+        other => panic!("expected the recovery refused, got {other:?}"),
+    }
+    let c = w
+        .record_recovery(&helena.scope, &id, &pump.id, &rec, t0)
+        .await
+        .unwrap();
+    assert_eq!(c.recovered.amount, "310.00");
+    let export = c.export();
+    assert_eq!(export.parts[0].recovery.as_deref(), Some("310.00"));
+    assert_eq!(export.labour.len(), 2);
+    assert_eq!(export.submissions, 1);
+    let json = serde_json::to_value(&export).unwrap();
+    assert_eq!(json["ClaimNumberString"], c.number.as_str());
+    assert_eq!(json["VehicleID"], c.vin.as_str());
+
+    // Trondheim: no importer between, the claim waits for Tesla, which approves the pump at half;
+    // the warranty invoice issued for the order shows the difference to credit.
+    let tesla = w.claims(&tom.scope, &mine, t0).await.unwrap();
+    assert_eq!(tesla.len(), 1);
+    let c = w.claim(&tom.scope, &tesla[0].id, t0).await.unwrap();
+    assert!(c.reviewer.is_none());
+    let pump = c
+        .lines
+        .iter()
+        .find(|l| l.kind.as_str() == "part")
+        .unwrap()
+        .clone();
+    assert_eq!(pump.claimed.amount, "6900.00");
+    let c = w
+        .step(
+            &tom.scope,
+            &c.id,
+            c.version,
+            &approve(vec![LineDecisionInput {
+                line_id: pump.id.clone(),
+                approved: "3450".into(),
+                reason: Some("price-above-list".into()),
+            }]),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status, ClaimStatus::PartlyApproved);
+    let r = c.reconciliation.clone().unwrap();
+    assert_eq!(
+        (r.invoiced.amount.as_str(), r.difference.amount.as_str()),
+        ("0.00", "-9105.00")
+    );
+    let drafts = store
+        .billing()
+        .invoice_repair_order(&ingrid.scope, &c.repair_order.id, t0)
+        .await
+        .unwrap();
+    let warr = drafts
+        .iter()
+        .find(|d| d.pay_type.as_deref() == Some("warranty"))
+        .unwrap();
+    let d = store
+        .billing()
+        .document(&ingrid.scope, &warr.id, t0)
+        .await
+        .unwrap();
+    store
+        .billing()
+        .issue(&ingrid.scope, &warr.id, d.version, None, t0)
+        .await
+        .unwrap();
+    let c = w.claim(&ingrid.scope, &c.id, t0).await.unwrap();
+    let r = c.reconciliation.unwrap();
+    assert_eq!(
+        (
+            r.approved.amount.as_str(),
+            r.invoiced.amount.as_str(),
+            r.difference.amount.as_str()
+        ),
+        ("9105.00", "12555.00", "3450.00")
+    );
+
+    // A new claim from a job: hours above the flat rate need a reason; a job is claimed once.
+    let sent_back = &joao_mine[0];
+    let c = w.claim(&joao.scope, &sent_back.id, t0).await.unwrap();
+    assert_eq!(c.events.last().unwrap().party.as_str(), "importer");
+    assert!(c.events.last().unwrap().note.is_some());
+    let unknown = ClaimInput {
+        job_id: "no-such-job".into(),
+        claim_type: "warranty".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        w.create_claim(&joao.scope, &unknown, t0).await,
+        Err(StoreError::NotFound)
+    ));
+    // A fresh warranty job with diagnosis above its flat rate.
+    let customers = store
+        .crm()
+        .list_customers(&joao.scope, None, 200)
+        .await
+        .unwrap();
+    let miguel = customers
+        .items
+        .iter()
+        .find(|c| c.name == "Miguel Costa")
+        .unwrap();
+    let car = store
+        .crm()
+        .vehicles_of(&joao.scope, &miguel.id)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let ro = store
+        .workshop()
+        .create_repair_order(
+            &joao.scope,
+            &aftersales_store::workshop::RepairOrderInput {
+                organisation_id: c.organisation.id.clone(),
+                customer_id: miguel.id.clone(),
+                vehicle_id: Some(car),
+                complaint: "Aviso de isolamento da bateria".into(),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let fresh = ro.jobs[0].id.clone();
+    store
+        .workshop()
+        .update_job(
+            &joao.scope,
+            &ro.id,
+            &fresh,
+            &aftersales_store::workshop::JobUpdate {
+                pay_type: Some("warranty".into()),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let ro = store
+        .workshop()
+        .add_line(
+            &joao.scope,
+            &ro.id,
+            &fresh,
+            &aftersales_store::workshop::LineInput {
+                kind: "labour".into(),
+                code: Some("PS-HV-DIAG".into()),
+                quantity: Some("2.25".into()),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let line = ro.jobs[0].lines[0].id.clone();
+    let mut input = ClaimInput {
+        job_id: fresh.clone(),
+        claim_type: "warranty".into(),
+        ..Default::default()
+    };
+    match w.create_claim(&joao.scope, &input, t0).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "lines.0.over_reason"),
+        other => panic!("expected the reason for the hours asked for, got {other:?}"),
+    }
+    // A technician cannot claim; the advisor with the reason can.
+    let bruno = caller(store, "bruno", t0).await;
+    input
+        .over_reasons
+        .insert(line.clone(), "Isolamento medido em três pontos".into());
+    assert!(matches!(
+        w.create_claim(&bruno.scope, &input, t0).await,
+        Err(StoreError::NotFound) | Err(StoreError::Forbidden(_))
+    ));
+    let made = w.create_claim(&joao.scope, &input, t0).await.unwrap();
+    assert_eq!(made.status, ClaimStatus::Draft);
+    assert_eq!(
+        made.lines[0].over_reason.as_deref(),
+        Some("Isolamento medido em três pontos")
+    );
+    assert!(made.odometer_km > 0, "the car's latest reading");
+    let ro = store
+        .workshop()
+        .repair_order(&joao.scope, &c.repair_order.id)
+        .await
+        .unwrap();
+    let job = ro.jobs[0].id.clone();
+    match w
+        .create_claim(
+            &joao.scope,
+            &ClaimInput {
+                job_id: job.clone(),
+                claim_type: "warranty".into(),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "job_id"),
+        other => panic!("expected the job refused as claimed, got {other:?}"),
+    }
+    // Resubmitted after the return: back with the importer.
+    let c = w
+        .step(
+            &joao.scope,
+            &c.id,
+            c.version,
+            &ClaimStepInput {
+                action: "submit".into(),
+                note: Some("Fotografia e relatório anexados ao processo.".into()),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status, ClaimStatus::ImporterReview);
+    assert!(c.step_due.is_some_and(|d| d == t0 + Duration::days(5)));
+}

@@ -60,7 +60,7 @@ use crate::AppState;
         (name = "billing", description = "Invoices, credit notes, payments; PDF, EHF and SAF-T (PT)"),
         (name = "logistics", description = "Pickups and deliveries around repair orders: the day's plan, windows, locks, the driver's steps, loaners"),
         (name = "reminders", description = "Service reminders: schedules, who is due, maintenance done elsewhere, campaigns"),
-        (name = "warranty", description = "Warranty: a vehicle's coverage on a day, battery state-of-health readings"),
+        (name = "warranty", description = "Warranty: a vehicle's coverage on a day, battery state-of-health readings, claims through the network (service point, importer, brand)"),
     )
 )]
 struct ApiDoc;
@@ -172,6 +172,11 @@ fn routes() -> OpenApiRouter<AppState> {
             warranty::battery_readings,
             warranty::record_battery
         ))
+        .routes(routes!(warranty::claims, warranty::create_claim))
+        .routes(routes!(warranty::claim))
+        .routes(routes!(warranty::step))
+        .routes(routes!(warranty::record_recovery))
+        .routes(routes!(warranty::export))
         .routes(routes!(reminders::due))
         .routes(routes!(reminders::schedules))
         .routes(routes!(reminders::set_schedule))

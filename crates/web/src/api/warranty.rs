@@ -1,13 +1,18 @@
-//! API of capability warranty: a vehicle's coverage on a day, battery state-of-health readings.
+//! API of capability warranty: a vehicle's coverage on a day, battery state-of-health readings,
+//! claims through the network (make, list, read, take a step, supplier recovery, export).
 
-use aftersales_store::warranty::{BatteryReading, BatteryReadingInput, VehicleCoverage};
+use aftersales_domain::warranty::claims::ClaimStatus;
+use aftersales_store::warranty::{
+    BatteryReading, BatteryReadingInput, Claim, ClaimExport, ClaimFilter, ClaimInput,
+    ClaimStepInput, ClaimSummary, RecoveryInput, VehicleCoverage,
+};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::{ApiJson, ApiQuery};
+use super::{etag, if_match, ApiJson, ApiQuery};
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, Problem};
 use crate::AppState;
@@ -90,4 +95,142 @@ pub async fn record_battery(
         .record_battery(&caller.scope, &id, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+fn claim_response(status: StatusCode, c: Claim) -> Response {
+    (status, etag(c.version), Json(c)).into_response()
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimParams {
+    /// `draft`, `importer-review`, `brand-review`, `returned`, `approved`, `partly-approved`, `rejected`.
+    pub status: Option<String>,
+    /// `true`: only claims whose next step is the caller's.
+    pub mine: Option<bool>,
+    pub repair_order_id: Option<String>,
+}
+
+/// The warranty claims the caller may see (their service point's, or those below them), the
+/// nearest step deadline first.
+#[utoipa::path(get, path = "/api/v1/warranty-claims", tag = "warranty", params(ClaimParams),
+    responses((status = 200, body = Vec<ClaimSummary>), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn claims(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiQuery(p): ApiQuery<ClaimParams>,
+) -> Result<Json<Vec<ClaimSummary>>, ApiError> {
+    let status = p
+        .status
+        .as_deref()
+        .map(|s| ClaimStatus::parse("status", s))
+        .transpose()
+        .map_err(|e| ApiError::from(aftersales_store::StoreError::Invalid(e.into())))?;
+    let filter = ClaimFilter {
+        status,
+        mine: p.mine.unwrap_or(false),
+        repair_order_id: p.repair_order_id,
+    };
+    Ok(Json(
+        state
+            .store
+            .warranty()
+            .claims(&caller.scope, &filter, state.now())
+            .await?,
+    ))
+}
+
+/// Makes a claim (a draft) from one job of a repair order: its warranty lines (goodwill lines for
+/// a goodwill claim), the three Cs, VIN, km and the repair order's days.
+#[utoipa::path(post, path = "/api/v1/warranty-claims", tag = "warranty", request_body = ClaimInput,
+    responses((status = 201, body = Claim), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_claim(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiJson(b): ApiJson<ClaimInput>,
+) -> Result<Response, ApiError> {
+    let c = state
+        .store
+        .warranty()
+        .create_claim(&caller.scope, &b, state.now())
+        .await?;
+    Ok(claim_response(StatusCode::CREATED, c))
+}
+
+/// One claim with its lines, history, reconciliation and the steps the caller may take.
+#[utoipa::path(get, path = "/api/v1/warranty-claims/{id}", tag = "warranty", params(("id" = String, Path)),
+    responses((status = 200, body = Claim), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn claim(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = state
+        .store
+        .warranty()
+        .claim(&caller.scope, &id, state.now())
+        .await?;
+    Ok(claim_response(StatusCode::OK, c))
+}
+
+/// Takes a step on a claim (`If-Match`) as the party whose move it is: submit, approve (line by
+/// line), reject, return for information, appeal once.
+#[utoipa::path(post, path = "/api/v1/warranty-claims/{id}/steps", tag = "warranty", params(("id" = String, Path), ("If-Match" = String, Header)),
+    request_body = ClaimStepInput,
+    responses((status = 200, body = Claim), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn step(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<ClaimStepInput>,
+) -> Result<Response, ApiError> {
+    let version = if_match(&headers)?;
+    let c = state
+        .store
+        .warranty()
+        .step(&caller.scope, &id, version, &b, state.now())
+        .await?;
+    Ok(claim_response(StatusCode::OK, c))
+}
+
+/// Records a line's supplier recovery on an approved claim (importer or brand).
+#[utoipa::path(put, path = "/api/v1/warranty-claims/{id}/lines/{line_id}/recovery", tag = "warranty",
+    params(("id" = String, Path), ("line_id" = String, Path)), request_body = RecoveryInput,
+    responses((status = 200, body = Claim), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn record_recovery(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path((id, line_id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<RecoveryInput>,
+) -> Result<Response, ApiError> {
+    let c = state
+        .store
+        .warranty()
+        .record_recovery(&caller.scope, &id, &line_id, &b, state.now())
+        .await?;
+    Ok(claim_response(StatusCode::OK, c))
+}
+
+/// The claim in the documented export format (docs/warranty-claim-export.md; STAR 5 field names
+/// where one fits).
+#[utoipa::path(get, path = "/api/v1/warranty-claims/{id}/export", tag = "warranty", params(("id" = String, Path)),
+    responses((status = 200, body = ClaimExport), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn export(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<ClaimExport>, ApiError> {
+    let c = state
+        .store
+        .warranty()
+        .claim(&caller.scope, &id, state.now())
+        .await?;
+    Ok(Json(c.export()))
 }

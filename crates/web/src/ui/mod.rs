@@ -5,6 +5,7 @@
 mod audit;
 mod billing;
 mod cases;
+mod claims;
 mod contact;
 mod crm;
 mod events;
@@ -112,6 +113,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/logistics/setup"),
     ("POST", "/logistics/setup"),
     ("GET", "/reminders"),
+    ("GET", "/warranty"),
+    ("GET", "/warranty/claims/new"),
+    ("POST", "/warranty/claims"),
+    ("GET", "/warranty/claims/{id}"),
+    ("POST", "/warranty/claims/{id}/steps"),
+    ("POST", "/warranty/claims/{id}/lines/{line_id}/recovery"),
+    ("GET", "/warranty/claims/{id}/export"),
     ("POST", "/reminders/done"),
     ("GET", "/reminders/schedules"),
     ("POST", "/reminders/schedules"),
@@ -281,6 +289,16 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(logistics::setup).post(logistics::setup_post),
         )
         .route("/reminders", get(reminders::list))
+        .route("/warranty", get(claims::list))
+        .route("/warranty/claims/new", get(claims::new_claim))
+        .route("/warranty/claims", post(claims::create))
+        .route("/warranty/claims/{id}", get(claims::show))
+        .route("/warranty/claims/{id}/steps", post(claims::step))
+        .route(
+            "/warranty/claims/{id}/lines/{line_id}/recovery",
+            post(claims::recovery),
+        )
+        .route("/warranty/claims/{id}/export", get(claims::export))
         .route("/reminders/done", post(reminders::record_done))
         .route(
             "/reminders/schedules",

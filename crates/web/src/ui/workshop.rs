@@ -815,6 +815,10 @@ struct RoPage<'a> {
     handovers: aftersales_store::logistics::Handovers,
     /// The car's warranty today (when the reader may see the car's record).
     coverage: Option<aftersales_store::warranty::VehicleCoverage>,
+    /// The order's warranty claims (those who see claims here).
+    claims: Vec<aftersales_store::warranty::ClaimSummary>,
+    /// The reader makes warranty claims here.
+    can_claim: bool,
     zone: aftersales_domain::calendar::Zone,
 }
 
@@ -829,6 +833,25 @@ impl RoPage<'_> {
             Some(plate) => format!("{heading} · {plate}"),
             None => heading,
         }
+    }
+    fn claim_of(&self, job: &str) -> Option<&aftersales_store::warranty::ClaimSummary> {
+        self.claims.iter().find(|c| c.job_id == job)
+    }
+    /// A job with warranty or goodwill lines the customer did not decline, not yet claimed.
+    fn claimable(&self, j: &aftersales_store::workshop::Job) -> bool {
+        self.can_claim
+            && j.approval.as_str() != "declined"
+            && self.claim_of(&j.id).is_none()
+            && j.lines.iter().any(|l| {
+                matches!(
+                    l.pay_type,
+                    aftersales_domain::workshop::PayType::Warranty
+                        | aftersales_domain::workshop::PayType::Goodwill
+                )
+            })
+    }
+    fn claim_status(&self, c: &aftersales_store::warranty::ClaimSummary) -> String {
+        self.t.t(&format!("wc-status-{}", c.status.as_str()))
     }
     fn coverage_summary(&self) -> Option<String> {
         self.coverage
@@ -1159,6 +1182,32 @@ async fn ro_page(
         },
         None => None,
     };
+    // The order's warranty claims, for those who see claims here.
+    let claims = if s
+        .caller
+        .scope
+        .permits(&ro.organisation.id, Permission::WarrantyRead)
+    {
+        let filter = aftersales_store::warranty::ClaimFilter {
+            repair_order_id: Some(ro.id.clone()),
+            ..Default::default()
+        };
+        match state
+            .store
+            .warranty()
+            .claims(&s.caller.scope, &filter, state.now())
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => return super::store_error(state, &s.ctx, e),
+        }
+    } else {
+        Vec::new()
+    };
+    let can_claim = s
+        .caller
+        .scope
+        .permits(&ro.organisation.id, Permission::WarrantyClaim);
     let can_transport = s
         .caller
         .scope
@@ -1206,6 +1255,8 @@ async fn ro_page(
             transport_added,
             handovers,
             coverage,
+            claims,
+            can_claim,
             zone,
             eta: eta.unwrap_or_default(),
             appointment,

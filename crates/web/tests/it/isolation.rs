@@ -46,6 +46,8 @@ struct Victim {
     transport: String,
     photo: String,
     agreement: String,
+    claim: String,
+    claim_line: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -169,6 +171,12 @@ fn is_public_by_token(template: &str) -> bool {
 }
 
 fn fill(template: &str, v: &Victim) -> String {
+    let claims = template.contains("/warranty-claims/") || template.contains("/warranty/claims/");
+    let template = if claims {
+        template.replace("{line_id}", &v.claim_line)
+    } else {
+        template.to_string()
+    };
     let mut p = template
         .replace("{organisation_id}", &v.org)
         .replace("{role}", "service-advisor")
@@ -187,7 +195,9 @@ fn fill(template: &str, v: &Victim) -> String {
         .replace("{day}", "2026-11-23")
         // A guessed status-page or survey token: the only key to those pages.
         .replace("{token}", "guessed-token-0000000000000000");
-    let id = if p.contains("/transport-jobs/") || p.contains("/logistics/jobs/") {
+    let id = if claims {
+        &v.claim
+    } else if p.contains("/transport-jobs/") || p.contains("/logistics/jobs/") {
         &v.transport
     } else if p.contains("/handover-photos/") || p.contains("/logistics/photos/") {
         &v.photo
@@ -405,6 +415,15 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"latitude": "38.7", "longitude": "-9.1"}))
         }
         ("post", "/api/v1/transport-jobs/{id}/status") => Some(json!({"status": "cancelled"})),
+        ("post", "/api/v1/warranty-claims") => {
+            Some(json!({"job_id": v.job, "claim_type": "warranty", "odometer_km": 1000}))
+        }
+        ("post", "/api/v1/warranty-claims/{id}/steps") => {
+            Some(json!({"action": "reject", "reason": "other", "note": "Intruder"}))
+        }
+        ("put", "/api/v1/warranty-claims/{id}/lines/{line_id}/recovery") => {
+            Some(json!({"recovery_pct": 100}))
+        }
         ("post", "/api/v1/vehicles/{id}/battery-readings") => Some(json!({"read_on": "2026-11-20",
             "odometer_km": 1000, "soh_pct": 50, "source": "customer"})),
         ("put", "/api/v1/organisations/{id}/loaner-terms") => Some(json!({"language": "pt",
@@ -458,6 +477,18 @@ fn ui_form(path: &str, v: &Victim) -> Vec<(String, String)> {
             ("wording", "I consent to everything"),
         ]),
         "/customers/{id}/erase" => f(&[("confirm", "yes")]),
+        "/warranty/claims/{id}/steps" => f(&[
+            ("action", "reject"),
+            ("reason", "other"),
+            ("note", "Intruder"),
+            ("version", "1"),
+        ]),
+        "/warranty/claims/{id}/lines/{line_id}/recovery" => f(&[("recovery_pct", "100")]),
+        "/warranty/claims" => f(&[
+            ("job_id", &v.job),
+            ("claim_type", "warranty"),
+            ("odometer_km", "1000"),
+        ]),
         "/billing/documents/{id}/credit" => f(&[("reason", "Intruder credit")]),
         "/billing/documents/{id}/payments" => f(&[
             ("amount", "1"),
@@ -535,6 +566,8 @@ async fn walk(app: &TestApp) {
         transport: String::new(),
         photo: String::new(),
         agreement: String::new(),
+        claim: String::new(),
+        claim_line: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -749,6 +782,30 @@ async fn walk(app: &TestApp) {
         .as_str()
         .unwrap()
         .to_string();
+    // A Lisboa warranty claim (the demo's, sent back to João): the importer and Polestar see it,
+    // Porto and Braga do not.
+    let claims = app
+        .api(
+            Method::GET,
+            "/api/v1/warranty-claims",
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    victim.claim = claims[0]["id"].as_str().unwrap().to_string();
+    let claim = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/warranty-claims/{}", victim.claim),
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    victim.claim_line = claim["lines"][0]["id"].as_str().unwrap().to_string();
     // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
     let ole = app
         .api(

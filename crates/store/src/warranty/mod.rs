@@ -1,6 +1,6 @@
-//! Warranty (capability warranty, issue 17 first part): a brand's terms as versioned data, a
-//! vehicle's coverage on a day decided by `domain::warranty`, and battery state-of-health
-//! readings. Claims, goodwill and campaigns follow in this capability's folder.
+//! Warranty (capability warranty, issue 17): a brand's terms as versioned data, a vehicle's
+//! coverage on a day decided by `domain::warranty`, battery state-of-health readings; claims
+//! through the network in `claims.rs`.
 
 use aftersales_domain::org::Permission;
 use aftersales_domain::validation::{FieldError, Rule};
@@ -15,8 +15,13 @@ use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{from_micros, micros, new_id};
 pub use aftersales_api_types::warranty::{
-    BatteryReading, BatteryReadingInput, Capacity, Coverage, Statutory, VehicleCoverage,
+    BatteryReading, BatteryReadingInput, Capacity, Claim, ClaimEvent, ClaimExport, ClaimInput,
+    ClaimLine, ClaimOffer, ClaimStepInput, ClaimSummary, Coverage, LineDecisionInput,
+    LineDecisionRecord, OfferLine, Reconciliation, RecoveryInput, Statutory, VehicleCoverage,
 };
+pub use claims::ClaimFilter;
+
+mod claims;
 
 crate::capability!(
     /// Warranty coverage and battery readings: `store.warranty().coverage(..)`.
