@@ -25,6 +25,14 @@ use super::{
 use crate::i18n::Tr;
 use crate::AppState;
 
+/// A quantity or hours (`2.50`) as the reader writes decimals.
+fn decimal(t: &Tr<'_>, v: &str) -> String {
+    match aftersales_domain::money::parse_centi("q", v, i64::MIN / 2, i64::MAX / 2) {
+        Ok(c) => aftersales_domain::money::format_amount(c, t.lang),
+        Err(_) => v.to_string(),
+    }
+}
+
 /// Words for the claim vocabulary, shared by the pages.
 struct Words<'a, 'b>(&'a Tr<'b>);
 
@@ -148,6 +156,9 @@ impl NewPage<'_> {
     }
     fn line_kind(&self, l: &OfferLine) -> String {
         Words(&self.t).line_kind(l.kind)
+    }
+    fn dec(&self, v: &str) -> String {
+        decimal(&self.t, v)
     }
     fn chosen_type(&self) -> &str {
         let default =
@@ -363,6 +374,9 @@ impl ClaimPage<'_> {
     }
     fn line_kind(&self, l: &ClaimLine) -> String {
         self.w().line_kind(l.kind)
+    }
+    fn dec(&self, v: &str) -> String {
+        decimal(&self.t, v)
     }
     fn reason_word(&self, r: &Option<ReasonCode>) -> String {
         r.map(|r| self.w().reason(r)).unwrap_or_default()

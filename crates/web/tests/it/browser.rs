@@ -1503,6 +1503,118 @@ async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run
     c.close().await.unwrap();
 }
 
+async fn sign_out(c: &Client, base: &str) {
+    c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_url(url_of(base, "/login")).await.unwrap();
+}
+
+/// A warranty claim across three parties in a real browser: João answers the importer's question
+/// and resubmits the claim it sent back; Rui (the importer) finds it waiting for him, pays the
+/// pump less with a reason and approves; Helena (Polestar) approves what he recommended, and the
+/// claim stands partly approved with each step in its history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warranty_claim_crosses_service_point_importer_and_brand() {
+    let app = TestApp::new().await;
+    let Some((c, _driver, base)) = browser(&app).await else {
+        return;
+    };
+    sign_in(&c, &base, "joao").await;
+    c.find(Locator::Css("nav.main-nav a[href='/warranty']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_url(url_of(&base, "/warranty")).await.unwrap();
+    // Waiting for him: the claim the importer sent back.
+    c.find(Locator::Css("#claims tbody a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&c, "/warranty/claims/", "").await;
+    let claim = c.current_url().await.unwrap().path().to_string();
+    wait_for_text(&c, "//*[@id='claim-status']", "Devolvida para informação").await;
+    type_in(
+        &c,
+        "#note",
+        "Fotografia da etiqueta e relatório de diagnóstico juntos.",
+    )
+    .await;
+    click_and_wait(&c, "#do-submit").await;
+    wait_for_text(&c, "//*[@id='claim-status']", "No importador").await;
+    sign_out(&c, &base).await;
+
+    sign_in(&c, &base, "rui").await;
+    c.goto(&format!("{base}/warranty")).await.unwrap();
+    c.find(Locator::Css(&format!("#claims a[href='{claim}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&c, &claim, "").await;
+    // The pump (the second line) paid at 500 € with a reason.
+    let amount = c.find(Locator::Css("#approved-2")).await.unwrap();
+    amount.clear().await.unwrap();
+    amount.send_keys("500,00").await.unwrap();
+    choose(&c, "#reason-2", "price-above-list").await;
+    click_and_wait(&c, "#do-approve").await;
+    wait_for_text(&c, "//*[@id='claim-status']", "Na marca").await;
+    sign_out(&c, &base).await;
+
+    sign_in(&c, &base, "helena").await;
+    c.goto(&format!("{base}/warranty")).await.unwrap();
+    c.find(Locator::Css(&format!("#claims a[href='{claim}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&c, &claim, "").await;
+    let start = c
+        .find(Locator::Css("#approved-2"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        start.as_deref(),
+        Some("500.00"),
+        "the importer's amount is where Polestar starts"
+    );
+    click_and_wait(&c, "#do-approve").await;
+    wait_for_text(&c, "//*[@id='claim-status']", "Partly approved").await;
+    let history = c
+        .find(Locator::Css("#history"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for step in [
+        "Importer: sent back for information",
+        "Service point: submitted → With the importer",
+        "Importer: approved in part → With the brand",
+        "Brand: approved in part → Partly approved",
+    ] {
+        assert!(history.contains(step), "{step}: {history}");
+    }
+    std::fs::write(
+        shot_dir().join("warranty-claim.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    c.close().await.unwrap();
+}
+
 /// An uncompressed 24-bit bitmap with a gradient: a large picture as a phone's file picker gives it.
 fn bitmap(w: u32, h: u32) -> Vec<u8> {
     let row = (w * 3 + 3) & !3;

@@ -213,3 +213,292 @@ async fn a_warranty_job_on_a_car_without_coverage_is_flagged_on_the_repair_order
     );
     assert!(page.body.contains("Ingen garantidekning løper i dag."));
 }
+
+/// The first href on a page that starts with `prefix`.
+fn link(body: &str, prefix: &str) -> String {
+    let at = body
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no link {prefix}: {body}"));
+    let rest = &body[at..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// A claim in pages across the three parties, each in their language: João makes one from a
+/// warranty job (the flat-rate reason asked for in Portuguese), the importer's Rui pays a line
+/// less and must say why, Polestar's Helena approves what he recommended; Porto sees none of it;
+/// the export answers in the documented JSON.
+#[tokio::test]
+#[allow(clippy::disallowed_methods)]
+async fn a_claim_passes_service_point_importer_and_brand_in_pages() {
+    let app = TestApp::new().await;
+    let joao_scope = app.scope_of("joao").await;
+    let lisboa = app.org_id("Polestar Service Point Lisboa").await;
+    let customers = app
+        .store
+        .crm()
+        .list_customers(&joao_scope, None, 200)
+        .await
+        .unwrap();
+    let miguel = customers
+        .items
+        .iter()
+        .find(|c| c.name == "Miguel Costa")
+        .unwrap();
+    let car = app
+        .store
+        .crm()
+        .vehicles_of(&joao_scope, &miguel.id)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let now = time::OffsetDateTime::now_utc();
+    let ro = app
+        .store
+        .workshop()
+        .create_repair_order(
+            &joao_scope,
+            &aftersales_store::workshop::RepairOrderInput {
+                organisation_id: lisboa,
+                customer_id: miguel.id.clone(),
+                vehicle_id: Some(car),
+                complaint: "Aviso de isolamento da bateria".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let job = ro.jobs[0].id.clone();
+    app.store
+        .workshop()
+        .update_job(
+            &joao_scope,
+            &ro.id,
+            &job,
+            &aftersales_store::workshop::JobUpdate {
+                pay_type: Some("warranty".into()),
+                cause: Some("Humidade no conector da bateria".into()),
+                correction: Some("Conector seco e selado".into()),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let ro = app
+        .store
+        .workshop()
+        .add_line(
+            &joao_scope,
+            &ro.id,
+            &job,
+            &aftersales_store::workshop::LineInput {
+                kind: "labour".into(),
+                code: Some("PS-HV-DIAG".into()),
+                quantity: Some("2.25".into()),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let line = ro.jobs[0].lines[0].id.clone();
+
+    // João: the repair order offers the claim; the form asks for the reason in Portuguese and
+    // keeps what he typed.
+    let joao = app.login("joao").await;
+    let page = app
+        .get(&format!("/workshop/repair-orders/{}", ro.id), Some(&joao))
+        .await;
+    assert!(
+        page.body.contains("Criar reclamação de garantia"),
+        "{}",
+        page.body
+    );
+    let new = link(&page.body, "/warranty/claims/new?job=");
+    let form = app.get(&new, Some(&joao)).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.body
+            .contains("Porquê mais horas do que o tempo padrão"),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body.contains("2,25"),
+        "hours as the reader writes them"
+    );
+    let bad = app
+        .post_form(
+            "/warranty/claims",
+            &joao,
+            &[
+                ("job_id", &job),
+                ("claim_type", "warranty"),
+                ("odometer_km", "41 200"),
+                ("dtcs", "P0AA6"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body
+            .contains("Mais horas do que o tempo padrão: explique porquê nessa linha."),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains("value=\"P0AA6\""), "what was typed stays");
+    let reason_field = format!("over_reason_{line}");
+    let made = app
+        .post_form(
+            "/warranty/claims",
+            &joao,
+            &[
+                ("job_id", &job),
+                ("claim_type", "warranty"),
+                ("odometer_km", "41 200"),
+                ("dtcs", "P0AA6"),
+                (&reason_field, "Isolamento medido em três pontos"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let claim_path = made
+        .header("location")
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = app.get(&claim_path, Some(&joao)).await;
+    assert!(page.body.contains("Rascunho"), "{}", page.body);
+    assert!(
+        page.body.contains("41\u{202f}200"),
+        "km as the reader groups them"
+    );
+    let version = |body: &str| {
+        let at = body.find("name=\"version\" value=\"").unwrap() + 22;
+        body[at..at + body[at..].find('"').unwrap()].to_string()
+    };
+    let sent = app
+        .post_form(
+            &format!("{claim_path}/steps"),
+            &joao,
+            &[("action", "submit"), ("version", &version(&page.body))],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+
+    // Porto's manager does not see it.
+    let marta = app.login("marta").await;
+    assert_eq!(
+        app.get(&claim_path, Some(&marta)).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Rui: it waits for him; paying the diagnosis at its flat rate needs a reason.
+    let rui = app.login("rui").await;
+    let list = app.get("/warranty", Some(&rui)).await;
+    assert!(list.body.contains(claim_path.as_str()), "{}", list.body);
+    let page = app.get(&claim_path, Some(&rui)).await;
+    assert!(page.body.contains("No importador"), "{}", page.body);
+    let claim_line = {
+        let at = page.body.find("name=\"approved_").unwrap() + 15;
+        page.body[at..at + page.body[at..].find('"').unwrap()].to_string()
+    };
+    let amount = format!("approved_{claim_line}");
+    let reason = format!("reason_{claim_line}");
+    let v = version(&page.body);
+    let bad = app
+        .post_form(
+            &format!("{claim_path}/steps"),
+            &rui,
+            &[("action", "approve"), ("version", &v), (&amount, "127,50")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body
+            .contains("Uma linha paga abaixo do reclamado precisa de um motivo."),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("value=\"127,50\""),
+        "the amount typed stays"
+    );
+    let ok = app
+        .post_form(
+            &format!("{claim_path}/steps"),
+            &rui,
+            &[
+                ("action", "approve"),
+                ("version", &v),
+                (&amount, "127,50"),
+                (&reason, "over-flat-rate"),
+                ("note", "Pago ao tempo padrão."),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+
+    // Helena (Polestar, English) approves what the importer recommended: a partial approval.
+    let helena = app.login("helena").await;
+    let page = app.get(&claim_path, Some(&helena)).await;
+    assert!(page.body.contains("With the brand"), "{}", page.body);
+    assert!(
+        page.body.contains("value=\"127.50\""),
+        "the importer's amount is the start"
+    );
+    let ok = app
+        .post_form(
+            &format!("{claim_path}/steps"),
+            &helena,
+            &[
+                ("action", "approve"),
+                ("version", &version(&page.body)),
+                (&amount, "127.50"),
+                (&reason, "over-flat-rate"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let page = app.get(&claim_path, Some(&helena)).await;
+    assert!(page.body.contains("Partly approved"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("Importer: approved in part → With the brand"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Pago ao tempo padrão."),
+        "the note as written"
+    );
+
+    // The export, through the API, in its documented names.
+    let token = app.token_for("rui").await;
+    let id = claim_path.rsplit('/').next().unwrap();
+    let r = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/warranty-claims/{id}/export"),
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["ClaimTypeString"], "warranty");
+    assert_eq!(j["Labor"][0]["LaborOperationID"], "PS-HV-DIAG");
+    assert_eq!(j["Labor"][0]["ApprovedAmount"], "127.50");
+    assert_eq!(j["Labor"][0]["DebitReasonCode"], "over-flat-rate");
+    assert_eq!(j["DiagnosticTroubleCodes"][0], "P0AA6");
+    let file = app.get(&format!("{claim_path}/export"), Some(&rui)).await;
+    assert_eq!(file.status, StatusCode::OK);
+    assert!(file
+        .header("content-disposition")
+        .is_some_and(|d| d.contains("attachment")));
+}
