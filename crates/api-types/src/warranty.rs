@@ -547,3 +547,115 @@ pub struct ClaimOffer {
     /// The brand wants a pre-authorisation number above this amount.
     pub preauth_above: Option<Money>,
 }
+
+use aftersales_domain::org::Role;
+use aftersales_domain::warranty::goodwill::{ComponentGroup, GoodwillStatus, Split};
+
+/// A step on a goodwill request.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GoodwillEvent {
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+    pub actor: Option<String>,
+    /// The role the person acted in.
+    pub role: Option<Role>,
+    /// `request`, `recommend` (above the person's authority: passed up), `approve`, `reject`.
+    pub action: String,
+    pub parts_pct: Option<i64>,
+    pub labour_pct: Option<i64>,
+    pub note: Option<String>,
+}
+
+/// A goodwill request for a repair-order job, with the policy's proposal and the decision.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GoodwillRequest {
+    pub id: String,
+    pub number: String,
+    pub organisation: Ref,
+    pub repair_order: Ref,
+    pub job_id: String,
+    pub job_title: String,
+    pub vin: Option<String>,
+    /// The policy version applied.
+    pub policy: String,
+    pub component_group: ComponentGroup,
+    pub age_months: i64,
+    pub odometer_km: i64,
+    pub network_history: bool,
+    pub first_owner: bool,
+    pub parts: Money,
+    pub labour: Money,
+    /// The policy's proposal; none with the reason where it proposes nothing.
+    pub proposed_parts_pct: Option<i64>,
+    pub proposed_labour_pct: Option<i64>,
+    /// `no-network-history`, `not-first-owner`, `outside-bands`.
+    pub no_goodwill: Option<String>,
+    /// The shares in force (proposed, or as the last person deciding set them).
+    pub parts_pct: i64,
+    pub labour_pct: i64,
+    pub brand_pct: i64,
+    pub importer_pct: i64,
+    pub dealer_pct: i64,
+    pub deviation_reason: Option<String>,
+    /// What each pays, in minor units of `currency`.
+    pub split: Split,
+    pub goodwill: Money,
+    pub customer: Money,
+    /// The level whose authority the amount needs.
+    pub level: Role,
+    pub status: GoodwillStatus,
+    /// The caller may decide it now (their authority covers the amount) or pass it up.
+    pub may_decide: bool,
+    /// The caller's own limit, if any.
+    pub authority: Option<Money>,
+    pub events: Vec<GoodwillEvent>,
+    pub currency: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    pub version: i64,
+}
+
+/// Asks for goodwill on a repair-order job: the policy proposes from the car's age, km and the
+/// component; network history and first owner default to what the records say.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoodwillInput {
+    pub job_id: String,
+    /// `high-voltage`, `drivetrain`, `electrical`, `chassis`, `body`, `interior`.
+    pub component_group: String,
+    /// The car's km; its latest reading when left out.
+    pub odometer_km: Option<i64>,
+    pub network_history: Option<bool>,
+    pub first_owner: Option<bool>,
+    pub note: Option<String>,
+}
+
+/// A decision on a goodwill request: approve (at the proposal, or other shares with a reason)
+/// or reject. Above the decider's authority an approval passes the request up with their shares.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoodwillDecision {
+    /// `approve` or `reject`.
+    pub action: String,
+    pub parts_pct: Option<i64>,
+    pub labour_pct: Option<i64>,
+    /// Required when the shares differ from the policy's proposal.
+    pub deviation_reason: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A market's goodwill budget for a quarter, with what approvals committed and invoices spent.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GoodwillBudget {
+    pub market: String,
+    /// `2026-Q4`.
+    pub period: String,
+    pub budget: Money,
+    /// Approved, not yet on an issued invoice.
+    pub committed: Money,
+    /// On issued invoices.
+    pub spent: Money,
+    pub left: Money,
+}

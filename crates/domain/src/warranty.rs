@@ -17,6 +17,7 @@ use crate::reminders::add_months;
 use crate::validation::{FieldError, Rule};
 
 pub mod claims;
+pub mod goodwill;
 
 vocabulary!(
     /// What a coverage protects.

@@ -393,6 +393,27 @@ mod tests {
                     ["submit", "approve", "reject", "return", "appeal"]
                         .map(|a| format!("wc-done-{a}")),
                 );
+                use aftersales_domain::warranty::goodwill as gw;
+                keys.extend(
+                    gw::ComponentGroup::ALL
+                        .iter()
+                        .map(|k| format!("gw-group-{}", k.as_str())),
+                );
+                keys.extend(
+                    gw::GoodwillStatus::ALL
+                        .iter()
+                        .map(|k| format!("gw-status-{}", k.as_str())),
+                );
+                keys.extend(
+                    ["requested", "approve", "recommend", "reject"].map(|a| format!("gw-done-{a}")),
+                );
+                keys.extend(
+                    ["request", "recommend", "approve", "reject"].map(|a| format!("gw-action-{a}")),
+                );
+                keys.extend(
+                    ["no-network-history", "not-first-owner", "outside-bands"]
+                        .map(|a| format!("gw-none-{a}")),
+                );
             }
             for r in [
                 NoSlotReason::Closed,

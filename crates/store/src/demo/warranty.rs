@@ -11,7 +11,9 @@ use time::{Duration, OffsetDateTime};
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::scope::Scope;
-use crate::warranty::{ClaimInput, ClaimStepInput, LineDecisionInput, RecoveryInput};
+use crate::warranty::{
+    ClaimInput, ClaimStepInput, GoodwillDecision, GoodwillInput, LineDecisionInput, RecoveryInput,
+};
 use crate::workshop::{JobUpdate, LineInput, RepairOrderInput};
 
 /// How far a demo claim has come.
@@ -360,6 +362,130 @@ pub(super) async fn seed_warranty(
                 }
                 (Stage::Returned, None) => {}
             }
+        }
+    }
+    seed_goodwill(store, org, now).await
+}
+
+/// Goodwill in both markets: each market's budget for the quarter; in Lisboa João asks for goodwill
+/// on a suspension arm at about three years and 70 000 km, above a service manager's authority,
+/// so it waits for the importer (Rui); in Trondheim Kari approved one within her own authority and
+/// the customer's share is on the repair order's lines.
+async fn seed_goodwill(
+    store: &Store,
+    org: &dyn Fn(&str) -> String,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let period = crate::warranty::goodwill::quarter(now.date());
+    for (market, amount) in [("market-pt", 2_500_000_i64), ("market-no", 25_000_000)] {
+        sqlx::query(
+            "INSERT INTO goodwill_budgets (market_id, period, amount_minor) VALUES ($1, $2, $3)",
+        )
+        .bind(market)
+        .bind(&period)
+        .bind(amount)
+        .execute(&store.pool)
+        .await?;
+    }
+    for (advisor, decider, service_point, customer, complaint, group, sublet, labour, km) in [
+        (
+            "joao",
+            None,
+            "ws-lisboa",
+            "Tiago Marques",
+            "Ruído na suspensão dianteira: braço partido fora da garantia",
+            "chassis",
+            ("Braço de suspensão dianteiro esquerdo (peça)", "800"),
+            "PS-DIAG",
+            70_000,
+        ),
+        (
+            "ingrid",
+            Some("kari"),
+            "tesla-trd",
+            "Erik Stene",
+            "Dørhåndtaket foran til venstre går ikke ut",
+            "body",
+            ("Dørhåndtak foran venstre (del)", "3000"),
+            "ALIGN",
+            68_000,
+        ),
+    ] {
+        let advisor = scope_of(store, advisor).await?;
+        let (customer_id, vehicle) = super::day::customer_and_car(store, customer).await?;
+        let at = |h: i64| now - Duration::days(1) + Duration::hours(h);
+        let ro = store
+            .workshop()
+            .create_repair_order(
+                &advisor,
+                &RepairOrderInput {
+                    organisation_id: org(service_point),
+                    customer_id,
+                    vehicle_id: vehicle,
+                    complaint: complaint.into(),
+                    ..Default::default()
+                },
+                at(0),
+            )
+            .await?;
+        let job = ro.jobs.first().map(|j| j.id.clone()).unwrap_or_default();
+        store
+            .workshop()
+            .add_line(
+                &advisor,
+                &ro.id,
+                &job,
+                &LineInput {
+                    kind: "sublet".into(),
+                    description: Some(sublet.0.into()),
+                    unit_price: Some(sublet.1.into()),
+                    ..Default::default()
+                },
+                at(1),
+            )
+            .await?;
+        store
+            .workshop()
+            .add_line(
+                &advisor,
+                &ro.id,
+                &job,
+                &LineInput {
+                    kind: "labour".into(),
+                    code: Some(labour.into()),
+                    ..Default::default()
+                },
+                at(1),
+            )
+            .await?;
+        let w = store.warranty();
+        let request = w
+            .request_goodwill(
+                &advisor,
+                &GoodwillInput {
+                    job_id: job,
+                    component_group: group.into(),
+                    odometer_km: Some(km),
+                    network_history: Some(true),
+                    first_owner: Some(true),
+                    note: None,
+                },
+                at(2),
+            )
+            .await?;
+        if let Some(decider) = decider {
+            let decider = scope_of(store, decider).await?;
+            w.decide_goodwill(
+                &decider,
+                &request.id,
+                request.version,
+                &GoodwillDecision {
+                    action: "approve".into(),
+                    ..Default::default()
+                },
+                at(3),
+            )
+            .await?;
         }
     }
     Ok(())

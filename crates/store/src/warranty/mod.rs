@@ -16,12 +16,14 @@ use crate::scope::Scope;
 use crate::{from_micros, micros, new_id};
 pub use aftersales_api_types::warranty::{
     BatteryReading, BatteryReadingInput, Capacity, Claim, ClaimEvent, ClaimExport, ClaimInput,
-    ClaimLine, ClaimOffer, ClaimStepInput, ClaimSummary, Coverage, LineDecisionInput,
+    ClaimLine, ClaimOffer, ClaimStepInput, ClaimSummary, Coverage, GoodwillBudget,
+    GoodwillDecision, GoodwillEvent, GoodwillInput, GoodwillRequest, LineDecisionInput,
     LineDecisionRecord, OfferLine, Reconciliation, RecoveryInput, Statutory, VehicleCoverage,
 };
 pub use claims::ClaimFilter;
 
 mod claims;
+pub(crate) mod goodwill;
 
 crate::capability!(
     /// Warranty coverage and battery readings: `store.warranty().coverage(..)`.

@@ -49,6 +49,7 @@ conformance!(
     logistics_day_is_planned_locked_driven_and_never_overwritten,
     warranty_coverage_is_decided_per_vehicle,
     warranty_claims_pass_the_network,
+    goodwill_follows_the_policy_and_the_authority,
     migrations_are_idempotent,
     unknown_stored_values_fail_loudly,
     safety_cases_get_no_remote_fix,

@@ -601,3 +601,145 @@ pub async fn warranty_claims_pass_the_network(store: &Store) {
     assert_eq!(c.status, ClaimStatus::ImporterReview);
     assert!(c.step_due.is_some_and(|d| d == t0 + Duration::days(5)));
 }
+
+/// Goodwill on both engines: the demo's Lisboa request at 70 000 km gets the matrix's proposal and
+/// waits for the importer (above a service manager's authority); a person without authority is
+/// refused, other shares need a reason; the importer approves within his authority and the job's
+/// lines split so the customer's share is on the repair order; the quarter's budget counts it;
+/// Trondheim's request, approved by its service manager, shows there, not in Portugal.
+pub async fn goodwill_follows_the_policy_and_the_authority(store: &Store) {
+    use aftersales_domain::org::Role;
+    use aftersales_domain::warranty::goodwill::GoodwillStatus;
+    use aftersales_store::warranty::GoodwillDecision;
+    let t0 = datetime!(2026-11-21 09:00 UTC);
+    demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
+    let w = store.warranty();
+    let joao = caller(store, "joao", t0).await;
+    let rui = caller(store, "rui", t0).await;
+    let marta = caller(store, "marta", t0).await;
+    let kari = caller(store, "kari", t0).await;
+    let pt = w.goodwill_requests(&joao.scope, false, None).await.unwrap();
+    assert_eq!(pt.len(), 1);
+    let g = &pt[0];
+    assert_eq!(g.policy, "standard-2026");
+    assert_eq!(g.odometer_km, 70_000);
+    assert_eq!(
+        (g.proposed_parts_pct, g.proposed_labour_pct),
+        (Some(80), Some(100))
+    );
+    // Parts €800.00 at 80 % + labour 0.5 h × €85.00 at 100 % = €682.50; the customer €160.00.
+    assert_eq!(
+        (g.goodwill.amount.as_str(), g.customer.amount.as_str()),
+        ("682.50", "160.00")
+    );
+    assert_eq!(g.split.brand + g.split.importer + g.split.dealer, 68_250);
+    assert_eq!(
+        (g.level, g.status),
+        (Role::ImporterStaff, GoodwillStatus::Pending)
+    );
+    assert!(!g.may_decide, "an advisor has no goodwill authority");
+    assert!(matches!(
+        w.decide_goodwill(
+            &joao.scope,
+            &g.id,
+            g.version,
+            &GoodwillDecision {
+                action: "approve".into(),
+                ..Default::default()
+            },
+            t0
+        )
+        .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    assert!(matches!(
+        w.goodwill_request(&marta.scope, &g.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        w.goodwill_requests(&rui.scope, true, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Other shares need a reason; the importer gives 90 % of parts with one, within his €2,000.
+    let more = GoodwillDecision {
+        action: "approve".into(),
+        parts_pct: Some(90),
+        ..Default::default()
+    };
+    match w
+        .decide_goodwill(&rui.scope, &g.id, g.version, &more, t0)
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "deviation_reason"),
+        other => panic!("expected the reason asked for, got {other:?}"),
+    }
+    let more = GoodwillDecision {
+        deviation_reason: Some("Cliente fiel, revisões todas na rede".into()),
+        ..more
+    };
+    let done = w
+        .decide_goodwill(&rui.scope, &g.id, g.version, &more, t0)
+        .await
+        .unwrap();
+    assert_eq!(done.status, GoodwillStatus::Approved);
+    assert_eq!(done.customer.amount, "80.00");
+    assert_eq!(
+        done.events
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        ["request", "approve"]
+    );
+    // The repair order's lines: the part split 90/10, labour wholly goodwill.
+    let ro = store
+        .workshop()
+        .repair_order(&joao.scope, &done.repair_order.id)
+        .await
+        .unwrap();
+    let mut lines: Vec<(String, String)> = ro.jobs[0]
+        .lines
+        .iter()
+        .map(|l| {
+            (
+                l.pay_type.as_str().to_string(),
+                l.total.as_ref().unwrap().amount.clone(),
+            )
+        })
+        .collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            ("customer".to_string(), "80.00".to_string()),
+            ("goodwill".to_string(), "42.50".to_string()),
+            ("goodwill".to_string(), "720.00".to_string()),
+        ]
+    );
+    // Decided once: a second decision is refused.
+    assert!(w
+        .decide_goodwill(&rui.scope, &g.id, done.version, &more, t0)
+        .await
+        .is_err());
+    let budgets = w.goodwill_budgets(&rui.scope, t0.date()).await.unwrap();
+    assert_eq!(budgets.len(), 1);
+    let b = &budgets[0];
+    assert_eq!(
+        (
+            b.period.as_str(),
+            b.committed.amount.as_str(),
+            b.left.amount.as_str()
+        ),
+        ("2026-Q4", "762.50", "24237.50")
+    );
+    // Trondheim: Kari approved within her authority; the customer's share is on the order.
+    let no = w.goodwill_requests(&kari.scope, false, None).await.unwrap();
+    assert_eq!(no.len(), 1);
+    assert_eq!(no[0].status, GoodwillStatus::Approved);
+    assert_eq!(
+        w.goodwill_budgets(&kari.scope, t0.date()).await.unwrap()[0].period,
+        "2026-Q4"
+    );
+}

@@ -177,6 +177,18 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(warranty::step))
         .routes(routes!(warranty::record_recovery))
         .routes(routes!(warranty::export))
+        .routes(routes!(
+            warranty::goodwill_requests,
+            warranty::request_goodwill
+        ))
+        .routes(routes!(warranty::goodwill_request))
+        .routes(routes!(warranty::decide_goodwill))
+        .routes(routes!(warranty::goodwill_budgets))
+        .routes(routes!(warranty::set_goodwill_budget))
+        .routes(routes!(
+            warranty::goodwill_policy,
+            warranty::add_goodwill_policy
+        ))
         .routes(routes!(reminders::due))
         .routes(routes!(reminders::schedules))
         .routes(routes!(reminders::set_schedule))

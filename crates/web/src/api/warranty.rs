@@ -2,9 +2,11 @@
 //! claims through the network (make, list, read, take a step, supplier recovery, export).
 
 use aftersales_domain::warranty::claims::ClaimStatus;
+use aftersales_domain::warranty::goodwill::Policy;
 use aftersales_store::warranty::{
     BatteryReading, BatteryReadingInput, Claim, ClaimExport, ClaimFilter, ClaimInput,
-    ClaimStepInput, ClaimSummary, RecoveryInput, VehicleCoverage,
+    ClaimStepInput, ClaimSummary, GoodwillBudget, GoodwillDecision, GoodwillInput, GoodwillRequest,
+    RecoveryInput, VehicleCoverage,
 };
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -233,4 +235,175 @@ pub async fn export(
         .claim(&caller.scope, &id, state.now())
         .await?;
     Ok(Json(c.export()))
+}
+
+fn goodwill_response(status: StatusCode, g: GoodwillRequest) -> Response {
+    (status, etag(g.version), Json(g)).into_response()
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct GoodwillParams {
+    /// `true`: only requests the caller may decide now.
+    pub pending: Option<bool>,
+    pub repair_order_id: Option<String>,
+}
+
+/// The goodwill requests the caller sees, pending first.
+#[utoipa::path(get, path = "/api/v1/goodwill-requests", tag = "warranty", params(GoodwillParams),
+    responses((status = 200, body = Vec<GoodwillRequest>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn goodwill_requests(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiQuery(p): ApiQuery<GoodwillParams>,
+) -> Result<Json<Vec<GoodwillRequest>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .warranty()
+            .goodwill_requests(
+                &caller.scope,
+                p.pending.unwrap_or(false),
+                p.repair_order_id.as_deref(),
+            )
+            .await?,
+    ))
+}
+
+/// Asks for goodwill on a repair-order job: the market's policy proposes the shares.
+#[utoipa::path(post, path = "/api/v1/goodwill-requests", tag = "warranty", request_body = GoodwillInput,
+    responses((status = 201, body = GoodwillRequest), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn request_goodwill(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiJson(b): ApiJson<GoodwillInput>,
+) -> Result<Response, ApiError> {
+    let g = state
+        .store
+        .warranty()
+        .request_goodwill(&caller.scope, &b, state.now())
+        .await?;
+    Ok(goodwill_response(StatusCode::CREATED, g))
+}
+
+/// One goodwill request with the policy's proposal, the split and its history.
+#[utoipa::path(get, path = "/api/v1/goodwill-requests/{id}", tag = "warranty", params(("id" = String, Path)),
+    responses((status = 200, body = GoodwillRequest), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn goodwill_request(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let g = state
+        .store
+        .warranty()
+        .goodwill_request(&caller.scope, &id)
+        .await?;
+    Ok(goodwill_response(StatusCode::OK, g))
+}
+
+/// Decides a goodwill request (`If-Match`): within the caller's authority an approval splits the
+/// job's lines between goodwill and the customer; above it the request goes up a level.
+#[utoipa::path(post, path = "/api/v1/goodwill-requests/{id}/decision", tag = "warranty", params(("id" = String, Path), ("If-Match" = String, Header)),
+    request_body = GoodwillDecision,
+    responses((status = 200, body = GoodwillRequest), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn decide_goodwill(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<GoodwillDecision>,
+) -> Result<Response, ApiError> {
+    let version = if_match(&headers)?;
+    let g = state
+        .store
+        .warranty()
+        .decide_goodwill(&caller.scope, &id, version, &b, state.now())
+        .await?;
+    Ok(goodwill_response(StatusCode::OK, g))
+}
+
+/// The goodwill budgets of this quarter for the markets the caller sees: budget, committed,
+/// spent, left.
+#[utoipa::path(get, path = "/api/v1/goodwill-budgets", tag = "warranty",
+    responses((status = 200, body = Vec<GoodwillBudget>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn goodwill_budgets(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+) -> Result<Json<Vec<GoodwillBudget>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .warranty()
+            .goodwill_budgets(&caller.scope, state.now().date())
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetInput {
+    /// In minor units of the market's currency.
+    pub amount_minor: i64,
+}
+
+/// Sets the goodwill budget of the organisation's market for a quarter (`2026-Q4`).
+#[utoipa::path(put, path = "/api/v1/organisations/{id}/goodwill-budgets/{period}", tag = "warranty",
+    params(("id" = String, Path), ("period" = String, Path)), request_body = BudgetInput,
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn set_goodwill_budget(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path((id, period)): Path<(String, String)>,
+    ApiJson(b): ApiJson<BudgetInput>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .warranty()
+        .set_goodwill_budget(&caller.scope, &id, &period, b.amount_minor)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The goodwill policy in force in the organisation's market (its newest version, else the
+/// published starting policy).
+#[utoipa::path(get, path = "/api/v1/organisations/{id}/goodwill-policy", tag = "warranty", params(("id" = String, Path)),
+    responses((status = 200, body = Policy), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn goodwill_policy(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Policy>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .warranty()
+            .goodwill_policy(&caller.scope, &id)
+            .await?,
+    ))
+}
+
+/// Keeps a new version of the market's goodwill policy (the matrix as bands); versions are
+/// never changed, and requests keep the code they were decided under.
+#[utoipa::path(post, path = "/api/v1/organisations/{id}/goodwill-policy", tag = "warranty", params(("id" = String, Path)),
+    request_body = Policy,
+    responses((status = 201, body = Policy), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn add_goodwill_policy(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<Policy>,
+) -> Result<Response, ApiError> {
+    let p = state
+        .store
+        .warranty()
+        .add_goodwill_policy(&caller.scope, &id, &b, state.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(p)).into_response())
 }

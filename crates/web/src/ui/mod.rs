@@ -9,6 +9,7 @@ mod claims;
 mod contact;
 mod crm;
 mod events;
+mod goodwill;
 mod home;
 mod inbox_settings;
 mod knowledge;
@@ -120,6 +121,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/warranty/claims/{id}/steps"),
     ("POST", "/warranty/claims/{id}/lines/{line_id}/recovery"),
     ("GET", "/warranty/claims/{id}/export"),
+    ("GET", "/warranty/goodwill"),
+    ("GET", "/warranty/goodwill/new"),
+    ("POST", "/warranty/goodwill"),
+    ("GET", "/warranty/goodwill/{id}"),
+    ("POST", "/warranty/goodwill/{id}/decision"),
     ("POST", "/reminders/done"),
     ("GET", "/reminders/schedules"),
     ("POST", "/reminders/schedules"),
@@ -299,6 +305,13 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(claims::recovery),
         )
         .route("/warranty/claims/{id}/export", get(claims::export))
+        .route(
+            "/warranty/goodwill",
+            get(goodwill::list).post(goodwill::create),
+        )
+        .route("/warranty/goodwill/new", get(goodwill::new_request))
+        .route("/warranty/goodwill/{id}", get(goodwill::show))
+        .route("/warranty/goodwill/{id}/decision", post(goodwill::decide))
         .route("/reminders/done", post(reminders::record_done))
         .route(
             "/reminders/schedules",

@@ -817,6 +817,8 @@ struct RoPage<'a> {
     coverage: Option<aftersales_store::warranty::VehicleCoverage>,
     /// The order's warranty claims (those who see claims here).
     claims: Vec<aftersales_store::warranty::ClaimSummary>,
+    /// The order's goodwill requests.
+    goodwill: Vec<aftersales_store::warranty::GoodwillRequest>,
     /// The reader makes warranty claims here.
     can_claim: bool,
     zone: aftersales_domain::calendar::Zone,
@@ -849,6 +851,22 @@ impl RoPage<'_> {
                         | aftersales_domain::workshop::PayType::Goodwill
                 )
             })
+    }
+    fn goodwill_of(&self, job: &str) -> Option<&aftersales_store::warranty::GoodwillRequest> {
+        self.goodwill.iter().find(|g| g.job_id == job)
+    }
+    /// A job the customer would pay, the reader may ask goodwill for.
+    fn goodwill_possible(&self, j: &aftersales_store::workshop::Job) -> bool {
+        self.can_claim
+            && j.approval.as_str() != "declined"
+            && self.goodwill_of(&j.id).is_none()
+            && self.claim_of(&j.id).is_none()
+            && j.lines
+                .iter()
+                .any(|l| l.pay_type == aftersales_domain::workshop::PayType::Customer)
+    }
+    fn goodwill_status(&self, g: &aftersales_store::warranty::GoodwillRequest) -> String {
+        self.t.t(&format!("gw-status-{}", g.status.as_str()))
     }
     fn claim_status(&self, c: &aftersales_store::warranty::ClaimSummary) -> String {
         self.t.t(&format!("wc-status-{}", c.status.as_str()))
@@ -1204,6 +1222,23 @@ async fn ro_page(
     } else {
         Vec::new()
     };
+    let goodwill = if s
+        .caller
+        .scope
+        .permits(&ro.organisation.id, Permission::WarrantyRead)
+    {
+        match state
+            .store
+            .warranty()
+            .goodwill_requests(&s.caller.scope, false, Some(&ro.id))
+            .await
+        {
+            Ok(g) => g,
+            Err(e) => return super::store_error(state, &s.ctx, e),
+        }
+    } else {
+        Vec::new()
+    };
     let can_claim = s
         .caller
         .scope
@@ -1256,6 +1291,7 @@ async fn ro_page(
             handovers,
             coverage,
             claims,
+            goodwill,
             can_claim,
             zone,
             eta: eta.unwrap_or_default(),

@@ -48,6 +48,7 @@ struct Victim {
     agreement: String,
     claim: String,
     claim_line: String,
+    goodwill: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -193,10 +194,13 @@ fn fill(template: &str, v: &Victim) -> String {
         .replace("{wmi}", "LPS")
         .replace("{code}", "service")
         .replace("{day}", "2026-11-23")
+        .replace("{period}", "2026-Q4")
         // A guessed status-page or survey token: the only key to those pages.
         .replace("{token}", "guessed-token-0000000000000000");
     let id = if claims {
         &v.claim
+    } else if p.contains("/goodwill-requests/") || p.contains("/warranty/goodwill/") {
+        &v.goodwill
     } else if p.contains("/transport-jobs/") || p.contains("/logistics/jobs/") {
         &v.transport
     } else if p.contains("/handover-photos/") || p.contains("/logistics/photos/") {
@@ -415,6 +419,15 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"latitude": "38.7", "longitude": "-9.1"}))
         }
         ("post", "/api/v1/transport-jobs/{id}/status") => Some(json!({"status": "cancelled"})),
+        ("post", "/api/v1/goodwill-requests") => {
+            Some(json!({"job_id": v.job, "component_group": "body", "odometer_km": 1000}))
+        }
+        ("post", "/api/v1/goodwill-requests/{id}/decision") => Some(json!({"action": "approve"})),
+        ("put", "/api/v1/organisations/{id}/goodwill-budgets/{period}") => {
+            Some(json!({"amount_minor": 1}))
+        }
+        ("post", "/api/v1/organisations/{id}/goodwill-policy") => Some(json!({"code": "intruder",
+            "needs_network_history": false, "needs_first_owner": false, "bands": []})),
         ("post", "/api/v1/warranty-claims") => {
             Some(json!({"job_id": v.job, "claim_type": "warranty", "odometer_km": 1000}))
         }
@@ -484,6 +497,12 @@ fn ui_form(path: &str, v: &Victim) -> Vec<(String, String)> {
             ("version", "1"),
         ]),
         "/warranty/claims/{id}/lines/{line_id}/recovery" => f(&[("recovery_pct", "100")]),
+        "/warranty/goodwill" => f(&[
+            ("job_id", &v.job),
+            ("component_group", "body"),
+            ("odometer_km", "1000"),
+        ]),
+        "/warranty/goodwill/{id}/decision" => f(&[("action", "approve"), ("version", "1")]),
         "/warranty/claims" => f(&[
             ("job_id", &v.job),
             ("claim_type", "warranty"),
@@ -568,6 +587,7 @@ async fn walk(app: &TestApp) {
         agreement: String::new(),
         claim: String::new(),
         claim_line: String::new(),
+        goodwill: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -806,6 +826,17 @@ async fn walk(app: &TestApp) {
         .await
         .json();
     victim.claim_line = claim["lines"][0]["id"].as_str().unwrap().to_string();
+    let goodwill = app
+        .api(
+            Method::GET,
+            "/api/v1/goodwill-requests",
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    victim.goodwill = goodwill[0]["id"].as_str().unwrap().to_string();
     // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
     let ole = app
         .api(

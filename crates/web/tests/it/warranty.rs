@@ -502,3 +502,196 @@ async fn a_claim_passes_service_point_importer_and_brand_in_pages() {
         .header("content-disposition")
         .is_some_and(|d| d.contains("attachment")));
 }
+
+/// Goodwill in pages: João asks for it on a €3,000 electrical repair at 70 000 km; the policy
+/// proposes 80 % of parts and all labour, which is above the importer's authority, so Rui's
+/// approval passes it up and Ana (the market manager) approves; the customer's share is then on
+/// the repair order and on the customer's invoice, goodwill's on the goodwill payer's.
+#[tokio::test]
+#[allow(clippy::disallowed_methods)]
+async fn goodwill_climbs_to_the_next_level_and_the_customers_share_is_invoiced() {
+    let app = TestApp::new().await;
+    let joao_scope = app.scope_of("joao").await;
+    let lisboa = app.org_id("Polestar Service Point Lisboa").await;
+    let customers = app
+        .store
+        .crm()
+        .list_customers(&joao_scope, None, 200)
+        .await
+        .unwrap();
+    let miguel = customers
+        .items
+        .iter()
+        .find(|c| c.name == "Miguel Costa")
+        .unwrap();
+    let car = app
+        .store
+        .crm()
+        .vehicles_of(&joao_scope, &miguel.id)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let now = time::OffsetDateTime::now_utc();
+    let ro = app
+        .store
+        .workshop()
+        .create_repair_order(
+            &joao_scope,
+            &aftersales_store::workshop::RepairOrderInput {
+                organisation_id: lisboa,
+                customer_id: miguel.id.clone(),
+                vehicle_id: Some(car),
+                complaint: "Módulo de carregamento de 12 V avariado".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let job = ro.jobs[0].id.clone();
+    for line in [
+        aftersales_store::workshop::LineInput {
+            kind: "sublet".into(),
+            description: Some("Módulo DC-DC (peça)".into()),
+            unit_price: Some("3000".into()),
+            ..Default::default()
+        },
+        aftersales_store::workshop::LineInput {
+            kind: "labour".into(),
+            code: Some("PS-DIAG".into()),
+            ..Default::default()
+        },
+    ] {
+        app.store
+            .workshop()
+            .add_line(&joao_scope, &ro.id, &job, &line, now)
+            .await
+            .unwrap();
+    }
+    let joao = app.login("joao").await;
+    let page = app
+        .get(&format!("/workshop/repair-orders/{}", ro.id), Some(&joao))
+        .await;
+    let new = link(&page.body, "/warranty/goodwill/new?job=");
+    let form = app.get(&new, Some(&joao)).await;
+    assert!(form.body.contains("Pedir goodwill"), "{}", form.body);
+    let bad = app
+        .post_form(
+            "/warranty/goodwill",
+            &joao,
+            &[
+                ("job_id", &job),
+                ("component_group", "electrical"),
+                ("odometer_km", "setenta mil"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body
+            .contains("Indique a quilometragem em quilómetros inteiros."),
+        "{}",
+        bad.body
+    );
+    let made = app
+        .post_form(
+            "/warranty/goodwill",
+            &joao,
+            &[
+                ("job_id", &job),
+                ("component_group", "electrical"),
+                ("odometer_km", "70 000"),
+                ("network_history", "yes"),
+                ("first_owner", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let path = made
+        .header("location")
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = app.get(&path, Some(&joao)).await;
+    assert!(
+        page.body.contains("peças 80 %, mão de obra 100 %"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Tem de ser decidido por: Gestor"),
+        "{}",
+        page.body
+    );
+    let version = |body: &str| {
+        let at = body.find("name=\"version\" value=\"").unwrap() + 22;
+        body[at..at + body[at..].find('"').unwrap()].to_string()
+    };
+    // Rui approves: above his €2,000 it goes up with his word.
+    let rui = app.login("rui").await;
+    let page = app.get(&path, Some(&rui)).await;
+    let r = app
+        .post_form(
+            &format!("{path}/decision"),
+            &rui,
+            &[
+                ("action", "approve"),
+                ("version", &version(&page.body)),
+                ("parts_pct", "80"),
+                ("labour_pct", "100"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.header("location").unwrap().ends_with("done=recommend"));
+    // Ana decides at the next level.
+    let ana = app.login("ana").await;
+    let list = app.get("/warranty/goodwill", Some(&ana)).await;
+    assert!(list.body.contains(path.as_str()), "{}", list.body);
+    let page = app.get(&path, Some(&ana)).await;
+    let r = app
+        .post_form(
+            &format!("{path}/decision"),
+            &ana,
+            &[
+                ("action", "approve"),
+                ("version", &version(&page.body)),
+                ("parts_pct", "80"),
+                ("labour_pct", "100"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(&path, Some(&ana)).await;
+    assert!(page.body.contains("Aprovado"), "{}", page.body);
+    assert!(
+        page.body.contains("recomendou (acima da sua alçada)"),
+        "{}",
+        page.body
+    );
+    // The customer's share (20 % of the part) on the customer's invoice; goodwill's on its payer's.
+    let drafts = app
+        .store
+        .billing()
+        .invoice_repair_order(&joao_scope, &ro.id, now)
+        .await
+        .unwrap();
+    let mut nets = Vec::new();
+    for pay in ["customer", "goodwill"] {
+        let d = drafts
+            .iter()
+            .find(|d| d.pay_type.as_deref() == Some(pay))
+            .unwrap();
+        let doc = app
+            .store
+            .billing()
+            .document(&joao_scope, &d.id, now)
+            .await
+            .unwrap();
+        nets.push(doc.net.amount);
+    }
+    assert_eq!(nets, ["600.00", "2442.50"]);
+}
