@@ -414,5 +414,67 @@ async fn work(
             Some(("/logistics/run", "home-all-stops")),
         ));
     }
+    // Warranty: the claims whose next step is the reader's, the goodwill they may decide.
+    let warranty_roles = [
+        Role::ServiceAdvisor,
+        Role::ServiceManager,
+        Role::MarketCsManager,
+        Role::ImporterStaff,
+        Role::WarrantyAdministrator,
+    ];
+    if has(&warranty_roles) {
+        let filter = aftersales_store::warranty::ClaimFilter {
+            mine: true,
+            ..Default::default()
+        };
+        let claims = state.store.warranty().claims(scope, &filter, now).await?;
+        out.push(panel(
+            t,
+            "claims",
+            claims
+                .iter()
+                .map(|c| WorkItem {
+                    href: format!("/warranty/claims/{}", c.id),
+                    title: format!("{} · {}", c.number, c.organisation.label),
+                    detail: [
+                        t.t(&format!("wc-status-{}", c.status.as_str())),
+                        c.step_due
+                            .map(|d| super::local_time(zone, d))
+                            .unwrap_or_default(),
+                    ]
+                    .join(" · "),
+                    urgent: c.overdue,
+                })
+                .collect(),
+            Some(("/warranty", "home-all-claims")),
+        ));
+        let goodwill = state
+            .store
+            .warranty()
+            .goodwill_requests(scope, true, None)
+            .await?;
+        if !goodwill.is_empty()
+            || has(&[
+                Role::ImporterStaff,
+                Role::MarketCsManager,
+                Role::WarrantyAdministrator,
+            ])
+        {
+            out.push(panel(
+                t,
+                "goodwill",
+                goodwill
+                    .iter()
+                    .map(|g| WorkItem {
+                        href: format!("/warranty/goodwill/{}", g.id),
+                        title: format!("{} · {}", g.number, g.organisation.label),
+                        detail: format!("{} · {}", t.money(&g.goodwill), g.job_title),
+                        urgent: false,
+                    })
+                    .collect(),
+                Some(("/warranty/goodwill", "home-all-goodwill")),
+            ));
+        }
+    }
     Ok(out)
 }
