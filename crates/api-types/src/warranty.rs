@@ -659,3 +659,110 @@ pub struct GoodwillBudget {
     pub spent: Money,
     pub left: Money,
 }
+
+use aftersales_domain::i18n::LocalNames;
+use aftersales_domain::warranty::campaigns::{CampaignKind, DoneHow, Remedy};
+
+/// Completion at one service point: the campaign's VINs done there, and those still open whose
+/// latest repair order was there.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CampaignPoint {
+    pub organisation: Ref,
+    pub done: i64,
+    pub open: i64,
+    pub completion_pct: u32,
+}
+
+/// A recall or service campaign with its completion.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RecallCampaign {
+    pub id: String,
+    pub code: String,
+    pub organisation: Ref,
+    pub kind: CampaignKind,
+    /// The title per language.
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub title: LocalNames,
+    pub remedy: Remedy,
+    /// The labour operation and part that remedy it in the workshop.
+    pub operation: Option<String>,
+    pub part: Option<String>,
+    /// The software version that counts as done (over-the-air remedies).
+    pub done_version: Option<String>,
+    pub affected: i64,
+    pub done: i64,
+    pub completion_pct: u32,
+    /// Per service point (detail only).
+    pub points: Vec<CampaignPoint>,
+    /// The caller may record VINs done (a workshop, or the brand/market for over-the-air).
+    pub may_record: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+/// One affected VIN of a campaign.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CampaignVehicle {
+    pub vin: String,
+    /// The vehicle in the CRM, if it is there.
+    pub vehicle_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub done_at: Option<OffsetDateTime>,
+    pub done_how: Option<DoneHow>,
+    pub done_at_point: Option<Ref>,
+    pub software_version: Option<String>,
+}
+
+/// An open campaign of a vehicle, as the vehicle page, the case and the repair order show it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OpenCampaign {
+    pub id: String,
+    pub code: String,
+    pub kind: CampaignKind,
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
+    pub title: LocalNames,
+    pub remedy: Remedy,
+    pub operation: Option<String>,
+}
+
+/// A new campaign: its VINs from CSV text, or by rule (model, model years, serial range) over the
+/// brand's vehicles in the owner's reach.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecallCampaignInput {
+    /// The brand headquarters or market entity that runs it.
+    pub organisation_id: String,
+    pub code: String,
+    /// `recall` or `service`.
+    pub kind: String,
+    pub title_nb: String,
+    pub title_en: String,
+    pub title_pt: String,
+    /// `workshop` or `ota`.
+    pub remedy: String,
+    pub operation: Option<String>,
+    pub part: Option<String>,
+    pub done_version: Option<String>,
+    /// One VIN per line, or a CSV with a `vin` column.
+    pub vins_csv: Option<String>,
+    pub model: Option<String>,
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+    pub serial_from: Option<u32>,
+    pub serial_to: Option<u32>,
+}
+
+/// A VIN's campaign done: in the workshop (at the service point named), or over the air with the
+/// software version the car reports.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignDoneInput {
+    pub vin: String,
+    /// `workshop` or `ota`.
+    pub how: String,
+    /// The service point that did it (workshop).
+    pub organisation_id: Option<String>,
+    pub software_version: Option<String>,
+}

@@ -16,6 +16,7 @@ use time::Date;
 use crate::reminders::add_months;
 use crate::validation::{FieldError, Rule};
 
+pub mod campaigns;
 pub mod claims;
 pub mod goodwill;
 

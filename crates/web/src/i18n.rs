@@ -414,6 +414,17 @@ mod tests {
                     ["no-network-history", "not-first-owner", "outside-bands"]
                         .map(|a| format!("gw-none-{a}")),
                 );
+                use aftersales_domain::warranty::campaigns as cp;
+                keys.extend(
+                    cp::CampaignKind::ALL
+                        .iter()
+                        .map(|k| format!("cp-kind-{}", k.as_str())),
+                );
+                keys.extend(
+                    cp::Remedy::ALL
+                        .iter()
+                        .map(|k| format!("cp-remedy-{}", k.as_str())),
+                );
             }
             for r in [
                 NoSlotReason::Closed,

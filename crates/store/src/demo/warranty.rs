@@ -364,7 +364,121 @@ pub(super) async fn seed_warranty(
             }
         }
     }
-    seed_goodwill(store, org, now).await
+    seed_goodwill(store, org, now).await?;
+    seed_campaigns(store, org, now).await
+}
+
+/// A recall in Portugal over 30 Polestar 2 VINs (the market's demo cars and others of the same
+/// series), a third of them done in Lisboa, Porto and Braga; and an over-the-air service campaign
+/// in Norway over the demo Teslas, some already updated.
+async fn seed_campaigns(
+    store: &Store,
+    org: &dyn Fn(&str) -> String,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    use crate::warranty::{CampaignDoneInput, RecallCampaignInput};
+    let w = store.warranty();
+    let ana = scope_of(store, "ana").await?;
+    let mut vins: Vec<String> = sqlx::query_scalar(
+        "SELECT vin FROM vehicles WHERE brand_id = 'brand-polestar' ORDER BY vin",
+    )
+    .fetch_all(&store.pool)
+    .await?;
+    let mut serial = 400_000_u32;
+    while vins.len() < 30 {
+        vins.push(super::crm::vin("LPSED3KA?PL", serial));
+        serial += 1_237;
+    }
+    let recall = w
+        .create_campaign(
+            &ana,
+            &RecallCampaignInput {
+                organisation_id: org("polestar-pt"),
+                code: "PS-R-2611".into(),
+                kind: "recall".into(),
+                title_nb: "Kjølepumpe for høyvoltsbatteri: kontroll og bytte".into(),
+                title_en: "High-voltage battery coolant pump: inspection and replacement".into(),
+                title_pt:
+                    "Bomba de refrigeração da bateria de alta tensão: verificação e substituição"
+                        .into(),
+                remedy: "workshop".into(),
+                operation: Some("PS-AT-BOMBA".into()),
+                part: Some("31686961".into()),
+                vins_csv: Some(vins.join("\n")),
+                ..Default::default()
+            },
+            now - Duration::days(30),
+        )
+        .await?;
+    for (i, (who, point)) in [
+        ("joao", "ws-lisboa"),
+        ("joao", "ws-lisboa"),
+        ("joao", "ws-lisboa"),
+        ("joao", "ws-lisboa"),
+        ("marta", "ws-porto"),
+        ("marta", "ws-porto"),
+        ("marta", "ws-porto"),
+        ("pedro", "ws-braga"),
+        ("pedro", "ws-braga"),
+        ("pedro", "ws-braga"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let scope = scope_of(store, who).await?;
+        // Synthetic VINs first: the demo customers' own cars stay open, so their pages show it.
+        let vin = vins[vins.len() - 1 - i].clone();
+        w.campaign_done(
+            &scope,
+            &recall.id,
+            &CampaignDoneInput {
+                vin,
+                how: "workshop".into(),
+                organisation_id: Some(org(point)),
+                software_version: None,
+            },
+            now - Duration::days(20) + Duration::days(i64::try_from(i).unwrap_or(0)),
+        )
+        .await?;
+    }
+    let tom = scope_of(store, "tom").await?;
+    let teslas: Vec<String> =
+        sqlx::query_scalar("SELECT vin FROM vehicles WHERE brand_id = 'brand-tesla' ORDER BY vin")
+            .fetch_all(&store.pool)
+            .await?;
+    let ota = w
+        .create_campaign(
+            &tom,
+            &RecallCampaignInput {
+                organisation_id: org("tesla-hq"),
+                code: "TS-OTA-2026-44".into(),
+                kind: "service".into(),
+                title_nb: "Programvare for varmepumpe i kulde".into(),
+                title_en: "Heat pump software for cold weather".into(),
+                title_pt: "Software da bomba de calor para tempo frio".into(),
+                remedy: "ota".into(),
+                done_version: Some("2026.38.4".into()),
+                vins_csv: Some(teslas.join("\n")),
+                ..Default::default()
+            },
+            now - Duration::days(14),
+        )
+        .await?;
+    for vin in teslas.iter().take(4) {
+        w.campaign_done(
+            &tom,
+            &ota.id,
+            &CampaignDoneInput {
+                vin: vin.clone(),
+                how: "ota".into(),
+                organisation_id: None,
+                software_version: Some("2026.38.6".into()),
+            },
+            now - Duration::days(10),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Goodwill in both markets: each market's budget for the quarter; in Lisboa João asks for goodwill

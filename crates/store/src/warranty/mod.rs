@@ -15,13 +15,15 @@ use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{from_micros, micros, new_id};
 pub use aftersales_api_types::warranty::{
-    BatteryReading, BatteryReadingInput, Capacity, Claim, ClaimEvent, ClaimExport, ClaimInput,
-    ClaimLine, ClaimOffer, ClaimStepInput, ClaimSummary, Coverage, GoodwillBudget,
-    GoodwillDecision, GoodwillEvent, GoodwillInput, GoodwillRequest, LineDecisionInput,
-    LineDecisionRecord, OfferLine, Reconciliation, RecoveryInput, Statutory, VehicleCoverage,
+    BatteryReading, BatteryReadingInput, CampaignDoneInput, CampaignPoint, CampaignVehicle,
+    Capacity, Claim, ClaimEvent, ClaimExport, ClaimInput, ClaimLine, ClaimOffer, ClaimStepInput,
+    ClaimSummary, Coverage, GoodwillBudget, GoodwillDecision, GoodwillEvent, GoodwillInput,
+    GoodwillRequest, LineDecisionInput, LineDecisionRecord, OfferLine, OpenCampaign,
+    RecallCampaign, RecallCampaignInput, Reconciliation, RecoveryInput, Statutory, VehicleCoverage,
 };
 pub use claims::ClaimFilter;
 
+mod campaigns;
 mod claims;
 pub(crate) mod goodwill;
 

@@ -743,3 +743,111 @@ pub async fn goodwill_follows_the_policy_and_the_authority(store: &Store) {
         "2026-Q4"
     );
 }
+
+/// Campaigns on both engines: the demo recall over 30 Polestar VINs shows its completion in all
+/// and per service point, a demo customer's car lists it as open; a VIN is recorded done once, an
+/// over-the-air report older than the remedy is refused; a CSV with a bad line names it; a rule
+/// picks the brand's vehicles; Tesla's market sees none of Polestar's.
+pub async fn campaigns_count_their_completion(store: &Store) {
+    use aftersales_store::warranty::{CampaignDoneInput, RecallCampaignInput};
+    let t0 = datetime!(2026-11-21 09:00 UTC);
+    demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
+    let w = store.warranty();
+    let ana = caller(store, "ana", t0).await;
+    let joao = caller(store, "joao", t0).await;
+    let ingrid = caller(store, "ingrid", t0).await;
+    let tom = caller(store, "tom", t0).await;
+    let pt = w.campaigns(&ana.scope).await.unwrap();
+    assert_eq!(pt.len(), 1);
+    let recall = &pt[0];
+    assert_eq!(
+        (recall.affected, recall.done, recall.completion_pct),
+        (30, 10, 33)
+    );
+    let detail = w.campaign(&joao.scope, &recall.id).await.unwrap();
+    assert_eq!(detail.points.len(), 1, "João sees Lisboa's line only");
+    assert_eq!(detail.points[0].done, 4);
+    let all = w.campaign(&ana.scope, &recall.id).await.unwrap();
+    assert_eq!(all.points.iter().map(|p| p.done).sum::<i64>(), 10);
+    // Tesla's side sees only its own.
+    let no = w.campaigns(&ingrid.scope).await.unwrap();
+    assert_eq!(no.len(), 1);
+    assert_eq!(no[0].code, "TS-OTA-2026-44");
+    assert!(matches!(
+        w.campaign(&ingrid.scope, &recall.id).await,
+        Err(StoreError::NotFound)
+    ));
+    // A demo customer's Polestar shows the recall open; done in Lisboa, it no longer does.
+    let vehicles = w.campaign_vehicles(&joao.scope, &recall.id).await.unwrap();
+    let open = vehicles
+        .iter()
+        .find(|v| v.vehicle_id.is_some() && v.done_at.is_none())
+        .unwrap();
+    let car = open.vehicle_id.clone().unwrap();
+    assert_eq!(w.open_campaigns(&joao.scope, &car).await.unwrap().len(), 1);
+    let lisboa = detail.points[0].organisation.id.clone();
+    let done = CampaignDoneInput {
+        vin: open.vin.clone(),
+        how: "workshop".into(),
+        organisation_id: Some(lisboa.clone()),
+        software_version: None,
+    };
+    let after = w
+        .campaign_done(&joao.scope, &recall.id, &done, t0)
+        .await
+        .unwrap();
+    assert_eq!(after.done, 11);
+    assert!(w
+        .open_campaigns(&joao.scope, &car)
+        .await
+        .unwrap()
+        .is_empty());
+    match w.campaign_done(&joao.scope, &recall.id, &done, t0).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "vin"),
+        other => panic!("done once, got {other:?}"),
+    }
+    // Over the air: a version before the remedy's is refused.
+    let ota = &no[0];
+    let open_tesla = w
+        .campaign_vehicles(&tom.scope, &ota.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.done_at.is_none())
+        .unwrap();
+    let old = CampaignDoneInput {
+        vin: open_tesla.vin.clone(),
+        how: "ota".into(),
+        organisation_id: None,
+        software_version: Some("2026.36.1".into()),
+    };
+    match w.campaign_done(&tom.scope, &ota.id, &old, t0).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "software_version"),
+        other => panic!("expected the old version refused, got {other:?}"),
+    }
+    // A new campaign: a bad CSV line is named; a rule over the brand's vehicles works.
+    let mut input = RecallCampaignInput {
+        organisation_id: ana
+            .scope
+            .orgs_with(aftersales_domain::org::Permission::WarrantyReview)[0]
+            .clone(),
+        code: "ps-s-2612".into(),
+        kind: "service".into(),
+        title_nb: "Kontroll av ladeluke".into(),
+        title_en: "Charge port door check".into(),
+        title_pt: "Verificação da tampa de carregamento".into(),
+        remedy: "workshop".into(),
+        operation: Some("PS-DIAG".into()),
+        vins_csv: Some("vin\nLPSED3KA9NL123456\nNOT-A-VIN\n".into()),
+        ..Default::default()
+    };
+    match w.create_campaign(&ana.scope, &input, t0).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "vins.3"),
+        other => panic!("expected the line named, got {other:?}"),
+    }
+    input.vins_csv = None;
+    input.model = Some("Polestar 2".into());
+    let made = w.create_campaign(&ana.scope, &input, t0).await.unwrap();
+    assert_eq!(made.code, "PS-S-2612");
+    assert!(made.affected > 0 && made.affected < 30, "{}", made.affected);
+}

@@ -189,6 +189,14 @@ fn routes() -> OpenApiRouter<AppState> {
             warranty::goodwill_policy,
             warranty::add_goodwill_policy
         ))
+        .routes(routes!(
+            warranty::recall_campaigns,
+            warranty::create_recall_campaign
+        ))
+        .routes(routes!(warranty::recall_campaign))
+        .routes(routes!(warranty::recall_campaign_vehicles))
+        .routes(routes!(warranty::recall_campaign_done))
+        .routes(routes!(warranty::open_campaigns))
         .routes(routes!(reminders::due))
         .routes(routes!(reminders::schedules))
         .routes(routes!(reminders::set_schedule))

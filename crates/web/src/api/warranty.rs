@@ -4,8 +4,9 @@
 use aftersales_domain::warranty::claims::ClaimStatus;
 use aftersales_domain::warranty::goodwill::Policy;
 use aftersales_store::warranty::{
-    BatteryReading, BatteryReadingInput, Claim, ClaimExport, ClaimFilter, ClaimInput,
-    ClaimStepInput, ClaimSummary, GoodwillBudget, GoodwillDecision, GoodwillInput, GoodwillRequest,
+    BatteryReading, BatteryReadingInput, CampaignDoneInput, CampaignVehicle, Claim, ClaimExport,
+    ClaimFilter, ClaimInput, ClaimStepInput, ClaimSummary, GoodwillBudget, GoodwillDecision,
+    GoodwillInput, GoodwillRequest, OpenCampaign, RecallCampaign, RecallCampaignInput,
     RecoveryInput, VehicleCoverage,
 };
 use axum::extract::{Path, State};
@@ -406,4 +407,99 @@ pub async fn add_goodwill_policy(
         .add_goodwill_policy(&caller.scope, &id, &b, state.now())
         .await?;
     Ok((StatusCode::CREATED, Json(p)).into_response())
+}
+
+/// The recall and service campaigns the caller sees, with their completion.
+#[utoipa::path(get, path = "/api/v1/recall-campaigns", tag = "warranty",
+    responses((status = 200, body = Vec<RecallCampaign>), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn recall_campaigns(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+) -> Result<Json<Vec<RecallCampaign>>, ApiError> {
+    Ok(Json(state.store.warranty().campaigns(&caller.scope).await?))
+}
+
+/// Makes a campaign with its VINs (CSV, or a rule over the brand's vehicles in reach).
+#[utoipa::path(post, path = "/api/v1/recall-campaigns", tag = "warranty", request_body = RecallCampaignInput,
+    responses((status = 201, body = RecallCampaign), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_recall_campaign(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    ApiJson(b): ApiJson<RecallCampaignInput>,
+) -> Result<Response, ApiError> {
+    let c = state
+        .store
+        .warranty()
+        .create_campaign(&caller.scope, &b, state.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(c)).into_response())
+}
+
+/// One campaign with its completion per service point.
+#[utoipa::path(get, path = "/api/v1/recall-campaigns/{id}", tag = "warranty", params(("id" = String, Path)),
+    responses((status = 200, body = RecallCampaign), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn recall_campaign(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<RecallCampaign>, ApiError> {
+    Ok(Json(
+        state.store.warranty().campaign(&caller.scope, &id).await?,
+    ))
+}
+
+/// A campaign's VINs and how each was done.
+#[utoipa::path(get, path = "/api/v1/recall-campaigns/{id}/vehicles", tag = "warranty", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<CampaignVehicle>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn recall_campaign_vehicles(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<CampaignVehicle>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .warranty()
+            .campaign_vehicles(&caller.scope, &id)
+            .await?,
+    ))
+}
+
+/// Records a VIN of the campaign done, in a workshop or over the air (the software version the
+/// car reports).
+#[utoipa::path(post, path = "/api/v1/recall-campaigns/{id}/done", tag = "warranty", params(("id" = String, Path)),
+    request_body = CampaignDoneInput,
+    responses((status = 200, body = RecallCampaign), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn recall_campaign_done(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<CampaignDoneInput>,
+) -> Result<Json<RecallCampaign>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .warranty()
+            .campaign_done(&caller.scope, &id, &b, state.now())
+            .await?,
+    ))
+}
+
+/// A vehicle's open campaigns.
+#[utoipa::path(get, path = "/api/v1/vehicles/{id}/open-campaigns", tag = "warranty", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<OpenCampaign>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn open_campaigns(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<OpenCampaign>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .warranty()
+            .open_campaigns(&caller.scope, &id)
+            .await?,
+    ))
 }

@@ -777,6 +777,8 @@ struct VehiclePage<'a> {
     sources: &'static [&'static str],
     /// The warranty today at the latest reading, and the battery readings behind it.
     coverage: aftersales_store::warranty::VehicleCoverage,
+    /// The vehicle's open recalls and service campaigns.
+    campaigns: Vec<aftersales_store::warranty::OpenCampaign>,
     battery: Vec<aftersales_store::warranty::BatteryReading>,
     /// Which form the done message is about (`odometer`, `battery`).
     done_what: String,
@@ -788,6 +790,16 @@ const ODOMETER_SOURCES: &[&str] = &["check-in", "service", "inspection", "custom
 impl VehiclePage<'_> {
     fn day(&self, d: &str) -> String {
         super::logistics::day_label(d, self.t.lang)
+    }
+    fn campaign_title(&self, c: &aftersales_store::warranty::OpenCampaign) -> String {
+        c.title
+            .get(self.t.lang.code())
+            .or_else(|| c.title.get("en"))
+            .cloned()
+            .unwrap_or_default()
+    }
+    fn campaign_kind(&self, c: &aftersales_store::warranty::OpenCampaign) -> String {
+        self.t.t(&format!("cp-kind-{}", c.kind.as_str()))
     }
     fn coverage_kind(&self, c: &aftersales_store::warranty::Coverage) -> String {
         super::warranty::kind(&self.t, c)
@@ -889,6 +901,15 @@ async fn vehicle_page(
             .battery_readings(&s.caller.scope, id)
             .await
     );
+    let campaigns = super::or_page!(
+        state,
+        &s.ctx,
+        state
+            .store
+            .warranty()
+            .open_campaigns(&s.caller.scope, id)
+            .await
+    );
     (
         status,
         render(&VehiclePage {
@@ -896,6 +917,7 @@ async fn vehicle_page(
             due,
             coverage,
             battery,
+            campaigns,
             done_what: done.to_string(),
             sources: ODOMETER_SOURCES,
             chrome: Chrome::new(&t, &s.ctx),

@@ -4,6 +4,7 @@
 
 mod audit;
 mod billing;
+mod campaigns;
 mod cases;
 mod claims;
 mod contact;
@@ -126,6 +127,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/warranty/goodwill"),
     ("GET", "/warranty/goodwill/{id}"),
     ("POST", "/warranty/goodwill/{id}/decision"),
+    ("GET", "/warranty/campaigns"),
+    ("POST", "/warranty/campaigns"),
+    ("GET", "/warranty/campaigns/{id}"),
+    ("POST", "/warranty/campaigns/{id}/done"),
     ("POST", "/reminders/done"),
     ("GET", "/reminders/schedules"),
     ("POST", "/reminders/schedules"),
@@ -312,6 +317,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/warranty/goodwill/new", get(goodwill::new_request))
         .route("/warranty/goodwill/{id}", get(goodwill::show))
         .route("/warranty/goodwill/{id}/decision", post(goodwill::decide))
+        .route(
+            "/warranty/campaigns",
+            get(campaigns::list).post(campaigns::create),
+        )
+        .route("/warranty/campaigns/{id}", get(campaigns::show))
+        .route(
+            "/warranty/campaigns/{id}/done",
+            post(campaigns::record_done),
+        )
         .route("/reminders/done", post(reminders::record_done))
         .route(
             "/reminders/schedules",

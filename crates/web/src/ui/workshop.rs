@@ -817,6 +817,8 @@ struct RoPage<'a> {
     coverage: Option<aftersales_store::warranty::VehicleCoverage>,
     /// The order's warranty claims (those who see claims here).
     claims: Vec<aftersales_store::warranty::ClaimSummary>,
+    /// The car's open recalls and service campaigns.
+    open_campaigns: Vec<aftersales_store::warranty::OpenCampaign>,
     /// The order's goodwill requests.
     goodwill: Vec<aftersales_store::warranty::GoodwillRequest>,
     /// The reader makes warranty claims here.
@@ -851,6 +853,24 @@ impl RoPage<'_> {
                         | aftersales_domain::workshop::PayType::Goodwill
                 )
             })
+    }
+    fn campaigns_line(&self) -> String {
+        self.open_campaigns
+            .iter()
+            .map(|c| {
+                let title = c
+                    .title
+                    .get(self.t.lang.code())
+                    .or_else(|| c.title.get("en"))
+                    .cloned()
+                    .unwrap_or_default();
+                match &c.operation {
+                    Some(op) => format!("{} · {title} ({op})", c.code),
+                    None => format!("{} · {title}", c.code),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
     fn goodwill_of(&self, job: &str) -> Option<&aftersales_store::warranty::GoodwillRequest> {
         self.goodwill.iter().find(|g| g.job_id == job)
@@ -1200,6 +1220,20 @@ async fn ro_page(
         },
         None => None,
     };
+    // The car's open recalls and campaigns: "also do campaign X".
+    let open_campaigns = match &ro.vehicle {
+        Some(v) => match state
+            .store
+            .warranty()
+            .open_campaigns(&s.caller.scope, &v.id)
+            .await
+        {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => Vec::new(),
+            Err(e) => return super::store_error(state, &s.ctx, e),
+        },
+        None => Vec::new(),
+    };
     // The order's warranty claims, for those who see claims here.
     let claims = if s
         .caller
@@ -1292,6 +1326,7 @@ async fn ro_page(
             coverage,
             claims,
             goodwill,
+            open_campaigns,
             can_claim,
             zone,
             eta: eta.unwrap_or_default(),

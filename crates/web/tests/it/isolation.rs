@@ -49,6 +49,7 @@ struct Victim {
     claim: String,
     claim_line: String,
     goodwill: String,
+    campaign: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -65,6 +66,9 @@ fn is_market_shared(template: &str) -> bool {
         // Who is due and the market's campaigns: the market's shared CRM, by design.
         "/reminders",
         "/campaigns",
+        // A market's recalls are seen by all its service points, by design.
+        "/recall-campaigns",
+        "/warranty/campaigns",
     ]
         .iter()
         .any(|p| template.contains(p))
@@ -201,6 +205,8 @@ fn fill(template: &str, v: &Victim) -> String {
         &v.claim
     } else if p.contains("/goodwill-requests/") || p.contains("/warranty/goodwill/") {
         &v.goodwill
+    } else if p.contains("/recall-campaigns/") || p.contains("/warranty/campaigns/") {
+        &v.campaign
     } else if p.contains("/transport-jobs/") || p.contains("/logistics/jobs/") {
         &v.transport
     } else if p.contains("/handover-photos/") || p.contains("/logistics/photos/") {
@@ -419,6 +425,14 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"latitude": "38.7", "longitude": "-9.1"}))
         }
         ("post", "/api/v1/transport-jobs/{id}/status") => Some(json!({"status": "cancelled"})),
+        ("post", "/api/v1/recall-campaigns") => {
+            Some(json!({"organisation_id": v.org, "code": "X1",
+            "kind": "recall", "title_nb": "x", "title_en": "x", "title_pt": "x", "remedy": "workshop",
+            "operation": "PS-DIAG", "vins_csv": VICTIM_VIN}))
+        }
+        ("post", "/api/v1/recall-campaigns/{id}/done") => {
+            Some(json!({"vin": VICTIM_VIN, "how": "workshop", "organisation_id": v.org}))
+        }
         ("post", "/api/v1/goodwill-requests") => {
             Some(json!({"job_id": v.job, "component_group": "body", "odometer_km": 1000}))
         }
@@ -503,6 +517,17 @@ fn ui_form(path: &str, v: &Victim) -> Vec<(String, String)> {
             ("odometer_km", "1000"),
         ]),
         "/warranty/goodwill/{id}/decision" => f(&[("action", "approve"), ("version", "1")]),
+        "/warranty/campaigns/{id}/done" => f(&[
+            ("vin", VICTIM_VIN),
+            ("how", "workshop"),
+            ("organisation_id", &v.org),
+        ]),
+        "/warranty/campaigns" => f(&[
+            ("organisation_id", &v.org),
+            ("code", "X1"),
+            ("kind", "recall"),
+            ("remedy", "workshop"),
+        ]),
         "/warranty/claims" => f(&[
             ("job_id", &v.job),
             ("claim_type", "warranty"),
@@ -588,6 +613,7 @@ async fn walk(app: &TestApp) {
         claim: String::new(),
         claim_line: String::new(),
         goodwill: String::new(),
+        campaign: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -837,6 +863,17 @@ async fn walk(app: &TestApp) {
         .await
         .json();
     victim.goodwill = goodwill[0]["id"].as_str().unwrap().to_string();
+    let campaigns = app
+        .api(
+            Method::GET,
+            "/api/v1/recall-campaigns",
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    victim.campaign = campaigns[0]["id"].as_str().unwrap().to_string();
     // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
     let ole = app
         .api(

@@ -695,3 +695,101 @@ async fn goodwill_climbs_to_the_next_level_and_the_customers_share_is_invoiced()
     }
     assert_eq!(nets, ["600.00", "2442.50"]);
 }
+
+/// Campaigns in pages: Ana (Portuguese) sees the recall over 30 VINs with its completion; João
+/// records one done in Lisboa (a VIN that is not open is named), a demo customer's car page lists
+/// the recall while open; Helena (Polestar HQ) sees completion per service point.
+#[tokio::test]
+async fn a_recall_shows_its_completion_and_is_worked_in_lisboa() {
+    let app = TestApp::new().await;
+    let ana = app.login("ana").await;
+    let list = app.get("/warranty/campaigns", Some(&ana)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("PS-R-2611"), "{}", list.body);
+    assert!(list.body.contains("Chamada de segurança"), "{}", list.body);
+    assert!(list.body.contains("33 %"), "{}", list.body);
+    let path = link(&list.body, "/warranty/campaigns/");
+    let page = app.get(&path, Some(&ana)).await;
+    assert!(
+        page.body.contains("10 de 30 VIN feitos (33 %)"),
+        "{}",
+        page.body
+    );
+    // An open VIN of a demo customer's car: its page shows the recall.
+    let token = app.token_for("joao").await;
+    let id = path.rsplit('/').next().unwrap();
+    let vins = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/recall-campaigns/{id}/vehicles"),
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let open = vins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["vehicle_id"].is_string() && v["done_at"].is_null())
+        .unwrap()
+        .clone();
+    let joao = app.login("joao").await;
+    let car = app
+        .get(
+            &format!("/vehicles/{}", open["vehicle_id"].as_str().unwrap()),
+            Some(&joao),
+        )
+        .await;
+    assert!(
+        car.body.contains("Chamadas e campanhas em aberto"),
+        "{}",
+        car.body
+    );
+    let lisboa = app.org_id("Polestar Service Point Lisboa").await;
+    let bad = app
+        .post_form(
+            &format!("{path}/done"),
+            &joao,
+            &[
+                ("vin", "LPSED3KA9NL999999"),
+                ("how", "workshop"),
+                ("organisation_id", &lisboa),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body
+            .contains("Esse VIN não está em aberto nesta campanha"),
+        "{}",
+        bad.body
+    );
+    let ok = app
+        .post_form(
+            &format!("{path}/done"),
+            &joao,
+            &[
+                ("vin", open["vin"].as_str().unwrap()),
+                ("how", "workshop"),
+                ("organisation_id", &lisboa),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let helena = app.login("helena").await;
+    let page = app.get(&path, Some(&helena)).await;
+    assert!(
+        page.body.contains("11 of 30 VINs done (36 %)"),
+        "{}",
+        page.body
+    );
+    for point in [
+        "Polestar Service Point Lisboa",
+        "Polestar Service Point Porto",
+        "Polestar Service Point Braga",
+    ] {
+        assert!(page.body.contains(point), "{point}");
+    }
+}
