@@ -38,6 +38,7 @@ vocabulary!(
         DriverOnTheWay => "driver-on-the-way",
         CarDelivered => "car-delivered",
         LoanerAgreement => "loaner-agreement",
+        Recall => "recall",
     }
 );
 
@@ -104,6 +105,7 @@ impl Event {
                     | DeliveryScheduled
                     | CarDelivered
                     | LoanerAgreement
+                    | Recall
             ),
             MessageChannel::Sms => matches!(
                 self,
@@ -116,6 +118,7 @@ impl Event {
                     | PickupConfirmed
                     | DeliveryScheduled
                     | DriverOnTheWay
+                    | Recall
             ),
         }
     }
@@ -450,6 +453,21 @@ pub fn default_template(event: Event, channel: MessageChannel, lang: Language) -
             "O seu contrato da viatura de cortesia {item}",
             "Olá {name},\n\nem anexo está o contrato que assinou para a viatura de cortesia {item} enquanto temos o {vehicle}. Guarde-o.\n\nAcompanhe o seu carro: {link}",
         ),
+        (Recall, Email, Nb) => tpl(
+            "Tilbakekalling for {vehicle}: {item}",
+            "Hei {name},\n\n{vehicle} er omfattet av {item}. Arbeidet er gratis for deg. Bestill en time hos {place} når det passer, eller svar på denne e-posten.",
+        ),
+        (Recall, Email, En) => tpl(
+            "Recall for {vehicle}: {item}",
+            "Hello {name},\n\n{vehicle} is affected by {item}. The work is free of charge for you. Please book a time at {place} when it suits you, or reply to this e-mail.",
+        ),
+        (Recall, Email, Pt) => tpl(
+            "Chamada para o {vehicle}: {item}",
+            "Olá {name},\n\no {vehicle} está abrangido por {item}. O trabalho é gratuito para si. Marque uma hora em {place} quando lhe for conveniente, ou responda a este e-mail.",
+        ),
+        (Recall, Sms, Nb) => tpl("", "{vehicle}: {item}. Gratis utbedring hos {place}, bestill en time."),
+        (Recall, Sms, En) => tpl("", "{vehicle}: {item}. Free remedy at {place}, please book a time."),
+        (Recall, Sms, Pt) => tpl("", "{vehicle}: {item}. Reparação gratuita em {place}, marque uma hora."),
         (CarDelivered, Sms, Nb) => tpl("", "{vehicle} er levert. Takk for at du valgte {place}."),
         (CarDelivered, Sms, En) => tpl("", "{vehicle} has been delivered. Thank you for choosing {place}."),
         (CarDelivered, Sms, Pt) => tpl("", "O {vehicle} foi entregue. Obrigado por escolher {place}."),

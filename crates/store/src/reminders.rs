@@ -818,7 +818,7 @@ pub struct ReminderRun {
     pub campaigns: usize,
 }
 
-async fn addressee(
+pub(crate) async fn addressee(
     conn: &mut sqlx::AnyConnection,
     org: &str,
     customer: &str,
@@ -920,7 +920,7 @@ impl crate::cli::Cli<'_> {
     }
 }
 
-async fn customer_language(
+pub(crate) async fn customer_language(
     conn: &mut sqlx::AnyConnection,
     customer: &str,
 ) -> Result<Language, StoreError> {

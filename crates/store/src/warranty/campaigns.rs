@@ -555,4 +555,82 @@ impl Warranty<'_> {
         }
         Ok(out)
     }
+
+    /// Tells the owners of the campaign's open VINs (the vehicles in the CRM with a current
+    /// owner) through the outbox, in their language, once per owner and VIN; answers how many
+    /// customers were told this time. Recalls are service messages: consent to offers is not
+    /// needed, a declined service channel is respected.
+    pub async fn notify_campaign(
+        self,
+        scope: &Scope,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        let row = self.campaign_row(scope, id).await?;
+        // Seen by the workshops below; told to owners only by those who run it.
+        if !scope.permits(&row.2, Permission::WarrantyReview) {
+            return Err(StoreError::Forbidden(format!(
+                "your roles do not allow {}",
+                Permission::WarrantyReview.describe()
+            )));
+        }
+        let c = Self::campaign_view(row)?;
+        let mut tx = self.store.begin().await?;
+        type Open = (String, String, String, Option<String>);
+        let open: Vec<Open> = sqlx::query_as(
+            "SELECT r.vin, v.id, v.organisation_id, (SELECT o.customer_id FROM vehicle_ownerships o WHERE o.vehicle_id = v.id \
+             AND o.to_date IS NULL ORDER BY o.from_date DESC LIMIT 1) FROM recall_vehicles r JOIN vehicles v ON v.id = r.vehicle_id \
+             WHERE r.campaign_id = $1 AND r.done_at IS NULL ORDER BY r.vin",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut told = 0;
+        for (vin, vehicle, org, customer) in open {
+            let Some(customer) = customer else {
+                continue;
+            };
+            let dedupe = format!("recall:{id}:{customer}:{vin}");
+            let before: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE $1")
+                    .bind(format!("{dedupe}%"))
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if before > 0 {
+                continue;
+            }
+            let label = crate::workshop::vehicle_label(&mut tx, Some(&vehicle)).await?;
+            let to = crate::reminders::addressee(&mut tx, &org, &customer, &label).await?;
+            let lang = crate::reminders::customer_language(&mut tx, &customer).await?;
+            let title = c
+                .title
+                .get(lang.code())
+                .or_else(|| c.title.get("en"))
+                .cloned()
+                .unwrap_or_default();
+            crate::notify::enqueue(
+                &mut tx,
+                self.store.public_url(),
+                &crate::notify::Notice {
+                    event: aftersales_domain::notify::Event::Recall,
+                    ro: None,
+                    case_id: None,
+                    dedupe,
+                    extra: Vec::new(),
+                    place: None,
+                    message: None,
+                    calendar: None,
+                    delay: time::Duration::ZERO,
+                    item: Some(format!("{} ({})", title, c.code)),
+                    due: None,
+                },
+                &to,
+                now,
+            )
+            .await?;
+            told += 1;
+        }
+        tx.commit().await?;
+        Ok(told)
+    }
 }

@@ -825,6 +825,17 @@ pub async fn campaigns_count_their_completion(store: &Store) {
         Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "software_version"),
         other => panic!("expected the old version refused, got {other:?}"),
     }
+    // The owners of the open VINs are told once; João may not send it, Ana (who runs it) may.
+    assert!(matches!(
+        w.notify_campaign(&joao.scope, &recall.id, t0).await,
+        Err(StoreError::Forbidden(_))
+    ));
+    let told = w.notify_campaign(&ana.scope, &recall.id, t0).await.unwrap();
+    assert!(told >= 3, "the demo customers' open Polestars: {told}");
+    assert_eq!(
+        w.notify_campaign(&ana.scope, &recall.id, t0).await.unwrap(),
+        0
+    );
     // A new campaign: a bad CSV line is named; a rule over the brand's vehicles works.
     let mut input = RecallCampaignInput {
         organisation_id: ana

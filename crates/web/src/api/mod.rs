@@ -197,6 +197,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(warranty::recall_campaign_vehicles))
         .routes(routes!(warranty::recall_campaign_done))
         .routes(routes!(warranty::open_campaigns))
+        .routes(routes!(warranty::notify_recall_campaign))
         .routes(routes!(reminders::due))
         .routes(routes!(reminders::schedules))
         .routes(routes!(reminders::set_schedule))

@@ -503,3 +503,26 @@ pub async fn open_campaigns(
             .await?,
     ))
 }
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Notified {
+    /// Customers told this time (each owner and VIN once).
+    pub told: usize,
+}
+
+/// Tells the owners of the campaign's open VINs through the outbox, in their language.
+#[utoipa::path(post, path = "/api/v1/recall-campaigns/{id}/notify", tag = "warranty", params(("id" = String, Path)),
+    responses((status = 200, body = Notified), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn notify_recall_campaign(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Notified>, ApiError> {
+    let told = state
+        .store
+        .warranty()
+        .notify_campaign(&caller.scope, &id, state.now())
+        .await?;
+    Ok(Json(Notified { told }))
+}

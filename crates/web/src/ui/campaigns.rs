@@ -163,6 +163,10 @@ struct CampaignPage<'a> {
     errors: FormErrors,
     sent: Sent,
     done: bool,
+    /// Customers told by the last press of "notify", when it was pressed.
+    told: Option<String>,
+    /// The reader runs this campaign: may tell the owners.
+    may_notify: bool,
 }
 
 impl CampaignPage<'_> {
@@ -201,7 +205,7 @@ async fn campaign_page(
     id: &str,
     (errors, sent): (FormErrors, Sent),
     status: StatusCode,
-    done: bool,
+    (done, told): (bool, Option<String>),
 ) -> Response {
     let t = Tr {
         i18n: &state.i18n,
@@ -236,9 +240,15 @@ async fn campaign_page(
         Ok(z) => z,
         Err(e) => return store_error(state, &s.ctx, e),
     };
+    let may_notify = s
+        .caller
+        .scope
+        .permits(&c.organisation.id, Permission::WarrantyReview);
     (
         status,
         render(&CampaignPage {
+            told,
+            may_notify,
             chrome: Chrome::new(&t, &s.ctx),
             c,
             vehicles,
@@ -261,7 +271,17 @@ pub async fn show(
 ) -> Response {
     let q = form_pairs(q.unwrap_or_default().as_bytes());
     let done = field(&q, "done") == "1";
-    campaign_page(&state, &s, &id, Default::default(), StatusCode::OK, done).await
+    let told = Some(field(&q, "told").to_string())
+        .filter(|t| t.bytes().all(|b| b.is_ascii_digit()) && !t.is_empty());
+    campaign_page(
+        &state,
+        &s,
+        &id,
+        Default::default(),
+        StatusCode::OK,
+        (done, told),
+    )
+    .await
 }
 
 pub async fn record_done(
@@ -292,8 +312,25 @@ pub async fn record_done(
             &id,
             (errors, Sent::new("done", p.clone())),
             StatusCode::UNPROCESSABLE_ENTITY,
-            false,
+            (false, None),
         )
     })
     .await
+}
+
+/// Tells the owners of the open VINs (a button for those who run the campaign).
+pub async fn notify(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match state
+        .store
+        .warranty()
+        .notify_campaign(&s.caller.scope, &id, state.now())
+        .await
+    {
+        Ok(n) => see_other(&format!("/warranty/campaigns/{id}?told={n}")),
+        Err(e) => store_error(&state, &s.ctx, e),
+    }
 }

@@ -131,6 +131,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/warranty/campaigns"),
     ("GET", "/warranty/campaigns/{id}"),
     ("POST", "/warranty/campaigns/{id}/done"),
+    ("POST", "/warranty/campaigns/{id}/notify"),
     ("POST", "/reminders/done"),
     ("GET", "/reminders/schedules"),
     ("POST", "/reminders/schedules"),
@@ -326,6 +327,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/warranty/campaigns/{id}/done",
             post(campaigns::record_done),
         )
+        .route("/warranty/campaigns/{id}/notify", post(campaigns::notify))
         .route("/reminders/done", post(reminders::record_done))
         .route(
             "/reminders/schedules",
