@@ -338,6 +338,8 @@ struct CasePage<'a> {
     no_remote_fix: bool,
     /// A repair order for the case is open (not cancelled): triage has done its work.
     booked: bool,
+    /// The case's car's open recalls and campaigns.
+    campaigns: Vec<aftersales_store::warranty::OpenCampaign>,
 }
 
 impl CasePage<'_> {
@@ -347,6 +349,15 @@ impl CasePage<'_> {
     /// A system event's facts in the reader's language.
     fn fact(&self, e: &CaseEvent) -> Option<String> {
         super::events::case_event(&self.t, &e.kind, &e.params)
+    }
+    fn campaign_line(&self, c: &aftersales_store::warranty::OpenCampaign) -> String {
+        let title = c
+            .title
+            .get(self.t.lang.code())
+            .or_else(|| c.title.get("en"))
+            .cloned()
+            .unwrap_or_default();
+        format!("{} · {title}", c.code)
     }
 }
 
@@ -455,10 +466,25 @@ async fn case_page(
             .scope
             .orgs_with(aftersales_domain::org::Permission::WorkshopWrite)
             .is_empty();
+    // The car's open recalls: the advisor offers to do them with the visit.
+    let campaigns = match &case.vehicle {
+        Some(v) => match state
+            .store
+            .warranty()
+            .open_campaigns(&s.caller.scope, &v.id)
+            .await
+        {
+            Ok(c) => c,
+            Err(aftersales_store::StoreError::NotFound) => Vec::new(),
+            Err(e) => return super::store_error(state, &s.ctx, e),
+        },
+        None => Vec::new(),
+    };
     let row = row(&t, &zones, case);
     (
         status,
         render(&CasePage {
+            campaigns,
             orders,
             can_book,
             booked,

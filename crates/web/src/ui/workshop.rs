@@ -433,6 +433,8 @@ struct BookPage<'a> {
     case_id: String,
     vehicles: Vec<(String, String)>,
     vehicle_id: String,
+    /// The customer's cars' open recalls, worded for the advisor.
+    campaigns: Vec<String>,
     kind: String,
     date: String,
     operations: Vec<LabourOperation>,
@@ -603,6 +605,32 @@ async fn book_page(
     if f.vehicle_id.is_empty() && vehicles.len() == 1 {
         f.vehicle_id = vehicles[0].0.clone();
     }
+    // Open recalls of the customer's cars: "also do campaign X" while the car is in.
+    let mut campaigns = Vec::new();
+    for (id, label) in &vehicles {
+        let open = match state
+            .store
+            .warranty()
+            .open_campaigns(&s.caller.scope, id)
+            .await
+        {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => Vec::new(),
+            Err(e) => return store_error(state, &s.ctx, e),
+        };
+        for c in open {
+            let title = c
+                .title
+                .get(t.lang.code())
+                .or_else(|| c.title.get("en"))
+                .cloned()
+                .unwrap_or_default();
+            campaigns.push(match c.operation {
+                Some(op) => format!("{label}: {} · {title} ({op})", c.code),
+                None => format!("{label}: {} · {title}", c.code),
+            });
+        }
+    }
     let zone = super::or_page!(state, &s.ctx, state.store.org().zone_of(&f.org).await);
     let date = parse_day(&f.date)
         .unwrap_or_else(|| zone.local(state.now()).date() + time::Duration::days(1));
@@ -639,6 +667,7 @@ async fn book_page(
         status,
         render(&BookPage {
             chrome: Chrome::new(&t, &s.ctx),
+            campaigns,
             points,
             org: f.org,
             customer_id: customer.id.clone(),

@@ -747,6 +747,18 @@ async fn a_recall_shows_its_completion_and_is_worked_in_lisboa() {
         "{}",
         car.body
     );
+    // Booking the owner's next visit offers to do it too.
+    let owner = link(&car.body, "/customers/");
+    let customer = owner.rsplit('/').next().unwrap();
+    let book = app
+        .get(&format!("/workshop/book?customer={customer}"), Some(&joao))
+        .await;
+    assert_eq!(book.status, StatusCode::OK);
+    assert!(
+        book.body.contains("Fazer também") && book.body.contains("PS-R-2611"),
+        "{}",
+        book.body
+    );
     let lisboa = app.org_id("Polestar Service Point Lisboa").await;
     let bad = app
         .post_form(
