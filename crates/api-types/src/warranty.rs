@@ -766,3 +766,26 @@ pub struct CampaignDoneInput {
     pub organisation_id: Option<String>,
     pub software_version: Option<String>,
 }
+
+use aftersales_domain::warranty::CoverageTerm;
+
+/// A version of a brand's warranty terms (the market's own where `market` is set).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WarrantyTerms {
+    pub code: String,
+    /// The market it is for; none: the brand's terms everywhere it has no market terms.
+    #[serde(default)]
+    pub market: Option<String>,
+    /// Models it is for (as the vehicle's model is written); empty: every model.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Delivered on or after (YYYY-MM-DD).
+    #[schema(format = Date)]
+    pub delivered_from: Option<String>,
+    /// Delivered before (YYYY-MM-DD).
+    #[schema(format = Date)]
+    pub delivered_before: Option<String>,
+    /// `{"kind": "battery-drive-unit", "months": 96, "km": 160000, "min_soh_pct": 70}`.
+    pub coverages: Vec<CoverageTerm>,
+}

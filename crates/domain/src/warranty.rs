@@ -43,7 +43,7 @@ vocabulary!(
 
 /// One coverage of a terms version: months from delivery, an optional km limit, and for the
 /// battery the state of health under which its capacity is a warranty case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CoverageTerm {
     pub kind: CoverageKind,
     pub months: u32,
@@ -278,6 +278,61 @@ pub fn published_terms(brand: &str) -> Vec<TermsVersion> {
         }],
         _ => Vec::new(),
     }
+}
+
+/// Checks a terms version before it is kept: a code, at least one coverage, months 1–600, a km
+/// limit above zero where there is one, a minimum state of health of 1–100 %, the delivery
+/// window in order. Errors name the field (`coverages.N.months`).
+pub fn check_terms(t: &TermsVersion) -> Result<(), crate::validation::ValidationErrors> {
+    let mut errs = crate::validation::ValidationErrors::default();
+    let code = t.code.trim();
+    if code.is_empty() || code.len() > 40 {
+        errs.push(FieldError::new(
+            "code",
+            Rule::Required,
+            "a terms version has a code of 1 to 40 characters",
+        ));
+    }
+    if t.coverages.is_empty() {
+        errs.push(FieldError::new(
+            "coverages",
+            Rule::Required,
+            "a terms version has at least one coverage",
+        ));
+    }
+    for (i, c) in t.coverages.iter().enumerate() {
+        if !(1..=600).contains(&c.months) {
+            errs.push(FieldError::new(
+                format!("coverages.{i}.months"),
+                Rule::NotAllowed,
+                "months lie between 1 and 600",
+            ));
+        }
+        if c.km.is_some_and(|k| k <= 0) {
+            errs.push(FieldError::new(
+                format!("coverages.{i}.km"),
+                Rule::NotAllowed,
+                "a km limit is above zero (leave it out for none)",
+            ));
+        }
+        if c.min_soh_pct.is_some_and(|p| !(1..=100).contains(&p)) {
+            errs.push(FieldError::new(
+                format!("coverages.{i}.min_soh_pct"),
+                Rule::NotAllowed,
+                "min_soh_pct lies between 1 and 100",
+            ));
+        }
+    }
+    if let (Some(f), Some(b)) = (t.delivered_from, t.delivered_before) {
+        if f >= b {
+            errs.push(FieldError::new(
+                "delivered_before",
+                Rule::NotAllowed,
+                "delivered_before is after delivered_from",
+            ));
+        }
+    }
+    errs.into_result()
 }
 
 #[cfg(test)]

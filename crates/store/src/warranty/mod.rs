@@ -20,6 +20,7 @@ pub use aftersales_api_types::warranty::{
     ClaimSummary, Coverage, GoodwillBudget, GoodwillDecision, GoodwillEvent, GoodwillInput,
     GoodwillRequest, LineDecisionInput, LineDecisionRecord, OfferLine, OpenCampaign,
     RecallCampaign, RecallCampaignInput, Reconciliation, RecoveryInput, Statutory, VehicleCoverage,
+    WarrantyTerms,
 };
 pub use claims::ClaimFilter;
 
@@ -321,6 +322,143 @@ impl Warranty<'_> {
             soh_pct: input.soh_pct,
             source: source.as_str().into(),
             created_at: now,
+        })
+    }
+
+    /// The terms versions in force for the organisation's brand there: the market's own where
+    /// it has any, else the brand's.
+    pub async fn terms(self, scope: &Scope, org: &str) -> Result<Vec<WarrantyTerms>, StoreError> {
+        scope.require(org, Permission::OrgRead)?;
+        let (brand, market): (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT brand_id, market_id FROM organisations WHERE id = $1")
+                .bind(org)
+                .fetch_one(&self.store.pool)
+                .await?;
+        let Some(brand) = brand else {
+            return Ok(Vec::new());
+        };
+        let market_code: Option<String> = match &market {
+            Some(m) => {
+                sqlx::query_scalar("SELECT code FROM markets WHERE id = $1")
+                    .bind(m)
+                    .fetch_optional(&self.store.pool)
+                    .await?
+            }
+            None => None,
+        };
+        let versions = self.versions(&brand, market.as_deref()).await?;
+        let own: bool = market.is_some() && {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM warranty_terms WHERE brand_id = $1 AND market_id = $2",
+            )
+            .bind(&brand)
+            .bind(&market)
+            .fetch_one(&self.store.pool)
+            .await?;
+            n > 0
+        };
+        Ok(versions
+            .into_iter()
+            .map(|v| WarrantyTerms {
+                code: v.code,
+                market: if own { market_code.clone() } else { None },
+                models: v.models,
+                delivered_from: v.delivered_from.map(|d| d.to_string()),
+                delivered_before: v.delivered_before.map(|d| d.to_string()),
+                coverages: v.coverages,
+            })
+            .collect())
+    }
+
+    /// Keeps a new terms version for the organisation's brand: a brand headquarters' for the
+    /// brand, a market entity's for its market (then that market's vehicles use the market's
+    /// versions). A warranty administrator there decides; versions are never changed.
+    pub async fn add_terms(
+        self,
+        scope: &Scope,
+        org: &str,
+        input: &WarrantyTerms,
+        now: OffsetDateTime,
+    ) -> Result<WarrantyTerms, StoreError> {
+        scope.require(org, Permission::WarrantyDecide)?;
+        let (kind, brand, market): (String, Option<String>, Option<String>) =
+            sqlx::query_as("SELECT kind, brand_id, market_id FROM organisations WHERE id = $1")
+                .bind(org)
+                .fetch_one(&self.store.pool)
+                .await?;
+        let mut errs = ValidationErrors::default();
+        let market = match kind.as_str() {
+            "brand-hq" => None,
+            "market-entity" => market,
+            _ => {
+                errs.push(FieldError::new(
+                    "organisation_id",
+                    Rule::NotAllowed,
+                    "warranty terms are kept by a brand's headquarters or a market entity",
+                ));
+                None
+            }
+        };
+        let from = input
+            .delivered_from
+            .as_deref()
+            .and_then(|d| errs.take(parse_date("delivered_from", d)));
+        let before = input
+            .delivered_before
+            .as_deref()
+            .and_then(|d| errs.take(parse_date("delivered_before", d)));
+        let version = TermsVersion {
+            code: input.code.trim().to_string(),
+            models: input
+                .models
+                .iter()
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty())
+                .collect(),
+            delivered_from: from,
+            delivered_before: before,
+            coverages: input.coverages.clone(),
+        };
+        if let Err(e) = rules::check_terms(&version) {
+            errs.0.extend(e.0);
+        }
+        errs.into_result()?;
+        let Some(brand) = brand else {
+            return Err(StoreError::NotFound);
+        };
+        let json = |e: serde_json::Error| StoreError::Internal(e.to_string());
+        let mut tx = self.store.begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO warranty_terms (id, brand_id, market_id, code, models, delivered_from, delivered_before, coverages, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (brand_id, code) DO NOTHING",
+        )
+        .bind(new_id())
+        .bind(&brand)
+        .bind(&market)
+        .bind(&version.code)
+        .bind(serde_json::to_string(&version.models).map_err(json)?)
+        .bind(version.delivered_from.map(|d| d.to_string()))
+        .bind(version.delivered_before.map(|d| d.to_string()))
+        .bind(serde_json::to_string(&version.coverages).map_err(json)?)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(ValidationErrors::single(
+                "code",
+                Rule::Unique,
+                "the brand has a terms version with this code: versions are never changed",
+            )
+            .into());
+        }
+        tx.commit().await?;
+        Ok(WarrantyTerms {
+            code: version.code,
+            market: None,
+            models: version.models,
+            delivered_from: version.delivered_from.map(|d| d.to_string()),
+            delivered_before: version.delivered_before.map(|d| d.to_string()),
+            coverages: version.coverages,
         })
     }
 }

@@ -51,6 +51,7 @@ conformance!(
     warranty_claims_pass_the_network,
     goodwill_follows_the_policy_and_the_authority,
     campaigns_count_their_completion,
+    warranty_terms_are_kept_by_the_brand,
     migrations_are_idempotent,
     unknown_stored_values_fail_loudly,
     safety_cases_get_no_remote_fix,

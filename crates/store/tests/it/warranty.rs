@@ -862,3 +862,51 @@ pub async fn campaigns_count_their_completion(store: &Store) {
     assert_eq!(made.code, "PS-S-2612");
     assert!(made.affected > 0 && made.affected < 30, "{}", made.affected);
 }
+
+/// Terms versions on both engines: Tesla's warranty administrator keeps a new version for the
+/// brand (checked by field, the code once); an advisor may not; the versions in force list it.
+pub async fn warranty_terms_are_kept_by_the_brand(store: &Store) {
+    use aftersales_domain::warranty::{CoverageKind, CoverageTerm};
+    use aftersales_store::warranty::WarrantyTerms;
+    let t0 = datetime!(2026-11-21 09:00 UTC);
+    demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
+    let w = store.warranty();
+    let tom = caller(store, "tom", t0).await;
+    let ingrid = caller(store, "ingrid", t0).await;
+    let hq = tom
+        .scope
+        .orgs_with(aftersales_domain::org::Permission::WarrantyDecide)
+        .into_iter()
+        .find(|o| tom.scope.roles_at(o).is_some())
+        .unwrap();
+    let mut terms = WarrantyTerms {
+        code: "tesla-eu-cyber-2027".into(),
+        market: None,
+        models: vec!["Cybertruck".into()],
+        delivered_from: Some("2027-01-01".into()),
+        delivered_before: Some("2026-01-01".into()),
+        coverages: vec![CoverageTerm {
+            kind: CoverageKind::Basic,
+            months: 0,
+            km: Some(80_000),
+            min_soh_pct: None,
+        }],
+    };
+    match w.add_terms(&tom.scope, &hq, &terms, t0).await {
+        Err(StoreError::Invalid(e)) => {
+            let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+            assert_eq!(fields, ["coverages.0.months", "delivered_before"]);
+        }
+        other => panic!("expected the fields named, got {other:?}"),
+    }
+    terms.delivered_before = None;
+    terms.coverages[0].months = 48;
+    assert!(w.add_terms(&ingrid.scope, &hq, &terms, t0).await.is_err());
+    w.add_terms(&tom.scope, &hq, &terms, t0).await.unwrap();
+    assert!(matches!(
+        w.add_terms(&tom.scope, &hq, &terms, t0).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let listed = w.terms(&tom.scope, &hq).await.unwrap();
+    assert!(listed.iter().any(|t| t.code == "tesla-eu-cyber-2027"));
+}

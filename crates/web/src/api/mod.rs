@@ -198,6 +198,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(warranty::recall_campaign_done))
         .routes(routes!(warranty::open_campaigns))
         .routes(routes!(warranty::notify_recall_campaign))
+        .routes(routes!(
+            warranty::warranty_terms,
+            warranty::add_warranty_terms
+        ))
         .routes(routes!(reminders::due))
         .routes(routes!(reminders::schedules))
         .routes(routes!(reminders::set_schedule))

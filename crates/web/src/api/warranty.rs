@@ -1,5 +1,6 @@
 //! API of capability warranty: a vehicle's coverage on a day, battery state-of-health readings,
-//! claims through the network (make, list, read, take a step, supplier recovery, export).
+//! claims through the network (make, list, read, take a step, supplier recovery, export), goodwill
+//! (requests, decisions, budgets, the policy), recalls and campaigns, warranty terms versions.
 
 use aftersales_domain::warranty::claims::ClaimStatus;
 use aftersales_domain::warranty::goodwill::Policy;
@@ -7,7 +8,7 @@ use aftersales_store::warranty::{
     BatteryReading, BatteryReadingInput, CampaignDoneInput, CampaignVehicle, Claim, ClaimExport,
     ClaimFilter, ClaimInput, ClaimStepInput, ClaimSummary, GoodwillBudget, GoodwillDecision,
     GoodwillInput, GoodwillRequest, OpenCampaign, RecallCampaign, RecallCampaignInput,
-    RecoveryInput, VehicleCoverage,
+    RecoveryInput, VehicleCoverage, WarrantyTerms,
 };
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -525,4 +526,37 @@ pub async fn notify_recall_campaign(
         .notify_campaign(&caller.scope, &id, state.now())
         .await?;
     Ok(Json(Notified { told }))
+}
+
+/// The warranty terms versions in force for the organisation's brand there.
+#[utoipa::path(get, path = "/api/v1/organisations/{id}/warranty-terms", tag = "warranty", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<WarrantyTerms>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn warranty_terms(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<WarrantyTerms>>, ApiError> {
+    Ok(Json(
+        state.store.warranty().terms(&caller.scope, &id).await?,
+    ))
+}
+
+/// Keeps a new warranty terms version (a brand headquarters' or a market entity's warranty
+/// administrator); versions are never changed, vehicles keep the code fixed at delivery.
+#[utoipa::path(post, path = "/api/v1/organisations/{id}/warranty-terms", tag = "warranty", params(("id" = String, Path)),
+    request_body = WarrantyTerms,
+    responses((status = 201, body = WarrantyTerms), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn add_warranty_terms(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<WarrantyTerms>,
+) -> Result<Response, ApiError> {
+    let t = state
+        .store
+        .warranty()
+        .add_terms(&caller.scope, &id, &b, state.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(t)).into_response())
 }

@@ -425,6 +425,9 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"latitude": "38.7", "longitude": "-9.1"}))
         }
         ("post", "/api/v1/transport-jobs/{id}/status") => Some(json!({"status": "cancelled"})),
+        ("post", "/api/v1/organisations/{id}/warranty-terms") => {
+            Some(json!({"code": "intruder", "coverages": []}))
+        }
         ("post", "/api/v1/recall-campaigns") => {
             Some(json!({"organisation_id": v.org, "code": "X1",
             "kind": "recall", "title_nb": "x", "title_en": "x", "title_pt": "x", "remedy": "workshop",
