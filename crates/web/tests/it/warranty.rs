@@ -214,23 +214,13 @@ async fn a_warranty_job_on_a_car_without_coverage_is_flagged_on_the_repair_order
     assert!(page.body.contains("Ingen garantidekning løper i dag."));
 }
 
-/// The first href on a page that starts with `prefix`.
-fn link(body: &str, prefix: &str) -> String {
-    let at = body
-        .find(prefix)
-        .unwrap_or_else(|| panic!("no link {prefix}: {body}"));
-    let rest = &body[at..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
-/// A claim in pages across the three parties, each in their language: João makes one from a
-/// warranty job (the flat-rate reason asked for in Portuguese), the importer's Rui pays a line
-/// less and must say why, Polestar's Helena approves what he recommended; Porto sees none of it;
-/// the export answers in the documented JSON.
-#[tokio::test]
+/// A repair order João opens in Lisboa for Miguel Costa's car with `complaint`: the order and
+/// its first job.
 #[allow(clippy::disallowed_methods)]
-async fn a_claim_passes_service_point_importer_and_brand_in_pages() {
-    let app = TestApp::new().await;
+async fn miguels_order(
+    app: &TestApp,
+    complaint: &str,
+) -> (aftersales_store::workshop::RepairOrder, String) {
     let joao_scope = app.scope_of("joao").await;
     let lisboa = app.org_id("Polestar Service Point Lisboa").await;
     let customers = app
@@ -252,7 +242,6 @@ async fn a_claim_passes_service_point_importer_and_brand_in_pages() {
         .unwrap()[0]
         .id
         .clone();
-    let now = time::OffsetDateTime::now_utc();
     let ro = app
         .store
         .workshop()
@@ -262,14 +251,37 @@ async fn a_claim_passes_service_point_importer_and_brand_in_pages() {
                 organisation_id: lisboa,
                 customer_id: miguel.id.clone(),
                 vehicle_id: Some(car),
-                complaint: "Aviso de isolamento da bateria".into(),
+                complaint: complaint.into(),
                 ..Default::default()
             },
-            now,
+            time::OffsetDateTime::now_utc(),
         )
         .await
         .unwrap();
     let job = ro.jobs[0].id.clone();
+    (ro, job)
+}
+
+/// The first href on a page that starts with `prefix`.
+fn link(body: &str, prefix: &str) -> String {
+    let at = body
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no link {prefix}: {body}"));
+    let rest = &body[at..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// A claim in pages across the three parties, each in their language: João makes one from a
+/// warranty job (the flat-rate reason asked for in Portuguese), the importer's Rui pays a line
+/// less and must say why, Polestar's Helena approves what he recommended; Porto sees none of it;
+/// the export answers in the documented JSON.
+#[tokio::test]
+#[allow(clippy::disallowed_methods)]
+async fn a_claim_passes_service_point_importer_and_brand_in_pages() {
+    let app = TestApp::new().await;
+    let joao_scope = app.scope_of("joao").await;
+    let now = time::OffsetDateTime::now_utc();
+    let (ro, job) = miguels_order(&app, "Aviso de isolamento da bateria").await;
     app.store
         .workshop()
         .update_job(
@@ -512,44 +524,8 @@ async fn a_claim_passes_service_point_importer_and_brand_in_pages() {
 async fn goodwill_climbs_to_the_next_level_and_the_customers_share_is_invoiced() {
     let app = TestApp::new().await;
     let joao_scope = app.scope_of("joao").await;
-    let lisboa = app.org_id("Polestar Service Point Lisboa").await;
-    let customers = app
-        .store
-        .crm()
-        .list_customers(&joao_scope, None, 200)
-        .await
-        .unwrap();
-    let miguel = customers
-        .items
-        .iter()
-        .find(|c| c.name == "Miguel Costa")
-        .unwrap();
-    let car = app
-        .store
-        .crm()
-        .vehicles_of(&joao_scope, &miguel.id)
-        .await
-        .unwrap()[0]
-        .id
-        .clone();
     let now = time::OffsetDateTime::now_utc();
-    let ro = app
-        .store
-        .workshop()
-        .create_repair_order(
-            &joao_scope,
-            &aftersales_store::workshop::RepairOrderInput {
-                organisation_id: lisboa,
-                customer_id: miguel.id.clone(),
-                vehicle_id: Some(car),
-                complaint: "Módulo de carregamento de 12 V avariado".into(),
-                ..Default::default()
-            },
-            now,
-        )
-        .await
-        .unwrap();
-    let job = ro.jobs[0].id.clone();
+    let (ro, job) = miguels_order(&app, "Módulo de carregamento de 12 V avariado").await;
     for line in [
         aftersales_store::workshop::LineInput {
             kind: "sublet".into(),
