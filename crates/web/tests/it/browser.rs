@@ -1503,6 +1503,18 @@ async fn advisor_books_a_pickup_with_a_loaner_plans_and_the_driver_works_the_run
     c.close().await.unwrap();
 }
 
+/// Opens a claim the way its reader finds it: from the warranty list.
+async fn open_from_warranty_list(c: &Client, base: &str, claim: &str) {
+    c.goto(&format!("{base}/warranty")).await.unwrap();
+    c.find(Locator::Css(&format!("#claims a[href='{claim}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(c, claim, "").await;
+}
+
 async fn sign_out(c: &Client, base: &str) {
     c.find(Locator::Css("form[action='/logout'] button"))
         .await
@@ -1552,14 +1564,7 @@ async fn a_warranty_claim_crosses_service_point_importer_and_brand() {
     sign_out(&c, &base).await;
 
     sign_in(&c, &base, "rui").await;
-    c.goto(&format!("{base}/warranty")).await.unwrap();
-    c.find(Locator::Css(&format!("#claims a[href='{claim}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_path(&c, &claim, "").await;
+    open_from_warranty_list(&c, &base, &claim).await;
     // The pump (the second line) paid at 500 € with a reason.
     let amount = c.find(Locator::Css("#approved-2")).await.unwrap();
     amount.clear().await.unwrap();
@@ -1570,14 +1575,7 @@ async fn a_warranty_claim_crosses_service_point_importer_and_brand() {
     sign_out(&c, &base).await;
 
     sign_in(&c, &base, "helena").await;
-    c.goto(&format!("{base}/warranty")).await.unwrap();
-    c.find(Locator::Css(&format!("#claims a[href='{claim}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for_path(&c, &claim, "").await;
+    open_from_warranty_list(&c, &base, &claim).await;
     let start = c
         .find(Locator::Css("#approved-2"))
         .await
