@@ -46,8 +46,29 @@ pub struct VehicleCoverage {
     /// Why nothing could be decided: `no-delivery-date`, `no-terms`.
     pub undecided: Option<String>,
     pub coverages: Vec<Coverage>,
+    /// The parts the network fitted on the car (handed back with it), each under the terms'
+    /// parts warranty counted from its fitting: newest first; empty when the terms have none.
+    pub parts: Vec<PartCoverage>,
     /// The buyer's statutory complaint period in the market, beside the warranty (never part of it).
     pub statutory: Option<Statutory>,
+}
+
+/// A part a workshop fitted on the car, with its own parts warranty on the day asked.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PartCoverage {
+    /// The part number (its code on the repair order line).
+    pub part_number: Option<String>,
+    pub description: String,
+    pub repair_order_id: String,
+    pub repair_order_number: String,
+    /// The day the car was handed back with it.
+    #[schema(format = Date)]
+    pub fitted_on: String,
+    /// The odometer when it was fitted (the latest reading up to then).
+    pub fitted_km: Option<i64>,
+    /// The parts warranty on the day asked (`kind` is `parts`; `km_limit` is the odometer
+    /// reading at which it ends).
+    pub coverage: Coverage,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -573,9 +594,16 @@ pub struct GoodwillRequest {
     pub id: String,
     pub number: String,
     pub organisation: Ref,
-    pub repair_order: Ref,
-    pub job_id: String,
-    pub job_title: String,
+    /// The case it was asked from (before a repair order existed), if so.
+    pub case: Option<Ref>,
+    /// The repair order and job it applies to; none for a request from a case until it is
+    /// applied to a job of the case's repair order.
+    pub repair_order: Option<Ref>,
+    pub job_id: Option<String>,
+    pub job_title: Option<String>,
+    /// Approved from a case and not applied yet: the jobs of the case's repair orders it may
+    /// be applied to (for a caller who may).
+    pub apply_to: Vec<Ref>,
     pub vin: Option<String>,
     /// The policy version applied.
     pub policy: String,
@@ -617,12 +645,21 @@ pub struct GoodwillRequest {
     pub version: i64,
 }
 
-/// Asks for goodwill on a repair-order job: the policy proposes from the car's age, km and the
+/// Asks for goodwill on a repair-order job (its customer lines are the amounts) or on a case
+/// before the order exists (with an estimate): the policy proposes from the car's age, km and the
 /// component; network history and first owner default to what the records say.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GoodwillInput {
-    pub job_id: String,
+    /// The repair-order job it is for: its customer lines are the amounts. Either this or
+    /// `case_id`.
+    pub job_id: Option<String>,
+    /// The case it is asked from before a repair order exists, with the estimate below.
+    pub case_id: Option<String>,
+    /// For a case: the estimated parts (and sublet) amount, in the market's currency (`1234.50`).
+    pub parts_amount: Option<String>,
+    /// For a case: the estimated labour amount.
+    pub labour_amount: Option<String>,
     /// `high-voltage`, `drivetrain`, `electrical`, `chassis`, `body`, `interior`.
     pub component_group: String,
     /// The car's km; its latest reading when left out.
@@ -630,6 +667,13 @@ pub struct GoodwillInput {
     pub network_history: Option<bool>,
     pub first_owner: Option<bool>,
     pub note: Option<String>,
+}
+
+/// Applies an approved goodwill request from a case to a job of the case's repair order.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoodwillApply {
+    pub job_id: String,
 }
 
 /// A decision on a goodwill request: approve (at the proposal, or other shares with a reason)

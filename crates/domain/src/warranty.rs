@@ -9,6 +9,10 @@
 //! date N months later (the day clamped to the month's end); it holds up to and including the last
 //! km of its limit. A battery's capacity is a warranty case when its state of health is below the
 //! threshold (70 % means 69.x % and under; exactly 70 % is not).
+//!
+//! The parts warranty (kind `parts`) is not counted from delivery: it covers each part a
+//! workshop of the network fitted, from the day the car was handed back with it, for its months
+//! and for its km counted from the reading at fitting ("12 months or 20 000 km").
 
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -28,6 +32,7 @@ vocabulary!(
         Restraint => "restraint",
         BatteryDriveUnit => "battery-drive-unit",
         Corrosion => "corrosion",
+        Parts => "parts",
     }
 );
 
@@ -155,6 +160,7 @@ pub fn coverage(
     terms
         .coverages
         .iter()
+        .filter(|c| c.kind != CoverageKind::Parts)
         .map(|c| {
             let last = last_day(delivered, c.months);
             let standing = if day > last {
@@ -180,6 +186,50 @@ pub fn coverage(
             }
         })
         .collect()
+}
+
+/// A part fitted by the network, as the parts warranty judges it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FittedPart {
+    /// The day the car was handed back with the part.
+    pub fitted_on: Date,
+    /// The odometer at fitting (the latest reading up to then); none: not known.
+    pub fitted_km: Option<i64>,
+}
+
+/// The parts warranty of `terms` (when it has one) for a part fitted as `part`, on `day` at
+/// `odometer_km`: months from the fitting day, km counted from the reading at fitting (a part
+/// whose fitting km is unknown is judged on time alone). None when the terms have no parts
+/// warranty.
+pub fn part_coverage(
+    terms: &TermsVersion,
+    part: &FittedPart,
+    day: Date,
+    odometer_km: i64,
+) -> Option<CoverageStanding> {
+    let c = terms
+        .coverages
+        .iter()
+        .find(|c| c.kind == CoverageKind::Parts)?;
+    let last = last_day(part.fitted_on, c.months);
+    let limit = c.km.zip(part.fitted_km).map(|(k, at)| at + k);
+    let standing = if day > last {
+        Standing::Expired { last_day: last }
+    } else if let Some(limit) = limit.filter(|l| odometer_km > *l) {
+        Standing::OverKm { limit }
+    } else {
+        Standing::Covered {
+            days_left: (last - day).whole_days() + 1,
+            km_left: limit.map(|l| l - odometer_km),
+        }
+    };
+    Some(CoverageStanding {
+        kind: CoverageKind::Parts,
+        last_day: last,
+        km_limit: limit,
+        standing,
+        capacity: None,
+    })
 }
 
 /// The buyer's statutory complaint period in a market (months), beside the warranty: Norway 5
@@ -226,6 +276,7 @@ pub fn published_terms(brand: &str) -> Vec<TermsVersion> {
                     term(Basic, 48, Some(80_000), None),
                     term(Restraint, 60, Some(100_000), None),
                     term(BatteryDriveUnit, 96, battery, Some(70)),
+                    term(Parts, 12, Some(20_000), None),
                 ]
             };
             let cutover = d(2020, time::Month::January, 29);
@@ -274,6 +325,7 @@ pub fn published_terms(brand: &str) -> Vec<TermsVersion> {
                 term(Vehicle, 24, None, None),
                 term(BatteryDriveUnit, 96, Some(160_000), Some(70)),
                 term(Corrosion, 144, None, None),
+                term(Parts, 24, None, None),
             ],
         }],
         _ => Vec::new(),
@@ -447,6 +499,71 @@ mod tests {
         ));
         assert_eq!(statutory_months("PT"), Some(36));
         assert_eq!(statutory_months("NO"), Some(60));
+    }
+
+    #[test]
+    fn a_fitted_part_counts_its_months_from_fitting_and_its_km_from_the_reading_then() {
+        let tesla = published_terms("tesla");
+        let t = terms_for(&tesla, Some("Model Y"), date!(2021 - 03 - 01)).unwrap();
+        // The car's own coverages never list the parts warranty.
+        assert!(coverage(
+            t,
+            date!(2021 - 03 - 01),
+            date!(2026 - 01 - 10),
+            90_000,
+            None
+        )
+        .iter()
+        .all(|c| c.kind != CoverageKind::Parts));
+        let part = FittedPart {
+            fitted_on: date!(2025 - 11 - 20),
+            fitted_km: Some(85_000),
+        };
+        let at = |day, km| part_coverage(t, &part, day, km).unwrap().standing;
+        // Last day and last km covered; the day after or the km after not.
+        assert_eq!(
+            at(date!(2026 - 11 - 19), 105_000),
+            Standing::Covered {
+                days_left: 1,
+                km_left: Some(0)
+            }
+        );
+        assert_eq!(
+            at(date!(2026 - 11 - 20), 90_000),
+            Standing::Expired {
+                last_day: date!(2026 - 11 - 19)
+            }
+        );
+        assert_eq!(
+            at(date!(2026 - 01 - 10), 105_001),
+            Standing::OverKm { limit: 105_000 }
+        );
+        // Unknown km at fitting: judged on time alone.
+        let unknown = FittedPart {
+            fitted_km: None,
+            ..part
+        };
+        assert!(matches!(
+            part_coverage(t, &unknown, date!(2026 - 01 - 10), 900_000)
+                .unwrap()
+                .standing,
+            Standing::Covered { km_left: None, .. }
+        ));
+        // Polestar: two years, no km limit.
+        let polestar = published_terms("polestar");
+        let p = terms_for(&polestar, Some("Polestar 2"), date!(2022 - 01 - 01)).unwrap();
+        assert_eq!(
+            part_coverage(p, &part, date!(2027 - 11 - 19), 300_000)
+                .unwrap()
+                .last_day,
+            date!(2027 - 11 - 19)
+        );
+        // Terms without a parts warranty say so.
+        let none = TermsVersion {
+            coverages: vec![term(CoverageKind::Basic, 24, None, None)],
+            ..p.clone()
+        };
+        assert!(part_coverage(&none, &part, date!(2026 - 01 - 10), 0).is_none());
     }
 
     #[test]

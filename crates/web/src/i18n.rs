@@ -405,10 +405,12 @@ mod tests {
                         .map(|k| format!("gw-status-{}", k.as_str())),
                 );
                 keys.extend(
-                    ["requested", "approve", "recommend", "reject"].map(|a| format!("gw-done-{a}")),
+                    ["requested", "approve", "recommend", "reject", "apply"]
+                        .map(|a| format!("gw-done-{a}")),
                 );
                 keys.extend(
-                    ["request", "recommend", "approve", "reject"].map(|a| format!("gw-action-{a}")),
+                    ["request", "recommend", "approve", "reject", "apply"]
+                        .map(|a| format!("gw-action-{a}")),
                 );
                 keys.extend(
                     ["no-network-history", "not-first-owner", "outside-bands"]

@@ -196,6 +196,9 @@ pub struct ClaimFacts {
     pub complaint: String,
     pub causal_part: Option<String>,
     pub preauth: Option<String>,
+    /// For a parts-warranty claim: the part numbers the network fitted earlier on the car whose
+    /// parts warranty still ran when the car came in; the causal part must be one of them.
+    pub parts_under_warranty: Vec<String>,
 }
 
 /// The smallest time a labour line may claim (Tesla: 0.05 h).
@@ -344,6 +347,25 @@ pub fn check_claim(
             .hint("wc-err-preauth"),
         );
     }
+    if facts.claim_type == ClaimType::PartsWarranty {
+        if let Some(p) = facts.causal_part.as_deref().map(str::trim) {
+            if !p.is_empty()
+                && !facts
+                    .parts_under_warranty
+                    .iter()
+                    .any(|f| f.trim().eq_ignore_ascii_case(p))
+            {
+                errs.push(
+                    FieldError::new(
+                        "causal_part",
+                        Rule::NotAllowed,
+                        "a parts-warranty claim names a part the network fitted whose parts warranty still runs",
+                    )
+                    .hint("wc-err-parts-warranty"),
+                );
+            }
+        }
+    }
     errs.into_result()
 }
 
@@ -474,6 +496,7 @@ mod tests {
             complaint: "Charge port door does not open".into(),
             causal_part: Some("1089451-00-A".into()),
             preauth: None,
+            parts_under_warranty: Vec::new(),
         }
     }
 
@@ -560,6 +583,7 @@ mod tests {
             complaint: " ".into(),
             causal_part: None,
             preauth: None,
+            parts_under_warranty: Vec::new(),
         };
         let e = check_claim(&f, &[], None).unwrap_err();
         assert_eq!(fields(e), ["odometer_km", "complaint", "campaign", "lines"]);
@@ -574,9 +598,18 @@ mod tests {
         let mut f = facts();
         f.causal_part = None;
         assert_eq!(
-            fields(check_claim(&f, &[part], None).unwrap_err()),
+            fields(check_claim(&f, std::slice::from_ref(&part), None).unwrap_err()),
             ["causal_part"]
         );
+        // A parts-warranty claim names a part fitted earlier whose parts warranty still runs.
+        let mut f = facts();
+        f.claim_type = ClaimType::PartsWarranty;
+        assert_eq!(
+            fields(check_claim(&f, std::slice::from_ref(&part), None).unwrap_err()),
+            ["causal_part"]
+        );
+        f.parts_under_warranty = vec!["1089451-00-a".into()];
+        assert!(check_claim(&f, &[part], None).is_ok());
     }
 
     #[test]

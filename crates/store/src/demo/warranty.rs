@@ -484,7 +484,9 @@ async fn seed_campaigns(
 /// Goodwill in both markets: each market's budget for the quarter; in Lisboa João asks for goodwill
 /// on a suspension arm at about three years and 70 000 km, above a service manager's authority,
 /// so it waits for the importer (Rui); in Trondheim Kari approved one within her own authority and
-/// the customer's share is on the repair order's lines.
+/// the customer's share is on the repair order's lines. Two more were asked on cases before the
+/// car was booked: Lisboa's approved by Rui and waiting for the repair order, Trondheim's waiting
+/// for Kari.
 async fn seed_goodwill(
     store: &Store,
     org: &dyn Fn(&str) -> String,
@@ -572,35 +574,98 @@ async fn seed_goodwill(
                 at(1),
             )
             .await?;
-        let w = store.warranty();
-        let request = w
-            .request_goodwill(
+        let input = GoodwillInput {
+            job_id: Some(job),
+            ..Default::default()
+        };
+        ask_goodwill(store, &advisor, input, (group, km), decider, at(2)).await?;
+    }
+    // Asked on a case before the car is booked: in Lisboa approved by the importer and waiting
+    // for the repair order, in Trondheim waiting for Kari.
+    for (advisor, decider, customer, subject, group, parts, labour, km) in [
+        (
+            "joao",
+            Some("rui"),
+            "Rui Matos",
+            "Ecrã central apaga-se durante a condução",
+            "electrical",
+            "620.00",
+            "170.00",
+            38_000,
+        ),
+        (
+            "ingrid",
+            None,
+            "Siri Berg",
+            "Bakluken lukker seg ikke helt etter lading",
+            "body",
+            "2400.00",
+            "1200.00",
+            45_000,
+        ),
+    ] {
+        let advisor = scope_of(store, advisor).await?;
+        let (customer_id, vehicle) = super::day::customer_and_car(store, customer).await?;
+        let at = |h: i64| now - Duration::days(2) + Duration::hours(h);
+        let case = store
+            .cases()
+            .create_case(
                 &advisor,
-                &GoodwillInput {
-                    job_id: job,
-                    component_group: group.into(),
-                    odometer_km: Some(km),
-                    network_history: Some(true),
-                    first_owner: Some(true),
-                    note: None,
-                },
-                at(2),
-            )
-            .await?;
-        if let Some(decider) = decider {
-            let decider = scope_of(store, decider).await?;
-            w.decide_goodwill(
-                &decider,
-                &request.id,
-                request.version,
-                &GoodwillDecision {
-                    action: "approve".into(),
+                &crate::cases::CaseInput {
+                    customer_id: Some(customer_id),
+                    vehicle_id: vehicle,
+                    channel: "phone".into(),
+                    category: "warranty".into(),
+                    priority: "normal".into(),
+                    subject: subject.into(),
                     ..Default::default()
                 },
-                at(3),
+                at(0),
             )
             .await?;
-        }
+        let input = GoodwillInput {
+            case_id: Some(case.id),
+            parts_amount: Some(parts.into()),
+            labour_amount: Some(labour.into()),
+            ..Default::default()
+        };
+        ask_goodwill(store, &advisor, input, (group, km), decider, at(1)).await?;
+    }
+    Ok(())
+}
+
+/// Asks for goodwill as the advisor (network history and first owner as the records would say,
+/// the component group and km given) and, with a decider, has them approve at the proposal.
+async fn ask_goodwill(
+    store: &Store,
+    advisor: &Scope,
+    input: GoodwillInput,
+    (group, km): (&str, i64),
+    decider: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let w = store.warranty();
+    let input = GoodwillInput {
+        component_group: group.into(),
+        odometer_km: Some(km),
+        network_history: Some(true),
+        first_owner: Some(true),
+        ..input
+    };
+    let request = w.request_goodwill(advisor, &input, at).await?;
+    if let Some(decider) = decider {
+        let decider = scope_of(store, decider).await?;
+        w.decide_goodwill(
+            &decider,
+            &request.id,
+            request.version,
+            &GoodwillDecision {
+                action: "approve".into(),
+                ..Default::default()
+            },
+            at + Duration::hours(1),
+        )
+        .await?;
     }
     Ok(())
 }

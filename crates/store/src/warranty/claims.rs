@@ -349,6 +349,16 @@ impl Warranty<'_> {
         let Some(claim_type) = claim_type else {
             return Err(errs.into_result().err().unwrap_or_default().into());
         };
+        let parts_under_warranty = if claim_type == ClaimType::PartsWarranty {
+            let zone = self.store.org().zone_of(&org).await?;
+            let came_in = zone.local(from_micros(ro_created)).date();
+            self.store
+                .warranty()
+                .parts_under_warranty(scope, &vehicle_id, came_in, odometer_km, &ro_id)
+                .await?
+        } else {
+            Vec::new()
+        };
         let facts = ClaimFacts {
             claim_type,
             campaign: campaign.clone(),
@@ -356,6 +366,7 @@ impl Warranty<'_> {
             complaint: complaint.clone(),
             causal_part: causal_part.clone(),
             preauth: preauth.clone(),
+            parts_under_warranty,
         };
         let limit = brand_code
             .as_deref()

@@ -24,14 +24,16 @@ use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{decode, from_micros, micros, new_id, Ref};
+use aftersales_domain::money::parse_centi;
 
 #[derive(sqlx::FromRow)]
 struct Row {
     id: String,
     number: String,
     organisation_id: String,
-    repair_order_id: String,
-    job_id: String,
+    case_id: Option<String>,
+    repair_order_id: Option<String>,
+    job_id: Option<String>,
     policy_code: String,
     component_group: String,
     age_months: i64,
@@ -56,10 +58,74 @@ struct Row {
     version: i64,
 }
 
-const COLUMNS: &str = "id, number, organisation_id, repair_order_id, job_id, policy_code, component_group, \
+const COLUMNS: &str = "id, number, organisation_id, case_id, repair_order_id, job_id, policy_code, component_group, \
     age_months, odometer_km, network_history, first_owner, parts_minor, labour_minor, currency, proposed_parts_pct, \
     proposed_labour_pct, no_goodwill, parts_pct, labour_pct, brand_pct, importer_pct, dealer_pct, deviation_reason, level, \
     status, created_at, version";
+
+/// What a request is on.
+enum On {
+    Job {
+        ro_id: String,
+        job_id: String,
+        number: String,
+    },
+    Case {
+        case_id: String,
+        number: String,
+    },
+}
+
+impl On {
+    fn field(&self) -> &'static str {
+        match self {
+            On::Job { .. } => "job_id",
+            On::Case { .. } => "case_id",
+        }
+    }
+    fn number(&self) -> &str {
+        match self {
+            On::Job { number, .. } | On::Case { number, .. } => number,
+        }
+    }
+    fn repair_order(&self) -> Option<&str> {
+        match self {
+            On::Job { ro_id, .. } => Some(ro_id),
+            On::Case { .. } => None,
+        }
+    }
+    fn job(&self) -> Option<&str> {
+        match self {
+            On::Job { job_id, .. } => Some(job_id),
+            On::Case { .. } => None,
+        }
+    }
+    fn case(&self) -> Option<&str> {
+        match self {
+            On::Job { .. } => None,
+            On::Case { case_id, .. } => Some(case_id),
+        }
+    }
+}
+
+struct Subject {
+    org: String,
+    market: String,
+    vehicle_id: String,
+    on: On,
+    parts: i64,
+    labour: i64,
+}
+
+/// A job with nothing the customer would pay has nothing for goodwill.
+fn no_lines() -> FieldError {
+    FieldError::new(
+        "job_id",
+        Rule::Required,
+        "the job has no lines the customer would pay",
+    )
+    .hint("gw-err-no-lines")
+}
 
 /// The code of the published starting policy a market has until it keeps its own.
 const PUBLISHED: &str = "standard-2026";
@@ -128,32 +194,216 @@ impl Warranty<'_> {
             .max()
     }
 
-    /// Asks for goodwill on a repair-order job: the job's customer and goodwill lines (parts and
-    /// sublet as parts, labour as labour), the car's age from its delivery day, its km, the
-    /// component group; the market's policy proposes the shares, and the amount decides the level
-    /// whose authority it needs.
+    /// What a goodwill request is about: a repair-order job (its customer and goodwill lines are
+    /// the amounts) or a case before the order exists (the estimate is the amounts).
+    async fn goodwill_subject(
+        self,
+        scope: &Scope,
+        input: &GoodwillInput,
+        errs: &mut ValidationErrors,
+    ) -> Result<Subject, StoreError> {
+        let job_id = input
+            .job_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|j| !j.is_empty());
+        let case_id = input
+            .case_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        let (org, market, vehicle_id, subject) = match (job_id, case_id) {
+            (Some(job), None) => {
+                type JobRow = (String, String, Option<String>, String, Option<String>, i64);
+                let row: Option<JobRow> = sqlx::query_as(
+                    "SELECT j.repair_order_id, r.organisation_id, r.vehicle_id, r.number, o.market_id, j.position FROM ro_jobs j \
+                     JOIN repair_orders r ON r.id = j.repair_order_id JOIN organisations o ON o.id = r.organisation_id WHERE j.id = $1",
+                )
+                .bind(job)
+                .fetch_optional(&self.store.pool)
+                .await?;
+                let Some((ro_id, org, vehicle_id, ro_number, market, position)) = row else {
+                    return Err(StoreError::NotFound);
+                };
+                (
+                    org,
+                    market,
+                    vehicle_id,
+                    On::Job {
+                        ro_id,
+                        job_id: job.to_string(),
+                        number: format!("GW-{ro_number}-{position}"),
+                    },
+                )
+            }
+            (None, Some(case)) => {
+                type CaseRow = (String, Option<String>, String, Option<String>);
+                let row: Option<CaseRow> = sqlx::query_as(
+                    "SELECT c.organisation_id, c.vehicle_id, c.number, o.market_id FROM cases c \
+                     JOIN organisations o ON o.id = c.organisation_id WHERE c.id = $1",
+                )
+                .bind(case)
+                .fetch_optional(&self.store.pool)
+                .await?;
+                let Some((org, vehicle_id, case_number, market)) = row else {
+                    return Err(StoreError::NotFound);
+                };
+                let asked: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM goodwill_requests WHERE case_id = $1")
+                        .bind(case)
+                        .fetch_one(&self.store.pool)
+                        .await?;
+                (
+                    org,
+                    market,
+                    vehicle_id,
+                    On::Case {
+                        case_id: case.to_string(),
+                        number: format!("GW-{case_number}-{}", asked + 1),
+                    },
+                )
+            }
+            _ => {
+                return Err(ValidationErrors::single(
+                    "job_id",
+                    Rule::Required,
+                    "a goodwill request is for a repair-order job (job_id) or a case (case_id), one of the two",
+                )
+                .into())
+            }
+        };
+        if !scope.permits(&org, Permission::CrmRead) {
+            return Err(StoreError::NotFound);
+        }
+        scope.require(&org, Permission::WarrantyClaim)?;
+        let whose = match subject {
+            On::Job { .. } => "job_id",
+            On::Case { .. } => "case_id",
+        };
+        let Some(market) = market else {
+            return Err(ValidationErrors::single(
+                whose,
+                Rule::NotAllowed,
+                "the service point belongs to no market with a goodwill policy",
+            )
+            .into());
+        };
+        let Some(vehicle_id) = vehicle_id else {
+            return Err(ValidationErrors::from(
+                FieldError::new(
+                    whose,
+                    Rule::NotAllowed,
+                    "there is no car to give goodwill on",
+                )
+                .hint("gw-err-no-car"),
+            )
+            .into());
+        };
+        let (parts, labour) = match &subject {
+            On::Job { job_id, .. } => {
+                let taken: Option<String> =
+                    sqlx::query_scalar("SELECT number FROM goodwill_requests WHERE job_id = $1")
+                        .bind(job_id)
+                        .fetch_optional(&self.store.pool)
+                        .await?;
+                if taken.is_some() {
+                    errs.push(
+                        FieldError::new(
+                            "job_id",
+                            Rule::Unique,
+                            "this job already has a goodwill request",
+                        )
+                        .hint("gw-err-taken"),
+                    );
+                }
+                let (parts, labour, lines) = self.job_amounts(job_id, true).await?;
+                if lines == 0 {
+                    errs.push(no_lines());
+                }
+                (parts, labour)
+            }
+            On::Case { case_id, .. } => {
+                let open: Option<String> = sqlx::query_scalar(
+                    "SELECT number FROM goodwill_requests WHERE case_id = $1 AND job_id IS NULL AND status <> 'rejected'",
+                )
+                .bind(case_id)
+                .fetch_optional(&self.store.pool)
+                .await?;
+                if let Some(n) = open {
+                    errs.push(
+                        FieldError::new(
+                            "case_id",
+                            Rule::Unique,
+                            format!("the case has goodwill request {n} not yet applied to a job"),
+                        )
+                        .hint("gw-err-case-taken"),
+                    );
+                }
+                let amount = |name: &str, v: Option<&str>, errs: &mut ValidationErrors| match v
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                {
+                    None => 0,
+                    Some(v) => errs
+                        .take(
+                            parse_centi(name, v, 0, 100_000_000)
+                                .map_err(|e| e.hint("gw-err-amount")),
+                        )
+                        .unwrap_or(0),
+                };
+                let parts = amount("parts_amount", input.parts_amount.as_deref(), errs);
+                let labour = amount("labour_amount", input.labour_amount.as_deref(), errs);
+                if parts + labour == 0 && errs.is_empty() {
+                    errs.push(
+                        FieldError::new(
+                            "parts_amount",
+                            Rule::Required,
+                            "a request from a case needs the estimated parts or labour amount",
+                        )
+                        .hint("gw-err-estimate"),
+                    );
+                }
+                (parts, labour)
+            }
+        };
+        if matches!(subject, On::Job { .. })
+            && (input.parts_amount.is_some() || input.labour_amount.is_some())
+        {
+            errs.push(FieldError::new(
+                "parts_amount",
+                Rule::NotAllowed,
+                "a job's amounts are its lines; an estimate is for a case only",
+            ));
+        }
+        Ok(Subject {
+            org,
+            market,
+            vehicle_id,
+            on: subject,
+            parts,
+            labour,
+        })
+    }
+
+    /// Asks for goodwill on a repair-order job or a case (see [`GoodwillInput`]): the amounts
+    /// (parts and sublet as parts, labour as labour), the car's age from its delivery day, its
+    /// km, the component group; the market's policy proposes the shares, and the amount decides
+    /// the level whose authority it needs.
     pub async fn request_goodwill(
         self,
         scope: &Scope,
         input: &GoodwillInput,
         now: OffsetDateTime,
     ) -> Result<GoodwillRequest, StoreError> {
-        type JobRow = (String, String, Option<String>, String, Option<String>);
-        let job: Option<JobRow> = sqlx::query_as(
-            "SELECT j.repair_order_id, r.organisation_id, r.vehicle_id, r.number, o.market_id FROM ro_jobs j \
-             JOIN repair_orders r ON r.id = j.repair_order_id JOIN organisations o ON o.id = r.organisation_id WHERE j.id = $1",
-        )
-        .bind(&input.job_id)
-        .fetch_optional(&self.store.pool)
-        .await?;
-        let Some((ro_id, org, vehicle_id, ro_number, market)) = job else {
-            return Err(StoreError::NotFound);
-        };
-        if !scope.permits(&org, Permission::CrmRead) {
-            return Err(StoreError::NotFound);
-        }
-        scope.require(&org, Permission::WarrantyClaim)?;
         let mut errs = ValidationErrors::default();
+        let Subject {
+            org,
+            market,
+            vehicle_id,
+            on,
+            parts,
+            labour,
+        } = self.goodwill_subject(scope, input, &mut errs).await?;
         let group = errs.take(ComponentGroup::parse(
             "component_group",
             &input.component_group,
@@ -171,37 +421,6 @@ impl Warranty<'_> {
                 "note must be at most 2000 characters",
             ));
         }
-        let Some(market) = market else {
-            return Err(ValidationErrors::single(
-                "job_id",
-                Rule::NotAllowed,
-                "the service point belongs to no market with a goodwill policy",
-            )
-            .into());
-        };
-        let Some(vehicle_id) = vehicle_id else {
-            return Err(ValidationErrors::single(
-                "job_id",
-                Rule::NotAllowed,
-                "the repair order has no vehicle",
-            )
-            .into());
-        };
-        let taken: Option<String> =
-            sqlx::query_scalar("SELECT number FROM goodwill_requests WHERE job_id = $1")
-                .bind(&input.job_id)
-                .fetch_optional(&self.store.pool)
-                .await?;
-        if taken.is_some() {
-            errs.push(
-                FieldError::new(
-                    "job_id",
-                    Rule::Unique,
-                    "this job already has a goodwill request",
-                )
-                .hint("gw-err-taken"),
-            );
-        }
         let v = self.store.crm().get_vehicle(scope, &vehicle_id).await?;
         let delivered = v
             .delivery_date
@@ -210,7 +429,7 @@ impl Warranty<'_> {
         let Some(delivered) = delivered else {
             return Err(ValidationErrors::from(
                 FieldError::new(
-                    "job_id",
+                    on.field(),
                     Rule::NotAllowed,
                     "the car has no delivery day: its age decides goodwill",
                 )
@@ -227,30 +446,6 @@ impl Warranty<'_> {
                 FieldError::new("odometer_km", Rule::Required, "the car's km is needed")
                     .hint("wc-err-odometer"),
             ),
-        }
-        let lines: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT kind, quantity_centi, unit_price_minor FROM ro_lines WHERE job_id = $1 AND pay_type IN ('customer', 'goodwill')",
-        )
-        .bind(&input.job_id)
-        .fetch_all(&self.store.pool)
-        .await?;
-        let (mut parts, mut labour) = (0_i64, 0_i64);
-        for (kind, q, p) in &lines {
-            if kind == "labour" {
-                labour += line_total(*p, *q);
-            } else {
-                parts += line_total(*p, *q);
-            }
-        }
-        if lines.is_empty() {
-            errs.push(
-                FieldError::new(
-                    "job_id",
-                    Rule::Required,
-                    "the job has no lines the customer would pay",
-                )
-                .hint("gw-err-no-lines"),
-            );
         }
         let policy = self
             .policy_of(&market)
@@ -269,7 +464,7 @@ impl Warranty<'_> {
             "SELECT COUNT(*) FROM repair_orders WHERE vehicle_id = $1 AND id <> $2 AND status IN ('delivered', 'closed')",
         )
         .bind(&vehicle_id)
-        .bind(&ro_id)
+        .bind(on.repair_order().unwrap_or(""))
         .fetch_one(&self.store.pool)
         .await?;
         let network_history = input.network_history.unwrap_or(serviced > 0);
@@ -304,11 +499,6 @@ impl Warranty<'_> {
         let split = rules::split(parts, labour, pp, lp, &shares);
         let currency = self.store.workshop().currency_of(&org).await?;
         let level = rules::level_for(split.goodwill, &currency);
-        let (_, position): (String, i64) =
-            sqlx::query_as("SELECT repair_order_id, position FROM ro_jobs WHERE id = $1")
-                .bind(&input.job_id)
-                .fetch_one(&self.store.pool)
-                .await?;
         let id = new_id();
         let at = micros(now);
         let mut tx = self.store.begin().await?;
@@ -316,16 +506,16 @@ impl Warranty<'_> {
             "INSERT INTO goodwill_requests (id, number, organisation_id, market_id, repair_order_id, job_id, vehicle_id, policy_code, \
              component_group, age_months, odometer_km, network_history, first_owner, parts_minor, labour_minor, currency, \
              proposed_parts_pct, proposed_labour_pct, no_goodwill, parts_pct, labour_pct, brand_pct, importer_pct, dealer_pct, \
-             deviation_reason, goodwill_minor, customer_minor, level, status, period, created_by, created_at, updated_at, version) \
+             deviation_reason, goodwill_minor, customer_minor, level, status, period, created_by, created_at, updated_at, version, case_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-             NULL, $25, $26, $27, 'pending', NULL, $28, $29, $29, 1) ON CONFLICT (job_id) DO NOTHING",
+             NULL, $25, $26, $27, 'pending', NULL, $28, $29, $29, 1, $30) ON CONFLICT DO NOTHING",
         )
         .bind(&id)
-        .bind(format!("GW-{ro_number}-{position}"))
+        .bind(on.number())
         .bind(&org)
         .bind(&market)
-        .bind(&ro_id)
-        .bind(&input.job_id)
+        .bind(on.repair_order())
+        .bind(on.job())
         .bind(&vehicle_id)
         .bind(&policy.code)
         .bind(group.as_str())
@@ -349,14 +539,15 @@ impl Warranty<'_> {
         .bind(level.as_str())
         .bind(scope.user_id())
         .bind(at)
+        .bind(on.case())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(ValidationErrors::from(
                 FieldError::new(
-                    "job_id",
+                    on.field(),
                     Rule::Unique,
-                    "this job already has a goodwill request",
+                    "this already has a goodwill request",
                 )
                 .hint("gw-err-taken"),
             )
@@ -406,6 +597,14 @@ impl Warranty<'_> {
         Ok(())
     }
 
+    /// A request the caller sees warranty matters of (else not found).
+    async fn visible_row(self, scope: &Scope, id: &str) -> Result<Row, StoreError> {
+        match self.goodwill_row(id).await? {
+            Some(r) if scope.permits(&r.organisation_id, Permission::WarrantyRead) => Ok(r),
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
     async fn goodwill_row(self, id: &str) -> Result<Option<Row>, StoreError> {
         Ok(sqlx::query_as::<_, Row>(&format!(
             "SELECT {COLUMNS} FROM goodwill_requests WHERE id = $1"
@@ -438,15 +637,30 @@ impl Warranty<'_> {
             r.labour_pct,
             &shares_band(&r),
         );
-        type Names = (String, String, String, Option<String>);
-        let (org_name, ro_number, job_title, vin): Names = sqlx::query_as(
-            "SELECT o.name, ro.number, j.title, v.vin FROM goodwill_requests g JOIN organisations o ON o.id = g.organisation_id \
-             JOIN repair_orders ro ON ro.id = g.repair_order_id JOIN ro_jobs j ON j.id = g.job_id \
-             LEFT JOIN vehicles v ON v.id = g.vehicle_id WHERE g.id = $1",
+        type Names = (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let (org_name, ro_number, job_title, case_number, vin): Names = sqlx::query_as(
+            "SELECT o.name, ro.number, j.title, c.number, v.vin FROM goodwill_requests g JOIN organisations o ON o.id = g.organisation_id \
+             LEFT JOIN repair_orders ro ON ro.id = g.repair_order_id LEFT JOIN ro_jobs j ON j.id = g.job_id \
+             LEFT JOIN cases c ON c.id = g.case_id LEFT JOIN vehicles v ON v.id = g.vehicle_id WHERE g.id = $1",
         )
         .bind(&r.id)
         .fetch_one(&self.store.pool)
         .await?;
+        let apply_to = match (&r.case_id, &r.job_id) {
+            (Some(case), None)
+                if status == GoodwillStatus::Approved
+                    && scope.permits(&r.organisation_id, Permission::WarrantyClaim) =>
+            {
+                self.jobs_to_apply(case).await?
+            }
+            _ => Vec::new(),
+        };
         type Ev = (
             i64,
             Option<String>,
@@ -487,11 +701,18 @@ impl Warranty<'_> {
                 id: r.organisation_id.clone(),
                 label: org_name,
             },
-            repair_order: Ref {
-                id: r.repair_order_id.clone(),
-                label: ro_number,
-            },
+            case: r
+                .case_id
+                .clone()
+                .zip(case_number)
+                .map(|(id, label)| Ref { id, label }),
+            repair_order: r
+                .repair_order_id
+                .clone()
+                .zip(ro_number)
+                .map(|(id, label)| Ref { id, label }),
             job_title,
+            apply_to,
             vin,
             policy: r.policy_code,
             component_group: group,
@@ -531,22 +752,18 @@ impl Warranty<'_> {
         scope: &Scope,
         id: &str,
     ) -> Result<GoodwillRequest, StoreError> {
-        let Some(r) = self.goodwill_row(id).await? else {
-            return Err(StoreError::NotFound);
-        };
-        if !scope.permits(&r.organisation_id, Permission::WarrantyRead) {
-            return Err(StoreError::NotFound);
-        }
+        let r = self.visible_row(scope, id).await?;
         self.view(scope, r).await
     }
 
     /// The goodwill requests the caller sees, pending first; with `pending_mine` only those the
-    /// caller may decide now.
+    /// caller may decide now; of one repair order or one case when given.
     pub async fn goodwill_requests(
         self,
         scope: &Scope,
         pending_mine: bool,
         repair_order_id: Option<&str>,
+        case_id: Option<&str>,
     ) -> Result<Vec<GoodwillRequest>, StoreError> {
         scope.require_somewhere(Permission::WarrantyRead)?;
         let orgs = scope.orgs_with(Permission::WarrantyRead);
@@ -557,6 +774,10 @@ impl Warranty<'_> {
         if repair_order_id.is_some() {
             sql.push_str(&format!(" AND repair_order_id = ${}", orgs.len() + 1));
         }
+        if case_id.is_some() {
+            let n = orgs.len() + 1 + usize::from(repair_order_id.is_some());
+            sql.push_str(&format!(" AND case_id = ${n}"));
+        }
         sql.push_str(
             " ORDER BY CASE WHEN status = 'pending' THEN 0 ELSE 1 END, updated_at DESC LIMIT 200",
         );
@@ -566,6 +787,9 @@ impl Warranty<'_> {
         }
         if let Some(ro) = repair_order_id {
             q = q.bind(ro);
+        }
+        if let Some(case) = case_id {
+            q = q.bind(case);
         }
         let mut out = Vec::new();
         for r in q.fetch_all(&self.store.pool).await? {
@@ -590,12 +814,7 @@ impl Warranty<'_> {
         input: &GoodwillDecision,
         now: OffsetDateTime,
     ) -> Result<GoodwillRequest, StoreError> {
-        let Some(r) = self.goodwill_row(id).await? else {
-            return Err(StoreError::NotFound);
-        };
-        if !scope.permits(&r.organisation_id, Permission::WarrantyRead) {
-            return Err(StoreError::NotFound);
-        }
+        let r = self.visible_row(scope, id).await?;
         let Some(authority) = Self::authority_at(scope, &r.organisation_id, &r.currency) else {
             return Err(StoreError::Forbidden(
                 "deciding goodwill needs a service manager, importer staff, a market manager or a warranty administrator".into(),
@@ -725,8 +944,9 @@ impl Warranty<'_> {
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict { current: r.version });
         }
-        if next == GoodwillStatus::Approved {
-            self.split_lines(&mut tx, &r.job_id, pp, lp, now).await?;
+        // A request from a case splits the lines when it is applied to a job.
+        if let (GoodwillStatus::Approved, Some(job)) = (next, &r.job_id) {
+            self.split_lines(&mut tx, job, pp, lp, now).await?;
         }
         Self::event(
             &mut tx,
@@ -739,6 +959,165 @@ impl Warranty<'_> {
             at,
         )
         .await?;
+        tx.commit().await?;
+        self.goodwill_request(scope, id).await
+    }
+
+    /// What a job's lines the customer would pay (with those already goodwill when `with_goodwill`)
+    /// come to: parts (and sublet), labour, and how many lines.
+    async fn job_amounts(
+        self,
+        job_id: &str,
+        with_goodwill: bool,
+    ) -> Result<(i64, i64, usize), StoreError> {
+        let lines: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT kind, quantity_centi, unit_price_minor FROM ro_lines WHERE job_id = $1 \
+             AND (pay_type = 'customer' OR (pay_type = 'goodwill' AND $2 = 1))",
+        )
+        .bind(job_id)
+        .bind(i64::from(with_goodwill))
+        .fetch_all(&self.store.pool)
+        .await?;
+        let (mut parts, mut labour) = (0_i64, 0_i64);
+        for (kind, q, p) in &lines {
+            if kind == "labour" {
+                labour += line_total(*p, *q);
+            } else {
+                parts += line_total(*p, *q);
+            }
+        }
+        Ok((parts, labour, lines.len()))
+    }
+
+    /// The jobs of a case's repair orders (not cancelled) that have no goodwill request yet.
+    async fn jobs_to_apply(self, case_id: &str) -> Result<Vec<Ref>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT j.id, r.number, j.title FROM ro_jobs j JOIN repair_orders r ON r.id = j.repair_order_id \
+             WHERE r.case_id = $1 AND r.status <> 'cancelled' \
+             AND NOT EXISTS (SELECT 1 FROM goodwill_requests g WHERE g.job_id = j.id) ORDER BY r.created_at, j.position",
+        )
+        .bind(case_id)
+        .fetch_all(&self.store.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, number, title)| Ref {
+                id,
+                label: format!("{number} · {title}"),
+            })
+            .collect())
+    }
+
+    /// Applies an approved goodwill request from a case to a job of the case's repair order
+    /// (`version` as read): the job's customer lines become the amounts, split at the approved
+    /// shares. Goodwill above what was approved is refused (ask again on the job), so the
+    /// decision's authority holds.
+    pub async fn apply_goodwill(
+        self,
+        scope: &Scope,
+        id: &str,
+        version: i64,
+        job_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<GoodwillRequest, StoreError> {
+        let r = self.visible_row(scope, id).await?;
+        scope.require(&r.organisation_id, Permission::WarrantyClaim)?;
+        let status = decode(
+            "goodwill_requests",
+            "status",
+            &r.status,
+            GoodwillStatus::parse,
+        )?;
+        let Some(case) = r.case_id.clone().filter(|_| r.job_id.is_none()) else {
+            return Err(ValidationErrors::from(
+                FieldError::new(
+                    "job_id",
+                    Rule::NotAllowed,
+                    "only a request from a case that is not applied yet is applied to a job",
+                )
+                .hint("gw-err-applied"),
+            )
+            .into());
+        };
+        if status != GoodwillStatus::Approved {
+            return Err(ValidationErrors::from(
+                FieldError::new(
+                    "job_id",
+                    Rule::NotAllowed,
+                    "a request is applied once it is approved",
+                )
+                .hint("gw-err-not-approved"),
+            )
+            .into());
+        }
+        if !self
+            .jobs_to_apply(&case)
+            .await?
+            .iter()
+            .any(|j| j.id == job_id)
+        {
+            return Err(ValidationErrors::from(
+                FieldError::new(
+                    "job_id",
+                    Rule::NotAllowed,
+                    "the job is not one of the case's repair orders, or has goodwill already",
+                )
+                .hint("gw-err-not-case-job"),
+            )
+            .into());
+        }
+        let (parts, labour, lines) = self.job_amounts(job_id, false).await?;
+        let split = rules::split(parts, labour, r.parts_pct, r.labour_pct, &shares_band(&r));
+        let approved = rules::split(
+            r.parts_minor,
+            r.labour_minor,
+            r.parts_pct,
+            r.labour_pct,
+            &shares_band(&r),
+        );
+        let mut errs = ValidationErrors::default();
+        if lines == 0 {
+            errs.push(no_lines());
+        }
+        if split.goodwill > approved.goodwill {
+            errs.push(
+                FieldError::new(
+                    "job_id",
+                    Rule::NotAllowed,
+                    "the job's goodwill is above what was approved: ask for goodwill on the job",
+                )
+                .hint("gw-err-above-approved"),
+            );
+        }
+        errs.into_result()?;
+        let ro_id: String = sqlx::query_scalar("SELECT repair_order_id FROM ro_jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_one(&self.store.pool)
+            .await?;
+        let at = micros(now);
+        let mut tx = self.store.begin().await?;
+        let done = sqlx::query(
+            "UPDATE goodwill_requests SET repair_order_id = $1, job_id = $2, parts_minor = $3, labour_minor = $4, \
+             goodwill_minor = $5, customer_minor = $6, updated_at = $7, version = version + 1 \
+             WHERE id = $8 AND version = $9 AND job_id IS NULL",
+        )
+        .bind(&ro_id)
+        .bind(job_id)
+        .bind(parts)
+        .bind(labour)
+        .bind(split.goodwill)
+        .bind(split.customer)
+        .bind(at)
+        .bind(id)
+        .bind(version)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict { current: r.version });
+        }
+        self.split_lines(&mut tx, job_id, r.parts_pct, r.labour_pct, now)
+            .await?;
+        Self::event(&mut tx, id, scope, None, "apply", None, None, at).await?;
         tx.commit().await?;
         self.goodwill_request(scope, id).await
     }
@@ -910,7 +1289,7 @@ impl Warranty<'_> {
             .bind(&period)
             .fetch_optional(&self.store.pool)
             .await?;
-            let approved: Vec<(String, i64)> = sqlx::query_as(
+            let approved: Vec<(Option<String>, i64)> = sqlx::query_as(
                 "SELECT job_id, goodwill_minor FROM goodwill_requests WHERE market_id = $1 AND period = $2 AND status = 'approved'",
             )
             .bind(&market)
@@ -918,7 +1297,7 @@ impl Warranty<'_> {
             .fetch_all(&self.store.pool)
             .await?;
             let mut invoiced: BTreeMap<String, i64> = BTreeMap::new();
-            for (job, _) in &approved {
+            for job in approved.iter().filter_map(|(job, _)| job.as_ref()) {
                 let rows: Vec<(String, i64)> = sqlx::query_as(
                     "SELECT d.kind, bl.net_minor FROM billing_lines bl JOIN billing_documents d ON d.id = bl.document_id \
                      JOIN ro_lines l ON l.id = bl.ro_line_id WHERE l.job_id = $1 AND l.pay_type = 'goodwill' AND d.status = 'issued'",
@@ -934,7 +1313,13 @@ impl Warranty<'_> {
             }
             let spent: i64 = approved
                 .iter()
-                .map(|(job, g)| invoiced.get(job).copied().unwrap_or(0).clamp(0, *g))
+                .map(|(job, g)| {
+                    job.as_ref()
+                        .and_then(|j| invoiced.get(j))
+                        .copied()
+                        .unwrap_or(0)
+                        .clamp(0, *g)
+                })
                 .sum();
             let committed: i64 = approved.iter().map(|(_, g)| *g).sum::<i64>() - spent;
             let b = budget.unwrap_or(0);

@@ -5,7 +5,7 @@
 use aftersales_domain::org::Permission;
 use aftersales_domain::validation::{FieldError, Rule};
 use aftersales_domain::warranty::{
-    self as rules, BatterySource, CoverageTerm, Standing, TermsVersion,
+    self as rules, BatterySource, CoverageKind, CoverageTerm, Standing, TermsVersion,
 };
 use aftersales_domain::ValidationErrors;
 use time::{Date, OffsetDateTime};
@@ -17,16 +17,49 @@ use crate::{from_micros, micros, new_id};
 pub use aftersales_api_types::warranty::{
     BatteryReading, BatteryReadingInput, CampaignDoneInput, CampaignPoint, CampaignVehicle,
     Capacity, Claim, ClaimEvent, ClaimExport, ClaimInput, ClaimLine, ClaimOffer, ClaimStepInput,
-    ClaimSummary, Coverage, GoodwillBudget, GoodwillDecision, GoodwillEvent, GoodwillInput,
-    GoodwillRequest, LineDecisionInput, LineDecisionRecord, OfferLine, OpenCampaign,
-    RecallCampaign, RecallCampaignInput, Reconciliation, RecoveryInput, Statutory, VehicleCoverage,
-    WarrantyTerms,
+    ClaimSummary, Coverage, GoodwillApply, GoodwillBudget, GoodwillDecision, GoodwillEvent,
+    GoodwillInput, GoodwillRequest, LineDecisionInput, LineDecisionRecord, OfferLine, OpenCampaign,
+    PartCoverage, RecallCampaign, RecallCampaignInput, Reconciliation, RecoveryInput, Statutory,
+    VehicleCoverage, WarrantyTerms,
 };
 pub use claims::ClaimFilter;
 
 mod campaigns;
 mod claims;
 pub(crate) mod goodwill;
+
+/// A part line of a repair order that was handed back.
+struct Fitted {
+    ro_id: String,
+    ro_number: String,
+    code: Option<String>,
+    description: String,
+    /// When the car was handed back (µs).
+    at: i64,
+    km: Option<i64>,
+}
+
+/// A coverage's standing as the API gives it.
+fn coverage_of(c: rules::CoverageStanding) -> Coverage {
+    let (standing, days_left, km_left) = match c.standing {
+        Standing::Covered { days_left, km_left } => ("covered", Some(days_left), km_left),
+        Standing::Expired { .. } => ("expired", None, None),
+        Standing::OverKm { .. } => ("over-km", None, None),
+    };
+    Coverage {
+        kind: c.kind,
+        last_day: c.last_day.to_string(),
+        km_limit: c.km_limit,
+        standing: standing.into(),
+        days_left,
+        km_left,
+        capacity: c.capacity.map(|k| Capacity {
+            soh_pct: k.soh_pct,
+            threshold_pct: k.threshold_pct,
+            below: k.below,
+        }),
+    }
+}
 
 crate::capability!(
     /// Warranty coverage and battery readings: `store.warranty().coverage(..)`.
@@ -177,6 +210,7 @@ impl Warranty<'_> {
             terms: None,
             undecided: None,
             coverages: Vec::new(),
+            parts: Vec::new(),
             statutory: None,
         };
         let Some(delivered) = delivered else {
@@ -211,30 +245,83 @@ impl Warranty<'_> {
         out.terms = Some(terms.code.clone());
         out.coverages = rules::coverage(terms, delivered, on, km.unwrap_or(0), soh)
             .into_iter()
-            .map(|c| {
-                let (standing, days_left, km_left) = match c.standing {
-                    Standing::Covered { days_left, km_left } => {
-                        ("covered", Some(days_left), km_left)
-                    }
-                    Standing::Expired { .. } => ("expired", None, None),
-                    Standing::OverKm { .. } => ("over-km", None, None),
-                };
-                Coverage {
-                    kind: c.kind,
-                    last_day: c.last_day.to_string(),
-                    km_limit: c.km_limit,
-                    standing: standing.into(),
-                    days_left,
-                    km_left,
-                    capacity: c.capacity.map(|k| Capacity {
-                        soh_pct: k.soh_pct,
-                        threshold_pct: k.threshold_pct,
-                        below: k.below,
-                    }),
-                }
-            })
+            .map(coverage_of)
             .collect();
+        if terms
+            .coverages
+            .iter()
+            .any(|c| c.kind == CoverageKind::Parts)
+        {
+            let zone = self.store.org().zone_of(&v.organisation_id).await?;
+            for f in self.fitted_parts(vehicle_id).await? {
+                let part = rules::FittedPart {
+                    fitted_on: zone.local(from_micros(f.at)).date(),
+                    fitted_km: f.km,
+                };
+                if let Some(c) = rules::part_coverage(terms, &part, on, km.unwrap_or(0)) {
+                    out.parts.push(PartCoverage {
+                        part_number: f.code,
+                        description: f.description,
+                        repair_order_id: f.ro_id,
+                        repair_order_number: f.ro_number,
+                        fitted_on: part.fitted_on.to_string(),
+                        fitted_km: f.km,
+                        coverage: coverage_of(c),
+                    });
+                }
+            }
+        }
         Ok(out)
+    }
+
+    /// The parts the network fitted on a vehicle: part lines of its repair orders that were
+    /// handed back (the first `ready` or `delivered` moment counts as the fitting), with the
+    /// odometer's latest reading up to then; newest first.
+    async fn fitted_parts(self, vehicle_id: &str) -> Result<Vec<Fitted>, StoreError> {
+        type Row = (String, String, Option<String>, String, i64, Option<i64>);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT r.id, r.number, l.code, l.description, e.at, \
+             (SELECT o.km FROM odometer_readings o WHERE o.vehicle_id = r.vehicle_id AND o.at <= e.at ORDER BY o.at DESC LIMIT 1) \
+             FROM repair_orders r \
+             JOIN (SELECT repair_order_id, MIN(at) AS at FROM ro_events WHERE status IN ('ready', 'delivered') GROUP BY repair_order_id) e \
+               ON e.repair_order_id = r.id \
+             JOIN ro_lines l ON l.repair_order_id = r.id \
+             WHERE r.vehicle_id = $1 AND r.status <> 'cancelled' AND l.kind = 'part' AND l.quantity_centi > 0 \
+             ORDER BY e.at DESC, l.created_at",
+        )
+        .bind(vehicle_id)
+        .fetch_all(&self.store.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(ro_id, ro_number, code, description, at, km)| Fitted {
+                ro_id,
+                ro_number,
+                code,
+                description,
+                at,
+                km,
+            })
+            .collect())
+    }
+
+    /// The part numbers fitted on a vehicle (by other repair orders than `besides`) whose
+    /// parts warranty still runs on `on` at `odometer_km`: what a parts-warranty claim may name
+    /// as its causal part.
+    pub(crate) async fn parts_under_warranty(
+        self,
+        scope: &Scope,
+        vehicle_id: &str,
+        on: Date,
+        odometer_km: Option<i64>,
+        besides: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let c = self.coverage(scope, vehicle_id, on, odometer_km).await?;
+        Ok(c.parts
+            .into_iter()
+            .filter(|p| p.coverage.standing == "covered" && p.repair_order_id != besides)
+            .filter_map(|p| p.part_number)
+            .collect())
     }
 
     /// A vehicle's battery readings, newest first.

@@ -31,7 +31,7 @@ impl Workshop<'_> {
         Ok(())
     }
     /// The market currency of an organisation (NOK when it has no market).
-    pub(crate) async fn currency_of(self, org_id: &str) -> Result<String, StoreError> {
+    pub async fn currency_of(self, org_id: &str) -> Result<String, StoreError> {
         let c: Option<String> = sqlx::query_scalar(
             "SELECT m.currency FROM organisations o JOIN markets m ON m.id = o.market_id WHERE o.id = $1",
         )

@@ -52,6 +52,8 @@ conformance!(
     goodwill_follows_the_policy_and_the_authority,
     campaigns_count_their_completion,
     warranty_terms_are_kept_by_the_brand,
+    fitted_parts_keep_their_own_warranty,
+    goodwill_asked_on_a_case_lands_on_its_repair_order,
     migrations_are_idempotent,
     unknown_stored_values_fail_loudly,
     safety_cases_get_no_remote_fix,

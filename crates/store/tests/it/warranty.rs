@@ -9,6 +9,69 @@ use aftersales_store::{demo, Store, StoreError};
 use time::macros::datetime;
 use time::{Date, Duration};
 
+/// A demo customer's id and their car's id, as the advisor finds them.
+async fn customer_and_car(
+    store: &Store,
+    scope: &aftersales_store::Scope,
+    name: &str,
+) -> (String, String) {
+    let customers = store.crm().list_customers(scope, None, 200).await.unwrap();
+    let customer = customers.items.iter().find(|c| c.name == name).unwrap();
+    let car = store.crm().vehicles_of(scope, &customer.id).await.unwrap()[0]
+        .id
+        .clone();
+    (customer.id.clone(), car)
+}
+
+/// A repair order at Lisboa for the customer's car (from a case when given), its first job
+/// with `pay` as pay type; the order and that job's id.
+async fn lisboa_job(
+    store: &Store,
+    scope: &aftersales_store::Scope,
+    (customer, car): &(String, String),
+    case: Option<&str>,
+    pay: &str,
+    at: time::OffsetDateTime,
+) -> (aftersales_store::workshop::RepairOrder, String) {
+    let lisboa = store
+        .cli()
+        .find_organisation("Polestar Service Point Lisboa")
+        .await
+        .unwrap()
+        .0;
+    let ro = store
+        .workshop()
+        .create_repair_order(
+            scope,
+            &aftersales_store::workshop::RepairOrderInput {
+                organisation_id: lisboa,
+                customer_id: customer.clone(),
+                vehicle_id: Some(car.clone()),
+                case_id: case.map(str::to_string),
+                complaint: "Aviso no painel".into(),
+            },
+            at,
+        )
+        .await
+        .unwrap();
+    let job = ro.jobs[0].id.clone();
+    store
+        .workshop()
+        .update_job(
+            scope,
+            &ro.id,
+            &job,
+            &aftersales_store::workshop::JobUpdate {
+                pay_type: Some(pay.into()),
+                ..Default::default()
+            },
+            at,
+        )
+        .await
+        .unwrap();
+    (ro, job)
+}
+
 pub async fn warranty_coverage_is_decided_per_vehicle(store: &Store) {
     let t0 = datetime!(2026-11-21 09:00 UTC);
     demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
@@ -473,53 +536,8 @@ pub async fn warranty_claims_pass_the_network(store: &Store) {
         Err(StoreError::NotFound)
     ));
     // A fresh warranty job with diagnosis above its flat rate.
-    let customers = store
-        .crm()
-        .list_customers(&joao.scope, None, 200)
-        .await
-        .unwrap();
-    let miguel = customers
-        .items
-        .iter()
-        .find(|c| c.name == "Miguel Costa")
-        .unwrap();
-    let car = store
-        .crm()
-        .vehicles_of(&joao.scope, &miguel.id)
-        .await
-        .unwrap()[0]
-        .id
-        .clone();
-    let ro = store
-        .workshop()
-        .create_repair_order(
-            &joao.scope,
-            &aftersales_store::workshop::RepairOrderInput {
-                organisation_id: c.organisation.id.clone(),
-                customer_id: miguel.id.clone(),
-                vehicle_id: Some(car),
-                complaint: "Aviso de isolamento da bateria".into(),
-                ..Default::default()
-            },
-            t0,
-        )
-        .await
-        .unwrap();
-    let fresh = ro.jobs[0].id.clone();
-    store
-        .workshop()
-        .update_job(
-            &joao.scope,
-            &ro.id,
-            &fresh,
-            &aftersales_store::workshop::JobUpdate {
-                pay_type: Some("warranty".into()),
-                ..Default::default()
-            },
-            t0,
-        )
-        .await
-        .unwrap();
+    let miguel = customer_and_car(store, &joao.scope, "Miguel Costa").await;
+    let (ro, fresh) = lisboa_job(store, &joao.scope, &miguel, None, "warranty", t0).await;
     let ro = store
         .workshop()
         .add_line(
@@ -618,9 +636,15 @@ pub async fn goodwill_follows_the_policy_and_the_authority(store: &Store) {
     let rui = caller(store, "rui", t0).await;
     let marta = caller(store, "marta", t0).await;
     let kari = caller(store, "kari", t0).await;
-    let pt = w.goodwill_requests(&joao.scope, false, None).await.unwrap();
-    assert_eq!(pt.len(), 1);
-    let g = &pt[0];
+    let pt = w
+        .goodwill_requests(&joao.scope, false, None, None)
+        .await
+        .unwrap();
+    // The request on Tiago's repair order, and one asked on Rui Matos's case (approved by Rui).
+    assert_eq!(pt.len(), 2);
+    let g = pt.iter().find(|g| g.job_id.is_some()).unwrap();
+    let on_case = pt.iter().find(|g| g.case.is_some()).unwrap();
+    assert_eq!(on_case.status, GoodwillStatus::Approved);
     assert_eq!(g.policy, "standard-2026");
     assert_eq!(g.odometer_km, 70_000);
     assert_eq!(
@@ -657,7 +681,7 @@ pub async fn goodwill_follows_the_policy_and_the_authority(store: &Store) {
         Err(StoreError::NotFound)
     ));
     assert_eq!(
-        w.goodwill_requests(&rui.scope, true, None)
+        w.goodwill_requests(&rui.scope, true, None, None)
             .await
             .unwrap()
             .len(),
@@ -696,7 +720,7 @@ pub async fn goodwill_follows_the_policy_and_the_authority(store: &Store) {
     // The repair order's lines: the part split 90/10, labour wholly goodwill.
     let ro = store
         .workshop()
-        .repair_order(&joao.scope, &done.repair_order.id)
+        .repair_order(&joao.scope, &done.repair_order.as_ref().unwrap().id)
         .await
         .unwrap();
     let mut lines: Vec<(String, String)> = ro.jobs[0]
@@ -732,12 +756,36 @@ pub async fn goodwill_follows_the_policy_and_the_authority(store: &Store) {
             b.committed.amount.as_str(),
             b.left.amount.as_str()
         ),
-        ("2026-Q4", "762.50", "24237.50")
+        (
+            "2026-Q4",
+            format!(
+                "{:.2}",
+                762.50 + on_case.goodwill.amount.parse::<f64>().unwrap()
+            )
+            .as_str(),
+            format!(
+                "{:.2}",
+                24_237.50 - on_case.goodwill.amount.parse::<f64>().unwrap()
+            )
+            .as_str()
+        )
     );
     // Trondheim: Kari approved within her authority; the customer's share is on the order.
-    let no = w.goodwill_requests(&kari.scope, false, None).await.unwrap();
-    assert_eq!(no.len(), 1);
-    assert_eq!(no[0].status, GoodwillStatus::Approved);
+    let no = w
+        .goodwill_requests(&kari.scope, false, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        no.len(),
+        2,
+        "the approved one and the one asked on Siri Berg's case"
+    );
+    assert!(no
+        .iter()
+        .any(|g| g.status == GoodwillStatus::Approved && g.job_id.is_some()));
+    assert!(no
+        .iter()
+        .any(|g| g.status == GoodwillStatus::Pending && g.case.is_some()));
     assert_eq!(
         w.goodwill_budgets(&kari.scope, t0.date()).await.unwrap()[0].period,
         "2026-Q4"
@@ -909,4 +957,307 @@ pub async fn warranty_terms_are_kept_by_the_brand(store: &Store) {
     ));
     let listed = w.terms(&tom.scope, &hq).await.unwrap();
     assert!(listed.iter().any(|t| t.code == "tesla-eu-cyber-2027"));
+}
+
+/// The parts warranty covers what the network fitted, from the day the car went back with it:
+/// Carolina Sá's pump (fitted in Lisboa's approved demo claim) runs under Polestar's two years;
+/// a later failure of that pump is a parts-warranty claim, another part is not.
+pub async fn fitted_parts_keep_their_own_warranty(store: &Store) {
+    use aftersales_store::warranty::ClaimInput;
+    let t0 = datetime!(2026-11-21 09:00 UTC);
+    demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
+    let joao = caller(store, "joao", t0).await;
+    let carolina = customer_and_car(store, &joao.scope, "Carolina Sá").await;
+    let today = Date::from_calendar_date(2026, time::Month::November, 21).unwrap();
+    let cov = store
+        .warranty()
+        .coverage(&joao.scope, &carolina.1, today, None)
+        .await
+        .unwrap();
+    let pump = cov
+        .parts
+        .iter()
+        .find(|p| p.part_number.as_deref() == Some("31686961"))
+        .expect("the pump fitted in the approved demo claim");
+    assert_eq!(pump.coverage.standing, "covered");
+    assert_eq!(
+        pump.coverage.kind,
+        aftersales_domain::warranty::CoverageKind::Parts
+    );
+    let fitted = Date::parse(
+        &pump.fitted_on,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .unwrap();
+    assert!(fitted < today && fitted > today - Duration::days(30));
+    assert_eq!(
+        pump.coverage.last_day,
+        fitted
+            .replace_year(fitted.year() + 2)
+            .unwrap()
+            .previous_day()
+            .unwrap()
+            .to_string(),
+        "two years from fitting, the last day counted"
+    );
+    // Two years on, the pump's parts warranty has ended.
+    let later = store
+        .warranty()
+        .coverage(&joao.scope, &carolina.1, today + Duration::days(800), None)
+        .await
+        .unwrap();
+    assert!(later.parts.iter().all(|p| p.coverage.standing == "expired"));
+
+    // The pump fails again: a parts-warranty claim names it; a part never fitted is refused.
+    let (ro, job) = lisboa_job(store, &joao.scope, &carolina, None, "warranty", t0).await;
+    store
+        .workshop()
+        .add_line(
+            &joao.scope,
+            &ro.id,
+            &job,
+            &aftersales_store::workshop::LineInput {
+                kind: "part".into(),
+                code: Some("31686961".into()),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let mut input = ClaimInput {
+        job_id: job,
+        claim_type: "parts-warranty".into(),
+        causal_part: Some("PS-NEVER-FITTED".into()),
+        ..Default::default()
+    };
+    match store.warranty().create_claim(&joao.scope, &input, t0).await {
+        Err(StoreError::Invalid(e)) => {
+            assert_eq!(e.0[0].field, "causal_part");
+            assert_eq!(e.0[0].hint, Some("wc-err-parts-warranty"));
+        }
+        other => panic!("expected the causal part refused, got {other:?}"),
+    }
+    input.causal_part = Some("31686961".into());
+    let made = store
+        .warranty()
+        .create_claim(&joao.scope, &input, t0)
+        .await
+        .unwrap();
+    assert_eq!(made.claim_type.as_str(), "parts-warranty");
+}
+
+/// Goodwill asked on a case before the car is booked: the estimate gets the policy's proposal
+/// and is decided as any request; once approved it is applied to a job of the case's repair
+/// order, which splits that job's customer lines; goodwill above what was approved is refused.
+pub async fn goodwill_asked_on_a_case_lands_on_its_repair_order(store: &Store) {
+    use aftersales_domain::warranty::goodwill::GoodwillStatus;
+    use aftersales_store::cases::CaseInput;
+    use aftersales_store::warranty::{GoodwillDecision, GoodwillInput};
+    let t0 = datetime!(2026-11-21 09:00 UTC);
+    demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
+    let w = store.warranty();
+    let joao = caller(store, "joao", t0).await;
+    let rui = caller(store, "rui", t0).await;
+    let marta = caller(store, "marta", t0).await;
+    let carolina = customer_and_car(store, &joao.scope, "Carolina Sá").await;
+    let case = store
+        .cases()
+        .create_case(
+            &joao.scope,
+            &CaseInput {
+                customer_id: Some(carolina.0.clone()),
+                vehicle_id: Some(carolina.1.clone()),
+                channel: "phone".into(),
+                category: "warranty".into(),
+                priority: "normal".into(),
+                subject: "Ecrã central apaga-se ao conduzir".into(),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let ask = |parts: &str, labour: &str| GoodwillInput {
+        case_id: Some(case.id.clone()),
+        parts_amount: Some(parts.into()),
+        labour_amount: Some(labour.into()),
+        component_group: "electrical".into(),
+        odometer_km: Some(30_000),
+        network_history: Some(true),
+        first_owner: Some(true),
+        ..Default::default()
+    };
+    // A bad estimate is named; a job and a case at once are refused.
+    match w
+        .request_goodwill(&joao.scope, &ask("12,345.678", "0"), t0)
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "parts_amount"),
+        other => panic!("expected the estimate refused, got {other:?}"),
+    }
+    match w.request_goodwill(&joao.scope, &ask("0", ""), t0).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].hint, Some("gw-err-estimate")),
+        other => panic!("expected an estimate asked for, got {other:?}"),
+    }
+    let both = GoodwillInput {
+        job_id: Some("some-job".into()),
+        ..ask("100", "100")
+    };
+    assert!(matches!(
+        w.request_goodwill(&joao.scope, &both, t0).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let g = w
+        .request_goodwill(&joao.scope, &ask("400.00", "150,00"), t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        g.case.as_ref().map(|c| c.id.as_str()),
+        Some(case.id.as_str())
+    );
+    assert!(g.repair_order.is_none() && g.job_id.is_none());
+    assert_eq!(
+        (g.parts.amount.as_str(), g.labour.amount.as_str()),
+        ("400.00", "150.00")
+    );
+    assert!(
+        g.proposed_parts_pct.is_some(),
+        "the policy proposes on an estimate"
+    );
+    // One open request per case; Porto does not see it.
+    match w.request_goodwill(&joao.scope, &ask("1", "1"), t0).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].hint, Some("gw-err-case-taken")),
+        other => panic!("expected the open request named, got {other:?}"),
+    }
+    assert!(matches!(
+        w.goodwill_request(&marta.scope, &g.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        w.goodwill_requests(&joao.scope, false, None, Some(&case.id))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Applying before approval is refused.
+    assert!(matches!(
+        w.apply_goodwill(&joao.scope, &g.id, g.version, "x", t0)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let approved = w
+        .decide_goodwill(
+            &rui.scope,
+            &g.id,
+            g.version,
+            &GoodwillDecision {
+                action: "approve".into(),
+                ..Default::default()
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(approved.status, GoodwillStatus::Approved);
+    assert!(approved.apply_to.is_empty(), "no repair order yet");
+
+    // The car is booked from the case: its job can take the goodwill.
+    let (ro, job) = lisboa_job(
+        store,
+        &joao.scope,
+        &carolina,
+        Some(&case.id),
+        "customer",
+        t0,
+    )
+    .await;
+    let seen = w.goodwill_request(&joao.scope, &g.id).await.unwrap();
+    assert_eq!(
+        seen.apply_to
+            .iter()
+            .map(|j| j.id.as_str())
+            .collect::<Vec<_>>(),
+        [job.as_str()]
+    );
+    // Lines the customer would pay, more than the estimate: refused, nothing split.
+    let add = |code: &'static str, qty: &'static str| {
+        let (ro_id, job) = (ro.id.clone(), job.clone());
+        let scope = joao.scope.clone();
+        async move {
+            store
+                .workshop()
+                .add_line(
+                    &scope,
+                    &ro_id,
+                    &job,
+                    &aftersales_store::workshop::LineInput {
+                        kind: "labour".into(),
+                        code: Some(code.into()),
+                        quantity: Some(qty.into()),
+                        ..Default::default()
+                    },
+                    t0,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    add("PS-HV-DIAG", "20.00").await;
+    match w
+        .apply_goodwill(&joao.scope, &g.id, seen.version, &job, t0)
+        .await
+    {
+        Err(StoreError::Invalid(e)) => {
+            assert_eq!(e.0[0].hint, Some("gw-err-above-approved"))
+        }
+        other => panic!("expected goodwill above the approval refused, got {other:?}"),
+    }
+    let ro_now = store
+        .workshop()
+        .repair_order(&joao.scope, &ro.id)
+        .await
+        .unwrap();
+    assert!(ro_now.jobs[0]
+        .lines
+        .iter()
+        .all(|l| l.pay_type.as_str() == "customer"));
+    // Within the estimate: applied, the job's lines split, the request tied to the job.
+    let line = ro_now.jobs[0].lines[0].id.clone();
+    store
+        .workshop()
+        .remove_line(&joao.scope, &ro.id, &line, t0)
+        .await
+        .unwrap();
+    add("PS-HV-DIAG", "1.00").await;
+    let applied = w
+        .apply_goodwill(&joao.scope, &g.id, seen.version, &job, t0)
+        .await
+        .unwrap();
+    assert_eq!(applied.job_id.as_deref(), Some(job.as_str()));
+    assert_eq!(
+        applied.repair_order.as_ref().map(|r| r.id.as_str()),
+        Some(ro.id.as_str())
+    );
+    assert_eq!(
+        applied.events.last().map(|e| e.action.as_str()),
+        Some("apply")
+    );
+    assert!(applied.apply_to.is_empty());
+    let ro_now = store
+        .workshop()
+        .repair_order(&joao.scope, &ro.id)
+        .await
+        .unwrap();
+    assert!(ro_now.jobs[0]
+        .lines
+        .iter()
+        .any(|l| l.pay_type.as_str() == "goodwill"));
+    // Applied once.
+    assert!(matches!(
+        w.apply_goodwill(&joao.scope, &g.id, applied.version, &job, t0)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
 }

@@ -183,6 +183,7 @@ fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(warranty::goodwill_request))
         .routes(routes!(warranty::decide_goodwill))
+        .routes(routes!(warranty::apply_goodwill))
         .routes(routes!(warranty::goodwill_budgets))
         .routes(routes!(warranty::set_goodwill_budget))
         .routes(routes!(

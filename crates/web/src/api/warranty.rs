@@ -6,9 +6,9 @@ use aftersales_domain::warranty::claims::ClaimStatus;
 use aftersales_domain::warranty::goodwill::Policy;
 use aftersales_store::warranty::{
     BatteryReading, BatteryReadingInput, CampaignDoneInput, CampaignVehicle, Claim, ClaimExport,
-    ClaimFilter, ClaimInput, ClaimStepInput, ClaimSummary, GoodwillBudget, GoodwillDecision,
-    GoodwillInput, GoodwillRequest, OpenCampaign, RecallCampaign, RecallCampaignInput,
-    RecoveryInput, VehicleCoverage, WarrantyTerms,
+    ClaimFilter, ClaimInput, ClaimStepInput, ClaimSummary, GoodwillApply, GoodwillBudget,
+    GoodwillDecision, GoodwillInput, GoodwillRequest, OpenCampaign, RecallCampaign,
+    RecallCampaignInput, RecoveryInput, VehicleCoverage, WarrantyTerms,
 };
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -250,6 +250,7 @@ pub struct GoodwillParams {
     /// `true`: only requests the caller may decide now.
     pub pending: Option<bool>,
     pub repair_order_id: Option<String>,
+    pub case_id: Option<String>,
 }
 
 /// The goodwill requests the caller sees, pending first.
@@ -268,6 +269,7 @@ pub async fn goodwill_requests(
                 &caller.scope,
                 p.pending.unwrap_or(false),
                 p.repair_order_id.as_deref(),
+                p.case_id.as_deref(),
             )
             .await?,
     ))
@@ -325,6 +327,31 @@ pub async fn decide_goodwill(
         .store
         .warranty()
         .decide_goodwill(&caller.scope, &id, version, &b, state.now())
+        .await?;
+    Ok(goodwill_response(StatusCode::OK, g))
+}
+
+/// Applies an approved goodwill request from a case to a job of the case's repair order
+/// (`If-Match`): the job's customer lines are split at the approved shares; goodwill above what
+/// was approved is refused.
+#[utoipa::path(post, path = "/api/v1/goodwill-requests/{id}/job", tag = "warranty", params(("id" = String, Path), ("If-Match" = String, Header)),
+    request_body = GoodwillApply,
+    responses((status = 200, body = GoodwillRequest), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn apply_goodwill(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<GoodwillApply>,
+) -> Result<Response, ApiError> {
+    let version = if_match(&headers)?;
+    let g = state
+        .store
+        .warranty()
+        .apply_goodwill(&caller.scope, &id, version, &b.job_id, state.now())
         .await?;
     Ok(goodwill_response(StatusCode::OK, g))
 }

@@ -340,6 +340,10 @@ struct CasePage<'a> {
     booked: bool,
     /// The case's car's open recalls and campaigns.
     campaigns: Vec<aftersales_store::warranty::OpenCampaign>,
+    /// Goodwill asked for on this case.
+    goodwill: Vec<aftersales_store::warranty::GoodwillRequest>,
+    /// The caller may ask for goodwill on it (a car, warranty rights at the case's service point).
+    can_ask_goodwill: bool,
 }
 
 impl CasePage<'_> {
@@ -358,6 +362,9 @@ impl CasePage<'_> {
             .cloned()
             .unwrap_or_default();
         format!("{} · {title}", c.code)
+    }
+    fn goodwill_status(&self, g: &aftersales_store::warranty::GoodwillRequest) -> String {
+        self.t.t(&format!("gw-status-{}", g.status.as_str()))
     }
 }
 
@@ -480,11 +487,40 @@ async fn case_page(
         },
         None => Vec::new(),
     };
+    let sees_warranty = s
+        .caller
+        .scope
+        .permits(&case.organisation.id, Permission::WarrantyRead);
+    let goodwill = if sees_warranty {
+        super::or_page!(
+            state,
+            &s.ctx,
+            state
+                .store
+                .warranty()
+                .goodwill_requests(&s.caller.scope, false, None, Some(&case.id))
+                .await
+        )
+    } else {
+        Vec::new()
+    };
+    // One open request per case: another may be asked once it is applied or refused.
+    let open_request = goodwill.iter().any(|g| {
+        g.job_id.is_none()
+            && g.status != aftersales_domain::warranty::goodwill::GoodwillStatus::Rejected
+    });
+    let can_ask_goodwill = case.vehicle.is_some()
+        && !open_request
+        && s.caller
+            .scope
+            .permits(&case.organisation.id, Permission::WarrantyClaim);
     let row = row(&t, &zones, case);
     (
         status,
         render(&CasePage {
             campaigns,
+            goodwill,
+            can_ask_goodwill,
             orders,
             can_book,
             booked,

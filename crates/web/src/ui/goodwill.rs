@@ -83,7 +83,7 @@ pub async fn list(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
     };
     let w = state.store.warranty();
     let requests = match w
-        .goodwill_requests(&s.caller.scope, view == "mine", None)
+        .goodwill_requests(&s.caller.scope, view == "mine", None, None)
         .await
     {
         Ok(r) => r,
@@ -114,40 +114,84 @@ pub async fn list(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
     })
 }
 
+/// What a new request is asked on, as its page shows it.
+enum AskedOn {
+    /// A repair-order job: its lines are the amounts.
+    Job(Box<ClaimOffer>),
+    /// A case before the order exists: the advisor gives an estimate.
+    Case {
+        case: Box<aftersales_store::cases::Case>,
+        vin: Option<String>,
+        odometer_km: Option<i64>,
+        currency: String,
+    },
+}
+
 #[derive(Template)]
 #[template(path = "goodwill_new.html")]
 struct NewPage<'a> {
     t: Tr<'a>,
     chrome: Chrome,
-    offer: ClaimOffer,
+    on: AskedOn,
     groups: &'static [ComponentGroup],
     errors: FormErrors,
     sent: Sent,
 }
 
 impl NewPage<'_> {
+    fn offer(&self) -> Option<&ClaimOffer> {
+        match &self.on {
+            AskedOn::Job(o) => Some(o),
+            AskedOn::Case { .. } => None,
+        }
+    }
+    fn case(&self) -> Option<&aftersales_store::cases::Case> {
+        match &self.on {
+            AskedOn::Case { case, .. } => Some(case),
+            AskedOn::Job(_) => None,
+        }
+    }
+    fn vin(&self) -> Option<&str> {
+        match &self.on {
+            AskedOn::Job(o) => o.vin.as_deref(),
+            AskedOn::Case { vin, .. } => vin.as_deref(),
+        }
+    }
+    /// The currency an estimate is given in (a case's).
+    fn currency(&self) -> &str {
+        match &self.on {
+            AskedOn::Case { currency, .. } => currency,
+            AskedOn::Job(_) => "",
+        }
+    }
     fn group(&self, g: &ComponentGroup) -> String {
         self.t.t(&format!("gw-group-{}", g.as_str()))
     }
     fn km(&self) -> String {
+        let known = match &self.on {
+            AskedOn::Job(o) => o.odometer_km,
+            AskedOn::Case { odometer_km, .. } => *odometer_km,
+        };
         self.sent
             .or(
                 "goodwill",
                 "odometer_km",
-                &self
-                    .offer
-                    .odometer_km
-                    .map(|k| k.to_string())
-                    .unwrap_or_default(),
+                &known.map(|k| k.to_string()).unwrap_or_default(),
             )
             .to_string()
     }
 }
 
+/// A job (`job=`) or a case (`case=`) the request is asked on.
+enum Target<'a> {
+    Job(&'a str),
+    Case(&'a str),
+}
+
 async fn new_page(
     state: &AppState,
     s: &SignedIn,
-    job: &str,
+    target: Target<'_>,
     errors: FormErrors,
     sent: Sent,
     status: StatusCode,
@@ -156,20 +200,55 @@ async fn new_page(
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
-    let offer = match state
-        .store
-        .warranty()
-        .claim_offer(&s.caller.scope, job)
-        .await
-    {
-        Ok(o) => o,
-        Err(e) => return store_error(state, &s.ctx, e),
+    let on = match target {
+        Target::Job(job) => match state
+            .store
+            .warranty()
+            .claim_offer(&s.caller.scope, job)
+            .await
+        {
+            Ok(o) => AskedOn::Job(Box::new(o)),
+            Err(e) => return store_error(state, &s.ctx, e),
+        },
+        Target::Case(id) => {
+            let case = match state
+                .store
+                .cases()
+                .get_case(&s.caller.scope, id, state.now())
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => return store_error(state, &s.ctx, e),
+            };
+            let (vin, odometer_km) = match &case.vehicle {
+                Some(v) => match state.store.crm().get_vehicle(&s.caller.scope, &v.id).await {
+                    Ok(v) => (Some(v.vin.clone()), v.odometer.first().map(|r| r.km)),
+                    Err(e) => return store_error(state, &s.ctx, e),
+                },
+                None => (None, None),
+            };
+            let currency = match state
+                .store
+                .workshop()
+                .currency_of(&case.organisation.id)
+                .await
+            {
+                Ok(c) => c,
+                Err(e) => return store_error(state, &s.ctx, e),
+            };
+            AskedOn::Case {
+                case: Box::new(case),
+                vin,
+                odometer_km,
+                currency,
+            }
+        }
     };
     (
         status,
         render(&NewPage {
             chrome: Chrome::new(&t, &s.ctx),
-            offer,
+            on,
             groups: ComponentGroup::ALL,
             errors,
             sent,
@@ -186,10 +265,15 @@ pub async fn new_request(
     RawQuery(q): RawQuery,
 ) -> Response {
     let q = form_pairs(q.unwrap_or_default().as_bytes());
+    let target = if field(&q, "case").is_empty() {
+        Target::Job(field(&q, "job"))
+    } else {
+        Target::Case(field(&q, "case"))
+    };
     new_page(
         &state,
         &s,
-        field(&q, "job"),
+        target,
         FormErrors::default(),
         Sent::default(),
         StatusCode::OK,
@@ -202,8 +286,12 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
     let km = field(&p, "odometer_km")
         .trim()
         .replace([' ', '.', '\u{a0}', ','], "");
+    let opt = |n: &str| Some(field(&p, n).trim().to_string()).filter(|v| !v.is_empty());
     let input = GoodwillInput {
-        job_id: field(&p, "job_id").to_string(),
+        job_id: opt("job_id"),
+        case_id: opt("case_id"),
+        parts_amount: opt("parts_amount"),
+        labour_amount: opt("labour_amount"),
         component_group: field(&p, "component_group").to_string(),
         odometer_km: if km.is_empty() {
             None
@@ -219,7 +307,12 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
         .warranty()
         .request_goodwill(&s.caller.scope, &input, state.now())
         .await;
-    let job = input.job_id.clone();
+    let (job, case) = (field(&p, "job_id"), field(&p, "case_id"));
+    let target = if case.is_empty() {
+        Target::Job(job)
+    } else {
+        Target::Case(case)
+    };
     super::answer(
         &state,
         &s,
@@ -229,7 +322,7 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
             new_page(
                 &state,
                 &s,
-                &job,
+                target,
                 errors,
                 Sent::new("goodwill", p.clone()),
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -324,7 +417,7 @@ impl RequestPage<'_> {
             .unwrap_or_default()
     }
     fn done_text(&self) -> Option<String> {
-        ["requested", "approve", "recommend", "reject"]
+        ["requested", "approve", "recommend", "reject", "apply"]
             .contains(&self.done.as_str())
             .then(|| self.t.t(&format!("gw-done-{}", self.done)))
     }
@@ -430,6 +523,47 @@ pub async fn decide(
                 &s,
                 &id,
                 (errors, Sent::new("decide", p.clone())),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                String::new(),
+            )
+        },
+    )
+    .await
+}
+
+/// `POST /warranty/goodwill/{id}/job`: an approved request from a case applied to a job of the
+/// case's repair order.
+pub async fn apply(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let version = field(&p, "version").parse::<i64>().unwrap_or(0);
+    let r = state
+        .store
+        .warranty()
+        .apply_goodwill(
+            &s.caller.scope,
+            &id,
+            version,
+            field(&p, "job_id"),
+            state.now(),
+        )
+        .await;
+    let back_id = id.clone();
+    super::answer(
+        &state,
+        &s,
+        r,
+        |_| see_other(&format!("/warranty/goodwill/{back_id}?done=apply")),
+        |errors| {
+            request_page(
+                &state,
+                &s,
+                &id,
+                (errors, Sent::new("apply", p.clone())),
                 StatusCode::UNPROCESSABLE_ENTITY,
                 String::new(),
             )

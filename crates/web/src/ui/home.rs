@@ -451,7 +451,7 @@ async fn work(
         let goodwill = state
             .store
             .warranty()
-            .goodwill_requests(scope, true, None)
+            .goodwill_requests(scope, true, None, None)
             .await?;
         if !goodwill.is_empty()
             || has(&[
@@ -468,7 +468,14 @@ async fn work(
                     .map(|g| WorkItem {
                         href: format!("/warranty/goodwill/{}", g.id),
                         title: format!("{} · {}", g.number, g.organisation.label),
-                        detail: format!("{} · {}", t.money(&g.goodwill), g.job_title),
+                        detail: format!(
+                            "{} · {}",
+                            t.money(&g.goodwill),
+                            g.job_title
+                                .clone()
+                                .or_else(|| g.case.as_ref().map(|c| c.label.clone()))
+                                .unwrap_or_default()
+                        ),
                         urgent: false,
                     })
                     .collect(),

@@ -127,6 +127,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/warranty/goodwill"),
     ("GET", "/warranty/goodwill/{id}"),
     ("POST", "/warranty/goodwill/{id}/decision"),
+    ("POST", "/warranty/goodwill/{id}/job"),
     ("GET", "/warranty/campaigns"),
     ("POST", "/warranty/campaigns"),
     ("GET", "/warranty/campaigns/{id}"),
@@ -318,6 +319,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/warranty/goodwill/new", get(goodwill::new_request))
         .route("/warranty/goodwill/{id}", get(goodwill::show))
         .route("/warranty/goodwill/{id}/decision", post(goodwill::decide))
+        .route("/warranty/goodwill/{id}/job", post(goodwill::apply))
         .route(
             "/warranty/campaigns",
             get(campaigns::list).post(campaigns::create),

@@ -66,12 +66,20 @@ pub fn summary(t: &Tr<'_>, c: &VehicleCoverage) -> String {
     if let Some(u) = &c.undecided {
         return t.t(&format!("wr-undecided-{u}"));
     }
-    let running: Vec<String> = c
+    let mut running: Vec<String> = c
         .coverages
         .iter()
         .filter(|x| x.standing == "covered")
         .map(|x| format!("{}: {}", kind(t, x), state(t, x)))
         .collect();
+    let parts = c
+        .parts
+        .iter()
+        .filter(|p| p.coverage.standing == "covered")
+        .count();
+    if parts > 0 {
+        running.push(t.n("wr-parts-running", parts));
+    }
     if running.is_empty() {
         t.t("wr-none-running")
     } else {

@@ -850,6 +850,8 @@ struct RoPage<'a> {
     open_campaigns: Vec<aftersales_store::warranty::OpenCampaign>,
     /// The order's goodwill requests.
     goodwill: Vec<aftersales_store::warranty::GoodwillRequest>,
+    /// Goodwill approved on the order's case, not yet applied to one of its jobs.
+    case_goodwill: Vec<aftersales_store::warranty::GoodwillRequest>,
     /// The reader makes warranty claims here.
     can_claim: bool,
     zone: aftersales_domain::calendar::Zone,
@@ -902,7 +904,9 @@ impl RoPage<'_> {
             .join("; ")
     }
     fn goodwill_of(&self, job: &str) -> Option<&aftersales_store::warranty::GoodwillRequest> {
-        self.goodwill.iter().find(|g| g.job_id == job)
+        self.goodwill
+            .iter()
+            .find(|g| g.job_id.as_deref() == Some(job))
     }
     /// A job the customer would pay, the reader may ask goodwill for.
     fn goodwill_possible(&self, j: &aftersales_store::workshop::Job) -> bool {
@@ -1293,7 +1297,7 @@ async fn ro_page(
         match state
             .store
             .warranty()
-            .goodwill_requests(&s.caller.scope, false, Some(&ro.id))
+            .goodwill_requests(&s.caller.scope, false, Some(&ro.id), None)
             .await
         {
             Ok(g) => g,
@@ -1301,6 +1305,25 @@ async fn ro_page(
         }
     } else {
         Vec::new()
+    };
+    // Goodwill approved on the order's case before the order existed, waiting to be applied.
+    let case_goodwill = match &ro.case {
+        Some(c)
+            if s.caller
+                .scope
+                .permits(&ro.organisation.id, Permission::WarrantyRead) =>
+        {
+            match state
+                .store
+                .warranty()
+                .goodwill_requests(&s.caller.scope, false, None, Some(&c.id))
+                .await
+            {
+                Ok(g) => g.into_iter().filter(|g| !g.apply_to.is_empty()).collect(),
+                Err(e) => return super::store_error(state, &s.ctx, e),
+            }
+        }
+        _ => Vec::new(),
     };
     let can_claim = s
         .caller
@@ -1355,6 +1378,7 @@ async fn ro_page(
             coverage,
             claims,
             goodwill,
+            case_goodwill,
             open_campaigns,
             can_claim,
             zone,

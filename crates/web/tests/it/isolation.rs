@@ -440,6 +440,7 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"job_id": v.job, "component_group": "body", "odometer_km": 1000}))
         }
         ("post", "/api/v1/goodwill-requests/{id}/decision") => Some(json!({"action": "approve"})),
+        ("post", "/api/v1/goodwill-requests/{id}/job") => Some(json!({"job_id": v.job})),
         ("put", "/api/v1/organisations/{id}/goodwill-budgets/{period}") => {
             Some(json!({"amount_minor": 1}))
         }
@@ -520,6 +521,7 @@ fn ui_form(path: &str, v: &Victim) -> Vec<(String, String)> {
             ("odometer_km", "1000"),
         ]),
         "/warranty/goodwill/{id}/decision" => f(&[("action", "approve"), ("version", "1")]),
+        "/warranty/goodwill/{id}/job" => f(&[("job_id", &v.job), ("version", "1")]),
         "/warranty/campaigns/{id}/done" => f(&[
             ("vin", VICTIM_VIN),
             ("how", "workshop"),

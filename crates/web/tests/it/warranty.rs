@@ -263,6 +263,12 @@ async fn miguels_order(
 }
 
 /// The first href on a page that starts with `prefix`.
+/// The version a page's form sends back (`name="version"`).
+fn form_version(body: &str) -> String {
+    let at = body.find("name=\"version\" value=\"").unwrap() + 22;
+    body[at..at + body[at..].find('"').unwrap()].to_string()
+}
+
 fn link(body: &str, prefix: &str) -> String {
     let at = body
         .find(prefix)
@@ -389,15 +395,11 @@ async fn a_claim_passes_service_point_importer_and_brand_in_pages() {
         page.body.contains("41\u{202f}200"),
         "km as the reader groups them"
     );
-    let version = |body: &str| {
-        let at = body.find("name=\"version\" value=\"").unwrap() + 22;
-        body[at..at + body[at..].find('"').unwrap()].to_string()
-    };
     let sent = app
         .post_form(
             &format!("{claim_path}/steps"),
             &joao,
-            &[("action", "submit"), ("version", &version(&page.body))],
+            &[("action", "submit"), ("version", &form_version(&page.body))],
         )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
@@ -421,7 +423,7 @@ async fn a_claim_passes_service_point_importer_and_brand_in_pages() {
     };
     let amount = format!("approved_{claim_line}");
     let reason = format!("reason_{claim_line}");
-    let v = version(&page.body);
+    let v = form_version(&page.body);
     let bad = app
         .post_form(
             &format!("{claim_path}/steps"),
@@ -469,7 +471,7 @@ async fn a_claim_passes_service_point_importer_and_brand_in_pages() {
             &helena,
             &[
                 ("action", "approve"),
-                ("version", &version(&page.body)),
+                ("version", &form_version(&page.body)),
                 (&amount, "127.50"),
                 (&reason, "over-flat-rate"),
             ],
@@ -602,10 +604,6 @@ async fn goodwill_climbs_to_the_next_level_and_the_customers_share_is_invoiced()
         "{}",
         page.body
     );
-    let version = |body: &str| {
-        let at = body.find("name=\"version\" value=\"").unwrap() + 22;
-        body[at..at + body[at..].find('"').unwrap()].to_string()
-    };
     // Rui approves: above his €2,000 it goes up with his word.
     let rui = app.login("rui").await;
     let page = app.get(&path, Some(&rui)).await;
@@ -615,7 +613,7 @@ async fn goodwill_climbs_to_the_next_level_and_the_customers_share_is_invoiced()
             &rui,
             &[
                 ("action", "approve"),
-                ("version", &version(&page.body)),
+                ("version", &form_version(&page.body)),
                 ("parts_pct", "80"),
                 ("labour_pct", "100"),
             ],
@@ -634,7 +632,7 @@ async fn goodwill_climbs_to_the_next_level_and_the_customers_share_is_invoiced()
             &ana,
             &[
                 ("action", "approve"),
-                ("version", &version(&page.body)),
+                ("version", &form_version(&page.body)),
                 ("parts_pct", "80"),
                 ("labour_pct", "100"),
             ],
@@ -780,4 +778,164 @@ async fn a_recall_shows_its_completion_and_is_worked_in_lisboa() {
     ] {
         assert!(page.body.contains(point), "{point}");
     }
+}
+
+/// Goodwill from a case in pages: João asks on Miguel's case before the car is booked (a bad
+/// estimate named in Portuguese), Rui approves it, the car is booked from the case, and João
+/// applies the goodwill to the order's job from the request's page.
+#[tokio::test]
+#[allow(clippy::disallowed_methods)]
+async fn goodwill_asked_on_a_case_is_applied_to_its_repair_order_in_pages() {
+    let app = TestApp::new().await;
+    let joao_scope = app.scope_of("joao").await;
+    let now = time::OffsetDateTime::now_utc();
+    let (first, _) = miguels_order(&app, "Revisão anual").await;
+    let vehicle = first.vehicle.as_ref().map(|v| v.id.clone());
+    let case = app
+        .store
+        .cases()
+        .create_case(
+            &joao_scope,
+            &aftersales_store::cases::CaseInput {
+                customer_id: Some(first.customer.id.clone()),
+                vehicle_id: vehicle.clone(),
+                channel: "phone".into(),
+                category: "warranty".into(),
+                priority: "normal".into(),
+                subject: "Módulo de 12 V falha ao arrancar".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let joao = app.login("joao").await;
+    let page = app.get(&format!("/cases/{}", case.id), Some(&joao)).await;
+    let new = link(&page.body, "/warranty/goodwill/new?case=");
+    let form = app.get(&new, Some(&joao)).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(form.body.contains("Peças estimadas (EUR)"), "{}", form.body);
+    let ask = |parts: &'static str| {
+        [
+            ("case_id", case.id.as_str()),
+            ("parts_amount", parts),
+            ("labour_amount", "100"),
+            ("component_group", "electrical"),
+            ("odometer_km", "70 000"),
+            ("network_history", "yes"),
+            ("first_owner", "yes"),
+        ]
+    };
+    let r = app
+        .post_form("/warranty/goodwill", &joao, &ask("muito"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("Um valor é um número com no máximo duas casas decimais"),
+        "{}",
+        r.body
+    );
+    let good = ask("300");
+    let made = app.post_form("/warranty/goodwill", &joao, &good).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let path = made
+        .header("location")
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = app.get(&path, Some(&joao)).await;
+    assert!(
+        page.body.contains("Ainda não: pedido no caso"),
+        "{}",
+        page.body
+    );
+    let rui = app.login("rui").await;
+    let page = app.get(&path, Some(&rui)).await;
+    let r = app
+        .post_form(
+            &format!("{path}/decision"),
+            &rui,
+            &[
+                ("action", "approve"),
+                ("version", &form_version(&page.body)),
+            ],
+        )
+        .await;
+    assert!(
+        r.header("location").unwrap().ends_with("done=approve"),
+        "{}",
+        r.body
+    );
+    // Booked from the case: the order shows the approved goodwill waiting for a job.
+    let lisboa = app.org_id("Polestar Service Point Lisboa").await;
+    let ro = app
+        .store
+        .workshop()
+        .create_repair_order(
+            &joao_scope,
+            &aftersales_store::workshop::RepairOrderInput {
+                organisation_id: lisboa,
+                customer_id: first.customer.id.clone(),
+                vehicle_id: vehicle,
+                case_id: Some(case.id.clone()),
+                complaint: "Módulo de 12 V falha ao arrancar".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let job = ro.jobs[0].id.clone();
+    app.store
+        .workshop()
+        .add_line(
+            &joao_scope,
+            &ro.id,
+            &job,
+            &aftersales_store::workshop::LineInput {
+                kind: "labour".into(),
+                code: Some("PS-DIAG".into()),
+                ..Default::default()
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let ro_page = app
+        .get(&format!("/workshop/repair-orders/{}", ro.id), Some(&joao))
+        .await;
+    assert!(
+        ro_page.body.contains("id=\"ro-case-goodwill\""),
+        "{}",
+        ro_page.body
+    );
+    let page = app.get(&path, Some(&joao)).await;
+    assert!(
+        page.body.contains("id=\"gw-apply-button\""),
+        "{}",
+        page.body
+    );
+    let r = app
+        .post_form(
+            &format!("{path}/job"),
+            &joao,
+            &[("job_id", &job), ("version", &form_version(&page.body))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = app.get(r.header("location").unwrap(), Some(&joao)).await;
+    assert!(
+        page.body
+            .contains("Aplicado: a parte do cliente está na ordem de reparação."),
+        "{}",
+        page.body
+    );
+    let case_page = app.get(&format!("/cases/{}", case.id), Some(&joao)).await;
+    assert!(
+        case_page.body.contains("id=\"case-goodwill\""),
+        "{}",
+        case_page.body
+    );
 }
