@@ -24,6 +24,7 @@ macro_rules! vocabulary {
     };
 }
 
+pub mod analysis;
 pub mod billing;
 pub mod calendar;
 pub mod cases;
