@@ -1291,6 +1291,7 @@ wr-kind-restraint = Restraint system
 wr-kind-battery-drive-unit = Battery and drive unit
 wr-kind-corrosion = Corrosion perforation
 wr-kind-parts = Parts warranty
+wr-err-version = The warranty terms version is not one of the brand's.
 wr-parts = Parts fitted by the workshop
 wr-part-fitted = fitted { $day }
 wr-parts-running = { $count ->

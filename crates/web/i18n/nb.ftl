@@ -1291,6 +1291,7 @@ wr-kind-restraint = Sikkerhetssystem (kollisjonsputer og belter)
 wr-kind-battery-drive-unit = Batteri og drivenhet
 wr-kind-corrosion = Gjennomrusting
 wr-kind-parts = Delegaranti
+wr-err-version = Garantivilkårsversjonen er ikke en av merkets.
 wr-parts = Deler montert av verkstedet
 wr-part-fitted = montert { $day }
 wr-parts-running = { $count ->

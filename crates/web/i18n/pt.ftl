@@ -1291,6 +1291,7 @@ wr-kind-restraint = Sistema de retenção
 wr-kind-battery-drive-unit = Bateria e unidade motriz
 wr-kind-corrosion = Perfuração por corrosão
 wr-kind-parts = Garantia de peças
+wr-err-version = A versão das condições de garantia não é uma das da marca.
 wr-parts = Peças montadas pela oficina
 wr-part-fitted = montada a { $day }
 wr-parts-running = { $count ->

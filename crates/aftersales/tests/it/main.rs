@@ -567,11 +567,12 @@ fn csv_import_of_vehicles_links_owners() {
     std::fs::write(
         dir.0.join("vehicles.csv"),
         "vin,registration,delivery_date,warranty_version,owner_email,owner_phone\n\
-         LPSED3KA9NL123456,AA-00-AA,2022-05-02,polestar-eu-2022,ana.lima@example.pt,\n\
+         LPSED3KA9NL123456,AA-00-AA,2022-05-02,polestar-eu-2020,ana.lima@example.pt,\n\
          LPSED3KA1NL075645,,2022-01-10,,,912 000 999\n\
          LPSED3KA2NL075645,,,,,\n\
          LPSED3KA9NL123456,,,,,\n\
-         7SYEJ3YB5SG028826,,31/12/2025,,nobody@example.pt,\n",
+         7SYEJ3YB5SG028826,,31/12/2025,,nobody@example.pt,\n\
+         XP7YGCEL9RB123456,,2024-01-01,polestar-eu-1999,,\n",
     )
     .unwrap();
     let owned_before = count(&dir, "SELECT COUNT(*) FROM vehicle_ownerships");
@@ -592,15 +593,24 @@ fn csv_import_of_vehicles_links_owners() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("5 rows read, 2 imported, 3 rejected."),
+        text.contains("6 rows read, 2 imported, 4 rejected."),
         "{text}"
     );
     assert!(text.contains("vin                  check-digit"), "{text}");
     assert!(text.contains("vin                  unique"), "{text}");
     assert!(
         text.contains("delivery_date        format")
-            && text.contains("owner_email          unknown"),
+            && text.contains("owner_email          unknown")
+            && text.contains("warranty_version     unknown"),
         "{text}"
+    );
+    // Without a terms version the model and delivery day pick it, as for a car added by hand.
+    assert_eq!(
+        count(
+            &dir,
+            "SELECT COUNT(*) FROM vehicles WHERE vin = 'LPSED3KA1NL075645' AND warranty_version = 'polestar-eu-2020'"
+        ),
+        1
     );
     assert_eq!(
         count(&dir, "SELECT COUNT(*) FROM vehicle_ownerships"),

@@ -215,6 +215,16 @@ impl crate::cli::Cli<'_> {
         .await?
         .into_iter()
         .collect();
+        // The terms versions of each brand at the owner (a given version must be one of them;
+        // without one, the model and delivery day pick it, as for a vehicle added by hand).
+        let mut terms: HashMap<String, Vec<aftersales_domain::warranty::TermsVersion>> =
+            HashMap::new();
+        for brand in brand_ids.values() {
+            if !terms.contains_key(brand) {
+                let versions = store.warranty().terms_at(brand, &owner).await?;
+                terms.insert(brand.clone(), versions);
+            }
+        }
         struct Valid {
             vin: aftersales_domain::crm::Vin,
             check: aftersales_domain::crm::CheckDigit,
@@ -299,6 +309,12 @@ impl crate::cli::Cli<'_> {
                     ));
                 }
             }
+            if let (Some(w), Some((v, _))) = (&warranty, &vin) {
+                let versions = brand_ids.get(v.wmi()).and_then(|b| terms.get(b));
+                if let Err(e) = crate::warranty::check_version(w, versions.map_or(&[], |x| x)) {
+                    errs.push(e);
+                }
+            }
             if !errs.is_empty() {
                 report.errors.extend(errs.into_iter().map(|e| RowError {
                     row,
@@ -348,7 +364,15 @@ impl crate::cli::Cli<'_> {
                     brand_id: brand_ids.get(v.vin.wmi()).cloned(),
                     registration: v.registration.clone(),
                     delivery: v.delivery,
-                    warranty: v.warranty.clone(),
+                    warranty: v.warranty.clone().or_else(|| {
+                        let brand = brand_ids.get(v.vin.wmi())?;
+                        aftersales_domain::warranty::terms_for(
+                            terms.get(brand)?,
+                            decoded.model.as_deref(),
+                            v.delivery?,
+                        )
+                        .map(|t| t.code.clone())
+                    }),
                     owner_customer: v
                         .owner
                         .as_ref()

@@ -207,6 +207,10 @@ impl Crm<'_> {
         .await?;
         // The warranty terms are fixed on the car at delivery: given, or those its model and
         // delivery date pick from the brand's versions.
+        if let (Some(w), Some(brand)) = (&warranty, &brand_id) {
+            let versions = self.store.warranty().terms_at(brand, &owner).await?;
+            crate::warranty::check_version(w, &versions).map_err(ValidationErrors::from)?;
+        }
         let warranty = match (warranty, &brand_id, delivery) {
             (Some(w), _, _) => Some(w),
             (None, Some(brand), Some(day)) => {

@@ -28,6 +28,23 @@ mod campaigns;
 mod claims;
 pub(crate) mod goodwill;
 
+/// A terms version given for a vehicle must be one of its brand's (`warranty_version`).
+pub(crate) fn check_version(code: &str, versions: &[TermsVersion]) -> Result<(), FieldError> {
+    if versions.is_empty() || versions.iter().any(|v| v.code == code) {
+        return Ok(());
+    }
+    let known: Vec<&str> = versions.iter().map(|v| v.code.as_str()).collect();
+    Err(FieldError::new(
+        "warranty_version",
+        Rule::Unknown,
+        format!(
+            "warranty_version names no terms version of the vehicle's brand: one of {}",
+            known.join(", ")
+        ),
+    )
+    .hint("wr-err-version"))
+}
+
 /// A part line of a repair order that was handed back.
 struct Fitted {
     ro_id: String,
@@ -152,6 +169,22 @@ impl Warranty<'_> {
             .collect()
     }
 
+    /// The terms versions a car of `brand` owned at `org` can have (its market's, else the
+    /// brand's).
+    pub(crate) async fn terms_at(
+        self,
+        brand: &str,
+        org: &str,
+    ) -> Result<Vec<TermsVersion>, StoreError> {
+        let market: Option<String> =
+            sqlx::query_scalar("SELECT market_id FROM organisations WHERE id = $1")
+                .bind(org)
+                .fetch_optional(&self.store.pool)
+                .await?
+                .flatten();
+        self.versions(brand, market.as_deref()).await
+    }
+
     /// The terms version a car of `brand` owned at `org` gets at delivery on `day`.
     pub(crate) async fn terms_code_for(
         self,
@@ -160,13 +193,7 @@ impl Warranty<'_> {
         model: Option<&str>,
         day: Date,
     ) -> Result<Option<String>, StoreError> {
-        let market: Option<String> =
-            sqlx::query_scalar("SELECT market_id FROM organisations WHERE id = $1")
-                .bind(org)
-                .fetch_optional(&self.store.pool)
-                .await?
-                .flatten();
-        let versions = self.versions(brand, market.as_deref()).await?;
+        let versions = self.terms_at(brand, org).await?;
         Ok(rules::terms_for(&versions, model, day).map(|t| t.code.clone()))
     }
 

@@ -258,7 +258,7 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
         vin: "lrw3e7fs5pc695355".into(),
         registration: Some("el 12345".into()),
         delivery_date: Some("2023-04-14".into()),
-        warranty_version: Some("tesla-eu-2023".into()),
+        warranty_version: Some("tesla-eu-3y".into()),
         owner_customer_id: Some(c.id.clone()),
     };
     let v = store
@@ -279,6 +279,22 @@ pub async fn vehicles_are_decoded_owned_and_read(store: &Store) {
     assert_eq!(v.registration.as_deref(), Some("EL12345"));
     assert_eq!(v.owners[0].customer_id, c.id);
     assert_eq!(v.check_digit, CheckDigit::Valid);
+    // A terms version the brand does not have is named.
+    let unknown_terms = VehicleInput {
+        vin: "LRW3E7EB6RC123456".into(),
+        warranty_version: Some("tesla-eu-2023".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        rules(
+            &store
+                .crm()
+                .create_vehicle(&ingrid.scope, None, &unknown_terms, T0)
+                .await
+                .unwrap_err()
+        ),
+        vec![("warranty_version".into(), Rule::Unknown)]
+    );
     // The same VIN twice, a wrong check digit for Tesla, bad fields: refused with their rules.
     assert_eq!(
         rules(
