@@ -489,6 +489,7 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
             store.migrate().await?;
             let logins = demo::seed(&store, clock.now()).await?;
             demo::seed_today(&store, clock.now()).await?;
+            demo::seed_history(&store, clock.now()).await?;
             let mut out = String::from("\nDemo logins (password for all: ");
             out.push_str(demo::DEMO_PASSWORD);
             out.push_str(")\n\n");

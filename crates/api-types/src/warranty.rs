@@ -212,6 +212,8 @@ pub struct Claim {
     /// Diagnostic trouble codes.
     pub dtcs: Vec<String>,
     /// The part that failed first.
+    /// The component group the claim is for (none on claims made before it was asked).
+    pub component_group: Option<ComponentGroup>,
     pub causal_part: Option<String>,
     pub technician: Option<Ref>,
     pub preauth: Option<String>,
@@ -282,6 +284,9 @@ pub struct ClaimInput {
     pub odometer_km: Option<i64>,
     #[serde(default)]
     pub dtcs: Vec<String>,
+    /// `high-voltage`, `drivetrain`, `electrical`, `chassis`, `body`, `interior`: what failed,
+    /// for the claim analysis.
+    pub component_group: Option<String>,
     pub causal_part: Option<String>,
     pub preauth: Option<String>,
     /// Why a labour line claims more hours than its flat rate, by repair-order line id.

@@ -6,6 +6,7 @@
 
 pub mod control;
 pub mod funnel;
+pub mod history;
 pub mod mis;
 pub mod normal;
 pub mod sample;

@@ -165,6 +165,9 @@ impl Permission {
             Permission::WarrantyDecide => {
                 "deciding warranty claims for the brand, which needs a warranty administrator at its headquarters"
             }
+            Permission::WarrantyAnalyse => {
+                "analysing warranty claims, which needs a market manager, importer staff, an analyst or a warranty administrator"
+            }
         }
     }
 }
@@ -217,6 +220,9 @@ pub enum Permission {
     WarrantyReview,
     /// Decide a claim for the brand.
     WarrantyDecide,
+    /// Analyse claims over the vehicles reached: rates per 1,000, cost per unit, failure trends,
+    /// early warnings, the audit of service points.
+    WarrantyAnalyse,
 }
 
 impl Role {
@@ -351,6 +357,13 @@ impl Role {
                 Role::MarketCsManager | Role::ImporterStaff | Role::WarrantyAdministrator
             ),
             Permission::WarrantyDecide => self == Role::WarrantyAdministrator,
+            Permission::WarrantyAnalyse => matches!(
+                self,
+                Role::MarketCsManager
+                    | Role::ImporterStaff
+                    | Role::HqAnalyst
+                    | Role::WarrantyAdministrator
+            ),
         }
     }
 

@@ -177,6 +177,15 @@ impl Tr<'_> {
         }
     }
 
+    /// A decimal number with `places` decimals as the reader writes it: `12,5` (nb, pt), `12.5`.
+    pub fn dec(&self, v: f64, places: usize) -> String {
+        let s = format!("{v:.places$}");
+        match self.lang {
+            Language::En => s,
+            _ => s.replace('.', ","),
+        }
+    }
+
     /// A date (`YYYY-MM-DD`) as the reader writes it: `06.12.2026`, `06/12/2026`, `6 Dec 2026`.
     pub fn date(&self, iso: &str) -> String {
         let f = time::macros::format_description!("[year]-[month]-[day]");

@@ -376,6 +376,94 @@ pub async fn seed_today(store: &Store, now: OffsetDateTime) -> Result<(), StoreE
     seed_logistics_day(store, &org, now).await
 }
 
+/// A warranty history behind the claim analysis, after [`seed`]: four years of Polestar cars in
+/// Portugal serviced at Lisboa, Porto and Braga (electrical claims rising over the last months,
+/// Braga claiming more labour than its peers) and of Tesla cars in Trondheim. Separate from
+/// `seed` so the store's tests keep their small world; the `demo` command runs both.
+pub async fn seed_history(store: &Store, now: OffsetDateTime) -> Result<(), StoreError> {
+    use crate::warranty::HistoryTarget;
+    use aftersales_domain::analysis::history::HistorySpec;
+    use aftersales_domain::warranty::goodwill::ComponentGroup;
+    let id = |name: &'static str| async move {
+        let id: Option<String> = sqlx::query_scalar("SELECT id FROM organisations WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&store.pool)
+            .await?;
+        id.ok_or(StoreError::NotFound)
+    };
+    let portugal = HistoryTarget {
+        owner_org: id("Polestar Portugal").await?,
+        service_points: vec![
+            id("Polestar Service Point Lisboa").await?,
+            id("Polestar Service Point Porto").await?,
+            id("Polestar Service Point Braga").await?,
+        ],
+        brand_id: "brand-polestar".into(),
+        warranty_version: "polestar-eu-2020".into(),
+        models: vec![
+            ("Polestar 2".into(), "LPSED3KA0NL000000".into(), 2022),
+            ("Polestar 2".into(), "LPSED3KA0PL000000".into(), 2023),
+            ("Polestar 3".into(), "YSMYKEAE0RB000000".into(), 2024),
+        ],
+        country: "PT".into(),
+        language: "pt".into(),
+        currency: "EUR".into(),
+        labour_rate_minor: 8_500,
+        price_factor: 1,
+        prefix: "PT".into(),
+    };
+    let norway = HistoryTarget {
+        owner_org: id("Tesla Norway AS").await?,
+        service_points: vec![id("Tesla Service Centre Trondheim").await?],
+        brand_id: "brand-tesla".into(),
+        warranty_version: "tesla-eu-3y".into(),
+        models: vec![
+            ("Model Y".into(), "XP7YGCEL0NB000000".into(), 2022),
+            ("Model 3".into(), "LRW3E7EB0PC000000".into(), 2023),
+            ("Model Y".into(), "XP7YGCEL0RB000000".into(), 2024),
+        ],
+        country: "NO".into(),
+        language: "nb".into(),
+        currency: "NOK".into(),
+        labour_rate_minor: 110_000,
+        price_factor: 11,
+        prefix: "NO".into(),
+    };
+    let end = now.date();
+    let w = store.warranty();
+    w.write_history(
+        &HistorySpec {
+            vehicles: 1_500,
+            end,
+            years: 4,
+            service_points: 3,
+            rising: Some(ComponentGroup::Electrical),
+            costly_point: Some(2),
+            rate: 1.0,
+            seed: 2026,
+        },
+        &portugal,
+        now,
+    )
+    .await?;
+    w.write_history(
+        &HistorySpec {
+            vehicles: 1_000,
+            end,
+            years: 4,
+            service_points: 1,
+            rising: None,
+            costly_point: None,
+            rate: 0.8,
+            seed: 47,
+        },
+        &norway,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, StoreError> {
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organisations")
         .fetch_one(&store.pool)

@@ -246,6 +246,7 @@ pub(super) async fn seed_warranty(
                         claim_type: "warranty".into(),
                         dtcs: d.dtcs.iter().map(|s| s.to_string()).collect(),
                         causal_part: Some(d.causal_part.into()),
+                        component_group: Some("high-voltage".into()),
                         over_reasons,
                         ..Default::default()
                     },

@@ -15,6 +15,7 @@ use aftersales_domain::warranty::claims::{
     self as rules, ClaimAction, ClaimFacts, ClaimStatus, ClaimType, LineDecision, OfferedLine,
     PartAnalysis, Party, ReasonCode,
 };
+use aftersales_domain::warranty::goodwill::ComponentGroup;
 use aftersales_domain::workshop::{LineKind, PayType};
 use aftersales_domain::ValidationErrors;
 use time::OffsetDateTime;
@@ -35,6 +36,10 @@ pub struct ClaimFilter {
     /// Only those waiting for a step of the caller's (not merely open to their appeal).
     pub mine: bool,
     pub repair_order_id: Option<String>,
+    /// Of one component group (the analysis drills down to these).
+    pub component: Option<ComponentGroup>,
+    /// Opened (the car came in) in this month, `YYYY-MM`.
+    pub opened_month: Option<String>,
 }
 
 /// The claim row as stored.
@@ -60,6 +65,7 @@ struct Row {
     correction: Option<String>,
     dtcs: String,
     causal_part: Option<String>,
+    component_group: Option<String>,
     technician_id: Option<String>,
     preauth: Option<String>,
     currency: String,
@@ -73,7 +79,7 @@ struct Row {
 
 const COLUMNS: &str = "id, number, organisation_id, reviewer_org_id, brand_org_id, repair_order_id, job_id, vehicle_id, vin, \
     claim_type, campaign, odometer_km, delivered_on, opened_on, closed_on, complaint, cause, correction, dtcs, causal_part, \
-    technician_id, preauth, currency, status, appealed, step_due, created_at, updated_at, version";
+    component_group, technician_id, preauth, currency, status, appealed, step_due, created_at, updated_at, version";
 
 #[derive(sqlx::FromRow)]
 struct LineRow {
@@ -163,7 +169,10 @@ fn dtcs(input: &[String], errs: &mut ValidationErrors) -> Vec<String> {
 impl Warranty<'_> {
     /// The importer between a service point and its brand's headquarters, if any, and the
     /// headquarters itself.
-    async fn parties_of(self, org: &str) -> Result<(Option<String>, String), StoreError> {
+    pub(super) async fn parties_of(
+        self,
+        org: &str,
+    ) -> Result<(Option<String>, String), StoreError> {
         let lineage = self.store.org().lineage(org).await?;
         let sql = format!(
             "SELECT id, kind FROM organisations WHERE id IN ({})",
@@ -247,6 +256,12 @@ impl Warranty<'_> {
         let claim_type = errs.take(ClaimType::parse("claim_type", &input.claim_type));
         let campaign = text("campaign", input.campaign.as_deref(), 40, &mut errs);
         let causal_part = text("causal_part", input.causal_part.as_deref(), 40, &mut errs);
+        let component = input
+            .component_group
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .and_then(|c| errs.take(ComponentGroup::parse("component_group", c)));
         let preauth = text("preauth", input.preauth.as_deref(), 40, &mut errs);
         let codes = dtcs(&input.dtcs, &mut errs);
         if approval == "declined" {
@@ -408,8 +423,8 @@ impl Warranty<'_> {
             "INSERT INTO warranty_claims (id, number, organisation_id, reviewer_org_id, brand_org_id, repair_order_id, job_id, \
              vehicle_id, vin, claim_type, campaign, odometer_km, delivered_on, opened_on, closed_on, complaint, cause, correction, \
              dtcs, causal_part, technician_id, preauth, currency, status, appealed, step_since, step_due, created_by, created_at, \
-             updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-             $20, $21, $22, $23, 'draft', 0, $24, NULL, $25, $24, $24, 1) ON CONFLICT (job_id) DO NOTHING",
+             updated_at, version, component_group) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+             $20, $21, $22, $23, 'draft', 0, $24, NULL, $25, $24, $24, 1, $26) ON CONFLICT (job_id) DO NOTHING",
         )
         .bind(&id)
         .bind(&number)
@@ -436,6 +451,7 @@ impl Warranty<'_> {
         .bind(&currency)
         .bind(at)
         .bind(scope.user_id())
+        .bind(component.map(ComponentGroup::as_str))
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
@@ -728,6 +744,18 @@ impl Warranty<'_> {
             cause: r.cause,
             correction: r.correction,
             causal_part: r.causal_part,
+            component_group: r
+                .component_group
+                .as_deref()
+                .map(|c| {
+                    decode(
+                        "warranty_claims",
+                        "component_group",
+                        c,
+                        ComponentGroup::parse,
+                    )
+                })
+                .transpose()?,
             preauth: r.preauth,
             currency: r.currency,
             version: r.version,
@@ -777,6 +805,14 @@ impl Warranty<'_> {
             n += 1;
             sql.push_str(&format!(" AND repair_order_id = ${n}"));
         }
+        if filter.component.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND component_group = ${n}"));
+        }
+        if filter.opened_month.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND SUBSTR(opened_on, 1, 7) = ${n}"));
+        }
         sql.push_str(" ORDER BY CASE WHEN step_due IS NULL THEN 1 ELSE 0 END, step_due, updated_at DESC LIMIT 500");
         let mut q = sqlx::query_as::<_, Row>(&sql);
         for o in &orgs {
@@ -787,6 +823,12 @@ impl Warranty<'_> {
         }
         if let Some(ro) = &filter.repair_order_id {
             q = q.bind(ro);
+        }
+        if let Some(c) = filter.component {
+            q = q.bind(c.as_str());
+        }
+        if let Some(m) = &filter.opened_month {
+            q = q.bind(m);
         }
         let rows = q.fetch_all(&self.store.pool).await?;
         let mut keep = Vec::new();

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use aftersales_domain::analysis::history::months_between;
 use aftersales_domain::money::{line_total, Money};
 use aftersales_domain::org::{Permission, Role};
 use aftersales_domain::validation::{FieldError, Rule};
@@ -133,17 +134,6 @@ const PUBLISHED: &str = "standard-2026";
 /// The quarter a day falls in: `2026-Q4`.
 pub(crate) fn quarter(d: Date) -> String {
     format!("{}-Q{}", d.year(), (u8::from(d.month()) - 1) / 3 + 1)
-}
-
-/// Whole months from `from` to `to`.
-fn months_between(from: Date, to: Date) -> i64 {
-    let m = (i64::from(to.year()) - i64::from(from.year())) * 12 + i64::from(u8::from(to.month()))
-        - i64::from(u8::from(from.month()));
-    if to.day() < from.day() {
-        m - 1
-    } else {
-        m
-    }
 }
 
 fn shares_band(r: &Row) -> Band {

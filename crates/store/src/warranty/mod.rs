@@ -22,11 +22,15 @@ pub use aftersales_api_types::warranty::{
     PartCoverage, RecallCampaign, RecallCampaignInput, Reconciliation, RecoveryInput, Statutory,
     VehicleCoverage, WarrantyTerms,
 };
+pub use analysis::{ClaimCost, CostPerUnit, EarlyWarning};
 pub use claims::ClaimFilter;
+pub use history::{HistoryCounts, HistoryTarget};
 
+mod analysis;
 mod campaigns;
 mod claims;
 pub(crate) mod goodwill;
+mod history;
 
 /// A terms version given for a vehicle must be one of its brand's (`warranty_version`).
 pub(crate) fn check_version(code: &str, versions: &[TermsVersion]) -> Result<(), FieldError> {

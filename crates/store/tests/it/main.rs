@@ -54,6 +54,7 @@ conformance!(
     warranty_terms_are_kept_by_the_brand,
     fitted_parts_keep_their_own_warranty,
     goodwill_asked_on_a_case_lands_on_its_repair_order,
+    claim_analysis_reads_the_history,
     migrations_are_idempotent,
     unknown_stored_values_fail_loudly,
     safety_cases_get_no_remote_fix,

@@ -1261,3 +1261,77 @@ pub async fn goodwill_asked_on_a_case_lands_on_its_repair_order(store: &Store) {
         Err(StoreError::Invalid(_))
     ));
 }
+
+/// Claim analysis over the demo's warranty history on both engines: Ana (Polestar Portugal) sees
+/// claims per 1,000 by months in service rising with age, cost per unit, a Weibull fit of the
+/// high-voltage system near the shape it was generated with, and the electrical claims the
+/// history makes rise flagged by the early warning, while chassis claims are not; a service
+/// manager may not analyse, and Tesla's analyst sees Norway's cars, not Portugal's.
+pub async fn claim_analysis_reads_the_history(store: &Store) {
+    use aftersales_domain::warranty::goodwill::ComponentGroup;
+    let t0 = datetime!(2026-11-21 09:00 UTC);
+    demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
+    demo::seed_history(store, t0 - Duration::hours(1))
+        .await
+        .unwrap();
+    let w = store.warranty();
+    let ana = caller(store, "ana", t0).await;
+    let marta = caller(store, "marta", t0).await;
+    let emily = caller(store, "emily", t0).await;
+    let today = t0.date();
+    let m = w.mis_matrix(&ana.scope, today, None, 48).await.unwrap();
+    assert!(
+        m.rows.len() >= 14,
+        "a row per delivery quarter: {}",
+        m.rows.len()
+    );
+    let cum = |month: usize| m.total[month - 1].cumulative_per_1000.unwrap();
+    assert!(
+        cum(12) > 0.0 && cum(36) > cum(12),
+        "{} {}",
+        cum(12),
+        cum(36)
+    );
+    let vehicles: u64 = m.rows.iter().map(|r| r.vehicles).sum();
+    assert!((1_500..1_600).contains(&vehicles), "{vehicles}");
+    let cpu = w.cost_per_unit(&ana.scope, today).await.unwrap();
+    assert_eq!(cpu.currency.as_deref(), Some("EUR"));
+    assert!(cpu.per_unit().unwrap() > 0.0 && cpu.recovery_share().unwrap() > 0.0);
+    assert!(cpu.claims > 1_000, "{}", cpu.claims);
+    let fit = w
+        .weibull_by_months(&ana.scope, today, ComponentGroup::HighVoltage, 0.95)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!((1.1..2.2).contains(&fit.beta), "β {}", fit.beta);
+    assert!(fit.beta_ci.lower < fit.beta && fit.beta < fit.beta_ci.upper);
+    assert!(fit.failures > 20 && fit.suspensions > 1_000);
+    let rising = w
+        .early_warning(&ana.scope, today, ComponentGroup::Electrical, 24)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rising.months.len(), 24);
+    assert!(
+        rising.chart.signalled().iter().any(|i| *i >= 18),
+        "the rise of the last months is flagged: {:?}",
+        rising.chart.signalled()
+    );
+    let calm = w
+        .early_warning(&ana.scope, today, ComponentGroup::Chassis, 24)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        calm.chart.signalled().iter().all(|i| *i < 18),
+        "{:?}",
+        calm.chart.signalled()
+    );
+    assert!(matches!(
+        w.mis_matrix(&marta.scope, today, None, 48).await,
+        Err(StoreError::Forbidden(_))
+    ));
+    let no = w.cost_per_unit(&emily.scope, today).await.unwrap();
+    assert_eq!(no.currency.as_deref(), Some("NOK"));
+    assert!((1_000..1_100).contains(&no.vehicles), "{}", no.vehicles);
+}

@@ -136,6 +136,7 @@ pub async fn claims(
         status,
         mine: p.mine.unwrap_or(false),
         repair_order_id: p.repair_order_id,
+        ..Default::default()
     };
     Ok(Json(
         state

@@ -8,6 +8,7 @@ use aftersales_domain::org::Permission;
 use aftersales_domain::warranty::claims::{
     ClaimStatus, ClaimType, PartAnalysis, Party, ReasonCode,
 };
+use aftersales_domain::warranty::goodwill::ComponentGroup;
 use aftersales_domain::workshop::LineKind;
 use aftersales_store::warranty::{
     Claim, ClaimEvent, ClaimFilter, ClaimInput, ClaimLine, ClaimOffer, ClaimStepInput,
@@ -68,6 +69,10 @@ fn status_class(s: ClaimStatus) -> &'static str {
 struct ListPage<'a> {
     t: Tr<'a>,
     chrome: Chrome,
+    /// The drill-down from the analysis, as the reader reads it.
+    narrowed: Option<String>,
+    /// The reader may open the claim analysis.
+    can_analyse: bool,
     view: String,
     claims: Vec<ClaimSummary>,
     zone: aftersales_domain::calendar::Zone,
@@ -105,8 +110,20 @@ pub async fn list(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
         i18n: &state.i18n,
         lang: s.ctx.lang,
     };
+    // The analysis drills down here: claims of a component group opened in a month.
+    let component = ComponentGroup::parse("component", field(&q, "component")).ok();
+    let month = Some(field(&q, "month"))
+        .filter(|m| m.len() == 7 && m.as_bytes().get(4) == Some(&b'-'))
+        .map(str::to_string);
+    let view = if component.is_some() || month.is_some() {
+        "all"
+    } else {
+        view
+    };
     let filter = ClaimFilter {
         mine: view == "mine",
+        component,
+        opened_month: month.clone(),
         ..Default::default()
     };
     let mut claims = match state
@@ -130,8 +147,27 @@ pub async fn list(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
         Ok(z) => z,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
+    let narrowed = match (component, &month) {
+        (None, None) => None,
+        (c, m) => Some(
+            [
+                c.map(|c| t.t(&format!("gw-group-{}", c.as_str()))),
+                m.clone(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · "),
+        ),
+    };
     render(&ListPage {
         chrome: Chrome::new(&t, &s.ctx),
+        narrowed,
+        can_analyse: !s
+            .caller
+            .scope
+            .orgs_with(aftersales_domain::org::Permission::WarrantyAnalyse)
+            .is_empty(),
         view: view.into(),
         claims,
         zone,
@@ -151,6 +187,12 @@ struct NewPage<'a> {
 }
 
 impl NewPage<'_> {
+    fn component_groups(&self) -> &'static [ComponentGroup] {
+        ComponentGroup::ALL
+    }
+    fn group(&self, g: &ComponentGroup) -> String {
+        self.t.t(&format!("gw-group-{}", g.as_str()))
+    }
     fn kind(&self, k: &ClaimType) -> String {
         Words(&self.t).kind(*k)
     }
@@ -282,6 +324,7 @@ pub async fn create(State(state): State<AppState>, s: SignedIn, body: Bytes) -> 
             .map(str::to_string)
             .collect(),
         causal_part: f("causal_part"),
+        component_group: f("component_group"),
         preauth: f("preauth"),
         over_reasons: p
             .iter()
@@ -334,6 +377,9 @@ struct ClaimPage<'a> {
 }
 
 impl ClaimPage<'_> {
+    fn group(&self, g: &ComponentGroup) -> String {
+        self.t.t(&format!("gw-group-{}", g.as_str()))
+    }
     fn w(&self) -> Words<'_, '_> {
         Words(&self.t)
     }

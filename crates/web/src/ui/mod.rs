@@ -2,10 +2,12 @@
 //! A middleware resolves the session and the language once per request and checks the CSRF
 //! token of every form post, so no handler can forget it.
 
+mod analysis;
 mod audit;
 mod billing;
 mod campaigns;
 mod cases;
+mod charts;
 mod claims;
 mod contact;
 mod crm;
@@ -122,6 +124,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/warranty/claims/{id}/steps"),
     ("POST", "/warranty/claims/{id}/lines/{line_id}/recovery"),
     ("GET", "/warranty/claims/{id}/export"),
+    ("GET", "/warranty/analysis"),
+    ("GET", "/warranty/analysis/mis.csv"),
     ("GET", "/warranty/goodwill"),
     ("GET", "/warranty/goodwill/new"),
     ("POST", "/warranty/goodwill"),
@@ -317,6 +321,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(goodwill::list).post(goodwill::create),
         )
         .route("/warranty/goodwill/new", get(goodwill::new_request))
+        .route("/warranty/analysis", get(analysis::page))
+        .route("/warranty/analysis/mis.csv", get(analysis::mis_csv))
         .route("/warranty/goodwill/{id}", get(goodwill::show))
         .route("/warranty/goodwill/{id}/decision", post(goodwill::decide))
         .route("/warranty/goodwill/{id}/job", post(goodwill::apply))

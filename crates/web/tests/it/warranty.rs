@@ -939,3 +939,58 @@ async fn goodwill_asked_on_a_case_is_applied_to_its_repair_order_in_pages() {
         case_page.body
     );
 }
+
+/// The claim analysis in pages over the demo's history: Ana (Polestar Portugal, in Portuguese)
+/// sees the early warning on electrical claims with a link to the claims behind a month, the
+/// claims-per-1,000 table, cost per unit and a Weibull fit with its chart, and downloads the
+/// matrix as CSV; Tesla's analyst reads Norway's figures in English; a service manager may not.
+#[tokio::test]
+#[allow(clippy::disallowed_methods)]
+async fn the_claim_analysis_shows_the_rising_component_and_drills_down() {
+    let app = TestApp::new().await;
+    aftersales_store::demo::seed_history(&app.store, time::macros::datetime!(2026-11-21 08:00 UTC))
+        .await
+        .unwrap();
+    let ana = app.login("ana").await;
+    let page = app.get("/warranty/analysis", Some(&ana)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for text in [
+        "Alertas precoces",
+        "Reclamações por 1000 viaturas por meses em serviço",
+        "Custo por viatura",
+        "Tendência de avarias: Sistema de alta tensão",
+        "Forma β (limites a 95 %)",
+        "<svg class=\"chart\"",
+    ] {
+        assert!(page.body.contains(text), "{text}: {}", page.body);
+    }
+    let alerts = &page.body
+        [page.body.find("id=\"an-alerts\"").unwrap()..page.body.find("id=\"mis\"").unwrap()];
+    assert!(alerts.contains("Elétrico"), "{alerts}");
+    let drill = link(
+        alerts,
+        "/warranty?view=all&amp;component=electrical&amp;month=",
+    )
+    .replace("&amp;", "&");
+    let list = app.get(&drill, Some(&ana)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("id=\"narrowed\""), "{}", list.body);
+    assert!(list.body.contains("id=\"claim-WC-RO-PT-"), "{}", list.body);
+    let csv = app.get("/warranty/analysis/mis.csv", Some(&ana)).await;
+    assert!(csv.body.starts_with(
+        "cohort,month_in_service,vehicles_at_risk,claims,per_1000,cumulative_per_1000\n"
+    ));
+    assert!(csv.body.contains("\ntotal,12,"), "{}", csv.body);
+    let emily = app.login("emily").await;
+    let page = app.get("/warranty/analysis", Some(&emily)).await;
+    assert!(
+        page.body.contains("Cost per vehicle") && page.body.contains("NOK "),
+        "{}",
+        page.body
+    );
+    let marta = app.login("marta").await;
+    assert_eq!(
+        app.get("/warranty/analysis", Some(&marta)).await.status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -1,0 +1,389 @@
+//! Claim analysis over the vehicles and claims a caller reaches (issue 18): claims per 1,000
+//! vehicles by months in service, cost per unit, a Weibull fit per component by months in
+//! service, and a Laney u′ chart of a component's monthly claim rate. The store counts in SQL
+//! (grouped to a few thousand rows however many claims there are); the statistics are
+//! `domain::analysis`. Who: those with `WarrantyAnalyse` (market managers, importer staff,
+//! analysts, warranty administrators), over the organisations they have it at: the vehicles
+//! those organisations own and the claims made on them.
+//!
+//! Which claims count: every claim that was submitted and not rejected (drafts and rejections
+//! are not failures the brand pays for). A claim's month in service is counted from 1 (the
+//! first month after delivery), from the delivery day the claim states to the day the car came
+//! in. Money is the approved amount where a decision was made, else the claimed amount.
+
+use aftersales_domain::analysis::control::{
+    laney_u_prime, ControlChart, ControlOptions, RatePoint,
+};
+use aftersales_domain::analysis::mis::{self, MisMatrix};
+use aftersales_domain::analysis::weibull::{self, Observation, WeibullFit};
+use aftersales_domain::org::Permission;
+use aftersales_domain::warranty::goodwill::ComponentGroup;
+use time::Date;
+
+use super::Warranty;
+use crate::db::placeholders;
+use crate::error::StoreError;
+use crate::scope::Scope;
+
+/// Months from a `YYYY-MM-DD` column `d` to another `o`, in SQL both engines read.
+fn months_sql(d: &str, o: &str) -> String {
+    format!(
+        "((CAST(SUBSTR({o}, 1, 4) AS INTEGER) * 12 + CAST(SUBSTR({o}, 6, 2) AS INTEGER)) \
+         - (CAST(SUBSTR({d}, 1, 4) AS INTEGER) * 12 + CAST(SUBSTR({d}, 6, 2) AS INTEGER)) \
+         - CASE WHEN SUBSTR({o}, 9, 2) < SUBSTR({d}, 9, 2) THEN 1 ELSE 0 END)"
+    )
+}
+
+/// The claims that count as failures.
+const COUNTED: &str = "c.status NOT IN ('draft', 'rejected')";
+
+/// The delivery quarter of a `YYYY-MM-DD` day: `2024-Q1`.
+fn quarter_of(day: &str) -> Option<String> {
+    let year = day.get(..4)?;
+    let month: u32 = day.get(5..7)?.parse().ok()?;
+    Some(format!("{year}-Q{}", (month.max(1) - 1) / 3 + 1))
+}
+
+/// Money of the analysis: parts (and sublet) and labour, the supplier's recovery, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClaimCost {
+    pub parts: i64,
+    pub labour: i64,
+    pub sublet: i64,
+    pub recovered: i64,
+}
+
+/// Cost per unit over the vehicles reached (CPU in the KPI definitions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostPerUnit {
+    /// Vehicles in service (delivered) the figures are per.
+    pub vehicles: i64,
+    /// Claims counted.
+    pub claims: i64,
+    pub currency: Option<String>,
+    pub cost: ClaimCost,
+    /// Goodwill approved, by who bears it: brand, importer, service point, customer.
+    pub goodwill: [i64; 4],
+}
+
+impl CostPerUnit {
+    /// Warranty cost (parts + labour + sublet) per vehicle, in minor units.
+    pub fn per_unit(&self) -> Option<f64> {
+        let total = self.cost.parts + self.cost.labour + self.cost.sublet;
+        (self.vehicles > 0).then(|| total as f64 / self.vehicles as f64)
+    }
+    /// Supplier recovery ÷ warranty cost.
+    pub fn recovery_share(&self) -> Option<f64> {
+        let total = self.cost.parts + self.cost.labour + self.cost.sublet;
+        (total > 0).then(|| self.cost.recovered as f64 / total as f64)
+    }
+}
+
+/// A component's monthly claim rate as a Laney u′ chart, with the months it covers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarlyWarning {
+    pub component: ComponentGroup,
+    /// First day of each month charted, oldest first.
+    pub months: Vec<Date>,
+    pub chart: ControlChart,
+}
+
+impl Warranty<'_> {
+    /// The organisations the caller analyses claims at.
+    fn analysed(scope: &Scope) -> Result<Vec<String>, StoreError> {
+        scope.require_somewhere(Permission::WarrantyAnalyse)?;
+        Ok(scope.orgs_with(Permission::WarrantyAnalyse))
+    }
+
+    /// Delivered vehicles reached, by delivery day: (day, count).
+    async fn deliveries(self, orgs: &[String], on: Date) -> Result<Vec<(String, i64)>, StoreError> {
+        let sql = format!(
+            "SELECT delivery_date, COUNT(*) FROM vehicles WHERE organisation_id IN ({}) \
+             AND delivery_date IS NOT NULL AND delivery_date <= ${} GROUP BY delivery_date",
+            placeholders(1, orgs.len()),
+            orgs.len() + 1
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        for o in orgs {
+            q = q.bind(o);
+        }
+        Ok(q.bind(on.to_string()).fetch_all(&self.store.pool).await?)
+    }
+
+    /// Counted claims on vehicles reached, grouped by the vehicle's delivery day and the month
+    /// in service (from 1): (delivery day, month, count).
+    async fn claims_by_month(
+        self,
+        orgs: &[String],
+        on: Date,
+        component: Option<ComponentGroup>,
+    ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let n = orgs.len();
+        let mis = months_sql("v.delivery_date", "c.opened_on");
+        let sql = format!(
+            "SELECT v.delivery_date, {mis} + 1 AS m, COUNT(*) FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
+             WHERE v.organisation_id IN ({}) AND v.delivery_date IS NOT NULL AND {COUNTED} AND c.opened_on <= ${} \
+             AND c.opened_on >= v.delivery_date {} GROUP BY v.delivery_date, {mis} + 1",
+            placeholders(1, n),
+            n + 1,
+            if component.is_some() {
+                format!("AND c.component_group = ${}", n + 2)
+            } else {
+                String::new()
+            }
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+        for o in orgs {
+            q = q.bind(o);
+        }
+        q = q.bind(on.to_string());
+        if let Some(c) = component {
+            q = q.bind(c.as_str());
+        }
+        Ok(q.fetch_all(&self.store.pool).await?)
+    }
+
+    /// Claims per 1,000 vehicles by months in service, a row per delivery quarter, up to
+    /// `max_months` columns; of one component group when given.
+    pub async fn mis_matrix(
+        self,
+        scope: &Scope,
+        on: Date,
+        component: Option<ComponentGroup>,
+        max_months: u32,
+    ) -> Result<MisMatrix<String>, StoreError> {
+        let orgs = Self::analysed(scope)?;
+        let mut vehicles = Vec::new();
+        for (day, count) in self.deliveries(&orgs, on).await? {
+            let Some(cohort) = quarter_of(&day) else {
+                continue;
+            };
+            let Ok(d) = crate::crm::parse_date("delivery_date", &day) else {
+                continue;
+            };
+            let entered =
+                u32::try_from(aftersales_domain::analysis::history::months_between(d, on) + 1)
+                    .unwrap_or(0);
+            for _ in 0..count {
+                vehicles.push(mis::Vehicle {
+                    cohort: cohort.clone(),
+                    months_in_service: entered,
+                });
+            }
+        }
+        let mut claims = Vec::new();
+        for (day, month, count) in self.claims_by_month(&orgs, on, component).await? {
+            let (Some(cohort), Ok(month)) = (quarter_of(&day), u32::try_from(month)) else {
+                continue;
+            };
+            for _ in 0..count {
+                claims.push(mis::Claim {
+                    cohort: cohort.clone(),
+                    month_in_service: month,
+                });
+            }
+        }
+        mis::mis_matrix(&vehicles, &claims, Some(max_months))
+            .map_err(|e| StoreError::Internal(format!("claims per 1,000: {e}")))
+    }
+
+    /// Warranty cost per unit over the vehicles reached, with supplier recovery and the
+    /// goodwill approved split by who bears it.
+    pub async fn cost_per_unit(self, scope: &Scope, on: Date) -> Result<CostPerUnit, StoreError> {
+        let orgs = Self::analysed(scope)?;
+        let n = orgs.len();
+        let vehicles: i64 = self.deliveries(&orgs, on).await?.iter().map(|d| d.1).sum();
+        let sql = format!(
+            "SELECT l.kind, CAST(SUM(COALESCE(l.approved_minor, l.claimed_minor)) AS BIGINT), \
+             CAST(SUM(COALESCE(l.recovery_minor, 0)) AS BIGINT), COUNT(DISTINCT c.id), MIN(c.currency) \
+             FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id JOIN warranty_claim_lines l ON l.claim_id = c.id \
+             WHERE v.organisation_id IN ({}) AND {COUNTED} AND c.opened_on <= ${} GROUP BY l.kind",
+            placeholders(1, n),
+            n + 1
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, i64, i64, Option<String>)>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        let mut out = CostPerUnit {
+            vehicles,
+            claims: 0,
+            currency: None,
+            cost: ClaimCost::default(),
+            goodwill: [0; 4],
+        };
+        for (kind, amount, recovered, _, currency) in
+            q.bind(on.to_string()).fetch_all(&self.store.pool).await?
+        {
+            match kind.as_str() {
+                "labour" => out.cost.labour += amount,
+                "sublet" => out.cost.sublet += amount,
+                _ => out.cost.parts += amount,
+            }
+            out.cost.recovered += recovered;
+            out.currency = out.currency.or(currency);
+        }
+        let sql = format!(
+            "SELECT COUNT(*) FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
+             WHERE v.organisation_id IN ({}) AND {COUNTED} AND c.opened_on <= ${}",
+            placeholders(1, n),
+            n + 1
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        out.claims = q.bind(on.to_string()).fetch_one(&self.store.pool).await?;
+        let sql = format!(
+            "SELECT g.goodwill_minor, g.customer_minor, g.brand_pct, g.importer_pct, g.dealer_pct FROM goodwill_requests g \
+             JOIN vehicles v ON v.id = g.vehicle_id WHERE v.organisation_id IN ({}) AND g.status = 'approved'",
+            placeholders(1, n)
+        );
+        let mut q = sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        for (goodwill, customer, brand, importer, dealer) in q.fetch_all(&self.store.pool).await? {
+            let brand_part = goodwill * brand / 100;
+            let importer_part = goodwill * importer / 100;
+            let _ = dealer;
+            out.goodwill[0] += brand_part;
+            out.goodwill[1] += importer_part;
+            out.goodwill[2] += goodwill - brand_part - importer_part;
+            out.goodwill[3] += customer;
+        }
+        Ok(out)
+    }
+
+    /// A Weibull fit of a component's first failure by months in service over the vehicles
+    /// reached (each vehicle's first counted claim of the component a failure at its age then,
+    /// every other vehicle a suspension at its age on `on`), at `confidence`.
+    pub async fn weibull_by_months(
+        self,
+        scope: &Scope,
+        on: Date,
+        component: ComponentGroup,
+        confidence: f64,
+    ) -> Result<Result<WeibullFit, weibull::WeibullError>, StoreError> {
+        let orgs = Self::analysed(scope)?;
+        let n = orgs.len();
+        let sql = format!(
+            "SELECT v.delivery_date, MIN(c.opened_on) FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
+             WHERE v.organisation_id IN ({}) AND v.delivery_date IS NOT NULL AND {COUNTED} AND c.component_group = ${} \
+             AND c.opened_on <= ${} AND c.opened_on >= v.delivery_date GROUP BY v.id, v.delivery_date",
+            placeholders(1, n),
+            n + 1,
+            n + 2
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        let failed = q
+            .bind(component.as_str())
+            .bind(on.to_string())
+            .fetch_all(&self.store.pool)
+            .await?;
+        let months = |from: &str, to: Date| -> Option<f64> {
+            let d = crate::crm::parse_date("delivery_date", from).ok()?;
+            Some(((to - d).whole_days().max(1)) as f64 / 30.4375)
+        };
+        let mut obs = Vec::new();
+        let mut failures_by_day: std::collections::BTreeMap<String, i64> = Default::default();
+        for (delivered, first) in &failed {
+            let Ok(at) = crate::crm::parse_date("opened_on", first) else {
+                continue;
+            };
+            if let Some(t) = months(delivered, at) {
+                obs.push(Observation::failure(t));
+                *failures_by_day.entry(delivered.clone()).or_default() += 1;
+            }
+        }
+        for (day, count) in self.deliveries(&orgs, on).await? {
+            let failed_here = failures_by_day.get(&day).copied().unwrap_or(0);
+            if let Some(t) = months(&day, on) {
+                for _ in 0..(count - failed_here).max(0) {
+                    obs.push(Observation::suspension(t));
+                }
+            }
+        }
+        Ok(weibull::fit(&obs, confidence))
+    }
+
+    /// A component's claims per 1,000 vehicles in service per calendar month over the `months`
+    /// months before `on`'s month, as a Laney u′ chart (EWMA and CUSUM beside it).
+    pub async fn early_warning(
+        self,
+        scope: &Scope,
+        on: Date,
+        component: ComponentGroup,
+        months: u32,
+    ) -> Result<Result<EarlyWarning, String>, StoreError> {
+        let orgs = Self::analysed(scope)?;
+        let n = orgs.len();
+        let first_of = |d: Date| d.replace_day(1).unwrap_or(d);
+        let mut starts = Vec::new();
+        let mut m = first_of(on);
+        for _ in 0..months {
+            m = first_of(m.previous_day().unwrap_or(m));
+            starts.push(m);
+        }
+        starts.reverse();
+        let Some(from) = starts.first().copied() else {
+            return Ok(Err("no months".into()));
+        };
+        let end = first_of(on);
+        let sql = format!(
+            "SELECT SUBSTR(c.opened_on, 1, 7), COUNT(*) FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
+             WHERE v.organisation_id IN ({}) AND {COUNTED} AND c.component_group = ${} AND c.opened_on >= ${} AND c.opened_on < ${} \
+             GROUP BY SUBSTR(c.opened_on, 1, 7)",
+            placeholders(1, n),
+            n + 1,
+            n + 2,
+            n + 3
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        let counts: std::collections::BTreeMap<String, i64> = q
+            .bind(component.as_str())
+            .bind(from.to_string())
+            .bind(end.to_string())
+            .fetch_all(&self.store.pool)
+            .await?
+            .into_iter()
+            .collect();
+        let deliveries = self.deliveries(&orgs, on).await?;
+        let points: Vec<RatePoint> = starts
+            .iter()
+            .map(|start| {
+                let key = start.to_string()[..7].to_string();
+                // In service that month: delivered before it began.
+                let at_risk: i64 = deliveries
+                    .iter()
+                    .filter(|(d, _)| d.as_str() < start.to_string().as_str())
+                    .map(|d| d.1)
+                    .sum();
+                RatePoint {
+                    count: u64::try_from(counts.get(&key).copied().unwrap_or(0)).unwrap_or(0),
+                    exposure: at_risk as f64 / 1000.0,
+                }
+            })
+            .collect();
+        let baseline = (starts.len() * 2 / 3).max(2);
+        Ok(laney_u_prime(
+            &points,
+            &ControlOptions {
+                baseline: Some(baseline),
+                ..ControlOptions::default()
+            },
+        )
+        .map(|chart| EarlyWarning {
+            component,
+            months: starts,
+            chart,
+        })
+        .map_err(|e| e.to_string()))
+    }
+}
