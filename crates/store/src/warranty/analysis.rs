@@ -14,6 +14,7 @@
 use aftersales_domain::analysis::control::{
     laney_u_prime, ControlChart, ControlOptions, RatePoint,
 };
+use aftersales_domain::analysis::funnel::{self, Funnel, FunnelOptions, MeanUnit, Overdispersion};
 use aftersales_domain::analysis::mis::{self, MisMatrix};
 use aftersales_domain::analysis::weibull::{self, Observation, WeibullFit};
 use aftersales_domain::org::Permission;
@@ -78,6 +79,29 @@ impl CostPerUnit {
         (total > 0).then(|| self.cost.recovered as f64 / total as f64)
     }
 }
+
+/// What a funnel compares service points on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerMeasure {
+    /// Labour hours claimed per claim.
+    LabourPerClaim,
+    /// Money per claim (approved where decided, else claimed), in minor units.
+    CostPerClaim,
+}
+
+/// Service points against their peers on a measure per claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerFunnel {
+    pub measure: PeerMeasure,
+    /// The service points in the funnel's order: (id, name).
+    pub points: Vec<(String, String)>,
+    pub funnel: Funnel,
+    /// The standard deviation of one claim's value, pooled.
+    pub sd: f64,
+}
+
+/// Fewer units than this cannot estimate the spread between them: limits allow for chance only.
+pub const MIN_UNITS_FOR_OVERDISPERSION: usize = 10;
 
 /// A component's monthly claim rate as a Laney u′ chart, with the months it covers.
 #[derive(Debug, Clone, PartialEq)]
@@ -385,5 +409,83 @@ impl Warranty<'_> {
             chart,
         })
         .map_err(|e| e.to_string()))
+    }
+
+    /// Service points compared with their peers on a measure per claim, over the claims opened
+    /// in the `months` months before `on`: a funnel of each one's mean against the pooled mean,
+    /// with limits at 95 % and 99.8 % from the pooled standard deviation of one claim (σ/√n).
+    /// With fewer than [`MIN_UNITS_FOR_OVERDISPERSION`] points the spread between them cannot be
+    /// estimated and the limits allow for chance only.
+    pub async fn peer_funnel(
+        self,
+        scope: &Scope,
+        on: Date,
+        measure: PeerMeasure,
+        months: u32,
+    ) -> Result<Result<PeerFunnel, String>, StoreError> {
+        let orgs = Self::analysed(scope)?;
+        let n = orgs.len();
+        let from = on
+            .checked_sub(time::Duration::days(i64::from(months) * 30))
+            .unwrap_or(on);
+        let value = match measure {
+            PeerMeasure::LabourPerClaim => {
+                "SUM(CASE WHEN l.kind = 'labour' THEN l.quantity_centi ELSE 0 END)"
+            }
+            PeerMeasure::CostPerClaim => "SUM(COALESCE(l.approved_minor, l.claimed_minor))",
+        };
+        let sql = format!(
+            "SELECT x.organisation_id, o.name, COUNT(*), CAST(SUM(x.v) AS BIGINT), CAST(SUM(x.v * x.v) AS BIGINT) FROM \
+             (SELECT c.id, c.organisation_id, {value} AS v FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
+              JOIN warranty_claim_lines l ON l.claim_id = c.id \
+              WHERE v.organisation_id IN ({}) AND {COUNTED} AND c.opened_on > ${} AND c.opened_on <= ${} \
+              GROUP BY c.id, c.organisation_id) x \
+             JOIN organisations o ON o.id = x.organisation_id GROUP BY x.organisation_id, o.name ORDER BY o.name",
+            placeholders(1, n),
+            n + 1,
+            n + 2
+        );
+        let mut q = sqlx::query_as::<_, (String, String, i64, i64, i64)>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        let rows = q
+            .bind(from.to_string())
+            .bind(on.to_string())
+            .fetch_all(&self.store.pool)
+            .await?;
+        let (count, sum, squares) = rows.iter().fold((0.0, 0.0, 0.0), |(c, s, q), r| {
+            (c + r.2 as f64, s + r.3 as f64, q + r.4 as f64)
+        });
+        if count < 2.0 {
+            return Ok(Err("fewer than 2 claims".into()));
+        }
+        let mean = sum / count;
+        let sd = ((squares - count * mean * mean) / (count - 1.0))
+            .max(0.0)
+            .sqrt();
+        let units: Vec<MeanUnit> = rows
+            .iter()
+            .map(|r| MeanUnit {
+                mean: r.3 as f64 / r.2.max(1) as f64,
+                n: u64::try_from(r.2).unwrap_or(0),
+            })
+            .collect();
+        let options = FunnelOptions {
+            overdispersion: if rows.len() >= MIN_UNITS_FOR_OVERDISPERSION {
+                Overdispersion::Additive
+            } else {
+                Overdispersion::None
+            },
+            ..FunnelOptions::default()
+        };
+        Ok(funnel::mean_funnel(&units, sd, &options)
+            .map(|funnel| PeerFunnel {
+                measure,
+                points: rows.into_iter().map(|r| (r.0, r.1)).collect(),
+                funnel,
+                sd,
+            })
+            .map_err(|e| e.to_string()))
     }
 }

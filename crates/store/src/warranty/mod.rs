@@ -22,7 +22,7 @@ pub use aftersales_api_types::warranty::{
     PartCoverage, RecallCampaign, RecallCampaignInput, Reconciliation, RecoveryInput, Statutory,
     VehicleCoverage, WarrantyTerms,
 };
-pub use analysis::{ClaimCost, CostPerUnit, EarlyWarning};
+pub use analysis::{ClaimCost, CostPerUnit, EarlyWarning, PeerFunnel, PeerMeasure};
 pub use claims::ClaimFilter;
 pub use history::{HistoryCounts, HistoryTarget};
 

@@ -1327,6 +1327,27 @@ pub async fn claim_analysis_reads_the_history(store: &Store) {
         "{:?}",
         calm.chart.signalled()
     );
+    // Braga claims half as much labour again: above its peers on the funnel, the others not.
+    let peers = w
+        .peer_funnel(
+            &ana.scope,
+            today,
+            aftersales_store::warranty::PeerMeasure::LabourPerClaim,
+            12,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let outside: Vec<&str> = peers
+        .funnel
+        .outside_outer()
+        .into_iter()
+        .map(|i| peers.points[i].1.as_str())
+        .collect();
+    assert!(
+        outside.contains(&"Polestar Service Point Braga"),
+        "{outside:?}"
+    );
     assert!(matches!(
         w.mis_matrix(&marta.scope, today, None, 48).await,
         Err(StoreError::Forbidden(_))

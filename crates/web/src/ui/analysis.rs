@@ -6,11 +6,12 @@
 //! claims. Every figure says how it is computed; every chart has its numbers in a table beside
 //! it; the tables download as CSV.
 
+use aftersales_domain::analysis::funnel::Position;
 use aftersales_domain::analysis::mis::MisMatrix;
 use aftersales_domain::analysis::weibull::{WeibullError, WeibullFit};
 use aftersales_domain::money::Money;
 use aftersales_domain::warranty::goodwill::ComponentGroup;
-use aftersales_store::warranty::{CostPerUnit, EarlyWarning};
+use aftersales_store::warranty::{CostPerUnit, EarlyWarning, PeerFunnel, PeerMeasure};
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
@@ -26,6 +27,27 @@ const MIS_COLUMNS: [u32; 7] = [3, 6, 12, 18, 24, 36, 48];
 /// Months charted for the early warning; a signal in the last three counts as an alert.
 const WARNING_MONTHS: u32 = 24;
 const RECENT: usize = 3;
+
+/// Months of claims the service points are compared over.
+const PEER_MONTHS: u32 = 12;
+
+/// One service point on a funnel, as the table shows it.
+pub struct PeerRow {
+    pub name: String,
+    pub claims: String,
+    pub value: String,
+    pub limits: String,
+    /// `above`, `below` or empty (inside the 99.8 % limits).
+    pub outside: &'static str,
+}
+
+/// A funnel as the page shows it: its chart and rows.
+pub struct PeerView {
+    pub key: &'static str,
+    pub chart: String,
+    pub rows: Vec<PeerRow>,
+    pub target: String,
+}
 
 /// A component whose claim rate rose lately: the months that signalled.
 pub struct Alert {
@@ -49,6 +71,7 @@ struct Page<'a> {
     warning: Option<EarlyWarning>,
     warning_chart: String,
     alerts: Vec<Alert>,
+    peers: Vec<PeerView>,
 }
 
 impl Page<'_> {
@@ -202,6 +225,7 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
             class: "series-a",
             dashed: false,
             dots: false,
+            join: true,
         }],
     );
     let fit_chart = match &fit {
@@ -224,18 +248,21 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
                         class: "series-a",
                         dashed: false,
                         dots: false,
+                        join: true,
                     },
                     Series {
                         points: line(&|a| f.unreliability_bounds(a).map(|e| e.lower)),
                         class: "bound",
                         dashed: true,
                         dots: false,
+                        join: true,
                     },
                     Series {
                         points: line(&|a| f.unreliability_bounds(a).map(|e| e.upper)),
                         class: "bound",
                         dashed: true,
                         dots: false,
+                        join: true,
                     },
                 ],
             )
@@ -266,25 +293,37 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
                         class: "series-a",
                         dashed: false,
                         dots: true,
+                        join: true,
                     },
                     Series {
                         points: pts(&|p| p.upper),
                         class: "limit",
                         dashed: true,
                         dots: false,
+                        join: true,
                     },
                     Series {
                         points: pts(&|_| wc.chart.centre),
                         class: "centre",
                         dashed: false,
                         dots: false,
+                        join: true,
                     },
                 ],
             )
         }
         None => String::new(),
     };
+    let mut peers = Vec::new();
+    for measure in [PeerMeasure::LabourPerClaim, PeerMeasure::CostPerClaim] {
+        match w.peer_funnel(scope, today, measure, PEER_MONTHS).await {
+            Ok(Ok(f)) => peers.push(peer_view(&t, &f, cpu.currency.as_deref().unwrap_or("EUR"))),
+            Ok(Err(_)) => {}
+            Err(e) => return store_error(&state, &s.ctx, e),
+        }
+    }
     render(&Page {
+        peers,
         chrome: Chrome::new(&t, &s.ctx),
         component,
         mis_component,
@@ -299,6 +338,106 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
         alerts,
         t,
     })
+}
+
+/// A funnel's chart (units by claims, the limit curves) and table in the reader's words.
+fn peer_view(t: &Tr<'_>, f: &PeerFunnel, currency: &str) -> PeerView {
+    let (key, scale) = match f.measure {
+        PeerMeasure::LabourPerClaim => ("labour", 100.0),
+        PeerMeasure::CostPerClaim => ("cost", 100.0),
+    };
+    let show = |v: f64| match f.measure {
+        PeerMeasure::LabourPerClaim => format!("{} h", t.dec(v / scale, 2)),
+        PeerMeasure::CostPerClaim => t.money(&Money::new(v.round() as i64, currency)),
+    };
+    let sizes: Vec<f64> = f.funnel.points.iter().map(|p| p.size).collect();
+    let hi = sizes.iter().copied().fold(1.0_f64, f64::max) * 1.15;
+    let lo = (sizes.iter().copied().fold(f64::MAX, f64::min) * 0.5).max(1.0);
+    let xs: Vec<f64> = (0..=40)
+        .map(|i| lo + (hi - lo) * f64::from(i) / 40.0)
+        .collect();
+    let curve = |conf: f64, upper: bool| -> Vec<(f64, Option<f64>)> {
+        xs.iter()
+            .map(|n| {
+                let l = f.funnel.limits_at(f.sd / n.sqrt(), conf);
+                (*n, l.map(|l| if upper { l.upper } else { l.lower } / scale))
+            })
+            .collect()
+    };
+    let fmt = |v: f64| t.dec(v, if v.abs() < 10.0 { 1 } else { 0 });
+    let title = t.t(&format!("an-peer-{key}"));
+    let x_label = t.t("an-claims");
+    let y_label = t.t(&format!("an-peer-{key}-y"));
+    let mut series = Vec::new();
+    for (conf, class) in [(0.95, "bound"), (0.998, "limit")] {
+        for upper in [true, false] {
+            series.push(Series {
+                points: curve(conf, upper),
+                class,
+                dashed: true,
+                dots: false,
+                join: true,
+            });
+        }
+    }
+    series.push(Series {
+        points: xs
+            .iter()
+            .map(|n| (*n, Some(f.funnel.target / scale)))
+            .collect(),
+        class: "centre",
+        dashed: false,
+        dots: false,
+        join: true,
+    });
+    series.push(Series {
+        points: f
+            .funnel
+            .points
+            .iter()
+            .map(|p| (p.size, Some(p.value / scale)))
+            .collect(),
+        class: "series-a",
+        dashed: false,
+        dots: true,
+        join: false,
+    });
+    let chart = line_chart(
+        &Frame {
+            title: &title,
+            x_label: &x_label,
+            y_label: &y_label,
+            fmt: &fmt,
+        },
+        &series,
+    );
+    let rows = f
+        .funnel
+        .points
+        .iter()
+        .zip(&f.points)
+        .map(|(p, (_, name))| PeerRow {
+            name: name.clone(),
+            claims: t.dec(p.size, 0),
+            value: show(p.value),
+            limits: format!(
+                "{} – {}",
+                show(p.limits_998.lower),
+                show(p.limits_998.upper)
+            ),
+            outside: match p.position_998 {
+                Position::Above => "above",
+                Position::Below => "below",
+                Position::Inside => "",
+            },
+        })
+        .collect();
+    PeerView {
+        key,
+        chart,
+        rows,
+        target: show(f.funnel.target),
+    }
 }
 
 fn csv_field(s: &str) -> String {

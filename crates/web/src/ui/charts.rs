@@ -14,6 +14,8 @@ pub struct Series {
     pub dashed: bool,
     /// Dots on the points (for sparse data).
     pub dots: bool,
+    /// A line through the points; without it only the dots (a scatter).
+    pub join: bool,
 }
 
 /// A chart's frame: size, axis labels, the title read out for it.
@@ -139,17 +141,19 @@ pub fn line_chart(frame: &Frame<'_>, series: &[Series]) -> String {
                 None => pen_up = true,
             }
         }
-        let _ = write!(
-            s,
-            r#"<path class="series {}" d="{}" fill="none"{}/>"#,
-            line.class,
-            d.trim_end(),
-            if line.dashed {
-                r#" stroke-dasharray="5 4""#
-            } else {
-                ""
-            }
-        );
+        if line.join {
+            let _ = write!(
+                s,
+                r#"<path class="series {}" d="{}" fill="none"{}/>"#,
+                line.class,
+                d.trim_end(),
+                if line.dashed {
+                    r#" stroke-dasharray="5 4""#
+                } else {
+                    ""
+                }
+            );
+        }
         if line.dots {
             for (x, y) in &line.points {
                 if let Some(y) = y {
@@ -194,6 +198,7 @@ mod tests {
                 class: "series-a",
                 dashed: false,
                 dots: true,
+                join: true,
             }],
         );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));

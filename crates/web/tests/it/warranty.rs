@@ -964,6 +964,12 @@ async fn the_claim_analysis_shows_the_rising_component_and_drills_down() {
     ] {
         assert!(page.body.contains(text), "{text}: {}", page.body);
     }
+    let peers = &page.body[page.body.find("id=\"peer-labour\"").unwrap()..];
+    let braga = &peers[peers.find("Polestar Service Point Braga").unwrap()..];
+    assert!(
+        braga[..braga.find("</tr>").unwrap()].contains("acima dos pares"),
+        "{braga}"
+    );
     let alerts = &page.body
         [page.body.find("id=\"an-alerts\"").unwrap()..page.body.find("id=\"mis\"").unwrap()];
     assert!(alerts.contains("Elétrico"), "{alerts}");
