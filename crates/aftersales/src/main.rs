@@ -1,6 +1,7 @@
 //! The `aftersales` binary: serve | migrate | demo | user | backup. Each subcommand parses its
 //! arguments, opens the store and calls one function of the store or web crate.
 
+mod bench;
 mod config;
 mod import;
 
@@ -76,6 +77,9 @@ enum Command {
     /// Legal exports for the authorities.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Time the claim analysis and audit on a large generated warranty history (empties the
+    /// databases it is given) and write the table into docs/BENCHMARKS.md.
+    BenchAnalysis(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -303,7 +307,7 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
     // being; anything else against a missing file is a mistyped path, not a wish for an empty db.
     if !matches!(
         command,
-        Command::Serve(_) | Command::Migrate | Command::Demo(_)
+        Command::Serve(_) | Command::Migrate | Command::Demo(_) | Command::BenchAnalysis(_)
     ) {
         if let Some(path) = aftersales_store::sqlite_path(&s.database_url) {
             if !std::path::Path::new(&path).exists() {
@@ -448,6 +452,7 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::BenchAnalysis(args) => bench::run(args).await,
         Command::Migrate => {
             let store = Store::connect(&s.database_url)
                 .await

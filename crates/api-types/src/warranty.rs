@@ -231,6 +231,10 @@ pub struct Claim {
     pub approved: Option<Money>,
     /// What suppliers pay back on its lines.
     pub recovered: Money,
+    /// Charged back after audits: the claim pays `approved` less this.
+    pub charged_back: Money,
+    /// What audits found on it.
+    pub audits: Vec<ClaimAuditFinding>,
     pub reconciliation: Option<Reconciliation>,
     pub events: Vec<ClaimEvent>,
     /// The steps the caller may take now.
@@ -837,4 +841,182 @@ pub struct WarrantyTerms {
     pub delivered_before: Option<String>,
     /// `{"kind": "battery-drive-unit", "months": 96, "km": 160000, "min_soh_pct": 70}`.
     pub coverages: Vec<CoverageTerm>,
+}
+
+// --- The risk-based audit of service points (issue 18) ---
+
+use aftersales_domain::analysis::audit::{AuditResult, ChargebackReason, RedFlag, RuleSetting};
+
+/// The red-flag rules an organisation audits by, with what each threshold means.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditRules {
+    pub organisation: Ref,
+    pub rules: Vec<AuditRule>,
+}
+
+/// One red-flag rule as set.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditRule {
+    #[serde(flatten)]
+    pub setting: RuleSetting,
+    /// The threshold's unit: `days`, `percent`, `money`, `customers`, `none`.
+    pub unit: String,
+    /// Whether it was changed from the default.
+    pub changed: bool,
+}
+
+/// A change to a rule: any of threshold, weight, on or off.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct AuditRuleInput {
+    pub threshold: Option<i64>,
+    pub weight: Option<i64>,
+    pub enabled: Option<bool>,
+}
+
+/// A service point's risk over the period.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PointRiskRow {
+    pub service_point: Ref,
+    /// Claims counted in the period.
+    pub claims: i64,
+    /// Claims hit per rule.
+    pub hits: Vec<FlagCount>,
+    /// Share of its claims with a returned part that say "no trouble found", %.
+    pub no_trouble_pct: Option<f64>,
+    /// Peer comparisons on which it lies above the 99.8 % limit (`labour-per-claim`, `cost-per-claim`).
+    pub outlier_on: Vec<String>,
+    /// Risk points (see the rules).
+    pub score: f64,
+    /// An audit not yet closed, if any.
+    pub open_audit: Option<Ref>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FlagCount {
+    pub flag: RedFlag,
+    pub claims: i64,
+}
+
+/// The service points ranked by risk.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct RiskOverview {
+    /// The first and last day of the period (YYYY-MM-DD).
+    pub from: String,
+    pub to: String,
+    pub rules: Vec<AuditRule>,
+    pub points: Vec<PointRiskRow>,
+}
+
+/// A claim with the red flags it raised.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FlaggedClaim {
+    pub id: String,
+    pub number: String,
+    pub vin: String,
+    /// YYYY-MM-DD.
+    pub opened_on: String,
+    pub status: ClaimStatus,
+    pub flags: Vec<RedFlag>,
+    pub paid: Money,
+}
+
+/// Propose an audit of a service point over the last `months` months (default 12).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct AuditProposal {
+    pub service_point_id: String,
+    pub months: Option<u32>,
+    /// Chance of finding at least one bad claim, % (default 95).
+    pub confidence_pct: Option<i64>,
+    /// The smallest share of bad claims to detect, % (default 5).
+    pub min_bad_rate_pct: Option<i64>,
+}
+
+/// An audit of a service point: the sample proposed and what was found.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Audit {
+    pub id: String,
+    pub number: String,
+    pub organisation: Ref,
+    pub service_point: Ref,
+    /// YYYY-MM-DD.
+    pub period_from: String,
+    pub period_to: String,
+    /// Claims it was drawn from: paid claims of the period not in another audit.
+    pub population: i64,
+    /// The size the sizing rule asks for (before the cap by the population).
+    pub required: i64,
+    pub confidence_pct: i64,
+    pub min_bad_rate_pct: i64,
+    /// The seed of the weighted draw (repeats it).
+    pub seed: String,
+    pub score: f64,
+    /// `open` or `closed`.
+    pub status: String,
+    pub items: Vec<AuditItem>,
+    pub charged_back: Money,
+    pub decided: i64,
+    pub created_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    pub version: i64,
+}
+
+/// A claim in an audit sample.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditItem {
+    pub claim_id: String,
+    pub claim_number: String,
+    pub vin: String,
+    pub opened_on: String,
+    /// 1: inspect first.
+    pub priority: i64,
+    /// Its sampling weight (1 + the weights of its flags).
+    pub weight: f64,
+    pub flags: Vec<RedFlag>,
+    /// What the claim pays before this audit's chargeback.
+    pub approved: Money,
+    pub result: Option<AuditResult>,
+    pub chargeback: Option<Money>,
+    pub reason: Option<ChargebackReason>,
+    pub note: Option<String>,
+    pub decided_by: Option<String>,
+}
+
+/// What an audit found on one claim.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct AuditResultInput {
+    /// `accepted` or `charged-back`.
+    pub result: String,
+    /// The amount charged back (a decimal, `120.50`), with `charged-back`.
+    pub amount: Option<String>,
+    /// A reason code, with `charged-back`.
+    pub reason: Option<String>,
+    pub note: Option<String>,
+}
+
+/// An audit as listed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditSummary {
+    pub id: String,
+    pub number: String,
+    pub service_point: Ref,
+    pub status: String,
+    pub sampled: i64,
+    pub decided: i64,
+    pub charged_back: Money,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+}
+
+/// An audit's finding on a claim, as the claim shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClaimAuditFinding {
+    pub audit: Ref,
+    pub result: AuditResult,
+    pub chargeback: Option<Money>,
+    pub reason: Option<ChargebackReason>,
+    pub note: Option<String>,
+    pub decided_by: Option<String>,
 }

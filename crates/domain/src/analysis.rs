@@ -4,6 +4,7 @@
 //! was computed; the reference values come from `tools/reliability/` (see its README).
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod control;
 pub mod funnel;
 pub mod history;

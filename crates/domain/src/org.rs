@@ -168,6 +168,9 @@ impl Permission {
             Permission::WarrantyAnalyse => {
                 "analysing warranty claims, which needs a market manager, importer staff, an analyst or a warranty administrator"
             }
+            Permission::WarrantyAudit => {
+                "auditing service points' claims, which needs a market manager, importer staff or a warranty administrator"
+            }
         }
     }
 }
@@ -221,8 +224,11 @@ pub enum Permission {
     /// Decide a claim for the brand.
     WarrantyDecide,
     /// Analyse claims over the vehicles reached: rates per 1,000, cost per unit, failure trends,
-    /// early warnings, the audit of service points.
+    /// early warnings, the service points' risk.
     WarrantyAnalyse,
+    /// Set the red-flag rules, propose audits of service points and record what they found
+    /// (chargebacks).
+    WarrantyAudit,
 }
 
 impl Role {
@@ -363,6 +369,10 @@ impl Role {
                     | Role::ImporterStaff
                     | Role::HqAnalyst
                     | Role::WarrantyAdministrator
+            ),
+            Permission::WarrantyAudit => matches!(
+                self,
+                Role::MarketCsManager | Role::ImporterStaff | Role::WarrantyAdministrator
             ),
         }
     }

@@ -484,6 +484,29 @@ impl Cli<'_> {
         Ok(id)
     }
 
+    /// The size of the warranty history: vehicles, claims, claim lines (what a benchmark wrote).
+    pub async fn history_size(&self) -> Result<(i64, i64, i64), StoreError> {
+        let mut out = [0_i64; 3];
+        for (i, sql) in [
+            "SELECT COUNT(*) FROM vehicles",
+            "SELECT COUNT(*) FROM warranty_claims",
+            "SELECT COUNT(*) FROM warranty_claim_lines",
+        ]
+        .iter()
+        .enumerate()
+        {
+            out[i] = sqlx::query_scalar(sql).fetch_one(&self.store.pool).await?;
+        }
+        Ok((out[0], out[1], out[2]))
+    }
+
+    /// Refreshes PostgreSQL's planner statistics after a bulk load (SQLite: `ANALYZE` too, so both
+    /// engines plan with what they hold).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE").execute(&self.store.pool).await?;
+        Ok(())
+    }
+
     /// Empties a PostgreSQL database for a demo reset (the caller asked for it explicitly).
     /// SQLite demo databases are reset by removing the file before connecting.
     pub async fn wipe_postgres(&self) -> Result<(), StoreError> {

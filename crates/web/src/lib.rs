@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod metrics;
 pub mod multipart;
 pub mod ui;
+pub mod xlsx;
 
 use std::sync::Arc;
 

@@ -67,6 +67,10 @@ pub struct PlannedClaim {
     pub outcome: Outcome,
     /// The supplier's analysis of the returned part said "no trouble found".
     pub no_trouble_found: bool,
+    /// The analysis said the replaced part could have been repaired.
+    pub repairable: bool,
+    /// The part line was billed twice on the claim.
+    pub duplicate_line: bool,
 }
 
 /// How a planned claim ended.
@@ -158,6 +162,8 @@ fn add_days(d: Date, days: f64) -> Date {
 /// Plans the history. The same spec gives the same history.
 pub fn plan(spec: &HistorySpec) -> Vec<PlannedVehicle> {
     let mut rng = SplitMix64::new(spec.seed);
+    // Audit findings come from a stream of their own, so they leave the rest of the plan as it was.
+    let mut audit_rng = SplitMix64::new(spec.seed ^ 0xA0D1_7A0D_17A0_D17A);
     let span_days = f64::from(spec.years.max(1)) * 365.25;
     let points = spec.service_points.max(1);
     let mut out = Vec::with_capacity(spec.vehicles);
@@ -192,7 +198,7 @@ pub fn plan(spec: &HistorySpec) -> Vec<PlannedVehicle> {
                     law,
                     (point, delivered, km_per_month),
                     day,
-                    &mut rng,
+                    (&mut rng, &mut audit_rng),
                 ));
             }
             // The rising component: an extra hazard over the last six months, growing month by month.
@@ -210,7 +216,7 @@ pub fn plan(spec: &HistorySpec) -> Vec<PlannedVehicle> {
                             law,
                             (point, delivered, km_per_month),
                             day,
-                            &mut rng,
+                            (&mut rng, &mut audit_rng),
                         ));
                     }
                 }
@@ -235,7 +241,7 @@ fn claim(
     law: &Law,
     (point, delivered, km_per_month): (usize, Date, i64),
     day: Date,
-    rng: &mut SplitMix64,
+    (rng, audit_rng): (&mut SplitMix64, &mut SplitMix64),
 ) -> PlannedClaim {
     let months = (day - delivered).whole_days() as f64 / 30.44;
     #[allow(clippy::cast_possible_truncation)]
@@ -268,6 +274,9 @@ fn claim(
     } else {
         Outcome::Approved
     };
+    // The costly point also replaces what could be repaired and bills lines twice, now and then.
+    let repairable = replace && audit_rng.next_open01() < if costly { 0.12 } else { 0.02 };
+    let duplicate_line = replace && audit_rng.next_open01() < if costly { 0.03 } else { 0.002 };
     PlannedClaim {
         component: law.group,
         day,
@@ -277,6 +286,8 @@ fn claim(
         parts_minor,
         outcome,
         no_trouble_found: replace && rng.next_open01() < if costly { 0.25 } else { 0.06 },
+        repairable,
+        duplicate_line,
     }
 }
 

@@ -74,6 +74,7 @@ vocabulary!(
         Confirmed => "confirmed",
         NoTroubleFound => "no-trouble-found",
         Damaged => "damaged",
+        Repairable => "repairable",
     }
 );
 

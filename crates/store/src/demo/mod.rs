@@ -376,14 +376,19 @@ pub async fn seed_today(store: &Store, now: OffsetDateTime) -> Result<(), StoreE
     seed_logistics_day(store, &org, now).await
 }
 
-/// A warranty history behind the claim analysis, after [`seed`]: four years of Polestar cars in
-/// Portugal serviced at Lisboa, Porto and Braga (electrical claims rising over the last months,
-/// Braga claiming more labour than its peers) and of Tesla cars in Trondheim. Separate from
-/// `seed` so the store's tests keep their small world; the `demo` command runs both.
-pub async fn seed_history(store: &Store, now: OffsetDateTime) -> Result<(), StoreError> {
+/// The markets a warranty history is written into: Polestar Portugal (its three service points,
+/// euros) and Tesla Norway (Trondheim, kroner). The demo writes a small history, the claim
+/// analysis benchmark a large one.
+pub async fn history_targets(
+    store: &Store,
+) -> Result<
+    (
+        crate::warranty::HistoryTarget,
+        crate::warranty::HistoryTarget,
+    ),
+    StoreError,
+> {
     use crate::warranty::HistoryTarget;
-    use aftersales_domain::analysis::history::HistorySpec;
-    use aftersales_domain::warranty::goodwill::ComponentGroup;
     let id = |name: &'static str| async move {
         let id: Option<String> = sqlx::query_scalar("SELECT id FROM organisations WHERE name = $1")
             .bind(name)
@@ -429,6 +434,17 @@ pub async fn seed_history(store: &Store, now: OffsetDateTime) -> Result<(), Stor
         price_factor: 11,
         prefix: "NO".into(),
     };
+    Ok((portugal, norway))
+}
+
+/// A warranty history behind the claim analysis, after [`seed`]: four years of Polestar cars in
+/// Portugal serviced at Lisboa, Porto and Braga (electrical claims rising over the last months,
+/// Braga claiming more labour than its peers) and of Tesla cars in Trondheim. Separate from
+/// `seed` so the store's tests keep their small world; the `demo` command runs both.
+pub async fn seed_history(store: &Store, now: OffsetDateTime) -> Result<(), StoreError> {
+    use aftersales_domain::analysis::history::HistorySpec;
+    use aftersales_domain::warranty::goodwill::ComponentGroup;
+    let (portugal, norway) = history_targets(store).await?;
     let end = now.date();
     let w = store.warranty();
     w.write_history(

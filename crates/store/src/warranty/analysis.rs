@@ -1,6 +1,6 @@
 //! Claim analysis over the vehicles and claims a caller reaches (issue 18): claims per 1,000
 //! vehicles by months in service, cost per unit, a Weibull fit per component by months in
-//! service, and a Laney u′ chart of a component's monthly claim rate. The store counts in SQL
+//! service and by km, and a Laney u′ chart of a component's monthly claim rate. The store counts in SQL
 //! (grouped to a few thousand rows however many claims there are); the statistics are
 //! `domain::analysis`. Who: those with `WarrantyAnalyse` (market managers, importer staff,
 //! analysts, warranty administrators), over the organisations they have it at: the vehicles
@@ -52,6 +52,8 @@ pub struct ClaimCost {
     pub labour: i64,
     pub sublet: i64,
     pub recovered: i64,
+    /// Charged back to service points after audits.
+    pub charged_back: i64,
 }
 
 /// Cost per unit over the vehicles reached (CPU in the KPI definitions).
@@ -70,7 +72,7 @@ pub struct CostPerUnit {
 impl CostPerUnit {
     /// Warranty cost (parts + labour + sublet) per vehicle, in minor units.
     pub fn per_unit(&self) -> Option<f64> {
-        let total = self.cost.parts + self.cost.labour + self.cost.sublet;
+        let total = self.cost.parts + self.cost.labour + self.cost.sublet - self.cost.charged_back;
         (self.vehicles > 0).then(|| total as f64 / self.vehicles as f64)
     }
     /// Supplier recovery ÷ warranty cost.
@@ -78,6 +80,16 @@ impl CostPerUnit {
         let total = self.cost.parts + self.cost.labour + self.cost.sublet;
         (total > 0).then(|| self.cost.recovered as f64 / total as f64)
     }
+}
+
+/// A breakdown of claims per 1,000: of one component group, model (as the vehicle names it) or
+/// market (its code), and repairs (repair orders with a claim) rather than claims.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MisQuery {
+    pub component: Option<ComponentGroup>,
+    pub model: Option<String>,
+    pub market: Option<String>,
+    pub repairs: bool,
 }
 
 /// What a funnel compares service points on.
@@ -121,9 +133,38 @@ impl Warranty<'_> {
 
     /// Delivered vehicles reached, by delivery day: (day, count).
     async fn deliveries(self, orgs: &[String], on: Date) -> Result<Vec<(String, i64)>, StoreError> {
+        self.deliveries_of(orgs, on, &MisQuery::default()).await
+    }
+
+    /// The filter of a breakdown (model, market) as SQL on `v`, with its values after `first`.
+    fn breakdown(q: &MisQuery, first: usize) -> (String, Vec<String>) {
+        let mut sql = String::new();
+        let mut values = Vec::new();
+        if let Some(m) = &q.model {
+            values.push(m.clone());
+            sql.push_str(&format!(" AND v.model = ${}", first + values.len()));
+        }
+        if let Some(code) = &q.market {
+            values.push(code.clone());
+            sql.push_str(&format!(
+                " AND v.organisation_id IN (SELECT o.id FROM organisations o JOIN markets mk ON mk.id = o.market_id WHERE mk.code = ${})",
+                first + values.len()
+            ));
+        }
+        (sql, values)
+    }
+
+    /// Delivered vehicles reached (of a model, in a market), by delivery day: (day, count).
+    async fn deliveries_of(
+        self,
+        orgs: &[String],
+        on: Date,
+        filter: &MisQuery,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let (extra, values) = Self::breakdown(filter, orgs.len() + 1);
         let sql = format!(
-            "SELECT delivery_date, COUNT(*) FROM vehicles WHERE organisation_id IN ({}) \
-             AND delivery_date IS NOT NULL AND delivery_date <= ${} GROUP BY delivery_date",
+            "SELECT v.delivery_date, COUNT(*) FROM vehicles v WHERE v.organisation_id IN ({}) \
+             AND v.delivery_date IS NOT NULL AND v.delivery_date <= ${}{extra} GROUP BY v.delivery_date",
             placeholders(1, orgs.len()),
             orgs.len() + 1
         );
@@ -131,54 +172,97 @@ impl Warranty<'_> {
         for o in orgs {
             q = q.bind(o);
         }
-        Ok(q.bind(on.to_string()).fetch_all(&self.store.pool).await?)
+        q = q.bind(on.to_string());
+        for v in &values {
+            q = q.bind(v);
+        }
+        Ok(q.fetch_all(&self.store.pool).await?)
     }
 
-    /// Counted claims on vehicles reached, grouped by the vehicle's delivery day and the month
-    /// in service (from 1): (delivery day, month, count).
+    /// Counted claims (or the repair orders behind them) on vehicles reached, grouped by the
+    /// vehicle's delivery day and the month in service (from 1): (delivery day, month, count).
     async fn claims_by_month(
         self,
         orgs: &[String],
         on: Date,
-        component: Option<ComponentGroup>,
+        filter: &MisQuery,
     ) -> Result<Vec<(String, i64, i64)>, StoreError> {
         let n = orgs.len();
         let mis = months_sql("v.delivery_date", "c.opened_on");
+        let mut values = Vec::new();
+        let mut extra = String::new();
+        if let Some(c) = filter.component {
+            values.push(c.as_str().to_string());
+            extra.push_str(&format!(
+                " AND c.component_group = ${}",
+                n + 1 + values.len()
+            ));
+        }
+        let (more, more_values) = Self::breakdown(filter, n + 1 + values.len());
+        extra.push_str(&more);
+        values.extend(more_values);
+        let count = if filter.repairs {
+            "COUNT(DISTINCT c.repair_order_id)"
+        } else {
+            "COUNT(*)"
+        };
         let sql = format!(
-            "SELECT v.delivery_date, {mis} + 1 AS m, COUNT(*) FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
+            "SELECT v.delivery_date, {mis} + 1 AS m, {count} FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
              WHERE v.organisation_id IN ({}) AND v.delivery_date IS NOT NULL AND {COUNTED} AND c.opened_on <= ${} \
-             AND c.opened_on >= v.delivery_date {} GROUP BY v.delivery_date, {mis} + 1",
+             AND c.opened_on >= v.delivery_date{extra} GROUP BY v.delivery_date, {mis} + 1",
             placeholders(1, n),
             n + 1,
-            if component.is_some() {
-                format!("AND c.component_group = ${}", n + 2)
-            } else {
-                String::new()
-            }
         );
         let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql);
         for o in orgs {
             q = q.bind(o);
         }
         q = q.bind(on.to_string());
-        if let Some(c) = component {
-            q = q.bind(c.as_str());
+        for v in &values {
+            q = q.bind(v);
         }
         Ok(q.fetch_all(&self.store.pool).await?)
     }
 
-    /// Claims per 1,000 vehicles by months in service, a row per delivery quarter, up to
-    /// `max_months` columns; of one component group when given.
+    /// The models and markets of the vehicles reached: the choices of a breakdown.
+    pub async fn breakdowns(
+        self,
+        scope: &Scope,
+    ) -> Result<(Vec<String>, Vec<(String, String)>), StoreError> {
+        let orgs = Self::analysed(scope)?;
+        let sql = format!(
+            "SELECT DISTINCT v.model FROM vehicles v WHERE v.organisation_id IN ({}) AND v.model IS NOT NULL ORDER BY v.model",
+            placeholders(1, orgs.len())
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        let models = q.fetch_all(&self.store.pool).await?;
+        let sql = format!(
+            "SELECT DISTINCT mk.code, mk.name FROM organisations o JOIN markets mk ON mk.id = o.market_id \
+             WHERE o.id IN ({}) ORDER BY mk.code",
+            placeholders(1, orgs.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        Ok((models, q.fetch_all(&self.store.pool).await?))
+    }
+
+    /// Claims (or repairs) per 1,000 vehicles by months in service, a row per delivery quarter,
+    /// up to `max_months` columns; of one component group, model or market when asked.
     pub async fn mis_matrix(
         self,
         scope: &Scope,
         on: Date,
-        component: Option<ComponentGroup>,
+        filter: &MisQuery,
         max_months: u32,
     ) -> Result<MisMatrix<String>, StoreError> {
         let orgs = Self::analysed(scope)?;
         let mut vehicles = Vec::new();
-        for (day, count) in self.deliveries(&orgs, on).await? {
+        for (day, count) in self.deliveries_of(&orgs, on, filter).await? {
             let Some(cohort) = quarter_of(&day) else {
                 continue;
             };
@@ -196,7 +280,7 @@ impl Warranty<'_> {
             }
         }
         let mut claims = Vec::new();
-        for (day, month, count) in self.claims_by_month(&orgs, on, component).await? {
+        for (day, month, count) in self.claims_by_month(&orgs, on, filter).await? {
             let (Some(cohort), Ok(month)) = (quarter_of(&day), u32::try_from(month)) else {
                 continue;
             };
@@ -248,16 +332,17 @@ impl Warranty<'_> {
             out.currency = out.currency.or(currency);
         }
         let sql = format!(
-            "SELECT COUNT(*) FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
-             WHERE v.organisation_id IN ({}) AND {COUNTED} AND c.opened_on <= ${}",
+            "SELECT COUNT(*), CAST(COALESCE(SUM(c.charged_back_minor), 0) AS BIGINT) FROM warranty_claims c \
+             JOIN vehicles v ON v.id = c.vehicle_id WHERE v.organisation_id IN ({}) AND {COUNTED} AND c.opened_on <= ${}",
             placeholders(1, n),
             n + 1
         );
-        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
         for o in &orgs {
             q = q.bind(o);
         }
-        out.claims = q.bind(on.to_string()).fetch_one(&self.store.pool).await?;
+        (out.claims, out.cost.charged_back) =
+            q.bind(on.to_string()).fetch_one(&self.store.pool).await?;
         let sql = format!(
             "SELECT g.goodwill_minor, g.customer_minor, g.brand_pct, g.importer_pct, g.dealer_pct FROM goodwill_requests g \
              JOIN vehicles v ON v.id = g.vehicle_id WHERE v.organisation_id IN ({}) AND g.status = 'approved'",
@@ -330,6 +415,116 @@ impl Warranty<'_> {
                     obs.push(Observation::suspension(t));
                 }
             }
+        }
+        Ok(weibull::fit(&obs, confidence))
+    }
+
+    /// A Weibull fit of a component's first failure by km over the vehicles reached: each
+    /// vehicle's first counted claim of the component a failure at the odometer it states, every
+    /// other vehicle a suspension at its estimated km on `on`: its latest known reading (claims
+    /// and recorded readings) carried forward at its own km per day since delivery, or at the
+    /// fleet's median km per day when it has no reading.
+    pub async fn weibull_by_km(
+        self,
+        scope: &Scope,
+        on: Date,
+        component: ComponentGroup,
+        confidence: f64,
+    ) -> Result<Result<WeibullFit, weibull::WeibullError>, StoreError> {
+        use std::collections::HashMap;
+        let orgs = Self::analysed(scope)?;
+        let n = orgs.len();
+        let bind_orgs = |sql: &str| -> String { sql.replace("{orgs}", &placeholders(1, n)) };
+        let sql = bind_orgs(
+            "SELECT v.id, v.delivery_date FROM vehicles v WHERE v.organisation_id IN ({orgs}) \
+             AND v.delivery_date IS NOT NULL AND v.delivery_date <= $X",
+        )
+        .replace("$X", &format!("${}", n + 1));
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        let vehicles = q.bind(on.to_string()).fetch_all(&self.store.pool).await?;
+        // The latest known km per vehicle, with the day it was read.
+        let mut latest: HashMap<String, (i64, Date)> = HashMap::new();
+        let sql = bind_orgs(&format!(
+            "SELECT c.vehicle_id, c.odometer_km, c.opened_on, c.component_group, c.status FROM warranty_claims c \
+             JOIN vehicles v ON v.id = c.vehicle_id WHERE v.organisation_id IN ({{orgs}}) AND c.opened_on <= ${} \
+             AND v.delivery_date IS NOT NULL",
+            n + 1
+        ));
+        let mut q = sqlx::query_as::<_, (String, i64, String, Option<String>, String)>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        let mut first: HashMap<String, (Date, i64)> = HashMap::new();
+        for (vehicle, km, opened, group, status) in
+            q.bind(on.to_string()).fetch_all(&self.store.pool).await?
+        {
+            let Ok(day) = crate::crm::parse_date("opened_on", &opened) else {
+                continue;
+            };
+            let e = latest.entry(vehicle.clone()).or_insert((km, day));
+            if km > e.0 {
+                *e = (km, day);
+            }
+            let counted = status != "draft" && status != "rejected";
+            if counted && group.as_deref() == Some(component.as_str()) {
+                let f = first.entry(vehicle).or_insert((day, km));
+                if day < f.0 {
+                    *f = (day, km);
+                }
+            }
+        }
+        let sql = bind_orgs(
+            "SELECT r.vehicle_id, MAX(r.km), MAX(r.at) FROM odometer_readings r JOIN vehicles v ON v.id = r.vehicle_id \
+             WHERE v.organisation_id IN ({orgs}) GROUP BY r.vehicle_id",
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        for (vehicle, km, at) in q.fetch_all(&self.store.pool).await? {
+            let day = crate::from_micros(at).date();
+            if day > on {
+                continue;
+            }
+            let e = latest.entry(vehicle).or_insert((km, day));
+            if km > e.0 {
+                *e = (km, day);
+            }
+        }
+        let mut rates = Vec::new();
+        let mut delivered: Vec<(String, Date)> = Vec::with_capacity(vehicles.len());
+        for (id, day) in vehicles {
+            let Ok(d) = crate::crm::parse_date("delivery_date", &day) else {
+                continue;
+            };
+            if let Some((km, at)) = latest.get(&id) {
+                let days = (*at - d).whole_days();
+                if days >= 30 {
+                    rates.push(*km as f64 / days as f64);
+                }
+            }
+            delivered.push((id, d));
+        }
+        rates.sort_by(f64::total_cmp);
+        let median = rates.get(rates.len() / 2).copied().unwrap_or(40.0);
+        let mut obs = Vec::with_capacity(delivered.len());
+        for (id, d) in &delivered {
+            if let Some((_, km)) = first.get(id) {
+                obs.push(Observation::failure((*km).max(1) as f64));
+                continue;
+            }
+            let age = (on - *d).whole_days().max(1) as f64;
+            let rate = match latest.get(id) {
+                Some((km, at)) if (*at - *d).whole_days() >= 30 => {
+                    *km as f64 / (*at - *d).whole_days() as f64
+                }
+                _ => median,
+            };
+            let km = latest.get(id).map_or(0.0, |l| l.0 as f64).max(rate * age);
+            obs.push(Observation::suspension(km.max(1.0)));
         }
         Ok(weibull::fit(&obs, confidence))
     }

@@ -72,6 +72,7 @@ struct Row {
     status: String,
     appealed: i64,
     step_due: Option<i64>,
+    charged_back_minor: i64,
     created_at: i64,
     updated_at: i64,
     version: i64,
@@ -79,7 +80,7 @@ struct Row {
 
 const COLUMNS: &str = "id, number, organisation_id, reviewer_org_id, brand_org_id, repair_order_id, job_id, vehicle_id, vin, \
     claim_type, campaign, odometer_km, delivered_on, opened_on, closed_on, complaint, cause, correction, dtcs, causal_part, \
-    component_group, technician_id, preauth, currency, status, appealed, step_due, created_at, updated_at, version";
+    component_group, technician_id, preauth, currency, status, appealed, step_due, charged_back_minor, created_at, updated_at, version";
 
 #[derive(sqlx::FromRow)]
 struct LineRow {
@@ -667,7 +668,8 @@ impl Warranty<'_> {
             .iter()
             .filter_map(|l| l.recovery.as_ref().and_then(Money::minor))
             .sum();
-        let reconciliation = match approved {
+        let audits = self.audit_findings(id, cur).await?;
+        let reconciliation = match approved.map(|a| a - r.charged_back_minor) {
             Some(a) => {
                 let invoiced = self.invoiced(&lines).await?;
                 Some(Reconciliation {
@@ -722,6 +724,8 @@ impl Warranty<'_> {
             claimed: m(claimed),
             approved: approved.map(m),
             recovered: m(recovered),
+            charged_back: m(r.charged_back_minor),
+            audits,
             reconciliation,
             lines,
             events,

@@ -450,7 +450,12 @@ impl Warranty<'_> {
             let customer = new_id();
             let vehicle = new_id();
             let vin = vin(template, v.serial);
-            let street = format!("Rua {} {}", 1 + v.serial % 400, 1 + v.serial % 97);
+            // Now and then a customer of the costly point gives the same address as others.
+            let street = if spec.costly_point == Some(v.point) && v.serial % 40 == 0 {
+                "Rua do Comércio 12".to_string()
+            } else {
+                format!("Rua {} {}", 1 + v.serial % 400, 1 + v.serial % 97)
+            };
             let name = person(&target.language, v.serial);
             // Found by the customer search like any other customer and car.
             let engine = self.store.engine();
@@ -609,14 +614,17 @@ fn claim_rows(
         Some(c.flat_rate_centi),
     )];
     if parts_minor > 0 {
-        lines.push((
-            "part",
-            part_number.clone(),
-            100,
-            parts_minor,
-            parts_minor,
-            None,
-        ));
+        let copies = if c.duplicate_line { 2 } else { 1 };
+        for _ in 0..copies {
+            lines.push((
+                "part",
+                part_number.clone(),
+                100,
+                parts_minor,
+                parts_minor,
+                None,
+            ));
+        }
     }
     let status = match c.outcome {
         Outcome::Approved => "approved",
@@ -657,7 +665,7 @@ fn claim_rows(
         };
         let part = *kind == "part" && approved.is_some();
         let (returned, analysis, pct, recovered) = if part {
-            let pct = if c.no_trouble_found {
+            let pct = if c.no_trouble_found || c.repairable {
                 0
             } else {
                 60 + (n % 5) as i64 * 10
@@ -667,6 +675,8 @@ fn claim_rows(
                 V::T(
                     if c.no_trouble_found {
                         "no-trouble-found"
+                    } else if c.repairable {
+                        "repairable"
                     } else {
                         "confirmed"
                     }

@@ -15,18 +15,22 @@ use crate::error::StoreError;
 use crate::scope::Scope;
 use crate::{from_micros, micros, new_id};
 pub use aftersales_api_types::warranty::{
-    BatteryReading, BatteryReadingInput, CampaignDoneInput, CampaignPoint, CampaignVehicle,
-    Capacity, Claim, ClaimEvent, ClaimExport, ClaimInput, ClaimLine, ClaimOffer, ClaimStepInput,
-    ClaimSummary, Coverage, GoodwillApply, GoodwillBudget, GoodwillDecision, GoodwillEvent,
-    GoodwillInput, GoodwillRequest, LineDecisionInput, LineDecisionRecord, OfferLine, OpenCampaign,
-    PartCoverage, RecallCampaign, RecallCampaignInput, Reconciliation, RecoveryInput, Statutory,
+    Audit, AuditItem, AuditProposal, AuditResultInput, AuditRule, AuditRuleInput, AuditRules,
+    AuditSummary, BatteryReading, BatteryReadingInput, CampaignDoneInput, CampaignPoint,
+    CampaignVehicle, Capacity, Claim, ClaimAuditFinding, ClaimEvent, ClaimExport, ClaimInput,
+    ClaimLine, ClaimOffer, ClaimStepInput, ClaimSummary, Coverage, FlagCount, FlaggedClaim,
+    GoodwillApply, GoodwillBudget, GoodwillDecision, GoodwillEvent, GoodwillInput, GoodwillRequest,
+    LineDecisionInput, LineDecisionRecord, OfferLine, OpenCampaign, PartCoverage, PointRiskRow,
+    RecallCampaign, RecallCampaignInput, Reconciliation, RecoveryInput, RiskOverview, Statutory,
     VehicleCoverage, WarrantyTerms,
 };
-pub use analysis::{ClaimCost, CostPerUnit, EarlyWarning, PeerFunnel, PeerMeasure};
+pub use analysis::{ClaimCost, CostPerUnit, EarlyWarning, MisQuery, PeerFunnel, PeerMeasure};
+pub use audit::DEFAULT_MONTHS as AUDIT_MONTHS;
 pub use claims::ClaimFilter;
 pub use history::{HistoryCounts, HistoryTarget};
 
 mod analysis;
+mod audit;
 mod campaigns;
 mod claims;
 pub(crate) mod goodwill;

@@ -55,6 +55,7 @@ conformance!(
     fitted_parts_keep_their_own_warranty,
     goodwill_asked_on_a_case_lands_on_its_repair_order,
     claim_analysis_reads_the_history,
+    audit_of_service_points,
     migrations_are_idempotent,
     unknown_stored_values_fail_loudly,
     safety_cases_get_no_remote_fix,

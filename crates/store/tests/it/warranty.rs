@@ -1279,7 +1279,15 @@ pub async fn claim_analysis_reads_the_history(store: &Store) {
     let marta = caller(store, "marta", t0).await;
     let emily = caller(store, "emily", t0).await;
     let today = t0.date();
-    let m = w.mis_matrix(&ana.scope, today, None, 48).await.unwrap();
+    let m = w
+        .mis_matrix(
+            &ana.scope,
+            today,
+            &aftersales_store::warranty::MisQuery::default(),
+            48,
+        )
+        .await
+        .unwrap();
     assert!(
         m.rows.len() >= 14,
         "a row per delivery quarter: {}",
@@ -1306,6 +1314,23 @@ pub async fn claim_analysis_reads_the_history(store: &Store) {
     assert!((1.1..2.2).contains(&fit.beta), "β {}", fit.beta);
     assert!(fit.beta_ci.lower < fit.beta && fit.beta < fit.beta_ci.upper);
     assert!(fit.failures > 20 && fit.suspensions > 1_000);
+    // By km: the same failures and suspensions, at km (800–2,500 km a month: η in km well above η in months).
+    let km = w
+        .weibull_by_km(&ana.scope, today, ComponentGroup::HighVoltage, 0.95)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (km.failures, km.suspensions),
+        (fit.failures, fit.suspensions)
+    );
+    assert!(
+        km.eta > fit.eta * 500.0,
+        "η {} km vs {} months",
+        km.eta,
+        fit.eta
+    );
+    assert!(km.beta_ci.lower < km.beta && km.beta < km.beta_ci.upper);
     let rising = w
         .early_warning(&ana.scope, today, ComponentGroup::Electrical, 24)
         .await
@@ -1349,10 +1374,283 @@ pub async fn claim_analysis_reads_the_history(store: &Store) {
         "{outside:?}"
     );
     assert!(matches!(
-        w.mis_matrix(&marta.scope, today, None, 48).await,
+        w.mis_matrix(
+            &marta.scope,
+            today,
+            &aftersales_store::warranty::MisQuery::default(),
+            48
+        )
+        .await,
         Err(StoreError::Forbidden(_))
     ));
     let no = w.cost_per_unit(&emily.scope, today).await.unwrap();
     assert_eq!(no.currency.as_deref(), Some("NOK"));
     assert!((1_000..1_100).contains(&no.vehicles), "{}", no.vehicles);
+}
+
+/// The audit of service points over the demo's history: Braga ranks first by risk (over the flat
+/// rate, no trouble found, a shared address, lines billed twice, above its peers), each rule's hits
+/// name claims, an audit sample is drawn by risk and sized by the rule, a chargeback lowers what
+/// the claim pays and the cost per unit, bad input is refused by field, and those without the
+/// permission see nothing.
+pub async fn audit_of_service_points(store: &Store) {
+    use aftersales_domain::analysis::audit::RedFlag;
+    use aftersales_store::warranty::{AuditProposal, AuditResultInput, AuditRuleInput};
+    let t0 = datetime!(2026-11-21 09:00 UTC);
+    demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
+    demo::seed_history(store, t0 - Duration::hours(1))
+        .await
+        .unwrap();
+    let w = store.warranty();
+    let ana = caller(store, "ana", t0).await;
+    let marta = caller(store, "marta", t0).await;
+    let emily = caller(store, "emily", t0).await;
+    let today = t0.date();
+    let risk = w.risk(&ana.scope, today, 12).await.unwrap();
+    let top = &risk.points[0];
+    assert_eq!(top.service_point.label, "Polestar Service Point Braga");
+    assert!(risk.points.len() >= 3);
+    assert!(
+        top.score > risk.points[1].score * 1.5,
+        "{} vs {}",
+        top.score,
+        risk.points[1].score
+    );
+    assert!(top.outlier_on.contains(&"labour-per-claim".to_string()));
+    let hits = |flag: RedFlag| {
+        top.hits
+            .iter()
+            .find(|h| h.flag == flag)
+            .map_or(0, |h| h.claims)
+    };
+    for flag in [
+        RedFlag::OverFlatRate,
+        RedFlag::NoTroubleFound,
+        RedFlag::SharedAddress,
+        RedFlag::DuplicateBilling,
+        RedFlag::ReplacedRepairable,
+    ] {
+        assert!(hits(flag) > 0, "{flag:?}: {:?}", top.hits);
+    }
+    let braga = top.service_point.id.clone();
+    let shared = w
+        .flagged_claims(&ana.scope, today, 12, &braga, Some(RedFlag::SharedAddress))
+        .await
+        .unwrap();
+    assert_eq!(shared.len() as i64, hits(RedFlag::SharedAddress));
+    assert!(shared
+        .iter()
+        .all(|c| c.flags.contains(&RedFlag::SharedAddress)));
+
+    // Rules are data: switching one off removes its hits.
+    let off = AuditRuleInput {
+        threshold: None,
+        weight: None,
+        enabled: Some(false),
+    };
+    let rules = w
+        .set_audit_rule(&ana.scope, "shared-address", &off, t0)
+        .await
+        .unwrap();
+    assert!(rules.rules.iter().any(|r| r.changed && !r.setting.enabled));
+    let risk2 = w.risk(&ana.scope, today, 12).await.unwrap();
+    let top2 = risk2
+        .points
+        .iter()
+        .find(|p| p.service_point.id == braga)
+        .unwrap();
+    assert!(top2.hits.iter().all(|h| h.flag != RedFlag::SharedAddress));
+    let bad = AuditRuleInput {
+        threshold: Some(0),
+        weight: Some(5000),
+        enabled: None,
+    };
+    match w
+        .set_audit_rule(&ana.scope, "repeat-repair", &bad, t0)
+        .await
+    {
+        Err(StoreError::Invalid(e)) => {
+            let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+            assert_eq!(fields, vec!["threshold", "weight"]);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // The sample: sized by discovery sampling, drawn by risk.
+    let audit = w
+        .propose_audit(
+            &ana.scope,
+            &AuditProposal {
+                service_point_id: braga.clone(),
+                months: None,
+                confidence_pct: None,
+                min_bad_rate_pct: None,
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(audit.required, 59);
+    assert_eq!(audit.items.len() as i64, audit.population.min(59));
+    assert!(audit.population > 59, "{}", audit.population);
+    let flagged = audit.items.iter().filter(|i| !i.flags.is_empty()).count();
+    assert!(
+        flagged * 100 / audit.items.len() > 40,
+        "risky claims come first: {flagged} of {}",
+        audit.items.len()
+    );
+    let first = &audit.items[0];
+    let paid = first.approved.minor().unwrap();
+    assert!(paid > 0);
+    let before = w.cost_per_unit(&ana.scope, today).await.unwrap();
+
+    // Bad input keeps what was saved.
+    let charge = |amount: &str, reason: &str| AuditResultInput {
+        result: "charged-back".into(),
+        amount: Some(amount.into()),
+        reason: Some(reason.into()),
+        note: Some("Labour booked twice".into()),
+    };
+    let over = format!("{}.00", paid / 100 + 1);
+    match w
+        .record_audit_result(
+            &ana.scope,
+            &audit.id,
+            &first.claim_id,
+            &charge(&over, "nonsense"),
+            t0,
+        )
+        .await
+    {
+        Err(StoreError::Invalid(e)) => {
+            let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+            assert_eq!(fields, vec!["amount", "reason"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let a = w
+        .record_audit_result(
+            &ana.scope,
+            &audit.id,
+            &first.claim_id,
+            &charge("100.00", "labour-over-flat-rate"),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.charged_back.minor(), Some(10_000));
+    assert_eq!(a.decided, 1);
+    let claim = w.claim(&ana.scope, &first.claim_id, t0).await.unwrap();
+    assert_eq!(claim.charged_back.minor(), Some(10_000));
+    assert_eq!(claim.audits.len(), 1);
+    assert_eq!(
+        claim.reconciliation.as_ref().unwrap().approved.minor(),
+        Some(paid - 10_000)
+    );
+    let after = w.cost_per_unit(&ana.scope, today).await.unwrap();
+    assert_eq!(after.cost.charged_back, before.cost.charged_back + 10_000);
+    // Changed to accepted: the chargeback is taken back.
+    let a = w
+        .record_audit_result(
+            &ana.scope,
+            &audit.id,
+            &first.claim_id,
+            &AuditResultInput {
+                result: "accepted".into(),
+                amount: None,
+                reason: None,
+                note: None,
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.charged_back.minor(), Some(0));
+    let claim = w.claim(&ana.scope, &first.claim_id, t0).await.unwrap();
+    assert_eq!(claim.charged_back.minor(), Some(0));
+    // Charge back again, and close the audit by accepting the rest.
+    w.record_audit_result(
+        &ana.scope,
+        &audit.id,
+        &first.claim_id,
+        &charge("100,00", "labour-over-flat-rate"),
+        t0,
+    )
+    .await
+    .unwrap();
+    let mut last = None;
+    for i in &audit.items[1..] {
+        last = Some(
+            w.record_audit_result(
+                &ana.scope,
+                &audit.id,
+                &i.claim_id,
+                &AuditResultInput {
+                    result: "accepted".into(),
+                    amount: None,
+                    reason: None,
+                    note: None,
+                },
+                t0,
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    let closed = last.unwrap();
+    assert_eq!(closed.status, "closed");
+    assert!(matches!(
+        w.record_audit_result(
+            &ana.scope,
+            &audit.id,
+            &first.claim_id,
+            &charge("1", "other"),
+            t0
+        )
+        .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let claim = w.claim(&ana.scope, &first.claim_id, t0).await.unwrap();
+    assert_eq!(claim.charged_back.minor(), Some(10_000));
+    // The next proposal leaves claims already audited out.
+    let next = w
+        .propose_audit(
+            &ana.scope,
+            &AuditProposal {
+                service_point_id: braga.clone(),
+                months: None,
+                confidence_pct: Some(90),
+                min_bad_rate_pct: Some(10),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.required, 22);
+    assert!(next
+        .items
+        .iter()
+        .all(|i| audit.items.iter().all(|j| j.claim_id != i.claim_id)));
+    assert_eq!(w.audits(&ana.scope).await.unwrap().len(), 2);
+
+    // Out of reach: Marta (a service manager) may not audit; Emily (an analyst) neither.
+    assert!(matches!(
+        w.risk(&marta.scope, today, 12).await,
+        Err(StoreError::Forbidden(_))
+    ));
+    assert!(matches!(
+        w.audit(&emily.scope, &audit.id).await,
+        Err(StoreError::NotFound | StoreError::Forbidden(_))
+    ));
+    assert!(matches!(
+        w.record_audit_result(
+            &marta.scope,
+            &audit.id,
+            &first.claim_id,
+            &charge("1", "other"),
+            t0
+        )
+        .await,
+        Err(StoreError::NotFound | StoreError::Forbidden(_))
+    ));
 }

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod billing;
 pub mod cases;
+pub mod claim_analysis;
 pub mod crm;
 pub mod logistics;
 pub mod me;
@@ -203,6 +204,21 @@ fn routes() -> OpenApiRouter<AppState> {
             warranty::warranty_terms,
             warranty::add_warranty_terms
         ))
+        .routes(routes!(claim_analysis::claims_per_1000))
+        .routes(routes!(claim_analysis::cost_per_unit))
+        .routes(routes!(claim_analysis::weibull))
+        .routes(routes!(claim_analysis::early_warning))
+        .routes(routes!(claim_analysis::peers))
+        .routes(routes!(claim_analysis::risk))
+        .routes(routes!(claim_analysis::flagged))
+        .routes(routes!(claim_analysis::audit_rules))
+        .routes(routes!(claim_analysis::set_audit_rule))
+        .routes(routes!(
+            claim_analysis::audits,
+            claim_analysis::propose_audit
+        ))
+        .routes(routes!(claim_analysis::audit))
+        .routes(routes!(claim_analysis::record_audit_result))
         .routes(routes!(reminders::due))
         .routes(routes!(reminders::schedules))
         .routes(routes!(reminders::set_schedule))

@@ -11,7 +11,7 @@ use aftersales_domain::analysis::mis::MisMatrix;
 use aftersales_domain::analysis::weibull::{WeibullError, WeibullFit};
 use aftersales_domain::money::Money;
 use aftersales_domain::warranty::goodwill::ComponentGroup;
-use aftersales_store::warranty::{CostPerUnit, EarlyWarning, PeerFunnel, PeerMeasure};
+use aftersales_store::warranty::{CostPerUnit, EarlyWarning, MisQuery, PeerFunnel, PeerMeasure};
 use askama::Template;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
@@ -49,6 +49,79 @@ pub struct PeerView {
     pub target: String,
 }
 
+/// A Weibull fit as the page shows it, by months in service or by km.
+pub struct FitView {
+    /// `fit` or `fit-km`: element ids and the keys of its labels.
+    pub id: &'static str,
+    /// The axis' label key.
+    pub axis: &'static str,
+    pub error: Option<String>,
+    pub unstable: bool,
+    /// β, η (each with bounds), failures, suspensions.
+    pub facts: Option<(String, String, String, String)>,
+    pub chart: String,
+    /// (at, F, lower, upper).
+    pub rows: Vec<(String, String, String, String)>,
+}
+
+/// The figures of a fit in the reader's words.
+fn fit_view(
+    t: &Tr<'_>,
+    fit: &Result<WeibullFit, WeibullError>,
+    chart: String,
+    km: bool,
+) -> FitView {
+    let error = fit.as_ref().err().map(|e| match e {
+        WeibullError::TooFewFailures { failures } => {
+            t.t1("an-fit-too-few", "count", &failures.to_string())
+        }
+        _ => t.t("an-fit-none"),
+    });
+    let at: &[f64] = if km {
+        &[10_000.0, 20_000.0, 40_000.0, 80_000.0, 120_000.0, 160_000.0]
+    } else {
+        &[12.0, 24.0, 36.0, 48.0, 60.0, 96.0]
+    };
+    let p = |v: f64| format!("{} %", t.dec(v * 100.0, 2));
+    let (facts, rows, unstable) = match fit {
+        Ok(f) => (
+            Some((
+                format!(
+                    "{} ({}–{})",
+                    t.dec(f.beta, 2),
+                    t.dec(f.beta_ci.lower, 2),
+                    t.dec(f.beta_ci.upper, 2)
+                ),
+                format!(
+                    "{} ({}–{})",
+                    t.dec(f.eta, 0),
+                    t.dec(f.eta_ci.lower, 0),
+                    t.dec(f.eta_ci.upper, 0)
+                ),
+                t.int(i64::try_from(f.failures).unwrap_or(i64::MAX)),
+                t.int(i64::try_from(f.suspensions).unwrap_or(i64::MAX)),
+            )),
+            at.iter()
+                .filter_map(|x| {
+                    let e = f.unreliability_bounds(*x)?;
+                    Some((t.dec(*x, 0), p(e.value), p(e.lower), p(e.upper)))
+                })
+                .collect(),
+            f.unstable,
+        ),
+        Err(_) => (None, Vec::new(), false),
+    };
+    FitView {
+        id: if km { "fit-km" } else { "fit" },
+        axis: if km { "an-km-x" } else { "an-mis-x" },
+        error,
+        unstable,
+        facts,
+        chart: if fit.is_ok() { chart } else { String::new() },
+        rows,
+    }
+}
+
 /// A component whose claim rate rose lately: the months that signalled.
 pub struct Alert {
     pub component: ComponentGroup,
@@ -62,12 +135,18 @@ struct Page<'a> {
     chrome: Chrome,
     component: ComponentGroup,
     mis_component: Option<ComponentGroup>,
+    mis_model: Option<String>,
+    mis_market: Option<String>,
+    repairs: bool,
+    /// The breakdown as a query string (for the downloads).
+    mis_qs: String,
+    models: Vec<String>,
+    markets: Vec<(String, String)>,
     groups: &'static [ComponentGroup],
     mis: MisMatrix<String>,
     mis_chart: String,
     cpu: CostPerUnit,
-    fit: Result<WeibullFit, WeibullError>,
-    fit_chart: String,
+    fits: Vec<FitView>,
     warning: Option<EarlyWarning>,
     warning_chart: String,
     alerts: Vec<Alert>,
@@ -82,9 +161,6 @@ impl Page<'_> {
         self.t.int(*v)
     }
     fn nu(&self, v: &u64) -> String {
-        self.t.int(i64::try_from(*v).unwrap_or(i64::MAX))
-    }
-    fn nz(&self, v: &usize) -> String {
         self.t.int(i64::try_from(*v).unwrap_or(i64::MAX))
     }
     fn mis_columns(&self) -> &'static [u32] {
@@ -122,28 +198,6 @@ impl Page<'_> {
     fn d(&self, v: f64, places: usize) -> String {
         self.t.dec(v, places)
     }
-    fn fit_error(&self) -> Option<String> {
-        self.fit.as_ref().err().map(|e| match e {
-            WeibullError::TooFewFailures { failures } => {
-                self.t.t1("an-fit-too-few", "count", &failures.to_string())
-            }
-            _ => self.t.t("an-fit-none"),
-        })
-    }
-    /// F(t) with bounds at a few ages, as percentages.
-    fn fit_rows(&self) -> Vec<(u32, String, String, String)> {
-        let Ok(fit) = &self.fit else {
-            return Vec::new();
-        };
-        [12_u32, 24, 36, 48, 60, 96]
-            .into_iter()
-            .filter_map(|m| {
-                let e = fit.unreliability_bounds(f64::from(m))?;
-                let p = |v: f64| format!("{} %", self.t.dec(v * 100.0, 2));
-                Some((m, p(e.value), p(e.lower), p(e.upper)))
-            })
-            .collect()
-    }
     fn month_of(&self, i: &usize) -> String {
         self.warning
             .as_ref()
@@ -151,6 +205,33 @@ impl Page<'_> {
             .map(|d| d.to_string()[..7].to_string())
             .unwrap_or_default()
     }
+}
+
+/// The breakdown of claims per 1,000 the reader asked for (`mis`, `model`, `market`, `count`),
+/// and the same as a query string for the downloads.
+fn mis_query(q: &[(String, String)]) -> (MisQuery, String) {
+    let opt = |n: &str| Some(field(q, n).trim().to_string()).filter(|v| !v.is_empty());
+    let query = MisQuery {
+        component: component_of(q, "mis"),
+        model: opt("model"),
+        market: opt("market"),
+        repairs: field(q, "count") == "repairs",
+    };
+    let mut qs: Vec<(&str, String)> = Vec::new();
+    if let Some(c) = query.component {
+        qs.push(("mis", c.as_str().to_string()));
+    }
+    if let Some(m) = &query.model {
+        qs.push(("model", m.clone()));
+    }
+    if let Some(m) = &query.market {
+        qs.push(("market", m.clone()));
+    }
+    if query.repairs {
+        qs.push(("count", "repairs".into()));
+    }
+    let s = serde_urlencoded::to_string(&qs).unwrap_or_default();
+    (query, s)
 }
 
 /// Parses the component parameter; high-voltage when missing or unknown.
@@ -162,7 +243,8 @@ fn component_of(q: &[(String, String)], name: &str) -> Option<ComponentGroup> {
 pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
     let q = form_pairs(q.unwrap_or_default().as_bytes());
     let component = component_of(&q, "component").unwrap_or(ComponentGroup::HighVoltage);
-    let mis_component = component_of(&q, "mis");
+    let (mis_query, mis_qs) = mis_query(&q);
+    let mis_component = mis_query.component;
     let t = Tr {
         i18n: &state.i18n,
         lang: s.ctx.lang,
@@ -170,8 +252,12 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
     let today = state.now().date();
     let w = state.store.warranty();
     let scope = &s.caller.scope;
-    let mis = match w.mis_matrix(scope, today, mis_component, 48).await {
+    let mis = match w.mis_matrix(scope, today, &mis_query, 48).await {
         Ok(m) => m,
+        Err(e) => return store_error(&state, &s.ctx, e),
+    };
+    let (models, markets) = match w.breakdowns(scope).await {
+        Ok(b) => b,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
     let cpu = match w.cost_per_unit(scope, today).await {
@@ -228,47 +314,24 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
             join: true,
         }],
     );
-    let fit_chart = match &fit {
-        Ok(f) => {
-            let ages: Vec<f64> = (0..=48).map(|m| f64::from(m) * 2.0).collect();
-            let pct = |v: Option<f64>| v.map(|v| v * 100.0);
-            let line = |pick: &dyn Fn(f64) -> Option<f64>| -> Vec<(f64, Option<f64>)> {
-                ages.iter().map(|a| (*a, pct(pick(*a)))).collect()
-            };
-            line_chart(
-                &Frame {
-                    title: &t.t("an-fit-chart"),
-                    x_label: &t.t("an-mis-x"),
-                    y_label: &t.t("an-fit-y"),
-                    fmt: &fmt_1,
-                },
-                &[
-                    Series {
-                        points: line(&|a| f.unreliability(a)),
-                        class: "series-a",
-                        dashed: false,
-                        dots: false,
-                        join: true,
-                    },
-                    Series {
-                        points: line(&|a| f.unreliability_bounds(a).map(|e| e.lower)),
-                        class: "bound",
-                        dashed: true,
-                        dots: false,
-                        join: true,
-                    },
-                    Series {
-                        points: line(&|a| f.unreliability_bounds(a).map(|e| e.upper)),
-                        class: "bound",
-                        dashed: true,
-                        dots: false,
-                        join: true,
-                    },
-                ],
-            )
-        }
-        Err(_) => String::new(),
+    let fit_chart = draw_fit(
+        &t,
+        &fit,
+        (0..=48).map(|m| f64::from(m) * 2.0).collect(),
+        "an-mis-x",
+        1.0,
+    );
+    let fit_km = match w.weibull_by_km(scope, today, component, 0.95).await {
+        Ok(f) => f,
+        Err(e) => return store_error(&state, &s.ctx, e),
     };
+    let fit_km_chart = draw_fit(
+        &t,
+        &fit_km,
+        (0..=40).map(|k| f64::from(k) * 5_000.0).collect(),
+        "an-km-x",
+        1000.0,
+    );
     let warning_chart = match &warning {
         Some(wc) => {
             let pts =
@@ -327,12 +390,20 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
         chrome: Chrome::new(&t, &s.ctx),
         component,
         mis_component,
+        mis_model: mis_query.model.clone(),
+        mis_market: mis_query.market.clone(),
+        repairs: mis_query.repairs,
+        mis_qs,
+        models,
+        markets,
         groups: ComponentGroup::ALL,
         mis,
         mis_chart,
         cpu,
-        fit,
-        fit_chart,
+        fits: vec![
+            fit_view(&t, &fit, fit_chart, false),
+            fit_view(&t, &fit_km, fit_km_chart, true),
+        ],
         warning,
         warning_chart,
         alerts,
@@ -456,11 +527,11 @@ pub async fn mis_csv(
     RawQuery(q): RawQuery,
 ) -> Response {
     let q = form_pairs(q.unwrap_or_default().as_bytes());
-    let component = component_of(&q, "mis");
+    let (query, _) = mis_query(&q);
     let mis = match state
         .store
         .warranty()
-        .mis_matrix(&s.caller.scope, state.now().date(), component, 48)
+        .mis_matrix(&s.caller.scope, state.now().date(), &query, 48)
         .await
     {
         Ok(m) => m,
@@ -500,4 +571,294 @@ pub async fn mis_csv(
         out,
     )
         .into_response()
+}
+
+/// `/warranty/analysis/export.xlsx?component=…&mis=…`: the figures of the page as a workbook, a
+/// sheet per table (claims per 1,000, cost per unit, the Weibull fit of every component by
+/// months and by km, the early-warning chart of the component, the peer funnels), headed in the
+/// reader's language, numbers as numbers.
+pub async fn xlsx(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQuery) -> Response {
+    use crate::xlsx::{workbook, Cell, Sheet, CONTENT_TYPE};
+    let q = form_pairs(q.unwrap_or_default().as_bytes());
+    let component = component_of(&q, "component").unwrap_or(ComponentGroup::HighVoltage);
+    let (mis_query, _) = mis_query(&q);
+    let t = Tr {
+        i18n: &state.i18n,
+        lang: s.ctx.lang,
+    };
+    let today = state.now().date();
+    let w = state.store.warranty();
+    let scope = &s.caller.scope;
+    let group = |g: ComponentGroup| t.t(&format!("gw-group-{}", g.as_str()));
+    let mut sheets = Vec::new();
+
+    let mis = match w.mis_matrix(scope, today, &mis_query, 48).await {
+        Ok(m) => m,
+        Err(e) => return store_error(&state, &s.ctx, e),
+    };
+    let mut rows = vec![vec![
+        Cell::from(t.t("an-cohort")),
+        Cell::from(t.t("an-mis-x")),
+        Cell::from(t.t("an-at-risk")),
+        Cell::from(t.t("an-claims")),
+        Cell::from(t.t("an-per-1000")),
+        Cell::from(t.t("an-cumulative")),
+    ]];
+    let all = mis
+        .rows
+        .iter()
+        .map(|r| (r.cohort.clone(), &r.cells))
+        .chain(std::iter::once((t.t("an-total"), &mis.total)));
+    for (cohort, cells) in all {
+        for c in cells.iter().filter(|c| c.vehicles_at_risk > 0) {
+            rows.push(vec![
+                Cell::from(cohort.clone()),
+                Cell::from(i64::from(c.month)),
+                Cell::from(i64::try_from(c.vehicles_at_risk).unwrap_or(i64::MAX)),
+                Cell::from(i64::try_from(c.claims).unwrap_or(i64::MAX)),
+                Cell::from(c.per_1000),
+                Cell::from(c.cumulative_per_1000),
+            ]);
+        }
+    }
+    sheets.push(Sheet {
+        name: t.t("an-mis"),
+        rows,
+    });
+
+    let cpu = match w.cost_per_unit(scope, today).await {
+        Ok(c) => c,
+        Err(e) => return store_error(&state, &s.ctx, e),
+    };
+    let major = |minor: i64| Cell::from(minor as f64 / 100.0);
+    sheets.push(Sheet {
+        name: t.t("an-cpu"),
+        rows: vec![
+            vec![
+                Cell::from(t.t("an-figure")),
+                Cell::from(cpu.currency.clone().unwrap_or_default()),
+            ],
+            vec![Cell::from(t.t("an-vehicles")), Cell::from(cpu.vehicles)],
+            vec![Cell::from(t.t("an-claims")), Cell::from(cpu.claims)],
+            vec![Cell::from(t.t("gw-parts")), major(cpu.cost.parts)],
+            vec![Cell::from(t.t("gw-labour")), major(cpu.cost.labour)],
+            vec![Cell::from(t.t("an-sublet")), major(cpu.cost.sublet)],
+            vec![
+                Cell::from(t.t("an-charged-back")),
+                major(cpu.cost.charged_back),
+            ],
+            vec![
+                Cell::from(t.t("an-per-unit")),
+                Cell::from(cpu.per_unit().map(|v| v / 100.0)),
+            ],
+            vec![Cell::from(t.t("an-recovered")), major(cpu.cost.recovered)],
+            vec![Cell::from(t.t("an-goodwill-brand")), major(cpu.goodwill[0])],
+            vec![
+                Cell::from(t.t("an-goodwill-importer")),
+                major(cpu.goodwill[1]),
+            ],
+            vec![
+                Cell::from(t.t("an-goodwill-dealer")),
+                major(cpu.goodwill[2]),
+            ],
+            vec![
+                Cell::from(t.t("an-goodwill-customer")),
+                major(cpu.goodwill[3]),
+            ],
+        ],
+    });
+
+    let mut rows = vec![vec![
+        Cell::from(t.t("gw-group")),
+        Cell::from(t.t("an-axis")),
+        Cell::from(t.t("an-beta")),
+        Cell::from(t.t("an-lower")),
+        Cell::from(t.t("an-upper")),
+        Cell::from(t.t("an-eta")),
+        Cell::from(t.t("an-lower")),
+        Cell::from(t.t("an-upper")),
+        Cell::from(t.t("an-failures")),
+        Cell::from(t.t("an-suspensions")),
+        Cell::from(t.t("an-log-likelihood")),
+    ]];
+    for g in ComponentGroup::ALL {
+        for (axis, fit) in [
+            (
+                "an-mis-x",
+                w.weibull_by_months(scope, today, *g, 0.95).await,
+            ),
+            ("an-km-x", w.weibull_by_km(scope, today, *g, 0.95).await),
+        ] {
+            let fit = match fit {
+                Ok(f) => f,
+                Err(e) => return store_error(&state, &s.ctx, e),
+            };
+            let mut row = vec![Cell::from(group(*g)), Cell::from(t.t(axis))];
+            match fit {
+                Ok(f) => row.extend([
+                    Cell::from(f.beta),
+                    Cell::from(f.beta_ci.lower),
+                    Cell::from(f.beta_ci.upper),
+                    Cell::from(f.eta),
+                    Cell::from(f.eta_ci.lower),
+                    Cell::from(f.eta_ci.upper),
+                    Cell::from(i64::try_from(f.failures).unwrap_or(i64::MAX)),
+                    Cell::from(i64::try_from(f.suspensions).unwrap_or(i64::MAX)),
+                    Cell::from(f.log_likelihood),
+                ]),
+                Err(_) => row.push(Cell::from(t.t("an-fit-none"))),
+            }
+            rows.push(row);
+        }
+    }
+    sheets.push(Sheet {
+        name: t.t("an-weibull-sheet"),
+        rows,
+    });
+
+    match w
+        .early_warning(scope, today, component, WARNING_MONTHS)
+        .await
+    {
+        Ok(Ok(wc)) => {
+            let mut rows = vec![vec![
+                Cell::from(t.t("an-month")),
+                Cell::from(t.t("an-claims")),
+                Cell::from(t.t("an-at-risk")),
+                Cell::from(t.t("an-warning-y")),
+                Cell::from(t.t("an-upper-limit")),
+                Cell::from(t.t("an-signal")),
+            ]];
+            for (m, p) in wc.months.iter().zip(&wc.chart.points) {
+                rows.push(vec![
+                    Cell::from(m.to_string()[..7].to_string()),
+                    Cell::from(i64::try_from(p.count).unwrap_or(i64::MAX)),
+                    Cell::from((p.exposure * 1000.0).round()),
+                    Cell::from(p.rate),
+                    Cell::from(p.upper),
+                    Cell::from(if p.signals() {
+                        t.t("an-signal-yes")
+                    } else {
+                        String::new()
+                    }),
+                ]);
+            }
+            sheets.push(Sheet {
+                name: group(component),
+                rows,
+            });
+        }
+        Ok(Err(_)) => {}
+        Err(e) => return store_error(&state, &s.ctx, e),
+    }
+
+    let mut rows = vec![vec![
+        Cell::from(t.t("an-measure")),
+        Cell::from(t.t("wc-service-point")),
+        Cell::from(t.t("an-claims")),
+        Cell::from(t.t("an-value")),
+        Cell::from(t.t("an-lower")),
+        Cell::from(t.t("an-upper")),
+        Cell::from(t.t("an-signal")),
+    ]];
+    for measure in [PeerMeasure::LabourPerClaim, PeerMeasure::CostPerClaim] {
+        let f = match w.peer_funnel(scope, today, measure, PEER_MONTHS).await {
+            Ok(Ok(f)) => f,
+            Ok(Err(_)) => continue,
+            Err(e) => return store_error(&state, &s.ctx, e),
+        };
+        let key = match measure {
+            PeerMeasure::LabourPerClaim => "labour",
+            PeerMeasure::CostPerClaim => "cost",
+        };
+        for (p, (_, name)) in f.funnel.points.iter().zip(&f.points) {
+            rows.push(vec![
+                Cell::from(t.t(&format!("an-peer-{key}-y"))),
+                Cell::from(name.clone()),
+                Cell::from(p.size),
+                Cell::from(p.value / 100.0),
+                Cell::from(p.limits_998.lower / 100.0),
+                Cell::from(p.limits_998.upper / 100.0),
+                Cell::from(match p.position_998 {
+                    Position::Above => t.t("an-peer-above"),
+                    Position::Below => t.t("an-peer-below"),
+                    Position::Inside => String::new(),
+                }),
+            ]);
+        }
+    }
+    sheets.push(Sheet {
+        name: t.t("an-peers"),
+        rows,
+    });
+
+    match workbook(&sheets) {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, CONTENT_TYPE),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"claim-analysis.xlsx\"",
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => store_error(
+            &state,
+            &s.ctx,
+            aftersales_store::StoreError::Internal(format!("workbook: {e}")),
+        ),
+    }
+}
+
+/// A Weibull fit's unreliability F(t) with its bounds, at `xs` (drawn divided by `x_scale`).
+fn draw_fit(
+    t: &Tr<'_>,
+    fit: &Result<WeibullFit, WeibullError>,
+    xs: Vec<f64>,
+    x_label: &str,
+    x_scale: f64,
+) -> String {
+    let Ok(f) = fit else {
+        return String::new();
+    };
+    let fmt_1 = |v: f64| t.dec(v, if v.abs() < 10.0 { 1 } else { 0 });
+    let pct = |v: Option<f64>| v.map(|v| v * 100.0);
+    let line = |pick: &dyn Fn(f64) -> Option<f64>| -> Vec<(f64, Option<f64>)> {
+        xs.iter().map(|a| (*a / x_scale, pct(pick(*a)))).collect()
+    };
+    let series = |points, class, dashed| Series {
+        points,
+        class,
+        dashed,
+        dots: false,
+        join: true,
+    };
+    let x_label = if x_scale > 1.0 {
+        t.t("an-km-x-thousands")
+    } else {
+        t.t(x_label)
+    };
+    line_chart(
+        &Frame {
+            title: &t.t("an-fit-chart"),
+            x_label: &x_label,
+            y_label: &t.t("an-fit-y"),
+            fmt: &fmt_1,
+        },
+        &[
+            series(line(&|a| f.unreliability(a)), "series-a", false),
+            series(
+                line(&|a| f.unreliability_bounds(a).map(|e| e.lower)),
+                "bound",
+                true,
+            ),
+            series(
+                line(&|a| f.unreliability_bounds(a).map(|e| e.upper)),
+                "bound",
+                true,
+            ),
+        ],
+    )
 }

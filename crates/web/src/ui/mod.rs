@@ -8,6 +8,7 @@ mod billing;
 mod campaigns;
 mod cases;
 mod charts;
+mod claim_audit;
 mod claims;
 mod contact;
 mod crm;
@@ -126,6 +127,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/warranty/claims/{id}/export"),
     ("GET", "/warranty/analysis"),
     ("GET", "/warranty/analysis/mis.csv"),
+    ("GET", "/warranty/analysis/export.xlsx"),
+    ("GET", "/warranty/audit"),
+    ("POST", "/warranty/audit/rules/{rule}"),
+    ("GET", "/warranty/audit/points/{id}"),
+    ("POST", "/warranty/audits"),
+    ("GET", "/warranty/audits/{id}"),
+    ("POST", "/warranty/audits/{id}/claims/{claim_id}"),
     ("GET", "/warranty/goodwill"),
     ("GET", "/warranty/goodwill/new"),
     ("POST", "/warranty/goodwill"),
@@ -323,6 +331,16 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/warranty/goodwill/new", get(goodwill::new_request))
         .route("/warranty/analysis", get(analysis::page))
         .route("/warranty/analysis/mis.csv", get(analysis::mis_csv))
+        .route("/warranty/analysis/export.xlsx", get(analysis::xlsx))
+        .route("/warranty/audit", get(claim_audit::page))
+        .route("/warranty/audit/rules/{rule}", post(claim_audit::set_rule))
+        .route("/warranty/audit/points/{id}", get(claim_audit::point))
+        .route("/warranty/audits", post(claim_audit::propose))
+        .route("/warranty/audits/{id}", get(claim_audit::detail))
+        .route(
+            "/warranty/audits/{id}/claims/{claim_id}",
+            post(claim_audit::record),
+        )
         .route("/warranty/goodwill/{id}", get(goodwill::show))
         .route("/warranty/goodwill/{id}/decision", post(goodwill::decide))
         .route("/warranty/goodwill/{id}/job", post(goodwill::apply))

@@ -200,7 +200,10 @@ fn fill(template: &str, v: &Victim) -> String {
         .replace("{day}", "2026-11-23")
         .replace("{period}", "2026-Q4")
         // A guessed status-page or survey token: the only key to those pages.
-        .replace("{token}", "guessed-token-0000000000000000");
+        .replace("{token}", "guessed-token-0000000000000000")
+        .replace("{rule}", "repeat-repair")
+        .replace("{claim_id}", &v.claim)
+        .replace("{service_point_id}", &v.org);
     let id = if claims {
         &v.claim
     } else if p.contains("/goodwill-requests/") || p.contains("/warranty/goodwill/") {
@@ -441,6 +444,11 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
         }
         ("post", "/api/v1/goodwill-requests/{id}/decision") => Some(json!({"action": "approve"})),
         ("post", "/api/v1/goodwill-requests/{id}/job") => Some(json!({"job_id": v.job})),
+        ("patch", "/api/v1/warranty/audit-rules/{rule}") => Some(json!({"weight": 0})),
+        ("post", "/api/v1/warranty/audits") => Some(json!({"service_point_id": v.org})),
+        ("post", "/api/v1/warranty/audits/{id}/claims/{claim_id}") => {
+            Some(json!({"result": "charged-back", "amount": "1.00", "reason": "other"}))
+        }
         ("put", "/api/v1/organisations/{id}/goodwill-budgets/{period}") => {
             Some(json!({"amount_minor": 1}))
         }
@@ -521,6 +529,13 @@ fn ui_form(path: &str, v: &Victim) -> Vec<(String, String)> {
             ("odometer_km", "1000"),
         ]),
         "/warranty/goodwill/{id}/decision" => f(&[("action", "approve"), ("version", "1")]),
+        "/warranty/audit/rules/{rule}" => f(&[("threshold", "30"), ("weight", "0")]),
+        "/warranty/audits" => f(&[("service_point_id", &v.org)]),
+        "/warranty/audits/{id}/claims/{claim_id}" => f(&[
+            ("result", "charged-back"),
+            ("amount", "1.00"),
+            ("reason", "other"),
+        ]),
         "/warranty/goodwill/{id}/job" => f(&[("job_id", &v.job), ("version", "1")]),
         "/warranty/campaigns/{id}/done" => f(&[
             ("vin", VICTIM_VIN),

@@ -1000,3 +1000,231 @@ async fn the_claim_analysis_shows_the_rising_component_and_drills_down() {
         StatusCode::FORBIDDEN
     );
 }
+
+/// Ana audits the Portuguese network: Braga leads the risk ranking with its red flags linked to
+/// the claims behind them, she proposes an audit, charges back part of the first claim (a wrong
+/// amount named first, nothing lost), and the claim shows it; the workbook opens in a
+/// spreadsheet reader; the API answers the same and refuses bad input by field.
+#[tokio::test]
+async fn ana_audits_braga_and_a_chargeback_changes_the_claim() {
+    let app = TestApp::new().await;
+    aftersales_store::demo::seed_history(&app.store, time::macros::datetime!(2026-11-21 08:00 UTC))
+        .await
+        .unwrap();
+    let ana = app.login("ana").await;
+    let page = app.get("/warranty/audit", Some(&ana)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for text in [
+        "Auditoria dos pontos de serviço",
+        "Pontos de serviço por risco",
+        "Regras de alerta",
+        "Mão de obra acima do tempo padrão",
+    ] {
+        assert!(page.body.contains(text), "{text}");
+    }
+    let table = &page.body[page.body.find("id=\"risk-table\"").unwrap()..];
+    let first = &table[table.find("<tbody>").unwrap()..];
+    let first = &first[..first.find("</tr>").unwrap()];
+    assert!(first.contains("Polestar Service Point Braga"), "{first}");
+    assert!(first.contains("mão de obra por reclamação"), "{first}");
+    let drill = first
+        .split("href=\"")
+        .filter_map(|h| h.split('"').next())
+        .find(|h| h.starts_with("/warranty/audit/points/") && h.contains("?flag=over-flat-rate"))
+        .unwrap_or_else(|| panic!("no link to the claims over the flat rate: {first}"))
+        .to_string();
+    let list = app.get(&drill.replace("&amp;", "&"), Some(&ana)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains("/warranty/claims/"), "{}", list.body);
+    let point_id = first
+        .split("name=\"service_point_id\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let made = app
+        .post_form(
+            "/warranty/audits",
+            &ana,
+            &[("service_point_id", point_id.as_str())],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let at = made.headers["location"].to_str().unwrap().to_string();
+    let audit = app.get(&at, Some(&ana)).await;
+    assert!(audit.body.contains("são precisas 59"), "{}", audit.body);
+    let sample = &audit.body[audit.body.find("id=\"sample-table\"").unwrap()..];
+    let claim_id = sample
+        .split("id=\"c-")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let post = format!("{at}/claims/{claim_id}");
+    let wrong = app
+        .post_form(
+            &post,
+            &ana,
+            &[
+                ("result", "charged-back"),
+                ("amount", "abc"),
+                ("reason", ""),
+                ("note", "Horas a mais"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong.body.contains("Indique o valor a estornar"),
+        "{}",
+        wrong.body
+    );
+    assert!(wrong.body.contains("Escolha o motivo do estorno"));
+    assert!(
+        wrong.body.contains("value=\"Horas a mais\""),
+        "the note is kept"
+    );
+    let ok = app
+        .post_form(
+            &post,
+            &ana,
+            &[
+                ("result", "charged-back"),
+                ("amount", "50,00"),
+                ("reason", "labour-over-flat-rate"),
+                ("note", "Horas a mais"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let claim = app
+        .get(&format!("/warranty/claims/{claim_id}"), Some(&ana))
+        .await;
+    let audits = &claim.body[claim.body.find("id=\"claim-audits\"").unwrap()..];
+    assert!(audits.contains("Estornada"), "{audits}");
+    assert!(audits.contains("50,00"), "{audits}");
+    assert!(
+        audits.contains("Mão de obra acima do tempo padrão"),
+        "{audits}"
+    );
+
+    // The workbook: every sheet readable by a spreadsheet library.
+    let x = app.get("/warranty/analysis/export.xlsx", Some(&ana)).await;
+    assert_eq!(x.status, StatusCode::OK);
+    assert_eq!(
+        x.headers["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let path = std::env::temp_dir().join(format!("analysis-{}.xlsx", std::process::id()));
+    std::fs::write(&path, &x.bytes).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, openpyxl; wb = openpyxl.load_workbook(sys.argv[1]); \
+             print('|'.join(wb.sheetnames)); ws = wb.worksheets[0]; print(ws.cell(1, 1).value); \
+             print(sum(1 for _ in ws.iter_rows()))",
+        ])
+        .arg(&path)
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout).to_string();
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(lines[0].contains("Custo por viatura"), "{text}");
+            assert!(lines[0].contains("Ajustes de Weibull"), "{text}");
+            assert_eq!(lines[1], "Entregues", "{text}");
+            assert!(lines[2].parse::<usize>().unwrap() > 100, "{text}");
+        }
+        Ok(o)
+            if String::from_utf8_lossy(&o.stderr).contains("No module named")
+                && !aftersales_store::testing::in_ci() =>
+        {
+            aftersales_store::testing::say(
+                "skipped: openpyxl is not installed (pip install openpyxl)",
+            )
+        }
+        Ok(o) => panic!(
+            "the workbook did not open: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) if !aftersales_store::testing::in_ci() => {
+            aftersales_store::testing::say(&format!("skipped: python3 not runnable: {e}"))
+        }
+        Err(e) => panic!("python3 is needed under CI: {e}"),
+    }
+    let _ = std::fs::remove_file(&path);
+
+    // The API.
+    let token = app.token_for("ana").await;
+    let r = app
+        .api(
+            Method::GET,
+            "/api/v1/warranty/risk",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(
+        v["points"][0]["service_point"]["label"],
+        "Polestar Service Point Braga"
+    );
+    let r = app
+        .api(
+            Method::GET,
+            "/api/v1/warranty/analysis/weibull?component=high-voltage&by=km",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert!(v["fit"]["beta"].as_f64().unwrap() > 0.0, "{v}");
+    let r = app
+        .api(
+            Method::GET,
+            "/api/v1/warranty/analysis/weibull?component=wheels",
+            Auth::Bearer(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("\"component\""), "{}", r.body);
+    let r = app
+        .api(
+            Method::POST,
+            &format!("/api/v1/warranty/audits/{}/claims/{claim_id}", at.rsplit('/').next().unwrap()),
+            Auth::Bearer(&token),
+            Some(serde_json::json!({"result": "charged-back", "amount": "999999", "reason": "other"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("\"amount\""), "{}", r.body);
+    for path in [
+        "/api/v1/warranty/analysis/claims-per-1000?component=electrical",
+        "/api/v1/warranty/analysis/cost-per-unit",
+        "/api/v1/warranty/analysis/early-warning?component=electrical",
+        "/api/v1/warranty/analysis/peers?measure=labour-per-claim",
+        "/api/v1/warranty/audit-rules",
+        "/api/v1/warranty/audits",
+    ] {
+        let r = app
+            .api(Method::GET, path, Auth::Bearer(&token), None, &[])
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+    }
+    let marta = app.login("marta").await;
+    assert_eq!(
+        app.get("/warranty/audit", Some(&marta)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get(&at, Some(&marta)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

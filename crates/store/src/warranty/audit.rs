@@ -1,0 +1,1084 @@
+//! The risk-based audit of service points (issue 18): the red-flag rules an organisation audits
+//! by (defaults from `domain::analysis::audit` until changed), the service points ranked by risk
+//! over a period, the claims each rule hits, an audit sample proposed for one service point, and
+//! what the auditor found per claim. A chargeback lowers what the claim pays
+//! (`warranty_claims.charged_back_minor`), so the claim, its reconciliation with the invoices and
+//! the cost per unit all show it. Who: `WarrantyAudit` (market managers, importer staff, warranty
+//! administrators), over the service points below the organisation they hold it at.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aftersales_domain::analysis::audit::{
+    self as rules, AuditClaim, AuditLine, AuditResult, ChargebackReason, Findings, RedFlag,
+    RuleSetting,
+};
+use aftersales_domain::analysis::sample::{self, RiskItem};
+use aftersales_domain::money::{parse_centi, Money};
+use aftersales_domain::org::Permission;
+use aftersales_domain::validation::{FieldError, Rule};
+use aftersales_domain::warranty::claims::ClaimStatus;
+use aftersales_domain::warranty::goodwill::ComponentGroup;
+use aftersales_domain::warranty::{self as terms, CoverageKind, Standing, TermsVersion};
+use aftersales_domain::ValidationErrors;
+use time::{Date, OffsetDateTime};
+
+use super::analysis::PeerMeasure;
+use super::{
+    Audit, AuditItem, AuditProposal, AuditResultInput, AuditRule, AuditRuleInput, AuditRules,
+    AuditSummary, ClaimAuditFinding, FlagCount, FlaggedClaim, PointRiskRow, RiskOverview, Warranty,
+};
+use crate::crm::parse_date;
+use crate::db::placeholders;
+use crate::error::StoreError;
+use crate::scope::Scope;
+use crate::{decode, from_micros, micros, new_id, Ref};
+
+/// The period audits look at unless asked otherwise, in months.
+pub const DEFAULT_MONTHS: u32 = 12;
+
+/// A claim as read for the rules, with what the screens show of it.
+struct Fact {
+    id: String,
+    number: String,
+    status: String,
+    paid_minor: i64,
+    currency: String,
+    claim: AuditClaim,
+}
+
+/// The first day of a period of `months` months ending on `on` (claims opened after it count).
+fn period_start(on: Date, months: u32) -> Date {
+    on.checked_sub(time::Duration::days(i64::from(months) * 30))
+        .unwrap_or(on)
+}
+
+type FactRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    i64,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+type VehicleTerms = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl Warranty<'_> {
+    /// The organisation the caller audits at: the highest one where they hold `WarrantyAudit`.
+    async fn auditing_org(self, scope: &Scope) -> Result<(String, String), StoreError> {
+        scope.require_somewhere(Permission::WarrantyAudit)?;
+        let orgs = scope.orgs_with(Permission::WarrantyAudit);
+        let sql = format!(
+            "SELECT id, parent_id, name FROM organisations WHERE id IN ({}) ORDER BY name",
+            placeholders(1, orgs.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, Option<String>, String)>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        let rows = q.fetch_all(&self.store.pool).await?;
+        rows.iter()
+            .find(|(_, parent, _)| parent.as_ref().is_none_or(|p| !orgs.contains(p)))
+            .map(|(id, _, name)| (id.clone(), name.clone()))
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The rules in force at `org`: the defaults with the changes kept there.
+    async fn rules_at(self, org: &str) -> Result<Vec<(RuleSetting, bool)>, StoreError> {
+        let stored: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT rule, threshold, weight, enabled FROM audit_rules WHERE organisation_id = $1",
+        )
+        .bind(org)
+        .fetch_all(&self.store.pool)
+        .await?;
+        Ok(rules::default_rules()
+            .into_iter()
+            .map(|d| {
+                match stored
+                    .iter()
+                    .find(|(rule, ..)| rule.as_str() == d.flag.as_str())
+                {
+                    Some((_, threshold, weight, enabled)) => (
+                        RuleSetting {
+                            flag: d.flag,
+                            threshold: *threshold,
+                            weight: *weight,
+                            enabled: *enabled != 0,
+                        },
+                        true,
+                    ),
+                    None => (d, false),
+                }
+            })
+            .collect())
+    }
+
+    fn rule_rows(rules: &[(RuleSetting, bool)]) -> Vec<AuditRule> {
+        rules
+            .iter()
+            .map(|(s, changed)| AuditRule {
+                setting: *s,
+                unit: s.flag.unit().into(),
+                changed: *changed,
+            })
+            .collect()
+    }
+
+    /// The red-flag rules the caller audits by.
+    pub async fn audit_rules(self, scope: &Scope) -> Result<AuditRules, StoreError> {
+        let (org, name) = self.auditing_org(scope).await?;
+        let rules = self.rules_at(&org).await?;
+        Ok(AuditRules {
+            organisation: Ref {
+                id: org,
+                label: name,
+            },
+            rules: Self::rule_rows(&rules),
+        })
+    }
+
+    /// Changes one rule (threshold, weight, on or off) where the caller audits.
+    pub async fn set_audit_rule(
+        self,
+        scope: &Scope,
+        rule: &str,
+        input: &AuditRuleInput,
+        now: OffsetDateTime,
+    ) -> Result<AuditRules, StoreError> {
+        let flag = RedFlag::parse("rule", rule).map_err(ValidationErrors::from)?;
+        let (org, _) = self.auditing_org(scope).await?;
+        let current = self
+            .rules_at(&org)
+            .await?
+            .into_iter()
+            .find(|(s, _)| s.flag == flag)
+            .map(|(s, _)| s)
+            .ok_or(StoreError::NotFound)?;
+        let next = RuleSetting {
+            flag,
+            threshold: input.threshold.unwrap_or(current.threshold),
+            weight: input.weight.unwrap_or(current.weight),
+            enabled: input.enabled.unwrap_or(current.enabled),
+        };
+        rules::check_rule(&next)?;
+        let mut tx = self.store.begin().await?;
+        sqlx::query("DELETE FROM audit_rules WHERE organisation_id = $1 AND rule = $2")
+            .bind(&org)
+            .bind(flag.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO audit_rules (organisation_id, rule, threshold, weight, enabled, updated_by, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&org)
+        .bind(flag.as_str())
+        .bind(next.threshold)
+        .bind(next.weight)
+        .bind(i64::from(next.enabled))
+        .bind(scope.user_id())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.audit_rules(scope).await
+    }
+
+    /// The claims of the service points in reach opened after `from` (less the look-back the
+    /// rules need) up to `on`, as the rules see them.
+    async fn facts(
+        self,
+        orgs: &[String],
+        from: Date,
+        on: Date,
+        rules: &[RuleSetting],
+    ) -> Result<Vec<Fact>, StoreError> {
+        let lookback = rules
+            .iter()
+            .filter(|r| {
+                r.enabled && matches!(r.flag, RedFlag::RepeatRepair | RedFlag::DuplicateBilling)
+            })
+            .map(|r| r.threshold)
+            .max()
+            .unwrap_or(0);
+        let read_from = from
+            .checked_sub(time::Duration::days(lookback))
+            .unwrap_or(from);
+        let n = orgs.len();
+        let filter = format!(
+            "c.organisation_id IN ({}) AND c.status NOT IN ('draft', 'rejected') AND c.opened_on > ${} AND c.opened_on <= ${}",
+            placeholders(1, n),
+            n + 1,
+            n + 2
+        );
+        let sql = format!(
+            "SELECT c.id, c.number, c.organisation_id, c.vin, c.component_group, c.opened_on, c.delivered_on, c.odometer_km, \
+             c.status, c.charged_back_minor, c.currency, ro.customer_id, cu.street, cu.postal_code \
+             FROM warranty_claims c JOIN repair_orders ro ON ro.id = c.repair_order_id \
+             LEFT JOIN customers cu ON cu.id = ro.customer_id WHERE {filter}"
+        );
+        let mut q = sqlx::query_as::<_, FactRow>(&sql);
+        for o in orgs {
+            q = q.bind(o);
+        }
+        let rows = q
+            .bind(read_from.to_string())
+            .bind(on.to_string())
+            .fetch_all(&self.store.pool)
+            .await?;
+        // The coverage that pays for each claim's component: the vehicle's terms version.
+        let sql = format!(
+            "SELECT c.id, v.brand_id, v.model, v.warranty_version, v.organisation_id FROM warranty_claims c \
+             JOIN vehicles v ON v.id = c.vehicle_id WHERE {filter}"
+        );
+        let mut q = sqlx::query_as::<
+            _,
+            (
+                String,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            ),
+        >(&sql);
+        for o in orgs {
+            q = q.bind(o);
+        }
+        let vehicles: HashMap<String, VehicleTerms> = q
+            .bind(read_from.to_string())
+            .bind(on.to_string())
+            .fetch_all(&self.store.pool)
+            .await?
+            .into_iter()
+            .map(|(id, brand, model, version, owner)| (id, (brand, model, version, owner)))
+            .collect();
+        let mut versions: HashMap<(String, String), Vec<TermsVersion>> = HashMap::new();
+        for (brand, _, _, owner) in vehicles.values() {
+            if let (Some(b), Some(o)) = (brand, owner) {
+                let key = (b.clone(), o.clone());
+                if let std::collections::hash_map::Entry::Vacant(e) = versions.entry(key) {
+                    e.insert(self.terms_at(b, o).await?);
+                }
+            }
+        }
+        let sql = format!(
+            "SELECT l.claim_id, l.kind, l.code, l.quantity_centi, l.claimed_minor, l.approved_minor, l.flat_rate_centi, l.analysis \
+             FROM warranty_claim_lines l JOIN warranty_claims c ON c.id = l.claim_id WHERE {filter} ORDER BY l.claim_id, l.position"
+        );
+        type LineRow = (
+            String,
+            String,
+            Option<String>,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        );
+        let mut q = sqlx::query_as::<_, LineRow>(&sql);
+        for o in orgs {
+            q = q.bind(o);
+        }
+        let mut lines: HashMap<String, (Vec<AuditLine>, i64)> = HashMap::new();
+        for (claim, kind, code, qty, claimed, approved, frt, analysis) in q
+            .bind(read_from.to_string())
+            .bind(on.to_string())
+            .fetch_all(&self.store.pool)
+            .await?
+        {
+            let e = lines.entry(claim).or_default();
+            e.1 += approved.unwrap_or(0);
+            e.0.push(AuditLine {
+                code,
+                kind,
+                quantity_centi: qty,
+                claimed_minor: claimed,
+                flat_rate_centi: frt,
+                analysis,
+            });
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for (
+            id,
+            number,
+            point,
+            vin,
+            component,
+            opened,
+            delivered,
+            km,
+            status,
+            charged_back,
+            currency,
+            customer,
+            street,
+            postal,
+        ) in rows
+        {
+            let Ok(opened_day) = parse_date("opened_on", &opened) else {
+                continue;
+            };
+            let component = component.and_then(|c| ComponentGroup::parse("component", &c).ok());
+            let delivered = delivered.and_then(|d| parse_date("delivered_on", &d).ok());
+            let days_left = match (delivered, vehicles.get(&id)) {
+                (Some(d), Some((Some(brand), model, version, Some(owner)))) => versions
+                    .get(&(brand.clone(), owner.clone()))
+                    .and_then(|vs| {
+                        version
+                            .as_deref()
+                            .and_then(|code| vs.iter().find(|v| v.code == code))
+                            .or_else(|| terms::terms_for(vs, model.as_deref(), d))
+                    })
+                    .and_then(|t| days_left(t, d, opened_day, km, component)),
+                _ => None,
+            };
+            let (claim_lines, approved) = lines.remove(&id).unwrap_or_default();
+            let pays = ClaimStatus::parse("status", &status).is_ok_and(ClaimStatus::pays);
+            out.push(Fact {
+                number,
+                paid_minor: if pays { approved - charged_back } else { 0 },
+                status,
+                currency,
+                claim: AuditClaim {
+                    point,
+                    vin,
+                    address: street
+                        .as_deref()
+                        .and_then(|s| rules::normalise_address(s, postal.as_deref())),
+                    customer,
+                    component,
+                    opened: opened_day,
+                    coverage_days_left: days_left,
+                    lines: claim_lines,
+                    in_period: opened_day > from,
+                },
+                id,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The rules' findings over the service points in reach for the period ending `on`.
+    async fn findings(
+        self,
+        scope: &Scope,
+        on: Date,
+        months: u32,
+    ) -> Result<(String, Vec<(RuleSetting, bool)>, Vec<Fact>, Findings), StoreError> {
+        let (org, _) = self.auditing_org(scope).await?;
+        let rules = self.rules_at(&org).await?;
+        let settings: Vec<RuleSetting> = rules.iter().map(|r| r.0).collect();
+        let orgs = scope.orgs_with(Permission::WarrantyAudit);
+        let from = period_start(on, months);
+        let facts = self.facts(&orgs, from, on, &settings).await?;
+        let mut outliers: HashMap<String, Vec<String>> = HashMap::new();
+        for (measure, name) in [
+            (PeerMeasure::LabourPerClaim, "labour-per-claim"),
+            (PeerMeasure::CostPerClaim, "cost-per-claim"),
+        ] {
+            if let Ok(f) = self.peer_funnel(scope, on, measure, months).await? {
+                for ((id, _), p) in f.points.iter().zip(&f.funnel.points) {
+                    if p.position_998 == aftersales_domain::analysis::funnel::Position::Above {
+                        outliers.entry(id.clone()).or_default().push(name.into());
+                    }
+                }
+            }
+        }
+        let claims: Vec<AuditClaim> = facts.iter().map(|f| f.claim.clone()).collect();
+        let findings = rules::evaluate(&claims, &settings, &outliers);
+        Ok((org, rules, facts, findings))
+    }
+
+    /// The service points in reach ranked by risk over the `months` months up to `on`.
+    pub async fn risk(
+        self,
+        scope: &Scope,
+        on: Date,
+        months: u32,
+    ) -> Result<RiskOverview, StoreError> {
+        let (_, rules, _, findings) = self.findings(scope, on, months).await?;
+        let ids: Vec<&str> = findings.points.iter().map(|p| p.point.as_str()).collect();
+        let names = self.org_names(&ids).await?;
+        let open: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT service_point_id, id, number FROM claim_audits WHERE status = 'open' ORDER BY created_at",
+        )
+        .fetch_all(&self.store.pool)
+        .await?;
+        Ok(RiskOverview {
+            from: period_start(on, months).to_string(),
+            to: on.to_string(),
+            rules: Self::rule_rows(&rules),
+            points: findings
+                .points
+                .iter()
+                .map(|p| PointRiskRow {
+                    service_point: Ref {
+                        id: p.point.clone(),
+                        label: names.get(&p.point).cloned().unwrap_or_default(),
+                    },
+                    claims: p.claims as i64,
+                    hits: p
+                        .hits
+                        .iter()
+                        .map(|(flag, n)| FlagCount {
+                            flag: *flag,
+                            claims: *n as i64,
+                        })
+                        .collect(),
+                    no_trouble_pct: p.no_trouble_share.map(|s| s * 100.0),
+                    outlier_on: p.outlier_on.clone(),
+                    score: p.score,
+                    open_audit: open.iter().find(|(sp, ..)| sp == &p.point).map(
+                        |(_, id, number)| Ref {
+                            id: id.clone(),
+                            label: number.clone(),
+                        },
+                    ),
+                })
+                .collect(),
+        })
+    }
+
+    /// The claims of a service point a rule hits (every flagged claim without a rule), newest
+    /// first.
+    pub async fn flagged_claims(
+        self,
+        scope: &Scope,
+        on: Date,
+        months: u32,
+        point: &str,
+        flag: Option<RedFlag>,
+    ) -> Result<Vec<FlaggedClaim>, StoreError> {
+        if !scope.permits(point, Permission::WarrantyAudit) {
+            return Err(StoreError::NotFound);
+        }
+        let (_, _, facts, findings) = self.findings(scope, on, months).await?;
+        let mut out: Vec<FlaggedClaim> = facts
+            .iter()
+            .zip(&findings.flags)
+            .filter(|(f, flags)| {
+                f.claim.point == point
+                    && !flags.is_empty()
+                    && flag.is_none_or(|x| flags.contains(&x))
+            })
+            .filter_map(|(f, flags)| {
+                Some(FlaggedClaim {
+                    id: f.id.clone(),
+                    number: f.number.clone(),
+                    vin: f.claim.vin.clone(),
+                    opened_on: f.claim.opened.to_string(),
+                    status: ClaimStatus::parse("status", &f.status).ok()?,
+                    flags: flags.clone(),
+                    paid: Money::new(f.paid_minor, &f.currency),
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| b.opened_on.cmp(&a.opened_on).then(a.number.cmp(&b.number)));
+        Ok(out)
+    }
+
+    async fn org_names(self, ids: &[&str]) -> Result<BTreeMap<String, String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let sql = format!(
+            "SELECT id, name FROM organisations WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        Ok(q.fetch_all(&self.store.pool).await?.into_iter().collect())
+    }
+
+    /// Proposes an audit of a service point: its paid claims of the period not in another audit,
+    /// a sample sized by discovery sampling and drawn weighted by risk. Kept as an open audit.
+    pub async fn propose_audit(
+        self,
+        scope: &Scope,
+        input: &AuditProposal,
+        now: OffsetDateTime,
+    ) -> Result<Audit, StoreError> {
+        let point = input.service_point_id.trim();
+        if point.is_empty() {
+            return Err(ValidationErrors::single(
+                "service_point_id",
+                Rule::Required,
+                "service_point_id is required",
+            )
+            .into());
+        }
+        if !scope.permits(point, Permission::WarrantyAudit) {
+            return Err(StoreError::NotFound);
+        }
+        let months = input.months.unwrap_or(DEFAULT_MONTHS);
+        let mut errs = ValidationErrors::default();
+        if !(1..=60).contains(&months) {
+            errs.push(
+                FieldError::new("months", Rule::Format, "months must lie between 1 and 60")
+                    .hint("au-err-months"),
+            );
+        }
+        let confidence = input.confidence_pct.unwrap_or(95);
+        if !(50..=99).contains(&confidence) {
+            errs.push(
+                FieldError::new(
+                    "confidence_pct",
+                    Rule::Format,
+                    "confidence_pct must lie between 50 and 99",
+                )
+                .hint("au-err-confidence"),
+            );
+        }
+        let bad = input.min_bad_rate_pct.unwrap_or(5);
+        if !(1..=50).contains(&bad) {
+            errs.push(
+                FieldError::new(
+                    "min_bad_rate_pct",
+                    Rule::Format,
+                    "min_bad_rate_pct must lie between 1 and 50",
+                )
+                .hint("au-err-bad-rate"),
+            );
+        }
+        errs.into_result()?;
+        let on = now.date();
+        let (org, rules, facts, findings) = self.findings(scope, on, months).await?;
+        let settings: Vec<RuleSetting> = rules.iter().map(|r| r.0).collect();
+        let audited: Vec<String> = sqlx::query_scalar(
+            "SELECT i.claim_id FROM claim_audit_items i JOIN warranty_claims c ON c.id = i.claim_id \
+             WHERE c.organisation_id = $1",
+        )
+        .bind(point)
+        .fetch_all(&self.store.pool)
+        .await?;
+        let audited: std::collections::HashSet<String> = audited.into_iter().collect();
+        let mut items = Vec::new();
+        for (i, f) in facts.iter().enumerate() {
+            if f.claim.point == point
+                && f.claim.in_period
+                && f.paid_minor > 0
+                && !audited.contains(&f.id)
+            {
+                items.push(RiskItem {
+                    id: i,
+                    weight: findings.weight(i, &settings),
+                });
+            }
+        }
+        if items.is_empty() {
+            return Err(ValidationErrors::single(
+                "service_point_id",
+                Rule::NotAllowed,
+                "the service point has no paid claims in the period that are not audited yet",
+            )
+            .into());
+        }
+        let seed = uuid::Uuid::now_v7().as_u64_pair().1;
+        let proposal = sample::propose(&items, confidence as f64 / 100.0, bad as f64 / 100.0, seed)
+            .map_err(|e| StoreError::Internal(format!("audit sample: {e}")))?;
+        let score = findings
+            .points
+            .iter()
+            .find(|p| p.point == point)
+            .map_or(0.0, |p| p.score);
+        let id = new_id();
+        let mut tx = self.store.begin().await?;
+        let year = on.year();
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM claim_audits WHERE number LIKE $1")
+                .bind(format!("AU-{year}-%"))
+                .fetch_one(&mut *tx)
+                .await?;
+        let number = format!("AU-{year}-{:04}", count + 1);
+        sqlx::query(
+            "INSERT INTO claim_audits (id, number, organisation_id, service_point_id, period_from, period_to, population, \
+             required, confidence_pct, min_bad_rate_pct, seed, score_centi, status, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14)",
+        )
+        .bind(&id)
+        .bind(&number)
+        .bind(&org)
+        .bind(point)
+        .bind(period_start(on, months).to_string())
+        .bind(on.to_string())
+        .bind(proposal.population as i64)
+        .bind(i64::try_from(proposal.required).unwrap_or(i64::MAX))
+        .bind(confidence)
+        .bind(bad)
+        .bind(i64::from_ne_bytes(seed.to_ne_bytes()))
+        .bind((score * 100.0).round() as i64)
+        .bind(scope.user_id())
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?;
+        for s in &proposal.selected {
+            let f = &facts[s.id];
+            let flags: Vec<&str> = findings.flags[s.id].iter().map(|f| f.as_str()).collect();
+            sqlx::query(
+                "INSERT INTO claim_audit_items (audit_id, claim_id, priority, weight_centi, flags) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&id)
+            .bind(&f.id)
+            .bind(s.priority as i64)
+            .bind((s.weight * 100.0).round() as i64)
+            .bind(serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.audit(scope, &id).await
+    }
+
+    /// The audits of the service points in reach, newest first.
+    pub async fn audits(self, scope: &Scope) -> Result<Vec<AuditSummary>, StoreError> {
+        scope.require_somewhere(Permission::WarrantyAudit)?;
+        let orgs = scope.orgs_with(Permission::WarrantyAudit);
+        let sql = format!(
+            "SELECT a.id, a.number, a.service_point_id, o.name, a.status, a.created_at, \
+             COUNT(i.claim_id), COUNT(i.result), CAST(COALESCE(SUM(i.chargeback_minor), 0) AS BIGINT), MIN(c.currency) \
+             FROM claim_audits a JOIN organisations o ON o.id = a.service_point_id \
+             LEFT JOIN claim_audit_items i ON i.audit_id = a.id LEFT JOIN warranty_claims c ON c.id = i.claim_id \
+             WHERE a.service_point_id IN ({}) GROUP BY a.id, a.number, a.service_point_id, o.name, a.status, a.created_at \
+             ORDER BY a.created_at DESC",
+            placeholders(1, orgs.len())
+        );
+        type SumRow = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            Option<String>,
+        );
+        let mut q = sqlx::query_as::<_, SumRow>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        Ok(q.fetch_all(&self.store.pool)
+            .await?
+            .into_iter()
+            .map(
+                |(id, number, sp, name, status, at, sampled, decided, charged, currency)| {
+                    AuditSummary {
+                        id,
+                        number,
+                        service_point: Ref {
+                            id: sp,
+                            label: name,
+                        },
+                        status,
+                        sampled,
+                        decided,
+                        charged_back: Money::new(charged, currency.as_deref().unwrap_or("EUR")),
+                        created_at: from_micros(at),
+                    }
+                },
+            )
+            .collect())
+    }
+
+    /// One audit with its sample and what was found.
+    pub async fn audit(self, scope: &Scope, id: &str) -> Result<Audit, StoreError> {
+        type HeadRow = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            i64,
+            String,
+            Option<String>,
+            i64,
+            i64,
+        );
+        let head: Option<HeadRow> = sqlx::query_as(
+            "SELECT a.number, a.organisation_id, a.service_point_id, a.period_from, a.period_to, o.name, a.population, \
+             a.required, a.confidence_pct, a.min_bad_rate_pct, a.seed, a.score_centi, a.status, u.display_name, a.created_at, a.version \
+             FROM claim_audits a JOIN organisations o ON o.id = a.organisation_id LEFT JOIN users u ON u.id = a.created_by WHERE a.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let Some((
+            number,
+            org,
+            point,
+            from,
+            to,
+            org_name,
+            population,
+            required,
+            confidence,
+            bad,
+            seed,
+            score,
+            status,
+            created_by,
+            created_at,
+            version,
+        )) = head
+        else {
+            return Err(StoreError::NotFound);
+        };
+        if !scope.permits(&point, Permission::WarrantyAudit) {
+            return Err(StoreError::NotFound);
+        }
+        let names = self.org_names(&[point.as_str()]).await?;
+        type ItemRow = (
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            String,
+            String,
+            i64,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+        );
+        let rows: Vec<ItemRow> = sqlx::query_as(
+            "SELECT i.claim_id, c.number, c.vin, c.opened_on, i.priority, i.weight_centi, i.flags, c.status, \
+             c.charged_back_minor, i.result, i.chargeback_minor, i.reason, i.note, u.display_name, c.currency \
+             FROM claim_audit_items i JOIN warranty_claims c ON c.id = i.claim_id LEFT JOIN users u ON u.id = i.decided_by \
+             WHERE i.audit_id = $1 ORDER BY i.priority",
+        )
+        .bind(id)
+        .fetch_all(&self.store.pool)
+        .await?;
+        let approved = self
+            .approved_totals(&rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>())
+            .await?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut charged_total = 0;
+        let mut decided = 0;
+        let mut currency = "EUR".to_string();
+        let t = "claim_audit_items";
+        for (
+            claim,
+            claim_number,
+            vin,
+            opened,
+            priority,
+            weight,
+            flags,
+            _status,
+            charged_back,
+            result,
+            chargeback,
+            reason,
+            note,
+            by,
+            cur,
+        ) in rows
+        {
+            let flags: Vec<String> = serde_json::from_str(&flags)
+                .map_err(|e| StoreError::Internal(format!("{t}.flags does not read: {e}")))?;
+            let flags = flags
+                .iter()
+                .map(|f| decode(t, "flags", f, RedFlag::parse))
+                .collect::<Result<Vec<_>, _>>()?;
+            let result = result
+                .map(|r| decode(t, "result", &r, AuditResult::parse))
+                .transpose()?;
+            let reason = reason
+                .map(|r| decode(t, "reason", &r, ChargebackReason::parse))
+                .transpose()?;
+            if result.is_some() {
+                decided += 1;
+            }
+            charged_total += chargeback.unwrap_or(0);
+            let this = chargeback.unwrap_or(0);
+            let paid = approved.get(&claim).copied().unwrap_or(0) - charged_back + this;
+            items.push(AuditItem {
+                claim_id: claim,
+                claim_number,
+                vin,
+                opened_on: opened,
+                priority,
+                weight: weight as f64 / 100.0,
+                flags,
+                approved: Money::new(paid, &cur),
+                result,
+                chargeback: chargeback.map(|c| Money::new(c, &cur)),
+                reason,
+                note,
+                decided_by: by,
+            });
+            currency = cur;
+        }
+        Ok(Audit {
+            id: id.to_string(),
+            number,
+            organisation: Ref {
+                id: org,
+                label: org_name,
+            },
+            service_point: Ref {
+                label: names.get(&point).cloned().unwrap_or_default(),
+                id: point,
+            },
+            period_from: from,
+            period_to: to,
+            population,
+            required,
+            confidence_pct: confidence,
+            min_bad_rate_pct: bad,
+            seed: u64::from_ne_bytes(seed.to_ne_bytes()).to_string(),
+            score: score as f64 / 100.0,
+            status,
+            charged_back: Money::new(charged_total, &currency),
+            decided,
+            items,
+            created_by,
+            created_at: from_micros(created_at),
+            version,
+        })
+    }
+
+    /// What each claim's decision approved, summed over its lines.
+    async fn approved_totals(self, claims: &[&str]) -> Result<HashMap<String, i64>, StoreError> {
+        if claims.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT claim_id, CAST(SUM(COALESCE(approved_minor, 0)) AS BIGINT) FROM warranty_claim_lines \
+             WHERE claim_id IN ({}) GROUP BY claim_id",
+            placeholders(1, claims.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        for c in claims {
+            q = q.bind(*c);
+        }
+        Ok(q.fetch_all(&self.store.pool).await?.into_iter().collect())
+    }
+
+    /// Records what the audit found on one of its claims: accepted, or charged back with an
+    /// amount (at most what the claim still pays) and a reason. A result may be changed while the
+    /// audit is open; the claim's chargeback follows. The audit closes when every claim has one.
+    pub async fn record_audit_result(
+        self,
+        scope: &Scope,
+        audit_id: &str,
+        claim_id: &str,
+        input: &AuditResultInput,
+        now: OffsetDateTime,
+    ) -> Result<Audit, StoreError> {
+        let audit = self.audit(scope, audit_id).await?;
+        let Some(item) = audit.items.iter().find(|i| i.claim_id == claim_id) else {
+            return Err(StoreError::NotFound);
+        };
+        if audit.status != "open" {
+            return Err(ValidationErrors::single(
+                "status",
+                Rule::NotAllowed,
+                "the audit is closed; its results can no longer change",
+            )
+            .into());
+        }
+        let result = AuditResult::parse("result", &input.result).map_err(ValidationErrors::from)?;
+        let note = input
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
+        let payable = item.approved.minor().unwrap_or(0);
+        let (amount, reason) = match result {
+            AuditResult::Accepted => (None, None),
+            AuditResult::ChargedBack => {
+                let mut errs = ValidationErrors::default();
+                let amount = match input.amount.as_deref().map(str::trim) {
+                    None | Some("") => {
+                        errs.push(
+                            FieldError::new(
+                                "amount",
+                                Rule::Required,
+                                "amount is required to charge back",
+                            )
+                            .hint("au-err-amount"),
+                        );
+                        None
+                    }
+                    Some(a) => match parse_centi("amount", a, 0, i64::MAX / 4) {
+                        Ok(v) => match rules::check_chargeback(v, payable) {
+                            Ok(()) => Some(v),
+                            Err(e) => {
+                                errs.push(e);
+                                None
+                            }
+                        },
+                        Err(e) => {
+                            errs.push(e.hint("au-err-amount"));
+                            None
+                        }
+                    },
+                };
+                let reason = match input.reason.as_deref().map(str::trim) {
+                    None | Some("") => {
+                        errs.push(
+                            FieldError::new(
+                                "reason",
+                                Rule::Required,
+                                "reason is required to charge back",
+                            )
+                            .hint("au-err-reason"),
+                        );
+                        None
+                    }
+                    Some(r) => match ChargebackReason::parse("reason", r) {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            errs.push(e);
+                            None
+                        }
+                    },
+                };
+                errs.into_result()?;
+                (amount, reason)
+            }
+        };
+        let previous = item.chargeback.as_ref().and_then(Money::minor).unwrap_or(0);
+        let mut tx = self.store.begin().await?;
+        sqlx::query(
+            "UPDATE claim_audit_items SET result = $1, chargeback_minor = $2, reason = $3, note = $4, decided_by = $5, \
+             decided_at = $6 WHERE audit_id = $7 AND claim_id = $8",
+        )
+        .bind(result.as_str())
+        .bind(amount)
+        .bind(reason.map(ChargebackReason::as_str))
+        .bind(note)
+        .bind(scope.user_id())
+        .bind(micros(now))
+        .bind(audit_id)
+        .bind(claim_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE warranty_claims SET charged_back_minor = charged_back_minor - $1 + $2, updated_at = $3, \
+             version = version + 1 WHERE id = $4",
+        )
+        .bind(previous)
+        .bind(amount.unwrap_or(0))
+        .bind(micros(now))
+        .bind(claim_id)
+        .execute(&mut *tx)
+        .await?;
+        let open: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM claim_audit_items WHERE audit_id = $1 AND result IS NULL",
+        )
+        .bind(audit_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if open == 0 {
+            sqlx::query(
+                "UPDATE claim_audits SET status = 'closed', closed_at = $1, version = version + 1 WHERE id = $2",
+            )
+            .bind(micros(now))
+            .bind(audit_id)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            sqlx::query("UPDATE claim_audits SET version = version + 1 WHERE id = $1")
+                .bind(audit_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.audit(scope, audit_id).await
+    }
+
+    /// What audits found on a claim (the claim page shows it to everyone who sees the claim).
+    pub(crate) async fn audit_findings(
+        self,
+        claim_id: &str,
+        currency: &str,
+    ) -> Result<Vec<ClaimAuditFinding>, StoreError> {
+        type Row = (
+            String,
+            String,
+            String,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT a.id, a.number, i.result, i.chargeback_minor, i.reason, i.note, u.display_name \
+             FROM claim_audit_items i JOIN claim_audits a ON a.id = i.audit_id LEFT JOIN users u ON u.id = i.decided_by \
+             WHERE i.claim_id = $1 AND i.result IS NOT NULL ORDER BY a.created_at",
+        )
+        .bind(claim_id)
+        .fetch_all(&self.store.pool)
+        .await?;
+        let t = "claim_audit_items";
+        rows.into_iter()
+            .map(|(id, number, result, amount, reason, note, by)| {
+                Ok(ClaimAuditFinding {
+                    audit: Ref { id, label: number },
+                    result: decode(t, "result", &result, AuditResult::parse)?,
+                    chargeback: amount.map(|a| Money::new(a, currency)),
+                    reason: reason
+                        .map(|r| decode(t, "reason", &r, ChargebackReason::parse))
+                        .transpose()?,
+                    note,
+                    decided_by: by,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Days left, on `day` at `km`, of the coverage that pays for `component`: the battery and drive
+/// unit coverage for high-voltage and drivetrain faults, else the basic (or whole-vehicle) one.
+fn days_left(
+    t: &TermsVersion,
+    delivered: Date,
+    day: Date,
+    km: i64,
+    component: Option<ComponentGroup>,
+) -> Option<i64> {
+    let standings = terms::coverage(t, delivered, day, km, None);
+    let wanted: &[CoverageKind] = match component {
+        Some(ComponentGroup::HighVoltage | ComponentGroup::Drivetrain) => {
+            &[CoverageKind::BatteryDriveUnit]
+        }
+        _ => &[CoverageKind::Basic, CoverageKind::Vehicle],
+    };
+    standings
+        .iter()
+        .find(|s| wanted.contains(&s.kind))
+        .and_then(|s| match s.standing {
+            Standing::Covered { days_left, .. } => Some(days_left),
+            _ => None,
+        })
+}
