@@ -5,8 +5,8 @@
 //! module judges them.
 //!
 //! The rules and what their threshold means:
-//! - `repeat-repair`: another counted claim on the same VIN for the same component group at most
-//!   `threshold` days before (a fix that did not hold);
+//! - `repeat-repair`: another counted claim by the same service point on the same VIN for the same
+//!   component group, 1 to `threshold` days before (a fix that did not hold);
 //! - `near-expiry`: the car came in when the coverage that pays for its component had at most
 //!   `threshold` days left;
 //! - `over-flat-rate`: labour claimed above the operation's flat rate by more than `threshold` %;
@@ -292,7 +292,11 @@ pub fn evaluate(
                 let p = &claims[j];
                 let gap = (c.opened - p.opened).whole_days();
                 if let Some(r) = on(RedFlag::RepeatRepair) {
-                    if c.component.is_some() && c.component == p.component && gap <= r.threshold {
+                    if c.component.is_some()
+                        && c.component == p.component
+                        && c.point == p.point
+                        && (1..=r.threshold).contains(&gap)
+                    {
                         push(&mut flags[i], RedFlag::RepeatRepair);
                     }
                 }

@@ -6,7 +6,7 @@
 //! the cost per unit all show it. Who: `WarrantyAudit` (market managers, importer staff, warranty
 //! administrators), over the service points below the organisation they hold it at.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use aftersales_domain::analysis::audit::{
     self as rules, AuditClaim, AuditLine, AuditResult, ChargebackReason, Findings, RedFlag,
@@ -46,10 +46,17 @@ struct Fact {
     claim: AuditClaim,
 }
 
-/// The first day of a period of `months` months ending on `on` (claims opened after it count).
+/// The day before a period of `months` months (of 30 days) ending on `on`: claims opened after it
+/// count (the funnels count the same way).
 fn period_start(on: Date, months: u32) -> Date {
     on.checked_sub(time::Duration::days(i64::from(months) * 30))
         .unwrap_or(on)
+}
+
+/// The first day of that period, as shown.
+fn first_day(on: Date, months: u32) -> Date {
+    let s = period_start(on, months);
+    s.next_day().unwrap_or(s)
 }
 
 type FactRow = (
@@ -228,7 +235,7 @@ impl Warranty<'_> {
             "SELECT c.id, c.number, c.organisation_id, c.vin, c.component_group, c.opened_on, c.delivered_on, c.odometer_km, \
              c.status, c.charged_back_minor, c.currency, ro.customer_id, cu.street, cu.postal_code \
              FROM warranty_claims c JOIN repair_orders ro ON ro.id = c.repair_order_id \
-             LEFT JOIN customers cu ON cu.id = ro.customer_id WHERE {filter}"
+             LEFT JOIN customers cu ON cu.id = ro.customer_id WHERE {filter} ORDER BY c.opened_on, c.id"
         );
         let mut q = sqlx::query_as::<_, FactRow>(&sql);
         for o in orgs {
@@ -372,11 +379,14 @@ impl Warranty<'_> {
     }
 
     /// The rules' findings over the service points in reach for the period ending `on`.
+    /// `funnels`: also compare the service points with their peers (the score needs it, a
+    /// claim's flags do not).
     async fn findings(
         self,
         scope: &Scope,
         on: Date,
         months: u32,
+        funnels: bool,
     ) -> Result<(String, Vec<(RuleSetting, bool)>, Vec<Fact>, Findings), StoreError> {
         let (org, _) = self.auditing_org(scope).await?;
         let rules = self.rules_at(&org).await?;
@@ -385,10 +395,15 @@ impl Warranty<'_> {
         let from = period_start(on, months);
         let facts = self.facts(&orgs, from, on, &settings).await?;
         let mut outliers: HashMap<String, Vec<String>> = HashMap::new();
-        for (measure, name) in [
-            (PeerMeasure::LabourPerClaim, "labour-per-claim"),
-            (PeerMeasure::CostPerClaim, "cost-per-claim"),
-        ] {
+        let measures = if funnels {
+            &[
+                (PeerMeasure::LabourPerClaim, "labour-per-claim"),
+                (PeerMeasure::CostPerClaim, "cost-per-claim"),
+            ][..]
+        } else {
+            &[]
+        };
+        for (measure, name) in measures.iter().copied() {
             if let Ok(f) = self.peer_funnel(scope, on, measure, months).await? {
                 for ((id, _), p) in f.points.iter().zip(&f.funnel.points) {
                     if p.position_998 == aftersales_domain::analysis::funnel::Position::Above {
@@ -409,16 +424,25 @@ impl Warranty<'_> {
         on: Date,
         months: u32,
     ) -> Result<RiskOverview, StoreError> {
-        let (_, rules, _, findings) = self.findings(scope, on, months).await?;
+        let (_, rules, _, findings) = self.findings(scope, on, months, true).await?;
         let ids: Vec<&str> = findings.points.iter().map(|p| p.point.as_str()).collect();
-        let names = self.org_names(&ids).await?;
-        let open: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT service_point_id, id, number FROM claim_audits WHERE status = 'open' ORDER BY created_at",
-        )
-        .fetch_all(&self.store.pool)
-        .await?;
+        let names = self.names(&ids, "organisations", "name").await?;
+        let open: Vec<(String, String, String)> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            let sql = format!(
+                "SELECT service_point_id, id, number FROM claim_audits WHERE status = 'open' \
+                 AND service_point_id IN ({}) ORDER BY created_at",
+                placeholders(1, ids.len())
+            );
+            let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            q.fetch_all(&self.store.pool).await?
+        };
         Ok(RiskOverview {
-            from: period_start(on, months).to_string(),
+            from: first_day(on, months).to_string(),
             to: on.to_string(),
             rules: Self::rule_rows(&rules),
             points: findings
@@ -465,7 +489,7 @@ impl Warranty<'_> {
         if !scope.permits(point, Permission::WarrantyAudit) {
             return Err(StoreError::NotFound);
         }
-        let (_, _, facts, findings) = self.findings(scope, on, months).await?;
+        let (_, _, facts, findings) = self.findings(scope, on, months, false).await?;
         let mut out: Vec<FlaggedClaim> = facts
             .iter()
             .zip(&findings.flags)
@@ -488,21 +512,6 @@ impl Warranty<'_> {
             .collect();
         out.sort_by(|a, b| b.opened_on.cmp(&a.opened_on).then(a.number.cmp(&b.number)));
         Ok(out)
-    }
-
-    async fn org_names(self, ids: &[&str]) -> Result<BTreeMap<String, String>, StoreError> {
-        if ids.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let sql = format!(
-            "SELECT id, name FROM organisations WHERE id IN ({})",
-            placeholders(1, ids.len())
-        );
-        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
-        for id in ids {
-            q = q.bind(*id);
-        }
-        Ok(q.fetch_all(&self.store.pool).await?.into_iter().collect())
     }
 
     /// Proposes an audit of a service point: its paid claims of the period not in another audit,
@@ -557,7 +566,7 @@ impl Warranty<'_> {
         }
         errs.into_result()?;
         let on = now.date();
-        let (org, rules, facts, findings) = self.findings(scope, on, months).await?;
+        let (org, rules, facts, findings) = self.findings(scope, on, months, true).await?;
         let settings: Vec<RuleSetting> = rules.iter().map(|r| r.0).collect();
         let audited: Vec<String> = sqlx::query_scalar(
             "SELECT i.claim_id FROM claim_audit_items i JOIN warranty_claims c ON c.id = i.claim_id \
@@ -581,11 +590,12 @@ impl Warranty<'_> {
             }
         }
         if items.is_empty() {
-            return Err(ValidationErrors::single(
+            return Err(ValidationErrors(vec![FieldError::new(
                 "service_point_id",
                 Rule::NotAllowed,
                 "the service point has no paid claims in the period that are not audited yet",
             )
+            .hint("au-err-nothing-to-sample")])
             .into());
         }
         let seed = uuid::Uuid::now_v7().as_u64_pair().1;
@@ -599,12 +609,37 @@ impl Warranty<'_> {
         let id = new_id();
         let mut tx = self.store.begin().await?;
         let year = on.year();
-        let count: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM claim_audits WHERE number LIKE $1")
-                .bind(format!("AU-{year}-%"))
-                .fetch_one(&mut *tx)
-                .await?;
-        let number = format!("AU-{year}-{:04}", count + 1);
+        let counter = format!("audit-{year}");
+        sqlx::query(
+            "INSERT INTO counters (name, value) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&counter)
+        .execute(&mut *tx)
+        .await?;
+        let n: i64 = sqlx::query_scalar(
+            "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value",
+        )
+        .bind(&counter)
+        .fetch_one(&mut *tx)
+        .await?;
+        let number = format!("AU-{year}-{n:04}");
+        // A claim another audit took meanwhile (read under the counter's lock) makes this one retry.
+        let taken: Vec<String> = sqlx::query_scalar(
+            "SELECT i.claim_id FROM claim_audit_items i JOIN warranty_claims c ON c.id = i.claim_id \
+             WHERE c.organisation_id = $1",
+        )
+        .bind(point)
+        .fetch_all(&mut *tx)
+        .await?;
+        if proposal
+            .selected
+            .iter()
+            .any(|s| taken.iter().any(|t| *t == facts[s.id].id))
+        {
+            return Err(StoreError::Taken(
+                "a claim of the sample was taken by another audit meanwhile".into(),
+            ));
+        }
         sqlx::query(
             "INSERT INTO claim_audits (id, number, organisation_id, service_point_id, period_from, period_to, population, \
              required, confidence_pct, min_bad_rate_pct, seed, score_centi, status, created_by, created_at) \
@@ -614,7 +649,7 @@ impl Warranty<'_> {
         .bind(&number)
         .bind(&org)
         .bind(point)
-        .bind(period_start(on, months).to_string())
+        .bind(first_day(on, months).to_string())
         .bind(on.to_string())
         .bind(proposal.population as i64)
         .bind(i64::try_from(proposal.required).unwrap_or(i64::MAX))
@@ -748,7 +783,9 @@ impl Warranty<'_> {
         if !scope.permits(&point, Permission::WarrantyAudit) {
             return Err(StoreError::NotFound);
         }
-        let names = self.org_names(&[point.as_str()]).await?;
+        let names = self
+            .names(&[point.as_str()], "organisations", "name")
+            .await?;
         type ItemRow = (
             String,
             String,
@@ -883,8 +920,9 @@ impl Warranty<'_> {
     }
 
     /// Records what the audit found on one of its claims: accepted, or charged back with an
-    /// amount (at most what the claim still pays) and a reason. A result may be changed while the
-    /// audit is open; the claim's chargeback follows. The audit closes when every claim has one.
+    /// amount (at most what the claim still pays, and only on a claim that pays) and a reason.
+    /// Findings may be changed until the audit is closed; the claim's chargeback follows. The
+    /// audit row is locked first, so two auditors saving at once are applied one after the other.
     pub async fn record_audit_result(
         self,
         scope: &Scope,
@@ -894,16 +932,8 @@ impl Warranty<'_> {
         now: OffsetDateTime,
     ) -> Result<Audit, StoreError> {
         let audit = self.audit(scope, audit_id).await?;
-        let Some(item) = audit.items.iter().find(|i| i.claim_id == claim_id) else {
+        if !audit.items.iter().any(|i| i.claim_id == claim_id) {
             return Err(StoreError::NotFound);
-        };
-        if audit.status != "open" {
-            return Err(ValidationErrors::single(
-                "status",
-                Rule::NotAllowed,
-                "the audit is closed; its results can no longer change",
-            )
-            .into());
         }
         let result = AuditResult::parse("result", &input.result).map_err(ValidationErrors::from)?;
         let note = input
@@ -912,11 +942,10 @@ impl Warranty<'_> {
             .map(str::trim)
             .filter(|n| !n.is_empty())
             .map(str::to_string);
-        let payable = item.approved.minor().unwrap_or(0);
+        let mut errs = ValidationErrors::default();
         let (amount, reason) = match result {
             AuditResult::Accepted => (None, None),
             AuditResult::ChargedBack => {
-                let mut errs = ValidationErrors::default();
                 let amount = match input.amount.as_deref().map(str::trim) {
                     None | Some("") => {
                         errs.push(
@@ -930,13 +959,7 @@ impl Warranty<'_> {
                         None
                     }
                     Some(a) => match parse_centi("amount", a, 0, i64::MAX / 4) {
-                        Ok(v) => match rules::check_chargeback(v, payable) {
-                            Ok(()) => Some(v),
-                            Err(e) => {
-                                errs.push(e);
-                                None
-                            }
-                        },
+                        Ok(v) => Some(v),
                         Err(e) => {
                             errs.push(e.hint("au-err-amount"));
                             None
@@ -963,12 +986,62 @@ impl Warranty<'_> {
                         }
                     },
                 };
-                errs.into_result()?;
                 (amount, reason)
             }
         };
-        let previous = item.chargeback.as_ref().and_then(Money::minor).unwrap_or(0);
         let mut tx = self.store.begin().await?;
+        // The lock: nothing else records on this audit until this transaction ends.
+        let open = sqlx::query(
+            "UPDATE claim_audits SET version = version + 1 WHERE id = $1 AND status = 'open'",
+        )
+        .bind(audit_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if open == 0 {
+            return Err(ValidationErrors(vec![FieldError::new(
+                "status",
+                Rule::NotAllowed,
+                "the audit is closed; its findings can no longer change",
+            )
+            .hint("au-err-closed")])
+            .into());
+        }
+        let previous: Option<i64> = sqlx::query_scalar(
+            "SELECT chargeback_minor FROM claim_audit_items WHERE audit_id = $1 AND claim_id = $2",
+        )
+        .bind(audit_id)
+        .bind(claim_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let previous = previous.unwrap_or(0);
+        let (status, charged_back): (String, i64) =
+            sqlx::query_as("SELECT status, charged_back_minor FROM warranty_claims WHERE id = $1")
+                .bind(claim_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let approved: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(approved_minor), 0) AS BIGINT) FROM warranty_claim_lines WHERE claim_id = $1",
+        )
+        .bind(claim_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(v) = amount {
+            let pays = ClaimStatus::parse("status", &status).is_ok_and(ClaimStatus::pays);
+            if !pays {
+                errs.push(
+                    FieldError::new(
+                        "amount",
+                        Rule::NotAllowed,
+                        "the claim pays nothing now (it is under appeal or was rejected)",
+                    )
+                    .hint("au-err-not-paid"),
+                );
+            } else if let Err(e) = rules::check_chargeback(v, approved - charged_back + previous) {
+                errs.push(e);
+            }
+        }
+        errs.into_result()?;
         sqlx::query(
             "UPDATE claim_audit_items SET result = $1, chargeback_minor = $2, reason = $3, note = $4, decided_by = $5, \
              decided_at = $6 WHERE audit_id = $7 AND claim_id = $8",
@@ -993,26 +1066,55 @@ impl Warranty<'_> {
         .bind(claim_id)
         .execute(&mut *tx)
         .await?;
-        let open: i64 = sqlx::query_scalar(
+        tx.commit().await?;
+        self.audit(scope, audit_id).await
+    }
+
+    /// Closes an audit once every claim of its sample has a finding; its findings then stand.
+    pub async fn close_audit(
+        self,
+        scope: &Scope,
+        audit_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Audit, StoreError> {
+        self.audit(scope, audit_id).await?;
+        let mut tx = self.store.begin().await?;
+        let locked = sqlx::query(
+            "UPDATE claim_audits SET version = version + 1 WHERE id = $1 AND status = 'open'",
+        )
+        .bind(audit_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if locked == 0 {
+            return Err(ValidationErrors(vec![FieldError::new(
+                "status",
+                Rule::NotAllowed,
+                "the audit is closed already",
+            )
+            .hint("au-err-closed")])
+            .into());
+        }
+        let undecided: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM claim_audit_items WHERE audit_id = $1 AND result IS NULL",
         )
         .bind(audit_id)
         .fetch_one(&mut *tx)
         .await?;
-        if open == 0 {
-            sqlx::query(
-                "UPDATE claim_audits SET status = 'closed', closed_at = $1, version = version + 1 WHERE id = $2",
+        if undecided > 0 {
+            return Err(ValidationErrors(vec![FieldError::new(
+                "status",
+                Rule::NotAllowed,
+                format!("{undecided} claims of the sample have no finding yet"),
             )
+            .hint("au-err-undecided")])
+            .into());
+        }
+        sqlx::query("UPDATE claim_audits SET status = 'closed', closed_at = $1 WHERE id = $2")
             .bind(micros(now))
             .bind(audit_id)
             .execute(&mut *tx)
             .await?;
-        } else {
-            sqlx::query("UPDATE claim_audits SET version = version + 1 WHERE id = $1")
-                .bind(audit_id)
-                .execute(&mut *tx)
-                .await?;
-        }
         tx.commit().await?;
         self.audit(scope, audit_id).await
     }

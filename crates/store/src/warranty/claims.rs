@@ -537,7 +537,7 @@ impl Warranty<'_> {
                     .is_some_and(|o| scope.permits(o, Permission::WarrantyReview)))
     }
 
-    async fn names(
+    pub(super) async fn names(
         self,
         ids: &[&str],
         table: &str,

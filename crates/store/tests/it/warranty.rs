@@ -1499,6 +1499,10 @@ pub async fn audit_of_service_points(store: &Store) {
         "risky claims come first: {flagged} of {}",
         audit.items.len()
     );
+    match w.close_audit(&ana.scope, &audit.id, t0).await {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].hint, Some("au-err-undecided")),
+        other => panic!("an audit without findings closed: {other:?}"),
+    }
     let first = &audit.items[0];
     let paid = first.approved.minor().unwrap();
     assert!(paid > 0);
@@ -1523,7 +1527,8 @@ pub async fn audit_of_service_points(store: &Store) {
         .await
     {
         Err(StoreError::Invalid(e)) => {
-            let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+            let mut fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+            fields.sort_unstable();
             assert_eq!(fields, vec!["amount", "reason"]);
         }
         other => panic!("{other:?}"),
@@ -1597,8 +1602,14 @@ pub async fn audit_of_service_points(store: &Store) {
             .unwrap(),
         );
     }
-    let closed = last.unwrap();
+    // Every claim has a finding: still open (findings may change) until closed.
+    assert_eq!(last.unwrap().status, "open");
+    let closed = w.close_audit(&ana.scope, &audit.id, t0).await.unwrap();
     assert_eq!(closed.status, "closed");
+    assert!(matches!(
+        w.close_audit(&ana.scope, &audit.id, t0).await,
+        Err(StoreError::Invalid(_))
+    ));
     assert!(matches!(
         w.record_audit_result(
             &ana.scope,

@@ -461,3 +461,21 @@ pub async fn record_audit_result(
             .await?,
     ))
 }
+
+/// Closes an audit whose claims all have a finding; its findings then stand.
+#[utoipa::path(post, path = "/api/v1/warranty/audits/{id}/close", tag = "warranty", params(("id" = String, Path)),
+    responses((status = 200, body = Audit), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn close_audit(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Audit>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .warranty()
+            .close_audit(&caller.scope, &id, state.now())
+            .await?,
+    ))
+}

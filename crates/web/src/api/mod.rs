@@ -219,6 +219,7 @@ fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(claim_analysis::audit))
         .routes(routes!(claim_analysis::record_audit_result))
+        .routes(routes!(claim_analysis::close_audit))
         .routes(routes!(reminders::due))
         .routes(routes!(reminders::schedules))
         .routes(routes!(reminders::set_schedule))

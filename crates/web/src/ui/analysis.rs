@@ -135,6 +135,8 @@ struct Page<'a> {
     chrome: Chrome,
     component: ComponentGroup,
     mis_component: Option<ComponentGroup>,
+    /// Whether the reader may audit service points (the link to the audit shows).
+    may_audit: bool,
     mis_model: Option<String>,
     mis_market: Option<String>,
     repairs: bool,
@@ -390,6 +392,9 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
         chrome: Chrome::new(&t, &s.ctx),
         component,
         mis_component,
+        may_audit: !scope
+            .orgs_with(aftersales_domain::org::Permission::WarrantyAudit)
+            .is_empty(),
         mis_model: mis_query.model.clone(),
         mis_market: mis_query.market.clone(),
         repairs: mis_query.repairs,
@@ -674,7 +679,7 @@ pub async fn xlsx(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
         Cell::from(t.t("an-beta")),
         Cell::from(t.t("an-lower")),
         Cell::from(t.t("an-upper")),
-        Cell::from(t.t("an-eta")),
+        Cell::from(t.t("an-eta-plain")),
         Cell::from(t.t("an-lower")),
         Cell::from(t.t("an-upper")),
         Cell::from(t.t("an-failures")),

@@ -437,3 +437,30 @@ pub async fn record(
     )
     .await
 }
+
+/// `POST /warranty/audits/{id}/close`: closes an audit whose claims all have a finding.
+pub async fn close(State(state): State<AppState>, s: SignedIn, Path(id): Path<String>) -> Response {
+    let r = state
+        .store
+        .warranty()
+        .close_audit(&s.caller.scope, &id, state.now())
+        .await;
+    let back = format!("/warranty/audits/{id}");
+    super::answer(
+        &state,
+        &s,
+        r,
+        |_| see_other(&back),
+        |errors| {
+            detail_page(
+                &state,
+                &s,
+                &id,
+                errors,
+                Sent::default(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        },
+    )
+    .await
+}

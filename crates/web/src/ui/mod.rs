@@ -134,6 +134,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/warranty/audits"),
     ("GET", "/warranty/audits/{id}"),
     ("POST", "/warranty/audits/{id}/claims/{claim_id}"),
+    ("POST", "/warranty/audits/{id}/close"),
     ("GET", "/warranty/goodwill"),
     ("GET", "/warranty/goodwill/new"),
     ("POST", "/warranty/goodwill"),
@@ -341,6 +342,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/warranty/audits/{id}/claims/{claim_id}",
             post(claim_audit::record),
         )
+        .route("/warranty/audits/{id}/close", post(claim_audit::close))
         .route("/warranty/goodwill/{id}", get(goodwill::show))
         .route("/warranty/goodwill/{id}/decision", post(goodwill::decide))
         .route("/warranty/goodwill/{id}/job", post(goodwill::apply))
