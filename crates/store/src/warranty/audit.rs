@@ -636,6 +636,7 @@ impl Warranty<'_> {
             .iter()
             .any(|s| taken.iter().any(|t| *t == facts[s.id].id))
         {
+            tx.rollback().await?;
             return Err(StoreError::Taken(
                 "a claim of the sample was taken by another audit meanwhile".into(),
             ));
@@ -990,23 +991,7 @@ impl Warranty<'_> {
             }
         };
         let mut tx = self.store.begin().await?;
-        // The lock: nothing else records on this audit until this transaction ends.
-        let open = sqlx::query(
-            "UPDATE claim_audits SET version = version + 1 WHERE id = $1 AND status = 'open'",
-        )
-        .bind(audit_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if open == 0 {
-            return Err(ValidationErrors(vec![FieldError::new(
-                "status",
-                Rule::NotAllowed,
-                "the audit is closed; its findings can no longer change",
-            )
-            .hint("au-err-closed")])
-            .into());
-        }
+        lock_open(&mut tx, audit_id).await?;
         let previous: Option<i64> = sqlx::query_scalar(
             "SELECT chargeback_minor FROM claim_audit_items WHERE audit_id = $1 AND claim_id = $2",
         )
@@ -1041,7 +1026,12 @@ impl Warranty<'_> {
                 errs.push(e);
             }
         }
-        errs.into_result()?;
+        if !errs.is_empty() {
+            // Let go of the audit's lock at once (a dropped transaction would hold it until its
+            // connection is used again).
+            tx.rollback().await?;
+            return Err(errs.into());
+        }
         sqlx::query(
             "UPDATE claim_audit_items SET result = $1, chargeback_minor = $2, reason = $3, note = $4, decided_by = $5, \
              decided_at = $6 WHERE audit_id = $7 AND claim_id = $8",
@@ -1079,22 +1069,7 @@ impl Warranty<'_> {
     ) -> Result<Audit, StoreError> {
         self.audit(scope, audit_id).await?;
         let mut tx = self.store.begin().await?;
-        let locked = sqlx::query(
-            "UPDATE claim_audits SET version = version + 1 WHERE id = $1 AND status = 'open'",
-        )
-        .bind(audit_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if locked == 0 {
-            return Err(ValidationErrors(vec![FieldError::new(
-                "status",
-                Rule::NotAllowed,
-                "the audit is closed already",
-            )
-            .hint("au-err-closed")])
-            .into());
-        }
+        lock_open(&mut tx, audit_id).await?;
         let undecided: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM claim_audit_items WHERE audit_id = $1 AND result IS NULL",
         )
@@ -1102,6 +1077,7 @@ impl Warranty<'_> {
         .fetch_one(&mut *tx)
         .await?;
         if undecided > 0 {
+            tx.rollback().await?;
             return Err(ValidationErrors(vec![FieldError::new(
                 "status",
                 Rule::NotAllowed,
@@ -1158,6 +1134,31 @@ impl Warranty<'_> {
             })
             .collect()
     }
+}
+
+/// Locks an open audit for the rest of the transaction (its version moves on), so findings and
+/// the closing are applied one after the other; a closed audit is refused.
+async fn lock_open(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    audit_id: &str,
+) -> Result<(), StoreError> {
+    let open = sqlx::query(
+        "UPDATE claim_audits SET version = version + 1 WHERE id = $1 AND status = 'open'",
+    )
+    .bind(audit_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if open == 0 {
+        return Err(ValidationErrors(vec![FieldError::new(
+            "status",
+            Rule::NotAllowed,
+            "the audit is closed; its findings can no longer change",
+        )
+        .hint("au-err-closed")])
+        .into());
+    }
+    Ok(())
 }
 
 /// Days left, on `day` at `km`, of the coverage that pays for `component`: the battery and drive

@@ -1505,6 +1505,10 @@ pub async fn audit_of_service_points(store: &Store) {
     }
     let first = &audit.items[0];
     let paid = first.approved.minor().unwrap();
+    // Half of what the claim pays (the sample is drawn at random: amounts differ per run).
+    let cb = paid / 2;
+    let cb_dot = format!("{}.{:02}", cb / 100, cb % 100);
+    let cb_comma = format!("{},{:02}", cb / 100, cb % 100);
     assert!(paid > 0);
     let before = w.cost_per_unit(&ana.scope, today).await.unwrap();
 
@@ -1538,22 +1542,22 @@ pub async fn audit_of_service_points(store: &Store) {
             &ana.scope,
             &audit.id,
             &first.claim_id,
-            &charge("100.00", "labour-over-flat-rate"),
+            &charge(&cb_dot, "labour-over-flat-rate"),
             t0,
         )
         .await
         .unwrap();
-    assert_eq!(a.charged_back.minor(), Some(10_000));
+    assert_eq!(a.charged_back.minor(), Some(cb));
     assert_eq!(a.decided, 1);
     let claim = w.claim(&ana.scope, &first.claim_id, t0).await.unwrap();
-    assert_eq!(claim.charged_back.minor(), Some(10_000));
+    assert_eq!(claim.charged_back.minor(), Some(cb));
     assert_eq!(claim.audits.len(), 1);
     assert_eq!(
         claim.reconciliation.as_ref().unwrap().approved.minor(),
-        Some(paid - 10_000)
+        Some(paid - cb)
     );
     let after = w.cost_per_unit(&ana.scope, today).await.unwrap();
-    assert_eq!(after.cost.charged_back, before.cost.charged_back + 10_000);
+    assert_eq!(after.cost.charged_back, before.cost.charged_back + cb);
     // Changed to accepted: the chargeback is taken back.
     let a = w
         .record_audit_result(
@@ -1578,7 +1582,7 @@ pub async fn audit_of_service_points(store: &Store) {
         &ana.scope,
         &audit.id,
         &first.claim_id,
-        &charge("100,00", "labour-over-flat-rate"),
+        &charge(&cb_comma, "labour-over-flat-rate"),
         t0,
     )
     .await
@@ -1622,7 +1626,7 @@ pub async fn audit_of_service_points(store: &Store) {
         Err(StoreError::Invalid(_))
     ));
     let claim = w.claim(&ana.scope, &first.claim_id, t0).await.unwrap();
-    assert_eq!(claim.charged_back.minor(), Some(10_000));
+    assert_eq!(claim.charged_back.minor(), Some(cb));
     // The next proposal leaves claims already audited out.
     let next = w
         .propose_audit(
