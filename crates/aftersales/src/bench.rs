@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// The summary file to write the table into.
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    /// Reuse a history an earlier run wrote into the same databases (nothing is emptied or
+    /// written when one is there); for measuring again after a change.
+    #[arg(long)]
+    pub keep: bool,
 }
 
 struct Row {
@@ -87,22 +91,32 @@ async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> anyhow::R
         .context("the session did not resolve")
 }
 
-/// Measures one engine: (engine, history size, seconds to write it, rows).
+/// Measures one engine: (engine, history size, seconds to write it (none: reused), rows).
 async fn measure(
     url: &str,
     a: &BenchArgs,
     now: OffsetDateTime,
-) -> anyhow::Result<(String, (i64, i64, i64), f64, Vec<Row>)> {
+) -> anyhow::Result<(String, (i64, i64, i64), Option<f64>, Vec<Row>)> {
     let store = Store::connect(url).await?;
+    let kept = if a.keep {
+        store.migrate().await?;
+        store.cli().history_size().await?.1 > 0
+    } else {
+        false
+    };
     let engine = match store.engine() {
         Engine::Sqlite => "SQLite",
         Engine::Postgres => {
-            store.cli().wipe_postgres().await?;
+            if !kept {
+                store.cli().wipe_postgres().await?;
+            }
             "PostgreSQL"
         }
     };
     store.migrate().await?;
-    demo::seed(&store, now).await?;
+    if !kept {
+        demo::seed(&store, now).await?;
+    }
     let (portugal, _) = demo::history_targets(&store).await?;
     let spec = HistorySpec {
         vehicles: a.vehicles,
@@ -114,16 +128,20 @@ async fn measure(
         rate: a.rate,
         seed: 2026,
     };
-    eprintln!("{engine}: writing {} vehicles…", a.vehicles);
     let t = Instant::now();
-    store
-        .warranty()
-        .write_history(&spec, &portugal, now)
-        .await?;
-    let written = t.elapsed().as_secs_f64();
+    if kept {
+        eprintln!("{engine}: reusing the history already written");
+    } else {
+        eprintln!("{engine}: writing {} vehicles…", a.vehicles);
+        store
+            .warranty()
+            .write_history(&spec, &portugal, now)
+            .await?;
+    }
+    let written = (!kept).then(|| t.elapsed().as_secs_f64());
     store.cli().analyze().await?;
     let size = store.cli().history_size().await?;
-    eprintln!("{engine}: {size:?} in {written:.0} s; timing…");
+    eprintln!("{engine}: {size:?}; timing…");
     let ana = caller(&store, "ana", now).await?;
     let scope = &ana.scope;
     let w = store.warranty();
@@ -272,13 +290,15 @@ fn commit() -> String {
 pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     let mut results = Vec::new();
-    if let Some(path) = &a.sqlite {
+    if let Some(path) = a.sqlite.as_ref().filter(|_| !a.keep) {
         for suffix in ["", "-wal", "-shm"] {
             let f = format!("{}{suffix}", path.display());
             if std::path::Path::new(&f).exists() {
                 std::fs::remove_file(&f).with_context(|| format!("removing {f}"))?;
             }
         }
+    }
+    if let Some(path) = &a.sqlite {
         results.push(measure(&format!("sqlite://{}", path.display()), &a, now).await?);
     }
     if let Some(url) = &a.postgres {
@@ -288,7 +308,7 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
         bail!("give --sqlite FILE and/or --postgres URL");
     }
     let mut out = format!(
-        "Machine: {}. Date: {}. Commit: {}. Command: `aftersales bench-analysis --vehicles {} --years {} --rate {} --runs {}{}{}`\n\n",
+        "Machine: {}. Date: {}. Commit: {}. Command: `aftersales bench-analysis --vehicles {} --years {} --rate {} --runs {}{}{}{}`\n\n",
         machine(),
         now.date(),
         commit(),
@@ -298,13 +318,18 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
         a.runs,
         if a.sqlite.is_some() { " --sqlite FILE" } else { "" },
         if a.postgres.is_some() { " --postgres URL" } else { "" },
+        if a.keep { " --keep" } else { "" },
     );
     out.push_str(
         "History written by `domain::analysis::history` (seed 2026) into Polestar Portugal: ",
     );
     for (engine, (vehicles, claims, lines), secs, _) in &results {
+        let how = match secs {
+            Some(s) => format!("written in {s:.0} s"),
+            None => "written by an earlier run".into(),
+        };
         out.push_str(&format!(
-            "{engine} {vehicles} vehicles, {claims} claims, {lines} claim lines (written in {secs:.0} s); "
+            "{engine} {vehicles} vehicles, {claims} claims, {lines} claim lines ({how}); "
         ));
     }
     out.push_str("every figure computed as Ana (market manager) sees it, median of the runs in milliseconds. Goal: every screen under 1,000 ms.\n\n| figure |");

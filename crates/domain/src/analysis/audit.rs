@@ -266,17 +266,56 @@ fn weight_of(rules: &[RuleSetting], flag: RedFlag) -> i64 {
     setting(rules, flag).map_or(0, |r| r.weight)
 }
 
-/// Judges the claims by the rules. `outliers` names, per service point, the peer comparisons on
-/// which it lies above the upper 99.8 % limit (the store runs the funnels).
-pub fn evaluate(
-    claims: &[AuditClaim],
-    rules: &[RuleSetting],
-    outliers: &HashMap<String, Vec<String>>,
-) -> Findings {
-    let mut flags: Vec<Vec<RedFlag>> = vec![Vec::new(); claims.len()];
-    let on = |f| setting(rules, f);
+/// What the claim-local rules judge of one claim, computed from the claims on its VIN (so the
+/// store can keep it per claim and count hits for any threshold in SQL, which must agree with
+/// [`ClaimInputs::hits`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClaimInputs {
+    /// Fewest days (at least 1) since an earlier claim by the same service point on the VIN for
+    /// the same component group.
+    pub repeat_gap: Option<i64>,
+    /// Days the paying coverage had left.
+    pub coverage_days_left: Option<i64>,
+    /// The highest labour line's quantity against its flat rate, in basis points rounded up
+    /// (10,000: exactly the flat rate).
+    pub over_flat_bp: Option<i64>,
+    /// The dearest part line (claimed, minor units) whose analysis says it was repairable.
+    pub repairable_max_minor: Option<i64>,
+    /// A line billed twice in the claim.
+    pub duplicate_in_claim: bool,
+    /// Fewest days since an earlier claim on the VIN with a line of the same code, kind and amount.
+    pub duplicate_gap: Option<i64>,
+    /// A returned part was analysed.
+    pub analysed: bool,
+    /// A returned part was found without fault.
+    pub no_trouble: bool,
+}
 
-    // Repeat repairs and duplicates across claims: per VIN, in day order.
+impl ClaimInputs {
+    /// Whether a claim-local rule hits (`shared-address`, `no-trouble-found` and `peer-outlier`
+    /// depend on other claims: never here).
+    pub fn hits(&self, r: &RuleSetting) -> bool {
+        if !r.enabled {
+            return false;
+        }
+        let t = r.threshold;
+        match r.flag {
+            RedFlag::RepeatRepair => self.repeat_gap.is_some_and(|g| (1..=t).contains(&g)),
+            RedFlag::NearExpiry => self.coverage_days_left.is_some_and(|d| d <= t),
+            RedFlag::OverFlatRate => self.over_flat_bp.is_some_and(|bp| bp > 10_000 + 100 * t),
+            RedFlag::ReplacedRepairable => self.repairable_max_minor.is_some_and(|m| m >= t * 100),
+            RedFlag::DuplicateBilling => {
+                self.duplicate_in_claim || self.duplicate_gap.is_some_and(|g| g <= t)
+            }
+            RedFlag::SharedAddress | RedFlag::NoTroubleFound | RedFlag::PeerOutlier => false,
+        }
+    }
+}
+
+/// The inputs of each claim (in the input's order), from the claims given: each claim is compared
+/// with the earlier claims on its VIN (by day, then the input's order).
+pub fn inputs(claims: &[AuditClaim]) -> Vec<ClaimInputs> {
+    let mut out: Vec<ClaimInputs> = claims.iter().map(own_inputs).collect();
     let mut by_vin: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, c) in claims.iter().enumerate() {
         by_vin.entry(c.vin.as_str()).or_default().push(i);
@@ -285,35 +324,121 @@ pub fn evaluate(
         list.sort_by_key(|i| claims[*i].opened);
         for (k, &i) in list.iter().enumerate() {
             let c = &claims[i];
-            if !c.in_period {
-                continue;
-            }
             for &j in &list[..k] {
                 let p = &claims[j];
                 let gap = (c.opened - p.opened).whole_days();
-                if let Some(r) = on(RedFlag::RepeatRepair) {
-                    if c.component.is_some()
-                        && c.component == p.component
-                        && c.point == p.point
-                        && (1..=r.threshold).contains(&gap)
-                    {
-                        push(&mut flags[i], RedFlag::RepeatRepair);
-                    }
+                if c.component.is_some()
+                    && c.component == p.component
+                    && c.point == p.point
+                    && gap >= 1
+                {
+                    let g = out[i].repeat_gap.get_or_insert(gap);
+                    *g = (*g).min(gap);
                 }
-                if let Some(r) = on(RedFlag::DuplicateBilling) {
-                    let same = c.lines.iter().any(|l| {
-                        l.code.is_some()
-                            && p.lines.iter().any(|m| {
-                                m.code == l.code
-                                    && m.kind == l.kind
-                                    && m.claimed_minor == l.claimed_minor
-                            })
-                    });
-                    if same && gap <= r.threshold {
-                        push(&mut flags[i], RedFlag::DuplicateBilling);
-                    }
+                let same = c.lines.iter().any(|l| {
+                    l.code.is_some()
+                        && p.lines.iter().any(|m| {
+                            m.code == l.code
+                                && m.kind == l.kind
+                                && m.claimed_minor == l.claimed_minor
+                        })
+                });
+                if same {
+                    let g = out[i].duplicate_gap.get_or_insert(gap);
+                    *g = (*g).min(gap);
                 }
             }
+        }
+    }
+    out
+}
+
+/// What a claim's own lines say.
+fn own_inputs(c: &AuditClaim) -> ClaimInputs {
+    let over_flat_bp = c
+        .lines
+        .iter()
+        .filter(|l| l.kind == "labour")
+        .filter_map(|l| {
+            let f = l.flat_rate_centi.filter(|f| *f > 0)?;
+            Some((l.quantity_centi * 10_000 + f - 1).div_euclid(f))
+        })
+        .max();
+    let repairable_max_minor = c
+        .lines
+        .iter()
+        .filter(|l| l.kind == "part" && l.analysis.as_deref() == Some("repairable"))
+        .map(|l| l.claimed_minor)
+        .max();
+    let duplicate_in_claim = c.lines.iter().enumerate().any(|(k, l)| {
+        c.lines[..k].iter().any(|m| {
+            m.code.is_some()
+                && m.code == l.code
+                && m.kind == l.kind
+                && m.quantity_centi == l.quantity_centi
+                && m.claimed_minor == l.claimed_minor
+        })
+    });
+    ClaimInputs {
+        repeat_gap: None,
+        coverage_days_left: c.coverage_days_left,
+        over_flat_bp,
+        repairable_max_minor,
+        duplicate_in_claim,
+        duplicate_gap: None,
+        analysed: c.lines.iter().any(|l| l.analysis.is_some()),
+        no_trouble: ntf(c),
+    }
+}
+
+/// Whether a service point's share of "no trouble found" among its analysed claims lies above
+/// the rule's threshold: `bad` of `analysed`.
+pub fn no_trouble_high(r: &RuleSetting, analysed: usize, bad: usize) -> bool {
+    r.enabled && analysed > 0 && bad as f64 * 100.0 > r.threshold as f64 * analysed as f64
+}
+
+/// A service point's standing from its counts: claims in the period, hits per rule, claims with
+/// an analysed part and those found without fault, and the funnels it lies above.
+pub fn point_risk(
+    point: &str,
+    claims: usize,
+    hits: BTreeMap<RedFlag, usize>,
+    returned: (usize, usize),
+    outlier_on: Vec<String>,
+    rules: &[RuleSetting],
+) -> PointRisk {
+    let points: i64 = hits
+        .iter()
+        .map(|(f, n)| weight_of(rules, *f) * *n as i64)
+        .sum();
+    let score = points as f64 * 100.0 / claims.max(1) as f64
+        + (weight_of(rules, RedFlag::PeerOutlier) * outlier_on.len() as i64) as f64;
+    PointRisk {
+        point: point.to_string(),
+        claims,
+        hits,
+        no_trouble_share: (returned.0 > 0).then(|| returned.1 as f64 / returned.0 as f64),
+        outlier_on,
+        score,
+    }
+}
+
+/// Judges the claims by the rules. `outliers` names, per service point, the peer comparisons on
+/// which it lies above the upper 99.8 % limit (the store runs the funnels).
+pub fn evaluate(
+    claims: &[AuditClaim],
+    rules: &[RuleSetting],
+    outliers: &HashMap<String, Vec<String>>,
+) -> Findings {
+    let inputs = inputs(claims);
+    let mut flags: Vec<Vec<RedFlag>> = vec![Vec::new(); claims.len()];
+    for (i, c) in claims.iter().enumerate() {
+        if c.in_period {
+            flags[i] = rules
+                .iter()
+                .filter(|r| inputs[i].hits(r))
+                .map(|r| r.flag)
+                .collect();
         }
     }
 
@@ -330,12 +455,11 @@ pub fn evaluate(
 
     // No trouble found: the share per service point.
     let mut returned: HashMap<&str, (usize, usize)> = HashMap::new();
-    for c in claims.iter().filter(|c| c.in_period) {
-        let analysed = c.lines.iter().any(|l| l.analysis.is_some());
-        if analysed {
+    for (i, c) in claims.iter().enumerate().filter(|(_, c)| c.in_period) {
+        if inputs[i].analysed {
             let e = returned.entry(c.point.as_str()).or_default();
             e.0 += 1;
-            if ntf(c) {
+            if inputs[i].no_trouble {
                 e.1 += 1;
             }
         }
@@ -345,47 +469,7 @@ pub fn evaluate(
         if !c.in_period {
             continue;
         }
-        if let (Some(r), Some(left)) = (on(RedFlag::NearExpiry), c.coverage_days_left) {
-            if left <= r.threshold {
-                push(&mut flags[i], RedFlag::NearExpiry);
-            }
-        }
-        if let Some(r) = on(RedFlag::OverFlatRate) {
-            let over = c.lines.iter().any(|l| {
-                l.kind == "labour"
-                    && l.flat_rate_centi
-                        .is_some_and(|f| l.quantity_centi * 100 > f * (100 + r.threshold))
-            });
-            if over {
-                push(&mut flags[i], RedFlag::OverFlatRate);
-            }
-        }
-        if let Some(r) = on(RedFlag::ReplacedRepairable) {
-            let hit = c.lines.iter().any(|l| {
-                l.kind == "part"
-                    && l.analysis.as_deref() == Some("repairable")
-                    && l.claimed_minor >= r.threshold * 100
-            });
-            if hit {
-                push(&mut flags[i], RedFlag::ReplacedRepairable);
-            }
-        }
-        if let Some(r) = on(RedFlag::DuplicateBilling) {
-            let _ = r;
-            let twice = c.lines.iter().enumerate().any(|(k, l)| {
-                c.lines[..k].iter().any(|m| {
-                    m.code.is_some()
-                        && m.code == l.code
-                        && m.kind == l.kind
-                        && m.quantity_centi == l.quantity_centi
-                        && m.claimed_minor == l.claimed_minor
-                })
-            });
-            if twice {
-                push(&mut flags[i], RedFlag::DuplicateBilling);
-            }
-        }
-        if let Some(r) = on(RedFlag::SharedAddress) {
+        if let Some(r) = setting(rules, RedFlag::SharedAddress) {
             let shared = c
                 .address
                 .as_deref()
@@ -395,49 +479,37 @@ pub fn evaluate(
                 push(&mut flags[i], RedFlag::SharedAddress);
             }
         }
-        if let Some(r) = on(RedFlag::NoTroubleFound) {
-            let high = returned
-                .get(c.point.as_str())
-                .is_some_and(|(n, bad)| *bad as f64 * 100.0 > r.threshold as f64 * *n as f64);
-            if high && ntf(c) {
+        if let Some(r) = setting(rules, RedFlag::NoTroubleFound) {
+            let (n, bad) = returned.get(c.point.as_str()).copied().unwrap_or_default();
+            if inputs[i].no_trouble && no_trouble_high(r, n, bad) {
                 push(&mut flags[i], RedFlag::NoTroubleFound);
             }
         }
     }
 
     // Per service point.
-    let mut points: BTreeMap<&str, PointRisk> = BTreeMap::new();
+    let mut counts: BTreeMap<&str, (usize, BTreeMap<RedFlag, usize>)> = BTreeMap::new();
     for (i, c) in claims.iter().enumerate() {
         if !c.in_period {
             continue;
         }
-        let p = points.entry(c.point.as_str()).or_insert_with(|| PointRisk {
-            point: c.point.clone(),
-            claims: 0,
-            hits: BTreeMap::new(),
-            no_trouble_share: returned
-                .get(c.point.as_str())
-                .filter(|(n, _)| *n > 0)
-                .map(|(n, bad)| *bad as f64 / *n as f64),
-            outlier_on: outliers.get(&c.point).cloned().unwrap_or_default(),
-            score: 0.0,
-        });
-        p.claims += 1;
+        let p = counts.entry(c.point.as_str()).or_default();
+        p.0 += 1;
         for f in &flags[i] {
-            *p.hits.entry(*f).or_default() += 1;
+            *p.1.entry(*f).or_default() += 1;
         }
     }
-    let mut points: Vec<PointRisk> = points
-        .into_values()
-        .map(|mut p| {
-            let points: i64 = p
-                .hits
-                .iter()
-                .map(|(f, n)| weight_of(rules, *f) * *n as i64)
-                .sum();
-            p.score = points as f64 * 100.0 / p.claims.max(1) as f64
-                + (weight_of(rules, RedFlag::PeerOutlier) * p.outlier_on.len() as i64) as f64;
-            p
+    let mut points: Vec<PointRisk> = counts
+        .into_iter()
+        .map(|(point, (n, hits))| {
+            point_risk(
+                point,
+                n,
+                hits,
+                returned.get(point).copied().unwrap_or_default(),
+                outliers.get(point).cloned().unwrap_or_default(),
+                rules,
+            )
         })
         .collect();
     points.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.point.cmp(&b.point)));

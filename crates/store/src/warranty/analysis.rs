@@ -1,15 +1,15 @@
 //! Claim analysis over the vehicles and claims a caller reaches (issue 18): claims per 1,000
 //! vehicles by months in service, cost per unit, a Weibull fit per component by months in
 //! service and by km, and a Laney u′ chart of a component's monthly claim rate. The store counts in SQL
-//! (grouped to a few thousand rows however many claims there are); the statistics are
+//! over the facts kept per claim and per vehicle (`facts.rs`: no joins, grouped to a few thousand
+//! rows however many claims there are); the statistics are
 //! `domain::analysis`. Who: those with `WarrantyAnalyse` (market managers, importer staff,
 //! analysts, warranty administrators), over the organisations they have it at: the vehicles
 //! those organisations own and the claims made on them.
 //!
 //! Which claims count: every claim that was submitted and not rejected (drafts and rejections
 //! are not failures the brand pays for). A claim's month in service is counted from 1 (the
-//! first month after delivery), from the delivery day the claim states to the day the car came
-//! in. Money is the approved amount where a decision was made, else the claimed amount.
+//! first month after delivery), from the vehicle's delivery day to the day the car came in. Money is the approved amount where a decision was made, else the claimed amount.
 
 use aftersales_domain::analysis::control::{
     laney_u_prime, ControlChart, ControlOptions, RatePoint,
@@ -25,25 +25,6 @@ use super::Warranty;
 use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
-
-/// Months from a `YYYY-MM-DD` column `d` to another `o`, in SQL both engines read.
-fn months_sql(d: &str, o: &str) -> String {
-    format!(
-        "((CAST(SUBSTR({o}, 1, 4) AS INTEGER) * 12 + CAST(SUBSTR({o}, 6, 2) AS INTEGER)) \
-         - (CAST(SUBSTR({d}, 1, 4) AS INTEGER) * 12 + CAST(SUBSTR({d}, 6, 2) AS INTEGER)) \
-         - CASE WHEN SUBSTR({o}, 9, 2) < SUBSTR({d}, 9, 2) THEN 1 ELSE 0 END)"
-    )
-}
-
-/// The claims that count as failures.
-const COUNTED: &str = "c.status NOT IN ('draft', 'rejected')";
-
-/// The delivery quarter of a `YYYY-MM-DD` day: `2024-Q1`.
-fn quarter_of(day: &str) -> Option<String> {
-    let year = day.get(..4)?;
-    let month: u32 = day.get(5..7)?.parse().ok()?;
-    Some(format!("{year}-Q{}", (month.max(1) - 1) / 3 + 1))
-}
 
 /// Money of the analysis: parts (and sublet) and labour, the supplier's recovery, in minor units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -67,6 +48,11 @@ pub struct CostPerUnit {
     pub cost: ClaimCost,
     /// Goodwill approved, by who bears it: brand, importer, service point, customer.
     pub goodwill: [i64; 4],
+    /// Service revenue of the service points reached (the KPI definitions' "service revenue"):
+    /// what they invoiced net of VAT other than to the brand for warranty (credit notes
+    /// subtracted), and what they claimed from the brand for warranty (warranty revenue).
+    pub invoiced: i64,
+    pub claimed: i64,
 }
 
 impl CostPerUnit {
@@ -74,6 +60,12 @@ impl CostPerUnit {
     pub fn per_unit(&self) -> Option<f64> {
         let total = self.cost.parts + self.cost.labour + self.cost.sublet - self.cost.charged_back;
         (self.vehicles > 0).then(|| total as f64 / self.vehicles as f64)
+    }
+    /// Warranty cost (net of chargebacks) ÷ service revenue (invoiced plus claimed).
+    pub fn revenue_share(&self) -> Option<f64> {
+        let total = self.cost.parts + self.cost.labour + self.cost.sublet - self.cost.charged_back;
+        let revenue = self.invoiced + self.claimed;
+        (revenue > 0).then(|| total as f64 / revenue as f64)
     }
     /// Supplier recovery ÷ warranty cost.
     pub fn recovery_share(&self) -> Option<f64> {
@@ -125,9 +117,10 @@ pub struct EarlyWarning {
 }
 
 impl Warranty<'_> {
-    /// The organisations the caller analyses claims at.
-    fn analysed(scope: &Scope) -> Result<Vec<String>, StoreError> {
+    /// The organisations the caller analyses claims at, with the facts brought up to date.
+    async fn analysed(self, scope: &Scope) -> Result<Vec<String>, StoreError> {
         scope.require_somewhere(Permission::WarrantyAnalyse)?;
+        self.refresh_facts().await?;
         Ok(scope.orgs_with(Permission::WarrantyAnalyse))
     }
 
@@ -136,18 +129,19 @@ impl Warranty<'_> {
         self.deliveries_of(orgs, on, &MisQuery::default()).await
     }
 
-    /// The filter of a breakdown (model, market) as SQL on `v`, with its values after `first`.
-    fn breakdown(q: &MisQuery, first: usize) -> (String, Vec<String>) {
+    /// The filter of a breakdown (model, market) as SQL on the facts table `t` (both have `model`
+    /// and `owner_id`), with its values after `first`.
+    fn breakdown(q: &MisQuery, first: usize, t: &str) -> (String, Vec<String>) {
         let mut sql = String::new();
         let mut values = Vec::new();
         if let Some(m) = &q.model {
             values.push(m.clone());
-            sql.push_str(&format!(" AND v.model = ${}", first + values.len()));
+            sql.push_str(&format!(" AND {t}.model = ${}", first + values.len()));
         }
         if let Some(code) = &q.market {
             values.push(code.clone());
             sql.push_str(&format!(
-                " AND v.organisation_id IN (SELECT o.id FROM organisations o JOIN markets mk ON mk.id = o.market_id WHERE mk.code = ${})",
+                " AND {t}.owner_id IN (SELECT o.id FROM organisations o JOIN markets mk ON mk.id = o.market_id WHERE mk.code = ${})",
                 first + values.len()
             ));
         }
@@ -161,10 +155,10 @@ impl Warranty<'_> {
         on: Date,
         filter: &MisQuery,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        let (extra, values) = Self::breakdown(filter, orgs.len() + 1);
+        let (extra, values) = Self::breakdown(filter, orgs.len() + 1, "v");
         let sql = format!(
-            "SELECT v.delivery_date, COUNT(*) FROM vehicles v WHERE v.organisation_id IN ({}) \
-             AND v.delivery_date IS NOT NULL AND v.delivery_date <= ${}{extra} GROUP BY v.delivery_date",
+            "SELECT v.delivered_on, COUNT(*) FROM vehicle_facts v WHERE v.owner_id IN ({}) \
+             AND v.delivered_on IS NOT NULL AND v.delivered_on <= ${}{extra} GROUP BY v.delivered_on",
             placeholders(1, orgs.len()),
             orgs.len() + 1
         );
@@ -180,7 +174,7 @@ impl Warranty<'_> {
     }
 
     /// Counted claims (or the repair orders behind them) on vehicles reached, grouped by the
-    /// vehicle's delivery day and the month in service (from 1): (delivery day, month, count).
+    /// vehicle's delivery quarter and the month in service (from 1): (quarter, month, count).
     async fn claims_by_month(
         self,
         orgs: &[String],
@@ -188,28 +182,24 @@ impl Warranty<'_> {
         filter: &MisQuery,
     ) -> Result<Vec<(String, i64, i64)>, StoreError> {
         let n = orgs.len();
-        let mis = months_sql("v.delivery_date", "c.opened_on");
         let mut values = Vec::new();
         let mut extra = String::new();
         if let Some(c) = filter.component {
             values.push(c.as_str().to_string());
-            extra.push_str(&format!(
-                " AND c.component_group = ${}",
-                n + 1 + values.len()
-            ));
+            extra.push_str(&format!(" AND f.component = ${}", n + 1 + values.len()));
         }
-        let (more, more_values) = Self::breakdown(filter, n + 1 + values.len());
+        let (more, more_values) = Self::breakdown(filter, n + 1 + values.len(), "f");
         extra.push_str(&more);
         values.extend(more_values);
-        let count = if filter.repairs {
-            "COUNT(DISTINCT c.repair_order_id)"
-        } else {
-            "COUNT(*)"
+        // A repair order counts once: at its first claim (of the component, when one is asked).
+        let count = match (filter.repairs, filter.component) {
+            (false, _) => "COUNT(*)",
+            (true, None) => "SUM(f.first_of_repair)",
+            (true, Some(_)) => "SUM(f.first_of_repair_component)",
         };
         let sql = format!(
-            "SELECT v.delivery_date, {mis} + 1 AS m, {count} FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
-             WHERE v.organisation_id IN ({}) AND v.delivery_date IS NOT NULL AND {COUNTED} AND c.opened_on <= ${} \
-             AND c.opened_on >= v.delivery_date{extra} GROUP BY v.delivery_date, {mis} + 1",
+            "SELECT f.cohort, f.mis, CAST({count} AS BIGINT) FROM claim_facts f \
+             WHERE f.owner_id IN ({}) AND f.mis IS NOT NULL AND f.opened_on <= ${}{extra} GROUP BY f.cohort, f.mis",
             placeholders(1, n),
             n + 1,
         );
@@ -229,9 +219,9 @@ impl Warranty<'_> {
         self,
         scope: &Scope,
     ) -> Result<(Vec<String>, Vec<(String, String)>), StoreError> {
-        let orgs = Self::analysed(scope)?;
+        let orgs = self.analysed(scope).await?;
         let sql = format!(
-            "SELECT DISTINCT v.model FROM vehicles v WHERE v.organisation_id IN ({}) AND v.model IS NOT NULL ORDER BY v.model",
+            "SELECT DISTINCT v.model FROM vehicle_facts v WHERE v.owner_id IN ({}) AND v.model IS NOT NULL ORDER BY v.model",
             placeholders(1, orgs.len())
         );
         let mut q = sqlx::query_scalar::<_, String>(&sql);
@@ -260,15 +250,13 @@ impl Warranty<'_> {
         filter: &MisQuery,
         max_months: u32,
     ) -> Result<MisMatrix<String>, StoreError> {
-        let orgs = Self::analysed(scope)?;
+        let orgs = self.analysed(scope).await?;
         let mut vehicles = Vec::new();
         for (day, count) in self.deliveries_of(&orgs, on, filter).await? {
-            let Some(cohort) = quarter_of(&day) else {
-                continue;
-            };
             let Ok(d) = crate::crm::parse_date("delivery_date", &day) else {
                 continue;
             };
+            let cohort = super::facts::quarter_of(d);
             let entered =
                 u32::try_from(aftersales_domain::analysis::history::months_between(d, on) + 1)
                     .unwrap_or(0);
@@ -280,8 +268,8 @@ impl Warranty<'_> {
             }
         }
         let mut claims = Vec::new();
-        for (day, month, count) in self.claims_by_month(&orgs, on, filter).await? {
-            let (Some(cohort), Ok(month)) = (quarter_of(&day), u32::try_from(month)) else {
+        for (cohort, month, count) in self.claims_by_month(&orgs, on, filter).await? {
+            let Ok(month) = u32::try_from(month) else {
                 continue;
             };
             for _ in 0..count {
@@ -298,51 +286,65 @@ impl Warranty<'_> {
     /// Warranty cost per unit over the vehicles reached, with supplier recovery and the
     /// goodwill approved split by who bears it.
     pub async fn cost_per_unit(self, scope: &Scope, on: Date) -> Result<CostPerUnit, StoreError> {
-        let orgs = Self::analysed(scope)?;
+        let orgs = self.analysed(scope).await?;
         let n = orgs.len();
         let vehicles: i64 = self.deliveries(&orgs, on).await?.iter().map(|d| d.1).sum();
+        let sum = |c: &str| format!("CAST(COALESCE(SUM(f.{c}), 0) AS BIGINT)");
         let sql = format!(
-            "SELECT l.kind, CAST(SUM(COALESCE(l.approved_minor, l.claimed_minor)) AS BIGINT), \
-             CAST(SUM(COALESCE(l.recovery_minor, 0)) AS BIGINT), COUNT(DISTINCT c.id), MIN(c.currency) \
-             FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id JOIN warranty_claim_lines l ON l.claim_id = c.id \
-             WHERE v.organisation_id IN ({}) AND {COUNTED} AND c.opened_on <= ${} GROUP BY l.kind",
+            "SELECT {}, {}, {}, {}, {}, {}, COUNT(*), MIN(f.currency) FROM claim_facts f \
+             WHERE f.owner_id IN ({}) AND f.opened_on <= ${}",
+            sum("claimed_minor"),
+            sum("parts_minor"),
+            sum("labour_minor"),
+            sum("sublet_minor"),
+            sum("recovered_minor"),
+            sum("charged_back_minor"),
             placeholders(1, n),
             n + 1
         );
-        let mut q = sqlx::query_as::<_, (String, i64, i64, i64, Option<String>)>(&sql);
+        let mut q = sqlx::query_as::<_, (i64, i64, i64, i64, i64, i64, i64, Option<String>)>(&sql);
         for o in &orgs {
             q = q.bind(o);
         }
+        let (claimed, parts, labour, sublet, recovered, charged_back, claims, currency) =
+            q.bind(on.to_string()).fetch_one(&self.store.pool).await?;
+        // Invoiced by the service points reached, in the claims' currency.
+        let sql = format!(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN d.kind = 'credit-note' THEN -d.net_minor ELSE d.net_minor END), 0) AS BIGINT) \
+             FROM billing_documents d WHERE d.organisation_id IN ({}) AND d.status = 'issued' \
+             AND (d.pay_type IS NULL OR d.pay_type <> 'warranty') AND d.issue_date <= ${} AND d.currency = ${}",
+            placeholders(1, n),
+            n + 1,
+            n + 2
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        let invoiced = match &currency {
+            Some(c) => {
+                q.bind(on.to_string())
+                    .bind(c)
+                    .fetch_one(&self.store.pool)
+                    .await?
+            }
+            None => 0,
+        };
         let mut out = CostPerUnit {
             vehicles,
-            claims: 0,
-            currency: None,
-            cost: ClaimCost::default(),
+            claims,
+            currency,
+            cost: ClaimCost {
+                parts,
+                labour,
+                sublet,
+                recovered,
+                charged_back,
+            },
             goodwill: [0; 4],
+            invoiced,
+            claimed,
         };
-        for (kind, amount, recovered, _, currency) in
-            q.bind(on.to_string()).fetch_all(&self.store.pool).await?
-        {
-            match kind.as_str() {
-                "labour" => out.cost.labour += amount,
-                "sublet" => out.cost.sublet += amount,
-                _ => out.cost.parts += amount,
-            }
-            out.cost.recovered += recovered;
-            out.currency = out.currency.or(currency);
-        }
-        let sql = format!(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(c.charged_back_minor), 0) AS BIGINT) FROM warranty_claims c \
-             JOIN vehicles v ON v.id = c.vehicle_id WHERE v.organisation_id IN ({}) AND {COUNTED} AND c.opened_on <= ${}",
-            placeholders(1, n),
-            n + 1
-        );
-        let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
-        for o in &orgs {
-            q = q.bind(o);
-        }
-        (out.claims, out.cost.charged_back) =
-            q.bind(on.to_string()).fetch_one(&self.store.pool).await?;
         let sql = format!(
             "SELECT g.goodwill_minor, g.customer_minor, g.brand_pct, g.importer_pct, g.dealer_pct FROM goodwill_requests g \
              JOIN vehicles v ON v.id = g.vehicle_id WHERE v.organisation_id IN ({}) AND g.status = 'approved'",
@@ -364,6 +366,33 @@ impl Warranty<'_> {
         Ok(out)
     }
 
+    /// Each vehicle's first counted claim of a component (in service, up to `on`), grouped by
+    /// a column of `claim_facts`: (delivery day, value, vehicles).
+    async fn first_failures(
+        self,
+        orgs: &[String],
+        on: Date,
+        component: ComponentGroup,
+        column: &str,
+    ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let n = orgs.len();
+        let sql = format!(
+            "SELECT f.delivered_on, f.{column}, COUNT(*) FROM claim_facts f WHERE f.owner_id IN ({}) \
+             AND f.component = ${} AND f.first_of_component = 1 AND f.opened_on <= ${} GROUP BY f.delivered_on, f.{column}",
+            placeholders(1, n),
+            n + 1,
+            n + 2
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+        for o in orgs {
+            q = q.bind(o);
+        }
+        Ok(q.bind(component.as_str())
+            .bind(on.to_string())
+            .fetch_all(&self.store.pool)
+            .await?)
+    }
+
     /// A Weibull fit of a component's first failure by months in service over the vehicles
     /// reached (each vehicle's first counted claim of the component a failure at its age then,
     /// every other vehicle a suspension at its age on `on`), at `confidence`.
@@ -374,46 +403,26 @@ impl Warranty<'_> {
         component: ComponentGroup,
         confidence: f64,
     ) -> Result<Result<WeibullFit, weibull::WeibullError>, StoreError> {
-        let orgs = Self::analysed(scope)?;
-        let n = orgs.len();
-        let sql = format!(
-            "SELECT v.delivery_date, MIN(c.opened_on) FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
-             WHERE v.organisation_id IN ({}) AND v.delivery_date IS NOT NULL AND {COUNTED} AND c.component_group = ${} \
-             AND c.opened_on <= ${} AND c.opened_on >= v.delivery_date GROUP BY v.id, v.delivery_date",
-            placeholders(1, n),
-            n + 1,
-            n + 2
-        );
-        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
-        for o in &orgs {
-            q = q.bind(o);
-        }
-        let failed = q
-            .bind(component.as_str())
-            .bind(on.to_string())
-            .fetch_all(&self.store.pool)
-            .await?;
-        let months = |from: &str, to: Date| -> Option<f64> {
-            let d = crate::crm::parse_date("delivery_date", from).ok()?;
-            Some(((to - d).whole_days().max(1)) as f64 / 30.4375)
-        };
+        let orgs = self.analysed(scope).await?;
+        let months = |days: i64| days.max(1) as f64 / 30.4375;
         let mut obs = Vec::new();
         let mut failures_by_day: std::collections::BTreeMap<String, i64> = Default::default();
-        for (delivered, first) in &failed {
-            let Ok(at) = crate::crm::parse_date("opened_on", first) else {
-                continue;
-            };
-            if let Some(t) = months(delivered, at) {
-                obs.push(Observation::failure(t));
-                *failures_by_day.entry(delivered.clone()).or_default() += 1;
+        for (delivered, days, count) in self
+            .first_failures(&orgs, on, component, "days_in_service")
+            .await?
+        {
+            for _ in 0..count {
+                obs.push(Observation::failure(months(days)));
             }
+            *failures_by_day.entry(delivered).or_default() += count;
         }
         for (day, count) in self.deliveries(&orgs, on).await? {
             let failed_here = failures_by_day.get(&day).copied().unwrap_or(0);
-            if let Some(t) = months(&day, on) {
-                for _ in 0..(count - failed_here).max(0) {
-                    obs.push(Observation::suspension(t));
-                }
+            let Ok(d) = crate::crm::parse_date("delivery_date", &day) else {
+                continue;
+            };
+            for _ in 0..(count - failed_here).max(0) {
+                obs.push(Observation::suspension(months((on - d).whole_days())));
             }
         }
         Ok(weibull::fit(&obs, confidence))
@@ -421,9 +430,10 @@ impl Warranty<'_> {
 
     /// A Weibull fit of a component's first failure by km over the vehicles reached: each
     /// vehicle's first counted claim of the component a failure at the odometer it states, every
-    /// other vehicle a suspension at its estimated km on `on`: its latest known reading (claims
-    /// and recorded readings) carried forward at its own km per day since delivery, or at the
-    /// fleet's median km per day when it has no reading.
+    /// other vehicle a suspension at its estimated km on `on` (to the nearest 100 km): its latest
+    /// known reading (claims and recorded readings) carried forward at its own km per day since
+    /// delivery, or at the fleet's median km per day when it has no reading 30 days or more after
+    /// delivery.
     pub async fn weibull_by_km(
         self,
         scope: &Scope,
@@ -431,100 +441,86 @@ impl Warranty<'_> {
         component: ComponentGroup,
         confidence: f64,
     ) -> Result<Result<WeibullFit, weibull::WeibullError>, StoreError> {
-        use std::collections::HashMap;
-        let orgs = Self::analysed(scope)?;
+        let orgs = self.analysed(scope).await?;
         let n = orgs.len();
-        let bind_orgs = |sql: &str| -> String { sql.replace("{orgs}", &placeholders(1, n)) };
-        let sql = bind_orgs(
-            "SELECT v.id, v.delivery_date FROM vehicles v WHERE v.organisation_id IN ({orgs}) \
-             AND v.delivery_date IS NOT NULL AND v.delivery_date <= $X",
-        )
-        .replace("$X", &format!("${}", n + 1));
-        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
-        for o in &orgs {
-            q = q.bind(o);
-        }
-        let vehicles = q.bind(on.to_string()).fetch_all(&self.store.pool).await?;
-        // The latest known km per vehicle, with the day it was read.
-        let mut latest: HashMap<String, (i64, Date)> = HashMap::new();
-        let sql = bind_orgs(&format!(
-            "SELECT c.vehicle_id, c.odometer_km, c.opened_on, c.component_group, c.status FROM warranty_claims c \
-             JOIN vehicles v ON v.id = c.vehicle_id WHERE v.organisation_id IN ({{orgs}}) AND c.opened_on <= ${} \
-             AND v.delivery_date IS NOT NULL",
+        let reached = format!(
+            "v.owner_id IN ({}) AND v.delivered_on IS NOT NULL AND v.delivered_on <= ${}",
+            placeholders(1, n),
             n + 1
-        ));
-        let mut q = sqlx::query_as::<_, (String, i64, String, Option<String>, String)>(&sql);
-        for o in &orgs {
-            q = q.bind(o);
-        }
-        let mut first: HashMap<String, (Date, i64)> = HashMap::new();
-        for (vehicle, km, opened, group, status) in
-            q.bind(on.to_string()).fetch_all(&self.store.pool).await?
-        {
-            let Ok(day) = crate::crm::parse_date("opened_on", &opened) else {
-                continue;
-            };
-            let e = latest.entry(vehicle.clone()).or_insert((km, day));
-            if km > e.0 {
-                *e = (km, day);
-            }
-            let counted = status != "draft" && status != "rejected";
-            if counted && group.as_deref() == Some(component.as_str()) {
-                let f = first.entry(vehicle).or_insert((day, km));
-                if day < f.0 {
-                    *f = (day, km);
-                }
-            }
-        }
-        let sql = bind_orgs(
-            "SELECT r.vehicle_id, MAX(r.km), MAX(r.at) FROM odometer_readings r JOIN vehicles v ON v.id = r.vehicle_id \
-             WHERE v.organisation_id IN ({orgs}) GROUP BY r.vehicle_id",
         );
-        let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+        let sql = format!(
+            "SELECT COUNT(*) FROM vehicle_facts v WHERE {reached} AND v.metres_per_day IS NOT NULL"
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
         for o in &orgs {
             q = q.bind(o);
         }
-        for (vehicle, km, at) in q.fetch_all(&self.store.pool).await? {
-            let day = crate::from_micros(at).date();
-            if day > on {
-                continue;
+        let rated = q.bind(on.to_string()).fetch_one(&self.store.pool).await?;
+        let median: i64 = if rated == 0 {
+            40_000
+        } else {
+            let sql = format!(
+                "SELECT v.metres_per_day FROM vehicle_facts v WHERE {reached} AND v.metres_per_day IS NOT NULL \
+                 ORDER BY v.metres_per_day LIMIT 1 OFFSET {}",
+                rated / 2
+            );
+            let mut q = sqlx::query_scalar::<_, i64>(&sql);
+            for o in &orgs {
+                q = q.bind(o);
             }
-            let e = latest.entry(vehicle).or_insert((km, day));
-            if km > e.0 {
-                *e = (km, day);
+            q.bind(on.to_string()).fetch_one(&self.store.pool).await?
+        };
+        // Estimated km on `on`, in hundreds, of every vehicle reached; then of those that failed.
+        let day = i64::from(on.to_julian_day());
+        let age = format!(
+            "CASE WHEN ${p} - v.delivered_day < 1 THEN 1 ELSE ${p} - v.delivered_day END",
+            p = n + 2
+        );
+        let est = format!("(COALESCE(v.metres_per_day, ${}) * {age}) / 1000", n + 3);
+        let km =
+            format!("CASE WHEN COALESCE(v.latest_km, 0) > {est} THEN v.latest_km ELSE {est} END");
+        let mut buckets: std::collections::BTreeMap<i64, i64> = Default::default();
+        for failed in [false, true] {
+            let (join, extra) = if failed {
+                (
+                    " JOIN claim_facts f ON f.vehicle_id = v.vehicle_id",
+                    format!(
+                        " AND f.component = ${} AND f.first_of_component = 1 AND f.opened_on <= ${}",
+                        n + 4,
+                        n + 1
+                    ),
+                )
+            } else {
+                ("", String::new())
+            };
+            let sql = format!(
+                "SELECT x.h, COUNT(*) FROM (SELECT ({km}) / 100 AS h FROM vehicle_facts v{join} WHERE {reached}{extra}) x GROUP BY x.h"
+            );
+            let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
+            for o in &orgs {
+                q = q.bind(o);
+            }
+            q = q.bind(on.to_string()).bind(day).bind(median);
+            if failed {
+                q = q.bind(component.as_str());
+            }
+            for (h, count) in q.fetch_all(&self.store.pool).await? {
+                *buckets.entry(h).or_default() += if failed { -count } else { count };
             }
         }
-        let mut rates = Vec::new();
-        let mut delivered: Vec<(String, Date)> = Vec::with_capacity(vehicles.len());
-        for (id, day) in vehicles {
-            let Ok(d) = crate::crm::parse_date("delivery_date", &day) else {
-                continue;
-            };
-            if let Some((km, at)) = latest.get(&id) {
-                let days = (*at - d).whole_days();
-                if days >= 30 {
-                    rates.push(*km as f64 / days as f64);
-                }
+        let mut obs = Vec::new();
+        for (_, km, count) in self
+            .first_failures(&orgs, on, component, "odometer_km")
+            .await?
+        {
+            for _ in 0..count {
+                obs.push(Observation::failure(km.max(1) as f64));
             }
-            delivered.push((id, d));
         }
-        rates.sort_by(f64::total_cmp);
-        let median = rates.get(rates.len() / 2).copied().unwrap_or(40.0);
-        let mut obs = Vec::with_capacity(delivered.len());
-        for (id, d) in &delivered {
-            if let Some((_, km)) = first.get(id) {
-                obs.push(Observation::failure((*km).max(1) as f64));
-                continue;
+        for (h, count) in buckets {
+            for _ in 0..count.max(0) {
+                obs.push(Observation::suspension((h * 100 + 50).max(1) as f64));
             }
-            let age = (on - *d).whole_days().max(1) as f64;
-            let rate = match latest.get(id) {
-                Some((km, at)) if (*at - *d).whole_days() >= 30 => {
-                    *km as f64 / (*at - *d).whole_days() as f64
-                }
-                _ => median,
-            };
-            let km = latest.get(id).map_or(0.0, |l| l.0 as f64).max(rate * age);
-            obs.push(Observation::suspension(km.max(1.0)));
         }
         Ok(weibull::fit(&obs, confidence))
     }
@@ -538,7 +534,7 @@ impl Warranty<'_> {
         component: ComponentGroup,
         months: u32,
     ) -> Result<Result<EarlyWarning, String>, StoreError> {
-        let orgs = Self::analysed(scope)?;
+        let orgs = self.analysed(scope).await?;
         let n = orgs.len();
         let first_of = |d: Date| d.replace_day(1).unwrap_or(d);
         let mut starts = Vec::new();
@@ -553,9 +549,9 @@ impl Warranty<'_> {
         };
         let end = first_of(on);
         let sql = format!(
-            "SELECT SUBSTR(c.opened_on, 1, 7), COUNT(*) FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
-             WHERE v.organisation_id IN ({}) AND {COUNTED} AND c.component_group = ${} AND c.opened_on >= ${} AND c.opened_on < ${} \
-             GROUP BY SUBSTR(c.opened_on, 1, 7)",
+            "SELECT f.opened_month, COUNT(*) FROM claim_facts f \
+             WHERE f.owner_id IN ({}) AND f.component = ${} AND f.opened_on >= ${} AND f.opened_on < ${} \
+             GROUP BY f.opened_month",
             placeholders(1, n),
             n + 1,
             n + 2,
@@ -618,24 +614,19 @@ impl Warranty<'_> {
         measure: PeerMeasure,
         months: u32,
     ) -> Result<Result<PeerFunnel, String>, StoreError> {
-        let orgs = Self::analysed(scope)?;
+        let orgs = self.analysed(scope).await?;
         let n = orgs.len();
         let from = on
             .checked_sub(time::Duration::days(i64::from(months) * 30))
             .unwrap_or(on);
         let value = match measure {
-            PeerMeasure::LabourPerClaim => {
-                "SUM(CASE WHEN l.kind = 'labour' THEN l.quantity_centi ELSE 0 END)"
-            }
-            PeerMeasure::CostPerClaim => "SUM(COALESCE(l.approved_minor, l.claimed_minor))",
+            PeerMeasure::LabourPerClaim => "f.labour_centi",
+            PeerMeasure::CostPerClaim => "f.cost_minor",
         };
         let sql = format!(
-            "SELECT x.organisation_id, o.name, COUNT(*), CAST(SUM(x.v) AS BIGINT), CAST(SUM(x.v * x.v) AS BIGINT) FROM \
-             (SELECT c.id, c.organisation_id, {value} AS v FROM warranty_claims c JOIN vehicles v ON v.id = c.vehicle_id \
-              JOIN warranty_claim_lines l ON l.claim_id = c.id \
-              WHERE v.organisation_id IN ({}) AND {COUNTED} AND c.opened_on > ${} AND c.opened_on <= ${} \
-              GROUP BY c.id, c.organisation_id) x \
-             JOIN organisations o ON o.id = x.organisation_id GROUP BY x.organisation_id, o.name ORDER BY o.name",
+            "SELECT f.point_id, o.name, COUNT(*), CAST(SUM({value}) AS BIGINT), CAST(SUM({value} * {value}) AS BIGINT) \
+             FROM claim_facts f JOIN organisations o ON o.id = f.point_id \
+             WHERE f.owner_id IN ({}) AND f.opened_on > ${} AND f.opened_on <= ${} GROUP BY f.point_id, o.name ORDER BY o.name",
             placeholders(1, n),
             n + 1,
             n + 2

@@ -9,17 +9,15 @@
 use std::collections::HashMap;
 
 use aftersales_domain::analysis::audit::{
-    self as rules, AuditClaim, AuditLine, AuditResult, ChargebackReason, Findings, RedFlag,
-    RuleSetting,
+    self as rules, AuditResult, ChargebackReason, PointRisk, RedFlag, RuleSetting,
 };
 use aftersales_domain::analysis::sample::{self, RiskItem};
 use aftersales_domain::money::{parse_centi, Money};
 use aftersales_domain::org::Permission;
 use aftersales_domain::validation::{FieldError, Rule};
 use aftersales_domain::warranty::claims::ClaimStatus;
-use aftersales_domain::warranty::goodwill::ComponentGroup;
-use aftersales_domain::warranty::{self as terms, CoverageKind, Standing, TermsVersion};
 use aftersales_domain::ValidationErrors;
+use sqlx::Row;
 use time::{Date, OffsetDateTime};
 
 use super::analysis::PeerMeasure;
@@ -27,7 +25,6 @@ use super::{
     Audit, AuditItem, AuditProposal, AuditResultInput, AuditRule, AuditRuleInput, AuditRules,
     AuditSummary, ClaimAuditFinding, FlagCount, FlaggedClaim, PointRiskRow, RiskOverview, Warranty,
 };
-use crate::crm::parse_date;
 use crate::db::placeholders;
 use crate::error::StoreError;
 use crate::scope::Scope;
@@ -35,16 +32,6 @@ use crate::{decode, from_micros, micros, new_id, Ref};
 
 /// The period audits look at unless asked otherwise, in months.
 pub const DEFAULT_MONTHS: u32 = 12;
-
-/// A claim as read for the rules, with what the screens show of it.
-struct Fact {
-    id: String,
-    number: String,
-    status: String,
-    paid_minor: i64,
-    currency: String,
-    claim: AuditClaim,
-}
 
 /// The day before a period of `months` months (of 30 days) ending on `on`: claims opened after it
 /// count (the funnels count the same way).
@@ -59,29 +46,79 @@ fn first_day(on: Date, months: u32) -> Date {
     s.next_day().unwrap_or(s)
 }
 
-type FactRow = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<String>,
-    i64,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// A claim of a service point with its red flags: (id, number, VIN, opened on, status, paid,
+/// currency, flags as bits in the order of the rules).
+type FlagRow = (String, String, String, String, String, i64, String, i64);
 
-type VehicleTerms = (
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// The red flags as SQL over `claim_facts f` for one period, ready to count or to pick claims by.
+struct Judging {
+    /// The enabled rules (their order gives each its bit).
+    rules: Vec<RuleSetting>,
+    /// Addresses shared by at least the threshold's customers in the period.
+    shared: Vec<String>,
+    /// Service points whose share of "no trouble found" lies above the threshold.
+    high_no_trouble: Vec<String>,
+}
+
+impl Judging {
+    /// Per enabled rule a boolean SQL expression; the claim-local ones mirror
+    /// `ClaimInputs::hits` (thresholds are validated integers, written in). The shared
+    /// addresses are bound from `$first`.
+    fn exprs(&self, first: usize) -> Vec<(RedFlag, String)> {
+        self.rules
+            .iter()
+            .filter_map(|r| {
+                let t = r.threshold;
+                let e = match r.flag {
+                    RedFlag::RepeatRepair => format!("(f.repeat_gap BETWEEN 1 AND {t})"),
+                    RedFlag::NearExpiry => format!("(f.coverage_days_left <= {t})"),
+                    RedFlag::OverFlatRate => format!("(f.over_flat_bp > {})", 10_000 + 100 * t),
+                    RedFlag::ReplacedRepairable => {
+                        format!("(f.repairable_max_minor >= {})", t * 100)
+                    }
+                    RedFlag::DuplicateBilling => {
+                        format!("(f.duplicate_in_claim = 1 OR f.duplicate_gap <= {t})")
+                    }
+                    RedFlag::SharedAddress if self.shared.is_empty() => "(1 = 0)".into(),
+                    RedFlag::SharedAddress => format!(
+                        "(f.address IN ({}))",
+                        placeholders(first, self.shared.len())
+                    ),
+                    RedFlag::NoTroubleFound => return None,
+                    RedFlag::PeerOutlier => return None,
+                };
+                Some((r.flag, e))
+            })
+            .collect()
+    }
+
+    /// The flags of a service point's claims as one number, a bit per rule (`bits`' order).
+    fn mask(&self, point: &str, first: usize) -> (String, Vec<RedFlag>) {
+        let mut exprs = self.exprs(first);
+        if self.rules.iter().any(|r| r.flag == RedFlag::NoTroubleFound)
+            && self.high_no_trouble.iter().any(|p| p == point)
+        {
+            exprs.push((RedFlag::NoTroubleFound, "(f.no_trouble = 1)".into()));
+        }
+        let sql = exprs
+            .iter()
+            .enumerate()
+            .map(|(i, (_, e))| format!("CASE WHEN {e} THEN {} ELSE 0 END", 1_i64 << i))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let sql = if sql.is_empty() { "0".into() } else { sql };
+        (sql, exprs.into_iter().map(|e| e.0).collect())
+    }
+}
+
+/// The flags a mask names.
+fn flags_of(mask: i64, bits: &[RedFlag]) -> Vec<RedFlag> {
+    bits.iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1_i64 << i) != 0)
+        .map(|(_, f)| *f)
+        .collect()
+}
 
 impl Warranty<'_> {
     /// The organisation the caller audits at: the highest one where they hold `WarrantyAudit`.
@@ -204,196 +241,101 @@ impl Warranty<'_> {
         self.audit_rules(scope).await
     }
 
-    /// The claims of the service points in reach opened after `from` (less the look-back the
-    /// rules need) up to `on`, as the rules see them.
-    async fn facts(
-        self,
-        orgs: &[String],
-        from: Date,
-        on: Date,
-        rules: &[RuleSetting],
-    ) -> Result<Vec<Fact>, StoreError> {
-        let lookback = rules
-            .iter()
-            .filter(|r| {
-                r.enabled && matches!(r.flag, RedFlag::RepeatRepair | RedFlag::DuplicateBilling)
-            })
-            .map(|r| r.threshold)
-            .max()
-            .unwrap_or(0);
-        let read_from = from
-            .checked_sub(time::Duration::days(lookback))
-            .unwrap_or(from);
-        let n = orgs.len();
-        let filter = format!(
-            "c.organisation_id IN ({}) AND c.status NOT IN ('draft', 'rejected') AND c.opened_on > ${} AND c.opened_on <= ${}",
-            placeholders(1, n),
-            n + 1,
-            n + 2
-        );
-        let sql = format!(
-            "SELECT c.id, c.number, c.organisation_id, c.vin, c.component_group, c.opened_on, c.delivered_on, c.odometer_km, \
-             c.status, c.charged_back_minor, c.currency, ro.customer_id, cu.street, cu.postal_code \
-             FROM warranty_claims c JOIN repair_orders ro ON ro.id = c.repair_order_id \
-             LEFT JOIN customers cu ON cu.id = ro.customer_id WHERE {filter} ORDER BY c.opened_on, c.id"
-        );
-        let mut q = sqlx::query_as::<_, FactRow>(&sql);
-        for o in orgs {
-            q = q.bind(o);
-        }
-        let rows = q
-            .bind(read_from.to_string())
-            .bind(on.to_string())
-            .fetch_all(&self.store.pool)
-            .await?;
-        // The coverage that pays for each claim's component: the vehicle's terms version.
-        let sql = format!(
-            "SELECT c.id, v.brand_id, v.model, v.warranty_version, v.organisation_id FROM warranty_claims c \
-             JOIN vehicles v ON v.id = c.vehicle_id WHERE {filter}"
-        );
-        let mut q = sqlx::query_as::<
-            _,
-            (
-                String,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<String>,
-            ),
-        >(&sql);
-        for o in orgs {
-            q = q.bind(o);
-        }
-        let vehicles: HashMap<String, VehicleTerms> = q
-            .bind(read_from.to_string())
-            .bind(on.to_string())
-            .fetch_all(&self.store.pool)
-            .await?
-            .into_iter()
-            .map(|(id, brand, model, version, owner)| (id, (brand, model, version, owner)))
-            .collect();
-        let mut versions: HashMap<(String, String), Vec<TermsVersion>> = HashMap::new();
-        for (brand, _, _, owner) in vehicles.values() {
-            if let (Some(b), Some(o)) = (brand, owner) {
-                let key = (b.clone(), o.clone());
-                if let std::collections::hash_map::Entry::Vacant(e) = versions.entry(key) {
-                    e.insert(self.terms_at(b, o).await?);
-                }
-            }
-        }
-        let sql = format!(
-            "SELECT l.claim_id, l.kind, l.code, l.quantity_centi, l.claimed_minor, l.approved_minor, l.flat_rate_centi, l.analysis \
-             FROM warranty_claim_lines l JOIN warranty_claims c ON c.id = l.claim_id WHERE {filter} ORDER BY l.claim_id, l.position"
-        );
-        type LineRow = (
-            String,
-            String,
-            Option<String>,
-            i64,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-        );
-        let mut q = sqlx::query_as::<_, LineRow>(&sql);
-        for o in orgs {
-            q = q.bind(o);
-        }
-        let mut lines: HashMap<String, (Vec<AuditLine>, i64)> = HashMap::new();
-        for (claim, kind, code, qty, claimed, approved, frt, analysis) in q
-            .bind(read_from.to_string())
-            .bind(on.to_string())
-            .fetch_all(&self.store.pool)
-            .await?
-        {
-            let e = lines.entry(claim).or_default();
-            e.1 += approved.unwrap_or(0);
-            e.0.push(AuditLine {
-                code,
-                kind,
-                quantity_centi: qty,
-                claimed_minor: claimed,
-                flat_rate_centi: frt,
-                analysis,
-            });
-        }
-        let mut out = Vec::with_capacity(rows.len());
-        for (
-            id,
-            number,
-            point,
-            vin,
-            component,
-            opened,
-            delivered,
-            km,
-            status,
-            charged_back,
-            currency,
-            customer,
-            street,
-            postal,
-        ) in rows
-        {
-            let Ok(opened_day) = parse_date("opened_on", &opened) else {
-                continue;
-            };
-            let component = component.and_then(|c| ComponentGroup::parse("component", &c).ok());
-            let delivered = delivered.and_then(|d| parse_date("delivered_on", &d).ok());
-            let days_left = match (delivered, vehicles.get(&id)) {
-                (Some(d), Some((Some(brand), model, version, Some(owner)))) => versions
-                    .get(&(brand.clone(), owner.clone()))
-                    .and_then(|vs| {
-                        version
-                            .as_deref()
-                            .and_then(|code| vs.iter().find(|v| v.code == code))
-                            .or_else(|| terms::terms_for(vs, model.as_deref(), d))
-                    })
-                    .and_then(|t| days_left(t, d, opened_day, km, component)),
-                _ => None,
-            };
-            let (claim_lines, approved) = lines.remove(&id).unwrap_or_default();
-            let pays = ClaimStatus::parse("status", &status).is_ok_and(ClaimStatus::pays);
-            out.push(Fact {
-                number,
-                paid_minor: if pays { approved - charged_back } else { 0 },
-                status,
-                currency,
-                claim: AuditClaim {
-                    point,
-                    vin,
-                    address: street
-                        .as_deref()
-                        .and_then(|s| rules::normalise_address(s, postal.as_deref())),
-                    customer,
-                    component,
-                    opened: opened_day,
-                    coverage_days_left: days_left,
-                    lines: claim_lines,
-                    in_period: opened_day > from,
-                },
-                id,
-            });
-        }
-        Ok(out)
-    }
-
-    /// The rules' findings over the service points in reach for the period ending `on`.
-    /// `funnels`: also compare the service points with their peers (the score needs it, a
-    /// claim's flags do not).
+    /// The rules' findings over the service points in reach for the period ending `on`: the
+    /// auditing organisation, its rules, each service point's standing (highest score first) and
+    /// how to pick claims by flag. `funnels`: also compare the service points with their peers
+    /// (the score needs it, a claim's flags do not).
     async fn findings(
         self,
         scope: &Scope,
         on: Date,
         months: u32,
         funnels: bool,
-    ) -> Result<(String, Vec<(RuleSetting, bool)>, Vec<Fact>, Findings), StoreError> {
+    ) -> Result<(String, Vec<(RuleSetting, bool)>, Vec<PointRisk>, Judging), StoreError> {
         let (org, _) = self.auditing_org(scope).await?;
+        self.refresh_facts().await?;
         let rules = self.rules_at(&org).await?;
-        let settings: Vec<RuleSetting> = rules.iter().map(|r| r.0).collect();
+        let enabled: Vec<RuleSetting> = rules.iter().map(|r| r.0).filter(|r| r.enabled).collect();
         let orgs = scope.orgs_with(Permission::WarrantyAudit);
         let from = period_start(on, months);
-        let facts = self.facts(&orgs, from, on, &settings).await?;
+        let n = orgs.len();
+        let period = format!(
+            "f.point_id IN ({}) AND f.opened_on > ${} AND f.opened_on <= ${}",
+            placeholders(1, n),
+            n + 1,
+            n + 2
+        );
+        let mut shared = Vec::new();
+        if let Some(r) = enabled.iter().find(|r| r.flag == RedFlag::SharedAddress) {
+            let sql = format!(
+                "SELECT f.address FROM claim_facts f WHERE {period} AND f.address IS NOT NULL AND f.customer_id IS NOT NULL \
+                 GROUP BY f.address HAVING COUNT(DISTINCT f.customer_id) >= {}",
+                r.threshold
+            );
+            let mut q = sqlx::query_scalar::<_, String>(&sql);
+            for o in &orgs {
+                q = q.bind(o);
+            }
+            shared = q
+                .bind(from.to_string())
+                .bind(on.to_string())
+                .fetch_all(&self.store.pool)
+                .await?;
+        }
+        let mut judging = Judging {
+            rules: enabled.clone(),
+            shared,
+            high_no_trouble: Vec::new(),
+        };
+        let exprs = judging.exprs(n + 3);
+        let sums: String = exprs
+            .iter()
+            .map(|(_, e)| format!(", CAST(SUM(CASE WHEN {e} THEN 1 ELSE 0 END) AS BIGINT)"))
+            .collect();
+        let sql = format!(
+            "SELECT f.point_id, COUNT(*), CAST(SUM(f.analysed) AS BIGINT), CAST(SUM(f.no_trouble) AS BIGINT){sums} \
+             FROM claim_facts f WHERE {period} GROUP BY f.point_id"
+        );
+        let mut q = sqlx::query(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        q = q.bind(from.to_string()).bind(on.to_string());
+        for a in &judging.shared {
+            q = q.bind(a);
+        }
+        let mut counted = Vec::new();
+        for row in q.fetch_all(&self.store.pool).await? {
+            let point: String = row.try_get(0)?;
+            let claims: i64 = row.try_get(1)?;
+            let analysed: i64 = row.try_get(2)?;
+            let bad: i64 = row.try_get(3)?;
+            let mut hits = std::collections::BTreeMap::new();
+            for (i, (flag, _)) in exprs.iter().enumerate() {
+                let hit: i64 = row.try_get(4 + i)?;
+                if hit > 0 {
+                    hits.insert(*flag, usize::try_from(hit).unwrap_or(0));
+                }
+            }
+            let (analysed, bad) = (
+                usize::try_from(analysed).unwrap_or(0),
+                usize::try_from(bad).unwrap_or(0),
+            );
+            if let Some(r) = enabled.iter().find(|r| r.flag == RedFlag::NoTroubleFound) {
+                if rules::no_trouble_high(r, analysed, bad) {
+                    judging.high_no_trouble.push(point.clone());
+                    if bad > 0 {
+                        hits.insert(RedFlag::NoTroubleFound, bad);
+                    }
+                }
+            }
+            counted.push((
+                point,
+                usize::try_from(claims).unwrap_or(0),
+                hits,
+                (analysed, bad),
+            ));
+        }
         let mut outliers: HashMap<String, Vec<String>> = HashMap::new();
         let measures = if funnels {
             &[
@@ -412,9 +354,42 @@ impl Warranty<'_> {
                 }
             }
         }
-        let claims: Vec<AuditClaim> = facts.iter().map(|f| f.claim.clone()).collect();
-        let findings = rules::evaluate(&claims, &settings, &outliers);
-        Ok((org, rules, facts, findings))
+        let mut points: Vec<PointRisk> = counted
+            .into_iter()
+            .map(|(point, claims, hits, returned)| {
+                let outlier_on = outliers.get(&point).cloned().unwrap_or_default();
+                rules::point_risk(&point, claims, hits, returned, outlier_on, &enabled)
+            })
+            .collect();
+        points.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.point.cmp(&b.point)));
+        Ok((org, rules, points, judging))
+    }
+
+    /// A service point's claims in the period ending `on` with their flags (as a mask over the
+    /// returned rules); `only`: SQL that must hold besides.
+    async fn point_claims(
+        self,
+        judging: &Judging,
+        point: &str,
+        from: Date,
+        on: Date,
+        only: Option<&str>,
+    ) -> Result<(Vec<FlagRow>, Vec<RedFlag>), StoreError> {
+        let (mask, bits) = judging.mask(point, 4);
+        let extra = only.map(|o| format!(" AND {o}")).unwrap_or_default();
+        let sql = format!(
+            "SELECT * FROM (SELECT f.claim_id, f.number, f.vin, f.opened_on, f.status, f.paid_minor, f.currency, {mask} AS mask \
+             FROM claim_facts f WHERE f.point_id = $1 AND f.opened_on > $2 AND f.opened_on <= $3) x WHERE 1 = 1{extra} \
+             ORDER BY x.opened_on, x.claim_id"
+        );
+        let mut q = sqlx::query_as::<_, FlagRow>(&sql)
+            .bind(point)
+            .bind(from.to_string())
+            .bind(on.to_string());
+        for a in &judging.shared {
+            q = q.bind(a);
+        }
+        Ok((q.fetch_all(&self.store.pool).await?, bits))
     }
 
     /// The service points in reach ranked by risk over the `months` months up to `on`.
@@ -424,8 +399,8 @@ impl Warranty<'_> {
         on: Date,
         months: u32,
     ) -> Result<RiskOverview, StoreError> {
-        let (_, rules, _, findings) = self.findings(scope, on, months, true).await?;
-        let ids: Vec<&str> = findings.points.iter().map(|p| p.point.as_str()).collect();
+        let (_, rules, points, _) = self.findings(scope, on, months, true).await?;
+        let ids: Vec<&str> = points.iter().map(|p| p.point.as_str()).collect();
         let names = self.names(&ids, "organisations", "name").await?;
         let open: Vec<(String, String, String)> = if ids.is_empty() {
             Vec::new()
@@ -445,8 +420,7 @@ impl Warranty<'_> {
             from: first_day(on, months).to_string(),
             to: on.to_string(),
             rules: Self::rule_rows(&rules),
-            points: findings
-                .points
+            points: points
                 .iter()
                 .map(|p| PointRiskRow {
                     service_point: Ref {
@@ -489,26 +463,35 @@ impl Warranty<'_> {
         if !scope.permits(point, Permission::WarrantyAudit) {
             return Err(StoreError::NotFound);
         }
-        let (_, _, facts, findings) = self.findings(scope, on, months, false).await?;
-        let mut out: Vec<FlaggedClaim> = facts
-            .iter()
-            .zip(&findings.flags)
-            .filter(|(f, flags)| {
-                f.claim.point == point
-                    && !flags.is_empty()
-                    && flag.is_none_or(|x| flags.contains(&x))
-            })
-            .filter_map(|(f, flags)| {
-                Some(FlaggedClaim {
-                    id: f.id.clone(),
-                    number: f.number.clone(),
-                    vin: f.claim.vin.clone(),
-                    opened_on: f.claim.opened.to_string(),
-                    status: ClaimStatus::parse("status", &f.status).ok()?,
-                    flags: flags.clone(),
-                    paid: Money::new(f.paid_minor, &f.currency),
-                })
-            })
+        let (_, _, _, judging) = self.findings(scope, on, months, false).await?;
+        let (rows, bits) = self
+            .point_claims(
+                &judging,
+                point,
+                period_start(on, months),
+                on,
+                Some("x.mask <> 0"),
+            )
+            .await?;
+        let mut out: Vec<FlaggedClaim> = rows
+            .into_iter()
+            .filter_map(
+                |(id, number, vin, opened_on, status, paid, currency, mask)| {
+                    let flags = flags_of(mask, &bits);
+                    if flag.is_some_and(|x| !flags.contains(&x)) {
+                        return None;
+                    }
+                    Some(FlaggedClaim {
+                        id,
+                        number,
+                        vin,
+                        opened_on,
+                        status: ClaimStatus::parse("status", &status).ok()?,
+                        flags,
+                        paid: Money::new(paid, &currency),
+                    })
+                },
+            )
             .collect();
         out.sort_by(|a, b| b.opened_on.cmp(&a.opened_on).then(a.number.cmp(&b.number)));
         Ok(out)
@@ -566,8 +549,17 @@ impl Warranty<'_> {
         }
         errs.into_result()?;
         let on = now.date();
-        let (org, rules, facts, findings) = self.findings(scope, on, months, true).await?;
+        let (org, rules, points, judging) = self.findings(scope, on, months, true).await?;
         let settings: Vec<RuleSetting> = rules.iter().map(|r| r.0).collect();
+        let (rows, bits) = self
+            .point_claims(
+                &judging,
+                point,
+                period_start(on, months),
+                on,
+                Some("x.paid_minor > 0"),
+            )
+            .await?;
         let audited: Vec<String> = sqlx::query_scalar(
             "SELECT i.claim_id FROM claim_audit_items i JOIN warranty_claims c ON c.id = i.claim_id \
              WHERE c.organisation_id = $1",
@@ -576,16 +568,18 @@ impl Warranty<'_> {
         .fetch_all(&self.store.pool)
         .await?;
         let audited: std::collections::HashSet<String> = audited.into_iter().collect();
+        let flags: Vec<Vec<RedFlag>> = rows.iter().map(|r| flags_of(r.7, &bits)).collect();
         let mut items = Vec::new();
-        for (i, f) in facts.iter().enumerate() {
-            if f.claim.point == point
-                && f.claim.in_period
-                && f.paid_minor > 0
-                && !audited.contains(&f.id)
-            {
+        for (i, r) in rows.iter().enumerate() {
+            if !audited.contains(&r.0) {
+                let w: i64 = flags[i]
+                    .iter()
+                    .filter_map(|f| settings.iter().find(|s| s.flag == *f && s.enabled))
+                    .map(|s| s.weight)
+                    .sum();
                 items.push(RiskItem {
                     id: i,
-                    weight: findings.weight(i, &settings),
+                    weight: 1.0 + w as f64,
                 });
             }
         }
@@ -601,8 +595,7 @@ impl Warranty<'_> {
         let seed = uuid::Uuid::now_v7().as_u64_pair().1;
         let proposal = sample::propose(&items, confidence as f64 / 100.0, bad as f64 / 100.0, seed)
             .map_err(|e| StoreError::Internal(format!("audit sample: {e}")))?;
-        let score = findings
-            .points
+        let score = points
             .iter()
             .find(|p| p.point == point)
             .map_or(0.0, |p| p.score);
@@ -634,7 +627,7 @@ impl Warranty<'_> {
         if proposal
             .selected
             .iter()
-            .any(|s| taken.iter().any(|t| *t == facts[s.id].id))
+            .any(|s| taken.iter().any(|t| *t == rows[s.id].0))
         {
             tx.rollback().await?;
             return Err(StoreError::Taken(
@@ -663,13 +656,13 @@ impl Warranty<'_> {
         .execute(&mut *tx)
         .await?;
         for s in &proposal.selected {
-            let f = &facts[s.id];
-            let flags: Vec<&str> = findings.flags[s.id].iter().map(|f| f.as_str()).collect();
+            let claim_id = &rows[s.id].0;
+            let flags: Vec<&str> = flags[s.id].iter().map(|f| f.as_str()).collect();
             sqlx::query(
                 "INSERT INTO claim_audit_items (audit_id, claim_id, priority, weight_centi, flags) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(&id)
-            .bind(&f.id)
+            .bind(claim_id)
             .bind(s.priority as i64)
             .bind((s.weight * 100.0).round() as i64)
             .bind(serde_json::to_string(&flags).unwrap_or_else(|_| "[]".into()))
@@ -1159,29 +1152,4 @@ async fn lock_open(
         .into());
     }
     Ok(())
-}
-
-/// Days left, on `day` at `km`, of the coverage that pays for `component`: the battery and drive
-/// unit coverage for high-voltage and drivetrain faults, else the basic (or whole-vehicle) one.
-fn days_left(
-    t: &TermsVersion,
-    delivered: Date,
-    day: Date,
-    km: i64,
-    component: Option<ComponentGroup>,
-) -> Option<i64> {
-    let standings = terms::coverage(t, delivered, day, km, None);
-    let wanted: &[CoverageKind] = match component {
-        Some(ComponentGroup::HighVoltage | ComponentGroup::Drivetrain) => {
-            &[CoverageKind::BatteryDriveUnit]
-        }
-        _ => &[CoverageKind::Basic, CoverageKind::Vehicle],
-    };
-    standings
-        .iter()
-        .find(|s| wanted.contains(&s.kind))
-        .and_then(|s| match s.standing {
-            Standing::Covered { days_left, .. } => Some(days_left),
-            _ => None,
-        })
 }

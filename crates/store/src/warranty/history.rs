@@ -558,6 +558,8 @@ impl Warranty<'_> {
             b.flush(&mut tx).await?;
         }
         tx.commit().await?;
+        // The analysis reads facts: compute them now rather than on the first screen.
+        self.refresh_facts().await?;
         Ok(counts)
     }
 }

@@ -33,6 +33,7 @@ mod analysis;
 mod audit;
 mod campaigns;
 mod claims;
+mod facts;
 pub(crate) mod goodwill;
 mod history;
 

@@ -1306,6 +1306,9 @@ pub async fn claim_analysis_reads_the_history(store: &Store) {
     assert_eq!(cpu.currency.as_deref(), Some("EUR"));
     assert!(cpu.per_unit().unwrap() > 0.0 && cpu.recovery_share().unwrap() > 0.0);
     assert!(cpu.claims > 1_000, "{}", cpu.claims);
+    // Cost ÷ service revenue: what was claimed is revenue, the cost is at most that.
+    let share = cpu.revenue_share().unwrap();
+    assert!(cpu.claimed > 0 && share > 0.3 && share <= 1.0, "{share}");
     let fit = w
         .weibull_by_months(&ana.scope, today, ComponentGroup::HighVoltage, 0.95)
         .await
@@ -1433,6 +1436,94 @@ pub async fn audit_of_service_points(store: &Store) {
         assert!(hits(flag) > 0, "{flag:?}: {:?}", top.hits);
     }
     let braga = top.service_point.id.clone();
+
+    // The flags SQL finds are the domain's judgement of the facts, at any threshold.
+    let local = [
+        RedFlag::RepeatRepair,
+        RedFlag::NearExpiry,
+        RedFlag::OverFlatRate,
+        RedFlag::ReplacedRepairable,
+        RedFlag::DuplicateBilling,
+    ];
+    for (rule, threshold) in [
+        (None, 0),
+        (Some("repeat-repair"), 730),
+        (Some("over-flat-rate"), 0),
+        (Some("near-expiry"), 730),
+        (Some("duplicate-billing"), 365),
+    ] {
+        if let Some(rule) = rule {
+            w.set_audit_rule(
+                &ana.scope,
+                rule,
+                &AuditRuleInput {
+                    threshold: Some(threshold),
+                    weight: None,
+                    enabled: None,
+                },
+                t0,
+            )
+            .await
+            .unwrap();
+        }
+        let settings = w.audit_rules(&ana.scope).await.unwrap();
+        let settings: Vec<_> = settings.rules.iter().map(|r| r.setting).collect();
+        let from = today - Duration::days(360);
+        let inputs = w
+            .claim_inputs(&ana.scope, &braga, from, today)
+            .await
+            .unwrap();
+        let flagged = w
+            .flagged_claims(&ana.scope, today, 12, &braga, None)
+            .await
+            .unwrap();
+        let mut hit_somewhere = 0;
+        for (id, input) in &inputs {
+            let want: Vec<RedFlag> = settings
+                .iter()
+                .filter(|s| input.hits(s))
+                .map(|s| s.flag)
+                .collect();
+            let got: Vec<RedFlag> = flagged
+                .iter()
+                .find(|c| &c.id == id)
+                .map(|c| {
+                    c.flags
+                        .iter()
+                        .copied()
+                        .filter(|f| local.contains(f))
+                        .collect()
+                })
+                .unwrap_or_default();
+            assert_eq!(got, want, "claim {id} after {rule:?}");
+            hit_somewhere += usize::from(!want.is_empty());
+        }
+        assert!(hit_somewhere > 0, "{rule:?}");
+    }
+    for rule in [
+        "repeat-repair",
+        "over-flat-rate",
+        "near-expiry",
+        "duplicate-billing",
+    ] {
+        let d = aftersales_domain::analysis::audit::default_rules()
+            .into_iter()
+            .find(|r| r.flag.as_str() == rule)
+            .unwrap();
+        w.set_audit_rule(
+            &ana.scope,
+            rule,
+            &AuditRuleInput {
+                threshold: Some(d.threshold),
+                weight: None,
+                enabled: None,
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    }
+
     let shared = w
         .flagged_claims(&ana.scope, today, 12, &braga, Some(RedFlag::SharedAddress))
         .await

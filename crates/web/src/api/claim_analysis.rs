@@ -121,7 +121,8 @@ pub async fn claims_per_1000(
 }
 
 /// Warranty cost per vehicle in service: parts, labour, sublet, charged back after audits,
-/// supplier recovery, and approved goodwill by who bears it (minor units).
+/// supplier recovery, and approved goodwill by who bears it (minor units); warranty cost ÷
+/// service revenue (invoiced net of VAT other than warranty to the brand, plus claimed from it).
 #[utoipa::path(get, path = "/api/v1/warranty/analysis/cost-per-unit", tag = "warranty",
     responses((status = 200, description = "Cost per unit", body = serde_json::Value),
         (status = 403, body = Problem, content_type = "application/problem+json")))]
@@ -145,6 +146,9 @@ pub async fn cost_per_unit(
         "recovered_minor": c.cost.recovered,
         "per_unit_minor": c.per_unit(),
         "recovery_share": c.recovery_share(),
+        "invoiced_minor": c.invoiced,
+        "warranty_claimed_minor": c.claimed,
+        "revenue_share": c.revenue_share(),
         "goodwill_minor": {
             "brand": c.goodwill[0],
             "importer": c.goodwill[1],

@@ -194,6 +194,9 @@ impl Page<'_> {
     fn share(&self, v: Option<f64>) -> String {
         v.map_or_else(|| "–".into(), |v| format!("{} %", self.t.dec(v * 100.0, 1)))
     }
+    fn revenue(&self) -> String {
+        self.money(&(self.cpu.invoiced + self.cpu.claimed))
+    }
     fn total_cost(&self) -> String {
         self.money(&(self.cpu.cost.parts + self.cpu.cost.labour + self.cpu.cost.sublet))
     }
@@ -657,6 +660,14 @@ pub async fn xlsx(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
                 Cell::from(cpu.per_unit().map(|v| v / 100.0)),
             ],
             vec![Cell::from(t.t("an-recovered")), major(cpu.cost.recovered)],
+            vec![
+                Cell::from(t.t("an-revenue")),
+                major(cpu.invoiced + cpu.claimed),
+            ],
+            vec![
+                Cell::from(t.t("an-revenue-share")),
+                Cell::from(cpu.revenue_share()),
+            ],
             vec![Cell::from(t.t("an-goodwill-brand")), major(cpu.goodwill[0])],
             vec![
                 Cell::from(t.t("an-goodwill-importer")),

@@ -7,10 +7,13 @@
 
 use aftersales_domain::analysis::audit::{ChargebackReason, RedFlag};
 use aftersales_domain::money::Money;
+use aftersales_domain::validation::{FieldError, Rule};
+use aftersales_domain::ValidationErrors;
 use aftersales_store::warranty::{
     Audit, AuditProposal, AuditResultInput, AuditRuleInput, AuditSummary, FlaggedClaim,
     RiskOverview, AUDIT_MONTHS,
 };
+use aftersales_store::StoreError;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -147,20 +150,35 @@ pub async fn set_rule(
     body: Bytes,
 ) -> Response {
     let p = form_pairs(&body);
-    let num = |n: &str| {
+    let mut typed = ValidationErrors::default();
+    let mut num = |n: &str| {
         let v = field(&p, n).trim();
-        (!v.is_empty()).then(|| v.parse::<i64>().unwrap_or(-1))
+        if v.is_empty() {
+            return None;
+        }
+        let parsed = v.parse::<i64>().ok();
+        if parsed.is_none() {
+            typed.push(
+                FieldError::new(n, Rule::Format, format!("{n} must be a whole number"))
+                    .hint("au-err-whole-number"),
+            );
+        }
+        parsed
     };
     let input = AuditRuleInput {
         threshold: num("threshold"),
         weight: num("weight"),
         enabled: Some(field(&p, "enabled") == "on"),
     };
-    let r = state
-        .store
-        .warranty()
-        .set_audit_rule(&s.caller.scope, &rule, &input, state.now())
-        .await;
+    let r = if typed.0.is_empty() {
+        state
+            .store
+            .warranty()
+            .set_audit_rule(&s.caller.scope, &rule, &input, state.now())
+            .await
+    } else {
+        Err(StoreError::Invalid(typed))
+    };
     let form = format!("rule:{rule}");
     super::answer(
         &state,

@@ -50,6 +50,7 @@ struct Victim {
     claim_line: String,
     goodwill: String,
     campaign: String,
+    audit: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -206,6 +207,8 @@ fn fill(template: &str, v: &Victim) -> String {
         .replace("{service_point_id}", &v.org);
     let id = if claims {
         &v.claim
+    } else if p.contains("/warranty/audits/") {
+        &v.audit
     } else if p.contains("/goodwill-requests/") || p.contains("/warranty/goodwill/") {
         &v.goodwill
     } else if p.contains("/recall-campaigns/") || p.contains("/warranty/campaigns/") {
@@ -634,6 +637,7 @@ async fn walk(app: &TestApp) {
         claim_line: String::new(),
         goodwill: String::new(),
         campaign: String::new(),
+        audit: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -894,6 +898,19 @@ async fn walk(app: &TestApp) {
         .await
         .json();
     victim.campaign = campaigns[0]["id"].as_str().unwrap().to_string();
+    // An audit of Lisboa, proposed by Ana (Polestar Portugal's market manager).
+    let ana = app.login("ana").await;
+    let audit = app
+        .api(
+            Method::POST,
+            "/api/v1/warranty/audits",
+            Auth::Browser(&ana),
+            Some(json!({"service_point_id": victim.org})),
+            &[],
+        )
+        .await;
+    assert_eq!(audit.status, StatusCode::CREATED, "{}", audit.body);
+    victim.audit = audit.json()["id"].as_str().unwrap().to_string();
     // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
     let ole = app
         .api(

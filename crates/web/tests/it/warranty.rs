@@ -1035,6 +1035,43 @@ async fn ana_audits_braga_and_a_chargeback_changes_the_claim() {
         .to_string();
     let list = app.get(&drill.replace("&amp;", "&"), Some(&ana)).await;
     assert_eq!(list.status, StatusCode::OK);
+    // A threshold that is no number is named as such, and the rule keeps its value.
+    let typo = app
+        .post_form(
+            "/warranty/audit/rules/repeat-repair",
+            &ana,
+            &[("threshold", "noventa"), ("weight", "3"), ("enabled", "on")],
+        )
+        .await;
+    assert_eq!(
+        typo.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        typo.body
+    );
+    assert!(
+        typo.body.contains("Introduza um número inteiro."),
+        "{}",
+        typo.body
+    );
+    let rules = app
+        .api(
+            Method::GET,
+            "/api/v1/warranty/audit-rules",
+            Auth::Browser(&ana),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let repeat = rules["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["flag"] == "repeat-repair")
+        .unwrap()
+        .clone();
+    assert_eq!(repeat["threshold"], 90, "{repeat}");
     assert!(list.body.contains("/warranty/claims/"), "{}", list.body);
     let point_id = first
         .split("name=\"service_point_id\" value=\"")

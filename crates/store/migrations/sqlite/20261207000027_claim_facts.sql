@@ -1,0 +1,130 @@
+-- Claim analysis and audit read from facts kept beside the claims (issue 18: every screen under
+-- 1 s at 300,000 claims). `claim_facts` holds one row per counted claim (not a draft, not
+-- rejected) with what the analyses group by and sum and what the red-flag rules judge, computed
+-- per vehicle by `store::warranty::facts` (the rules' inputs by `domain::analysis::audit`);
+-- `vehicle_facts` one row per vehicle with its delivery (also as a day number) and latest known
+-- odometer (with the metres a day it implies, once 30 days after delivery). Triggers mark a
+-- vehicle in `fact_dirty` in the same transaction as any change to its claims, their lines, the
+-- vehicle, its odometer readings, the customer's address or the terms; a read brings the marked
+-- vehicles' facts up to date first (a marker is removed only if no change came after it was
+-- read: `version`).
+CREATE TABLE claim_facts (
+    claim_id TEXT PRIMARY KEY,
+    vehicle_id TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    point_id TEXT NOT NULL,
+    model TEXT,
+    component TEXT,
+    number TEXT NOT NULL,
+    vin TEXT NOT NULL,
+    status TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    repair_order_id TEXT NOT NULL,
+    cohort TEXT,
+    delivered_on TEXT,
+    opened_on TEXT NOT NULL,
+    opened_month TEXT NOT NULL,
+    mis BIGINT,
+    days_in_service BIGINT,
+    first_of_component BIGINT NOT NULL,
+    first_of_repair BIGINT NOT NULL,
+    first_of_repair_component BIGINT NOT NULL,
+    odometer_km BIGINT NOT NULL,
+    parts_minor BIGINT NOT NULL,
+    labour_minor BIGINT NOT NULL,
+    sublet_minor BIGINT NOT NULL,
+    recovered_minor BIGINT NOT NULL,
+    charged_back_minor BIGINT NOT NULL,
+    cost_minor BIGINT NOT NULL,
+    claimed_minor BIGINT NOT NULL,
+    labour_centi BIGINT NOT NULL,
+    paid_minor BIGINT NOT NULL,
+    repeat_gap BIGINT,
+    coverage_days_left BIGINT,
+    over_flat_bp BIGINT,
+    repairable_max_minor BIGINT,
+    duplicate_in_claim BIGINT NOT NULL,
+    duplicate_gap BIGINT,
+    analysed BIGINT NOT NULL,
+    no_trouble BIGINT NOT NULL,
+    address TEXT,
+    customer_id TEXT
+);
+CREATE INDEX claim_facts_owner ON claim_facts(owner_id, component);
+CREATE INDEX claim_facts_point ON claim_facts(point_id, opened_on);
+CREATE INDEX claim_facts_vehicle ON claim_facts(vehicle_id);
+
+CREATE TABLE vehicle_facts (
+    vehicle_id TEXT PRIMARY KEY,
+    owner_id TEXT NOT NULL,
+    model TEXT,
+    delivered_on TEXT,
+    delivered_day BIGINT,
+    latest_km BIGINT,
+    latest_on TEXT,
+    metres_per_day BIGINT
+);
+CREATE INDEX vehicle_facts_owner ON vehicle_facts(owner_id, delivered_on);
+
+CREATE TABLE fact_dirty (
+    vehicle_id TEXT PRIMARY KEY,
+    version BIGINT NOT NULL
+);
+
+INSERT INTO fact_dirty (vehicle_id, version) SELECT id, 1 FROM vehicles;
+
+CREATE TRIGGER claims_mark_insert AFTER INSERT ON warranty_claims WHEN NEW.vehicle_id IS NOT NULL BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version) VALUES (NEW.vehicle_id, 1)
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER claims_mark_update AFTER UPDATE ON warranty_claims BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version) SELECT v, 1 FROM (SELECT OLD.vehicle_id AS v UNION SELECT NEW.vehicle_id) WHERE v IS NOT NULL
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER claims_mark_delete AFTER DELETE ON warranty_claims WHEN OLD.vehicle_id IS NOT NULL BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version) VALUES (OLD.vehicle_id, 1)
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER claim_lines_mark_insert AFTER INSERT ON warranty_claim_lines BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version) SELECT vehicle_id, 1 FROM warranty_claims WHERE id = NEW.claim_id AND vehicle_id IS NOT NULL
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER claim_lines_mark_update AFTER UPDATE ON warranty_claim_lines BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version) SELECT vehicle_id, 1 FROM warranty_claims WHERE id IN (OLD.claim_id, NEW.claim_id) AND vehicle_id IS NOT NULL
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER claim_lines_mark_delete AFTER DELETE ON warranty_claim_lines BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version) SELECT vehicle_id, 1 FROM warranty_claims WHERE id = OLD.claim_id AND vehicle_id IS NOT NULL
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER vehicles_mark_insert AFTER INSERT ON vehicles BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version) VALUES (NEW.id, 1)
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER vehicles_mark_update AFTER UPDATE ON vehicles BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version) VALUES (NEW.id, 1)
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER vehicles_mark_delete AFTER DELETE ON vehicles BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version) VALUES (OLD.id, 1)
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER odometer_mark_insert AFTER INSERT ON odometer_readings BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version) VALUES (NEW.vehicle_id, 1)
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER customers_mark_address AFTER UPDATE OF street, postal_code ON customers BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version)
+    SELECT DISTINCT c.vehicle_id, 1 FROM warranty_claims c JOIN repair_orders ro ON ro.id = c.repair_order_id
+    WHERE ro.customer_id = NEW.id AND c.vehicle_id IS NOT NULL
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER repair_orders_mark_customer AFTER UPDATE OF customer_id ON repair_orders BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version)
+    SELECT DISTINCT vehicle_id, 1 FROM warranty_claims WHERE repair_order_id = NEW.id AND vehicle_id IS NOT NULL
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
+CREATE TRIGGER terms_mark_insert AFTER INSERT ON warranty_terms BEGIN
+    INSERT INTO fact_dirty (vehicle_id, version) SELECT id, 1 FROM vehicles WHERE brand_id = NEW.brand_id
+    ON CONFLICT (vehicle_id) DO UPDATE SET version = version + 1;
+END;
