@@ -12,7 +12,7 @@ use std::time::Instant;
 use aftersales_domain::analysis::history::HistorySpec;
 use aftersales_domain::warranty::goodwill::ComponentGroup;
 use aftersales_store::auth::{Caller, LoginPolicy};
-use aftersales_store::warranty::{AuditProposal, MisQuery, PeerMeasure};
+use aftersales_store::warranty::{AuditProposal, MisQuery};
 use aftersales_store::{demo, Engine, Store};
 use anyhow::{bail, Context};
 use clap::Args;
@@ -188,22 +188,15 @@ async fn measure(
     .await?;
     push("Weibull fit by km (battery)", ms);
     let (ms, _) = time(runs, || async {
-        let mut n = 0;
-        for g in ComponentGroup::ALL {
-            if w.early_warning(scope, today, *g, 24).await?.is_ok() {
-                n += 1;
-            }
-        }
-        Ok(n)
+        Ok(w.early_warnings(scope, today, 24).await?)
     })
     .await?;
     push("early warning, all 6 components", ms);
     let (ms, _) = time(runs, || async {
-        Ok(w.peer_funnel(scope, today, PeerMeasure::LabourPerClaim, 12)
-            .await?)
+        Ok(w.peer_funnels(scope, today, 12).await?)
     })
     .await?;
-    push("funnel of service points (labour per claim)", ms);
+    push("funnels of service points (labour and cost per claim)", ms);
     let (ms, risk) = time(runs, || async { Ok(w.risk(scope, today, 12).await?) }).await?;
     push("risk ranking (red flags, both funnels)", ms);
     let braga = risk
@@ -236,6 +229,7 @@ async fn measure(
     // The screens as a whole: what their handlers ask for, in turn.
     let (ms, _) = time(runs, || async {
         w.mis_matrix(scope, today, &MisQuery::default(), 48).await?;
+        w.breakdowns(scope).await?;
         w.cost_per_unit(scope, today).await?;
         let _ = w
             .weibull_by_months(scope, today, ComponentGroup::HighVoltage, 0.95)
@@ -243,12 +237,8 @@ async fn measure(
         let _ = w
             .weibull_by_km(scope, today, ComponentGroup::HighVoltage, 0.95)
             .await?;
-        for g in ComponentGroup::ALL {
-            let _ = w.early_warning(scope, today, *g, 24).await?;
-        }
-        for m in [PeerMeasure::LabourPerClaim, PeerMeasure::CostPerClaim] {
-            let _ = w.peer_funnel(scope, today, m, 12).await?;
-        }
+        w.early_warnings(scope, today, 24).await?;
+        w.peer_funnels(scope, today, 12).await?;
         Ok(())
     })
     .await?;

@@ -21,6 +21,7 @@ use aftersales_domain::org::Permission;
 use aftersales_domain::warranty::goodwill::ComponentGroup;
 use time::Date;
 
+use super::facts::Read;
 use super::Warranty;
 use crate::db::placeholders;
 use crate::error::StoreError;
@@ -103,6 +104,10 @@ pub struct PeerFunnel {
     /// The standard deviation of one claim's value, pooled.
     pub sd: f64,
 }
+
+/// A service point's claims in a funnel: (id, name, claims, labour sum, labour squares, money
+/// sum, money squares).
+type PeerRow = (String, String, i64, i64, i64, i64, i64);
 
 /// Fewer units than this cannot estimate the spread between them: limits allow for chance only.
 pub const MIN_UNITS_FOR_OVERDISPERSION: usize = 10;
@@ -291,7 +296,7 @@ impl Warranty<'_> {
         let vehicles: i64 = self.deliveries(&orgs, on).await?.iter().map(|d| d.1).sum();
         let sum = |c: &str| format!("CAST(COALESCE(SUM(f.{c}), 0) AS BIGINT)");
         let sql = format!(
-            "SELECT {}, {}, {}, {}, {}, {}, COUNT(*), MIN(f.currency) FROM claim_facts f \
+            "SELECT {}, {}, {}, {}, {}, {}, COUNT(*), MIN(f.currency) FROM {} \
              WHERE f.owner_id IN ({}) AND f.opened_on <= ${}",
             sum("claimed_minor"),
             sum("parts_minor"),
@@ -299,6 +304,7 @@ impl Warranty<'_> {
             sum("sublet_minor"),
             sum("recovered_minor"),
             sum("charged_back_minor"),
+            self.facts_as("f", Read::Table),
             placeholders(1, n),
             n + 1
         );
@@ -481,20 +487,21 @@ impl Warranty<'_> {
             format!("CASE WHEN COALESCE(v.latest_km, 0) > {est} THEN v.latest_km ELSE {est} END");
         let mut buckets: std::collections::BTreeMap<i64, i64> = Default::default();
         for failed in [false, true] {
-            let (join, extra) = if failed {
+            // The failed: from each first failure to its vehicle (not the other way round).
+            let (from, extra) = if failed {
                 (
-                    " JOIN claim_facts f ON f.vehicle_id = v.vehicle_id",
+                    "claim_facts f CROSS JOIN vehicle_facts v",
                     format!(
-                        " AND f.component = ${} AND f.first_of_component = 1 AND f.opened_on <= ${}",
+                        " AND v.vehicle_id = f.vehicle_id AND f.component = ${} AND f.first_of_component = 1 AND f.opened_on <= ${}",
                         n + 4,
                         n + 1
                     ),
                 )
             } else {
-                ("", String::new())
+                ("vehicle_facts v", String::new())
             };
             let sql = format!(
-                "SELECT x.h, COUNT(*) FROM (SELECT ({km}) / 100 AS h FROM vehicle_facts v{join} WHERE {reached}{extra}) x GROUP BY x.h"
+                "SELECT x.h, COUNT(*) FROM (SELECT ({km}) / 100 AS h FROM {from} WHERE {reached}{extra}) x GROUP BY x.h"
             );
             let mut q = sqlx::query_as::<_, (i64, i64)>(&sql);
             for o in &orgs {
@@ -534,8 +541,35 @@ impl Warranty<'_> {
         component: ComponentGroup,
         months: u32,
     ) -> Result<Result<EarlyWarning, String>, StoreError> {
+        let mut all = self.warnings(scope, on, Some(component), months).await?;
+        Ok(all
+            .pop()
+            .map_or_else(|| Err("no months".into()), |(_, w)| w))
+    }
+
+    /// [`Warranty::early_warning`] for every component group, from one reading.
+    pub async fn early_warnings(
+        self,
+        scope: &Scope,
+        on: Date,
+        months: u32,
+    ) -> Result<Vec<(ComponentGroup, Result<EarlyWarning, String>)>, StoreError> {
+        self.warnings(scope, on, None, months).await
+    }
+
+    async fn warnings(
+        self,
+        scope: &Scope,
+        on: Date,
+        only: Option<ComponentGroup>,
+        months: u32,
+    ) -> Result<Vec<(ComponentGroup, Result<EarlyWarning, String>)>, StoreError> {
         let orgs = self.analysed(scope).await?;
         let n = orgs.len();
+        let groups: Vec<ComponentGroup> = match only {
+            Some(g) => vec![g],
+            None => ComponentGroup::ALL.to_vec(),
+        };
         let first_of = |d: Date| d.replace_day(1).unwrap_or(d);
         let mut starts = Vec::new();
         let mut m = first_of(on);
@@ -545,61 +579,85 @@ impl Warranty<'_> {
         }
         starts.reverse();
         let Some(from) = starts.first().copied() else {
-            return Ok(Err("no months".into()));
+            return Ok(groups
+                .into_iter()
+                .map(|g| (g, Err("no months".into())))
+                .collect());
         };
         let end = first_of(on);
+        let one = if only.is_some() {
+            format!(" AND f.component = ${}", n + 3)
+        } else {
+            String::new()
+        };
         let sql = format!(
-            "SELECT f.opened_month, COUNT(*) FROM claim_facts f \
-             WHERE f.owner_id IN ({}) AND f.component = ${} AND f.opened_on >= ${} AND f.opened_on < ${} \
-             GROUP BY f.opened_month",
+            "SELECT f.component, f.opened_month, COUNT(*) FROM {} \
+             WHERE f.owner_id IN ({}) AND f.component IS NOT NULL AND f.opened_on >= ${} AND f.opened_on < ${}{one} \
+             GROUP BY f.component, f.opened_month",
+            self.facts_as("f", Read::ByOpened),
             placeholders(1, n),
             n + 1,
             n + 2,
-            n + 3
         );
-        let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        let mut q = sqlx::query_as::<_, (String, String, i64)>(&sql);
         for o in &orgs {
             q = q.bind(o);
         }
-        let counts: std::collections::BTreeMap<String, i64> = q
-            .bind(component.as_str())
-            .bind(from.to_string())
-            .bind(end.to_string())
+        q = q.bind(from.to_string()).bind(end.to_string());
+        if let Some(g) = only {
+            q = q.bind(g.as_str());
+        }
+        let counts: std::collections::BTreeMap<(String, String), i64> = q
             .fetch_all(&self.store.pool)
             .await?
             .into_iter()
+            .map(|(g, month, n)| ((g, month), n))
             .collect();
         let deliveries = self.deliveries(&orgs, on).await?;
-        let points: Vec<RatePoint> = starts
+        // In service each month: delivered before it began.
+        let at_risk: Vec<i64> = starts
             .iter()
             .map(|start| {
-                let key = start.to_string()[..7].to_string();
-                // In service that month: delivered before it began.
-                let at_risk: i64 = deliveries
+                let start = start.to_string();
+                deliveries
                     .iter()
-                    .filter(|(d, _)| d.as_str() < start.to_string().as_str())
+                    .filter(|(d, _)| d.as_str() < start.as_str())
                     .map(|d| d.1)
-                    .sum();
-                RatePoint {
-                    count: u64::try_from(counts.get(&key).copied().unwrap_or(0)).unwrap_or(0),
-                    exposure: at_risk as f64 / 1000.0,
-                }
+                    .sum()
             })
             .collect();
         let baseline = (starts.len() * 2 / 3).max(2);
-        Ok(laney_u_prime(
-            &points,
-            &ControlOptions {
-                baseline: Some(baseline),
-                ..ControlOptions::default()
-            },
-        )
-        .map(|chart| EarlyWarning {
-            component,
-            months: starts,
-            chart,
-        })
-        .map_err(|e| e.to_string()))
+        Ok(groups
+            .into_iter()
+            .map(|g| {
+                let points: Vec<RatePoint> = starts
+                    .iter()
+                    .zip(&at_risk)
+                    .map(|(start, risk)| {
+                        let key = (g.as_str().to_string(), start.to_string()[..7].to_string());
+                        RatePoint {
+                            count: u64::try_from(counts.get(&key).copied().unwrap_or(0))
+                                .unwrap_or(0),
+                            exposure: *risk as f64 / 1000.0,
+                        }
+                    })
+                    .collect();
+                let chart = laney_u_prime(
+                    &points,
+                    &ControlOptions {
+                        baseline: Some(baseline),
+                        ..ControlOptions::default()
+                    },
+                )
+                .map(|chart| EarlyWarning {
+                    component: g,
+                    months: starts.clone(),
+                    chart,
+                })
+                .map_err(|e| e.to_string());
+                (g, chart)
+            })
+            .collect())
     }
 
     /// Service points compared with their peers on a measure per claim, over the claims opened
@@ -614,37 +672,74 @@ impl Warranty<'_> {
         measure: PeerMeasure,
         months: u32,
     ) -> Result<Result<PeerFunnel, String>, StoreError> {
+        let rows = self.peer_rows(scope, on, months).await?;
+        Ok(Self::funnel_of(&rows, measure))
+    }
+
+    /// [`Warranty::peer_funnel`] on labour hours and on cost per claim, from one reading.
+    pub async fn peer_funnels(
+        self,
+        scope: &Scope,
+        on: Date,
+        months: u32,
+    ) -> Result<Vec<(PeerMeasure, Result<PeerFunnel, String>)>, StoreError> {
+        let rows = self.peer_rows(scope, on, months).await?;
+        Ok([PeerMeasure::LabourPerClaim, PeerMeasure::CostPerClaim]
+            .into_iter()
+            .map(|m| (m, Self::funnel_of(&rows, m)))
+            .collect())
+    }
+
+    /// Per service point: claims, and the sum and sum of squares of labour (hundredths of an
+    /// hour) and of money per claim.
+    async fn peer_rows(
+        self,
+        scope: &Scope,
+        on: Date,
+        months: u32,
+    ) -> Result<Vec<PeerRow>, StoreError> {
         let orgs = self.analysed(scope).await?;
         let n = orgs.len();
         let from = on
             .checked_sub(time::Duration::days(i64::from(months) * 30))
             .unwrap_or(on);
-        let value = match measure {
-            PeerMeasure::LabourPerClaim => "f.labour_centi",
-            PeerMeasure::CostPerClaim => "f.cost_minor",
-        };
+        let sum = |e: &str| format!("CAST(SUM({e}) AS BIGINT)");
         let sql = format!(
-            "SELECT f.point_id, o.name, COUNT(*), CAST(SUM({value}) AS BIGINT), CAST(SUM({value} * {value}) AS BIGINT) \
-             FROM claim_facts f JOIN organisations o ON o.id = f.point_id \
+            "SELECT f.point_id, o.name, COUNT(*), {}, {}, {}, {} \
+             FROM {} JOIN organisations o ON o.id = f.point_id \
              WHERE f.owner_id IN ({}) AND f.opened_on > ${} AND f.opened_on <= ${} GROUP BY f.point_id, o.name ORDER BY o.name",
+            sum("f.labour_centi"),
+            sum("f.labour_centi * f.labour_centi"),
+            sum("f.cost_minor"),
+            sum("f.cost_minor * f.cost_minor"),
+            self.facts_as("f", Read::ByOpened),
             placeholders(1, n),
             n + 1,
             n + 2
         );
-        let mut q = sqlx::query_as::<_, (String, String, i64, i64, i64)>(&sql);
+        let mut q = sqlx::query_as::<_, PeerRow>(&sql);
         for o in &orgs {
             q = q.bind(o);
         }
-        let rows = q
-            .bind(from.to_string())
+        Ok(q.bind(from.to_string())
             .bind(on.to_string())
             .fetch_all(&self.store.pool)
-            .await?;
+            .await?)
+    }
+
+    fn funnel_of(rows: &[PeerRow], measure: PeerMeasure) -> Result<PeerFunnel, String> {
+        let labour = measure == PeerMeasure::LabourPerClaim;
+        let sum_of = |r: &PeerRow| if labour { r.3 } else { r.5 };
+        let squares_of = |r: &PeerRow| if labour { r.4 } else { r.6 };
         let (count, sum, squares) = rows.iter().fold((0.0, 0.0, 0.0), |(c, s, q), r| {
-            (c + r.2 as f64, s + r.3 as f64, q + r.4 as f64)
+            (
+                c + r.2 as f64,
+                s + sum_of(r) as f64,
+                q + squares_of(r) as f64,
+            )
         });
         if count < 2.0 {
-            return Ok(Err("fewer than 2 claims".into()));
+            return Err("fewer than 2 claims".into());
         }
         let mean = sum / count;
         let sd = ((squares - count * mean * mean) / (count - 1.0))
@@ -653,7 +748,7 @@ impl Warranty<'_> {
         let units: Vec<MeanUnit> = rows
             .iter()
             .map(|r| MeanUnit {
-                mean: r.3 as f64 / r.2.max(1) as f64,
+                mean: sum_of(r) as f64 / r.2.max(1) as f64,
                 n: u64::try_from(r.2).unwrap_or(0),
             })
             .collect();
@@ -665,13 +760,13 @@ impl Warranty<'_> {
             },
             ..FunnelOptions::default()
         };
-        Ok(funnel::mean_funnel(&units, sd, &options)
+        funnel::mean_funnel(&units, sd, &options)
             .map(|funnel| PeerFunnel {
                 measure,
-                points: rows.into_iter().map(|r| (r.0, r.1)).collect(),
+                points: rows.iter().map(|r| (r.0.clone(), r.1.clone())).collect(),
                 funnel,
                 sd,
             })
-            .map_err(|e| e.to_string()))
+            .map_err(|e| e.to_string())
     }
 }

@@ -21,6 +21,7 @@ use sqlx::Row;
 use time::{Date, OffsetDateTime};
 
 use super::analysis::PeerMeasure;
+use super::facts::Read;
 use super::{
     Audit, AuditItem, AuditProposal, AuditResultInput, AuditRule, AuditRuleInput, AuditRules,
     AuditSummary, ClaimAuditFinding, FlagCount, FlaggedClaim, PointRiskRow, RiskOverview, Warranty,
@@ -54,16 +55,21 @@ type FlagRow = (String, String, String, String, String, i64, String, i64);
 struct Judging {
     /// The enabled rules (their order gives each its bit).
     rules: Vec<RuleSetting>,
-    /// Addresses shared by at least the threshold's customers in the period.
-    shared: Vec<String>,
+    /// The service points in reach and the period (claims opened after `from` up to `on`): the
+    /// customers sharing an address are counted over them.
+    orgs: Vec<String>,
+    from: Date,
+    on: Date,
+    /// `claim_facts g` read by address.
+    by_address: String,
     /// Service points whose share of "no trouble found" lies above the threshold.
     high_no_trouble: Vec<String>,
 }
 
 impl Judging {
     /// Per enabled rule a boolean SQL expression; the claim-local ones mirror
-    /// `ClaimInputs::hits` (thresholds are validated integers, written in). The shared
-    /// addresses are bound from `$first`.
+    /// `ClaimInputs::hits` (thresholds are validated integers, written in). The reach and period
+    /// of the shared-address count are bound from `$first` ([`Judging::bind`]).
     fn exprs(&self, first: usize) -> Vec<(RedFlag, String)> {
         self.rules
             .iter()
@@ -79,17 +85,35 @@ impl Judging {
                     RedFlag::DuplicateBilling => {
                         format!("(f.duplicate_in_claim = 1 OR f.duplicate_gap <= {t})")
                     }
-                    RedFlag::SharedAddress if self.shared.is_empty() => "(1 = 0)".into(),
-                    RedFlag::SharedAddress => format!(
-                        "(f.address IN ({}))",
-                        placeholders(first, self.shared.len())
-                    ),
+                    RedFlag::SharedAddress => {
+                        let n = self.orgs.len();
+                        format!(
+                            "(f.address IN (SELECT g.address FROM {} WHERE g.point_id IN ({}) \
+                             AND g.opened_on > ${} AND g.opened_on <= ${} AND g.address IS NOT NULL AND g.customer_id IS NOT NULL \
+                             GROUP BY g.address HAVING COUNT(DISTINCT g.customer_id) >= {t}))",
+                            self.by_address,
+                            placeholders(first, n),
+                            first + n,
+                            first + n + 1
+                        )
+                    }
                     RedFlag::NoTroubleFound => return None,
                     RedFlag::PeerOutlier => return None,
                 };
                 Some((r.flag, e))
             })
             .collect()
+    }
+
+    /// Binds what [`Judging::exprs`] refers to from `$first`: the reach, then the period.
+    fn bind<'q>(
+        &'q self,
+        mut q: sqlx::query::QueryAs<'q, sqlx::Any, FlagRow, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, FlagRow, sqlx::any::AnyArguments<'q>> {
+        for o in &self.orgs {
+            q = q.bind(o.as_str());
+        }
+        q.bind(self.from.to_string()).bind(self.on.to_string())
     }
 
     /// The flags of a service point's claims as one number, a bit per rule (`bits`' order).
@@ -265,45 +289,30 @@ impl Warranty<'_> {
             n + 1,
             n + 2
         );
-        let mut shared = Vec::new();
-        if let Some(r) = enabled.iter().find(|r| r.flag == RedFlag::SharedAddress) {
-            let sql = format!(
-                "SELECT f.address FROM claim_facts f WHERE {period} AND f.address IS NOT NULL AND f.customer_id IS NOT NULL \
-                 GROUP BY f.address HAVING COUNT(DISTINCT f.customer_id) >= {}",
-                r.threshold
-            );
-            let mut q = sqlx::query_scalar::<_, String>(&sql);
-            for o in &orgs {
-                q = q.bind(o);
-            }
-            shared = q
-                .bind(from.to_string())
-                .bind(on.to_string())
-                .fetch_all(&self.store.pool)
-                .await?;
-        }
         let mut judging = Judging {
             rules: enabled.clone(),
-            shared,
+            orgs: orgs.clone(),
+            from,
+            on,
+            by_address: self.facts_as("g", Read::ByAddress),
             high_no_trouble: Vec::new(),
         };
-        let exprs = judging.exprs(n + 3);
+        // The counts reuse the query's own reach and period ($1 …) for the shared addresses.
+        let exprs = judging.exprs(1);
         let sums: String = exprs
             .iter()
             .map(|(_, e)| format!(", CAST(SUM(CASE WHEN {e} THEN 1 ELSE 0 END) AS BIGINT)"))
             .collect();
         let sql = format!(
             "SELECT f.point_id, COUNT(*), CAST(SUM(f.analysed) AS BIGINT), CAST(SUM(f.no_trouble) AS BIGINT){sums} \
-             FROM claim_facts f WHERE {period} GROUP BY f.point_id"
+             FROM {} WHERE {period} GROUP BY f.point_id",
+            self.facts_as("f", Read::Table)
         );
         let mut q = sqlx::query(&sql);
         for o in &orgs {
             q = q.bind(o);
         }
         q = q.bind(from.to_string()).bind(on.to_string());
-        for a in &judging.shared {
-            q = q.bind(a);
-        }
         let mut counted = Vec::new();
         for row in q.fetch_all(&self.store.pool).await? {
             let point: String = row.try_get(0)?;
@@ -337,16 +346,13 @@ impl Warranty<'_> {
             ));
         }
         let mut outliers: HashMap<String, Vec<String>> = HashMap::new();
-        let measures = if funnels {
-            &[
-                (PeerMeasure::LabourPerClaim, "labour-per-claim"),
-                (PeerMeasure::CostPerClaim, "cost-per-claim"),
-            ][..]
-        } else {
-            &[]
-        };
-        for (measure, name) in measures.iter().copied() {
-            if let Ok(f) = self.peer_funnel(scope, on, measure, months).await? {
+        if funnels {
+            for (measure, f) in self.peer_funnels(scope, on, months).await? {
+                let Ok(f) = f else { continue };
+                let name = match measure {
+                    PeerMeasure::LabourPerClaim => "labour-per-claim",
+                    PeerMeasure::CostPerClaim => "cost-per-claim",
+                };
                 for ((id, _), p) in f.points.iter().zip(&f.funnel.points) {
                     if p.position_998 == aftersales_domain::analysis::funnel::Position::Above {
                         outliers.entry(id.clone()).or_default().push(name.into());
@@ -382,14 +388,11 @@ impl Warranty<'_> {
              FROM claim_facts f WHERE f.point_id = $1 AND f.opened_on > $2 AND f.opened_on <= $3) x WHERE 1 = 1{extra} \
              ORDER BY x.opened_on, x.claim_id"
         );
-        let mut q = sqlx::query_as::<_, FlagRow>(&sql)
+        let q = sqlx::query_as::<_, FlagRow>(&sql)
             .bind(point)
             .bind(from.to_string())
             .bind(on.to_string());
-        for a in &judging.shared {
-            q = q.bind(a);
-        }
-        Ok((q.fetch_all(&self.store.pool).await?, bits))
+        Ok((judging.bind(q).fetch_all(&self.store.pool).await?, bits))
     }
 
     /// The service points in reach ranked by risk over the `months` months up to `on`.

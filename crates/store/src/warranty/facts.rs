@@ -100,6 +100,20 @@ struct LineSums {
     lines: Vec<AuditLine>,
 }
 
+/// How a figure reads `claim_facts` on SQLite, whose planner would otherwise take an index range
+/// with a lookup into the table per row for predicates that most rows meet: in one pass over the
+/// table, or through the index that holds every column the figure reads. PostgreSQL plans these
+/// well itself.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Read {
+    /// One pass over the table.
+    Table,
+    /// The index by opening day (`claim_facts_opened`).
+    ByOpened,
+    /// The index by address (`claim_facts_address`).
+    ByAddress,
+}
+
 /// A value bound into `claim_facts`.
 enum Val {
     T(Option<String>),
@@ -113,6 +127,17 @@ const FACT_COLUMNS: &str = "claim_id, vehicle_id, owner_id, point_id, model, com
      repeat_gap, coverage_days_left, over_flat_bp, repairable_max_minor, duplicate_in_claim, duplicate_gap, analysed, no_trouble";
 
 impl Warranty<'_> {
+    /// `claim_facts` as `alias`, read as [`Read`] says.
+    pub(super) fn facts_as(self, alias: &str, how: Read) -> String {
+        let hint = match (self.store.engine(), how) {
+            (crate::Engine::Sqlite, Read::Table) => " NOT INDEXED",
+            (crate::Engine::Sqlite, Read::ByOpened) => " INDEXED BY claim_facts_opened",
+            (crate::Engine::Sqlite, Read::ByAddress) => " INDEXED BY claim_facts_address",
+            (crate::Engine::Postgres, _) => "",
+        };
+        format!("claim_facts {alias}{hint}")
+    }
+
     /// Brings the facts of every marked vehicle up to date; returns how many vehicles it
     /// recomputed.
     pub async fn refresh_facts(self) -> Result<usize, StoreError> {

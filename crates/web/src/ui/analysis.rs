@@ -275,11 +275,13 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
     };
     let mut alerts = Vec::new();
     let mut warning = None;
-    for g in ComponentGroup::ALL {
-        let chart = match w.early_warning(scope, today, *g, WARNING_MONTHS).await {
-            Ok(Ok(c)) => c,
-            Ok(Err(_)) => continue,
-            Err(e) => return store_error(&state, &s.ctx, e),
+    let charts = match w.early_warnings(scope, today, WARNING_MONTHS).await {
+        Ok(c) => c,
+        Err(e) => return store_error(&state, &s.ctx, e),
+    };
+    for (g, chart) in &charts {
+        let Ok(chart) = chart.clone() else {
+            continue;
         };
         let recent: Vec<String> = chart
             .chart
@@ -383,12 +385,15 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
         None => String::new(),
     };
     let mut peers = Vec::new();
-    for measure in [PeerMeasure::LabourPerClaim, PeerMeasure::CostPerClaim] {
-        match w.peer_funnel(scope, today, measure, PEER_MONTHS).await {
-            Ok(Ok(f)) => peers.push(peer_view(&t, &f, cpu.currency.as_deref().unwrap_or("EUR"))),
-            Ok(Err(_)) => {}
-            Err(e) => return store_error(&state, &s.ctx, e),
+    match w.peer_funnels(scope, today, PEER_MONTHS).await {
+        Ok(all) => {
+            for (_, f) in all {
+                if let Ok(f) = f {
+                    peers.push(peer_view(&t, &f, cpu.currency.as_deref().unwrap_or("EUR")));
+                }
+            }
         }
+        Err(e) => return store_error(&state, &s.ctx, e),
     }
     render(&Page {
         peers,
