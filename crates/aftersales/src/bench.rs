@@ -205,10 +205,14 @@ async fn measure(
         .map(|p| p.service_point.id.clone())
         .context("no service point ranked")?;
     let (ms, _) = time(runs, || async {
-        Ok(w.flagged_claims(scope, today, 12, &braga, None).await?)
+        Ok(w.flagged_claims(scope, today, 12, &braga, None, Some(200))
+            .await?)
     })
     .await?;
-    push("claims a service point's flags hit", ms);
+    push(
+        "claims a service point's flags hit (the newest 200, as its page shows)",
+        ms,
+    );
     let (ms, audit) = time(1, || async {
         Ok(w.propose_audit(
             scope,

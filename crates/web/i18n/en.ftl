@@ -1773,6 +1773,7 @@ au-point-flag-title = { $point }: { $rule }
 au-point-title = { $point }: claims with red flags
 au-point-def = Every claim of the period that at least one rule hits.
 au-point-none = No claim hits this rule.
+au-point-shown = The newest { $shown } of { $total } claims.
 au-paid = Paid
 au-flags = Red flags
 au-detail-title = Audit { $number }: { $point }

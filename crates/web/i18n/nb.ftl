@@ -1773,6 +1773,7 @@ au-point-flag-title = { $point }: { $rule }
 au-point-title = { $point }: krav med varselflagg
 au-point-def = Alle krav i perioden som minst én regel treffer.
 au-point-none = Ingen krav treffer denne regelen.
+au-point-shown = De nyeste { $shown } av { $total } kravene.
 au-paid = Betalt
 au-flags = Varselflagg
 au-detail-title = Revisjon { $number }: { $point }

@@ -1773,6 +1773,7 @@ au-point-flag-title = { $point }: { $rule }
 au-point-title = { $point }: reclamações com alertas
 au-point-def = Todas as reclamações do período que pelo menos uma regra aciona.
 au-point-none = Nenhuma reclamação aciona esta regra.
+au-point-shown = As { $shown } reclamações mais recentes de { $total }.
 au-paid = Pago
 au-flags = Alertas
 au-detail-title = Auditoria { $number }: { $point }

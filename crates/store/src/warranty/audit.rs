@@ -48,8 +48,27 @@ fn first_day(on: Date, months: u32) -> Date {
 }
 
 /// A claim of a service point with its red flags: (id, number, VIN, opened on, status, paid,
-/// currency, flags as bits in the order of the rules).
-type FlagRow = (String, String, String, String, String, i64, String, i64);
+/// currency, flags as bits in the order of the rules, how many claims were picked in all).
+type FlagRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+);
+
+/// Which of a service point's claims to read.
+#[derive(Debug, Clone, Copy)]
+enum Pick {
+    /// Those that pay.
+    Paid,
+    /// Those a rule hits (any rule when none is named).
+    Flagged(Option<RedFlag>),
+}
 
 /// The red flags as SQL over `claim_facts f` for one period, ready to count or to pick claims by.
 struct Judging {
@@ -268,13 +287,15 @@ impl Warranty<'_> {
     /// The rules' findings over the service points in reach for the period ending `on`: the
     /// auditing organisation, its rules, each service point's standing (highest score first) and
     /// how to pick claims by flag. `funnels`: also compare the service points with their peers
-    /// (the score needs it, a claim's flags do not).
+    /// (the score needs it, a claim's flags do not). `only`: the standing of that service point
+    /// alone (the others still count for shared addresses and the funnels).
     async fn findings(
         self,
         scope: &Scope,
         on: Date,
         months: u32,
         funnels: bool,
+        only: Option<&str>,
     ) -> Result<(String, Vec<(RuleSetting, bool)>, Vec<PointRisk>, Judging), StoreError> {
         let (org, _) = self.auditing_org(scope).await?;
         self.refresh_facts().await?;
@@ -284,10 +305,15 @@ impl Warranty<'_> {
         let from = period_start(on, months);
         let n = orgs.len();
         let period = format!(
-            "f.point_id IN ({}) AND f.opened_on > ${} AND f.opened_on <= ${}",
+            "f.point_id IN ({}) AND f.opened_on > ${} AND f.opened_on <= ${}{}",
             placeholders(1, n),
             n + 1,
-            n + 2
+            n + 2,
+            if only.is_some() {
+                format!(" AND f.point_id = ${}", n + 3)
+            } else {
+                String::new()
+            }
         );
         let mut judging = Judging {
             rules: enabled.clone(),
@@ -313,6 +339,9 @@ impl Warranty<'_> {
             q = q.bind(o);
         }
         q = q.bind(from.to_string()).bind(on.to_string());
+        if let Some(p) = only {
+            q = q.bind(p);
+        }
         let mut counted = Vec::new();
         for row in q.fetch_all(&self.store.pool).await? {
             let point: String = row.try_get(0)?;
@@ -372,21 +401,34 @@ impl Warranty<'_> {
     }
 
     /// A service point's claims in the period ending `on` with their flags (as a mask over the
-    /// returned rules); `only`: SQL that must hold besides.
+    /// returned rules): those `pick` names, oldest first, or the newest `limit` of them; each row
+    /// says how many there are in all.
     async fn point_claims(
         self,
         judging: &Judging,
         point: &str,
         from: Date,
         on: Date,
-        only: Option<&str>,
+        pick: Pick,
+        limit: Option<i64>,
     ) -> Result<(Vec<FlagRow>, Vec<RedFlag>), StoreError> {
         let (mask, bits) = judging.mask(point, 4);
-        let extra = only.map(|o| format!(" AND {o}")).unwrap_or_default();
+        let extra = match pick {
+            Pick::Paid => "x.paid_minor > 0".to_string(),
+            Pick::Flagged(None) => "x.mask <> 0".to_string(),
+            Pick::Flagged(Some(flag)) => match bits.iter().position(|b| *b == flag) {
+                Some(i) => format!("(x.mask & {}) <> 0", 1_i64 << i),
+                None => "1 = 0".to_string(),
+            },
+        };
+        let order = match limit {
+            Some(n) => format!("ORDER BY x.opened_on DESC, x.number LIMIT {}", n.max(0)),
+            None => "ORDER BY x.opened_on, x.claim_id".to_string(),
+        };
         let sql = format!(
-            "SELECT * FROM (SELECT f.claim_id, f.number, f.vin, f.opened_on, f.status, f.paid_minor, f.currency, {mask} AS mask \
-             FROM claim_facts f WHERE f.point_id = $1 AND f.opened_on > $2 AND f.opened_on <= $3) x WHERE 1 = 1{extra} \
-             ORDER BY x.opened_on, x.claim_id"
+            "SELECT x.*, COUNT(*) OVER () FROM (SELECT f.claim_id, f.number, f.vin, f.opened_on, f.status, f.paid_minor, \
+             f.currency, {mask} AS mask FROM claim_facts f WHERE f.point_id = $1 AND f.opened_on > $2 AND f.opened_on <= $3) x \
+             WHERE {extra} {order}"
         );
         let q = sqlx::query_as::<_, FlagRow>(&sql)
             .bind(point)
@@ -402,7 +444,7 @@ impl Warranty<'_> {
         on: Date,
         months: u32,
     ) -> Result<RiskOverview, StoreError> {
-        let (_, rules, points, _) = self.findings(scope, on, months, true).await?;
+        let (_, rules, points, _) = self.findings(scope, on, months, true, None).await?;
         let ids: Vec<&str> = points.iter().map(|p| p.point.as_str()).collect();
         let names = self.names(&ids, "organisations", "name").await?;
         let open: Vec<(String, String, String)> = if ids.is_empty() {
@@ -454,7 +496,7 @@ impl Warranty<'_> {
     }
 
     /// The claims of a service point a rule hits (every flagged claim without a rule), newest
-    /// first.
+    /// first, at most `limit` of them; with how many there are in all.
     pub async fn flagged_claims(
         self,
         scope: &Scope,
@@ -462,42 +504,41 @@ impl Warranty<'_> {
         months: u32,
         point: &str,
         flag: Option<RedFlag>,
-    ) -> Result<Vec<FlaggedClaim>, StoreError> {
+        limit: Option<i64>,
+    ) -> Result<(i64, Vec<FlaggedClaim>), StoreError> {
         if !scope.permits(point, Permission::WarrantyAudit) {
             return Err(StoreError::NotFound);
         }
-        let (_, _, _, judging) = self.findings(scope, on, months, false).await?;
+        let (_, _, _, judging) = self.findings(scope, on, months, false, Some(point)).await?;
+        let from = period_start(on, months);
         let (rows, bits) = self
             .point_claims(
                 &judging,
                 point,
-                period_start(on, months),
+                from,
                 on,
-                Some("x.mask <> 0"),
+                Pick::Flagged(flag),
+                Some(limit.unwrap_or(i64::MAX)),
             )
             .await?;
-        let mut out: Vec<FlaggedClaim> = rows
+        let total = rows.first().map_or(0, |r| r.8);
+        let out = rows
             .into_iter()
             .filter_map(
-                |(id, number, vin, opened_on, status, paid, currency, mask)| {
-                    let flags = flags_of(mask, &bits);
-                    if flag.is_some_and(|x| !flags.contains(&x)) {
-                        return None;
-                    }
+                |(id, number, vin, opened_on, status, paid, currency, mask, _)| {
                     Some(FlaggedClaim {
                         id,
                         number,
                         vin,
                         opened_on,
                         status: ClaimStatus::parse("status", &status).ok()?,
-                        flags,
+                        flags: flags_of(mask, &bits),
                         paid: Money::new(paid, &currency),
                     })
                 },
             )
             .collect();
-        out.sort_by(|a, b| b.opened_on.cmp(&a.opened_on).then(a.number.cmp(&b.number)));
-        Ok(out)
+        Ok((total, out))
     }
 
     /// Proposes an audit of a service point: its paid claims of the period not in another audit,
@@ -552,7 +593,8 @@ impl Warranty<'_> {
         }
         errs.into_result()?;
         let on = now.date();
-        let (org, rules, points, judging) = self.findings(scope, on, months, true).await?;
+        let (org, rules, points, judging) =
+            self.findings(scope, on, months, true, Some(point)).await?;
         let settings: Vec<RuleSetting> = rules.iter().map(|r| r.0).collect();
         let (rows, bits) = self
             .point_claims(
@@ -560,7 +602,8 @@ impl Warranty<'_> {
                 point,
                 period_start(on, months),
                 on,
-                Some("x.paid_minor > 0"),
+                Pick::Paid,
+                None,
             )
             .await?;
         let audited: Vec<String> = sqlx::query_scalar(

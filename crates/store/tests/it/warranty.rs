@@ -1473,8 +1473,8 @@ pub async fn audit_of_service_points(store: &Store) {
             .claim_inputs(&ana.scope, &braga, from, today)
             .await
             .unwrap();
-        let flagged = w
-            .flagged_claims(&ana.scope, today, 12, &braga, None)
+        let (_, flagged) = w
+            .flagged_claims(&ana.scope, today, 12, &braga, None, None)
             .await
             .unwrap();
         let mut hit_somewhere = 0;
@@ -1524,11 +1524,32 @@ pub async fn audit_of_service_points(store: &Store) {
         .unwrap();
     }
 
-    let shared = w
-        .flagged_claims(&ana.scope, today, 12, &braga, Some(RedFlag::SharedAddress))
+    let (total, shared) = w
+        .flagged_claims(
+            &ana.scope,
+            today,
+            12,
+            &braga,
+            Some(RedFlag::SharedAddress),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(shared.len() as i64, hits(RedFlag::SharedAddress));
+    assert_eq!(total, hits(RedFlag::SharedAddress));
+    let (total, newest) = w
+        .flagged_claims(
+            &ana.scope,
+            today,
+            12,
+            &braga,
+            Some(RedFlag::SharedAddress),
+            Some(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!((total, newest.len()), (hits(RedFlag::SharedAddress), 2));
+    assert_eq!(newest[0].id, shared[0].id);
     assert!(shared
         .iter()
         .all(|c| c.flags.contains(&RedFlag::SharedAddress)));

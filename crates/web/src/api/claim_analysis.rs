@@ -343,6 +343,8 @@ pub struct FlaggedParams {
     /// A rule; every flagged claim when left out.
     pub flag: Option<String>,
     pub months: Option<u32>,
+    /// At most this many, newest first (1–100000; all when left out).
+    pub limit: Option<i64>,
 }
 
 /// The claims of a service point the red-flag rules hit, newest first.
@@ -363,13 +365,17 @@ pub async fn flagged(
         .transpose()
         .map_err(|e| ApiError::from(StoreError::Invalid(ValidationErrors(vec![e]))))?;
     let m = months(p.months, AUDIT_MONTHS)?;
-    Ok(Json(
-        state
-            .store
-            .warranty()
-            .flagged_claims(&caller.scope, state.now().date(), m, &point, flag)
-            .await?,
-    ))
+    if p.limit.is_some_and(|l| !(1..=100_000).contains(&l)) {
+        return Err(ApiError::from(StoreError::Invalid(
+            ValidationErrors::single("limit", Rule::Format, "limit must lie between 1 and 100000"),
+        )));
+    }
+    let (_, claims) = state
+        .store
+        .warranty()
+        .flagged_claims(&caller.scope, state.now().date(), m, &point, flag, p.limit)
+        .await?;
+    Ok(Json(claims))
 }
 
 /// The red-flag rules the caller audits by.

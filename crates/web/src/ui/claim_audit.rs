@@ -240,9 +240,22 @@ struct PointPage<'a> {
     name: String,
     flag: Option<RedFlag>,
     claims: Vec<FlaggedClaim>,
+    /// How many claims the rule hits in all (the page lists the newest [`POINT_ROWS`]).
+    total: i64,
 }
 
+/// Claims listed on a service point's page, newest first.
+const POINT_ROWS: i64 = 200;
+
 impl PointPage<'_> {
+    fn shown(&self) -> String {
+        let shown = self.t.int(self.claims.len() as i64);
+        let total = self.t.int(self.total);
+        self.t.with(
+            "au-point-shown",
+            &[("shown", shown.as_str()), ("total", total.as_str())],
+        )
+    }
     fn title(&self) -> String {
         match &self.flag {
             Some(f) => self.t.with(
@@ -283,8 +296,15 @@ pub async fn point(
         lang: s.ctx.lang,
     };
     let w = state.store.warranty();
-    let claims = match w
-        .flagged_claims(&s.caller.scope, state.now().date(), AUDIT_MONTHS, &id, flag)
+    let (total, claims) = match w
+        .flagged_claims(
+            &s.caller.scope,
+            state.now().date(),
+            AUDIT_MONTHS,
+            &id,
+            flag,
+            Some(POINT_ROWS),
+        )
         .await
     {
         Ok(c) => c,
@@ -304,6 +324,7 @@ pub async fn point(
         name,
         flag,
         claims,
+        total,
         t,
     })
 }
