@@ -14,7 +14,9 @@
 use aftersales_domain::analysis::control::{
     laney_u_prime, ControlChart, ControlOptions, RatePoint,
 };
-use aftersales_domain::analysis::funnel::{self, Funnel, FunnelOptions, MeanUnit, Overdispersion};
+use aftersales_domain::analysis::funnel::{
+    self, Funnel, FunnelOptions, MeanUnit, Overdispersion, RateUnit,
+};
 use aftersales_domain::analysis::mis::{self, MisMatrix};
 use aftersales_domain::analysis::weibull::{self, Observation, WeibullFit};
 use aftersales_domain::org::Permission;
@@ -82,6 +84,8 @@ pub struct MisQuery {
     pub component: Option<ComponentGroup>,
     pub model: Option<String>,
     pub market: Option<String>,
+    /// Only the claims this service point made (over all the vehicles reached).
+    pub service_point: Option<String>,
     pub repairs: bool,
 }
 
@@ -92,6 +96,27 @@ pub enum PeerMeasure {
     LabourPerClaim,
     /// Money per claim (approved where decided, else claimed), in minor units.
     CostPerClaim,
+    /// Claims per vehicle serviced: the claims a service point made over the vehicles it had in
+    /// for a repair order in the period (a rate, Poisson limits).
+    ClaimsPerVehicle,
+}
+
+impl PeerMeasure {
+    /// Every measure, in the order the screens show them.
+    pub const ALL: [PeerMeasure; 3] = [
+        PeerMeasure::LabourPerClaim,
+        PeerMeasure::CostPerClaim,
+        PeerMeasure::ClaimsPerVehicle,
+    ];
+
+    /// Its name in the API and the audit (`labour-per-claim`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerMeasure::LabourPerClaim => "labour-per-claim",
+            PeerMeasure::CostPerClaim => "cost-per-claim",
+            PeerMeasure::ClaimsPerVehicle => "claims-per-vehicle",
+        }
+    }
 }
 
 /// Service points against their peers on a measure per claim.
@@ -101,7 +126,8 @@ pub struct PeerFunnel {
     /// The service points in the funnel's order: (id, name).
     pub points: Vec<(String, String)>,
     pub funnel: Funnel,
-    /// The standard deviation of one claim's value, pooled.
+    /// The standard deviation of one claim's value, pooled (for the rate: √θ₀, so that σ/√n is
+    /// the standard error at exposure n as for the means).
     pub sd: f64,
 }
 
@@ -196,6 +222,10 @@ impl Warranty<'_> {
         let (more, more_values) = Self::breakdown(filter, n + 1 + values.len(), "f");
         extra.push_str(&more);
         values.extend(more_values);
+        if let Some(p) = &filter.service_point {
+            values.push(p.clone());
+            extra.push_str(&format!(" AND f.point_id = ${}", n + 1 + values.len()));
+        }
         // A repair order counts once: at its first claim (of the component, when one is asked).
         let count = match (filter.repairs, filter.component) {
             (false, _) => "COUNT(*)",
@@ -244,6 +274,24 @@ impl Warranty<'_> {
             q = q.bind(o);
         }
         Ok((models, q.fetch_all(&self.store.pool).await?))
+    }
+
+    /// The service points reached that made claims: the choices of a breakdown, by name.
+    pub async fn service_points_analysed(
+        self,
+        scope: &Scope,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let orgs = self.analysed(scope).await?;
+        let sql = format!(
+            "SELECT o.id, o.name FROM organisations o WHERE o.id IN ({}) \
+             AND EXISTS (SELECT 1 FROM claim_facts f WHERE f.point_id = o.id) ORDER BY o.name",
+            placeholders(1, orgs.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+        for o in &orgs {
+            q = q.bind(o);
+        }
+        Ok(q.fetch_all(&self.store.pool).await?)
     }
 
     /// Claims (or repairs) per 1,000 vehicles by months in service, a row per delivery quarter,
@@ -672,32 +720,32 @@ impl Warranty<'_> {
         measure: PeerMeasure,
         months: u32,
     ) -> Result<Result<PeerFunnel, String>, StoreError> {
-        let rows = self.peer_rows(scope, on, months).await?;
-        Ok(Self::funnel_of(&rows, measure))
+        let (rows, serviced) = self.peer_rows(scope, on, months).await?;
+        Ok(Self::funnel_of(&rows, &serviced, measure))
     }
 
-    /// [`Warranty::peer_funnel`] on labour hours and on cost per claim, from one reading.
+    /// [`Warranty::peer_funnel`] on every measure, from one reading.
     pub async fn peer_funnels(
         self,
         scope: &Scope,
         on: Date,
         months: u32,
     ) -> Result<Vec<(PeerMeasure, Result<PeerFunnel, String>)>, StoreError> {
-        let rows = self.peer_rows(scope, on, months).await?;
-        Ok([PeerMeasure::LabourPerClaim, PeerMeasure::CostPerClaim]
+        let (rows, serviced) = self.peer_rows(scope, on, months).await?;
+        Ok(PeerMeasure::ALL
             .into_iter()
-            .map(|m| (m, Self::funnel_of(&rows, m)))
+            .map(|m| (m, Self::funnel_of(&rows, &serviced, m)))
             .collect())
     }
 
     /// Per service point: claims, and the sum and sum of squares of labour (hundredths of an
-    /// hour) and of money per claim.
+    /// hour) and of money per claim; and the vehicles each had in for a repair order in the period.
     async fn peer_rows(
         self,
         scope: &Scope,
         on: Date,
         months: u32,
-    ) -> Result<Vec<PeerRow>, StoreError> {
+    ) -> Result<(Vec<PeerRow>, std::collections::HashMap<String, i64>), StoreError> {
         let orgs = self.analysed(scope).await?;
         let n = orgs.len();
         let from = on
@@ -721,13 +769,75 @@ impl Warranty<'_> {
         for o in &orgs {
             q = q.bind(o);
         }
-        Ok(q.bind(from.to_string())
+        let rows = q
+            .bind(from.to_string())
             .bind(on.to_string())
             .fetch_all(&self.store.pool)
-            .await?)
+            .await?;
+        // Vehicles serviced: repair orders opened at the point after `from`, up to `on` (UTC days).
+        let mut serviced = std::collections::HashMap::new();
+        if !rows.is_empty() {
+            let day_start = |d: Date| crate::micros(d.midnight().assume_utc());
+            let sql = format!(
+                "SELECT organisation_id, COUNT(DISTINCT vehicle_id) FROM repair_orders WHERE organisation_id IN ({}) \
+                 AND created_at >= ${} AND created_at < ${} AND vehicle_id IS NOT NULL GROUP BY organisation_id",
+                placeholders(1, rows.len()),
+                rows.len() + 1,
+                rows.len() + 2
+            );
+            let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+            for r in &rows {
+                q = q.bind(r.0.as_str());
+            }
+            serviced = q
+                .bind(day_start(from.next_day().unwrap_or(from)))
+                .bind(day_start(on.next_day().unwrap_or(on)))
+                .fetch_all(&self.store.pool)
+                .await?
+                .into_iter()
+                .collect();
+        }
+        Ok((rows, serviced))
     }
 
-    fn funnel_of(rows: &[PeerRow], measure: PeerMeasure) -> Result<PeerFunnel, String> {
+    fn funnel_of(
+        rows: &[PeerRow],
+        serviced: &std::collections::HashMap<String, i64>,
+        measure: PeerMeasure,
+    ) -> Result<PeerFunnel, String> {
+        let options = FunnelOptions {
+            overdispersion: if rows.len() >= MIN_UNITS_FOR_OVERDISPERSION {
+                Overdispersion::Additive
+            } else {
+                Overdispersion::None
+            },
+            ..FunnelOptions::default()
+        };
+        if measure == PeerMeasure::ClaimsPerVehicle {
+            // Points that serviced no vehicle in the period have no rate.
+            let kept: Vec<(&PeerRow, i64)> = rows
+                .iter()
+                .filter_map(|r| serviced.get(&r.0).filter(|v| **v > 0).map(|v| (r, *v)))
+                .collect();
+            let units: Vec<RateUnit> = kept
+                .iter()
+                .map(|(r, v)| RateUnit {
+                    count: u64::try_from(r.2).unwrap_or(0),
+                    exposure: *v as f64,
+                })
+                .collect();
+            return funnel::rate_funnel(&units, &options)
+                .map(|funnel| PeerFunnel {
+                    measure,
+                    points: kept
+                        .iter()
+                        .map(|(r, _)| (r.0.clone(), r.1.clone()))
+                        .collect(),
+                    sd: funnel.target.max(0.0).sqrt(),
+                    funnel,
+                })
+                .map_err(|e| e.to_string());
+        }
         let labour = measure == PeerMeasure::LabourPerClaim;
         let sum_of = |r: &PeerRow| if labour { r.3 } else { r.5 };
         let squares_of = |r: &PeerRow| if labour { r.4 } else { r.6 };
@@ -752,14 +862,6 @@ impl Warranty<'_> {
                 n: u64::try_from(r.2).unwrap_or(0),
             })
             .collect();
-        let options = FunnelOptions {
-            overdispersion: if rows.len() >= MIN_UNITS_FOR_OVERDISPERSION {
-                Overdispersion::Additive
-            } else {
-                Overdispersion::None
-            },
-            ..FunnelOptions::default()
-        };
         funnel::mean_funnel(&units, sd, &options)
             .map(|funnel| PeerFunnel {
                 measure,

@@ -20,7 +20,6 @@ use aftersales_domain::ValidationErrors;
 use sqlx::Row;
 use time::{Date, OffsetDateTime};
 
-use super::analysis::PeerMeasure;
 use super::facts::Read;
 use super::{
     Audit, AuditItem, AuditProposal, AuditResultInput, AuditRule, AuditRuleInput, AuditRules,
@@ -378,10 +377,7 @@ impl Warranty<'_> {
         if funnels {
             for (measure, f) in self.peer_funnels(scope, on, months).await? {
                 let Ok(f) = f else { continue };
-                let name = match measure {
-                    PeerMeasure::LabourPerClaim => "labour-per-claim",
-                    PeerMeasure::CostPerClaim => "cost-per-claim",
-                };
+                let name = measure.as_str();
                 for ((id, _), p) in f.points.iter().zip(&f.funnel.points) {
                     if p.position_998 == aftersales_domain::analysis::funnel::Position::Above {
                         outliers.entry(id.clone()).or_default().push(name.into());

@@ -1302,6 +1302,32 @@ pub async fn claim_analysis_reads_the_history(store: &Store) {
     );
     let vehicles: u64 = m.rows.iter().map(|r| r.vehicles).sum();
     assert!((1_500..1_600).contains(&vehicles), "{vehicles}");
+    // By service point: each one's claims over the same vehicles; together they make the whole.
+    let points = w.service_points_analysed(&ana.scope).await.unwrap();
+    assert!(points.len() >= 3, "{points:?}");
+    let mut sum = 0.0;
+    for (id, _) in &points {
+        let one = w
+            .mis_matrix(
+                &ana.scope,
+                today,
+                &aftersales_store::warranty::MisQuery {
+                    service_point: Some(id.clone()),
+                    ..Default::default()
+                },
+                48,
+            )
+            .await
+            .unwrap();
+        let one_vehicles: u64 = one.rows.iter().map(|r| r.vehicles).sum();
+        assert_eq!(one_vehicles, vehicles);
+        sum += one.total[11].cumulative_per_1000.unwrap_or(0.0);
+    }
+    assert!(
+        (sum - cum(12)).abs() < 1e-6 * cum(12).max(1.0),
+        "{sum} vs {}",
+        cum(12)
+    );
     let cpu = w.cost_per_unit(&ana.scope, today).await.unwrap();
     assert_eq!(cpu.currency.as_deref(), Some("EUR"));
     assert!(cpu.per_unit().unwrap() > 0.0 && cpu.recovery_share().unwrap() > 0.0);
@@ -1376,6 +1402,22 @@ pub async fn claim_analysis_reads_the_history(store: &Store) {
         outside.contains(&"Polestar Service Point Braga"),
         "{outside:?}"
     );
+    // Claims per vehicle serviced: a rate over the vehicles each point had in, every point in it.
+    let rate = w
+        .peer_funnel(
+            &ana.scope,
+            today,
+            aftersales_store::warranty::PeerMeasure::ClaimsPerVehicle,
+            12,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rate.points.len(), peers.points.len());
+    assert!(rate.funnel.floor_at_zero);
+    for p in &rate.funnel.points {
+        assert!(p.value > 0.0 && p.size >= 1.0, "{p:?}");
+    }
     assert!(matches!(
         w.mis_matrix(
             &marta.scope,

@@ -62,6 +62,8 @@ pub struct MisParams {
     pub model: Option<String>,
     /// Only vehicles of this market (its code, `PT`).
     pub market: Option<String>,
+    /// Only the claims this service point made (over all the vehicles reached).
+    pub service_point_id: Option<String>,
     /// `claims` (default) or `repairs` (repair orders with a claim).
     pub count: Option<String>,
 }
@@ -102,6 +104,7 @@ pub async fn claims_per_1000(
         component: c,
         model: p.model.clone(),
         market: p.market.clone(),
+        service_point: p.service_point_id.clone(),
         repairs,
     };
     let m = state
@@ -114,6 +117,7 @@ pub async fn claims_per_1000(
         "component": c,
         "model": p.model,
         "market": p.market,
+        "service_point_id": p.service_point_id,
         "count": if repairs { "repairs" } else { "claims" },
         "rows": m.rows,
         "total": m.total,
@@ -260,7 +264,8 @@ pub async fn early_warning(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PeerParams {
-    /// `labour-per-claim` (hundredths of an hour) or `cost-per-claim` (minor units).
+    /// `labour-per-claim` (hundredths of an hour), `cost-per-claim` (minor units) or
+    /// `claims-per-vehicle` (claims per vehicle serviced, Poisson limits).
     pub measure: String,
     /// Months of claims compared (default 12).
     pub months: Option<u32>,
@@ -280,11 +285,12 @@ pub async fn peers(
     let measure = match p.measure.as_str() {
         "labour-per-claim" => PeerMeasure::LabourPerClaim,
         "cost-per-claim" => PeerMeasure::CostPerClaim,
+        "claims-per-vehicle" => PeerMeasure::ClaimsPerVehicle,
         _ => {
             return Err(invalid(
                 "measure",
                 Rule::OneOf,
-                "measure must be one of labour-per-claim, cost-per-claim",
+                "measure must be one of labour-per-claim, cost-per-claim, claims-per-vehicle",
             ))
         }
     };

@@ -139,6 +139,8 @@ struct Page<'a> {
     may_audit: bool,
     mis_model: Option<String>,
     mis_market: Option<String>,
+    mis_point: Option<String>,
+    points: Vec<(String, String)>,
     repairs: bool,
     /// The breakdown as a query string (for the downloads).
     mis_qs: String,
@@ -220,6 +222,7 @@ fn mis_query(q: &[(String, String)]) -> (MisQuery, String) {
         component: component_of(q, "mis"),
         model: opt("model"),
         market: opt("market"),
+        service_point: opt("service_point"),
         repairs: field(q, "count") == "repairs",
     };
     let mut qs: Vec<(&str, String)> = Vec::new();
@@ -231,6 +234,9 @@ fn mis_query(q: &[(String, String)]) -> (MisQuery, String) {
     }
     if let Some(m) = &query.market {
         qs.push(("market", m.clone()));
+    }
+    if let Some(p) = &query.service_point {
+        qs.push(("service_point", p.clone()));
     }
     if query.repairs {
         qs.push(("count", "repairs".into()));
@@ -263,6 +269,10 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
     };
     let (models, markets) = match w.breakdowns(scope).await {
         Ok(b) => b,
+        Err(e) => return store_error(&state, &s.ctx, e),
+    };
+    let points = match w.service_points_analysed(scope).await {
+        Ok(p) => p,
         Err(e) => return store_error(&state, &s.ctx, e),
     };
     let cpu = match w.cost_per_unit(scope, today).await {
@@ -405,6 +415,8 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
             .is_empty(),
         mis_model: mis_query.model.clone(),
         mis_market: mis_query.market.clone(),
+        mis_point: mis_query.service_point.clone(),
+        points,
         repairs: mis_query.repairs,
         mis_qs,
         models,
@@ -424,15 +436,22 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
     })
 }
 
-/// A funnel's chart (units by claims, the limit curves) and table in the reader's words.
-fn peer_view(t: &Tr<'_>, f: &PeerFunnel, currency: &str) -> PeerView {
-    let (key, scale) = match f.measure {
+/// A measure's key in the texts, and what its values are divided by to show them.
+fn peer_key(m: PeerMeasure) -> (&'static str, f64) {
+    match m {
         PeerMeasure::LabourPerClaim => ("labour", 100.0),
         PeerMeasure::CostPerClaim => ("cost", 100.0),
-    };
+        PeerMeasure::ClaimsPerVehicle => ("vehicle", 1.0),
+    }
+}
+
+/// A funnel's chart (units by claims, the limit curves) and table in the reader's words.
+fn peer_view(t: &Tr<'_>, f: &PeerFunnel, currency: &str) -> PeerView {
+    let (key, scale) = peer_key(f.measure);
     let show = |v: f64| match f.measure {
         PeerMeasure::LabourPerClaim => format!("{} h", t.dec(v / scale, 2)),
         PeerMeasure::CostPerClaim => t.money(&Money::new(v.round() as i64, currency)),
+        PeerMeasure::ClaimsPerVehicle => t.dec(v, 2),
     };
     let sizes: Vec<f64> = f.funnel.points.iter().map(|p| p.size).collect();
     let hi = sizes.iter().copied().fold(1.0_f64, f64::max) * 1.15;
@@ -450,7 +469,11 @@ fn peer_view(t: &Tr<'_>, f: &PeerFunnel, currency: &str) -> PeerView {
     };
     let fmt = |v: f64| t.dec(v, if v.abs() < 10.0 { 1 } else { 0 });
     let title = t.t(&format!("an-peer-{key}"));
-    let x_label = t.t("an-claims");
+    let x_label = t.t(if f.measure == PeerMeasure::ClaimsPerVehicle {
+        "an-vehicles-serviced"
+    } else {
+        "an-claims"
+    });
     let y_label = t.t(&format!("an-peer-{key}-y"));
     let mut series = Vec::new();
     for (conf, class) in [(0.95, "bound"), (0.998, "limit")] {
@@ -782,24 +805,21 @@ pub async fn xlsx(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
         Cell::from(t.t("an-upper")),
         Cell::from(t.t("an-signal")),
     ]];
-    for measure in [PeerMeasure::LabourPerClaim, PeerMeasure::CostPerClaim] {
-        let f = match w.peer_funnel(scope, today, measure, PEER_MONTHS).await {
-            Ok(Ok(f)) => f,
-            Ok(Err(_)) => continue,
-            Err(e) => return store_error(&state, &s.ctx, e),
-        };
-        let key = match measure {
-            PeerMeasure::LabourPerClaim => "labour",
-            PeerMeasure::CostPerClaim => "cost",
-        };
+    let funnels = match w.peer_funnels(scope, today, PEER_MONTHS).await {
+        Ok(f) => f,
+        Err(e) => return store_error(&state, &s.ctx, e),
+    };
+    for (measure, f) in funnels {
+        let Ok(f) = f else { continue };
+        let (key, scale) = peer_key(measure);
         for (p, (_, name)) in f.funnel.points.iter().zip(&f.points) {
             rows.push(vec![
                 Cell::from(t.t(&format!("an-peer-{key}-y"))),
                 Cell::from(name.clone()),
                 Cell::from(p.size),
-                Cell::from(p.value / 100.0),
-                Cell::from(p.limits_998.lower / 100.0),
-                Cell::from(p.limits_998.upper / 100.0),
+                Cell::from(p.value / scale),
+                Cell::from(p.limits_998.lower / scale),
+                Cell::from(p.limits_998.upper / scale),
                 Cell::from(match p.position_998 {
                     Position::Above => t.t("an-peer-above"),
                     Position::Below => t.t("an-peer-below"),

@@ -961,9 +961,33 @@ async fn the_claim_analysis_shows_the_rising_component_and_drills_down() {
         "Tendência de avarias: Sistema de alta tensão",
         "Forma β (limites a 95 %)",
         "<svg class=\"chart\"",
+        "id=\"peer-vehicle\"",
+        "Reclamações por viatura assistida",
+        "Custo de garantia ÷ faturação de serviço",
+        "id=\"mis-point\"",
     ] {
         assert!(page.body.contains(text), "{text}: {}", page.body);
     }
+    // Claims per 1,000 of one service point, chosen from the list.
+    let point = page.body[page.body.find("id=\"mis-point\"").unwrap()..]
+        .split("<option value=\"")
+        .nth(2)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let one = app
+        .get(
+            &format!("/warranty/analysis?service_point={point}"),
+            Some(&ana),
+        )
+        .await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert!(
+        one.body
+            .contains(&format!("<option value=\"{point}\" selected>")),
+        "{}",
+        one.body
+    );
     let peers = &page.body[page.body.find("id=\"peer-labour\"").unwrap()..];
     let braga = &peers[peers.find("Polestar Service Point Braga").unwrap()..];
     assert!(
