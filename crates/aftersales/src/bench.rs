@@ -196,7 +196,10 @@ async fn measure(
         Ok(w.peer_funnels(scope, today, 12).await?)
     })
     .await?;
-    push("funnels of service points (labour and cost per claim)", ms);
+    push(
+        "funnels of service points (labour and cost per claim, claims per vehicle serviced)",
+        ms,
+    );
     let (ms, risk) = time(runs, || async { Ok(w.risk(scope, today, 12).await?) }).await?;
     push("risk ranking (red flags, both funnels)", ms);
     let braga = risk
@@ -234,6 +237,7 @@ async fn measure(
     let (ms, _) = time(runs, || async {
         w.mis_matrix(scope, today, &MisQuery::default(), 48).await?;
         w.breakdowns(scope).await?;
+        w.service_points_analysed(scope).await?;
         w.cost_per_unit(scope, today).await?;
         let _ = w
             .weibull_by_months(scope, today, ComponentGroup::HighVoltage, 0.95)
