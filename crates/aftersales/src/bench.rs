@@ -201,7 +201,7 @@ async fn measure(
         ms,
     );
     let (ms, risk) = time(runs, || async { Ok(w.risk(scope, today, 12).await?) }).await?;
-    push("risk ranking (red flags, both funnels)", ms);
+    push("risk ranking (red flags and the funnels)", ms);
     let braga = risk
         .points
         .first()
