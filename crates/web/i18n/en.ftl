@@ -1697,6 +1697,7 @@ an-peer-cost-y = Cost per claim
 an-peer-vehicle = Claims per vehicle serviced
 an-peer-vehicle-y = Claims per vehicle serviced
 an-vehicles-serviced = Vehicles serviced
+an-peer-size = Claims, or vehicles serviced
 an-peer-limits = 99.8 % limits
 an-peer-target = All service points
 an-peer-above = above its peers

@@ -1697,6 +1697,7 @@ an-peer-cost-y = Kostnad per krav
 an-peer-vehicle = Krav per bil til service
 an-peer-vehicle-y = Krav per bil til service
 an-vehicles-serviced = Biler til service
+an-peer-size = Krav, eller biler til service
 an-peer-limits = 99,8 %-grenser
 an-peer-target = Alle verksteder
 an-peer-above = over de andre

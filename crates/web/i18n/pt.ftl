@@ -1697,6 +1697,7 @@ an-peer-cost-y = Custo por reclamação
 an-peer-vehicle = Reclamações por viatura assistida
 an-peer-vehicle-y = Reclamações por viatura assistida
 an-vehicles-serviced = Viaturas assistidas
+an-peer-size = Reclamações, ou viaturas assistidas
 an-peer-limits = Limites a 99,8 %
 an-peer-target = Todos os pontos de serviço
 an-peer-above = acima dos pares

@@ -44,6 +44,8 @@ pub struct PeerRow {
 /// A funnel as the page shows it: its chart and rows.
 pub struct PeerView {
     pub key: &'static str,
+    /// What each point's size counts (claims, or vehicles serviced).
+    pub size_label: String,
     pub chart: String,
     pub rows: Vec<PeerRow>,
     pub target: String,
@@ -541,6 +543,7 @@ fn peer_view(t: &Tr<'_>, f: &PeerFunnel, currency: &str) -> PeerView {
         .collect();
     PeerView {
         key,
+        size_label: x_label,
         chart,
         rows,
         target: show(f.funnel.target),
@@ -799,7 +802,7 @@ pub async fn xlsx(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
     let mut rows = vec![vec![
         Cell::from(t.t("an-measure")),
         Cell::from(t.t("wc-service-point")),
-        Cell::from(t.t("an-claims")),
+        Cell::from(t.t("an-peer-size")),
         Cell::from(t.t("an-value")),
         Cell::from(t.t("an-lower")),
         Cell::from(t.t("an-upper")),

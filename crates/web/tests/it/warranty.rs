@@ -968,6 +968,11 @@ async fn the_claim_analysis_shows_the_rising_component_and_drills_down() {
     ] {
         assert!(page.body.contains(text), "{text}: {}", page.body);
     }
+    let rate = &page.body[page.body.find("id=\"peer-vehicle\"").unwrap()..];
+    assert!(
+        rate[..rate.find("</thead>").unwrap()].contains("Viaturas assistidas"),
+        "{rate}"
+    );
     // Claims per 1,000 of one service point, chosen from the list.
     let point = page.body[page.body.find("id=\"mis-point\"").unwrap()..]
         .split("<option value=\"")
