@@ -113,8 +113,9 @@ async fn measure(
             "PostgreSQL"
         }
     };
-    store.migrate().await?;
     if !kept {
+        // (After the wipe: a kept history was migrated above.)
+        store.migrate().await?;
         demo::seed(&store, now).await?;
     }
     let (portugal, _) = demo::history_targets(&store).await?;

@@ -247,15 +247,19 @@ pub struct Findings {
 }
 
 impl Findings {
-    /// A claim's sampling weight: 1 plus the weights of the rules it hits.
+    /// A claim's sampling weight: see [`sampling_weight`].
     pub fn weight(&self, index: usize, rules: &[RuleSetting]) -> f64 {
-        let w: i64 = self
-            .flags
+        self.flags
             .get(index)
-            .map(|f| f.iter().map(|flag| weight_of(rules, *flag)).sum())
-            .unwrap_or(0);
-        1.0 + w as f64
+            .map_or(1.0, |f| sampling_weight(f, rules))
     }
+}
+
+/// A claim's sampling weight: 1 plus the weights of the rules it hits, so every claim keeps some
+/// chance to be inspected.
+pub fn sampling_weight(flags: &[RedFlag], rules: &[RuleSetting]) -> f64 {
+    let w: i64 = flags.iter().map(|flag| weight_of(rules, *flag)).sum();
+    1.0 + w as f64
 }
 
 fn setting(rules: &[RuleSetting], flag: RedFlag) -> Option<&RuleSetting> {

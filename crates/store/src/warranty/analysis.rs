@@ -484,7 +484,7 @@ impl Warranty<'_> {
 
     /// A Weibull fit of a component's first failure by km over the vehicles reached: each
     /// vehicle's first counted claim of the component a failure at the odometer it states, every
-    /// other vehicle a suspension at its estimated km on `on` (to the nearest 100 km): its latest
+    /// other vehicle a suspension at its estimated km on `on` (in 100 km steps): its latest
     /// known reading (claims and recorded readings) carried forward at its own km per day since
     /// delivery, or at the fleet's median km per day when it has no reading 30 days or more after
     /// delivery.

@@ -614,14 +614,9 @@ impl Warranty<'_> {
         let mut items = Vec::new();
         for (i, r) in rows.iter().enumerate() {
             if !audited.contains(&r.0) {
-                let w: i64 = flags[i]
-                    .iter()
-                    .filter_map(|f| settings.iter().find(|s| s.flag == *f && s.enabled))
-                    .map(|s| s.weight)
-                    .sum();
                 items.push(RiskItem {
                     id: i,
-                    weight: 1.0 + w as f64,
+                    weight: rules::sampling_weight(&flags[i], &settings),
                 });
             }
         }
