@@ -723,7 +723,8 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
         })
     };
     // Service reminders and campaigns: once an hour (and at start) customers whose vehicle comes
-    // due are told, each due date once; campaigns whose day has come go out.
+    // due are told, each due date once; campaigns whose day has come go out. Corrective actions
+    // of dealer standards still open after their day are escalated (once) in the same run.
     let reminder_run = {
         let store = store.clone();
         tokio::spawn(async move {
@@ -737,6 +738,14 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
                         "reminder run"
                     ),
                     Err(e) => tracing::warn!(error = %e, "reminder run failed"),
+                }
+                match store
+                    .cli()
+                    .escalate_overdue_actions(SystemClock.now())
+                    .await
+                {
+                    Ok(n) => tracing::info!(escalated = n, "overdue corrective actions"),
+                    Err(e) => tracing::warn!(error = %e, "overdue action run failed"),
                 }
             }
         })

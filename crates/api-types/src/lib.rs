@@ -14,6 +14,7 @@ pub mod logistics;
 pub mod notify;
 pub mod org;
 pub mod reminders;
+pub mod standards;
 pub mod user;
 pub mod warranty;
 pub mod workshop;

@@ -36,6 +36,7 @@ pub mod money;
 pub mod notify;
 pub mod org;
 pub mod reminders;
+pub mod standards;
 pub mod user;
 pub mod validation;
 pub mod warranty;

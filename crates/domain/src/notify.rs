@@ -257,6 +257,32 @@ fn tpl(subject: &str, body: &str) -> Template {
     }
 }
 
+vocabulary!(
+    /// A notice to a member of staff (not a customer) through the outbox: what it is about.
+    StaffNotice {
+        ActionOverdue => "action-overdue",
+    }
+);
+
+/// The wording of a staff notice in the person's language. Placeholders: `{name}` (the person),
+/// `{title}`, `{point}` (the service point), `{due}` (a day), `{owner}`, `{link}`.
+pub fn staff_template(notice: StaffNotice, lang: Language) -> Template {
+    match (notice, lang) {
+        (StaffNotice::ActionOverdue, Language::Nb) => tpl(
+            "Korrigerende tiltak forfalt: {title}",
+            "Hei {name},\n\ntiltaket «{title}» ved {point} skulle vært lukket {due} og er fortsatt åpent (ansvarlig: {owner}).\n\nSe tiltaket: {link}",
+        ),
+        (StaffNotice::ActionOverdue, Language::En) => tpl(
+            "Corrective action overdue: {title}",
+            "Hello {name},\n\nthe action \"{title}\" at {point} was due on {due} and is still open (owner: {owner}).\n\nSee the action: {link}",
+        ),
+        (StaffNotice::ActionOverdue, Language::Pt) => tpl(
+            "Ação corretiva em atraso: {title}",
+            "Olá {name},\n\na ação «{title}» em {point} devia estar concluída a {due} e continua em aberto (responsável: {owner}).\n\nVer a ação: {link}",
+        ),
+    }
+}
+
 /// The built-in wording, used until a market's administrator writes its own.
 pub fn default_template(event: Event, channel: MessageChannel, lang: Language) -> Template {
     use Event::*;

@@ -171,6 +171,18 @@ impl Permission {
             Permission::WarrantyAudit => {
                 "auditing service points' claims, which needs a market manager, importer staff or a warranty administrator"
             }
+            Permission::StandardsRead => {
+                "seeing dealer standards and audits, which needs a role in the service network"
+            }
+            Permission::StandardsManage => {
+                "keeping the standards catalogue, which needs a market manager or an analyst at the brand"
+            }
+            Permission::StandardsAudit => {
+                "planning and running audits of dealer standards, which needs a market manager, importer staff or an analyst"
+            }
+            Permission::StandardsSelfAssess => {
+                "the service point's self-assessment and its corrective actions, which needs an advisor or a service manager there"
+            }
         }
     }
 }
@@ -229,6 +241,15 @@ pub enum Permission {
     /// Set the red-flag rules, propose audits of service points and record what they found
     /// (chargebacks).
     WarrantyAudit,
+    /// See the standards catalogue, audits of the service points reached, their corrective
+    /// actions and the network view.
+    StandardsRead,
+    /// Publish a new version of a standards catalogue (import), at a brand or a market.
+    StandardsManage,
+    /// Plan audits, answer as the auditor, raise corrective actions and verify them.
+    StandardsAudit,
+    /// Answer the service point's self-assessment and work its corrective actions.
+    StandardsSelfAssess,
 }
 
 impl Role {
@@ -374,6 +395,24 @@ impl Role {
                 self,
                 Role::MarketCsManager | Role::ImporterStaff | Role::WarrantyAdministrator
             ),
+            Permission::StandardsRead => matches!(
+                self,
+                Role::ServiceAdvisor
+                    | Role::ServiceManager
+                    | Role::MarketCsManager
+                    | Role::ImporterStaff
+                    | Role::HqAnalyst
+            ),
+            Permission::StandardsManage => {
+                matches!(self, Role::MarketCsManager | Role::HqAnalyst)
+            }
+            Permission::StandardsAudit => matches!(
+                self,
+                Role::MarketCsManager | Role::ImporterStaff | Role::HqAnalyst
+            ),
+            Permission::StandardsSelfAssess => {
+                matches!(self, Role::ServiceAdvisor | Role::ServiceManager)
+            }
         }
     }
 
@@ -389,6 +428,7 @@ impl Role {
                 Logistics,
                 Billing,
                 Warranty,
+                Network,
                 Organisations,
             ],
             Role::ServiceManager => &[
@@ -399,6 +439,7 @@ impl Role {
                 Logistics,
                 Billing,
                 Warranty,
+                Network,
                 Training,
                 Kpis,
                 Organisations,
@@ -499,6 +540,7 @@ impl Capability {
             Capability::Logistics => Some("/logistics"),
             Capability::Billing => Some("/billing"),
             Capability::Warranty => Some("/warranty"),
+            Capability::Network => Some("/network"),
             Capability::Messages => Some("/messages"),
             Capability::Organisations => Some("/organisations"),
             Capability::Users => Some("/users"),

@@ -20,6 +20,7 @@ pub mod org;
 pub mod public;
 pub mod reminders;
 mod scope;
+pub mod standards;
 pub mod user;
 pub mod warranty;
 pub mod workshop;

@@ -16,6 +16,7 @@ mod crm;
 mod day;
 mod logistics;
 mod reminders;
+mod standards;
 mod warranty;
 mod workshop;
 
@@ -314,6 +315,13 @@ const USERS: &[UserSeed] = &[
         "pt",
         "pedro.santos@volvocars.example",
         &[("ws-braga", "technician")],
+    ),
+    (
+        "sara",
+        "Sara Rocha",
+        "pt",
+        "sara.rocha@volvocars.example",
+        &[("ws-braga", "service-manager")],
     ),
     (
         "bruno",
@@ -617,6 +625,7 @@ pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, 
         store.warranty().seed_published_terms(id, code, now).await?;
     }
     warranty::seed_warranty(store, &org, now).await?;
+    standards::seed_standards(store, &org, now).await?;
     // Working procedures: delivery questions in Norway go to the customer-care centre; technical
     // cases taken in by Polestar Portugal go to the importer's Lisboa workshop.
     for (owner, category, target, targets) in [

@@ -99,6 +99,51 @@ async fn lineage_in(conn: &mut sqlx::AnyConnection, org: &str) -> Result<Vec<Str
     Ok(out)
 }
 
+/// Writes a notice to a member of staff (an overdue corrective action, an expiring training) in
+/// the caller's transaction: an e-mail in the person's language, to their address; a person
+/// without one is recorded as skipped. Not about a customer, so no customer's rules or consent
+/// apply. `dedupe` makes a retried change enqueue nothing twice.
+pub(crate) async fn enqueue_staff(
+    conn: &mut sqlx::AnyConnection,
+    org_id: &str,
+    user_id: &str,
+    notice: aftersales_domain::notify::StaffNotice,
+    vars: &[(&'static str, String)],
+    dedupe: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let person: Option<(String, Option<String>, String)> =
+        sqlx::query_as("SELECT display_name, email, language FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((name, email, lang)) = person else {
+        return Ok(());
+    };
+    let lang = Language::from_tag(&lang).unwrap_or(Language::En);
+    let template = aftersales_domain::notify::staff_template(notice, lang);
+    let mut map: BTreeMap<&str, String> = vars.iter().cloned().collect();
+    map.insert("name", name);
+    sqlx::query(
+        "INSERT INTO outbox (id, organisation_id, customer_id, repair_order_id, case_id, event, channel, recipient, language, subject, body, attachment_name, attachment, dedupe_key, status, attempts, not_before, lease_until, last_error, created_at, sent_at) \
+         VALUES ($1, $2, NULL, NULL, NULL, $3, 'email', $4, $5, $6, $7, NULL, NULL, $8, $9, 0, $10, NULL, $11, $10, NULL) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(org_id)
+    .bind(notice.as_str())
+    .bind(email.as_deref())
+    .bind(lang.code())
+    .bind(render(&template.subject, &map))
+    .bind(render(&template.body, &map))
+    .bind(format!("{dedupe}:{user_id}:email"))
+    .bind(if email.is_some() { "pending" } else { "skipped" })
+    .bind(micros(now))
+    .bind(email.is_none().then_some("no-email"))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Writes the customer's messages for `n` in the caller's transaction: one per channel the
 /// market's rules enable, in the customer's language, with the market's template or the
 /// built-in one. A channel without address or consent is recorded as skipped, with the reason.

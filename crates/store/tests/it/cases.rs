@@ -669,7 +669,7 @@ pub async fn user_lists_page_by_cursor(store: &Store) {
     sorted.sort();
     sorted.dedup();
     assert_eq!(seen, sorted, "pages are ordered and do not overlap");
-    assert_eq!(seen.len(), 25); // the demo users, with a technician in Lisboa and in Porto, drivers in both
+    assert_eq!(seen.len(), 26); // the demo users, with a technician in Lisboa and in Porto, drivers in both, a manager in Braga
     let orgs = store
         .org()
         .list_organisations(&admin.scope, None, 3)
@@ -762,7 +762,7 @@ pub async fn sqlite_backup() {
         .unwrap();
     assert!(copy.pending_migrations().await.unwrap().is_empty());
     let users = copy.cli().list_users().await.unwrap();
-    assert_eq!(users.len(), 25);
+    assert_eq!(users.len(), 26);
     // A second backup to the same file is refused rather than overwriting it.
     let src = db.store.url().to_string();
     let d = dest.clone();

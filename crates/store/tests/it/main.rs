@@ -8,6 +8,7 @@ mod cases_it;
 mod crm;
 mod logistics;
 mod reminders;
+mod standards;
 mod warranty;
 mod workshop;
 
@@ -42,10 +43,12 @@ use cases_it::*;
 use crm::*;
 use logistics::*;
 use reminders::*;
+use standards::*;
 use warranty::*;
 use workshop::*;
 
 conformance!(
+    dealer_standards_audit_and_actions,
     logistics_day_is_planned_locked_driven_and_never_overwritten,
     warranty_coverage_is_decided_per_vehicle,
     warranty_claims_pass_the_network,

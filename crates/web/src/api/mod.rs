@@ -11,6 +11,7 @@ pub mod me;
 pub mod notify;
 pub mod org;
 pub mod reminders;
+pub mod standards;
 pub mod users;
 pub mod warranty;
 pub mod workshop;
@@ -62,6 +63,7 @@ use crate::AppState;
         (name = "logistics", description = "Pickups and deliveries around repair orders: the day's plan, windows, locks, the driver's steps, loaners"),
         (name = "reminders", description = "Service reminders: schedules, who is due, maintenance done elsewhere, campaigns"),
         (name = "warranty", description = "Warranty: a vehicle's coverage on a day, battery state-of-health readings, claims through the network (service point, importer, brand)"),
+        (name = "standards", description = "Dealer standards: catalogues, audits of service points with the self-assessment beside them, evidence files, corrective actions, the network view"),
     )
 )]
 struct ApiDoc;
@@ -220,6 +222,32 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(claim_analysis::audit))
         .routes(routes!(claim_analysis::record_audit_result))
         .routes(routes!(claim_analysis::close_audit))
+        .routes(routes!(standards::standard_catalogues))
+        .routes(routes!(standards::standard_catalogue))
+        .routes(routes!(standards::standard_catalogue_file))
+        .routes(routes!(standards::import_standard_catalogue))
+        .routes(routes!(
+            standards::standard_audits,
+            standards::plan_standard_audit
+        ))
+        .routes(routes!(standards::standard_audit))
+        .routes(routes!(standards::save_standard_answers))
+        .merge(
+            // Evidence files: photos or PDFs up to 10 MB.
+            OpenApiRouter::new()
+                .routes(routes!(standards::add_standard_evidence))
+                .routes(routes!(standards::add_action_evidence))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    aftersales_domain::standards::MAX_EVIDENCE_BYTES + 64 * 1024,
+                )),
+        )
+        .routes(routes!(standards::standard_evidence))
+        .routes(routes!(standards::corrective_actions))
+        .routes(routes!(standards::raise_corrective_action))
+        .routes(routes!(standards::corrective_action))
+        .routes(routes!(standards::submit_corrective_action))
+        .routes(routes!(standards::review_corrective_action))
+        .routes(routes!(standards::standards_network))
         .routes(routes!(reminders::due))
         .routes(routes!(reminders::schedules))
         .routes(routes!(reminders::set_schedule))

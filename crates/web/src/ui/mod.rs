@@ -24,6 +24,7 @@ mod profile;
 mod public;
 mod reminders;
 mod session;
+mod standards;
 mod users;
 mod vin_table;
 mod warranty;
@@ -141,6 +142,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/warranty/goodwill/{id}"),
     ("POST", "/warranty/goodwill/{id}/decision"),
     ("POST", "/warranty/goodwill/{id}/job"),
+    ("GET", "/network"),
+    ("POST", "/network/audits"),
+    ("GET", "/network/catalogue"),
+    ("POST", "/network/catalogue"),
+    ("GET", "/network/catalogue/{id}/file"),
+    ("GET", "/network/audits/{id}"),
+    ("POST", "/network/audits/{id}/answers/{party}"),
+    ("POST", "/network/audits/{id}/actions"),
+    ("GET", "/network/actions/{id}"),
+    ("POST", "/network/actions/{id}/submit"),
+    ("POST", "/network/actions/{id}/review"),
+    ("GET", "/network/evidence/{id}"),
     ("GET", "/warranty/campaigns"),
     ("POST", "/warranty/campaigns"),
     ("GET", "/warranty/campaigns/{id}"),
@@ -346,6 +359,31 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/warranty/goodwill/{id}", get(goodwill::show))
         .route("/warranty/goodwill/{id}/decision", post(goodwill::decide))
         .route("/warranty/goodwill/{id}/job", post(goodwill::apply))
+        .route("/network", get(standards::network))
+        .route("/network/audits", post(standards::plan))
+        .route(
+            "/network/catalogue",
+            get(standards::catalogue)
+                .post(standards::import)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route(
+            "/network/catalogue/{id}/file",
+            get(standards::catalogue_file),
+        )
+        .route("/network/audits/{id}", get(standards::audit))
+        .route(
+            "/network/audits/{id}/answers/{party}",
+            post(standards::answers).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route("/network/audits/{id}/actions", post(standards::raise))
+        .route("/network/actions/{id}", get(standards::action))
+        .route(
+            "/network/actions/{id}/submit",
+            post(standards::submit).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route("/network/actions/{id}/review", post(standards::review))
+        .route("/network/evidence/{id}", get(standards::evidence))
         .route(
             "/warranty/campaigns",
             get(campaigns::list).post(campaigns::create),
@@ -1074,8 +1112,20 @@ pub(crate) const PAGE_ROWS: i64 = 50;
 /// the run sheet makes large photos smaller before sending).
 pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
 
-/// The routes that take files (a driver's hand-over): only they read a body up to [`MAX_UPLOAD`].
+/// The routes that take files (a driver's hand-over, dealer-standards evidence): only they read a
+/// body up to [`MAX_UPLOAD`].
 pub fn takes_files(path: &str) -> bool {
+    // Evidence of dealer standards: an audit's sheet, an action's closing, a catalogue file.
+    if path == "/network/catalogue"
+        || path
+            .strip_prefix("/network/audits/")
+            .is_some_and(|t| t.contains("/answers/"))
+        || path
+            .strip_prefix("/network/actions/")
+            .is_some_and(|t| t.ends_with("/submit"))
+    {
+        return true;
+    }
     let tail = path
         .strip_prefix("/logistics/jobs/")
         .or_else(|| path.strip_prefix("/api/v1/transport-jobs/"));
@@ -1092,6 +1142,21 @@ pub fn form_with_files(
     headers: &axum::http::HeaderMap,
     body: &[u8],
 ) -> (Vec<(String, String)>, Files) {
+    let (fields, files) = form_with_named_files(headers, body);
+    (
+        fields,
+        files.into_iter().map(|(f, _, data)| (f, data)).collect(),
+    )
+}
+
+/// A form's files with the names the browser gave them: field, file name, bytes.
+pub type NamedFiles = Vec<(String, String, Vec<u8>)>;
+
+/// Like [`form_with_files`], keeping each file's name (evidence is downloaded under it).
+pub fn form_with_named_files(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> (Vec<(String, String)>, NamedFiles) {
     let boundary = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -1103,7 +1168,7 @@ pub fn form_with_files(
     for p in parts {
         match p.filename {
             Some(_) if p.data.is_empty() => {}
-            Some(_) => files.push((p.name, p.data)),
+            Some(name) => files.push((p.name, name, p.data)),
             None => fields.push((p.name, String::from_utf8_lossy(&p.data).into_owned())),
         }
     }

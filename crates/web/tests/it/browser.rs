@@ -1641,3 +1641,138 @@ fn bitmap(w: u32, h: u32) -> Vec<u8> {
     }
     b
 }
+
+/// Dealer standards in a real browser: Ana plans an audit of Lisboa; João fills the self-assessment
+/// with a photo as evidence and submits it; Ana answers the official sheet beside it, completes the
+/// audit (a finding on the hand-over area), and raises the finding as a corrective action for João.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_of_lisboa_from_plan_to_corrective_action() {
+    let app = TestApp::new().await;
+    let Some((c, _driver, base)) = browser(&app).await else {
+        return;
+    };
+    sign_in(&c, &base, "ana").await;
+    c.goto(&format!("{base}/network")).await.unwrap();
+    assert_eq!(h1(&c).await, "Normas da rede");
+    c.find(Locator::Css("#plan-audit summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let lisboa = app.org_id("Polestar Service Point Lisboa").await;
+    choose(&c, "#service_point_id", &lisboa).await;
+    let ana_id = app.scope_of("ana").await.user_id().to_string();
+    choose(&c, "#auditor_id", &ana_id).await;
+    c.execute(
+        "document.getElementById('planned_on').value = '2026-12-01';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click_and_wait(&c, "#plan-submit").await;
+    assert_eq!(h1(&c).await, "Auditoria: Polestar Service Point Lisboa");
+    let audit = c.current_url().await.unwrap().path().to_string();
+    sign_out(&c, &base).await;
+
+    // João's self-assessment: every requirement answered, a photo of the high-voltage bay.
+    sign_in(&c, &base, "joao").await;
+    c.goto(&format!("{base}{audit}")).await.unwrap();
+    assert!(c.find(Locator::Css("#sheet")).await.is_ok());
+    let fill = "document.querySelectorAll('#sheet select').forEach(s => s.value = 'met'); \
+                document.querySelectorAll('#sheet input[inputmode=decimal]').forEach(i => i.value = '96');";
+    c.execute(fill, vec![]).await.unwrap();
+    let photo = std::env::temp_dir().join(format!("hv-bay-{}.png", std::process::id()));
+    std::fs::write(&photo, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR").unwrap();
+    type_in(&c, "#req-FAC-02 input[type=file]", &photo.to_string_lossy()).await;
+    click_and_wait(&c, "#sheet-finish").await;
+    let state = c
+        .find(Locator::Css("#self-state"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(state.starts_with("submetida por João Silva"), "{state}");
+    let evidence = c
+        .find(Locator::Css("#req-FAC-02"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(evidence.contains("hv-bay-"), "{evidence}");
+    sign_out(&c, &base).await;
+
+    // Ana's audit beside it: the hand-over area not met; the audit completed and scored.
+    sign_in(&c, &base, "ana").await;
+    c.goto(&format!("{base}{audit}")).await.unwrap();
+    c.execute(fill, vec![]).await.unwrap();
+    c.execute(
+        "document.querySelector('#req-BRD-02 select').value = 'not-met'; \
+         document.querySelector('#req-BRD-02 input[name^=comment_]').value = 'Sem sinalética';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click_and_wait(&c, "#sheet-finish").await;
+    let status = c
+        .find(Locator::Css("#audit-status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(status.starts_with("Concluída"), "{status}");
+    let verdict = c
+        .find(Locator::Css("#verdict"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(verdict, "Aprovado");
+    let row = c
+        .find(Locator::Css("#req-BRD-02"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.contains("Cumprido") && row.contains("Não cumprido"),
+        "{row}"
+    );
+    // The finding becomes a corrective action with João as its owner.
+    c.find(Locator::Css("#raise-action summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_in(&c, "#title", "Sinalizar a zona de entrega").await;
+    let joao_id = app.scope_of("joao").await.user_id().to_string();
+    choose(&c, "#owner_id", &joao_id).await;
+    c.execute(
+        "document.getElementById('due_on').value = '2026-12-31';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click_and_wait(&c, "#raise-submit").await;
+    let actions = c
+        .find(Locator::Css("#audit-actions"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(actions.contains("Sinalizar a zona de entrega"), "{actions}");
+    assert!(actions.contains("João Silva"), "{actions}");
+    std::fs::write(
+        shot_dir().join("standards-audit-pt.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(&photo);
+}

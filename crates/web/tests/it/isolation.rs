@@ -51,6 +51,10 @@ struct Victim {
     goodwill: String,
     campaign: String,
     audit: String,
+    standards_audit: String,
+    evidence: String,
+    action: String,
+    catalogue: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -70,6 +74,9 @@ fn is_market_shared(template: &str) -> bool {
         // A market's recalls are seen by all its service points, by design.
         "/recall-campaigns",
         "/warranty/campaigns",
+        // The brand's standards catalogue and the market's additions hold for every service point.
+        "/standard-catalogues",
+        "/network/catalogue",
     ]
         .iter()
         .any(|p| template.contains(p))
@@ -132,6 +139,7 @@ async fn markers(
             p = parent_of(&p);
         }
     }
+    let my_orgs_own = my_orgs.clone();
     let my_orgs: Vec<Value> = my_orgs
         .iter()
         .cloned()
@@ -149,7 +157,20 @@ async fn markers(
         out.push(o["id"].as_str().unwrap().to_string());
         out.push(o["name"].as_str().unwrap().to_string());
     }
-    for u in all_users.iter().filter(|u| !mine(&my_users, &u["id"])) {
+    // People who work only at organisations above the intruder's (the market's manager, the
+    // importer's staff who audit it) are known to it by name: not foreign either.
+    let above_only = |u: &Value| {
+        let ms = u["memberships"].as_array().cloned().unwrap_or_default();
+        !ms.is_empty()
+            && ms.iter().all(|m| {
+                mine(&my_orgs, &m["organisation_id"])
+                    && !my_orgs_own.iter().any(|o| o["id"] == m["organisation_id"])
+            })
+    };
+    for u in all_users
+        .iter()
+        .filter(|u| !mine(&my_users, &u["id"]) && !above_only(u))
+    {
         for k in ["id", "display_name", "email"] {
             if let Some(s) = u[k].as_str() {
                 out.push(s.to_string());
@@ -204,11 +225,20 @@ fn fill(template: &str, v: &Victim) -> String {
         .replace("{token}", "guessed-token-0000000000000000")
         .replace("{rule}", "repeat-repair")
         .replace("{claim_id}", &v.claim)
-        .replace("{service_point_id}", &v.org);
+        .replace("{service_point_id}", &v.org)
+        .replace("{party}", "self");
     let id = if claims {
         &v.claim
     } else if p.contains("/warranty/audits/") {
         &v.audit
+    } else if p.contains("/standard-audits/") || p.contains("/network/audits/") {
+        &v.standards_audit
+    } else if p.contains("/standard-evidence/") || p.contains("/network/evidence/") {
+        &v.evidence
+    } else if p.contains("/corrective-actions/") || p.contains("/network/actions/") {
+        &v.action
+    } else if p.contains("/standard-catalogues/") || p.contains("/network/catalogue/") {
+        &v.catalogue
     } else if p.contains("/goodwill-requests/") || p.contains("/warranty/goodwill/") {
         &v.goodwill
     } else if p.contains("/recall-campaigns/") || p.contains("/warranty/campaigns/") {
@@ -470,6 +500,21 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             "odometer_km": 1000, "soh_pct": 50, "source": "customer"})),
         ("put", "/api/v1/organisations/{id}/loaner-terms") => Some(json!({"language": "pt",
             "body": "Intruder terms: the loaner is yours to keep, forever and ever."})),
+        ("post", "/api/v1/organisations/{id}/standard-catalogues") => Some(json!({
+            "name": {"nb": "Inntrenger", "en": "Intruder", "pt": "Intruso"},
+            "requirements": [{"code": "X-1", "category": "tools", "weight": 1,
+                "text": {"nb": "Inntrenger", "en": "Intruder", "pt": "Intruso"}}]})),
+        ("post", "/api/v1/standard-audits") => Some(json!({"service_point_id": v.org,
+            "auditor_id": v.user, "planned_on": "2026-12-01"})),
+        ("put", "/api/v1/standard-audits/{id}/answers/{party}") => {
+            Some(json!({"answers": [], "finish": true}))
+        }
+        ("post", "/api/v1/standard-audits/{id}/actions") => Some(json!({"requirement_id": "x",
+            "title": "Intruder", "owner_id": v.user, "due_on": "2026-12-30"})),
+        ("post", "/api/v1/corrective-actions/{id}/submission") => {
+            Some(json!({"note": "Intruder was here"}))
+        }
+        ("post", "/api/v1/corrective-actions/{id}/review") => Some(json!({"verified": true})),
         ("post", "/api/v1/organisations/{id}/loaners") => {
             Some(json!({"plate": "INTRUDER", "model": "Intruder", "range_km": 100}))
         }
@@ -638,6 +683,10 @@ async fn walk(app: &TestApp) {
         goodwill: String::new(),
         campaign: String::new(),
         audit: String::new(),
+        standards_audit: String::new(),
+        evidence: String::new(),
+        action: String::new(),
+        catalogue: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -911,6 +960,52 @@ async fn walk(app: &TestApp) {
         .await;
     assert_eq!(audit.status, StatusCode::CREATED, "{}", audit.body);
     victim.audit = audit.json()["id"].as_str().unwrap().to_string();
+    // Dealer standards of Lisboa (the demo's): the planned audit with João's self-assessment and
+    // its evidence, the action waiting for verification, the brand's catalogue.
+    let audits = app
+        .api(
+            Method::GET,
+            "/api/v1/standard-audits?status=planned",
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    victim.standards_audit = audits[0]["id"].as_str().unwrap().to_string();
+    let audit = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/standard-audits/{}", victim.standards_audit),
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    victim.evidence = audit["evidence"][0]["id"].as_str().unwrap().to_string();
+    let actions = app
+        .api(
+            Method::GET,
+            "/api/v1/corrective-actions?open=true",
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    victim.action = actions[0]["id"].as_str().unwrap().to_string();
+    let cats = app
+        .api(
+            Method::GET,
+            "/api/v1/standard-catalogues",
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    victim.catalogue = cats[0]["id"].as_str().unwrap().to_string();
     // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
     let ole = app
         .api(
@@ -1026,6 +1121,12 @@ async fn walk(app: &TestApp) {
             }
             if template.ends_with("/transport-windows") {
                 path = format!("{path}?kind=pickup&day=2026-11-23");
+            }
+            if template == "/api/v1/standard-audits/{id}/evidence" {
+                path = format!("{path}?requirement_id=x&party=self&file_name=a.png");
+            }
+            if template == "/api/v1/corrective-actions/{id}/evidence" {
+                path = format!("{path}?file_name=a.png");
             }
             // Every request carries a version, so that guarded changes reach the scope check.
             let extra: &[(&str, &str)] = &[("if-match", "\"2\"")];
@@ -1232,6 +1333,23 @@ async fn walk(app: &TestApp) {
         .await
         .body
         .contains("Intruder"));
+    let audit = get(format!(
+        "/api/v1/standard-audits/{}",
+        victim.standards_audit
+    ))
+    .await
+    .json();
+    assert_eq!(audit["status"], "planned");
+    assert_eq!(
+        audit["evidence"].as_array().unwrap().len(),
+        1,
+        "no evidence was added"
+    );
+    let action = get(format!("/api/v1/corrective-actions/{}", victim.action))
+        .await
+        .json();
+    assert_eq!(action["status"], "submitted");
+    assert_eq!(action["evidence"].as_array().unwrap().len(), 1);
     let tasks = get("/api/v1/me/tasks".to_string()).await.json();
     assert_eq!(tasks.as_array().unwrap().len(), 1);
     assert!(tasks[0]["done_at"].is_null());

@@ -10,6 +10,7 @@ mod crm;
 mod isolation;
 mod logistics;
 mod reminders;
+mod standards;
 mod support;
 mod ui;
 mod warranty;
