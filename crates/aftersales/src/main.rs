@@ -724,7 +724,8 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
     };
     // Service reminders and campaigns: once an hour (and at start) customers whose vehicle comes
     // due are told, each due date once; campaigns whose day has come go out. Corrective actions
-    // of dealer standards still open after their day are escalated (once) in the same run.
+    // of dealer standards still open after their day are escalated (once) in the same run, and
+    // people whose required training runs out within 30 days are told (with their manager).
     let reminder_run = {
         let store = store.clone();
         tokio::spawn(async move {
@@ -746,6 +747,14 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
                 {
                     Ok(n) => tracing::info!(escalated = n, "overdue corrective actions"),
                     Err(e) => tracing::warn!(error = %e, "overdue action run failed"),
+                }
+                match store
+                    .cli()
+                    .remind_expiring_trainings(SystemClock.now())
+                    .await
+                {
+                    Ok(n) => tracing::info!(reminded = n, "expiring trainings"),
+                    Err(e) => tracing::warn!(error = %e, "training reminder run failed"),
                 }
             }
         })

@@ -15,6 +15,7 @@ pub mod notify;
 pub mod org;
 pub mod reminders;
 pub mod standards;
+pub mod training;
 pub mod user;
 pub mod warranty;
 pub mod workshop;

@@ -37,6 +37,7 @@ pub mod notify;
 pub mod org;
 pub mod reminders;
 pub mod standards;
+pub mod training;
 pub mod user;
 pub mod validation;
 pub mod warranty;

@@ -261,6 +261,7 @@ vocabulary!(
     /// A notice to a member of staff (not a customer) through the outbox: what it is about.
     StaffNotice {
         ActionOverdue => "action-overdue",
+        TrainingExpiring => "training-expiring",
     }
 );
 
@@ -279,6 +280,18 @@ pub fn staff_template(notice: StaffNotice, lang: Language) -> Template {
         (StaffNotice::ActionOverdue, Language::Pt) => tpl(
             "Ação corretiva em atraso: {title}",
             "Olá {name},\n\na ação «{title}» em {point} devia estar concluída a {due} e continua em aberto (responsável: {owner}).\n\nVer a ação: {link}",
+        ),
+        (StaffNotice::TrainingExpiring, Language::Nb) => tpl(
+            "Kurs går ut: {title}",
+            "Hei {name},\n\nkurset «{title}» til {owner} går ut {due}. Meld på et nytt kurs i tide, ellers kan ikke arbeid som krever det, tildeles.\n\nSe opplæringen: {link}",
+        ),
+        (StaffNotice::TrainingExpiring, Language::En) => tpl(
+            "Training running out: {title}",
+            "Hello {name},\n\nthe training \"{title}\" of {owner} runs out on {due}. Book a new session in time, or work that needs it can no longer be assigned.\n\nSee the training: {link}",
+        ),
+        (StaffNotice::TrainingExpiring, Language::Pt) => tpl(
+            "Formação a expirar: {title}",
+            "Olá {name},\n\na formação «{title}» de {owner} expira a {due}. Inscreva-se numa nova sessão a tempo; caso contrário, o trabalho que a exige deixa de poder ser atribuído.\n\nVer a formação: {link}",
         ),
     }
 }

@@ -183,6 +183,12 @@ impl Permission {
             Permission::StandardsSelfAssess => {
                 "the service point's self-assessment and its corrective actions, which needs an advisor or a service manager there"
             }
+            Permission::TrainingRead => {
+                "seeing people's trainings and competence gaps, which needs a service manager, market manager, importer staff or an analyst"
+            }
+            Permission::TrainingManage => {
+                "keeping courses, profiles, sessions and training records, which needs a service manager, market manager, importer staff or an analyst at the brand"
+            }
         }
     }
 }
@@ -250,6 +256,11 @@ pub enum Permission {
     StandardsAudit,
     /// Answer the service point's self-assessment and work its corrective actions.
     StandardsSelfAssess,
+    /// See the people reached: their training records, competence gaps, compliance.
+    TrainingRead,
+    /// Keep the training catalogue and competence profiles (at a brand or market), record
+    /// trainings, run sessions, map e-learning completions (xAPI).
+    TrainingManage,
 }
 
 impl Role {
@@ -413,6 +424,20 @@ impl Role {
             Permission::StandardsSelfAssess => {
                 matches!(self, Role::ServiceAdvisor | Role::ServiceManager)
             }
+            Permission::TrainingRead => matches!(
+                self,
+                Role::ServiceManager
+                    | Role::MarketCsManager
+                    | Role::ImporterStaff
+                    | Role::HqAnalyst
+            ),
+            Permission::TrainingManage => matches!(
+                self,
+                Role::ServiceManager
+                    | Role::MarketCsManager
+                    | Role::ImporterStaff
+                    | Role::HqAnalyst
+            ),
         }
     }
 
@@ -541,6 +566,7 @@ impl Capability {
             Capability::Billing => Some("/billing"),
             Capability::Warranty => Some("/warranty"),
             Capability::Network => Some("/network"),
+            Capability::Training => Some("/training"),
             Capability::Messages => Some("/messages"),
             Capability::Organisations => Some("/organisations"),
             Capability::Users => Some("/users"),

@@ -149,6 +149,20 @@ pub enum Refusal {
         #[serde(with = "crate::iso_date")]
         expired_on: Date,
     },
+    /// The job needs a competence whose profile asks for a training the technician has not
+    /// passed, or let run out.
+    MissingTraining {
+        technician: String,
+        /// The competence the job needs (`hv-work`).
+        competence: String,
+        /// The competence profile's name per language.
+        profile: crate::i18n::LocalNames,
+        /// The required training's name per language.
+        training: crate::i18n::LocalNames,
+        #[schema(value_type = Option<String>, format = Date)]
+        #[serde(with = "crate::iso_date::option")]
+        expired_on: Option<Date>,
+    },
 }
 
 impl Refusal {
@@ -168,6 +182,27 @@ impl Refusal {
             } => format!(
                 "{technician}'s {certification} certification expired on {expired_on}; this job needs a valid one"
             ),
+            Refusal::MissingTraining {
+                technician,
+                competence,
+                profile,
+                training,
+                expired_on,
+            } => {
+                let en = |m: &crate::i18n::LocalNames| m.get("en").cloned().unwrap_or_default();
+                match expired_on {
+                    Some(d) => format!(
+                        "{technician}'s training \"{}\" expired on {d}; the profile \"{}\" ({competence}) this job needs requires it",
+                        en(training),
+                        en(profile)
+                    ),
+                    None => format!(
+                        "{technician} has not passed the training \"{}\" the profile \"{}\" ({competence}) this job needs requires",
+                        en(training),
+                        en(profile)
+                    ),
+                }
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod public;
 pub mod reminders;
 mod scope;
 pub mod standards;
+pub mod training;
 pub mod user;
 pub mod warranty;
 pub mod workshop;

@@ -17,6 +17,7 @@ mod day;
 mod logistics;
 mod reminders;
 mod standards;
+mod training;
 mod warranty;
 mod workshop;
 
@@ -626,6 +627,7 @@ pub async fn seed(store: &Store, now: OffsetDateTime) -> Result<Vec<DemoLogin>, 
     }
     warranty::seed_warranty(store, &org, now).await?;
     standards::seed_standards(store, &org, now).await?;
+    training::seed_training(store, &org, now).await?;
     // Working procedures: delivery questions in Norway go to the customer-care centre; technical
     // cases taken in by Polestar Portugal go to the importer's Lisboa workshop.
     for (owner, category, target, targets) in [

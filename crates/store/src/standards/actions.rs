@@ -188,10 +188,12 @@ impl Standards<'_> {
             )
         }));
         let owner = input.owner_id.trim();
-        let may_work = match self.store.scope_of(owner).await {
-            Ok(s) => s.permits(&point, Permission::StandardsSelfAssess),
-            Err(_) => false,
-        };
+        let may_work = self
+            .store
+            .scope_of(owner)
+            .await?
+            .permits(&point, Permission::StandardsSelfAssess)
+            && self.active(owner).await?;
         if !may_work {
             errs.push(
                 FieldError::new(
@@ -458,8 +460,14 @@ impl Standards<'_> {
             let mut trend = Vec::new();
             let mut latest: Option<(String, Scores)> = None;
             for (audit, at, scores) in &done {
-                let s: Option<Scores> =
-                    scores.as_deref().and_then(|s| serde_json::from_str(s).ok());
+                let s: Option<Scores> = match scores {
+                    Some(v) => Some(serde_json::from_str(v).map_err(|_| StoreError::Corrupt {
+                        table: "standard_audits",
+                        column: "scores",
+                        value: v.clone(),
+                    })?),
+                    None => None,
+                };
                 if latest.is_none() {
                     if let Some(s) = &s {
                         latest = Some((audit.clone(), s.clone()));

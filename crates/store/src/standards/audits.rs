@@ -142,10 +142,12 @@ impl Standards<'_> {
             )
         }));
         let auditor = input.auditor_id.trim();
-        let may_audit = match self.store.scope_of(auditor).await {
-            Ok(s) => s.permits(point, Permission::StandardsAudit),
-            Err(_) => false,
-        };
+        let may_audit = self
+            .store
+            .scope_of(auditor)
+            .await?
+            .permits(point, Permission::StandardsAudit)
+            && self.active(auditor).await?;
         if !may_audit {
             errs.push(
                 FieldError::new(
@@ -240,7 +242,14 @@ impl Standards<'_> {
         let rows = q.fetch_all(&self.store.pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, sp, sp_name, auditor, auditor_name, day, st, self_at, scores, passed) in rows {
-            let scores: Option<Scores> = scores.and_then(|s| serde_json::from_str(&s).ok());
+            let scores: Option<Scores> = match scores {
+                Some(s) => Some(serde_json::from_str(&s).map_err(|_| StoreError::Corrupt {
+                    table: "standard_audits",
+                    column: "scores",
+                    value: s,
+                })?),
+                None => None,
+            };
             out.push(StandardAuditSummary {
                 id,
                 service_point: crate::Ref {
@@ -389,6 +398,88 @@ impl Standards<'_> {
             version,
             id,
         })
+    }
+
+    /// Moves a planned audit to another day or auditor, or cancels it (`cancel`), by someone who
+    /// may plan audits there. A completed audit stays as it is.
+    pub async fn replan_audit(
+        &self,
+        scope: &Scope,
+        id: &str,
+        input: &StandardAuditInput,
+        cancel: bool,
+        now: OffsetDateTime,
+    ) -> Result<StandardAudit, StoreError> {
+        let row = self.audit_row(id).await?;
+        scope.require(&row.1, Permission::StandardsRead)?;
+        scope.require(&row.1, Permission::StandardsAudit)?;
+        if row.7 != AuditStatus::Planned.as_str() {
+            return Err(StoreError::Invalid(
+                FieldError::new("status", Rule::NotAllowed, "the audit is closed")
+                    .hint("st-err-closed")
+                    .into(),
+            ));
+        }
+        let day = if cancel {
+            None
+        } else {
+            let mut errs = ValidationErrors::default();
+            let today = now.date();
+            let day = errs.take(parse_date("planned_on", &input.planned_on).and_then(|d| {
+                aftersales_domain::validation::date_between(
+                    "planned_on",
+                    d,
+                    today - Duration::days(366),
+                    today + Duration::days(2 * 366),
+                )
+            }));
+            let auditor = input.auditor_id.trim();
+            let may_audit = self
+                .store
+                .scope_of(auditor)
+                .await?
+                .permits(&row.1, Permission::StandardsAudit)
+                && self.active(auditor).await?;
+            if !may_audit {
+                errs.push(
+                    FieldError::new(
+                        "auditor_id",
+                        Rule::NotAllowed,
+                        "the auditor must be someone who may audit this service point",
+                    )
+                    .hint("st-err-auditor"),
+                );
+            }
+            errs.into_result()?;
+            day
+        };
+        let mut tx = self.store.begin().await?;
+        let changed = if cancel {
+            sqlx::query(
+                "UPDATE standard_audits SET status = 'cancelled', version = version + 1 WHERE id = $1 AND status = 'planned'",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+        } else {
+            sqlx::query(
+                "UPDATE standard_audits SET planned_on = $1, auditor_id = $2, version = version + 1 WHERE id = $3 AND status = 'planned'",
+            )
+            .bind(day.map(|d| d.to_string()).unwrap_or_default())
+            .bind(input.auditor_id.trim())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+        };
+        if changed.rows_affected() == 0 {
+            return Err(StoreError::Invalid(
+                FieldError::new("status", Rule::NotAllowed, "the audit is closed")
+                    .hint("st-err-closed")
+                    .into(),
+            ));
+        }
+        tx.commit().await?;
+        self.audit(scope, id).await
     }
 
     /// Checks that the caller may answer for `party` on this audit now.

@@ -186,6 +186,16 @@ pub(crate) async fn catalogues_for(
 type CatalogueRow = (String, String, String, i64, String, i64, i64);
 
 impl Standards<'_> {
+    /// Whether a person's account is in use (a disabled one is never auditor or owner).
+    pub(crate) async fn active(&self, user: &str) -> Result<bool, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = $1 AND disabled = 0")
+                .bind(user)
+                .fetch_one(&self.store.pool)
+                .await?;
+        Ok(n > 0)
+    }
+
     /// Organisations whose catalogues the caller may read: those they reach with the right to
     /// see standards, and every organisation above them (their brand's and market's standards).
     async fn readable_owners(&self, scope: &Scope) -> Result<Vec<String>, StoreError> {
@@ -347,8 +357,9 @@ impl Standards<'_> {
         .await?;
         let id = new_id();
         let names = serde_json::to_string(&file.name).unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO standard_catalogues (id, organisation_id, version, names, pass_mark, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        let inserted = sqlx::query(
+            "INSERT INTO standard_catalogues (id, organisation_id, version, names, pass_mark, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (organisation_id, version) DO NOTHING",
         )
         .bind(&id)
         .bind(organisation_id)
@@ -359,6 +370,10 @@ impl Standards<'_> {
         .bind(micros(now))
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() == 0 {
+            // Another version was published at the same moment.
+            return Err(StoreError::Conflict { current: version });
+        }
         for (i, r) in file.requirements.iter().enumerate() {
             let text: BTreeMap<&String, &str> = r.text.iter().map(|(k, v)| (k, v.trim())).collect();
             sqlx::query(

@@ -218,7 +218,7 @@ impl Workshop<'_> {
             .bind(org)
             .fetch_all(&self.store.pool)
             .await?;
-            let certifications = self.certifications_of(&user_id, today).await?;
+            let certifications = self.certifications_at(&user_id, org, today).await?;
             let absences: Vec<(String, i64, i64, String)> = sqlx::query_as(
                 "SELECT id, starts_at, ends_at, reason FROM technician_absences WHERE user_id = $1 ORDER BY starts_at",
             )
@@ -278,6 +278,32 @@ impl Workshop<'_> {
                 })
             })
             .collect())
+    }
+    /// A technician's certificates at a service point on a day, with the competences profiles
+    /// there govern decided by the profile: held (valid) only when the person meets it, whatever
+    /// certificates of that code they hold (`training::competences`).
+    pub(crate) async fn certifications_at(
+        self,
+        user_id: &str,
+        org: &str,
+        today: Date,
+    ) -> Result<Vec<Certification>, StoreError> {
+        let mut certs = self.certifications_of(user_id, today).await?;
+        for (code, meets) in
+            crate::training::competences(&self.store.pool, user_id, org, today).await?
+        {
+            certs.retain(|c| c.code != code);
+            if meets {
+                certs.push(Certification {
+                    id: format!("profile:{code}"),
+                    code,
+                    issued_on: today,
+                    expires_on: None,
+                    valid: true,
+                });
+            }
+        }
+        Ok(certs)
     }
     pub(crate) async fn require_technician_at(
         self,

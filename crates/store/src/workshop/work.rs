@@ -175,8 +175,19 @@ impl Workshop<'_> {
                 .fetch_one(&self.store.pool)
                 .await?;
             let today = self.store.org().zone_of(&org).await?.local(now).date();
+            if let Some(r) = crate::training::refusal(
+                &self.store.pool,
+                (tech, &name),
+                &org,
+                std::slice::from_ref(cert),
+                today,
+            )
+            .await?
+            {
+                return Err(StoreError::Refused(r));
+            }
             let certs: Vec<Certificate> = self
-                .certifications_of(tech, today)
+                .certifications_at(tech, &org, today)
                 .await?
                 .into_iter()
                 .map(|c| Certificate {
@@ -343,8 +354,19 @@ impl Workshop<'_> {
             .await?
             .local(now)
             .date();
+        if let Some(r) = crate::training::refusal(
+            &self.store.pool,
+            (technician_id, &name),
+            &row.organisation_id,
+            &required,
+            today,
+        )
+        .await?
+        {
+            return Err(StoreError::Refused(r));
+        }
         let certs: Vec<Certificate> = self
-            .certifications_of(technician_id, today)
+            .certifications_at(technician_id, &row.organisation_id, today)
             .await?
             .into_iter()
             .map(|c| Certificate {

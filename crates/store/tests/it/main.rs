@@ -9,6 +9,7 @@ mod crm;
 mod logistics;
 mod reminders;
 mod standards;
+mod training;
 mod warranty;
 mod workshop;
 
@@ -44,10 +45,12 @@ use crm::*;
 use logistics::*;
 use reminders::*;
 use standards::*;
+use training::*;
 use warranty::*;
 use workshop::*;
 
 conformance!(
+    training_gaps_enforcement_and_xapi,
     dealer_standards_audit_and_actions,
     logistics_day_is_planned_locked_driven_and_never_overwritten,
     warranty_coverage_is_decided_per_vehicle,

@@ -370,6 +370,50 @@ pub async fn dealer_standards_audit_and_actions(store: &Store) {
         .unwrap();
     assert_eq!(v2.version, market.version + 1);
     assert_eq!(st.export_catalogue(&ana.scope, &v2.id).await.unwrap(), file);
+    // A planned audit is moved or cancelled by those who plan audits, not by the service point.
+    let marta_point = st
+        .network(&marta.scope, t0)
+        .await
+        .unwrap()
+        .remove(0)
+        .service_point
+        .id;
+    let rui = crate::workshop::caller(store, "rui", t0).await;
+    let next = st
+        .plan_audit(
+            &ana.scope,
+            &aftersales_store::standards::StandardAuditInput {
+                service_point_id: marta_point,
+                auditor_id: rui.scope.user_id().to_string(),
+                planned_on: "2026-12-15".into(),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    let moved = aftersales_store::standards::StandardAuditInput {
+        service_point_id: String::new(),
+        auditor_id: ana.scope.user_id().to_string(),
+        planned_on: "2027-01-12".into(),
+    };
+    assert!(matches!(
+        st.replan_audit(&marta.scope, &next.id, &moved, false, t0)
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    let m = st
+        .replan_audit(&ana.scope, &next.id, &moved, false, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (m.planned_on.as_str(), m.auditor.label.as_str()),
+        ("2027-01-12", "Ana Ferreira")
+    );
+    let c = st
+        .replan_audit(&rui.scope, &next.id, &moved, true, t0)
+        .await
+        .unwrap();
+    assert_eq!(c.status, AuditStatus::Cancelled);
     // The completed audit keeps the version it used.
     assert!(st
         .audit(&ana.scope, &id)

@@ -12,6 +12,7 @@ pub mod notify;
 pub mod org;
 pub mod reminders;
 pub mod standards;
+pub mod training;
 pub mod users;
 pub mod warranty;
 pub mod workshop;
@@ -63,6 +64,7 @@ use crate::AppState;
         (name = "logistics", description = "Pickups and deliveries around repair orders: the day's plan, windows, locks, the driver's steps, loaners"),
         (name = "reminders", description = "Service reminders: schedules, who is due, maintenance done elsewhere, campaigns"),
         (name = "warranty", description = "Warranty: a vehicle's coverage on a day, battery state-of-health readings, claims through the network (service point, importer, brand)"),
+        (name = "training", description = "Competence and training: courses, competence profiles per role, training records, the gap analysis and compliance KPI, sessions, xAPI statements"),
         (name = "standards", description = "Dealer standards: catalogues, audits of service points with the self-assessment beside them, evidence files, corrective actions, the network view"),
     )
 )]
@@ -232,6 +234,7 @@ fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(standards::standard_audit))
         .routes(routes!(standards::save_standard_answers))
+        .routes(routes!(standards::replan_standard_audit))
         .merge(
             // Evidence files: photos or PDFs up to 10 MB.
             OpenApiRouter::new()
@@ -248,6 +251,25 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(standards::submit_corrective_action))
         .routes(routes!(standards::review_corrective_action))
         .routes(routes!(standards::standards_network))
+        .routes(routes!(training::training_courses))
+        .routes(routes!(training::add_training_course))
+        .routes(routes!(training::competence_profiles))
+        .routes(routes!(training::add_competence_profile))
+        .routes(routes!(training::training_gaps))
+        .routes(routes!(training::training_records))
+        .routes(routes!(training::add_training_record))
+        .routes(routes!(training::training_certificate))
+        .routes(routes!(
+            training::training_sessions,
+            training::add_training_session
+        ))
+        .routes(routes!(training::session_attendance))
+        .routes(routes!(training::xapi_mappings))
+        .routes(routes!(training::add_xapi_mapping))
+        .routes(routes!(
+            training::xapi_statements,
+            training::xapi_statement_list
+        ))
         .routes(routes!(reminders::due))
         .routes(routes!(reminders::schedules))
         .routes(routes!(reminders::set_schedule))

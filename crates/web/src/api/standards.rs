@@ -149,6 +149,42 @@ pub async fn standard_audit(
     ))
 }
 
+/// How a planned audit changes: another day and auditor, or cancelled.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct AuditReplan {
+    pub auditor_id: Option<String>,
+    /// YYYY-MM-DD.
+    #[schema(format = Date)]
+    pub planned_on: Option<String>,
+    #[serde(default)]
+    pub cancel: bool,
+}
+
+/// Moves a planned audit to another day or auditor, or cancels it.
+#[utoipa::path(post, path = "/api/v1/standard-audits/{id}/plan", tag = "standards", params(("id" = String, Path)),
+    request_body = AuditReplan,
+    responses((status = 200, body = StandardAudit), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn replan_standard_audit(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<AuditReplan>,
+) -> Result<Json<StandardAudit>, ApiError> {
+    let st = state.store.standards();
+    let current = st.audit(&caller.scope, &id).await?;
+    let input = StandardAuditInput {
+        service_point_id: String::new(),
+        auditor_id: b.auditor_id.unwrap_or(current.auditor.id),
+        planned_on: b.planned_on.unwrap_or(current.planned_on),
+    };
+    Ok(Json(
+        st.replan_audit(&caller.scope, &id, &input, b.cancel, state.now())
+            .await?,
+    ))
+}
+
 fn party(p: &str) -> Result<AuditParty, ApiError> {
     Ok(AuditParty::parse("party", p).map_err(aftersales_domain::ValidationErrors::from)?)
 }

@@ -25,6 +25,7 @@ mod public;
 mod reminders;
 mod session;
 mod standards;
+mod training;
 mod users;
 mod vin_table;
 mod warranty;
@@ -150,10 +151,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/network/audits/{id}"),
     ("POST", "/network/audits/{id}/answers/{party}"),
     ("POST", "/network/audits/{id}/actions"),
+    ("POST", "/network/audits/{id}/plan"),
     ("GET", "/network/actions/{id}"),
     ("POST", "/network/actions/{id}/submit"),
     ("POST", "/network/actions/{id}/review"),
     ("GET", "/network/evidence/{id}"),
+    ("GET", "/training"),
+    ("POST", "/training/records"),
+    ("GET", "/training/records/{id}/certificate"),
+    ("POST", "/training/sessions"),
+    ("POST", "/training/sessions/{id}/attendees"),
+    ("POST", "/training/courses"),
+    ("POST", "/training/profiles"),
+    ("POST", "/training/mappings"),
     ("GET", "/warranty/campaigns"),
     ("POST", "/warranty/campaigns"),
     ("GET", "/warranty/campaigns/{id}"),
@@ -359,6 +369,23 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/warranty/goodwill/{id}", get(goodwill::show))
         .route("/warranty/goodwill/{id}/decision", post(goodwill::decide))
         .route("/warranty/goodwill/{id}/job", post(goodwill::apply))
+        .route("/training", get(training::show))
+        .route(
+            "/training/records",
+            post(training::record).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route(
+            "/training/records/{id}/certificate",
+            get(training::certificate),
+        )
+        .route("/training/sessions", post(training::add_session))
+        .route(
+            "/training/sessions/{id}/attendees",
+            post(training::attendance),
+        )
+        .route("/training/courses", post(training::add_course))
+        .route("/training/profiles", post(training::add_profile))
+        .route("/training/mappings", post(training::add_mapping))
         .route("/network", get(standards::network))
         .route("/network/audits", post(standards::plan))
         .route(
@@ -377,6 +404,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(standards::answers).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD)),
         )
         .route("/network/audits/{id}/actions", post(standards::raise))
+        .route("/network/audits/{id}/plan", post(standards::replan))
         .route("/network/actions/{id}", get(standards::action))
         .route(
             "/network/actions/{id}/submit",
@@ -1117,6 +1145,7 @@ pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
 pub fn takes_files(path: &str) -> bool {
     // Evidence of dealer standards: an audit's sheet, an action's closing, a catalogue file.
     if path == "/network/catalogue"
+        || path == "/training/records"
         || path
             .strip_prefix("/network/audits/")
             .is_some_and(|t| t.contains("/answers/"))

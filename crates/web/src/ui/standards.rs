@@ -426,6 +426,8 @@ struct AuditPage<'a> {
     party: Option<AuditParty>,
     /// The reader raises actions from findings: the people who may own one.
     owners: Option<Vec<Ref>>,
+    /// The reader may move or cancel the planned audit: the people who may audit it.
+    replan: Option<Vec<Ref>>,
     categories: &'static [StandardCategory],
     outcomes: &'static [Outcome],
     zone: Zone,
@@ -671,6 +673,12 @@ async fn audit_page(
     } else {
         None
     };
+    let replan =
+        if a.status == AuditStatus::Planned && scope.permits(&point, Permission::StandardsAudit) {
+            Some(or_page!(state, &s.ctx, st.auditors(scope, &point).await))
+        } else {
+            None
+        };
     let zone = or_page!(state, &s.ctx, super::reader_zone(state, s).await);
     (
         status,
@@ -680,6 +688,7 @@ async fn audit_page(
             actions,
             party,
             owners,
+            replan,
             categories: StandardCategory::ALL,
             outcomes: Outcome::ALL,
             zone,
@@ -847,6 +856,38 @@ pub async fn answers(
         }
     }
     see_other(&format!("/network/audits/{id}"))
+}
+
+/// Moves a planned audit (day, auditor) or cancels it.
+pub async fn replan(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let p = form_pairs(&body);
+    let input = StandardAuditInput {
+        service_point_id: String::new(),
+        auditor_id: field(&p, "auditor_id").to_string(),
+        planned_on: field(&p, "planned_on").to_string(),
+    };
+    let cancel = field(&p, "cancel") == "1";
+    let r = state
+        .store
+        .standards()
+        .replan_audit(&s.caller.scope, &id, &input, cancel, state.now())
+        .await
+        .map(|_| ());
+    super::after_form(&state, &s, r, &format!("/network/audits/{id}"), |errors| {
+        audit_page(
+            &state,
+            &s,
+            &id,
+            (errors, Sent::new("replan", p.clone())),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    })
+    .await
 }
 
 pub async fn raise(

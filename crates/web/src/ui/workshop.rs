@@ -90,6 +90,30 @@ fn refusal_text(t: &Tr<'_>, r: &Refusal) -> String {
             args.set("date", expired_on.to_string());
             "refusal-expired-certification"
         }
+        Refusal::MissingTraining {
+            technician,
+            competence,
+            profile,
+            training,
+            expired_on,
+        } => {
+            let name = |m: &aftersales_domain::i18n::LocalNames| {
+                m.get(t.lang.code())
+                    .or_else(|| m.get("en"))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            args.set("technician", technician.clone());
+            args.set("profile", format!("{} ({competence})", name(profile)));
+            args.set("training", name(training));
+            match expired_on {
+                Some(d) => {
+                    args.set("date", t.date(&d.to_string()));
+                    "refusal-training-expired"
+                }
+                None => "refusal-training-missing",
+            }
+        }
     };
     t.i18n.get(t.lang, key, Some(&args))
 }

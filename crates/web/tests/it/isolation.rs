@@ -55,6 +55,8 @@ struct Victim {
     evidence: String,
     action: String,
     catalogue: String,
+    record: String,
+    session: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -231,6 +233,10 @@ fn fill(template: &str, v: &Victim) -> String {
         &v.claim
     } else if p.contains("/warranty/audits/") {
         &v.audit
+    } else if p.contains("/training-records/") || p.contains("/training/records/") {
+        &v.record
+    } else if p.contains("/training-sessions/") || p.contains("/training/sessions/") {
+        &v.session
     } else if p.contains("/standard-audits/") || p.contains("/network/audits/") {
         &v.standards_audit
     } else if p.contains("/standard-evidence/") || p.contains("/network/evidence/") {
@@ -506,6 +512,7 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
                 "text": {"nb": "Inntrenger", "en": "Intruder", "pt": "Intruso"}}]})),
         ("post", "/api/v1/standard-audits") => Some(json!({"service_point_id": v.org,
             "auditor_id": v.user, "planned_on": "2026-12-01"})),
+        ("post", "/api/v1/standard-audits/{id}/plan") => Some(json!({"cancel": true})),
         ("put", "/api/v1/standard-audits/{id}/answers/{party}") => {
             Some(json!({"answers": [], "finish": true}))
         }
@@ -515,6 +522,18 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"note": "Intruder was here"}))
         }
         ("post", "/api/v1/corrective-actions/{id}/review") => Some(json!({"verified": true})),
+        ("post", "/api/v1/organisations/{id}/training-courses") => Some(json!({"code": "x-1",
+            "name_nb": "Inntrenger", "name_en": "Intruder", "name_pt": "Intruso",
+            "provider": "Intruder", "duration_hours": 1})),
+        ("post", "/api/v1/organisations/{id}/competence-profiles") => Some(json!({"code": "x-1",
+            "name_nb": "Inntrenger", "name_en": "Intruder", "name_pt": "Intruso",
+            "role": "technician", "course_ids": []})),
+        ("post", "/api/v1/training-sessions/{id}/attendees") => {
+            Some(json!({"user_id": v.user, "status": "registered"}))
+        }
+        ("post", "/api/v1/organisations/{id}/xapi-mappings") => {
+            Some(json!({"activity_id": "https://intruder.example/a", "course_id": "x"}))
+        }
         ("post", "/api/v1/organisations/{id}/loaners") => {
             Some(json!({"plate": "INTRUDER", "model": "Intruder", "range_km": 100}))
         }
@@ -687,6 +706,8 @@ async fn walk(app: &TestApp) {
         evidence: String::new(),
         action: String::new(),
         catalogue: String::new(),
+        record: String::new(),
+        session: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -1006,6 +1027,70 @@ async fn walk(app: &TestApp) {
         .await
         .json();
     victim.catalogue = cats[0]["id"].as_str().unwrap().to_string();
+    // João's training record with its certificate (recorded by Ana), and Lisboa's session.
+    let courses = app
+        .api(
+            Method::GET,
+            "/api/v1/training-courses",
+            Auth::Browser(&ana),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    let hv1 = courses
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "hv-1")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = app
+        .post_multipart(
+            "/training/records",
+            &ana,
+            &[
+                ("user_id", &victim.user),
+                ("course_id", &hv1),
+                ("completed_on", "2026-11-02"),
+                ("passed", "1"),
+            ],
+            &[("certificate", "certificado-joao.pdf", b"%PDF-1.4 joao")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let records = app
+        .api(
+            Method::GET,
+            &format!("/api/v1/users/{}/training-records", victim.user),
+            Auth::Browser(&joao),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    victim.record = records
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| !r["certificate"].is_null())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sessions = app
+        .api(
+            Method::GET,
+            "/api/v1/training-sessions",
+            Auth::Browser(&ana),
+            None,
+            &[],
+        )
+        .await
+        .json();
+    victim.session = sessions[0]["id"].as_str().unwrap().to_string();
     // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
     let ole = app
         .api(
@@ -1350,6 +1435,10 @@ async fn walk(app: &TestApp) {
         .json();
     assert_eq!(action["status"], "submitted");
     assert_eq!(action["evidence"].as_array().unwrap().len(), 1);
+    let recs = get(format!("/api/v1/users/{}/training-records", victim.user))
+        .await
+        .json();
+    assert_eq!(recs.as_array().unwrap().len(), 3, "no record was added");
     let tasks = get("/api/v1/me/tasks".to_string()).await.json();
     assert_eq!(tasks.as_array().unwrap().len(), 1);
     assert!(tasks[0]["done_at"].is_null());

@@ -12,6 +12,7 @@ mod logistics;
 mod reminders;
 mod standards;
 mod support;
+mod training;
 mod ui;
 mod warranty;
 mod workshop;
