@@ -92,6 +92,13 @@ pub struct TrainingRecordInput {
     #[schema(format = Date)]
     pub completed_on: String,
     pub passed: bool,
+    /// The certificate's file name (API only; pages send the file itself).
+    #[serde(default)]
+    pub certificate_name: Option<String>,
+    /// The certificate file, base64 (a PDF or a photo, at most 10 MB); required for a passed
+    /// high-voltage training.
+    #[serde(default)]
+    pub certificate_base64: Option<String>,
 }
 
 /// One required course of one person.

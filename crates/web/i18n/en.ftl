@@ -2043,6 +2043,7 @@ tr-verb = Verb
 tr-record-made = Record
 tr-err-owner = Courses and profiles are kept by a brand, a market or an importer.
 tr-err-not-begun = Attendance is recorded once the session has begun.
+tr-err-hv-certificate = A high-voltage training is recorded with its certificate: add the file.
 tr-err-full = The session is full.
 field-completed-on = Completed
 field-course-id = Course

@@ -2043,6 +2043,7 @@ tr-verb = Verb
 tr-record-made = Registrering
 tr-err-owner = Kurs og profiler holdes av et merke, et marked eller en importør.
 tr-err-not-begun = Oppmøte registreres når kursøkten har begynt.
+tr-err-hv-certificate = Et høyvoltskurs registreres med kursbeviset: legg ved filen.
 tr-err-full = Kursøkten er full.
 field-completed-on = Fullført
 field-course-id = Kurs

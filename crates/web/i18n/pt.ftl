@@ -2043,6 +2043,7 @@ tr-verb = Verbo
 tr-record-made = Registo
 tr-err-owner = As formações e os perfis são mantidos por uma marca, um mercado ou um importador.
 tr-err-not-begun = A presença regista-se depois de a sessão começar.
+tr-err-hv-certificate = Uma formação de alta tensão regista-se com o certificado: junte o ficheiro.
 tr-err-full = A sessão está lotada.
 field-completed-on = Concluída
 field-course-id = Formação

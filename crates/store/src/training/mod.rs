@@ -722,18 +722,24 @@ impl Training<'_> {
                 )
             }),
         );
-        let known: Vec<String> = self
-            .courses(scope)
-            .await?
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
-        if !known.contains(&input.course_id) {
-            errs.push(FieldError::new(
+        let courses = self.courses(scope).await?;
+        match courses.iter().find(|c| c.id == input.course_id) {
+            None => errs.push(FieldError::new(
                 "course_id",
                 Rule::Unknown,
                 "not a course of your catalogues",
-            ));
+            )),
+            // High-voltage work is assigned by these: a passed one recorded by hand shows its
+            // certificate.
+            Some(c) if c.high_voltage && input.passed && certificate.is_none() => errs.push(
+                FieldError::new(
+                    "certificate",
+                    Rule::Required,
+                    "a high-voltage training is recorded with its certificate",
+                )
+                .hint("tr-err-hv-certificate"),
+            ),
+            Some(_) => {}
         }
         let file = match certificate {
             Some((name, bytes)) => errs

@@ -152,7 +152,8 @@ pub async fn training_records(
     ))
 }
 
-/// Records a training a person took (without a certificate; the page takes the file).
+/// Records a training a person took, with its certificate file (base64) where there is one;
+/// a passed high-voltage training needs it.
 #[utoipa::path(post, path = "/api/v1/training-records", tag = "training", request_body = TrainingRecordInput,
     responses((status = 201, body = TrainingRecord), (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -162,10 +163,34 @@ pub async fn add_training_record(
     ApiCaller(caller): ApiCaller,
     ApiJson(b): ApiJson<TrainingRecordInput>,
 ) -> Result<Response, ApiError> {
+    use base64::Engine as _;
+    let file = match b.certificate_base64.as_deref() {
+        Some(data) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(data.trim())
+                .map_err(|_| {
+                    aftersales_domain::ValidationErrors::single(
+                        "certificate_base64",
+                        aftersales_domain::Rule::Format,
+                        "certificate_base64 must be base64",
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let name = b
+        .certificate_name
+        .clone()
+        .unwrap_or_else(|| "certificate".to_string());
     let r = state
         .store
         .training()
-        .record(&caller.scope, &b, None, state.now())
+        .record(
+            &caller.scope,
+            &b,
+            file.as_deref().map(|f| (name.as_str(), f)),
+            state.now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }

@@ -269,6 +269,8 @@ pub async fn record(
         course_id: field(&p, "course_id").to_string(),
         completed_on: field(&p, "completed_on").to_string(),
         passed: field(&p, "passed") != "0",
+        certificate_name: None,
+        certificate_base64: None,
     };
     let cert = files
         .iter()

@@ -115,6 +115,32 @@ async fn gaps_xapi_and_enforcement() {
         r.body.contains("A evidência tem de ser uma fotografia") || r.body.contains("Certificado")
     );
 
+    // Through the API: a passed high-voltage training needs its certificate (base64).
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/training-records",
+            Auth::Bearer(&token),
+            Some(json!({"user_id": joao, "course_id": hv1, "completed_on": "2026-11-02", "passed": true})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("\"certificate\""), "{}", r.body);
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/training-records",
+            Auth::Bearer(&token),
+            Some(json!({"user_id": joao, "course_id": hv1, "completed_on": "2026-11-02", "passed": true,
+                "certificate_name": "hv1.pdf", "certificate_base64": "JVBERi0xLjQgY2VydA=="})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.json()["expires_on"], "2029-11-01");
+    assert_eq!(r.json()["certificate"], "hv1.pdf");
+
     // Bruno sees his own standing only.
     let bruno = app.login("bruno").await;
     let mine = app.get("/training?lang=pt", Some(&bruno)).await;
