@@ -543,7 +543,8 @@ impl Cli<'_> {
     /// actions were escalated. The server runs it hourly.
     pub async fn escalate_overdue_actions(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
         let pool = &self.store.pool;
-        let today = now.date().to_string();
+        // Candidates by the latest day anywhere; each is judged on its service point's own day.
+        let today = (now + Duration::days(1)).date().to_string();
         type Row = (String, String, String, String, String, String, String);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT a.id, a.service_point_id, o.name, a.title, a.owner_id, a.due_on, s.auditor_id \
@@ -555,6 +556,11 @@ impl Cli<'_> {
         .await?;
         let mut n = 0;
         for (id, point, point_name, title, owner, due, auditor) in rows {
+            let local_today = self.store.org().zone_of(&point).await?.local(now).date();
+            let due_day = decode("standard_actions", "due_on", &due, parse_date)?;
+            if !rules::overdue(ActionStatus::Open, due_day, local_today) {
+                continue;
+            }
             let owner_name = user_ref(pool, &owner).await?.label;
             let link = format!("{}/network/actions/{id}", self.store.public_url());
             let mut tx = self.store.begin().await?;

@@ -252,7 +252,12 @@ impl Training<'_> {
                 Self::insert_record(
                     &mut tx,
                     (user, &course),
-                    from_micros(at).date(),
+                    self.store
+                        .org()
+                        .zone_of(&org)
+                        .await?
+                        .local(from_micros(at))
+                        .date(),
                     true,
                     RecordSource::Session,
                     Some(scope.user_id()),
