@@ -32,6 +32,18 @@ login-rate-limited = Too many failed attempts. { $count ->
    *[other] Please wait { $count } minutes and try again.
 }
 
+home-standards = Network standards
+home-standards-empty = No audits or corrective actions are waiting for you.
+home-all-standards = Network standards
+home-standards-audit = Audit of { $point }
+home-standards-self = Self-assessment of { $point }
+home-standards-verify = { $point }: waiting for your verification
+home-training = My trainings
+home-training-empty = Nothing is missing or running out.
+home-all-training = All my trainings
+home-training-missing = missing
+home-training-expired = expired { $date }
+home-training-expiring = runs out { $date }
 home-my-cases = My open cases
 home-my-cases-empty = No open cases are yours.
 home-all-my-cases = All my cases

@@ -32,6 +32,18 @@ login-rate-limited = For mange mislykkede forsøk. { $count ->
    *[other] Vent { $count } minutter og prøv igjen.
 }
 
+home-standards = Nettverksstandarder
+home-standards-empty = Ingen revisjoner eller korrigerende tiltak venter på deg.
+home-all-standards = Nettverksstandarder
+home-standards-audit = Revisjon av { $point }
+home-standards-self = Egenvurdering av { $point }
+home-standards-verify = { $point }: venter på din verifisering
+home-training = Mine kurs
+home-training-empty = Ingenting mangler eller går snart ut.
+home-all-training = Alle mine kurs
+home-training-missing = mangler
+home-training-expired = utløpt { $date }
+home-training-expiring = går ut { $date }
 home-my-cases = Mine åpne saker
 home-my-cases-empty = Du har ingen åpne saker.
 home-all-my-cases = Alle mine saker

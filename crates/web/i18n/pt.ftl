@@ -32,6 +32,18 @@ login-rate-limited = Demasiadas tentativas falhadas. { $count ->
    *[other] Aguarde { $count } minutos e tente novamente.
 }
 
+home-standards = Normas da rede
+home-standards-empty = Nenhuma auditoria ou ação corretiva está à sua espera.
+home-all-standards = Normas da rede
+home-standards-audit = Auditoria de { $point }
+home-standards-self = Autoavaliação de { $point }
+home-standards-verify = { $point }: aguarda a sua verificação
+home-training = As minhas formações
+home-training-empty = Nada em falta nem a expirar.
+home-all-training = Todas as minhas formações
+home-training-missing = em falta
+home-training-expired = expirou a { $date }
+home-training-expiring = expira a { $date }
 home-my-cases = Os meus casos abertos
 home-my-cases-empty = Não tem casos abertos.
 home-all-my-cases = Todos os meus casos

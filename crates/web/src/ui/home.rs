@@ -483,5 +483,114 @@ async fn work(
             ));
         }
     }
+    if scope
+        .all_roles()
+        .iter()
+        .any(|r| r.grants(aftersales_domain::org::Permission::StandardsRead))
+    {
+        out.push(panel(
+            t,
+            "standards",
+            standards_work(state, s, t).await?,
+            Some(("/network", "home-all-standards")),
+        ));
+    }
+    // One's own trainings: what is missing or runs out within 30 days.
+    let today = zone.local(now).date();
+    let gaps = state
+        .store
+        .training()
+        .gaps(scope, today, 30, t.lang)
+        .await?;
+    if let Some(me) = gaps.people.iter().find(|p| p.person.id == scope.user_id()) {
+        use aftersales_domain::training::TrainingStanding as S;
+        out.push(panel(
+            t,
+            "training",
+            me.requirements
+                .iter()
+                .filter_map(|r| {
+                    let (detail, urgent) = match r.standing {
+                        S::Held { .. } => return None,
+                        S::Missing => (t.t("home-training-missing"), true),
+                        S::Expired { expired_on } => (
+                            t.with(
+                                "home-training-expired",
+                                &[("date", &t.date(&expired_on.to_string()))],
+                            ),
+                            true,
+                        ),
+                        S::Expiring { expires_on, .. } => (
+                            t.with(
+                                "home-training-expiring",
+                                &[("date", &t.date(&expires_on.to_string()))],
+                            ),
+                            false,
+                        ),
+                    };
+                    Some(WorkItem {
+                        href: "/training".to_string(),
+                        title: r.course.label.clone(),
+                        detail,
+                        urgent,
+                    })
+                })
+                .collect(),
+            Some(("/training", "home-all-training")),
+        ));
+    }
+    Ok(out)
+}
+
+/// Dealer standards waiting for the reader: audits they run, self-assessments to fill, actions
+/// they own that are open, actions waiting for their verification.
+async fn standards_work(
+    state: &AppState,
+    s: &SignedIn,
+    t: &Tr<'_>,
+) -> Result<Vec<WorkItem>, StoreError> {
+    use aftersales_domain::org::Permission;
+    use aftersales_domain::standards::{ActionStatus, AuditStatus};
+    let scope = &s.caller.scope;
+    let now = state.now();
+    let st = state.store.standards();
+    let mut out = Vec::new();
+    for a in st.audits(scope, Some(AuditStatus::Planned)).await? {
+        let point = &a.service_point;
+        let title = if a.auditor.id == scope.user_id() {
+            t.with("home-standards-audit", &[("point", &point.label)])
+        } else if !a.self_submitted && scope.permits(&point.id, Permission::StandardsSelfAssess) {
+            t.with("home-standards-self", &[("point", &point.label)])
+        } else {
+            continue;
+        };
+        out.push(WorkItem {
+            href: format!("/network/audits/{}", a.id),
+            title,
+            detail: t.date(&a.planned_on),
+            urgent: false,
+        });
+    }
+    for x in st.actions(scope, None, true, now).await? {
+        let mine = x.owner.id == scope.user_id() && x.status == ActionStatus::Open;
+        let verify = x.status == ActionStatus::Submitted
+            && scope.permits(&x.service_point.id, Permission::StandardsAudit);
+        if !(mine || verify) {
+            continue;
+        }
+        out.push(WorkItem {
+            href: format!("/network/actions/{}", x.id),
+            title: x.title.clone(),
+            detail: if verify {
+                t.with(
+                    "home-standards-verify",
+                    &[("point", &x.service_point.label)],
+                )
+            } else {
+                format!("{} · {}", x.service_point.label, t.date(&x.due_on))
+            },
+            urgent: x.overdue,
+        });
+    }
     Ok(out)
 }

@@ -63,6 +63,17 @@ async fn lisboa_is_audited_beside_its_self_assessment() {
         .body
         .contains("<a href=\"/network\" aria-current=\"page\">Normas da rede</a>"));
 
+    // Ana's home shows the audit she runs and the action waiting for her verification.
+    let home = app.get("/?lang=pt", Some(&ana)).await;
+    assert!(home
+        .body
+        .contains("Auditoria de Polestar Service Point Lisboa"));
+    assert!(home.body.contains("aguarda a sua verificação"));
+    let pedro = app.login("pedro").await;
+    let home = app.get("/?lang=pt", Some(&pedro)).await;
+    assert!(home.body.contains("Técnico de alta tensão (nível 2)"));
+    assert!(home.body.contains("expira a"));
+
     // The planned audit: João's self-assessment submitted, Ana's sheet to fill.
     let planned = app
         .api(
