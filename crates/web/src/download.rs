@@ -1,4 +1,5 @@
-//! File answers shared by the API and the pages (a PDF shown inline or downloaded).
+//! File answers shared by the API and the pages (a PDF shown inline or downloaded, a stored image,
+//! a stored file as an attachment).
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -27,6 +28,34 @@ pub fn image_response(content_type: &str, bytes: Vec<u8>) -> Response {
             (header::CONTENT_TYPE, content_type.to_string()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
             (header::CACHE_CONTROL, "private, no-cache".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// A stored file handed back as a download under its own name (evidence, a training
+/// certificate): its stored type, never sniffed, asked again each time.
+pub fn attachment_response(name: &str, content_type: &str, bytes: Vec<u8>) -> Response {
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CACHE_CONTROL, "private, no-cache".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
         ],
         bytes,
     )

@@ -10,7 +10,7 @@ use aftersales_store::standards::{
 };
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -266,32 +266,9 @@ pub async fn standard_evidence(
     Ok(evidence_response(&meta, bytes))
 }
 
-/// An evidence file's answer: its stored type, as an attachment with its name, never sniffed.
+/// An evidence file's answer: its stored type, as an attachment with its name.
 pub fn evidence_response(meta: &EvidenceFile, bytes: Vec<u8>) -> Response {
-    let name: String = meta
-        .file_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, meta.content_type.clone()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-            (header::CACHE_CONTROL, "private, no-cache".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
+    crate::download::attachment_response(&meta.file_name, &meta.content_type, bytes)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

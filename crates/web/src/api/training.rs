@@ -10,7 +10,7 @@ use aftersales_store::training::{
 };
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -208,34 +208,7 @@ pub async fn training_certificate(
         .training()
         .certificate(&caller.scope, &id)
         .await?;
-    Ok(certificate_response(&name, &kind, bytes))
-}
-
-/// A certificate file's answer: its stored type, as an attachment, never sniffed.
-pub fn certificate_response(name: &str, kind: &str, bytes: Vec<u8>) -> Response {
-    let name: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, kind.to_string()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-            (header::CACHE_CONTROL, "private, no-cache".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
+    Ok(crate::download::attachment_response(&name, &kind, bytes))
 }
 
 /// Training sessions at the organisations reached, from a week ago on.

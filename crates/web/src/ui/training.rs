@@ -441,5 +441,5 @@ pub async fn certificate(
             .certificate(&s.caller.scope, &id)
             .await
     );
-    crate::api::training::certificate_response(&name, &kind, bytes)
+    crate::download::attachment_response(&name, &kind, bytes)
 }
