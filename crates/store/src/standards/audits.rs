@@ -99,7 +99,52 @@ fn scores_of(items: &[StandardAuditItem], official: bool) -> Scores {
     rules::score(&scored)
 }
 
+/// The catalogue versions an audit uses: the brand's, and the market's additions when there are.
+fn catalogues_of(row: &AuditRow) -> Vec<&str> {
+    std::iter::once(row.3.as_str())
+        .chain(row.4.as_deref())
+        .collect()
+}
+
 impl Standards<'_> {
+    /// The day and auditor of a planned audit: the day within a year back and two ahead, the
+    /// auditor someone active who may audit the service point. Problems go into `errs`.
+    async fn check_plan(
+        &self,
+        point: &str,
+        input: &StandardAuditInput,
+        now: OffsetDateTime,
+        errs: &mut ValidationErrors,
+    ) -> Result<Option<time::Date>, StoreError> {
+        let today = now.date();
+        let day = errs.take(parse_date("planned_on", &input.planned_on).and_then(|d| {
+            aftersales_domain::validation::date_between(
+                "planned_on",
+                d,
+                today - Duration::days(366),
+                today + Duration::days(2 * 366),
+            )
+        }));
+        let auditor = input.auditor_id.trim();
+        let may_audit = self
+            .store
+            .scope_of(auditor)
+            .await?
+            .permits(point, Permission::StandardsAudit)
+            && self.active(auditor).await?;
+        if !may_audit {
+            errs.push(
+                FieldError::new(
+                    "auditor_id",
+                    Rule::NotAllowed,
+                    "the auditor must be someone who may audit this service point",
+                )
+                .hint("st-err-auditor"),
+            );
+        }
+        Ok(day)
+    }
+
     async fn audit_row(&self, id: &str) -> Result<AuditRow, StoreError> {
         let row: Option<AuditRow> = sqlx::query_as(&format!(
             "SELECT {AUDIT_COLUMNS} FROM standard_audits WHERE id = $1"
@@ -132,32 +177,7 @@ impl Standards<'_> {
                 .hint("st-err-not-point"),
             );
         }
-        let today = now.date();
-        let day = errs.take(parse_date("planned_on", &input.planned_on).and_then(|d| {
-            aftersales_domain::validation::date_between(
-                "planned_on",
-                d,
-                today - Duration::days(366),
-                today + Duration::days(2 * 366),
-            )
-        }));
-        let auditor = input.auditor_id.trim();
-        let may_audit = self
-            .store
-            .scope_of(auditor)
-            .await?
-            .permits(point, Permission::StandardsAudit)
-            && self.active(auditor).await?;
-        if !may_audit {
-            errs.push(
-                FieldError::new(
-                    "auditor_id",
-                    Rule::NotAllowed,
-                    "the auditor must be someone who may audit this service point",
-                )
-                .hint("st-err-auditor"),
-            );
-        }
+        let day = self.check_plan(point, input, now, &mut errs).await?;
         let (brand, market) = catalogues_for(&self.store.pool, point).await?;
         if brand.is_none() {
             errs.push(
@@ -191,7 +211,7 @@ impl Standards<'_> {
         .bind(&planned_by)
         .bind(&brand)
         .bind(&market)
-        .bind(auditor)
+        .bind(input.auditor_id.trim())
         .bind(day.to_string())
         .bind(scope.user_id())
         .bind(micros(now))
@@ -424,32 +444,7 @@ impl Standards<'_> {
             None
         } else {
             let mut errs = ValidationErrors::default();
-            let today = now.date();
-            let day = errs.take(parse_date("planned_on", &input.planned_on).and_then(|d| {
-                aftersales_domain::validation::date_between(
-                    "planned_on",
-                    d,
-                    today - Duration::days(366),
-                    today + Duration::days(2 * 366),
-                )
-            }));
-            let auditor = input.auditor_id.trim();
-            let may_audit = self
-                .store
-                .scope_of(auditor)
-                .await?
-                .permits(&row.1, Permission::StandardsAudit)
-                && self.active(auditor).await?;
-            if !may_audit {
-                errs.push(
-                    FieldError::new(
-                        "auditor_id",
-                        Rule::NotAllowed,
-                        "the auditor must be someone who may audit this service point",
-                    )
-                    .hint("st-err-auditor"),
-                );
-            }
+            let day = self.check_plan(&row.1, input, now, &mut errs).await?;
             errs.into_result()?;
             day
         };
@@ -532,10 +527,7 @@ impl Standards<'_> {
     ) -> Result<StandardAudit, StoreError> {
         let row = self.audit_row(id).await?;
         Self::may_answer(scope, &row, party)?;
-        let mut cats = vec![row.3.as_str()];
-        if let Some(m) = &row.4 {
-            cats.push(m.as_str());
-        }
+        let cats = catalogues_of(&row);
         let requirements = requirements_of(&self.store.pool, &cats).await?;
         let by_id: BTreeMap<&str, &CatalogueRequirement> =
             requirements.iter().map(|r| (r.id.as_str(), r)).collect();
@@ -706,10 +698,7 @@ impl Standards<'_> {
     ) -> Result<EvidenceFile, StoreError> {
         let row = self.audit_row(audit_id).await?;
         Self::may_answer(scope, &row, party)?;
-        let mut cats = vec![row.3.as_str()];
-        if let Some(m) = &row.4 {
-            cats.push(m.as_str());
-        }
+        let cats = catalogues_of(&row);
         let known = requirements_of(&self.store.pool, &cats)
             .await?
             .iter()
