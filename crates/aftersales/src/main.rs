@@ -495,6 +495,7 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
             let logins = demo::seed(&store, clock.now()).await?;
             demo::seed_today(&store, clock.now()).await?;
             demo::seed_history(&store, clock.now()).await?;
+            demo::seed_kpis(&store, clock.now()).await?;
             let mut out = String::from("\nDemo logins (password for all: ");
             out.push_str(demo::DEMO_PASSWORD);
             out.push_str(")\n\n");
@@ -725,9 +726,12 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
     // Service reminders and campaigns: once an hour (and at start) customers whose vehicle comes
     // due are told, each due date once; campaigns whose day has come go out. Corrective actions
     // of dealer standards still open after their day are escalated (once) in the same run, and
-    // people whose required training runs out within 30 days are told (with their manager).
+    // people whose required training runs out within 30 days are told (with their manager), and
+    // KPI digests go out to those who asked for them once their week or month is over.
+    let i18n = std::sync::Arc::new(aftersales_web::i18n::I18n::load()?);
     let reminder_run = {
         let store = store.clone();
+        let i18n = i18n.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
             loop {
@@ -755,6 +759,18 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
                 {
                     Ok(n) => tracing::info!(reminded = n, "expiring trainings"),
                     Err(e) => tracing::warn!(error = %e, "training reminder run failed"),
+                }
+                // KPI digests whose week or month is over: each subscriber's own dashboard.
+                let base = store.public_url().to_string();
+                match store
+                    .cli()
+                    .send_kpi_digests(SystemClock.now(), |due, dashboard| {
+                        aftersales_web::kpi_digest::compose(&i18n, due, dashboard, &base)
+                    })
+                    .await
+                {
+                    Ok(n) => tracing::info!(sent = n, "KPI digests"),
+                    Err(e) => tracing::warn!(error = %e, "KPI digest run failed"),
                 }
             }
         })

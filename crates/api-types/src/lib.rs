@@ -10,6 +10,7 @@ pub mod billing;
 pub mod cases;
 mod common;
 pub mod crm;
+pub mod kpis;
 pub mod logistics;
 pub mod notify;
 pub mod org;

@@ -31,6 +31,7 @@ pub mod cases;
 pub mod clock;
 pub mod crm;
 pub mod i18n;
+pub mod kpi;
 pub mod logistics;
 pub mod money;
 pub mod notify;

@@ -189,6 +189,12 @@ impl Permission {
             Permission::TrainingManage => {
                 "keeping courses, profiles, sessions and training records, which needs a service manager, market manager, importer staff or an analyst at the brand"
             }
+            Permission::KpiRead => {
+                "reading KPIs, which needs a service manager, market manager, importer staff, an analyst or a warranty administrator"
+            }
+            Permission::KpiManage => {
+                "setting KPI targets and costs, which needs a service manager, market manager, importer staff or an analyst"
+            }
         }
     }
 }
@@ -261,6 +267,10 @@ pub enum Permission {
     /// Keep the training catalogue and competence profiles (at a brand or market), record
     /// trainings, run sessions, map e-learning completions (xAPI).
     TrainingManage,
+    /// Read the KPIs of the organisations reached, drill down, export.
+    KpiRead,
+    /// Set KPI targets and a service point's costs per hour.
+    KpiManage,
 }
 
 impl Role {
@@ -438,6 +448,21 @@ impl Role {
                     | Role::ImporterStaff
                     | Role::HqAnalyst
             ),
+            Permission::KpiRead => matches!(
+                self,
+                Role::ServiceManager
+                    | Role::MarketCsManager
+                    | Role::ImporterStaff
+                    | Role::HqAnalyst
+                    | Role::WarrantyAdministrator
+            ),
+            Permission::KpiManage => matches!(
+                self,
+                Role::ServiceManager
+                    | Role::MarketCsManager
+                    | Role::ImporterStaff
+                    | Role::HqAnalyst
+            ),
         }
     }
 
@@ -567,6 +592,7 @@ impl Capability {
             Capability::Warranty => Some("/warranty"),
             Capability::Network => Some("/network"),
             Capability::Training => Some("/training"),
+            Capability::Kpis => Some("/kpis"),
             Capability::Messages => Some("/messages"),
             Capability::Organisations => Some("/organisations"),
             Capability::Users => Some("/users"),

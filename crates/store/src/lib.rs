@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod backup;
+mod batch;
 pub mod billing;
 pub mod cases;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod demo;
 mod error;
 pub mod gdpr;
 pub mod idempotency;
+pub mod kpis;
 pub mod logistics;
 pub mod notify;
 pub mod org;

@@ -118,3 +118,8 @@ pub fn say(msg: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{msg}");
 }
+
+/// The store's pool, for tests that check a figure against the raw rows.
+pub fn pool(store: &Store) -> &sqlx::AnyPool {
+    &store.pool
+}

@@ -8,6 +8,8 @@ pub mod config;
 pub mod download;
 pub mod error;
 pub mod i18n;
+pub mod kpi_digest;
+pub mod kpi_query;
 pub mod metrics;
 pub mod multipart;
 pub mod ui;

@@ -16,6 +16,17 @@ pub enum Cell {
     Empty,
 }
 
+impl Cell {
+    /// The cell as text (for a CSV of the same table).
+    pub fn text(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone(),
+            Cell::Number(v) => format!("{v}"),
+            Cell::Empty => String::new(),
+        }
+    }
+}
+
 impl From<&str> for Cell {
     fn from(s: &str) -> Self {
         Cell::Text(s.to_string())

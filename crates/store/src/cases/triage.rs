@@ -17,6 +17,7 @@ use super::Cases;
 use crate::crm::normalise_terms;
 use crate::db::placeholders;
 use crate::error::StoreError;
+use crate::from_micros;
 use crate::scope::Scope;
 use crate::{micros, new_id};
 pub use aftersales_api_types::cases::{Article, ArticleInput, DecisionInput, Outcomes, Suggestion};
@@ -415,6 +416,8 @@ impl Cases<'_> {
 
     /// The remote-resolution rate over cases created in `[from, to)` that the caller can see:
     /// technical cases resolved by a remote fix with no visit within 30 days ÷ technical cases.
+    /// A visit is an appointment, a repair order or a new technical case for the same vehicle
+    /// (the same customer where the case names none): `domain::kpi::formulas::visit_after`.
     /// Returns (numerator, denominator).
     pub async fn remote_resolution_rate(
         self,
@@ -423,15 +426,18 @@ impl Cases<'_> {
         to: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<(i64, i64), StoreError> {
+        use aftersales_domain::kpi::formulas::{visit_after, CaseFact, Visit};
+        use aftersales_domain::kpi::{Dims, ItemRef, KpiItemKind};
         let orgs = scope.orgs_with(Permission::OrgRead);
         let n = orgs.len();
         let sql = format!(
-            "SELECT id, resolved_at, customer_id FROM cases WHERE category = 'technical' AND created_at >= ${} AND created_at < ${} AND organisation_id IN ({})",
+            "SELECT id, resolved_at, customer_id, vehicle_id FROM cases WHERE category = 'technical' AND created_at >= ${} AND created_at < ${} AND organisation_id IN ({})",
             n + 1,
             n + 2,
             placeholders(1, n)
         );
-        let mut q = sqlx::query_as::<_, (String, Option<i64>, Option<String>)>(&sql);
+        let mut q =
+            sqlx::query_as::<_, (String, Option<i64>, Option<String>, Option<String>)>(&sql);
         for o in &orgs {
             q = q.bind(o);
         }
@@ -441,7 +447,7 @@ impl Cases<'_> {
             .fetch_all(&self.store.pool)
             .await?;
         let mut fixed = 0;
-        for (id, resolved, customer) in &rows {
+        for (id, resolved, customer, vehicle) in &rows {
             let Some(resolved) = resolved else { continue };
             let last: Option<String> = sqlx::query_scalar("SELECT kind FROM triage_decisions WHERE case_id = $1 ORDER BY at DESC, id DESC LIMIT 1")
                 .bind(id)
@@ -451,18 +457,52 @@ impl Cases<'_> {
                 continue;
             }
             let end = resolved + settle_micros();
-            let comeback: i64 = match customer {
-                Some(c) => sqlx::query_scalar("SELECT COUNT(*) FROM cases WHERE customer_id = $1 AND category = 'technical' AND id <> $2 AND created_at > $3 AND created_at <= $4")
-                    .bind(c)
-                    .bind(id)
-                    .bind(*resolved)
-                    .bind(end)
-                    .fetch_one(&self.store.pool)
-                    .await?,
-                None => 0,
+            // Counted once the 30 days have passed.
+            if end > micros(now) {
+                continue;
+            }
+            let visits: Vec<crate::kpis::VisitRow> = sqlx::query_as(
+                "SELECT a.vehicle_id, a.customer_id, a.created_at, a.case_id, c.category FROM appointments a LEFT JOIN cases c ON c.id = a.case_id \
+                 WHERE (a.vehicle_id = $1 OR a.customer_id = $2) AND a.created_at > $3 AND a.created_at <= $4 \
+                 UNION ALL SELECT r.vehicle_id, r.customer_id, r.created_at, r.case_id, c.category FROM repair_orders r LEFT JOIN cases c ON c.id = r.case_id \
+                 WHERE (r.vehicle_id = $1 OR r.customer_id = $2) AND r.created_at > $3 AND r.created_at <= $4 \
+                 UNION ALL SELECT c.vehicle_id, c.customer_id, c.created_at, c.id, c.category FROM cases c \
+                 WHERE c.category = 'technical' AND c.customer_id = $2 AND c.created_at > $3 AND c.created_at <= $4",
+            )
+            .bind(vehicle.clone().unwrap_or_default())
+            .bind(customer.clone().unwrap_or_default())
+            .bind(*resolved)
+            .bind(end)
+            .fetch_all(&self.store.pool)
+            .await?;
+            let visits: Vec<Visit> = visits
+                .into_iter()
+                .map(|(v, c, at, case, category)| Visit {
+                    vehicle: v,
+                    customer: Some(c),
+                    at: from_micros(at),
+                    case: case.map(|k| (k, category.as_deref() == Some("technical"))),
+                })
+                .collect();
+            let fact = CaseFact {
+                item: ItemRef {
+                    kind: KpiItemKind::Case,
+                    id: id.clone(),
+                    label: String::new(),
+                },
+                dims: Dims::default(),
+                vehicle: vehicle.clone(),
+                customer: customer.clone(),
+                technical: true,
+                created_at: from_micros(*resolved),
+                resolved_at: Some(from_micros(*resolved)),
+                remote_fix: true,
+                first_responded_at: None,
+                response_breached_at: None,
+                resolution_breached_at: None,
             };
-            // Counted once the 30 days have passed without a comeback.
-            if comeback == 0 && end <= micros(now) {
+            let back = visit_after(&fact, &visits);
+            if !back {
                 fixed += 1;
             }
         }

@@ -14,6 +14,7 @@ mod billing;
 mod cases;
 mod crm;
 mod day;
+mod kpis;
 mod logistics;
 mod reminders;
 mod standards;
@@ -384,6 +385,8 @@ pub async fn seed_today(store: &Store, now: OffsetDateTime) -> Result<(), StoreE
     seed_day(store, &org, now).await?;
     seed_logistics_day(store, &org, now).await
 }
+
+pub use kpis::{programme_start, seed_kpis};
 
 /// The markets a warranty history is written into: Polestar Portugal (its three service points,
 /// euros) and Tesla Norway (Trondheim, kroner). The demo writes a small history, the claim

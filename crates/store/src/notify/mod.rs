@@ -112,29 +112,63 @@ pub(crate) async fn enqueue_staff(
     dedupe: &str,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let person: Option<(String, Option<String>, String)> =
-        sqlx::query_as("SELECT display_name, email, language FROM users WHERE id = $1")
+    let name: Option<(String, String)> =
+        sqlx::query_as("SELECT display_name, language FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&mut *conn)
             .await?;
-    let Some((name, email, lang)) = person else {
+    let Some((name, lang)) = name else {
         return Ok(());
     };
     let lang = Language::from_tag(&lang).unwrap_or(Language::En);
     let template = aftersales_domain::notify::staff_template(notice, lang);
     let mut map: BTreeMap<&str, String> = vars.iter().cloned().collect();
     map.insert("name", name);
+    enqueue_staff_text(
+        conn,
+        org_id,
+        user_id,
+        notice.as_str(),
+        (
+            &render(&template.subject, &map),
+            &render(&template.body, &map),
+        ),
+        dedupe,
+        now,
+    )
+    .await
+}
+
+/// A message to a member of staff already worded (in their language) by the caller: e-mailed
+/// through the outbox, once per `dedupe`; skipped, with the reason, without an e-mail address.
+pub(crate) async fn enqueue_staff_text(
+    conn: &mut sqlx::AnyConnection,
+    org_id: &str,
+    user_id: &str,
+    event: &str,
+    (subject, body): (&str, &str),
+    dedupe: &str,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let person: Option<(Option<String>, String)> =
+        sqlx::query_as("SELECT email, language FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let Some((email, lang)) = person else {
+        return Ok(());
+    };
     sqlx::query(
         "INSERT INTO outbox (id, organisation_id, customer_id, repair_order_id, case_id, event, channel, recipient, language, subject, body, attachment_name, attachment, dedupe_key, status, attempts, not_before, lease_until, last_error, created_at, sent_at) \
          VALUES ($1, $2, NULL, NULL, NULL, $3, 'email', $4, $5, $6, $7, NULL, NULL, $8, $9, 0, $10, NULL, $11, $10, NULL) ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(new_id())
     .bind(org_id)
-    .bind(notice.as_str())
+    .bind(event)
     .bind(email.as_deref())
-    .bind(lang.code())
-    .bind(render(&template.subject, &map))
-    .bind(render(&template.body, &map))
+    .bind(Language::from_tag(&lang).unwrap_or(Language::En).code())
+    .bind(subject)
+    .bind(body)
     .bind(format!("{dedupe}:{user_id}:email"))
     .bind(if email.is_some() { "pending" } else { "skipped" })
     .bind(micros(now))

@@ -12,6 +12,7 @@ use aftersales_domain::warranty::goodwill::ComponentGroup;
 use time::{Date, OffsetDateTime};
 
 use super::Warranty;
+use crate::batch::{Batch, V};
 use crate::error::StoreError;
 use crate::{micros, new_id};
 
@@ -45,74 +46,6 @@ pub struct HistoryTarget {
 pub struct HistoryCounts {
     pub vehicles: usize,
     pub claims: usize,
-}
-
-/// One value of a generated row.
-enum V {
-    T(String),
-    I(i64),
-    NullText,
-    NullInt,
-}
-
-/// Rows of one table waiting to be written.
-struct Batch {
-    table: &'static str,
-    cols: &'static [&'static str],
-    rows: Vec<Vec<V>>,
-}
-
-impl Batch {
-    fn new(table: &'static str, cols: &'static [&'static str]) -> Batch {
-        Batch {
-            table,
-            cols,
-            rows: Vec::new(),
-        }
-    }
-
-    async fn flush(
-        &mut self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    ) -> Result<(), StoreError> {
-        let per = (30_000 / self.cols.len()).clamp(1, 400);
-        for chunk in self.rows.chunks(per) {
-            let mut sql = format!(
-                "INSERT INTO {} ({}) VALUES ",
-                self.table,
-                self.cols.join(", ")
-            );
-            let mut n = 0;
-            for (i, _) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                for c in 0..self.cols.len() {
-                    if c > 0 {
-                        sql.push_str(", ");
-                    }
-                    n += 1;
-                    sql.push_str(&format!("${n}"));
-                }
-                sql.push(')');
-            }
-            let mut q = sqlx::query(&sql);
-            for row in chunk {
-                for v in row {
-                    q = match v {
-                        V::T(s) => q.bind(s.as_str()),
-                        V::I(i) => q.bind(*i),
-                        V::NullText => q.bind(None::<String>),
-                        V::NullInt => q.bind(None::<i64>),
-                    };
-                }
-            }
-            q.execute(&mut **tx).await?;
-        }
-        self.rows.clear();
-        Ok(())
-    }
 }
 
 /// The words a generated repair order uses, per component group and language.
@@ -181,7 +114,7 @@ fn words(group: ComponentGroup, lang: &str) -> (&'static str, &'static str, &'st
 }
 
 /// A customer's name from common first names and surnames of the language.
-fn person(lang: &str, serial: usize) -> String {
+pub(crate) fn person(lang: &str, serial: usize) -> String {
     let (first, last): (&[&str], &[&str]) = match lang {
         "pt" => (
             &[
@@ -264,7 +197,7 @@ fn code(group: ComponentGroup) -> &'static str {
 }
 
 /// A VIN from a 17-character template with the serial in positions 12–17 and its check digit.
-fn vin(template: &str, serial: usize) -> String {
+pub(crate) fn vin(template: &str, serial: usize) -> String {
     let body = format!("{}{:06}", &template[..11], serial % 1_000_000);
     let digit = aftersales_domain::crm::vin_check_digit(&body);
     format!("{}{digit}{}", &body[..8], &body[9..])
@@ -650,7 +583,8 @@ fn claim_rows(
             V::T(if *kind == "labour" { correction } else { title }.into()),
             V::I(*qty),
             V::I(*unit),
-            V::I(0),
+            // Parts at cost: what the point paid for them (70 % of the price).
+            V::I(if *kind == "part" { *unit * 7 / 10 } else { 0 }),
             V::T("warranty".into()),
             V::I(0),
             V::I(at),

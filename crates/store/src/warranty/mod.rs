@@ -35,7 +35,7 @@ mod campaigns;
 mod claims;
 mod facts;
 pub(crate) mod goodwill;
-mod history;
+pub(crate) mod history;
 
 /// A terms version given for a vehicle must be one of its brand's (`warranty_version`).
 pub(crate) fn check_version(code: &str, versions: &[TermsVersion]) -> Result<(), FieldError> {

@@ -6,6 +6,7 @@ mod billing;
 mod cases;
 mod cases_it;
 mod crm;
+mod kpis;
 mod logistics;
 mod reminders;
 mod standards;
@@ -42,6 +43,7 @@ use billing::*;
 use cases::*;
 use cases_it::*;
 use crm::*;
+use kpis::*;
 use logistics::*;
 use reminders::*;
 use standards::*;
@@ -50,6 +52,7 @@ use warranty::*;
 use workshop::*;
 
 conformance!(
+    kpis_are_computed_from_what_happened,
     training_gaps_enforcement_and_xapi,
     dealer_standards_audit_and_actions,
     logistics_day_is_planned_locked_driven_and_never_overwritten,

@@ -6,6 +6,7 @@ pub mod billing;
 pub mod cases;
 pub mod claim_analysis;
 pub mod crm;
+pub mod kpis;
 pub mod logistics;
 pub mod me;
 pub mod notify;
@@ -38,6 +39,28 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::{ApiError, Problem};
 use crate::AppState;
 
+/// The caller's day: in the time zone of their first organisation.
+pub(crate) async fn caller_today(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<time::Date, ApiError> {
+    let first = caller
+        .scope
+        .orgs_with(aftersales_domain::org::Permission::OrgRead)
+        .first()
+        .cloned();
+    Ok(match first {
+        Some(org) => state
+            .store
+            .org()
+            .zone_of(&org)
+            .await?
+            .local(state.now())
+            .date(),
+        None => state.now().date(),
+    })
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -65,6 +88,7 @@ use crate::AppState;
         (name = "reminders", description = "Service reminders: schedules, who is due, maintenance done elsewhere, campaigns"),
         (name = "warranty", description = "Warranty: a vehicle's coverage on a day, battery state-of-health readings, claims through the network (service point, importer, brand)"),
         (name = "training", description = "Competence and training: courses, competence profiles per role, training records, the gap analysis and compliance KPI, sessions, xAPI statements"),
+        (name = "kpis", description = "KPIs: the published definitions, each KPI by period with its breakdown and the repair orders, cases, claims and invoices behind it; targets with red/amber/green; costs per hour"),
         (name = "standards", description = "Dealer standards: catalogues, audits of service points with the self-assessment beside them, evidence files, corrective actions, the network view"),
     )
 )]
@@ -251,6 +275,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(standards::submit_corrective_action))
         .routes(routes!(standards::review_corrective_action))
         .routes(routes!(standards::standards_network))
+        .routes(routes!(kpis::kpi_definitions))
+        .routes(routes!(kpis::kpi_report))
+        .routes(routes!(kpis::kpi_targets, kpis::set_kpi_target))
+        .routes(routes!(kpis::remove_kpi_target))
+        .routes(routes!(kpis::kpi_costs, kpis::set_kpi_costs))
         .routes(routes!(training::training_courses))
         .routes(routes!(training::add_training_course))
         .routes(routes!(training::competence_profiles))

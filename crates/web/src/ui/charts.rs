@@ -172,6 +172,81 @@ pub fn line_chart(frame: &Frame<'_>, series: &[Series]) -> String {
     s
 }
 
+/// One bar: its label, value and CSS class (`green`, `amber`, `red`, or `bar`).
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
+    pub class: &'static str,
+}
+
+/// Horizontal bars (a breakdown), labels on the left, each value at its bar's end, a marker line
+/// at `mark` (the target) when given. Negative values (a margin) draw leftwards from zero.
+pub fn bar_chart(
+    title: &str,
+    bars: &[Bar],
+    mark: Option<f64>,
+    fmt: &dyn Fn(f64) -> String,
+) -> String {
+    const ROW: f64 = 26.0;
+    const LABEL: f64 = 200.0;
+    const VALUE: f64 = 110.0;
+    let h = TOP + ROW * bars.len().max(1) as f64 + 8.0;
+    let lo = bars
+        .iter()
+        .map(|b| b.value)
+        .chain(mark)
+        .fold(0.0_f64, f64::min);
+    let hi = bars
+        .iter()
+        .map(|b| b.value)
+        .chain(mark)
+        .fold(0.0_f64, f64::max);
+    let span = if hi - lo <= 0.0 { 1.0 } else { hi - lo };
+    let plot = W - LABEL - VALUE;
+    let px = |v: f64| LABEL + (v - lo) / span * plot;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg class="chart bars" viewBox="0 0 {W} {h:.0}" role="img" aria-label="{t}"><title>{t}</title>"#,
+        t = esc(title)
+    );
+    for (i, b) in bars.iter().enumerate() {
+        let y = TOP + ROW * i as f64;
+        let (x0, x1) = if b.value >= 0.0 {
+            (px(0.0), px(b.value))
+        } else {
+            (px(b.value), px(0.0))
+        };
+        let label: String = b.label.chars().take(28).collect();
+        let _ = write!(
+            s,
+            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect class="bar {}" x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}"/><text class="tick" x="{:.1}" y="{:.1}">{}</text>"#,
+            LABEL - 8.0,
+            y + ROW * 0.65,
+            esc(&label),
+            b.class,
+            x0,
+            y + 4.0,
+            (x1 - x0).max(1.0),
+            ROW - 8.0,
+            x1.max(px(0.0)) + 6.0,
+            y + ROW * 0.65,
+            esc(&fmt(b.value))
+        );
+    }
+    if let Some(m) = mark {
+        let _ = write!(
+            s,
+            r#"<line class="limit" x1="{x:.1}" x2="{x:.1}" y1="{:.1}" y2="{:.1}" stroke-dasharray="5 4"/>"#,
+            TOP - 4.0,
+            h - 4.0,
+            x = px(m)
+        );
+    }
+    s += "</svg>";
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,5 +280,26 @@ mod tests {
         assert!(svg.contains("<title>C/1000 &lt;by&gt; month</title>"));
         assert_eq!(svg.matches(" M").count() + svg.matches("\"M").count(), 2);
         assert_eq!(svg.matches("<circle").count(), 2);
+    }
+
+    #[test]
+    fn bars_start_at_zero_and_carry_their_class() {
+        let fmt = |v: f64| format!("{v}");
+        let bars = [
+            Bar {
+                label: "Lisboa".into(),
+                value: 80.0,
+                class: "green",
+            },
+            Bar {
+                label: "Porto".into(),
+                value: -20.0,
+                class: "red",
+            },
+        ];
+        let svg = bar_chart("Margin", &bars, Some(50.0), &fmt);
+        assert_eq!(svg.matches("<rect").count(), 2);
+        assert!(svg.contains("bar green") && svg.contains("bar red"));
+        assert!(svg.contains("<line class=\"limit\""));
     }
 }

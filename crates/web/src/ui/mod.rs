@@ -17,6 +17,7 @@ mod goodwill;
 mod home;
 mod inbox_settings;
 mod knowledge;
+pub mod kpis;
 mod logistics;
 mod messages;
 mod org;
@@ -156,6 +157,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/network/actions/{id}/submit"),
     ("POST", "/network/actions/{id}/review"),
     ("GET", "/network/evidence/{id}"),
+    ("GET", "/kpis"),
+    ("GET", "/kpis/{code}"),
+    ("GET", "/kpis/{code}/{file}"),
+    ("POST", "/kpis/targets"),
+    ("POST", "/kpis/targets/{id}/remove"),
+    ("POST", "/kpis/costs/{id}"),
+    ("POST", "/kpis/digests"),
     ("GET", "/training"),
     ("POST", "/training/records"),
     ("GET", "/training/records/{id}/certificate"),
@@ -369,6 +377,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/warranty/goodwill/{id}", get(goodwill::show))
         .route("/warranty/goodwill/{id}/decision", post(goodwill::decide))
         .route("/warranty/goodwill/{id}/job", post(goodwill::apply))
+        .route("/kpis", get(kpis::show))
+        .route("/kpis/{code}", get(kpis::kpi))
+        .route("/kpis/{code}/{file}", get(kpis::export_kpi))
+        .route("/kpis/targets", post(kpis::set_target))
+        .route("/kpis/targets/{id}/remove", post(kpis::remove_target))
+        .route("/kpis/costs/{id}", post(kpis::set_costs))
+        .route("/kpis/digests", post(kpis::digests))
         .route("/training", get(training::show))
         .route(
             "/training/records",

@@ -57,6 +57,7 @@ struct Victim {
     catalogue: String,
     record: String,
     session: String,
+    kpi_target: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -200,6 +201,13 @@ fn is_public_by_token(template: &str) -> bool {
 }
 
 fn fill(template: &str, v: &Victim) -> String {
+    // A KPI of the victim's service point: its figures, breakdown and items, and its downloads.
+    if template.starts_with("/kpis/{code}") || template == "/api/v1/kpis/{code}" {
+        let p = template
+            .replace("{code}", "csat")
+            .replace("{file}", "export.xlsx");
+        return format!("{p}?organisation_id={}&period=2026-11", v.org);
+    }
     let claims = template.contains("/warranty-claims/") || template.contains("/warranty/claims/");
     let template = if claims {
         template.replace("{line_id}", &v.claim_line)
@@ -245,6 +253,8 @@ fn fill(template: &str, v: &Victim) -> String {
         &v.action
     } else if p.contains("/standard-catalogues/") || p.contains("/network/catalogue/") {
         &v.catalogue
+    } else if p.contains("/kpi-targets/") || p.contains("/kpis/targets/") {
+        &v.kpi_target
     } else if p.contains("/goodwill-requests/") || p.contains("/warranty/goodwill/") {
         &v.goodwill
     } else if p.contains("/recall-campaigns/") || p.contains("/warranty/campaigns/") {
@@ -307,6 +317,11 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"organisation_id": v.org, "role": "administrator"}))
         }
         ("patch", "/api/v1/me") => Some(json!({"language": "en"})),
+        ("post", "/api/v1/kpi-targets") => Some(json!({"organisation_id": v.org, "kpi": "csat",
+            "valid_from": "2026-11", "green": "1", "amber": "0"})),
+        ("put", "/api/v1/organisations/{id}/kpi-costs") => {
+            Some(json!({"technician_per_hour": "1", "driver_per_hour": "1"}))
+        }
         ("put", "/api/v1/organisations/{id}/service-schedules/{code}") => Some(json!({
             "kind": "service", "name": {"nb": "Inntrenger", "en": "Intruder", "pt": "Intruso"},
             "first_months": 12, "every_months": 12})),
@@ -550,6 +565,14 @@ fn ui_form(path: &str, v: &Victim) -> Vec<(String, String)> {
             .collect()
     };
     match path {
+        "/kpis/targets" => f(&[
+            ("organisation_id", &v.org),
+            ("kpi", "csat"),
+            ("valid_from", "2026-11"),
+            ("green", "1"),
+            ("amber", "0"),
+        ]),
+        "/kpis/costs/{id}" => f(&[("technician_per_hour", "1"), ("driver_per_hour", "1")]),
         "/organisations" => f(&[
             ("parent_id", &v.importer),
             ("kind", "service-point"),
@@ -708,6 +731,7 @@ async fn walk(app: &TestApp) {
         catalogue: String::new(),
         record: String::new(),
         session: String::new(),
+        kpi_target: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -1091,6 +1115,21 @@ async fn walk(app: &TestApp) {
         .await
         .json();
     victim.session = sessions[0]["id"].as_str().unwrap().to_string();
+    // A KPI target Ana set at Lisboa.
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/kpi-targets",
+            Auth::Browser(&ana),
+            Some(
+                json!({"organisation_id": victim.org, "kpi": "csat", "valid_from": "2026-11",
+                "green": "85", "amber": "78"}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    victim.kpi_target = r.json()["id"].as_str().unwrap().to_string();
     // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
     let ole = app
         .api(

@@ -8,6 +8,7 @@ mod browser;
 mod cases;
 mod crm;
 mod isolation;
+mod kpis;
 mod logistics;
 mod reminders;
 mod standards;

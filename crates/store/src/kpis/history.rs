@@ -1,0 +1,432 @@
+//! Writes a workshop history planned by `domain::kpi::history` into service points: a customer
+//! and a car per planned vehicle (owned by the market), and per planned repair order its status
+//! events (checked in, delivered, closed), jobs with labour and part lines, clockings by the
+//! point's technicians, the survey answer, the pickup and delivery with their windows and
+//! arrivals. Rows go in batches; invoices are not generated (issued documents are legal records
+//! with a signature chain): revenue and margin come from what is really invoiced and claimed.
+
+use aftersales_domain::kpi::history::{self, PlannedTrip, WorkshopHistorySpec, OPERATIONS};
+use time::OffsetDateTime;
+
+use super::Kpis;
+use crate::batch::{Batch, V};
+use crate::error::StoreError;
+use crate::warranty::history::{person, vin};
+use crate::warranty::HistoryTarget;
+use crate::{micros, new_id};
+
+/// Who works at each service point of a history, in the target's order.
+#[derive(Debug, Clone, Default)]
+pub struct PointStaff {
+    pub advisors: Vec<String>,
+    pub technicians: Vec<String>,
+    pub drivers: Vec<String>,
+}
+
+fn nth(v: &[String], i: usize) -> V {
+    if v.is_empty() {
+        V::NullText
+    } else {
+        V::T(v[i % v.len()].clone())
+    }
+}
+
+impl Kpis<'_> {
+    /// Plans and writes a workshop history (see the module): returns how many repair orders.
+    /// `target.models` VIN templates must differ from those of other generated histories.
+    pub async fn write_history(
+        self,
+        spec: &WorkshopHistorySpec,
+        target: &HistoryTarget,
+        staff: &[PointStaff],
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        if target.service_points.len() < spec.points.len()
+            || staff.len() < spec.points.len()
+            || target.models.is_empty()
+        {
+            return Err(StoreError::Internal(
+                "a workshop history needs a service point, its staff and models per profile".into(),
+            ));
+        }
+        let planned = history::plan(spec);
+        let created = micros(now);
+        let mut customers = Batch::new(
+            "customers",
+            &[
+                "id",
+                "organisation_id",
+                "kind",
+                "name",
+                "language",
+                "preferred_channel",
+                "street",
+                "city",
+                "country",
+                "created_at",
+            ],
+        );
+        let mut vehicles = Batch::new(
+            "vehicles",
+            &[
+                "id",
+                "organisation_id",
+                "vin",
+                "brand_id",
+                "model",
+                "model_year",
+                "check_digit",
+                "created_at",
+            ],
+        );
+        let mut owners = Batch::new(
+            "vehicle_ownerships",
+            &["id", "vehicle_id", "customer_id", "from_date"],
+        );
+        let mut orders = Batch::new(
+            "repair_orders",
+            &[
+                "id",
+                "number",
+                "organisation_id",
+                "customer_id",
+                "vehicle_id",
+                "status",
+                "public_token",
+                "created_by",
+                "created_at",
+                "updated_at",
+            ],
+        );
+        let mut events = Batch::new(
+            "ro_events",
+            &[
+                "id",
+                "repair_order_id",
+                "kind",
+                "status",
+                "actor_user_id",
+                "via",
+                "at",
+            ],
+        );
+        let mut jobs = Batch::new(
+            "ro_jobs",
+            &[
+                "id",
+                "repair_order_id",
+                "position",
+                "title",
+                "complaint",
+                "pay_type",
+                "approval",
+                "technician_id",
+                "created_at",
+            ],
+        );
+        let mut lines = Batch::new(
+            "ro_lines",
+            &[
+                "id",
+                "job_id",
+                "repair_order_id",
+                "kind",
+                "code",
+                "description",
+                "quantity_centi",
+                "unit_price_minor",
+                "unit_cost_minor",
+                "pay_type",
+                "backordered",
+                "created_at",
+            ],
+        );
+        let mut clockings = Batch::new(
+            "ro_clockings",
+            &[
+                "id",
+                "job_id",
+                "repair_order_id",
+                "technician_id",
+                "started_at",
+                "stopped_at",
+            ],
+        );
+        let mut surveys = Batch::new(
+            "surveys",
+            &[
+                "repair_order_id",
+                "organisation_id",
+                "token",
+                "language",
+                "created_at",
+                "answered_at",
+                "csat",
+                "nps",
+            ],
+        );
+        let mut trips = Batch::new(
+            "transport_jobs",
+            &[
+                "id",
+                "organisation_id",
+                "repair_order_id",
+                "kind",
+                "day",
+                "address",
+                "window_from",
+                "window_to",
+                "clean",
+                "status",
+                "held",
+                "driver_id",
+                "on_the_way_at",
+                "arrived_at",
+                "done_at",
+                "created_at",
+            ],
+        );
+        let mut tx = self.store.begin().await?;
+        // The cars of each point, with their owners.
+        let mut cars: Vec<Vec<(String, String, String)>> = Vec::new();
+        for p in 0..spec.points.len() {
+            let mut of_point = Vec::new();
+            for i in 0..spec.vehicles_per_point {
+                let serial = 700_000 + p * 20_000 + i;
+                let (model, template, year) = &target.models[i % target.models.len()];
+                let customer = new_id();
+                let vehicle = new_id();
+                let name = person(&target.language, serial);
+                let street = format!("Rua {} {}", 1 + serial % 300, 1 + serial % 89);
+                let v = vin(template, serial);
+                let engine = self.store.engine();
+                crate::crm::index(
+                    &mut tx,
+                    engine,
+                    "customer",
+                    &customer,
+                    &target.owner_org,
+                    &crate::crm::normalise_terms(&format!("{name} {street}")),
+                )
+                .await?;
+                crate::crm::index(
+                    &mut tx,
+                    engine,
+                    "vehicle",
+                    &vehicle,
+                    &target.owner_org,
+                    &crate::crm::normalise_terms(&format!("{v} {} {model} {name}", &v[11..])),
+                )
+                .await?;
+                customers.rows.push(vec![
+                    V::T(customer.clone()),
+                    V::T(target.owner_org.clone()),
+                    V::T("person".into()),
+                    V::T(name),
+                    V::T(target.language.clone()),
+                    V::T("email".into()),
+                    V::T(street.clone()),
+                    V::NullText,
+                    V::T(target.country.clone()),
+                    V::I(created),
+                ]);
+                vehicles.rows.push(vec![
+                    V::T(vehicle.clone()),
+                    V::T(target.owner_org.clone()),
+                    V::T(v),
+                    V::T(target.brand_id.clone()),
+                    V::T(model.clone()),
+                    V::I(*year),
+                    V::T("valid".into()),
+                    V::I(created),
+                ]);
+                owners.rows.push(vec![
+                    V::T(new_id()),
+                    V::T(vehicle.clone()),
+                    V::T(customer.clone()),
+                    V::T((now.date() - time::Duration::days(900)).to_string()),
+                ]);
+                of_point.push((customer, vehicle, street));
+            }
+            cars.push(of_point);
+        }
+        let mut written = 0;
+        for (n, ro) in planned.iter().enumerate() {
+            let org = &target.service_points[ro.point];
+            let people = &staff[ro.point];
+            let Some((customer, vehicle, street)) = cars[ro.point].get(ro.vehicle) else {
+                continue;
+            };
+            let id = new_id();
+            let advisor = nth(&people.advisors, ro.advisor);
+            orders.rows.push(vec![
+                V::T(id.clone()),
+                V::T(format!("RO-{}K-{:07}", target.prefix, n + 1)),
+                V::T(org.clone()),
+                V::T(customer.clone()),
+                V::T(vehicle.clone()),
+                V::T("closed".into()),
+                V::T(new_id()),
+                nth(&people.advisors, ro.advisor),
+                V::I(micros(ro.received - time::Duration::minutes(30))),
+                V::I(micros(ro.delivered)),
+            ]);
+            for (status, at) in [
+                ("checked-in", ro.received),
+                ("delivered", ro.delivered),
+                ("closed", ro.delivered + time::Duration::minutes(5)),
+            ] {
+                events.rows.push(vec![
+                    V::T(new_id()),
+                    V::T(id.clone()),
+                    V::T("status".into()),
+                    V::T(status.into()),
+                    match &advisor {
+                        V::T(a) => V::T(a.clone()),
+                        _ => V::NullText,
+                    },
+                    V::T("staff".into()),
+                    V::I(micros(at)),
+                ]);
+            }
+            let mut clock_at = ro.received + time::Duration::minutes(45);
+            for (pos, j) in ro.jobs.iter().enumerate() {
+                let (code, _, pay) = OPERATIONS[j.operation];
+                let job = new_id();
+                let tech = nth(&people.technicians, j.technician);
+                jobs.rows.push(vec![
+                    V::T(job.clone()),
+                    V::T(id.clone()),
+                    V::I(i64::try_from(pos).unwrap_or(0)),
+                    V::T(code.to_string()),
+                    V::T(code.to_string()),
+                    V::T(pay.as_str().into()),
+                    V::T("approved".into()),
+                    match &tech {
+                        V::T(t) => V::T(t.clone()),
+                        _ => V::NullText,
+                    },
+                    V::I(micros(ro.received)),
+                ]);
+                lines.rows.push(vec![
+                    V::T(new_id()),
+                    V::T(job.clone()),
+                    V::T(id.clone()),
+                    V::T("labour".into()),
+                    V::T(code.to_string()),
+                    V::T(code.to_string()),
+                    V::I(j.sold_centi),
+                    V::I(target.labour_rate_minor),
+                    V::I(0),
+                    V::T(pay.as_str().into()),
+                    V::I(0),
+                    V::I(micros(ro.received)),
+                ]);
+                if j.operation % 3 == 0 {
+                    let price = 4_500 * target.price_factor;
+                    lines.rows.push(vec![
+                        V::T(new_id()),
+                        V::T(job.clone()),
+                        V::T(id.clone()),
+                        V::T("part".into()),
+                        V::T(format!("PRT-{code}")),
+                        V::T(format!("{code} kit")),
+                        V::I(100),
+                        V::I(price),
+                        V::I(price * 6 / 10),
+                        V::T(pay.as_str().into()),
+                        V::I(0),
+                        V::I(micros(ro.received)),
+                    ]);
+                }
+                if let V::T(t) = tech {
+                    let stop = clock_at + time::Duration::seconds(j.clocked_seconds);
+                    clockings.rows.push(vec![
+                        V::T(new_id()),
+                        V::T(job),
+                        V::T(id.clone()),
+                        V::T(t),
+                        V::I(micros(clock_at)),
+                        V::I(micros(stop)),
+                    ]);
+                    clock_at = stop + time::Duration::minutes(10);
+                }
+            }
+            if let Some((csat, nps, answered)) = ro.survey {
+                surveys.rows.push(vec![
+                    V::T(id.clone()),
+                    V::T(org.clone()),
+                    V::T(new_id()),
+                    V::T(target.language.clone()),
+                    V::I(micros(ro.delivered)),
+                    V::I(micros(answered)),
+                    V::I(csat),
+                    V::I(nps),
+                ]);
+            }
+            for (kind, trip) in [("pickup", &ro.pickup), ("delivery", &ro.delivery)] {
+                let Some(PlannedTrip {
+                    window_from,
+                    window_to,
+                    on_the_way,
+                    arrived,
+                    done,
+                }) = trip
+                else {
+                    continue;
+                };
+                trips.rows.push(vec![
+                    V::T(new_id()),
+                    V::T(org.clone()),
+                    V::T(id.clone()),
+                    V::T(kind.into()),
+                    V::T(window_from.date().to_string()),
+                    V::T(street.clone()),
+                    V::I(micros(*window_from)),
+                    V::I(micros(*window_to)),
+                    V::I(0),
+                    V::T("done".into()),
+                    V::I(0),
+                    nth(&people.drivers, n),
+                    V::I(micros(*on_the_way)),
+                    V::I(micros(*arrived)),
+                    V::I(micros(*done)),
+                    V::I(micros(ro.received)),
+                ]);
+            }
+            written += 1;
+            if written % 2_000 == 0 {
+                for b in [
+                    &mut customers,
+                    &mut vehicles,
+                    &mut owners,
+                    &mut orders,
+                    &mut events,
+                    &mut jobs,
+                    &mut lines,
+                    &mut clockings,
+                    &mut surveys,
+                    &mut trips,
+                ] {
+                    b.flush(&mut tx).await?;
+                }
+            }
+        }
+        for b in [
+            &mut customers,
+            &mut vehicles,
+            &mut owners,
+            &mut orders,
+            &mut events,
+            &mut jobs,
+            &mut lines,
+            &mut clockings,
+            &mut surveys,
+            &mut trips,
+        ] {
+            b.flush(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(written)
+    }
+}

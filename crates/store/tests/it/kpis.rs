@@ -1,0 +1,325 @@
+//! KPIs on both engines: figures recomputed from the raw rows of a generated workshop history
+//! (CSAT, turnaround), first-time fix and comebacks adding up, a breakdown whose parts add up to
+//! the whole, the drill-down to the repair orders, a market manager never reaching another
+//! market's figures, targets with their red/amber/green rule and their checks, costs per hour.
+
+use aftersales_domain::kpi::history::{PointProfile, WorkshopHistorySpec};
+use aftersales_domain::kpi::{Dimension, Kpi, KpiItemKind, Period, Rag};
+use aftersales_domain::Rule;
+use aftersales_store::kpis::{KpiCostsInput, KpiQuery, KpiTargetInput, PointStaff};
+use aftersales_store::{demo, Store, StoreError};
+use time::macros::{date, datetime};
+use time::Duration;
+
+fn query(from: time::Date, to: time::Date) -> KpiQuery {
+    KpiQuery {
+        period: Period { from, to },
+        organisation: None,
+        model: None,
+        pay_type: None,
+    }
+}
+
+pub async fn kpis_are_computed_from_what_happened(store: &Store) {
+    let t0 = datetime!(2026-11-21 09:00 UTC);
+    demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
+    let kari = crate::workshop::caller(store, "kari", t0).await;
+    let ana = crate::workshop::caller(store, "ana", t0).await;
+    let ingrid = crate::workshop::caller(store, "ingrid", t0).await;
+    let (_, mut norway) = demo::history_targets(store).await.unwrap();
+    norway.models = vec![("Model Y".into(), "XP7YGCEL0SB000000".into(), 2025)];
+    let trondheim = norway.service_points[0].clone();
+    let techs: Vec<String> = sqlx::query_scalar(
+        "SELECT user_id FROM technicians WHERE organisation_id = $1 ORDER BY user_id",
+    )
+    .bind(&trondheim)
+    .fetch_all(aftersales_store::testing::pool(store))
+    .await
+    .unwrap();
+    assert!(!techs.is_empty());
+    let written = store
+        .kpis()
+        .write_history(
+            &WorkshopHistorySpec {
+                end: t0.date(),
+                days: 90,
+                points: vec![(
+                    PointProfile {
+                        per_day: 3.0,
+                        comeback: 0.15,
+                        happy: 0.7,
+                        answers: 0.6,
+                        turnaround_days: 2.0,
+                        pickup: 0.4,
+                        punctual: 0.8,
+                        efficiency: 1.1,
+                    },
+                    None,
+                )],
+                vehicles_per_point: 40,
+                technicians: techs.len(),
+                seed: 99,
+            },
+            &norway,
+            &[PointStaff {
+                advisors: vec![kari.scope.user_id().to_string()],
+                technicians: techs.clone(),
+                drivers: vec![],
+            }],
+            t0,
+        )
+        .await
+        .unwrap();
+    assert!(written > 100, "{written}");
+    let k = store.kpis();
+    let october = query(date!(2026 - 10 - 01), date!(2026 - 10 - 31));
+    let (from, to) = october.period.bounds();
+    let us = |t: time::OffsetDateTime| (t.unix_timestamp_nanos() / 1_000) as i64;
+
+    // CSAT over October, against the raw answers.
+    let (happy, all): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN csat >= 4 THEN 1 ELSE 0 END), 0) AS BIGINT), COUNT(*) FROM surveys \
+         WHERE organisation_id = $1 AND csat IS NOT NULL AND answered_at >= $2 AND answered_at < $3",
+    )
+    .bind(&trondheim)
+    .bind(us(from))
+    .bind(us(to))
+    .fetch_one(aftersales_store::testing::pool(store))
+    .await
+    .unwrap();
+    assert!(all > 10, "{all}");
+    let r = k
+        .report(
+            &kari.scope,
+            Kpi::Csat,
+            &october,
+            Dimension::Technician,
+            500,
+            t0,
+        )
+        .await
+        .unwrap();
+    let csat = r.value.figure.value.unwrap();
+    assert!(
+        (csat - happy as f64 * 100.0 / all as f64).abs() < 1e-9,
+        "{csat}"
+    );
+    assert_eq!(r.value.figure.items, all as usize);
+    // The breakdown adds up to the whole; the items lead to the repair orders.
+    let parts: f64 = r.breakdown.iter().map(|b| b.figure.numerator).sum();
+    assert_eq!(parts, r.value.figure.numerator);
+    assert_eq!(r.items.len(), all as usize);
+    assert!(r
+        .items
+        .iter()
+        .all(|i| i.item.kind == KpiItemKind::RepairOrder
+            && i.href.as_deref() == Some(&format!("/workshop/repair-orders/{}", i.item.id)[..])));
+    assert!(r
+        .breakdown
+        .iter()
+        .any(|b| !b.label.is_empty() && b.key.is_some()));
+
+    // Turnaround over October, against the raw status events.
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT d.at, c.at FROM ro_events d JOIN ro_events c ON c.repair_order_id = d.repair_order_id AND c.kind = 'status' AND c.status = 'checked-in' \
+         JOIN repair_orders r ON r.id = d.repair_order_id \
+         WHERE d.kind = 'status' AND d.status = 'delivered' AND r.organisation_id = $1 AND d.at >= $2 AND d.at < $3",
+    )
+    .bind(&trondheim)
+    .bind(us(from))
+    .bind(us(to))
+    .fetch_all(aftersales_store::testing::pool(store))
+    .await
+    .unwrap();
+    let mean = rows
+        .iter()
+        .map(|(d, c)| (d - c) as f64 / 86_400e6)
+        .sum::<f64>()
+        / rows.len() as f64;
+    let r = k
+        .report(
+            &kari.scope,
+            Kpi::Turnaround,
+            &october,
+            Dimension::Month,
+            10,
+            t0,
+        )
+        .await
+        .unwrap();
+    assert!((r.value.figure.value.unwrap() - mean).abs() < 1e-6);
+    assert_eq!(r.items_total, rows.len());
+    assert_eq!(r.items.len(), 10);
+
+    // First-time fix and comebacks over September (all 30 days passed): they add up to 100 %.
+    let september = query(date!(2026 - 09 - 01), date!(2026 - 09 - 30));
+    let d = k
+        .dashboard(&kari.scope, &september, None, t0)
+        .await
+        .unwrap();
+    let v = |kpi: Kpi| d.values.iter().find(|v| v.kpi == kpi).unwrap().clone();
+    let (ftf, cb) = (v(Kpi::FirstTimeFix), v(Kpi::Comeback));
+    assert!(ftf.figure.items > 20);
+    assert!((ftf.figure.value.unwrap() + cb.figure.value.unwrap() - 100.0).abs() < 1e-9);
+    assert!(cb.figure.value.unwrap() > 0.0);
+    assert!(v(Kpi::Efficiency).figure.value.unwrap() > 80.0);
+    assert!(v(Kpi::LogisticsOnTime).figure.items > 0);
+    // Nothing was invoiced: revenue is unknown, not zero.
+    assert_eq!(v(Kpi::ServiceRevenue).figure.value, None);
+    assert!(d.columns.is_empty());
+    assert_eq!(k.columns(&kari.scope, &september).await.unwrap(), None);
+
+    // A market manager: the Portuguese points side by side, never Trondheim.
+    assert_eq!(
+        k.columns(&ana.scope, &september).await.unwrap(),
+        Some(Dimension::ServicePoint)
+    );
+    let mut at_trondheim = september.clone();
+    at_trondheim.organisation = Some(trondheim.clone());
+    assert!(matches!(
+        k.report(
+            &ana.scope,
+            Kpi::Csat,
+            &at_trondheim,
+            Dimension::ServicePoint,
+            10,
+            t0
+        )
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    let theirs = k
+        .report(
+            &ana.scope,
+            Kpi::Csat,
+            &september,
+            Dimension::ServicePoint,
+            10,
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(theirs.value.figure.items, 0);
+    assert!(k
+        .organisations(&ana.scope)
+        .await
+        .unwrap()
+        .iter()
+        .all(|o| o.id != trondheim));
+    // An advisor reads no KPIs.
+    assert!(matches!(
+        k.dashboard(&ingrid.scope, &september, None, t0).await,
+        Err(StoreError::Forbidden(_))
+    ));
+
+    // Targets: the thresholds the wrong way round are refused, naming amber; nothing saved.
+    let target = |kpi: &str, green: &str, amber: &str| KpiTargetInput {
+        organisation_id: trondheim.clone(),
+        kpi: kpi.into(),
+        valid_from: "2026-09".into(),
+        green: green.into(),
+        amber: amber.into(),
+    };
+    match k
+        .set_target(&kari.scope, &target("csat", "80", "90"), t0)
+        .await
+    {
+        Err(StoreError::Invalid(e)) => {
+            assert_eq!(e.0[0].field, "amber");
+            assert_eq!(e.0[0].rule, Rule::NotAllowed);
+        }
+        other => panic!("{other:?}"),
+    }
+    match k
+        .set_target(&kari.scope, &target("csat", "lots", "90"), t0)
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "green"),
+        other => panic!("{other:?}"),
+    }
+    assert!(k.targets(&kari.scope).await.unwrap().is_empty());
+    let saved = k
+        .set_target(&kari.scope, &target("csat", "95", "90"), t0)
+        .await
+        .unwrap();
+    assert_eq!(saved.valid_from, date!(2026 - 09 - 01));
+    let r = k
+        .report(
+            &kari.scope,
+            Kpi::Csat,
+            &september,
+            Dimension::ServicePoint,
+            1,
+            t0,
+        )
+        .await
+        .unwrap();
+    let value = r.value.figure.value.unwrap();
+    let expected = if value >= 95.0 {
+        Rag::Green
+    } else if value >= 90.0 {
+        Rag::Amber
+    } else {
+        Rag::Red
+    };
+    assert_eq!(r.value.rag, Some(expected));
+    assert_eq!(r.breakdown[0].rag, Some(expected));
+    // Money in the currency's units, kept in minor units like the figures.
+    let money = k
+        .set_target(
+            &kari.scope,
+            &target("service-revenue", "100000", "80000,50"),
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!((money.green, money.amber), (10_000_000.0, 8_000_050.0));
+    // Another market's manager can neither set nor remove Trondheim's targets.
+    assert!(k
+        .set_target(&ana.scope, &target("csat", "95", "90"), t0)
+        .await
+        .is_err());
+    assert!(matches!(
+        k.remove_target(&ana.scope, &saved.id).await,
+        Err(StoreError::NotFound)
+    ));
+    k.remove_target(&kari.scope, &saved.id).await.unwrap();
+    assert_eq!(k.targets(&kari.scope).await.unwrap().len(), 1);
+
+    // Costs per hour: checked, then the margin subtracts them.
+    match k
+        .set_costs(
+            &kari.scope,
+            &trondheim,
+            &KpiCostsInput {
+                technician_per_hour: "a lot".into(),
+                driver_per_hour: "300".into(),
+            },
+            t0,
+        )
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.0[0].field, "technician_per_hour"),
+        other => panic!("{other:?}"),
+    }
+    let c = k
+        .set_costs(
+            &kari.scope,
+            &trondheim,
+            &KpiCostsInput {
+                technician_per_hour: "450".into(),
+                driver_per_hour: "300,50".into(),
+            },
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.technician_minor, c.driver_minor, c.currency.as_str()),
+        (45_000, 30_050, "NOK")
+    );
+    assert!(matches!(
+        k.costs(&ana.scope, &trondheim).await,
+        Err(StoreError::NotFound)
+    ));
+}
