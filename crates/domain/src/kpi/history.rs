@@ -30,6 +30,90 @@ pub struct PointProfile {
     pub punctual: f64,
     /// Hours sold ÷ hours clocked.
     pub efficiency: f64,
+    /// Cases opened per working day, on average (seven in ten technical).
+    pub cases_per_day: f64,
+    /// Share of technical cases the advisor resolves remotely.
+    pub remote_fix: f64,
+    /// Share of cases answered within the first-response target.
+    pub responsive: f64,
+}
+
+/// The first-response and resolution targets of the generated cases, in minutes.
+pub const CASE_TARGETS: (i64, i64) = (60, 2 * 24 * 60);
+
+/// A planned case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedCase {
+    pub point: usize,
+    pub vehicle: usize,
+    pub created: OffsetDateTime,
+    pub technical: bool,
+    pub responded: OffsetDateTime,
+    pub resolved: OffsetDateTime,
+    /// Resolved by a remote fix (technical cases only).
+    pub remote_fix: bool,
+    pub advisor: usize,
+}
+
+impl PlannedCase {
+    /// When the first-response target was missed, if it was.
+    pub fn response_breached(&self) -> Option<OffsetDateTime> {
+        let due = self.created + Duration::minutes(CASE_TARGETS.0);
+        (self.responded > due).then_some(due)
+    }
+    /// When the resolution target was missed, if it was.
+    pub fn resolution_breached(&self) -> Option<OffsetDateTime> {
+        let due = self.created + Duration::minutes(CASE_TARGETS.1);
+        (self.resolved > due).then_some(due)
+    }
+}
+
+/// Plans the cases of the history (see the module), oldest first: per point and working day,
+/// calls and mails answered in or out of target, technical ones resolved remotely or sent to
+/// the workshop.
+pub fn plan_cases(spec: &WorkshopHistorySpec) -> Vec<PlannedCase> {
+    let mut rng = SplitMix64::new(spec.seed ^ 0x0CA5_E5CA_5E5C_A5E5);
+    let mut out = Vec::new();
+    let first = spec.end - Duration::days(i64::from(spec.days));
+    for (point, (base, change)) in spec.points.iter().enumerate() {
+        let mut day = first;
+        while day < spec.end {
+            let profile = match change {
+                Some((from, p)) if day >= *from => p,
+                _ => base,
+            };
+            if !matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday) {
+                for _ in 0..poisson(&mut rng, profile.cases_per_day) {
+                    let created = at(day, 8 * 60 + (rng.next_open01() * 540.0) as i64);
+                    let technical = rng.next_open01() < 0.7;
+                    let wait = if rng.next_open01() < profile.responsive {
+                        5 + (rng.next_open01() * 50.0) as i64
+                    } else {
+                        CASE_TARGETS.0 + 10 + (rng.next_open01() * 180.0) as i64
+                    };
+                    let responded = created + Duration::minutes(wait);
+                    let resolved = responded
+                        + Duration::minutes(30 + (rng.next_open01() * 3.5 * 24.0 * 60.0) as i64);
+                    if resolved >= at(spec.end, 0) {
+                        continue;
+                    }
+                    out.push(PlannedCase {
+                        point,
+                        vehicle: pick(&mut rng, spec.vehicles_per_point.max(1)),
+                        created,
+                        technical,
+                        responded,
+                        resolved,
+                        remote_fix: technical && rng.next_open01() < profile.remote_fix,
+                        advisor: pick(&mut rng, 3),
+                    });
+                }
+            }
+            day += Duration::days(1);
+        }
+    }
+    out.sort_by_key(|c| (c.created, c.point));
+    out
 }
 
 /// What to plan.
@@ -253,6 +337,9 @@ mod tests {
             pickup,
             punctual: 0.9,
             efficiency: 1.1,
+            cases_per_day: 4.0,
+            remote_fix: 0.5,
+            responsive: 0.8,
         }
     }
 
@@ -289,5 +376,19 @@ mod tests {
         assert!(share(1, true) < 0.3);
         // Returns share an operation with the repair order before.
         assert!(a.iter().filter(|r| r.jobs.len() == 1).count() > 100);
+        // Cases: about four a working day per point, most answered in time, half of the
+        // technical ones fixed remotely.
+        let cases = plan_cases(&spec);
+        assert_eq!(cases, plan_cases(&spec));
+        assert!(cases.len() > 500 && cases.len() < 900, "{}", cases.len());
+        let late = cases
+            .iter()
+            .filter(|c| c.response_breached().is_some())
+            .count();
+        assert!(late * 100 / cases.len() > 10 && late * 100 / cases.len() < 30);
+        let technical: Vec<&PlannedCase> = cases.iter().filter(|c| c.technical).collect();
+        let remote = technical.iter().filter(|c| c.remote_fix).count();
+        assert!(remote * 100 / technical.len() > 40 && remote * 100 / technical.len() < 60);
+        assert!(cases.iter().all(|c| !c.remote_fix || c.technical));
     }
 }

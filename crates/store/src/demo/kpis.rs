@@ -50,6 +50,9 @@ fn profile(per_day: f64, comeback: f64, happy: f64, turnaround: f64, pickup: f64
         pickup,
         punctual: 0.88,
         efficiency: 1.05,
+        cases_per_day: per_day * 0.8,
+        remote_fix: 0.45,
+        responsive: 0.85,
     }
 }
 

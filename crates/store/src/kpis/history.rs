@@ -2,10 +2,13 @@
 //! and a car per planned vehicle (owned by the market), and per planned repair order its status
 //! events (checked in, delivered, closed), jobs with labour and part lines, clockings by the
 //! point's technicians, the survey answer, the pickup and delivery with their windows and
-//! arrivals. Rows go in batches; invoices are not generated (issued documents are legal records
-//! with a signature chain): revenue and margin come from what is really invoiced and claimed.
+//! arrivals; and the inbox's cases with their timers and triage decisions. Rows go in batches;
+//! invoices are not generated (issued documents are legal records with a signature chain):
+//! revenue and margin come from what is really invoiced and claimed.
 
-use aftersales_domain::kpi::history::{self, PlannedTrip, WorkshopHistorySpec, OPERATIONS};
+use aftersales_domain::kpi::history::{
+    self, PlannedTrip, WorkshopHistorySpec, CASE_TARGETS, OPERATIONS,
+};
 use time::OffsetDateTime;
 
 use super::Kpis;
@@ -21,6 +24,18 @@ pub struct PointStaff {
     pub advisors: Vec<String>,
     pub technicians: Vec<String>,
     pub drivers: Vec<String>,
+}
+
+/// A generated case's subject, as a customer of that market would put it.
+fn subject(language: &str, technical: bool) -> &'static str {
+    match (language, technical) {
+        ("nb", true) => "Feilmelding på skjermen",
+        ("nb", false) => "Spørsmål om service",
+        ("pt", true) => "Mensagem de erro no ecrã",
+        ("pt", false) => "Pergunta sobre a revisão",
+        (_, true) => "Error message on the screen",
+        (_, false) => "Question about the service",
+    }
 }
 
 fn nth(v: &[String], i: usize) -> V {
@@ -426,6 +441,96 @@ impl Kpis<'_> {
         ] {
             b.flush(&mut tx).await?;
         }
+        // The inbox: cases with their timers, technical ones triaged (remote fix or workshop).
+        let mut cases = Batch::new(
+            "cases",
+            &[
+                "id",
+                "number",
+                "organisation_id",
+                "customer_id",
+                "vehicle_id",
+                "channel",
+                "category",
+                "priority",
+                "status",
+                "subject",
+                "owner_user_id",
+                "first_response_minutes",
+                "resolution_minutes",
+                "first_responded_at",
+                "resolved_at",
+                "first_response_breached_at",
+                "resolution_breached_at",
+                "created_at",
+                "updated_at",
+            ],
+        );
+        let mut decisions = Batch::new(
+            "triage_decisions",
+            &["id", "case_id", "kind", "decided_by", "at"],
+        );
+        for (n, c) in history::plan_cases(spec).iter().enumerate() {
+            let Some((customer, vehicle, _)) = cars[c.point].get(c.vehicle) else {
+                continue;
+            };
+            let id = new_id();
+            let owner = nth(&staff[c.point].advisors, c.advisor);
+            let opt = |t: Option<OffsetDateTime>| t.map_or(V::NullInt, |t| V::I(micros(t)));
+            cases.rows.push(vec![
+                V::T(id.clone()),
+                V::T(format!("CASE-{}K-{:06}", target.prefix, n + 1)),
+                V::T(target.service_points[c.point].clone()),
+                V::T(customer.clone()),
+                V::T(vehicle.clone()),
+                V::T(if n % 3 == 0 { "email" } else { "phone" }.into()),
+                V::T(
+                    if c.technical {
+                        "technical"
+                    } else {
+                        "maintenance"
+                    }
+                    .into(),
+                ),
+                V::T("normal".into()),
+                V::T("closed".into()),
+                V::T(subject(&target.language, c.technical).into()),
+                match &owner {
+                    V::T(o) => V::T(o.clone()),
+                    _ => V::NullText,
+                },
+                V::I(CASE_TARGETS.0),
+                V::I(CASE_TARGETS.1),
+                V::I(micros(c.responded)),
+                V::I(micros(c.resolved)),
+                opt(c.response_breached()),
+                opt(c.resolution_breached()),
+                V::I(micros(c.created)),
+                V::I(micros(c.resolved)),
+            ]);
+            if c.technical {
+                decisions.rows.push(vec![
+                    V::T(new_id()),
+                    V::T(id),
+                    V::T(
+                        if c.remote_fix {
+                            "remote-fix"
+                        } else {
+                            "workshop"
+                        }
+                        .into(),
+                    ),
+                    owner,
+                    V::I(micros(c.responded)),
+                ]);
+            }
+            if n % 2_000 == 1_999 {
+                cases.flush(&mut tx).await?;
+                decisions.flush(&mut tx).await?;
+            }
+        }
+        cases.flush(&mut tx).await?;
+        decisions.flush(&mut tx).await?;
         tx.commit().await?;
         Ok(written)
     }

@@ -53,6 +53,9 @@ pub async fn kpis_are_computed_from_what_happened(store: &Store) {
                         pickup: 0.4,
                         punctual: 0.8,
                         efficiency: 1.1,
+                        cases_per_day: 2.0,
+                        remote_fix: 0.5,
+                        responsive: 0.8,
                     },
                     None,
                 )],
@@ -150,6 +153,34 @@ pub async fn kpis_are_computed_from_what_happened(store: &Store) {
     assert!((r.value.figure.value.unwrap() - mean).abs() < 1e-6);
     assert_eq!(r.items_total, rows.len());
     assert_eq!(r.items.len(), 10);
+
+    // Response SLA over October, against the raw timers: met ÷ (met + breached).
+    let (met, breached): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN first_response_breached_at IS NULL AND first_responded_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN first_response_breached_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         FROM cases WHERE organisation_id = $1 AND created_at >= $2 AND created_at < $3",
+    )
+    .bind(&trondheim)
+    .bind(us(from))
+    .bind(us(to))
+    .fetch_one(aftersales_store::testing::pool(store))
+    .await
+    .unwrap();
+    assert!(met > 0 && breached > 0, "{met} {breached}");
+    let r = k
+        .report(
+            &kari.scope,
+            Kpi::ResponseSla,
+            &october,
+            Dimension::Advisor,
+            5,
+            t0,
+        )
+        .await
+        .unwrap();
+    let sla = r.value.figure.value.unwrap();
+    assert!((sla - met as f64 * 100.0 / (met + breached) as f64).abs() < 1e-9);
+    assert!(r.items.iter().all(|i| i.item.kind == KpiItemKind::Case));
 
     // First-time fix and comebacks over September (all 30 days passed): they add up to 100 %.
     let september = query(date!(2026 - 09 - 01), date!(2026 - 09 - 30));
