@@ -12,7 +12,7 @@
 //! - a remote fix fails when a visit follows within 30 days of the resolution: any appointment or
 //!   repair order for the same vehicle (the same customer where the case names no vehicle), unless
 //!   it belongs to another case that is not technical, or a new technical case about it (the
-//!   customer back with the problem); it counts once its 30 days have passed;
+//!   customer back with the problem); a technical case counts once resolved 30 days ago;
 //! - the SLA rates leave out cases still inside their target (met or breached is not known yet);
 //! - revenue is the net of issued invoices (credit notes subtract) plus what is claimed from the
 //!   brand; the margin subtracts parts and sublet at cost, clocked hours (the hours billed where
@@ -489,7 +489,9 @@ pub fn visit_after(case: &CaseFact, visits: &[Visit]) -> bool {
 }
 
 /// Remote resolution: technical cases created in the period, 1 when resolved by a remote fix
-/// with no visit within 30 days (counted once those 30 days have passed).
+/// with no visit within 30 days. A case counts once it is resolved and 30 days have passed since,
+/// whatever its outcome (counting the workshop cases at once and the remote fixes a month later
+/// would bias the rate down); open cases wait.
 pub fn remote_resolution(
     cases: &[CaseFact],
     visits: &[Visit],
@@ -499,10 +501,9 @@ pub fn remote_resolution(
     cases
         .iter()
         .filter(|c| c.technical && period.contains(c.created_at))
+        .filter(|c| c.resolved_at.is_some_and(|r| r + window() <= now))
         .map(|c| {
-            let fixed = c.remote_fix
-                && c.resolved_at.is_some_and(|r| r + window() <= now)
-                && !visit_after(c, visits);
+            let fixed = c.remote_fix && !visit_after(c, visits);
             Contribution {
                 item: c.item.clone(),
                 at: c.created_at,
@@ -921,8 +922,11 @@ mod tests {
         let mut b = case("b", datetime!(2026-11-03 08:00 UTC));
         b.remote_fix = true;
         b.resolved_at = Some(datetime!(2026-11-03 10:00 UTC));
-        // c was sent to the workshop; d is not technical; e resolved remotely too recently.
-        let c = case("c", datetime!(2026-11-04 08:00 UTC));
+        // c was sent to the workshop; d is not technical; e resolved remotely too recently;
+        // f is still open.
+        let mut c = case("c", datetime!(2026-11-04 08:00 UTC));
+        c.resolved_at = Some(datetime!(2026-11-06 08:00 UTC));
+        let f = case("f", datetime!(2026-11-06 08:00 UTC));
         let mut d = case("d", datetime!(2026-11-05 08:00 UTC));
         d.technical = false;
         let mut e = case("e", datetime!(2026-11-30 08:00 UTC));
@@ -943,9 +947,11 @@ mod tests {
                 case: Some(("other".into(), false)),
             },
         ];
-        let cs = remote_resolution(&[a.clone(), b.clone(), c, d, e], &visits, nov(), now);
-        assert_eq!(cs.len(), 4);
-        assert_eq!(figure(Kpi::RemoteResolution, &cs).value, Some(25.0));
+        let cs = remote_resolution(&[a.clone(), b.clone(), c, d, e, f], &visits, nov(), now);
+        // a (fixed), b (came in), c (workshop): 1 of 3.
+        assert_eq!(cs.len(), 3);
+        let v = figure(Kpi::RemoteResolution, &cs).value.unwrap();
+        assert!((v - 100.0 / 3.0).abs() < 1e-9);
         assert!(visit_after(&b, &visits));
         assert!(!visit_after(&a, &visits));
     }
