@@ -36,6 +36,7 @@ pub mod logistics;
 pub mod money;
 pub mod notify;
 pub mod org;
+pub mod pilot;
 pub mod reminders;
 pub mod standards;
 pub mod training;
