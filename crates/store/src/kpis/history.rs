@@ -12,7 +12,7 @@ use aftersales_domain::kpi::history::{
 use time::OffsetDateTime;
 
 use super::Kpis;
-use crate::batch::{Batch, V};
+use crate::batch::{Batch, CarRows, NewCar, V};
 use crate::error::StoreError;
 use crate::warranty::history::{person, vin};
 use crate::warranty::HistoryTarget;
@@ -66,38 +66,7 @@ impl Kpis<'_> {
         }
         let planned = history::plan(spec);
         let created = micros(now);
-        let mut customers = Batch::new(
-            "customers",
-            &[
-                "id",
-                "organisation_id",
-                "kind",
-                "name",
-                "language",
-                "preferred_channel",
-                "street",
-                "city",
-                "country",
-                "created_at",
-            ],
-        );
-        let mut vehicles = Batch::new(
-            "vehicles",
-            &[
-                "id",
-                "organisation_id",
-                "vin",
-                "brand_id",
-                "model",
-                "model_year",
-                "check_digit",
-                "created_at",
-            ],
-        );
-        let mut owners = Batch::new(
-            "vehicle_ownerships",
-            &["id", "vehicle_id", "customer_id", "from_date"],
-        );
+        let mut car_rows = CarRows::new();
         let mut orders = Batch::new(
             "repair_orders",
             &[
@@ -209,58 +178,28 @@ impl Kpis<'_> {
             for i in 0..spec.vehicles_per_point {
                 let serial = 700_000 + p * 20_000 + i;
                 let (model, template, year) = &target.models[i % target.models.len()];
-                let customer = new_id();
-                let vehicle = new_id();
-                let name = person(&target.language, serial);
                 let street = format!("Rua {} {}", 1 + serial % 300, 1 + serial % 89);
-                let v = vin(template, serial);
-                let engine = self.store.engine();
-                crate::crm::index(
-                    &mut tx,
-                    engine,
-                    "customer",
-                    &customer,
-                    &target.owner_org,
-                    &crate::crm::normalise_terms(&format!("{name} {street}")),
-                )
-                .await?;
-                crate::crm::index(
-                    &mut tx,
-                    engine,
-                    "vehicle",
-                    &vehicle,
-                    &target.owner_org,
-                    &crate::crm::normalise_terms(&format!("{v} {} {model} {name}", &v[11..])),
-                )
-                .await?;
-                customers.rows.push(vec![
-                    V::T(customer.clone()),
-                    V::T(target.owner_org.clone()),
-                    V::T("person".into()),
-                    V::T(name),
-                    V::T(target.language.clone()),
-                    V::T("email".into()),
-                    V::T(street.clone()),
-                    V::NullText,
-                    V::T(target.country.clone()),
-                    V::I(created),
-                ]);
-                vehicles.rows.push(vec![
-                    V::T(vehicle.clone()),
-                    V::T(target.owner_org.clone()),
-                    V::T(v),
-                    V::T(target.brand_id.clone()),
-                    V::T(model.clone()),
-                    V::I(*year),
-                    V::T("valid".into()),
-                    V::I(created),
-                ]);
-                owners.rows.push(vec![
-                    V::T(new_id()),
-                    V::T(vehicle.clone()),
-                    V::T(customer.clone()),
-                    V::T((now.date() - time::Duration::days(900)).to_string()),
-                ]);
+                let (customer, vehicle) = car_rows
+                    .push(
+                        &mut tx,
+                        self.store.engine(),
+                        NewCar {
+                            owner_org: &target.owner_org,
+                            name: person(&target.language, serial),
+                            street: street.clone(),
+                            language: &target.language,
+                            country: &target.country,
+                            vin: vin(template, serial),
+                            brand_id: &target.brand_id,
+                            model,
+                            year: *year,
+                            delivered: None,
+                            warranty_version: None,
+                            from_date: now.date() - time::Duration::days(900),
+                            created,
+                        },
+                    )
+                    .await?;
                 of_point.push((customer, vehicle, street));
             }
             cars.push(of_point);
@@ -411,10 +350,8 @@ impl Kpis<'_> {
             }
             written += 1;
             if written % 2_000 == 0 {
+                car_rows.flush(&mut tx).await?;
                 for b in [
-                    &mut customers,
-                    &mut vehicles,
-                    &mut owners,
                     &mut orders,
                     &mut events,
                     &mut jobs,
@@ -427,10 +364,8 @@ impl Kpis<'_> {
                 }
             }
         }
+        car_rows.flush(&mut tx).await?;
         for b in [
-            &mut customers,
-            &mut vehicles,
-            &mut owners,
             &mut orders,
             &mut events,
             &mut jobs,

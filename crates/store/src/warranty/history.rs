@@ -12,7 +12,7 @@ use aftersales_domain::warranty::goodwill::ComponentGroup;
 use time::{Date, OffsetDateTime};
 
 use super::Warranty;
-use crate::batch::{Batch, V};
+use crate::batch::{Batch, CarRows, NewCar, V};
 use crate::error::StoreError;
 use crate::{micros, new_id};
 
@@ -227,41 +227,7 @@ impl Warranty<'_> {
             parties.push(self.parties_of(sp).await?);
         }
         let planned = history::plan(spec);
-        let mut customers = Batch::new(
-            "customers",
-            &[
-                "id",
-                "organisation_id",
-                "kind",
-                "name",
-                "language",
-                "preferred_channel",
-                "street",
-                "postal_code",
-                "city",
-                "country",
-                "created_at",
-            ],
-        );
-        let mut vehicles = Batch::new(
-            "vehicles",
-            &[
-                "id",
-                "organisation_id",
-                "vin",
-                "brand_id",
-                "model",
-                "model_year",
-                "check_digit",
-                "delivery_date",
-                "warranty_version",
-                "created_at",
-            ],
-        );
-        let mut owners = Batch::new(
-            "vehicle_ownerships",
-            &["id", "vehicle_id", "customer_id", "from_date"],
-        );
+        let mut cars = CarRows::new();
         let mut orders = Batch::new(
             "repair_orders",
             &[
@@ -380,8 +346,6 @@ impl Warranty<'_> {
         for v in &planned {
             let point = v.point.min(target.service_points.len() - 1);
             let (model, template, year) = &target.models[v.model % target.models.len()];
-            let customer = new_id();
-            let vehicle = new_id();
             let vin = vin(template, v.serial);
             // Now and then a customer of the costly point gives the same address as others.
             let street = if spec.costly_point == Some(v.point) && v.serial % 40 == 0 {
@@ -389,58 +353,27 @@ impl Warranty<'_> {
             } else {
                 format!("Rua {} {}", 1 + v.serial % 400, 1 + v.serial % 97)
             };
-            let name = person(&target.language, v.serial);
-            // Found by the customer search like any other customer and car.
-            let engine = self.store.engine();
-            crate::crm::index(
-                &mut tx,
-                engine,
-                "customer",
-                &customer,
-                &target.owner_org,
-                &crate::crm::normalise_terms(&format!("{name} {street}")),
-            )
-            .await?;
-            crate::crm::index(
-                &mut tx,
-                engine,
-                "vehicle",
-                &vehicle,
-                &target.owner_org,
-                &crate::crm::normalise_terms(&format!("{vin} {} {model} {name}", &vin[11..])),
-            )
-            .await?;
-            customers.rows.push(vec![
-                V::T(customer.clone()),
-                V::T(target.owner_org.clone()),
-                V::T("person".into()),
-                V::T(name),
-                V::T(target.language.clone()),
-                V::T("email".into()),
-                V::T(street),
-                V::NullText,
-                V::NullText,
-                V::T(target.country.clone()),
-                V::I(created),
-            ]);
-            vehicles.rows.push(vec![
-                V::T(vehicle.clone()),
-                V::T(target.owner_org.clone()),
-                V::T(vin.clone()),
-                V::T(target.brand_id.clone()),
-                V::T(model.clone()),
-                V::I(*year),
-                V::T("valid".into()),
-                V::T(v.delivered.to_string()),
-                V::T(target.warranty_version.clone()),
-                V::I(created),
-            ]);
-            owners.rows.push(vec![
-                V::T(new_id()),
-                V::T(vehicle.clone()),
-                V::T(customer.clone()),
-                V::T(v.delivered.to_string()),
-            ]);
+            let (customer, vehicle) = cars
+                .push(
+                    &mut tx,
+                    self.store.engine(),
+                    NewCar {
+                        owner_org: &target.owner_org,
+                        name: person(&target.language, v.serial),
+                        street,
+                        language: &target.language,
+                        country: &target.country,
+                        vin: vin.clone(),
+                        brand_id: &target.brand_id,
+                        model,
+                        year: *year,
+                        delivered: Some(v.delivered),
+                        warranty_version: Some(&target.warranty_version),
+                        from_date: v.delivered,
+                        created,
+                    },
+                )
+                .await?;
             for c in &v.claims {
                 counts.claims += 1;
                 let n = counts.claims;
@@ -462,10 +395,8 @@ impl Warranty<'_> {
             }
             counts.vehicles += 1;
             if counts.vehicles % 2_000 == 0 {
+                cars.flush(&mut tx).await?;
                 for b in [
-                    &mut customers,
-                    &mut vehicles,
-                    &mut owners,
                     &mut orders,
                     &mut jobs,
                     &mut ro_lines,
@@ -477,10 +408,8 @@ impl Warranty<'_> {
                 }
             }
         }
+        cars.flush(&mut tx).await?;
         for b in [
-            &mut customers,
-            &mut vehicles,
-            &mut owners,
             &mut orders,
             &mut jobs,
             &mut ro_lines,
