@@ -77,6 +77,13 @@ async fn dashboards_drill_down_exports_and_targets() {
         .header("content-type")
         .unwrap()
         .starts_with("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"));
+    if let Some(text) = crate::support::read_workbook(&x.bytes) {
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "Nøkkeltall|Filtre", "{text}");
+        assert_eq!(lines[1], "Nøkkeltall", "{text}");
+        // The header and a row per computed KPI.
+        assert_eq!(lines[2], "17", "{text}");
+    }
     let csv = app
         .get(
             "/kpis/csat/export.csv?period=2026-10&by=month&lang=en",

@@ -343,3 +343,53 @@ pub enum Auth<'a> {
     Browser(&'a Browser),
     CookieOnly(&'a Browser),
 }
+
+/// Opens a workbook with a spreadsheet library (Python openpyxl): its sheet names joined by `|`,
+/// the first sheet's A1 and its number of rows, a line each. `None` (said as skipped) where the
+/// library is missing outside CI; under CI a missing library fails.
+pub fn read_workbook(bytes: &[u8]) -> Option<String> {
+    let path = std::env::temp_dir().join(format!(
+        "workbook-{}-{}.xlsx",
+        std::process::id(),
+        uuid_like()
+    ));
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, openpyxl; wb = openpyxl.load_workbook(sys.argv[1]); \
+             print('|'.join(wb.sheetnames)); ws = wb.worksheets[0]; print(ws.cell(1, 1).value); \
+             print(sum(1 for _ in ws.iter_rows()))",
+        ])
+        .arg(&path)
+        .output();
+    let _ = std::fs::remove_file(&path);
+    match out {
+        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).to_string()),
+        Ok(o)
+            if String::from_utf8_lossy(&o.stderr).contains("No module named")
+                && !aftersales_store::testing::in_ci() =>
+        {
+            aftersales_store::testing::say(
+                "skipped: openpyxl is not installed (pip install openpyxl)",
+            );
+            None
+        }
+        Ok(o) => panic!(
+            "the workbook did not open: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) if !aftersales_store::testing::in_ci() => {
+            aftersales_store::testing::say(&format!("skipped: python3 not runnable: {e}"));
+            None
+        }
+        Err(e) => panic!("python3 is needed under CI: {e}"),
+    }
+}
+
+fn uuid_like() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
