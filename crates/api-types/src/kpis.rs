@@ -61,6 +61,10 @@ pub struct KpiItem {
     pub numerator: f64,
     pub denominator: f64,
     pub currency: Option<String>,
+    /// Turnaround only: hours clocked on the repair order (active work) and the rest of its
+    /// keys-to-keys time (waiting for parts, approval, logistics).
+    pub active_hours: Option<f64>,
+    pub waiting_hours: Option<f64>,
 }
 
 /// A KPI over a period: the figure, the breakdown asked for, the items behind it.

@@ -2218,3 +2218,6 @@ kpi-digest-hello = Hello { $name },
 kpi-digest-intro = your KPIs for { $period }, against the period before and your targets:
 kpi-digest-link = Open the dashboard with its breakdowns: { $link }
 kpi-digest-why = You receive this digest because you asked for it on the KPI page; you can stop it there.
+kpi-active-waiting = { $value } (active { $active } h, waiting { $waiting } h)
+kpi-active-hours = Active hours
+kpi-waiting-hours = Waiting hours

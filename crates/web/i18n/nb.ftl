@@ -2218,3 +2218,6 @@ kpi-digest-hello = Hei { $name },
 kpi-digest-intro = her er nøkkeltallene dine for { $period }, mot perioden før og målene dine:
 kpi-digest-link = Åpne oversikten med nedbrytningene: { $link }
 kpi-digest-why = Du får dette sammendraget fordi du ba om det på siden for nøkkeltall; der kan du også stoppe det.
+kpi-active-waiting = { $value } (aktivt { $active } t, venter { $waiting } t)
+kpi-active-hours = Aktive timer
+kpi-waiting-hours = Ventetimer

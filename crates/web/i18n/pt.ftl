@@ -2218,3 +2218,6 @@ kpi-digest-hello = Olá { $name },
 kpi-digest-intro = aqui estão os seus indicadores de { $period }, face ao período anterior e aos seus objetivos:
 kpi-digest-link = Abrir o painel com as decomposições: { $link }
 kpi-digest-why = Recebe este resumo porque o pediu na página dos indicadores; pode pará-lo lá.
+kpi-active-waiting = { $value } (trabalho { $active } h, espera { $waiting } h)
+kpi-active-hours = Horas de trabalho
+kpi-waiting-hours = Horas de espera

@@ -394,10 +394,23 @@ impl Kpis<'_> {
                 .then_with(|| a.item.label.cmp(&b.item.label))
         });
         let items_total = cs.len();
+        let split = |c: &Contribution| {
+            if k != Kpi::Turnaround {
+                return None;
+            }
+            loaded
+                .facts
+                .ros
+                .iter()
+                .find(|r| r.id == c.item.id)
+                .and_then(aftersales_domain::kpi::formulas::turnaround_split)
+        };
         let items = cs
             .into_iter()
             .take(limit)
             .map(|c| KpiItem {
+                active_hours: split(&c).map(|s| s.0),
+                waiting_hours: split(&c).map(|s| s.1),
                 href: href(c.item.kind, &c.item.id),
                 at: c.at,
                 service_point: Ref {

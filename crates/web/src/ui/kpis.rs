@@ -425,8 +425,25 @@ impl KpiPage<'_> {
     fn when(&self, at: &time::OffsetDateTime) -> String {
         self.t.date(&at.date().to_string())
     }
-    fn share(&self, num: &f64, den: &f64, currency: &Option<String>) -> String {
-        item_share(&self.t, self.report.kpi, *num, *den, currency.as_deref())
+    fn share(&self, i: &aftersales_store::kpis::KpiItem) -> String {
+        let base = item_share(
+            &self.t,
+            self.report.kpi,
+            i.numerator,
+            i.denominator,
+            i.currency.as_deref(),
+        );
+        match (i.active_hours, i.waiting_hours) {
+            (Some(a), Some(w)) => self.t.with(
+                "kpi-active-waiting",
+                &[
+                    ("value", &base),
+                    ("active", &self.t.dec(a, 1)),
+                    ("waiting", &self.t.dec(w, 1)),
+                ],
+            ),
+            _ => base,
+        }
     }
 }
 
@@ -870,6 +887,10 @@ pub async fn export_kpi(
         Cell::from(t.t("kpi-numerator")),
         Cell::from(t.t("kpi-denominator")),
     ]];
+    if k == Kpi::Turnaround {
+        items[0].push(Cell::from(t.t("kpi-active-hours")));
+        items[0].push(Cell::from(t.t("kpi-waiting-hours")));
+    }
     for i in &r.items {
         items.push(vec![
             Cell::from(i.item.label.clone()),
@@ -886,6 +907,12 @@ pub async fn export_kpi(
             Cell::from(i.numerator),
             Cell::from(i.denominator),
         ]);
+        if k == Kpi::Turnaround {
+            if let Some(row) = items.last_mut() {
+                row.push(Cell::from(i.active_hours));
+                row.push(Cell::from(i.waiting_hours));
+            }
+        }
     }
     let mut about = filter_rows(&t, &filters, &orgs);
     about.push((

@@ -68,6 +68,13 @@ async fn dashboards_drill_down_exports_and_targets() {
     assert_eq!(ro.status, StatusCode::OK);
     assert!(ro.body.contains("RO-NOK-"));
 
+    // Each repair order behind the turnaround shows its active and waiting time.
+    let r = app
+        .get("/kpis/turnaround-days?period=2026-10&lang=en", Some(&kari))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("h, waiting "), "{}", r.body);
+
     // Downloads state their filters and definitions.
     let x = app
         .get("/kpis/export.xlsx?period=2026-10&lang=nb", Some(&kari))
