@@ -65,6 +65,8 @@ type Both = (Vec<Contribution>, Vec<Contribution>);
 /// The facts of a query with what is needed to read them.
 struct Loaded {
     orgs: Orgs,
+    /// The organisations the query reads (the caller's reach, cut to the filter).
+    reach: Vec<String>,
     facts: Facts,
     costs: BTreeMap<String, HourlyCosts>,
     targets: Vec<KpiTarget>,
@@ -203,6 +205,7 @@ impl Kpis<'_> {
         let targets = self.targets_of(&orgs, &reach).await?;
         Ok(Loaded {
             orgs,
+            reach,
             facts,
             costs,
             targets,
@@ -265,8 +268,8 @@ impl Kpis<'_> {
     ) -> Result<Dashboard, StoreError> {
         let all: Vec<Kpi> = Kpi::computed().collect();
         let loaded = self.load(scope, q, &all, now).await?;
-        let (_, reach) = self.orgs_of(scope, q).await?;
-        let view = Self::view_org(&loaded.orgs, &reach, q);
+        let reach = &loaded.reach;
+        let view = Self::view_org(&loaded.orgs, reach, q);
         let computed: Vec<(Kpi, Both)> =
             all.iter().map(|k| (*k, loaded.both(*k, q, now))).collect();
         let values = computed
@@ -351,8 +354,7 @@ impl Kpis<'_> {
             ));
         }
         let loaded = self.load(scope, q, &[k], now).await?;
-        let (_, reach) = self.orgs_of(scope, q).await?;
-        let view = Self::view_org(&loaded.orgs, &reach, q);
+        let view = Self::view_org(&loaded.orgs, &loaded.reach, q);
         let both = loaded.both(k, q, now);
         let value = loaded.value(k, q, &both, view.as_deref());
         let mut cs = both.0;
