@@ -1,8 +1,10 @@
 """Reference values for the pilot estimators (issue 20): difference-in-differences by OLS with
 standard errors clustered by service point (statsmodels, cov_type="cluster", its default
-small-sample correction, normal-based 95 % interval), and the exact permutation test over every
-assignment of the pilot label (itertools). Writes crates/domain/tests/fixtures/pilots/*.json,
-which crates/domain/tests/it/pilots.rs checks aftersales_domain::pilot against.
+small-sample correction, normal-based 95 % interval), the exact permutation test over every
+assignment of the pilot label (itertools), and the synthetic control of a single pilot point
+(pysyncon's Synth with the months before the start as predictors and custom_V of ones). Writes
+crates/domain/tests/fixtures/pilots/*.json, which crates/domain/tests/it/pilots.rs checks
+aftersales_domain::pilot against.
 
 Run from the repository root: python3 tools/pilots/make_fixtures.py
 """
@@ -12,6 +14,8 @@ import json
 import pathlib
 
 import numpy as np
+import pandas as pd
+import pysyncon
 import statsmodels
 import statsmodels.api as sm
 
@@ -90,7 +94,49 @@ def write(name, rows, pilot, start, with_placebo):
     (OUT / f"{name}.json").write_text(json.dumps(out, indent=1) + "\n")
 
 
+def synthetic():
+    """One pilot point and eight control points over 18 months, the programme from month 12."""
+    rng = np.random.default_rng(20261207)
+    periods, start, donors = 18, 12, 8
+    level = rng.normal(78.0, 5.0, donors)
+    slope = rng.normal(0.1, 0.15, donors)
+    series = [
+        [round(float(level[j] + slope[j] * t + rng.normal(0.0, 1.5)), 6) for t in range(periods)]
+        for j in range(donors)
+    ]
+    mix = np.array([0.5, 0.0, 0.3, 0.0, 0.2, 0.0, 0.0, 0.0])
+    treated = []
+    for t in range(periods):
+        v = float(mix @ np.array([series[j][t] for j in range(donors)]))
+        v += rng.normal(0.0, 0.8) + (4.0 if t >= start else 0.0)
+        treated.append(round(v, 6))
+    names = [f"c{j}" for j in range(donors)]
+    pre = list(range(start))
+    x0 = pd.DataFrame({names[j]: [series[j][t] for t in pre] for j in range(donors)}, index=pre)
+    x1 = pd.Series([treated[t] for t in pre], index=pre, name="pilot")
+    z0 = x0.copy()
+    z1 = x1.copy()
+    synth = pysyncon.Synth()
+    synth.fit(X0=x0, X1=x1, Z0=z0, Z1=z1, custom_V=np.ones(len(pre)))
+    weights = [float(w) for w in synth.W]
+    # The objective pysyncon minimised, months standardised by their standard deviation.
+    x = pd.concat([x0, x1], axis=1)
+    sd = x.std(axis=1)
+    resid = (x1 - x0.to_numpy() @ np.array(weights)) / sd
+    loss = float((resid**2).sum())
+    out = {
+        "packages": {"pysyncon": getattr(pysyncon, "__version__", "unknown"), "numpy": np.__version__},
+        "treated": treated,
+        "donors": series,
+        "start": start,
+        "weights": weights,
+        "loss": loss,
+    }
+    (OUT / "synthetic.json").write_text(json.dumps(out, indent=1) + "\n")
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     write("did_small", *small(), with_placebo=True)
     write("did_noisy", *noisy(), with_placebo=True)
+    synthetic()

@@ -14,6 +14,7 @@ pub mod kpis;
 pub mod logistics;
 pub mod notify;
 pub mod org;
+pub mod pilots;
 pub mod reminders;
 pub mod standards;
 pub mod training;

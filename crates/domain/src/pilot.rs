@@ -11,13 +11,61 @@
 //!   assignments, else a seeded sample); the p-value is the share of assignments whose estimate
 //!   is at least as far from zero as the pilot's, the pilot's own among them.
 //! - `thin` says plainly when the data is too thin: no point in the pilot, fewer than two in the
-//!   control group, fewer than two periods on either side of the start. (A single pilot site is
-//!   estimated too; a synthetic control for it is still to come.)
+//!   control group, fewer than two periods on either side of the start.
+//! - A single pilot site also gets a synthetic control (synthetic.rs); a control group can be
+//!   proposed by matching points on their KPIs before the start (matching.rs).
+//! - The verdict reads the interval in the KPI's better direction.
 //!
 //! Checked against statsmodels on fixed data sets (`tools/pilots/make_fixtures.py`).
 
 use crate::analysis::normal;
 use crate::analysis::sample::SplitMix64;
+use crate::kpi::{Better, Kpi, Period};
+use crate::validation::{self, FieldError, Rule};
+use crate::ValidationErrors;
+use serde::{Deserialize, Serialize};
+use time::{Date, Duration, Month};
+
+pub mod matching;
+pub mod synthetic;
+
+vocabulary!(
+    /// What a pilot's evaluation concludes for one KPI.
+    Verdict {
+        Improved => "improved",
+        Worsened => "worsened",
+        NoClearEffect => "no-clear-effect",
+        TooThin => "too-thin",
+    }
+);
+
+vocabulary!(
+    /// How a pilot's control group was chosen.
+    ControlMethod {
+        Chosen => "chosen",
+        Matched => "matched",
+    }
+);
+
+vocabulary!(
+    /// A service point's part in a pilot.
+    PilotRole {
+        Pilot => "pilot",
+        Control => "control",
+    }
+);
+
+/// The verdict of an interval around an effect, in the KPI's better direction: improved or
+/// worsened when the whole interval lies on one side of zero, else no clear effect.
+pub fn verdict(better: Better, lower: f64, upper: f64) -> Verdict {
+    let up = lower > 0.0;
+    let down = upper < 0.0;
+    match (better, up, down) {
+        (Better::HigherIsBetter, true, _) | (Better::LowerIsBetter, _, true) => Verdict::Improved,
+        (Better::HigherIsBetter, _, true) | (Better::LowerIsBetter, true, _) => Verdict::Worsened,
+        _ => Verdict::NoClearEffect,
+    }
+}
 
 /// One observation: a service point's KPI value in a period.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,14 +101,15 @@ pub struct Estimate {
     pub means: [f64; 4],
 }
 
-/// Why a pilot cannot be concluded yet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Thin {
-    TooFewPilotPoints,
-    TooFewControlPoints,
-    TooFewPeriodsBefore,
-    TooFewPeriodsAfter,
-}
+vocabulary!(
+    /// Why a pilot cannot be concluded yet.
+    Thin {
+        TooFewPilotPoints => "too-few-pilot-points",
+        TooFewControlPoints => "too-few-control-points",
+        TooFewPeriodsBefore => "too-few-periods-before",
+        TooFewPeriodsAfter => "too-few-periods-after",
+    }
+);
 
 /// The permutation test.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,6 +222,353 @@ impl Panel {
             assignments: tried,
             exact,
         })
+    }
+}
+
+/// The most months before the start a pilot compares.
+pub const MAX_MONTHS_BEFORE: i64 = 24;
+/// The most months after the start an evaluation reads.
+pub const MAX_MONTHS_AFTER: usize = 36;
+
+/// A pilot as typed, checked (the organisations are checked by the store).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPilot {
+    pub name: String,
+    pub programme: String,
+    pub start: Date,
+    pub end: Option<Date>,
+    pub months_before: i64,
+    pub kpis: Vec<Kpi>,
+    pub pilot_points: Vec<String>,
+    pub control_points: Vec<String>,
+    pub control_method: ControlMethod,
+}
+
+fn date(field: &str, s: &str) -> Result<Date, FieldError> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s.trim(), &fmt).map_err(|_| {
+        FieldError::new(
+            field,
+            Rule::Format,
+            format!("{field} must be a date like 2026-08-01"),
+        )
+    })
+}
+
+/// The KPIs a pilot may follow: those computed on the KPI pages, each once.
+pub fn parse_kpis(field: &str, codes: &[String]) -> Result<Vec<Kpi>, FieldError> {
+    let mut out: Vec<Kpi> = Vec::new();
+    for c in codes.iter().filter(|c| !c.trim().is_empty()) {
+        let k = Kpi::parse(field, c)?;
+        if let Some(page) = k.computed_at() {
+            return Err(FieldError::new(
+                field,
+                Rule::NotAllowed,
+                format!(
+                    "{} is computed on {page} and cannot be followed by a pilot",
+                    k.as_str()
+                ),
+            ));
+        }
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    if out.is_empty() {
+        return Err(FieldError::new(
+            field,
+            Rule::Required,
+            format!("{field} needs at least one KPI"),
+        ));
+    }
+    Ok(out)
+}
+
+/// `months_before`: 6 when not given, else 2 to [`MAX_MONTHS_BEFORE`].
+pub fn parse_months_before(v: Option<i64>) -> Result<i64, FieldError> {
+    let m = v.unwrap_or(6);
+    if !(2..=MAX_MONTHS_BEFORE).contains(&m) {
+        return Err(FieldError::new(
+            "months_before",
+            Rule::NotAllowed,
+            format!("months_before must be from 2 to {MAX_MONTHS_BEFORE}"),
+        ));
+    }
+    Ok(m)
+}
+
+/// The start date of a pilot or a proposal.
+pub fn parse_start(s: &str) -> Result<Date, FieldError> {
+    date("start_date", s)
+}
+
+fn points(ids: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in ids.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        if !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    out
+}
+
+impl NewPilot {
+    /// Checks every field, naming each that fails.
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse(
+        name: &str,
+        programme: &str,
+        start_date: &str,
+        end_date: Option<&str>,
+        months_before: Option<i64>,
+        kpis: &[String],
+        pilot_points: &[String],
+        control_points: &[String],
+        control_method: Option<&str>,
+    ) -> Result<NewPilot, ValidationErrors> {
+        let mut e = ValidationErrors::default();
+        let name = e.take(validation::text("name", name, 1, 200));
+        let programme = e.take(validation::text_block("programme", programme, 1, 4_000));
+        let start = e.take(date("start_date", start_date));
+        let end = match end_date.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => e.take(date("end_date", s)).map(Some),
+            None => Some(None),
+        };
+        if let (Some(s), Some(Some(en))) = (start, end) {
+            if en < s {
+                e.push(FieldError::new(
+                    "end_date",
+                    Rule::NotAllowed,
+                    "end_date must not be before start_date",
+                ));
+            }
+        }
+        let months_before = e.take(parse_months_before(months_before));
+        let kpis = e.take(parse_kpis("kpis", kpis));
+        let pilot_points = points(pilot_points);
+        let control_points = points(control_points);
+        if pilot_points.is_empty() {
+            e.push(FieldError::new(
+                "pilot_points",
+                Rule::Required,
+                "pilot_points needs at least one service point",
+            ));
+        }
+        if control_points.is_empty() {
+            e.push(FieldError::new(
+                "control_points",
+                Rule::Required,
+                "control_points needs at least one service point",
+            ));
+        }
+        if control_points.iter().any(|c| pilot_points.contains(c)) {
+            e.push(FieldError::new(
+                "control_points",
+                Rule::NotAllowed,
+                "a service point cannot be in the pilot and in the control group",
+            ));
+        }
+        let control_method = match control_method.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(m) => e.take(ControlMethod::parse("control_method", m)),
+            None => Some(ControlMethod::Chosen),
+        };
+        e.into_result()?;
+        match (
+            name,
+            programme,
+            start,
+            end,
+            months_before,
+            kpis,
+            control_method,
+        ) {
+            (
+                Some(name),
+                Some(programme),
+                Some(start),
+                Some(end),
+                Some(months_before),
+                Some(kpis),
+                Some(control_method),
+            ) => Ok(NewPilot {
+                name,
+                programme,
+                start,
+                end,
+                months_before,
+                kpis,
+                pilot_points,
+                control_points,
+                control_method,
+            }),
+            _ => {
+                Err(FieldError::new("name", Rule::Required, "a checked pilot lost a field").into())
+            }
+        }
+    }
+}
+
+/// The months an evaluation compares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Months {
+    /// Each month as a period, the before months first.
+    pub periods: Vec<Period>,
+    /// The index of the first month after the start.
+    pub first_after: usize,
+    /// The month the start falls inside (left out: half before, half after).
+    pub left_out: Option<Period>,
+}
+
+fn month_of(d: Date) -> Period {
+    let from = d.replace_day(1).unwrap_or(d);
+    let next = next_month(from);
+    Period {
+        from,
+        to: next - Duration::days(1),
+    }
+}
+
+fn next_month(first: Date) -> Date {
+    let (y, m) = if first.month() == Month::December {
+        (first.year() + 1, Month::January)
+    } else {
+        (first.year(), first.month().next())
+    };
+    Date::from_calendar_date(y, m, 1).unwrap_or(first)
+}
+
+/// `months_before` whole months before the start and the whole months after it up to the last
+/// one ended before `today` (and begun by `end`), at most [`MAX_MONTHS_AFTER`].
+pub fn months(start: Date, end: Option<Date>, months_before: i64, today: Date) -> Months {
+    let start_month = month_of(start);
+    let (left_out, first) = if start.day() == 1 {
+        (None, start_month)
+    } else {
+        (
+            Some(start_month),
+            month_of(start_month.to + Duration::days(1)),
+        )
+    };
+    let mut before = Vec::new();
+    let mut m = start_month;
+    for _ in 0..months_before.clamp(0, MAX_MONTHS_BEFORE) {
+        m = month_of(m.from - Duration::days(1));
+        before.push(m);
+    }
+    before.reverse();
+    let first_after = before.len();
+    let mut periods = before;
+    let mut m = first;
+    while m.to < today
+        && end.is_none_or(|e| m.from <= e)
+        && periods.len() - first_after < MAX_MONTHS_AFTER
+    {
+        periods.push(m);
+        m = month_of(m.to + Duration::days(1));
+    }
+    Months {
+        periods,
+        first_after,
+        left_out,
+    }
+}
+
+/// One KPI's evaluation: the estimate and its tests, and what they conclude.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KpiEvaluation {
+    pub estimate: Option<Estimate>,
+    pub placebo: Option<Placebo>,
+    /// For a single pilot point: its synthetic control and the placebo in space.
+    pub synthetic: Option<(synthetic::Synthetic, synthetic::SynthPlacebo)>,
+    pub thin: Option<Thin>,
+    pub verdict: Verdict,
+}
+
+/// The largest placebo p-value a single pilot point's gap is called an effect at.
+pub const SYNTHETIC_P: f64 = 0.10;
+
+/// Evaluates one KPI from each point's monthly values (`true`: a pilot point), the months from
+/// `first_after` on being after the start. Points without a value on both sides of the start
+/// take no part. Several pilot points: the verdict reads the difference-in-differences interval;
+/// a single one: its synthetic control, an effect when no more than [`SYNTHETIC_P`] of the
+/// placebo points show a gap ratio as large.
+pub fn evaluate(
+    better: Better,
+    series: &[(bool, Vec<Option<f64>>)],
+    first_after: usize,
+    seed: u64,
+) -> KpiEvaluation {
+    let both_sides = |values: &Vec<Option<f64>>| {
+        values.iter().take(first_after).any(Option::is_some)
+            && values.iter().skip(first_after).any(Option::is_some)
+    };
+    let used: Vec<&(bool, Vec<Option<f64>>)> =
+        series.iter().filter(|(_, v)| both_sides(v)).collect();
+    let mut observations = Vec::new();
+    for (unit, (_, values)) in used.iter().enumerate() {
+        for (period, v) in values.iter().enumerate() {
+            if let Some(value) = v {
+                observations.push(Observation {
+                    unit,
+                    period: period as i64,
+                    value: *value,
+                });
+            }
+        }
+    }
+    let panel = Panel {
+        observations,
+        pilot: used.iter().map(|(p, _)| *p).collect(),
+        start: first_after as i64,
+    };
+    // The months come first: with none after the start, no point has data on both sides.
+    let months = series.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+    let thin = if first_after < 2 {
+        Some(Thin::TooFewPeriodsBefore)
+    } else if months < first_after + 2 {
+        Some(Thin::TooFewPeriodsAfter)
+    } else {
+        panel.thin()
+    };
+    let estimate = panel.estimate();
+    let placebo = if thin.is_none() {
+        panel.placebo(seed)
+    } else {
+        None
+    };
+    let pilots: Vec<&Vec<Option<f64>>> = used.iter().filter(|(p, _)| *p).map(|(_, v)| v).collect();
+    let synthetic = if pilots.len() == 1 && thin.is_none() {
+        let donors: Vec<Vec<Option<f64>>> = used
+            .iter()
+            .filter(|(p, _)| !*p)
+            .map(|(_, v)| v.clone())
+            .collect();
+        synthetic::fit(pilots[0], &donors, first_after).zip(synthetic::placebo(
+            pilots[0],
+            &donors,
+            first_after,
+        ))
+    } else {
+        None
+    };
+    let verdict = match (&thin, &synthetic, &estimate) {
+        (Some(_), _, _) => Verdict::TooThin,
+        (None, Some((s, p)), _) => {
+            if p.p_value <= SYNTHETIC_P + 1e-12 {
+                verdict(better, s.effect, s.effect)
+            } else {
+                Verdict::NoClearEffect
+            }
+        }
+        (None, None, Some(e)) => verdict(better, e.lower, e.upper),
+        (None, None, None) => Verdict::TooThin,
+    };
+    KpiEvaluation {
+        estimate,
+        placebo,
+        synthetic,
+        thin,
+        verdict,
     }
 }
 
@@ -350,6 +746,121 @@ mod tests {
         assert!((t.p_value - 0.1).abs() < 1e-12, "{}", t.p_value);
         let none = panel(0.0).placebo(1).unwrap();
         assert!(none.p_value > 0.1);
+    }
+
+    #[test]
+    fn evaluation_reads_the_interval_in_the_kpis_direction() {
+        let p = panel(6.0);
+        let series: Vec<(bool, Vec<Option<f64>>)> = (0..5)
+            .map(|u| {
+                let mut v = vec![None; 8];
+                for o in p.observations.iter().filter(|o| o.unit == u) {
+                    v[o.period as usize] = Some(o.value);
+                }
+                (p.pilot[u], v)
+            })
+            .collect();
+        let up = evaluate(Better::HigherIsBetter, &series, 4, 1);
+        assert_eq!(up.verdict, Verdict::Improved);
+        assert_eq!(
+            evaluate(Better::LowerIsBetter, &series, 4, 1).verdict,
+            Verdict::Worsened
+        );
+        // A point with no value after the start takes no part: four points, two controls left.
+        let mut fewer = series.clone();
+        fewer[4].1[4..].iter_mut().for_each(|v| *v = None);
+        fewer[3].1[4..].iter_mut().for_each(|v| *v = None);
+        let thin = evaluate(Better::HigherIsBetter, &fewer, 4, 1);
+        assert_eq!(thin.thin, Some(Thin::TooFewControlPoints));
+        assert_eq!(thin.verdict, Verdict::TooThin);
+        // A single pilot point gets its synthetic control.
+        let mut single = series.clone();
+        single[1].0 = false;
+        let one = evaluate(Better::HigherIsBetter, &single, 4, 1);
+        assert!(one.synthetic.is_some());
+        // Four placebo points and the pilot: the smallest p-value is 1/5, above 0.10.
+        assert_eq!(one.verdict, Verdict::NoClearEffect);
+    }
+
+    #[test]
+    fn months_are_whole_and_a_start_inside_a_month_leaves_it_out() {
+        use time::macros::date;
+        let m = months(date!(2026 - 08 - 01), None, 3, date!(2026 - 12 - 07));
+        let firsts: Vec<String> = m.periods.iter().map(|p| p.from.to_string()).collect();
+        assert_eq!(
+            firsts,
+            [
+                "2026-05-01",
+                "2026-06-01",
+                "2026-07-01",
+                "2026-08-01",
+                "2026-09-01",
+                "2026-10-01",
+                "2026-11-01"
+            ]
+        );
+        assert_eq!(m.first_after, 3);
+        assert_eq!(m.left_out, None);
+        let m = months(
+            date!(2026 - 08 - 15),
+            Some(date!(2026 - 10 - 10)),
+            2,
+            date!(2026 - 12 - 07),
+        );
+        let firsts: Vec<String> = m.periods.iter().map(|p| p.from.to_string()).collect();
+        assert_eq!(
+            firsts,
+            ["2026-06-01", "2026-07-01", "2026-09-01", "2026-10-01"]
+        );
+        assert_eq!(
+            m.left_out.map(|p| p.to.to_string()).as_deref(),
+            Some("2026-08-31")
+        );
+        let m = months(date!(2026 - 12 - 01), None, 2, date!(2026 - 12 - 07));
+        assert_eq!(m.periods.len(), m.first_after);
+    }
+
+    #[test]
+    fn a_pilot_names_each_field_it_refuses() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let e = NewPilot::parse(
+            "",
+            "Pickup",
+            "2026-13-01",
+            Some("2026-01-01"),
+            Some(30),
+            &s(&["csat", "claims-per-1000"]),
+            &s(&["a"]),
+            &s(&["a", "b"]),
+            Some("random"),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+        for f in [
+            "name",
+            "start_date",
+            "months_before",
+            "kpis",
+            "control_points",
+            "control_method",
+        ] {
+            assert!(fields.contains(&f), "{f} in {fields:?}");
+        }
+        let ok = NewPilot::parse(
+            "Recolha",
+            "Pickup and delivery included",
+            "2026-08-01",
+            None,
+            None,
+            &s(&["csat", "nps", "csat"]),
+            &s(&["a", "b"]),
+            &s(&["c", "d", "e"]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(ok.kpis, vec![Kpi::Csat, Kpi::Nps]);
+        assert_eq!(ok.months_before, 6);
+        assert_eq!(ok.control_method, ControlMethod::Chosen);
     }
 
     #[test]

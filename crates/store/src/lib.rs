@@ -19,6 +19,7 @@ pub mod kpis;
 pub mod logistics;
 pub mod notify;
 pub mod org;
+pub mod pilots;
 pub mod public;
 pub mod reminders;
 mod scope;

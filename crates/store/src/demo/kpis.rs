@@ -1,14 +1,17 @@
-//! The demo's KPIs: eighteen months of workshop history at Trondheim, Lisboa, Porto and Braga
-//! (Lisboa and Porto include pickup and delivery from four months back, and their customers
-//! are happier since), the targets of Trondheim and of the Portuguese market, the costs per hour
-//! of both markets.
+//! The demo's KPIs: eighteen months of workshop history at Trondheim, Lisboa, Porto and Braga,
+//! and at Coimbra and Faro, two more Portuguese service points this step adds (Lisboa and Porto
+//! include pickup and delivery from four months back, and their customers are happier since),
+//! the targets of Trondheim and of the Portuguese market, the costs per hour of both markets,
+//! and the pilot that evaluates the Portuguese programme against Braga, Coimbra and Faro.
 
 use aftersales_domain::kpi::history::{PointProfile, WorkshopHistorySpec};
 use time::{Duration, OffsetDateTime};
 
-use super::history_targets;
+use super::{history_targets, DEMO_PASSWORD};
+use crate::auth::hash_password;
 use crate::error::StoreError;
 use crate::kpis::PointStaff;
+use crate::user::NewUser;
 use crate::{micros, new_id, Store};
 
 /// The day the Portuguese pickup-and-delivery programme started in the demo: the first of the
@@ -18,7 +21,69 @@ pub fn programme_start(now: OffsetDateTime) -> time::Date {
     d.replace_day(1).unwrap_or(d)
 }
 
-async fn staff_of(store: &Store, org: &str) -> Result<PointStaff, StoreError> {
+/// Two more Portuguese service points under the importer, each with a manager and a technician,
+/// so the pilot has a control group of three. Their ids.
+pub async fn more_service_points(
+    store: &Store,
+    now: OffsetDateTime,
+) -> Result<Vec<String>, StoreError> {
+    let (parent, market): (String, Option<String>) = sqlx::query_as(
+        "SELECT id, market_id FROM organisations WHERE name = 'Volvo Cars Portugal'",
+    )
+    .fetch_one(&store.pool)
+    .await?;
+    let hash = hash_password(DEMO_PASSWORD).await?;
+    let mut ids = Vec::new();
+    for (city, people) in [
+        (
+            "Coimbra",
+            [
+                ("ines", "Inês Carvalho", "service-manager"),
+                ("miguel", "Miguel Pinto", "technician"),
+            ],
+        ),
+        (
+            "Faro",
+            [
+                ("beatriz", "Beatriz Gomes", "service-manager"),
+                ("andre", "André Ribeiro", "technician"),
+            ],
+        ),
+    ] {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO organisations (id, parent_id, kind, name, brand_id, market_id, city, created_at, version) \
+             VALUES ($1, $2, 'service-point', $3, 'brand-polestar', $4, $5, $6, 1)",
+        )
+        .bind(&id)
+        .bind(&parent)
+        .bind(format!("Polestar Service Point {city}"))
+        .bind(&market)
+        .bind(city)
+        .bind(micros(now))
+        .execute(&store.pool)
+        .await?;
+        for (username, name, role) in people {
+            let email = format!("{username}@volvocars.example");
+            let new = NewUser::parse(
+                username,
+                name,
+                Some(&email),
+                "pt",
+                DEMO_PASSWORD,
+                &[(id.clone(), role.to_string())],
+            )?;
+            store
+                .users()
+                .insert_user_with_hash(None, &new, &hash, now)
+                .await?;
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+pub async fn staff_of(store: &Store, org: &str) -> Result<PointStaff, StoreError> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT user_id, role FROM memberships WHERE organisation_id = $1 ORDER BY user_id",
     )
@@ -96,6 +161,9 @@ pub async fn seed_kpis(store: &Store, now: OffsetDateTime) -> Result<(), StoreEr
         pickup: 0.8,
         ..before(per_day)
     };
+    portugal
+        .service_points
+        .extend(more_service_points(store, now).await?);
     let mut pt_staff = Vec::new();
     for sp in &portugal.service_points {
         pt_staff.push(staff_of(store, sp).await?);
@@ -108,6 +176,8 @@ pub async fn seed_kpis(store: &Store, now: OffsetDateTime) -> Result<(), StoreEr
                 (before(4.0), Some((start, after(4.0)))),
                 (before(3.5), Some((start, after(3.5)))),
                 (profile(2.5, 0.13, 0.70, 3.2, 0.10), None),
+                (profile(3.0, 0.11, 0.73, 3.1, 0.11), None),
+                (profile(2.8, 0.12, 0.71, 2.9, 0.10), None),
             ],
             vehicles_per_point: 700,
             technicians: 3,
@@ -165,6 +235,59 @@ pub async fn seed_kpis(store: &Store, now: OffsetDateTime) -> Result<(), StoreEr
             .bind(micros(now))
             .execute(&mut *tx)
             .await?;
+    }
+    tx.commit().await?;
+    seed_pilot(store, &market_pt, &portugal.service_points, start, now).await
+}
+
+/// The Portuguese pickup-and-delivery pilot: Lisboa and Porto from the programme's start,
+/// Braga, Coimbra and Faro as the control group (all the market's other points, as the matching
+/// proposes them), set up by Ana.
+async fn seed_pilot(
+    store: &Store,
+    market: &str,
+    points: &[String],
+    start: time::Date,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let ana: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'ana'")
+        .fetch_one(&store.pool)
+        .await?;
+    let id = new_id();
+    let mut tx = store.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO pilots (id, organisation_id, name, programme, start_date, months_before, control_method, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, 6, 'matched', $6, $7)",
+    )
+    .bind(&id)
+    .bind(market)
+    .bind("Recolha e entrega incluídas")
+    .bind("Recolha e entrega do carro incluídas em todas as visitas à oficina em Lisboa e no Porto, sem custo para o cliente.")
+    .bind(start.to_string())
+    .bind(&ana)
+    .bind(micros(now - time::Duration::days(130)))
+    .execute(&mut *tx)
+    .await?;
+    for (i, kpi) in ["csat", "nps", "turnaround-days", "first-time-fix"]
+        .iter()
+        .enumerate()
+    {
+        sqlx::query("INSERT INTO pilot_kpis (pilot_id, kpi, position) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(*kpi)
+            .bind(i as i64)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (i, point) in points.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO pilot_points (pilot_id, organisation_id, role) VALUES ($1, $2, $3)",
+        )
+        .bind(&id)
+        .bind(point)
+        .bind(if i < 2 { "pilot" } else { "control" })
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     Ok(())

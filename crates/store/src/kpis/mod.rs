@@ -30,8 +30,9 @@ mod targets;
 pub use digests::{digest_period, DueDigest, FREQUENCIES};
 pub use history::PointStaff;
 
+use facts::Facts;
+pub(crate) use facts::Orgs;
 pub(crate) use facts::VisitRow;
-use facts::{Facts, Orgs};
 
 crate::capability!(
     /// KPIs: `store.kpis().report(..)`.
@@ -58,6 +59,9 @@ pub struct Dashboard {
     /// (the column, its figures in the order of `values`).
     pub columns: Vec<(Ref, Vec<KpiValue>)>,
 }
+
+/// Figures per `(KPI, service point, month index)`.
+pub(crate) type Monthly = BTreeMap<(Kpi, String, usize), kpi::Figure>;
 
 /// A KPI's contributions over a view's period and over the period before.
 type Both = (Vec<Contribution>, Vec<Contribution>);
@@ -435,6 +439,53 @@ impl Kpis<'_> {
             items,
             items_total,
         })
+    }
+
+    /// Each KPI's figure per service point and month, for the pilots: `(kpi, point, month
+    /// index)`. The caller has checked that the points are in reach.
+    pub(crate) async fn monthly(
+        self,
+        points: &[String],
+        kpis: &[Kpi],
+        months: &[Period],
+        now: OffsetDateTime,
+    ) -> Result<Monthly, StoreError> {
+        let mut out = Monthly::new();
+        let (Some(first), Some(last)) = (months.first(), months.last()) else {
+            return Ok(out);
+        };
+        let orgs = Orgs::load(&self.store.pool).await?;
+        let window = Period {
+            from: first.from,
+            to: last.to,
+        };
+        let mut facts = facts::load(&self.store.pool, &orgs, points, window).await?;
+        if kpis.contains(&Kpi::Productivity) {
+            for m in months {
+                let t = facts::load_times(&self.store.pool, &orgs, points, *m, now).await?;
+                facts.times.push((*m, t));
+            }
+        }
+        let loaded = Loaded {
+            orgs,
+            reach: points.to_vec(),
+            facts,
+            costs: self.costs_map().await?,
+            targets: Vec::new(),
+        };
+        for k in kpis {
+            for (i, m) in months.iter().enumerate() {
+                let cs = facts::contributions(*k, &loaded.facts, *m, now, &|o| loaded.costs_of(o));
+                let mut by: BTreeMap<&str, Vec<&Contribution>> = BTreeMap::new();
+                for c in &cs {
+                    by.entry(c.dims.service_point.as_str()).or_default().push(c);
+                }
+                for (point, group) in by {
+                    out.insert((*k, point.to_string(), i), kpi::figure(*k, group));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Names of the advisors and technicians in contributions.

@@ -8,6 +8,7 @@ mod cases_it;
 mod crm;
 mod kpis;
 mod logistics;
+mod pilots;
 mod reminders;
 mod standards;
 mod training;
@@ -45,6 +46,7 @@ use cases_it::*;
 use crm::*;
 use kpis::*;
 use logistics::*;
+use pilots::*;
 use reminders::*;
 use standards::*;
 use training::*;
@@ -53,6 +55,7 @@ use workshop::*;
 
 conformance!(
     kpis_are_computed_from_what_happened,
+    pilots_are_evaluated_against_their_control_group,
     training_gaps_enforcement_and_xapi,
     dealer_standards_audit_and_actions,
     logistics_day_is_planned_locked_driven_and_never_overwritten,
