@@ -514,6 +514,7 @@ impl Role {
                 Network,
                 Training,
                 Kpis,
+                Pilots,
                 Organisations,
             ],
             Role::HqAnalyst => &[Kpis, Warranty, Network, Pilots, Organisations],
@@ -593,11 +594,11 @@ impl Capability {
             Capability::Network => Some("/network"),
             Capability::Training => Some("/training"),
             Capability::Kpis => Some("/kpis"),
+            Capability::Pilots => Some("/pilots"),
             Capability::Messages => Some("/messages"),
             Capability::Organisations => Some("/organisations"),
             Capability::Users => Some("/users"),
             Capability::Audit => Some("/audit"),
-            _ => None,
         }
     }
 }

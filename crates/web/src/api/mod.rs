@@ -11,6 +11,7 @@ pub mod logistics;
 pub mod me;
 pub mod notify;
 pub mod org;
+pub mod pilots;
 pub mod reminders;
 pub mod standards;
 pub mod training;
@@ -88,6 +89,7 @@ pub(crate) async fn caller_today(
         (name = "reminders", description = "Service reminders: schedules, who is due, maintenance done elsewhere, campaigns"),
         (name = "warranty", description = "Warranty: a vehicle's coverage on a day, battery state-of-health readings, claims through the network (service point, importer, brand)"),
         (name = "training", description = "Competence and training: courses, competence profiles per role, training records, the gap analysis and compliance KPI, sessions, xAPI statements"),
+        (name = "pilots", description = "Pilots: a programme at chosen service points against a control group (by hand or matched), evaluated by difference-in-differences with clustered intervals, a placebo test and, for one site, a synthetic control"),
         (name = "kpis", description = "KPIs: the published definitions, each KPI by period with its breakdown and the repair orders, cases, claims and invoices behind it; targets with red/amber/green; costs per hour"),
         (name = "standards", description = "Dealer standards: catalogues, audits of service points with the self-assessment beside them, evidence files, corrective actions, the network view"),
     )
@@ -280,6 +282,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(kpis::kpi_targets, kpis::set_kpi_target))
         .routes(routes!(kpis::remove_kpi_target))
         .routes(routes!(kpis::kpi_costs, kpis::set_kpi_costs))
+        .routes(routes!(pilots::list_pilots, pilots::create_pilot))
+        .routes(routes!(pilots::get_pilot))
+        .routes(routes!(pilots::end_pilot))
+        .routes(routes!(pilots::propose_controls))
         .routes(routes!(training::training_courses))
         .routes(routes!(training::add_training_course))
         .routes(routes!(training::competence_profiles))

@@ -320,6 +320,7 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
             x_label: &t.t("an-mis-x"),
             y_label: &t.t("an-mis-y"),
             fmt: &fmt_1,
+            x_fmt: None,
         },
         &[Series {
             points: mis
@@ -368,6 +369,7 @@ pub async fn page(State(state): State<AppState>, s: SignedIn, RawQuery(q): RawQu
                     x_label: &t.t("an-warning-x"),
                     y_label: &t.t("an-warning-y"),
                     fmt: &fmt_int,
+                    x_fmt: None,
                 },
                 &[
                     Series {
@@ -517,6 +519,7 @@ fn peer_view(t: &Tr<'_>, f: &PeerFunnel, currency: &str) -> PeerView {
             x_label: &x_label,
             y_label: &y_label,
             fmt: &fmt,
+            x_fmt: None,
         },
         &series,
     );
@@ -890,6 +893,7 @@ fn draw_fit(
             x_label: &x_label,
             y_label: &t.t("an-fit-y"),
             fmt: &fmt_1,
+            x_fmt: None,
         },
         &[
             series(line(&|a| f.unreliability(a)), "series-a", false),

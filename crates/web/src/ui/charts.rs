@@ -25,6 +25,8 @@ pub struct Frame<'a> {
     pub y_label: &'a str,
     /// Formats a tick value for the reader.
     pub fmt: &'a dyn Fn(f64) -> String,
+    /// Formats the x axis's ticks, when not as `fmt`.
+    pub x_fmt: Option<&'a dyn Fn(f64) -> String>,
 }
 
 const W: f64 = 640.0;
@@ -67,7 +69,8 @@ pub fn line_chart(frame: &Frame<'_>, series: &[Series]) -> String {
         .iter()
         .flat_map(|s| s.points.iter().filter_map(|p| p.1));
     let (x0, x1) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
-    let y1 = ys.fold(0.0_f64, f64::max);
+    let (ylo, y1) = ys.fold((0.0_f64, 0.0_f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    let y0 = if ylo < 0.0 { ylo * 1.05 } else { 0.0 };
     let (x0, x1) = if x0 > x1 {
         (0.0, 1.0)
     } else {
@@ -75,7 +78,7 @@ pub fn line_chart(frame: &Frame<'_>, series: &[Series]) -> String {
     };
     let y1 = if y1 <= 0.0 { 1.0 } else { y1 * 1.05 };
     let px = |x: f64| LEFT + (x - x0) / (x1 - x0) * (W - LEFT - RIGHT);
-    let py = |y: f64| TOP + (1.0 - y / y1) * (H - TOP - BOTTOM);
+    let py = |y: f64| TOP + (1.0 - (y - y0) / (y1 - y0)) * (H - TOP - BOTTOM);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -83,7 +86,7 @@ pub fn line_chart(frame: &Frame<'_>, series: &[Series]) -> String {
         esc(frame.title),
         esc(frame.title)
     );
-    for t in ticks(0.0, y1, 5) {
+    for t in ticks(y0, y1, 5) {
         let y = py(t);
         let _ = write!(
             s,
@@ -102,7 +105,7 @@ pub fn line_chart(frame: &Frame<'_>, series: &[Series]) -> String {
             H - BOTTOM,
             H - BOTTOM + 4.0,
             H - BOTTOM + 18.0,
-            esc(&(frame.fmt)(t))
+            esc(&(frame.x_fmt.unwrap_or(frame.fmt))(t))
         );
     }
     let _ = write!(
@@ -267,6 +270,7 @@ mod tests {
                 x_label: "Month",
                 y_label: "Claims",
                 fmt: &fmt,
+                x_fmt: None,
             },
             &[Series {
                 points: vec![(1.0, Some(2.0)), (2.0, None), (3.0, Some(4.0))],

@@ -69,6 +69,11 @@ impl Fmt<'_, '_> {
     }
 }
 
+/// A value of a KPI in the reader's words (for the pilots' pages).
+pub fn value_text(t: &Tr<'_>, k: Kpi, v: f64, currency: Option<&str>) -> String {
+    Fmt { t }.number(k, v, currency)
+}
+
 /// A figure in the reader's words (for the digest e-mail too).
 pub fn figure_text(t: &Tr<'_>, k: Kpi, f: &Figure) -> String {
     Fmt { t }.figure(k, f)

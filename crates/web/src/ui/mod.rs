@@ -21,6 +21,7 @@ pub mod kpis;
 mod logistics;
 mod messages;
 mod org;
+pub mod pilots;
 mod profile;
 mod public;
 mod reminders;
@@ -164,6 +165,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/kpis/targets/{id}/remove"),
     ("POST", "/kpis/costs/{id}"),
     ("POST", "/kpis/digests"),
+    ("GET", "/pilots"),
+    ("POST", "/pilots"),
+    ("GET", "/pilots/{id}"),
+    ("POST", "/pilots/{id}/end"),
     ("GET", "/training"),
     ("POST", "/training/records"),
     ("GET", "/training/records/{id}/certificate"),
@@ -377,6 +382,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/warranty/goodwill/{id}", get(goodwill::show))
         .route("/warranty/goodwill/{id}/decision", post(goodwill::decide))
         .route("/warranty/goodwill/{id}/job", post(goodwill::apply))
+        .route("/pilots", get(pilots::show).post(pilots::create))
+        .route("/pilots/{id}", get(pilots::pilot))
+        .route("/pilots/{id}/end", post(pilots::end))
         .route("/kpis", get(kpis::show))
         .route("/kpis/{code}", get(kpis::kpi))
         .route("/kpis/{code}/{file}", get(kpis::export_kpi))

@@ -58,6 +58,7 @@ struct Victim {
     record: String,
     session: String,
     kpi_target: String,
+    pilot: String,
 }
 
 const VICTIM_NAME: &str = "Beatriz Quaresma";
@@ -255,6 +256,8 @@ fn fill(template: &str, v: &Victim) -> String {
         &v.catalogue
     } else if p.contains("/kpi-targets/") || p.contains("/kpis/targets/") {
         &v.kpi_target
+    } else if p.contains("/pilots/") {
+        &v.pilot
     } else if p.contains("/goodwill-requests/") || p.contains("/warranty/goodwill/") {
         &v.goodwill
     } else if p.contains("/recall-campaigns/") || p.contains("/warranty/campaigns/") {
@@ -317,6 +320,14 @@ fn api_body(method: &str, template: &str, v: &Victim) -> Option<Value> {
             Some(json!({"organisation_id": v.org, "role": "administrator"}))
         }
         ("patch", "/api/v1/me") => Some(json!({"language": "en"})),
+        ("post", "/api/v1/pilots") => {
+            Some(json!({"organisation_id": v.importer, "name": "Intruder",
+            "programme": "Intruder", "start_date": "2026-08-01", "kpis": ["csat"],
+            "pilot_points": [v.org], "control_points": [v.importer]}))
+        }
+        ("post", "/api/v1/pilots/control-proposals") => Some(json!({"organisation_id": v.importer,
+            "start_date": "2026-08-01", "kpis": ["csat"], "pilot_points": [v.org]})),
+        ("post", "/api/v1/pilots/{id}/end") => Some(json!({"end_date": "2026-10-31"})),
         ("post", "/api/v1/kpi-targets") => Some(json!({"organisation_id": v.org, "kpi": "csat",
             "valid_from": "2026-11", "green": "1", "amber": "0"})),
         ("put", "/api/v1/organisations/{id}/kpi-costs") => {
@@ -573,6 +584,16 @@ fn ui_form(path: &str, v: &Victim) -> Vec<(String, String)> {
             ("amber", "0"),
         ]),
         "/kpis/costs/{id}" => f(&[("technician_per_hour", "1"), ("driver_per_hour", "1")]),
+        "/pilots" => f(&[
+            ("organisation_id", &v.importer),
+            ("name", "Intruder"),
+            ("programme", "Intruder"),
+            ("start_date", "2026-08-01"),
+            ("kpis", "csat"),
+            ("pilot_points", &v.org),
+            ("control_points", &v.importer),
+        ]),
+        "/pilots/{id}/end" => f(&[("end_date", "2026-10-31")]),
         "/organisations" => f(&[
             ("parent_id", &v.importer),
             ("kind", "service-point"),
@@ -732,6 +753,7 @@ async fn walk(app: &TestApp) {
         record: String::new(),
         session: String::new(),
         kpi_target: String::new(),
+        pilot: String::new(),
     };
     let mut victim = victim;
     let c = app
@@ -1130,6 +1152,24 @@ async fn walk(app: &TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     victim.kpi_target = r.json()["id"].as_str().unwrap().to_string();
+    // A pilot Ana runs from the importer: Lisboa against Porto and Braga.
+    let porto = app.org_id("Polestar Service Point Porto").await;
+    let braga_point = app.org_id("Polestar Service Point Braga").await;
+    let r = app
+        .api(
+            Method::POST,
+            "/api/v1/pilots",
+            Auth::Browser(&ana),
+            Some(
+                json!({"organisation_id": victim.importer, "name": "Lisboa pickup",
+                "programme": "Pickup included", "start_date": "2026-08-01", "kpis": ["csat"],
+                "pilot_points": [victim.org], "control_points": [porto, braga_point]}),
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    victim.pilot = r.json()["id"].as_str().unwrap().to_string();
     // Ole works in Trondheim (Tesla) and, on loan, in Braga (Polestar): a shared account.
     let ole = app
         .api(

@@ -10,6 +10,7 @@ mod crm;
 mod isolation;
 mod kpis;
 mod logistics;
+mod pilots;
 mod reminders;
 mod standards;
 mod support;
