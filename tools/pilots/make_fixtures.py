@@ -1,6 +1,7 @@
 """Reference values for the pilot estimators (issue 20): difference-in-differences by OLS with
 standard errors clustered by service point (statsmodels, cov_type="cluster", its default
-small-sample correction, normal-based 95 % interval), the exact permutation test over every
+small-sample correction, use_t=True: the 95 % interval from Student's t with G - 1 degrees of
+freedom), the exact permutation test over every
 assignment of the pilot label (itertools), and the synthetic control of a single pilot point
 (pysyncon's Synth with the months before the start as predictors and custom_V of ones). Writes
 crates/domain/tests/fixtures/pilots/*.json, which crates/domain/tests/it/pilots.rs checks
@@ -28,7 +29,7 @@ def did(rows, pilot, start):
     a = np.array([1.0 if r[1] >= start else 0.0 for r in rows])
     x = np.column_stack([np.ones(len(rows)), p, a, p * a])
     groups = np.array([r[0] for r in rows])
-    fit = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    fit = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": groups}, use_t=True)
     ci = fit.conf_int(alpha=0.05)
     return fit.params[3], fit.bse[3], ci[3][0], ci[3][1]
 

@@ -137,6 +137,9 @@ pub struct PilotKpiResult {
     pub verdict: Verdict,
     /// Why it cannot be concluded yet, when too thin.
     pub thin: Option<Thin>,
+    /// How many of the months are read for this KPI: the last ones are not while their items'
+    /// 30 days are still running (first-time fix, comebacks, remote resolution).
+    pub months_counted: usize,
 }
 
 /// A pilot with its evaluation as of today.

@@ -11,6 +11,7 @@ pub mod history;
 pub mod mis;
 pub mod normal;
 pub mod sample;
+pub mod student;
 pub mod weibull;
 
 use serde::Serialize;

@@ -5,7 +5,8 @@
 //! - Difference-in-differences by ordinary least squares, y = α + β·pilot + γ·after +
 //!   δ·(pilot × after) + ε, δ the estimate; its standard error clustered by service point (the
 //!   sandwich with the small-sample factor G/(G−1)·(N−1)/(N−K), as statsmodels' `cov_type =
-//!   "cluster"`), the 95 % interval from the normal quantile.
+//!   "cluster"`), the 95 % interval from Student's t with G − 1 degrees of freedom (G service
+//!   points; statsmodels with `use_t=True`), wider than the normal one when there are few points.
 //! - The permutation (placebo) test: the same estimate with the pilot label moved to every other
 //!   set of as many service points (all of them when there are at most `MAX_EXACT`
 //!   assignments, else a seeded sample); the p-value is the share of assignments whose estimate
@@ -18,8 +19,8 @@
 //!
 //! Checked against statsmodels on fixed data sets (`tools/pilots/make_fixtures.py`).
 
-use crate::analysis::normal;
 use crate::analysis::sample::SplitMix64;
+use crate::analysis::student;
 use crate::kpi::{Better, Kpi, Period};
 use crate::validation::{self, FieldError, Rule};
 use crate::ValidationErrors;
@@ -473,6 +474,22 @@ pub fn months(start: Date, end: Option<Date>, months_before: i64, today: Date) -
     }
 }
 
+/// How many of the months (from the first) a KPI can be read for by `today`: all of them, but
+/// for the KPIs whose items count only once their 30 days have passed (first-time fix,
+/// comebacks, remote resolution), a month whose last 30 days have not yet passed is not.
+pub fn months_counted(k: Kpi, periods: &[Period], today: Date) -> usize {
+    let wait = match k {
+        Kpi::FirstTimeFix | Kpi::Comeback | Kpi::RemoteResolution => {
+            crate::kpi::formulas::RETURN_DAYS
+        }
+        _ => 0,
+    };
+    periods
+        .iter()
+        .take_while(|p| p.to + Duration::days(wait) < today)
+        .count()
+}
+
 /// One KPI's evaluation: the estimate and its tests, and what they conclude.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KpiEvaluation {
@@ -523,9 +540,18 @@ pub fn evaluate(
     };
     // The months come first: with none after the start, no point has data on both sides.
     let months = series.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
-    let thin = if first_after < 2 {
+    let with_data = |range: std::ops::Range<usize>| {
+        range
+            .filter(|t| {
+                series
+                    .iter()
+                    .any(|(_, v)| v.get(*t).copied().flatten().is_some())
+            })
+            .count()
+    };
+    let thin = if with_data(0..first_after.min(months)) < 2 {
         Some(Thin::TooFewPeriodsBefore)
-    } else if months < first_after + 2 {
+    } else if with_data(first_after.min(months)..months) < 2 {
         Some(Thin::TooFewPeriodsAfter)
     } else {
         panel.thin()
@@ -689,7 +715,7 @@ pub fn did(observations: &[Observation], pilot: &[bool], start: i64) -> Option<E
         }
     }
     let se = (var * factor).max(0.0).sqrt();
-    let z = normal::quantile(0.975)?;
+    let z = student::quantile(0.975, g - 1.0)?;
     let means = sums.map(|(s, n)| s / n as f64);
     Some(Estimate {
         effect: beta[3],
@@ -818,6 +844,26 @@ mod tests {
         );
         let m = months(date!(2026 - 12 - 01), None, 2, date!(2026 - 12 - 07));
         assert_eq!(m.periods.len(), m.first_after);
+    }
+
+    #[test]
+    fn a_month_counts_for_first_time_fix_once_its_30_days_have_passed() {
+        use time::macros::date;
+        let m = months(date!(2026 - 08 - 01), None, 2, date!(2026 - 12 - 07));
+        // June to November; November ends on the 30th, its 30 days pass on 30 December.
+        assert_eq!(m.periods.len(), 6);
+        assert_eq!(
+            months_counted(Kpi::Csat, &m.periods, date!(2026 - 12 - 07)),
+            6
+        );
+        assert_eq!(
+            months_counted(Kpi::FirstTimeFix, &m.periods, date!(2026 - 12 - 07)),
+            5
+        );
+        assert_eq!(
+            months_counted(Kpi::FirstTimeFix, &m.periods, date!(2026 - 12 - 31)),
+            6
+        );
     }
 
     #[test]

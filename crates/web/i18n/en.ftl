@@ -2286,6 +2286,10 @@ pilot-verdict-too-thin = Too little data to conclude on { $kpi } yet.
 pilot-thin-too-few-pilot-points = No pilot point has figures both before and after the start.
 pilot-thin-too-few-control-points = Fewer than two control points have figures both before and after the start.
 pilot-thin-too-few-periods-before = Fewer than two months before the start can be compared.
+pilot-unsettled = { $count ->
+    [one] The last month is not read yet: a repair order or case counts for this KPI only once its 30 days have passed.
+   *[other] The last { $count } months are not read yet: a repair order or case counts for this KPI only once its 30 days have passed.
+}
 pilot-thin-too-few-periods-after = Fewer than two whole months have passed since the start.
 field-programme = Programme
 field-start-date = Start date

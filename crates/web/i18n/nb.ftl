@@ -2286,6 +2286,10 @@ pilot-verdict-too-thin = For lite data til å konkludere om { $kpi } ennå.
 pilot-thin-too-few-pilot-points = Ingen pilotverksteder har tall både før og etter start.
 pilot-thin-too-few-control-points = Færre enn to kontrollverksteder har tall både før og etter start.
 pilot-thin-too-few-periods-before = Færre enn to måneder før start kan sammenlignes.
+pilot-unsettled = { $count ->
+    [one] Den siste måneden leses ikke ennå: en arbeidsordre eller sak teller for dette nøkkeltallet først når de 30 dagene er gått.
+   *[other] De siste { $count } månedene leses ikke ennå: en arbeidsordre eller sak teller for dette nøkkeltallet først når de 30 dagene er gått.
+}
 pilot-thin-too-few-periods-after = Færre enn to hele måneder har gått siden start.
 field-programme = Program
 field-start-date = Startdato

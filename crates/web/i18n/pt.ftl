@@ -2286,6 +2286,10 @@ pilot-verdict-too-thin = Ainda há poucos dados para concluir sobre { $kpi }.
 pilot-thin-too-few-pilot-points = Nenhuma oficina piloto tem valores antes e depois do início.
 pilot-thin-too-few-control-points = Menos de duas oficinas de controlo têm valores antes e depois do início.
 pilot-thin-too-few-periods-before = Menos de dois meses antes do início podem ser comparados.
+pilot-unsettled = { $count ->
+    [one] O último mês ainda não é lido: uma ordem de reparação ou um caso só conta para este indicador depois de passarem os seus 30 dias.
+   *[other] Os últimos { $count } meses ainda não são lidos: uma ordem de reparação ou um caso só conta para este indicador depois de passarem os seus 30 dias.
+}
 pilot-thin-too-few-periods-after = Passaram menos de dois meses completos desde o início.
 field-programme = Programa
 field-start-date = Data de início

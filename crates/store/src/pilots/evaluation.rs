@@ -67,12 +67,18 @@ impl Pilots<'_> {
         let n = layout.periods.len();
         let mut results = Vec::new();
         for k in &p.kpis {
+            // A month not yet settled for this KPI (its 30 days still running) is not read.
+            let counted = pilot::months_counted(*k, &layout.periods, now.date());
             let series: Vec<PointSeries> = all
                 .iter()
-                .map(|(role, r)| PointSeries {
-                    service_point: (*r).clone(),
-                    role: *role,
-                    values: series_of(&monthly, *k, &r.id, n),
+                .map(|(role, r)| {
+                    let mut values = series_of(&monthly, *k, &r.id, n);
+                    values.iter_mut().skip(counted).for_each(|v| *v = None);
+                    PointSeries {
+                        service_point: (*r).clone(),
+                        role: *role,
+                        values,
+                    }
                 })
                 .collect();
             let currency = monthly
@@ -152,6 +158,7 @@ impl Pilots<'_> {
                 synthetic,
                 verdict: e.verdict,
                 thin: e.thin,
+                months_counted: counted,
             });
         }
         Ok(PilotEvaluation {

@@ -37,10 +37,15 @@ fn value(t: &Tr<'_>, k: Kpi, v: f64, currency: Option<&str>) -> String {
 
 /// An effect (a difference) in the reader's words: percentage points for a rate.
 fn effect(t: &Tr<'_>, k: Kpi, v: f64, currency: Option<&str>) -> String {
-    let sign = if v > 0.0 { "+" } else { "" };
-    match k.unit() {
-        KpiUnit::Percent => format!("{sign}{} {}", t.dec(v, 1), t.t("pilot-pp")),
-        _ => format!("{sign}{}", value(t, k, v, currency)),
+    let text = match k.unit() {
+        KpiUnit::Percent => format!("{} {}", t.dec(v, 1), t.t("pilot-pp")),
+        _ => value(t, k, v, currency),
+    };
+    // A score carries its sign already; a rise is signed like a fall.
+    if v > 0.0 && !text.starts_with('+') {
+        format!("+{text}")
+    } else {
+        text
     }
 }
 
@@ -273,6 +278,8 @@ pub struct KpiBlock {
     pub verdict: String,
     pub verdict_class: &'static str,
     pub thin: String,
+    /// Why the last months are not read (their 30 days still running), when so.
+    pub unsettled: String,
 }
 
 #[derive(Template)]
@@ -463,6 +470,11 @@ fn block(t: &Tr<'_>, e: &PilotEvaluation, r: &PilotKpiResult) -> KpiBlock {
             .thin
             .map(|x| t.t(&format!("pilot-thin-{}", x.as_str())))
             .unwrap_or_default(),
+        unsettled: if r.months_counted < e.months.len() {
+            t.n("pilot-unsettled", e.months.len() - r.months_counted)
+        } else {
+            String::new()
+        },
     }
 }
 
