@@ -507,8 +507,8 @@ pub const SYNTHETIC_P: f64 = 0.10;
 /// Evaluates one KPI from each point's monthly values (`true`: a pilot point), the months from
 /// `first_after` on being after the start. Points without a value on both sides of the start
 /// take no part. Several pilot points: the verdict reads the difference-in-differences interval;
-/// a single one: its synthetic control, an effect when no more than [`SYNTHETIC_P`] of the
-/// placebo points show a gap ratio as large.
+/// a single one: that interval and its synthetic control must agree (an effect there when no
+/// more than [`SYNTHETIC_P`] of the placebo points show a gap ratio as large).
 pub fn evaluate(
     better: Better,
     series: &[(bool, Vec<Option<f64>>)],
@@ -579,11 +579,16 @@ pub fn evaluate(
     };
     let verdict = match (&thin, &synthetic, &estimate) {
         (Some(_), _, _) => Verdict::TooThin,
-        (None, Some((s, p)), _) => {
-            if p.p_value <= SYNTHETIC_P + 1e-12 {
+        (None, Some((s, p)), did) => {
+            // One pilot point: the interval and its synthetic control must agree.
+            let synthetic = if p.p_value <= SYNTHETIC_P + 1e-12 {
                 verdict(better, s.effect, s.effect)
             } else {
                 Verdict::NoClearEffect
+            };
+            match did.map(|e| verdict(better, e.lower, e.upper)) {
+                Some(d) if d == synthetic => d,
+                _ => Verdict::NoClearEffect,
             }
         }
         (None, None, Some(e)) => verdict(better, e.lower, e.upper),
