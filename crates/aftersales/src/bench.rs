@@ -73,7 +73,11 @@ where
     }
 }
 
-async fn caller(store: &Store, username: &str, now: OffsetDateTime) -> anyhow::Result<Caller> {
+pub(crate) async fn caller(
+    store: &Store,
+    username: &str,
+    now: OffsetDateTime,
+) -> anyhow::Result<Caller> {
     let s = store
         .auth()
         .login(
@@ -262,7 +266,7 @@ async fn measure(
     Ok((engine.to_string(), size, written, rows))
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -276,7 +280,7 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores")
 }
 
-fn commit() -> String {
+pub(crate) fn commit() -> String {
     std::process::Command::new("git")
         .args(["describe", "--always", "--dirty"])
         .output()

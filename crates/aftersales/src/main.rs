@@ -2,6 +2,7 @@
 //! arguments, opens the store and calls one function of the store or web crate.
 
 mod bench;
+mod bench_kpis;
 mod config;
 mod import;
 
@@ -80,6 +81,10 @@ enum Command {
     /// Time the claim analysis and audit on a large generated warranty history (empties the
     /// databases it is given) and write the table into docs/BENCHMARKS.md.
     BenchAnalysis(bench::BenchArgs),
+    /// Time the KPI dashboards, drill-downs and a pilot's evaluation on a large generated
+    /// workshop history (empties the databases it is given) and write the table into
+    /// docs/BENCHMARKS.md.
+    BenchKpis(bench_kpis::BenchKpisArgs),
 }
 
 #[derive(Subcommand)]
@@ -307,7 +312,11 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
     // being; anything else against a missing file is a mistyped path, not a wish for an empty db.
     if !matches!(
         command,
-        Command::Serve(_) | Command::Migrate | Command::Demo(_) | Command::BenchAnalysis(_)
+        Command::Serve(_)
+            | Command::Migrate
+            | Command::Demo(_)
+            | Command::BenchAnalysis(_)
+            | Command::BenchKpis(_)
     ) {
         if let Some(path) = aftersales_store::sqlite_path(&s.database_url) {
             if !std::path::Path::new(&path).exists() {
@@ -453,6 +462,7 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::BenchAnalysis(args) => bench::run(args).await,
+        Command::BenchKpis(args) => bench_kpis::run(args).await,
         Command::Migrate => {
             let store = Store::connect(&s.database_url)
                 .await

@@ -503,6 +503,25 @@ impl Cli<'_> {
     /// Settles the database after a bulk load as autovacuum would soon after: on PostgreSQL
     /// `VACUUM ANALYZE` (planner statistics, and the visibility map that lets index-only scans
     /// skip the table); on SQLite `ANALYZE`.
+    /// The size of a workshop history (the KPI benchmark): repair orders, their events, jobs,
+    /// cases and answered surveys.
+    pub async fn workshop_history_size(&self) -> Result<[i64; 5], StoreError> {
+        let mut out = [0_i64; 5];
+        for (i, sql) in [
+            "SELECT COUNT(*) FROM repair_orders",
+            "SELECT COUNT(*) FROM ro_events",
+            "SELECT COUNT(*) FROM ro_jobs",
+            "SELECT COUNT(*) FROM cases",
+            "SELECT COUNT(*) FROM surveys WHERE answered_at IS NOT NULL",
+        ]
+        .iter()
+        .enumerate()
+        {
+            out[i] = sqlx::query_scalar(sql).fetch_one(&self.store.pool).await?;
+        }
+        Ok(out)
+    }
+
     pub async fn analyze(&self) -> Result<(), StoreError> {
         let sql = match self.store.engine() {
             Engine::Postgres => "VACUUM ANALYZE",

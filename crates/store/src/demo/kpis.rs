@@ -27,6 +27,36 @@ pub async fn more_service_points(
     store: &Store,
     now: OffsetDateTime,
 ) -> Result<Vec<String>, StoreError> {
+    add_service_points(
+        store,
+        &[
+            (
+                "Coimbra",
+                [("ines", "Inês Carvalho"), ("miguel", "Miguel Pinto")],
+            ),
+            (
+                "Faro",
+                [("beatriz", "Beatriz Gomes"), ("andre", "André Ribeiro")],
+            ),
+        ]
+        .map(|(city, people)| {
+            (
+                city.to_string(),
+                people.map(|(u, n)| (u.to_string(), n.to_string())),
+            )
+        }),
+        now,
+    )
+    .await
+}
+
+/// Service points under the Portuguese importer, named after their cities, each with a service
+/// manager and a technician ((username, name) of each, the demo password); their ids.
+pub async fn add_service_points(
+    store: &Store,
+    points: &[(String, [(String, String); 2])],
+    now: OffsetDateTime,
+) -> Result<Vec<String>, StoreError> {
     let (parent, market): (String, Option<String>) = sqlx::query_as(
         "SELECT id, market_id FROM organisations WHERE name = 'Volvo Cars Portugal'",
     )
@@ -34,22 +64,7 @@ pub async fn more_service_points(
     .await?;
     let hash = hash_password(DEMO_PASSWORD).await?;
     let mut ids = Vec::new();
-    for (city, people) in [
-        (
-            "Coimbra",
-            [
-                ("ines", "Inês Carvalho", "service-manager"),
-                ("miguel", "Miguel Pinto", "technician"),
-            ],
-        ),
-        (
-            "Faro",
-            [
-                ("beatriz", "Beatriz Gomes", "service-manager"),
-                ("andre", "André Ribeiro", "technician"),
-            ],
-        ),
-    ] {
+    for (city, people) in points {
         let id = new_id();
         sqlx::query(
             "INSERT INTO organisations (id, parent_id, kind, name, brand_id, market_id, city, created_at, version) \
@@ -63,7 +78,7 @@ pub async fn more_service_points(
         .bind(micros(now))
         .execute(&store.pool)
         .await?;
-        for (username, name, role) in people {
+        for ((username, name), role) in people.iter().zip(["service-manager", "technician"]) {
             let email = format!("{username}@volvocars.example");
             let new = NewUser::parse(
                 username,

@@ -386,7 +386,7 @@ pub async fn seed_today(store: &Store, now: OffsetDateTime) -> Result<(), StoreE
     seed_logistics_day(store, &org, now).await
 }
 
-pub use kpis::{more_service_points, programme_start, seed_kpis, staff_of};
+pub use kpis::{add_service_points, more_service_points, programme_start, seed_kpis, staff_of};
 
 /// The markets a warranty history is written into: Polestar Portugal (its three service points,
 /// euros) and Tesla Norway (Trondheim, kroner). The demo writes a small history, the claim

@@ -1,0 +1,330 @@
+//! `aftersales bench-kpis`: how fast the KPI dashboards, a KPI's page (breakdown and items), the
+//! drill-down to one service point and a pilot's evaluation answer on a large workshop history
+//! (issue 20). For each database given it creates the demo's organisations and `--points`
+//! Portuguese service points in all (each with a manager and a technician), writes a planned
+//! workshop history of `--days` days (repair orders with their status events, jobs and
+//! clockings, cases, surveys, pickups and deliveries; `domain::kpi::history`), then times each
+//! view as Ana (the Portuguese market manager) and Johan (Polestar HQ) see it. The median of the
+//! runs is reported; the table goes between `<!-- kpis:begin -->` and `<!-- kpis:end -->` of the
+//! summary file, with the machine, the date and the command.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use aftersales_domain::kpi::history::{PointProfile, WorkshopHistorySpec};
+use aftersales_domain::kpi::{Dimension, Kpi, Period};
+use aftersales_store::kpis::KpiQuery;
+use aftersales_store::pilots::PilotInput;
+use aftersales_store::{demo, Engine, Store};
+use anyhow::{bail, Context};
+use clap::Args;
+use time::{Duration, OffsetDateTime};
+
+#[derive(Args, Clone)]
+pub struct BenchKpisArgs {
+    /// Portuguese service points in all (the demo's three and more).
+    #[arg(long, default_value_t = 50)]
+    pub points: usize,
+    /// Days of history.
+    #[arg(long, default_value_t = 730)]
+    pub days: u32,
+    /// Repair orders per service point and working day (on average).
+    #[arg(long, default_value_t = 4.0)]
+    pub per_day: f64,
+    /// Timed runs per view (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// A SQLite file to create (emptied first); none: SQLite is not measured.
+    #[arg(long)]
+    pub sqlite: Option<PathBuf>,
+    /// A PostgreSQL database to use (EMPTIED first); none: PostgreSQL is not measured.
+    #[arg(long)]
+    pub postgres: Option<String>,
+    /// The summary file to write the table into.
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+}
+
+type Measured = (String, [i64; 5], f64, Vec<(String, f64)>);
+
+fn profile(i: usize, per_day: f64) -> PointProfile {
+    // Points differ a little, deterministically.
+    let f = (i % 7) as f64 / 7.0;
+    PointProfile {
+        per_day: per_day * (0.7 + 0.6 * f),
+        comeback: 0.08 + 0.05 * f,
+        happy: 0.70 + 0.15 * f,
+        answers: 0.45,
+        turnaround_days: 2.5 + f,
+        pickup: 0.1 + 0.3 * f,
+        punctual: 0.88,
+        efficiency: 1.0 + 0.1 * f,
+        cases_per_day: per_day * 0.8,
+        remote_fix: 0.45,
+        responsive: 0.85,
+    }
+}
+
+async fn measure(url: &str, a: &BenchKpisArgs, now: OffsetDateTime) -> anyhow::Result<Measured> {
+    let store = Store::connect(url).await?;
+    let engine = match store.engine() {
+        Engine::Sqlite => "SQLite",
+        Engine::Postgres => {
+            store.cli().wipe_postgres().await?;
+            "PostgreSQL"
+        }
+    };
+    store.migrate().await?;
+    demo::seed(&store, now).await?;
+    let (mut portugal, _) = demo::history_targets(&store).await?;
+    portugal.models = vec![
+        ("Polestar 2".into(), "LPSED3KA0RL000000".into(), 2024),
+        ("Polestar 4".into(), "LPSED4KA0SL000000".into(), 2025),
+    ];
+    let extra: Vec<(String, [(String, String); 2])> = (portugal.service_points.len()..a.points)
+        .map(|i| {
+            (
+                format!("Ponto {i:03}"),
+                [
+                    (format!("gestor{i:03}"), format!("Gestor {i:03}")),
+                    (format!("tecnico{i:03}"), format!("Técnico {i:03}")),
+                ],
+            )
+        })
+        .collect();
+    portugal
+        .service_points
+        .extend(demo::add_service_points(&store, &extra, now).await?);
+    let mut staff = Vec::new();
+    for sp in &portugal.service_points {
+        staff.push(demo::staff_of(&store, sp).await?);
+    }
+    let points: Vec<_> = (0..portugal.service_points.len())
+        .map(|i| (profile(i, a.per_day), None))
+        .collect();
+    eprintln!(
+        "{engine}: writing {} days at {} service points…",
+        a.days,
+        points.len()
+    );
+    let t = Instant::now();
+    store
+        .kpis()
+        .write_history(
+            &WorkshopHistorySpec {
+                end: now.date(),
+                days: a.days,
+                points,
+                vehicles_per_point: (a.per_day * f64::from(a.days) / 3.0).ceil() as usize,
+                technicians: 1,
+                seed: 2_027,
+            },
+            &portugal,
+            &staff,
+            now,
+        )
+        .await?;
+    let written = t.elapsed().as_secs_f64();
+    store.cli().analyze().await?;
+    let size = store.cli().workshop_history_size().await?;
+    eprintln!("{engine}: {size:?} in {written:.0} s; timing…");
+    let ana = crate::bench::caller(&store, "ana", now).await?;
+    let johan = crate::bench::caller(&store, "johan", now).await?;
+    let today = now.date();
+    let last_month = Period::last_month(today);
+    let year = Period::last_twelve_months(today);
+    let q = |period: Period, organisation: Option<String>| KpiQuery {
+        period,
+        organisation,
+        model: None,
+        pay_type: None,
+    };
+    let k = store.kpis();
+    let runs = a.runs;
+    let mut rows: Vec<(String, f64)> = Vec::new();
+    let t_ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
+
+    macro_rules! timed {
+        ($what:expr, $e:expr) => {{
+            let mut all = Vec::new();
+            for _ in 0..runs.max(1) {
+                let t = Instant::now();
+                $e;
+                all.push(t_ms(t));
+            }
+            all.sort_by(f64::total_cmp);
+            rows.push(($what.to_string(), all[all.len() / 2]));
+        }};
+    }
+    timed!(
+        "dashboard, Ana, last month, service points side by side",
+        k.dashboard(
+            &ana.scope,
+            &q(last_month, None),
+            Some(Dimension::ServicePoint),
+            now
+        )
+        .await?
+    );
+    timed!(
+        "dashboard, Ana, last 12 months, service points side by side",
+        k.dashboard(
+            &ana.scope,
+            &q(year, None),
+            Some(Dimension::ServicePoint),
+            now
+        )
+        .await?
+    );
+    timed!(
+        "dashboard, Johan (HQ), last month, markets side by side",
+        k.dashboard(
+            &johan.scope,
+            &q(last_month, None),
+            Some(Dimension::Market),
+            now
+        )
+        .await?
+    );
+    timed!(
+        "CSAT, last month, by service point, the newest 200 items",
+        k.report(
+            &ana.scope,
+            Kpi::Csat,
+            &q(last_month, None),
+            Dimension::ServicePoint,
+            200,
+            now
+        )
+        .await?
+    );
+    timed!(
+        "first-time fix, last 12 months, by month",
+        k.report(
+            &ana.scope,
+            Kpi::FirstTimeFix,
+            &q(year, None),
+            Dimension::Month,
+            200,
+            now
+        )
+        .await?
+    );
+    let braga = portugal.service_points[2].clone();
+    timed!(
+        "drill-down: turnaround at one service point, last month, by technician",
+        k.report(
+            &ana.scope,
+            Kpi::Turnaround,
+            &q(last_month, Some(braga.clone())),
+            Dimension::Technician,
+            200,
+            now
+        )
+        .await?
+    );
+    let start = (today - Duration::days(120))
+        .replace_day(1)
+        .unwrap_or(today);
+    let sp = &portugal.service_points;
+    let pilot = store
+        .pilots()
+        .create(
+            &ana.scope,
+            &PilotInput {
+                organisation_id: portugal.owner_org.clone(),
+                name: "Bench".into(),
+                programme: "Bench".into(),
+                start_date: start.to_string(),
+                end_date: None,
+                months_before: Some(6),
+                kpis: vec![
+                    "csat".into(),
+                    "turnaround-days".into(),
+                    "first-time-fix".into(),
+                ],
+                pilot_points: sp.iter().take(2).cloned().collect(),
+                control_points: sp.iter().skip(2).take(8).cloned().collect(),
+                control_method: None,
+            },
+            now,
+        )
+        .await?;
+    timed!(
+        "pilot evaluation: 3 KPIs, 2 pilot and 8 control points, 10 months",
+        store.pilots().evaluate(&ana.scope, &pilot.id, now).await?
+    );
+    Ok((engine.to_string(), size, written, rows))
+}
+
+pub async fn run(a: BenchKpisArgs) -> anyhow::Result<()> {
+    let now = OffsetDateTime::now_utc();
+    if a.points < 10 {
+        bail!("--points must be at least 10 (the pilot compares 2 with 8)");
+    }
+    let mut results = Vec::new();
+    if let Some(path) = &a.sqlite {
+        for suffix in ["", "-wal", "-shm"] {
+            let f = format!("{}{suffix}", path.display());
+            if std::path::Path::new(&f).exists() {
+                std::fs::remove_file(&f).with_context(|| format!("removing {f}"))?;
+            }
+        }
+        results.push(measure(&format!("sqlite://{}", path.display()), &a, now).await?);
+    }
+    if let Some(url) = &a.postgres {
+        results.push(measure(url, &a, now).await?);
+    }
+    if results.is_empty() {
+        bail!("give --sqlite FILE and/or --postgres URL");
+    }
+    let mut out = format!(
+        "Machine: {}. Date: {}. Commit: {}. Command: `aftersales bench-kpis --points {} --days {} --per-day {} --runs {}{}{}`\n\n",
+        crate::bench::machine(),
+        now.date(),
+        crate::bench::commit(),
+        a.points,
+        a.days,
+        a.per_day,
+        a.runs,
+        if a.sqlite.is_some() { " --sqlite FILE" } else { "" },
+        if a.postgres.is_some() { " --postgres URL" } else { "" },
+    );
+    out.push_str("History written by `domain::kpi::history` (seed 2027) into Polestar Portugal: ");
+    for (engine, [ros, events, jobs, cases, surveys], secs, _) in &results {
+        out.push_str(&format!(
+            "{engine} {ros} repair orders ({events} status events, {jobs} jobs), {cases} cases, {surveys} answered surveys, written in {secs:.0} s; "
+        ));
+    }
+    out.push_str("each view computed as the store computes it for the page, median of the runs in milliseconds. Goal: under 1,000 ms.\n\n| view |");
+    for (engine, ..) in &results {
+        out.push_str(&format!(" {engine} (ms) |"));
+    }
+    out.push_str("\n|---|");
+    for _ in &results {
+        out.push_str("---:|");
+    }
+    out.push('\n');
+    if let Some((_, _, _, first)) = results.first() {
+        for (i, (what, _)) in first.iter().enumerate() {
+            out.push_str(&format!("| {what} |"));
+            for (_, _, _, rows) in &results {
+                let ms = rows.get(i).map(|r| r.1).unwrap_or(f64::NAN);
+                out.push_str(&format!(" {ms:.0} |"));
+            }
+            out.push('\n');
+        }
+    }
+    println!("{out}");
+    if let Some(path) = &a.summary {
+        let doc = std::fs::read_to_string(path).unwrap_or_default();
+        let (begin, end) = ("<!-- kpis:begin -->", "<!-- kpis:end -->");
+        let block = format!("{begin}\n{out}\n{end}");
+        let next = match (doc.find(begin), doc.find(end)) {
+            (Some(b), Some(e)) if e > b => format!("{}{block}{}", &doc[..b], &doc[e + end.len()..]),
+            _ => format!("{doc}\n## KPIs and pilots\n\n{block}\n"),
+        };
+        std::fs::write(path, next).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
