@@ -43,6 +43,10 @@ pub struct BenchKpisArgs {
     /// The summary file to write the table into.
     #[arg(long)]
     pub summary: Option<PathBuf>,
+    /// Also time the same figures as plain SQL in DuckDB over the SQLite file's raw rows
+    /// (`python3 tools/kpis/duckdb_bench.py`, PyPI `duckdb` and `pandas`).
+    #[arg(long)]
+    pub duckdb: bool,
 }
 
 type Measured = (String, [i64; 5], f64, Vec<(String, f64)>);
@@ -199,6 +203,46 @@ async fn measure(url: &str, a: &BenchKpisArgs, now: OffsetDateTime) -> anyhow::R
         .await?
     );
     timed!(
+        "turnaround, last month, by service point",
+        k.report(
+            &ana.scope,
+            Kpi::Turnaround,
+            &q(last_month, None),
+            Dimension::ServicePoint,
+            200,
+            now
+        )
+        .await?
+    );
+    timed!(
+        "NPS, last month, by service point",
+        k.report(
+            &ana.scope,
+            Kpi::Nps,
+            &q(last_month, None),
+            Dimension::ServicePoint,
+            200,
+            now
+        )
+        .await?
+    );
+    timed!(
+        "CSAT, turnaround and NPS, last month, by service point (the three above)",
+        {
+            for kpi in [Kpi::Csat, Kpi::Turnaround, Kpi::Nps] {
+                k.report(
+                    &ana.scope,
+                    kpi,
+                    &q(last_month, None),
+                    Dimension::ServicePoint,
+                    200,
+                    now,
+                )
+                .await?;
+            }
+        }
+    );
+    timed!(
         "first-time fix, last 12 months, by month",
         k.report(
             &ana.scope,
@@ -257,6 +301,47 @@ async fn measure(url: &str, a: &BenchKpisArgs, now: OffsetDateTime) -> anyhow::R
     Ok((engine.to_string(), size, written, rows))
 }
 
+/// What the DuckDB script answered.
+struct Duck {
+    version: String,
+    load_s: f64,
+    rows: std::collections::BTreeMap<String, f64>,
+}
+
+/// Runs `tools/kpis/duckdb_bench.py` on the SQLite file over last month.
+fn duckdb(path: &std::path::Path, now: OffsetDateTime, runs: usize) -> anyhow::Result<Duck> {
+    let (from, to) = Period::last_month(now.date()).bounds();
+    let us = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000).to_string();
+    eprintln!("DuckDB: loading and timing…");
+    let out = std::process::Command::new("python3")
+        .arg("tools/kpis/duckdb_bench.py")
+        .arg(path)
+        .arg(us(from))
+        .arg(us(to))
+        .arg(runs.to_string())
+        .output()
+        .context("running python3 tools/kpis/duckdb_bench.py (from the repository root)")?;
+    if !out.status.success() {
+        bail!(
+            "tools/kpis/duckdb_bench.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    Ok(Duck {
+        version: v["duckdb"].as_str().unwrap_or("?").to_string(),
+        load_s: v["load_s"].as_f64().unwrap_or(f64::NAN),
+        rows: v["rows"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, x)| Some((k.clone(), x.as_f64()?)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
 pub async fn run(a: BenchKpisArgs) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     if a.points < 10 {
@@ -278,8 +363,13 @@ pub async fn run(a: BenchKpisArgs) -> anyhow::Result<()> {
     if results.is_empty() {
         bail!("give --sqlite FILE and/or --postgres URL");
     }
+    let duck = match (&a.sqlite, a.duckdb) {
+        (Some(path), true) => Some(duckdb(path, now, a.runs)?),
+        (None, true) => bail!("--duckdb reads the SQLite file: give --sqlite FILE too"),
+        _ => None,
+    };
     let mut out = format!(
-        "Machine: {}. Date: {}. Commit: {}. Command: `aftersales bench-kpis --points {} --days {} --per-day {} --runs {}{}{}`\n\n",
+        "Machine: {}. Date: {}. Commit: {}. Command: `aftersales bench-kpis --points {} --days {} --per-day {} --runs {}{}{}{}`\n\n",
         crate::bench::machine(),
         now.date(),
         crate::bench::commit(),
@@ -289,6 +379,7 @@ pub async fn run(a: BenchKpisArgs) -> anyhow::Result<()> {
         a.runs,
         if a.sqlite.is_some() { " --sqlite FILE" } else { "" },
         if a.postgres.is_some() { " --postgres URL" } else { "" },
+        if a.duckdb { " --duckdb" } else { "" },
     );
     out.push_str("History written by `domain::kpi::history` (seed 2027) into Polestar Portugal: ");
     for (engine, [ros, events, jobs, cases, surveys], secs, _) in &results {
@@ -296,12 +387,22 @@ pub async fn run(a: BenchKpisArgs) -> anyhow::Result<()> {
             "{engine} {ros} repair orders ({events} status events, {jobs} jobs), {cases} cases, {surveys} answered surveys, written in {secs:.0} s; "
         ));
     }
-    out.push_str("each view computed as the store computes it for the page, median of the runs in milliseconds. Goal: under 1,000 ms.\n\n| view |");
+    out.push_str("each view computed as the store computes it for the page, median of the runs in milliseconds. Goal: under 1,000 ms.");
+    if let Some(d) = &duck {
+        out.push_str(&format!(
+            " DuckDB {}: the same figures as plain SQL aggregates over the SQLite file's raw rows, loaded into memory first ({:.1} s, not counted), `tools/kpis/duckdb_bench.py`; \"–\" where no such query stands beside the view.",
+            d.version, d.load_s
+        ));
+    }
+    out.push_str("\n\n| view |");
     for (engine, ..) in &results {
         out.push_str(&format!(" {engine} (ms) |"));
     }
+    if duck.is_some() {
+        out.push_str(" DuckDB (ms) |");
+    }
     out.push_str("\n|---|");
-    for _ in &results {
+    for _ in 0..results.len() + usize::from(duck.is_some()) {
         out.push_str("---:|");
     }
     out.push('\n');
@@ -311,6 +412,23 @@ pub async fn run(a: BenchKpisArgs) -> anyhow::Result<()> {
             for (_, _, _, rows) in &results {
                 let ms = rows.get(i).map(|r| r.1).unwrap_or(f64::NAN);
                 out.push_str(&format!(" {ms:.0} |"));
+            }
+            if let Some(d) = &duck {
+                let key = if what.starts_with("CSAT, turnaround and NPS") {
+                    "three"
+                } else if what.starts_with("CSAT,") {
+                    "csat"
+                } else if what.starts_with("turnaround,") {
+                    "turnaround"
+                } else if what.starts_with("NPS,") {
+                    "nps"
+                } else {
+                    ""
+                };
+                match d.rows.get(key) {
+                    Some(ms) => out.push_str(&format!(" {ms:.0} |")),
+                    None => out.push_str(" – |"),
+                }
             }
             out.push('\n');
         }
