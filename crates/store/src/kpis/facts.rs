@@ -190,12 +190,47 @@ fn time_of(v: &str) -> i64 {
     h.trim().parse::<i64>().unwrap_or(0) * 60 + m.trim().parse::<i64>().unwrap_or(0)
 }
 
-/// Reads the facts of `orgs` for figures over `window` (see the module).
+/// Which kinds of facts a set of KPIs reads, so a view loads only those.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Needs {
+    /// Repair orders with their events, jobs, lines and clockings.
+    pub ros: bool,
+    pub surveys: bool,
+    /// Cases and the visits after them.
+    pub cases: bool,
+    /// Invoices, credit notes and claims.
+    pub money: bool,
+    pub transport: bool,
+}
+
+impl Needs {
+    pub fn of(kpis: &[kpi::Kpi]) -> Needs {
+        use kpi::Kpi::*;
+        let mut n = Needs::default();
+        for k in kpis {
+            match k {
+                FirstTimeFix | Comeback | Turnaround | LabourRate | HoursPerRo | Efficiency => {
+                    n.ros = true
+                }
+                Csat | Nps => n.surveys = true,
+                RemoteResolution | ResponseSla | ResolutionSla => n.cases = true,
+                ServiceRevenue | ContributionMargin | MarginPercent => n.money = true,
+                LogisticsOnTime => n.transport = true,
+                Productivity | ClaimsPer1000 | WarrantyCostPerUnit | GoodwillCostPerUnit
+                | StandardsCompliance | TrainingCompliance => {}
+            }
+        }
+        n
+    }
+}
+
+/// Reads the facts of `orgs` for figures over `window` (see the module): the kinds `needs` names.
 pub(crate) async fn load(
     pool: &sqlx::AnyPool,
     orgs_tree: &Orgs,
     orgs: &[String],
     window: Period,
+    needs: Needs,
 ) -> Result<Facts, StoreError> {
     let mut f = Facts::default();
     if orgs.is_empty() {
@@ -209,244 +244,248 @@ pub(crate) async fn load(
     base.extend([B::I(micros(from)), B::I(micros(to)), B::I(micros(late))]);
     let (pf, pt, pl) = (n + 1, n + 2, n + 3);
 
-    // Repair orders opened in the window (or up to 31 days after: returns), or finished in it.
-    let ro_where = format!(
+    if needs.ros {
+        // Repair orders opened in the window (or up to 31 days after: returns), or finished in it.
+        let ro_where = format!(
         "r.organisation_id IN ({in_orgs}) AND ((r.created_at >= ${pf} AND r.created_at < ${pl}) OR r.id IN \
          (SELECT e.repair_order_id FROM ro_events e WHERE e.kind = 'status' AND e.status IN ('delivered', 'closed') AND e.at >= ${pf} AND e.at < ${pt}))"
     );
-    let sql = format!(
+        let sql = format!(
         "SELECT r.id, r.number, r.organisation_id, r.vehicle_id, v.model, r.created_by, r.status, r.created_at \
          FROM repair_orders r LEFT JOIN vehicles v ON v.id = r.vehicle_id WHERE {ro_where}"
     );
-    type RoRow = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        String,
-        i64,
-    );
-    let rows: Vec<RoRow> = bind_all_as(sqlx::query_as(&sql), &base)
-        .fetch_all(pool)
-        .await?;
-    let mut index: HashMap<String, usize> = HashMap::new();
-    for (id, number, org, vehicle, model, advisor, status, created) in rows {
-        index.insert(id.clone(), f.ros.len());
-        let mut dims = orgs_tree.dims(&org);
-        dims.model = model;
-        dims.advisor = advisor;
-        f.ros.push(RoFact {
-            id,
-            number,
-            currency: orgs_tree.currency(&org),
-            dims,
-            vehicle,
-            created_at: from_micros(created),
-            received_at: None,
-            delivered_at: None,
-            closed_at: None,
-            cancelled: status == "cancelled",
-            jobs: vec![],
-            lines: vec![],
-            clockings: vec![],
-        });
-    }
-    let sub = format!("(SELECT r.id FROM repair_orders r WHERE {ro_where})");
-    let sql = format!(
+        type RoRow = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            i64,
+        );
+        let rows: Vec<RoRow> = bind_all_as(sqlx::query_as(&sql), &base)
+            .fetch_all(pool)
+            .await?;
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for (id, number, org, vehicle, model, advisor, status, created) in rows {
+            index.insert(id.clone(), f.ros.len());
+            let mut dims = orgs_tree.dims(&org);
+            dims.model = model;
+            dims.advisor = advisor;
+            f.ros.push(RoFact {
+                id,
+                number,
+                currency: orgs_tree.currency(&org),
+                dims,
+                vehicle,
+                created_at: from_micros(created),
+                received_at: None,
+                delivered_at: None,
+                closed_at: None,
+                cancelled: status == "cancelled",
+                jobs: vec![],
+                lines: vec![],
+                clockings: vec![],
+            });
+        }
+        let sub = format!("(SELECT r.id FROM repair_orders r WHERE {ro_where})");
+        let sql = format!(
         "SELECT repair_order_id, status, MIN(at) FROM ro_events WHERE kind = 'status' \
          AND status IN ('checked-in', 'delivered', 'closed') AND repair_order_id IN {sub} GROUP BY repair_order_id, status"
     );
-    let rows: Vec<(String, String, i64)> = bind_all_as(sqlx::query_as(&sql), &base)
-        .fetch_all(pool)
-        .await?;
-    for (ro, status, at) in rows {
-        let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) else {
-            continue;
-        };
-        let at = Some(from_micros(at));
-        match status.as_str() {
-            "checked-in" => r.received_at = at,
-            "delivered" => r.delivered_at = at,
-            _ => r.closed_at = at,
-        }
-    }
-    let sql = format!(
-        "SELECT j.id, j.repair_order_id, j.pay_type, j.technician_id, j.title FROM ro_jobs j \
-         WHERE j.repair_order_id IN {sub} ORDER BY j.repair_order_id, j.position"
-    );
-    let rows: Vec<(String, String, String, Option<String>, String)> =
-        bind_all_as(sqlx::query_as(&sql), &base)
+        let rows: Vec<(String, String, i64)> = bind_all_as(sqlx::query_as(&sql), &base)
             .fetch_all(pool)
             .await?;
-    for (id, ro, pay_type, technician, title) in rows {
-        if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
-            r.jobs.push(JobFact {
-                id,
-                pay_type: pay(&pay_type)?,
-                technician,
-                title,
-            });
+        for (ro, status, at) in rows {
+            let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) else {
+                continue;
+            };
+            let at = Some(from_micros(at));
+            match status.as_str() {
+                "checked-in" => r.received_at = at,
+                "delivered" => r.delivered_at = at,
+                _ => r.closed_at = at,
+            }
         }
-    }
-    let sql = format!(
+        let sql = format!(
+            "SELECT j.id, j.repair_order_id, j.pay_type, j.technician_id, j.title FROM ro_jobs j \
+         WHERE j.repair_order_id IN {sub} ORDER BY j.repair_order_id, j.position"
+        );
+        let rows: Vec<(String, String, String, Option<String>, String)> =
+            bind_all_as(sqlx::query_as(&sql), &base)
+                .fetch_all(pool)
+                .await?;
+        for (id, ro, pay_type, technician, title) in rows {
+            if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
+                r.jobs.push(JobFact {
+                    id,
+                    pay_type: pay(&pay_type)?,
+                    technician,
+                    title,
+                });
+            }
+        }
+        let sql = format!(
         "SELECT l.job_id, l.repair_order_id, l.kind, l.pay_type, l.code, l.quantity_centi, l.unit_price_minor, l.unit_cost_minor \
          FROM ro_lines l WHERE l.repair_order_id IN {sub}"
     );
-    type LineRow = (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        i64,
-        i64,
-        i64,
-    );
-    let rows: Vec<LineRow> = bind_all_as(sqlx::query_as(&sql), &base)
-        .fetch_all(pool)
-        .await?;
-    for (job, ro, kind, pay_type, code, q, price, cost) in rows {
-        if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
-            r.lines.push(LineFact {
-                job,
-                kind: decode("ro_lines", "kind", &kind, LineKind::parse)?,
-                pay_type: decode("ro_lines", "pay_type", &pay_type, PayType::parse)?,
-                code,
-                quantity_centi: q,
-                unit_price_minor: price,
-                unit_cost_minor: cost,
-            });
+        type LineRow = (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+            i64,
+            i64,
+        );
+        let rows: Vec<LineRow> = bind_all_as(sqlx::query_as(&sql), &base)
+            .fetch_all(pool)
+            .await?;
+        for (job, ro, kind, pay_type, code, q, price, cost) in rows {
+            if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
+                r.lines.push(LineFact {
+                    job,
+                    kind: decode("ro_lines", "kind", &kind, LineKind::parse)?,
+                    pay_type: decode("ro_lines", "pay_type", &pay_type, PayType::parse)?,
+                    code,
+                    quantity_centi: q,
+                    unit_price_minor: price,
+                    unit_cost_minor: cost,
+                });
+            }
         }
-    }
-    let sql = format!(
+        let sql = format!(
         "SELECT c.job_id, c.repair_order_id, c.technician_id, c.started_at, c.stopped_at FROM ro_clockings c \
          WHERE c.stopped_at IS NOT NULL AND c.repair_order_id IN {sub}"
     );
-    let rows: Vec<(String, String, String, i64, i64)> = bind_all_as(sqlx::query_as(&sql), &base)
-        .fetch_all(pool)
-        .await?;
-    for (job, ro, technician, started, stopped) in rows {
-        if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
-            r.clockings.push(ClockFact {
-                job,
-                technician,
-                started_at: from_micros(started),
-                seconds: (stopped - started).max(0) / 1_000_000,
-            });
+        let rows: Vec<(String, String, String, i64, i64)> =
+            bind_all_as(sqlx::query_as(&sql), &base)
+                .fetch_all(pool)
+                .await?;
+        for (job, ro, technician, started, stopped) in rows {
+            if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
+                r.clockings.push(ClockFact {
+                    job,
+                    technician,
+                    started_at: from_micros(started),
+                    seconds: (stopped - started).max(0) / 1_000_000,
+                });
+            }
         }
     }
-
-    // Survey answers in the window.
-    let sql = format!(
+    if needs.surveys {
+        // Survey answers in the window.
+        let sql = format!(
         "SELECT s.repair_order_id, r.number, r.organisation_id, v.model, r.created_by, s.answered_at, s.csat, s.nps, \
          (SELECT j.technician_id FROM ro_jobs j WHERE j.repair_order_id = r.id ORDER BY j.position LIMIT 1), \
          (SELECT j.pay_type FROM ro_jobs j WHERE j.repair_order_id = r.id ORDER BY j.position LIMIT 1) \
          FROM surveys s JOIN repair_orders r ON r.id = s.repair_order_id LEFT JOIN vehicles v ON v.id = r.vehicle_id \
          WHERE r.organisation_id IN ({in_orgs}) AND s.answered_at >= ${pf} AND s.answered_at < ${pt}"
     );
-    type SurveyRow = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-    );
-    let rows: Vec<SurveyRow> = bind_all_as(sqlx::query_as(&sql), &base)
-        .fetch_all(pool)
-        .await?;
-    for (ro, number, org, model, advisor, at, csat, nps, technician, pay_type) in rows {
-        let mut dims = orgs_tree.dims(&org);
-        dims.model = model;
-        dims.advisor = advisor;
-        dims.technician = technician;
-        dims.pay_type = pay_type.as_deref().map(pay).transpose()?;
-        f.surveys.push(SurveyFact {
-            repair_order: ItemRef {
-                kind: KpiItemKind::RepairOrder,
-                id: ro,
-                label: number,
-            },
-            dims,
-            answered_at: from_micros(at),
-            csat,
-            nps,
-        });
+        type SurveyRow = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<SurveyRow> = bind_all_as(sqlx::query_as(&sql), &base)
+            .fetch_all(pool)
+            .await?;
+        for (ro, number, org, model, advisor, at, csat, nps, technician, pay_type) in rows {
+            let mut dims = orgs_tree.dims(&org);
+            dims.model = model;
+            dims.advisor = advisor;
+            dims.technician = technician;
+            dims.pay_type = pay_type.as_deref().map(pay).transpose()?;
+            f.surveys.push(SurveyFact {
+                repair_order: ItemRef {
+                    kind: KpiItemKind::RepairOrder,
+                    id: ro,
+                    label: number,
+                },
+                dims,
+                answered_at: from_micros(at),
+                csat,
+                nps,
+            });
+        }
     }
-
-    // Cases opened in the window, and the visits after them.
-    let sql = format!(
+    if needs.cases {
+        // Cases opened in the window, and the visits after them.
+        let sql = format!(
         "SELECT c.id, c.number, c.organisation_id, c.owner_user_id, c.vehicle_id, v.model, c.customer_id, c.category, \
          c.created_at, c.resolved_at, c.first_responded_at, c.first_response_breached_at, c.resolution_breached_at, \
          (SELECT t.kind FROM triage_decisions t WHERE t.case_id = c.id ORDER BY t.at DESC, t.id DESC LIMIT 1) \
          FROM cases c LEFT JOIN vehicles v ON v.id = c.vehicle_id \
          WHERE c.organisation_id IN ({in_orgs}) AND c.created_at >= ${pf} AND c.created_at < ${pt}"
     );
-    type CaseRow = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        String,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-    );
-    let rows: Vec<CaseRow> = bind_all_as(sqlx::query_as(&sql), &base)
-        .fetch_all(pool)
-        .await?;
-    for (
-        id,
-        number,
-        org,
-        owner,
-        vehicle,
-        model,
-        customer,
-        category,
-        created,
-        resolved,
-        responded,
-        rb,
-        sb,
-        decision,
-    ) in rows
-    {
-        let mut dims = orgs_tree.dims(&org);
-        dims.model = model;
-        dims.advisor = owner;
-        f.cases.push(CaseFact {
-            item: ItemRef {
-                kind: KpiItemKind::Case,
-                id,
-                label: number,
-            },
-            dims,
+        type CaseRow = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        );
+        let rows: Vec<CaseRow> = bind_all_as(sqlx::query_as(&sql), &base)
+            .fetch_all(pool)
+            .await?;
+        for (
+            id,
+            number,
+            org,
+            owner,
             vehicle,
+            model,
             customer,
-            technical: category == "technical",
-            created_at: from_micros(created),
-            resolved_at: resolved.map(from_micros),
-            remote_fix: decision.as_deref() == Some("remote-fix"),
-            first_responded_at: responded.map(from_micros),
-            response_breached_at: rb.map(from_micros),
-            resolution_breached_at: sb.map(from_micros),
-        });
-    }
-    if f.cases.iter().any(|c| c.technical) {
-        let sql = format!(
+            category,
+            created,
+            resolved,
+            responded,
+            rb,
+            sb,
+            decision,
+        ) in rows
+        {
+            let mut dims = orgs_tree.dims(&org);
+            dims.model = model;
+            dims.advisor = owner;
+            f.cases.push(CaseFact {
+                item: ItemRef {
+                    kind: KpiItemKind::Case,
+                    id,
+                    label: number,
+                },
+                dims,
+                vehicle,
+                customer,
+                technical: category == "technical",
+                created_at: from_micros(created),
+                resolved_at: resolved.map(from_micros),
+                remote_fix: decision.as_deref() == Some("remote-fix"),
+                first_responded_at: responded.map(from_micros),
+                response_breached_at: rb.map(from_micros),
+                resolution_breached_at: sb.map(from_micros),
+            });
+        }
+        if f.cases.iter().any(|c| c.technical) {
+            let sql = format!(
             "SELECT a.vehicle_id, a.customer_id, a.created_at, a.case_id, c.category FROM appointments a \
              LEFT JOIN cases c ON c.id = a.case_id WHERE a.organisation_id IN ({in_orgs}) AND a.created_at >= ${pf} AND a.created_at < ${pl} \
              UNION ALL \
@@ -456,22 +495,26 @@ pub(crate) async fn load(
              SELECT c.vehicle_id, c.customer_id, c.created_at, c.id, c.category FROM cases c \
              WHERE c.category = 'technical' AND c.customer_id IS NOT NULL AND c.organisation_id IN ({in_orgs}) AND c.created_at >= ${pf} AND c.created_at < ${pl}"
         );
-        let rows: Vec<VisitRow> = bind_all_as(sqlx::query_as(&sql), &base)
-            .fetch_all(pool)
-            .await?;
-        f.visits = rows
-            .into_iter()
-            .map(|(vehicle, customer, at, case, category)| Visit {
-                vehicle,
-                customer: Some(customer),
-                at: from_micros(at),
-                case: case.map(|c| (c, category.as_deref() == Some("technical"))),
-            })
-            .collect();
+            let rows: Vec<VisitRow> = bind_all_as(sqlx::query_as(&sql), &base)
+                .fetch_all(pool)
+                .await?;
+            f.visits = rows
+                .into_iter()
+                .map(|(vehicle, customer, at, case, category)| Visit {
+                    vehicle,
+                    customer: Some(customer),
+                    at: from_micros(at),
+                    case: case.map(|c| (c, category.as_deref() == Some("technical"))),
+                })
+                .collect();
+        }
     }
-
-    load_money(pool, orgs_tree, &base, &in_orgs, (pf, pt), window, &mut f).await?;
-    load_transport(pool, orgs_tree, &base, &in_orgs, (pf, pt), &mut f).await?;
+    if needs.money {
+        load_money(pool, orgs_tree, &base, &in_orgs, (pf, pt), window, &mut f).await?;
+    }
+    if needs.transport {
+        load_transport(pool, orgs_tree, &base, &in_orgs, (pf, pt), &mut f).await?;
+    }
     Ok(f)
 }
 

@@ -198,7 +198,14 @@ impl Kpis<'_> {
             from: q.period.previous().from,
             to: q.period.to,
         };
-        let mut facts = facts::load(&self.store.pool, &orgs, &reach, window).await?;
+        let mut facts = facts::load(
+            &self.store.pool,
+            &orgs,
+            &reach,
+            window,
+            facts::Needs::of(kpis),
+        )
+        .await?;
         if kpis.contains(&Kpi::Productivity) {
             for p in [q.period, q.period.previous()] {
                 let t = facts::load_times(&self.store.pool, &orgs, &reach, p, now).await?;
@@ -459,7 +466,14 @@ impl Kpis<'_> {
             from: first.from,
             to: last.to,
         };
-        let mut facts = facts::load(&self.store.pool, &orgs, points, window).await?;
+        let mut facts = facts::load(
+            &self.store.pool,
+            &orgs,
+            points,
+            window,
+            facts::Needs::of(kpis),
+        )
+        .await?;
         if kpis.contains(&Kpi::Productivity) {
             for m in months {
                 let t = facts::load_times(&self.store.pool, &orgs, points, *m, now).await?;
