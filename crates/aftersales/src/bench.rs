@@ -360,14 +360,28 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     }
     println!("{out}");
     if let Some(path) = &a.summary {
-        let doc = std::fs::read_to_string(path).unwrap_or_default();
-        let (begin, end) = ("<!-- analysis:begin -->", "<!-- analysis:end -->");
-        let block = format!("{begin}\n{out}\n{end}");
-        let next = match (doc.find(begin), doc.find(end)) {
-            (Some(b), Some(e)) if e > b => format!("{}{block}{}", &doc[..b], &doc[e + end.len()..]),
-            _ => format!("{doc}\n## Claim analysis and audit\n\n{block}\n"),
-        };
-        std::fs::write(path, next).with_context(|| format!("writing {}", path.display()))?;
+        write_summary(path, "analysis", "Claim analysis and audit", &out)?;
     }
     Ok(())
+}
+
+/// Puts `out` between `<!-- {marker}:begin -->` and `<!-- {marker}:end -->` of the summary file
+/// (a new section headed `heading` at its end when the markers are not there yet).
+pub(crate) fn write_summary(
+    path: &std::path::Path,
+    marker: &str,
+    heading: &str,
+    out: &str,
+) -> anyhow::Result<()> {
+    let doc = std::fs::read_to_string(path).unwrap_or_default();
+    let (begin, end) = (
+        format!("<!-- {marker}:begin -->"),
+        format!("<!-- {marker}:end -->"),
+    );
+    let block = format!("{begin}\n{out}\n{end}");
+    let next = match (doc.find(&begin), doc.find(&end)) {
+        (Some(b), Some(e)) if e > b => format!("{}{block}{}", &doc[..b], &doc[e + end.len()..]),
+        _ => format!("{doc}\n## {heading}\n\n{block}\n"),
+    };
+    std::fs::write(path, next).with_context(|| format!("writing {}", path.display()))
 }

@@ -435,14 +435,7 @@ pub async fn run(a: BenchKpisArgs) -> anyhow::Result<()> {
     }
     println!("{out}");
     if let Some(path) = &a.summary {
-        let doc = std::fs::read_to_string(path).unwrap_or_default();
-        let (begin, end) = ("<!-- kpis:begin -->", "<!-- kpis:end -->");
-        let block = format!("{begin}\n{out}\n{end}");
-        let next = match (doc.find(begin), doc.find(end)) {
-            (Some(b), Some(e)) if e > b => format!("{}{block}{}", &doc[..b], &doc[e + end.len()..]),
-            _ => format!("{doc}\n## KPIs and pilots\n\n{block}\n"),
-        };
-        std::fs::write(path, next).with_context(|| format!("writing {}", path.display()))?;
+        crate::bench::write_summary(path, "kpis", "KPIs and pilots", &out)?;
     }
     Ok(())
 }
