@@ -490,6 +490,13 @@ pub fn months_counted(k: Kpi, periods: &[Period], today: Date) -> usize {
         .count()
 }
 
+/// Whether a point's monthly values take part in an evaluation: a value on both sides of the
+/// start.
+pub fn takes_part(values: &[Option<f64>], first_after: usize) -> bool {
+    values.iter().take(first_after).any(Option::is_some)
+        && values.iter().skip(first_after).any(Option::is_some)
+}
+
 /// One KPI's evaluation: the estimate and its tests, and what they conclude.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KpiEvaluation {
@@ -515,12 +522,10 @@ pub fn evaluate(
     first_after: usize,
     seed: u64,
 ) -> KpiEvaluation {
-    let both_sides = |values: &Vec<Option<f64>>| {
-        values.iter().take(first_after).any(Option::is_some)
-            && values.iter().skip(first_after).any(Option::is_some)
-    };
-    let used: Vec<&(bool, Vec<Option<f64>>)> =
-        series.iter().filter(|(_, v)| both_sides(v)).collect();
+    let used: Vec<&(bool, Vec<Option<f64>>)> = series
+        .iter()
+        .filter(|(_, v)| takes_part(v, first_after))
+        .collect();
     let mut observations = Vec::new();
     for (unit, (_, values)) in used.iter().enumerate() {
         for (period, v) in values.iter().enumerate() {

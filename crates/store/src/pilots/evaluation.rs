@@ -120,16 +120,7 @@ impl Pilots<'_> {
                 let donors: Vec<&Ref> = series
                     .iter()
                     .filter(|x| x.role == PilotRole::Control)
-                    .filter(|x| {
-                        x.values
-                            .iter()
-                            .take(layout.first_after)
-                            .any(Option::is_some)
-                            && x.values
-                                .iter()
-                                .skip(layout.first_after)
-                                .any(Option::is_some)
-                    })
+                    .filter(|x| pilot::takes_part(&x.values, layout.first_after))
                     .map(|x| &x.service_point)
                     .collect();
                 SyntheticResult {
