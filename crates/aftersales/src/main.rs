@@ -770,6 +770,10 @@ async fn serve(store: Store, s: &Settings, banner: Option<String>) -> anyhow::Re
                     Ok(n) => tracing::info!(reminded = n, "expiring trainings"),
                     Err(e) => tracing::warn!(error = %e, "training reminder run failed"),
                 }
+                // The KPI roll-ups: the days that became final, and whatever changed.
+                if let Err(e) = store.kpis().refresh(SystemClock.now()).await {
+                    tracing::warn!(error = %e, "KPI roll-up refresh failed");
+                }
                 // KPI digests whose week or month is over: each subscriber's own dashboard.
                 let base = store.public_url().to_string();
                 match store

@@ -412,6 +412,19 @@ pub struct Figure {
 
 /// The figure of `kpi` over contributions.
 pub fn figure<'a>(kpi: Kpi, cs: impl IntoIterator<Item = &'a Contribution>) -> Figure {
+    figure_of_sums(
+        kpi,
+        cs.into_iter()
+            .map(|c| (c.num, c.den, 1, c.currency.as_deref())),
+    )
+}
+
+/// A KPI's value over sums already added (a roll-up's rows: numerator, denominator, how many
+/// items, currency), by the same rule as [`figure`].
+pub fn figure_of_sums<'a>(
+    kpi: Kpi,
+    parts: impl IntoIterator<Item = (f64, f64, usize, Option<&'a str>)>,
+) -> Figure {
     let mut f = Figure {
         value: None,
         numerator: 0.0,
@@ -420,13 +433,16 @@ pub fn figure<'a>(kpi: Kpi, cs: impl IntoIterator<Item = &'a Contribution>) -> F
         currency: None,
         mixed_currencies: false,
     };
-    for c in cs {
-        f.numerator += c.num;
-        f.denominator += c.den;
-        f.items += 1;
-        if let Some(cur) = &c.currency {
+    for (num, den, items, currency) in parts {
+        if items == 0 {
+            continue;
+        }
+        f.numerator += num;
+        f.denominator += den;
+        f.items += items;
+        if let Some(cur) = currency {
             match &f.currency {
-                None => f.currency = Some(cur.clone()),
+                None => f.currency = Some(cur.to_string()),
                 Some(x) if x != cur => f.mixed_currencies = true,
                 _ => {}
             }

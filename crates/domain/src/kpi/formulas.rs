@@ -33,6 +33,13 @@ fn window() -> Duration {
     Duration::days(RETURN_DAYS)
 }
 
+/// Whether the 30 days after `at` are over, in whole days (UTC): from the 31st day after the day
+/// of `at` on. Whole days make a day's figure final at midnight, so it can be kept as a roll-up.
+pub fn settled(at: OffsetDateTime, now: OffsetDateTime) -> bool {
+    let utc = time::UtcOffset::UTC;
+    at.to_offset(utc).date() + Duration::days(RETURN_DAYS + 1) <= now.to_offset(utc).date()
+}
+
 /// A job of a repair order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobFact {
@@ -201,7 +208,7 @@ pub fn first_time_fix(
             let at = ro.finished_at().filter(|f| period.contains(*f))?;
             // Only once its 30 days have passed, came back or not: counting early returns
             // before the quiet cars would bias the rate.
-            if at + window() > now {
+            if !settled(at, now) {
                 return None;
             }
             let back = ro
@@ -501,7 +508,7 @@ pub fn remote_resolution(
     cases
         .iter()
         .filter(|c| c.technical && period.contains(c.created_at))
-        .filter(|c| c.resolved_at.is_some_and(|r| r + window() <= now))
+        .filter(|c| c.resolved_at.is_some_and(|r| settled(r, now)))
         .map(|c| {
             let fixed = c.remote_fix && !visit_after(c, visits);
             Contribution {

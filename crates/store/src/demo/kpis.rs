@@ -305,5 +305,6 @@ async fn seed_pilot(
         .await?;
     }
     tx.commit().await?;
-    Ok(())
+    // The roll-ups of the history, so the first dashboard need not add it all up.
+    store.kpis().refresh(now).await
 }

@@ -25,6 +25,7 @@ pub use aftersales_api_types::kpis::{
 mod digests;
 mod facts;
 mod history;
+mod rollups;
 mod targets;
 
 pub use digests::{digest_period, DueDigest, FREQUENCIES};
@@ -63,8 +64,48 @@ pub struct Dashboard {
 /// Figures per `(KPI, service point, month index)`.
 pub(crate) type Monthly = BTreeMap<(Kpi, String, usize), kpi::Figure>;
 
-/// A KPI's contributions over a view's period and over the period before.
-type Both = (Vec<Contribution>, Vec<Contribution>);
+/// A share of a figure: one item's contribution (read from the facts) or a roll-up row's sums.
+#[derive(Debug, Clone)]
+struct Part {
+    org: String,
+    /// The month (`year × 12 + month − 1`), for a breakdown by month from the roll-ups.
+    month: Option<i64>,
+    num: f64,
+    den: f64,
+    items: usize,
+    currency: Option<String>,
+}
+
+impl Part {
+    fn of(c: &Contribution) -> Part {
+        Part {
+            org: c.dims.service_point.clone(),
+            month: None,
+            num: c.num,
+            den: c.den,
+            items: 1,
+            currency: c.currency.clone(),
+        }
+    }
+}
+
+fn figure_of<'a>(k: Kpi, parts: impl IntoIterator<Item = &'a Part>) -> kpi::Figure {
+    kpi::figure_of_sums(
+        k,
+        parts
+            .into_iter()
+            .map(|p| (p.num, p.den, p.items, p.currency.as_deref())),
+    )
+}
+
+/// A KPI's shares over a view's period and over the period before.
+type Both = (Vec<Part>, Vec<Part>);
+
+/// Whether a view reads the roll-ups: no model or pay-type filter (the roll-ups are kept per
+/// organisation and day, not per model or pay type).
+fn unfiltered(q: &KpiQuery) -> bool {
+    q.model.is_none() && q.pay_type.is_none()
+}
 
 /// The facts of a query with what is needed to read them.
 struct Loaded {
@@ -119,27 +160,41 @@ impl Loaded {
         None
     }
 
-    /// A KPI's contributions over the period and the one before, computed once for a view.
-    fn both(
-        &self,
-        k: Kpi,
-        q: &KpiQuery,
-        now: OffsetDateTime,
-    ) -> (Vec<Contribution>, Vec<Contribution>) {
+    /// A KPI's shares over the period and the one before from the facts, computed once for a
+    /// view.
+    fn both(&self, k: Kpi, q: &KpiQuery, now: OffsetDateTime) -> Both {
         (
-            self.contributions(k, q, q.period, now),
-            self.contributions(k, q, q.period.previous(), now),
+            self.contributions(k, q, q.period, now)
+                .iter()
+                .map(Part::of)
+                .collect(),
+            self.contributions(k, q, q.period.previous(), now)
+                .iter()
+                .map(Part::of)
+                .collect(),
         )
+    }
+
+    /// A roll-up row as a share, the organisation's hourly costs charged on a margin.
+    fn part_of(&self, r: &rollups::Rolled) -> Part {
+        Part {
+            num: r.num(self.costs_of(&r.org)),
+            org: r.org.clone(),
+            month: r.month,
+            den: r.sums.den,
+            items: usize::try_from(r.sums.items).unwrap_or(0),
+            currency: r.currency.clone(),
+        }
     }
 
     /// The figure of `org` (all, without one) against its target.
     fn value(&self, k: Kpi, q: &KpiQuery, (current, before): &Both, org: Option<&str>) -> KpiValue {
-        let within = |c: &&Contribution| match org {
-            Some(o) => self.orgs.is_under(&c.dims.service_point, o),
+        let within = |p: &&Part| match org {
+            Some(o) => self.orgs.is_under(&p.org, o),
             None => true,
         };
-        let figure = kpi::figure(k, current.iter().filter(within));
-        let previous = kpi::figure(k, before.iter().filter(within));
+        let figure = figure_of(k, current.iter().filter(within));
+        let previous = figure_of(k, before.iter().filter(within));
         let target = org.and_then(|o| self.target(k, o, q.period));
         let rag = target
             .as_ref()
@@ -269,7 +324,8 @@ impl Kpis<'_> {
     }
 
     /// Each computed KPI over the query's period against its target; with `columns`, the same
-    /// per service point or market side by side.
+    /// per service point or market side by side. Read from the roll-ups where the view has no
+    /// model or pay-type filter.
     pub async fn dashboard(
         self,
         scope: &Scope,
@@ -277,12 +333,52 @@ impl Kpis<'_> {
         columns: Option<Dimension>,
         now: OffsetDateTime,
     ) -> Result<Dashboard, StoreError> {
+        self.dashboard_via(scope, q, columns, now, true).await
+    }
+
+    /// Brings the roll-ups up to date: every read does it first; the hourly run does it so a
+    /// reader seldom waits (after a new day, or a large import, there is more to add up).
+    pub async fn refresh(self, now: OffsetDateTime) -> Result<(), StoreError> {
+        rollups::refresh(&self.store.pool, now).await
+    }
+
+    /// The same dashboard computed from the facts alone, every item of the period read: what
+    /// the roll-ups are checked against (tests) and measured beside (the benchmark).
+    pub async fn dashboard_from_facts(
+        self,
+        scope: &Scope,
+        q: &KpiQuery,
+        columns: Option<Dimension>,
+        now: OffsetDateTime,
+    ) -> Result<Dashboard, StoreError> {
+        self.dashboard_via(scope, q, columns, now, false).await
+    }
+
+    async fn dashboard_via(
+        self,
+        scope: &Scope,
+        q: &KpiQuery,
+        columns: Option<Dimension>,
+        now: OffsetDateTime,
+        use_rollups: bool,
+    ) -> Result<Dashboard, StoreError> {
         let all: Vec<Kpi> = Kpi::computed().collect();
-        let loaded = self.load(scope, q, &all, now).await?;
+        let (rolled, from_facts): (Vec<Kpi>, Vec<Kpi>) = all
+            .iter()
+            .partition(|k| use_rollups && unfiltered(q) && rollups::rolled(**k));
+        let loaded = self.load(scope, q, &from_facts, now).await?;
         let reach = &loaded.reach;
         let view = Self::view_org(&loaded.orgs, reach, q);
-        let computed: Vec<(Kpi, Both)> =
-            all.iter().map(|k| (*k, loaded.both(*k, q, now))).collect();
+        let mut from_rollups = self.rolled(&loaded, &rolled, q.period, false, now).await?;
+        let computed: Vec<(Kpi, Both)> = all
+            .iter()
+            .map(|k| {
+                let both = from_rollups
+                    .remove(k)
+                    .unwrap_or_else(|| loaded.both(*k, q, now));
+                (*k, both)
+            })
+            .collect();
         let values = computed
             .iter()
             .map(|(k, cs)| loaded.value(*k, q, cs, view.as_deref()))
@@ -364,16 +460,54 @@ impl Kpis<'_> {
                 .into(),
             ));
         }
-        let loaded = self.load(scope, q, &[k], now).await?;
+        // A breakdown by organisation or month of an unfiltered view adds up the roll-ups; by
+        // person, model or pay type, or filtered, it reads the facts of the period.
+        let from_rollups = unfiltered(q)
+            && rollups::rolled(k)
+            && matches!(
+                by,
+                Dimension::ServicePoint | Dimension::Market | Dimension::Month
+            );
+        let loaded = if from_rollups {
+            self.load(scope, q, &[], now).await?
+        } else {
+            self.load(scope, q, &[k], now).await?
+        };
         let view = Self::view_org(&loaded.orgs, &loaded.reach, q);
-        let both = loaded.both(k, q, now);
-        let value = loaded.value(k, q, &both, view.as_deref());
-        let mut cs = both.0;
-        if let Some(o) = &view {
-            cs.retain(|c| loaded.orgs.is_under(&c.dims.service_point, o));
-        }
+        let within = |org: &str| view.as_deref().is_none_or(|o| loaded.orgs.is_under(org, o));
+        let (value, breakdown, cs, facts_read) = if from_rollups {
+            let both = self
+                .rolled(&loaded, &[k], q.period, by == Dimension::Month, now)
+                .await?
+                .remove(&k)
+                .unwrap_or_default();
+            let value = loaded.value(k, q, &both, view.as_deref());
+            let mut groups: BTreeMap<Option<String>, Vec<&Part>> = BTreeMap::new();
+            for p in both.0.iter().filter(|p| within(&p.org)) {
+                let key = match by {
+                    Dimension::Market => loaded.orgs.dims(&p.org).market,
+                    Dimension::Month => p.month.map(rollups::month_label),
+                    _ => Some(p.org.clone()),
+                };
+                groups.entry(key).or_default().push(p);
+            }
+            let mut breakdown: Vec<(Option<String>, kpi::Figure)> = groups
+                .into_iter()
+                .map(|(key, ps)| (key, figure_of(k, ps)))
+                .collect();
+            breakdown.sort_by(|a, b| (a.0.is_none(), &a.0).cmp(&(b.0.is_none(), &b.0)));
+            let (cs, facts_read) = self.newest(&loaded, k, q, &within, limit, now).await?;
+            (value, breakdown, cs, facts_read)
+        } else {
+            let both = loaded.both(k, q, now);
+            let value = loaded.value(k, q, &both, view.as_deref());
+            let mut cs = loaded.contributions(k, q, q.period, now);
+            cs.retain(|c| within(&c.dims.service_point));
+            let breakdown = kpi::breakdown(k, &cs, by);
+            (value, breakdown, cs, None)
+        };
         let people = self.people(&cs).await?;
-        let breakdown = kpi::breakdown(k, &cs, by)
+        let breakdown = breakdown
             .into_iter()
             .map(|(key, figure)| {
                 let label = match (&key, by) {
@@ -402,19 +536,22 @@ impl Kpis<'_> {
                 }
             })
             .collect();
+        let mut cs = cs;
         cs.sort_by(|a, b| {
             b.at.cmp(&a.at)
                 .then_with(|| a.item.label.cmp(&b.item.label))
         });
-        let items_total = cs.len();
+        let items_total = if from_rollups {
+            value.figure.items
+        } else {
+            cs.len()
+        };
+        let ros = &facts_read.as_ref().unwrap_or(&loaded.facts).ros;
         let split = |c: &Contribution| {
             if k != Kpi::Turnaround {
                 return None;
             }
-            loaded
-                .facts
-                .ros
-                .iter()
+            ros.iter()
                 .find(|r| r.id == c.item.id)
                 .and_then(aftersales_domain::kpi::formulas::turnaround_split)
         };
@@ -448,6 +585,84 @@ impl Kpis<'_> {
         })
     }
 
+    /// The shares of `kpis` over `period` and the period before from the roll-ups (brought up
+    /// to date first), at the organisations the view reads; by month with `by_month`.
+    async fn rolled(
+        &self,
+        loaded: &Loaded,
+        kpis: &[Kpi],
+        period: Period,
+        by_month: bool,
+        now: OffsetDateTime,
+    ) -> Result<BTreeMap<Kpi, Both>, StoreError> {
+        let mut out: BTreeMap<Kpi, Both> = kpis.iter().map(|k| (*k, Both::default())).collect();
+        if kpis.is_empty() {
+            return Ok(out);
+        }
+        let pool = &self.store.pool;
+        rollups::refresh(pool, now).await?;
+        let today = now.to_offset(time::UtcOffset::UTC).date();
+        let current = rollups::read(pool, &loaded.reach, kpis, period, today, by_month).await?;
+        let before =
+            rollups::read(pool, &loaded.reach, kpis, period.previous(), today, false).await?;
+        for r in current {
+            if let Some(e) = out.get_mut(&r.kpi) {
+                e.0.push(loaded.part_of(&r));
+            }
+        }
+        for r in before {
+            if let Some(e) = out.get_mut(&r.kpi) {
+                e.1.push(loaded.part_of(&r));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The newest `limit` (or more) contributions behind a figure and the facts they came from:
+    /// the facts of the period's last week, then of four times as many days, until there are
+    /// enough or the whole period is read. Exact: a contribution counts on its own day.
+    async fn newest(
+        &self,
+        loaded: &Loaded,
+        k: Kpi,
+        q: &KpiQuery,
+        within: &(dyn Fn(&str) -> bool + Sync),
+        limit: usize,
+        now: OffsetDateTime,
+    ) -> Result<(Vec<Contribution>, Option<Facts>), StoreError> {
+        let today = now.to_offset(time::UtcOffset::UTC).date();
+        // Days whose 30 days are still running have nothing in them yet.
+        let last = if rollups::waits(k) {
+            q.period.to.min(
+                today - time::Duration::days(aftersales_domain::kpi::formulas::RETURN_DAYS + 1),
+            )
+        } else {
+            q.period.to
+        };
+        if last < q.period.from {
+            return Ok((Vec::new(), None));
+        }
+        let mut span = 7;
+        loop {
+            let from = q.period.from.max(last - time::Duration::days(span - 1));
+            let window = Period { from, to: last };
+            let f = facts::load(
+                &self.store.pool,
+                &loaded.orgs,
+                &loaded.reach,
+                window,
+                facts::Needs::of(&[k]),
+            )
+            .await?;
+            let mut cs = facts::contributions(k, &f, window, now, &|o| loaded.costs_of(o));
+            cs.retain(|c| within(&c.dims.service_point));
+            if cs.len() >= limit || from == q.period.from {
+                return Ok((cs, Some(f)));
+            }
+            span *= 4;
+        }
+    }
+
     /// Each KPI's figure per service point and month, for the pilots: `(kpi, point, month
     /// index)`. The caller has checked that the points are in reach.
     pub(crate) async fn monthly(
@@ -466,15 +681,17 @@ impl Kpis<'_> {
             from: first.from,
             to: last.to,
         };
+        let (rolled, from_facts): (Vec<Kpi>, Vec<Kpi>) =
+            kpis.iter().partition(|k| rollups::rolled(**k));
         let mut facts = facts::load(
             &self.store.pool,
             &orgs,
             points,
             window,
-            facts::Needs::of(kpis),
+            facts::Needs::of(&from_facts),
         )
         .await?;
-        if kpis.contains(&Kpi::Productivity) {
+        if from_facts.contains(&Kpi::Productivity) {
             for m in months {
                 let t = facts::load_times(&self.store.pool, &orgs, points, *m, now).await?;
                 facts.times.push((*m, t));
@@ -487,7 +704,7 @@ impl Kpis<'_> {
             costs: self.costs_map().await?,
             targets: Vec::new(),
         };
-        for k in kpis {
+        for k in &from_facts {
             for (i, m) in months.iter().enumerate() {
                 let cs = facts::contributions(*k, &loaded.facts, *m, now, &|o| loaded.costs_of(o));
                 let mut by: BTreeMap<&str, Vec<&Contribution>> = BTreeMap::new();
@@ -497,6 +714,29 @@ impl Kpis<'_> {
                 for (point, group) in by {
                     out.insert((*k, point.to_string(), i), kpi::figure(*k, group));
                 }
+            }
+        }
+        if !rolled.is_empty() {
+            let pool = &self.store.pool;
+            rollups::refresh(pool, now).await?;
+            let today = now.to_offset(time::UtcOffset::UTC).date();
+            let index: BTreeMap<i64, usize> = months
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (rollups::month_of(m.from), i))
+                .collect();
+            let mut groups: BTreeMap<(Kpi, String, usize), Vec<Part>> = BTreeMap::new();
+            for r in rollups::read(pool, points, &rolled, window, today, true).await? {
+                let Some(i) = r.month.and_then(|m| index.get(&m)) else {
+                    continue;
+                };
+                groups
+                    .entry((r.kpi, r.org.clone(), *i))
+                    .or_default()
+                    .push(loaded.part_of(&r));
+            }
+            for ((k, point, i), parts) in groups {
+                out.insert((k, point, i), figure_of(k, &parts));
             }
         }
         Ok(out)

@@ -354,3 +354,225 @@ pub async fn kpis_are_computed_from_what_happened(store: &Store) {
         Err(StoreError::NotFound)
     ));
 }
+
+/// Asserts a dashboard from the roll-ups equals the one from the facts: every KPI's figure and
+/// the one before, in total and per service point.
+async fn same_as_facts(
+    store: &Store,
+    scope: &aftersales_store::Scope,
+    q: &KpiQuery,
+    now: time::OffsetDateTime,
+) -> aftersales_store::kpis::Dashboard {
+    let k = store.kpis();
+    let rolled = k
+        .dashboard(scope, q, Some(Dimension::ServicePoint), now)
+        .await
+        .unwrap();
+    let exact = k
+        .dashboard_from_facts(scope, q, Some(Dimension::ServicePoint), now)
+        .await
+        .unwrap();
+    let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+        (a, b) => a == b,
+    };
+    let check = |what: &str,
+                 r: &[aftersales_store::kpis::KpiValue],
+                 e: &[aftersales_store::kpis::KpiValue]| {
+        assert_eq!(r.len(), e.len());
+        for (r, e) in r.iter().zip(e) {
+            assert_eq!(r.kpi, e.kpi);
+            assert!(
+                close(r.figure.value, e.figure.value) && r.figure.items == e.figure.items,
+                "{what} {:?} {:?}: roll-ups {:?}, facts {:?}",
+                q.period,
+                r.kpi,
+                r.figure,
+                e.figure
+            );
+            assert!(
+                close(r.previous.value, e.previous.value) && r.previous.items == e.previous.items,
+                "{what} {:?} {:?} before: roll-ups {:?}, facts {:?}",
+                q.period,
+                r.kpi,
+                r.previous,
+                e.previous
+            );
+        }
+    };
+    check("all", &rolled.values, &exact.values);
+    assert_eq!(rolled.columns.len(), exact.columns.len());
+    for ((rc, rv), (ec, ev)) in rolled.columns.iter().zip(&exact.columns) {
+        assert_eq!(rc, ec);
+        check(&rc.label, rv, ev);
+    }
+    rolled
+}
+
+pub async fn kpi_rollups_equal_the_facts_and_follow_every_change(store: &Store) {
+    let t0 = datetime!(2026-11-21 09:00 UTC);
+    demo::seed(store, t0 - Duration::hours(1)).await.unwrap();
+    let (mut portugal, _) = demo::history_targets(store).await.unwrap();
+    portugal.models = vec![("Polestar 2".into(), "LPSED3KA0RL000000".into(), 2024)];
+    let mut staff = Vec::new();
+    for sp in &portugal.service_points {
+        staff.push(demo::staff_of(store, sp).await.unwrap());
+    }
+    let profile = PointProfile {
+        per_day: 3.0,
+        comeback: 0.15,
+        happy: 0.7,
+        answers: 0.6,
+        turnaround_days: 2.5,
+        pickup: 0.4,
+        punctual: 0.8,
+        efficiency: 1.0,
+        cases_per_day: 2.0,
+        remote_fix: 0.5,
+        responsive: 0.8,
+    };
+    store
+        .kpis()
+        .write_history(
+            &WorkshopHistorySpec {
+                end: t0.date(),
+                days: 200,
+                points: portugal
+                    .service_points
+                    .iter()
+                    .map(|_| (profile.clone(), None))
+                    .collect(),
+                vehicles_per_point: 50,
+                technicians: 1,
+                seed: 11,
+            },
+            &portugal,
+            &staff,
+            t0,
+        )
+        .await
+        .unwrap();
+    let pool = aftersales_store::testing::pool(store);
+    let ana = crate::workshop::caller(store, "ana", t0).await;
+    let lisboa = portugal.service_points[0].clone();
+    // Whole months, days cut across months, a long stretch, today.
+    let periods = [
+        query(date!(2026 - 10 - 01), date!(2026 - 10 - 31)),
+        query(date!(2026 - 08 - 17), date!(2026 - 11 - 03)),
+        query(date!(2026 - 05 - 01), date!(2026 - 11 - 21)),
+        query(date!(2026 - 11 - 21), date!(2026 - 11 - 21)),
+    ];
+    for q in &periods {
+        same_as_facts(store, &ana.scope, q, t0).await;
+    }
+    // The dashboards above were read from roll-ups, not from the facts again.
+    let kept: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM kpi_monthly")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(kept > 100, "{kept}");
+    let october = &periods[0];
+    let before = same_as_facts(store, &ana.scope, october, t0).await;
+    let value = |d: &aftersales_store::kpis::Dashboard, k: Kpi| {
+        d.values.iter().find(|v| v.kpi == k).unwrap().figure.clone()
+    };
+    assert!(value(&before, Kpi::Csat).items > 20);
+    assert!(value(&before, Kpi::FirstTimeFix).items > 20);
+
+    // A late change to October: an answer corrected, a line added to a repair order finished
+    // then. The next read sees both, as the facts do.
+    let (from, to) = october.period.bounds();
+    let us = |t: time::OffsetDateTime| (t.unix_timestamp_nanos() / 1_000) as i64;
+    let ro: String = sqlx::query_scalar(
+        "SELECT repair_order_id FROM surveys WHERE organisation_id = $1 AND csat IS NOT NULL \
+         AND answered_at >= $2 AND answered_at < $3 ORDER BY repair_order_id LIMIT 1",
+    )
+    .bind(&lisboa)
+    .bind(us(from))
+    .bind(us(to))
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE surveys SET csat = CASE WHEN csat >= 4 THEN 1 ELSE 5 END WHERE repair_order_id = $1",
+    )
+    .bind(&ro)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE ro_lines SET quantity_centi = quantity_centi + 250 WHERE repair_order_id = $1 AND kind = 'labour'")
+        .bind(&ro)
+        .execute(pool)
+        .await
+        .unwrap();
+    let after = same_as_facts(store, &ana.scope, october, t0).await;
+    assert_ne!(
+        value(&after, Kpi::Csat).numerator,
+        value(&before, Kpi::Csat).numerator
+    );
+    // A repair order removed altogether.
+    sqlx::query("DELETE FROM surveys WHERE repair_order_id = $1")
+        .bind(&ro)
+        .execute(pool)
+        .await
+        .unwrap();
+    let gone = same_as_facts(store, &ana.scope, october, t0).await;
+    assert_eq!(
+        value(&gone, Kpi::Csat).items + 1,
+        value(&after, Kpi::Csat).items
+    );
+
+    // Time passes: the rest of October's days become final for first-time fix (the 30 days
+    // after them are over), with no write at all.
+    let later = t0 + Duration::days(25);
+    let settled = same_as_facts(store, &ana.scope, october, later).await;
+    assert!(
+        value(&settled, Kpi::FirstTimeFix).items > value(&before, Kpi::FirstTimeFix).items,
+        "{:?} {:?}",
+        value(&settled, Kpi::FirstTimeFix),
+        value(&before, Kpi::FirstTimeFix)
+    );
+    for q in &periods {
+        same_as_facts(store, &ana.scope, q, later).await;
+    }
+
+    // A breakdown by service point and by month adds up the same roll-ups; the items behind
+    // it are the newest, from the facts.
+    let k = store.kpis();
+    for by in [Dimension::ServicePoint, Dimension::Month, Dimension::Market] {
+        let r = k
+            .report(&ana.scope, Kpi::Turnaround, &periods[2], by, 5, later)
+            .await
+            .unwrap();
+        let sum: f64 = r.breakdown.iter().map(|b| b.figure.numerator).sum();
+        assert!((sum - r.value.figure.numerator).abs() < 1e-6);
+        assert_eq!(r.items.len(), 5);
+        assert!(r.items_total > 100);
+        assert!(r.items.windows(2).all(|w| w[0].at >= w[1].at));
+        assert!(r.items[0].active_hours.is_some());
+        let exact = k
+            .dashboard_from_facts(&ana.scope, &periods[2], None, later)
+            .await
+            .unwrap();
+        assert_eq!(r.items_total, value(&exact, Kpi::Turnaround).items);
+    }
+    let by_month = k
+        .report(
+            &ana.scope,
+            Kpi::Csat,
+            &periods[2],
+            Dimension::Month,
+            1,
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        by_month
+            .breakdown
+            .iter()
+            .map(|b| b.key.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
+    );
+}

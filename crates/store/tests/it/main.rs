@@ -55,6 +55,7 @@ use workshop::*;
 
 conformance!(
     kpis_are_computed_from_what_happened,
+    kpi_rollups_equal_the_facts_and_follow_every_change,
     pilots_are_evaluated_against_their_control_group,
     training_gaps_enforcement_and_xapi,
     dealer_standards_audit_and_actions,
