@@ -619,7 +619,7 @@ impl Kpis<'_> {
     }
 
     /// The newest `limit` (or more) contributions behind a figure and the facts they came from:
-    /// the facts of the period's last week, then of four times as many days, until there are
+    /// the facts of the period's last day, then of four times as many days, until there are
     /// enough or the whole period is read. Exact: a contribution counts on its own day.
     async fn newest(
         &self,
@@ -642,7 +642,7 @@ impl Kpis<'_> {
         if last < q.period.from {
             return Ok((Vec::new(), None));
         }
-        let mut span = 7;
+        let mut span = 1;
         loop {
             let from = q.period.from.max(last - time::Duration::days(span - 1));
             let window = Period { from, to: last };
