@@ -207,6 +207,30 @@ impl Tr<'_> {
         }
     }
 
+    /// A month (`YYYY-MM`) as the reader writes it: `nov. 2026`, `nov. 2026`, `Nov 2026`.
+    pub fn month(&self, iso: &str) -> String {
+        let Some((y, m)) = iso.split_once('-') else {
+            return iso.to_string();
+        };
+        let Some(i) = m.parse::<usize>().ok().filter(|m| (1..=12).contains(m)) else {
+            return iso.to_string();
+        };
+        let names: [&str; 12] = match self.lang {
+            Language::Nb => [
+                "jan.", "feb.", "mars", "april", "mai", "juni", "juli", "aug.", "sep.", "okt.",
+                "nov.", "des.",
+            ],
+            Language::Pt => [
+                "jan.", "fev.", "mar.", "abr.", "maio", "jun.", "jul.", "ago.", "set.", "out.",
+                "nov.", "dez.",
+            ],
+            Language::En => [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ],
+        };
+        format!("{} {y}", names[i - 1])
+    }
+
     /// A catalogue item's name in the reader's language: `{{ t.local(op.names, op.description) }}`.
     pub fn local<'n>(
         &self,

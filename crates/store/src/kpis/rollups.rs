@@ -273,7 +273,16 @@ pub(crate) async fn refresh(pool: &sqlx::AnyPool, now: OffsetDateTime) -> Result
         let b = b_from
             .filter(|f| *f <= through - 31)
             .map(|f| (f, through - 31));
-        recompute(pool, &orgs, &members, a, b, now).await?;
+        // The day KPIs of an item depend on that item alone: only the organisations marked are
+        // recomputed for them; the waiting ones look for returns across the market.
+        let mut marked: Vec<String> = marks
+            .iter()
+            .filter(|m| m.2 & 1 != 0)
+            .map(|m| m.0.clone())
+            .collect();
+        marked.sort();
+        marked.dedup();
+        recompute(pool, &orgs, (&marked, a), (&members, b), now).await?;
         for chunk in marks.chunks(100) {
             let cond = (0..chunk.len())
                 .map(|i| {
@@ -304,14 +313,14 @@ fn within(range: Option<(i64, i64)>, from: i64, to: i64) -> Option<(i64, i64)> {
         .filter(|(a, b)| a <= b)
 }
 
-/// Recomputes the day rows of `members` for the day KPIs over `a` and the waiting ones over
-/// `b` (inclusive day ranges), chunk by chunk, and the month rows they fall in.
+/// Recomputes the day rows of the day KPIs over `a` (at its organisations) and of the waiting
+/// ones over `b` (at its, a superset), inclusive day ranges, chunk by chunk, and the month rows
+/// they fall in.
 async fn recompute(
     pool: &sqlx::AnyPool,
     orgs: &Orgs,
-    members: &[String],
-    a: Option<(i64, i64)>,
-    b: Option<(i64, i64)>,
+    (marked, a): (&[String], Option<(i64, i64)>),
+    (all, b): (&[String], Option<(i64, i64)>),
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     let lo = [a, b].iter().flatten().map(|r| r.0).min();
@@ -344,6 +353,9 @@ async fn recompute(
         ) else {
             continue;
         };
+        // Facts read for the whole market when the waiting KPIs are recomputed in this chunk
+        // (the day KPIs of every point in it are then recomputed too, from the same facts).
+        let members = if pb.is_some() { all } else { marked };
         let mut tx = pool.begin().await?;
         lock(&mut tx).await?;
         let window = Period {

@@ -522,6 +522,27 @@ pub async fn kpi_rollups_equal_the_facts_and_follow_every_change(store: &Store) 
         value(&after, Kpi::Csat).items
     );
 
+    // A change today, at Lisboa alone: its day is recomputed there, the other points' kept.
+    let midnight = t0.date().midnight().assume_utc();
+    let case: String = sqlx::query_scalar(
+        "SELECT id FROM cases WHERE organisation_id = $1 AND created_at >= $2 ORDER BY id LIMIT 1",
+    )
+    .bind(&lisboa)
+    .bind(us(midnight))
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE cases SET first_responded_at = NULL, first_response_breached_at = $2 WHERE id = $1",
+    )
+    .bind(&case)
+    .bind(us(t0))
+    .execute(pool)
+    .await
+    .unwrap();
+    let today = same_as_facts(store, &ana.scope, &periods[3], t0).await;
+    assert!(value(&today, Kpi::ResponseSla).items > 0);
+
     // Time passes: the rest of October's days become final for first-time fix (the 30 days
     // after them are over), with no write at all.
     let later = t0 + Duration::days(25);

@@ -457,7 +457,7 @@ fn label_of(t: &Tr<'_>, by: Dimension, key: &Option<String>, label: &str) -> Str
     match (key, by) {
         (None, _) => t.t("kpi-unknown"),
         (Some(p), Dimension::PayType) => t.t(&format!("pay-{p}")),
-        (Some(m), Dimension::Month) => m.clone(),
+        (Some(m), Dimension::Month) => t.month(m),
         _ if label.is_empty() => key.clone().unwrap_or_default(),
         _ => label.to_string(),
     }
@@ -867,7 +867,11 @@ pub async fn export_kpi(
     ]];
     for row in &r.breakdown {
         breakdown.push(vec![
-            Cell::from(label_of(&t, r.by, &row.key, &row.label)),
+            // A month stays `2026-10` in a file, so a spreadsheet sorts it.
+            Cell::from(match (r.by, &row.key) {
+                (Dimension::Month, Some(m)) => m.clone(),
+                _ => label_of(&t, r.by, &row.key, &row.label),
+            }),
             Cell::from(f.figure(k, &row.figure)),
             Cell::from(row.figure.numerator),
             Cell::from(row.figure.denominator),

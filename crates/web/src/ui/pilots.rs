@@ -370,7 +370,7 @@ fn block(t: &Tr<'_>, e: &PilotEvaluation, r: &PilotKpiResult) -> KpiBlock {
         .enumerate()
         .map(|(i, m)| {
             (
-                m.clone(),
+                t.month(m),
                 cell(t, k, r.pilot_mean[i], cur),
                 cell(t, k, r.control_mean[i], cur),
                 r.synthetic

@@ -101,6 +101,11 @@ async fn dashboards_drill_down_exports_and_targets() {
     assert!(csv.body.starts_with("Filters,"));
     assert!(csv.body.contains("Period,2026-10-01 – 2026-10-31"));
     assert!(csv.body.contains("\r\n2026-10,"));
+    // On the page the month reads as the reader writes it.
+    let page = app
+        .get("/kpis/csat?period=2026-10&by=month&lang=pt", Some(&kari))
+        .await;
+    assert!(page.body.contains("out. 2026"), "{}", page.body);
     assert!(csv.body.contains("Survey answers of 4–5"));
     let bad = app.get("/kpis?period=soon&lang=nb", Some(&kari)).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
