@@ -15,6 +15,21 @@ use super::Kpis;
 use crate::batch::{Batch, CarRows, NewCar, V};
 use crate::error::StoreError;
 use crate::warranty::history::{person, vin};
+
+/// A car's VIN: the model's template with `serial` as its six serial digits; past a million (a
+/// history of more than 15 service points) the plant letter moves on, so VINs stay unique.
+fn history_vin(template: &str, serial: usize) -> String {
+    const PLANTS: &[u8] = b"ABCDEFGHJKMNPRSTUVWXYZ0123456789";
+    let million = serial / 1_000_000;
+    if million == 0 || template.len() < 17 || !template.is_ascii() {
+        return vin(template, serial);
+    }
+    let own = template.as_bytes()[10];
+    let others: Vec<u8> = PLANTS.iter().copied().filter(|c| *c != own).collect();
+    let plant = others[(million - 1) % others.len()] as char;
+    let moved = format!("{}{plant}{}", &template[..10], &template[11..]);
+    vin(&moved, serial)
+}
 use crate::warranty::HistoryTarget;
 use crate::{micros, new_id};
 
@@ -189,7 +204,7 @@ impl Kpis<'_> {
                             street: street.clone(),
                             language: &target.language,
                             country: &target.country,
-                            vin: vin(template, serial),
+                            vin: history_vin(template, serial),
                             brand_id: &target.brand_id,
                             model,
                             year: *year,
