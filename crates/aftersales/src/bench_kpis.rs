@@ -47,10 +47,15 @@ pub struct BenchKpisArgs {
     /// (`python3 tools/kpis/duckdb_bench.py`, PyPI `duckdb` and `pandas`).
     #[arg(long)]
     pub duckdb: bool,
+    /// Time the views on the history an earlier run wrote into the same databases (nothing is
+    /// emptied or written; `--points`, `--days` and `--per-day` are then not used).
+    #[arg(long)]
+    pub reuse: bool,
 }
 
-/// Engine, history size, seconds to write it, seconds to build the roll-ups, the timed views.
-type Measured = (String, [i64; 5], f64, f64, Vec<(String, f64)>);
+/// Engine, history size, seconds to write it and to build the roll-ups (none: an earlier run's),
+/// the timed views.
+type Measured = (String, [i64; 5], Option<(f64, f64)>, Vec<(String, f64)>);
 
 fn profile(i: usize, per_day: f64) -> PointProfile {
     // Points differ a little, deterministically.
@@ -70,18 +75,36 @@ fn profile(i: usize, per_day: f64) -> PointProfile {
     }
 }
 
-async fn measure(url: &str, a: &BenchKpisArgs, now: OffsetDateTime) -> anyhow::Result<Measured> {
-    let store = Store::connect(url).await?;
-    let engine = match store.engine() {
-        Engine::Sqlite => "SQLite",
-        Engine::Postgres => {
-            store.cli().wipe_postgres().await?;
-            "PostgreSQL"
+/// Writes the history into a fresh database (or, with `--reuse`, finds the one an earlier run
+/// wrote) and builds the roll-ups: the service points in order, the seconds to write and build.
+async fn prepare(
+    store: &Store,
+    engine: &str,
+    a: &BenchKpisArgs,
+    now: OffsetDateTime,
+) -> anyhow::Result<(Vec<String>, Option<(f64, f64)>)> {
+    let (mut portugal, _) = demo::history_targets(store).await?;
+    if a.reuse {
+        // The bench's own points, after the demo's: "Ponto 003", "Ponto 004", …
+        let ana = crate::bench::caller(store, "ana", now).await?;
+        let mut extra: Vec<(String, String)> = store
+            .kpis()
+            .organisations(&ana.scope)
+            .await?
+            .into_iter()
+            .filter(|o| o.label.starts_with("Ponto "))
+            .map(|o| (o.label, o.id))
+            .collect();
+        extra.sort();
+        portugal
+            .service_points
+            .extend(extra.into_iter().map(|(_, id)| id));
+        if portugal.service_points.len() < 10 {
+            bail!("--reuse: no history of an earlier run in this {engine} database");
         }
-    };
-    store.migrate().await?;
-    demo::seed(&store, now).await?;
-    let (mut portugal, _) = demo::history_targets(&store).await?;
+        store.kpis().refresh(now).await?;
+        return Ok((portugal.service_points, None));
+    }
     portugal.models = vec![
         ("Polestar 2".into(), "LPSED3KA0RL000000".into(), 2024),
         ("Polestar 4".into(), "LPSED4KA0SL000000".into(), 2025),
@@ -99,10 +122,10 @@ async fn measure(url: &str, a: &BenchKpisArgs, now: OffsetDateTime) -> anyhow::R
         .collect();
     portugal
         .service_points
-        .extend(demo::add_service_points(&store, &extra, now).await?);
+        .extend(demo::add_service_points(store, &extra, now).await?);
     let mut staff = Vec::new();
     for sp in &portugal.service_points {
-        staff.push(demo::staff_of(&store, sp).await?);
+        staff.push(demo::staff_of(store, sp).await?);
     }
     let points: Vec<_> = (0..portugal.service_points.len())
         .map(|i| (profile(i, a.per_day), None))
@@ -131,8 +154,7 @@ async fn measure(url: &str, a: &BenchKpisArgs, now: OffsetDateTime) -> anyhow::R
         .await?;
     let written = t.elapsed().as_secs_f64();
     store.cli().analyze().await?;
-    let size = store.cli().workshop_history_size().await?;
-    eprintln!("{engine}: {size:?} in {written:.0} s; building the roll-ups…");
+    eprintln!("{engine}: written in {written:.0} s; building the roll-ups…");
     // The history was written with every day marked as changed: the first refresh builds the
     // roll-ups of all of it (what a new installation's first read, or the hourly run, does).
     let t = Instant::now();
@@ -140,6 +162,25 @@ async fn measure(url: &str, a: &BenchKpisArgs, now: OffsetDateTime) -> anyhow::R
     let built = t.elapsed().as_secs_f64();
     store.cli().analyze().await?;
     eprintln!("{engine}: roll-ups built in {built:.0} s; timing…");
+    Ok((portugal.service_points, Some((written, built))))
+}
+
+async fn measure(url: &str, a: &BenchKpisArgs, now: OffsetDateTime) -> anyhow::Result<Measured> {
+    let store = Store::connect(url).await?;
+    let engine = match store.engine() {
+        Engine::Sqlite => "SQLite",
+        Engine::Postgres if !a.reuse => {
+            store.cli().wipe_postgres().await?;
+            "PostgreSQL"
+        }
+        Engine::Postgres => "PostgreSQL",
+    };
+    store.migrate().await?;
+    if !a.reuse {
+        demo::seed(&store, now).await?;
+    }
+    let (sp, times) = prepare(&store, engine, a, now).await?;
+    let size = store.cli().workshop_history_size().await?;
     let ana = crate::bench::caller(&store, "ana", now).await?;
     let johan = crate::bench::caller(&store, "johan", now).await?;
     let today = now.date();
@@ -272,7 +313,7 @@ async fn measure(url: &str, a: &BenchKpisArgs, now: OffsetDateTime) -> anyhow::R
         )
         .await?
     );
-    let braga = portugal.service_points[2].clone();
+    let braga = sp[2].clone();
     timed!(
         "drill-down: turnaround at one service point, last month, by technician",
         k.report(
@@ -288,13 +329,12 @@ async fn measure(url: &str, a: &BenchKpisArgs, now: OffsetDateTime) -> anyhow::R
     let start = (today - Duration::days(120))
         .replace_day(1)
         .unwrap_or(today);
-    let sp = &portugal.service_points;
     let pilot = store
         .pilots()
         .create(
             &ana.scope,
             &PilotInput {
-                organisation_id: portugal.owner_org.clone(),
+                organisation_id: demo::history_targets(&store).await?.0.owner_org,
                 name: "Bench".into(),
                 programme: "Bench".into(),
                 start_date: start.to_string(),
@@ -316,7 +356,7 @@ async fn measure(url: &str, a: &BenchKpisArgs, now: OffsetDateTime) -> anyhow::R
         "pilot evaluation: 3 KPIs, 2 pilot and 8 control points, 10 months",
         store.pilots().evaluate(&ana.scope, &pilot.id, now).await?
     );
-    Ok((engine.to_string(), size, written, built, rows))
+    Ok((engine.to_string(), size, times, rows))
 }
 
 /// What the DuckDB script answered.
@@ -373,6 +413,9 @@ pub async fn run(a: BenchKpisArgs) -> anyhow::Result<()> {
     let mut results = Vec::new();
     if let Some(path) = &a.sqlite {
         for suffix in ["", "-wal", "-shm"] {
+            if a.reuse {
+                break;
+            }
             let f = format!("{}{suffix}", path.display());
             if std::path::Path::new(&f).exists() {
                 std::fs::remove_file(&f).with_context(|| format!("removing {f}"))?;
@@ -392,7 +435,7 @@ pub async fn run(a: BenchKpisArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let mut out = format!(
-        "Machine: {}. Date: {}. Commit: {}. Command: `aftersales bench-kpis --points {} --days {} --per-day {} --runs {}{}{}{}`\n\n",
+        "Machine: {}. Date: {}. Commit: {}. Command: `aftersales bench-kpis --points {} --days {} --per-day {} --runs {}{}{}{}{}`\n\n",
         crate::bench::machine(),
         now.date(),
         crate::bench::commit(),
@@ -403,11 +446,18 @@ pub async fn run(a: BenchKpisArgs) -> anyhow::Result<()> {
         if a.sqlite.is_some() { " --sqlite FILE" } else { "" },
         if a.postgres.is_some() { " --postgres URL" } else { "" },
         if a.duckdb { " --duckdb" } else { "" },
+        if a.reuse { " --reuse" } else { "" },
     );
     out.push_str("History written by `domain::kpi::history` (seed 2027) into Polestar Portugal: ");
-    for (engine, [ros, events, jobs, cases, surveys], secs, built, _) in &results {
+    for (engine, [ros, events, jobs, cases, surveys], times, _) in &results {
+        let how = match times {
+            Some((secs, built)) => {
+                format!("written in {secs:.0} s, roll-ups of all of it built in {built:.0} s")
+            }
+            None => "written by an earlier run of this command (`--reuse`)".to_string(),
+        };
         out.push_str(&format!(
-            "{engine} {ros} repair orders ({events} status events, {jobs} jobs), {cases} cases, {surveys} answered surveys, written in {secs:.0} s, roll-ups of all of it built in {built:.0} s; "
+            "{engine} {ros} repair orders ({events} status events, {jobs} jobs), {cases} cases, {surveys} answered surveys, {how}; "
         ));
     }
     out.push_str("each view computed as the store computes it for the page, median of the runs in milliseconds. Goal: under 1,000 ms.");
@@ -429,10 +479,10 @@ pub async fn run(a: BenchKpisArgs) -> anyhow::Result<()> {
         out.push_str("---:|");
     }
     out.push('\n');
-    if let Some((_, _, _, _, first)) = results.first() {
+    if let Some((_, _, _, first)) = results.first() {
         for (i, (what, _)) in first.iter().enumerate() {
             out.push_str(&format!("| {what} |"));
-            for (_, _, _, _, rows) in &results {
+            for (_, _, _, rows) in &results {
                 let ms = rows.get(i).map(|r| r.1).unwrap_or(f64::NAN);
                 out.push_str(&format!(" {ms:.0} |"));
             }

@@ -245,135 +245,7 @@ pub(crate) async fn load(
     let (pf, pt, pl) = (n + 1, n + 2, n + 3);
 
     if needs.ros {
-        // Repair orders opened in the window (or up to 31 days after: returns), or finished in it.
-        let ro_where = format!(
-        "r.organisation_id IN ({in_orgs}) AND ((r.created_at >= ${pf} AND r.created_at < ${pl}) OR r.id IN \
-         (SELECT e.repair_order_id FROM ro_events e WHERE e.kind = 'status' AND e.status IN ('delivered', 'closed') AND e.at >= ${pf} AND e.at < ${pt}))"
-    );
-        let sql = format!(
-        "SELECT r.id, r.number, r.organisation_id, r.vehicle_id, v.model, r.created_by, r.status, r.created_at \
-         FROM repair_orders r LEFT JOIN vehicles v ON v.id = r.vehicle_id WHERE {ro_where}"
-    );
-        type RoRow = (
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            String,
-            i64,
-        );
-        let rows: Vec<RoRow> = bind_all_as(sqlx::query_as(&sql), &base)
-            .fetch_all(pool)
-            .await?;
-        let mut index: HashMap<String, usize> = HashMap::new();
-        for (id, number, org, vehicle, model, advisor, status, created) in rows {
-            index.insert(id.clone(), f.ros.len());
-            let mut dims = orgs_tree.dims(&org);
-            dims.model = model;
-            dims.advisor = advisor;
-            f.ros.push(RoFact {
-                id,
-                number,
-                currency: orgs_tree.currency(&org),
-                dims,
-                vehicle,
-                created_at: from_micros(created),
-                received_at: None,
-                delivered_at: None,
-                closed_at: None,
-                cancelled: status == "cancelled",
-                jobs: vec![],
-                lines: vec![],
-                clockings: vec![],
-            });
-        }
-        let sub = format!("(SELECT r.id FROM repair_orders r WHERE {ro_where})");
-        let sql = format!(
-        "SELECT repair_order_id, status, MIN(at) FROM ro_events WHERE kind = 'status' \
-         AND status IN ('checked-in', 'delivered', 'closed') AND repair_order_id IN {sub} GROUP BY repair_order_id, status"
-    );
-        let rows: Vec<(String, String, i64)> = bind_all_as(sqlx::query_as(&sql), &base)
-            .fetch_all(pool)
-            .await?;
-        for (ro, status, at) in rows {
-            let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) else {
-                continue;
-            };
-            let at = Some(from_micros(at));
-            match status.as_str() {
-                "checked-in" => r.received_at = at,
-                "delivered" => r.delivered_at = at,
-                _ => r.closed_at = at,
-            }
-        }
-        let sql = format!(
-            "SELECT j.id, j.repair_order_id, j.pay_type, j.technician_id, j.title FROM ro_jobs j \
-         WHERE j.repair_order_id IN {sub} ORDER BY j.repair_order_id, j.position"
-        );
-        let rows: Vec<(String, String, String, Option<String>, String)> =
-            bind_all_as(sqlx::query_as(&sql), &base)
-                .fetch_all(pool)
-                .await?;
-        for (id, ro, pay_type, technician, title) in rows {
-            if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
-                r.jobs.push(JobFact {
-                    id,
-                    pay_type: pay(&pay_type)?,
-                    technician,
-                    title,
-                });
-            }
-        }
-        let sql = format!(
-        "SELECT l.job_id, l.repair_order_id, l.kind, l.pay_type, l.code, l.quantity_centi, l.unit_price_minor, l.unit_cost_minor \
-         FROM ro_lines l WHERE l.repair_order_id IN {sub}"
-    );
-        type LineRow = (
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            i64,
-            i64,
-            i64,
-        );
-        let rows: Vec<LineRow> = bind_all_as(sqlx::query_as(&sql), &base)
-            .fetch_all(pool)
-            .await?;
-        for (job, ro, kind, pay_type, code, q, price, cost) in rows {
-            if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
-                r.lines.push(LineFact {
-                    job,
-                    kind: decode("ro_lines", "kind", &kind, LineKind::parse)?,
-                    pay_type: decode("ro_lines", "pay_type", &pay_type, PayType::parse)?,
-                    code,
-                    quantity_centi: q,
-                    unit_price_minor: price,
-                    unit_cost_minor: cost,
-                });
-            }
-        }
-        let sql = format!(
-        "SELECT c.job_id, c.repair_order_id, c.technician_id, c.started_at, c.stopped_at FROM ro_clockings c \
-         WHERE c.stopped_at IS NOT NULL AND c.repair_order_id IN {sub}"
-    );
-        let rows: Vec<(String, String, String, i64, i64)> =
-            bind_all_as(sqlx::query_as(&sql), &base)
-                .fetch_all(pool)
-                .await?;
-        for (job, ro, technician, started, stopped) in rows {
-            if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
-                r.clockings.push(ClockFact {
-                    job,
-                    technician,
-                    started_at: from_micros(started),
-                    seconds: (stopped - started).max(0) / 1_000_000,
-                });
-            }
-        }
+        load_ros(pool, orgs_tree, &base, &in_orgs, (pf, pt, pl), &mut f).await?;
     }
     if needs.surveys {
         // Survey answers in the window.
@@ -516,6 +388,162 @@ pub(crate) async fn load(
         load_transport(pool, orgs_tree, &base, &in_orgs, (pf, pt), &mut f).await?;
     }
     Ok(f)
+}
+
+/// Repair orders opened in the window (or up to 31 days after: returns), or finished in it,
+/// with their status times, jobs, lines and clockings. The ids come first (each half of the
+/// rule by its own index), then what hangs on them, by id.
+async fn load_ros(
+    pool: &sqlx::AnyPool,
+    orgs_tree: &Orgs,
+    base: &[B],
+    in_orgs: &str,
+    (pf, pt, pl): (usize, usize, usize),
+    f: &mut Facts,
+) -> Result<(), StoreError> {
+    type RoRow = (
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        i64,
+    );
+    let columns = "r.id, r.number, r.organisation_id, r.vehicle_id, v.model, r.created_by, r.status, r.created_at \
+         FROM repair_orders r LEFT JOIN vehicles v ON v.id = r.vehicle_id";
+    let opened = format!(
+        "SELECT {columns} WHERE r.organisation_id IN ({in_orgs}) AND r.created_at >= ${pf} AND r.created_at < ${pl}"
+    );
+    let finished = format!(
+        "SELECT {columns} WHERE r.organisation_id IN ({in_orgs}) AND r.created_at < ${pf} AND r.id IN \
+         (SELECT e.repair_order_id FROM ro_events e WHERE e.kind = 'status' AND e.status IN ('delivered', 'closed') \
+         AND e.at >= ${pf} AND e.at < ${pt})"
+    );
+    let mut rows: Vec<RoRow> = bind_all_as(sqlx::query_as(&opened), base)
+        .fetch_all(pool)
+        .await?;
+    rows.extend(
+        bind_all_as(sqlx::query_as::<_, RoRow>(&finished), base)
+            .fetch_all(pool)
+            .await?,
+    );
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (id, number, org, vehicle, model, advisor, status, created) in rows {
+        if index.contains_key(&id) {
+            continue;
+        }
+        index.insert(id.clone(), f.ros.len());
+        let mut dims = orgs_tree.dims(&org);
+        dims.model = model;
+        dims.advisor = advisor;
+        f.ros.push(RoFact {
+            id,
+            number,
+            currency: orgs_tree.currency(&org),
+            dims,
+            vehicle,
+            created_at: from_micros(created),
+            received_at: None,
+            delivered_at: None,
+            closed_at: None,
+            cancelled: status == "cancelled",
+            jobs: vec![],
+            lines: vec![],
+            clockings: vec![],
+        });
+    }
+    let ids: Vec<String> = f.ros.iter().map(|r| r.id.clone()).collect();
+    for chunk in ids.chunks(500) {
+        let binds: Vec<B> = chunk.iter().cloned().map(B::S).collect();
+        let sub = placeholders(1, chunk.len());
+        let sql = format!(
+            "SELECT repair_order_id, status, MIN(at) FROM ro_events WHERE kind = 'status' \
+             AND status IN ('checked-in', 'delivered', 'closed') AND repair_order_id IN ({sub}) GROUP BY repair_order_id, status"
+        );
+        let rows: Vec<(String, String, i64)> = bind_all_as(sqlx::query_as(&sql), &binds)
+            .fetch_all(pool)
+            .await?;
+        for (ro, status, at) in rows {
+            let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) else {
+                continue;
+            };
+            let at = Some(from_micros(at));
+            match status.as_str() {
+                "checked-in" => r.received_at = at,
+                "delivered" => r.delivered_at = at,
+                _ => r.closed_at = at,
+            }
+        }
+        let sql = format!(
+            "SELECT j.id, j.repair_order_id, j.pay_type, j.technician_id, j.title FROM ro_jobs j \
+             WHERE j.repair_order_id IN ({sub}) ORDER BY j.repair_order_id, j.position"
+        );
+        let rows: Vec<(String, String, String, Option<String>, String)> =
+            bind_all_as(sqlx::query_as(&sql), &binds)
+                .fetch_all(pool)
+                .await?;
+        for (id, ro, pay_type, technician, title) in rows {
+            if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
+                r.jobs.push(JobFact {
+                    id,
+                    pay_type: pay(&pay_type)?,
+                    technician,
+                    title,
+                });
+            }
+        }
+        let sql = format!(
+            "SELECT l.job_id, l.repair_order_id, l.kind, l.pay_type, l.code, l.quantity_centi, l.unit_price_minor, l.unit_cost_minor \
+             FROM ro_lines l WHERE l.repair_order_id IN ({sub})"
+        );
+        type LineRow = (
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+            i64,
+            i64,
+        );
+        let rows: Vec<LineRow> = bind_all_as(sqlx::query_as(&sql), &binds)
+            .fetch_all(pool)
+            .await?;
+        for (job, ro, kind, pay_type, code, q, price, cost) in rows {
+            if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
+                r.lines.push(LineFact {
+                    job,
+                    kind: decode("ro_lines", "kind", &kind, LineKind::parse)?,
+                    pay_type: decode("ro_lines", "pay_type", &pay_type, PayType::parse)?,
+                    code,
+                    quantity_centi: q,
+                    unit_price_minor: price,
+                    unit_cost_minor: cost,
+                });
+            }
+        }
+        let sql = format!(
+            "SELECT c.job_id, c.repair_order_id, c.technician_id, c.started_at, c.stopped_at FROM ro_clockings c \
+             WHERE c.stopped_at IS NOT NULL AND c.repair_order_id IN ({sub})"
+        );
+        let rows: Vec<(String, String, String, i64, i64)> =
+            bind_all_as(sqlx::query_as(&sql), &binds)
+                .fetch_all(pool)
+                .await?;
+        for (job, ro, technician, started, stopped) in rows {
+            if let Some(r) = index.get(&ro).and_then(|i| f.ros.get_mut(*i)) {
+                r.clockings.push(ClockFact {
+                    job,
+                    technician,
+                    started_at: from_micros(started),
+                    seconds: (stopped - started).max(0) / 1_000_000,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Issued invoices and credit notes (not those to the brand: the claims stand for them) and

@@ -195,6 +195,18 @@ impl Loaded {
         };
         let figure = figure_of(k, current.iter().filter(within));
         let previous = figure_of(k, before.iter().filter(within));
+        self.judged(k, q, figure, previous, org)
+    }
+
+    /// A figure and the one before, against the target in force for `org`.
+    fn judged(
+        &self,
+        k: Kpi,
+        q: &KpiQuery,
+        figure: kpi::Figure,
+        previous: kpi::Figure,
+        org: Option<&str>,
+    ) -> KpiValue {
         let target = org.and_then(|o| self.target(k, o, q.period));
         let rag = target
             .as_ref()
@@ -407,10 +419,50 @@ impl Kpis<'_> {
                 })
                 .collect();
             named.sort_by(|a, b| a.label.cmp(&b.label));
-            for r in named {
+            // Each share goes to its column once (a column holds the organisations below it),
+            // rather than every column filtering every share.
+            let index: BTreeMap<&str, usize> = named
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.as_str(), i))
+                .collect();
+            let mut column_of: BTreeMap<&str, Option<usize>> = BTreeMap::new();
+            let mut per_column: Vec<Vec<(Vec<&Part>, Vec<&Part>)>> =
+                vec![vec![(Vec::new(), Vec::new()); computed.len()]; named.len()];
+            for (ki, (_, (current, before))) in computed.iter().enumerate() {
+                for (side, parts) in [current, before].into_iter().enumerate() {
+                    for p in parts {
+                        let col = *column_of.entry(p.org.as_str()).or_insert_with(|| {
+                            loaded
+                                .orgs
+                                .lineage(&p.org)
+                                .iter()
+                                .find_map(|o| index.get(o.as_str()).copied())
+                        });
+                        if let Some(c) = col {
+                            let cell = &mut per_column[c][ki];
+                            if side == 0 {
+                                cell.0.push(p);
+                            } else {
+                                cell.1.push(p);
+                            }
+                        }
+                    }
+                }
+            }
+            for (r, cells) in named.into_iter().zip(per_column) {
                 let vs = computed
                     .iter()
-                    .map(|(k, cs)| loaded.value(*k, q, cs, Some(&r.id)))
+                    .zip(cells)
+                    .map(|((k, _), (current, before))| {
+                        loaded.judged(
+                            *k,
+                            q,
+                            figure_of(*k, current),
+                            figure_of(*k, before),
+                            Some(&r.id),
+                        )
+                    })
                     .collect();
                 cols.push((r, vs));
             }
