@@ -85,14 +85,14 @@ async fn prepare(
 ) -> anyhow::Result<(Vec<String>, Option<(f64, f64)>)> {
     let (mut portugal, _) = demo::history_targets(store).await?;
     if a.reuse {
-        // The bench's own points, after the demo's: "Ponto 003", "Ponto 004", …
+        // The bench's own points, after the demo's: "Polestar Service Point Ponto 003", …
         let ana = crate::bench::caller(store, "ana", now).await?;
         let mut extra: Vec<(String, String)> = store
             .kpis()
             .organisations(&ana.scope)
             .await?
             .into_iter()
-            .filter(|o| o.label.starts_with("Ponto "))
+            .filter(|o| o.label.starts_with("Polestar Service Point Ponto "))
             .map(|o| (o.label, o.id))
             .collect();
         extra.sort();
