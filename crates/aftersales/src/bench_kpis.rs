@@ -103,6 +103,8 @@ async fn prepare(
             bail!("--reuse: no history of an earlier run in this {engine} database");
         }
         store.kpis().refresh(now).await?;
+        // Statistics for indexes a newer migration may have added, as after writing.
+        store.cli().analyze().await?;
         return Ok((portugal.service_points, None));
     }
     portugal.models = vec![
