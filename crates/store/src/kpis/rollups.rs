@@ -521,7 +521,7 @@ async fn query(
     pool: &sqlx::AnyPool,
     orgs: &[String],
     kpis: &[Kpi],
-    table: &str,
+    table: &'static str,
     column: &str,
     ranges: &[(i64, i64)],
     by_month: bool,
@@ -568,7 +568,7 @@ async fn query(
         .map(
             |(kpi, org, month, currency, num, den, items, labour_seconds, driver_seconds)| {
                 Ok(Rolled {
-                    kpi: decode(table_name(table), "kpi", &kpi, Kpi::parse)?,
+                    kpi: decode(table, "kpi", &kpi, Kpi::parse)?,
                     org,
                     month: by_month.then_some(month),
                     currency: (!currency.is_empty()).then_some(currency),
@@ -583,12 +583,4 @@ async fn query(
             },
         )
         .collect()
-}
-
-fn table_name(t: &str) -> &'static str {
-    if t == "kpi_monthly" {
-        "kpi_monthly"
-    } else {
-        "kpi_daily"
-    }
 }
