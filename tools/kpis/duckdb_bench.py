@@ -46,10 +46,16 @@ def main():
                   "resolved_at, resolution_breached_at"),
         ("transport_jobs", "organisation_id, status, window_from, window_to, arrived_at"),
     ]:
-        df = pd.read_sql_query(f"SELECT {cols} FROM {table}", src)
-        con.register("df", df)
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM df")
-        con.unregister("df")
+        # In slices of a million rows: a brand-scale history does not fit in pandas at once.
+        first = True
+        for df in pd.read_sql_query(f"SELECT {cols} FROM {table}", src, chunksize=1_000_000):
+            con.register("df", df)
+            if first:
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM df")
+                first = False
+            else:
+                con.execute(f"INSERT INTO {table} SELECT * FROM df")
+            con.unregister("df")
     load = time.perf_counter() - t
 
     def csat(lo, hi):

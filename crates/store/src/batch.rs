@@ -32,6 +32,9 @@ impl Batch {
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     ) -> Result<(), StoreError> {
         let per = (30_000 / self.cols.len()).clamp(1, 400);
+        // SQLite looks a numbered parameter's name up in a list (sqlx binds `$N` by name), so a
+        // statement of thousands of them binds in quadratic time: anonymous ones bind in order.
+        let anonymous = tx.backend_name() == "SQLite";
         for chunk in self.rows.chunks(per) {
             let mut sql = format!(
                 "INSERT INTO {} ({}) VALUES ",
@@ -49,7 +52,11 @@ impl Batch {
                         sql.push_str(", ");
                     }
                     n += 1;
-                    sql.push_str(&format!("${n}"));
+                    if anonymous {
+                        sql.push('?');
+                    } else {
+                        sql.push_str(&format!("${n}"));
+                    }
                 }
                 sql.push(')');
             }

@@ -5,7 +5,7 @@
 //! cut to the caller's scope) and a window of days; the formulas in `domain::kpi::formulas`
 //! decide what counts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use aftersales_domain::kpi::formulas::{
     CaseFact, ClockFact, JobFact, LineFact, MoneyFact, RoFact, SurveyFact, TechnicianTime,
@@ -862,21 +862,9 @@ pub(crate) async fn load_times(
     let absences: Vec<(String, i64, i64)> = bind_all_as(sqlx::query_as(&sql), &b2)
         .fetch_all(pool)
         .await?;
-    let sql = format!(
-        "SELECT c.technician_id, r.organisation_id, CAST(SUM(c.stopped_at - c.started_at) AS BIGINT) FROM ro_clockings c \
-         JOIN repair_orders r ON r.id = c.repair_order_id WHERE c.stopped_at IS NOT NULL AND r.organisation_id IN ({in_orgs}) \
-         AND c.started_at >= ${} AND c.started_at < ${} GROUP BY c.technician_id, r.organisation_id",
-        n + 1,
-        n + 2
-    );
-    let clocked: BTreeMap<(String, String), i64> =
-        bind_all_as(sqlx::query_as::<_, (String, String, i64)>(&sql), &b2)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|(u, o, s)| ((u, o), s))
-            .collect();
     // Only whole days: today's shift is not over (and its clockings wait with it).
+    let last_day = window.to.min(now.date() - Duration::days(1));
+    let clocked = super::rollups::clocked(pool, orgs, window.from, last_day).await?;
     let today = now.date();
     let worked = Period {
         from: window.from,

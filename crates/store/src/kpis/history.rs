@@ -2,7 +2,8 @@
 //! and a car per planned vehicle (owned by the market), and per planned repair order its status
 //! events (checked in, delivered, closed), jobs with labour and part lines, clockings by the
 //! point's technicians, the survey answer, the pickup and delivery with their windows and
-//! arrivals; and the inbox's cases with their timers and triage decisions. Rows go in batches;
+//! arrivals; and the inbox's cases with their timers and triage decisions. Rows go in batches,
+//! 100,000 repair orders (or cases) a transaction, each marking its days for the KPI roll-ups;
 //! invoices are not generated (issued documents are legal records with a signature chain):
 //! revenue and margin come from what is really invoiced and claimed.
 
@@ -11,7 +12,9 @@ use aftersales_domain::kpi::history::{
 };
 use time::OffsetDateTime;
 
-use super::Kpis;
+use std::collections::BTreeSet;
+
+use super::{rollups, Kpis};
 use crate::batch::{Batch, CarRows, NewCar, V};
 use crate::error::StoreError;
 use crate::warranty::history::{person, vin};
@@ -32,6 +35,10 @@ fn history_vin(template: &str, serial: usize) -> String {
 }
 use crate::warranty::HistoryTarget;
 use crate::{micros, new_id};
+
+/// Repair orders (or cases) written per transaction: a history of millions is not one
+/// transaction (SQLite would hold all of it in its write-ahead log until the end).
+const SLICE: usize = 100_000;
 
 /// Who works at each service point of a history, in the target's order.
 #[derive(Debug, Clone, Default)]
@@ -185,7 +192,12 @@ impl Kpis<'_> {
                 "created_at",
             ],
         );
+        // One transaction per slice of the history, each writing its days' change markers
+        // itself (a trigger per row would write them a row at a time).
+        let engine = self.store.engine();
         let mut tx = self.store.begin().await?;
+        rollups::pause_marks(&mut tx, engine).await?;
+        let mut marks: BTreeSet<(String, i64)> = BTreeSet::new();
         // The cars of each point, with their owners.
         let mut cars: Vec<Vec<(String, String, String)>> = Vec::new();
         for p in 0..spec.points.len() {
@@ -228,6 +240,8 @@ impl Kpis<'_> {
             };
             let id = new_id();
             let advisor = nth(&people.advisors, ro.advisor);
+            let opened = ro.received - time::Duration::minutes(30);
+            marks.insert((org.clone(), rollups::utc_day(opened)));
             orders.rows.push(vec![
                 V::T(id.clone()),
                 V::T(format!("RO-{}K-{:07}", target.prefix, n + 1)),
@@ -237,7 +251,7 @@ impl Kpis<'_> {
                 V::T("closed".into()),
                 V::T(new_id()),
                 nth(&people.advisors, ro.advisor),
-                V::I(micros(ro.received - time::Duration::minutes(30))),
+                V::I(micros(opened)),
                 V::I(micros(ro.delivered)),
             ]);
             for (status, at) in [
@@ -344,6 +358,10 @@ impl Kpis<'_> {
                 else {
                     continue;
                 };
+                marks.insert((
+                    org.clone(),
+                    rollups::utc_day((*window_from).min(ro.received)),
+                ));
                 trips.rows.push(vec![
                     V::T(new_id()),
                     V::T(org.clone()),
@@ -364,7 +382,7 @@ impl Kpis<'_> {
                 ]);
             }
             written += 1;
-            if written % 2_000 == 0 {
+            if written % 2_000 == 0 || written % SLICE == 0 {
                 car_rows.flush(&mut tx).await?;
                 for b in [
                     &mut orders,
@@ -377,6 +395,13 @@ impl Kpis<'_> {
                 ] {
                     b.flush(&mut tx).await?;
                 }
+            }
+            if written % SLICE == 0 {
+                rollups::resume_marks(&mut tx, engine, &marks).await?;
+                marks.clear();
+                tx.commit().await?;
+                tx = self.store.begin().await?;
+                rollups::pause_marks(&mut tx, engine).await?;
             }
         }
         car_rows.flush(&mut tx).await?;
@@ -426,6 +451,10 @@ impl Kpis<'_> {
             };
             let id = new_id();
             let owner = nth(&staff[c.point].advisors, c.advisor);
+            marks.insert((
+                target.service_points[c.point].clone(),
+                rollups::utc_day(c.created),
+            ));
             let opt = |t: Option<OffsetDateTime>| t.map_or(V::NullInt, |t| V::I(micros(t)));
             cases.rows.push(vec![
                 V::T(id.clone()),
@@ -478,9 +507,17 @@ impl Kpis<'_> {
                 cases.flush(&mut tx).await?;
                 decisions.flush(&mut tx).await?;
             }
+            if (n + 1) % SLICE == 0 {
+                rollups::resume_marks(&mut tx, engine, &marks).await?;
+                marks.clear();
+                tx.commit().await?;
+                tx = self.store.begin().await?;
+                rollups::pause_marks(&mut tx, engine).await?;
+            }
         }
         cases.flush(&mut tx).await?;
         decisions.flush(&mut tx).await?;
+        rollups::resume_marks(&mut tx, engine, &marks).await?;
         tx.commit().await?;
         Ok(written)
     }

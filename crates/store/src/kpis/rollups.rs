@@ -18,7 +18,7 @@ use aftersales_domain::kpi::{self, Kpi, Period};
 use time::{Date, Duration, Month, OffsetDateTime, UtcOffset};
 
 use super::facts::{self, Facts, Orgs};
-use crate::db::placeholders;
+use crate::db::{placeholders, Engine};
 use crate::decode;
 use crate::error::StoreError;
 
@@ -38,7 +38,7 @@ fn date_of(day: i64) -> Date {
     EPOCH + Duration::days(day)
 }
 
-fn utc_day(at: OffsetDateTime) -> i64 {
+pub(crate) fn utc_day(at: OffsetDateTime) -> i64 {
     day_of(at.to_offset(UtcOffset::UTC).date())
 }
 
@@ -583,4 +583,108 @@ async fn query(
             },
         )
         .collect()
+}
+
+/// The time each technician clocked at each of `orgs` on the days `from..=to` (days as
+/// [`day_of`] counts them), in microseconds, from the clocked-time roll-ups the triggers keep
+/// (migration 34): whole months from the month rows, the days at either end from the day rows.
+pub(crate) async fn clocked(
+    pool: &sqlx::AnyPool,
+    orgs: &[String],
+    from: Date,
+    to: Date,
+) -> Result<BTreeMap<(String, String), i64>, StoreError> {
+    let mut out: BTreeMap<(String, String), i64> = BTreeMap::new();
+    if orgs.is_empty() || to < from {
+        return Ok(out);
+    }
+    let m_first = month_of(from) + i64::from(from.day() != 1);
+    let m_last = month_of(to) - i64::from(to != month_end(month_of(to)));
+    let mut parts: Vec<(&str, &str, i64, i64)> = Vec::new();
+    if m_first <= m_last {
+        parts.push(("kpi_clocked_monthly", "month", m_first, m_last));
+        parts.push((
+            "kpi_clocked_daily",
+            "day",
+            day_of(from),
+            day_of(month_start(m_first)) - 1,
+        ));
+        parts.push((
+            "kpi_clocked_daily",
+            "day",
+            day_of(month_end(m_last)) + 1,
+            day_of(to),
+        ));
+    } else {
+        parts.push(("kpi_clocked_daily", "day", day_of(from), day_of(to)));
+    }
+    let n = orgs.len();
+    for (table, column, a, b) in parts {
+        if a > b {
+            continue;
+        }
+        let sql = format!(
+            "SELECT technician_id, organisation_id, CAST(SUM(micros) AS BIGINT) FROM {table} \
+             WHERE organisation_id IN ({}) AND {column} >= ${} AND {column} <= ${} \
+             GROUP BY technician_id, organisation_id",
+            placeholders(1, n),
+            n + 1,
+            n + 2
+        );
+        let mut q = sqlx::query_as::<_, (String, String, i64)>(&sql);
+        for o in orgs {
+            q = q.bind(o.clone());
+        }
+        for (user, org, micros) in q.bind(a).bind(b).fetch_all(pool).await? {
+            *out.entry((user, org)).or_insert(0) += micros;
+        }
+    }
+    Ok(out)
+}
+
+/// Pauses the change markers' triggers for the rest of `tx` (migration 34): a bulk writer that
+/// knows the days it writes marks them itself with [`resume_marks`] before it commits. No other
+/// transaction sees the pause (a row of this transaction; a setting of this transaction).
+pub(crate) async fn pause_marks(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    engine: Engine,
+) -> Result<(), StoreError> {
+    let sql = match engine {
+        Engine::Sqlite => "INSERT INTO kpi_marks_paused (id) VALUES (1)",
+        Engine::Postgres => "SET LOCAL aftersales.kpi_marks = 'paused'",
+    };
+    sqlx::query(sql).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Ends [`pause_marks`] and marks `days` (service point, day as [`day_of`] counts it) as the
+/// triggers would have: every family, from 30 days before each.
+pub(crate) async fn resume_marks(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    engine: Engine,
+    days: &std::collections::BTreeSet<(String, i64)>,
+) -> Result<(), StoreError> {
+    let sql = match engine {
+        Engine::Sqlite => "DELETE FROM kpi_marks_paused",
+        Engine::Postgres => "SET LOCAL aftersales.kpi_marks = 'on'",
+    };
+    sqlx::query(sql).execute(&mut **tx).await?;
+    let days: Vec<&(String, i64)> = days.iter().collect();
+    for chunk in days.chunks(500) {
+        let values = (0..chunk.len())
+            .map(|i| format!("(${}, ${}, 3, 1)", 2 * i + 1, 2 * i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO kpi_changes (organisation_id, day, families, seq) VALUES {values} \
+             ON CONFLICT (organisation_id, day) DO UPDATE SET families = kpi_changes.families | excluded.families, \
+             seq = kpi_changes.seq + 1"
+        );
+        let mut q = sqlx::query(&sql);
+        for (org, day) in chunk {
+            q = q.bind(org.as_str()).bind(*day);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

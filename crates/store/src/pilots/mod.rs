@@ -4,6 +4,8 @@
 //! KPIs each time it is read. A pilot belongs to the organisation it is run from (a market
 //! entity or an importer) and is seen by those who read the KPIs there.
 
+use std::collections::HashMap;
+
 use aftersales_domain::kpi::Kpi;
 use aftersales_domain::org::Permission;
 use aftersales_domain::pilot::{ControlMethod, NewPilot, PilotRole};
@@ -188,11 +190,7 @@ impl Pilots<'_> {
             q = q.bind(o);
         }
         let rows = q.fetch_all(&self.store.pool).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            out.push(self.complete(r).await?);
-        }
-        Ok(out)
+        self.complete_all(rows).await
     }
 
     /// One pilot, when the caller reads the KPIs where it is run.
@@ -237,6 +235,55 @@ impl Pilots<'_> {
     }
 
     async fn complete(&self, row: PilotRow) -> Result<Pilot, StoreError> {
+        let mut all = self.complete_all(vec![row]).await?;
+        all.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// The pilots of `rows` with their KPIs and service points (two queries for all of them).
+    async fn complete_all(&self, rows: Vec<PilotRow>) -> Result<Vec<Pilot>, StoreError> {
+        let ids: Vec<&String> = rows.iter().map(|r| &r.0).collect();
+        let mut kpis: HashMap<String, Vec<String>> = HashMap::new();
+        let mut points: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let ins = crate::db::placeholders(1, chunk.len());
+            let sql = format!(
+                "SELECT pilot_id, kpi FROM pilot_kpis WHERE pilot_id IN ({ins}) ORDER BY pilot_id, position"
+            );
+            let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for (id, k) in q.fetch_all(&self.store.pool).await? {
+                kpis.entry(id).or_default().push(k);
+            }
+            let sql = format!(
+                "SELECT pp.pilot_id, pp.organisation_id, o.name, pp.role FROM pilot_points pp \
+                 JOIN organisations o ON o.id = pp.organisation_id WHERE pp.pilot_id IN ({ins}) \
+                 ORDER BY pp.pilot_id, o.name"
+            );
+            let mut q = sqlx::query_as::<_, (String, String, String, String)>(&sql);
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for (id, org, name, role) in q.fetch_all(&self.store.pool).await? {
+                points.entry(id).or_default().push((org, name, role));
+            }
+        }
+        rows.into_iter()
+            .map(|r| {
+                let k = kpis.remove(&r.0).unwrap_or_default();
+                let p = points.remove(&r.0).unwrap_or_default();
+                Self::assemble(r, k, p)
+            })
+            .collect()
+    }
+
+    /// A pilot from its row, its KPIs in order and its service points by name.
+    fn assemble(
+        row: PilotRow,
+        kpis: Vec<String>,
+        points: Vec<(String, String, String)>,
+    ) -> Result<Pilot, StoreError> {
         let (
             id,
             org,
@@ -251,18 +298,6 @@ impl Pilots<'_> {
             by_name,
             at,
         ) = row;
-        let kpis: Vec<String> =
-            sqlx::query_scalar("SELECT kpi FROM pilot_kpis WHERE pilot_id = $1 ORDER BY position")
-                .bind(&id)
-                .fetch_all(&self.store.pool)
-                .await?;
-        let points: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT pp.organisation_id, o.name, pp.role FROM pilot_points pp JOIN organisations o ON o.id = pp.organisation_id \
-             WHERE pp.pilot_id = $1 ORDER BY o.name",
-        )
-        .bind(&id)
-        .fetch_all(&self.store.pool)
-        .await?;
         let mut pilot_points = Vec::new();
         let mut control_points = Vec::new();
         for (pid, pname, role) in points {

@@ -276,11 +276,11 @@ impl DashboardPage<'_> {
         (show(t.green), show(t.amber))
     }
     fn month(&self, t: &KpiTarget) -> String {
-        format!(
+        self.t.month(&format!(
             "{}-{:02}",
             t.valid_from.year(),
             u8::from(t.valid_from.month())
-        )
+        ))
     }
     fn costs_input(&self, minor: &i64) -> String {
         format!("{:.2}", *minor as f64 / 100.0)

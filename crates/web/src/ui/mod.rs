@@ -1001,6 +1001,8 @@ struct ErrorPage<'a> {
     chrome: Chrome,
     status: u16,
     message: String,
+    /// What exactly was wrong (bad input: each field and its rule, in the reader's language).
+    details: Vec<String>,
 }
 
 pub fn error_page(state: &AppState, lang: Language, status: StatusCode, key: &str) -> Response {
@@ -1019,6 +1021,7 @@ pub fn error_page(state: &AppState, lang: Language, status: StatusCode, key: &st
         chrome: Chrome::new(&t, &ctx),
         status: status.as_u16(),
         message: t.t(key),
+        details: Vec::new(),
         t,
     };
     (status, render(&page)).into_response()
@@ -1026,6 +1029,17 @@ pub fn error_page(state: &AppState, lang: Language, status: StatusCode, key: &st
 
 /// An error page inside a signed-in request (keeps navigation).
 pub fn error_for(state: &AppState, ctx: &RequestCtx, status: StatusCode, key: &str) -> Response {
+    error_with(state, ctx, status, key, &[])
+}
+
+/// The error page with what exactly was wrong: each field and the rule it broke.
+fn error_with(
+    state: &AppState,
+    ctx: &RequestCtx,
+    status: StatusCode,
+    key: &str,
+    errors: &[FieldError],
+) -> Response {
     let t = Tr {
         i18n: &state.i18n,
         lang: ctx.lang,
@@ -1039,6 +1053,7 @@ pub fn error_for(state: &AppState, ctx: &RequestCtx, status: StatusCode, key: &s
         chrome: Chrome::new(&t, &ctx),
         status: status.as_u16(),
         message: t.t(key),
+        details: FormErrors(errors.to_vec()).messages(&t),
         t,
     };
     (status, render(&page)).into_response()
@@ -1064,11 +1079,12 @@ pub fn store_error(state: &AppState, ctx: &RequestCtx, e: StoreError) -> Respons
         StoreError::Conflict { .. } => {
             error_for(state, ctx, StatusCode::CONFLICT, "error-conflict")
         }
-        StoreError::Invalid(_) => error_for(
+        StoreError::Invalid(e) => error_with(
             state,
             ctx,
             StatusCode::UNPROCESSABLE_ENTITY,
             "error-invalid",
+            &e.0,
         ),
         other => {
             tracing::error!(request_id = %crate::request_id(), error = %other, "store error in UI");

@@ -109,6 +109,21 @@ async fn dashboards_drill_down_exports_and_targets() {
     assert!(csv.body.contains("Survey answers of 4–5"));
     let bad = app.get("/kpis?period=soon&lang=nb", Some(&kari)).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The page says which filter was wrong, in the reader's language.
+    assert!(bad.body.contains("Periode: "), "{}", bad.body);
+    let bad = app
+        .get(
+            "/kpis/csat?from=1.10.2026&to=2026-10-31&lang=pt",
+            Some(&kari),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("De: escreva uma data como 2026-11-01."),
+        "{}",
+        bad.body
+    );
+    assert!(!bad.body.contains("must be"));
 
     // Ana: the Portuguese points side by side, never Trondheim.
     let ana = app.login("ana").await;
@@ -174,6 +189,9 @@ async fn dashboards_drill_down_exports_and_targets() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // The targets table names the month as a reader writes it.
+    let page = app.get("/kpis?lang=pt", Some(&ana)).await.body;
+    assert!(page.contains("<td>dez. 2026</td>"), "{page}");
 
     // The API: definitions in the reader's language, a report, errors naming the field.
     let token = app.token_for("ana").await;
