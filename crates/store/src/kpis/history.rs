@@ -69,6 +69,21 @@ fn nth(v: &[String], i: usize) -> V {
 }
 
 impl Kpis<'_> {
+    /// Ends a slice of a history: marks its days, commits, and begins the next (markers paused).
+    async fn next_slice(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        marks: &mut BTreeSet<(String, i64)>,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let engine = self.store.engine();
+        rollups::resume_marks(&mut tx, engine, marks).await?;
+        marks.clear();
+        tx.commit().await?;
+        let mut tx = self.store.begin().await?;
+        rollups::pause_marks(&mut tx, engine).await?;
+        Ok(tx)
+    }
+
     /// Plans and writes a workshop history (see the module): returns how many repair orders.
     /// `target.models` VIN templates must differ from those of other generated histories.
     pub async fn write_history(
@@ -397,11 +412,7 @@ impl Kpis<'_> {
                 }
             }
             if written % SLICE == 0 {
-                rollups::resume_marks(&mut tx, engine, &marks).await?;
-                marks.clear();
-                tx.commit().await?;
-                tx = self.store.begin().await?;
-                rollups::pause_marks(&mut tx, engine).await?;
+                tx = self.next_slice(tx, &mut marks).await?;
             }
         }
         car_rows.flush(&mut tx).await?;
@@ -508,11 +519,7 @@ impl Kpis<'_> {
                 decisions.flush(&mut tx).await?;
             }
             if (n + 1) % SLICE == 0 {
-                rollups::resume_marks(&mut tx, engine, &marks).await?;
-                marks.clear();
-                tx.commit().await?;
-                tx = self.store.begin().await?;
-                rollups::pause_marks(&mut tx, engine).await?;
+                tx = self.next_slice(tx, &mut marks).await?;
             }
         }
         cases.flush(&mut tx).await?;

@@ -453,6 +453,27 @@ async fn recompute(
 /// A row as read: kpi, organisation, month, currency, num, den, items, labour, driver.
 type Row = (String, String, i64, String, f64, f64, i64, i64, i64);
 
+/// First and last month, or first and last day, both included.
+type Span = (i64, i64);
+
+/// How `from..=to` is read: the whole months inside it (first, last) from the month rows, and
+/// the days at either end (day ranges, as [`day_of`] counts them) from the day rows.
+fn spans(from: Date, to: Date) -> (Option<Span>, Vec<Span>) {
+    let m_first = month_of(from) + i64::from(from.day() != 1);
+    let m_last = month_of(to) - i64::from(to != month_end(month_of(to)));
+    let mut days = Vec::new();
+    let months = if m_first <= m_last {
+        days.push((day_of(from), day_of(month_start(m_first)) - 1));
+        days.push((day_of(month_end(m_last)) + 1, day_of(to)));
+        Some((m_first, m_last))
+    } else {
+        days.push((day_of(from), day_of(to)));
+        None
+    };
+    days.retain(|(a, b)| a <= b);
+    (months, days)
+}
+
 /// The sums of `kpis` at `orgs` over `period`, per KPI, organisation and currency (and month,
 /// with `by_month`): whole months from the month rows, the days at either end from the day rows.
 /// The KPIs that wait 30 days stop at the last final day before `today`.
@@ -487,29 +508,10 @@ pub(crate) async fn read(
         if ks.is_empty() || cap < period.from {
             continue;
         }
-        let (from, to) = (day_of(period.from), day_of(cap));
-        let m_first = month_of(period.from) + i64::from(period.from.day() != 1);
-        let m_last = month_of(cap) - i64::from(cap != month_end(month_of(cap)));
-        let mut days: Vec<(i64, i64)> = Vec::new();
-        if m_first <= m_last {
-            out.extend(
-                query(
-                    pool,
-                    orgs,
-                    &ks,
-                    "kpi_monthly",
-                    "month",
-                    &[(m_first, m_last)],
-                    by_month,
-                )
-                .await?,
-            );
-            days.push((from, day_of(month_start(m_first)) - 1));
-            days.push((day_of(month_end(m_last)) + 1, to));
-        } else {
-            days.push((from, to));
+        let (months, days) = spans(period.from, cap);
+        if let Some(months) = months {
+            out.extend(query(pool, orgs, &ks, "kpi_monthly", "month", &[months], by_month).await?);
         }
-        days.retain(|(a, b)| a <= b);
         if !days.is_empty() {
             out.extend(query(pool, orgs, &ks, "kpi_daily", "day", &days, by_month).await?);
         }
@@ -598,31 +600,16 @@ pub(crate) async fn clocked(
     if orgs.is_empty() || to < from {
         return Ok(out);
     }
-    let m_first = month_of(from) + i64::from(from.day() != 1);
-    let m_last = month_of(to) - i64::from(to != month_end(month_of(to)));
-    let mut parts: Vec<(&str, &str, i64, i64)> = Vec::new();
-    if m_first <= m_last {
-        parts.push(("kpi_clocked_monthly", "month", m_first, m_last));
-        parts.push((
-            "kpi_clocked_daily",
-            "day",
-            day_of(from),
-            day_of(month_start(m_first)) - 1,
-        ));
-        parts.push((
-            "kpi_clocked_daily",
-            "day",
-            day_of(month_end(m_last)) + 1,
-            day_of(to),
-        ));
-    } else {
-        parts.push(("kpi_clocked_daily", "day", day_of(from), day_of(to)));
-    }
+    let (months, days) = spans(from, to);
+    let parts = months
+        .map(|(a, b)| ("kpi_clocked_monthly", "month", a, b))
+        .into_iter()
+        .chain(
+            days.into_iter()
+                .map(|(a, b)| ("kpi_clocked_daily", "day", a, b)),
+        );
     let n = orgs.len();
     for (table, column, a, b) in parts {
-        if a > b {
-            continue;
-        }
         let sql = format!(
             "SELECT technician_id, organisation_id, CAST(SUM(micros) AS BIGINT) FROM {table} \
              WHERE organisation_id IN ({}) AND {column} >= ${} AND {column} <= ${} \
