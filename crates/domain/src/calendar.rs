@@ -2,116 +2,137 @@
 //! the public holidays of Norway and Portugal (the movable ones from Easter), and business-time
 //! arithmetic with pauses (while waiting for the customer the clock stops).
 //!
-//! Time zones: the markets served follow the EU summer-time rule (from 01:00 UTC on the last
-//! Sunday of March to 01:00 UTC on the last Sunday of October), which this module implements
-//! exactly for the zones it names; no time-zone database is needed.
+//! Time zones: any IANA zone, from the time-zone database bundled with `jiff` (so a rule change is
+//! a dependency update, not a code change). The rest of the product keeps `time`'s types; this
+//! module converts at its edge.
 
-use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
+use std::sync::OnceLock;
+
+use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use crate::validation::{FieldError, Rule};
 
-/// A time zone of a market served, with its standard offset and EU summer time.
+/// An IANA time zone (`Europe/Oslo`, `Atlantic/Azores`, `America/Sao_Paulo`, ...). Cheap to copy:
+/// it names an entry of the bundled database, loaded once per process on first use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Zone {
     pub name: &'static str,
-    standard_hours: i8,
+}
+
+/// The bundled database's zone names, sorted, each with its rules loaded on first use.
+struct Entry {
+    name: String,
+    tz: OnceLock<jiff::tz::TimeZone>,
+}
+
+fn database() -> &'static [Entry] {
+    static ZONES: OnceLock<Vec<Entry>> = OnceLock::new();
+    ZONES.get_or_init(|| {
+        let mut names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|name| Entry {
+                name,
+                tz: OnceLock::new(),
+            })
+            .collect()
+    })
 }
 
 impl Zone {
-    pub const KNOWN: [Zone; 7] = [
-        Zone {
-            name: "Europe/Oslo",
-            standard_hours: 1,
-        },
-        Zone {
-            name: "Europe/Stockholm",
-            standard_hours: 1,
-        },
-        Zone {
-            name: "Europe/Copenhagen",
-            standard_hours: 1,
-        },
-        Zone {
-            name: "Europe/Madrid",
-            standard_hours: 1,
-        },
-        Zone {
-            name: "Europe/Lisbon",
-            standard_hours: 0,
-        },
-        Zone {
-            name: "Atlantic/Madeira",
-            standard_hours: 0,
-        },
-        Zone {
-            name: "Atlantic/Azores",
-            standard_hours: -1,
-        },
-    ];
+    /// Norway's zone: the default where a market has none recorded.
+    pub const OSLO: Zone = Zone {
+        name: "Europe/Oslo",
+    };
+    /// Portugal's mainland zone.
+    pub const LISBON: Zone = Zone {
+        name: "Europe/Lisbon",
+    };
 
+    /// A zone by its IANA name, as the database spells it (`Europe/Lisbon`); case is forgiven.
     pub fn parse(field: &str, name: &str) -> Result<Zone, FieldError> {
-        Zone::KNOWN
-            .into_iter()
-            .find(|z| z.name == name)
-            .ok_or_else(|| {
-                FieldError::new(
-                    field,
-                    Rule::OneOf,
-                    format!(
-                        "{field} must be one of {}",
-                        Zone::KNOWN.map(|z| z.name).join(", ")
-                    ),
-                )
-            })
+        let zones = database();
+        let found = zones
+            .binary_search_by(|e| e.name.as_str().cmp(name))
+            .ok()
+            .or_else(|| zones.iter().position(|e| e.name.eq_ignore_ascii_case(name)));
+        match found.and_then(|i| zones.get(i)) {
+            Some(e) => Ok(Zone {
+                name: e.name.as_str(),
+            }),
+            None => Err(FieldError::new(
+                field,
+                Rule::Unknown,
+                format!(
+                    "{field} must be an IANA time-zone name such as Europe/Oslo or Europe/Lisbon"
+                ),
+            )),
+        }
+    }
+
+    /// Every zone the database knows, sorted by name.
+    pub fn all() -> impl Iterator<Item = Zone> {
+        database().iter().map(|e| Zone {
+            name: e.name.as_str(),
+        })
+    }
+
+    fn rules(self) -> jiff::tz::TimeZone {
+        let zones = database();
+        match zones.binary_search_by(|e| e.name.as_str().cmp(self.name)) {
+            Ok(i) => zones[i]
+                .tz
+                .get_or_init(|| {
+                    jiff::tz::TimeZone::get(self.name).unwrap_or(jiff::tz::TimeZone::UTC)
+                })
+                .clone(),
+            // The constants above name zones the bundled database always has; anything else came
+            // through `parse`. UTC is the answer that cannot move a clock by more than the offset.
+            Err(_) => jiff::tz::TimeZone::get(self.name).unwrap_or(jiff::tz::TimeZone::UTC),
+        }
     }
 
     /// The UTC offset in force at `at`.
     pub fn offset_at(self, at: OffsetDateTime) -> UtcOffset {
-        let at = at.to_offset(UtcOffset::UTC);
-        let year = at.year();
-        let start = last_sunday(year, Month::March)
-            .with_hms(1, 0, 0)
-            .map(|d| d.assume_utc());
-        let end = last_sunday(year, Month::October)
-            .with_hms(1, 0, 0)
-            .map(|d| d.assume_utc());
-        let summer = matches!((start, end), (Ok(s), Ok(e)) if at >= s && at < e);
-        UtcOffset::from_hms(self.standard_hours + i8::from(summer), 0, 0).unwrap_or(UtcOffset::UTC)
+        let ts = jiff::Timestamp::from_second(at.unix_timestamp())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let seconds = self.rules().to_offset(ts).seconds();
+        UtcOffset::from_whole_seconds(seconds).unwrap_or(UtcOffset::UTC)
     }
 
     /// The instant of a local wall-clock time. In the autumn hour that happens twice the first is
-    /// taken; a time skipped in spring is taken as the offset before the change would read it.
+    /// taken; a time skipped in spring is taken as the offset before the change would read it
+    /// (jiff's "compatible" disambiguation, as RFC 5545 and Temporal do).
     pub fn instant(self, local: PrimitiveDateTime) -> OffsetDateTime {
-        let guess = local.assume_offset(
-            UtcOffset::from_hms(self.standard_hours, 0, 0).unwrap_or(UtcOffset::UTC),
+        let civil = jiff::civil::DateTime::new(
+            local.year() as i16,
+            u8::from(local.month()) as i8,
+            local.day() as i8,
+            local.hour() as i8,
+            local.minute() as i8,
+            local.second() as i8,
+            local.nanosecond() as i32,
         );
-        let summer = local.assume_offset(self.offset_at(guess));
-        let again = local.assume_offset(self.offset_at(summer));
-        if self.offset_at(again) == again.offset() {
-            again
-        } else {
-            summer
-        }
+        let zoned = civil.ok().and_then(|dt| {
+            self.rules()
+                .to_ambiguous_zoned_datetime(dt)
+                .compatible()
+                .ok()
+        });
+        let instant = zoned.and_then(|z| {
+            let offset = UtcOffset::from_whole_seconds(z.offset().seconds()).ok()?;
+            OffsetDateTime::from_unix_timestamp_nanos(z.timestamp().as_nanosecond())
+                .ok()
+                .map(|at| at.to_offset(offset))
+        });
+        instant.unwrap_or_else(|| local.assume_offset(self.offset_at(local.assume_utc())))
     }
 
     pub fn local(self, at: OffsetDateTime) -> OffsetDateTime {
         at.to_offset(self.offset_at(at))
     }
-}
-
-fn last_sunday(year: i32, month: Month) -> Date {
-    let first_next = if month == Month::December {
-        Date::from_calendar_date(year + 1, Month::January, 1)
-    } else {
-        Date::from_calendar_date(year, month.next(), 1)
-    };
-    let mut d = first_next
-        .map(|d| d - Duration::days(1))
-        .unwrap_or(Date::MIN);
-    while d.weekday() != Weekday::Sunday {
-        d -= Duration::days(1);
-    }
-    d
 }
 
 /// Easter Sunday (Gregorian), by the anonymous Gregorian algorithm (Meeus/Jones/Butcher).
@@ -421,6 +442,53 @@ mod tests {
             datetime!(2026-01-05 07:00 UTC)
         );
         assert!(Zone::parse("tz", "Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn any_iana_zone_with_its_own_rules() {
+        // Half-hour offsets and zones outside the EU rule come from the database, not from code.
+        let kolkata = Zone::parse("tz", "Asia/Kolkata").unwrap();
+        assert_eq!(
+            kolkata.offset_at(datetime!(2026-07-01 12:00 UTC)),
+            UtcOffset::from_hms(5, 30, 0).unwrap()
+        );
+        let sao_paulo = Zone::parse("tz", "america/sao_paulo").unwrap();
+        assert_eq!(sao_paulo.name, "America/Sao_Paulo");
+        assert_eq!(
+            sao_paulo
+                .offset_at(datetime!(2026-01-15 12:00 UTC))
+                .whole_hours(),
+            -3
+        );
+        // Azores: one hour behind Lisbon all year, summer time on the EU dates.
+        let azores = Zone::parse("tz", "Atlantic/Azores").unwrap();
+        assert_eq!(
+            azores
+                .offset_at(datetime!(2026-01-15 12:00 UTC))
+                .whole_hours(),
+            -1
+        );
+        assert_eq!(
+            azores
+                .offset_at(datetime!(2026-07-15 12:00 UTC))
+                .whole_hours(),
+            0
+        );
+        // Oslo's spring gap (02:00-03:00 on 29 March 2026) reads with the offset before the change;
+        // the autumn hour that happens twice (02:00-03:00 on 25 October) takes the first.
+        let z = oslo();
+        assert_eq!(
+            z.instant(datetime!(2026-03-29 02:30)),
+            datetime!(2026-03-29 01:30 UTC)
+        );
+        assert_eq!(
+            z.instant(datetime!(2026-10-25 02:30)),
+            datetime!(2026-10-25 00:30 UTC)
+        );
+        assert!(Zone::all().count() > 300);
+        assert!(Zone::all().any(|zone| zone == Zone::LISBON));
+        let err = Zone::parse("time_zone", "CET+1").unwrap_err();
+        assert_eq!(err.rule, Rule::Unknown);
     }
 
     #[test]

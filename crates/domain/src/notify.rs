@@ -750,7 +750,7 @@ mod tests {
 
     #[test]
     fn sms_waits_for_the_morning() {
-        let oslo = Zone::KNOWN[0];
+        let oslo = Zone::OSLO;
         // 22:30 in Oslo (winter, UTC+1) → 08:00 next day = 07:00 UTC
         let late = datetime!(2026-11-23 21:30 UTC);
         assert_eq!(

@@ -25,6 +25,8 @@ Vehicle count first, per solver:
   * PyVRP:    VehicleType.fixed_cost = FIXED (below); plus unit_distance_cost 1 on the rounded distances.
   * OR-Tools: RoutingModel.SetFixedCostOfAllVehicles(FIXED); arc cost = rounded distances.
   * VROOM:    VehicleCosts(fixed=FIXED) with a custom cost matrix = rounded distances (durations matrix = ceil).
+              VROOM takes uint32 user costs, so it gets the largest power of ten <= SCALE for which FIXED fits
+              (10^3 on Homberger's 1,000-customer instances; Instance.scale_within).
   * vrp-cli:  its own scientific-format goal, which is already hierarchical: (min_unassigned, min_tours,
               min_distance) with exact double distances (vrp-scientific create_goal_context_prefer_min_tours);
               nothing to set.
@@ -82,17 +84,28 @@ class Instance:
             if 2 * len(self.pairs) != self.n - 1:
                 raise ValueError("Li & Lim instance: not every stop belongs to exactly one pickup/delivery pair")
 
-    def int_travel(self):
-        """ceil(SCALE * d): integer travel times that never underestimate the exact ones."""
-        return [[math.ceil(SCALE * d) for d in row] for row in self.dist]
+    def int_travel(self, scale=SCALE):
+        """ceil(scale * d): integer travel times that never underestimate the exact ones."""
+        return [[math.ceil(scale * d) for d in row] for row in self.dist]
 
-    def int_dist(self):
-        return [[round(SCALE * d) for d in row] for row in self.dist]
+    def int_dist(self, scale=SCALE):
+        return [[round(scale * d) for d in row] for row in self.dist]
 
-    def fixed_cost(self):
+    def fixed_cost(self, scale=SCALE):
         longest = [max(row) for row in self.dist]
         bound = sum(longest[1:]) + self.vehicles * longest[0]
-        return int(math.ceil(SCALE * bound)) + 1
+        return int(math.ceil(scale * bound)) + 1
+
+    def scale_within(self, limit):
+        """The largest power of ten <= SCALE whose fixed vehicle cost is at most `limit` (VROOM's user costs are
+        uint32). Homberger's 1,000-customer instances need 10^3 instead of 10^4: distances are then kept to the
+        thousandth, still far below the benchmark's own double-precision recomputation."""
+        scale = SCALE
+        while scale > 1 and self.fixed_cost(scale) > limit:
+            scale //= 10
+        if self.fixed_cost(scale) > limit:
+            raise ValueError(f"fixed vehicle cost {self.fixed_cost(scale)} does not fit {limit} even unscaled")
+        return scale
 
     def routes_to_ids(self, routes):
         return [[self.ids[i] for i in r] for r in routes if r]
@@ -294,30 +307,29 @@ def solve_vroom(inst, limit, seed):
     ver = version("pyvroom")
     nd = inst.nodes
     problem = vroom.Input()
-    problem.set_durations_matrix("car", inst.int_travel())
-    problem.set_costs_matrix("car", inst.int_dist())
-    depot_tw = vroom.TimeWindow(SCALE * nd[0][4], SCALE * nd[0][5])
-    fixed = inst.fixed_cost()
-    if fixed > 2 ** 32 - 1:
-        raise ValueError("fixed vehicle cost does not fit VROOM's uint32 user cost; lower SCALE")
+    scale = inst.scale_within(2 ** 32 - 1)
+    problem.set_durations_matrix("car", inst.int_travel(scale))
+    problem.set_costs_matrix("car", inst.int_dist(scale))
+    depot_tw = vroom.TimeWindow(scale * nd[0][4], scale * nd[0][5])
+    fixed = inst.fixed_cost(scale)
     for v in range(inst.vehicles):
         problem.add_vehicle(vroom.Vehicle(id=v + 1, start=0, end=0, capacity=[inst.capacity],
                                           time_window=depot_tw, costs=vroom.VehicleCosts(fixed=fixed)))
 
     def tw(r):
-        return [vroom.TimeWindow(SCALE * r[4], SCALE * r[5])]
+        return [vroom.TimeWindow(scale * r[4], scale * r[5])]
 
     if inst.fmt == "solomon":
         for i in range(1, inst.n):
             r = nd[i]
-            problem.add_job(vroom.Job(id=i, location=i, default_service=SCALE * r[6], delivery=[r[3]],
+            problem.add_job(vroom.Job(id=i, location=i, default_service=scale * r[6], delivery=[r[3]],
                                       time_windows=tw(r)))
     else:
         for p, d in inst.pairs:
             rp, rd = nd[p], nd[d]
             problem.add_job(vroom.Shipment(
-                pickup=vroom.ShipmentStep(id=p, location=p, default_service=SCALE * rp[6], time_windows=tw(rp)),
-                delivery=vroom.ShipmentStep(id=d, location=d, default_service=SCALE * rd[6], time_windows=tw(rd)),
+                pickup=vroom.ShipmentStep(id=p, location=p, default_service=scale * rp[6], time_windows=tw(rp)),
+                delivery=vroom.ShipmentStep(id=d, location=d, default_service=scale * rd[6], time_windows=tw(rd)),
                 amount=[rp[3]]))
 
     clock = Clock()

@@ -131,7 +131,7 @@ impl Org<'_> {
         .await?;
         match tz {
             Some((tz,)) => crate::decode("markets", "time_zone", &tz, Zone::parse),
-            None => Ok(Zone::KNOWN[0]),
+            None => Ok(Zone::OSLO),
         }
     }
 

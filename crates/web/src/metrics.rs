@@ -1,14 +1,21 @@
 //! Prometheus metrics: request counts by route, method and status, and latency histograms by
-//! route, rendered in the text exposition format at `/metrics`.
+//! route, kept by the `prometheus-client` crate (atomic counters behind a read-mostly map: no
+//! lock held across requests) and rendered in the text exposition format at `/metrics`.
+//!
+//! Labels are bounded by construction: the route is the router's template (never the raw path),
+//! the method one of seven names or `other`, the status one the handlers produce.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 use crate::AppState;
 
@@ -16,84 +23,77 @@ const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    route: String,
+    status: u16,
 }
 
-#[derive(Default)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: &'static str,
+    route: String,
+}
+
+type Latency = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Latency,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency: Latency = Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_requests",
+            "HTTP requests by method, route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            latency.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+        }
+    }
 }
 
 impl Metrics {
-    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((method.to_string(), route.to_string(), status))
-                .or_default() += 1;
-        }
-        if let Ok(mut m) = self.latency.lock() {
-            let h = m
-                .entry((method.to_string(), route.to_string()))
-                .or_default();
-            for (i, b) in BUCKETS.iter().enumerate() {
-                if seconds <= *b {
-                    h.counts[i] += 1;
-                }
-            }
-            h.count += 1;
-            h.sum += seconds;
-        }
+    pub fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route: route.to_string(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                method,
+                route: route.to_string(),
+            })
+            .observe(seconds);
     }
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP http_requests_total HTTP requests by method, route and status.\n");
-        out.push_str("# TYPE http_requests_total counter\n");
-        if let Ok(m) = self.requests.lock() {
-            for ((method, route, status), n) in m.iter() {
-                out.push_str(&format!(
-                    "http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}\n",
-                    escape(route)
-                ));
-            }
-        }
-        out.push_str("# HELP http_request_duration_seconds Time to answer an HTTP request.\n");
-        out.push_str("# TYPE http_request_duration_seconds histogram\n");
-        if let Ok(m) = self.latency.lock() {
-            for ((method, route), h) in m.iter() {
-                let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
-                for (i, b) in BUCKETS.iter().enumerate() {
-                    out.push_str(&format!(
-                        "http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {}\n",
-                        h.counts[i]
-                    ));
-                }
-                out.push_str(&format!(
-                    "http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n",
-                    h.count
-                ));
-                out.push_str(&format!(
-                    "http_request_duration_seconds_sum{{{labels}}} {}\n",
-                    h.sum
-                ));
-                out.push_str(&format!(
-                    "http_request_duration_seconds_count{{{labels}}} {}\n",
-                    h.count
-                ));
-            }
-        }
+        // Writing into a String cannot fail; an error here would only mean a half page.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
         out
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// Middleware: times every request and labels it with its route template (never the raw path,
@@ -110,11 +110,11 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
                 "unmatched".into()
             }
         });
-    let method = method_label(req.method()).to_string();
+    let method = method_label(req.method());
     let started = Instant::now();
     let res = next.run(req).await;
     state.metrics.observe(
-        &method,
+        method,
         &route,
         res.status().as_u16(),
         started.elapsed().as_secs_f64(),

@@ -109,8 +109,8 @@ impl Billing<'_> {
         let zone = match tz {
             Some(t) => crate::decode("markets", "time_zone", &t, Zone::parse)?,
             None => match entity.market {
-                Market::Norway => Zone::KNOWN[0],
-                Market::Portugal => Zone::parse("tz", "Europe/Lisbon").unwrap_or(Zone::KNOWN[0]),
+                Market::Norway => Zone::OSLO,
+                Market::Portugal => Zone::LISBON,
             },
         };
         let local = zone.local(now);

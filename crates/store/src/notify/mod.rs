@@ -206,7 +206,7 @@ pub(crate) async fn enqueue(
         .await?;
     let zone = match tz {
         Some(t) => crate::decode("markets", "time_zone", &t, Zone::parse)?,
-        None => Zone::KNOWN[0],
+        None => Zone::OSLO,
     };
     let status = ro_status_of(n.event);
     let base = public_url.trim_end_matches('/');

@@ -300,7 +300,7 @@ impl crate::cli::Cli<'_> {
         let attempts = attempts + 1;
         let zone = match tz {
             Some(t) => crate::decode("markets", "time_zone", &t, Zone::parse)?,
-            None => Zone::KNOWN[0],
+            None => Zone::OSLO,
         };
         let channel = crate::decode("outbox", "channel", &channel, MessageChannel::parse)?;
         let error: String = error.chars().take(1000).collect();

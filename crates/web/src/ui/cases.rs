@@ -79,7 +79,7 @@ fn row(t: &Tr<'_>, zones: &HashMap<String, Zone>, case: Case) -> Row {
     let zone = zones
         .get(&case.organisation.id)
         .copied()
-        .unwrap_or(Zone::KNOWN[0]);
+        .unwrap_or(Zone::OSLO);
     let first = timer_view(t, zone, &case.first_response);
     let resolution = timer_view(t, zone, &case.resolution);
     let urgent = [&case.first_response, &case.resolution]
@@ -392,7 +392,7 @@ async fn case_page(
     let zone = zones
         .get(&case.organisation.id)
         .copied()
-        .unwrap_or(Zone::KNOWN[0]);
+        .unwrap_or(Zone::OSLO);
     let events = super::or_page!(
         state,
         &s.ctx,
@@ -746,7 +746,7 @@ pub async fn tasks(State(state): State<AppState>, s: SignedIn) -> Response {
             &s.ctx,
             state.store.org().zone_of(&m.organisation_id).await
         ),
-        None => Zone::KNOWN[0],
+        None => Zone::OSLO,
     };
     match state.store.cases().my_tasks(&s.caller.scope).await {
         Ok(tasks) => render(&TasksPage {

@@ -170,7 +170,7 @@ pub async fn home(State(state): State<AppState>, s: SignedIn) -> Response {
             &s.ctx,
             state.store.org().zone_of(&m.organisation_id).await
         ),
-        None => Zone::KNOWN[0],
+        None => Zone::OSLO,
     };
     let work = super::or_page!(state, &s.ctx, work(&state, &s, &t, &roles, zone).await);
     render(&HomePage {

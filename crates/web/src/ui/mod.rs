@@ -945,7 +945,7 @@ pub(crate) async fn reader_zone(
         .first()
     {
         Some(org) => state.store.org().zone_of(org).await,
-        None => Ok(aftersales_domain::calendar::Zone::KNOWN[0]),
+        None => Ok(aftersales_domain::calendar::Zone::OSLO),
     }
 }
 
