@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_kpis;
+mod bench_load;
 mod config;
 mod import;
 
@@ -85,6 +86,16 @@ enum Command {
     /// workshop history (empties the databases it is given) and write the table into
     /// docs/BENCHMARKS.md.
     BenchKpis(bench_kpis::BenchKpisArgs),
+    /// Load the demo into fresh databases, serve it, and measure requests per second, latency
+    /// and memory under load with `wrk` and a write client; write the tables into
+    /// docs/BENCHMARKS.md.
+    BenchLoad(bench_load::BenchLoadArgs),
+    /// The load test's ceiling: an axum "hello" on the same runtime (used by bench-load).
+    #[command(hide = true)]
+    BenchHello {
+        #[arg(long)]
+        listen: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -317,6 +328,8 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
             | Command::Demo(_)
             | Command::BenchAnalysis(_)
             | Command::BenchKpis(_)
+            | Command::BenchLoad(_)
+            | Command::BenchHello { .. }
     ) {
         if let Some(path) = aftersales_store::sqlite_path(&s.database_url) {
             if !std::path::Path::new(&path).exists() {
@@ -463,6 +476,8 @@ async fn run(command: Command, s: Settings) -> anyhow::Result<()> {
         }
         Command::BenchAnalysis(args) => bench::run(args).await,
         Command::BenchKpis(args) => bench_kpis::run(args).await,
+        Command::BenchLoad(args) => bench_load::run(args).await,
+        Command::BenchHello { listen } => bench_load::hello(&listen).await,
         Command::Migrate => {
             let store = Store::connect(&s.database_url)
                 .await

@@ -148,6 +148,52 @@ struct CallerRow {
     language: String,
 }
 
+/// Each signed-in user's name, language and scope, kept between requests and tagged with the
+/// `auth_epoch` counter read in the same query that checks the session or token: when anything
+/// that shapes a caller has changed (memberships, the organisation tree, the user), the counter
+/// has moved and the entry is read again. So a request costs one query for who is asking instead
+/// of four, and nothing is ever stale, on one instance or several.
+#[derive(Default)]
+pub(crate) struct CallerCache {
+    entries: std::sync::RwLock<std::collections::HashMap<String, CachedCaller>>,
+}
+
+#[derive(Clone)]
+struct CachedCaller {
+    epoch: i64,
+    username: String,
+    display_name: String,
+    language: Language,
+    scope: Scope,
+}
+
+/// More staff users than this in one process's memory and the cache starts over (it refills
+/// itself from the database as they come back).
+const CALLER_CACHE_LIMIT: usize = 20_000;
+
+impl std::fmt::Debug for CallerCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.entries.read().map(|e| e.len()).unwrap_or(0);
+        write!(f, "CallerCache({n} users)")
+    }
+}
+
+impl CallerCache {
+    fn get(&self, user_id: &str, epoch: i64) -> Option<CachedCaller> {
+        let entries = self.entries.read().ok()?;
+        entries.get(user_id).filter(|c| c.epoch == epoch).cloned()
+    }
+
+    fn put(&self, user_id: &str, entry: CachedCaller) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= CALLER_CACHE_LIMIT {
+                entries.clear();
+            }
+            entries.insert(user_id.to_string(), entry);
+        }
+    }
+}
+
 impl Auth<'_> {
     /// Checks a username and password and opens a session. Failures and rate-limited attempts are
     /// audited; the limit counts recent failures per username and per client address, in the
@@ -318,14 +364,15 @@ impl Auth<'_> {
         policy: &LoginPolicy,
     ) -> Result<Option<Caller>, StoreError> {
         let hash = secret_hash(raw_id);
-        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-            "SELECT s.user_id, s.csrf_token, s.expires_at, s.last_seen_at FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND u.disabled = 0",
+        let row: Option<(String, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT s.user_id, s.csrf_token, s.expires_at, s.last_seen_at, e.n FROM sessions s \
+             JOIN users u ON u.id = s.user_id CROSS JOIN auth_epoch e \
+             WHERE s.id_hash = $1 AND u.disabled = 0",
         )
         .bind(&hash)
         .fetch_optional(&self.store.pool)
         .await?;
-        let Some((user_id, csrf_token, expires_at, last_seen_at)) = row else {
+        let Some((user_id, csrf_token, expires_at, last_seen_at, epoch)) = row else {
             return Ok(None);
         };
         if expires_at <= micros(now) {
@@ -346,7 +393,8 @@ impl Auth<'_> {
             .execute(&self.store.pool)
             .await?;
         }
-        self.caller(&user_id, AuthVia::Session { csrf_token }).await
+        self.caller(&user_id, AuthVia::Session { csrf_token }, Some(epoch))
+            .await
     }
 
     /// The caller behind an API token (`Authorization: Bearer ast_…`), if it is live.
@@ -356,14 +404,17 @@ impl Auth<'_> {
         now: OffsetDateTime,
     ) -> Result<Option<Caller>, StoreError> {
         let hash = secret_hash(raw);
-        let row: Option<(String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT t.id, t.user_id, t.expires_at, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id \
+        /// id, user, expires, last used, auth epoch
+        type TokenCheck = (String, String, Option<i64>, Option<i64>, i64);
+        let row: Option<TokenCheck> = sqlx::query_as(
+            "SELECT t.id, t.user_id, t.expires_at, t.last_used_at, e.n FROM api_tokens t \
+             JOIN users u ON u.id = t.user_id CROSS JOIN auth_epoch e \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
         )
         .bind(&hash)
         .fetch_optional(&self.store.pool)
         .await?;
-        let Some((token_id, user_id, expires_at, last_used_at)) = row else {
+        let Some((token_id, user_id, expires_at, last_used_at, epoch)) = row else {
             return Ok(None);
         };
         if expires_at.is_some_and(|e| e <= micros(now)) {
@@ -376,14 +427,28 @@ impl Auth<'_> {
                 .execute(&self.store.pool)
                 .await?;
         }
-        self.caller(&user_id, AuthVia::ApiToken { token_id }).await
+        self.caller(&user_id, AuthVia::ApiToken { token_id }, Some(epoch))
+            .await
     }
 
+    /// The caller `user_id`, from the cache when `epoch` (read with the session or token) says
+    /// nothing has changed since it was filled; `None` reads the database.
     pub(crate) async fn caller(
         self,
         user_id: &str,
         via: AuthVia,
+        epoch: Option<i64>,
     ) -> Result<Option<Caller>, StoreError> {
+        if let Some(c) = epoch.and_then(|e| self.store.callers.get(user_id, e)) {
+            return Ok(Some(Caller {
+                user_id: user_id.to_string(),
+                username: c.username,
+                display_name: c.display_name,
+                language: c.language,
+                scope: c.scope,
+                via,
+            }));
+        }
         let row = sqlx::query_as::<_, CallerRow>(
             "SELECT id, username, display_name, language FROM users WHERE id = $1",
         )
@@ -392,8 +457,21 @@ impl Auth<'_> {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let scope = self.store.scope_of(&row.id).await?;
+        let language = crate::decode("users", "language", &row.language, Language::parse)?;
+        if let Some(epoch) = epoch {
+            self.store.callers.put(
+                &row.id,
+                CachedCaller {
+                    epoch,
+                    username: row.username.clone(),
+                    display_name: row.display_name.clone(),
+                    language,
+                    scope: scope.clone(),
+                },
+            );
+        }
         Ok(Some(Caller {
-            language: crate::decode("users", "language", &row.language, Language::parse)?,
+            language,
             user_id: row.id,
             username: row.username,
             display_name: row.display_name,

@@ -500,9 +500,6 @@ impl Cli<'_> {
         Ok((out[0], out[1], out[2]))
     }
 
-    /// Settles the database after a bulk load as autovacuum would soon after: on PostgreSQL
-    /// `VACUUM ANALYZE` (planner statistics, and the visibility map that lets index-only scans
-    /// skip the table); on SQLite `ANALYZE`.
     /// The size of a workshop history (the KPI benchmark): repair orders, their events, jobs,
     /// cases and answered surveys.
     pub async fn workshop_history_size(&self) -> Result<[i64; 5], StoreError> {
@@ -522,6 +519,9 @@ impl Cli<'_> {
         Ok(out)
     }
 
+    /// Settles the database after a bulk load as autovacuum would soon after: on PostgreSQL
+    /// `VACUUM ANALYZE` (planner statistics, and the visibility map that lets index-only scans
+    /// skip the table); on SQLite `ANALYZE`.
     pub async fn analyze(&self) -> Result<(), StoreError> {
         let sql = match self.store.engine() {
             Engine::Postgres => "VACUUM ANALYZE",
@@ -529,6 +529,20 @@ impl Cli<'_> {
         };
         sqlx::query(sql).execute(&self.store.pool).await?;
         Ok(())
+    }
+
+    /// The status-page tokens (`/s/{token}`) of the newest repair orders of a service point, given
+    /// by id or exact name: what support staff resend to a customer, and what the load test opens.
+    pub async fn status_tokens(&self, org: &str, limit: i64) -> Result<Vec<String>, StoreError> {
+        let (org_id, _) = self.find_organisation(org).await?;
+        Ok(sqlx::query_scalar(
+            "SELECT public_token FROM repair_orders WHERE organisation_id = $1 \
+             ORDER BY created_at DESC, id LIMIT $2",
+        )
+        .bind(&org_id)
+        .bind(limit)
+        .fetch_all(&self.store.pool)
+        .await?)
     }
 
     /// Empties a PostgreSQL database for a demo reset (the caller asked for it explicitly).

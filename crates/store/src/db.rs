@@ -47,10 +47,17 @@ pub struct Store {
     pub(crate) pt_signer: Option<std::sync::Arc<documents::pt::PtSigner>>,
     /// Driving times from a routing service (logistics); the built-in model when none or when it fails.
     pub(crate) routing: Option<std::sync::Arc<dyn crate::logistics::RoutingTable>>,
+    /// Signed-in users' names and scopes between requests (auth.rs, checked against `auth_epoch`).
+    pub(crate) callers: std::sync::Arc<crate::auth::CallerCache>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// SQLite's `synchronous` setting in WAL mode (docs/decisions/0011): `FULL`, so every commit (an
+/// issued invoice, a message put in the outbox or marked sent) is on disk before it returns and
+/// survives a power loss, not only a crash of the process (`NORMAL` would lose the last commits).
+pub const SQLITE_SYNCHRONOUS: &str = "FULL";
 
 impl Store {
     /// Connects to `sqlite://path` (created when missing) or `postgres://…`.
@@ -72,18 +79,24 @@ impl Store {
                 Engine::Postgres => 16,
             })
             .acquire_timeout(Duration::from_secs(10))
+            // No ping before each query: it doubled the round trips of every request (issue 21).
+            // A connection the server dropped fails its next query, which sqlx then closes; old
+            // connections are retired after half an hour and idle ones after ten minutes.
+            .test_before_acquire(false)
+            .max_lifetime(Duration::from_secs(30 * 60))
+            .idle_timeout(Duration::from_secs(10 * 60))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
                         // Reads through a memory map (up to 1 GiB) and a 16 MiB page cache per
                         // connection: claim analyses read hundreds of thousands of rows, and
                         // through the default 2 MiB cache each page is a system call.
-                        conn.execute(
+                        let pragmas = format!(
                             "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                             PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                             PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384;",
-                        )
-                        .await?;
+                             PRAGMA busy_timeout = 10000; PRAGMA synchronous = {SQLITE_SYNCHRONOUS}; \
+                             PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384;"
+                        );
+                        conn.execute(pragmas.as_str()).await?;
                     }
                     Ok(())
                 })
@@ -97,6 +110,7 @@ impl Store {
             public_url: "http://localhost:8080".into(),
             pt_signer: None,
             routing: None,
+            callers: Default::default(),
         })
     }
 

@@ -29,7 +29,7 @@ pub mod user;
 pub mod warranty;
 pub mod workshop;
 
-pub use db::{sqlite_path, Engine, Store};
+pub use db::{sqlite_path, Engine, Store, SQLITE_SYNCHRONOUS};
 pub use error::StoreError;
 pub use scope::Scope;
 

@@ -141,6 +141,23 @@ pub struct SelfBooking {
 /// How long before the appointment a pickup window opens, and when it closes.
 const PICKUP_LEAD: (Duration, Duration) = (Duration::hours(2), Duration::minutes(15));
 
+/// id, number, status, service point, vehicle, language, ETA, appointment, organisation,
+/// customer kind, currency, time zone
+type OrderHead = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<String>,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
 impl Public<'_> {
     pub(crate) async fn ro_by_token(
         self,
@@ -158,87 +175,109 @@ impl Public<'_> {
         ),
         StoreError,
     > {
+        let h = self.order_head(token).await?;
+        Ok((h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7))
+    }
+
+    /// The order behind a status-page link with everything one row away (service point,
+    /// customer, market) in one query: a status page is opened by every customer with a link, so
+    /// it costs few round trips (issue 21).
+    async fn order_head(self, token: &str) -> Result<OrderHead, StoreError> {
         if token.len() < 20 || token.len() > 64 {
             return Err(StoreError::NotFound);
         }
-        type Row = (
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            String,
-            Option<i64>,
-            Option<String>,
-        );
-        let r: Option<Row> = sqlx::query_as(
+        let row: Option<OrderHead> = sqlx::query_as(
             "SELECT r.id, r.number, r.status, o.name, CASE WHEN v.id IS NULL THEN NULL ELSE COALESCE(v.model, 'Vehicle') || ' ' || COALESCE(v.registration, v.vin) END, \
-             c.language, r.eta, r.appointment_id FROM repair_orders r JOIN organisations o ON o.id = r.organisation_id JOIN customers c ON c.id = r.customer_id \
-             LEFT JOIN vehicles v ON v.id = r.vehicle_id WHERE r.public_token = $1",
+             c.language, r.eta, r.appointment_id, r.organisation_id, c.kind, m.currency, m.time_zone \
+             FROM repair_orders r JOIN organisations o ON o.id = r.organisation_id JOIN customers c ON c.id = r.customer_id \
+             LEFT JOIN vehicles v ON v.id = r.vehicle_id LEFT JOIN markets m ON m.id = o.market_id WHERE r.public_token = $1",
         )
         .bind(token)
         .fetch_optional(&self.store.pool)
         .await?;
-        r.ok_or(StoreError::NotFound)
+        row.ok_or(StoreError::NotFound)
     }
 
     /// The customer's view of a repair order: status, timeline, ETA, and the estimate of work
     /// waiting for their decision. Internal notes, costs and staff names stay out.
     pub async fn status_page(self, token: &str) -> Result<StatusPage, StoreError> {
-        let (id, number, status, sp, vehicle, lang, eta, appointment) =
-            self.ro_by_token(token).await?;
-        let org: String =
-            sqlx::query_scalar("SELECT organisation_id FROM repair_orders WHERE id = $1")
-                .bind(&id)
-                .fetch_one(&self.store.pool)
-                .await?;
-        let currency = self.store.workshop().currency_of(&org).await?;
-        let timeline: Vec<(i64, String)> = sqlx::query_as("SELECT at, status FROM ro_events WHERE repair_order_id = $1 AND kind = 'status' ORDER BY at, id")
-            .bind(&id)
-            .fetch_all(&self.store.pool)
-            .await?;
-        let jobs: Vec<(String, String, String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT id, title, complaint, approval, approval_at FROM ro_jobs WHERE repair_order_id = $1 ORDER BY position",
-        )
-        .bind(&id)
-        .fetch_all(&self.store.pool)
-        .await?;
-        let lines: Vec<(String, String, i64, i64, String, String)> = sqlx::query_as(
-            "SELECT job_id, description, quantity_centi, unit_price_minor, pay_type, kind FROM ro_lines WHERE repair_order_id = $1 ORDER BY created_at, id",
-        )
-        .bind(&id)
-        .fetch_all(&self.store.pool)
-        .await?;
-        let app: Option<(i64, i64, String)> = match &appointment {
-            Some(a) => {
-                sqlx::query_as("SELECT starts_at, ends_at, kind FROM appointments WHERE id = $1")
-                    .bind(a)
-                    .fetch_optional(&self.store.pool)
-                    .await?
-            }
-            None => None,
+        let (id, number, status, sp, vehicle, lang, eta, appointment, org, kind, currency, tz) =
+            self.order_head(token).await?;
+        // The lists the order owns, side by side.
+        let currency = currency.unwrap_or_else(|| "NOK".into());
+        let zone = match tz {
+            Some(t) => crate::decode(
+                "markets",
+                "time_zone",
+                &t,
+                aftersales_domain::calendar::Zone::parse,
+            )?,
+            None => aftersales_domain::calendar::Zone::OSLO,
         };
-        let survey: Option<String> = sqlx::query_scalar(
-            "SELECT token FROM surveys WHERE repair_order_id = $1 AND answered_at IS NULL",
-        )
-        .bind(&id)
-        .fetch_optional(&self.store.pool)
-        .await?;
-        let documents = self.store.billing().ro_documents(&id).await?;
+        let pool = &self.store.pool;
+        let timeline = async {
+            sqlx::query_as::<_, (i64, String)>("SELECT at, status FROM ro_events WHERE repair_order_id = $1 AND kind = 'status' ORDER BY at, id")
+                .bind(&id)
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::from)
+        };
+        let jobs = async {
+            sqlx::query_as::<_, (String, String, String, String, Option<i64>)>(
+                "SELECT id, title, complaint, approval, approval_at FROM ro_jobs WHERE repair_order_id = $1 ORDER BY position",
+            )
+            .bind(&id)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)
+        };
+        let lines = async {
+            sqlx::query_as::<_, (String, String, i64, i64, String, String)>(
+                "SELECT job_id, description, quantity_centi, unit_price_minor, pay_type, kind FROM ro_lines WHERE repair_order_id = $1 ORDER BY created_at, id",
+            )
+            .bind(&id)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)
+        };
+        let app = async {
+            match &appointment {
+                Some(a) => sqlx::query_as::<_, (i64, i64, String)>(
+                    "SELECT starts_at, ends_at, kind FROM appointments WHERE id = $1",
+                )
+                .bind(a)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::from),
+                None => Ok(None),
+            }
+        };
+        let survey = async {
+            sqlx::query_scalar::<_, String>(
+                "SELECT token FROM surveys WHERE repair_order_id = $1 AND answered_at IS NULL",
+            )
+            .bind(&id)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::from)
+        };
+        let (timeline, jobs, lines, app, survey, documents, entity) = tokio::try_join!(
+            timeline,
+            jobs,
+            lines,
+            app,
+            survey,
+            self.store.billing().ro_documents(&id),
+            self.store.billing().entity_for(&org),
+        )?;
         // Work is invoiced at the standard rate of the region the legal entity invoices in.
-        let region = match self.store.billing().entity_for(&org).await? {
+        let region = match entity {
             Some(e) => e.region,
             None if currency == "EUR" => TaxRegion::Mainland,
             None => TaxRegion::Norway,
         };
         let rate = rate_bp(region, TaxCode::Standard);
         let gross = |net: i64| net + vat(net, rate);
-        let kind: Option<String> = sqlx::query_scalar(
-            "SELECT c.kind FROM repair_orders r JOIN customers c ON c.id = r.customer_id WHERE r.id = $1",
-        )
-        .bind(&id)
-        .fetch_optional(&self.store.pool)
-        .await?;
         let mut transport = Vec::new();
         for j in self
             .store
@@ -265,7 +304,7 @@ impl Public<'_> {
         }
         Ok(StatusPage {
             transport,
-            business: kind.as_deref() == Some("company"),
+            business: kind == "company",
             documents,
             number,
             status: crate::decode("repair_orders", "status", &status, RoStatus::parse)?,
@@ -318,7 +357,7 @@ impl Public<'_> {
                 })
                 .collect::<Result<_, StoreError>>()?,
             survey,
-            zone: self.store.org().zone_of(&org).await?,
+            zone,
         })
     }
 

@@ -3,6 +3,7 @@
 //! query is bounded by what that user's memberships grant.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use aftersales_domain::org::{Permission, Role};
 
@@ -13,10 +14,10 @@ use crate::error::StoreError;
 pub struct Scope {
     user_id: String,
     /// Every organisation the user reaches, with the roles in force there (granted there or above).
-    roles: BTreeMap<String, BTreeSet<Role>>,
+    roles: Arc<BTreeMap<String, BTreeSet<Role>>>,
     /// Organisations above the user's memberships, with the roles held below them. Shared records
     /// owned there (the market's customers and vehicles) are visible to the people below.
-    above: BTreeMap<String, BTreeSet<Role>>,
+    above: Arc<BTreeMap<String, BTreeSet<Role>>>,
 }
 
 impl Scope {
@@ -151,8 +152,8 @@ impl Store {
         }
         Ok(Scope {
             user_id: user_id.to_string(),
-            roles,
-            above,
+            roles: Arc::new(roles),
+            above: Arc::new(above),
         })
     }
 }

@@ -116,6 +116,102 @@ pub async fn scopes_follow_the_organisation_tree(store: &Store) {
     assert!(admin.scope.permits(&porto, Permission::UserManage));
 }
 
+/// Callers are kept in memory between requests (auth's cache); whatever shapes one (the tree, a
+/// membership, the account) shows on the very next request, through a session or a token.
+pub async fn callers_follow_every_change_at_once(store: &Store) {
+    seeded(store).await;
+    let policy = LoginPolicy::default();
+    let ana = store
+        .auth()
+        .login("ana", demo::DEMO_PASSWORD, None, T0, &policy)
+        .await
+        .unwrap();
+    let ingrid = store
+        .auth()
+        .login("ingrid", demo::DEMO_PASSWORD, None, T0, &policy)
+        .await
+        .unwrap();
+    let policy = &policy;
+    let resolve = |raw: String| async move {
+        store
+            .auth()
+            .resolve_session(&raw, T0, policy)
+            .await
+            .unwrap()
+    };
+    let before = resolve(ana.raw_id.clone()).await.unwrap();
+    let again = resolve(ana.raw_id.clone()).await.unwrap();
+    assert_eq!(
+        before.scope.orgs_with(Permission::OrgRead),
+        again.scope.orgs_with(Permission::OrgRead)
+    );
+    // A new service point under the market is in Ana's reach on her next request.
+    let faro = store
+        .cli()
+        .add_organisation(
+            &aftersales_store::cli::OrgSpec {
+                name: "Polestar Service Point Setúbal",
+                kind: "service-point",
+                brand: None,
+                parent: Some("Polestar Portugal"),
+                market: None,
+                city: Some("Setúbal"),
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let after = resolve(ana.raw_id.clone()).await.unwrap();
+    assert!(!before.scope.permits(&faro, Permission::OrgRead));
+    assert!(after.scope.permits(&faro, Permission::OrgRead));
+    // A role granted to Ingrid at Porto, through her API token too.
+    let ingrid_caller = resolve(ingrid.raw_id.clone()).await.unwrap();
+    let (_, token) = store
+        .auth()
+        .create_api_token(&ingrid_caller, "cache test", None, T0)
+        .await
+        .unwrap();
+    let porto = org_id(store, "Polestar Service Point Porto").await;
+    let by_token = store
+        .auth()
+        .resolve_api_token(&token, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(by_token.scope.roles_at(&porto).is_none());
+    store
+        .cli()
+        .grant(
+            "ingrid",
+            "Polestar Service Point Porto",
+            "service-advisor",
+            T0,
+        )
+        .await
+        .unwrap();
+    let by_token = store
+        .auth()
+        .resolve_api_token(&token, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(by_token
+        .scope
+        .roles_at(&porto)
+        .is_some_and(|r| r.contains(&Role::ServiceAdvisor)));
+    let by_session = resolve(ingrid.raw_id.clone()).await.unwrap();
+    assert!(by_session.scope.roles_at(&porto).is_some());
+    // A disabled account stops at once, by session and by token.
+    store.cli().set_disabled("ingrid", true, T0).await.unwrap();
+    assert!(resolve(ingrid.raw_id.clone()).await.is_none());
+    assert!(store
+        .auth()
+        .resolve_api_token(&token, T0)
+        .await
+        .unwrap()
+        .is_none());
+}
+
 pub async fn login_sessions_and_expiry(store: &Store) {
     seeded(store).await;
     let policy = LoginPolicy::default();

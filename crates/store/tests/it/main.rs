@@ -75,6 +75,7 @@ conformance!(
     impossible_dates_are_refused,
     scopes_follow_the_organisation_tree,
     login_sessions_and_expiry,
+    callers_follow_every_change_at_once,
     failed_logins_are_rate_limited_and_audited,
     sign_in_slows_the_guesser_not_the_user,
     disabled_users_cannot_sign_in,
