@@ -162,18 +162,23 @@ impl Server {
         }
     }
 
-    /// Resident memory in KiB (`VmRSS` of /proc).
+    /// Resident memory in KiB.
     fn rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmRSS:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|v| v.parse().ok())
-            })
-            .unwrap_or(0)
+        rss_kib(self.child.id())
     }
+}
+
+/// Resident memory of a process in KiB (`VmRSS` of /proc; 0 when it cannot be read).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 impl Drop for Server {
@@ -398,15 +403,7 @@ async fn soak(
             let end = Instant::now() + Duration::from_secs(seconds);
             while Instant::now() < end {
                 tokio::time::sleep(Duration::from_secs(10)).await;
-                let kib = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                    .ok()
-                    .and_then(|s| {
-                        s.lines()
-                            .find(|l| l.starts_with("VmRSS:"))
-                            .and_then(|l| l.split_whitespace().nth(1))
-                            .and_then(|v| v.parse().ok())
-                    })
-                    .unwrap_or(0);
+                let kib = rss_kib(pid);
                 samples.push(kib);
             }
             samples
